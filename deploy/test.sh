@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, builds out of
+# tree twice (a normal build and an AddressSanitizer + UBSan build) and runs
+# every ctest in each, then builds the libFuzzer targets with clang and runs
+# each for LT_FUZZ_SECONDS (default 60). Exits non-zero on the first failure.
+#
+#   ./deploy/test.sh              everything
+#   LT_FUZZ_SECONDS=10 ./deploy/test.sh
+#   LT_TEST_ONLY=release ./deploy/test.sh     one of: release sanitize fuzz
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+"$top/deploy/deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+only=${LT_TEST_ONLY:-}
+export LT_FUZZ_SECONDS=${LT_FUZZ_SECONDS:-60}
+
+run_suite() {   # name build-type extra-cmake-args...
+  local name=$1 type=$2; shift 2
+  local dir="$top/build/$name"
+  echo "== lthub: $name build ($type) in $dir"
+  cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DLT_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900 -LE fuzz)
+}
+
+if [ -z "$only" ] || [ "$only" = release ]; then
+  run_suite release RelWithDebInfo
+fi
+if [ -z "$only" ] || [ "$only" = sanitize ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite sanitize Sanitize
+fi
+if [ -z "$only" ] || [ "$only" = fuzz ]; then
+  dir="$top/build/fuzz"
+  echo "== lthub: fuzz targets, ${LT_FUZZ_SECONDS}s each, in $dir"
+  cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+    -DLT_FUZZ=ON -DLT_WERROR=ON >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  (cd "$dir" && ctest --output-on-failure -L fuzz --timeout $((LT_FUZZ_SECONDS * 3 + 120)))
+fi
+echo "== lthub: all test suites passed"

@@ -1,0 +1,58 @@
+/*  lt_selftest: runs the self-test of one class, or of all of them.
+
+    Each class ends with a CLASS_test(bool verbose) function (STYLE.md); ctest
+    registers one test per class as `lt_selftest -t CLASS`. Adding a class
+    means one line here and one lt_add_selftest() in tests/CMakeLists.txt.
+*/
+#include "lt_digest.h"
+#include "lt_envelope.h"
+#include "lt_error.h"
+#include "lt_id.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;          //  class name, as given to -t
+    void (*test)(bool verbose);   //  its self-test
+} s_test_t;
+
+static const s_test_t s_tests[] = {
+    {"lt_error", lt_error_test},
+    {"lt_id", lt_id_test},
+    {"lt_digest", lt_digest_test},
+    {"lt_envelope", lt_envelope_test},
+};
+
+int main(int argc, char *argv[])
+{
+    const char *only = NULL;
+    bool verbose = true;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "-q") == 0)
+            verbose = false;
+        else if (strcmp(argv[i], "-l") == 0) {
+            for (size_t t = 0; t < sizeof(s_tests) / sizeof(s_tests[0]); t++)
+                printf("%s\n", s_tests[t].name);
+            return 0;
+        }
+        else {
+            fprintf(stderr, "usage: lt_selftest [-l] [-q] [-t CLASS]\n");
+            return 2;
+        }
+    }
+    int ran = 0;
+    for (size_t t = 0; t < sizeof(s_tests) / sizeof(s_tests[0]); t++)
+        if (!only || strcmp(only, s_tests[t].name) == 0) {
+            s_tests[t].test(verbose);
+            ran++;
+        }
+    if (ran == 0) {
+        fprintf(stderr, "lt_selftest: no class named '%s'\n", only);
+        return 2;
+    }
+    return 0;
+}
