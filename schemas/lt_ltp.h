@@ -1,0 +1,139 @@
+/*  lt_ltp: one LTP message (the connector protocol, DESIGN.md section 3).
+
+    Every LTP message on the wire is two ZeroMQ frames, a command name and a
+    msgpack map (schemas/ltp.md); a ROUTER socket adds the peer's routing id
+    in front. This class holds one decoded message: its command and the
+    fields that command carries, in the manner of zproto codecs. Decoding is
+    strict and never asserts on input: an unknown command, a missing or
+    mistyped field, a duplicate key, trailing bytes or an oversize frame gives
+    NULL and an lt_err_t naming the problem.
+*/
+#ifndef LT_LTP_H_INCLUDED
+#define LT_LTP_H_INCLUDED
+
+#include "lt_envelope.h"
+#include "lt_error.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LT_LTP_VERSION 1                       //  protocol version spoken here
+#define LT_LTP_MAX_FRAME (65u * 1024 * 1024)   //  default largest body frame
+
+//  Commands. Values are stable (used in logs and stats), names travel on the wire.
+typedef enum {
+    LT_LTP_NONE = 0,
+    LT_LTP_HELLO = 1,      //  c->b  version, name, kind, credit
+    LT_LTP_WELCOME = 2,    //  b->c  version, name, heartbeat, max_frame
+    LT_LTP_PUBLISH = 3,    //  c->b  seq, envelope, payload
+    LT_LTP_ACCEPTED = 4,   //  b->c  seq, msgid, duplicate
+    LT_LTP_REJECTED = 5,   //  b->c  seq, code, reason
+    LT_LTP_DELIVER = 6,    //  b->c  delivery, attempt, envelope, payload
+    LT_LTP_DONE = 7,       //  c->b  delivery
+    LT_LTP_RETRY = 8,      //  c->b  delivery, reason, delay (optional)
+    LT_LTP_FAIL = 9,       //  c->b  delivery, reason
+    LT_LTP_CREDIT = 10,    //  c->b  credit
+    LT_LTP_PING = 11,      //  both  (no fields)
+    LT_LTP_PONG = 12,      //  both  (no fields)
+    LT_LTP_ERROR = 13,     //  b->c  code, reason (session-level error)
+    LT_LTP_BYE = 14,       //  both  (no fields) clean close
+    LT_LTP_COUNT
+} lt_ltp_id_t;
+
+typedef struct _lt_ltp_t lt_ltp_t;
+
+//  Create a message with the given command and no fields set; NULL on no memory.
+lt_ltp_t *lt_ltp_new(lt_ltp_id_t id);
+
+//  Destroy a message and set the caller's pointer to NULL; safe on NULL.
+void lt_ltp_destroy(lt_ltp_t **self_p);
+
+//  Decode one message from its two frames (command, body). max_frame bounds
+//  the body (0 = LT_LTP_MAX_FRAME). NULL with err filled on bad input.
+lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *body,
+                        size_t body_size, size_t max_frame, lt_err_t *err);
+
+//  Encode into a new zmsg_t: [routing id if set] command body. NULL on no memory.
+zmsg_t *lt_ltp_encode(const lt_ltp_t *self);
+
+//  Send the message on a socket and destroy it (also on failure). Returns 0
+//  or -1. On a ROUTER socket the routing id must be set.
+int lt_ltp_send(lt_ltp_t **self_p, void *socket);
+
+//  Receive one message from a socket, blocking. A ROUTER socket's routing id
+//  frame is kept in the message (lt_ltp_routing_id). On bad input returns
+//  NULL with err filled and, if routing_id_p is not NULL and the socket is a
+//  ROUTER, hands the sender's routing id to the caller so it can answer with
+//  ERROR. On interrupt returns NULL with err->code LT_EIO.
+lt_ltp_t *lt_ltp_recv(void *socket, size_t max_frame, lt_err_t *err, zframe_t **routing_id_p);
+
+//  The command, and its wire name ("HELLO"); lt_ltp_id_from_name returns
+//  LT_LTP_NONE for an unknown name.
+lt_ltp_id_t lt_ltp_id(const lt_ltp_t *self);
+const char *lt_ltp_command(const lt_ltp_t *self);
+const char *lt_ltp_id_name(lt_ltp_id_t id);
+lt_ltp_id_t lt_ltp_id_from_name(const char *name, size_t size);
+
+//  Routing id (ROUTER side). The getter lends; the setter copies (NULL clears).
+zframe_t *lt_ltp_routing_id(const lt_ltp_t *self);
+void lt_ltp_set_routing_id(lt_ltp_t *self, zframe_t *routing_id);
+
+//  Fields. Each is meaningful only for the commands listed in lt_ltp_id_t;
+//  string getters never return NULL (unset is ""); setters copy.
+uint32_t lt_ltp_version(const lt_ltp_t *self);
+void lt_ltp_set_version(lt_ltp_t *self, uint32_t version);
+const char *lt_ltp_name(const lt_ltp_t *self);          //  connector or broker name
+void lt_ltp_set_name(lt_ltp_t *self, const char *name);
+const char *lt_ltp_kind(const lt_ltp_t *self);          //  connector kind ("dms", "axis", ...)
+void lt_ltp_set_kind(lt_ltp_t *self, const char *kind);
+uint32_t lt_ltp_credit(const lt_ltp_t *self);           //  deliveries the connector can take
+void lt_ltp_set_credit(lt_ltp_t *self, uint32_t credit);
+uint32_t lt_ltp_heartbeat(const lt_ltp_t *self);        //  ping interval, ms
+void lt_ltp_set_heartbeat(lt_ltp_t *self, uint32_t ms);
+uint32_t lt_ltp_max_frame(const lt_ltp_t *self);        //  largest body the broker takes
+void lt_ltp_set_max_frame(lt_ltp_t *self, uint32_t bytes);
+uint64_t lt_ltp_seq(const lt_ltp_t *self);              //  publisher's sequence number
+void lt_ltp_set_seq(lt_ltp_t *self, uint64_t seq);
+const char *lt_ltp_msgid(const lt_ltp_t *self);         //  stored message id (UUIDv7)
+void lt_ltp_set_msgid(lt_ltp_t *self, const char *msgid);
+bool lt_ltp_duplicate(const lt_ltp_t *self);            //  ACCEPTED for an already-stored key
+void lt_ltp_set_duplicate(lt_ltp_t *self, bool duplicate);
+uint32_t lt_ltp_code(const lt_ltp_t *self);             //  lt_error_t value
+void lt_ltp_set_code(lt_ltp_t *self, uint32_t code);
+const char *lt_ltp_reason(const lt_ltp_t *self);        //  readable reason
+void lt_ltp_set_reason(lt_ltp_t *self, const char *reason);
+uint64_t lt_ltp_delivery(const lt_ltp_t *self);         //  delivery id
+void lt_ltp_set_delivery(lt_ltp_t *self, uint64_t delivery);
+uint32_t lt_ltp_attempt(const lt_ltp_t *self);          //  1 for the first attempt
+void lt_ltp_set_attempt(lt_ltp_t *self, uint32_t attempt);
+uint32_t lt_ltp_delay(const lt_ltp_t *self);            //  RETRY: wait at least this, ms
+void lt_ltp_set_delay(lt_ltp_t *self, uint32_t ms);
+
+//  Envelope: the getter lends; set takes ownership (*envelope_p becomes NULL);
+//  take hands the envelope to the caller and clears the field.
+const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self);
+void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p);
+lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
+
+//  Payload bytes: the getter lends; set copies; take_payload hands the
+//  buffer (malloc'd) to the caller and clears the field.
+const uint8_t *lt_ltp_payload(const lt_ltp_t *self);
+size_t lt_ltp_payload_size(const lt_ltp_t *self);
+int lt_ltp_set_payload(lt_ltp_t *self, const void *data, size_t size);
+uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p);
+
+//  Print the message for logs and debugging (payload as its size only).
+void lt_ltp_print(const lt_ltp_t *self, FILE *file);
+
+//  Self-test of this class: round trip of every command, every error path.
+void lt_ltp_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
