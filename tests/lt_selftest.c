@@ -8,6 +8,7 @@
 #include "lt_envelope.h"
 #include "lt_error.h"
 #include "lt_id.h"
+#include "lt_store.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static const s_test_t s_tests[] = {
     {"lt_id", lt_id_test},
     {"lt_digest", lt_digest_test},
     {"lt_envelope", lt_envelope_test},
+    {"lt_store", lt_store_test},
 };
 
 int main(int argc, char *argv[])

@@ -1,0 +1,862 @@
+/*  lt_store: SQLite backend of the broker's store.
+
+    One database file in WAL mode with synchronous=FULL, so a COMMIT returns
+    only after the write-ahead log is fsynced. Statements are prepared once.
+    Counters are kept in memory (initialised by counting at open) so stats
+    never scan the tables. Schema changes are numbered migrations applied in
+    order at open; the applied version lives in the user_version pragma.
+*/
+#include "lt_store.h"
+#include "lt_id.h"
+
+#include <assert.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+//  Numbered schema migrations; entry i brings the schema to version i + 1.
+static const char *s_migrations[] = {
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  msgid TEXT NOT NULL,"
+    "  dedup TEXT NOT NULL UNIQUE,"
+    "  kind INTEGER NOT NULL,"
+    "  bkey TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  received INTEGER NOT NULL,"
+    "  envelope BLOB NOT NULL,"
+    "  payload BLOB NOT NULL);"
+    "CREATE INDEX messages_msgid ON messages(msgid);"
+    "CREATE TABLE deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message INTEGER NOT NULL REFERENCES messages(id),"
+    "  dest TEXT NOT NULL,"
+    "  lane INTEGER NOT NULL,"
+    "  rcpt TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  errors TEXT);"
+    "CREATE INDEX deliveries_ready ON deliveries(dest, id) WHERE state = 0;"
+    "CREATE INDEX deliveries_waiting ON deliveries(dest, next_at) WHERE state = 2;"
+    "CREATE INDEX deliveries_lane ON deliveries(dest, lane, id) WHERE state IN (0, 2);"
+    "CREATE INDEX deliveries_dead ON deliveries(id) WHERE state = 3;"
+    "CREATE INDEX deliveries_message ON deliveries(message);"
+    "CREATE TABLE rejects ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  code INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  data BLOB);",
+};
+
+#define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
+
+//  Columns every row query selects, in this order.
+#define S_ROW_COLUMNS                                                                             \
+    "d.id, d.message, d.dest, d.state, d.attempts, d.next_at, d.created_at, d.errors, d.rcpt,"   \
+    " m.msgid, m.envelope"
+
+typedef enum {
+    Q_INSERT_MESSAGE,
+    Q_FIND_DEDUP,
+    Q_INSERT_DELIVERY,
+    Q_INSERT_REJECT,
+    Q_SCAN_READY,
+    Q_SCAN_DUE,
+    Q_NEXT_DUE,
+    Q_GET,
+    Q_GET_PAYLOAD,
+    Q_STATE,
+    Q_SET_DONE,
+    Q_SET_RETRY,
+    Q_SET_DEAD,
+    Q_SET_REPLAY,
+    Q_LANE_NEXT,
+    Q_LIST_DEAD,
+    Q_TRACE,
+    Q_COUNT
+} s_query_t;
+
+static const char *s_sql[Q_COUNT] = {
+    [Q_INSERT_MESSAGE] = "INSERT INTO messages (msgid, dedup, kind, bkey, source, received,"
+                         " envelope, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                         " ON CONFLICT (dedup) DO NOTHING",
+    [Q_FIND_DEDUP] = "SELECT msgid FROM messages WHERE dedup = ?1",
+    [Q_INSERT_DELIVERY] = "INSERT INTO deliveries (message, dest, lane, rcpt, state, created_at,"
+                          " updated_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+    [Q_INSERT_REJECT] = "INSERT INTO rejects (at, source, code, reason, data)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_SCAN_READY] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+                     " JOIN messages m ON m.id = d.message"
+                     " WHERE d.dest = ?1 AND d.state = 0 AND d.id > ?2"
+                     " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
+                     "   AND e.lane = d.lane AND e.state IN (0, 2) AND e.id < d.id)"
+                     " ORDER BY d.id LIMIT ?3",
+    [Q_SCAN_DUE] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+                   " JOIN messages m ON m.id = d.message"
+                   " WHERE d.dest = ?1 AND d.state = 2 AND d.next_at <= ?2"
+                   " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
+                   "   AND e.lane = d.lane AND e.state IN (0, 2) AND e.id < d.id)"
+                   " ORDER BY d.next_at, d.id LIMIT ?3",
+    [Q_NEXT_DUE] = "SELECT MIN(next_at) FROM deliveries WHERE dest = ?1 AND state = 2",
+    [Q_GET] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
+              " WHERE d.id = ?1",
+    [Q_GET_PAYLOAD] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+                      " JOIN messages m ON m.id = d.message WHERE d.id = ?1",
+    [Q_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
+    [Q_SET_DONE] = "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?2"
+                   " WHERE id = ?1 AND state IN (0, 2)",
+    [Q_SET_RETRY] = "UPDATE deliveries SET state = 2, attempts = attempts + 1, next_at = ?3,"
+                    " updated_at = ?4, errors = COALESCE(errors || char(10), '') || ?2"
+                    " WHERE id = ?1 AND state IN (0, 2)",
+    [Q_SET_DEAD] = "UPDATE deliveries SET state = 3, attempts = attempts + 1, updated_at = ?3,"
+                   " errors = COALESCE(errors || char(10), '') || ?2"
+                   " WHERE id = ?1 AND state IN (0, 2)",
+    [Q_SET_REPLAY] = "UPDATE deliveries SET state = 2, attempts = 0, next_at = 0,"
+                     " updated_at = ?2 WHERE id = ?1 AND state = 3",
+    [Q_LANE_NEXT] = "SELECT e.id FROM deliveries d JOIN deliveries e"
+                    " ON e.dest = d.dest AND e.lane = d.lane"
+                    " WHERE d.id = ?1 AND e.state IN (0, 2) AND e.id > d.id"
+                    " ORDER BY e.id LIMIT 1",
+    [Q_LIST_DEAD] = "SELECT " S_ROW_COLUMNS " FROM deliveries d"
+                    " JOIN messages m ON m.id = d.message"
+                    " WHERE d.state = 3 ORDER BY d.id DESC LIMIT ?1",
+    [Q_TRACE] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
+                " WHERE m.msgid = ?1 ORDER BY d.id",
+};
+
+struct _lt_store_t {
+    sqlite3 *db;                 //  the database connection
+    sqlite3_stmt *stmt[Q_COUNT]; //  prepared statements
+    bool in_batch;               //  a write transaction is open
+    lt_store_counts_t counts;    //  committed counters
+    lt_store_counts_t pending;   //  counters changed by the open batch (applied on commit)
+    char *path;                  //  database file, for messages
+};
+
+//  Fill err from the database's last error and return -1.
+static int s_fail(lt_store_t *self, lt_err_t *err, const char *what)
+{
+    lt_err_set(err, LT_ESTORE, "store %s: %s: %s", self->path, what, sqlite3_errmsg(self->db));
+    return -1;
+}
+
+//  Run SQL with no results; -1 with err on failure.
+static int s_exec(lt_store_t *self, const char *sql, lt_err_t *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        lt_err_set(err, LT_ESTORE, "store %s: %s", self->path, msg ? msg : "exec failed");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+//  Return one integer from a single-value query, or fallback.
+static int64_t s_scalar(lt_store_t *self, const char *sql, int64_t fallback)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = fallback;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+//  Apply every migration newer than the file's user_version.
+static int s_migrate(lt_store_t *self, lt_err_t *err)
+{
+    int64_t version = s_scalar(self, "PRAGMA user_version", 0);
+    if (version > S_MIGRATIONS)
+        return lt_err_set(err, LT_ESTORE,
+                          "store %s: schema version %lld is newer than this lthubd (%d)",
+                          self->path, (long long) version, S_MIGRATIONS),
+               -1;
+    for (int i = (int) version; i < S_MIGRATIONS; i++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
+        if (s_exec(self, "BEGIN IMMEDIATE", err))
+            return -1;
+        if (s_exec(self, s_migrations[i], err) || s_exec(self, pragma, err)) {
+            s_exec(self, "ROLLBACK", NULL);
+            return -1;
+        }
+        if (s_exec(self, "COMMIT", err))
+            return -1;
+    }
+    return 0;
+}
+
+lt_store_t *lt_store_new(const char *path, lt_err_t *err)
+{
+    assert(path);
+    lt_store_t *self = calloc(1, sizeof(*self));
+    if (!self || !(self->path = strdup(path))) {
+        free(self);
+        lt_err_set(err, LT_ENOMEM, "store: out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        s_fail(self, err, "cannot open");
+        lt_store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    //  WAL + FULL: a commit returns after the log is fsynced. The page cache
+    //  is bounded so memory does not grow with the backlog.
+    if (s_exec(self,
+               "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+               " PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;"
+               " PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = OFF;",
+               err) ||
+        s_migrate(self, err)) {
+        lt_store_destroy(&self);
+        return NULL;
+    }
+    for (int q = 0; q < Q_COUNT; q++)
+        if (sqlite3_prepare_v3(self->db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
+                               NULL) != SQLITE_OK) {
+            s_fail(self, err, "cannot prepare a statement");
+            lt_store_destroy(&self);
+            return NULL;
+        }
+    self->counts.messages = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages", 0);
+    self->counts.ready =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 0", 0);
+    self->counts.waiting =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 2", 0);
+    self->counts.dead =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 3", 0);
+    self->counts.done =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 1", 0);
+    self->counts.rejects = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM rejects", 0);
+    return self;
+}
+
+void lt_store_destroy(lt_store_t **self_p)
+{
+    assert(self_p);
+    lt_store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->in_batch)
+        lt_store_rollback(self);
+    for (int q = 0; q < Q_COUNT; q++)
+        sqlite3_finalize(self->stmt[q]);
+    sqlite3_close(self->db);
+    free(self->path);
+    free(self);
+    *self_p = NULL;
+}
+
+int lt_store_begin(lt_store_t *self, lt_err_t *err)
+{
+    assert(self);
+    assert(!self->in_batch);
+    if (s_exec(self, "BEGIN IMMEDIATE", err))
+        return -1;
+    self->in_batch = true;
+    memset(&self->pending, 0, sizeof(self->pending));
+    return 0;
+}
+
+//  Add signed deltas kept in the pending counters to the committed ones.
+static void s_apply_pending(lt_store_t *self)
+{
+    uint64_t *to = (uint64_t *) &self->counts;
+    const uint64_t *delta = (const uint64_t *) &self->pending;
+    for (size_t i = 0; i < sizeof(self->counts) / sizeof(uint64_t); i++)
+        to[i] += delta[i];   //  unsigned wrap-around makes negative deltas work
+    memset(&self->pending, 0, sizeof(self->pending));
+}
+
+int lt_store_commit(lt_store_t *self, lt_err_t *err)
+{
+    assert(self);
+    assert(self->in_batch);
+    if (s_exec(self, "COMMIT", err)) {
+        lt_store_rollback(self);
+        return -1;
+    }
+    self->in_batch = false;
+    s_apply_pending(self);
+    return 0;
+}
+
+void lt_store_rollback(lt_store_t *self)
+{
+    assert(self);
+    if (self->in_batch)
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    self->in_batch = false;
+    memset(&self->pending, 0, sizeof(self->pending));
+}
+
+//  Reset a statement for reuse after a query.
+static void s_reset(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+//  FNV-1a 64 of the business key: the lane of a delivery. A collision only
+//  orders two unrelated keys, which is harmless.
+static int64_t s_lane(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return (int64_t) (h >> 1);
+}
+
+int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
+                 const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
+                 bool *duplicate, char msgid[40], lt_err_t *err)
+{
+    assert(self && envelope && duplicate && msgid);
+    assert(self->in_batch);
+    *duplicate = false;
+    char *dedup = lt_envelope_dedup_key(envelope);
+    if (!dedup)
+        return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
+    if (!*lt_envelope_id(envelope)) {
+        char id[LT_ID_LEN + 1];
+        lt_id_new(id);
+        lt_envelope_set_id(envelope, id);
+    }
+    int64_t now = lt_time_ms();
+    lt_envelope_set_received(envelope, now);
+    uint8_t *blob = NULL;
+    size_t blob_size = 0;
+    if (lt_envelope_encode(envelope, &blob, &blob_size)) {
+        free(dedup);
+        return lt_err_set(err, LT_ENOMEM, "store: cannot encode envelope"), -1;
+    }
+    int rc = -1;
+    sqlite3_stmt *ins = self->stmt[Q_INSERT_MESSAGE];
+    sqlite3_bind_text(ins, 1, lt_envelope_id(envelope), -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, dedup, -1, SQLITE_STATIC);
+    sqlite3_bind_int(ins, 3, (int) lt_envelope_kind(envelope));
+    sqlite3_bind_text(ins, 4, lt_envelope_key(envelope), -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 5, lt_envelope_source(envelope), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 6, now);
+    sqlite3_bind_blob64(ins, 7, blob, blob_size, SQLITE_STATIC);
+    sqlite3_bind_blob64(ins, 8, size ? payload : "", size, SQLITE_STATIC);
+    int step = sqlite3_step(ins);
+    s_reset(ins);
+    if (step != SQLITE_DONE) {
+        s_fail(self, err, "cannot insert message");
+        goto done;
+    }
+    if (sqlite3_changes(self->db) == 0) {
+        //  The dedup key is known: answer with the first message's id.
+        sqlite3_stmt *find = self->stmt[Q_FIND_DEDUP];
+        sqlite3_bind_text(find, 1, dedup, -1, SQLITE_STATIC);
+        if (sqlite3_step(find) == SQLITE_ROW) {
+            snprintf(msgid, 40, "%s", (const char *) sqlite3_column_text(find, 0));
+            *duplicate = true;
+            rc = 0;
+        }
+        else
+            s_fail(self, err, "dedup key vanished");
+        s_reset(find);
+        goto done;
+    }
+    int64_t message = sqlite3_last_insert_rowid(self->db);
+    int64_t lane = s_lane(lt_envelope_key(envelope));
+    sqlite3_stmt *del = self->stmt[Q_INSERT_DELIVERY];
+    for (size_t i = 0; i < dest_count; i++) {
+        sqlite3_bind_int64(del, 1, message);
+        sqlite3_bind_text(del, 2, dests[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(del, 3, lane);
+        sqlite3_bind_text(del, 4, dest_rcpts && dest_rcpts[i] ? dest_rcpts[i] : "", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(del, 5, now);
+        step = sqlite3_step(del);
+        s_reset(del);
+        if (step != SQLITE_DONE) {
+            s_fail(self, err, "cannot insert delivery");
+            goto done;
+        }
+        self->pending.ready++;
+    }
+    self->pending.messages++;
+    snprintf(msgid, 40, "%s", lt_envelope_id(envelope));
+    rc = 0;
+done:
+    free(blob);
+    free(dedup);
+    return rc;
+}
+
+int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,
+                    const void *data, size_t size, lt_err_t *err)
+{
+    assert(self);
+    assert(self->in_batch);
+    sqlite3_stmt *stmt = self->stmt[Q_INSERT_REJECT];
+    sqlite3_bind_int64(stmt, 1, lt_time_ms());
+    sqlite3_bind_text(stmt, 2, source ? source : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, (int) code);
+    sqlite3_bind_text(stmt, 4, reason ? reason : "", -1, SQLITE_STATIC);
+    if (data)
+        sqlite3_bind_blob64(stmt, 5, data, size, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    if (step != SQLITE_DONE)
+        return s_fail(self, err, "cannot keep rejected input");
+    self->pending.rejects++;
+    return 0;
+}
+
+void lt_store_row_destroy(lt_store_row_t **row_p)
+{
+    assert(row_p);
+    lt_store_row_t *row = *row_p;
+    if (!row)
+        return;
+    free(row->errors);
+    free(row->payload);
+    lt_envelope_destroy(&row->envelope);
+    free(row);
+    *row_p = NULL;
+}
+
+//  Build a row from the current result of stmt (columns S_ROW_COLUMNS,
+//  then the payload if with_payload). NULL on corrupt data or no memory.
+static lt_store_row_t *s_row(sqlite3_stmt *stmt, bool with_payload)
+{
+    lt_store_row_t *row = calloc(1, sizeof(*row));
+    if (!row)
+        return NULL;
+    row->delivery = (uint64_t) sqlite3_column_int64(stmt, 0);
+    row->message = (uint64_t) sqlite3_column_int64(stmt, 1);
+    snprintf(row->dest, sizeof(row->dest), "%s", (const char *) sqlite3_column_text(stmt, 2));
+    row->state = (lt_delivery_state_t) sqlite3_column_int(stmt, 3);
+    row->attempts = (uint32_t) sqlite3_column_int(stmt, 4);
+    row->next_at = sqlite3_column_int64(stmt, 5);
+    row->created_at = sqlite3_column_int64(stmt, 6);
+    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL)
+        row->errors = strdup((const char *) sqlite3_column_text(stmt, 7));
+    snprintf(row->msgid, sizeof(row->msgid), "%s", (const char *) sqlite3_column_text(stmt, 9));
+    row->envelope = lt_envelope_decode(sqlite3_column_blob(stmt, 10),
+                                       (size_t) sqlite3_column_bytes(stmt, 10), NULL);
+    if (!row->envelope)
+        goto fail;
+    //  Narrow the recipients to those routed to this destination.
+    const char *rcpt = (const char *) sqlite3_column_text(stmt, 8);
+    if (rcpt && *rcpt) {
+        lt_envelope_clear_recipients(row->envelope);
+        char *list = strdup(rcpt);
+        if (!list)
+            goto fail;
+        char *save = NULL;
+        for (char *code = strtok_r(list, ",", &save); code; code = strtok_r(NULL, ",", &save))
+            lt_envelope_add_recipient(row->envelope, code);
+        free(list);
+    }
+    if (with_payload) {
+        row->payload_size = (size_t) sqlite3_column_bytes(stmt, 11);
+        row->payload = malloc(row->payload_size ? row->payload_size : 1);
+        if (!row->payload)
+            goto fail;
+        if (row->payload_size)
+            memcpy(row->payload, sqlite3_column_blob(stmt, 11), row->payload_size);
+    }
+    return row;
+fail:
+    lt_store_row_destroy(&row);
+    return NULL;
+}
+
+//  Step a bound query and hand each row to fn; resets the statement.
+static int s_yield(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload, lt_store_row_fn *fn,
+                   void *arg, lt_err_t *err)
+{
+    int rc = 0, step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        lt_store_row_t *row = s_row(stmt, with_payload);
+        if (!row) {
+            lt_err_set(err, LT_ESTORE, "store %s: unreadable delivery %lld", self->path,
+                       (long long) sqlite3_column_int64(stmt, 0));
+            rc = -1;
+            break;
+        }
+        if (fn(arg, row))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = s_fail(self, err, "query failed");
+    s_reset(stmt);
+    return rc;
+}
+
+int lt_store_scan_ready(lt_store_t *self, const char *dest, uint64_t after, uint32_t limit,
+                        lt_store_row_fn *fn, void *arg, lt_err_t *err)
+{
+    assert(self && dest && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_SCAN_READY];
+    sqlite3_bind_text(stmt, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (int64_t) after);
+    sqlite3_bind_int(stmt, 3, (int) limit);
+    return s_yield(self, stmt, true, fn, arg, err);
+}
+
+int lt_store_scan_due(lt_store_t *self, const char *dest, int64_t now, uint32_t limit,
+                      lt_store_row_fn *fn, void *arg, lt_err_t *err)
+{
+    assert(self && dest && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_SCAN_DUE];
+    sqlite3_bind_text(stmt, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int(stmt, 3, (int) limit);
+    return s_yield(self, stmt, true, fn, arg, err);
+}
+
+int64_t lt_store_next_due(lt_store_t *self, const char *dest)
+{
+    assert(self && dest);
+    sqlite3_stmt *stmt = self->stmt[Q_NEXT_DUE];
+    sqlite3_bind_text(stmt, 1, dest, -1, SQLITE_STATIC);
+    int64_t at = -1;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        at = sqlite3_column_int64(stmt, 0);
+    s_reset(stmt);
+    return at;
+}
+
+lt_store_row_t *lt_store_get(lt_store_t *self, uint64_t delivery, bool with_payload)
+{
+    assert(self);
+    sqlite3_stmt *stmt = self->stmt[with_payload ? Q_GET_PAYLOAD : Q_GET];
+    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
+    lt_store_row_t *row = NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        row = s_row(stmt, with_payload);
+    s_reset(stmt);
+    return row;
+}
+
+//  Return the state of a delivery, or -1 if unknown.
+static int s_state(lt_store_t *self, uint64_t delivery)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_STATE];
+    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
+    int state = -1;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        state = sqlite3_column_int(stmt, 0);
+    s_reset(stmt);
+    return state;
+}
+
+//  Move a delivery's counter from its old state to its new one.
+static void s_count_move(lt_store_t *self, int from, lt_delivery_state_t to)
+{
+    uint64_t *slot[] = {[LT_DELIVERY_READY] = &self->pending.ready,
+                        [LT_DELIVERY_DONE] = &self->pending.done,
+                        [LT_DELIVERY_WAITING] = &self->pending.waiting,
+                        [LT_DELIVERY_DEAD] = &self->pending.dead};
+    if (from >= 0 && from <= LT_DELIVERY_DEAD)
+        (*slot[from])--;
+    (*slot[to])++;
+}
+
+//  Run one of the state-changing updates; returns 1 if a row changed, 0 if
+//  the delivery was not in a state the update applies to, -1 on error.
+static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char *reason,
+                    int64_t next_at, lt_delivery_state_t to, lt_err_t *err)
+{
+    assert(self->in_batch);
+    int from = s_state(self, delivery);
+    sqlite3_stmt *stmt = self->stmt[q];
+    int64_t now = lt_time_ms();
+    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
+    switch (q) {
+    case Q_SET_RETRY:
+        sqlite3_bind_text(stmt, 2, reason ? reason : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, next_at);
+        sqlite3_bind_int64(stmt, 4, now);
+        break;
+    case Q_SET_DEAD:
+        sqlite3_bind_text(stmt, 2, reason ? reason : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, now);
+        break;
+    default:
+        sqlite3_bind_int64(stmt, 2, now);
+        break;
+    }
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    if (step != SQLITE_DONE)
+        return s_fail(self, err, "cannot update delivery");
+    if (sqlite3_changes(self->db) == 0)
+        return 0;
+    s_count_move(self, from, to);
+    return 1;
+}
+
+int lt_store_done(lt_store_t *self, uint64_t delivery, lt_err_t *err)
+{
+    assert(self);
+    return s_update(self, Q_SET_DONE, delivery, NULL, 0, LT_DELIVERY_DONE, err) < 0 ? -1 : 0;
+}
+
+int lt_store_retry(lt_store_t *self, uint64_t delivery, const char *reason, int64_t next_at,
+                   lt_err_t *err)
+{
+    assert(self);
+    return s_update(self, Q_SET_RETRY, delivery, reason, next_at, LT_DELIVERY_WAITING, err) < 0
+               ? -1
+               : 0;
+}
+
+int lt_store_dead(lt_store_t *self, uint64_t delivery, const char *reason, lt_err_t *err)
+{
+    assert(self);
+    return s_update(self, Q_SET_DEAD, delivery, reason, 0, LT_DELIVERY_DEAD, err) < 0 ? -1 : 0;
+}
+
+int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err)
+{
+    assert(self);
+    int rc = s_update(self, Q_SET_REPLAY, delivery, NULL, 0, LT_DELIVERY_WAITING, err);
+    if (rc == 0)
+        return lt_err_set(err, LT_ESTATE, "delivery %llu is not a dead letter",
+                          (unsigned long long) delivery),
+               -1;
+    return rc < 0 ? -1 : 0;
+}
+
+uint64_t lt_store_lane_next(lt_store_t *self, uint64_t delivery)
+{
+    assert(self);
+    sqlite3_stmt *stmt = self->stmt[Q_LANE_NEXT];
+    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
+    uint64_t next = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        next = (uint64_t) sqlite3_column_int64(stmt, 0);
+    s_reset(stmt);
+    return next;
+}
+
+int lt_store_list_dead(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
+                       lt_err_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_LIST_DEAD];
+    sqlite3_bind_int(stmt, 1, (int) limit);
+    return s_yield(self, stmt, false, fn, arg, err);
+}
+
+int lt_store_trace(lt_store_t *self, const char *msgid, lt_store_row_fn *fn, void *arg,
+                   lt_err_t *err)
+{
+    assert(self && msgid && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_TRACE];
+    sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+    return s_yield(self, stmt, false, fn, arg, err);
+}
+
+int lt_store_counts(lt_store_t *self, const char *dest, lt_store_counts_t *counts)
+{
+    assert(self && counts);
+    if (!dest) {
+        *counts = self->counts;
+        return 0;
+    }
+    //  Per destination: counted on demand from the partial indexes.
+    static const char *sql[] = {
+        "SELECT COUNT(*) FROM deliveries WHERE dest = ?1 AND state = 0",
+        "SELECT COUNT(*) FROM deliveries WHERE dest = ?1 AND state = 2",
+        "SELECT COUNT(*) FROM deliveries WHERE dest = ?1 AND state = 3",
+    };
+    uint64_t *out[] = {&counts->ready, &counts->waiting, &counts->dead};
+    memset(counts, 0, sizeof(*counts));
+    for (size_t i = 0; i < 3; i++) {
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2(self->db, sql[i], -1, &stmt, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_text(stmt, 1, dest, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            *out[i] = (uint64_t) sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+    }
+    return 0;
+}
+
+const char *lt_delivery_state_name(lt_delivery_state_t state)
+{
+    static const char *names[] = {"ready", "done", "waiting", "dead"};
+    return (unsigned) state < 4 ? names[state] : "unknown";
+}
+
+//  ---------------------------------------------------------------------------
+//  Self-test
+
+typedef struct {
+    uint64_t ids[64];   //  delivery ids seen
+    char keys[64][64];  //  business keys seen
+    size_t count;       //  rows seen
+} s_seen_t;
+
+static int s_collect(void *arg, lt_store_row_t *row)
+{
+    s_seen_t *seen = arg;
+    if (seen->count < 64) {
+        seen->ids[seen->count] = row->delivery;
+        snprintf(seen->keys[seen->count], 64, "%s", lt_envelope_key(row->envelope));
+        seen->count++;
+    }
+    lt_store_row_destroy(&row);
+    return 0;
+}
+
+//  Publish one message with the given key and business type to dests.
+static void s_put(lt_store_t *store, const char *key, const char *btype, const char *dest,
+                  bool *dup, char msgid[40])
+{
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, btype);
+    lt_envelope_set_sender(env, "000.00.12.H26");
+    lt_envelope_add_recipient(env, "000.00.00.G22");
+    lt_envelope_set_payload_facts(env, key, strlen(key));
+    const char *dests[] = {dest};
+    const char *rcpts[] = {"000.00.00.G22"};
+    lt_err_t err;
+    int rc = lt_store_put(store, env, key, strlen(key), dests, rcpts, 1, dup, msgid, &err);
+    assert(rc == 0);
+    lt_envelope_destroy(&env);
+}
+
+void lt_store_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_store: ");
+    char path[] = "/tmp/lt_store_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    close(fd);
+    unlink(path);
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+
+    bool dup = false;
+    char msgid[40], first[40];
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-A", "new", "axis", &dup, first);
+    assert(!dup && lt_id_valid(first));
+    s_put(store, "DOC-A", "revocation", "axis", &dup, msgid);   //  same lane, later
+    assert(!dup);
+    s_put(store, "DOC-B", "new", "axis", &dup, msgid);
+    s_put(store, "DOC-A", "new", "axis", &dup, msgid);   //  resent: duplicate
+    assert(dup && strcmp(msgid, first) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    lt_store_counts_t counts;
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.messages == 3 && counts.ready == 3);
+
+    //  The revocation waits behind its document; DOC-B is free.
+    s_seen_t seen = {0};
+    assert(lt_store_scan_ready(store, "axis", 0, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 2);
+    assert(strcmp(seen.keys[0], "DOC-A") == 0 && strcmp(seen.keys[1], "DOC-B") == 0);
+    uint64_t doc_a = seen.ids[0], doc_b = seen.ids[1];
+    uint64_t revocation = lt_store_lane_next(store, doc_a);
+    assert(revocation > doc_a && revocation < doc_b);
+    lt_store_row_t *row = lt_store_get(store, revocation, true);
+    assert(row && strcmp(lt_envelope_btype(row->envelope), "revocation") == 0);
+    assert(row->payload_size == 5 && memcmp(row->payload, "DOC-A", 5) == 0);
+    assert(lt_envelope_recipients(row->envelope) == 1);
+    lt_store_row_destroy(&row);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_ready(store, "other", 0, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 0);
+
+    //  A retry keeps the lane blocked until it is done.
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_retry(store, doc_a, "503 from axis", lt_time_ms() + 60000, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_ready(store, "axis", 0, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.ids[0] == doc_b);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_due(store, "axis", lt_time_ms(), 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 0);
+    assert(lt_store_next_due(store, "axis") > lt_time_ms());
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_due(store, "axis", lt_time_ms() + 120000, 10, s_collect, &seen, &err) ==
+           0);
+    assert(seen.count == 1 && seen.ids[0] == doc_a);
+
+    //  Dead letters keep every reason and can be replayed.
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_dead(store, doc_a, "attempt budget spent", &err) == 0);
+    assert(lt_store_done(store, doc_b, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    row = lt_store_get(store, doc_a, false);
+    assert(row && row->state == LT_DELIVERY_DEAD && row->attempts == 2);
+    assert(strcmp(row->errors, "503 from axis\nattempt budget spent") == 0);
+    lt_store_row_destroy(&row);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_list_dead(store, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.ids[0] == doc_a);
+    //  With its document dead, the revocation is the lane's head.
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_ready(store, "axis", 0, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.ids[0] == revocation);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_replay(store, doc_a, &err) == 0);
+    assert(lt_store_replay(store, doc_b, &err) == -1 && err.code == LT_ESTATE);
+    assert(lt_store_reject(store, "dms", LT_EINVAL, "edXML: DocumentId is missing", "<x/>", 4,
+                           &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.dead == 0 && counts.waiting == 1 && counts.done == 1 && counts.ready == 1);
+    assert(counts.rejects == 1);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace(store, first, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.ids[0] == doc_a);
+
+    //  Reopening keeps everything and the counters agree.
+    lt_store_destroy(&store);
+    assert(store == NULL);
+    lt_store_destroy(&store);
+    store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_counts_t again;
+    lt_store_counts(store, NULL, &again);
+    assert(memcmp(&again, &counts, sizeof(counts)) == 0);
+    lt_store_counts(store, "axis", &again);
+    assert(again.ready == 1 && again.waiting == 1 && again.dead == 0);
+    lt_store_destroy(&store);
+
+    //  A file that is not a database is refused with a readable error.
+    FILE *junk = fopen(path, "w");
+    assert(junk);
+    fputs("this is not a database, just text long enough to be a header page....", junk);
+    fclose(junk);
+    char wal[sizeof(path) + 8];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof(wal), "%s-shm", path);
+    unlink(wal);
+    store = lt_store_new(path, &err);
+    assert(store == NULL && err.code == LT_ESTORE);
+    unlink(path);
+    if (verbose)
+        printf("OK\n");
+}

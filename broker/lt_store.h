@@ -1,0 +1,155 @@
+/*  lt_store: the broker's durable store behind a narrow interface.
+
+    Messages, deliveries (one per destination connector), dead letters,
+    rejected input kept for inspection, and dedup keys. The embedded backend
+    is one SQLite file in WAL mode under the data directory; nothing outside
+    this class knows that (DESIGN.md section 7). Writes happen inside a batch
+    (lt_store_begin .. lt_store_commit) so that many PUBLISHes share one
+    fsync (group commit); a message is durable once lt_store_commit returns 0.
+
+    Delivery states: READY (never tried, or replayed), WAITING (a retry is
+    scheduled at next_at), DONE, DEAD. A delivery is due only when it is the
+    head of its lane: no earlier READY or WAITING delivery exists for the same
+    destination and business key, which is how a status or revocation never
+    overtakes its document. "In flight" is not stored: after a restart every
+    unfinished delivery is due again and connectors deduplicate on the
+    message id (schemas/ltp.md).
+*/
+#ifndef LT_STORE_H_INCLUDED
+#define LT_STORE_H_INCLUDED
+
+#include "lt_envelope.h"
+#include "lt_error.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _lt_store_t lt_store_t;
+
+typedef enum {
+    LT_DELIVERY_READY = 0,     //  queued, never tried (or replayed)
+    LT_DELIVERY_DONE = 1,      //  the destination confirmed it
+    LT_DELIVERY_WAITING = 2,   //  failed transiently, retry at next_at
+    LT_DELIVERY_DEAD = 3,      //  gave up: in the dead-letter area
+} lt_delivery_state_t;
+
+//  One delivery as read back from the store. Strings and buffers belong to
+//  the row; lt_store_row_destroy frees them.
+typedef struct {
+    uint64_t delivery;          //  delivery id (increasing with time)
+    uint64_t message;           //  internal message number
+    char msgid[40];             //  message id (UUIDv7)
+    char dest[64];              //  destination connector
+    lt_delivery_state_t state;  //  current state
+    uint32_t attempts;          //  attempts made so far
+    int64_t next_at;            //  Unix ms of the next attempt (WAITING)
+    int64_t created_at;         //  Unix ms when the delivery was queued
+    char *errors;               //  every failure reason so far, one per line
+    lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest
+    uint8_t *payload;           //  the payload (NULL when not asked for)
+    size_t payload_size;        //  payload bytes
+} lt_store_row_t;
+
+//  Called for each row a query yields; the callee takes ownership of the row
+//  (free with lt_store_row_destroy). Return 0 to go on, -1 to stop.
+typedef int(lt_store_row_fn)(void *arg, lt_store_row_t *row);
+
+//  Counts for stats and the admin API.
+typedef struct {
+    uint64_t messages;   //  messages stored
+    uint64_t ready;      //  deliveries READY
+    uint64_t waiting;    //  deliveries WAITING
+    uint64_t done;       //  deliveries DONE
+    uint64_t dead;       //  deliveries DEAD
+    uint64_t rejects;    //  rejected inputs kept
+} lt_store_counts_t;
+
+//  Open (creating if needed) the store at path, migrating its schema to the
+//  current version. NULL with err filled on failure.
+lt_store_t *lt_store_new(const char *path, lt_err_t *err);
+
+//  Close the store; safe on NULL.
+void lt_store_destroy(lt_store_t **self_p);
+
+//  Start a write batch. Every write below happens inside one.
+int lt_store_begin(lt_store_t *self, lt_err_t *err);
+
+//  Commit the batch and fsync; only then are its messages durable.
+int lt_store_commit(lt_store_t *self, lt_err_t *err);
+
+//  Abandon the batch.
+void lt_store_rollback(lt_store_t *self);
+
+//  Store a message with one delivery per destination; dest_rcpts[i] lists
+//  (comma-separated) the recipients routed to dests[i]. Sets the envelope's
+//  id (if unset) and received time. On a known dedup key stores nothing,
+//  sets *duplicate and copies the first message's id into msgid.
+int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
+                 const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
+                 bool *duplicate, char msgid[40], lt_err_t *err);
+
+//  Keep a rejected input for inspection (never dropped).
+int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,
+                    const void *data, size_t size, lt_err_t *err);
+
+//  Yield up to limit READY deliveries for dest with id > after that head
+//  their lane, in id order, with payloads.
+int lt_store_scan_ready(lt_store_t *self, const char *dest, uint64_t after, uint32_t limit,
+                        lt_store_row_fn *fn, void *arg, lt_err_t *err);
+
+//  Yield up to limit WAITING deliveries for dest due at now that head their
+//  lane, oldest first, with payloads.
+int lt_store_scan_due(lt_store_t *self, const char *dest, int64_t now, uint32_t limit,
+                      lt_store_row_fn *fn, void *arg, lt_err_t *err);
+
+//  Return the Unix ms of the earliest WAITING delivery for dest, or -1.
+int64_t lt_store_next_due(lt_store_t *self, const char *dest);
+
+//  Read one delivery (payload included when with_payload); NULL if unknown.
+lt_store_row_t *lt_store_get(lt_store_t *self, uint64_t delivery, bool with_payload);
+
+//  Mark a delivery DONE.
+int lt_store_done(lt_store_t *self, uint64_t delivery, lt_err_t *err);
+
+//  Record a failed attempt: WAITING until next_at, reason appended.
+int lt_store_retry(lt_store_t *self, uint64_t delivery, const char *reason, int64_t next_at,
+                   lt_err_t *err);
+
+//  Move a delivery to the dead-letter area with a final reason.
+int lt_store_dead(lt_store_t *self, uint64_t delivery, const char *reason, lt_err_t *err);
+
+//  Replay a dead delivery: WAITING, due now, attempts reset.
+int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err);
+
+//  Return the id of the next unfinished delivery in the same lane after
+//  delivery, or 0 when there is none.
+uint64_t lt_store_lane_next(lt_store_t *self, uint64_t delivery);
+
+//  Yield dead deliveries (without payloads), newest first, up to limit.
+int lt_store_list_dead(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
+                       lt_err_t *err);
+
+//  Yield every delivery of one message (by message id), without payloads.
+int lt_store_trace(lt_store_t *self, const char *msgid, lt_store_row_fn *fn, void *arg,
+                   lt_err_t *err);
+
+//  Fill counts for one destination (dest NULL = all).
+int lt_store_counts(lt_store_t *self, const char *dest, lt_store_counts_t *counts);
+
+//  Free a row; safe on NULL.
+void lt_store_row_destroy(lt_store_row_t **row_p);
+
+//  Name of a delivery state ("ready", ...).
+const char *lt_delivery_state_name(lt_delivery_state_t state);
+
+//  Self-test of this class.
+void lt_store_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
