@@ -5,6 +5,7 @@
     means one line here and one lt_add_selftest() in tests/CMakeLists.txt.
 */
 #include "lt_digest.h"
+#include "lt_edoc_auth.h"
 #include "lt_envelope.h"
 #include "lt_error.h"
 #include "lt_id.h"
@@ -23,6 +24,7 @@ static const s_test_t s_tests[] = {
     {"lt_error", lt_error_test},
     {"lt_id", lt_id_test},
     {"lt_digest", lt_digest_test},
+    {"lt_edoc_auth", lt_edoc_auth_test},
     {"lt_envelope", lt_envelope_test},
     {"lt_store", lt_store_test},
 };
