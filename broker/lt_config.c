@@ -1,0 +1,701 @@
+/*  lt_config: the settings table and the ZPL loader.
+
+    zconfig does not keep line numbers, so after loading we walk the tree in
+    document order and pair each node with the n-th non-blank, non-comment
+    line of the file: in ZPL every such line is exactly one node.
+*/
+#include "lt_config.h"
+#include "lt_log.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_MAX_ROUTES 256
+#define S_MAX_CONNECTORS 64
+
+typedef enum { S_STR, S_INT } s_type_t;
+
+//  One setting: where it lives, its default and bounds.
+typedef struct {
+    const char *path;      //  ZPL path, "section/name"
+    s_type_t type;         //  value type
+    size_t offset;         //  offset in lt_settings_t
+    size_t size;           //  buffer size for strings
+    const char *fallback;  //  default value as text
+    long min, max;         //  bounds for integers
+    bool reload;           //  applied by SIGHUP
+    const char *help;      //  one line for the reference
+} s_setting_t;
+
+#define S_STRING(p, f, d, r, h)                                                                   \
+    {p, S_STR, offsetof(lt_settings_t, f), sizeof(((lt_settings_t *) 0)->f), d, 0, 0, r, h}
+#define S_NUMBER(p, f, d, lo, hi, r, h) {p, S_INT, offsetof(lt_settings_t, f), 0, d, lo, hi, r, h}
+
+static const s_setting_t s_settings[] = {
+    S_STRING("broker/endpoint", endpoint, "tcp://127.0.0.1:5570", false,
+             "LTP endpoint connectors connect to (ZeroMQ ROUTER, CURVE)"),
+    S_STRING("broker/name", name, "lthubd", false, "broker name shown to connectors and in logs"),
+    S_STRING("broker/data", data_dir, "/var/lib/lthub", false, "data directory (store, keys)"),
+    S_STRING("broker/keys", keys_dir, "", false,
+             "certificate directory; default DATA/keys (broker.cert_secret, allowed/*.cert)"),
+    S_STRING("broker/province", province, "", true,
+             "the province's level-1 agency code (e.g. H26), used by the default routes"),
+    S_NUMBER("broker/heartbeat", heartbeat_ms, "1000", 100, 60000, true,
+             "ms between PINGs; a peer silent for 3 intervals is gone"),
+    S_NUMBER("broker/batch", batch_max, "2048", 1, 100000, true,
+             "most PUBLISHes in one group commit (one fsync)"),
+    S_NUMBER("broker/batch_bytes", batch_bytes, "33554432", 65536, 1073741824, true,
+             "most payload bytes in one group commit"),
+    S_NUMBER("broker/max_frame", max_frame, "68157440", 4096, 1073741824, false,
+             "largest LTP body accepted, bytes (payload + envelope)"),
+    S_NUMBER("broker/scan", scan_limit, "256", 1, 100000, true,
+             "deliveries read from the store per scan"),
+    S_NUMBER("delivery/max_attempts", max_attempts, "20", 1, 1000000, true,
+             "attempts before a delivery goes to dead letters"),
+    S_NUMBER("delivery/max_age", max_age_s, "604800", 1, 315360000, true,
+             "seconds after which a failing delivery goes to dead letters"),
+    S_NUMBER("delivery/backoff_min", backoff_min_ms, "500", 1, 86400000, true,
+             "first retry delay, ms (doubles each attempt, with jitter)"),
+    S_NUMBER("delivery/backoff_max", backoff_max_ms, "300000", 1, 86400000, true,
+             "longest retry delay, ms"),
+    S_NUMBER("supervise/restart_min", restart_min_ms, "200", 10, 3600000, true,
+             "first delay before restarting a connector that exited, ms"),
+    S_NUMBER("supervise/restart_max", restart_max_ms, "30000", 10, 3600000, true,
+             "longest delay between restarts, ms"),
+    S_NUMBER("supervise/stop_timeout", stop_timeout_ms, "5000", 10, 600000, true,
+             "ms between SIGTERM and SIGKILL when stopping a connector"),
+    S_STRING("admin/listen", admin_listen, "127.0.0.1:8470", false,
+             "admin HTTP server (API, /metrics, dashboard); empty disables it"),
+    S_STRING("admin/token_file", admin_token_file, "", true,
+             "file holding the bearer token required by changing endpoints"),
+    S_STRING("log/level", log_level, "info", true, "error, warning, info or debug"),
+};
+
+#define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))
+
+struct _lt_config_t {
+    char *path;                                    //  source file, "" for defaults
+    lt_settings_t settings;                        //  scalar settings
+    lt_route_t routes[S_MAX_ROUTES];               //  routes in match order
+    size_t route_count;                            //  routes in use
+    lt_connector_conf_t connectors[S_MAX_CONNECTORS];   //  known connectors
+    size_t connector_count;                        //  connectors in use
+};
+
+//  Collected problems while loading.
+typedef struct {
+    const char *path;   //  file name for messages
+    FILE *report;       //  where every problem goes, or NULL
+    lt_err_t *err;      //  first problem
+    int count;          //  problems found
+} s_problems_t;
+
+static void s_problem(s_problems_t *p, int line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_problem(s_problems_t *p, int line, const char *format, ...)
+{
+    char text[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    if (p->count == 0)
+        lt_err_set(p->err, LT_ECONFIG, "%s:%d: %s", p->path, line, text);
+    if (p->report)
+        fprintf(p->report, "%s:%d: %s\n", p->path, line, text);
+    p->count++;
+}
+
+//  Set one setting from text; returns 0 or -1 with a reason in why.
+static int s_apply(lt_settings_t *settings, const s_setting_t *s, const char *text, char *why,
+                   size_t why_size)
+{
+    char *field = (char *) settings + s->offset;
+    if (s->type == S_STR) {
+        if (strlen(text) >= s->size) {
+            snprintf(why, why_size, "'%s' is longer than %zu characters", s->path, s->size - 1);
+            return -1;
+        }
+        snprintf(field, s->size, "%s", text);
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end) {
+        snprintf(why, why_size, "'%s' must be an integer, not '%s'", s->path, text);
+        return -1;
+    }
+    if (value < s->min || value > s->max) {
+        snprintf(why, why_size, "'%s' must be between %ld and %ld, not %ld", s->path, s->min,
+                 s->max, value);
+        return -1;
+    }
+    *(int *) field = (int) value;
+    return 0;
+}
+
+static void s_defaults(lt_config_t *self)
+{
+    char why[200];
+    for (size_t i = 0; i < S_SETTINGS; i++) {
+        int rc = s_apply(&self->settings, &s_settings[i], s_settings[i].fallback, why,
+                         sizeof(why));
+        assert(rc == 0);
+    }
+}
+
+//  Parse a comma-separated list of kind names into a bit set; 0 if bad.
+static unsigned s_kinds(const char *text, char *bad, size_t bad_size)
+{
+    unsigned kinds = 0;
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", text);
+    char *save = NULL;
+    for (char *name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(name, "*") == 0) {
+            kinds |= ~0u & ~1u;
+            continue;
+        }
+        int kind = lt_kind_from_name(name);
+        if (kind < 0) {
+            snprintf(bad, bad_size, "%s", name);
+            return 0;
+        }
+        kinds |= 1u << kind;
+    }
+    return kinds;
+}
+
+//  True when a route pattern is well formed.
+static bool s_pattern_ok(const char *pattern)
+{
+    size_t len = strlen(pattern);
+    if (len == 0)
+        return false;
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    const char *body = pattern;
+    if (pattern[0] == '*')
+        body++, len--;
+    else if (pattern[len - 1] == '*')
+        len--;
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!(isalnum((unsigned char) body[i]) || body[i] == '.' || body[i] == '-'))
+            return false;
+    return true;
+}
+
+bool lt_route_match(const char *pattern, const char *code)
+{
+    if (!pattern || !code)
+        return false;
+    size_t plen = strlen(pattern), clen = strlen(code);
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    if (plen > 0 && pattern[0] == '*')
+        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
+    if (plen > 0 && pattern[plen - 1] == '*')
+        return strncmp(code, pattern, plen - 1) == 0;
+    return strcmp(pattern, code) == 0;
+}
+
+int lt_config_add_route(lt_config_t *self, unsigned kinds, const char *pattern, const char *to)
+{
+    assert(self);
+    if (self->route_count == S_MAX_ROUTES)
+        return -1;
+    lt_route_t *route = &self->routes[self->route_count++];
+    memset(route, 0, sizeof(*route));
+    route->kinds = kinds;
+    snprintf(route->pattern, sizeof(route->pattern), "%s", pattern);
+    snprintf(route->to, sizeof(route->to), "%s", to);
+    return 0;
+}
+
+//  The default routes of DESIGN.md section 6 for a province code.
+static void s_default_routes(lt_config_t *self)
+{
+    const char *province = self->settings.province;
+    unsigned docs = (1u << LT_KIND_DOCUMENT) | (1u << LT_KIND_STATUS);
+    if (*province) {
+        char pattern[40];
+        snprintf(pattern, sizeof(pattern), "*.%s", province);
+        lt_config_add_route(self, docs, pattern, "dms");
+        snprintf(pattern, sizeof(pattern), "%s.*", province);
+        lt_config_add_route(self, docs, pattern, "dms");
+        lt_config_add_route(self, docs, province, "dms");
+        lt_config_add_route(self, docs, "*", "axis");
+    }
+    lt_config_add_route(self, (1u << LT_KIND_DOSSIER) | (1u << LT_KIND_PROGRESS), "*", "portal");
+    lt_config_add_route(self, 1u << LT_KIND_REPORT, "*", "report");
+}
+
+//  Collects the nodes of a zconfig tree in document order.
+typedef struct {
+    zconfig_t *nodes[4096];   //  visited nodes, root excluded
+    int levels[4096];         //  their depth
+    size_t count;             //  nodes visited
+} s_walk_t;
+
+static int s_visit(zconfig_t *node, void *arg, int level)
+{
+    s_walk_t *walk = arg;
+    if (level > 0 && walk->count < 4096) {
+        walk->nodes[walk->count] = node;
+        walk->levels[walk->count++] = level;
+    }
+    return 0;
+}
+
+//  Line numbers of the file's node lines, in order; returns how many.
+static size_t s_node_lines(const char *path, int *lines, size_t max)
+{
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return 0;
+    char text[2048];
+    size_t count = 0;
+    int number = 0;
+    while (fgets(text, sizeof(text), file) && count < max) {
+        number++;
+        const char *p = text;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0)
+            continue;
+        lines[count++] = number;
+    }
+    fclose(file);
+    return count;
+}
+
+//  Return the line of node, or 0 when unknown.
+static int s_line_of(const s_walk_t *walk, const int *lines, size_t line_count, zconfig_t *node)
+{
+    if (line_count != walk->count)
+        return 0;
+    for (size_t i = 0; i < walk->count; i++)
+        if (walk->nodes[i] == node)
+            return lines[i];
+    return 0;
+}
+
+//  Load the ZPL tree. zconfig reports a syntax error by printing it on
+//  stdout with zclock_log, so stdout is pointed at a temporary file for the
+//  duration of the call and the message is turned into FILE:LINE form.
+static zconfig_t *s_load_zpl(const char *path, s_problems_t *p)
+{
+    char captured[512] = "";
+    FILE *tmp = tmpfile();
+    int saved = -1;
+    fflush(stdout);
+    if (tmp) {
+        saved = dup(STDOUT_FILENO);
+        dup2(fileno(tmp), STDOUT_FILENO);
+    }
+    zconfig_t *root = zconfig_load(path);
+    fflush(stdout);
+    if (tmp) {
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+        rewind(tmp);
+        size_t n = fread(captured, 1, sizeof(captured) - 1, tmp);
+        captured[n] = 0;
+        fclose(tmp);
+    }
+    if (!root) {
+        int line = 0;
+        //  czmq writes "... (zconfig): (LINE) what is wrong".
+        const char *at = strstr(captured, "(zconfig): (");
+        char text[300] = "cannot read the file (missing, unreadable or not ZPL)";
+        if (at) {
+            char *rest = NULL;
+            line = (int) strtol(at + 12, &rest, 10);
+            if (rest && *rest == ')')
+                rest++;
+            snprintf(text, sizeof(text), "syntax error:%s", rest ? rest : "");
+            text[strcspn(text, "\n")] = 0;
+        }
+        s_problem(p, line, "%s", text);
+    }
+    return root;
+}
+
+//  Read the [routes] section.
+static void s_load_routes(lt_config_t *self, zconfig_t *section, const s_walk_t *walk,
+                          const int *lines, size_t line_count, s_problems_t *p)
+{
+    for (zconfig_t *route = zconfig_child(section); route; route = zconfig_next(route)) {
+        int line = s_line_of(walk, lines, line_count, route);
+        if (strcmp(zconfig_name(route), "route") != 0) {
+            s_problem(p, line, "unknown entry 'routes/%s' (expected 'route')", zconfig_name(route));
+            continue;
+        }
+        lt_route_t r = {.line = line};
+        char bad[64] = "";
+        bool ok = true;
+        for (zconfig_t *item = zconfig_child(route); item; item = zconfig_next(item)) {
+            const char *name = zconfig_name(item), *value = zconfig_value(item);
+            int item_line = s_line_of(walk, lines, line_count, item);
+            if (strcmp(name, "kind") == 0) {
+                r.kinds = s_kinds(value, bad, sizeof(bad));
+                if (!r.kinds)
+                    s_problem(p, item_line, "route kind '%s' is unknown (document, status, "
+                              "dossier, progress, report, register or *)", bad), ok = false;
+            }
+            else if (strcmp(name, "match") == 0) {
+                if (!s_pattern_ok(value) || strlen(value) >= sizeof(r.pattern))
+                    s_problem(p, item_line, "route match '%s' is not '*', '*.SUFFIX', "
+                              "'PREFIX*' or an agency code", value), ok = false;
+                snprintf(r.pattern, sizeof(r.pattern), "%s", value);
+            }
+            else if (strcmp(name, "to") == 0)
+                snprintf(r.to, sizeof(r.to), "%s", value);
+            else
+                s_problem(p, item_line, "unknown route setting '%s' (kind, match, to)", name),
+                    ok = false;
+        }
+        if (!r.kinds && ok)
+            s_problem(p, line, "route has no 'kind'"), ok = false;
+        if (!*r.to)
+            s_problem(p, line, "route has no 'to' connector"), ok = false;
+        if (!*r.pattern)
+            snprintf(r.pattern, sizeof(r.pattern), "*");
+        if (ok && self->route_count < S_MAX_ROUTES)
+            self->routes[self->route_count++] = r;
+    }
+}
+
+//  Read the [connectors] section: one child per connector, named by it.
+static void s_load_connectors(lt_config_t *self, zconfig_t *section, const s_walk_t *walk,
+                              const int *lines, size_t line_count, s_problems_t *p)
+{
+    for (zconfig_t *conn = zconfig_child(section); conn; conn = zconfig_next(conn)) {
+        int line = s_line_of(walk, lines, line_count, conn);
+        if (self->connector_count == S_MAX_CONNECTORS) {
+            s_problem(p, line, "too many connectors (at most %d)", S_MAX_CONNECTORS);
+            break;
+        }
+        lt_connector_conf_t c = {.line = line, .restart = true};
+        snprintf(c.name, sizeof(c.name), "%s", zconfig_name(conn));
+        if (lt_config_connector_find(self, c.name))
+            s_problem(p, line, "connector '%s' is configured twice", c.name);
+        for (zconfig_t *item = zconfig_child(conn); item; item = zconfig_next(item)) {
+            const char *name = zconfig_name(item), *value = zconfig_value(item);
+            int item_line = s_line_of(walk, lines, line_count, item);
+            if (strcmp(name, "program") == 0)
+                snprintf(c.program, sizeof(c.program), "%s", value);
+            else if (strcmp(name, "args") == 0)
+                snprintf(c.args, sizeof(c.args), "%s", value);
+            else if (strcmp(name, "restart") == 0) {
+                if (strcmp(value, "yes") && strcmp(value, "no"))
+                    s_problem(p, item_line, "connectors/%s/restart must be yes or no", c.name);
+                c.restart = strcmp(value, "yes") == 0;
+            }
+            else
+                s_problem(p, item_line, "unknown connector setting '%s' (program, args, restart)",
+                          name);
+        }
+        self->connectors[self->connector_count++] = c;
+    }
+}
+
+lt_config_t *lt_config_new_default(const char *data_dir)
+{
+    lt_config_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->path = strdup("");
+    s_defaults(self);
+    if (data_dir)
+        snprintf(self->settings.data_dir, sizeof(self->settings.data_dir), "%s", data_dir);
+    return self;
+}
+
+lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
+{
+    assert(path);
+    s_problems_t p = {.path = path, .report = report, .err = err};
+    lt_config_t *self = lt_config_new_default(NULL);
+    zconfig_t *root = self ? s_load_zpl(path, &p) : NULL;
+    if (!root) {
+        if (!self)
+            lt_err_set(err, LT_ENOMEM, "config: out of memory");
+        lt_config_destroy(&self);
+        return NULL;
+    }
+    free(self->path);
+    self->path = strdup(path);
+    s_walk_t *walk = calloc(1, sizeof(*walk));
+    int *lines = calloc(4096, sizeof(int));
+    assert(walk && lines);
+    zconfig_execute(root, s_visit, walk);
+    size_t line_count = s_node_lines(path, lines, 4096);
+
+    bool routes_seen = false;
+    for (zconfig_t *section = zconfig_child(root); section; section = zconfig_next(section)) {
+        const char *sname = zconfig_name(section);
+        int line = s_line_of(walk, lines, line_count, section);
+        if (strcmp(sname, "routes") == 0) {
+            routes_seen = true;
+            s_load_routes(self, section, walk, lines, line_count, &p);
+            continue;
+        }
+        if (strcmp(sname, "connectors") == 0) {
+            s_load_connectors(self, section, walk, lines, line_count, &p);
+            continue;
+        }
+        bool known_section = false;
+        for (size_t i = 0; i < S_SETTINGS; i++)
+            if (strncmp(s_settings[i].path, sname, strlen(sname)) == 0 &&
+                s_settings[i].path[strlen(sname)] == '/')
+                known_section = true;
+        if (!known_section) {
+            s_problem(&p, line, "unknown section '%s'", sname);
+            continue;
+        }
+        for (zconfig_t *item = zconfig_child(section); item; item = zconfig_next(item)) {
+            char full[128];
+            snprintf(full, sizeof(full), "%s/%s", sname, zconfig_name(item));
+            int item_line = s_line_of(walk, lines, line_count, item);
+            const s_setting_t *s = NULL;
+            for (size_t i = 0; i < S_SETTINGS && !s; i++)
+                if (strcmp(s_settings[i].path, full) == 0)
+                    s = &s_settings[i];
+            if (!s) {
+                s_problem(&p, item_line, "unknown setting '%s'", full);
+                continue;
+            }
+            char why[300];
+            if (s_apply(&self->settings, s, zconfig_value(item), why, sizeof(why)))
+                s_problem(&p, item_line, "%s", why);
+        }
+    }
+    //  Cross-checks.
+    const lt_settings_t *st = &self->settings;
+    if (strncmp(st->endpoint, "tcp://", 6) && strncmp(st->endpoint, "ipc://", 6) &&
+        strncmp(st->endpoint, "inproc://", 9))
+        s_problem(&p, 0, "broker/endpoint '%s' must start with tcp://, ipc:// or inproc://",
+                  st->endpoint);
+    if (lt_log_level_from_name(st->log_level) < 0)
+        s_problem(&p, 0, "log/level '%s' is not error, warning, info or debug", st->log_level);
+    if (st->backoff_min_ms > st->backoff_max_ms)
+        s_problem(&p, 0, "delivery/backoff_min is larger than delivery/backoff_max");
+    if (!routes_seen)
+        s_default_routes(self);
+    for (size_t i = 0; i < self->route_count; i++)
+        if (self->connector_count && !lt_config_connector_find(self, self->routes[i].to))
+            s_problem(&p, self->routes[i].line,
+                      "route goes to connector '%s', which is not under 'connectors'",
+                      self->routes[i].to);
+    free(walk);
+    free(lines);
+    zconfig_destroy(&root);
+    if (p.count) {
+        lt_config_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void lt_config_destroy(lt_config_t **self_p)
+{
+    assert(self_p);
+    if (*self_p) {
+        free((*self_p)->path);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+const lt_settings_t *lt_config_settings(const lt_config_t *self)
+{
+    assert(self);
+    return &self->settings;
+}
+
+const char *lt_config_path(const lt_config_t *self)
+{
+    assert(self);
+    return self->path ? self->path : "";
+}
+
+size_t lt_config_routes(const lt_config_t *self)
+{
+    assert(self);
+    return self->route_count;
+}
+
+const lt_route_t *lt_config_route(const lt_config_t *self, size_t index)
+{
+    assert(self);
+    return index < self->route_count ? &self->routes[index] : NULL;
+}
+
+size_t lt_config_connectors(const lt_config_t *self)
+{
+    assert(self);
+    return self->connector_count;
+}
+
+const lt_connector_conf_t *lt_config_connector(const lt_config_t *self, size_t index)
+{
+    assert(self);
+    return index < self->connector_count ? &self->connectors[index] : NULL;
+}
+
+const lt_connector_conf_t *lt_config_connector_find(const lt_config_t *self, const char *name)
+{
+    assert(self);
+    for (size_t i = 0; name && i < self->connector_count; i++)
+        if (strcmp(self->connectors[i].name, name) == 0)
+            return &self->connectors[i];
+    return NULL;
+}
+
+const char *lt_config_route_for(const lt_config_t *self, lt_kind_t kind, const char *recipient)
+{
+    assert(self);
+    for (size_t i = 0; i < self->route_count; i++) {
+        const lt_route_t *r = &self->routes[i];
+        if (!(r->kinds & (1u << kind)))
+            continue;
+        if (strcmp(r->pattern, "*") == 0 || lt_route_match(r->pattern, recipient))
+            return r->to;
+    }
+    return NULL;
+}
+
+void lt_config_print_reference(FILE *out)
+{
+    fprintf(out, "#   lthubd configuration (ZPL). Every setting with its default.\n");
+    const char *section = "";
+    for (size_t i = 0; i < S_SETTINGS; i++) {
+        const s_setting_t *s = &s_settings[i];
+        const char *slash = strchr(s->path, '/');
+        size_t slen = (size_t) (slash - s->path);
+        if (strncmp(section, s->path, slen) != 0 || section[slen] != '/') {
+            fprintf(out, "%.*s\n", (int) slen, s->path);
+            section = s->path;
+        }
+        fprintf(out, "    #   %s%s\n", s->help, s->reload ? " (reloaded by SIGHUP)" : "");
+        if (s->type == S_INT)
+            fprintf(out, "    #   range %ld .. %ld\n", s->min, s->max);
+        fprintf(out, "    %s = \"%s\"\n", slash + 1, s->fallback);
+    }
+    fprintf(out, "#   Routes are tried in order; the first match wins. Without a routes\n"
+                 "#   section and with broker/province set, the defaults are used:\n"
+                 "#   documents and statuses for *.PROVINCE go to dms, others to axis,\n"
+                 "#   dossiers and progress to portal, reports to report.\n"
+                 "routes\n    route\n        kind = \"document,status\"\n"
+                 "        match = \"*.H26\"\n        to = \"dms\"\n"
+                 "#   Connectors: with a program they are started and supervised.\n"
+                 "connectors\n    dms\n        program = \"lthub-dms\"\n"
+                 "        args = \"--config /etc/lthub/lthub.cfg\"\n        restart = \"yes\"\n");
+}
+
+//  Write text to a temporary file for the self-test; returns its path.
+static char *s_write_temp(const char *text)
+{
+    char *path = strdup("/tmp/lt_config_test_XXXXXX");
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    ssize_t n = write(fd, text, strlen(text));
+    assert(n == (ssize_t) strlen(text));
+    close(fd);
+    return path;
+}
+
+void lt_config_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_config: ");
+    //  Patterns.
+    assert(lt_route_match("*.H26", "000.00.12.H26"));
+    assert(!lt_route_match("*.H26", "000.00.00.G22"));
+    assert(lt_route_match("H26.*", "H26.12.01"));
+    assert(lt_route_match("000.00.12.H26", "000.00.12.H26"));
+    assert(!lt_route_match("000.00.12.H26", "000.00.13.H26"));
+    assert(lt_route_match("*", "anything"));
+    assert(!lt_route_match("*.H26", "H26"));
+
+    //  A good file with default routes.
+    char *path = s_write_temp("#   sandbox\nbroker\n    province = \"H26\"\n"
+                              "    heartbeat = 250\n    data = \"/tmp/x\"\n"
+                              "connectors\n    dms\n        program = \"lthub-dms\"\n"
+                              "    axis\n    portal\n    report\n");
+    lt_err_t err;
+    lt_config_t *config = lt_config_load(path, NULL, &err);
+    assert(config);
+    const lt_settings_t *st = lt_config_settings(config);
+    assert(st->heartbeat_ms == 250);
+    assert(strcmp(st->endpoint, "tcp://127.0.0.1:5570") == 0);
+    assert(strcmp(lt_config_route_for(config, LT_KIND_DOCUMENT, "000.00.13.H26"), "dms") == 0);
+    assert(strcmp(lt_config_route_for(config, LT_KIND_STATUS, "H26.12.01"), "dms") == 0);
+    assert(strcmp(lt_config_route_for(config, LT_KIND_DOCUMENT, "000.00.00.G22"), "axis") == 0);
+    assert(strcmp(lt_config_route_for(config, LT_KIND_DOSSIER, NULL), "portal") == 0);
+    assert(strcmp(lt_config_route_for(config, LT_KIND_REPORT, NULL), "report") == 0);
+    assert(lt_config_route_for(config, LT_KIND_REGISTER, NULL) == NULL);
+    const lt_connector_conf_t *dms = lt_config_connector_find(config, "dms");
+    assert(dms && strcmp(dms->program, "lthub-dms") == 0 && dms->restart && dms->line == 7);
+    assert(lt_config_connector_find(config, "axis")->program[0] == 0);
+    lt_config_destroy(&config);
+    unlink(path);
+    free(path);
+
+    //  Every problem is reported with its line.
+    path = s_write_temp("broker\n    heartbeat = 5\n    heartbeet = 100\n"
+                        "routes\n    route\n        kind = \"letter\"\n        to = \"dms\"\n"
+                        "    route\n        kind = \"dossier\"\n        to = \"nowhere\"\n"
+                        "connectors\n    dms\n        restart = \"maybe\"\n");
+    char *report = NULL;
+    size_t report_size = 0;
+    FILE *stream = open_memstream(&report, &report_size);
+    config = lt_config_load(path, stream, &err);
+    fclose(stream);
+    assert(config == NULL);
+    assert(err.code == LT_ECONFIG);
+    assert(strstr(err.detail, ":2: 'broker/heartbeat' must be between 100"));
+    assert(strstr(report, ":3: unknown setting 'broker/heartbeet'"));
+    assert(strstr(report, ":6: route kind 'letter' is unknown"));
+    assert(strstr(report, ":8: route goes to connector 'nowhere'"));
+    assert(strstr(report, ":13: connectors/dms/restart must be yes or no"));
+    free(report);
+    unlink(path);
+    free(path);
+
+    //  A syntax error names the line zconfig complained about.
+    path = s_write_temp("broker\n    endpoint = \"tcp://x\n");
+    config = lt_config_load(path, NULL, &err);
+    assert(config == NULL && strstr(err.detail, "syntax error"));
+    unlink(path);
+    free(path);
+    config = lt_config_load("/nonexistent/lthub.cfg", NULL, &err);
+    assert(config == NULL && strstr(err.detail, "cannot read"));
+
+    //  The reference is itself a valid config.
+    char *ref = NULL;
+    size_t ref_size = 0;
+    stream = open_memstream(&ref, &ref_size);
+    lt_config_print_reference(stream);
+    fclose(stream);
+    path = s_write_temp(ref);
+    free(ref);
+    config = lt_config_load(path, NULL, &err);
+    if (!config)
+        fprintf(stderr, "%s\n", err.detail);
+    assert(config);
+    lt_config_destroy(&config);
+    unlink(path);
+    free(path);
+    if (verbose)
+        printf("OK\n");
+}

@@ -1,0 +1,64 @@
+/*  lt_log: formatted event lines on stderr, written with one write(2) per
+    line so that lines from several threads never interleave. */
+#include "lt_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char s_program[32] = "lthub";            //  shown on every line
+static lt_log_level_t s_level = LT_LOG_INFO;    //  threshold
+static const char *s_names[] = {"error", "warning", "info", "debug"};
+
+int lt_log_level_from_name(const char *name)
+{
+    for (int i = 0; name && i < 4; i++)
+        if (strcmp(name, s_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void lt_log_init(const char *program)
+{
+    snprintf(s_program, sizeof(s_program), "%s", program);
+    int level = lt_log_level_from_name(getenv("LT_LOG_LEVEL"));
+    if (level >= 0)
+        s_level = (lt_log_level_t) level;
+}
+
+void lt_log_set_level(lt_log_level_t level)
+{
+    s_level = level;
+}
+
+bool lt_log_enabled(lt_log_level_t level)
+{
+    return level <= s_level;
+}
+
+void lt_log(lt_log_level_t level, const char *format, ...)
+{
+    if (level > s_level)
+        return;
+    char line[2048];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, s_program, s_names[level]);
+    va_list args;
+    va_start(args, format);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, format, args);
+    va_end(args);
+    size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    ssize_t rc = write(STDERR_FILENO, line, len);
+    (void) rc;
+}
