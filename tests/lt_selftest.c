@@ -6,6 +6,8 @@
 */
 #include "lt_digest.h"
 #include "lt_edoc_auth.h"
+#include "lt_http_client.h"
+#include "lt_http_server.h"
 #include "lt_envelope.h"
 #include "lt_error.h"
 #include "lt_id.h"
@@ -25,6 +27,8 @@ static const s_test_t s_tests[] = {
     {"lt_id", lt_id_test},
     {"lt_digest", lt_digest_test},
     {"lt_edoc_auth", lt_edoc_auth_test},
+    {"lt_http_server", lt_http_server_test},
+    {"lt_http_client", lt_http_client_test},
     {"lt_envelope", lt_envelope_test},
     {"lt_store", lt_store_test},
 };

@@ -1,0 +1,124 @@
+/*  lt_http_server: a small HTTP server for connectors and simulators
+    (libmicrohttpd).
+
+    The server reads the whole request body (up to a limit; over it the
+    client gets 413 and the handler is not called), parses multipart/form-data
+    parts when the request carries them, then calls the handler once with the
+    complete request. The handler fills a response (status, body, headers),
+    or asks to hang: the connection is then held without an answer until the
+    server is destroyed or the hang limit passes, which is how simulators
+    inject "accept and never answer" faults.
+
+    Threads: MHD runs with an internal polling thread that only accepts, and
+    one thread per connection (MHD_USE_THREAD_PER_CONNECTION). The handler is
+    called on the connection's own thread, so it may block (a slow peer, a
+    broker round-trip, an injected latency) without holding up other
+    connections; several handlers run at once, so the handler and its
+    argument must be thread-safe. The number of connections is bounded by
+    limits.max_connections. lt_http_server_destroy releases hung handlers and
+    interrupts waits first, then stops MHD, which joins every thread.
+*/
+#ifndef LT_HTTP_SERVER_H_INCLUDED
+#define LT_HTTP_SERVER_H_INCLUDED
+
+#include "lt_error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LT_HTTP_MAX_BODY (64u * 1024 * 1024)   //  default request body limit
+
+typedef struct _lt_http_server_t lt_http_server_t;
+typedef struct _lt_http_request_t lt_http_request_t;
+typedef struct _lt_http_response_t lt_http_response_t;
+
+//  Bounds of a server; a zero field takes its default.
+typedef struct {
+    size_t max_body;                //  request body bytes (default 64 MiB)
+    size_t max_parts;               //  multipart parts kept (default 16)
+    unsigned max_connections;       //  concurrent connections (default 64)
+    unsigned idle_timeout_s;        //  idle connection timeout (default 60 s)
+    unsigned max_hang_s;            //  longest a hung request is held (default 600 s)
+} lt_http_limits_t;
+
+//  What the handler wants done with the request.
+typedef enum {
+    LT_HTTP_ANSWER = 0,   //  send the response the handler filled
+    LT_HTTP_HANG = 1,     //  never answer: hold the connection, then close it unanswered
+} lt_http_action_t;
+
+//  Handle one complete request on the connection's thread; fill resp
+//  (default: 200, empty body) and return what to do. The request and
+//  response are valid only during the call.
+typedef lt_http_action_t(lt_http_handler_fn)(const lt_http_request_t *req,
+                                             lt_http_response_t *resp, void *arg);
+
+//  Start a server on address ("127.0.0.1", "::1", "0.0.0.0") and port (0
+//  picks a free port; see lt_http_server_port). limits may be NULL for the
+//  defaults. Returns NULL with err filled when the address is unusable or
+//  the port cannot be bound.
+lt_http_server_t *lt_http_server_new(const char *address, uint16_t port,
+                                     lt_http_handler_fn *handler, void *arg,
+                                     const lt_http_limits_t *limits, lt_err_t *err);
+
+//  Stop the server: release hung requests, close every connection, join the
+//  threads, free everything; set the pointer to NULL; safe on NULL.
+void lt_http_server_destroy(lt_http_server_t **self_p);
+
+//  Return the port the server listens on.
+uint16_t lt_http_server_port(const lt_http_server_t *self);
+
+//  Return the request method ("GET", "POST", ...).
+const char *lt_http_request_method(const lt_http_request_t *req);
+
+//  Return the request path, without the query string ("/sendEdoc").
+const char *lt_http_request_path(const lt_http_request_t *req);
+
+//  Return a request header by name (case-insensitive), or NULL.
+const char *lt_http_request_header(const lt_http_request_t *req, const char *name);
+
+//  Return a query-string argument by name, or NULL.
+const char *lt_http_request_query(const lt_http_request_t *req, const char *name);
+
+//  Return the raw request body (NUL-terminated for convenience) and its size.
+const void *lt_http_request_body(const lt_http_request_t *req, size_t *size);
+
+//  Return the bytes of the multipart/form-data part with this name (first
+//  one), its size and file name (NULL when it had none), or NULL when the
+//  request holds no such part. A malformed multipart body holds no parts.
+const void *lt_http_request_part(const lt_http_request_t *req, const char *name, size_t *size,
+                                 const char **filename);
+
+//  Return the client's address as text ("127.0.0.1").
+const char *lt_http_request_peer(const lt_http_request_t *req);
+
+//  Sleep up to ms milliseconds on the handler's thread; return early (false)
+//  when the server is being destroyed, true when the full time passed.
+bool lt_http_request_wait(const lt_http_request_t *req, int64_t ms);
+
+//  Set the response status (100..599).
+void lt_http_response_set_status(lt_http_response_t *resp, unsigned status);
+
+//  Set the response body (copied) and its content type; -1 on no memory.
+int lt_http_response_set_body(lt_http_response_t *resp, const void *body, size_t size,
+                              const char *content_type);
+
+//  Set status and a text body with its content type in one call; -1 on no memory.
+int lt_http_response_set(lt_http_response_t *resp, unsigned status, const char *content_type,
+                         const char *text);
+
+//  Add a response header (copied; no CR/LF); -1 on bad input or no memory.
+int lt_http_response_add_header(lt_http_response_t *resp, const char *name, const char *value);
+
+//  Self-test of this class.
+void lt_http_server_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
