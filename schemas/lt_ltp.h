@@ -24,6 +24,11 @@ extern "C" {
 
 #define LT_LTP_VERSION 1                       //  protocol version spoken here
 #define LT_LTP_MAX_FRAME (65u * 1024 * 1024)   //  default largest body frame
+#define LT_LTP_MAX_COMMAND 16                  //  longest command name accepted
+#define LT_LTP_MAX_NAME 64                     //  longest name, kind or msgid
+#define LT_LTP_MAX_REASON 1024                 //  longest reason, in bytes
+#define LT_LTP_MAX_KEYS 64                     //  most keys in a body map
+#define LT_LTP_MAX_VALUES 65536                //  most msgpack values in one body
 
 //  Commands. Values are stable (used in logs and stats), names travel on the wire.
 typedef enum {
@@ -69,7 +74,8 @@ int lt_ltp_send(lt_ltp_t **self_p, void *socket);
 //  frame is kept in the message (lt_ltp_routing_id). On bad input returns
 //  NULL with err filled and, if routing_id_p is not NULL and the socket is a
 //  ROUTER, hands the sender's routing id to the caller so it can answer with
-//  ERROR. On interrupt returns NULL with err->code LT_EIO.
+//  ERROR. On interrupt returns NULL with err->code LT_EIO; when the socket's
+//  receive timeout expires, NULL with LT_ETIMEOUT.
 lt_ltp_t *lt_ltp_recv(void *socket, size_t max_frame, lt_err_t *err, zframe_t **routing_id_p);
 
 //  The command, and its wire name ("HELLO"); lt_ltp_id_from_name returns
@@ -84,7 +90,9 @@ zframe_t *lt_ltp_routing_id(const lt_ltp_t *self);
 void lt_ltp_set_routing_id(lt_ltp_t *self, zframe_t *routing_id);
 
 //  Fields. Each is meaningful only for the commands listed in lt_ltp_id_t;
-//  string getters never return NULL (unset is ""); setters copy.
+//  string getters never return NULL (unset is ""); setters copy, cutting
+//  the value at a UTF-8 boundary to its wire limit (LT_LTP_MAX_NAME for
+//  name, kind and msgid, LT_LTP_MAX_REASON for reason); NULL clears.
 uint32_t lt_ltp_version(const lt_ltp_t *self);
 void lt_ltp_set_version(lt_ltp_t *self, uint32_t version);
 const char *lt_ltp_name(const lt_ltp_t *self);          //  connector or broker name
@@ -129,6 +137,19 @@ uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p);
 
 //  Print the message for logs and debugging (payload as its size only).
 void lt_ltp_print(const lt_ltp_t *self, FILE *file);
+
+//  Return true when both messages have the same command, routing id and
+//  values of that command's fields (a NULL envelope equals an empty one).
+bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b);
+
+//  Check, without allocating, that data starts with one complete msgpack
+//  value whose containers claim no more elements than the bytes left could
+//  hold and which holds at most max_values values in all; set *end_p to the
+//  offset after it. msgpack-c sizes its allocation from the claimed counts,
+//  so every decoder of untrusted msgpack calls this first. 0, or -1 with err
+//  (LT_EPROTO) filled.
+int lt_ltp_check_msgpack(const void *data, size_t size, size_t max_values, size_t *end_p,
+                         lt_err_t *err);
 
 //  Self-test of this class: round trip of every command, every error path.
 void lt_ltp_test(bool verbose);

@@ -1,0 +1,1548 @@
+/*  lt_ltp: the LTP codec (schemas/ltp.md), one class per message.
+
+    Two tables drive everything: s_fields says, for each body field, its wire
+    key, its type, its length limit and where it lives in the struct;
+    s_commands says, for each command, its wire name and which fields it
+    requires or may carry. Encoding, decoding, equality and printing are one
+    loop over those tables each, so a new field or command is one table line.
+
+    Decoding treats every byte as hostile: the body is first walked by
+    lt_ltp_check_msgpack, which refuses container headers claiming more
+    elements than the bytes left could hold (msgpack-c would otherwise size an
+    allocation from a 5-byte claim of 2^32 elements), and only then handed to
+    msgpack-c. Encoding packs the body twice, once to count its bytes and
+    once straight into the ZeroMQ frame, so the payload is copied only once.
+*/
+#include "lt_ltp.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Body fields; bit (1 << field) in a command's masks says it carries it.
+typedef enum {
+    F_VERSION, F_NAME, F_KIND, F_CREDIT, F_HEARTBEAT, F_MAX_FRAME, F_SEQ, F_MSGID, F_DUPLICATE,
+    F_CODE, F_REASON, F_DELIVERY, F_ATTEMPT, F_DELAY, F_ENVELOPE, F_PAYLOAD,
+    F_COUNT
+} s_field_t;
+
+//  Wire types of body fields.
+typedef enum {
+    T_U32,        //  msgpack positive integer, at most UINT32_MAX
+    T_U64,        //  msgpack positive integer
+    T_BOOL,       //  msgpack true or false
+    T_STR,        //  msgpack str, no NUL byte, at most max bytes
+    T_ENVELOPE,   //  msgpack map read by lt_envelope_unpack
+    T_BIN,        //  msgpack bin
+} s_type_t;
+
+struct _lt_ltp_t {
+    lt_ltp_id_t id;            //  the command
+    zframe_t *routing_id;      //  ROUTER peer id, NULL on the DEALER side
+    uint32_t version;          //  protocol version (HELLO, WELCOME)
+    char *name;                //  connector or broker name, NULL when unset
+    char *kind;                //  connector kind, NULL when unset
+    uint32_t credit;           //  deliveries the connector can take
+    uint32_t heartbeat;        //  ping interval, ms
+    uint32_t max_frame;        //  largest body the broker takes, bytes
+    uint64_t seq;              //  publisher's sequence number
+    char *msgid;               //  stored message id, NULL when unset
+    bool duplicate;            //  ACCEPTED for an already stored key
+    uint32_t code;             //  lt_error_t value
+    char *reason;              //  readable reason, NULL when unset
+    uint64_t delivery;         //  delivery id
+    uint32_t attempt;          //  attempt number, 1 for the first
+    uint32_t delay;            //  RETRY: minimum wait, ms
+    lt_envelope_t *envelope;   //  owned envelope, NULL when unset
+    uint8_t *payload;          //  owned payload bytes, NULL when empty
+    size_t payload_size;       //  payload bytes in use
+};
+
+//  One body field: wire key, type, longest string, where it is stored.
+static const struct {
+    const char *key;   //  msgpack map key
+    s_type_t type;     //  wire type
+    size_t max;        //  T_STR: longest value in bytes
+    size_t offset;     //  offset of the member in lt_ltp_t
+} s_fields[F_COUNT] = {
+    [F_VERSION] = {"version", T_U32, 0, offsetof(lt_ltp_t, version)},
+    [F_NAME] = {"name", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, name)},
+    [F_KIND] = {"kind", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, kind)},
+    [F_CREDIT] = {"credit", T_U32, 0, offsetof(lt_ltp_t, credit)},
+    [F_HEARTBEAT] = {"heartbeat", T_U32, 0, offsetof(lt_ltp_t, heartbeat)},
+    [F_MAX_FRAME] = {"max_frame", T_U32, 0, offsetof(lt_ltp_t, max_frame)},
+    [F_SEQ] = {"seq", T_U64, 0, offsetof(lt_ltp_t, seq)},
+    [F_MSGID] = {"msgid", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, msgid)},
+    [F_DUPLICATE] = {"duplicate", T_BOOL, 0, offsetof(lt_ltp_t, duplicate)},
+    [F_CODE] = {"code", T_U32, 0, offsetof(lt_ltp_t, code)},
+    [F_REASON] = {"reason", T_STR, LT_LTP_MAX_REASON, offsetof(lt_ltp_t, reason)},
+    [F_DELIVERY] = {"delivery", T_U64, 0, offsetof(lt_ltp_t, delivery)},
+    [F_ATTEMPT] = {"attempt", T_U32, 0, offsetof(lt_ltp_t, attempt)},
+    [F_DELAY] = {"delay", T_U32, 0, offsetof(lt_ltp_t, delay)},
+    [F_ENVELOPE] = {"envelope", T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
+    [F_PAYLOAD] = {"payload", T_BIN, 0, offsetof(lt_ltp_t, payload)},
+};
+
+#define B(f) (1u << (f))
+
+//  One command: wire name and the fields it must and may carry.
+static const struct {
+    const char *name;    //  command frame contents
+    uint32_t required;   //  fields that must be present
+    uint32_t optional;   //  fields that may be present (sent when not zero)
+} s_commands[LT_LTP_COUNT] = {
+    [LT_LTP_NONE] = {"NONE", 0, 0},
+    [LT_LTP_HELLO] = {"HELLO", B(F_VERSION) | B(F_NAME) | B(F_KIND) | B(F_CREDIT), 0},
+    [LT_LTP_WELCOME] = {"WELCOME", B(F_VERSION) | B(F_NAME) | B(F_HEARTBEAT) | B(F_MAX_FRAME),
+                        0},
+    [LT_LTP_PUBLISH] = {"PUBLISH", B(F_SEQ) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
+    [LT_LTP_ACCEPTED] = {"ACCEPTED", B(F_SEQ) | B(F_MSGID), B(F_DUPLICATE)},
+    [LT_LTP_REJECTED] = {"REJECTED", B(F_SEQ) | B(F_CODE) | B(F_REASON), 0},
+    [LT_LTP_DELIVER] = {"DELIVER", B(F_DELIVERY) | B(F_ATTEMPT) | B(F_ENVELOPE) | B(F_PAYLOAD),
+                        0},
+    [LT_LTP_DONE] = {"DONE", B(F_DELIVERY), 0},
+    [LT_LTP_RETRY] = {"RETRY", B(F_DELIVERY) | B(F_REASON), B(F_DELAY)},
+    [LT_LTP_FAIL] = {"FAIL", B(F_DELIVERY) | B(F_REASON), 0},
+    [LT_LTP_CREDIT] = {"CREDIT", B(F_CREDIT), 0},
+    [LT_LTP_PING] = {"PING", 0, 0},
+    [LT_LTP_PONG] = {"PONG", 0, 0},
+    [LT_LTP_ERROR] = {"ERROR", B(F_CODE) | B(F_REASON), 0},
+    [LT_LTP_BYE] = {"BYE", 0, 0},
+};
+
+//  Member of field f inside a message, as a pointer of the given type.
+#define S_MEMBER(self, f, type) ((type *) ((char *) (self) + s_fields[f].offset))
+#define S_CMEMBER(self, f, type) ((const type *) ((const char *) (self) + s_fields[f].offset))
+
+lt_ltp_t *lt_ltp_new(lt_ltp_id_t id)
+{
+    assert(id > LT_LTP_NONE && id < LT_LTP_COUNT);
+    lt_ltp_t *self = calloc(1, sizeof(*self));
+    if (self) {
+        self->id = id;
+        self->version = LT_LTP_VERSION;
+    }
+    return self;
+}
+
+void lt_ltp_destroy(lt_ltp_t **self_p)
+{
+    assert(self_p);
+    lt_ltp_t *self = *self_p;
+    if (!self)
+        return;
+    zframe_destroy(&self->routing_id);
+    for (int f = 0; f < F_COUNT; f++)
+        if (s_fields[f].type == T_STR)
+            free(*S_MEMBER(self, f, char *));
+    lt_envelope_destroy(&self->envelope);
+    free(self->payload);
+    free(self);
+    *self_p = NULL;
+}
+
+lt_ltp_id_t lt_ltp_id(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->id;
+}
+
+const char *lt_ltp_command(const lt_ltp_t *self)
+{
+    assert(self);
+    return s_commands[self->id].name;
+}
+
+const char *lt_ltp_id_name(lt_ltp_id_t id)
+{
+    return id >= LT_LTP_NONE && id < LT_LTP_COUNT ? s_commands[id].name : "UNKNOWN";
+}
+
+lt_ltp_id_t lt_ltp_id_from_name(const char *name, size_t size)
+{
+    if (!name)
+        return LT_LTP_NONE;
+    for (int id = LT_LTP_NONE + 1; id < LT_LTP_COUNT; id++)
+        if (strlen(s_commands[id].name) == size && memcmp(s_commands[id].name, name, size) == 0)
+            return (lt_ltp_id_t) id;
+    return LT_LTP_NONE;
+}
+
+zframe_t *lt_ltp_routing_id(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->routing_id;
+}
+
+void lt_ltp_set_routing_id(lt_ltp_t *self, zframe_t *routing_id)
+{
+    assert(self);
+    zframe_destroy(&self->routing_id);
+    if (routing_id)
+        self->routing_id = zframe_dup(routing_id);
+}
+
+//  Replace string field f with a copy of value cut to the field's limit at a
+//  UTF-8 character boundary; NULL (or no memory) leaves it unset.
+static void s_set_str(lt_ltp_t *self, s_field_t f, const char *value)
+{
+    assert(self);
+    char **slot = S_MEMBER(self, f, char *);
+    free(*slot);
+    *slot = NULL;
+    if (!value)
+        return;
+    size_t len = strnlen(value, s_fields[f].max + 1);
+    if (len > s_fields[f].max) {
+        len = s_fields[f].max;
+        while (len > 0 && ((unsigned char) value[len] & 0xC0) == 0x80)
+            len--;
+    }
+    *slot = strndup(value, len);
+}
+
+static const char *s_get_str(const lt_ltp_t *self, s_field_t f)
+{
+    assert(self);
+    const char *value = *S_CMEMBER(self, f, char *);
+    return value ? value : "";
+}
+
+#define S_STR_ACCESSORS(name, field)                                                              \
+    const char *lt_ltp_##name(const lt_ltp_t *self)                                               \
+    {                                                                                             \
+        return s_get_str(self, field);                                                            \
+    }                                                                                             \
+    void lt_ltp_set_##name(lt_ltp_t *self, const char *value)                                     \
+    {                                                                                             \
+        s_set_str(self, field, value);                                                            \
+    }
+
+S_STR_ACCESSORS(name, F_NAME)
+S_STR_ACCESSORS(kind, F_KIND)
+S_STR_ACCESSORS(msgid, F_MSGID)
+S_STR_ACCESSORS(reason, F_REASON)
+
+#define S_SCALAR_ACCESSORS(name, type)                                                            \
+    type lt_ltp_##name(const lt_ltp_t *self)                                                      \
+    {                                                                                             \
+        assert(self);                                                                             \
+        return self->name;                                                                        \
+    }                                                                                             \
+    void lt_ltp_set_##name(lt_ltp_t *self, type value)                                            \
+    {                                                                                             \
+        assert(self);                                                                             \
+        self->name = value;                                                                       \
+    }
+
+S_SCALAR_ACCESSORS(version, uint32_t)
+S_SCALAR_ACCESSORS(credit, uint32_t)
+S_SCALAR_ACCESSORS(heartbeat, uint32_t)
+S_SCALAR_ACCESSORS(max_frame, uint32_t)
+S_SCALAR_ACCESSORS(seq, uint64_t)
+S_SCALAR_ACCESSORS(duplicate, bool)
+S_SCALAR_ACCESSORS(code, uint32_t)
+S_SCALAR_ACCESSORS(delivery, uint64_t)
+S_SCALAR_ACCESSORS(attempt, uint32_t)
+S_SCALAR_ACCESSORS(delay, uint32_t)
+
+const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->envelope;
+}
+
+void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
+{
+    assert(self);
+    assert(envelope_p);
+    lt_envelope_destroy(&self->envelope);
+    self->envelope = *envelope_p;
+    *envelope_p = NULL;
+}
+
+lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self)
+{
+    assert(self);
+    lt_envelope_t *envelope = self->envelope;
+    self->envelope = NULL;
+    return envelope;
+}
+
+const uint8_t *lt_ltp_payload(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->payload;
+}
+
+size_t lt_ltp_payload_size(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->payload_size;
+}
+
+int lt_ltp_set_payload(lt_ltp_t *self, const void *data, size_t size)
+{
+    assert(self);
+    assert(data || size == 0);
+    uint8_t *copy = NULL;
+    if (size) {
+        copy = malloc(size);
+        if (!copy)
+            return -1;
+        memcpy(copy, data, size);
+    }
+    free(self->payload);
+    self->payload = copy;
+    self->payload_size = size;
+    return 0;
+}
+
+uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p)
+{
+    assert(self);
+    assert(size_p);
+    uint8_t *payload = self->payload;
+    *size_p = self->payload_size;
+    self->payload = NULL;
+    self->payload_size = 0;
+    return payload;
+}
+
+//  True when field f holds something other than its zero value; decides
+//  whether an optional field goes on the wire.
+static bool s_field_set(const lt_ltp_t *self, s_field_t f)
+{
+    switch (s_fields[f].type) {
+    case T_U32:
+        return *S_CMEMBER(self, f, uint32_t) != 0;
+    case T_U64:
+        return *S_CMEMBER(self, f, uint64_t) != 0;
+    case T_BOOL:
+        return *S_CMEMBER(self, f, bool);
+    case T_STR:
+        return *S_CMEMBER(self, f, char *) != NULL;
+    case T_ENVELOPE:
+        return self->envelope != NULL;
+    case T_BIN:
+        return self->payload_size != 0;
+    }
+    return false;
+}
+
+//  The fields this message puts on the wire: all required ones, and the
+//  optional ones that hold a value.
+static uint32_t s_wire_mask(const lt_ltp_t *self)
+{
+    uint32_t mask = s_commands[self->id].required;
+    for (int f = 0; f < F_COUNT; f++)
+        if ((s_commands[self->id].optional & B(f)) && s_field_set(self, (s_field_t) f))
+            mask |= B(f);
+    return mask;
+}
+
+//  Pack the body map holding the fields in mask, with room for extra
+//  entries the caller appends (the self-test does); 0 or -1 when the writer
+//  fails.
+static int s_pack_body(const lt_ltp_t *self, uint32_t mask, size_t extra, msgpack_packer *pk)
+{
+    int rc = msgpack_pack_map(pk, (size_t) __builtin_popcount(mask) + extra);
+    for (int f = 0; f < F_COUNT && rc == 0; f++) {
+        if (!(mask & B(f)))
+            continue;
+        rc |= msgpack_pack_str_with_body(pk, s_fields[f].key, strlen(s_fields[f].key));
+        switch (s_fields[f].type) {
+        case T_U32:
+            rc |= msgpack_pack_uint32(pk, *S_CMEMBER(self, f, uint32_t));
+            break;
+        case T_U64:
+            rc |= msgpack_pack_uint64(pk, *S_CMEMBER(self, f, uint64_t));
+            break;
+        case T_BOOL:
+            rc |= *S_CMEMBER(self, f, bool) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+            break;
+        case T_STR: {
+            const char *value = s_get_str(self, (s_field_t) f);
+            rc |= msgpack_pack_str_with_body(pk, value, strlen(value));
+            break;
+        }
+        case T_ENVELOPE:
+            //  An unset envelope travels as an empty map.
+            rc |= self->envelope ? lt_envelope_pack(self->envelope, pk) : msgpack_pack_map(pk, 0);
+            break;
+        case T_BIN:
+            rc |= msgpack_pack_bin_with_body(pk, self->payload, self->payload_size);
+            break;
+        }
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+//  Packer writer that only counts the bytes it is given.
+static int s_count_write(void *data, const char *buf, size_t len)
+{
+    (void) buf;
+    *(size_t *) data += len;
+    return 0;
+}
+
+//  Where the second packing pass writes: a frame sized by the first pass.
+typedef struct {
+    uint8_t *data;   //  frame bytes
+    size_t size;     //  frame size
+    size_t used;     //  bytes written so far
+} s_cursor_t;
+
+//  Packer writer that copies into the frame; -1 if the frame would overflow.
+static int s_frame_write(void *data, const char *buf, size_t len)
+{
+    s_cursor_t *cursor = data;
+    if (len > cursor->size - cursor->used)
+        return -1;
+    if (len)   //  an empty bin body comes with a NULL buf
+        memcpy(cursor->data + cursor->used, buf, len);
+    cursor->used += len;
+    return 0;
+}
+
+//  Encode the body of self holding the fields in mask into a new frame.
+static zframe_t *s_encode_body(const lt_ltp_t *self, uint32_t mask)
+{
+    size_t size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &size, s_count_write);
+    if (s_pack_body(self, mask, 0, &pk))
+        return NULL;
+    zframe_t *body = zframe_new(NULL, size);
+    if (!body)
+        return NULL;
+    s_cursor_t cursor = {zframe_data(body), size, 0};
+    msgpack_packer_init(&pk, &cursor, s_frame_write);
+    if (s_pack_body(self, mask, 0, &pk) || cursor.used != size)
+        zframe_destroy(&body);
+    return body;
+}
+
+zmsg_t *lt_ltp_encode(const lt_ltp_t *self)
+{
+    assert(self);
+    zmsg_t *msg = zmsg_new();
+    zframe_t *body = s_encode_body(self, s_wire_mask(self));
+    const char *name = s_commands[self->id].name;
+    zframe_t *command = zframe_new(name, strlen(name));
+    zframe_t *routing_id = self->routing_id ? zframe_dup(self->routing_id) : NULL;
+    bool ok = msg && body && command && (routing_id || !self->routing_id);
+    if (ok && routing_id)
+        ok = zmsg_append(msg, &routing_id) == 0;
+    ok = ok && zmsg_append(msg, &command) == 0 && zmsg_append(msg, &body) == 0;
+    zframe_destroy(&routing_id);
+    zframe_destroy(&command);
+    zframe_destroy(&body);
+    if (!ok)
+        zmsg_destroy(&msg);
+    return msg;
+}
+
+//  Copy at most 32 bytes of untrusted text into buf for an error message,
+//  replacing anything but printable ASCII by '?'.
+static const char *s_printable(const void *data, size_t size, char *buf, size_t buf_size)
+{
+    const unsigned char *bytes = data;
+    size_t n = size < 32 ? size : 32;
+    if (n > buf_size - 4)
+        n = buf_size - 4;
+    size_t i;
+    for (i = 0; i < n; i++)
+        buf[i] = bytes[i] >= 0x20 && bytes[i] < 0x7f ? (char) bytes[i] : '?';
+    if (n < size)
+        for (size_t dot = 0; dot < 3; dot++)
+            buf[i++] = '.';
+    buf[i] = 0;
+    return buf;
+}
+
+//  Read a big-endian unsigned integer of width bytes at p.
+static uint64_t s_be(const uint8_t *p, size_t width)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < width; i++)
+        value = value << 8 | p[i];
+    return value;
+}
+
+int lt_ltp_check_msgpack(const void *data, size_t size, size_t max_values, size_t *end_p,
+                         lt_err_t *err)
+{
+    //  msgpack is a prefix encoding: one counter of values still to read is
+    //  enough to find where the first value ends, no stack needed. Every
+    //  value takes at least one byte, so a container claiming more elements
+    //  than the bytes left can only be truncated or hostile.
+    const uint8_t *p = data;
+    uint64_t pending = 1;   //  values still to read
+    size_t values = 0;      //  values read so far
+    size_t at = 0;          //  offset of the next header
+    while (pending > 0) {
+        if (at >= size)
+            return lt_err_set(err, LT_EPROTO, "incomplete msgpack value (%zu bytes)", size), -1;
+        if (++values > max_values)
+            return lt_err_set(err, LT_EPROTO, "more than %zu msgpack values", max_values), -1;
+        pending--;
+        uint8_t b = p[at++];
+        size_t width = 0;        //  bytes of the length or count after the header byte
+        uint64_t skip = 0;       //  fixed payload bytes after that
+        uint64_t children = 0;   //  values this container holds
+        bool counted = false;    //  width holds a byte count to skip (str, bin, ext)
+        bool container = false;  //  width holds an element count (array, map)
+        uint64_t per = 1;        //  values per element: 2 for maps
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            ;   //  fixint, nil, booleans: the header is the whole value
+        else if (b <= 0x8f)
+            children = 2u * (b & 0x0f);
+        else if (b <= 0x9f)
+            children = b & 0x0f;
+        else if (b <= 0xbf)
+            skip = b & 0x1f;
+        else if (b == 0xc1)
+            return lt_err_set(err, LT_EPROTO, "reserved msgpack byte 0xc1 at offset %zu",
+                              at - 1),
+                   -1;
+        else if (b >= 0xc4 && b <= 0xc6)
+            width = (size_t) 1 << (b - 0xc4), counted = true;   //  bin 8/16/32
+        else if (b >= 0xc7 && b <= 0xc9)
+            width = (size_t) 1 << (b - 0xc7), counted = true, skip = 1;   //  ext 8/16/32
+        else if (b == 0xca || b == 0xcb)
+            skip = b == 0xca ? 4 : 8;   //  float 32/64
+        else if (b >= 0xcc && b <= 0xd3)
+            skip = (uint64_t) 1 << ((b - 0xcc) & 3);   //  uint and int 8..64
+        else if (b >= 0xd4 && b <= 0xd8)
+            skip = 1 + ((uint64_t) 1 << (b - 0xd4));   //  fixext 1..16 plus type
+        else if (b >= 0xd9 && b <= 0xdb)
+            width = (size_t) 1 << (b - 0xd9), counted = true;   //  str 8/16/32
+        else if (b == 0xdc || b == 0xdd)
+            width = b == 0xdc ? 2 : 4, container = true;   //  array 16/32
+        else
+            width = b == 0xde ? 2 : 4, container = true, per = 2;   //  map 16/32
+        if (width) {
+            if (width > size - at)
+                return lt_err_set(err, LT_EPROTO, "incomplete msgpack value (%zu bytes)", size),
+                       -1;
+            uint64_t n = s_be(p + at, width);
+            at += width;
+            if (counted)
+                skip += n;
+            if (container)
+                children = n * per;
+        }
+        if (skip > size - at)
+            return lt_err_set(err, LT_EPROTO, "incomplete msgpack value (%zu bytes)", size), -1;
+        at += (size_t) skip;
+        pending += children;
+        if (pending > size - at)
+            return lt_err_set(err, LT_EPROTO,
+                              "msgpack container at offset %zu claims more elements than "
+                              "the %zu bytes left",
+                              at, size - at),
+                   -1;
+    }
+    if (end_p)
+        *end_p = at;
+    return 0;
+}
+
+//  Find the field whose wire key is the msgpack string k; F_COUNT if none.
+static s_field_t s_field_lookup(const msgpack_object_str *k)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (strlen(s_fields[f].key) == k->size && memcmp(s_fields[f].key, k->ptr, k->size) == 0)
+            return (s_field_t) f;
+    return F_COUNT;
+}
+
+//  Store value v into field f of self after checking its type and range;
+//  0, or -1 with err naming the command and the field.
+static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v, lt_err_t *err)
+{
+    const char *command = s_commands[self->id].name;
+    const char *key = s_fields[f].key;
+    switch (s_fields[f].type) {
+    case T_U32:
+    case T_U64:
+        if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' is out of range (negative)",
+                              command, key),
+                   -1;
+        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be an unsigned integer",
+                              command, key),
+                   -1;
+        if (s_fields[f].type == T_U64) {
+            *S_MEMBER(self, f, uint64_t) = v->via.u64;
+            return 0;
+        }
+        if (v->via.u64 > UINT32_MAX)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' is out of range (over %u)",
+                              command, key, UINT32_MAX),
+                   -1;
+        *S_MEMBER(self, f, uint32_t) = (uint32_t) v->via.u64;
+        return 0;
+    case T_BOOL:
+        if (v->type != MSGPACK_OBJECT_BOOLEAN)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be a boolean", command, key),
+                   -1;
+        *S_MEMBER(self, f, bool) = v->via.boolean;
+        return 0;
+    case T_STR: {
+        if (v->type != MSGPACK_OBJECT_STR)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be a string", command, key),
+                   -1;
+        if (v->via.str.size > s_fields[f].max)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' is longer than %zu bytes",
+                              command, key, s_fields[f].max),
+                   -1;
+        if (memchr(v->via.str.ptr, 0, v->via.str.size))
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' contains a NUL byte", command,
+                              key),
+                   -1;
+        char *copy = strndup(v->via.str.ptr, v->via.str.size);
+        if (!copy)
+            return lt_err_set(err, LT_ENOMEM, "%s: out of memory", command), -1;
+        char **slot = S_MEMBER(self, f, char *);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    case T_ENVELOPE: {
+        lt_err_t sub;
+        lt_err_clear(&sub);
+        lt_envelope_t *envelope = lt_envelope_unpack(v, &sub);
+        if (!envelope)
+            return lt_err_set(err, sub.code ? sub.code : LT_EFIELD, "%s: %s", command,
+                              sub.detail),
+                   -1;
+        lt_envelope_destroy(&self->envelope);
+        self->envelope = envelope;
+        return 0;
+    }
+    case T_BIN:
+        if (v->type != MSGPACK_OBJECT_BIN)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be binary (msgpack bin)",
+                              command, key),
+                   -1;
+        if (lt_ltp_set_payload(self, v->via.bin.ptr, v->via.bin.size))
+            return lt_err_set(err, LT_ENOMEM, "%s: out of memory for %u payload bytes", command,
+                              v->via.bin.size),
+                   -1;
+        return 0;
+    }
+    return lt_err_set(err, LT_EINTERNAL, "%s: field '%s' has no type", command, key), -1;
+}
+
+//  True when key i of the map equals an earlier key (both strings).
+static bool s_repeated_key(const msgpack_object_map *map, uint32_t i)
+{
+    const msgpack_object_str *k = &map->ptr[i].key.via.str;
+    for (uint32_t j = 0; j < i; j++) {
+        const msgpack_object *other = &map->ptr[j].key;
+        if (other->type == MSGPACK_OBJECT_STR && other->via.str.size == k->size &&
+            memcmp(other->via.str.ptr, k->ptr, k->size) == 0)
+            return true;
+    }
+    return false;
+}
+
+//  Fill a new message of command id from an unpacked body map; NULL with err.
+static lt_ltp_t *s_decode_map(lt_ltp_id_t id, const msgpack_object *body, lt_err_t *err)
+{
+    const char *command = s_commands[id].name;
+    if (body->type != MSGPACK_OBJECT_MAP) {
+        lt_err_set(err, LT_EPROTO, "%s: body is not a msgpack map", command);
+        return NULL;
+    }
+    const msgpack_object_map *map = &body->via.map;
+    if (map->size > LT_LTP_MAX_KEYS) {
+        lt_err_set(err, LT_EPROTO, "%s: body map has %u keys, more than %d", command, map->size,
+                   LT_LTP_MAX_KEYS);
+        return NULL;
+    }
+    lt_ltp_t *self = lt_ltp_new(id);
+    if (!self) {
+        lt_err_set(err, LT_ENOMEM, "%s: out of memory", command);
+        return NULL;
+    }
+    uint32_t allowed = s_commands[id].required | s_commands[id].optional;
+    uint32_t seen = 0;
+    char text[40];
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *key = &map->ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR) {
+            lt_err_set(err, LT_EPROTO, "%s: body map key %u is not a string", command, i);
+            goto fail;
+        }
+        s_field_t f = s_field_lookup(&key->via.str);
+        //  Known keys are checked for repeats by bit, unknown ones against
+        //  the earlier keys (at most LT_LTP_MAX_KEYS, so this stays cheap).
+        if (f < F_COUNT ? (seen & B(f)) != 0 : s_repeated_key(map, i)) {
+            lt_err_set(err, LT_EPROTO, "%s: duplicate key '%s' in body", command,
+                       s_printable(key->via.str.ptr, key->via.str.size, text, sizeof(text)));
+            goto fail;
+        }
+        if (f == F_COUNT)
+            continue;   //  unknown key: a newer peer's field, ignored
+        seen |= B(f);
+        if ((allowed & B(f)) && s_decode_field(self, f, &map->ptr[i].val, err))
+            goto fail;
+    }
+    uint32_t missing = s_commands[id].required & ~seen;
+    if (missing) {
+        lt_err_set(err, LT_EFIELD, "%s: field '%s' is missing", command,
+                   s_fields[__builtin_ctz(missing)].key);
+        goto fail;
+    }
+    return self;
+fail:
+    lt_ltp_destroy(&self);
+    return NULL;
+}
+
+lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *body,
+                        size_t body_size, size_t max_frame, lt_err_t *err)
+{
+    lt_err_clear(err);
+    char text[40];
+    lt_ltp_id_t id = lt_ltp_id_from_name(command, command_size);
+    if (id == LT_LTP_NONE) {
+        lt_err_set(err, LT_ECOMMAND, "unknown command '%s'",
+                   s_printable(command ? command : "", command ? command_size : 0, text,
+                               sizeof(text)));
+        return NULL;
+    }
+    const char *name = s_commands[id].name;
+    if (max_frame == 0)
+        max_frame = LT_LTP_MAX_FRAME;
+    if (body_size > max_frame) {
+        lt_err_set(err, LT_ETOOBIG, "%s: body of %zu bytes is over the %zu-byte limit", name,
+                   body_size, max_frame);
+        return NULL;
+    }
+    if (!body || body_size == 0) {
+        lt_err_set(err, LT_EPROTO, "%s: empty body (expected a msgpack map)", name);
+        return NULL;
+    }
+    size_t end = 0;
+    lt_err_t sub;
+    if (lt_ltp_check_msgpack(body, body_size, LT_LTP_MAX_VALUES, &end, &sub)) {
+        lt_err_set(err, LT_EPROTO, "%s: body: %s", name, sub.detail);
+        return NULL;
+    }
+    if (end != body_size) {
+        lt_err_set(err, LT_EPROTO, "%s: %zu trailing bytes after the body map", name,
+                   body_size - end);
+        return NULL;
+    }
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    size_t offset = 0;
+    lt_ltp_t *self = NULL;
+    msgpack_unpack_return rc = msgpack_unpack_next(&result, body, body_size, &offset);
+    if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
+        lt_err_set(err, LT_EPROTO, "%s: body nests too deep or is too large to unpack", name);
+    else if (rc != MSGPACK_UNPACK_SUCCESS || offset != body_size)
+        lt_err_set(err, LT_EPROTO, "%s: body is not valid msgpack (%d)", name, (int) rc);
+    else
+        self = s_decode_map(id, &result.data, err);
+    msgpack_unpacked_destroy(&result);
+    return self;
+}
+
+//  True when socket (a zsock_t, an actor or a raw libzmq socket) is a ROUTER.
+static bool s_is_router(void *socket)
+{
+    int type = -1;
+    size_t size = sizeof(type);
+    void *handle = zsock_resolve(socket);
+    return handle && zmq_getsockopt(handle, ZMQ_TYPE, &type, &size) == 0 && type == ZMQ_ROUTER;
+}
+
+int lt_ltp_send(lt_ltp_t **self_p, void *socket)
+{
+    assert(self_p);
+    assert(socket);
+    lt_ltp_t *self = *self_p;
+    if (!self)
+        return -1;
+    int rc = -1;
+    if (self->routing_id || !s_is_router(socket)) {
+        zmsg_t *msg = lt_ltp_encode(self);
+        if (msg)
+            rc = zmsg_send(&msg, socket);
+        zmsg_destroy(&msg);
+    }
+    lt_ltp_destroy(self_p);
+    return rc;
+}
+
+lt_ltp_t *lt_ltp_recv(void *socket, size_t max_frame, lt_err_t *err, zframe_t **routing_id_p)
+{
+    assert(socket);
+    lt_err_clear(err);
+    if (routing_id_p)
+        *routing_id_p = NULL;
+    bool router = s_is_router(socket);
+    zmsg_t *msg = zmsg_recv(socket);
+    if (!msg) {
+        if (zmq_errno() == EAGAIN)
+            lt_err_set(err, LT_ETIMEOUT, "no LTP message before the receive timeout");
+        else
+            lt_err_set(err, LT_EIO, "receive interrupted (%s)", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zframe_t *routing_id = router ? zmsg_pop(msg) : NULL;
+    lt_ltp_t *self = NULL;
+    if (zmsg_size(msg) != 2)
+        lt_err_set(err, LT_EPROTO, "expected 2 frames (command, body), got %zu",
+                   zmsg_size(msg));
+    else {
+        zframe_t *command = zmsg_first(msg);
+        zframe_t *body = zmsg_next(msg);
+        self = lt_ltp_decode(zframe_data(command), zframe_size(command), zframe_data(body),
+                             zframe_size(body), max_frame, err);
+    }
+    if (self) {
+        self->routing_id = routing_id;
+        routing_id = NULL;
+    }
+    else if (routing_id_p) {
+        *routing_id_p = routing_id;
+        routing_id = NULL;
+    }
+    zframe_destroy(&routing_id);
+    zmsg_destroy(&msg);
+    return self;
+}
+
+void lt_ltp_print(const lt_ltp_t *self, FILE *file)
+{
+    assert(self);
+    assert(file);
+    fprintf(file, "%s", s_commands[self->id].name);
+    if (self->routing_id) {
+        char *hex = zframe_strhex(self->routing_id);
+        fprintf(file, " routing_id=%s", hex ? hex : "?");
+        free(hex);
+    }
+    uint32_t mask = s_wire_mask(self);
+    for (int f = 0; f < F_COUNT; f++) {
+        if (!(mask & B(f)))
+            continue;
+        const char *key = s_fields[f].key;
+        switch (s_fields[f].type) {
+        case T_U32:
+            fprintf(file, " %s=%u", key, *S_CMEMBER(self, f, uint32_t));
+            break;
+        case T_U64:
+            fprintf(file, " %s=%llu", key,
+                    (unsigned long long) *S_CMEMBER(self, f, uint64_t));
+            break;
+        case T_BOOL:
+            fprintf(file, " %s=%s", key, *S_CMEMBER(self, f, bool) ? "true" : "false");
+            break;
+        case T_STR:
+            fprintf(file, " %s=\"%s\"", key, s_get_str(self, (s_field_t) f));
+            break;
+        case T_ENVELOPE:
+            if (self->envelope)
+                fprintf(file, " envelope.id=%s envelope.kind=%s envelope.key=\"%s\"",
+                        lt_envelope_id(self->envelope),
+                        lt_kind_name(lt_envelope_kind(self->envelope)),
+                        lt_envelope_key(self->envelope));
+            break;
+        case T_BIN:
+            fprintf(file, " %s=%zu bytes", key, self->payload_size);
+            break;
+        }
+    }
+    fprintf(file, "\n");
+}
+
+bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b)
+{
+    assert(a && b);
+    if (a->id != b->id || !a->routing_id != !b->routing_id ||
+        (a->routing_id && !zframe_eq(a->routing_id, b->routing_id)))
+        return false;
+    uint32_t mask = s_commands[a->id].required | s_commands[a->id].optional;
+    for (int f = 0; f < F_COUNT; f++) {
+        if (!(mask & B(f)))
+            continue;
+        switch (s_fields[f].type) {
+        case T_U32:
+            if (*S_CMEMBER(a, f, uint32_t) != *S_CMEMBER(b, f, uint32_t))
+                return false;
+            break;
+        case T_U64:
+            if (*S_CMEMBER(a, f, uint64_t) != *S_CMEMBER(b, f, uint64_t))
+                return false;
+            break;
+        case T_BOOL:
+            if (*S_CMEMBER(a, f, bool) != *S_CMEMBER(b, f, bool))
+                return false;
+            break;
+        case T_STR:
+            if (strcmp(s_get_str(a, (s_field_t) f), s_get_str(b, (s_field_t) f)))
+                return false;
+            break;
+        case T_ENVELOPE: {
+            if (!a->envelope && !b->envelope)
+                break;
+            lt_envelope_t *empty = NULL;
+            if (!a->envelope != !b->envelope && !(empty = lt_envelope_new()))
+                return false;
+            bool same = lt_envelope_eq(a->envelope ? a->envelope : empty,
+                                       b->envelope ? b->envelope : empty);
+            lt_envelope_destroy(&empty);
+            if (!same)
+                return false;
+            break;
+        }
+        case T_BIN:
+            if (a->payload_size != b->payload_size ||
+                (a->payload_size && memcmp(a->payload, b->payload, a->payload_size)))
+                return false;
+            break;
+        }
+    }
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+//  A full envelope for the tests.
+static lt_envelope_t *s_test_envelope(void)
+{
+    lt_envelope_t *envelope = lt_envelope_new();
+    assert(envelope);
+    lt_envelope_set_id(envelope, "01890a5d-ac96-774b-bcce-b302099a8057");
+    lt_envelope_set_kind(envelope, LT_KIND_DOCUMENT);
+    lt_envelope_set_key(envelope, "000.00.12.H26,2026/09/03,215/STTTT-VP");
+    lt_envelope_set_btype(envelope, "new");
+    lt_envelope_set_source(envelope, "dms");
+    lt_envelope_set_sender(envelope, "000.00.12.H26");
+    assert(lt_envelope_add_recipient(envelope, "000.00.00.G22") == 0);
+    lt_envelope_set_created(envelope, 1788000000000);
+    lt_envelope_set_payload_facts(envelope, "<edXML/>", 8);
+    lt_envelope_set_signature(envelope, LT_SIG_VALID);
+    return envelope;
+}
+
+//  A message of command id with every field it may carry set to a value
+//  that is not zero, so that a lost field shows in the round trip.
+static lt_ltp_t *s_test_sample(lt_ltp_id_t id)
+{
+    lt_ltp_t *self = lt_ltp_new(id);
+    assert(self);
+    uint32_t mask = s_commands[id].required | s_commands[id].optional;
+    for (int f = 0; f < F_COUNT; f++) {
+        if (!(mask & B(f)))
+            continue;
+        switch (s_fields[f].type) {
+        case T_U32:
+            *S_MEMBER(self, f, uint32_t) = UINT32_MAX - (uint32_t) f;
+            break;
+        case T_U64:
+            *S_MEMBER(self, f, uint64_t) = UINT64_MAX - (uint64_t) f;
+            break;
+        case T_BOOL:
+            *S_MEMBER(self, f, bool) = true;
+            break;
+        case T_STR:
+            s_set_str(self, (s_field_t) f, "Sở Thông tin và Truyền thông");
+            break;
+        case T_ENVELOPE: {
+            lt_envelope_t *envelope = s_test_envelope();
+            lt_ltp_set_envelope(self, &envelope);
+            assert(envelope == NULL);
+            break;
+        }
+        case T_BIN:
+            assert(lt_ltp_set_payload(self, "<edXML/>", 8) == 0);
+            break;
+        }
+    }
+    return self;
+}
+
+//  Encode msg, check the frames, decode them and return the copy.
+static lt_ltp_t *s_test_roundtrip(const lt_ltp_t *msg)
+{
+    zmsg_t *frames = lt_ltp_encode(msg);
+    assert(frames);
+    assert(zmsg_size(frames) == (msg->routing_id ? 3u : 2u));
+    zframe_t *routing_id = msg->routing_id ? zmsg_pop(frames) : NULL;
+    zframe_t *command = zmsg_first(frames);
+    zframe_t *body = zmsg_next(frames);
+    assert(zframe_streq(command, lt_ltp_command(msg)));
+    lt_err_t err;
+    lt_ltp_t *copy = lt_ltp_decode(zframe_data(command), zframe_size(command),
+                                   zframe_data(body), zframe_size(body), 0, &err);
+    assert(copy);
+    assert(err.code == LT_OK);
+    lt_ltp_set_routing_id(copy, routing_id);
+    zframe_destroy(&routing_id);
+    zmsg_destroy(&frames);
+    return copy;
+}
+
+//  Decode a body for command id; NULL with err on failure.
+static lt_ltp_t *s_test_decode(lt_ltp_id_t id, const void *body, size_t size, lt_err_t *err)
+{
+    const char *name = lt_ltp_id_name(id);
+    return lt_ltp_decode(name, strlen(name), body, size, 0, err);
+}
+
+//  Decode a body built in sbuf for command id, then reset sbuf.
+static lt_ltp_t *s_test_decode_sbuf(lt_ltp_id_t id, msgpack_sbuffer *sbuf, lt_err_t *err)
+{
+    lt_ltp_t *self = s_test_decode(id, sbuf->data, sbuf->size, err);
+    msgpack_sbuffer_clear(sbuf);
+    return self;
+}
+
+//  Assert that decoding fails with code and a detail containing text.
+static void s_test_refused(lt_ltp_t *self, const lt_err_t *err, lt_error_t code,
+                           const char *text)
+{
+    if (self || err->code != code || !strstr(err->detail, text))
+        fprintf(stderr, "lt_ltp_test: expected %s '%s', got %s '%s'\n", lt_error_name(code),
+                text, lt_error_name(err->code), err->detail);
+    assert(self == NULL);
+    assert(err->code == code);
+    assert(strstr(err->detail, text));
+}
+
+static void s_test_pack_str(msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str_with_body(pk, text, strlen(text));
+}
+
+//  Bad values put in place of a field by the mistyped-field tests.
+typedef enum {
+    V_NEGATIVE, V_OVER_U32, V_TEXT, V_INT, V_LONG_NAME, V_NUL, V_FLOAT, V_NIL, V_LONG_REASON,
+    V_ARRAY, V_BAD_ENVELOPE, V_TRUE,
+} s_bad_t;
+
+static void s_test_pack_bad(msgpack_packer *pk, s_bad_t bad)
+{
+    char text[LT_LTP_MAX_REASON + 2];
+    switch (bad) {
+    case V_NEGATIVE:
+        msgpack_pack_int64(pk, -1);
+        break;
+    case V_OVER_U32:
+        msgpack_pack_uint64(pk, (uint64_t) UINT32_MAX + 1);
+        break;
+    case V_TEXT:
+        s_test_pack_str(pk, "10");
+        break;
+    case V_INT:
+        msgpack_pack_int(pk, 7);
+        break;
+    case V_LONG_NAME:
+    case V_LONG_REASON: {
+        size_t len = bad == V_LONG_NAME ? LT_LTP_MAX_NAME + 1 : LT_LTP_MAX_REASON + 1;
+        memset(text, 'a', len);
+        msgpack_pack_str_with_body(pk, text, len);
+        break;
+    }
+    case V_NUL:
+        msgpack_pack_str_with_body(pk, "a\0b", 3);
+        break;
+    case V_FLOAT:
+        msgpack_pack_double(pk, 1.5);
+        break;
+    case V_NIL:
+        msgpack_pack_nil(pk);
+        break;
+    case V_ARRAY:
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_int(pk, 1);
+        break;
+    case V_BAD_ENVELOPE:
+        msgpack_pack_map(pk, 1);
+        s_test_pack_str(pk, "kind");
+        s_test_pack_str(pk, "letter");
+        break;
+    case V_TRUE:
+        msgpack_pack_true(pk);
+        break;
+    }
+}
+
+//  Every mistyped, out-of-range or overlong field case, one per row.
+static void s_test_mistyped(lt_ltp_t **samples)
+{
+    static const struct {
+        lt_ltp_id_t id;      //  command
+        s_field_t field;     //  field given a bad value
+        s_bad_t bad;         //  the bad value
+        lt_error_t code;     //  expected error
+        const char *text;    //  expected in the detail
+    } cases[] = {
+        {LT_LTP_HELLO, F_VERSION, V_NEGATIVE, LT_EFIELD, "HELLO: field 'version' is out of range"},
+        {LT_LTP_HELLO, F_CREDIT, V_OVER_U32, LT_EFIELD, "HELLO: field 'credit' is out of range"},
+        {LT_LTP_HELLO, F_CREDIT, V_TEXT, LT_EFIELD, "'credit' must be an unsigned integer"},
+        {LT_LTP_HELLO, F_NAME, V_INT, LT_EFIELD, "HELLO: field 'name' must be a string"},
+        {LT_LTP_HELLO, F_NAME, V_LONG_NAME, LT_EFIELD, "'name' is longer than 64 bytes"},
+        {LT_LTP_HELLO, F_KIND, V_NUL, LT_EFIELD, "HELLO: field 'kind' contains a NUL byte"},
+        {LT_LTP_WELCOME, F_HEARTBEAT, V_FLOAT, LT_EFIELD, "'heartbeat' must be an unsigned"},
+        {LT_LTP_WELCOME, F_MAX_FRAME, V_OVER_U32, LT_EFIELD, "'max_frame' is out of range"},
+        {LT_LTP_PUBLISH, F_SEQ, V_NEGATIVE, LT_EFIELD, "PUBLISH: field 'seq' is out of range"},
+        {LT_LTP_PUBLISH, F_SEQ, V_FLOAT, LT_EFIELD, "PUBLISH: field 'seq' must be an unsigned"},
+        {LT_LTP_PUBLISH, F_ENVELOPE, V_ARRAY, LT_EFIELD, "PUBLISH: envelope: must be a msgpack"},
+        {LT_LTP_PUBLISH, F_ENVELOPE, V_BAD_ENVELOPE, LT_EFIELD,
+         "PUBLISH: envelope: field 'kind' has unknown value 'letter'"},
+        {LT_LTP_PUBLISH, F_PAYLOAD, V_TEXT, LT_EFIELD, "PUBLISH: field 'payload' must be binary"},
+        {LT_LTP_ACCEPTED, F_MSGID, V_NIL, LT_EFIELD, "ACCEPTED: field 'msgid' must be a string"},
+        {LT_LTP_ACCEPTED, F_DUPLICATE, V_INT, LT_EFIELD, "'duplicate' must be a boolean"},
+        {LT_LTP_REJECTED, F_REASON, V_LONG_REASON, LT_EFIELD, "'reason' is longer than 1024"},
+        {LT_LTP_REJECTED, F_CODE, V_NIL, LT_EFIELD, "REJECTED: field 'code' must be"},
+        {LT_LTP_DELIVER, F_DELIVERY, V_TRUE, LT_EFIELD, "DELIVER: field 'delivery' must be"},
+        {LT_LTP_DELIVER, F_ATTEMPT, V_NEGATIVE, LT_EFIELD, "DELIVER: field 'attempt' is out"},
+        {LT_LTP_RETRY, F_DELAY, V_NEGATIVE, LT_EFIELD, "RETRY: field 'delay' is out of range"},
+        {LT_LTP_FAIL, F_REASON, V_NUL, LT_EFIELD, "FAIL: field 'reason' contains a NUL byte"},
+        {LT_LTP_CREDIT, F_CREDIT, V_ARRAY, LT_EFIELD, "CREDIT: field 'credit' must be"},
+        {LT_LTP_ERROR, F_CODE, V_OVER_U32, LT_EFIELD, "ERROR: field 'code' is out of range"},
+    };
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    lt_err_t err;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const lt_ltp_t *sample = samples[cases[i].id];
+        uint32_t mask = s_wire_mask(sample) & ~B(cases[i].field);
+        assert(s_pack_body(sample, mask, 1, &pk) == 0);
+        s_test_pack_str(&pk, s_fields[cases[i].field].key);
+        s_test_pack_bad(&pk, cases[i].bad);
+        lt_ltp_t *self = s_test_decode_sbuf(cases[i].id, &sbuf, &err);
+        s_test_refused(self, &err, cases[i].code, cases[i].text);
+    }
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+//  Bodies that are not well-formed, each refused with EPROTO.
+static void s_test_malformed(const lt_ltp_t *publish)
+{
+    lt_err_t err;
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+
+    //  Truncated at every cut, then with a trailing byte.
+    zframe_t *body = s_encode_body(publish, s_wire_mask(publish));
+    assert(body);
+    size_t size = zframe_size(body);
+    for (size_t cut = 0; cut < size; cut++) {
+        lt_ltp_t *self = s_test_decode(LT_LTP_PUBLISH, zframe_data(body), cut, &err);
+        s_test_refused(self, &err, LT_EPROTO, "PUBLISH: ");
+    }
+    uint8_t *longer = malloc(size + 1);
+    assert(longer);
+    memcpy(longer, zframe_data(body), size);
+    longer[size] = 0xc0;
+    s_test_refused(s_test_decode(LT_LTP_PUBLISH, longer, size + 1, &err), &err, LT_EPROTO,
+                   "PUBLISH: 1 trailing bytes");
+    free(longer);
+
+    //  Over the frame limit, refused before any unpacking; at the limit, taken.
+    lt_ltp_t *self = lt_ltp_decode("PUBLISH", 7, zframe_data(body), size, size - 1, &err);
+    s_test_refused(self, &err, LT_ETOOBIG, "over the");
+    self = lt_ltp_decode("PUBLISH", 7, zframe_data(body), size, size, &err);
+    assert(self && lt_ltp_eq(self, publish));
+    lt_ltp_destroy(&self);
+    zframe_destroy(&body);
+
+    //  Not a map.
+    s_test_refused(s_test_decode(LT_LTP_PING, "\x91\x01", 2, &err), &err, LT_EPROTO,
+                   "PING: body is not a msgpack map");
+    s_test_refused(s_test_decode(LT_LTP_PING, "\x01", 1, &err), &err, LT_EPROTO, "not a msgpack");
+    s_test_refused(s_test_decode(LT_LTP_PING, "", 0, &err), &err, LT_EPROTO, "empty body");
+    s_test_refused(s_test_decode(LT_LTP_PING, "\xc1", 1, &err), &err, LT_EPROTO, "0xc1");
+
+    //  Keys that are not strings, repeated, or too many.
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_int(&pk, 2);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
+                   "PING: body map key 0 is not a string");
+    assert(s_pack_body(publish, s_wire_mask(publish), 1, &pk) == 0);
+    s_test_pack_str(&pk, "seq");
+    msgpack_pack_uint64(&pk, 1);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PUBLISH, &sbuf, &err), &err, LT_EPROTO,
+                   "PUBLISH: duplicate key 'seq'");
+    msgpack_pack_map(&pk, 3);
+    s_test_pack_str(&pk, "future");
+    msgpack_pack_nil(&pk);
+    s_test_pack_str(&pk, "credit");   //  known, not PING's: still may not repeat
+    msgpack_pack_nil(&pk);
+    s_test_pack_str(&pk, "future");
+    msgpack_pack_nil(&pk);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
+                   "duplicate key 'future'");
+    msgpack_pack_map(&pk, 2);
+    s_test_pack_str(&pk, "credit");
+    msgpack_pack_nil(&pk);
+    s_test_pack_str(&pk, "credit");
+    msgpack_pack_nil(&pk);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
+                   "duplicate key 'credit'");
+    msgpack_pack_map(&pk, LT_LTP_MAX_KEYS + 1);
+    for (int i = 0; i < LT_LTP_MAX_KEYS + 1; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        s_test_pack_str(&pk, key);
+        msgpack_pack_nil(&pk);
+    }
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
+                   "more than 64");
+
+    //  Containers, strings and binaries claiming far more than the body
+    //  holds: refused by the pre-check, with no allocation sized from the
+    //  claim (the Sanitize build would abort on one).
+    static const struct {
+        const char *bytes;   //  body
+        size_t size;         //  its length
+    } claims[] = {
+        {"\xdf\xff\xff\xff\xff", 5},
+        {"\xdd\xff\xff\xff\xff\x01", 6},
+        {"\xdf\x0f\xff\xff\xff\xa1k\xc0", 8},
+        {"\x81\xa8" "envelope" "\xdf\xff\xff\xff\xff", 15},
+        {"\x81\xa8" "envelope" "\x81\xa2to\xdd\xff\xff\xff\xff\xa1x", 21},
+        {"\x81\xa7" "payload" "\xc6\xff\xff\xff\xff\x00", 15},
+        {"\x81\xa4name\xdb\xff\xff\xff\xff", 11},
+        {"\x81\xa1x\xc9\xff\xff\xff\xff\x01", 9},
+        {"\xde\xff\xff", 3},
+    };
+    for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++)
+        s_test_refused(s_test_decode(LT_LTP_PUBLISH, claims[i].bytes, claims[i].size, &err),
+                       &err, LT_EPROTO, "PUBLISH: body: ");
+
+    //  More values than LT_LTP_MAX_VALUES, each plausible on its own.
+    size_t many = LT_LTP_MAX_VALUES + 10;
+    msgpack_pack_map(&pk, 1);
+    s_test_pack_str(&pk, "future");
+    msgpack_pack_array(&pk, many);
+    for (size_t i = 0; i < many; i++)
+        msgpack_pack_nil(&pk);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
+                   "more than 65536 msgpack values");
+
+    //  Nesting deeper than msgpack-c's stack: refused, not crashed.
+    msgpack_pack_map(&pk, 1);
+    s_test_pack_str(&pk, "future");
+    for (int i = 0; i < 200; i++)
+        msgpack_pack_array(&pk, 1);
+    msgpack_pack_nil(&pk);
+    s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO, "PING: body");
+
+    //  Every valid msgpack type passes the pre-check and ends where it should.
+    msgpack_pack_array(&pk, 16);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_true(&pk);
+    msgpack_pack_false(&pk);
+    msgpack_pack_int(&pk, -3);
+    msgpack_pack_int64(&pk, INT64_MIN);
+    msgpack_pack_uint64(&pk, UINT64_MAX);
+    msgpack_pack_uint16(&pk, 300);
+    msgpack_pack_float(&pk, 1.5f);
+    msgpack_pack_double(&pk, 2.5);
+    s_test_pack_str(&pk, "a string longer than thirty-one bytes");
+    msgpack_pack_bin_with_body(&pk, "\x00\x01", 2);
+    msgpack_pack_ext_with_body(&pk, "x", 1, 1);
+    msgpack_pack_ext_with_body(&pk, "0123456789abcdef", 16, 2);
+    msgpack_pack_ext_with_body(&pk, "abc", 3, 3);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_array(&pk, 0);
+    char big[300];
+    memset(big, 'b', sizeof(big));
+    msgpack_pack_str_with_body(&pk, big, sizeof(big));
+    size_t end = 0;
+    assert(lt_ltp_check_msgpack(sbuf.data, sbuf.size, 100, &end, &err) == 0);
+    assert(end == sbuf.size);
+    assert(lt_ltp_check_msgpack(sbuf.data, sbuf.size, 10, &end, &err) == -1);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+//  Send and receive over a real inproc DEALER/ROUTER pair.
+static void s_test_sockets(bool verbose)
+{
+    zsock_t *router = zsock_new_router("@inproc://lt_ltp_test");
+    zsock_t *dealer = zsock_new_dealer(">inproc://lt_ltp_test");
+    assert(router && dealer);
+    zsock_set_rcvtimeo(router, 2000);
+    zsock_set_rcvtimeo(dealer, 2000);
+    lt_err_t err;
+    zframe_t *peer = NULL;
+
+    //  HELLO up, WELCOME back by routing id.
+    lt_ltp_t *hello = s_test_sample(LT_LTP_HELLO);
+    lt_ltp_t *expect = s_test_sample(LT_LTP_HELLO);
+    assert(lt_ltp_send(&hello, dealer) == 0);
+    assert(hello == NULL);
+    lt_ltp_t *got = lt_ltp_recv(router, 0, &err, &peer);
+    assert(got && peer == NULL);
+    assert(lt_ltp_routing_id(got));
+    lt_ltp_set_routing_id(expect, lt_ltp_routing_id(got));
+    assert(lt_ltp_eq(got, expect));
+    lt_ltp_t *welcome = s_test_sample(LT_LTP_WELCOME);
+    lt_ltp_set_routing_id(welcome, lt_ltp_routing_id(got));
+    assert(lt_ltp_send(&welcome, router) == 0);
+    lt_ltp_t *back = lt_ltp_recv(dealer, 0, &err, &peer);
+    assert(back && lt_ltp_id(back) == LT_LTP_WELCOME && lt_ltp_routing_id(back) == NULL);
+    lt_ltp_destroy(&back);
+    lt_ltp_destroy(&expect);
+
+    //  A large PUBLISH keeps its payload.
+    lt_ltp_t *publish = s_test_sample(LT_LTP_PUBLISH);
+    size_t size = 256 * 1024;
+    uint8_t *payload = malloc(size);
+    assert(payload);
+    for (size_t i = 0; i < size; i++)
+        payload[i] = (uint8_t) (i * 7);
+    assert(lt_ltp_set_payload(publish, payload, size) == 0);
+    assert(lt_ltp_send(&publish, dealer) == 0);
+    back = lt_ltp_recv(router, 0, &err, &peer);
+    assert(back && lt_ltp_payload_size(back) == size);
+    assert(memcmp(lt_ltp_payload(back), payload, size) == 0);
+    lt_ltp_destroy(&back);
+
+    //  The same over a smaller limit: refused, and the peer is handed out.
+    publish = s_test_sample(LT_LTP_PUBLISH);
+    assert(lt_ltp_set_payload(publish, payload, size) == 0);
+    assert(lt_ltp_send(&publish, dealer) == 0);
+    back = lt_ltp_recv(router, 1024, &err, &peer);
+    s_test_refused(back, &err, LT_ETOOBIG, "PUBLISH: body of");
+    assert(peer && zframe_eq(peer, lt_ltp_routing_id(got)));
+    zframe_destroy(&peer);
+    free(payload);
+
+    //  An unknown command: recv gives the routing id, the broker answers ERROR.
+    zmsg_t *raw = zmsg_new();
+    zmsg_addstr(raw, "BOGUS");
+    zmsg_addmem(raw, "\x80", 1);
+    assert(zmsg_send(&raw, dealer) == 0);
+    back = lt_ltp_recv(router, 0, &err, &peer);
+    s_test_refused(back, &err, LT_ECOMMAND, "unknown command 'BOGUS'");
+    assert(peer);
+    lt_ltp_t *error = lt_ltp_new(LT_LTP_ERROR);
+    assert(error);
+    lt_ltp_set_routing_id(error, peer);
+    zframe_destroy(&peer);
+    lt_ltp_set_code(error, err.code);
+    lt_ltp_set_reason(error, err.detail);
+    assert(lt_ltp_send(&error, router) == 0);
+    back = lt_ltp_recv(dealer, 0, &err, NULL);
+    assert(back && lt_ltp_id(back) == LT_LTP_ERROR && lt_ltp_code(back) == LT_ECOMMAND);
+    assert(strstr(lt_ltp_reason(back), "BOGUS"));
+    lt_ltp_destroy(&back);
+
+    //  Wrong frame counts, both ways.
+    raw = zmsg_new();
+    zmsg_addstr(raw, "PING");
+    assert(zmsg_send(&raw, dealer) == 0);
+    s_test_refused(lt_ltp_recv(router, 0, &err, &peer), &err, LT_EPROTO, "got 1");
+    assert(peer);
+    zframe_destroy(&peer);
+    raw = zmsg_new();
+    zmsg_addstr(raw, "PING");
+    zmsg_addmem(raw, "\x80", 1);
+    zmsg_addmem(raw, "\x80", 1);
+    assert(zmsg_send(&raw, dealer) == 0);
+    s_test_refused(lt_ltp_recv(router, 0, &err, NULL), &err, LT_EPROTO, "got 3");
+    lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+    lt_ltp_set_routing_id(ping, lt_ltp_routing_id(got));
+    zmsg_t *frames = lt_ltp_encode(ping);
+    zmsg_addstr(frames, "extra");
+    assert(zmsg_send(&frames, router) == 0);
+    s_test_refused(lt_ltp_recv(dealer, 0, &err, &peer), &err, LT_EPROTO, "got 3");
+    assert(peer == NULL);   //  DEALER side: no routing id to hand out
+
+    //  A ROUTER cannot send without a routing id; the message is still freed.
+    lt_ltp_set_routing_id(ping, NULL);
+    assert(lt_ltp_send(&ping, router) == -1);
+    assert(ping == NULL);
+
+    //  Nothing to receive: the receive timeout shows as ETIMEOUT.
+    zsock_set_rcvtimeo(dealer, 20);
+    s_test_refused(lt_ltp_recv(dealer, 0, &err, NULL), &err, LT_ETIMEOUT, "timeout");
+
+    lt_ltp_destroy(&got);
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+    if (verbose)
+        printf("sockets ");
+}
+
+void lt_ltp_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_ltp: ");
+    lt_err_t err;
+
+    //  The tables agree with the enum and every command is named.
+    assert(strcmp(lt_ltp_id_name(LT_LTP_DELIVER), "DELIVER") == 0);
+    assert(strcmp(lt_ltp_id_name(LT_LTP_COUNT), "UNKNOWN") == 0);
+    for (int id = LT_LTP_NONE + 1; id < LT_LTP_COUNT; id++) {
+        const char *name = lt_ltp_id_name((lt_ltp_id_t) id);
+        assert(strlen(name) <= LT_LTP_MAX_COMMAND);
+        assert(lt_ltp_id_from_name(name, strlen(name)) == (lt_ltp_id_t) id);
+        assert((s_commands[id].required & s_commands[id].optional) == 0);
+    }
+    assert(lt_ltp_id_from_name("NONE", 4) == LT_LTP_NONE);
+    assert(lt_ltp_id_from_name("HELL", 4) == LT_LTP_NONE);
+    assert(lt_ltp_id_from_name(NULL, 0) == LT_LTP_NONE);
+    assert(F_COUNT <= 32);
+
+    //  Round trip of every command, with and without its optional fields,
+    //  and with a routing id.
+    lt_ltp_t *samples[LT_LTP_COUNT] = {NULL};
+    for (int id = LT_LTP_NONE + 1; id < LT_LTP_COUNT; id++) {
+        samples[id] = s_test_sample((lt_ltp_id_t) id);
+        lt_ltp_t *copy = s_test_roundtrip(samples[id]);
+        assert(lt_ltp_eq(copy, samples[id]));
+        lt_ltp_destroy(&copy);
+        lt_ltp_t *bare = s_test_sample((lt_ltp_id_t) id);
+        uint32_t optional = s_commands[id].optional;
+        lt_ltp_set_duplicate(bare, false);
+        lt_ltp_set_delay(bare, 0);
+        assert((s_wire_mask(bare) & optional) == 0);
+        copy = s_test_roundtrip(bare);
+        assert(lt_ltp_eq(copy, bare));
+        assert(!lt_ltp_eq(copy, samples[id]) || optional == 0);
+        lt_ltp_destroy(&copy);
+        lt_ltp_destroy(&bare);
+    }
+    zframe_t *routing_id = zframe_new("\x00\x6b\x8b\x45\x67", 5);
+    lt_ltp_t *routed = s_test_sample(LT_LTP_DELIVER);
+    lt_ltp_set_routing_id(routed, routing_id);
+    zframe_destroy(&routing_id);
+    lt_ltp_t *copy = s_test_roundtrip(routed);
+    assert(lt_ltp_eq(copy, routed));
+    assert(!lt_ltp_eq(copy, samples[LT_LTP_DELIVER]));   //  routing ids differ
+    lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&routed);
+
+    //  A PUBLISH with no payload and no envelope set still round-trips.
+    lt_ltp_t *empty = lt_ltp_new(LT_LTP_PUBLISH);
+    assert(empty);
+    copy = s_test_roundtrip(empty);
+    assert(lt_ltp_eq(copy, empty) && lt_ltp_payload_size(copy) == 0);
+    assert(lt_ltp_envelope(copy) != NULL);
+    lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&empty);
+
+    //  Unknown keys and keys of other commands are ignored.
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    const lt_ltp_t *publish = samples[LT_LTP_PUBLISH];
+    assert(s_pack_body(publish, s_wire_mask(publish), 2, &pk) == 0);
+    s_test_pack_str(&pk, "future");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_nil(&pk);
+    s_test_pack_str(&pk, "credit");
+    s_test_pack_str(&pk, "not even a number");
+    copy = s_test_decode_sbuf(LT_LTP_PUBLISH, &sbuf, &err);
+    assert(copy && lt_ltp_eq(copy, publish) && lt_ltp_credit(copy) == 0);
+    lt_ltp_destroy(&copy);
+
+    //  Unknown commands.
+    s_test_refused(lt_ltp_decode("HELLOX", 6, "\x80", 1, 0, &err), &err, LT_ECOMMAND,
+                   "unknown command 'HELLOX'");
+    s_test_refused(lt_ltp_decode("hello", 5, "\x80", 1, 0, &err), &err, LT_ECOMMAND, "'hello'");
+    s_test_refused(lt_ltp_decode("", 0, "\x80", 1, 0, &err), &err, LT_ECOMMAND, "''");
+    s_test_refused(lt_ltp_decode(NULL, 0, "\x80", 1, 0, &err), &err, LT_ECOMMAND, "''");
+    s_test_refused(lt_ltp_decode("P\x00NG\xff", 5, "\x80", 1, 0, &err), &err, LT_ECOMMAND,
+                   "'P?NG?'");
+    char longname[100];
+    memset(longname, 'X', sizeof(longname));
+    s_test_refused(lt_ltp_decode(longname, sizeof(longname), "\x80", 1, 0, &err), &err,
+                   LT_ECOMMAND, "XXX...'");
+
+    //  Each required field of each command, left out, is named as missing.
+    for (int id = LT_LTP_NONE + 1; id < LT_LTP_COUNT; id++) {
+        uint32_t required = s_commands[id].required;
+        for (int f = 0; f < F_COUNT; f++) {
+            if (!(required & B(f)))
+                continue;
+            zframe_t *body = s_encode_body(samples[id], s_wire_mask(samples[id]) & ~B(f));
+            assert(body);
+            char text[64];
+            snprintf(text, sizeof(text), "%s: field '%s' is missing", s_commands[id].name,
+                     s_fields[f].key);
+            s_test_refused(s_test_decode((lt_ltp_id_t) id, zframe_data(body), zframe_size(body),
+                                         &err),
+                           &err, LT_EFIELD, text);
+            zframe_destroy(&body);
+        }
+    }
+    s_test_mistyped(samples);
+    s_test_malformed(samples[LT_LTP_PUBLISH]);
+
+    //  Setters cut strings to the wire limit on a character boundary.
+    lt_ltp_t *msg = lt_ltp_new(LT_LTP_REJECTED);
+    assert(msg && lt_ltp_version(msg) == LT_LTP_VERSION);
+    char reason[LT_LTP_MAX_REASON + 8];
+    memset(reason, 'a', LT_LTP_MAX_REASON - 1);
+    snprintf(reason + LT_LTP_MAX_REASON - 1, 9, "\xe1\xbb\x87 tail");   //  "ệ tail"
+    lt_ltp_set_reason(msg, reason);
+    assert(strlen(lt_ltp_reason(msg)) == LT_LTP_MAX_REASON - 1);
+    lt_ltp_set_name(msg, reason);
+    assert(strlen(lt_ltp_name(msg)) == LT_LTP_MAX_NAME);
+    copy = s_test_roundtrip(msg);
+    assert(lt_ltp_eq(copy, msg));
+    lt_ltp_destroy(&copy);
+    lt_ltp_set_reason(msg, NULL);
+    assert(strcmp(lt_ltp_reason(msg), "") == 0);
+    lt_ltp_destroy(&msg);
+    assert(msg == NULL);
+    lt_ltp_destroy(&msg);   //  safe on NULL
+
+    //  take_* hand over ownership; print names the fields.
+    msg = s_test_sample(LT_LTP_DELIVER);
+    size_t size = 0;
+    uint8_t *payload = lt_ltp_take_payload(msg, &size);
+    assert(payload && size == 8 && memcmp(payload, "<edXML/>", 8) == 0);
+    assert(lt_ltp_payload(msg) == NULL && lt_ltp_payload_size(msg) == 0);
+    free(payload);
+    lt_envelope_t *envelope = lt_ltp_take_envelope(msg);
+    assert(envelope && lt_ltp_envelope(msg) == NULL);
+    lt_envelope_destroy(&envelope);
+    char *text = NULL;
+    size_t text_size = 0;
+    FILE *file = open_memstream(&text, &text_size);
+    assert(file);
+    lt_ltp_print(samples[LT_LTP_HELLO], file);
+    lt_ltp_print(samples[LT_LTP_DELIVER], file);
+    fclose(file);
+    assert(strstr(text, "HELLO version=4294967295 name=\"Sở"));
+    assert(strstr(text, "DELIVER delivery=18446744073709551604 "));
+    assert(strstr(text, "envelope.kind=document"));
+    assert(strstr(text, "payload=8 bytes"));
+    free(text);
+    lt_ltp_destroy(&msg);
+
+    s_test_sockets(verbose);
+    for (int id = 0; id < LT_LTP_COUNT; id++)
+        lt_ltp_destroy(&samples[id]);
+    msgpack_sbuffer_destroy(&sbuf);
+    if (verbose)
+        printf("OK\n");
+}
