@@ -152,6 +152,11 @@ lt_edxml_t *lt_edxml_read_file(const char *path, const lt_edxml_limits_t *limits
 //  -1 with err filled when something is missing.
 int lt_edxml_write(const lt_edxml_t *self, uint8_t **data_p, size_t *size_p, lt_err_t *err);
 
+//  Check what the reader requires of a package (From/OrganId; To and
+//  DocumentId for documents; ResponseFor and a known StatusCode for
+//  statuses); 0, or -1 with err naming the missing or bad element.
+int lt_edxml_validate(const lt_edxml_t *self, lt_err_t *err);
+
 //  Return true for a status package, false for a document package.
 bool lt_edxml_is_status(const lt_edxml_t *self);
 
@@ -228,7 +233,7 @@ const char *lt_edxml_replacement_organ(const lt_edxml_t *self, size_t index, siz
 int lt_edxml_add_replacement(lt_edxml_t *self, const char *document_id);
 int lt_edxml_add_replacement_organ(lt_edxml_t *self, size_t index, const char *organ_id);
 
-//  Attachments, in manifest order.
+//  Attachments, in package order.
 size_t lt_edxml_attachments(const lt_edxml_t *self);
 const lt_edxml_attachment_t *lt_edxml_attachment(const lt_edxml_t *self, size_t index);
 

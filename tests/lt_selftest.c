@@ -6,6 +6,7 @@
 */
 #include "lt_digest.h"
 #include "lt_edoc_auth.h"
+#include "lt_edxml.h"
 #include "lt_http_client.h"
 #include "lt_http_server.h"
 #include "lt_envelope.h"
@@ -31,6 +32,7 @@ static const s_test_t s_tests[] = {
     {"lt_http_server", lt_http_server_test},
     {"lt_http_client", lt_http_client_test},
     {"lt_envelope", lt_envelope_test},
+    {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
 };

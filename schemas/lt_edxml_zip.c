@@ -1,0 +1,242 @@
+/*  lt_edxml_zip: the attachment codecs of edXML - base64 (OpenSSL's EVP
+    encoder) and the one-file ZIP wrapper the SDKs put around each file
+    (libzip, in memory). Nothing here decodes by hand: this file only checks
+    the input against the limits and the base64 alphabet before handing it
+    to the libraries, and checks the results they return.
+*/
+#include "lt_edxml_int.h"
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+
+#define S_B64_CHUNK (3 * 65536)   //  bytes encoded per EVP_EncodeBlock call
+#define S_DECODE_CHUNK (1 << 20)  //  characters fed per EVP_DecodeUpdate call
+
+//  Return true for the characters of the base64 alphabet (not padding).
+static bool s_b64_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
+           || c == '/';
+}
+
+//  Return true for the blanks allowed between base64 characters.
+static bool s_b64_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int lt_edxml_base64_decode(const char *text, size_t length, size_t max, uint8_t **data_p,
+                           size_t *size_p)
+{
+    //  OpenSSL's streaming decoder skips blanks but also stops quietly at
+    //  '-' (a PEM habit), so check the alphabet and the padding first.
+    size_t chars = 0, pads = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char) text[i];
+        if (s_b64_blank(c))
+            continue;
+        if (c == '=')
+            pads++;
+        else if (s_b64_char(c) && pads == 0)
+            chars++;
+        else
+            return -1;
+    }
+    if (pads > 2 || (chars + pads) % 4 != 0 || (pads && (chars + pads) == 0))
+        return -1;
+    size_t expect = (chars + pads) / 4 * 3 - pads;
+    if (expect > max)
+        return -2;
+    uint8_t *data = malloc(expect + 4);   //  the decoder writes whole groups of 3
+    if (!data)
+        return -3;
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    if (!ctx) {
+        free(data);
+        return -3;
+    }
+    EVP_DecodeInit(ctx);
+    size_t total = 0;
+    int rc = 0;
+    for (size_t done = 0; done < length && rc == 0;) {
+        int chunk = (int) (length - done < S_DECODE_CHUNK ? length - done : S_DECODE_CHUNK);
+        int out = 0;
+        if (EVP_DecodeUpdate(ctx, data + total, &out, (const unsigned char *) text + done, chunk)
+            < 0)
+            rc = -1;
+        total += (size_t) (out > 0 ? out : 0);
+        done += (size_t) chunk;
+        if (total > expect)
+            rc = -1;
+    }
+    int out = 0;
+    if (rc == 0 && EVP_DecodeFinal(ctx, data + total, &out) < 0)
+        rc = -1;
+    total += (size_t) (out > 0 ? out : 0);
+    EVP_ENCODE_CTX_free(ctx);
+    if (rc == 0 && total != expect)
+        rc = -1;
+    if (rc) {
+        free(data);
+        return rc;
+    }
+    *data_p = data;
+    *size_p = total;
+    return 0;
+}
+
+char *lt_edxml_base64_encode(const uint8_t *data, size_t size, size_t *length_p)
+{
+    if (size > (SIZE_MAX / 4 - 1) * 3)
+        return NULL;
+    size_t length = (size + 2) / 3 * 4;
+    char *text = malloc(length + 1);
+    if (!text)
+        return NULL;
+    size_t at = 0;
+    for (size_t done = 0; done < size;) {
+        size_t chunk = size - done < S_B64_CHUNK ? size - done : S_B64_CHUNK;
+        int n = EVP_EncodeBlock((unsigned char *) text + at, data + done, (int) chunk);
+        at += (size_t) n;
+        done += chunk;
+    }
+    text[at] = 0;
+    if (length_p)
+        *length_p = at;
+    return text;
+}
+
+bool lt_edxml_is_zip(const uint8_t *data, size_t size)
+{
+    return size >= 4 && memcmp(data, "PK\x03\x04", 4) == 0;
+}
+
+int lt_edxml_unzip(const uint8_t *data, size_t size, size_t max, uint8_t **out_p,
+                   size_t *out_size_p, char *entry_name, size_t entry_name_size,
+                   char *detail, size_t detail_size)
+{
+    zip_error_t zerr;
+    zip_error_init(&zerr);
+    zip_source_t *src = zip_source_buffer_create(data, size, 0, &zerr);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY, &zerr) : NULL;
+    if (!za) {
+        if (detail)
+            snprintf(detail, detail_size, "%s", zip_error_strerror(&zerr));
+        zip_source_free(src);
+        zip_error_fini(&zerr);
+        return -1;
+    }
+    zip_error_fini(&zerr);
+    int rc = 0;
+    uint8_t *out = NULL;
+    size_t used = 0;
+    zip_file_t *file = NULL;
+    zip_stat_t st;
+    zip_stat_init(&st);
+    //  An SDK wrapper holds exactly one regular file.
+    if (zip_get_num_entries(za, 0) != 1 || zip_stat_index(za, 0, 0, &st) < 0
+        || !(st.valid & ZIP_STAT_NAME) || st.name[0] == 0 || st.name[strlen(st.name) - 1] == '/')
+        rc = 1;
+    else if ((st.valid & ZIP_STAT_SIZE) && st.size > max)
+        rc = -2;
+    else if (!(file = zip_fopen_index(za, 0, 0))) {
+        if (detail)
+            snprintf(detail, detail_size, "%s", zip_strerror(za));
+        rc = -1;
+    }
+    if (rc == 0) {
+        //  The declared size is only a hint: read until the end, never past max.
+        size_t alloc = ((st.valid & ZIP_STAT_SIZE) ? (size_t) st.size : 65536) + 1;
+        out = malloc(alloc);
+        if (!out)
+            rc = -3;
+        while (rc == 0) {
+            if (used == alloc) {
+                size_t grow = alloc * 2 > max + 1 ? max + 1 : alloc * 2;
+                uint8_t *bigger = grow > alloc ? realloc(out, grow) : NULL;
+                if (!bigger) {
+                    rc = grow > alloc ? -3 : -2;
+                    break;
+                }
+                out = bigger;
+                alloc = grow;
+            }
+            zip_int64_t n = zip_fread(file, out + used, alloc - used);
+            if (n < 0) {
+                if (detail)
+                    snprintf(detail, detail_size, "%s", zip_file_strerror(file));
+                rc = -1;
+            }
+            else if (n == 0)
+                break;
+            else {
+                used += (size_t) n;
+                if (used > max)
+                    rc = -2;
+            }
+        }
+    }
+    if (rc == 0 && entry_name && entry_name_size)
+        snprintf(entry_name, entry_name_size, "%s", st.name);
+    if (file)
+        zip_fclose(file);
+    zip_discard(za);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *out_p = out;
+    *out_size_p = used;
+    return 0;
+}
+
+int lt_edxml_zip(const char *name, const uint8_t *data, size_t size, uint8_t **out_p,
+                 size_t *out_size_p)
+{
+    static const uint8_t s_nothing[1];
+    zip_error_t zerr;
+    zip_error_init(&zerr);
+    zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &zerr);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_TRUNCATE, &zerr) : NULL;
+    zip_error_fini(&zerr);
+    if (!za) {
+        zip_source_free(src);
+        return -1;
+    }
+    //  Keep the buffer source alive past zip_close() to read the archive.
+    zip_source_keep(src);
+    zip_source_t *file = zip_source_buffer(za, size ? data : s_nothing, size, 0);
+    if (!file || zip_file_add(za, name && *name ? name : "file", file, ZIP_FL_ENC_UTF_8) < 0) {
+        zip_source_free(file);
+        zip_discard(za);
+        zip_source_free(src);
+        return -1;
+    }
+    if (zip_close(za) < 0) {
+        zip_discard(za);
+        zip_source_free(src);
+        return -1;
+    }
+    int rc = -1;
+    zip_stat_t st;
+    zip_stat_init(&st);
+    uint8_t *out = NULL;
+    if (zip_source_stat(src, &st) == 0 && (st.valid & ZIP_STAT_SIZE) && zip_source_open(src) == 0) {
+        out = malloc(st.size ? st.size : 1);
+        if (out && zip_source_read(src, out, st.size) == (zip_int64_t) st.size)
+            rc = 0;
+        zip_source_close(src);
+    }
+    zip_source_free(src);
+    if (rc) {
+        free(out);
+        return -1;
+    }
+    *out_p = out;
+    *out_size_p = (size_t) st.size;
+    return 0;
+}
