@@ -1,0 +1,666 @@
+/*  lt_broker: the broker actor's loop, sessions and the publish path.
+
+    A round reads whatever the ROUTER has (bounded by broker/batch and
+    broker/batch_bytes), applies it to one open store batch, commits with
+    one fsync, and only then answers ACCEPTED: that is the durability rule
+    of DESIGN.md section 5, paid once per round instead of once per message.
+*/
+#include "lt_broker_int.h"
+#include "lt_digest.h"
+#include "lt_id.h"
+#include "lt_log.h"
+#include "lt_zap.h"
+
+#include <assert.h>
+#include <string.h>
+
+//  Free a session (its dest keeps living).
+static void s_session_destroy(session_t **session_p)
+{
+    session_t *session = *session_p;
+    if (session) {
+        zframe_destroy(&session->routing_id);
+        free(session);
+        *session_p = NULL;
+    }
+}
+
+static void s_session_free(void **item)
+{
+    s_session_destroy((session_t **) item);
+}
+
+static void s_dest_free(void **item)
+{
+    lt_dest_destroy((dest_t **) item);
+}
+
+dest_t *lt_broker_dest(broker_t *self, const char *name)
+{
+    dest_t *dest = zhashx_lookup(self->dests, name);
+    if (dest)
+        return dest;
+    dest = calloc(1, sizeof(*dest));
+    assert(dest);
+    snprintf(dest->name, sizeof(dest->name), "%s", name);
+    dest->inflight = zhashx_new();
+    zhashx_set_destructor(dest->inflight, (zhashx_destructor_fn *) zstr_free);
+    dest->scan_ready = true;
+    zhashx_insert(self->dests, name, dest);
+    return dest;
+}
+
+//  Hex text of a routing id, the sessions table key.
+static void s_routing_key(zframe_t *routing_id, char key[64])
+{
+    size_t size = zframe_size(routing_id);
+    if (size > 31)
+        size = 31;
+    static const char hex[] = "0123456789abcdef";
+    const byte *data = zframe_data(routing_id);
+    for (size_t i = 0; i < size; i++) {
+        key[2 * i] = hex[data[i] >> 4];
+        key[2 * i + 1] = hex[data[i] & 15];
+    }
+    key[2 * size] = 0;
+}
+
+void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
+{
+    lt_ltp_set_routing_id(*msg_p, session->routing_id);
+    if (lt_ltp_send(msg_p, zsock_resolve(self->router)) == 0)
+        session->last_send = zclock_mono();
+    else
+        lt_log_warning("event=send_failed connector=%s reason=\"%s\"", session->name,
+                       zmq_strerror(zmq_errno()));
+}
+
+//  Answer a peer without a session (or before one exists) with ERROR.
+static void s_send_error(broker_t *self, zframe_t *routing_id, lt_error_t code,
+                         const char *reason)
+{
+    lt_ltp_t *msg = lt_ltp_new(LT_LTP_ERROR);
+    lt_ltp_set_code(msg, (uint32_t) code);
+    lt_ltp_set_reason(msg, reason);
+    lt_ltp_set_routing_id(msg, routing_id);
+    lt_ltp_send(&msg, zsock_resolve(self->router));
+}
+
+//  Drop a session: its in-flight deliveries go back to the queue.
+static void s_session_end(broker_t *self, session_t *session, const char *why)
+{
+    dest_t *dest = session->dest;
+    lt_log_info("event=session_end connector=%s reason=\"%s\" inflight=%zu", session->name, why,
+                dest ? zhashx_size(dest->inflight) : (size_t) 0);
+    if (dest && dest->session == session) {
+        lt_broker_requeue(self, dest);
+        dest->session = NULL;
+    }
+    zhashx_delete(self->sessions, session->key);
+}
+
+int lt_broker_batch_open(broker_t *self)
+{
+    if (self->in_batch)
+        return 0;
+    lt_err_t err;
+    if (lt_store_begin(self->store, &err)) {
+        lt_log_error("event=store_error op=begin reason=\"%s\"", err.detail);
+        return -1;
+    }
+    self->in_batch = true;
+    self->batch_writes = 0;
+    self->batch_bytes = 0;
+    return 0;
+}
+
+//  Queue a reply for after the commit.
+static reply_t *s_reply(broker_t *self, session_t *session, lt_ltp_id_t id, uint64_t seq)
+{
+    if (self->reply_count == self->reply_alloc) {
+        size_t alloc = self->reply_alloc ? self->reply_alloc * 2 : 256;
+        reply_t *replies = realloc(self->replies, alloc * sizeof(reply_t));
+        assert(replies);
+        self->replies = replies;
+        self->reply_alloc = alloc;
+    }
+    reply_t *reply = &self->replies[self->reply_count++];
+    memset(reply, 0, sizeof(*reply));
+    reply->routing_id = zframe_dup(session->routing_id);
+    reply->id = id;
+    reply->seq = seq;
+    return reply;
+}
+
+//  Reject a publish: keep the input for inspection and owe a REJECTED.
+static void s_reject(broker_t *self, session_t *session, uint64_t seq, const lt_err_t *why,
+                     const void *payload, size_t size)
+{
+    reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
+    reply->code = why->code;
+    snprintf(reply->reason, sizeof(reply->reason), "%s", why->detail);
+    lt_err_t err;
+    if (lt_broker_batch_open(self) == 0 &&
+        lt_store_reject(self->store, session->name, why->code, why->detail, payload, size, &err))
+        lt_log_error("event=store_error op=reject reason=\"%s\"", err.detail);
+    self->batch_writes++;
+    lt_log_warning("event=rejected connector=%s seq=%llu code=%s reason=\"%s\"", session->name,
+                   (unsigned long long) seq, lt_error_name(why->code), why->detail);
+}
+
+//  Routing: group recipients by destination. Fills dests/rcpts (caller
+//  frees the rcpts strings); returns the count or -1 with err.
+static int s_route(broker_t *self, lt_envelope_t *env, const char **dests, char **rcpts,
+                   size_t max, lt_err_t *err)
+{
+    lt_kind_t kind = lt_envelope_kind(env);
+    size_t count = 0;
+    if (kind == LT_KIND_REGISTER)
+        return 0;   //  counted by the broker, delivered nowhere
+    size_t n = lt_envelope_recipients(env);
+    if (kind != LT_KIND_DOCUMENT && kind != LT_KIND_STATUS) {
+        const char *to = lt_config_route_for(self->config, kind, NULL);
+        if (!to)
+            return lt_err_set(err, LT_EROUTE, "no route for %s messages", lt_kind_name(kind)),
+                   -1;
+        dests[0] = to;
+        rcpts[0] = NULL;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *code = lt_envelope_recipient(env, i);
+        const char *to = lt_config_route_for(self->config, kind, code);
+        if (!to)
+            return lt_err_set(err, LT_EROUTE, "no route for recipient '%s' (%s)", code,
+                              lt_kind_name(kind)),
+                   -1;
+        size_t d = 0;
+        while (d < count && strcmp(dests[d], to) != 0)
+            d++;
+        if (d == count) {
+            if (count == max)
+                return lt_err_set(err, LT_EROUTE, "too many destinations"), -1;
+            dests[count] = to;
+            rcpts[count++] = strdup(code);
+        }
+        else {
+            size_t len = strlen(rcpts[d]) + strlen(code) + 2;
+            char *joined = malloc(len);
+            assert(joined);
+            snprintf(joined, len, "%s,%s", rcpts[d], code);
+            free(rcpts[d]);
+            rcpts[d] = joined;
+        }
+    }
+    return (int) count;
+}
+
+//  PUBLISH: validate, route, store in the open batch, owe ACCEPTED.
+static void s_on_publish(broker_t *self, session_t *session, lt_ltp_t *msg)
+{
+    uint64_t seq = lt_ltp_seq(msg);
+    size_t size = lt_ltp_payload_size(msg);
+    const uint8_t *payload = lt_ltp_payload(msg);
+    dest_t *own = lt_broker_dest(self, session->name);
+    own->stats.published++;
+    own->stats.bytes_in += size;
+    lt_envelope_t *env = lt_ltp_take_envelope(msg);
+    lt_err_t err;
+    lt_err_clear(&err);
+    //  The source is who authenticated, whatever the envelope says.
+    lt_envelope_set_source(env, session->name);
+    if (lt_envelope_validate(env, &err) == 0) {
+        char hex[65];
+        lt_digest_sha256_hex(payload, size, hex);
+        if (lt_envelope_size(env) != size || strcmp(hex, lt_envelope_sha256(env)) != 0)
+            lt_err_set(&err, LT_EINVAL,
+                       "payload does not match the envelope (size %zu, sha256 %.12s...)", size,
+                       hex);
+    }
+    const char *dests[64];
+    char *rcpts[64] = {0};
+    int dest_count = 0;
+    if (err.code == LT_OK)
+        dest_count = s_route(self, env, dests, rcpts, 64, &err);
+    if (err.code != LT_OK) {
+        s_reject(self, session, seq, &err, payload, size);
+        own->stats.rejected++;
+    }
+    else if (lt_broker_batch_open(self) == 0) {
+        bool duplicate = false;
+        char msgid[40] = "";
+        if (lt_store_put(self->store, env, payload, size, dests, (const char *const *) rcpts,
+                         (size_t) dest_count, &duplicate, msgid, &err) == 0) {
+            reply_t *reply = s_reply(self, session, LT_LTP_ACCEPTED, seq);
+            snprintf(reply->msgid, sizeof(reply->msgid), "%s", msgid);
+            reply->duplicate = duplicate;
+            if (!duplicate)
+                for (int i = 0; i < dest_count; i++)
+                    lt_broker_dest(self, dests[i])->scan_ready = true;
+        }
+        else {
+            //  A store failure is transient for the publisher: it retries.
+            reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
+            reply->code = LT_ESTORE;
+            snprintf(reply->reason, sizeof(reply->reason), "%s", err.detail);
+            lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
+        }
+        self->batch_writes++;
+        self->batch_bytes += size;
+    }
+    for (int i = 0; i < dest_count; i++)
+        free(rcpts[i]);
+    lt_envelope_destroy(&env);
+}
+
+//  HELLO: check version and identity, open the session, answer WELCOME.
+static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg)
+{
+    char key[64];
+    s_routing_key(routing_id, key);
+    char reason[256] = "";
+    lt_error_t code = LT_OK;
+    if (lt_ltp_version(msg) != LT_LTP_VERSION) {
+        code = LT_EVERSION;
+        snprintf(reason, sizeof(reason), "protocol version %u is not supported (this broker: %d)",
+                 lt_ltp_version(msg), LT_LTP_VERSION);
+    }
+    else if (!user || !*user) {
+        code = LT_EAUTH;
+        snprintf(reason, sizeof(reason), "connection has no authenticated connector name");
+    }
+    else if (strcmp(user, lt_ltp_name(msg)) != 0) {
+        code = LT_EAUTH;
+        snprintf(reason, sizeof(reason), "certificate names connector '%s' but HELLO claims '%s'",
+                 user, lt_ltp_name(msg));
+    }
+    if (code != LT_OK) {
+        self->stats.refused++;
+        lt_log_warning("event=hello_refused claimed=%s certificate=%s reason=\"%s\"",
+                       lt_ltp_name(msg), user ? user : "", reason);
+        s_send_error(self, routing_id, code, reason);
+        return;
+    }
+    session_t *old = zhashx_lookup(self->sessions, key);
+    if (old)
+        s_session_end(self, old, "HELLO again on the same connection");
+    dest_t *dest = lt_broker_dest(self, user);
+    if (dest->session)
+        s_session_end(self, dest->session, "replaced by a new session");
+    session_t *session = calloc(1, sizeof(*session));
+    assert(session);
+    session->routing_id = zframe_dup(routing_id);
+    snprintf(session->key, sizeof(session->key), "%s", key);
+    snprintf(session->name, sizeof(session->name), "%s", user);
+    snprintf(session->kind, sizeof(session->kind), "%s", lt_ltp_kind(msg));
+    session->credit = lt_ltp_credit(msg);
+    session->last_recv = zclock_mono();
+    session->started = lt_time_ms();
+    session->dest = dest;
+    dest->session = session;
+    dest->scan_ready = true;
+    dest->due_check_at = 0;
+    dest->stats.sessions++;
+    zhashx_insert(self->sessions, key, session);
+    const lt_settings_t *st = lt_config_settings(self->config);
+    lt_ltp_t *welcome = lt_ltp_new(LT_LTP_WELCOME);
+    lt_ltp_set_version(welcome, LT_LTP_VERSION);
+    lt_ltp_set_name(welcome, st->name);
+    lt_ltp_set_heartbeat(welcome, (uint32_t) st->heartbeat_ms);
+    lt_ltp_set_max_frame(welcome, (uint32_t) st->max_frame);
+    lt_broker_send(self, session, &welcome);
+    lt_log_info("event=session_start connector=%s kind=%s credit=%u", user, session->kind,
+                session->credit);
+}
+
+//  Read and apply one message from the ROUTER; returns -1 when none.
+static int s_read_one(broker_t *self)
+{
+    zmsg_t *zmsg = zmsg_recv_nowait(self->router);
+    if (!zmsg)
+        return -1;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    zframe_t *routing_id = zmsg_pop(zmsg);
+    zframe_t *command = zmsg_pop(zmsg);
+    zframe_t *body = zmsg_pop(zmsg);
+    lt_err_t err;
+    lt_err_clear(&err);
+    lt_ltp_t *msg = NULL;
+    if (!routing_id || !command || !body || zmsg_size(zmsg) != 0)
+        lt_err_set(&err, LT_EPROTO, "an LTP message is exactly two frames, command and body");
+    else
+        msg = lt_ltp_decode(zframe_data(command), zframe_size(command), zframe_data(body),
+                            zframe_size(body), (size_t) st->max_frame, &err);
+    const char *user = command ? zframe_meta(command, "User-Id") : NULL;
+    char key[64] = "";
+    if (routing_id)
+        s_routing_key(routing_id, key);
+    session_t *session = routing_id ? zhashx_lookup(self->sessions, key) : NULL;
+    if (session)
+        session->last_recv = zclock_mono();
+    if (!msg) {
+        self->stats.bad_frames++;
+        if (session)
+            session->dest->stats.errors++;
+        lt_log_warning("event=bad_frame connector=%s code=%s reason=\"%s\"",
+                       user ? user : "?", lt_error_name(err.code), err.detail);
+        if (routing_id)
+            s_send_error(self, routing_id, err.code, err.detail);
+    }
+    else if (lt_ltp_id(msg) == LT_LTP_HELLO)
+        s_on_hello(self, routing_id, user, msg);
+    else if (!session) {
+        if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG)
+            s_send_error(self, routing_id, LT_ESTATE, "no session: send HELLO first");
+    }
+    else {
+        switch (lt_ltp_id(msg)) {
+        case LT_LTP_PUBLISH:
+            s_on_publish(self, session, msg);
+            break;
+        case LT_LTP_DONE:
+            lt_broker_on_done(self, session, msg);
+            break;
+        case LT_LTP_RETRY:
+            lt_broker_on_retry(self, session, msg, false);
+            break;
+        case LT_LTP_FAIL:
+            lt_broker_on_retry(self, session, msg, true);
+            break;
+        case LT_LTP_CREDIT:
+            session->credit += lt_ltp_credit(msg);
+            break;
+        case LT_LTP_PING: {
+            lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
+            lt_broker_send(self, session, &pong);
+            break;
+        }
+        case LT_LTP_PONG:
+            break;
+        case LT_LTP_BYE:
+            s_session_end(self, session, "BYE");
+            break;
+        default: {
+            char reason[96];
+            snprintf(reason, sizeof(reason), "%s is not sent by connectors",
+                     lt_ltp_command(msg));
+            session->dest->stats.errors++;
+            s_send_error(self, routing_id, LT_ESTATE, reason);
+        }
+        }
+    }
+    lt_ltp_destroy(&msg);
+    zframe_destroy(&routing_id);
+    zframe_destroy(&command);
+    zframe_destroy(&body);
+    zmsg_destroy(&zmsg);
+    return 0;
+}
+
+//  Commit the open batch, then send the replies it owes.
+static void s_commit(broker_t *self)
+{
+    bool ok = true;
+    if (self->in_batch) {
+        int64_t start = zclock_usecs();
+        lt_err_t err;
+        if (lt_store_commit(self->store, &err)) {
+            ok = false;
+            self->stats.store_errors++;
+            lt_log_error("event=store_error op=commit reason=\"%s\"", err.detail);
+        }
+        uint64_t took = (uint64_t) (zclock_usecs() - start);
+        self->stats.commits++;
+        self->stats.committed += self->batch_writes;
+        self->stats.commit_us += took;
+        if (took > self->stats.commit_max_us)
+            self->stats.commit_max_us = took;
+        self->in_batch = false;
+    }
+    for (size_t i = 0; i < self->reply_count; i++) {
+        reply_t *reply = &self->replies[i];
+        char key[64];
+        s_routing_key(reply->routing_id, key);
+        session_t *session = zhashx_lookup(self->sessions, key);
+        if (session) {
+            lt_ltp_t *msg = lt_ltp_new(ok ? reply->id : LT_LTP_REJECTED);
+            lt_ltp_set_seq(msg, reply->seq);
+            if (ok && reply->id == LT_LTP_ACCEPTED) {
+                lt_ltp_set_msgid(msg, reply->msgid);
+                lt_ltp_set_duplicate(msg, reply->duplicate);
+                if (reply->duplicate)
+                    session->dest->stats.duplicates++;
+                else
+                    session->dest->stats.accepted++;
+            }
+            else {
+                lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
+                lt_ltp_set_reason(msg, ok ? reply->reason : "store commit failed; retry");
+            }
+            lt_broker_send(self, session, &msg);
+        }
+        zframe_destroy(&reply->routing_id);
+    }
+    self->reply_count = 0;
+}
+
+//  Heartbeats and expiry of silent sessions.
+static void s_heartbeat(broker_t *self)
+{
+    int64_t now = zclock_mono();
+    int interval = lt_config_settings(self->config)->heartbeat_ms;
+    zlistx_t *gone = zlistx_new();
+    for (session_t *session = zhashx_first(self->sessions); session;
+         session = zhashx_next(self->sessions)) {
+        if (now - session->last_recv > 3 * (int64_t) interval)
+            zlistx_add_end(gone, session);
+        else if (now - session->last_send >= interval) {
+            lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+            lt_broker_send(self, session, &ping);
+        }
+    }
+    for (session_t *session = zlistx_first(gone); session; session = zlistx_next(gone)) {
+        session->dest->stats.expired++;
+        s_session_end(self, session, "silent for 3 heartbeats");
+    }
+    zlistx_destroy(&gone);
+}
+
+//  Apply a new config sent with RELOAD: routes and reloadable settings.
+static void s_reload(broker_t *self, lt_config_t *config)
+{
+    const lt_settings_t *old = lt_config_settings(self->config);
+    const lt_settings_t *now = lt_config_settings(config);
+    if (strcmp(old->endpoint, now->endpoint) || strcmp(old->data_dir, now->data_dir))
+        lt_log_warning("event=reload note=\"endpoint and data changes need a restart\"");
+    lt_config_destroy(&self->config);
+    self->config = config;
+    int level = lt_log_level_from_name(now->log_level);
+    if (level >= 0)
+        lt_log_set_level((lt_log_level_t) level);
+    lt_log_info("event=reloaded routes=%zu", lt_config_routes(config));
+}
+
+//  Handle a command from the actor pipe.
+static void s_on_pipe(broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr(msg);
+    if (!command || streq(command, "$TERM"))
+        self->terminated = true;
+    else if (streq(command, "RELOAD")) {
+        zframe_t *frame = zmsg_pop(msg);
+        if (frame && zframe_size(frame) == sizeof(void *)) {
+            lt_config_t *config = NULL;
+            memcpy(&config, zframe_data(frame), sizeof(void *));
+            s_reload(self, config);
+        }
+        zframe_destroy(&frame);
+        zsock_signal(self->pipe, 0);
+    }
+    else if (streq(command, "ENDPOINT"))
+        zstr_send(self->pipe, self->endpoint);
+    free(command);
+    zmsg_destroy(&msg);
+}
+
+//  Open everything; returns -1 (logged) when the broker cannot serve.
+static int s_start(broker_t *self)
+{
+    const lt_settings_t *st = lt_config_settings(self->config);
+    char keys[600], path[700];
+    if (*st->keys_dir)
+        snprintf(keys, sizeof(keys), "%s", st->keys_dir);
+    else
+        snprintf(keys, sizeof(keys), "%s/keys", st->data_dir);
+    if (zsys_dir_create("%s", st->data_dir)) {
+        lt_log_error("event=start_failed reason=\"cannot create data directory %s\"",
+                     st->data_dir);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/lthub.db", st->data_dir);
+    lt_err_t err;
+    self->store = lt_store_new(path, &err);
+    if (!self->store) {
+        lt_log_error("event=start_failed reason=\"%s\"", err.detail);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/broker.cert_secret", keys);
+    zcert_t *cert = zcert_load(path);
+    if (!cert) {
+        lt_log_error("event=start_failed reason=\"cannot read the broker certificate %s; "
+                     "run 'lthub keygen'\"",
+                     path);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/allowed", keys);
+    self->zap = zactor_new(lt_zap_actor, path);
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->zap || !self->router) {
+        zcert_destroy(&cert);
+        lt_log_error("event=start_failed reason=\"cannot create sockets\"");
+        return -1;
+    }
+    zcert_apply(cert, self->router);
+    zcert_destroy(&cert);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_zap_domain(self->router, "lthub");
+    zsock_set_router_mandatory(self->router, 1);
+    zsock_set_sndhwm(self->router, 100000);
+    zsock_set_rcvhwm(self->router, 10000);
+    zsock_set_sndtimeo(self->router, 1000);
+    zsock_set_maxmsgsize(self->router, (int64_t) st->max_frame + 4096);
+    if (zsock_bind(self->router, "%s", st->endpoint) < 0) {
+        lt_log_error("event=start_failed reason=\"cannot bind %s: %s\"", st->endpoint,
+                     zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    snprintf(self->endpoint, sizeof(self->endpoint), "%s", zsock_endpoint(self->router));
+    self->admin = zsock_new(ZMQ_ROUTER);
+    if (!self->admin || zsock_bind(self->admin, LT_BROKER_ADMIN_ENDPOINT) < 0) {
+        lt_log_error("event=start_failed reason=\"cannot bind the admin endpoint\"");
+        return -1;
+    }
+    for (size_t i = 0; i < lt_config_connectors(self->config); i++)
+        lt_broker_dest(self, lt_config_connector(self->config, i)->name);
+    lt_store_counts_t counts;
+    lt_store_counts(self->store, NULL, &counts);
+    lt_log_info("event=started endpoint=%s store=%s/lthub.db messages=%llu ready=%llu "
+                "waiting=%llu dead=%llu",
+                self->endpoint, st->data_dir, (unsigned long long) counts.messages,
+                (unsigned long long) counts.ready, (unsigned long long) counts.waiting,
+                (unsigned long long) counts.dead);
+    return 0;
+}
+
+static void s_stop(broker_t *self)
+{
+    if (self->in_batch)
+        s_commit(self);
+    zhashx_destroy(&self->sessions);
+    zhashx_destroy(&self->dests);
+    zsock_destroy(&self->admin);
+    zsock_destroy(&self->router);
+    zactor_destroy(&self->zap);
+    lt_store_destroy(&self->store);
+    lt_config_destroy(&self->config);
+    for (size_t i = 0; i < self->reply_count; i++)
+        zframe_destroy(&self->replies[i].routing_id);
+    free(self->replies);
+}
+
+void lt_broker_actor(zsock_t *pipe, void *args)
+{
+    broker_t self_data = {0}, *self = &self_data;
+    self->pipe = pipe;
+    self->config = args;
+    self->started = lt_time_ms();
+    self->sessions = zhashx_new();
+    zhashx_set_destructor(self->sessions, s_session_free);
+    self->dests = zhashx_new();
+    zhashx_set_destructor(self->dests, s_dest_free);
+    if (s_start(self)) {
+        s_stop(self);
+        zsock_signal(pipe, 1);
+        return;
+    }
+    zsock_signal(pipe, 0);
+    zmq_pollitem_t items[] = {
+        {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->admin), 0, ZMQ_POLLIN, 0},
+    };
+    int64_t next_beat = zclock_mono();
+    while (!self->terminated) {
+        const lt_settings_t *st = lt_config_settings(self->config);
+        int64_t now = zclock_mono();
+        long timeout = (long) (next_beat - now);
+        if (timeout < 0)
+            timeout = 0;
+        //  Wake up for due retries too.
+        if (timeout > 50)
+            timeout = 50;
+        if (zmq_poll(items, 3, timeout) < 0)
+            break;
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_pipe(self);
+        if (items[2].revents & ZMQ_POLLIN)
+            lt_broker_admin_handle(self);
+        //  Read everything waiting, within the batch bounds, then commit once.
+        size_t reads = 0;
+        while (reads < (size_t) st->batch_max && self->batch_bytes < (size_t) st->batch_bytes &&
+               s_read_one(self) == 0)
+            reads++;
+        if (self->in_batch || self->reply_count)
+            s_commit(self);
+        for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+            if (dest->session)
+                lt_broker_dispatch(self, dest);
+        if (self->in_batch)
+            s_commit(self);   //  dispatch may have moved deliveries to dead letters
+        if (zclock_mono() >= next_beat) {
+            s_heartbeat(self);
+            next_beat = zclock_mono() + st->heartbeat_ms / 4 + 1;
+        }
+    }
+    lt_log_info("event=stopping");
+    s_stop(self);
+}
+
+char *lt_broker_admin_request(const char *request, int timeout_ms)
+{
+    zsock_t *req = zsock_new(ZMQ_DEALER);
+    if (!req)
+        return NULL;
+    zsock_set_rcvtimeo(req, timeout_ms);
+    zsock_set_linger(req, 0);
+    char *reply = NULL;
+    if (zsock_connect(req, LT_BROKER_ADMIN_ENDPOINT) == 0 && zstr_send(req, request) == 0)
+        reply = zstr_recv(req);
+    zsock_destroy(&req);
+    return reply;
+}

@@ -1,0 +1,156 @@
+/*  lt_broker_admin: answers admin requests inside the broker actor, so that
+    reads and changes (replay) see the same state as the relay itself.
+
+    Requests and replies are JSON texts on LT_BROKER_ADMIN_ENDPOINT:
+      {"op":"stats"}                      broker, store and per-connector counters
+      {"op":"dead","limit":N}             dead letters, newest first
+      {"op":"replay","delivery":ID}       dead letter back to the queue
+      {"op":"trace","msgid":"UUID"}       every delivery of one message
+    Errors: {"error":"what is wrong"}.
+*/
+#include "lt_broker_int.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <jansson.h>
+#include <string.h>
+
+//  Counters of one connector as a JSON object.
+static json_t *s_conn_json(broker_t *self, dest_t *dest)
+{
+    const lt_conn_stats_t *s = &dest->stats;
+    lt_store_counts_t counts;
+    lt_store_counts(self->store, dest->name, &counts);
+    session_t *session = dest->session;
+    return json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                     "s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "name", dest->name, "connected", session != NULL, "kind",
+                     session ? session->kind : "", "credit",
+                     (json_int_t) (session ? session->credit : 0), "inflight",
+                     (json_int_t) zhashx_size(dest->inflight), "ready", (json_int_t) counts.ready,
+                     "waiting", (json_int_t) counts.waiting, "dead", (json_int_t) counts.dead,
+                     "published", (json_int_t) s->published, "accepted",
+                     (json_int_t) s->accepted, "duplicates", (json_int_t) s->duplicates,
+                     "rejected", (json_int_t) s->rejected, "delivered",
+                     (json_int_t) s->delivered, "done", (json_int_t) s->done, "retried",
+                     (json_int_t) s->retried, "failed", (json_int_t) s->failed, "bytes_in",
+                     (json_int_t) s->bytes_in, "bytes_out", (json_int_t) s->bytes_out,
+                     "sessions", (json_int_t) s->sessions, "expired", (json_int_t) s->expired);
+}
+
+static json_t *s_stats(broker_t *self)
+{
+    lt_store_counts_t counts;
+    lt_store_counts(self->store, NULL, &counts);
+    json_t *conns = json_array();
+    for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+        json_array_append_new(conns, s_conn_json(self, dest));
+    const lt_broker_stats_t *b = &self->stats;
+    return json_pack(
+        "{s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
+        "s:I}, s:o}",
+        "broker", "name", lt_config_settings(self->config)->name, "endpoint", self->endpoint,
+        "uptime_ms", (json_int_t) (lt_time_ms() - self->started), "commits",
+        (json_int_t) b->commits, "committed", (json_int_t) b->committed, "commit_us_total",
+        (json_int_t) b->commit_us, "commit_us_max", (json_int_t) b->commit_max_us,
+        "bad_frames", (json_int_t) b->bad_frames, "refused", (json_int_t) b->refused,
+        "store_errors", (json_int_t) b->store_errors, "store", "messages",
+        (json_int_t) counts.messages, "ready", (json_int_t) counts.ready, "waiting",
+        (json_int_t) counts.waiting, "done", (json_int_t) counts.done, "dead",
+        (json_int_t) counts.dead, "rejects", (json_int_t) counts.rejects, "connectors", conns);
+}
+
+//  A store row as JSON (no payload).
+static json_t *s_row_json(const lt_store_row_t *row)
+{
+    const lt_envelope_t *env = row->envelope;
+    json_t *to = json_array();
+    for (size_t i = 0; i < lt_envelope_recipients(env); i++)
+        json_array_append_new(to, json_string(lt_envelope_recipient(env, i)));
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:I}",
+                     "delivery", (json_int_t) row->delivery, "msgid", row->msgid, "dest",
+                     row->dest, "state", lt_delivery_state_name(row->state), "kind",
+                     lt_kind_name(lt_envelope_kind(env)), "key", lt_envelope_key(env), "source",
+                     lt_envelope_source(env), "to", to, "attempts", (json_int_t) row->attempts,
+                     "created_at", (json_int_t) row->created_at, "next_at",
+                     (json_int_t) row->next_at, "errors", row->errors ? row->errors : "",
+                     "size", (json_int_t) lt_envelope_size(env));
+}
+
+static int s_collect(void *arg, lt_store_row_t *row)
+{
+    json_array_append_new((json_t *) arg, s_row_json(row));
+    lt_store_row_destroy(&row);
+    return 0;
+}
+
+//  Answer one request; returns the reply object.
+static json_t *s_answer(broker_t *self, json_t *request)
+{
+    const char *op = json_string_value(json_object_get(request, "op"));
+    lt_err_t err;
+    if (!op)
+        return json_pack("{s:s}", "error", "request has no 'op'");
+    if (streq(op, "stats"))
+        return s_stats(self);
+    if (streq(op, "dead")) {
+        json_int_t limit = json_integer_value(json_object_get(request, "limit"));
+        json_t *list = json_array();
+        if (lt_store_list_dead(self->store, (uint32_t) (limit > 0 ? limit : 100), s_collect, list,
+                               &err)) {
+            json_decref(list);
+            return json_pack("{s:s}", "error", err.detail);
+        }
+        return json_pack("{s:o}", "dead", list);
+    }
+    if (streq(op, "trace")) {
+        const char *msgid = json_string_value(json_object_get(request, "msgid"));
+        if (!msgid)
+            return json_pack("{s:s}", "error", "trace needs 'msgid'");
+        json_t *list = json_array();
+        lt_store_trace(self->store, msgid, s_collect, list, &err);
+        return json_pack("{s:s, s:o}", "msgid", msgid, "deliveries", list);
+    }
+    if (streq(op, "replay")) {
+        json_int_t delivery = json_integer_value(json_object_get(request, "delivery"));
+        if (delivery <= 0)
+            return json_pack("{s:s}", "error", "replay needs a positive 'delivery'");
+        if (lt_broker_batch_open(self))
+            return json_pack("{s:s}", "error", "store unavailable");
+        self->batch_writes++;
+        if (lt_store_replay(self->store, (uint64_t) delivery, &err))
+            return json_pack("{s:s}", "error", err.detail);
+        lt_store_row_t *row = lt_store_get(self->store, (uint64_t) delivery, false);
+        if (row) {
+            lt_broker_dest(self, row->dest)->due_check_at = 0;
+            lt_store_row_destroy(&row);
+        }
+        lt_log_info("event=replay delivery=%lld", (long long) delivery);
+        return json_pack("{s:I, s:s}", "delivery", delivery, "state", "waiting");
+    }
+    return json_pack("{s:s}", "error", "unknown op");
+}
+
+void lt_broker_admin_handle(broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->admin);
+    if (!msg)
+        return;
+    zframe_t *routing = zmsg_pop(msg);
+    char *text = zmsg_popstr(msg);
+    json_error_t jerr;
+    json_t *request = text ? json_loads(text, 0, &jerr) : NULL;
+    json_t *reply = request ? s_answer(self, request)
+                            : json_pack("{s:s}", "error", "request is not JSON");
+    char *out = json_dumps(reply, JSON_COMPACT);
+    if (routing && out) {
+        zframe_send(&routing, self->admin, ZFRAME_MORE);
+        zstr_send(self->admin, out);
+    }
+    free(out);
+    json_decref(reply);
+    json_decref(request);
+    free(text);
+    zframe_destroy(&routing);
+    zmsg_destroy(&msg);
+}

@@ -1,0 +1,254 @@
+/*  lt_broker_deliver: handing deliveries to connectors and taking their
+    answers.
+
+    Where deliveries come from, in order of preference:
+      - the "again" stack: lane successors unblocked by a DONE or a dead
+        letter, and the in-flight deliveries of a session that was lost;
+      - due retries (WAITING with next_at passed), scanned at most every
+        100 ms per destination;
+      - READY deliveries beyond the destination's cursor.
+    Each is sent only if it heads its lane, which the store's scans check;
+    for the "again" stack the store row is re-read so a delivery that has
+    meanwhile finished is skipped.
+*/
+#include "lt_broker_int.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define S_DUE_INTERVAL_MS 100   //  how often to look for due retries
+
+void lt_dest_destroy(dest_t **dest_p)
+{
+    dest_t *dest = *dest_p;
+    if (dest) {
+        zhashx_destroy(&dest->inflight);
+        free(dest->again);
+        free(dest);
+        *dest_p = NULL;
+    }
+}
+
+void lt_broker_again(dest_t *dest, uint64_t delivery)
+{
+    for (size_t i = 0; i < dest->again_size; i++)
+        if (dest->again[i] == delivery)
+            return;
+    if (dest->again_size == dest->again_alloc) {
+        size_t alloc = dest->again_alloc ? dest->again_alloc * 2 : 64;
+        uint64_t *again = realloc(dest->again, alloc * sizeof(uint64_t));
+        assert(again);
+        dest->again = again;
+        dest->again_alloc = alloc;
+    }
+    dest->again[dest->again_size++] = delivery;
+}
+
+void lt_broker_requeue(broker_t *self, dest_t *dest)
+{
+    (void) self;
+    for (inflight_t *item = zhashx_first(dest->inflight); item;
+         item = zhashx_next(dest->inflight))
+        lt_broker_again(dest, item->delivery);
+    zhashx_purge(dest->inflight);
+}
+
+static void s_key(uint64_t delivery, char key[24])
+{
+    snprintf(key, 24, "%llu", (unsigned long long) delivery);
+}
+
+//  Send one row to the destination's session; takes the row.
+static void s_deliver(broker_t *self, dest_t *dest, lt_store_row_t **row_p)
+{
+    lt_store_row_t *row = *row_p;
+    session_t *session = dest->session;
+    inflight_t *item = calloc(1, sizeof(*item));
+    assert(item);
+    item->delivery = row->delivery;
+    item->attempt = row->attempts + 1;
+    item->created_at = row->created_at;
+    item->sent_at = zclock_mono();
+    char key[24];
+    s_key(row->delivery, key);
+    zhashx_insert(dest->inflight, key, item);
+    lt_ltp_t *msg = lt_ltp_new(LT_LTP_DELIVER);
+    lt_ltp_set_delivery(msg, row->delivery);
+    lt_ltp_set_attempt(msg, item->attempt);
+    lt_envelope_t *env = row->envelope;
+    row->envelope = NULL;
+    lt_ltp_set_envelope(msg, &env);
+    lt_ltp_set_payload(msg, row->payload, row->payload_size);
+    dest->stats.delivered++;
+    dest->stats.bytes_out += row->payload_size;
+    session->credit--;
+    lt_broker_send(self, session, &msg);
+    lt_store_row_destroy(row_p);
+}
+
+//  Scan callback: deliver unless already in flight.
+static int s_take(void *arg, lt_store_row_t *row)
+{
+    void **ctx = arg;
+    broker_t *self = ctx[0];
+    dest_t *dest = ctx[1];
+    char key[24];
+    s_key(row->delivery, key);
+    if (row->delivery > dest->cursor && row->state == LT_DELIVERY_READY)
+        dest->cursor = row->delivery;
+    if (!dest->session || dest->session->credit == 0 || zhashx_lookup(dest->inflight, key)) {
+        lt_store_row_destroy(&row);
+        return 0;
+    }
+    s_deliver(self, dest, &row);
+    return 0;
+}
+
+void lt_broker_dispatch(broker_t *self, dest_t *dest)
+{
+    session_t *session = dest->session;
+    if (!session || session->credit == 0)
+        return;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    void *ctx[] = {self, dest};
+    lt_err_t err;
+    //  1. Deliveries to look at again.
+    while (dest->again_size && session->credit > 0) {
+        uint64_t delivery = dest->again[--dest->again_size];
+        char key[24];
+        s_key(delivery, key);
+        if (zhashx_lookup(dest->inflight, key))
+            continue;
+        lt_store_row_t *row = lt_store_get(self->store, delivery, true);
+        if (row && (row->state == LT_DELIVERY_READY || row->state == LT_DELIVERY_WAITING) &&
+            strcmp(row->dest, dest->name) == 0)
+            s_deliver(self, dest, &row);
+        lt_store_row_destroy(&row);
+    }
+    //  2. Due retries.
+    int64_t now = lt_time_ms();
+    if (session->credit > 0 && now >= dest->due_check_at) {
+        uint32_t limit = session->credit + (uint32_t) zhashx_size(dest->inflight);
+        if (lt_store_scan_due(self->store, dest->name, now, limit, s_take, ctx, &err))
+            lt_log_error("event=store_error op=scan_due reason=\"%s\"", err.detail);
+        dest->due_check_at = now + S_DUE_INTERVAL_MS;
+    }
+    //  3. New deliveries.
+    while (session->credit > 0 && dest->scan_ready) {
+        uint32_t limit = session->credit < (uint32_t) st->scan_limit ? session->credit
+                                                                      : (uint32_t) st->scan_limit;
+        uint64_t before = dest->cursor;
+        size_t sent_before = (size_t) dest->stats.delivered;
+        if (lt_store_scan_ready(self->store, dest->name, dest->cursor, limit, s_take, ctx,
+                                &err)) {
+            lt_log_error("event=store_error op=scan_ready reason=\"%s\"", err.detail);
+            break;
+        }
+        //  Fewer rows than asked for: nothing more beyond the cursor for now.
+        if (dest->cursor == before || (size_t) dest->stats.delivered - sent_before < limit)
+            dest->scan_ready = false;
+    }
+}
+
+//  Find the in-flight entry for a delivery answered by session; NULL if the
+//  answer is stale (the delivery went back to the queue meanwhile).
+static inflight_t *s_inflight(dest_t *dest, uint64_t delivery, char key[24])
+{
+    s_key(delivery, key);
+    return zhashx_lookup(dest->inflight, key);
+}
+
+//  After a delivery left the queue for good, let its lane successor go.
+static void s_release_lane(broker_t *self, dest_t *dest, uint64_t delivery)
+{
+    uint64_t next = lt_store_lane_next(self->store, delivery);
+    if (next && next <= dest->cursor)
+        lt_broker_again(dest, next);
+    else if (next)
+        dest->scan_ready = true;   //  beyond the cursor: the next scan finds it
+}
+
+void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg)
+{
+    dest_t *dest = session->dest;
+    char key[24];
+    uint64_t delivery = lt_ltp_delivery(msg);
+    inflight_t *item = s_inflight(dest, delivery, key);
+    session->credit++;
+    if (!item) {
+        lt_log_debug("event=stale_done connector=%s delivery=%llu", session->name,
+                     (unsigned long long) delivery);
+        return;
+    }
+    lt_err_t err;
+    if (lt_broker_batch_open(self) == 0 && lt_store_done(self->store, delivery, &err))
+        lt_log_error("event=store_error op=done reason=\"%s\"", err.detail);
+    self->batch_writes++;
+    zhashx_delete(dest->inflight, key);
+    dest->stats.done++;
+    s_release_lane(self, dest, delivery);
+}
+
+//  Exponential backoff with equal jitter: half fixed, half random.
+static int64_t s_backoff(const lt_settings_t *st, uint32_t attempt, uint32_t asked_ms)
+{
+    int64_t delay = st->backoff_min_ms;
+    for (uint32_t i = 1; i < attempt && delay < st->backoff_max_ms; i++)
+        delay *= 2;
+    if (delay > st->backoff_max_ms)
+        delay = st->backoff_max_ms;
+    delay = delay / 2 + (int64_t) (randof((int) (delay / 2 + 1)));
+    if ((int64_t) asked_ms > delay)
+        delay = asked_ms;
+    return delay;
+}
+
+void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail)
+{
+    dest_t *dest = session->dest;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    char key[24];
+    uint64_t delivery = lt_ltp_delivery(msg);
+    inflight_t *item = s_inflight(dest, delivery, key);
+    session->credit++;
+    if (!item)
+        return;
+    if (lt_broker_batch_open(self))
+        return;
+    self->batch_writes++;
+    int64_t now = lt_time_ms();
+    lt_err_t err;
+    char reason[1200];
+    snprintf(reason, sizeof(reason), "attempt %u %s: %s", item->attempt,
+             fail ? "FAIL" : "RETRY", lt_ltp_reason(msg));
+    bool over_attempts = item->attempt >= (uint32_t) st->max_attempts;
+    bool over_age = now - item->created_at > (int64_t) st->max_age_s * 1000;
+    if (fail || over_attempts || over_age) {
+        if (!fail) {
+            size_t len = strlen(reason);
+            snprintf(reason + len, sizeof(reason) - len, "\n%s",
+                     over_attempts ? "attempt budget spent" : "age budget spent");
+        }
+        if (lt_store_dead(self->store, delivery, reason, &err))
+            lt_log_error("event=store_error op=dead reason=\"%s\"", err.detail);
+        dest->stats.failed++;
+        lt_log_warning("event=dead_letter connector=%s delivery=%llu attempts=%u reason=\"%s\"",
+                       session->name, (unsigned long long) delivery, item->attempt,
+                       lt_ltp_reason(msg));
+        zhashx_delete(dest->inflight, key);
+        s_release_lane(self, dest, delivery);
+        return;
+    }
+    int64_t next_at = now + s_backoff(st, item->attempt, lt_ltp_delay(msg));
+    if (lt_store_retry(self->store, delivery, reason, next_at, &err))
+        lt_log_error("event=store_error op=retry reason=\"%s\"", err.detail);
+    dest->stats.retried++;
+    if (next_at < dest->due_check_at || dest->due_check_at == 0)
+        dest->due_check_at = next_at;
+    lt_log_info("event=retry connector=%s delivery=%llu attempt=%u next_in_ms=%lld reason=\"%s\"",
+                session->name, (unsigned long long) delivery, item->attempt,
+                (long long) (next_at - now), lt_ltp_reason(msg));
+    zhashx_delete(dest->inflight, key);
+}

@@ -1,0 +1,129 @@
+/*  lt_broker_int: state shared by the files of the broker actor
+    (lt_broker.c: sessions and the round loop; lt_broker_deliver.c:
+    dispatch, retries and lanes; lt_broker_admin.c: admin requests).
+    Nothing outside broker/lt_broker*.c includes this. */
+#ifndef LT_BROKER_INT_H_INCLUDED
+#define LT_BROKER_INT_H_INCLUDED
+
+#include "lt_broker.h"
+#include "lt_ltp.h"
+#include "lt_store.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _s_dest_t dest_t;
+
+//  Counters of one connector (STYLE.md: one struct, one renderer).
+typedef struct {
+    uint64_t published;    //  PUBLISH received
+    uint64_t accepted;     //  ACCEPTED sent (new messages)
+    uint64_t duplicates;   //  ACCEPTED sent for a known dedup key
+    uint64_t rejected;     //  REJECTED sent
+    uint64_t delivered;    //  DELIVER sent
+    uint64_t done;         //  DONE received
+    uint64_t retried;      //  RETRY received
+    uint64_t failed;       //  FAIL received or budget spent (to dead letters)
+    uint64_t bytes_in;     //  payload bytes published
+    uint64_t bytes_out;    //  payload bytes delivered
+    uint64_t sessions;     //  sessions opened
+    uint64_t expired;      //  sessions lost to silence
+    uint64_t errors;       //  ERROR sent (protocol or state errors)
+} lt_conn_stats_t;
+
+//  One connected connector.
+typedef struct {
+    zframe_t *routing_id;   //  ROUTER routing id
+    char key[64];           //  routing id as hex, the sessions table key
+    char name[64];          //  authenticated connector name
+    char kind[32];          //  kind from HELLO
+    uint32_t credit;        //  deliveries it can still take
+    int64_t last_recv;      //  monotonic ms of last message from it
+    int64_t last_send;      //  monotonic ms of last message to it
+    int64_t started;        //  Unix ms when HELLO was accepted
+    dest_t *dest;           //  its destination state
+} session_t;
+
+//  One delivery handed to a session and not yet answered.
+typedef struct {
+    uint64_t delivery;      //  delivery id
+    uint32_t attempt;       //  attempt number sent (1 = first)
+    int64_t created_at;     //  Unix ms when queued (for the age budget)
+    int64_t sent_at;        //  monotonic ms when sent
+} inflight_t;
+
+//  Per destination connector: survives its sessions.
+struct _s_dest_t {
+    char name[64];          //  connector name
+    session_t *session;     //  live session, or NULL
+    zhashx_t *inflight;     //  delivery id text -> inflight_t
+    uint64_t cursor;        //  highest READY delivery id handed out by scans
+    uint64_t *again;        //  delivery ids to look at again (lane successors,
+    size_t again_size;      //  deliveries of a lost session), a small stack
+    size_t again_alloc;     //  slots allocated
+    bool scan_ready;        //  READY deliveries may be waiting beyond cursor
+    int64_t due_check_at;   //  Unix ms of the next scan for due retries
+    lt_conn_stats_t stats;  //  counters
+};
+
+//  A reply owed once the current batch is committed.
+typedef struct {
+    zframe_t *routing_id;   //  to whom
+    lt_ltp_id_t id;         //  ACCEPTED or REJECTED
+    uint64_t seq;           //  publisher's sequence number
+    char msgid[40];         //  stored message id
+    bool duplicate;         //  known dedup key
+    lt_error_t code;        //  rejection code
+    char reason[512];       //  rejection reason
+} reply_t;
+
+//  Broker-wide counters.
+typedef struct {
+    uint64_t commits;       //  group commits
+    uint64_t committed;     //  writes (publishes and acks) committed
+    uint64_t commit_us;     //  total time in commits
+    uint64_t commit_max_us; //  slowest commit
+    uint64_t bad_frames;    //  undecodable LTP messages
+    uint64_t refused;       //  HELLOs refused
+    uint64_t store_errors;  //  failed commits
+} lt_broker_stats_t;
+
+typedef struct {
+    zsock_t *pipe;          //  actor pipe
+    zsock_t *router;        //  LTP socket
+    zsock_t *admin;         //  inproc admin ROUTER
+    zactor_t *zap;          //  ZAP handler
+    lt_config_t *config;    //  current config (owned)
+    lt_store_t *store;      //  durable store
+    zhashx_t *sessions;     //  routing id hex -> session_t
+    zhashx_t *dests;        //  name -> dest_t
+    reply_t *replies;       //  replies owed after the commit
+    size_t reply_count;     //  replies in use
+    size_t reply_alloc;     //  replies allocated
+    bool in_batch;          //  store batch open
+    size_t batch_writes;    //  writes in the open batch
+    size_t batch_bytes;     //  payload bytes in the open batch
+    bool terminated;        //  $TERM received
+    int64_t started;        //  Unix ms at start
+    char endpoint[256];     //  bound LTP endpoint
+    lt_broker_stats_t stats;   //  counters
+} broker_t;
+
+//  lt_broker.c
+dest_t *lt_broker_dest(broker_t *self, const char *name);
+void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p);
+int lt_broker_batch_open(broker_t *self);
+
+//  lt_broker_deliver.c
+void lt_broker_dispatch(broker_t *self, dest_t *dest);
+void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg);
+void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail);
+void lt_broker_requeue(broker_t *self, dest_t *dest);
+void lt_broker_again(dest_t *dest, uint64_t delivery);
+void lt_dest_destroy(dest_t **dest_p);
+
+//  lt_broker_admin.c
+void lt_broker_admin_handle(broker_t *self);
+
+#endif

@@ -1,0 +1,976 @@
+/*  lt_connector: the connector runtime.
+
+    Threads:
+      - the main thread runs init/start/poll/fini and waits for a signal;
+      - the session thread (a czmq actor) owns the DEALER socket: HELLO,
+        heartbeats, reconnects, PUBLISH with resend until answered, DELIVER
+        handed to the work queue, answers sent back;
+      - worker threads call ops->deliver() and queue the outcome.
+    Application threads publish through a mutex-protected queue and wake the
+    session thread with an eventfd; workers wake it the same way.
+
+    Redelivery: the broker may deliver a message again (after it restarted
+    or a session was lost). The runtime remembers the ids of messages it
+    delivered (a bounded FIFO set) and of those in progress, and answers a
+    repeat without calling deliver() again.
+*/
+#include "lt_connector.h"
+#include "lt_id.h"
+#include "lt_log.h"
+#include "lt_ltp.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define S_SEEN_MAX 65536   //  message ids remembered as delivered
+
+//  One message waiting for its ACCEPTED.
+typedef struct {
+    uint64_t seq;              //  sequence number, 0 until queued on the session
+    lt_envelope_t *envelope;   //  owned
+    uint8_t *payload;          //  owned
+    size_t size;               //  payload bytes
+    lt_publish_fn *fn;         //  completion callback
+    void *arg;                 //  its argument
+    int64_t resend_at;         //  monotonic ms to resend after a transient rejection
+    void *handle;              //  position in the pending list
+} pending_t;
+
+//  One delivery for the workers.
+typedef struct {
+    uint64_t delivery;         //  delivery id
+    uint32_t attempt;          //  attempt number
+    lt_envelope_t *envelope;   //  owned
+    uint8_t *payload;          //  owned
+    size_t size;               //  bytes
+} work_t;
+
+//  The outcome of one delivery.
+typedef struct {
+    char msgid[40];              //  message id
+    lt_delivery_result_t result; //  OK, RETRY or FAIL
+    char reason[512];            //  for RETRY and FAIL
+} result_t;
+
+//  A message being delivered, with any repeats that arrived meanwhile.
+typedef struct {
+    uint64_t deliveries[16];   //  delivery ids to answer (first is the original)
+    size_t count;              //  ids in use
+} inprog_t;
+
+typedef struct {
+    uint64_t published, accepted, duplicates, rejected, resent;   //  publish side
+    uint64_t delivered, done, retried, failed, repeats;           //  delivery side
+    uint64_t sessions, lost;                                      //  session
+} s_stats_t;
+
+struct _lt_conn_t {
+    const lt_connector_ops_t *ops;   //  the connector
+    void *state;                     //  its state
+    zhash_t *options;                //  option name -> value
+    char name[64];                   //  connector name
+    zactor_t *session;               //  session thread
+    int wake_fd;                     //  eventfd waking the session thread
+    pthread_mutex_t lock;            //  guards everything below
+    pthread_cond_t window_cond;      //  publish window has room
+    pthread_cond_t work_cond;        //  work queued or stopping
+    zlistx_t *to_send;               //  pending_t queued by publishers
+    zlistx_t *work;                  //  work_t for workers
+    zlistx_t *results;               //  result_t from workers
+    size_t outstanding;              //  publishes not yet answered
+    size_t window;                   //  most publishes outstanding
+    bool stopping;                   //  shutting down
+    bool connected;                  //  session established
+    pthread_t *workers;              //  worker threads
+    int worker_count;                //  how many
+    bool started;                    //  lt_conn_start succeeded
+    s_stats_t stats;                 //  counters
+};
+
+static const lt_option_t s_runtime_options[] = {
+    {"name", "", "connector name (its certificate must carry the same name)"},
+    {"broker", "tcp://127.0.0.1:5570", "lthubd LTP endpoint"},
+    {"keys", "/var/lib/lthub/keys", "directory with broker.cert and NAME.cert_secret"},
+    {"broker-key", "", "broker public certificate (default KEYS/broker.cert)"},
+    {"cert", "", "this connector's secret certificate (default KEYS/NAME.cert_secret)"},
+    {"credit", "64", "deliveries the broker may hand over at once"},
+    {"workers", "4", "threads calling deliver()"},
+    {"window", "1024", "publishes waiting for ACCEPTED at most"},
+    {"log-level", "info", "error, warning, info or debug"},
+    {NULL, NULL, NULL},
+};
+
+//  ---------------------------------------------------------------------------
+//  Options
+
+static void s_usage(const lt_connector_ops_t *ops, FILE *out)
+{
+    fprintf(out, "%s: %s\n\nusage: lthub-%s [--option value]...\n\nruntime options:\n",
+            ops->name, ops->summary ? ops->summary : "", ops->name);
+    for (const lt_option_t *o = s_runtime_options; o->name; o++)
+        fprintf(out, "  --%-14s %s%s%s%s\n", o->name, o->help, *o->fallback ? " [" : "",
+                o->fallback, *o->fallback ? "]" : "");
+    if (ops->options) {
+        fprintf(out, "\n%s options:\n", ops->name);
+        for (const lt_option_t *o = ops->options; o->name; o++)
+            fprintf(out, "  --%-14s %s%s%s%s\n", o->name, o->help, *o->fallback ? " [" : "",
+                    o->fallback, *o->fallback ? "]" : "");
+    }
+}
+
+//  Find an option declaration by name in the runtime's or the connector's table.
+static const lt_option_t *s_option(const lt_connector_ops_t *ops, const char *name)
+{
+    for (const lt_option_t *o = s_runtime_options; o->name; o++)
+        if (streq(o->name, name))
+            return o;
+    for (const lt_option_t *o = ops->options; o && o->name; o++)
+        if (streq(o->name, name))
+            return o;
+    return NULL;
+}
+
+//  Parse --name value and --name=value pairs into self->options.
+static int s_parse(lt_conn_t *self, int argc, char **argv, lt_err_t *err)
+{
+    for (const lt_option_t *o = s_runtime_options; o->name; o++)
+        zhash_update(self->options, o->name, (void *) o->fallback);
+    for (const lt_option_t *o = self->ops->options; o && o->name; o++)
+        zhash_update(self->options, o->name, (void *) o->fallback);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0)
+            return lt_err_set(err, LT_ECONFIG, "unexpected argument '%s'", arg), -1;
+        char name[64];
+        const char *value = NULL;
+        const char *eq = strchr(arg, '=');
+        if (eq) {
+            snprintf(name, sizeof(name), "%.*s", (int) (eq - arg - 2), arg + 2);
+            value = eq + 1;
+        }
+        else {
+            snprintf(name, sizeof(name), "%s", arg + 2);
+            if (i + 1 >= argc)
+                return lt_err_set(err, LT_ECONFIG, "option --%s needs a value", name), -1;
+            value = argv[++i];
+        }
+        if (!s_option(self->ops, name))
+            return lt_err_set(err, LT_ECONFIG, "unknown option --%s (see --help)", name), -1;
+        zhash_update(self->options, name, (void *) value);
+    }
+    return 0;
+}
+
+const char *lt_conn_option(lt_conn_t *self, const char *name)
+{
+    assert(self);
+    const char *value = zhash_lookup(self->options, name);
+    return value ? value : "";
+}
+
+const char *lt_conn_name(lt_conn_t *self)
+{
+    assert(self);
+    return self->name;
+}
+
+//  Read a numeric option within bounds.
+static int s_number(lt_conn_t *self, const char *name, long min, long max, long *out,
+                    lt_err_t *err)
+{
+    char *end = NULL;
+    const char *text = lt_conn_option(self, name);
+    long value = strtol(text, &end, 10);
+    if (!*text || *end || value < min || value > max)
+        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %ld to %ld, not '%s'", name,
+                          min, max, text),
+               -1;
+    *out = value;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Session thread
+
+typedef struct {
+    lt_conn_t *conn;          //  the runtime
+    zsock_t *pipe;            //  actor pipe
+    zsock_t *dealer;          //  LTP socket, recreated after a loss
+    zcert_t *cert;            //  own certificate
+    char broker_key[41];      //  broker public key (Z85)
+    zlistx_t *pending;        //  pending_t in seq order
+    zhashx_t *by_seq;         //  seq text -> pending_t
+    uint64_t next_seq;        //  next sequence number
+    bool ready;               //  WELCOME received
+    int64_t hello_at;         //  monotonic ms of the last HELLO
+    int64_t last_recv;        //  monotonic ms of the last message received
+    int64_t last_send;        //  monotonic ms of the last message sent
+    int64_t hello_backoff;    //  ms to wait before another HELLO
+    int heartbeat;            //  ms, from WELCOME
+    zhashx_t *seen;           //  msgid -> "" for delivered messages
+    zlistx_t *seen_order;     //  msgids in insertion order, for eviction
+    zhashx_t *inprog;         //  msgid -> inprog_t
+    uint32_t credit;          //  credit offered in HELLO
+} session_t;
+
+static void s_send(session_t *s, lt_ltp_t **msg_p)
+{
+    if (lt_ltp_send(msg_p, zsock_resolve(s->dealer)) == 0)
+        s->last_send = zclock_mono();
+}
+
+//  Create (or recreate) the DEALER socket and say HELLO.
+static void s_hello(session_t *s, bool new_socket)
+{
+    lt_conn_t *conn = s->conn;
+    if (new_socket || !s->dealer) {
+        zsock_destroy(&s->dealer);
+        s->dealer = zsock_new(ZMQ_DEALER);
+        assert(s->dealer);
+        zsock_set_linger(s->dealer, 0);
+        zsock_set_sndhwm(s->dealer, 100000);
+        zcert_apply(s->cert, s->dealer);
+        zsock_set_curve_serverkey(s->dealer, s->broker_key);
+        zsock_set_sndtimeo(s->dealer, 0);
+        if (zsock_connect(s->dealer, "%s", lt_conn_option(conn, "broker")) < 0)
+            lt_log_error("event=connect_failed broker=%s reason=\"%s\"",
+                         lt_conn_option(conn, "broker"), zmq_strerror(zmq_errno()));
+    }
+    s->ready = false;
+    pthread_mutex_lock(&conn->lock);
+    conn->connected = false;
+    pthread_mutex_unlock(&conn->lock);
+    lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
+    lt_ltp_set_version(hello, LT_LTP_VERSION);
+    lt_ltp_set_name(hello, conn->name);
+    lt_ltp_set_kind(hello, conn->ops->kind ? conn->ops->kind : conn->ops->name);
+    lt_ltp_set_credit(hello, s->credit);
+    s_send(s, &hello);
+    s->hello_at = zclock_mono();
+    s->last_recv = s->hello_at;
+}
+
+//  Send PUBLISH for one pending message.
+static void s_publish(session_t *s, pending_t *p)
+{
+    lt_ltp_t *msg = lt_ltp_new(LT_LTP_PUBLISH);
+    lt_ltp_set_seq(msg, p->seq);
+    lt_envelope_t *copy = lt_envelope_dup(p->envelope);
+    lt_ltp_set_envelope(msg, &copy);
+    lt_ltp_set_payload(msg, p->payload, p->size);
+    s_send(s, &msg);
+    p->resend_at = 0;
+}
+
+//  Finish a pending publish: call back and free.
+static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *result)
+{
+    lt_conn_t *conn = s->conn;
+    char key[24];
+    snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
+    zhashx_delete(s->by_seq, key);
+    zlistx_delete(s->pending, p->handle);
+    if (p->fn)
+        p->fn(p->arg, result);
+    lt_envelope_destroy(&p->envelope);
+    free(p->payload);
+    free(p);
+    pthread_mutex_lock(&conn->lock);
+    conn->outstanding--;
+    if (result->code == LT_OK)
+        result->duplicate ? conn->stats.duplicates++ : conn->stats.accepted++;
+    else
+        conn->stats.rejected++;
+    pthread_cond_broadcast(&conn->window_cond);
+    pthread_mutex_unlock(&conn->lock);
+}
+
+//  Answer one delivery id with an outcome.
+static void s_answer(session_t *s, uint64_t delivery, lt_delivery_result_t result,
+                     const char *reason)
+{
+    lt_ltp_t *msg = lt_ltp_new(result == LT_DELIVERY_OK      ? LT_LTP_DONE
+                               : result == LT_DELIVERY_RETRY ? LT_LTP_RETRY
+                                                             : LT_LTP_FAIL);
+    lt_ltp_set_delivery(msg, delivery);
+    if (result != LT_DELIVERY_OK)
+        lt_ltp_set_reason(msg, reason && *reason ? reason : "no reason given");
+    s_send(s, &msg);
+}
+
+//  Remember a message id as delivered (bounded FIFO).
+static void s_remember(session_t *s, const char *msgid)
+{
+    if (zhashx_lookup(s->seen, msgid))
+        return;
+    zhashx_insert(s->seen, msgid, (void *) "");
+    zlistx_add_end(s->seen_order, strdup(msgid));
+    while (zlistx_size(s->seen_order) > S_SEEN_MAX) {
+        char *old = zlistx_detach(s->seen_order, NULL);
+        zhashx_delete(s->seen, old);
+        free(old);
+    }
+}
+
+//  DELIVER: hand to workers unless seen or already in progress.
+static void s_on_deliver(session_t *s, lt_ltp_t *msg)
+{
+    lt_conn_t *conn = s->conn;
+    const char *msgid = lt_envelope_id(lt_ltp_envelope(msg));
+    uint64_t delivery = lt_ltp_delivery(msg);
+    if (zhashx_lookup(s->seen, msgid)) {
+        conn->stats.repeats++;
+        s_answer(s, delivery, LT_DELIVERY_OK, NULL);
+        return;
+    }
+    inprog_t *in = zhashx_lookup(s->inprog, msgid);
+    if (in) {
+        conn->stats.repeats++;
+        if (in->count < 16)
+            in->deliveries[in->count++] = delivery;
+        return;
+    }
+    in = calloc(1, sizeof(*in));
+    assert(in);
+    in->deliveries[in->count++] = delivery;
+    zhashx_insert(s->inprog, msgid, in);
+    work_t *work = calloc(1, sizeof(*work));
+    assert(work);
+    work->delivery = delivery;
+    work->attempt = lt_ltp_attempt(msg);
+    work->envelope = lt_ltp_take_envelope(msg);
+    work->payload = lt_ltp_take_payload(msg, &work->size);
+    pthread_mutex_lock(&conn->lock);
+    conn->stats.delivered++;
+    zlistx_add_end(conn->work, work);
+    pthread_cond_signal(&conn->work_cond);
+    pthread_mutex_unlock(&conn->lock);
+}
+
+//  Handle one message from the broker.
+static void s_on_broker(session_t *s)
+{
+    zmsg_t *zmsg = zmsg_recv_nowait(s->dealer);
+    if (!zmsg)
+        return;
+    lt_conn_t *conn = s->conn;
+    s->last_recv = zclock_mono();
+    zframe_t *command = zmsg_first(zmsg), *body = zmsg_next(zmsg);
+    lt_err_t err;
+    lt_ltp_t *msg = command && body ? lt_ltp_decode(zframe_data(command), zframe_size(command),
+                                                    zframe_data(body), zframe_size(body), 0, &err)
+                                    : NULL;
+    zmsg_destroy(&zmsg);
+    if (!msg) {
+        lt_log_warning("event=bad_frame from=broker");
+        return;
+    }
+    switch (lt_ltp_id(msg)) {
+    case LT_LTP_WELCOME:
+        s->ready = true;
+        s->hello_backoff = 0;
+        s->heartbeat = (int) lt_ltp_heartbeat(msg);
+        if (s->heartbeat < 100)
+            s->heartbeat = 100;
+        pthread_mutex_lock(&conn->lock);
+        conn->connected = true;
+        conn->stats.sessions++;
+        pthread_mutex_unlock(&conn->lock);
+        lt_log_info("event=session_start broker=%s pending=%zu", lt_ltp_name(msg),
+                    zlistx_size(s->pending));
+        for (pending_t *p = zlistx_first(s->pending); p; p = zlistx_next(s->pending)) {
+            s_publish(s, p);
+            conn->stats.resent++;
+        }
+        break;
+    case LT_LTP_ACCEPTED:
+    case LT_LTP_REJECTED: {
+        char key[24];
+        snprintf(key, sizeof(key), "%llu", (unsigned long long) lt_ltp_seq(msg));
+        pending_t *p = zhashx_lookup(s->by_seq, key);
+        if (!p)
+            break;   //  answer to a resend already answered
+        lt_publish_result_t result = {.code = LT_OK};
+        if (lt_ltp_id(msg) == LT_LTP_ACCEPTED) {
+            snprintf(result.msgid, sizeof(result.msgid), "%s", lt_ltp_msgid(msg));
+            result.duplicate = lt_ltp_duplicate(msg);
+        }
+        else {
+            result.code = (lt_error_t) lt_ltp_code(msg);
+            snprintf(result.reason, sizeof(result.reason), "%s", lt_ltp_reason(msg));
+            if (lt_error_transient(result.code)) {
+                p->resend_at = zclock_mono() + 1000;
+                break;
+            }
+        }
+        s_complete(s, p, &result);
+        break;
+    }
+    case LT_LTP_DELIVER:
+        s_on_deliver(s, msg);
+        break;
+    case LT_LTP_PING: {
+        lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
+        s_send(s, &pong);
+        break;
+    }
+    case LT_LTP_ERROR:
+        lt_log_warning("event=broker_error code=%s reason=\"%s\"",
+                       lt_error_name((lt_error_t) lt_ltp_code(msg)), lt_ltp_reason(msg));
+        if (lt_ltp_code(msg) == LT_ESTATE)
+            s_hello(s, false);   //  the broker restarted and lost our session
+        else if (lt_ltp_code(msg) == LT_EAUTH || lt_ltp_code(msg) == LT_EVERSION) {
+            s->ready = false;
+            s->hello_backoff = 5000;
+        }
+        break;
+    case LT_LTP_BYE:
+        s_hello(s, true);
+        break;
+    default:
+        break;
+    }
+    lt_ltp_destroy(&msg);
+}
+
+//  Drain the publish queue and the results queue.
+static void s_on_wake(session_t *s)
+{
+    lt_conn_t *conn = s->conn;
+    uint64_t count;
+    ssize_t rc = read(conn->wake_fd, &count, sizeof(count));
+    (void) rc;
+    pthread_mutex_lock(&conn->lock);
+    zlistx_t *queued = conn->to_send;
+    conn->to_send = zlistx_new();
+    zlistx_t *results = conn->results;
+    conn->results = zlistx_new();
+    pthread_mutex_unlock(&conn->lock);
+    for (pending_t *p = zlistx_detach(queued, NULL); p; p = zlistx_detach(queued, NULL)) {
+        p->seq = ++s->next_seq;
+        char key[24];
+        snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
+        p->handle = zlistx_add_end(s->pending, p);
+        zhashx_insert(s->by_seq, key, p);
+        if (s->ready)
+            s_publish(s, p);
+    }
+    zlistx_destroy(&queued);
+    for (result_t *r = zlistx_detach(results, NULL); r; r = zlistx_detach(results, NULL)) {
+        inprog_t *in = zhashx_lookup(s->inprog, r->msgid);
+        if (in) {
+            for (size_t i = 0; i < in->count; i++)
+                s_answer(s, in->deliveries[i], r->result, r->reason);
+            if (r->result == LT_DELIVERY_OK)
+                s_remember(s, r->msgid);
+            zhashx_delete(s->inprog, r->msgid);
+        }
+        free(r);
+    }
+    zlistx_destroy(&results);
+}
+
+//  Timers: heartbeats, lost broker, HELLO retries, transient resends.
+static void s_on_tick(session_t *s)
+{
+    int64_t now = zclock_mono();
+    int beat = s->heartbeat ? s->heartbeat : 1000;
+    if (!s->ready) {
+        int64_t wait = s->hello_backoff ? s->hello_backoff : 3 * beat;
+        if (now - s->hello_at > wait) {
+            s_hello(s, true);
+            s->conn->stats.lost++;
+        }
+        return;
+    }
+    if (now - s->last_recv > 3 * beat) {
+        lt_log_warning("event=broker_lost silent_ms=%lld", (long long) (now - s->last_recv));
+        s->conn->stats.lost++;
+        s_hello(s, true);
+        return;
+    }
+    if (now - s->last_send >= beat) {
+        lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+        s_send(s, &ping);
+    }
+    for (pending_t *p = zlistx_first(s->pending); p; p = zlistx_next(s->pending))
+        if (p->resend_at && p->resend_at <= now) {
+            s_publish(s, p);
+            s->conn->stats.resent++;
+        }
+}
+
+static void s_inprog_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+//  The session actor.
+static void s_session_actor(zsock_t *pipe, void *args)
+{
+    session_t sdata = {0}, *s = &sdata;
+    s->conn = args;
+    s->pipe = pipe;
+    lt_conn_t *conn = s->conn;
+    char path[1024];
+    const char *keys = lt_conn_option(conn, "keys");
+    const char *cert_path = lt_conn_option(conn, "cert");
+    if (!*cert_path) {
+        snprintf(path, sizeof(path), "%s/%s.cert_secret", keys, conn->name);
+        cert_path = path;
+    }
+    s->cert = zcert_load(cert_path);
+    if (!s->cert) {
+        lt_log_error("event=start_failed reason=\"cannot read certificate %s\"", cert_path);
+        zsock_signal(pipe, 1);
+        return;
+    }
+    char bpath[1024];
+    const char *broker_key = lt_conn_option(conn, "broker-key");
+    if (!*broker_key) {
+        snprintf(bpath, sizeof(bpath), "%s/broker.cert", keys);
+        broker_key = bpath;
+    }
+    zcert_t *bcert = zcert_load(broker_key);
+    if (!bcert) {
+        lt_log_error("event=start_failed reason=\"cannot read broker certificate %s\"",
+                     broker_key);
+        zcert_destroy(&s->cert);
+        zsock_signal(pipe, 1);
+        return;
+    }
+    snprintf(s->broker_key, sizeof(s->broker_key), "%s", zcert_public_txt(bcert));
+    zcert_destroy(&bcert);
+    long credit = 64;
+    s_number(conn, "credit", 1, 100000, &credit, NULL);
+    s->credit = (uint32_t) credit;
+    s->pending = zlistx_new();
+    s->by_seq = zhashx_new();
+    s->seen = zhashx_new();
+    s->seen_order = zlistx_new();
+    s->inprog = zhashx_new();
+    zhashx_set_destructor(s->inprog, s_inprog_free);
+    s->heartbeat = 1000;
+    s_hello(s, true);
+    zsock_signal(pipe, 0);
+    bool terminated = false;
+    while (!terminated) {
+        zmq_pollitem_t items[] = {
+            {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve(s->dealer), 0, ZMQ_POLLIN, 0},
+            {NULL, conn->wake_fd, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 3, 50) < 0)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv(pipe);
+            terminated = !command || streq(command, "$TERM");
+            zstr_free(&command);
+        }
+        if (items[2].revents & ZMQ_POLLIN)
+            s_on_wake(s);
+        if (items[1].revents & ZMQ_POLLIN)
+            for (int i = 0; i < 1000 && (zsock_events(s->dealer) & ZMQ_POLLIN); i++)
+                s_on_broker(s);
+        s_on_tick(s);
+    }
+    if (s->ready) {
+        lt_ltp_t *bye = lt_ltp_new(LT_LTP_BYE);
+        s_send(s, &bye);
+    }
+    //  Fail what is still waiting so callers are not left hanging.
+    lt_publish_result_t stopped = {.code = LT_EUNAVAIL};
+    snprintf(stopped.reason, sizeof(stopped.reason), "connector stopping");
+    while (zlistx_size(s->pending))
+        s_complete(s, zlistx_first(s->pending), &stopped);
+    zhashx_destroy(&s->by_seq);
+    zlistx_destroy(&s->pending);
+    zhashx_destroy(&s->seen);
+    zlistx_set_destructor(s->seen_order, (zlistx_destructor_fn *) zstr_free);
+    zlistx_destroy(&s->seen_order);
+    zhashx_destroy(&s->inprog);
+    zsock_destroy(&s->dealer);
+    zcert_destroy(&s->cert);
+}
+
+//  ---------------------------------------------------------------------------
+//  Workers
+
+static void s_wake(lt_conn_t *self)
+{
+    uint64_t one = 1;
+    ssize_t rc = write(self->wake_fd, &one, sizeof(one));
+    (void) rc;
+}
+
+static void *s_worker(void *arg)
+{
+    lt_conn_t *self = arg;
+    while (true) {
+        pthread_mutex_lock(&self->lock);
+        while (!self->stopping && zlistx_size(self->work) == 0)
+            pthread_cond_wait(&self->work_cond, &self->lock);
+        work_t *work = self->stopping ? NULL : zlistx_detach(self->work, NULL);
+        pthread_mutex_unlock(&self->lock);
+        if (!work)
+            break;
+        lt_delivery_t delivery = {.delivery = work->delivery,
+                                  .attempt = work->attempt,
+                                  .envelope = work->envelope,
+                                  .payload = work->payload,
+                                  .size = work->size};
+        lt_err_t err;
+        lt_err_clear(&err);
+        lt_delivery_result_t outcome = self->ops->deliver
+                                           ? self->ops->deliver(self->state, &delivery, &err)
+                                           : LT_DELIVERY_FAIL;
+        if (!self->ops->deliver)
+            lt_err_set(&err, LT_EINTERNAL, "connector %s does not take deliveries", self->name);
+        result_t *result = calloc(1, sizeof(*result));
+        assert(result);
+        snprintf(result->msgid, sizeof(result->msgid), "%s", lt_envelope_id(work->envelope));
+        result->result = outcome;
+        snprintf(result->reason, sizeof(result->reason), "%s", err.detail);
+        pthread_mutex_lock(&self->lock);
+        if (outcome == LT_DELIVERY_OK)
+            self->stats.done++;
+        else if (outcome == LT_DELIVERY_RETRY)
+            self->stats.retried++;
+        else
+            self->stats.failed++;
+        zlistx_add_end(self->results, result);
+        pthread_mutex_unlock(&self->lock);
+        s_wake(self);
+        lt_envelope_destroy(&work->envelope);
+        free(work->payload);
+        free(work);
+    }
+    return NULL;
+}
+
+//  ---------------------------------------------------------------------------
+//  Public API
+
+lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_err_t *err)
+{
+    assert(ops);
+    if (ops->abi != LT_CONNECTOR_ABI) {
+        lt_err_set(err, LT_EINTERNAL, "connector table ABI %d, runtime speaks %d", ops->abi,
+                   LT_CONNECTOR_ABI);
+        return NULL;
+    }
+    lt_conn_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->ops = ops;
+    self->options = zhash_new();
+    zhash_autofree(self->options);
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->window_cond, NULL);
+    pthread_cond_init(&self->work_cond, NULL);
+    self->to_send = zlistx_new();
+    self->work = zlistx_new();
+    self->results = zlistx_new();
+    long window = 1024;
+    if (s_parse(self, argc, argv, err) ||
+        s_number(self, "window", 1, 1000000, &window, err)) {
+        lt_conn_destroy(&self);
+        return NULL;
+    }
+    self->window = (size_t) window;
+    const char *name = lt_conn_option(self, "name");
+    snprintf(self->name, sizeof(self->name), "%s", *name ? name : ops->name);
+    int level = lt_log_level_from_name(lt_conn_option(self, "log-level"));
+    if (level < 0) {
+        lt_err_set(err, LT_ECONFIG, "--log-level must be error, warning, info or debug");
+        lt_conn_destroy(&self);
+        return NULL;
+    }
+    lt_log_set_level((lt_log_level_t) level);
+    return self;
+}
+
+int lt_conn_start(lt_conn_t *self, lt_err_t *err)
+{
+    assert(self);
+    long workers = 4;
+    if (s_number(self, "workers", 1, 256, &workers, err) ||
+        s_number(self, "credit", 1, 100000, &(long){0}, err))
+        return -1;
+    if (self->ops->init && self->ops->init(self, &self->state, err))
+        return -1;
+    self->session = zactor_new(s_session_actor, self);
+    if (!self->session)
+        return lt_err_set(err, LT_ECONFIG, "cannot start the session (see the log above)"), -1;
+    self->worker_count = (int) workers;
+    self->workers = calloc((size_t) workers, sizeof(pthread_t));
+    for (int i = 0; i < self->worker_count; i++)
+        pthread_create(&self->workers[i], NULL, s_worker, self);
+    self->started = true;
+    if (self->ops->start && self->ops->start(self->state, err))
+        return -1;
+    lt_log_info("event=started connector=%s broker=%s workers=%d", self->name,
+                lt_conn_option(self, "broker"), self->worker_count);
+    return 0;
+}
+
+static void s_free_work(void **item)
+{
+    work_t *work = *item;
+    if (work) {
+        lt_envelope_destroy(&work->envelope);
+        free(work->payload);
+        free(work);
+        *item = NULL;
+    }
+}
+
+static void s_free_pending(void **item)
+{
+    pending_t *p = *item;
+    if (p) {
+        lt_publish_result_t stopped = {.code = LT_EUNAVAIL};
+        snprintf(stopped.reason, sizeof(stopped.reason), "connector stopping");
+        if (p->fn)
+            p->fn(p->arg, &stopped);
+        lt_envelope_destroy(&p->envelope);
+        free(p->payload);
+        free(p);
+        *item = NULL;
+    }
+}
+
+void lt_conn_destroy(lt_conn_t **self_p)
+{
+    assert(self_p);
+    lt_conn_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->work_cond);
+    pthread_cond_broadcast(&self->window_cond);
+    pthread_mutex_unlock(&self->lock);
+    for (int i = 0; i < self->worker_count; i++)
+        pthread_join(self->workers[i], NULL);
+    free(self->workers);
+    zactor_destroy(&self->session);
+    if (self->ops->fini && self->state)
+        self->ops->fini(&self->state);
+    zlistx_set_destructor(self->work, s_free_work);
+    zlistx_destroy(&self->work);
+    zlistx_set_destructor(self->to_send, s_free_pending);
+    zlistx_destroy(&self->to_send);
+    zlistx_set_destructor(self->results, (zlistx_destructor_fn *) zstr_free);
+    zlistx_destroy(&self->results);
+    zhash_destroy(&self->options);
+    if (self->wake_fd >= 0)
+        close(self->wake_fd);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->window_cond);
+    pthread_cond_destroy(&self->work_cond);
+    free(self);
+    *self_p = NULL;
+}
+
+int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                          size_t size, lt_publish_fn *fn, void *arg)
+{
+    assert(self && envelope_p && *envelope_p);
+    pending_t *p = calloc(1, sizeof(*p));
+    assert(p);
+    p->envelope = *envelope_p;
+    *envelope_p = NULL;
+    if (!*lt_envelope_sha256(p->envelope))
+        lt_envelope_set_payload_facts(p->envelope, payload, size);
+    if (!lt_envelope_created(p->envelope))
+        lt_envelope_set_created(p->envelope, lt_time_ms());
+    p->payload = malloc(size ? size : 1);
+    assert(p->payload);
+    if (size)
+        memcpy(p->payload, payload, size);
+    p->size = size;
+    p->fn = fn;
+    p->arg = arg;
+    pthread_mutex_lock(&self->lock);
+    while (!self->stopping && self->outstanding >= self->window)
+        pthread_cond_wait(&self->window_cond, &self->lock);
+    if (self->stopping) {
+        pthread_mutex_unlock(&self->lock);
+        lt_envelope_destroy(&p->envelope);
+        free(p->payload);
+        free(p);
+        return -1;
+    }
+    self->outstanding++;
+    self->stats.published++;
+    zlistx_add_end(self->to_send, p);
+    pthread_mutex_unlock(&self->lock);
+    s_wake(self);
+    return 0;
+}
+
+//  A blocking publish's rendezvous with the session thread.
+typedef struct {
+    pthread_mutex_t lock;          //  guards the fields below
+    pthread_cond_t cond;           //  signalled on completion
+    bool finished;                 //  result is set
+    bool abandoned;                //  the caller gave up waiting; callback frees
+    lt_publish_result_t result;    //  outcome
+} s_waiter_t;
+
+static void s_waiter_done(void *arg, const lt_publish_result_t *result)
+{
+    s_waiter_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->result = *result;
+    w->finished = true;
+    bool abandoned = w->abandoned;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (abandoned) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+    }
+}
+
+int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                    size_t size, int timeout_ms, lt_publish_result_t *result)
+{
+    s_waiter_t *w = calloc(1, sizeof(*w));
+    assert(w);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    memset(result, 0, sizeof(*result));
+    if (lt_conn_publish_async(self, envelope_p, payload, size, s_waiter_done, w)) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+        result->code = LT_EUNAVAIL;
+        snprintf(result->reason, sizeof(result->reason), "connector stopping");
+        return -1;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->finished)
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &deadline) != 0)
+            break;
+    bool finished = w->finished;
+    if (finished)
+        *result = w->result;
+    else
+        w->abandoned = true;
+    pthread_mutex_unlock(&w->lock);
+    if (!finished) {
+        result->code = LT_ETIMEOUT;
+        snprintf(result->reason, sizeof(result->reason),
+                 "broker did not confirm within %d ms (the message stays queued)", timeout_ms);
+        return -1;
+    }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+    return result->code == LT_OK ? 0 : -1;
+}
+
+bool lt_conn_connected(lt_conn_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    bool connected = self->connected;
+    pthread_mutex_unlock(&self->lock);
+    return connected;
+}
+
+json_t *lt_conn_stats(lt_conn_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    s_stats_t s = self->stats;
+    bool connected = self->connected;
+    size_t outstanding = self->outstanding, queued = zlistx_size(self->work);
+    pthread_mutex_unlock(&self->lock);
+    json_t *out = json_pack(
+        "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+        self->name, "connected", connected, "published", (json_int_t) s.published, "accepted",
+        (json_int_t) s.accepted, "duplicates", (json_int_t) s.duplicates, "rejected",
+        (json_int_t) s.rejected, "resent", (json_int_t) s.resent, "outstanding",
+        (json_int_t) outstanding, "delivered", (json_int_t) s.delivered, "done",
+        (json_int_t) s.done, "retried", (json_int_t) s.retried, "failed", (json_int_t) s.failed,
+        "repeats", (json_int_t) s.repeats, "queued", (json_int_t) queued, "sessions",
+        (json_int_t) s.sessions);
+    if (self->ops->stats && self->state)
+        self->ops->stats(self->state, out);
+    return out;
+}
+
+//  ---------------------------------------------------------------------------
+//  Process wrapper
+
+static volatile sig_atomic_t s_stop_signal = 0;
+
+static void s_on_signal(int sig)
+{
+    s_stop_signal = sig;
+}
+
+int lt_conn_main(const lt_connector_ops_t *ops, int argc, char **argv)
+{
+    char program[80];
+    snprintf(program, sizeof(program), "lthub-%s", ops->name);
+    lt_log_init(program);
+    for (int i = 1; i < argc; i++) {
+        if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+            s_usage(ops, stdout);
+            return 0;
+        }
+        if (streq(argv[i], "--version")) {
+            printf("%s %s\n", program, LT_VERSION);
+            return 0;
+        }
+    }
+    zsys_handler_set(NULL);
+    struct sigaction sa = {.sa_handler = s_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    lt_err_t err;
+    lt_err_clear(&err);
+    lt_conn_t *conn = lt_conn_new(ops, argc - 1, argv + 1, &err);
+    if (!conn) {
+        fprintf(stderr, "%s: %s\n", program, err.detail);
+        return 2;
+    }
+    int code = 0;
+    if (lt_conn_start(conn, &err)) {
+        lt_log_error("event=start_failed reason=\"%s\"", err.detail);
+        code = 1;
+    }
+    int64_t next_poll = zclock_mono() + 1000;
+    while (code == 0 && !s_stop_signal) {
+        usleep(50 * 1000);
+        if (ops->poll && zclock_mono() >= next_poll) {
+            ops->poll(conn->state);
+            next_poll = zclock_mono() + 1000;
+        }
+    }
+    if (s_stop_signal)
+        lt_log_info("event=stopping signal=%d", (int) s_stop_signal);
+    lt_conn_destroy(&conn);
+    return code;
+}
