@@ -14,6 +14,8 @@
 #include "lt_id.h"
 #include "lt_ltp.h"
 #include "lt_store.h"
+#include "lt_pdfsig.h"
+#include "lt_xmldsig.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +37,8 @@ static const s_test_t s_tests[] = {
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
+    {"lt_pdfsig", lt_pdfsig_test},
+    {"lt_xmldsig", lt_xmldsig_test},
 };
 
 int main(int argc, char *argv[])
