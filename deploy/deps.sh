@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libxml2-dev libxml2-utils libssl-dev openssl
-  libmicrohttpd-dev libjansson-dev libzip-dev zlib1g-dev libxmlsec1-dev
+  libmicrohttpd-dev libjansson-dev libzip-dev zlib1g-dev libxmlsec1-dev xmlsec1
   clang libclang-rt-14-dev python3 procps curl
 )
 if [ "${LT_WITH_BROWSER:-0}" = 1 ]; then
