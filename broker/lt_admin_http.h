@@ -1,0 +1,40 @@
+/*  lt_admin_http: lthubd's admin HTTP server (DESIGN.md section 8), bound
+    to admin/listen (127.0.0.1:8470 by default).
+
+      GET  /healthz                      "ok" while the broker answers
+      GET  /metrics                      Prometheus text format
+      GET  /api/v1/stats                 broker, store and connector counters
+      GET  /api/v1/dead?limit=N          dead letters, newest first
+      POST /api/v1/dead/ID/replay        put a dead letter back (bearer token)
+      GET  /api/v1/trace/MSGID           every delivery of one message
+
+    Requests are answered by the broker actor itself (lt_broker_admin), so
+    the server holds no state of its own. Changing endpoints need
+    "Authorization: Bearer TOKEN" with the token read from admin/token_file;
+    without a token file they are refused.
+*/
+#ifndef LT_ADMIN_HTTP_H_INCLUDED
+#define LT_ADMIN_HTTP_H_INCLUDED
+
+#include "lt_config.h"
+#include "lt_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _lt_admin_http_t lt_admin_http_t;
+
+//  Start the server on the config's admin/listen; NULL with err on failure.
+lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err);
+
+//  Stop the server; safe on NULL.
+void lt_admin_http_destroy(lt_admin_http_t **self_p);
+
+//  Port it listens on.
+int lt_admin_http_port(lt_admin_http_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+/*  lthub: the operator's command line.
+
+    One table of subcommands; each lives in its own file (lthub_*.c) and
+    speaks to lthubd over its admin HTTP API, or works offline (keygen,
+    edxml). Human tables by default, --json for machines.
+*/
+#include "lthub_cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;                    //  subcommand
+    int (*run)(int argc, char **argv);   //  its main
+    const char *summary;                 //  one line for --help
+} s_command_t;
+
+static const s_command_t s_commands[] = {
+    {"status", lthub_status_main, "broker and connector counters, queues, failures"},
+    {"dead", lthub_dead_main, "list dead letters with every reason they failed"},
+    {"replay", lthub_replay_main, "put a dead letter back in its queue"},
+    {"trace", lthub_trace_main, "every delivery of one message"},
+    {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
+#ifdef LTHUB_HAVE_EDXML
+    {"edxml", lthub_edxml_main, "inspect or validate an edXML package"},
+#endif
+};
+
+#define S_COMMANDS (sizeof(s_commands) / sizeof(s_commands[0]))
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: lthub COMMAND [options]   (lthub COMMAND --help for more)\n\n");
+    for (size_t i = 0; i < S_COMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
+}
+
+int main(int argc, char *argv[])
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        s_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("lthub %s\n", LT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < S_COMMANDS; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lthub: unknown command '%s'\n", argv[1]);
+    s_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,245 @@
+/*  lthub_ops: the operator subcommands that talk to a running lthubd over
+    its admin HTTP API: status, dead, replay, trace. Tables for people,
+    --json for machines. The admin address comes from --admin (default
+    127.0.0.1:8470 or $LTHUB_ADMIN); the bearer token for replay from
+    --token-file or $LTHUB_TOKEN_FILE. */
+#include "lt_http_client.h"
+#include "lthub_cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  Options shared by the subcommands.
+typedef struct {
+    char admin[128];        //  ADDRESS:PORT of the admin API
+    char token_file[512];   //  bearer token file
+    bool json;              //  print JSON
+    const char *arg;        //  first positional argument
+    long limit;             //  --limit
+} s_opts_t;
+
+static int s_parse(int argc, char **argv, s_opts_t *o, const char *usage)
+{
+    const char *env = getenv("LTHUB_ADMIN");
+    snprintf(o->admin, sizeof(o->admin), "%s", env ? env : "127.0.0.1:8470");
+    env = getenv("LTHUB_TOKEN_FILE");
+    snprintf(o->token_file, sizeof(o->token_file), "%s", env ? env : "");
+    o->limit = 50;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            o->json = true;
+        else if (strcmp(argv[i], "--admin") == 0 && i + 1 < argc)
+            snprintf(o->admin, sizeof(o->admin), "%s", argv[++i]);
+        else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc)
+            snprintf(o->token_file, sizeof(o->token_file), "%s", argv[++i]);
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+            o->limit = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: %s\n  --admin ADDRESS:PORT   admin API (default 127.0.0.1:8470)\n"
+                   "  --json                 print JSON\n",
+                   usage);
+            exit(0);
+        }
+        else if (argv[i][0] != '-' && !o->arg)
+            o->arg = argv[i];
+        else {
+            fprintf(stderr, "lthub %s: unknown argument '%s'\nusage: %s\n", argv[0], argv[i],
+                    usage);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Call the admin API; returns the parsed JSON reply or NULL (message printed).
+static json_t *s_call(const s_opts_t *o, const char *method, const char *path)
+{
+    char base[160];
+    snprintf(base, sizeof(base), "http://%s", o->admin);
+    lt_http_client_t *client = lt_http_client_new(base);
+    if (!client) {
+        fprintf(stderr, "lthub: bad admin address '%s'\n", o->admin);
+        return NULL;
+    }
+    lt_http_client_set_timeout(client, 10000);
+    char auth[300] = "";
+    lt_http_header_t header = {"Authorization", auth};
+    if (*o->token_file) {
+        FILE *file = fopen(o->token_file, "r");
+        char token[256] = "";
+        if (!file || !fgets(token, sizeof(token), file)) {
+            fprintf(stderr, "lthub: cannot read token file %s\n", o->token_file);
+            if (file)
+                fclose(file);
+            lt_http_client_destroy(&client);
+            return NULL;
+        }
+        fclose(file);
+        token[strcspn(token, "\r\n")] = 0;
+        snprintf(auth, sizeof(auth), "Bearer %s", token);
+    }
+    lt_http_reply_t reply = {0};
+    lt_err_t err;
+    json_t *json = NULL;
+    if (lt_http_client_request(client, method, path, *auth ? &header : NULL, *auth ? 1 : 0,
+                               NULL, 0, NULL, &reply, &err) != LT_OK)
+        fprintf(stderr, "lthub: cannot reach lthubd at %s: %s\n", o->admin, err.detail);
+    else {
+        json = json_loads(reply.body, 0, NULL);
+        if (!json)
+            fprintf(stderr, "lthub: HTTP %ld: %s\n", reply.status, reply.body);
+        else if (json_object_get(json, "error")) {
+            fprintf(stderr, "lthub: %s\n", json_string_value(json_object_get(json, "error")));
+            json_decref(json);
+            json = NULL;
+        }
+    }
+    lt_http_reply_free(&reply);
+    lt_http_client_destroy(&client);
+    return json;
+}
+
+static void s_print_json(json_t *json)
+{
+    char *text = json_dumps(json, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+}
+
+//  Integer field as long long.
+static long long s_int(json_t *obj, const char *key)
+{
+    return (long long) json_integer_value(json_object_get(obj, key));
+}
+
+int lthub_status_main(int argc, char **argv)
+{
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub status [--json]"))
+        return 2;
+    json_t *stats = s_call(&o, "GET", "/api/v1/stats");
+    if (!stats)
+        return 1;
+    if (o.json) {
+        s_print_json(stats);
+        json_decref(stats);
+        return 0;
+    }
+    json_t *b = json_object_get(stats, "broker"), *st = json_object_get(stats, "store");
+    printf("broker %s at %s, up %llds, %lld commits (avg %.2f ms)\n",
+           json_string_value(json_object_get(b, "name")),
+           json_string_value(json_object_get(b, "endpoint")), s_int(b, "uptime_ms") / 1000,
+           s_int(b, "commits"),
+           s_int(b, "commits") ? s_int(b, "commit_us_total") / 1000.0 / s_int(b, "commits") : 0);
+    printf("store: %lld messages, %lld ready, %lld waiting, %lld done, %lld dead, %lld rejected\n\n",
+           s_int(st, "messages"), s_int(st, "ready"), s_int(st, "waiting"), s_int(st, "done"),
+           s_int(st, "dead"), s_int(st, "rejects"));
+    printf("%-10s %-5s %9s %9s %9s %9s %9s %7s %7s %6s %6s\n", "CONNECTOR", "UP", "PUBLISHED",
+           "ACCEPTED", "DELIVERED", "DONE", "QUEUED", "RETRIED", "DEAD", "REJ", "INFL");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(stats, "connectors"), i, c)
+    {
+        printf("%-10s %-5s %9lld %9lld %9lld %9lld %9lld %7lld %7lld %6lld %6lld\n",
+               json_string_value(json_object_get(c, "name")),
+               json_is_true(json_object_get(c, "connected")) ? "yes" : "NO",
+               s_int(c, "published"), s_int(c, "accepted") + s_int(c, "duplicates"),
+               s_int(c, "delivered"), s_int(c, "done"), s_int(c, "ready") + s_int(c, "waiting"),
+               s_int(c, "retried"), s_int(c, "dead"), s_int(c, "rejected"), s_int(c, "inflight"));
+    }
+    json_decref(stats);
+    return 0;
+}
+
+int lthub_dead_main(int argc, char **argv)
+{
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub dead [--limit N] [--json]"))
+        return 2;
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/dead?limit=%ld", o.limit > 0 ? o.limit : 50);
+    json_t *reply = s_call(&o, "GET", path);
+    if (!reply)
+        return 1;
+    if (o.json)
+        s_print_json(reply);
+    else {
+        size_t i;
+        json_t *d;
+        json_t *list = json_object_get(reply, "dead");
+        if (json_array_size(list) == 0)
+            printf("no dead letters\n");
+        json_array_foreach(list, i, d)
+        {
+            printf("delivery %lld  %s -> %s  %s %s  attempts %lld\n",
+                   s_int(d, "delivery"), json_string_value(json_object_get(d, "source")),
+                   json_string_value(json_object_get(d, "dest")),
+                   json_string_value(json_object_get(d, "kind")),
+                   json_string_value(json_object_get(d, "key")), s_int(d, "attempts"));
+            printf("  message %s\n", json_string_value(json_object_get(d, "msgid")));
+            char *errors = strdup(json_string_value(json_object_get(d, "errors")));
+            char *save = NULL;
+            for (char *line = strtok_r(errors, "\n", &save); line;
+                 line = strtok_r(NULL, "\n", &save))
+                printf("  - %s\n", line);
+            free(errors);
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
+int lthub_replay_main(int argc, char **argv)
+{
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub replay DELIVERY [--token-file FILE] [--json]") ||
+        !o.arg) {
+        fprintf(stderr, "usage: lthub replay DELIVERY [--token-file FILE]\n");
+        return 2;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/dead/%s/replay", o.arg);
+    json_t *reply = s_call(&o, "POST", path);
+    if (!reply)
+        return 1;
+    if (o.json)
+        s_print_json(reply);
+    else
+        printf("delivery %s is queued again\n", o.arg);
+    json_decref(reply);
+    return 0;
+}
+
+int lthub_trace_main(int argc, char **argv)
+{
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub trace MESSAGE-ID [--json]") || !o.arg) {
+        fprintf(stderr, "usage: lthub trace MESSAGE-ID [--json]\n");
+        return 2;
+    }
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/trace/%.64s", o.arg);
+    json_t *reply = s_call(&o, "GET", path);
+    if (!reply)
+        return 1;
+    if (o.json)
+        s_print_json(reply);
+    else {
+        size_t i;
+        json_t *d;
+        json_t *list = json_object_get(reply, "deliveries");
+        if (json_array_size(list) == 0)
+            printf("no message %s\n", o.arg);
+        json_array_foreach(list, i, d)
+        printf("delivery %lld to %-8s %-8s attempts %lld  %s %s\n", s_int(d, "delivery"),
+               json_string_value(json_object_get(d, "dest")),
+               json_string_value(json_object_get(d, "state")), s_int(d, "attempts"),
+               json_string_value(json_object_get(d, "kind")),
+               json_string_value(json_object_get(d, "key")));
+    }
+    json_decref(reply);
+    return 0;
+}

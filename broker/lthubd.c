@@ -1,0 +1,145 @@
+/*  lthubd: the lthub broker daemon.
+
+    Reads its ZPL config, opens the store, serves connectors on the LTP
+    endpoint (CURVE), supervises the connector processes the config lists,
+    and serves the admin HTTP API. SIGHUP reloads routes and connector
+    settings; SIGTERM or SIGINT stops connectors, then the broker.
+
+        lthubd --config FILE           run
+        lthubd --check-config FILE     validate offline, print every error
+        lthubd --defaults              print every setting with its default
+*/
+#include "lt_admin_http.h"
+#include "lt_broker.h"
+#include "lt_config.h"
+#include "lt_log.h"
+#include "lt_supervisor.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t s_stop = 0;     //  SIGTERM or SIGINT seen
+static volatile sig_atomic_t s_reload = 0;   //  SIGHUP seen
+
+static void s_on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = sig;
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: lthubd [--config FILE] | --check-config FILE | --defaults | --version\n"
+                 "  --config FILE         run with this config (default /etc/lthub/lthub.cfg)\n"
+                 "  --check-config FILE   check a config offline; errors as FILE:LINE: ...\n"
+                 "  --defaults            print every setting with its default and help\n");
+}
+
+//  Reload the config file; on success hand it to the broker and supervisor.
+static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *supervisor)
+{
+    lt_err_t err;
+    lt_config_t *config = lt_config_load(path, NULL, &err);
+    if (!config) {
+        lt_log_error("event=reload_failed reason=\"%s\" note=\"keeping the running config\"",
+                     err.detail);
+        return;
+    }
+    lt_supervisor_reload(supervisor, config);
+    zsock_send(broker, "sp", "RELOAD", (void *) config);
+    zsock_wait(broker);
+}
+
+int main(int argc, char *argv[])
+{
+    const char *path = "/etc/lthub/lthub.cfg";
+    lt_log_init("lthubd");
+    for (int i = 1; i < argc; i++) {
+        if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+            s_usage(stdout);
+            return 0;
+        }
+        if (streq(argv[i], "--version")) {
+            printf("lthubd %s\n", LT_VERSION);
+            return 0;
+        }
+        if (streq(argv[i], "--defaults")) {
+            lt_config_print_reference(stdout);
+            return 0;
+        }
+        if (streq(argv[i], "--check-config") && i + 1 < argc) {
+            lt_err_t err;
+            lt_config_t *config = lt_config_load(argv[i + 1], stdout, &err);
+            if (!config)
+                return 1;
+            printf("%s: OK (%zu routes, %zu connectors)\n", argv[i + 1],
+                   lt_config_routes(config), lt_config_connectors(config));
+            lt_config_destroy(&config);
+            return 0;
+        }
+        if (streq(argv[i], "--config") && i + 1 < argc)
+            path = argv[++i];
+        else {
+            fprintf(stderr, "lthubd: unknown argument '%s'\n", argv[i]);
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    lt_err_t err;
+    lt_config_t *config = lt_config_load(path, stderr, &err);
+    if (!config) {
+        fprintf(stderr, "lthubd: %s\n", err.detail);
+        return 1;
+    }
+    int level = lt_log_level_from_name(lt_config_settings(config)->log_level);
+    if (level >= 0 && !getenv("LT_LOG_LEVEL"))
+        lt_log_set_level((lt_log_level_t) level);
+
+    zsys_handler_set(NULL);
+    struct sigaction sa = {.sa_handler = s_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lt_supervisor_t *supervisor = lt_supervisor_new(config);
+    bool admin_on = *lt_config_settings(config)->admin_listen != 0;
+    lt_config_t *admin_config = admin_on ? lt_config_load(path, NULL, &err) : NULL;
+    //  The broker actor takes ownership of config.
+    zactor_t *broker = zactor_new(lt_broker_actor, config);
+    if (!broker) {
+        lt_log_error("event=start_failed reason=\"the broker could not start (see above)\"");
+        lt_supervisor_destroy(&supervisor);
+        lt_config_destroy(&admin_config);
+        return 1;
+    }
+    lt_admin_http_t *admin = NULL;
+    if (admin_config) {
+        admin = lt_admin_http_new(admin_config, &err);
+        if (admin)
+            lt_log_info("event=admin_listening address=%s", 
+                        lt_config_settings(admin_config)->admin_listen);
+        else
+            lt_log_error("event=admin_failed reason=\"%s\"", err.detail);
+    }
+    while (!s_stop) {
+        lt_supervisor_tick(supervisor);
+        if (s_reload) {
+            s_reload = 0;
+            lt_log_info("event=reload path=%s", path);
+            s_do_reload(path, broker, supervisor);
+        }
+        zclock_sleep(100);
+    }
+    lt_log_info("event=stopping signal=%d", (int) s_stop);
+    lt_supervisor_destroy(&supervisor);
+    lt_admin_http_destroy(&admin);
+    zactor_destroy(&broker);
+    lt_config_destroy(&admin_config);
+    lt_log_info("event=stopped");
+    return 0;
+}

@@ -1,0 +1,183 @@
+/*  lthub-testconn: a connector for the broker's tests.
+
+    As a publisher (--count N) it publishes N document messages to
+    --to (default 000.00.00.G22), waits for each ACCEPTED and writes
+    "seq msgid key" per accepted message to --record, then exits. As a sink
+    it takes deliveries: a key containing --retry-match is answered RETRY, one
+    containing --fail-match FAIL, others are appended to --record as
+    "msgid key" (fsynced, so the record is the receiver's durable view) after
+    --delay-ms. Tests kill it, restart it and read the records.
+*/
+#include "lt_connector.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    lt_conn_t *conn;            //  runtime
+    int record_fd;              //  record file, -1 when none
+    long delay_ms;              //  sink: wait before answering
+    long count;                 //  publisher: messages to publish
+    long size;                  //  publisher: payload bytes
+    char prefix[64];            //  publisher: key prefix
+    char to[64];                //  publisher: recipient
+    char retry_match[64];       //  sink: answer RETRY for these keys
+    char fail_match[64];        //  sink: answer FAIL for these keys
+    pthread_t thread;           //  publisher thread
+    bool publishing;            //  thread started
+    pthread_mutex_t lock;       //  record file writes
+} s_state_t;
+
+static const lt_option_t s_options[] = {
+    {"record", "", "file to append what was accepted or delivered"},
+    {"delay-ms", "0", "sink: wait this long in each delivery"},
+    {"count", "0", "publish this many messages, then exit"},
+    {"size", "256", "payload bytes of each published message"},
+    {"prefix", "TEST", "business key prefix of published messages"},
+    {"to", "000.00.00.G22", "recipient agency code of published messages"},
+    {"retry-match", "", "sink: answer RETRY to keys containing this"},
+    {"fail-match", "", "sink: answer FAIL to keys containing this"},
+    {NULL, NULL, NULL},
+};
+
+static void s_record(s_state_t *self, const char *line)
+{
+    if (self->record_fd < 0)
+        return;
+    pthread_mutex_lock(&self->lock);
+    ssize_t rc = write(self->record_fd, line, strlen(line));
+    (void) rc;
+    fdatasync(self->record_fd);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
+{
+    s_state_t *self = calloc(1, sizeof(*self));
+    self->conn = conn;
+    self->record_fd = -1;
+    pthread_mutex_init(&self->lock, NULL);
+    const char *record = lt_conn_option(conn, "record");
+    if (*record) {
+        self->record_fd = open(record, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (self->record_fd < 0) {
+            free(self);
+            return lt_err_set(err, LT_EIO, "cannot open --record %s", record), -1;
+        }
+    }
+    self->delay_ms = strtol(lt_conn_option(conn, "delay-ms"), NULL, 10);
+    self->count = strtol(lt_conn_option(conn, "count"), NULL, 10);
+    self->size = strtol(lt_conn_option(conn, "size"), NULL, 10);
+    snprintf(self->prefix, sizeof(self->prefix), "%s", lt_conn_option(conn, "prefix"));
+    snprintf(self->to, sizeof(self->to), "%s", lt_conn_option(conn, "to"));
+    snprintf(self->retry_match, sizeof(self->retry_match), "%s",
+             lt_conn_option(conn, "retry-match"));
+    snprintf(self->fail_match, sizeof(self->fail_match), "%s",
+             lt_conn_option(conn, "fail-match"));
+    *state_p = self;
+    return 0;
+}
+
+//  Publish count messages, one at a time, each until ACCEPTED.
+static void *s_publisher(void *arg)
+{
+    s_state_t *self = arg;
+    uint8_t *payload = calloc(1, (size_t) self->size + 1);
+    for (long seq = 1; seq <= self->count; seq++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s-%ld", self->prefix, seq);
+        snprintf((char *) payload, (size_t) self->size + 1, "%s", key);
+        lt_publish_result_t result;
+        int tries = 0;
+        while (tries++ < 100) {
+            lt_envelope_t *env = lt_envelope_new();
+            lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+            lt_envelope_set_key(env, key);
+            lt_envelope_set_btype(env, "new");
+            lt_envelope_set_sender(env, "000.00.12.H26");
+            lt_envelope_add_recipient(env, self->to);
+            if (lt_conn_publish(self->conn, &env, payload, (size_t) self->size, 10000, &result) ==
+                0)
+                break;
+            if (result.code != LT_ETIMEOUT && !lt_error_transient(result.code))
+                break;
+        }
+        char line[1024];
+        if (result.code == LT_OK)
+            snprintf(line, sizeof(line), "%ld %s %s\n", seq, result.msgid, key);
+        else
+            snprintf(line, sizeof(line), "%ld rejected %s %s\n", seq, key, result.reason);
+        s_record(self, line);
+    }
+    free(payload);
+    lt_log_info("event=published count=%ld", self->count);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+static int s_start(void *state, lt_err_t *err)
+{
+    s_state_t *self = state;
+    if (self->count > 0) {
+        pthread_create(&self->thread, NULL, s_publisher, self);
+        self->publishing = true;
+    }
+    return 0;
+}
+
+static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+{
+    s_state_t *self = state;
+    const char *key = lt_envelope_key(d->envelope);
+    if (*self->retry_match && strstr(key, self->retry_match)) {
+        lt_err_set(err, LT_EUNAVAIL, "test sink refuses %s for now", key);
+        return LT_DELIVERY_RETRY;
+    }
+    if (*self->fail_match && strstr(key, self->fail_match)) {
+        lt_err_set(err, LT_EINVAL, "test sink refuses %s for good", key);
+        return LT_DELIVERY_FAIL;
+    }
+    if (self->delay_ms > 0)
+        usleep((useconds_t) self->delay_ms * 1000);
+    char line[256];
+    snprintf(line, sizeof(line), "%s %s\n", lt_envelope_id(d->envelope), key);
+    s_record(self, line);
+    return LT_DELIVERY_OK;
+}
+
+static void s_fini(void **state_p)
+{
+    s_state_t *self = *state_p;
+    if (self->publishing)
+        pthread_join(self->thread, NULL);
+    if (self->record_fd >= 0)
+        close(self->record_fd);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *state_p = NULL;
+}
+
+static const lt_connector_ops_t s_ops = {
+    .abi = LT_CONNECTOR_ABI,
+    .name = "test",
+    .kind = "test",
+    .summary = "publisher and sink for the broker's tests",
+    .options = s_options,
+    .init = s_init,
+    .start = s_start,
+    .deliver = s_deliver,
+    .fini = s_fini,
+};
+
+int main(int argc, char *argv[])
+{
+    return lt_conn_main(&s_ops, argc, argv);
+}
