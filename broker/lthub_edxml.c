@@ -226,6 +226,9 @@ static json_t *s_report(const char *path, const lt_edxml_t *package, const lt_ve
         json_object_set_new(main_file, "name", s_str(att ? att->name : ""));
         json_object_set_new(main_file, "verdict", s_str(lt_sig_name(lt_verdict_main(verdict))));
         json_object_set_new(main_file, "signer", s_str(lt_verdict_signer(verdict)));
+        const lt_pdfsig_t *pdf = lt_verdict_pdfsig(verdict, main_index);
+        const lt_pdfsig_info_t *first = pdf ? lt_pdfsig_info(pdf, 0) : NULL;
+        json_object_set_new(main_file, "signer_name", s_str(first ? first->signer : ""));
     }
     json_object_set_new(report, "main_file", main_file);
     return report;
@@ -389,7 +392,8 @@ static void s_text(const json_t *report)
         snprintf(buf, sizeof(buf), "%lld %s: %s%s%s",
                  (long long) json_integer_value(json_object_get(main_file, "index")),
                  s_get(main_file, "name"), s_get(main_file, "verdict"),
-                 *s_get(main_file, "signer") ? ", signer " : "", s_get(main_file, "signer"));
+                 *s_get(main_file, "signer_name") ? ", signer " : "",
+                 s_get(main_file, "signer_name"));
         s_line("Main file", buf);
     }
     else

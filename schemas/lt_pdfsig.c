@@ -646,6 +646,15 @@ static void s_signing_time(CMS_ContentInfo *cms, lt_pdfsig_info_t *info)
 static void s_explain_failure(CMS_ContentInfo *cms, const uint8_t *content, size_t size,
                               lt_pdfsig_info_t *info)
 {
+    //  Name the signer the signature claims, for the operator's report.
+    STACK_OF(CMS_SignerInfo) *infos = CMS_get0_SignerInfos(cms);
+    X509 *claimed = NULL;
+    if (sk_CMS_SignerInfo_num(infos) > 0)
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, 0), NULL, &claimed, NULL, NULL);
+    if (claimed)
+        lt_pdfsig_cert_names(claimed, info->subject, sizeof(info->subject), info->signer,
+                             sizeof(info->signer), info->issuer, sizeof(info->issuer));
+    s_signing_time(cms, info);
     unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
     int reasons[2] = {ERR_GET_REASON(first), ERR_GET_REASON(last)};
     for (int i = 0; i < 2; i++) {
@@ -1199,6 +1208,12 @@ void lt_pdfsig_test(bool verbose)
     size_t size = 0;
     char *pdf = s_synthetic("3082zz", &size);
     s_expect(pdf, size, LT_SIG_INVALID, "non-hex");
+    lt_pdfsig_t *self = lt_pdfsig_new(pdf, size, NULL);
+    assert(self && lt_pdfsig_count(self) == 1);
+    //  Without a readable signature the time is the dictionary's /M.
+    assert(strcmp(lt_pdfsig_info(self, 0)->signing_time, "2026-09-03T08:15:00+07:00") == 0);
+    assert(!lt_pdfsig_info(self, 0)->time_signed);
+    lt_pdfsig_destroy(&self);
     free(pdf);
     pdf = s_synthetic("30820", &size);
     s_expect(pdf, size, LT_SIG_INVALID, "odd number of hex digits");
@@ -1213,7 +1228,7 @@ void lt_pdfsig_test(bool verbose)
     s_expect(pdf, size, LT_SIG_INVALID, "empty");
     //  Every truncation of a signature file is handled without a crash.
     for (size_t cut = 0; cut < size; cut++) {
-        lt_pdfsig_t *self = lt_pdfsig_new(pdf, cut, NULL);
+        self = lt_pdfsig_new(pdf, cut, NULL);
         assert(self);
         assert(lt_pdfsig_verdict(self) == LT_SIG_INVALID ||
                lt_pdfsig_verdict(self) == LT_SIG_UNSIGNED);
@@ -1295,7 +1310,7 @@ void lt_pdfsig_test(bool verbose)
     assert(strstr(err.detail, "no certificate"));
 
     //  The fixtures, with ca.crt as the only anchor.
-    lt_pdfsig_t *self = s_check_fixture(fixtures, "signed.pdf", anchors);
+    self = s_check_fixture(fixtures, "signed.pdf", anchors);
     assert(lt_pdfsig_verdict(self) == LT_SIG_VALID);
     assert(lt_pdfsig_count(self) == 1);
     const lt_pdfsig_info_t *info = lt_pdfsig_info(self, 0);
@@ -1326,7 +1341,9 @@ void lt_pdfsig_test(bool verbose)
     self = s_check_fixture(fixtures, "tampered.pdf", anchors);
     assert(lt_pdfsig_verdict(self) == LT_SIG_INVALID);
     assert(strstr(lt_pdfsig_reason(self), "message digest mismatch"));
-    assert(strcmp(lt_pdfsig_info(self, 0)->signing_time, "2026-09-03T08:15:00+07:00") == 0);
+    //  The claimed signer and time are still reported.
+    assert(strcmp(lt_pdfsig_info(self, 0)->signer, "Nguyen Van A") == 0);
+    assert(lt_pdfsig_info(self, 0)->time_signed);
     lt_pdfsig_destroy(&self);
 
     self = s_check_fixture(fixtures, "unsigned.pdf", anchors);

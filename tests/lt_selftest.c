@@ -15,6 +15,7 @@
 #include "lt_ltp.h"
 #include "lt_store.h"
 #include "lt_pdfsig.h"
+#include "lt_verdict.h"
 #include "lt_xmldsig.h"
 
 #include <stdbool.h>
@@ -39,6 +40,7 @@ static const s_test_t s_tests[] = {
     {"lt_store", lt_store_test},
     {"lt_pdfsig", lt_pdfsig_test},
     {"lt_xmldsig", lt_xmldsig_test},
+    {"lt_verdict", lt_verdict_test},
 };
 
 int main(int argc, char *argv[])
