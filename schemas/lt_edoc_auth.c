@@ -721,5 +721,5 @@ void lt_edoc_auth_test(bool verbose)
     assert(!lt_edoc_secret_load(path, &secret_size, &err) && err.code == LT_ECONFIG);
 
     if (verbose)
-        printf("OK\n");
+        printf("\n    OK\n");
 }

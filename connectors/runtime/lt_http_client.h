@@ -5,9 +5,10 @@
     TLS verification is always on; an operator may name a CA file for a
     private authority. Failures come back as lt_error_t codes with a detail
     naming the URL and curl's reason (timeouts LT_ETIMEOUT, refused or
-    unresolvable LT_EUNAVAIL, TLS LT_EPEER, reply too large LT_ETOOBIG); an
-    HTTP status, whatever it is, is a reply and not an error: the caller
-    decides, helped by lt_http_status_transient(). Request headers are never
+    unresolvable or dropped LT_EUNAVAIL, TLS handshake or verification
+    LT_EPEER, an unreadable CA file or bad URL LT_ECONFIG, reply too large
+    LT_ETOOBIG); an HTTP status, whatever it is, is a reply and not an
+    error: the caller decides, helped by lt_http_status_transient(). Request headers are never
     logged or put into details, so secrets sent in them stay private.
 
     A client object is used by one thread at a time.

@@ -2,7 +2,10 @@
     (libmicrohttpd).
 
     The server reads the whole request body (up to a limit; over it the
-    client gets 413 and the handler is not called), parses multipart/form-data
+    client gets 413 and the handler is not called: at once when the declared
+    Content-Length is over, at the end of the body for a chunked upload,
+    whose excess is read and dropped up to the limit again, after which the
+    connection is closed), parses multipart/form-data
     parts when the request carries them, then calls the handler once with the
     complete request. The handler fills a response (status, body, headers),
     or asks to hang: the connection is then held without an answer until the
@@ -94,7 +97,7 @@ const void *lt_http_request_body(const lt_http_request_t *req, size_t *size);
 const void *lt_http_request_part(const lt_http_request_t *req, const char *name, size_t *size,
                                  const char **filename);
 
-//  Return the client's address as text ("127.0.0.1").
+//  Return the client's address and port as text ("127.0.0.1:41234").
 const char *lt_http_request_peer(const lt_http_request_t *req);
 
 //  Sleep up to ms milliseconds on the handler's thread; return early (false)
