@@ -22,10 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  Body fields; bit (1 << field) in a command's masks says it carries it.
+//  Body fields, in the order they go on the wire; bit (1 << field) in a
+//  command's masks says it carries the field.
 typedef enum {
     F_VERSION, F_NAME, F_KIND, F_CREDIT, F_HEARTBEAT, F_MAX_FRAME, F_SEQ, F_MSGID, F_DUPLICATE,
-    F_CODE, F_REASON, F_DELIVERY, F_ATTEMPT, F_DELAY, F_ENVELOPE, F_PAYLOAD,
+    F_DELIVERY, F_ATTEMPT, F_CODE, F_REASON, F_DELAY, F_ENVELOPE, F_PAYLOAD,
     F_COUNT
 } s_field_t;
 
@@ -77,10 +78,10 @@ static const struct {
     [F_SEQ] = {"seq", T_U64, 0, offsetof(lt_ltp_t, seq)},
     [F_MSGID] = {"msgid", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, msgid)},
     [F_DUPLICATE] = {"duplicate", T_BOOL, 0, offsetof(lt_ltp_t, duplicate)},
-    [F_CODE] = {"code", T_U32, 0, offsetof(lt_ltp_t, code)},
-    [F_REASON] = {"reason", T_STR, LT_LTP_MAX_REASON, offsetof(lt_ltp_t, reason)},
     [F_DELIVERY] = {"delivery", T_U64, 0, offsetof(lt_ltp_t, delivery)},
     [F_ATTEMPT] = {"attempt", T_U32, 0, offsetof(lt_ltp_t, attempt)},
+    [F_CODE] = {"code", T_U32, 0, offsetof(lt_ltp_t, code)},
+    [F_REASON] = {"reason", T_STR, LT_LTP_MAX_REASON, offsetof(lt_ltp_t, reason)},
     [F_DELAY] = {"delay", T_U32, 0, offsetof(lt_ltp_t, delay)},
     [F_ENVELOPE] = {"envelope", T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
     [F_PAYLOAD] = {"payload", T_BIN, 0, offsetof(lt_ltp_t, payload)},
@@ -602,11 +603,12 @@ static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v, 
             return lt_err_set(err, LT_EFIELD, "%s: field '%s' is longer than %zu bytes",
                               command, key, s_fields[f].max),
                    -1;
-        if (memchr(v->via.str.ptr, 0, v->via.str.size))
+        size_t size = v->via.str.size;
+        if (size && memchr(v->via.str.ptr, 0, size))
             return lt_err_set(err, LT_EFIELD, "%s: field '%s' contains a NUL byte", command,
                               key),
                    -1;
-        char *copy = strndup(v->via.str.ptr, v->via.str.size);
+        char *copy = size ? strndup(v->via.str.ptr, size) : strdup("");
         if (!copy)
             return lt_err_set(err, LT_ENOMEM, "%s: out of memory", command), -1;
         char **slot = S_MEMBER(self, f, char *);
@@ -646,8 +648,9 @@ static bool s_repeated_key(const msgpack_object_map *map, uint32_t i)
     const msgpack_object_str *k = &map->ptr[i].key.via.str;
     for (uint32_t j = 0; j < i; j++) {
         const msgpack_object *other = &map->ptr[j].key;
+        //  msgpack-c may give an empty string a NULL pointer: no memcmp then.
         if (other->type == MSGPACK_OBJECT_STR && other->via.str.size == k->size &&
-            memcmp(other->via.str.ptr, k->ptr, k->size) == 0)
+            (k->size == 0 || memcmp(other->via.str.ptr, k->ptr, k->size) == 0))
             return true;
     }
     return false;
@@ -1200,6 +1203,13 @@ static void s_test_malformed(const lt_ltp_t *publish)
     msgpack_pack_nil(&pk);
     s_test_refused(s_test_decode_sbuf(LT_LTP_PING, &sbuf, &err), &err, LT_EPROTO,
                    "duplicate key 'credit'");
+    //  Empty keys (msgpack-c may give them a NULL pointer) and empty strings.
+    s_test_refused(s_test_decode(LT_LTP_PING, "\x82\xa0\x01\xa0\x02", 5, &err), &err, LT_EPROTO,
+                   "duplicate key ''");
+    lt_ltp_t *quiet = s_test_decode(LT_LTP_ERROR, "\x83\xa0\x01\xa4\x63ode\x01\xa6reason\xa0",
+                                    17, &err);
+    assert(quiet && lt_ltp_code(quiet) == 1 && strcmp(lt_ltp_reason(quiet), "") == 0);
+    lt_ltp_destroy(&quiet);
     msgpack_pack_map(&pk, LT_LTP_MAX_KEYS + 1);
     for (int i = 0; i < LT_LTP_MAX_KEYS + 1; i++) {
         char key[16];
@@ -1533,7 +1543,7 @@ void lt_ltp_test(bool verbose)
     lt_ltp_print(samples[LT_LTP_DELIVER], file);
     fclose(file);
     assert(strstr(text, "HELLO version=4294967295 name=\"Sở"));
-    assert(strstr(text, "DELIVER delivery=18446744073709551604 "));
+    assert(strstr(text, "DELIVER delivery=18446744073709551606 attempt="));
     assert(strstr(text, "envelope.kind=document"));
     assert(strstr(text, "payload=8 bytes"));
     free(text);
