@@ -117,6 +117,11 @@ int lt_edxml_unzip(const uint8_t *data, size_t size, size_t max, uint8_t **out_p
                    size_t *out_size_p, char *entry_name, size_t entry_name_size,
                    char *detail, size_t detail_size);
 
+//  Return the entry name the writer gives a zipped attachment: its
+//  AttachmentName, or "file" when that is empty, too long for a ZIP or ends
+//  with '/' (which would make it a folder).
+const char *lt_edxml_zip_entry_name(const char *name);
+
 //  Zip one file named name into a new in-memory archive; -1 on failure.
 int lt_edxml_zip(const char *name, const uint8_t *data, size_t size, uint8_t **out_p,
                  size_t *out_size_p);

@@ -260,7 +260,7 @@ static void s_read_traces(s_reader_t *r, const xmlNode *list)
     for (xmlNode *c = list->children; c; c = c->next)
         if (s_is(c, "TraceHeader"))
             s_add_rec(r, c, &lt_edxml_trace_rec, (void **) &r->pkg->traces, &r->pkg->traces_size);
-    xmlNode *business = s_child(list, "Bussiness");
+    xmlNode *business = r->pkg->status ? NULL : s_child(list, "Bussiness");
     if (business)
         s_read_business(r, business);
 }
@@ -298,16 +298,21 @@ static bool s_has_xmldsig(const xmlNode *header)
     return false;
 }
 
-//  Strip "cid:" (any case) and angle brackets from a ContentId in place.
+//  Strip "cid:" (any case), angle brackets and blanks from a ContentId in
+//  place, as often as they appear, so that the result reads back the same.
 static void s_plain_cid(char *cid)
 {
-    size_t skip = strncasecmp(cid, "cid:", 4) == 0 ? 4 : 0;
-    if (cid[skip] == '<')
-        skip++;
-    memmove(cid, cid + skip, strlen(cid + skip) + 1);
-    size_t length = strlen(cid);
-    if (length && cid[length - 1] == '>')
-        cid[length - 1] = 0;
+    for (bool changed = true; changed;) {
+        size_t length = strlen(cid), skip = 0;
+        while (length && strchr(" \t\r\n>", cid[length - 1]))
+            cid[--length] = 0;
+        while (cid[skip] && strchr(" \t\r\n<", cid[skip]))
+            skip++;
+        if (strncasecmp(cid + skip, "cid:", 4) == 0)
+            skip += 4;
+        changed = skip > 0 || length != strlen(cid);
+        memmove(cid, cid + skip, strlen(cid + skip) + 1);
+    }
 }
 
 //  Return true for the ContentType values that say "this is a ZIP" or say
@@ -382,11 +387,12 @@ static int s_decode_attachment(s_reader_t *r, const xmlNode *node, lt_edxml_atta
     if (lt_edxml_is_zip(wire, wire_size) && s_zip_type(declared_type)) {
         uint8_t *plain = NULL;
         size_t plain_size = 0;
-        char entry[256] = "", detail[200] = "";
+        char entry[4200] = "", detail[200] = "";
         rc = lt_edxml_unzip(wire, wire_size, max, &plain, &plain_size, entry, sizeof(entry),
                             detail, sizeof(detail));
         //  A real .zip file sent as it is holds files with other names.
-        if (rc == 0 && s_zip_name(att->name) && strcmp(entry, att->name)) {
+        if (rc == 0 && s_zip_name(att->name) && strcmp(entry, att->name)
+            && strcmp(entry, lt_edxml_zip_entry_name(att->name))) {
             free(plain);
             rc = 1;
         }
@@ -407,7 +413,7 @@ static int s_decode_attachment(s_reader_t *r, const xmlNode *node, lt_edxml_atta
             att->data = plain;
             att->size = plain_size;
             att->zipped = true;
-            type = lt_edxml_guess_type(*att->name ? att->name : entry);
+            type = lt_edxml_guess_type(att->name);
         }
     }
     if (!*type)

@@ -15,6 +15,7 @@
 
 #define S_B64_CHUNK (3 * 65536)   //  bytes encoded per EVP_EncodeBlock call
 #define S_DECODE_CHUNK (1 << 20)  //  characters fed per EVP_DecodeUpdate call
+#define S_MAX_ENTRY_NAME 4096     //  longest ZIP entry name the writer uses
 
 //  Return true for the characters of the base64 alphabet (not padding).
 static bool s_b64_char(unsigned char c)
@@ -194,6 +195,14 @@ int lt_edxml_unzip(const uint8_t *data, size_t size, size_t max, uint8_t **out_p
     return 0;
 }
 
+const char *lt_edxml_zip_entry_name(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    if (length == 0 || length > S_MAX_ENTRY_NAME || name[length - 1] == '/')
+        return "file";
+    return name;
+}
+
 int lt_edxml_zip(const char *name, const uint8_t *data, size_t size, uint8_t **out_p,
                  size_t *out_size_p)
 {
@@ -210,7 +219,7 @@ int lt_edxml_zip(const char *name, const uint8_t *data, size_t size, uint8_t **o
     //  Keep the buffer source alive past zip_close() to read the archive.
     zip_source_keep(src);
     zip_source_t *file = zip_source_buffer(za, size ? data : s_nothing, size, 0);
-    if (!file || zip_file_add(za, name && *name ? name : "file", file, ZIP_FL_ENC_UTF_8) < 0) {
+    if (!file || zip_file_add(za, lt_edxml_zip_entry_name(name), file, ZIP_FL_ENC_UTF_8) < 0) {
         zip_source_free(file);
         zip_discard(za);
         zip_source_free(src);
