@@ -308,6 +308,9 @@ void lt_edxml_destroy(lt_edxml_t **self_p)
         free(a->data);
     }
     free(self->attachments);
+    for (size_t i = 0; i < self->wires_size; i++)
+        free(self->wires[i].data);
+    free(self->wires);
     free(self->raw);
     free(self);
     *self_p = NULL;

@@ -148,8 +148,9 @@ lt_edxml_t *lt_edxml_read(const void *data, size_t size, const lt_edxml_limits_t
 lt_edxml_t *lt_edxml_read_file(const char *path, const lt_edxml_limits_t *limits, lt_err_t *err);
 
 //  Serialize the package to a new buffer the caller frees. Checks what a
-//  reader requires (DocumentId, From, To, a known StatusCode...) and returns
-//  -1 with err filled when something is missing.
+//  reader requires (lt_edxml_validate) and returns -1 with err filled when
+//  something is missing. Zipped attachments read from a package go out in
+//  the archive they came in; added ones are zipped here (deflate level 1).
 int lt_edxml_write(const lt_edxml_t *self, uint8_t **data_p, size_t *size_p, lt_err_t *err);
 
 //  Check what the reader requires of a package (From/OrganId; To and

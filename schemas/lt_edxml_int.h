@@ -21,6 +21,13 @@ typedef struct {
     size_t organs_size;  //  how many organs
 } lt_edxml_replacement_t;
 
+//  The ZIP archive a zipped attachment travelled in, kept so that writing
+//  the package again sends the sender's archive instead of zipping anew.
+typedef struct {
+    uint8_t *data;   //  archive bytes, NULL when not kept
+    size_t size;     //  bytes in data
+} lt_edxml_wire_t;
+
 struct _lt_edxml_t {
     bool status;                            //  a status package, not a document
     char *field[LT_EDXML_FIELDS];           //  text fields; NULL reads as ""
@@ -43,6 +50,8 @@ struct _lt_edxml_t {
     size_t replacements_size;               //  how many replacements
     lt_edxml_attachment_t *attachments;     //  decoded attachments
     size_t attachments_size;                //  how many attachments
+    lt_edxml_wire_t *wires;                 //  wires[i] is attachments[i]'s archive
+    size_t wires_size;                      //  entries in wires (may be fewer)
     uint8_t *raw;                           //  input bytes, NULL if built in memory
     size_t raw_size;                        //  bytes in raw
     bool xmldsig;                           //  edXML:Signature holds ds:Signature

@@ -343,7 +343,7 @@ static char *s_text_of(s_reader_t *r, const xmlNode *a, const xmlNode *b, const 
 
 //  Decode the bytes of one attachment element into att; 0, or -1 with err set.
 static int s_decode_attachment(s_reader_t *r, const xmlNode *node, lt_edxml_attachment_t *att,
-                               const char *declared_type)
+                               lt_edxml_wire_t *kept, const char *declared_type)
 {
     xmlNode *cte = s_child(node, "ContentTransferEncoded");
     if (!cte) {
@@ -409,7 +409,8 @@ static int s_decode_attachment(s_reader_t *r, const xmlNode *node, lt_edxml_atta
         if (rc < 0)
             return -1;
         if (rc == 0) {
-            free(att->data);
+            kept->data = att->data;
+            kept->size = att->size;
             att->data = plain;
             att->size = plain_size;
             att->zipped = true;
@@ -491,6 +492,12 @@ static int s_read_attachments(s_reader_t *r, const xmlNode *root, const xmlNode 
             return -1;
         }
         att->content_id = cid;
+        lt_edxml_wire_t *kept = lt_edxml_grow((void **) &pkg->wires, &pkg->wires_size,
+                                              sizeof(*kept));
+        if (!kept) {
+            r->nomem = true;
+            return -1;
+        }
         xmlNode *ref = s_find_reference(r, manifest, cid);
         att->name = s_text_of(r, c, ref, "AttachmentName");
         att->description = s_text_of(r, c, ref, "Description");
@@ -500,7 +507,7 @@ static int s_read_attachments(s_reader_t *r, const xmlNode *root, const xmlNode 
             r->nomem = true;
             return -1;
         }
-        int rc = s_decode_attachment(r, c, att, declared);
+        int rc = s_decode_attachment(r, c, att, kept, declared);
         free(declared);
         if (rc)
             return -1;
@@ -550,6 +557,13 @@ static void s_on_doctype(void *ctx, const xmlChar *name, const xmlChar *external
     xmlStopParser(ctxt);
 }
 
+//  Generic error handler that drops libxml2's messages: a few (encoding
+//  conversion failures) bypass XML_PARSE_NOERROR and would reach stderr;
+//  the parse result carries what the caller needs.
+static void s_quiet(void *ctx, const char *message, ...)
+{
+}
+
 //  Return true when an encoding name is UTF-8.
 static bool s_utf8_name(const char *name)
 {
@@ -576,10 +590,21 @@ static xmlDoc *s_parse(s_reader_t *r, const uint8_t *data, size_t size)
     ctxt->sax->internalSubset = s_on_doctype;
     ctxt->sax->externalSubset = NULL;
     int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+    //  The generic handler is per thread in libxml2; put the caller's back.
+    xmlGenericErrorFunc saved = xmlGenericError;
+    void *saved_context = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(NULL, s_quiet);
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, (const char *) data, (int) size, "edxml", NULL, options);
-    const char *declared = doc && doc->encoding ? (const char *) doc->encoding
-                           : ctxt->encoding     ? (const char *) ctxt->encoding
-                                                : NULL;
+    xmlSetGenericErrorFunc(saved_context, saved);
+    //  The declared encoding: on the tree, or (after a failure) on the
+    //  context or its input, where libxml2 keeps it when it converts.
+    const char *declared = NULL;
+    if (doc && doc->encoding)
+        declared = (const char *) doc->encoding;
+    else if (ctxt->encoding)
+        declared = (const char *) ctxt->encoding;
+    else if (ctxt->input && ctxt->input->encoding)
+        declared = (const char *) ctxt->input->encoding;
     if (r->doctype)
         lt_err_set(r->err, LT_EINVAL,
                    "edXML: DOCTYPE is not allowed in edXML (no DTD, no entity declarations)");

@@ -402,6 +402,14 @@ static void s_test_tolerance(void)
     pkg = lt_edxml_read(wrapped, at, NULL, &err);
     assert(pkg && lt_edxml_eq(want, pkg));
     lt_edxml_destroy(&pkg);
+    //  Relaying re-sends the sender's archive as it came, not a new one.
+    char *b64_text = strndup(b64_open, b64);
+    uint8_t *relayed = NULL;
+    size_t relayed_size = 0;
+    assert(b64_text && lt_edxml_write(want, &relayed, &relayed_size, &err) == 0);
+    assert(strstr((char *) relayed, b64_text));
+    free(relayed);
+    free(b64_text);
     //  ... but a base64 line cut short (bad padding) is refused.
     char *shorter = s_replace(wrapped, "=\r\n<", "\r\n<");
     s_assert_rejects(shorter, strlen(shorter), NULL, LT_EINVAL, "not valid base64");
@@ -450,6 +458,8 @@ static void s_test_tolerance(void)
     static const char utf16[] = "\xff\xfe<\0?\0x\0m\0l\0";
     s_assert_rejects(utf16, sizeof(utf16) - 1, NULL, LT_EINVAL, "UTF-16 or UTF-32");
     s_assert_rejects("", 0, NULL, LT_EINVAL, "empty input");
+    static const char sjis[] = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><edXML>\xff\xff</edXML>";
+    s_assert_rejects(sjis, strlen(sjis), NULL, LT_EINVAL, "declared encoding 'Shift_JIS'");
     s_assert_rejects("<a/>", 4, NULL, LT_EINVAL, "root element is 'a'");
     static const char nons[] = "<edXML><edXMLEnvelope/></edXML>";
     s_assert_rejects(nons, strlen(nons), NULL, LT_EINVAL, "namespace '(none)'");

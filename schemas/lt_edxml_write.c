@@ -183,13 +183,19 @@ static const char *s_wire_type(const lt_edxml_attachment_t *a)
     return a->zipped ? "application/zip" : a->content_type;
 }
 
-//  Write one Attachment: zip it if asked, base64 it on one line.
-static int s_write_attachment(s_writer_t *w, const lt_edxml_attachment_t *a, lt_err_t *err)
+//  Write one Attachment: zip it if asked (reusing the archive it came in,
+//  if kept), base64 it on one line.
+static int s_write_attachment(s_writer_t *w, const lt_edxml_attachment_t *a,
+                              const lt_edxml_wire_t *kept, lt_err_t *err)
 {
     const uint8_t *wire = a->data;
     size_t wire_size = a->size;
     uint8_t *zipped = NULL;
-    if (a->zipped) {
+    if (a->zipped && kept && kept->data) {
+        wire = kept->data;
+        wire_size = kept->size;
+    }
+    else if (a->zipped) {
         if (lt_edxml_zip(a->name, a->data, a->size, &zipped, &wire_size)) {
             lt_err_set(err, LT_EINTERNAL, "edXML: cannot zip attachment '%s'", a->name);
             return -1;
@@ -264,7 +270,8 @@ static int s_write(s_writer_t *w, const lt_edxml_t *self, lt_err_t *err)
     if (!self->status) {
         s_start(w, "AttachmentEncoded", true);
         for (size_t i = 0; i < self->attachments_size && !w->failed; i++)
-            if (s_write_attachment(w, &self->attachments[i], err))
+            if (s_write_attachment(w, &self->attachments[i],
+                                   i < self->wires_size ? &self->wires[i] : NULL, err))
                 return -1;
         s_end(w);
     }

@@ -1,8 +1,9 @@
 /*  lt_edxml_zip: the attachment codecs of edXML - base64 (OpenSSL's EVP
     encoder) and the one-file ZIP wrapper the SDKs put around each file
     (libzip, in memory). Nothing here decodes by hand: this file only checks
-    the input against the limits and the base64 alphabet before handing it
-    to the libraries, and checks the results they return.
+    the input against the limits and the base64 alphabet (and squeezes out
+    line breaks) before handing it to the libraries, and checks the results
+    they return.
 */
 #include "lt_edxml_int.h"
 
@@ -14,79 +15,82 @@
 #include <zip.h>
 
 #define S_B64_CHUNK (3 * 65536)   //  bytes encoded per EVP_EncodeBlock call
-#define S_DECODE_CHUNK (1 << 20)  //  characters fed per EVP_DecodeUpdate call
+#define S_DECODE_CHUNK (1 << 20)  //  characters per EVP_DecodeBlock call (a multiple of 4)
 #define S_MAX_ENTRY_NAME 4096     //  longest ZIP entry name the writer uses
 
-//  Return true for the characters of the base64 alphabet (not padding).
-static bool s_b64_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
-           || c == '/';
-}
-
-//  Return true for the blanks allowed between base64 characters.
-static bool s_b64_blank(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+//  Class of each byte in base64 text: 0 not allowed, 1 alphabet, 2 blank
+//  (space, tab, CR, LF), 3 padding '='.
+static const uint8_t s_b64_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 3, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 int lt_edxml_base64_decode(const char *text, size_t length, size_t max, uint8_t **data_p,
                            size_t *size_p)
 {
-    //  OpenSSL's streaming decoder skips blanks but also stops quietly at
-    //  '-' (a PEM habit), so check the alphabet and the padding first.
-    size_t chars = 0, pads = 0;
+    //  Check the alphabet and the padding first: OpenSSL's decoders skip
+    //  blanks only at the ends and stop quietly at '-' (a PEM habit).
+    const uint8_t *in = (const uint8_t *) text;
+    size_t chars = 0, pads = 0, blanks = 0;
     for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char) text[i];
-        if (s_b64_blank(c))
-            continue;
-        if (c == '=')
-            pads++;
-        else if (s_b64_char(c) && pads == 0)
+        uint8_t k = s_b64_class[in[i]];
+        if (k == 1 && pads == 0)
             chars++;
+        else if (k == 2)
+            blanks++;
+        else if (k == 3)
+            pads++;
         else
             return -1;
     }
-    if (pads > 2 || (chars + pads) % 4 != 0 || (pads && (chars + pads) == 0))
+    if (pads > 2 || (chars + pads) % 4 != 0)
         return -1;
     size_t expect = (chars + pads) / 4 * 3 - pads;
     if (expect > max)
         return -2;
-    uint8_t *data = malloc(expect + 4);   //  the decoder writes whole groups of 3
-    if (!data)
-        return -3;
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    if (!ctx) {
-        free(data);
+    //  Blanks (line breaks of MIME writers) are squeezed out into a copy.
+    uint8_t *squeezed = NULL;
+    if (blanks) {
+        squeezed = malloc(chars + pads + 1);
+        if (!squeezed)
+            return -3;
+        size_t at = 0;
+        for (size_t i = 0; i < length; i++)
+            if (s_b64_class[in[i]] != 2)
+                squeezed[at++] = in[i];
+        in = squeezed;
+    }
+    uint8_t *data = malloc(expect + 4);   //  padding decodes to zero bytes first
+    if (!data) {
+        free(squeezed);
         return -3;
     }
-    EVP_DecodeInit(ctx);
-    size_t total = 0;
+    size_t total = 0, quads = chars + pads;
     int rc = 0;
-    for (size_t done = 0; done < length && rc == 0;) {
-        int chunk = (int) (length - done < S_DECODE_CHUNK ? length - done : S_DECODE_CHUNK);
-        int out = 0;
-        if (EVP_DecodeUpdate(ctx, data + total, &out, (const unsigned char *) text + done, chunk)
-            < 0)
+    for (size_t done = 0; done < quads && rc == 0;) {
+        size_t chunk = quads - done < S_DECODE_CHUNK ? quads - done : S_DECODE_CHUNK;
+        int n = EVP_DecodeBlock(data + total, in + done, (int) chunk);
+        if (n != (int) (chunk / 4 * 3))
             rc = -1;
-        total += (size_t) (out > 0 ? out : 0);
-        done += (size_t) chunk;
-        if (total > expect)
-            rc = -1;
+        else
+            total += (size_t) n;
+        done += chunk;
     }
-    int out = 0;
-    if (rc == 0 && EVP_DecodeFinal(ctx, data + total, &out) < 0)
-        rc = -1;
-    total += (size_t) (out > 0 ? out : 0);
-    EVP_ENCODE_CTX_free(ctx);
-    if (rc == 0 && total != expect)
+    free(squeezed);
+    if (rc == 0 && total - pads != expect)
         rc = -1;
     if (rc) {
         free(data);
         return rc;
     }
     *data_p = data;
-    *size_p = total;
+    *size_p = expect;
     return 0;
 }
 
@@ -219,8 +223,14 @@ int lt_edxml_zip(const char *name, const uint8_t *data, size_t size, uint8_t **o
     //  Keep the buffer source alive past zip_close() to read the archive.
     zip_source_keep(src);
     zip_source_t *file = zip_source_buffer(za, size ? data : s_nothing, size, 0);
-    if (!file || zip_file_add(za, lt_edxml_zip_entry_name(name), file, ZIP_FL_ENC_UTF_8) < 0) {
-        zip_source_free(file);
+    zip_int64_t index = file ? zip_file_add(za, lt_edxml_zip_entry_name(name), file,
+                                            ZIP_FL_ENC_UTF_8)
+                             : -1;
+    //  Level 1: attachments are mostly PDFs whose streams are compressed
+    //  already; a higher level spends more time for little gain.
+    if (index < 0 || zip_set_file_compression(za, (zip_uint64_t) index, ZIP_CM_DEFLATE, 1) < 0) {
+        if (index < 0)
+            zip_source_free(file);
         zip_discard(za);
         zip_source_free(src);
         return -1;
