@@ -38,6 +38,7 @@
 #define S_MAX_TOKENS 4096                                //  tokens read in one dictionary
 #define S_MAX_DEPTH  32                                  //  nesting inside one dictionary
 #define S_MAX_FILES  1000                                //  files read from a trust directory
+#define S_MAX_NAMES  (4 * LT_PDFSIG_MAX_SIGS)            //  /ByteRange names examined per file
 
 struct _lt_pdfsig_t {
     lt_sig_t verdict;                             //  file verdict
@@ -879,11 +880,16 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
     if (!self)
         return NULL;
     const uint8_t *bytes = data;
-    size_t pos = 0;
+    size_t pos = 0, names = 0;
     while (bytes && pos < size) {
         const uint8_t *hit = memmem(bytes + pos, size - pos, "/ByteRange", 10);
         if (!hit)
             break;
+        //  Each name costs a walk of up to a window: bound the total.
+        if (++names > S_MAX_NAMES) {
+            self->too_many = true;
+            break;
+        }
         size_t at = (size_t) (hit - bytes);
         pos = at + 10;
         if (pos < size && !s_is_space(bytes[pos]) && !s_is_delim(bytes[pos]))
@@ -911,8 +917,9 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
     if (self->too_many) {
         self->verdict = LT_SIG_INVALID;
         snprintf(self->reason, sizeof(self->reason),
-                 "more than %d signature dictionaries; not all were checked",
-                 LT_PDFSIG_MAX_SIGS);
+                 "more than %d signature dictionaries or %d /ByteRange names; not all were "
+                 "checked",
+                 LT_PDFSIG_MAX_SIGS, S_MAX_NAMES);
     }
     else if (self->verdict != LT_SIG_VALID && self->verdict != LT_SIG_UNSIGNED)
         snprintf(self->reason, sizeof(self->reason), "signature %zu of %zu: %s", worst + 1,

@@ -15,7 +15,11 @@
     anchor loading and chain check live here as lt_pdfsig_trust_*().
 
     Untrusted input never triggers an assert: every failure becomes an
-    `invalid` verdict with its reason.
+    `invalid` verdict with its reason. The work per file is bounded: at most
+    LT_PDFSIG_MAX_SIGS dictionaries and four times as many /ByteRange names
+    are examined (more makes the file invalid), each within a window of
+    LT_PDFSIG_MAX_CONTENTS + 64 KiB bytes. Certificates are checked at the
+    current time, without revocation (CRL/OCSP) checks.
 */
 #ifndef LT_PDFSIG_H_INCLUDED
 #define LT_PDFSIG_H_INCLUDED

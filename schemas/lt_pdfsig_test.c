@@ -339,6 +339,11 @@ void lt_pdfsig_test(bool verbose)
         used += (size_t) snprintf(many + used, 4096 - used,
                                   "<< /Type /Sig /ByteRange [0 1 2 3] /Contents <00> >>\n");
     s_expect(many, used, LT_SIG_INVALID, "more than 16");
+    //  Many /ByteRange names outside any dictionary: the walk stops.
+    used = 0;
+    for (int i = 0; i < 100; i++)
+        used += (size_t) snprintf(many + used, 4096 - used, "/ByteRange ");
+    s_expect(many, used, LT_SIG_INVALID, "/ByteRange names");
     free(many);
     //  Deep nesting and long inputs stay bounded.
     char brackets[101];
