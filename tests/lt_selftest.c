@@ -14,6 +14,10 @@
 #include "lt_id.h"
 #include "lt_ltp.h"
 #include "lt_store.h"
+#include "lt_config.h"
+#include "lt_zap.h"
+#include "lt_keys.h"
+#include "lt_supervisor.h"
 #include "lt_pdfsig.h"
 #include "lt_verdict.h"
 #include "lt_xmldsig.h"
@@ -38,6 +42,10 @@ static const s_test_t s_tests[] = {
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
+    {"lt_config", lt_config_test},
+    {"lt_zap", lt_zap_test},
+    {"lt_keys", lt_keys_test},
+    {"lt_supervisor", lt_supervisor_test},
     {"lt_pdfsig", lt_pdfsig_test},
     {"lt_xmldsig", lt_xmldsig_test},
     {"lt_verdict", lt_verdict_test},

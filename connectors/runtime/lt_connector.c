@@ -372,6 +372,8 @@ static void s_on_broker(session_t *s)
     }
     switch (lt_ltp_id(msg)) {
     case LT_LTP_WELCOME:
+        if (s->ready)
+            break;   //  answer to a HELLO repeated while the first was on its way
         s->ready = true;
         s->hello_backoff = 0;
         s->heartbeat = (int) lt_ltp_heartbeat(msg);
@@ -420,11 +422,18 @@ static void s_on_broker(session_t *s)
         break;
     }
     case LT_LTP_ERROR:
+        if (lt_ltp_code(msg) == LT_ESTATE) {
+            //  The broker restarted and lost our session. Every message sent
+            //  meanwhile earns this answer: say HELLO once, not once each.
+            if (s->ready || zclock_mono() - s->hello_at > 1000) {
+                lt_log_info("event=session_lost reason=\"%s\"", lt_ltp_reason(msg));
+                s_hello(s, false);
+            }
+            break;
+        }
         lt_log_warning("event=broker_error code=%s reason=\"%s\"",
                        lt_error_name((lt_error_t) lt_ltp_code(msg)), lt_ltp_reason(msg));
-        if (lt_ltp_code(msg) == LT_ESTATE)
-            s_hello(s, false);   //  the broker restarted and lost our session
-        else if (lt_ltp_code(msg) == LT_EAUTH || lt_ltp_code(msg) == LT_EVERSION) {
+        if (lt_ltp_code(msg) == LT_EAUTH || lt_ltp_code(msg) == LT_EVERSION) {
             s->ready = false;
             s->hello_backoff = 5000;
         }

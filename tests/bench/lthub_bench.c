@@ -1,0 +1,462 @@
+/*  lthub-bench: load generator and measurement tool for the relay.
+
+    By default it builds a throw-away hub in a temporary directory (keys,
+    config, an lthubd child process) and runs two connectors in this
+    process: bench-pub publishes N messages of S bytes (durability on: each
+    counts as published only when ACCEPTED, i.e. fsynced), bench-sink takes
+    them. Every payload carries its sequence number and send time, so the
+    sink measures end-to-end latency and counts what arrived twice or never.
+    --kill-broker N SIGKILLs and restarts lthubd N times during the run.
+    --backlog queues everything with no sink attached, then reports the
+    broker's memory and restart time, then drains.
+
+    Figures: msgs/s and MB/s (10^6 bytes) from the first publish to the last
+    arrival, latency p50/p99/p99.9 in ms, lost (accepted, never delivered)
+    and duplicates (delivered more than once to the sink).
+*/
+#include "lt_connector.h"
+#include "lt_id.h"
+#include "lt_keys.h"
+#include "lt_log.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+    long messages;            //  --messages
+    long size;                //  --size
+    long rate;                //  --rate, 0 = as fast as it goes
+    long kills;               //  --kill-broker
+    long credit;              //  --credit of the sink
+    long window;              //  --window of the publisher
+    bool json;                //  --json
+    bool backlog;             //  --backlog
+    bool keep;                //  --keep the temporary directory
+    char lthubd[PATH_MAX + 32];   //  lthubd program
+    char dir[PATH_MAX];       //  working directory
+    char endpoint[128];       //  LTP endpoint
+    char keys[PATH_MAX + 8];  //  keys directory
+    bool external;            //  --broker given: use a running hub
+} s_opts_t;
+
+typedef struct {
+    uint8_t *arrivals;        //  deliveries per sequence number
+    uint8_t *accepted;        //  ACCEPTED per sequence number
+    int64_t *latency_us;      //  first-arrival latency per sequence number
+    long arrived;             //  distinct sequence numbers arrived
+    long accepted_count;      //  ACCEPTED answers
+    long rejected;            //  REJECTED answers
+    int64_t first_send_us;    //  first publish
+    int64_t last_arrival_us;  //  last first-arrival
+    long messages;            //  bound for the arrays
+} s_run_t;
+
+static s_run_t s_run;
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  Sink: count the arrival of one sequence number.
+static lt_delivery_result_t s_sink_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+{
+    (void) state;
+    if (d->size < 16)
+        return lt_err_set(err, LT_EINVAL, "bench payload too short"), LT_DELIVERY_FAIL;
+    uint64_t seq;
+    int64_t sent;
+    memcpy(&seq, d->payload, 8);
+    memcpy(&sent, d->payload + 8, 8);
+    if (seq >= (uint64_t) s_run.messages)
+        return LT_DELIVERY_OK;   //  a message from another run
+    uint8_t before = __atomic_fetch_add(&s_run.arrivals[seq], 1, __ATOMIC_SEQ_CST);
+    if (before == 0) {
+        int64_t now = s_now_us();
+        s_run.latency_us[seq] = now - sent;
+        __atomic_fetch_add(&s_run.arrived, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&s_run.last_arrival_us, now, __ATOMIC_SEQ_CST);
+    }
+    return LT_DELIVERY_OK;
+}
+
+static const lt_connector_ops_t s_sink_ops = {
+    .abi = LT_CONNECTOR_ABI,
+    .name = "bench-sink",
+    .kind = "bench",
+    .summary = "benchmark sink",
+    .deliver = s_sink_deliver,
+};
+
+static const lt_connector_ops_t s_pub_ops = {
+    .abi = LT_CONNECTOR_ABI,
+    .name = "bench-pub",
+    .kind = "bench",
+    .summary = "benchmark publisher",
+};
+
+//  Publish callback: note the outcome.
+static void s_on_published(void *arg, const lt_publish_result_t *result)
+{
+    uint64_t seq = (uint64_t) (uintptr_t) arg;
+    if (result->code == LT_OK) {
+        s_run.accepted[seq] = 1;
+        __atomic_fetch_add(&s_run.accepted_count, 1, __ATOMIC_SEQ_CST);
+    }
+    else
+        __atomic_fetch_add(&s_run.rejected, 1, __ATOMIC_SEQ_CST);
+}
+
+static pid_t s_spawn_broker(const s_opts_t *o)
+{
+    char config[PATH_MAX + 16], log[PATH_MAX + 16];
+    snprintf(config, sizeof(config), "%s/lthub.cfg", o->dir);
+    snprintf(log, sizeof(log), "%s/lthubd.log", o->dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+        }
+        execl(o->lthubd, "lthubd", "--config", config, (char *) NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+//  Read a /proc/PID/status field in KiB.
+static long s_proc_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    FILE *file = fopen(path, "r");
+    long value = -1;
+    size_t len = strlen(field);
+    while (file && fgets(line, sizeof(line), file))
+        if (strncmp(line, field, len) == 0 && line[len] == ':')
+            value = strtol(line + len + 1, NULL, 10);
+    if (file)
+        fclose(file);
+    return value;
+}
+
+//  Wait until a runtime has a session; returns ms waited or -1.
+static long s_wait_connected(lt_conn_t *conn, long timeout_ms)
+{
+    int64_t start = s_now_us();
+    while (!lt_conn_connected(conn)) {
+        if (s_now_us() - start > timeout_ms * 1000)
+            return -1;
+        usleep(2000);
+    }
+    return (long) ((s_now_us() - start) / 1000);
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static lt_conn_t *s_connector(const lt_connector_ops_t *ops, const s_opts_t *o)
+{
+    char credit[32], window[32];
+    snprintf(credit, sizeof(credit), "%ld", o->credit);
+    snprintf(window, sizeof(window), "%ld", o->window);
+    char *args[] = {"--broker", (char *) o->endpoint, "--keys", (char *) o->keys,
+                    "--credit", credit, "--window", window, "--workers", "2",
+                    "--log-level", "warning"};
+    lt_err_t err;
+    lt_conn_t *conn = lt_conn_new(ops, 12, args, &err);
+    if (!conn || lt_conn_start(conn, &err)) {
+        fprintf(stderr, "lthub-bench: %s: %s\n", ops->name, err.detail);
+        lt_conn_destroy(&conn);
+    }
+    return conn;
+}
+
+//  Prepare a temporary hub: keys, config, a free port.
+static int s_prepare(s_opts_t *o)
+{
+    snprintf(o->dir, sizeof(o->dir), "/tmp/lthub-bench-XXXXXX");
+    if (!mkdtemp(o->dir))
+        return -1;
+    snprintf(o->keys, sizeof(o->keys), "%s/keys", o->dir);
+    lt_err_t err;
+    if (lt_keys_broker(o->keys, &err) < 0 || lt_keys_connector(o->keys, "bench-pub", &err) < 0 ||
+        lt_keys_connector(o->keys, "bench-sink", &err) < 0) {
+        fprintf(stderr, "lthub-bench: %s\n", err.detail);
+        return -1;
+    }
+    zsock_t *probe = zsock_new(ZMQ_ROUTER);
+    int port = zsock_bind(probe, "tcp://127.0.0.1:*");
+    zsock_destroy(&probe);
+    snprintf(o->endpoint, sizeof(o->endpoint), "tcp://127.0.0.1:%d", port);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/lthub.cfg", o->dir);
+    FILE *cfg = fopen(path, "w");
+    if (!cfg)
+        return -1;
+    fprintf(cfg,
+            "broker\n    endpoint = \"%s\"\n    data = \"%s/data\"\n    keys = \"%s\"\n"
+            "admin\n    listen = \"\"\nlog\n    level = \"warning\"\n"
+            "routes\n    route\n        kind = \"document\"\n        match = \"BENCH\"\n"
+            "        to = \"bench-sink\"\nconnectors\n    bench-pub\n    bench-sink\n",
+            o->endpoint, o->dir, o->keys);
+    fclose(cfg);
+    return 0;
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lthub-bench [options]\n"
+            "  --messages N      messages to relay (default 100000)\n"
+            "  --size BYTES      payload size (default 1024, at least 16)\n"
+            "  --rate R          messages/s offered, 0 = as fast as it goes (default 0)\n"
+            "  --kill-broker N   SIGKILL and restart lthubd N times during the run\n"
+            "  --backlog         queue all with no sink, report RSS and restart time, drain\n"
+            "  --credit N        sink credit (default 256)\n"
+            "  --window N        publisher window (default 4096)\n"
+            "  --lthubd PATH     lthubd program (default: beside this program's build)\n"
+            "  --broker EP --keys DIR   use a running hub (route BENCH to bench-sink)\n"
+            "  --keep            keep the temporary directory\n"
+            "  --json            print one JSON object\n");
+}
+
+int main(int argc, char *argv[])
+{
+    s_opts_t o = {.messages = 100000, .size = 1024, .credit = 256, .window = 4096};
+    lt_log_init("lthub-bench");
+    lt_log_set_level(LT_LOG_WARNING);
+    char self[PATH_MAX - 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(o.lthubd, sizeof(o.lthubd), "%s/../broker/lthubd", self);
+    if (access(o.lthubd, X_OK) != 0)
+        snprintf(o.lthubd, sizeof(o.lthubd), "%s/lthubd", self);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help")) {
+            s_usage(stdout);
+            return 0;
+        }
+        else if (!strcmp(a, "--version")) {
+            printf("lthub-bench %s\n", LT_VERSION);
+            return 0;
+        }
+        else if (!strcmp(a, "--json"))
+            o.json = true;
+        else if (!strcmp(a, "--backlog"))
+            o.backlog = true;
+        else if (!strcmp(a, "--keep"))
+            o.keep = true;
+        else if (v && !strcmp(a, "--messages"))
+            o.messages = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--size"))
+            o.size = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--rate"))
+            o.rate = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--kill-broker"))
+            o.kills = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--credit"))
+            o.credit = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--window"))
+            o.window = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--lthubd"))
+            snprintf(o.lthubd, sizeof(o.lthubd), "%s", argv[++i]);
+        else if (v && !strcmp(a, "--broker")) {
+            snprintf(o.endpoint, sizeof(o.endpoint), "%s", argv[++i]);
+            o.external = true;
+        }
+        else if (v && !strcmp(a, "--keys"))
+            snprintf(o.keys, sizeof(o.keys), "%s", argv[++i]);
+        else {
+            fprintf(stderr, "lthub-bench: unknown or incomplete option '%s'\n", a);
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (o.messages < 1 || o.size < 16 || o.rate < 0 || o.kills < 0 || o.credit < 1 ||
+        o.window < 1 || (o.external && (o.kills || o.backlog || !*o.keys))) {
+        fprintf(stderr, "lthub-bench: bad option values (size >= 16; --broker needs --keys and "
+                        "excludes --kill-broker and --backlog)\n");
+        return 2;
+    }
+    zsys_handler_set(NULL);
+    signal(SIGPIPE, SIG_IGN);
+    s_run.messages = o.messages;
+    s_run.arrivals = calloc((size_t) o.messages, 1);
+    s_run.accepted = calloc((size_t) o.messages, 1);
+    s_run.latency_us = calloc((size_t) o.messages, sizeof(int64_t));
+    pid_t broker = 0;
+    if (!o.external) {
+        if (s_prepare(&o)) {
+            fprintf(stderr, "lthub-bench: cannot prepare %s\n", o.dir);
+            return 1;
+        }
+        broker = s_spawn_broker(&o);
+    }
+    lt_conn_t *sink = o.backlog ? NULL : s_connector(&s_sink_ops, &o);
+    lt_conn_t *pub = s_connector(&s_pub_ops, &o);
+    if ((!o.backlog && !sink) || !pub || s_wait_connected(pub, 10000) < 0) {
+        fprintf(stderr, "lthub-bench: cannot connect to %s (see %s/lthubd.log)\n", o.endpoint,
+                o.dir);
+        lt_conn_destroy(&pub);
+        lt_conn_destroy(&sink);
+        if (broker) {
+            kill(broker, SIGTERM);
+            waitpid(broker, NULL, 0);
+        }
+        return 1;
+    }
+    if (sink)
+        s_wait_connected(sink, 10000);
+
+    char runid[LT_ID_LEN + 1];
+    lt_id_new(runid);
+    uint8_t *payload = malloc((size_t) o.size);
+    for (long i = 16; i < o.size; i++)
+        payload[i] = (uint8_t) (i * 31 + 7);
+    long restarts = 0;
+    s_run.first_send_us = s_now_us();
+    for (long seq = 0; seq < o.messages; seq++) {
+        if (o.rate > 0) {
+            int64_t due = s_run.first_send_us + (int64_t) (seq * 1000000.0 / o.rate);
+            int64_t now = s_now_us();
+            if (due > now)
+                usleep((useconds_t) (due - now));
+        }
+        if (o.kills && restarts < o.kills && seq == (restarts + 1) * o.messages / (o.kills + 1)) {
+            kill(broker, SIGKILL);
+            waitpid(broker, NULL, 0);
+            broker = s_spawn_broker(&o);
+            restarts++;
+        }
+        uint64_t useq = (uint64_t) seq;
+        int64_t now = s_now_us();
+        memcpy(payload, &useq, 8);
+        memcpy(payload + 8, &now, 8);
+        char key[96];
+        snprintf(key, sizeof(key), "bench-%.13s-%ld", runid + 24, seq);
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+        lt_envelope_set_key(env, key);
+        lt_envelope_set_btype(env, "new");
+        lt_envelope_add_recipient(env, "BENCH");
+        lt_envelope_set_payload_facts(env, payload, (size_t) o.size);
+        if (lt_conn_publish_async(pub, &env, payload, (size_t) o.size, s_on_published,
+                                  (void *) (uintptr_t) seq)) {
+            fprintf(stderr, "lthub-bench: publisher stopped\n");
+            break;
+        }
+    }
+    //  Wait for every answer, then for every arrival.
+    int64_t deadline = s_now_us() + (120 + o.messages / 1000) * 1000000LL;
+    while (__atomic_load_n(&s_run.accepted_count, __ATOMIC_SEQ_CST) +
+                   __atomic_load_n(&s_run.rejected, __ATOMIC_SEQ_CST) <
+               o.messages &&
+           s_now_us() < deadline)
+        usleep(1000);
+    int64_t published_us = s_now_us();
+    long rss_backlog = -1, restart_ms = -1;
+    if (o.backlog) {
+        rss_backlog = s_proc_kib(broker, "VmRSS");
+        int64_t t0 = s_now_us();
+        kill(broker, SIGKILL);
+        waitpid(broker, NULL, 0);
+        broker = s_spawn_broker(&o);
+        usleep(1000);
+        while (lt_conn_connected(pub) && s_now_us() - t0 < 10000000)
+            usleep(1000);   //  wait until the publisher noticed the loss
+        long waited = s_wait_connected(pub, 30000);
+        restart_ms = waited < 0 ? -1 : (long) ((s_now_us() - t0) / 1000);
+        //  Drain: the sink starts now; throughput counts from here.
+        s_run.first_send_us = s_now_us();
+        sink = s_connector(&s_sink_ops, &o);
+    }
+    while (__atomic_load_n(&s_run.arrived, __ATOMIC_SEQ_CST) <
+               __atomic_load_n(&s_run.accepted_count, __ATOMIC_SEQ_CST) &&
+           s_now_us() < deadline)
+        usleep(1000);
+    usleep(200 * 1000);   //  let late duplicates show up
+    long lost = 0, duplicates = 0, arrived = 0;
+    int64_t *lat = malloc((size_t) o.messages * sizeof(int64_t));
+    for (long i = 0; i < o.messages; i++) {
+        if (s_run.accepted[i] && !s_run.arrivals[i])
+            lost++;
+        if (s_run.arrivals[i] > 1)
+            duplicates += s_run.arrivals[i] - 1;
+        if (s_run.arrivals[i])
+            lat[arrived++] = s_run.latency_us[i];
+    }
+    qsort(lat, (size_t) arrived, sizeof(int64_t), s_cmp);
+    double p50 = arrived ? lat[(arrived - 1) * 50 / 100] / 1000.0 : 0;
+    double p99 = arrived ? lat[(arrived - 1) * 99 / 100] / 1000.0 : 0;
+    double p999 = arrived ? lat[(arrived - 1) * 999 / 1000] / 1000.0 : 0;
+    double seconds = (s_run.last_arrival_us - s_run.first_send_us) / 1e6;
+    if (seconds <= 0)
+        seconds = (published_us - s_run.first_send_us) / 1e6;
+    double mps = arrived / seconds, mbps = arrived * (double) o.size / seconds / 1e6;
+    long rss = broker ? s_proc_kib(broker, "VmRSS") : -1;
+    long hwm = broker ? s_proc_kib(broker, "VmHWM") : -1;
+    if (o.json) {
+        printf("{\"messages\":%ld,\"size\":%ld,\"rate\":%ld,\"msgs_per_s\":%.0f,"
+               "\"mb_per_s\":%.2f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
+               "\"lost\":%ld,\"duplicates\":%ld,\"accepted\":%ld,\"rejected\":%ld,"
+               "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
+               "\"broker_peak_rss_kib\":%ld",
+               o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, lost, duplicates,
+               s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm);
+        if (o.backlog)
+            printf(",\"backlog_rss_kib\":%ld,\"restart_ms\":%ld", rss_backlog, restart_ms);
+        printf("}\n");
+    }
+    else {
+        printf("relayed %ld of %ld messages of %ld bytes (%s, rate %s) in %.2f s\n", arrived,
+               o.messages, o.size, "fsync before ACCEPTED", o.rate ? "limited" : "unlimited",
+               seconds);
+        printf("throughput  %.0f msgs/s  %.2f MB/s\n", mps, mbps);
+        printf("latency     p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms\n", p50, p99, p999);
+        printf("lost %ld  duplicates %ld  rejected %ld  broker restarts %ld\n", lost, duplicates,
+               s_run.rejected, restarts);
+        printf("broker RSS  %ld KiB now, %ld KiB peak\n", rss, hwm);
+        if (o.backlog)
+            printf("backlog     broker RSS %ld KiB with %ld queued; restart %ld ms\n",
+                   rss_backlog, s_run.accepted_count, restart_ms);
+    }
+    lt_conn_destroy(&pub);
+    lt_conn_destroy(&sink);
+    if (broker) {
+        kill(broker, SIGTERM);
+        waitpid(broker, NULL, 0);
+    }
+    if (!o.external && !o.keep) {
+        zdir_t *tmp = zdir_new(o.dir, NULL);
+        if (tmp) {
+            zdir_remove(tmp, true);
+            zdir_destroy(&tmp);
+        }
+    }
+    else if (!o.external)
+        fprintf(stderr, "lthub-bench: kept %s\n", o.dir);
+    free(lat);
+    free(payload);
+    free(s_run.arrivals);
+    free(s_run.accepted);
+    free(s_run.latency_us);
+    return lost || duplicates ? 3 : 0;
+}
