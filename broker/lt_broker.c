@@ -9,6 +9,7 @@
 #include "lt_digest.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_keys.h"
 #include "lt_zap.h"
 
 #include <assert.h>
@@ -663,4 +664,218 @@ char *lt_broker_admin_request(const char *request, int timeout_ms)
         reply = zstr_recv(req);
     zsock_destroy(&req);
     return reply;
+}
+
+//  ---------------------------------------------------------------------------
+//  Self-test: a broker actor on loopback with real CURVE clients.
+
+//  A DEALER with a certificate, connected to the broker under test.
+static zsock_t *s_test_client(const char *keys, const char *name, const char *endpoint)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.cert_secret", keys, name);
+    zcert_t *cert = zcert_load(path);
+    if (!cert)
+        cert = zcert_new();   //  a key the broker has never seen
+    snprintf(path, sizeof(path), "%s/broker.cert", keys);
+    zcert_t *broker = zcert_load(path);
+    assert(broker);
+    zsock_t *client = zsock_new(ZMQ_DEALER);
+    zcert_apply(cert, client);
+    zsock_set_curve_serverkey(client, zcert_public_txt(broker));
+    zsock_set_rcvtimeo(client, 2000);
+    zsock_set_linger(client, 0);
+    assert(zsock_connect(client, "%s", endpoint) == 0);
+    zcert_destroy(&cert);
+    zcert_destroy(&broker);
+    return client;
+}
+
+//  Receive one LTP message, skipping PINGs; NULL on timeout.
+static lt_ltp_t *s_test_recv(zsock_t *client)
+{
+    while (true) {
+        lt_err_t err;
+        lt_ltp_t *msg = lt_ltp_recv(zsock_resolve(client), 0, &err, NULL);
+        if (!msg || lt_ltp_id(msg) != LT_LTP_PING)
+            return msg;
+        lt_ltp_destroy(&msg);
+    }
+}
+
+//  Expect the next message to be command id; returns it.
+static lt_ltp_t *s_test_expect(zsock_t *client, lt_ltp_id_t id)
+{
+    lt_ltp_t *msg = s_test_recv(client);
+    if (!msg || lt_ltp_id(msg) != id)
+        fprintf(stderr, "expected %s, got %s\n", lt_ltp_id_name(id),
+                msg ? lt_ltp_command(msg) : "nothing");
+    assert(msg && lt_ltp_id(msg) == id);
+    return msg;
+}
+
+static void s_test_hello(zsock_t *client, const char *name, uint32_t credit)
+{
+    lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
+    lt_ltp_set_version(hello, LT_LTP_VERSION);
+    lt_ltp_set_name(hello, name);
+    lt_ltp_set_kind(hello, "test");
+    lt_ltp_set_credit(hello, credit);
+    assert(lt_ltp_send(&hello, zsock_resolve(client)) == 0);
+}
+
+//  Send a PUBLISH of a document with key to recipient.
+static void s_test_publish(zsock_t *client, uint64_t seq, lt_kind_t kind, const char *key,
+                           const char *to, bool bad_digest)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, kind);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, "new");
+    lt_envelope_set_source(env, "someone-else");
+    if (to)
+        lt_envelope_add_recipient(env, to);
+    lt_envelope_set_payload_facts(env, bad_digest ? "other" : "payload", bad_digest ? 5 : 7);
+    lt_ltp_t *msg = lt_ltp_new(LT_LTP_PUBLISH);
+    lt_ltp_set_seq(msg, seq);
+    lt_ltp_set_envelope(msg, &env);
+    lt_ltp_set_payload(msg, "payload", 7);
+    assert(lt_ltp_send(&msg, zsock_resolve(client)) == 0);
+}
+
+void lt_broker_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_broker: ");
+    char dir[] = "/tmp/lt_broker_test_XXXXXX";
+    assert(mkdtemp(dir));
+    char keys[64];
+    snprintf(keys, sizeof(keys), "%s/keys", dir);
+    lt_err_t err;
+    assert(lt_keys_broker(keys, &err) >= 0);
+    assert(lt_keys_connector(keys, "pub", &err) >= 0);
+    assert(lt_keys_connector(keys, "sink", &err) >= 0);
+    char cfg_path[96];
+    snprintf(cfg_path, sizeof(cfg_path), "%s/lthub.cfg", dir);
+    FILE *cfg = fopen(cfg_path, "w");
+    assert(cfg);
+    fprintf(cfg,
+            "broker\n    endpoint = \"tcp://127.0.0.1:*\"\n    data = \"%s/data\"\n"
+            "    keys = \"%s\"\n    heartbeat = 200\nroutes\n    route\n"
+            "        kind = \"document,status\"\n        match = \"*\"\n        to = \"sink\"\n"
+            "connectors\n    pub\n    sink\n",
+            dir, keys);
+    fclose(cfg);
+    lt_config_t *config = lt_config_load(cfg_path, stderr, &err);
+    assert(config);
+    zactor_t *broker = zactor_new(lt_broker_actor, config);
+    assert(broker);
+    zstr_send(broker, "ENDPOINT");
+    char *endpoint = zstr_recv(broker);
+    assert(endpoint && strncmp(endpoint, "tcp://127.0.0.1:", 16) == 0);
+
+    //  An unknown key gets no answer at all: CURVE refuses the handshake.
+    zsock_t *stranger = s_test_client(keys, "nobody", endpoint);
+    zsock_set_rcvtimeo(stranger, 500);
+    s_test_hello(stranger, "pub", 10);
+    assert(s_test_recv(stranger) == NULL);
+    zsock_destroy(&stranger);
+
+    zsock_t *pub = s_test_client(keys, "pub", endpoint);
+    //  Malformed frames get ERROR with the reason and the broker goes on.
+    zstr_send(pub, "junk");
+    lt_ltp_t *msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_EPROTO);
+    lt_ltp_destroy(&msg);
+    zstr_sendx(pub, "NOPE", "\x80", NULL);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_ECOMMAND);
+    lt_ltp_destroy(&msg);
+    zstr_sendx(pub, "PUBLISH", "\xc1\xc1", NULL);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_EPROTO);
+    lt_ltp_destroy(&msg);
+    //  Nothing but HELLO before a session.
+    s_test_publish(pub, 1, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_ESTATE);
+    lt_ltp_destroy(&msg);
+    //  A HELLO claiming another connector's name is refused.
+    s_test_hello(pub, "sink", 10);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_EAUTH && strstr(lt_ltp_reason(msg), "'pub'"));
+    lt_ltp_destroy(&msg);
+    s_test_hello(pub, "pub", 10);
+    msg = s_test_expect(pub, LT_LTP_WELCOME);
+    assert(lt_ltp_heartbeat(msg) == 200);
+    lt_ltp_destroy(&msg);
+
+    //  Publishing: a good one, a resend, a bad digest, an unroutable kind.
+    s_test_publish(pub, 1, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
+    msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    assert(lt_ltp_seq(msg) == 1 && !lt_ltp_duplicate(msg));
+    char first[40];
+    snprintf(first, sizeof(first), "%s", lt_ltp_msgid(msg));
+    assert(lt_id_valid(first));
+    lt_ltp_destroy(&msg);
+    s_test_publish(pub, 2, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
+    msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    assert(lt_ltp_seq(msg) == 2 && lt_ltp_duplicate(msg) && streq(lt_ltp_msgid(msg), first));
+    lt_ltp_destroy(&msg);
+    s_test_publish(pub, 3, LT_KIND_DOCUMENT, "DOC-2", "000.00.00.G22", true);
+    msg = s_test_expect(pub, LT_LTP_REJECTED);
+    assert(lt_ltp_seq(msg) == 3 && lt_ltp_code(msg) == LT_EINVAL);
+    assert(strstr(lt_ltp_reason(msg), "does not match"));
+    lt_ltp_destroy(&msg);
+    s_test_publish(pub, 4, LT_KIND_DOSSIER, "HS-1", NULL, false);
+    msg = s_test_expect(pub, LT_LTP_REJECTED);
+    assert(lt_ltp_code(msg) == LT_EROUTE && strstr(lt_ltp_reason(msg), "dossier"));
+    lt_ltp_destroy(&msg);
+
+    //  The sink gets the one stored message, once, with the source the
+    //  broker authenticated rather than the one written in the envelope.
+    zsock_t *sink = s_test_client(keys, "sink", endpoint);
+    s_test_hello(sink, "sink", 1);
+    msg = s_test_expect(sink, LT_LTP_WELCOME);
+    lt_ltp_destroy(&msg);
+    msg = s_test_expect(sink, LT_LTP_DELIVER);
+    assert(lt_ltp_attempt(msg) == 1);
+    assert(streq(lt_envelope_source(lt_ltp_envelope(msg)), "pub"));
+    assert(streq(lt_envelope_id(lt_ltp_envelope(msg)), first));
+    assert(lt_ltp_payload_size(msg) == 7 && memcmp(lt_ltp_payload(msg), "payload", 7) == 0);
+    uint64_t delivery = lt_ltp_delivery(msg);
+    lt_ltp_destroy(&msg);
+    lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, delivery);
+    lt_ltp_send(&done, zsock_resolve(sink));
+
+    //  The admin view agrees, and the rejected inputs were kept.
+    char *reply = NULL;
+    for (int i = 0; i < 50; i++) {
+        zstr_free(&reply);
+        reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
+        assert(reply);
+        if (strstr(reply, "\"done\":1,"))
+            break;
+        zclock_sleep(20);
+    }
+    assert(strstr(reply, "\"rejects\":2"));
+    assert(strstr(reply, "\"messages\":1,"));
+    zstr_free(&reply);
+    reply = lt_broker_admin_request("{\"op\":\"bogus\"}", 2000);
+    assert(reply && strstr(reply, "unknown op"));
+    zstr_free(&reply);
+    reply = lt_broker_admin_request("not json", 2000);
+    assert(reply && strstr(reply, "not JSON"));
+    zstr_free(&reply);
+
+    zsock_destroy(&pub);
+    zsock_destroy(&sink);
+    zstr_free(&endpoint);
+    zactor_destroy(&broker);
+    zdir_t *tmp = zdir_new(dir, NULL);
+    zdir_remove(tmp, true);
+    zdir_destroy(&tmp);
+    if (verbose)
+        printf("OK\n");
 }

@@ -34,6 +34,7 @@ typedef struct {
     long size;                //  --size
     long rate;                //  --rate, 0 = as fast as it goes
     long kills;               //  --kill-broker
+    long seed;                //  --seed for the kill moments (0 = from the clock)
     long credit;              //  --credit of the sink
     long window;              //  --window of the publisher
     bool json;                //  --json
@@ -162,6 +163,12 @@ static long s_wait_connected(lt_conn_t *conn, long timeout_ms)
     return (long) ((s_now_us() - start) / 1000);
 }
 
+static int s_cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *) a, y = *(const long *) b;
+    return x < y ? -1 : x > y;
+}
+
 static int s_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
@@ -224,7 +231,8 @@ static void s_usage(FILE *out)
             "  --messages N      messages to relay (default 100000)\n"
             "  --size BYTES      payload size (default 1024, at least 16)\n"
             "  --rate R          messages/s offered, 0 = as fast as it goes (default 0)\n"
-            "  --kill-broker N   SIGKILL and restart lthubd N times during the run\n"
+            "  --kill-broker N   SIGKILL and restart lthubd N times, at random moments\n"
+            "  --seed S          seed for those moments (default: from the clock)\n"
             "  --backlog         queue all with no sink, report RSS and restart time, drain\n"
             "  --credit N        sink credit (default 256)\n"
             "  --window N        publisher window (default 4096)\n"
@@ -272,6 +280,8 @@ int main(int argc, char *argv[])
             o.rate = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--kill-broker"))
             o.kills = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--seed"))
+            o.seed = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--credit"))
             o.credit = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--window"))
@@ -331,6 +341,12 @@ int main(int argc, char *argv[])
     uint8_t *payload = malloc((size_t) o.size);
     for (long i = 16; i < o.size; i++)
         payload[i] = (uint8_t) (i * 31 + 7);
+    //  Kill moments: random message counts between 5% and 95% of the run.
+    long *kill_at = calloc((size_t) o.kills + 1, sizeof(long));
+    srand48(o.seed ? o.seed : (long) s_now_us());
+    for (long k = 0; k < o.kills; k++)
+        kill_at[k] = o.messages / 20 + (long) (drand48() * (double) o.messages * 0.9);
+    qsort(kill_at, (size_t) o.kills, sizeof(long), s_cmp_long);
     long restarts = 0;
     s_run.first_send_us = s_now_us();
     for (long seq = 0; seq < o.messages; seq++) {
@@ -340,7 +356,7 @@ int main(int argc, char *argv[])
             if (due > now)
                 usleep((useconds_t) (due - now));
         }
-        if (o.kills && restarts < o.kills && seq == (restarts + 1) * o.messages / (o.kills + 1)) {
+        while (restarts < o.kills && seq >= kill_at[restarts]) {
             kill(broker, SIGKILL);
             waitpid(broker, NULL, 0);
             broker = s_spawn_broker(&o);
@@ -454,6 +470,7 @@ int main(int argc, char *argv[])
     else if (!o.external)
         fprintf(stderr, "lthub-bench: kept %s\n", o.dir);
     free(lat);
+    free(kill_at);
     free(payload);
     free(s_run.arrivals);
     free(s_run.accepted);
