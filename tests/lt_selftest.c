@@ -22,6 +22,7 @@
 #include "lt_pdfsig.h"
 #include "lt_verdict.h"
 #include "lt_xmldsig.h"
+#include "lt_edoc_client.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ static const s_test_t s_tests[] = {
     {"lt_pdfsig", lt_pdfsig_test},
     {"lt_xmldsig", lt_xmldsig_test},
     {"lt_verdict", lt_verdict_test},
+    {"lt_edoc_client", lt_edoc_client_test},
 };
 
 int main(int argc, char *argv[])

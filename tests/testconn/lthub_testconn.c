@@ -2,13 +2,17 @@
 
     As a publisher (--count N) it publishes N document messages to
     --to (default 000.00.00.G22), waits for each ACCEPTED and writes
-    "seq msgid key" per accepted message to --record, then exits. As a sink
+    "seq msgid key" per accepted message to --record, then exits. With
+    --file A.edxml,B.edxml it publishes those edXML packages instead, in
+    order, each as a document or status whose envelope is filled from the
+    package (lt_edxml_fill_envelope), and exits. As a sink
     it takes deliveries: a key containing --retry-match is answered RETRY, one
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
     --delay-ms. Tests kill it, restart it and read the records.
 */
 #include "lt_connector.h"
+#include "lt_edxml.h"
 #include "lt_id.h"
 #include "lt_log.h"
 
@@ -31,6 +35,7 @@ typedef struct {
     char to[64];                //  publisher: recipient
     char retry_match[64];       //  sink: answer RETRY for these keys
     char fail_match[64];        //  sink: answer FAIL for these keys
+    char *files;                //  publisher: edXML files, comma-separated, or NULL
     pthread_t thread;           //  publisher thread
     bool publishing;            //  thread started
     pthread_mutex_t lock;       //  record file writes
@@ -45,6 +50,7 @@ static const lt_option_t s_options[] = {
     {"to", "000.00.00.G22", "recipient agency code of published messages"},
     {"retry-match", "", "sink: answer RETRY to keys containing this"},
     {"fail-match", "", "sink: answer FAIL to keys containing this"},
+    {"file", "", "publish these edXML files (comma-separated, in order), then exit"},
     {NULL, NULL, NULL},
 };
 
@@ -82,8 +88,60 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              lt_conn_option(conn, "retry-match"));
     snprintf(self->fail_match, sizeof(self->fail_match), "%s",
              lt_conn_option(conn, "fail-match"));
+    const char *files = lt_conn_option(conn, "file");
+    self->files = *files ? strdup(files) : NULL;
     *state_p = self;
     return 0;
+}
+
+//  Publish one edXML file until ACCEPTED (or refused); the record line is
+//  "seq msgid key", or "seq rejected key reason".
+static void s_publish_file(s_state_t *self, long seq, const char *path)
+{
+    lt_err_t err;
+    lt_edxml_t *package = lt_edxml_read_file(path, NULL, &err);
+    char line[1400];
+    if (!package) {
+        snprintf(line, sizeof(line), "%ld unreadable %s %s\n", seq, path, err.detail);
+        s_record(self, line);
+        return;
+    }
+    size_t size = 0;
+    const void *bytes = lt_edxml_raw(package, &size);
+    lt_publish_result_t result = {.code = LT_EIO};
+    snprintf(result.reason, sizeof(result.reason), "cannot read %s", path);
+    for (int tries = 0; bytes && tries < 100; tries++) {
+        lt_envelope_t *env = lt_envelope_new();
+        lt_edxml_fill_envelope(package, env);
+        lt_envelope_set_payload_facts(env, bytes, size);
+        if (lt_conn_publish(self->conn, &env, bytes, size, 10000, &result) == 0)
+            break;
+        if (result.code != LT_ETIMEOUT && !lt_error_transient(result.code))
+            break;
+    }
+    const lt_edxml_response_t *about = lt_edxml_response(package, 0);
+    const char *key = !lt_edxml_is_status(package) ? lt_edxml_document_id(package)
+                      : about                      ? about->document_id
+                                                   : "";
+    if (result.code == LT_OK)
+        snprintf(line, sizeof(line), "%ld %s %s\n", seq, result.msgid, key);
+    else
+        snprintf(line, sizeof(line), "%ld rejected %s %s\n", seq, key, result.reason);
+    s_record(self, line);
+    lt_edxml_destroy(&package);
+}
+
+//  Publish every --file, one at a time, then stop the program.
+static void *s_file_publisher(void *arg)
+{
+    s_state_t *self = arg;
+    long seq = 0;
+    char *save = NULL;
+    for (char *path = strtok_r(self->files, ",", &save); path; path = strtok_r(NULL, ",", &save))
+        s_publish_file(self, ++seq, path);
+    lt_log_info("event=published files=%ld", seq);
+    kill(getpid(), SIGTERM);
+    return NULL;
 }
 
 //  Publish count messages, one at a time, each until ACCEPTED.
@@ -126,7 +184,11 @@ static void *s_publisher(void *arg)
 static int s_start(void *state, lt_err_t *err)
 {
     s_state_t *self = state;
-    if (self->count > 0) {
+    if (self->files) {
+        pthread_create(&self->thread, NULL, s_file_publisher, self);
+        self->publishing = true;
+    }
+    else if (self->count > 0) {
         pthread_create(&self->thread, NULL, s_publisher, self);
         self->publishing = true;
     }
@@ -161,6 +223,7 @@ static void s_fini(void **state_p)
     if (self->record_fd >= 0)
         close(self->record_fd);
     pthread_mutex_destroy(&self->lock);
+    free(self->files);
     free(self);
     *state_p = NULL;
 }

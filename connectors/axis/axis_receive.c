@@ -1,0 +1,454 @@
+/*  axis_receive: the receive loop of lthub-axis, national axis -> hub.
+
+    One thread. Each cycle lists the hub's items (edoc first, then status,
+    so a status listed in the same cycle as its document follows it), and
+    for each: getEdoc, read, fill the envelope, publish and wait for
+    ACCEPTED, then updateStatus done. Nothing is acknowledged before the
+    broker has it on disk; anything not acknowledged is listed again and,
+    if it was published already, the broker answers it as a duplicate.
+
+    Backoff: a cycle that cannot reach the axis (or the broker) stops and
+    the next one waits twice as long, up to a minute; an item that fails on
+    its own waits twice as long each time, up to five minutes, while the
+    others go on. Each item's first failure is logged, and its recovery,
+    not every attempt. The memo of items is pruned to those the axis still
+    lists, so it stays as small as the axis's list.
+*/
+#include "axis.h"
+#include "lt_edxml.h"
+#include "lt_log.h"
+#include "lt_verdict.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_CYCLE_BACKOFF_MAX 60000    //  longest wait between failing cycles, ms
+#define S_ITEM_BACKOFF_MAX  300000   //  longest wait before retrying one item, ms
+#define S_PUBLISH_TIMEOUT   60000    //  longest wait for the broker's ACCEPTED, ms
+
+//  What the loop remembers of one item between cycles.
+typedef struct {
+    uint32_t failures;     //  failed attempts in a row
+    int64_t next_at;       //  monotonic ms before which it is not tried again
+    bool gave_up;          //  acknowledged with fail: not taken again by this process
+    uint64_t seen;         //  last cycle that listed it
+} s_memo_t;
+
+//  How taking one item ended.
+typedef enum {
+    S_TAKEN = 0,      //  published and acknowledged (or refused and acknowledged fail)
+    S_ITEM_FAILED,    //  this item failed; try it later, go on with the others
+    S_CYCLE_FAILED,   //  the axis or the broker is unreachable: end the cycle
+} s_take_t;
+
+//  The receive thread's own state (only the thread touches it).
+typedef struct {
+    axis_t *axis;               //  the connector
+    lt_edoc_client_t *client;   //  the thread's HTTP client
+    zhashx_t *memo;             //  docId -> s_memo_t
+    uint64_t cycle;             //  cycles run
+    bool down;                  //  the last cycle failed (logged once)
+} s_loop_t;
+
+//  Return true once the connector is stopping.
+static bool s_stopping(axis_t *self)
+{
+    pthread_mutex_lock(&self->stop_lock);
+    bool stopping = self->stopping;
+    pthread_mutex_unlock(&self->stop_lock);
+    return stopping;
+}
+
+//  Wait ms milliseconds, or less when the connector stops.
+static void s_sleep(axis_t *self, int64_t ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&self->stop_lock);
+    while (!self->stopping)
+        if (pthread_cond_timedwait(&self->stop_cond, &self->stop_lock, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&self->stop_lock);
+}
+
+//  Count one receive failure.
+static void s_failed(axis_t *self, const char *detail)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.receive_errors++;
+    pthread_mutex_unlock(&self->stats_lock);
+    axis_note_error(self, detail);
+}
+
+//  Find or create the memo of an item (NULL on no memory); marks it seen.
+static s_memo_t *s_memo(s_loop_t *loop, const char *doc_id)
+{
+    s_memo_t *memo = zhashx_lookup(loop->memo, doc_id);
+    if (!memo) {
+        memo = calloc(1, sizeof(*memo));
+        if (!memo || zhashx_insert(loop->memo, doc_id, memo)) {
+            free(memo);
+            return NULL;
+        }
+    }
+    memo->seen = loop->cycle;
+    return memo;
+}
+
+//  Note an item's failure: back it off, log only its first failure.
+static void s_item_failed(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                          const char *step, const char *detail)
+{
+    s_failed(loop->axis, detail);
+    if (!memo)
+        return;
+    if (memo->failures == 0)
+        lt_log_warning("event=receive_failed docid=%s step=%s reason=\"%s\" (retried with "
+                       "backoff, logged once)",
+                       item->doc_id, step, detail);
+    memo->failures++;
+    int64_t wait = loop->axis->poll_ms;
+    for (uint32_t i = 1; i < memo->failures && wait < S_ITEM_BACKOFF_MAX; i++)
+        wait *= 2;
+    memo->next_at = zclock_mono() + (wait < S_ITEM_BACKOFF_MAX ? wait : S_ITEM_BACKOFF_MAX);
+}
+
+//  Make a docId safe as a file name.
+static void s_safe_name(const char *doc_id, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *c = doc_id; *c && n + 1 < size; c++, n++) {
+        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+                     || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'
+                     || (*c == '.' && n > 0);
+        out[n] = plain ? *c : '_';
+    }
+    out[n] = 0;
+    if (n == 0)
+        snprintf(out, size, "unnamed");
+}
+
+//  Write one file of the quarantine; -1 on failure.
+static int s_write(const char *path, const void *data, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    const uint8_t *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        p += n;
+        size -= (size_t) n;
+    }
+    int rc = fsync(fd);
+    return close(fd) || rc ? -1 : 0;
+}
+
+//  Keep a refused package and the reason in DATA/axis-rejected/.
+static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *data, size_t size,
+                         const char *reason)
+{
+    if (!*self->quarantine)
+        return;
+    char name[160], path[1400];
+    s_safe_name(item->doc_id, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s.edxml", self->quarantine, name);
+    int rc = s_write(path, data, size);
+    char text[1200];
+    int len = snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nreason: %s\n",
+                       item->doc_id, item->from, item->to, reason);
+    snprintf(path, sizeof(path), "%s/%s.txt", self->quarantine, name);
+    rc |= s_write(path, text, len > 0 && (size_t) len < sizeof(text) ? (size_t) len : 0);
+    if (rc)
+        lt_log_error("event=quarantine_failed docid=%s dir=%s reason=\"%s\"", item->doc_id,
+                     self->quarantine, strerror(errno));
+}
+
+//  Refuse a package: keep it, tell the axis with updateStatus fail and the
+//  reason, and give the item up for this process's life.
+static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                         const void *data, size_t size, const char *reason)
+{
+    axis_t *self = loop->axis;
+    s_quarantine(self, item, data, size, reason);
+    lt_err_t err;
+    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "fail", reason,
+                                                      &err);
+    if (outcome != LT_EDOC_OK) {
+        s_item_failed(loop, item, memo, "updateStatus fail", err.detail);
+        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
+                                                                    : S_ITEM_FAILED;
+    }
+    if (memo)
+        memo->gave_up = true;
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.rejected++;
+    pthread_mutex_unlock(&self->stats_lock);
+    axis_note_error(self, reason);
+    lt_log_warning("event=rejected docid=%s from=%s reason=\"%s\" kept=%s", item->doc_id,
+                   item->from, reason, *self->quarantine ? self->quarantine : "no");
+    return S_TAKEN;
+}
+
+//  Narrow the envelope's recipients to the agencies the hub receives for,
+//  and the item's own recipient; keep them all when none matches.
+static void s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
+{
+    size_t count = lt_envelope_recipients(env);
+    char **keep = calloc(count + 1, sizeof(char *));
+    if (!keep)
+        return;
+    size_t kept = 0;
+    bool has_item_to = false;
+    for (size_t i = 0; i < count; i++) {
+        const char *code = lt_envelope_recipient(env, i);
+        bool ours = *item_to && strcmp(code, item_to) == 0;
+        for (size_t a = 0; !ours && a < self->agency_count; a++)
+            ours = axis_code_matches(self->agencies[a], code);
+        if (ours && (keep[kept] = strdup(code))) {
+            has_item_to |= strcmp(code, item_to) == 0;
+            kept++;
+        }
+    }
+    if (*item_to && !has_item_to && (keep[kept] = strdup(item_to)))
+        kept++;
+    if (kept > 0) {
+        lt_envelope_clear_recipients(env);
+        for (size_t i = 0; i < kept; i++)
+            lt_envelope_add_recipient(env, keep[i]);
+    }
+    for (size_t i = 0; i < kept; i++)
+        free(keep[i]);
+    free(keep);
+}
+
+//  Build the envelope of a received package; NULL on no memory.
+static lt_envelope_t *s_envelope(axis_t *self, const lt_edxml_t *package,
+                                 const lt_edoc_item_t *item, const void *data, size_t size)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    if (!env || lt_edxml_fill_envelope(package, env)) {
+        lt_envelope_destroy(&env);
+        return NULL;
+    }
+    s_narrow(self, env, item->to);
+    lt_envelope_set_system(env, "axis");
+    lt_envelope_set_payload_facts(env, data, size);
+    if (!lt_edxml_is_status(package)) {
+        lt_verdict_t *verdict = lt_verdict_new(package, self->anchors);
+        if (verdict)
+            lt_verdict_fill_envelope(verdict, env);
+        lt_verdict_destroy(&verdict);
+    }
+    return env;
+}
+
+//  Take one listed item: fetch, read, publish, acknowledge.
+static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
+{
+    axis_t *self = loop->axis;
+    s_memo_t *memo = s_memo(loop, item->doc_id);
+    if (memo && (memo->gave_up || (memo->next_at && zclock_mono() < memo->next_at)))
+        return S_ITEM_FAILED;   //  backing off, or refused already
+    lt_err_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    lt_edoc_outcome_t outcome = lt_edoc_client_get(loop->client, item->doc_id, &data, &size, &err);
+    if (outcome == LT_EDOC_PERMANENT && err.code == LT_EINVAL)
+        return s_refuse(loop, item, memo, "", 0, err.detail);   //  not base64
+    if (outcome != LT_EDOC_OK) {
+        s_item_failed(loop, item, memo, "getEdoc", err.detail);
+        //  No answer at all: the axis is down or hung, spare the other items.
+        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
+                                                                    : S_ITEM_FAILED;
+    }
+    lt_err_t perr;
+    lt_edxml_t *package = lt_edxml_read(data, size, NULL, &perr);
+    if (!package) {
+        char reason[600];
+        snprintf(reason, sizeof(reason), "the hub cannot read the package: %s", perr.detail);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        free(data);
+        return taken;
+    }
+    lt_envelope_t *env = s_envelope(self, package, item, data, size);
+    char key[256];
+    snprintf(key, sizeof(key), "%s", lt_envelope_key(env));
+    bool status = lt_edxml_is_status(package);
+    lt_edxml_destroy(&package);
+    if (!env) {
+        free(data);
+        s_item_failed(loop, item, memo, "envelope", "out of memory");
+        return S_ITEM_FAILED;
+    }
+    char verdict[32];
+    snprintf(verdict, sizeof(verdict), "%s", lt_sig_name(lt_envelope_signature(env)));
+    lt_publish_result_t result;
+    lt_conn_publish(self->conn, &env, data, size, S_PUBLISH_TIMEOUT, &result);
+    if (result.code != LT_OK && !lt_error_transient(result.code)) {
+        //  The broker refused it for good and keeps it with its rejects.
+        char reason[700];
+        snprintf(reason, sizeof(reason), "the hub refused the package: %s", result.reason);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        free(data);
+        return taken;
+    }
+    free(data);
+    if (result.code != LT_OK) {
+        s_item_failed(loop, item, memo, "publish", result.reason);
+        return S_CYCLE_FAILED;   //  the broker is unreachable or stopping
+    }
+    outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL, &err);
+    if (outcome != LT_EDOC_OK) {
+        //  Published but not acknowledged: listed again, published again,
+        //  answered as a duplicate, acknowledged then.
+        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
+        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
+                                                                    : S_ITEM_FAILED;
+    }
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.received++;
+    self->stats.duplicates += result.duplicate;
+    pthread_mutex_unlock(&self->stats_lock);
+    lt_log_info("event=received kind=%s docid=%s key=\"%s\" from=%s to=%s msgid=%s verdict=%s "
+                "duplicate=%s%s",
+                status ? "status" : "document", item->doc_id, key, item->from, item->to,
+                result.msgid, verdict, result.duplicate ? "yes" : "no",
+                memo && memo->failures ? " recovered=yes" : "");
+    if (memo)
+        zhashx_delete(loop->memo, item->doc_id);
+    return S_TAKEN;
+}
+
+//  Drop the memo of items the axis no longer lists.
+static void s_prune(s_loop_t *loop)
+{
+    zlistx_t *keys = zhashx_keys(loop->memo);
+    for (const char *key = zlistx_first(keys); key; key = zlistx_next(keys)) {
+        s_memo_t *memo = zhashx_lookup(loop->memo, key);
+        if (memo && memo->seen != loop->cycle)
+            zhashx_delete(loop->memo, key);
+    }
+    zlistx_destroy(&keys);
+}
+
+//  One cycle: both lists, every item. Returns -1 when the axis or the
+//  broker could not be reached (the next cycle backs off).
+static int s_cycle(s_loop_t *loop)
+{
+    axis_t *self = loop->axis;
+    if (!lt_conn_connected(self->conn))
+        return -1;   //  nothing is fetched that cannot be stored
+    loop->cycle++;
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.polls++;
+    pthread_mutex_unlock(&self->stats_lock);
+    const char *types[] = {"edoc", "status"};
+    for (size_t t = 0; t < 2; t++) {
+        lt_edoc_item_t *items = NULL;
+        size_t count = 0;
+        lt_err_t err;
+        lt_edoc_outcome_t outcome = lt_edoc_client_list(loop->client, types[t], &items, &count,
+                                                        &err);
+        if (outcome != LT_EDOC_OK) {
+            s_failed(self, err.detail);
+            if (!loop->down)
+                lt_log_warning("event=axis_unreachable step=getReceivedEdocList outcome=%s "
+                               "reason=\"%s\" (backing off, logged once)",
+                               lt_edoc_outcome_name(outcome), err.detail);
+            loop->down = true;
+            return -1;
+        }
+        for (size_t i = 0; i < count && !s_stopping(self); i++)
+            if (s_take(loop, &items[i]) == S_CYCLE_FAILED) {
+                free(items);
+                loop->down = true;
+                return -1;
+            }
+        free(items);
+    }
+    s_prune(loop);
+    if (loop->down)
+        lt_log_info("event=axis_reachable");
+    loop->down = false;
+    return 0;
+}
+
+static void s_memo_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+//  The receive thread: cycles until the connector stops.
+static void *s_receiver(void *arg)
+{
+    s_loop_t loop = {.axis = arg};
+    axis_t *self = loop.axis;
+    loop.memo = zhashx_new();
+    zhashx_set_destructor(loop.memo, s_memo_free);
+    int64_t wait = self->poll_ms;
+    bool waiting_for_broker = false;
+    while (!s_stopping(self)) {
+        lt_err_t err;
+        if (!loop.client && !(loop.client = lt_edoc_client_new(&self->client, &err)))
+            s_failed(self, err.detail);
+        int rc = loop.client ? s_cycle(&loop) : -1;
+        if (rc == 0)
+            wait = self->poll_ms;
+        else
+            wait = wait * 2 < S_CYCLE_BACKOFF_MAX ? wait * 2 : S_CYCLE_BACKOFF_MAX;
+        //  Waiting for the broker's session is not the axis's fault: poll
+        //  again soon, and say so once.
+        bool broker_down = !lt_conn_connected(self->conn);
+        if (broker_down) {
+            wait = self->poll_ms;
+            if (!waiting_for_broker)
+                lt_log_info("event=receive_paused reason=\"no session with the broker yet\"");
+        }
+        waiting_for_broker = broker_down;
+        s_sleep(self, wait);
+    }
+    lt_edoc_client_destroy(&loop.client);
+    zhashx_destroy(&loop.memo);
+    return NULL;
+}
+
+int axis_receive_start(axis_t *self, lt_err_t *err)
+{
+    int rc = pthread_create(&self->receiver, NULL, s_receiver, self);
+    if (rc)
+        return lt_err_set(err, LT_EINTERNAL, "cannot start the receive thread: %s",
+                          strerror(rc)),
+               -1;
+    self->receiving = true;
+    return 0;
+}
+
+void axis_receive_stop(axis_t *self)
+{
+    pthread_mutex_lock(&self->stop_lock);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->stop_cond);
+    pthread_mutex_unlock(&self->stop_lock);
+    if (self->receiving)
+        pthread_join(self->receiver, NULL);
+    self->receiving = false;
+}

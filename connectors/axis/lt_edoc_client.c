@@ -1,0 +1,409 @@
+/*  lt_edoc_client: signed calls to an edoc API server and the sorting of
+    their outcomes into OK, TRANSIENT and PERMANENT (see the header).
+
+    The edoc servers answer HTTP 200 with a JSON body whatever happened and
+    put the verdict in "status" and "ErrorCode" (the SDKs read the body, not
+    the HTTP status), so the body decides; an HTTP status other than 200 is
+    a proxy or a failing server speaking, and lt_http_status_transient()
+    decides.
+*/
+#include "lt_edoc_client.h"
+#include "lt_digest.h"
+#include "lt_http_client.h"
+#include "lt_id.h"
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DESC_MAX 400   //  longest updateStatus description sent
+
+struct _lt_edoc_client_t {
+    lt_http_client_t *http;    //  the kept-alive connection to the server
+    char *system_id;           //  this client system's id
+    char *secret;              //  secret bytes (a copy, wiped on destroy)
+    size_t secret_size;        //  secret length
+};
+
+lt_edoc_client_t *lt_edoc_client_new(const lt_edoc_client_config_t *config, lt_err_t *err)
+{
+    assert(config);
+    if (!config->url || !config->system_id || !*config->system_id || !config->secret
+        || config->secret_size == 0) {
+        lt_err_set(err, LT_ECONFIG, "the edoc client needs a URL, a system id and a secret");
+        return NULL;
+    }
+    lt_edoc_client_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        lt_err_set(err, LT_ENOMEM, "out of memory creating the edoc client");
+        return NULL;
+    }
+    self->http = lt_http_client_new(config->url);
+    self->system_id = strdup(config->system_id);
+    self->secret = malloc(config->secret_size);
+    if (!self->http || !self->system_id || !self->secret) {
+        lt_err_set(err, self->http ? LT_ENOMEM : LT_ECONFIG,
+                   self->http ? "out of memory creating the edoc client"
+                              : "edoc URL '%s' is not an http:// or https:// URL",
+                   config->url);
+        lt_edoc_client_destroy(&self);
+        return NULL;
+    }
+    memcpy(self->secret, config->secret, config->secret_size);
+    self->secret_size = config->secret_size;
+    lt_http_client_set_timeout(self->http, config->timeout_ms);
+    lt_http_client_set_connect_timeout(self->http, config->connect_timeout_ms);
+    if (config->ca_file && *config->ca_file
+        && lt_http_client_set_ca_file(self->http, config->ca_file)) {
+        lt_err_set(err, LT_ECONFIG, "cannot read the CA file %s", config->ca_file);
+        lt_edoc_client_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void lt_edoc_client_destroy(lt_edoc_client_t **self_p)
+{
+    assert(self_p);
+    lt_edoc_client_t *self = *self_p;
+    if (!self)
+        return;
+    lt_http_client_destroy(&self->http);
+    free(self->system_id);
+    if (self->secret) {
+        OPENSSL_cleanse(self->secret, self->secret_size);
+        free(self->secret);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+const char *lt_edoc_outcome_name(lt_edoc_outcome_t outcome)
+{
+    return outcome == LT_EDOC_OK          ? "ok"
+           : outcome == LT_EDOC_TRANSIENT ? "transient"
+                                          : "permanent";
+}
+
+//  Return true when an ErrorCode of a FAIL answer means "try later".
+static bool s_code_transient(const char *code)
+{
+    char *end = NULL;
+    long value = strtol(code, &end, 10);
+    if (!*code || *end)
+        return false;
+    return value == 408 || value == 425 || value == 429 || (value >= 500 && value <= 599);
+}
+
+//  Read the verdict of a JSON answer: OK, or a FAIL sorted by its ErrorCode.
+static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err_t *err)
+{
+    const char *status = json_string_value(json_object_get(answer, "status"));
+    if (!status) {
+        lt_err_set(err, LT_EPEER, "%s: the answer has no status field", operation);
+        return LT_EDOC_TRANSIENT;
+    }
+    if (strcmp(status, "OK") == 0)
+        return LT_EDOC_OK;
+    json_t *code_json = json_object_get(answer, "ErrorCode");
+    char code[32] = "";
+    if (json_is_string(code_json))
+        snprintf(code, sizeof(code), "%s", json_string_value(code_json));
+    else if (json_is_integer(code_json))
+        snprintf(code, sizeof(code), "%lld", (long long) json_integer_value(code_json));
+    const char *desc = json_string_value(json_object_get(answer, "ErrorDesc"));
+    bool transient = s_code_transient(code);
+    lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "%s refused: ErrorCode %s: %s",
+               operation, *code ? code : "(none)", desc && *desc ? desc : "(no ErrorDesc)");
+    return transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
+}
+
+//  The body of one request: nothing, a file part, or a JSON text.
+typedef struct {
+    const void *file;        //  file bytes for the part file_doc, or NULL
+    size_t file_size;        //  file bytes
+    const char *filename;    //  its file name
+    const char *json;        //  JSON body, or NULL
+} s_body_t;
+
+//  Sign params, send the request, read and sort the answer.
+static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation,
+                                   const lt_edoc_param_t *params, size_t param_count,
+                                   const s_body_t *body, json_t **answer_p, lt_err_t *err)
+{
+    if (answer_p)
+        *answer_p = NULL;
+    char stamp[LT_EDOC_TIMESTAMP_LEN];
+    lt_edoc_auth_timestamp(lt_time_ms(), stamp);
+    lt_edoc_headers_t *signed_headers = lt_edoc_auth_sign(
+        self->system_id, self->secret, self->secret_size, stamp, params, param_count, err);
+    if (!signed_headers)
+        return LT_EDOC_PERMANENT;   //  a parameter no server will ever accept
+    size_t count = lt_edoc_headers_count(signed_headers);
+    lt_http_header_t headers[LT_EDOC_MAX_PARAMS + 8];
+    assert(count <= sizeof(headers) / sizeof(headers[0]));
+    for (size_t i = 0; i < count; i++) {
+        headers[i].name = lt_edoc_headers_name(signed_headers, i);
+        headers[i].value = lt_edoc_headers_value(signed_headers, i);
+    }
+    lt_http_reply_t reply = {0};
+    lt_err_t http_err;
+    lt_error_t rc;
+    if (body->file)
+        rc = lt_http_client_post_file(self->http, operation, headers, count, "file_doc",
+                                      body->filename ? body->filename : "doc.edxml", body->file,
+                                      body->file_size, &reply, &http_err);
+    else if (body->json)
+        rc = lt_http_client_post(self->http, operation, headers, count, body->json,
+                                 strlen(body->json), "application/json", &reply, &http_err);
+    else
+        rc = lt_http_client_post(self->http, operation, headers, count, NULL, 0, NULL, &reply,
+                                 &http_err);
+    lt_edoc_headers_destroy(&signed_headers);
+    if (rc != LT_OK) {
+        //  No complete answer: the peer may be down, slow or misconfigured
+        //  (TLS); each of these can heal, so the call is tried again later.
+        lt_err_set(err, rc, "%s: %s", operation, http_err.detail);
+        return LT_EDOC_TRANSIENT;
+    }
+    lt_edoc_outcome_t outcome;
+    if (reply.status != 200) {
+        bool transient = lt_http_status_transient(reply.status);
+        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "%s: HTTP status %ld: %.120s",
+                   operation, reply.status, reply.body ? reply.body : "");
+        outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
+    }
+    else {
+        json_error_t jerr;
+        json_t *answer = json_loadb(reply.body, reply.size, 0, &jerr);
+        if (!json_is_object(answer)) {
+            lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
+                       answer ? "another JSON value" : jerr.text);
+            outcome = LT_EDOC_TRANSIENT;
+        }
+        else
+            outcome = s_verdict(operation, answer, err);
+        if (outcome == LT_EDOC_OK && answer_p)
+            *answer_p = answer;
+        else
+            json_decref(answer);
+    }
+    lt_http_reply_free(&reply);
+    return outcome;
+}
+
+lt_edoc_outcome_t lt_edoc_client_call(lt_edoc_client_t *self, const char *operation,
+                                      const lt_edoc_param_t *params, size_t param_count,
+                                      const void *file, size_t file_size, const char *filename,
+                                      json_t **answer_p, lt_err_t *err)
+{
+    assert(self && operation);
+    s_body_t body = {.file = file, .file_size = file_size, .filename = filename};
+    return s_request(self, operation, params, param_count, &body, answer_p, err);
+}
+
+lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *package, size_t size,
+                                      const char *messagetype, const char *const *to,
+                                      size_t to_count, const char *filename, char doc_id[128],
+                                      lt_err_t *err)
+{
+    assert(self && package && messagetype && doc_id);
+    doc_id[0] = 0;
+    char hash[LT_SHA256_UNPADDED];
+    lt_edoc_auth_hash_file(package, size, hash);
+    char *to_text = NULL;
+    if (to_count > 0) {
+        json_t *array = json_array();
+        for (size_t i = 0; array && i < to_count; i++)
+            json_array_append_new(array, json_string(to[i]));
+        to_text = array ? json_dumps(array, JSON_COMPACT) : NULL;
+        json_decref(array);
+        if (!to_text)
+            return lt_err_set(err, LT_ENOMEM, "sendEdoc: out of memory"), LT_EDOC_TRANSIENT;
+    }
+    lt_edoc_param_t params[5] = {
+        {"from", self->system_id},
+        {"servicetype", "eDoc"},
+        {"messagetype", messagetype},
+        {"hash-file", hash},
+    };
+    size_t count = 4;
+    if (to_text)
+        params[count++] = (lt_edoc_param_t){"to", to_text};
+    json_t *answer = NULL;
+    lt_edoc_outcome_t outcome = lt_edoc_client_call(self, "sendEdoc", params, count, package, size,
+                                                    filename, &answer, err);
+    free(to_text);
+    if (outcome == LT_EDOC_OK) {
+        json_t *id = json_object_get(answer, "DocId");
+        if (json_is_string(id))
+            snprintf(doc_id, 128, "%s", json_string_value(id));
+        else if (json_is_integer(id))
+            snprintf(doc_id, 128, "%lld", (long long) json_integer_value(id));
+    }
+    json_decref(answer);
+    return outcome;
+}
+
+//  Copy a string member of an object into a buffer ("" when absent); a
+//  number is printed.
+static void s_member(json_t *object, const char *key, char *out, size_t size)
+{
+    json_t *value = json_object_get(object, key);
+    if (json_is_string(value))
+        snprintf(out, size, "%s", json_string_value(value));
+    else if (json_is_integer(value))
+        snprintf(out, size, "%lld", (long long) json_integer_value(value));
+    else
+        out[0] = 0;
+}
+
+lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
+                                      lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err)
+{
+    assert(self && messagetype && items_p && count_p);
+    *items_p = NULL;
+    *count_p = 0;
+    lt_edoc_param_t params[] = {{"servicetype", "eDoc"}, {"messagetype", messagetype}};
+    json_t *answer = NULL;
+    lt_edoc_outcome_t outcome = lt_edoc_client_call(self, "getReceivedEdocList", params, 2, NULL,
+                                                    0, NULL, &answer, err);
+    if (outcome != LT_EDOC_OK)
+        return outcome;
+    json_t *data = json_object_get(answer, "data");
+    if (data && !json_is_array(data)) {
+        json_decref(answer);
+        lt_err_set(err, LT_EPEER, "getReceivedEdocList: data is not a list");
+        return LT_EDOC_TRANSIENT;
+    }
+    size_t count = json_array_size(data);
+    lt_edoc_item_t *items = count ? calloc(count, sizeof(*items)) : NULL;
+    if (count && !items) {
+        json_decref(answer);
+        lt_err_set(err, LT_ENOMEM, "getReceivedEdocList: out of memory for %zu items", count);
+        return LT_EDOC_TRANSIENT;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *item = json_array_get(data, i);
+        s_member(item, "docId", items[i].doc_id, sizeof(items[i].doc_id));
+        if (!json_is_object(item) || !items[i].doc_id[0]) {
+            free(items);
+            json_decref(answer);
+            lt_err_set(err, LT_EPEER, "getReceivedEdocList: item %zu has no docId", i);
+            return LT_EDOC_TRANSIENT;
+        }
+        s_member(item, "messageType", items[i].message_type, sizeof(items[i].message_type));
+        s_member(item, "from", items[i].from, sizeof(items[i].from));
+        s_member(item, "to", items[i].to, sizeof(items[i].to));
+        s_member(item, "status", items[i].status, sizeof(items[i].status));
+        s_member(item, "created_time", items[i].created, sizeof(items[i].created));
+    }
+    json_decref(answer);
+    *items_p = items;
+    *count_p = count;
+    return LT_EDOC_OK;
+}
+
+//  Decode base64 text (line breaks allowed) with OpenSSL; NULL when it is
+//  not base64 or memory runs out.
+static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
+{
+    uint8_t *out = malloc(length / 4 * 3 + 4);
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    int used = 0, last = 0;
+    bool ok = out && ctx;
+    if (ok) {
+        EVP_DecodeInit(ctx);
+        //  EVP_DecodeUpdate takes an int length: feed large inputs in slices.
+        size_t done = 0, total = 0;
+        while (ok && done < length) {
+            size_t slice = length - done > (1u << 30) ? (1u << 30) : length - done;
+            ok = EVP_DecodeUpdate(ctx, out + total, &used, (const unsigned char *) text + done,
+                                  (int) slice)
+                 >= 0;
+            total += (size_t) used;
+            done += slice;
+        }
+        ok = ok && EVP_DecodeFinal(ctx, out + total, &last) == 1;
+        *size_p = total + (size_t) last;
+    }
+    EVP_ENCODE_CTX_free(ctx);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
+                                     uint8_t **data_p, size_t *size_p, lt_err_t *err)
+{
+    assert(self && doc_id && data_p && size_p);
+    *data_p = NULL;
+    *size_p = 0;
+    lt_edoc_param_t params[] = {{"docId", doc_id}};
+    json_t *answer = NULL;
+    lt_edoc_outcome_t outcome
+        = lt_edoc_client_call(self, "getEdoc", params, 1, NULL, 0, NULL, &answer, err);
+    if (outcome != LT_EDOC_OK)
+        return outcome;
+    json_t *data = json_object_get(answer, "data");
+    if (!json_is_string(data)) {
+        json_decref(answer);
+        lt_err_set(err, LT_EPEER, "getEdoc %s: the answer has no data", doc_id);
+        return LT_EDOC_TRANSIENT;
+    }
+    *data_p = s_base64_decode(json_string_value(data), json_string_length(data), size_p);
+    json_decref(answer);
+    if (!*data_p) {
+        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64", doc_id);
+        return LT_EDOC_PERMANENT;
+    }
+    return LT_EDOC_OK;
+}
+
+lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,
+                                        const char *status, const char *description,
+                                        lt_err_t *err)
+{
+    assert(self && doc_id && status);
+    char desc[S_DESC_MAX + 1] = "";
+    if (description) {
+        snprintf(desc, sizeof(desc), "%s", description);
+        //  A header value holds no line break.
+        for (char *c = desc; *c; c++)
+            if (*c == '\r' || *c == '\n')
+                *c = ' ';
+        size_t len = strlen(desc);
+        if (len == S_DESC_MAX && strlen(description) > len) {
+            //  The cut may split a UTF-8 sequence: drop an incomplete last one.
+            size_t start = len;
+            while (start > 0 && ((unsigned char) desc[start - 1] & 0xC0) == 0x80)
+                start--;
+            if (start > 0) {
+                unsigned char lead = (unsigned char) desc[start - 1];
+                size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+                if (len - (start - 1) < need)
+                    desc[start - 1] = 0;
+            }
+        }
+    }
+    lt_edoc_param_t params[3] = {{"docId", doc_id}, {"status", status}};
+    size_t count = 2;
+    if (*desc)
+        params[count++] = (lt_edoc_param_t){"description", desc};
+    return lt_edoc_client_call(self, "updateStatus", params, count, NULL, 0, NULL, NULL, err);
+}
+
+lt_edoc_outcome_t lt_edoc_client_post_json(lt_edoc_client_t *self, const char *operation,
+                                           const char *body, json_t **answer_p, lt_err_t *err)
+{
+    assert(self && operation && body);
+    char hash[LT_SHA256_UNPADDED];
+    lt_edoc_auth_hash_file(body, strlen(body), hash);
+    lt_edoc_param_t params[] = {{"hash-file", hash}};
+    s_body_t request = {.json = body};
+    return s_request(self, operation, params, 1, &request, answer_p, err);
+}

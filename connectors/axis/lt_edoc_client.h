@@ -1,0 +1,121 @@
+/*  lt_edoc_client: a client of the edoc API (spec/peers.md A).
+
+    One object speaks to one edoc server (the national axis, or the hub's
+    own lthub-dms) as one client system: it signs every call with the
+    system's secret (lt_edoc_auth), posts it over one kept-alive
+    lt_http_client, reads the JSON answer and sorts the outcome into OK,
+    TRANSIENT (try again later: no answer, a timeout, HTTP 5xx/408/429, an
+    answer that is not the JSON the API promises, a FAIL whose ErrorCode is
+    5xx/408/429) or PERMANENT (the peer refused the call for good: a FAIL
+    with ErrorCode 400, 401, 403, 404..., or an HTTP status that no retry
+    will change). The detail of a failure names the operation, the peer's
+    ErrorCode and ErrorDesc, never the secret.
+
+    lthub-axis uses it toward the national axis, lthub-sim dms toward the
+    hub. An object is used by one thread at a time (its HTTP handle is not
+    shared); a program with several threads keeps one per thread.
+*/
+#ifndef LT_EDOC_CLIENT_H_INCLUDED
+#define LT_EDOC_CLIENT_H_INCLUDED
+
+#include "lt_edoc_auth.h"
+#include "lt_error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _lt_edoc_client_t lt_edoc_client_t;
+
+//  How a call ended.
+typedef enum {
+    LT_EDOC_OK = 0,          //  status OK: the operation was performed
+    LT_EDOC_TRANSIENT = 1,   //  worth trying again later (err says why)
+    LT_EDOC_PERMANENT = 2,   //  refused for good (err holds ErrorCode and ErrorDesc)
+} lt_edoc_outcome_t;
+
+//  What a client needs to know; strings are copied by lt_edoc_client_new.
+typedef struct {
+    const char *url;            //  base URL of the edoc API, http(s)://host/path
+    const char *system_id;      //  this client system's id
+    const void *secret;         //  its secret bytes
+    size_t secret_size;         //  secret length
+    const char *ca_file;        //  PEM CA file for https, NULL or "" for the system store
+    long timeout_ms;            //  whole-call timeout (0: the HTTP client's default)
+    long connect_timeout_ms;    //  connect timeout (0: the HTTP client's default)
+} lt_edoc_client_config_t;
+
+//  One item of getReceivedEdocList (strings "" when the server left them out).
+typedef struct {
+    char doc_id[128];          //  docId: the transport id of this item
+    char message_type[16];     //  messageType: edoc or status
+    char from[64];             //  from: the sender agency code
+    char to[64];               //  to: the recipient agency code of this item
+    char status[16];           //  status: initial, processing, done or fail
+    char created[32];          //  created_time as the server wrote it
+} lt_edoc_item_t;
+
+//  Create a client; NULL with err filled when the URL is not http(s), the
+//  system id is empty, the CA file cannot be read or memory runs out.
+lt_edoc_client_t *lt_edoc_client_new(const lt_edoc_client_config_t *config, lt_err_t *err);
+
+//  Destroy a client (wiping its copy of the secret); set the pointer to
+//  NULL; safe on NULL.
+void lt_edoc_client_destroy(lt_edoc_client_t **self_p);
+
+//  Call one operation with its parameters (signed, as XroadVnpt-* headers),
+//  an optional file sent as the multipart part file_doc (file NULL: no
+//  body) and fill *answer_p with the JSON answer when the outcome is OK
+//  (caller decrefs; answer_p may be NULL).
+lt_edoc_outcome_t lt_edoc_client_call(lt_edoc_client_t *self, const char *operation,
+                                      const lt_edoc_param_t *params, size_t param_count,
+                                      const void *file, size_t file_size, const char *filename,
+                                      json_t **answer_p, lt_err_t *err);
+
+//  sendEdoc: upload a package (messagetype "edoc" or "status"), to the
+//  agency codes in to (NULL or count 0: the server reads the package's own
+//  recipients), with the hash-file of the exact bytes. doc_id receives the
+//  server's DocId ("" when it gave none).
+lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *package, size_t size,
+                                      const char *messagetype, const char *const *to,
+                                      size_t to_count, const char *filename,
+                                      char doc_id[128], lt_err_t *err);
+
+//  getReceivedEdocList for one messagetype: fill *items_p with a malloc'd
+//  array of *count_p items (caller frees; NULL when empty). A server answer
+//  whose data is not a list of objects with a docId is TRANSIENT.
+lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
+                                      lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err);
+
+//  getEdoc: fetch one package, base64-decoded into a malloc'd buffer the
+//  caller frees. Data that is not base64 is PERMANENT: the same bytes will
+//  come again.
+lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
+                                     uint8_t **data_p, size_t *size_p, lt_err_t *err);
+
+//  updateStatus: processing, done or fail, with an optional description
+//  (CR and LF are replaced by spaces; it is cut to 400 bytes).
+lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,
+                                        const char *status, const char *description,
+                                        lt_err_t *err);
+
+//  POST a JSON body to an operation (registerDocuments), with the body's
+//  hash-file signed among the headers; *answer_p as for lt_edoc_client_call.
+lt_edoc_outcome_t lt_edoc_client_post_json(lt_edoc_client_t *self, const char *operation,
+                                           const char *body, json_t **answer_p, lt_err_t *err);
+
+//  Return the outcome's name ("ok", "transient", "permanent").
+const char *lt_edoc_outcome_name(lt_edoc_outcome_t outcome);
+
+//  Self-test of this class (against an in-process lt_http_server).
+void lt_edoc_client_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

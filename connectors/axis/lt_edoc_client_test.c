@@ -1,0 +1,297 @@
+/*  lt_edoc_client_test: self-test of the edoc API client against an
+    in-process lt_http_server that authenticates every call with
+    lt_edoc_auth_verify and answers as the test tells it to: normally, with
+    HTTP 503 or 404, a FAIL body, a truncated answer, or never.
+*/
+#include "lt_edoc_client.h"
+#include "lt_http_server.h"
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SECRET "test-secret"
+#define S_PACKAGE "<edXML>package bytes\n\x0a\x00 with a NUL</edXML>"
+
+//  How the test server answers the next requests.
+typedef enum {
+    S_NORMAL = 0,     //  perform the operation
+    S_HTTP_503,       //  HTTP 503
+    S_HTTP_404,       //  HTTP 404
+    S_FAIL_500,       //  FAIL body, ErrorCode "500"
+    S_FAIL_400,       //  FAIL body, ErrorCode 400 (a number)
+    S_TRUNCATED,      //  200 with JSON cut short
+    S_HANG,           //  never answer
+    S_BAD_BASE64,     //  getEdoc data that is not base64
+} s_mode_t;
+
+//  The test server's state.
+typedef struct {
+    pthread_mutex_t lock;    //  guards the fields below
+    s_mode_t mode;           //  how to answer
+    int requests;            //  requests seen
+    char last_to[256];       //  XroadVnpt-to of the last sendEdoc
+    char last_status[32];    //  XroadVnpt-status of the last updateStatus
+    char last_desc[512];     //  XroadVnpt-description of the last updateStatus
+} s_server_t;
+
+//  lt_edoc_auth header callback over a request.
+static const char *s_header(void *arg, const char *name)
+{
+    return lt_http_request_header(arg, name);
+}
+
+//  lt_edoc_auth secret callback: one system, "sys1".
+static const void *s_secret(void *arg, const char *system_id, size_t *size)
+{
+    if (strcmp(system_id, "sys1") != 0)
+        return NULL;
+    *size = strlen(S_SECRET);
+    return S_SECRET;
+}
+
+//  Answer a JSON text.
+static void s_json(lt_http_response_t *resp, const char *text)
+{
+    lt_http_response_set(resp, 200, "application/json", text);
+}
+
+//  The test server's handler.
+static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_t *resp,
+                                 void *arg)
+{
+    s_server_t *server = arg;
+    pthread_mutex_lock(&server->lock);
+    s_mode_t mode = server->mode;
+    server->requests++;
+    pthread_mutex_unlock(&server->lock);
+    switch (mode) {
+    case S_HTTP_503:
+        lt_http_response_set(resp, 503, "text/plain", "busy\n");
+        return LT_HTTP_ANSWER;
+    case S_HTTP_404:
+        lt_http_response_set(resp, 404, "text/plain", "no such path\n");
+        return LT_HTTP_ANSWER;
+    case S_FAIL_500:
+        s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":\"500\",\"ErrorDesc\":\"later\"}");
+        return LT_HTTP_ANSWER;
+    case S_FAIL_400:
+        s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":400,\"ErrorDesc\":\"bad package\"}");
+        return LT_HTTP_ANSWER;
+    case S_TRUNCATED:
+        s_json(resp, "{\"status\":\"OK\",\"ErrorCo");
+        return LT_HTTP_ANSWER;
+    case S_HANG:
+        return LT_HTTP_HANG;
+    default:
+        break;
+    }
+    lt_err_t err;
+    if (lt_edoc_auth_verify(s_header, (void *) req, s_secret, NULL, NULL, &err) != LT_OK) {
+        char text[700];
+        snprintf(text, sizeof(text),
+                 "{\"status\":\"FAIL\",\"ErrorCode\":\"401\",\"ErrorDesc\":\"%s\"}", err.detail);
+        s_json(resp, text);
+        return LT_HTTP_ANSWER;
+    }
+    const char *path = lt_http_request_path(req);
+    if (strcmp(path, "/api/sendEdoc") == 0) {
+        size_t size = 0;
+        const void *file = lt_http_request_part(req, "file_doc", &size, NULL);
+        const char *hash = lt_http_request_header(req, "XroadVnpt-hash-file");
+        const char *to = lt_http_request_header(req, "XroadVnpt-to");
+        const char *type = lt_http_request_header(req, "XroadVnpt-messagetype");
+        if (!file || !hash || !lt_edoc_auth_hash_file_ok(hash, file, size) || !type)
+            s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":\"400\",\"ErrorDesc\":\"hash\"}");
+        else {
+            pthread_mutex_lock(&server->lock);
+            snprintf(server->last_to, sizeof(server->last_to), "%s", to ? to : "");
+            pthread_mutex_unlock(&server->lock);
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"DocId\":\"D-1\"}");
+        }
+    }
+    else if (strcmp(path, "/api/getReceivedEdocList") == 0)
+        s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":["
+                     "{\"docId\":\"A1\",\"messageType\":\"edoc\",\"from\":\"000.00.00.G22\","
+                     "\"to\":\"000.00.12.H26\",\"status\":\"initial\"},"
+                     "{\"docId\":42,\"messageType\":\"edoc\"}]}");
+    else if (strcmp(path, "/api/getEdoc") == 0) {
+        if (mode == S_BAD_BASE64) {
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"@@not base64@@\"}");
+            return LT_HTTP_ANSWER;
+        }
+        unsigned char b64[256];
+        int len = EVP_EncodeBlock(b64, (const unsigned char *) S_PACKAGE, sizeof(S_PACKAGE) - 1);
+        assert(len > 8);
+        char text[512];
+        //  A line break inside the base64, as some servers send it.
+        snprintf(text, sizeof(text),
+                 "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"%.8s\\n%s\"}", b64, b64 + 8);
+        s_json(resp, text);
+    }
+    else if (strcmp(path, "/api/updateStatus") == 0) {
+        const char *status = lt_http_request_header(req, "XroadVnpt-status");
+        const char *desc = lt_http_request_header(req, "XroadVnpt-description");
+        pthread_mutex_lock(&server->lock);
+        snprintf(server->last_status, sizeof(server->last_status), "%s", status ? status : "");
+        snprintf(server->last_desc, sizeof(server->last_desc), "%s", desc ? desc : "");
+        pthread_mutex_unlock(&server->lock);
+        s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\"}");
+    }
+    else if (strcmp(path, "/api/registerDocuments") == 0) {
+        size_t size = 0;
+        const void *body = lt_http_request_body(req, &size);
+        const char *hash = lt_http_request_header(req, "XroadVnpt-hash-file");
+        if (hash && lt_edoc_auth_hash_file_ok(hash, body, size))
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"accepted\":1}");
+        else
+            s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":\"400\",\"ErrorDesc\":\"hash\"}");
+    }
+    else
+        s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":\"404\",\"ErrorDesc\":\"unknown\"}");
+    return LT_HTTP_ANSWER;
+}
+
+//  Set the server's mode.
+static void s_mode(s_server_t *server, s_mode_t mode)
+{
+    pthread_mutex_lock(&server->lock);
+    server->mode = mode;
+    pthread_mutex_unlock(&server->lock);
+}
+
+void lt_edoc_client_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_edoc_client: ");
+    s_server_t server = {.mode = S_NORMAL};
+    pthread_mutex_init(&server.lock, NULL);
+    lt_err_t err;
+    lt_http_limits_t limits = {.max_hang_s = 30};
+    lt_http_server_t *http = lt_http_server_new("127.0.0.1", 0, s_handle, &server, &limits, &err);
+    assert(http);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api", (unsigned) lt_http_server_port(http));
+
+    //  Configuration errors.
+    lt_edoc_client_config_t config = {.url = "ftp://x", .system_id = "sys1",
+                                      .secret = S_SECRET, .secret_size = strlen(S_SECRET),
+                                      .timeout_ms = 2000, .connect_timeout_ms = 1000};
+    assert(lt_edoc_client_new(&config, &err) == NULL && err.code == LT_ECONFIG);
+    config.url = url;
+    config.ca_file = "/nonexistent/ca.pem";
+    assert(lt_edoc_client_new(&config, &err) == NULL && strstr(err.detail, "CA file"));
+    config.ca_file = NULL;
+    config.system_id = "";
+    assert(lt_edoc_client_new(&config, &err) == NULL);
+    config.system_id = "sys1";
+    lt_edoc_client_t *client = lt_edoc_client_new(&config, &err);
+    assert(client);
+
+    //  sendEdoc with recipients and a hash-file of the exact bytes.
+    char doc_id[128];
+    const char *to[] = {"000.00.00.G22", "000.00.00.G01"};
+    lt_edoc_outcome_t outcome = lt_edoc_client_send(client, S_PACKAGE, sizeof(S_PACKAGE) - 1,
+                                                    "edoc", to, 2, "x.edxml", doc_id, &err);
+    assert(outcome == LT_EDOC_OK);
+    assert(strcmp(doc_id, "D-1") == 0);
+    assert(strcmp(server.last_to, "[\"000.00.00.G22\",\"000.00.00.G01\"]") == 0);
+
+    //  getReceivedEdocList: items, a numeric docId printed.
+    lt_edoc_item_t *items = NULL;
+    size_t count = 0;
+    assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
+    assert(count == 2);
+    assert(strcmp(items[0].doc_id, "A1") == 0 && strcmp(items[0].to, "000.00.12.H26") == 0);
+    assert(strcmp(items[0].status, "initial") == 0);
+    assert(strcmp(items[1].doc_id, "42") == 0 && items[1].from[0] == 0);
+    free(items);
+
+    //  getEdoc: base64 with a line break decodes to the exact bytes.
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_OK);
+    assert(size == sizeof(S_PACKAGE) - 1 && memcmp(data, S_PACKAGE, size) == 0);
+    free(data);
+    s_mode(&server, S_BAD_BASE64);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_PERMANENT);
+    assert(data == NULL && strstr(err.detail, "base64"));
+    s_mode(&server, S_NORMAL);
+
+    //  updateStatus: line breaks in the description become spaces; a long
+    //  one is cut without splitting a UTF-8 sequence.
+    assert(lt_edoc_client_update(client, "A1", "fail", "line one\nline two", &err)
+           == LT_EDOC_OK);
+    assert(strcmp(server.last_status, "fail") == 0);
+    assert(strcmp(server.last_desc, "line one line two") == 0);
+    char long_desc[1000] = "";
+    for (size_t i = 0; i + 3 < sizeof(long_desc); i += 3)
+        memcpy(long_desc + i, "\xe1\xba\xa1", 3);   //  U+1EA1, three bytes
+    long_desc[999] = 0;
+    assert(lt_edoc_client_update(client, "A1", "fail", long_desc, &err) == LT_EDOC_OK);
+    assert(strlen(server.last_desc) == 399);
+    assert(lt_edoc_client_update(client, "A1", "done", NULL, &err) == LT_EDOC_OK);
+    assert(strcmp(server.last_desc, "") == 0);
+
+    //  A JSON body with its hash-file.
+    json_t *answer = NULL;
+    assert(lt_edoc_client_post_json(client, "registerDocuments", "{\"entries\":[]}", &answer,
+                                    &err)
+           == LT_EDOC_OK);
+    assert(json_integer_value(json_object_get(answer, "accepted")) == 1);
+    json_decref(answer);
+
+    //  Failures sorted: what heals is transient, what does not is permanent.
+    struct {
+        s_mode_t mode;
+        lt_edoc_outcome_t outcome;
+        const char *detail;
+    } cases[] = {
+        {S_HTTP_503, LT_EDOC_TRANSIENT, "HTTP status 503"},
+        {S_HTTP_404, LT_EDOC_PERMANENT, "HTTP status 404"},
+        {S_FAIL_500, LT_EDOC_TRANSIENT, "ErrorCode 500: later"},
+        {S_FAIL_400, LT_EDOC_PERMANENT, "ErrorCode 400: bad package"},
+        {S_TRUNCATED, LT_EDOC_TRANSIENT, "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_mode(&server, cases[i].mode);
+        outcome = lt_edoc_client_send(client, S_PACKAGE, 5, "edoc", NULL, 0, NULL, doc_id, &err);
+        if (outcome != cases[i].outcome || !strstr(err.detail, cases[i].detail))
+            fprintf(stderr, "case %zu: %s %s\n", i, lt_edoc_outcome_name(outcome), err.detail);
+        assert(outcome == cases[i].outcome);
+        assert(strstr(err.detail, cases[i].detail));
+        assert(strstr(err.detail, "sendEdoc"));
+    }
+    //  A wrong secret: the server's 401 is permanent, and the secret is not told.
+    s_mode(&server, S_NORMAL);
+    lt_edoc_client_config_t wrong = config;
+    wrong.secret = "other-secret";
+    wrong.secret_size = strlen("other-secret");
+    lt_edoc_client_t *intruder = lt_edoc_client_new(&wrong, &err);
+    assert(intruder);
+    assert(lt_edoc_client_list(intruder, "edoc", &items, &count, &err) == LT_EDOC_PERMANENT);
+    assert(strstr(err.detail, "ErrorCode 401") && !strstr(err.detail, "other-secret"));
+    lt_edoc_client_destroy(&intruder);
+
+    //  A hung server times out (transient); a closed one refuses (transient).
+    s_mode(&server, S_HANG);
+    config.timeout_ms = 300;
+    lt_edoc_client_t *impatient = lt_edoc_client_new(&config, &err);
+    assert(impatient);
+    assert(lt_edoc_client_update(impatient, "A1", "done", NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(err.code == LT_ETIMEOUT);
+    lt_http_server_destroy(&http);
+    assert(lt_edoc_client_update(impatient, "A1", "done", NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(err.code == LT_EUNAVAIL);
+    lt_edoc_client_destroy(&impatient);
+    assert(strcmp(lt_edoc_outcome_name(LT_EDOC_PERMANENT), "permanent") == 0);
+
+    lt_edoc_client_destroy(&client);
+    lt_edoc_client_destroy(&client);   //  safe on NULL
+    pthread_mutex_destroy(&server.lock);
+    if (verbose)
+        printf("OK\n");
+}
