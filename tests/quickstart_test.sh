@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Tests of what deploy/ ships, run by ctest with real processes on loopback.
+#
+#   quickstart_test.sh config SOURCE-DIR BUILD-DIR
+#     deploy/lthub.cfg.example passes `lthubd --check-config`, sets every
+#     setting that `lthubd --defaults` lists, and gives each built connector
+#     only options its --help knows; the systemd units name real paths.
+#   quickstart_test.sh run SOURCE-DIR BUILD-DIR
+#     deploy/quickstart.sh --duration 20 in a temporary sandbox on free ports:
+#     the hub starts, every supervised connector connects, traffic flows
+#     (lthub status during the run and the summary at the end), and every
+#     process it started is gone afterwards. Then the same sandbox again (keys
+#     and data kept), and once more after the script was killed with SIGKILL
+#     (leftovers are found by their pid files and stopped).
+set -euo pipefail
+mode=${1:?usage: quickstart_test.sh config|run SOURCE-DIR BUILD-DIR}
+SRC=$(cd "${2:?source dir}" && pwd)
+BIN=$(cd "${3:?build dir}" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lt_quickstart.XXXXXX")
+QS_PID=""
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+ok() { echo "ok - $*"; }
+
+# PIDs of live processes whose command line names the sandbox (ours only:
+# the sandbox is a fresh temporary directory).
+sandbox_pids() {
+  local f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    [ "$pid" = $$ ] && continue
+    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$WORK/sandbox"; then
+      grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null || echo "$pid"
+    fi
+  done
+}
+
+cleanup() {
+  local pid
+  if [ -n "$QS_PID" ]; then kill -TERM "$QS_PID" 2>/dev/null || true; fi
+  for pid in $(sandbox_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- config
+test_config() {
+  local example=$SRC/deploy/lthub.cfg.example
+  [ -f "$example" ] || fail "missing $example"
+  "$BIN/broker/lthubd" --check-config "$example" >"$WORK/check.txt" 2>&1 \
+    || fail "lthubd --check-config: $(cat "$WORK/check.txt")"
+  ok "$(cat "$WORK/check.txt")"
+
+  # Every setting of the reference appears, set, in its section.
+  "$BIN/broker/lthubd" --defaults >"$WORK/defaults.cfg"
+  local settings missing=""
+  settings=$(awk '/^routes/ {exit} /^[a-z]/ {s = $1} /^    [a-z_]+ = / {print s "/" $1}' "$WORK/defaults.cfg")
+  [ -n "$settings" ] || fail "no settings read from lthubd --defaults"
+  local have
+  have=$(awk '/^[a-z]/ {s = $1} /^    [a-z_]+ = / {print s "/" $1}' "$example")
+  for s in $settings; do
+    grep -qx "$s" <<<"$have" || missing="$missing $s"
+  done
+  [ -z "$missing" ] || fail "the example does not set:$missing"
+  ok "the example sets all $(wc -w <<<"$settings") settings of lthubd --defaults"
+
+  # Connector args: only options the built connector knows.
+  local name args opt checked=0
+  while read -r name args; do
+    local program=$BIN/connectors/$name/lthub-$name
+    [ -x "$program" ] || continue
+    "$program" --help >"$WORK/help.txt" 2>&1 || true
+    while read -r opt; do
+      grep -q -- "$opt\\b" "$WORK/help.txt" || fail "connector $name: $opt is not an option of lthub-$name"
+    done < <(grep -o -- '--[a-z][a-z-]*' <<<"$args")
+    checked=$((checked + 1))
+  done < <(awk '/^connectors/ {c = 1; next} /^[^ #]/ {c = 0}
+                c && /^    [a-z]/ {name = $1}
+                c && /^        args = / {sub(/^        args = "/, ""); sub(/"$/, ""); print name, $0}' "$example")
+  ok "connector args match the options of $checked built connector(s)"
+
+  # The systemd units start what the docs say, hardened.
+  local unit=$SRC/deploy/systemd/lthubd.service
+  grep -q '^ExecStart=/usr/local/bin/lthubd --config /etc/lthub/lthub.cfg$' "$unit" || fail "ExecStart"
+  for key in User=lthub NoNewPrivileges=yes ProtectSystem=strict ReadWritePaths=/var/lib/lthub \
+    PrivateTmp=yes; do
+    grep -q "^$key" "$unit" || fail "$unit lacks $key"
+  done
+  if command -v systemd-analyze >/dev/null && [ "$(id -u)" = 0 ]; then
+    # verify needs the binaries named by ExecStart; point them at the build.
+    mkdir -p "$WORK/unit"
+    sed "s|/usr/local/bin/|$BIN/broker/|g" "$unit" >"$WORK/unit/lthubd.service"
+    if ! SYSTEMD_LOG_LEVEL=err systemd-analyze verify "$WORK/unit/lthubd.service" >"$WORK/verify.txt" 2>&1; then
+      # Only complaints about the unit itself count (not about the host).
+      if grep -v -e 'lthub.*user' -e 'Failed to ' "$WORK/verify.txt" | grep -q 'lthubd.service'; then
+        fail "systemd-analyze verify: $(cat "$WORK/verify.txt")"
+      fi
+    fi
+    ok "systemd-analyze verify lthubd.service"
+  fi
+}
+
+# ---------------------------------------------------------------- run
+# A port offset that leaves every sandbox port free (and below the
+# ephemeral range, so no outgoing connection takes one meanwhile).
+pick_offset() {
+  local off port busy
+  for _ in $(seq 1 30); do
+    off=$((10000 + RANDOM % 14000))
+    busy=0
+    for port in 5570 8470 8480 8481 8490 8491 8492; do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$((port + off))") 2>/dev/null; then busy=1; fi
+    done
+    [ "$busy" = 0 ] && { echo "$off"; return 0; }
+  done
+  fail "no free port offset found"
+}
+
+# Start quickstart.sh in the background with extra arguments; output in $1.
+start_quickstart() {
+  local out=$1
+  shift
+  "$SRC/deploy/quickstart.sh" --no-deps --no-build --build-dir "$BIN" --sandbox "$WORK/sandbox" \
+    --port-offset "$OFF" "$@" >"$out" 2>&1 &
+  QS_PID=$!
+}
+
+# Wait (at most SECONDS) until the script says the sandbox runs.
+wait_running() {
+  local out=$1 seconds=$2 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    grep -q '^lthub sandbox is running' "$out" && return 0
+    kill -0 "$QS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "the sandbox did not come up: $(cat "$out")"
+}
+
+# Wait (at most SECONDS) for quickstart.sh to end; its exit status in QS_RC.
+wait_ended() {
+  local seconds=$1 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    kill -0 "$QS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$QS_PID" 2>/dev/null && fail "quickstart.sh still runs after ${seconds}s more"
+  QS_RC=0
+  wait "$QS_PID" || QS_RC=$?
+  QS_PID=""
+}
+
+# A python expression over `s` (lthub status --json of the running sandbox).
+hub_stat() {
+  "$BIN/broker/lthub" status --admin "127.0.0.1:$((8470 + OFF))" --json \
+    | python3 -c "import json,sys; s=json.load(sys.stdin); c=s['connectors']; print($1)"
+}
+
+# PIDs that the sandbox's run/*.pid files and lthubd.log name.
+recorded_pids() {
+  cat "$WORK/sandbox/run/"*.pid 2>/dev/null | cut -d' ' -f1
+  sed -n 's/.*event=spawned connector=[^ ]* pid=\([0-9]*\).*/\1/p' "$WORK/sandbox/logs/lthubd.log"
+}
+
+# Nothing the sandbox started is left: recorded PIDs, anything naming it.
+assert_all_stopped() {
+  local pids=$1 pid
+  for pid in $pids; do
+    if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+      fail "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) still runs"
+    fi
+  done
+  [ -z "$(sandbox_pids)" ] || fail "processes still name the sandbox: $(sandbox_pids)"
+  [ -z "$(ls "$WORK/sandbox/run/" 2>/dev/null)" ] || fail "pid files left: $(ls "$WORK/sandbox/run/")"
+}
+
+test_run() {
+  OFF=$(pick_offset)
+  local out=$WORK/run1.txt
+  start_quickstart "$out" --duration 20
+  wait_running "$out" 40
+  ok "quickstart.sh: the sandbox is running (ports +$OFF)"
+  grep -q 'NOT connected' "$out" && fail "a connector did not connect: $(cat "$out")"
+  local supervised
+  supervised=$(sed -n 's/^  connector \([^ :]*\): connected$/\1/p' "$out" | tr '\n' ' ')
+  [ -n "$supervised" ] || fail "no connector was reported connected: $(cat "$out")"
+  local pids
+  pids=$(recorded_pids)
+  [ "$(wc -w <<<"$pids")" -ge 4 ] || fail "too few PIDs recorded: $pids"
+
+  # During the run: every supervised connector has a session, traffic flows.
+  local name up done1 done2
+  for name in $supervised; do
+    up=$(hub_stat "[x['connected'] for x in c if x['name'] == '$name']")
+    [ "$up" = "[True]" ] || fail "lthub status: $name connected is $up"
+  done
+  ok "lthub status: connected: $supervised"
+  sleep 2
+  done1=$(hub_stat "sum(x['done'] for x in c)")
+  sleep 3
+  done2=$(hub_stat "sum(x['done'] for x in c)")
+  if [ "$done1" -eq 0 ] || [ "$done2" -le "$done1" ]; then
+    fail "traffic does not flow: done $done1 then $done2"
+  fi
+  ok "traffic flows: $done1 then $done2 deliveries done"
+
+  wait_ended 60
+  [ "$QS_RC" = 0 ] || fail "quickstart.sh exited $QS_RC: $(cat "$out")"
+  pids="$pids $(recorded_pids)"
+  grep -q '^== lthub sandbox stopped' "$out" || fail "no final line: $(cat "$out")"
+  local summary
+  summary=$(grep '^== summary:' "$out") || fail "no summary: $(cat "$out")"
+  ok "$summary"
+  python3 - "$WORK/sandbox/logs/final-status.json" <<'EOF' || fail "final status: $(cat "$WORK/sandbox/logs/final-status.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = s["connectors"]
+assert sum(x["published"] for x in c) > 0
+assert sum(x["done"] for x in c) > 0
+assert s["store"]["dead"] == 0 and sum(x["rejected"] for x in c) == 0
+assert s["store"]["ready"] + s["store"]["waiting"] == 0
+EOF
+  assert_all_stopped "$pids"
+  ok "everything stopped: $(wc -w <<<"$pids") recorded PIDs gone, no pid files left"
+
+  # Again in the same sandbox: keys, secrets and config kept, data grows.
+  local cert_sum cfg_sum messages1
+  cert_sum=$(cat "$WORK/sandbox/keys/broker.cert" "$WORK/sandbox/secrets/"* | sha256sum)
+  cfg_sum=$(sha256sum <"$WORK/sandbox/lthub.cfg")
+  messages1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"]["messages"])' \
+    "$WORK/sandbox/logs/final-status.json")
+  out=$WORK/run2.txt
+  start_quickstart "$out" --duration 4
+  wait_running "$out" 40
+  wait_ended 60
+  [ "$QS_RC" = 0 ] || fail "second run exited $QS_RC: $(cat "$out")"
+  [ "$cert_sum" = "$(cat "$WORK/sandbox/keys/broker.cert" "$WORK/sandbox/secrets/"* | sha256sum)" ] \
+    || fail "keys or secrets changed on the second run"
+  [ "$cfg_sum" = "$(sha256sum <"$WORK/sandbox/lthub.cfg")" ] || fail "config rewritten on the second run"
+  local messages2
+  messages2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"]["messages"])' \
+    "$WORK/sandbox/logs/final-status.json")
+  [ "$messages2" -gt "$messages1" ] || fail "store did not keep its data: $messages1 then $messages2"
+  assert_all_stopped "$(recorded_pids)"
+  ok "second run: keys, secrets and config kept, store $messages1 -> $messages2 messages"
+
+  # A run killed with SIGKILL leaves processes; the next run stops them.
+  out=$WORK/run3.txt
+  start_quickstart "$out"
+  wait_running "$out" 40
+  pids=$(recorded_pids)
+  kill -KILL "$QS_PID"
+  wait "$QS_PID" 2>/dev/null || true
+  QS_PID=""
+  out=$WORK/run4.txt
+  start_quickstart "$out" --duration 3
+  wait_running "$out" 40
+  grep -q 'left running by an earlier run' "$out" || fail "leftovers not reported: $(cat "$out")"
+  wait_ended 60
+  [ "$QS_RC" = 0 ] || fail "run after SIGKILL exited $QS_RC: $(cat "$out")"
+  assert_all_stopped "$pids $(recorded_pids)"
+  ok "after SIGKILL of quickstart.sh the next run stopped the leftovers and ran cleanly"
+
+  # --stop from another terminal ends a running sandbox.
+  out=$WORK/run5.txt
+  start_quickstart "$out"
+  wait_running "$out" 40
+  pids=$(recorded_pids)
+  "$SRC/deploy/quickstart.sh" --stop --build-dir "$BIN" --sandbox "$WORK/sandbox" >"$WORK/stop.txt" 2>&1 \
+    || fail "--stop: $(cat "$WORK/stop.txt")"
+  wait_ended 30
+  [ "$QS_RC" = 0 ] || fail "run ended by --stop exited $QS_RC: $(cat "$out")"
+  assert_all_stopped "$pids $(recorded_pids)"
+  ok "--stop ends a running sandbox cleanly"
+}
+
+case $mode in
+  config) test_config ;;
+  run) test_run ;;
+  *) fail "unknown mode $mode" ;;
+esac
+echo "quickstart_test $mode: passed"
