@@ -113,6 +113,11 @@ lt_delivery_result_t axis_deliver(void *state, const lt_delivery_t *d, lt_err_t 
         lt_log_info("event=sent kind=%s key=\"%s\" btype=%s to=%s docid=%s bytes=%zu attempt=%u",
                     status ? "status" : "document", lt_envelope_key(env), lt_envelope_btype(env),
                     first, doc_id, size, d->attempt);
+    else if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
+        //  The broker logs every retry; this one is said at the first
+        //  attempt and every tenth, so an outage does not flood the log.
+        lt_log_debug("event=send_retry key=\"%s\" to=%s attempt=%u reason=\"%s\"",
+                     lt_envelope_key(env), first, d->attempt, err->detail);
     else
         lt_log(result == LT_DELIVERY_RETRY ? LT_LOG_WARNING : LT_LOG_ERROR,
                "event=%s key=\"%s\" to=%s attempt=%u reason=\"%s\"",

@@ -78,13 +78,14 @@ CFG
 
 # axis_sim NAME [ARGS...]: start the axis simulator (province system hub-h26
 # serving *.H26, ministry system vpcp serving 000.00.00.G22), storing
-# packages in $HUB_DIR/store; port $AXIS_PORT when set, else a free one.
+# packages in ${AXIS_STORE:-$HUB_DIR/store}; port $AXIS_PORT when set, else a free one.
 # Sets SIM_PID, SIM_URL, AXIS_PORT.
 axis_sim() {
     local name=$1
     shift
     : >"$HUB_DIR/$name.out"
-    "$SIM" axis --listen "127.0.0.1:${AXIS_PORT:-0}" --store "$HUB_DIR/store" \
+    mkdir -p "${AXIS_STORE:-$HUB_DIR/store}"
+    "$SIM" axis --listen "127.0.0.1:${AXIS_PORT:-0}" --store "${AXIS_STORE:-$HUB_DIR/store}" \
         --system "hub-h26:$HUB_DIR/hub.secret:*.H26" \
         --system "vpcp:$HUB_DIR/vpcp.secret:000.00.00.G22" "$@" \
         >>"$HUB_DIR/$name.out" 2>"$HUB_DIR/$name.err" &
