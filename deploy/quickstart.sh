@@ -218,12 +218,13 @@ for sim in portal report; do
   fi
 done
 
+log_size=$(stat -c %s "$SB_LOGS/lthubd.log" 2>/dev/null || echo 0)
 sb_spawn lthubd "$SB_LTHUBD" --config "$SB_CFG"
 hub_pid=$SB_PID
-if ! sb_wait_hub 15 "$hub_pid"; then
-  tail -n 20 "$SB_LOGS/lthubd.log" >&2
+if ! sb_wait_hub 15 "$hub_pid" "$SB_LOGS/lthubd.log" "$log_size"; then
+  tail -c +"$((log_size + 1))" "$SB_LOGS/lthubd.log" | grep -E ' (error|warning) ' | tail -n 10 >&2
   exit_code=1
-  sb_die "lthubd did not start (log: $(sb_rel "$SB_LOGS")/lthubd.log, last lines above)"
+  sb_die "lthubd did not start (errors above; log: $(sb_rel "$SB_LOGS")/lthubd.log)"
 fi
 sb_say "  lthubd on $SB_ENDPOINT, admin http://$SB_ADMIN/, pid $hub_pid"
 

@@ -385,8 +385,22 @@ sb_stop_stale() {
   done
 }
 
-# True when something accepts TCP connections on 127.0.0.1:PORT.
-sb_port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when 127.0.0.1:PORT cannot be bound the way servers bind it
+# (SO_REUSEADDR): something listens there, or a connection holds it.
+sb_port_busy() {
+  if command -v python3 >/dev/null; then
+    if python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; then
+      return 1
+    fi
+    return 0
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
 
 # Fail with a clear message when a port the sandbox needs is taken.
 sb_check_ports() {
@@ -402,12 +416,14 @@ sb_check_ports() {
   exit 1
 }
 
-# Wait until lthubd answers /healthz (at most SECONDS); false if not.
+# Wait until lthubd answers on its admin API (at most SECONDS); false if it
+# exited or logged that it could not listen (lines of LOG after byte SKIP).
 sb_wait_hub() {
-  local seconds=$1 pid=$2 i
+  local seconds=$1 pid=$2 log=$3 skip=$4 i
   for ((i = 0; i < seconds * 10; i++)); do
+    if tail -c +"$((skip + 1))" "$log" | grep -q 'event=admin_failed'; then return 1; fi
     if "$SB_LTHUB" status --admin "$SB_ADMIN" --json >/dev/null 2>&1; then return 0; fi
-    kill -0 "$pid" 2>/dev/null || return 1
+    [ -n "$(sb_start_time "$pid")" ] || return 1
     sleep 0.1
   done
   return 1

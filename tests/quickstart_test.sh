@@ -67,6 +67,24 @@ test_config() {
   done
   [ -z "$missing" ] || fail "the example does not set:$missing"
   ok "the example sets all $(wc -w <<<"$settings") settings of lthubd --defaults"
+  for s in $settings; do
+    grep -qF "\`$s\`" "$SRC/docs/configuration.md" || missing="$missing $s"
+  done
+  [ -z "$missing" ] || fail "docs/configuration.md does not describe:$missing"
+  ok "docs/configuration.md describes every setting"
+
+  # The README starts with the two commands; relative links lead somewhere.
+  local first
+  first=$(awk '/^```/ {n++; next} n == 1 {print} n > 1 {exit}' "$SRC/README.md")
+  [ "$first" = "$(printf './deploy/quickstart.sh\n./deploy/test.sh')" ] \
+    || fail "README's first code block is not the two commands: $first"
+  local doc link
+  for doc in "$SRC/README.md" "$SRC"/docs/*.md; do
+    while read -r link; do
+      [ -e "$(dirname "$doc")/${link%%#*}" ] || fail "$doc links to missing $link"
+    done < <(grep -o '](\([^)]*\))' "$doc" | sed 's/^](\(.*\))$/\1/' | grep -v '^[a-z]*:' || true)
+  done
+  ok "README starts with the two commands; links in README and docs/ resolve"
 
   # Connector args: only options the built connector knows.
   local name args opt checked=0
