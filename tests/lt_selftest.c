@@ -22,6 +22,8 @@
 #include "lt_pdfsig.h"
 #include "lt_verdict.h"
 #include "lt_xmldsig.h"
+#include "lt_mailbox.h"
+#include "lt_dms_systems.h"
 #include "lt_edoc_client.h"
 
 #include <stdbool.h>
@@ -52,6 +54,8 @@ static const s_test_t s_tests[] = {
     {"lt_pdfsig", lt_pdfsig_test},
     {"lt_xmldsig", lt_xmldsig_test},
     {"lt_verdict", lt_verdict_test},
+    {"lt_mailbox", lt_mailbox_test},
+    {"lt_dms_systems", lt_dms_systems_test},
     {"lt_edoc_client", lt_edoc_client_test},
 };
 

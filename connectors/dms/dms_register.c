@@ -1,0 +1,340 @@
+/*  dms_register.c: registerDocuments, the paper register (spec/peers.md A,
+    "Paper register", hub-defined).
+
+    A DMS sends its register lines as {"entries": [...]} with the body's
+    hash-file. Every entry is checked before anything is published, and the
+    first bad one is named by index and field. Each entry then becomes one
+    message of kind "register" (key = documentId, revision = organId|
+    direction, so the broker's dedup makes a resent register harmless),
+    published without waiting one by one; the answer OK carries the count
+    once the broker confirmed every entry on disk.
+*/
+#include "dms_int.h"
+
+#include "lt_edoc_auth.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  The publishes of one call, shared with their completion callbacks.
+typedef struct s_batch s_batch_t;
+
+//  One entry's publish: its batch and its index, for the callback.
+typedef struct {
+    s_batch_t *batch;   //  the call it belongs to
+    size_t index;       //  entry index in the body
+} s_ticket_t;
+
+struct s_batch {
+    pthread_mutex_t lock;         //  guards everything below
+    pthread_cond_t cond;          //  signalled when pending drops to 0
+    int refs;                     //  the handler plus each unanswered publish
+    size_t pending;               //  publishes not yet answered
+    size_t accepted;              //  entries ACCEPTED (duplicates included)
+    size_t duplicates;            //  of those, already stored
+    bool failed;                  //  an entry was refused
+    size_t failed_index;          //  the first refused entry
+    lt_error_t failed_code;       //  its error code
+    char reason[512];             //  the broker's reason
+    s_ticket_t *tickets;          //  one per entry
+};
+
+//  Drop one reference; the last one frees the batch.
+static void s_batch_release(s_batch_t *batch)
+{
+    pthread_mutex_lock(&batch->lock);
+    bool last = --batch->refs == 0;
+    pthread_mutex_unlock(&batch->lock);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&batch->lock);
+    pthread_cond_destroy(&batch->cond);
+    free(batch->tickets);
+    free(batch);
+}
+
+//  Publish completion (session thread): count the outcome, wake the handler.
+static void s_on_published(void *arg, const lt_publish_result_t *result)
+{
+    s_ticket_t *ticket = arg;
+    s_batch_t *batch = ticket->batch;
+    pthread_mutex_lock(&batch->lock);
+    if (result->code == LT_OK) {
+        batch->accepted++;
+        batch->duplicates += result->duplicate;
+    }
+    else if (!batch->failed || ticket->index < batch->failed_index) {
+        batch->failed = true;
+        batch->failed_index = ticket->index;
+        batch->failed_code = result->code;
+        snprintf(batch->reason, sizeof(batch->reason), "%s", result->reason);
+    }
+    if (--batch->pending == 0)
+        pthread_cond_broadcast(&batch->cond);
+    pthread_mutex_unlock(&batch->lock);
+    s_batch_release(batch);
+}
+
+//  Return true when text is "yyyy/MM/dd HH:mm:ss" with plausible values.
+static bool s_datetime_ok(const char *text)
+{
+    if (strlen(text) != 19)
+        return false;
+    static const char shape[] = "dddd/dd/dd dd:dd:dd";
+    for (size_t i = 0; i < 19; i++)
+        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
+            return false;
+    int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
+    int month = (text[5] - '0') * 10 + text[6] - '0';
+    int day = (text[8] - '0') * 10 + text[9] - '0';
+    int hour = (text[11] - '0') * 10 + text[12] - '0';
+    int minute = (text[14] - '0') * 10 + text[15] - '0';
+    int second = (text[17] - '0') * 10 + text[18] - '0';
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1945 || year > 2999 || month < 1 || month > 12 || day < 1
+        || day > days[month - 1] || hour > 23 || minute > 59 || second > 59)
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return !(month == 2 && day == 29 && !leap);
+}
+
+//  Return a FAIL answer naming an entry and field.
+__attribute__((format(printf, 4, 5))) static json_t *s_entry_fail(const char *code, size_t index,
+                                                                  const char *field,
+                                                                  const char *format, ...)
+{
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    json_t *answer = dms_fail(code, "entries[%zu].%s %s", index, field, message);
+    json_object_set_new(answer, "index", json_integer((json_int_t) index));
+    json_object_set_new(answer, "field", json_string(field));
+    return answer;
+}
+
+//  Return the string member name of entry, or NULL.
+static const char *s_string(json_t *entry, const char *name)
+{
+    return json_string_value(json_object_get(entry, name));
+}
+
+//  Check one entry; NULL when good, else a FAIL answer naming index and field.
+static json_t *s_check_entry(dms_t *self, size_t caller, json_t *entry, size_t index)
+{
+    if (!json_is_object(entry))
+        return s_entry_fail("400", index, "*", "is not a JSON object");
+    const char *document_id = s_string(entry, "documentId");
+    if (!document_id || !*document_id)
+        return s_entry_fail("400", index, "documentId", "is missing or not a string");
+    if (strlen(document_id) > 512)
+        return s_entry_fail("400", index, "documentId", "is over 512 bytes");
+    const char *organ = s_string(entry, "organId");
+    if (!organ || !*organ || strlen(organ) > 63)
+        return s_entry_fail("400", index, "organId", "is missing or not an agency code");
+    if (!lt_dms_systems_serves(self->systems, caller, organ))
+        return s_entry_fail("403", index, "organId", "'%s': system %s may not register for it",
+                            organ, lt_dms_systems_id(self->systems, caller));
+    const char *direction = s_string(entry, "direction");
+    if (!direction || (strcmp(direction, "in") != 0 && strcmp(direction, "out") != 0))
+        return s_entry_fail("400", index, "direction", "must be \"in\" or \"out\"");
+    const char *channel = s_string(entry, "channel");
+    if (!channel || (strcmp(channel, "paper") != 0 && strcmp(channel, "electronic") != 0))
+        return s_entry_fail("400", index, "channel", "must be \"paper\" or \"electronic\"");
+    json_t *secret = json_object_get(entry, "secret");
+    if (secret && !json_is_boolean(secret))
+        return s_entry_fail("400", index, "secret", "must be true or false");
+    const char *at = s_string(entry, "registeredAt");
+    if (!at || !s_datetime_ok(at))
+        return s_entry_fail("400", index, "registeredAt",
+                            "must be a valid time \"yyyy/MM/dd HH:mm:ss\"");
+    json_t *subject = json_object_get(entry, "subject");
+    if (!json_is_string(subject))
+        return s_entry_fail("400", index, "subject", "is missing or not a string");
+    if (json_string_length(subject) > 8000)
+        return s_entry_fail("400", index, "subject", "is over 8000 bytes");
+    return NULL;
+}
+
+//  Build the envelope of one checked entry; NULL on no memory.
+static lt_envelope_t *s_envelope(json_t *entry, const char *system)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    if (!env)
+        return NULL;
+    const char *organ = s_string(entry, "organId");
+    const char *direction = s_string(entry, "direction");
+    char revision[128];
+    snprintf(revision, sizeof(revision), "%s|%s", organ, direction);
+    lt_envelope_set_kind(env, LT_KIND_REGISTER);
+    lt_envelope_set_key(env, s_string(entry, "documentId"));
+    lt_envelope_set_btype(env, direction);
+    lt_envelope_set_revision(env, revision);
+    lt_envelope_set_sender(env, organ);
+    lt_envelope_set_system(env, system);
+    lt_envelope_set_electronic(env, strcmp(s_string(entry, "channel"), "electronic") == 0);
+    lt_envelope_set_secret(env, json_is_true(json_object_get(entry, "secret")));
+    if (strcmp(lt_envelope_key(env), s_string(entry, "documentId")) != 0
+        || strcmp(lt_envelope_revision(env), revision) != 0)
+        lt_envelope_destroy(&env);   //  a copy failed
+    return env;
+}
+
+//  Publish every entry and wait for the broker; returns the answer.
+static json_t *s_publish_all(dms_t *self, json_t *entries, const char *system)
+{
+    size_t count = json_array_size(entries);
+    s_batch_t *batch = calloc(1, sizeof(*batch));
+    s_ticket_t *tickets = batch ? calloc(count, sizeof(*tickets)) : NULL;
+    if (!tickets) {
+        free(batch);
+        return dms_fail("500", "out of memory");
+    }
+    pthread_mutex_init(&batch->lock, NULL);
+    pthread_cond_init(&batch->cond, NULL);
+    batch->refs = 1;
+    batch->tickets = tickets;
+    int64_t deadline = lt_clock_ms() + self->publish_timeout_ms + (int64_t) count;
+    json_t *problem = NULL;
+    for (size_t i = 0; i < count && !problem; i++) {
+        json_t *entry = json_array_get(entries, i);
+        lt_envelope_t *env = s_envelope(entry, system);
+        char *payload = env ? json_dumps(entry, JSON_COMPACT) : NULL;
+        if (!payload) {
+            lt_envelope_destroy(&env);
+            problem = dms_fail("500", "out of memory");
+            break;
+        }
+        tickets[i] = (s_ticket_t){.batch = batch, .index = i};
+        pthread_mutex_lock(&batch->lock);
+        batch->refs++;
+        batch->pending++;
+        pthread_mutex_unlock(&batch->lock);
+        if (lt_conn_publish_async(self->conn, &env, payload, strlen(payload), s_on_published,
+                                  &tickets[i])) {
+            pthread_mutex_lock(&batch->lock);
+            batch->refs--;
+            batch->pending--;
+            pthread_mutex_unlock(&batch->lock);
+            problem = dms_fail("503", "the hub is stopping; send the register again later");
+        }
+        free(payload);
+    }
+    //  Wait for the answers of what was handed over, up to the deadline.
+    pthread_mutex_lock(&batch->lock);
+    while (batch->pending > 0) {
+        int64_t left = deadline - lt_clock_ms();
+        if (left <= 0)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t) (left / 1000);
+        until.tv_nsec += (long) (left % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&batch->cond, &batch->lock, &until);
+    }
+    size_t pending = batch->pending, accepted = batch->accepted, duplicates = batch->duplicates;
+    bool failed = batch->failed;
+    size_t failed_index = batch->failed_index;
+    lt_error_t failed_code = batch->failed_code;
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s", batch->reason);
+    pthread_mutex_unlock(&batch->lock);
+    s_batch_release(batch);
+    if (problem)
+        return problem;
+    if (failed && !lt_error_transient(failed_code)) {
+        char code[16];
+        snprintf(code, sizeof(code), "%d", (int) failed_code);
+        json_t *answer = dms_fail(code, "entries[%zu] refused by the hub (%s): %s", failed_index,
+                                  lt_error_name(failed_code), reason);
+        json_object_set_new(answer, "index", json_integer((json_int_t) failed_index));
+        json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
+        return answer;
+    }
+    if (failed || pending > 0)
+        return dms_fail("503",
+                        "%zu of %zu entries confirmed so far; send the register again later "
+                        "(entries already stored are not counted twice)",
+                        accepted, count);
+    lt_log_info("event=registered system=%s entries=%zu duplicates=%zu", system, accepted,
+                duplicates);
+    json_t *answer = dms_ok();
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    return answer;
+}
+
+//  Check the body and its entries; NULL when all is good (entries set).
+static json_t *s_check_body(dms_t *self, const lt_http_request_t *req, size_t caller,
+                            json_t **root_p)
+{
+    size_t size = 0;
+    const char *body = lt_http_request_body(req, &size);
+    if (!body || size == 0)
+        return dms_fail("400", "the body must be a JSON object {\"entries\": [...]}");
+    if (size > self->max_register)
+        return dms_fail("413", "the body has %zu bytes, over the limit of %zu", size,
+                        self->max_register);
+    const char *hash = dms_param(req, "hash-file");
+    if (!hash || !*hash)
+        return dms_fail("400", "missing header " LT_EDOC_PREFIX "hash-file");
+    if (!lt_edoc_auth_hash_file_ok(hash, body, size)) {
+        dms_count(self, &self->stats.hash_failures);
+        return dms_fail("400", LT_EDOC_PREFIX "hash-file does not match the body");
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return root ? dms_fail("400", "the body must be a JSON object {\"entries\": [...]}")
+                    : dms_fail("400", "the body is not JSON (line %d, column %d): %s", jerr.line,
+                               jerr.column, jerr.text);
+    }
+    *root_p = root;
+    json_t *entries = json_object_get(root, "entries");
+    if (!json_is_array(entries) || json_array_size(entries) == 0)
+        return dms_fail("400", "entries must be a non-empty array");
+    if (json_array_size(entries) > self->max_entries)
+        return dms_fail("413", "%zu entries, over the limit of %zu per call",
+                        json_array_size(entries), self->max_entries);
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *problem = s_check_entry(self, caller, json_array_get(entries, i), i);
+        if (problem)
+            return problem;
+    }
+    return NULL;
+}
+
+json_t *dms_op_register(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    json_t *root = NULL;
+    json_t *answer = s_check_body(self, req, caller, &root);
+    if (!answer)
+        answer = s_publish_all(self, json_object_get(root, "entries"), system);
+    json_decref(root);
+    const char *status = json_string_value(json_object_get(answer, "status"));
+    if (status && strcmp(status, "OK") == 0) {
+        pthread_mutex_lock(&self->lock);
+        self->stats.register_ok++;
+        self->stats.register_entries
+            += (uint64_t) json_integer_value(json_object_get(answer, "accepted"));
+        pthread_mutex_unlock(&self->lock);
+    }
+    else {
+        dms_count(self, &self->stats.register_fail);
+        lt_log_warning("event=register_refused system=%s reason=\"%s\"", system,
+                       json_string_value(json_object_get(answer, "ErrorDesc")));
+    }
+    return answer;
+}

@@ -1,0 +1,555 @@
+/*  dms_server.c: the edoc API that lthub-dms serves to the province's DMS
+    systems (spec/peers.md A, "The hub as server").
+
+    Every request is authenticated first (lt_edoc_auth_verify against the
+    systems file); a failure answers HTTP 200 with ErrorCode "401" and
+    touches nothing. Then the operation runs on the connection's own thread
+    (lt_http_server), so a sendEdoc may block until the broker confirmed the
+    package on disk without holding up other clients:
+
+      sendEdoc             check hash-file, read the edXML, check that the
+                           caller serves From/OrganId, publish, answer DocId
+                           only after ACCEPTED
+      getReceivedEdocList  the caller's mailbox items not yet done
+      getEdoc              one item's package in base64 (claims the
+                           automatic status 01 on the first fetch)
+      updateStatus         processing, done (leaves the list) or fail
+      getAgenciesList      the exact agency codes of the configured systems
+      registerDocuments    the paper register (dms_register.c)
+
+    GET /_dms/stats answers the connector's counters to loopback peers only.
+*/
+#include "dms_int.h"
+
+#include "lt_edoc_auth.h"
+#include "lt_id.h"
+#include "lt_log.h"
+#include "lt_verdict.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+//  An operation: its name, its parameters (signed when sent), its handler.
+typedef json_t *(s_op_fn)(dms_t *self, const lt_http_request_t *req, size_t caller);
+typedef struct {
+    const char *name;                //  last path segment
+    const char *const *params;       //  parameter names, NULL-terminated
+    s_op_fn *handler;                //  runs after authentication
+} s_op_t;
+
+void dms_count(dms_t *self, uint64_t *counter)
+{
+    pthread_mutex_lock(&self->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&self->lock);
+}
+
+json_t *dms_fail(const char *code, const char *format, ...)
+{
+    char desc[768];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(desc, sizeof(desc), format, args);
+    va_end(args);
+    return json_pack("{s:s, s:s, s:s}", "status", "FAIL", "ErrorCode", code, "ErrorDesc", desc);
+}
+
+json_t *dms_ok(void)
+{
+    return json_pack("{s:s, s:s, s:s}", "status", "OK", "ErrorCode", "0", "ErrorDesc", "");
+}
+
+const char *dms_param(const lt_http_request_t *req, const char *name)
+{
+    char full[128];
+    snprintf(full, sizeof(full), LT_EDOC_PREFIX "%s", name);
+    return lt_http_request_header(req, full);
+}
+
+//  Write all of data to a new file; -1 on failure (the file is removed).
+static int s_write_new(const char *path, const void *data, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        p += n;
+        size -= (size_t) n;
+    }
+    if (close(fd)) {
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+void dms_keep_rejected(dms_t *self, const char *system, const char *reason, const void *data,
+                       size_t size, const char *extension)
+{
+    pthread_mutex_lock(&self->lock);
+    bool room = self->rejected_count < self->max_rejected;
+    if (room)
+        self->rejected_count++;
+    pthread_mutex_unlock(&self->lock);
+    if (!room) {
+        lt_log_warning("event=rejected_not_kept system=%s reason=\"folder holds --max-rejected "
+                       "files\"",
+                       system);
+        return;
+    }
+    char id[LT_ID_LEN + 1];
+    lt_id_new(id);
+    char path[1300], note_path[1300];
+    snprintf(path, sizeof(path), "%s/%s.%s", self->rejected_dir, id, extension);
+    snprintf(note_path, sizeof(note_path), "%s/%s.txt", self->rejected_dir, id);
+    char note[1400];
+    int len = snprintf(note, sizeof(note), "system=%s\nsize=%zu\ntime_ms=%lld\nreason=%s\n",
+                       system, size, (long long) lt_time_ms(), reason);
+    if (len < 0 || (size_t) len >= sizeof(note))
+        len = (int) strlen(note);
+    if (s_write_new(path, data, size) || s_write_new(note_path, note, (size_t) len)) {
+        lt_log_warning("event=rejected_not_kept system=%s path=%s reason=\"%s\"", system, path,
+                       strerror(errno));
+        unlink(path);
+        return;
+    }
+    dms_count(self, &self->stats.rejected_kept);
+    lt_log_info("event=rejected_kept system=%s file=%s", system, path);
+}
+
+//  Write time ms (Unix ms) as "yyyy-MM-dd HH:mm:ss" in Vietnam time (UTC+7).
+static void s_format_time(int64_t ms, char out[32])
+{
+    time_t seconds = (time_t) (ms / 1000) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    if (strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        out[0] = 0;
+}
+
+//  Count a sendEdoc FAIL and pass the answer on.
+static json_t *s_send_fail(dms_t *self, json_t *answer)
+{
+    dms_count(self, &self->stats.send_fail);
+    return answer;
+}
+
+//  Replace the envelope's recipients with the `to` parameter (a JSON array
+//  of agency codes); NULL, or a FAIL answer.
+static json_t *s_recipients(lt_envelope_t *env, const char *to)
+{
+    json_error_t jerr;
+    json_t *array = json_loads(to, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_array(array) || json_array_size(array) == 0
+        || json_array_size(array) > DMS_MAX_RECIPIENTS) {
+        json_decref(array);
+        return dms_fail("400", LT_EDOC_PREFIX "to must be a JSON array of 1 to %d agency codes",
+                        DMS_MAX_RECIPIENTS);
+    }
+    lt_envelope_clear_recipients(env);
+    for (size_t i = 0; i < json_array_size(array); i++) {
+        const char *code = json_string_value(json_array_get(array, i));
+        if (!code || !*code || strlen(code) > 63) {
+            json_decref(array);
+            return dms_fail("400", LT_EDOC_PREFIX "to entry %zu is not an agency code", i);
+        }
+        if (lt_envelope_add_recipient(env, code)) {
+            json_decref(array);
+            return dms_fail("500", "out of memory");
+        }
+    }
+    json_decref(array);
+    return NULL;
+}
+
+//  Publish a checked package and turn the broker's answer into the reply.
+static json_t *s_publish(dms_t *self, lt_envelope_t **env_p, const void *file, size_t size,
+                         const char *system)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s", lt_envelope_key(*env_p));
+    lt_publish_result_t result;
+    lt_conn_publish(self->conn, env_p, file, size, self->publish_timeout_ms, &result);
+    lt_envelope_destroy(env_p);
+    if (result.code == LT_OK) {
+        pthread_mutex_lock(&self->lock);
+        self->stats.send_ok++;
+        self->stats.send_duplicates += result.duplicate;
+        pthread_mutex_unlock(&self->lock);
+        lt_log_info("event=sent system=%s key=\"%s\" msgid=%s duplicate=%s", system, key,
+                    result.msgid, result.duplicate ? "yes" : "no");
+        json_t *answer = dms_ok();
+        json_object_set_new(answer, "DocId", json_string(result.msgid));
+        if (result.duplicate)
+            json_object_set_new(answer, "duplicate", json_true());
+        return answer;
+    }
+    if (result.code == LT_ETIMEOUT || lt_error_transient(result.code)) {
+        dms_count(self, &self->stats.timeouts);
+        lt_log_warning("event=send_unconfirmed system=%s key=\"%s\" reason=\"%s\"", system, key,
+                       result.reason);
+        return s_send_fail(self, dms_fail("503",
+                                          "the hub could not confirm the package yet (%s); "
+                                          "send it again later, a resend is not duplicated",
+                                          result.reason));
+    }
+    dms_count(self, &self->stats.broker_rejects);
+    lt_log_warning("event=send_rejected system=%s key=\"%s\" code=%s reason=\"%s\"", system, key,
+                   lt_error_name(result.code), result.reason);
+    char code[16];
+    snprintf(code, sizeof(code), "%d", (int) result.code);
+    return s_send_fail(self, dms_fail(code, "the hub refused the package (%s): %s",
+                                      lt_error_name(result.code), result.reason));
+}
+
+//  sendEdoc: check, read and publish one package; DocId only after ACCEPTED.
+static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    size_t size = 0;
+    const void *file = lt_http_request_part(req, "file_doc", &size, NULL);
+    if (!file)
+        return s_send_fail(self, dms_fail("400", "missing the multipart part file_doc"));
+    if (size > self->max_package)
+        return s_send_fail(self, dms_fail("413", "the package has %zu bytes, over the limit of %zu",
+                                          size, self->max_package));
+    const char *hash = dms_param(req, "hash-file");
+    if (!hash || !*hash)
+        return s_send_fail(self, dms_fail("400", "missing header " LT_EDOC_PREFIX "hash-file"));
+    if (!lt_edoc_auth_hash_file_ok(hash, file, size)) {
+        dms_count(self, &self->stats.hash_failures);
+        return s_send_fail(
+            self, dms_fail("400", LT_EDOC_PREFIX "hash-file does not match the uploaded file"));
+    }
+    const char *messagetype = dms_param(req, "messagetype");
+    if (messagetype && *messagetype && strcmp(messagetype, "edoc") != 0
+        && strcmp(messagetype, "status") != 0)
+        return s_send_fail(self, dms_fail("400", "messagetype must be edoc or status"));
+
+    lt_edxml_limits_t limits;
+    lt_edxml_limits_init(&limits);
+    limits.max_package = self->max_package;
+    lt_err_t err;
+    lt_err_clear(&err);
+    lt_edxml_t *package = lt_edxml_read(file, size, &limits, &err);
+    if (!package) {
+        dms_count(self, &self->stats.bad_packages);
+        lt_log_warning("event=bad_package system=%s reason=\"%s\"", system, err.detail);
+        dms_keep_rejected(self, system, err.detail, file, size, "edxml");
+        return s_send_fail(self, dms_fail(err.code == LT_ETOOBIG ? "413" : "400", "%s",
+                                          err.detail));
+    }
+    bool status = lt_edxml_is_status(package);
+    if (messagetype && *messagetype && status != (strcmp(messagetype, "status") == 0)) {
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, dms_fail("400", "messagetype=%s but the package is a %s",
+                                          messagetype, status ? "status" : "document"));
+    }
+    const char *from = lt_edxml_from(package)->organ_id;
+    if (!lt_dms_systems_serves(self->systems, caller, from)) {
+        char reason[256];
+        snprintf(reason, sizeof(reason), "system %s may not send as agency %.64s", system, from);
+        dms_count(self, &self->stats.impersonations);
+        lt_log_warning("event=impersonation system=%s from=%.64s", system, from);
+        dms_keep_rejected(self, system, reason, file, size, "edxml");
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, dms_fail("403", "%s", reason));
+    }
+    lt_envelope_t *env = lt_envelope_new();
+    if (!env || lt_edxml_fill_envelope(package, env)) {
+        lt_envelope_destroy(&env);
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, dms_fail("500", "out of memory"));
+    }
+    const char *to = dms_param(req, "to");
+    json_t *problem = to && *to ? s_recipients(env, to) : NULL;
+    if (!problem && lt_envelope_recipients(env) == 0)
+        problem = dms_fail("400", "the package names no recipient (%s)",
+                           status ? "Status/ResponseFor/OrganId" : "MessageHeader/To/OrganId");
+    if (problem) {
+        lt_envelope_destroy(&env);
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, problem);
+    }
+    lt_verdict_t *verdict = lt_verdict_new(package, self->anchors);
+    if (verdict)
+        lt_verdict_fill_envelope(verdict, env);
+    lt_verdict_destroy(&verdict);
+    lt_envelope_set_system(env, system);
+    lt_edxml_destroy(&package);
+    return s_publish(self, &env, file, size, system);
+}
+
+//  getReceivedEdocList: the caller's items not yet done, oldest first.
+static json_t *s_op_list(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    const char *messagetype = dms_param(req, "messagetype");
+    if (messagetype && *messagetype && strcmp(messagetype, "edoc") != 0
+        && strcmp(messagetype, "status") != 0)
+        return dms_fail("400", "messagetype must be edoc or status");
+    lt_mailbox_item_t *items = NULL;
+    size_t count = 0;
+    lt_err_t err;
+    if (lt_mailbox_list(self->mailbox, system, messagetype, self->list_max, &items, &count, &err)) {
+        lt_log_error("event=mailbox_error op=list system=%s reason=\"%s\"", system, err.detail);
+        return dms_fail("503", "the hub cannot read its mailbox now, try again later");
+    }
+    json_t *data = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const lt_mailbox_item_t *item = &items[i];
+        char created[32], updated[32];
+        s_format_time(item->created, created);
+        s_format_time(item->updated, updated);
+        json_array_append_new(
+            data, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+                            "docId", item->id, "serviceType", "eDoc", "messageType",
+                            item->messagetype, "created_time", created, "updated_time", updated,
+                            "from", item->sender, "to", item->agency, "status", item->state,
+                            "status_desc", item->description, "documentId", item->key,
+                            "messageId", item->msgid, "size", (json_int_t) item->size));
+    }
+    lt_mailbox_items_free(&items, count);
+    dms_count(self, &self->stats.lists);
+    json_t *answer = dms_ok();
+    json_object_set_new(answer, "data", data);
+    return answer;
+}
+
+//  Return the base64 text of data (one line), or NULL on no memory.
+static char *s_base64(const void *data, size_t size)
+{
+    size_t out_size = 4 * ((size + 2) / 3) + 1;
+    char *text = malloc(out_size);
+    if (!text)
+        return NULL;
+    //  EVP_EncodeBlock takes an int length: encode in slices of whole triples.
+    const unsigned char *in = data;
+    char *out = text;
+    const size_t slice = 3u * 1024 * 1024;
+    while (size > 0) {
+        size_t n = size < slice ? size : slice;
+        int written = EVP_EncodeBlock((unsigned char *) out, in, (int) n);
+        out += written;
+        in += n;
+        size -= n;
+    }
+    *out = 0;
+    return text;
+}
+
+//  getEdoc: one of the caller's items, the whole package in base64.
+static json_t *s_op_get(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    const char *doc_id = dms_param(req, "docId");
+    if (!doc_id || !*doc_id)
+        return dms_fail("400", "missing header " LT_EDOC_PREFIX "docId");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    lt_mailbox_item_t item;
+    bool first = false;
+    lt_err_t err;
+    int rc = lt_mailbox_fetch(self->mailbox, system, doc_id, &data, &size, &item, &first, &err);
+    if (rc == 1)
+        return dms_fail("404", "no document with docId %.64s for system %s", doc_id, system);
+    if (rc) {
+        lt_log_error("event=mailbox_error op=fetch system=%s reason=\"%s\"", system, err.detail);
+        return dms_fail("503", "the hub cannot read its mailbox now, try again later");
+    }
+    char *text = s_base64(data, size);
+    free(data);
+    if (first && self->auto_status && strcmp(item.messagetype, "edoc") == 0
+        && strcmp(item.btype, "revocation") != 0) {
+        int claimed = lt_mailbox_arrival_claim(self->mailbox, &item, &err);
+        if (claimed < 0)
+            lt_log_warning("event=arrival_unclaimed key=\"%s\" agency=%s reason=\"%s\"",
+                           item.key, item.agency, err.detail);
+        else if (claimed)
+            lt_log_info("event=arrival_owed key=\"%s\" agency=%s system=%s", item.key,
+                        item.agency, system);
+    }
+    lt_mailbox_item_clear(&item);
+    if (!text)
+        return dms_fail("500", "out of memory");
+    dms_count(self, &self->stats.fetches);
+    json_t *answer = dms_ok();
+    json_object_set_new(answer, "data", json_string(text));
+    free(text);
+    return answer;
+}
+
+//  updateStatus: processing, done (the item leaves the list) or fail.
+static json_t *s_op_update(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    const char *doc_id = dms_param(req, "docId");
+    const char *status = dms_param(req, "status");
+    const char *description = dms_param(req, "description");
+    if (!doc_id || !*doc_id)
+        return dms_fail("400", "missing header " LT_EDOC_PREFIX "docId");
+    if (!status || !*status)
+        return dms_fail("400", "missing header " LT_EDOC_PREFIX "status");
+    if (description && strlen(description) > 4000)
+        return dms_fail("400", LT_EDOC_PREFIX "description is over 4000 bytes");
+    lt_err_t err;
+    int rc = lt_mailbox_update(self->mailbox, system, doc_id, status, description, &err);
+    if (rc == 1)
+        return dms_fail("404", "no document with docId %.64s for system %s", doc_id, system);
+    if (rc && err.code == LT_EFIELD)
+        return dms_fail("400", LT_EDOC_PREFIX "%s", err.detail);
+    if (rc) {
+        lt_log_error("event=mailbox_error op=update system=%s reason=\"%s\"", system, err.detail);
+        return dms_fail("503", "the hub cannot update its mailbox now, try again later");
+    }
+    lt_log_info("event=status system=%s docid=%.64s status=%s", system, doc_id, status);
+    dms_count(self, &self->stats.updates);
+    return dms_ok();
+}
+
+//  getAgenciesList: the exact agency codes the configured systems serve.
+static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    json_t *data = json_array();
+    json_int_t id = 1;
+    for (size_t s = 0; s < lt_dms_systems_count(self->systems); s++)
+        for (size_t a = 0; a < lt_dms_systems_agencies(self->systems, s); a++) {
+            const char *code = lt_dms_systems_agency(self->systems, s, a);
+            if (strchr(code, '*'))
+                continue;
+            json_array_append_new(data,
+                                  json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "id", id++, "pid",
+                                            (json_int_t) 0, "code", code, "name", code, "mail",
+                                            "", "oldCode", ""));
+        }
+    json_t *answer = dms_ok();
+    json_object_set_new(answer, "data", data);
+    return answer;
+}
+
+//  getSentEdocList: not kept by the hub; the broker's trace answers it.
+static json_t *s_op_sent(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    return dms_fail("501", "getSentEdocList is not served by the hub; the operator's "
+                           "`lthub trace` follows a DocId");
+}
+
+//  registerDocuments: see dms_register.c.
+static json_t *s_op_register(dms_t *self, const lt_http_request_t *req, size_t caller)
+{
+    return dms_op_register(self, req, caller);
+}
+
+static const char *const s_send_params[]
+    = {"from", "servicetype", "messagetype", "to", "hash-file", NULL};
+static const char *const s_list_params[] = {"servicetype", "messagetype", NULL};
+static const char *const s_get_params[] = {"docId", NULL};
+static const char *const s_update_params[] = {"docId", "status", "description", NULL};
+static const char *const s_sent_params[] = {"servicetype", "messagetype", "docId", NULL};
+static const char *const s_register_params[] = {"hash-file", NULL};
+static const char *const s_no_params[] = {NULL};
+
+static const s_op_t s_ops[] = {
+    {.name = "sendEdoc", .params = s_send_params, .handler = s_op_send},
+    {.name = "getReceivedEdocList", .params = s_list_params, .handler = s_op_list},
+    {.name = "getEdoc", .params = s_get_params, .handler = s_op_get},
+    {.name = "updateStatus", .params = s_update_params, .handler = s_op_update},
+    {.name = "getAgenciesList", .params = s_no_params, .handler = s_op_agencies},
+    {.name = "getSentEdocList", .params = s_sent_params, .handler = s_op_sent},
+    {.name = "registerDocuments", .params = s_register_params, .handler = s_op_register},
+};
+
+//  lt_edoc_auth header callback over an HTTP request.
+static const char *s_auth_header(void *arg, const char *name)
+{
+    return lt_http_request_header(arg, name);
+}
+
+//  lt_edoc_auth secret callback over the systems file.
+static const void *s_auth_secret(void *arg, const char *system_id, size_t *size)
+{
+    dms_t *self = arg;
+    int index = lt_dms_systems_find(self->systems, system_id);
+    return index < 0 ? NULL : lt_dms_systems_secret(self->systems, (size_t) index, size);
+}
+
+//  Authenticate and run one edoc operation; always returns an answer.
+static json_t *s_operation(dms_t *self, const lt_http_request_t *req)
+{
+    const char *path = lt_http_request_path(req);
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    const s_op_t *op = NULL;
+    for (size_t i = 0; i < sizeof(s_ops) / sizeof(s_ops[0]) && !op; i++)
+        if (strcmp(s_ops[i].name, name) == 0)
+            op = &s_ops[i];
+    dms_count(self, &self->stats.requests);
+    if (!op)
+        return dms_fail("404", "unknown operation '%.64s'", name);
+    if (strcmp(lt_http_request_method(req), "POST") != 0)
+        return dms_fail("405", "%s takes POST", op->name);
+    lt_err_t err;
+    lt_err_clear(&err);
+    if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params, &err)
+        != LT_OK) {
+        dms_count(self, &self->stats.auth_failures);
+        const char *claimed = dms_param(req, "systemid");
+        lt_log_warning("event=auth_failed op=%s system=\"%.64s\" peer=%s reason=\"%s\"", op->name,
+                       claimed ? claimed : "", lt_http_request_peer(req), err.detail);
+        if (strcmp(op->name, "sendEdoc") == 0)
+            dms_count(self, &self->stats.send_fail);
+        return dms_fail("401", "%s", err.detail);
+    }
+    int caller = lt_dms_systems_find(self->systems, dms_param(req, "systemid"));
+    assert(caller >= 0);   //  authentication found it
+    return op->handler(self, req, (size_t) caller);
+}
+
+//  Return true when the request comes from this machine.
+static bool s_loopback(const lt_http_request_t *req)
+{
+    const char *peer = lt_http_request_peer(req);
+    return strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0
+           || strncmp(peer, "::1", 3) == 0;
+}
+
+//  Render an answer as the response body.
+static void s_answer(lt_http_response_t *resp, json_t *answer)
+{
+    char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+    json_decref(answer);
+    if (!text || lt_http_response_set_body(resp, text, strlen(text), "application/json"))
+        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
+    free(text);
+}
+
+lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)
+{
+    dms_t *self = arg;
+    if (strcmp(lt_http_request_path(req), "/_dms/stats") == 0) {
+        if (!s_loopback(req))
+            lt_http_response_set(resp, 403, "text/plain", "stats are for loopback peers\n");
+        else
+            s_answer(resp, lt_conn_stats(self->conn));
+        return LT_HTTP_ANSWER;
+    }
+    s_answer(resp, s_operation(self, req));
+    return LT_HTTP_ANSWER;
+}

@@ -1,0 +1,452 @@
+/*  lt_dms_systems: the DMS client systems file of lthub-dms (see the header).
+
+    Parsed with czmq's zconfig; line numbers for messages come from matching
+    the tree's nodes, in document order, with the file's non-blank,
+    non-comment lines (one node per line in ZPL).
+*/
+#include "lt_dms_systems.h"
+
+#include "lt_edoc_auth.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_MAX_NODES 8192   //  nodes whose line is known
+
+//  One client system.
+typedef struct {
+    char id[LT_DMS_ID_MAX];                   //  system id
+    char *secret;                             //  secret bytes (wiped on destroy)
+    size_t secret_size;                       //  secret length
+    char *agencies[LT_DMS_MAX_AGENCIES];      //  codes or patterns served
+    size_t agency_count;                      //  entries in agencies
+} s_system_t;
+
+struct _lt_dms_systems_t {
+    s_system_t systems[LT_DMS_MAX_SYSTEMS];   //  in file order
+    size_t count;                             //  entries in systems
+};
+
+//  Nodes of the tree in document order with their file lines.
+typedef struct {
+    zconfig_t *nodes[S_MAX_NODES];   //  visited nodes, root excluded
+    int lines[S_MAX_NODES];          //  line of each node (0: unknown)
+    size_t count;                    //  nodes visited
+} s_lines_t;
+
+//  zconfig_execute callback: collect nodes in document order.
+static int s_visit(zconfig_t *node, void *arg, int level)
+{
+    s_lines_t *lines = arg;
+    if (level > 0 && lines->count < S_MAX_NODES)
+        lines->nodes[lines->count++] = node;
+    return 0;
+}
+
+//  Match collected nodes with the file's node lines (all or none).
+static void s_map_lines(s_lines_t *lines, const char *path)
+{
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return;
+    char text[4096];
+    size_t index = 0;
+    int number = 0;
+    while (fgets(text, sizeof(text), file)) {
+        number++;
+        const char *p = text + strspn(text, " \t");
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0)
+            continue;
+        if (index < S_MAX_NODES)
+            lines->lines[index] = number;
+        index++;
+    }
+    fclose(file);
+    if (index != lines->count)
+        memset(lines->lines, 0, sizeof(lines->lines));
+}
+
+//  Return the line of a node, 0 when unknown.
+static int s_line(const s_lines_t *lines, zconfig_t *node)
+{
+    for (size_t i = 0; i < lines->count; i++)
+        if (lines->nodes[i] == node)
+            return lines->lines[i];
+    return 0;
+}
+
+//  Fill err with "PATH:LINE: message"; returns -1.
+__attribute__((format(printf, 5, 6))) static int
+s_problem(lt_err_t *err, const char *path, const s_lines_t *lines, zconfig_t *node,
+          const char *format, ...)
+{
+    char message[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    int line = node ? s_line(lines, node) : 0;
+    if (line)
+        lt_err_set(err, LT_ECONFIG, "%s:%d: %s", path, line, message);
+    else
+        lt_err_set(err, LT_ECONFIG, "%s: %s", path, message);
+    return -1;
+}
+
+bool lt_dms_match(const char *pattern, const char *code)
+{
+    if (!pattern || !code)
+        return false;
+    size_t plen = strlen(pattern), clen = strlen(code);
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    if (plen > 1 && pattern[0] == '*')
+        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
+    if (plen > 1 && pattern[plen - 1] == '*')
+        return strncmp(code, pattern, plen - 1) == 0;
+    return strcmp(pattern, code) == 0;
+}
+
+//  Return true when text is a usable code or pattern (agency code
+//  characters, '*' only alone, first or last).
+static bool s_pattern_ok(const char *text)
+{
+    size_t len = strlen(text);
+    if (len == 0 || len > 63)
+        return false;
+    if (strspn(text, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.*-_") != len)
+        return false;
+    const char *star = strchr(text, '*');
+    if (!star)
+        return true;
+    if (len == 1)
+        return true;
+    if (strchr(star + 1, '*'))
+        return false;   //  two stars
+    return star == text || star == text + len - 1;
+}
+
+//  Return true when text is a usable system id.
+static bool s_id_ok(const char *text)
+{
+    size_t len = strlen(text);
+    return len > 0 && len < LT_DMS_ID_MAX
+           && strspn(text, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-_@")
+                  == len;
+}
+
+//  Resolve a secret file name against the systems file's directory.
+static void s_resolve(const char *path, const char *name, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (name[0] == '/' || !slash)
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%.*s/%s", (int) (slash - path), path, name);
+}
+
+//  Read one system section into the next slot; -1 with err.
+static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char *path,
+                         const s_lines_t *lines, lt_err_t *err)
+{
+    if (self->count == LT_DMS_MAX_SYSTEMS)
+        return s_problem(err, path, lines, section, "more than %d systems", LT_DMS_MAX_SYSTEMS);
+    s_system_t *system = &self->systems[self->count];
+    //  The slot is counted at once so that destroy frees what it comes to hold.
+    self->count++;
+    zconfig_t *id = NULL, *secret = NULL, *agencies = NULL;
+    for (zconfig_t *node = zconfig_child(section); node; node = zconfig_next(node)) {
+        const char *name = zconfig_name(node);
+        if (zconfig_child(node))
+            return s_problem(err, path, lines, node, "system/%s takes a value, not a section",
+                             name);
+        if (strcmp(name, "id") == 0)
+            id = node;
+        else if (strcmp(name, "secret_file") == 0)
+            secret = node;
+        else if (strcmp(name, "agencies") == 0)
+            agencies = node;
+        else
+            return s_problem(err, path, lines, node,
+                             "unknown setting system/%s (expected id, secret_file, agencies)",
+                             name);
+    }
+    if (!id || !secret || !agencies)
+        return s_problem(err, path, lines, section, "system needs id, secret_file and agencies%s",
+                         id ? "" : " (id is missing)");
+    const char *id_text = zconfig_value(id);
+    if (!s_id_ok(id_text))
+        return s_problem(err, path, lines, id,
+                         "system id '%.64s' must be 1 to %d letters, digits or .-_@", id_text,
+                         LT_DMS_ID_MAX - 1);
+    if (lt_dms_systems_find(self, id_text) >= 0)
+        return s_problem(err, path, lines, id, "system id '%s' is given twice", id_text);
+    const char *list = zconfig_value(agencies);
+    for (const char *p = list; *p;) {
+        size_t skip = strspn(p, ", \t");
+        p += skip;
+        size_t len = strcspn(p, ", \t");
+        if (len == 0)
+            break;
+        char code[128];
+        snprintf(code, sizeof(code), "%.*s", (int) (len < 127 ? len : 127), p);
+        if (len > 63 || !s_pattern_ok(code))
+            return s_problem(err, path, lines, agencies,
+                             "'%.64s' is not an agency code or pattern (CODE, *, *SUFFIX or "
+                             "PREFIX*)",
+                             code);
+        if (system->agency_count == LT_DMS_MAX_AGENCIES)
+            return s_problem(err, path, lines, agencies, "more than %d agencies",
+                             LT_DMS_MAX_AGENCIES);
+        if (!(system->agencies[system->agency_count] = strdup(code)))
+            return lt_err_set(err, LT_ENOMEM, "systems: out of memory"), -1;
+        system->agency_count++;
+        p += len;
+    }
+    if (system->agency_count == 0)
+        return s_problem(err, path, lines, agencies, "system '%s' serves no agency", id_text);
+    snprintf(system->id, sizeof(system->id), "%s", id_text);
+    char file[4096];
+    s_resolve(path, zconfig_value(secret), file, sizeof(file));
+    lt_err_t why;
+    system->secret = lt_edoc_secret_load(file, &system->secret_size, &why);
+    if (!system->secret)
+        return s_problem(err, path, lines, secret, "system '%s': %s", id_text, why.detail);
+    return 0;
+}
+
+lt_dms_systems_t *lt_dms_systems_load(const char *path, lt_err_t *err)
+{
+    assert(path);
+    lt_dms_systems_t *self = calloc(1, sizeof(*self));
+    s_lines_t *lines = calloc(1, sizeof(*lines));
+    if (!self || !lines) {
+        free(self);
+        free(lines);
+        lt_err_set(err, LT_ENOMEM, "systems: out of memory");
+        return NULL;
+    }
+    zconfig_t *root = NULL;
+    if (access(path, R_OK) != 0)
+        s_problem(err, path, lines, NULL, "cannot read the systems file");
+    else if (!(root = zconfig_load(path)))
+        s_problem(err, path, lines, NULL, "not a valid ZPL file");
+    int rc = root ? 0 : -1;
+    if (root) {
+        zconfig_execute(root, s_visit, lines);
+        s_map_lines(lines, path);
+    }
+    for (zconfig_t *section = root ? zconfig_child(root) : NULL; section && rc == 0;
+         section = zconfig_next(section)) {
+        if (strcmp(zconfig_name(section), "system") != 0)
+            rc = s_problem(err, path, lines, section, "unknown section '%s' (expected system)",
+                           zconfig_name(section));
+        else
+            rc = s_load_system(self, section, path, lines, err);
+    }
+    if (rc == 0 && self->count == 0)
+        rc = s_problem(err, path, lines, NULL, "no system is configured");
+    zconfig_destroy(&root);
+    free(lines);
+    if (rc)
+        lt_dms_systems_destroy(&self);
+    return self;
+}
+
+void lt_dms_systems_destroy(lt_dms_systems_t **self_p)
+{
+    assert(self_p);
+    lt_dms_systems_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++) {
+        s_system_t *system = &self->systems[i];
+        if (system->secret)
+            lt_edoc_secret_free(&system->secret, system->secret_size);
+        for (size_t a = 0; a < system->agency_count; a++)
+            free(system->agencies[a]);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+size_t lt_dms_systems_count(const lt_dms_systems_t *self)
+{
+    assert(self);
+    return self->count;
+}
+
+int lt_dms_systems_find(const lt_dms_systems_t *self, const char *id)
+{
+    assert(self);
+    for (size_t i = 0; id && i < self->count; i++)
+        if (strcmp(self->systems[i].id, id) == 0)
+            return (int) i;
+    return -1;
+}
+
+const char *lt_dms_systems_id(const lt_dms_systems_t *self, size_t index)
+{
+    assert(self && index < self->count);
+    return self->systems[index].id;
+}
+
+const void *lt_dms_systems_secret(const lt_dms_systems_t *self, size_t index, size_t *size)
+{
+    assert(self && index < self->count && size);
+    *size = self->systems[index].secret_size;
+    return self->systems[index].secret;
+}
+
+size_t lt_dms_systems_agencies(const lt_dms_systems_t *self, size_t index)
+{
+    assert(self && index < self->count);
+    return self->systems[index].agency_count;
+}
+
+const char *lt_dms_systems_agency(const lt_dms_systems_t *self, size_t index, size_t agency)
+{
+    assert(self && index < self->count);
+    return agency < self->systems[index].agency_count ? self->systems[index].agencies[agency]
+                                                      : NULL;
+}
+
+bool lt_dms_systems_serves(const lt_dms_systems_t *self, size_t index, const char *code)
+{
+    assert(self && index < self->count);
+    if (!code || !*code)
+        return false;
+    const s_system_t *system = &self->systems[index];
+    for (size_t a = 0; a < system->agency_count; a++)
+        if (lt_dms_match(system->agencies[a], code))
+            return true;
+    return false;
+}
+
+//  ---------------------------------------------------------------------------
+//  Self-test
+
+//  Write text to dir/name for the self-test.
+static void s_test_write(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *file = fopen(path, "w");
+    assert(file);
+    fputs(text, file);
+    fclose(file);
+}
+
+//  Load dir/name for the self-test, expecting failure with a detail.
+static void s_test_bad(const char *dir, const char *text, const char *expect)
+{
+    s_test_write(dir, "bad.cfg", text);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/bad.cfg", dir);
+    lt_err_t err;
+    lt_dms_systems_t *systems = lt_dms_systems_load(path, &err);
+    if (systems || !strstr(err.detail, expect))
+        fprintf(stderr, "expected '%s', got '%s'\n", expect, systems ? "success" : err.detail);
+    assert(!systems && err.code == LT_ECONFIG && strstr(err.detail, expect));
+}
+
+void lt_dms_systems_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_dms_systems: ");
+    assert(lt_dms_match("*", "000.00.12.H26"));
+    assert(lt_dms_match("*.H26", "000.00.12.H26"));
+    assert(!lt_dms_match("*.H26", "000.00.12.H27"));
+    assert(lt_dms_match("H26.*", "H26.12.01") && !lt_dms_match("H26.*", "H27.12.01"));
+    assert(lt_dms_match("000.00.12.H26", "000.00.12.H26"));
+    assert(!lt_dms_match("000.00.12.H26", "000.00.13.H26"));
+    assert(!lt_dms_match(NULL, "x") && !lt_dms_match("x", NULL));
+
+    char dir[] = "/tmp/lt_dms_systems_test_XXXXXX";
+    assert(mkdtemp(dir));
+    s_test_write(dir, "a.secret", "secret-of-a\n");
+    s_test_write(dir, "b.secret", "secret-of-b");
+    char good[600];
+    snprintf(good, sizeof(good),
+             "#   two systems\n"
+             "system\n"
+             "    id = \"sys-a\"\n"
+             "    secret_file = \"a.secret\"\n"
+             "    agencies = \"000.00.12.H26, 000.01.12.H26\"\n"
+             "\n"
+             "system\n"
+             "    id = \"sys-b\"\n"
+             "    secret_file = \"%s/b.secret\"\n"
+             "    agencies = \"*.H27 H26.13.*\"\n",
+             dir);
+    s_test_write(dir, "systems.cfg", good);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/systems.cfg", dir);
+    lt_err_t err;
+    lt_dms_systems_t *systems = lt_dms_systems_load(path, &err);
+    assert(systems);
+    assert(lt_dms_systems_count(systems) == 2);
+    assert(lt_dms_systems_find(systems, "sys-b") == 1);
+    assert(lt_dms_systems_find(systems, "sys-c") == -1);
+    assert(lt_dms_systems_find(systems, NULL) == -1);
+    assert(strcmp(lt_dms_systems_id(systems, 0), "sys-a") == 0);
+    size_t size = 0;
+    const char *secret = lt_dms_systems_secret(systems, 0, &size);
+    assert(size == 11 && memcmp(secret, "secret-of-a", 11) == 0);
+    assert(lt_dms_systems_agencies(systems, 0) == 2);
+    assert(strcmp(lt_dms_systems_agency(systems, 0, 1), "000.01.12.H26") == 0);
+    assert(lt_dms_systems_agency(systems, 0, 2) == NULL);
+    assert(lt_dms_systems_serves(systems, 0, "000.00.12.H26"));
+    assert(!lt_dms_systems_serves(systems, 0, "000.00.13.H26"));
+    assert(!lt_dms_systems_serves(systems, 0, ""));
+    assert(lt_dms_systems_serves(systems, 1, "000.00.99.H27"));
+    assert(lt_dms_systems_serves(systems, 1, "H26.13.01"));
+    assert(!lt_dms_systems_serves(systems, 1, "000.00.12.H26"));
+    lt_dms_systems_destroy(&systems);
+    assert(systems == NULL);
+    lt_dms_systems_destroy(&systems);
+
+    //  Problems name the file and the line.
+    s_test_bad(dir, "system\n    id = \"x\"\n    secret_file = \"a.secret\"\n",
+               "bad.cfg:1: system needs id, secret_file and agencies");
+    s_test_bad(dir,
+               "system\n    id = \"x\"\n    secret_file = \"a.secret\"\n"
+               "    agencies = \"000.00.12.H26\"\n    colour = \"red\"\n",
+               "bad.cfg:5: unknown setting system/colour");
+    s_test_bad(dir,
+               "system\n    id = \"x\"\n    secret_file = \"a.secret\"\n"
+               "    agencies = \"000.*.H26\"\n",
+               "bad.cfg:4: '000.*.H26' is not an agency code or pattern");
+    s_test_bad(dir,
+               "system\n    id = \"x\"\n    secret_file = \"a.secret\"\n    agencies = \" , \"\n",
+               "bad.cfg:4: system 'x' serves no agency");
+    s_test_bad(dir,
+               "system\n    id = \"x\"\n    secret_file = \"missing.secret\"\n"
+               "    agencies = \"*\"\n",
+               "bad.cfg:3: system 'x': ");
+    s_test_bad(dir,
+               "system\n    id = \"x\"\n    secret_file = \"a.secret\"\n    agencies = \"*\"\n"
+               "# again\nsystem\n    id = \"x\"\n    secret_file = \"b.secret\"\n"
+               "    agencies = \"*\"\n",
+               "bad.cfg:7: system id 'x' is given twice");
+    s_test_bad(dir,
+               "system\n    id = \"bad id\"\n    secret_file = \"a.secret\"\n    agencies = \"*\"\n",
+               "bad.cfg:2: system id 'bad id' must be");
+    s_test_bad(dir, "systems\n    x = \"1\"\n", "bad.cfg:1: unknown section 'systems'");
+    s_test_bad(dir, "# nothing\n", "no system is configured");
+    snprintf(path, sizeof(path), "%s/absent.cfg", dir);
+    assert(lt_dms_systems_load(path, &err) == NULL && strstr(err.detail, "cannot read"));
+
+    const char *names[] = {"a.secret", "b.secret", "systems.cfg", "bad.cfg"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    if (verbose)
+        printf("OK\n");
+}

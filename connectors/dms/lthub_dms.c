@@ -1,0 +1,382 @@
+/*  lthub-dms: the hub's edoc API for the province's document management
+    systems (DESIGN.md sections 1, 5, 6; spec/peers.md A).
+
+    A DMS already integrated with the national document axis connects to
+    the hub by changing its base URL: lthub-dms serves the same operations.
+
+    Upstream (DMS -> hub). sendEdoc authenticates the calling system (its
+    id, secret file and served agencies come from --systems), checks
+    hash-file, reads the edXML with lt_edxml (refused input is kept in
+    DATA/rejected/ with a note), refuses a package whose From/OrganId the
+    system does not serve, fills the envelope (lt_edxml, lt_verdict with
+    the --trust anchors) and publishes it. The DocId answered is the
+    broker's message id, given only after ACCEPTED, that is after the
+    message is on the broker's disk; a resend of the same DocumentId gets
+    the same DocId (the broker deduplicates on the business key). A broker
+    that does not confirm in --publish-timeout gets the client a "503" to
+    retry. registerDocuments publishes paper-register lines (kind
+    register) the same way.
+
+    Downstream (broker -> DMS). deliver() runs on the runtime's workers: for
+    every recipient agency in the envelope (already narrowed to this
+    connector's), every system serving it gets a mailbox item, all in one
+    SQLite transaction (lt_mailbox, synchronous=FULL); DONE is answered only
+    after the commit. A recipient no system serves is a permanent failure,
+    so the broker moves the message to its dead letters. Systems collect
+    with getReceivedEdocList / getEdoc / updateStatus; an item leaves the
+    list only with updateStatus done. With --auto-status yes the first
+    fetch of a document owes a status 01 to its sender (dms_status.c).
+
+    Files: lthub_dms.c (this table, options, deliver, stats), dms_server.c
+    (HTTP handlers), dms_register.c, dms_status.c, lt_mailbox.c,
+    lt_dms_systems.c.
+*/
+#include "dms_int.h"
+
+#include "lt_id.h"
+#include "lt_log.h"
+#include "lt_pdfsig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define S_PURGE_EVERY_MS (3600 * 1000)   //  poll() purges old package bytes hourly
+
+static const lt_option_t s_options[] = {
+    {"listen", "127.0.0.1:8480", "ADDR:PORT of the edoc API for the DMS systems"},
+    {"systems", "", "ZPL file of the client systems (id, secret_file, agencies)"},
+    {"data", "/var/lib/lthub", "folder of dms-mailbox.db and rejected/"},
+    {"trust", "", "CA certificates (folder or file) for signature verdicts; empty: no chain"},
+    {"auto-status", "no", "yes: send status 01 to the sender when a document is first fetched"},
+    {"max-package", "67108864", "largest edXML package accepted, bytes"},
+    {"publish-timeout", "15000", "ms to wait for the broker's ACCEPTED before answering 503"},
+    {"max-register", "16777216", "largest registerDocuments body, bytes"},
+    {"max-entries", "10000", "register entries per registerDocuments call"},
+    {"list-max", "1000", "items per getReceivedEdocList answer"},
+    {"max-rejected", "10000", "refused inputs kept in DATA/rejected at most"},
+    {"keep-done", "30", "days the package bytes of done items are kept"},
+    {NULL, NULL, NULL},
+};
+
+//  Read a number option within [min, max]; -1 with err naming it.
+static int s_number(lt_conn_t *conn, const char *name, long long min, long long max,
+                    long long *out, lt_err_t *err)
+{
+    const char *text = lt_conn_option(conn, name);
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (!*text || errno || *end || value < min || value > max)
+        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %lld to %lld, not '%s'",
+                          name, min, max, text),
+               -1;
+    *out = value;
+    return 0;
+}
+
+//  Fill err with a configuration problem; returns -1.
+static int s_config_error(lt_err_t *err, const char *text)
+{
+    lt_err_set(err, LT_ECONFIG, "%s", text);
+    return -1;
+}
+
+//  Split --listen "ADDR:PORT" or "[V6ADDR]:PORT"; -1 with err.
+static int s_listen(dms_t *self, const char *text, lt_err_t *err)
+{
+    const char *colon = strrchr(text, ':');
+    const char *host = text;
+    size_t len = colon ? (size_t) (colon - text) : 0;
+    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+        host = text + 1;
+        len -= 2;
+    }
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || len == 0 || len >= sizeof(self->host) || !end || *end || colon[1] == 0
+        || port < 0 || port > 65535)
+        return lt_err_set(err, LT_ECONFIG, "--listen must be ADDR:PORT, not '%s'", text), -1;
+    snprintf(self->host, sizeof(self->host), "%.*s", (int) len, host);
+    self->port = (uint16_t) port;
+    return 0;
+}
+
+//  Create a folder if it does not exist; -1 with err.
+static int s_mkdir(const char *path, lt_err_t *err)
+{
+    if (mkdir(path, 0750) == 0 || errno == EEXIST)
+        return 0;
+    return lt_err_set(err, LT_EIO, "cannot create folder %s: %s", path, strerror(errno)), -1;
+}
+
+//  Count the notes already in the rejected folder (for --max-rejected).
+static size_t s_count_rejected(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (!dir)
+        return 0;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        size_t len = strlen(entry->d_name);
+        count += len > 4 && strcmp(entry->d_name + len - 4, ".txt") == 0;
+    }
+    closedir(dir);
+    return count;
+}
+
+//  Free the state and everything it holds.
+static void s_free(dms_t *self)
+{
+    lt_http_server_destroy(&self->server);
+    lt_mailbox_destroy(&self->mailbox);
+    lt_dms_systems_destroy(&self->systems);
+    X509_STORE_free(self->anchors);
+    json_decref(self->counts);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+}
+
+//  Read the options, the systems file, the trust anchors; open the mailbox.
+static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
+{
+    dms_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
+    pthread_mutex_init(&self->lock, NULL);
+    self->conn = conn;
+    long long max_package = 0, timeout = 0, max_register = 0, max_entries = 0, list_max = 0,
+              max_rejected = 0, keep_done = 0;
+    const char *auto_status = lt_conn_option(conn, "auto-status");
+    const char *systems = lt_conn_option(conn, "systems");
+    const char *data = lt_conn_option(conn, "data");
+    const char *trust = lt_conn_option(conn, "trust");
+    int rc = s_listen(self, lt_conn_option(conn, "listen"), err);
+    if (!rc)
+        rc = s_number(conn, "max-package", 1024, 1024LL * 1024 * 1024, &max_package, err)
+             || s_number(conn, "publish-timeout", 100, 600000, &timeout, err)
+             || s_number(conn, "max-register", 1024, 256LL * 1024 * 1024, &max_register, err)
+             || s_number(conn, "max-entries", 1, 100000, &max_entries, err)
+             || s_number(conn, "list-max", 1, 100000, &list_max, err)
+             || s_number(conn, "max-rejected", 0, 10000000, &max_rejected, err)
+             || s_number(conn, "keep-done", 0, 36500, &keep_done, err);
+    if (!rc && strcmp(auto_status, "yes") != 0 && strcmp(auto_status, "no") != 0)
+        rc = s_config_error(err, "--auto-status must be yes or no");
+    if (!rc && !*systems)
+        rc = s_config_error(err, "--systems FILE is required (the DMS client systems)");
+    if (!rc && !*data)
+        rc = s_config_error(err, "--data must name a folder");
+    if (rc) {
+        s_free(self);
+        return -1;
+    }
+    self->auto_status = strcmp(auto_status, "yes") == 0;
+    self->max_package = (size_t) max_package;
+    self->publish_timeout_ms = (int) timeout;
+    self->max_register = (size_t) max_register;
+    self->max_entries = (size_t) max_entries;
+    self->list_max = (size_t) list_max;
+    self->max_rejected = (size_t) max_rejected;
+    self->keep_done_ms = keep_done * 24 * 3600 * 1000;
+    snprintf(self->data_dir, sizeof(self->data_dir), "%s", data);
+    snprintf(self->rejected_dir, sizeof(self->rejected_dir), "%s/" DMS_REJECTED_DIR, data);
+    char db[1200];
+    snprintf(db, sizeof(db), "%s/" DMS_DB_NAME, data);
+    if (!(self->systems = lt_dms_systems_load(systems, err)) || s_mkdir(self->data_dir, err)
+        || s_mkdir(self->rejected_dir, err) || !(self->mailbox = lt_mailbox_new(db, err))
+        || (*trust && !(self->anchors = lt_pdfsig_trust_load(trust, err)))) {
+        s_free(self);
+        return -1;
+    }
+    self->rejected_count = s_count_rejected(self->rejected_dir);
+    self->counts = lt_mailbox_counts(self->mailbox);
+    self->next_purge_ms = lt_clock_ms() + 60 * 1000;
+    lt_log_info("event=configured systems=%zu mailbox=%s auto_status=%s trust=%s",
+                lt_dms_systems_count(self->systems), db, self->auto_status ? "yes" : "no",
+                *trust ? trust : "(none)");
+    *state_p = self;
+    return 0;
+}
+
+//  Start the edoc API server.
+static int s_start(void *state, lt_err_t *err)
+{
+    dms_t *self = state;
+    lt_http_limits_t limits = {
+        .max_body = self->max_package + 1024 * 1024 > self->max_register
+                        ? self->max_package + 1024 * 1024
+                        : self->max_register,
+        .max_parts = 4,
+    };
+    self->server = lt_http_server_new(self->host, self->port, dms_handle, self, &limits, err);
+    if (!self->server)
+        return -1;
+    lt_log_info("event=listening address=%s port=%u", self->host,
+                (unsigned) lt_http_server_port(self->server));
+    return 0;
+}
+
+//  Refresh the cached counts, publish owed statuses 01, purge old bytes.
+static void s_poll(void *state)
+{
+    dms_t *self = state;
+    json_t *counts = lt_mailbox_counts(self->mailbox);
+    if (counts) {
+        pthread_mutex_lock(&self->lock);
+        json_decref(self->counts);
+        self->counts = counts;
+        pthread_mutex_unlock(&self->lock);
+    }
+    dms_arrivals_run(self);
+    if (lt_clock_ms() >= self->next_purge_ms) {
+        self->next_purge_ms = lt_clock_ms() + S_PURGE_EVERY_MS;
+        size_t purged = 0;
+        lt_err_t err;
+        if (lt_mailbox_purge(self->mailbox, lt_time_ms() - self->keep_done_ms, &purged, &err))
+            lt_log_error("event=mailbox_error op=purge reason=\"%s\"", err.detail);
+        else if (purged)
+            lt_log_info("event=purged packages=%zu", purged);
+    }
+}
+
+//  Put one delivered message into the mailbox of every system serving a recipient.
+static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+{
+    dms_t *self = state;
+    const lt_envelope_t *env = d->envelope;
+    lt_kind_t kind = lt_envelope_kind(env);
+    if (kind != LT_KIND_DOCUMENT && kind != LT_KIND_STATUS) {
+        dms_count(self, &self->stats.delivery_fails);
+        lt_err_set(err, LT_EINVAL, "lthub-dms takes documents and statuses, not %s messages",
+                   lt_kind_name(kind));
+        return LT_DELIVERY_FAIL;
+    }
+    size_t recipients = lt_envelope_recipients(env);
+    size_t systems = lt_dms_systems_count(self->systems);
+    if (recipients == 0) {
+        dms_count(self, &self->stats.delivery_fails);
+        lt_err_set(err, LT_EFIELD, "the message names no recipient");
+        return LT_DELIVERY_FAIL;
+    }
+    lt_mailbox_target_t *targets = calloc(recipients * systems, sizeof(*targets));
+    if (!targets) {
+        dms_count(self, &self->stats.delivery_retries);
+        lt_err_set(err, LT_ENOMEM, "out of memory");
+        return LT_DELIVERY_RETRY;
+    }
+    size_t count = 0;
+    char unserved[400] = "";
+    size_t unserved_count = 0;
+    for (size_t r = 0; r < recipients; r++) {
+        const char *agency = lt_envelope_recipient(env, r);
+        size_t before = count;
+        for (size_t s = 0; s < systems; s++)
+            if (lt_dms_systems_serves(self->systems, s, agency))
+                targets[count++] = (lt_mailbox_target_t){lt_dms_systems_id(self->systems, s),
+                                                         agency};
+        if (count == before) {
+            size_t used = strlen(unserved);
+            snprintf(unserved + used, sizeof(unserved) - used, "%s%s", used ? ", " : "",
+                     agency);
+            unserved_count++;
+        }
+    }
+    size_t added = 0;
+    int rc = count ? lt_mailbox_put(self->mailbox, env, d->payload, d->size, targets, count,
+                                    &added, err)
+                   : 0;
+    free(targets);
+    if (rc) {
+        //  A disk problem may pass: the broker tries again with backoff.
+        dms_count(self, &self->stats.delivery_retries);
+        lt_log_error("event=mailbox_error op=put msgid=%s reason=\"%s\"", lt_envelope_id(env),
+                     err->detail);
+        return LT_DELIVERY_RETRY;
+    }
+    pthread_mutex_lock(&self->lock);
+    self->stats.items_added += added;
+    pthread_mutex_unlock(&self->lock);
+    if (unserved_count) {
+        dms_count(self, &self->stats.delivery_fails);
+        lt_err_set(err, LT_EROUTE, "no DMS system serves agenc%s %s", unserved_count > 1 ? "ies"
+                                                                                        : "y",
+                   unserved);
+        lt_log_warning("event=unserved msgid=%s key=\"%s\" agencies=\"%s\" stored=%zu",
+                       lt_envelope_id(env), lt_envelope_key(env), unserved, count);
+        return LT_DELIVERY_FAIL;
+    }
+    dms_count(self, &self->stats.deliveries);
+    lt_log_info("event=mailboxed msgid=%s key=\"%s\" items=%zu new=%zu", lt_envelope_id(env),
+                lt_envelope_key(env), count, added);
+    return LT_DELIVERY_OK;
+}
+
+json_t *dms_stats_json(dms_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    dms_stats_t s = self->stats;
+    json_t *counts = json_deep_copy(self->counts);
+    pthread_mutex_unlock(&self->lock);
+    json_t *out = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:I, s:I, s:I}",
+        "requests", (json_int_t) s.requests, "auth_failures", (json_int_t) s.auth_failures,
+        "send_ok", (json_int_t) s.send_ok, "send_duplicates", (json_int_t) s.send_duplicates,
+        "send_fail", (json_int_t) s.send_fail, "hash_failures", (json_int_t) s.hash_failures,
+        "bad_packages", (json_int_t) s.bad_packages, "impersonations",
+        (json_int_t) s.impersonations, "broker_rejects", (json_int_t) s.broker_rejects,
+        "timeouts", (json_int_t) s.timeouts, "lists", (json_int_t) s.lists, "fetches",
+        (json_int_t) s.fetches, "updates", (json_int_t) s.updates, "register_ok",
+        (json_int_t) s.register_ok, "register_fail", (json_int_t) s.register_fail,
+        "register_entries", (json_int_t) s.register_entries, "deliveries",
+        (json_int_t) s.deliveries, "delivery_fails", (json_int_t) s.delivery_fails,
+        "delivery_retries", (json_int_t) s.delivery_retries, "items_added",
+        (json_int_t) s.items_added, "arrivals_sent", (json_int_t) s.arrivals_sent,
+        "arrivals_failed", (json_int_t) s.arrivals_failed, "rejected_kept",
+        (json_int_t) s.rejected_kept);
+    if (out)
+        json_object_set_new(out, "mailboxes", counts ? counts : json_object());
+    else
+        json_decref(counts);
+    return out;
+}
+
+//  Add the connector's counters and the mailbox counts (from the poll cache).
+static void s_stats(void *state, json_t *out)
+{
+    json_t *dms = dms_stats_json(state);
+    if (dms)
+        json_object_set_new(out, "dms", dms);
+}
+
+//  Stop the server (joining its handlers) and free everything.
+static void s_fini(void **state_p)
+{
+    dms_t *self = *state_p;
+    if (self)
+        s_free(self);
+    *state_p = NULL;
+}
+
+static const lt_connector_ops_t s_ops = {
+    .abi = LT_CONNECTOR_ABI,
+    .name = "dms",
+    .kind = "dms",
+    .summary = "edoc API server and mailboxes for the province's document management systems",
+    .options = s_options,
+    .init = s_init,
+    .start = s_start,
+    .poll = s_poll,
+    .deliver = s_deliver,
+    .stats = s_stats,
+    .fini = s_fini,
+};
+
+int main(int argc, char *argv[])
+{
+    return lt_conn_main(&s_ops, argc, argv);
+}
