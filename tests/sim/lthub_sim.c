@@ -27,6 +27,9 @@ static const s_mode_t s_modes[] = {
     {.name = "axis-call",
      .main = sim_axis_call_main,
      .summary = "call any edoc API operation with signed headers"},
+    {.name = "dms",
+     .main = sim_dms_main,
+     .summary = "DMS client: a seeded mix of documents, statuses, paper lines; polls its mailbox"},
 };
 
 //  Print the list of modes.
