@@ -204,7 +204,9 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_err_set(err, LT_ENOMEM, "store: out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    //  One thread uses the connection: no per-call mutexes (multi-thread mode).
+    if (sqlite3_open_v2(path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         s_fail(self, err, "cannot open");
         lt_store_destroy(&self);

@@ -84,6 +84,8 @@ struct _lt_conn_t {
     zlistx_t *results;               //  result_t from workers
     size_t outstanding;              //  publishes not yet answered
     size_t window;                   //  most publishes outstanding
+    size_t outstanding_bytes;        //  payload bytes of those
+    size_t window_bytes;             //  most payload bytes outstanding
     bool stopping;                   //  shutting down
     bool connected;                  //  session established
     pthread_t *workers;              //  worker threads
@@ -101,6 +103,7 @@ static const lt_option_t s_runtime_options[] = {
     {"credit", "64", "deliveries the broker may hand over at once"},
     {"workers", "4", "threads calling deliver()"},
     {"window", "1024", "publishes waiting for ACCEPTED at most"},
+    {"window-bytes", "16777216", "payload bytes waiting for ACCEPTED at most"},
     {"log-level", "info", "error, warning, info or debug"},
     {NULL, NULL, NULL},
 };
@@ -277,11 +280,13 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     zlistx_delete(s->pending, p->handle);
     if (p->fn)
         p->fn(p->arg, result);
+    size_t size = p->size;
     lt_envelope_destroy(&p->envelope);
     free(p->payload);
     free(p);
     pthread_mutex_lock(&conn->lock);
     conn->outstanding--;
+    conn->outstanding_bytes -= size;
     if (result->code == LT_OK)
         result->duplicate ? conn->stats.duplicates++ : conn->stats.accepted++;
     else
@@ -686,13 +691,15 @@ lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_
     self->to_send = zlistx_new();
     self->work = zlistx_new();
     self->results = zlistx_new();
-    long window = 1024;
+    long window = 1024, window_bytes = 0;
     if (s_parse(self, argc, argv, err) ||
-        s_number(self, "window", 1, 1000000, &window, err)) {
+        s_number(self, "window", 1, 1000000, &window, err) ||
+        s_number(self, "window-bytes", 65536, 1L << 34, &window_bytes, err)) {
         lt_conn_destroy(&self);
         return NULL;
     }
     self->window = (size_t) window;
+    self->window_bytes = (size_t) window_bytes;
     const char *name = lt_conn_option(self, "name");
     snprintf(self->name, sizeof(self->name), "%s", *name ? name : ops->name);
     int level = lt_log_level_from_name(lt_conn_option(self, "log-level"));
@@ -808,7 +815,10 @@ int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const voi
     p->fn = fn;
     p->arg = arg;
     pthread_mutex_lock(&self->lock);
-    while (!self->stopping && self->outstanding >= self->window)
+    //  Wait for room; a message larger than the byte window goes alone.
+    while (!self->stopping &&
+           (self->outstanding >= self->window ||
+            (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes)))
         pthread_cond_wait(&self->window_cond, &self->lock);
     if (self->stopping) {
         pthread_mutex_unlock(&self->lock);
@@ -818,6 +828,7 @@ int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const voi
         return -1;
     }
     self->outstanding++;
+    self->outstanding_bytes += size;
     self->stats.published++;
     zlistx_add_end(self->to_send, p);
     pthread_mutex_unlock(&self->lock);
