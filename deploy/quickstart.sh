@@ -185,9 +185,11 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 c = s["connectors"]
 total = lambda k: sum(x.get(k, 0) for x in c)
-print("== summary: %d published, %d accepted, %d delivered, %d done, %d dead, %d rejected; "
-      "%d messages in the store" % (total("published"), total("accepted"), total("delivered"),
-      total("done"), s["store"]["dead"], total("rejected"), s["store"]["messages"]))
+print("== summary of this run: %d published, %d accepted (%d of them resends, not delivered "
+      "again), %d delivered, %d done, %d rejected; the store holds %d messages, %d dead letters"
+      % (total("published"), total("accepted") + total("duplicates"), total("duplicates"),
+         total("delivered"), total("done"), total("rejected"), s["store"]["messages"],
+         s["store"]["dead"]))
 EOF
   fi
   sb_say "== lthub sandbox stopped; data and keys kept in $(sb_rel "$SB_DIR")"
@@ -250,8 +252,18 @@ case $traffic in
     sb_say "  traffic: lthub-testconn rounds of $SB_DEMO_ROUND documents to $SB_DEMO_AGENCY (demo-sink), pid $SB_PID"
     ;;
   dms)
-    sb_spawn traffic "$SB_SIM" dms --url "http://127.0.0.1:$SB_PORT_DMS" --systems "$SB_DMS_SYSTEMS"
-    sb_say "  traffic: lthub-sim dms against lthub-dms, pid $SB_PID"
+    # Signed and unsigned PDFs for the packages: the project's fixtures when
+    # they are there, else a plain PDF of the sandbox's own (no signatures).
+    fixtures=${LT_FIXTURES:-$(sed -n 's/^LT_FIXTURES:PATH=//p' "$SB_BIN/CMakeCache.txt" 2>/dev/null)}
+    mix=signed=60,unsigned=30,paper=10
+    if [ ! -f "$fixtures/pdf/signed.pdf" ] || [ ! -f "$fixtures/pdf/unsigned.pdf" ]; then
+      fixtures=$SB_DIR/sim/fixtures
+      mix=unsigned=90,paper=10
+      sb_write_pdf "$fixtures/pdf/unsigned.pdf"
+    fi
+    sb_spawn traffic "$SB_TOP/deploy/sandbox.sh" dms-traffic "$SB_SIM" "$fixtures" "$mix" \
+      "http://127.0.0.1:$SB_PORT_DMS" "http://127.0.0.1:$SB_PORT_SIM_AXIS" "$SB_SECRETS"
+    sb_say "  traffic: lthub-sim dms as 2 QLVB&DH systems (via lthub-dms) and 2 ministries (via the axis), mix $mix, pid $SB_PID"
     ;;
   *) sb_say "  traffic: none configured (see $(sb_rel "$SB_CFG"))" ;;
 esac

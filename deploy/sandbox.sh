@@ -5,9 +5,12 @@
 # starts and stops by PID (pid files in run/, each with the process's start
 # time so that a recycled PID is never mistaken for ours).
 #
-# quickstart.sh sources this file. Run directly, it has one job:
+# quickstart.sh sources this file. Run directly, it is a traffic loop that
+# quickstart.sh starts in the background and stops with SIGTERM:
+#   deploy/sandbox.sh dms-traffic SIM FIXTURES MIX DMS-URL AXIS-URL SECRETS
+#     lthub-sim dms generators as the QLVB&DH systems and the ministries;
 #   deploy/sandbox.sh traffic TESTCONN ENDPOINT KEYS RECIPIENT
-# publishes demo documents with lthub-testconn in rounds until SIGTERM.
+#     lthub-testconn demo documents (when lthub-dms is not built).
 # shellcheck disable=SC2034  # SB_* variables are read by quickstart.sh
 
 # Fixed facts of the sandbox.
@@ -469,6 +472,71 @@ sb_traffic() {
   echo "demo traffic: stopped after $round rounds"
 }
 
+# A minimal one-page PDF without a signature, for the DMS traffic generator
+# when the project's fixtures (with a signed PDF) are not beside the checkout.
+# MIX must end with the paper weight (",paper=N").
+sb_write_pdf() {
+  mkdir -p "$(dirname "$1")"
+  cat >"$1" <<'EOF'
+%PDF-1.4
+1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
+2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj
+trailer << /Root 1 0 R >>
+%%EOF
+EOF
+}
+
+# The DMS traffic loop: every round, the two QLVB&DH systems send through
+# lthub-dms and the two ministries send through the axis simulator (lthub-axis
+# brings those in), each a few documents with replies, statuses and
+# revocations mixed in, and every one of them empties its mailbox; then a
+# pause of a second. A new seed each round gives new DocumentIds. Until
+# SIGTERM or SIGINT.
+sb_traffic_dms() {
+  local sim=$1 fixtures=$2 mix=$3 dms_url=$4 axis_url=$5 secrets=$6
+  local run round=0 stop=0 pid seed
+  local -a pids=()
+  run=$(($(date +%s) % 1000000))
+  trap 'stop=1; for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done' TERM INT
+  echo "dms traffic: rounds from qlvb-tinh, qlvb-huyen (lthub-dms) and vpcp, ministry-g12 (axis)"
+  # The paper register (registerDocuments) is the hub's own extension: the
+  # ministries on the axis send documents only.
+  local common=(--fixtures "$fixtures" --rate 20 --poll --replies 20 --statuses 10
+    --revocations 5 --timeout 10000)
+  local dms_mix=(--mix "$mix") axis_mix=(--mix "${mix%,paper=*}")
+  while [ "$stop" = 0 ]; do
+    round=$((round + 1))
+    seed=$((run * 1000000 + round % 1000000))
+    pids=()
+    "$sim" dms "${common[@]}" "${dms_mix[@]}" --seed "$seed" --count 8 --url "$dms_url" --system qlvb-tinh \
+      --secret-file "$secrets/dms-qlvb-tinh.secret" --agency 000.00.12.H26 \
+      --to 000.00.13.H26,000.03.31.H26,000.00.00.G22 &
+    pids+=($!)
+    "$sim" dms "${common[@]}" "${dms_mix[@]}" --seed "$seed" --count 5 --url "$dms_url" --system qlvb-huyen \
+      --secret-file "$secrets/dms-qlvb-huyen.secret" --agency 000.03.31.H26 \
+      --to 000.00.12.H26,000.00.00.G12 &
+    pids+=($!)
+    "$sim" dms "${common[@]}" "${axis_mix[@]}" --seed "$seed" --count 4 --url "$axis_url" --system vpcp \
+      --secret-file "$secrets/axis-vpcp.secret" --agency 000.00.00.G22 \
+      --to 000.00.12.H26,000.03.31.H26 &
+    pids+=($!)
+    "$sim" dms "${common[@]}" "${axis_mix[@]}" --seed "$seed" --count 2 --url "$axis_url" --system ministry-g12 \
+      --secret-file "$secrets/axis-ministry-g12.secret" --agency 000.00.00.G12 \
+      --to 000.00.13.H26 &
+    pids+=($!)
+    # wait returns early when a trapped signal arrives; then wait again.
+    for pid in "${pids[@]}"; do
+      while kill -0 "$pid" 2>/dev/null; do wait "$pid" 2>/dev/null || true; done
+    done
+    pids=()
+    [ "$stop" = 0 ] || break
+    sleep 1 &
+    wait $! 2>/dev/null || true
+  done
+  echo "dms traffic: stopped after $round rounds"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   case "${1:-}" in
@@ -476,6 +544,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       [ $# -eq 5 ] || sb_die "usage: sandbox.sh traffic TESTCONN ENDPOINT KEYS RECIPIENT"
       sb_traffic "$2" "$3" "$4" "$5"
       ;;
-    *) sb_die "usage: sandbox.sh traffic TESTCONN ENDPOINT KEYS RECIPIENT (normally run by quickstart.sh)" ;;
+    dms-traffic)
+      [ $# -eq 7 ] || sb_die "usage: sandbox.sh dms-traffic SIM FIXTURES MIX DMS-URL AXIS-URL SECRETS"
+      sb_traffic_dms "$2" "$3" "$4" "$5" "$6" "$7"
+      ;;
+    *) sb_die "usage: sandbox.sh traffic|dms-traffic ... (run by quickstart.sh)" ;;
   esac
 fi

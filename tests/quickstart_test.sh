@@ -230,7 +230,7 @@ test_run() {
   pids="$pids $(recorded_pids)"
   grep -q '^== lthub sandbox stopped' "$out" || fail "no final line: $(cat "$out")"
   local summary
-  summary=$(grep '^== summary:' "$out") || fail "no summary: $(cat "$out")"
+  summary=$(grep '^== summary' "$out") || fail "no summary: $(cat "$out")"
   ok "$summary"
   python3 - "$WORK/sandbox/logs/final-status.json" <<'EOF' || fail "final status: $(cat "$WORK/sandbox/logs/final-status.json")"
 import json, sys
@@ -241,6 +241,14 @@ assert sum(x["done"] for x in c) > 0
 assert s["store"]["dead"] == 0 and sum(x["rejected"] for x in c) == 0
 assert s["store"]["ready"] + s["store"]["waiting"] == 0
 EOF
+  # The simulated DMS systems and ministries (when they ran) saw no failure.
+  if grep -q '^lthub-sim dms:' "$WORK/sandbox/logs/traffic.log"; then
+    if grep -E '^  (sent .* failed [1-9]|received .*(unreadable|failures) [1-9])' \
+      "$WORK/sandbox/logs/traffic.log" >"$WORK/traffic-failures.txt"; then
+      fail "the DMS traffic saw failures: $(grep -E '^  error' "$WORK/sandbox/logs/traffic.log" | sort | uniq -c | head)"
+    fi
+    ok "DMS traffic: $(grep -c '^lthub-sim dms:' "$WORK/sandbox/logs/traffic.log") generator runs, no failure"
+  fi
   assert_all_stopped "$pids"
   ok "everything stopped: $(wc -w <<<"$pids") recorded PIDs gone, no pid files left"
 
