@@ -7,10 +7,11 @@
     broker has it on disk; anything not acknowledged is listed again and,
     if it was published already, the broker answers it as a duplicate.
 
-    Backoff: a cycle that cannot reach the axis (or the broker) stops and
-    the next one waits twice as long, up to a minute; an item that fails on
-    its own waits twice as long each time, up to five minutes, while the
-    others go on. Each item's first failure is logged, and its recovery,
+    Backoff: a cycle that cannot reach the axis stops and the next one
+    waits twice as long, up to a minute when no answer came (down, hung),
+    up to five seconds when the axis answered with an error (overloaded,
+    flaky); an item that fails on its own waits twice as long each time, up
+    to five minutes, while the others go on. Each item's first failure is logged, and its recovery,
     not every attempt. The memo of items is pruned to those the axis still
     lists, so it stays as small as the axis's list.
 */
@@ -27,7 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_CYCLE_BACKOFF_MAX 60000    //  longest wait between failing cycles, ms
+#define S_CYCLE_BACKOFF_MAX 60000    //  longest wait between cycles without an answer, ms
+#define S_FLAKY_BACKOFF_MAX 5000     //  longest wait between cycles answered with errors, ms
 #define S_ITEM_BACKOFF_MAX  300000   //  longest wait before retrying one item, ms
 #define S_PUBLISH_TIMEOUT   60000    //  longest wait for the broker's ACCEPTED, ms
 
@@ -45,6 +47,13 @@ typedef enum {
     S_ITEM_FAILED,    //  this item failed; try it later, go on with the others
     S_CYCLE_FAILED,   //  the axis or the broker is unreachable: end the cycle
 } s_take_t;
+
+//  How a cycle ended.
+typedef enum {
+    S_CYCLE_OK = 0,       //  both lists read (items may have failed on their own)
+    S_CYCLE_FLAKY,        //  the axis answered a list with an error
+    S_CYCLE_UNREACHABLE,  //  no answer from the axis, or no broker to publish to
+} s_cycle_t;
 
 //  The receive thread's own state (only the thread touches it).
 typedef struct {
@@ -349,13 +358,12 @@ static void s_prune(s_loop_t *loop)
     zlistx_destroy(&keys);
 }
 
-//  One cycle: both lists, every item. Returns -1 when the axis or the
-//  broker could not be reached (the next cycle backs off).
-static int s_cycle(s_loop_t *loop)
+//  One cycle: both lists, every item; says how it ended.
+static s_cycle_t s_cycle(s_loop_t *loop)
 {
     axis_t *self = loop->axis;
     if (!lt_conn_connected(self->conn))
-        return -1;   //  nothing is fetched that cannot be stored
+        return S_CYCLE_UNREACHABLE;   //  nothing is fetched that cannot be stored
     loop->cycle++;
     pthread_mutex_lock(&self->stats_lock);
     self->stats.polls++;
@@ -374,13 +382,14 @@ static int s_cycle(s_loop_t *loop)
                                "reason=\"%s\" (backing off, logged once)",
                                lt_edoc_outcome_name(outcome), err.detail);
             loop->down = true;
-            return -1;
+            return outcome == LT_EDOC_TRANSIENT && err.code == LT_EPEER ? S_CYCLE_FLAKY
+                                                                        : S_CYCLE_UNREACHABLE;
         }
         for (size_t i = 0; i < count && !s_stopping(self); i++)
             if (s_take(loop, &items[i]) == S_CYCLE_FAILED) {
                 free(items);
                 loop->down = true;
-                return -1;
+                return S_CYCLE_UNREACHABLE;
             }
         free(items);
     }
@@ -388,9 +397,10 @@ static int s_cycle(s_loop_t *loop)
     if (loop->down)
         lt_log_info("event=axis_reachable");
     loop->down = false;
-    return 0;
+    return S_CYCLE_OK;
 }
 
+//  Free a memo entry (zhashx destructor).
 static void s_memo_free(void **item)
 {
     free(*item);
@@ -410,11 +420,12 @@ static void *s_receiver(void *arg)
         lt_err_t err;
         if (!loop.client && !(loop.client = lt_edoc_client_new(&self->client, &err)))
             s_failed(self, err.detail);
-        int rc = loop.client ? s_cycle(&loop) : -1;
-        if (rc == 0)
+        s_cycle_t rc = loop.client ? s_cycle(&loop) : S_CYCLE_UNREACHABLE;
+        int64_t most = rc == S_CYCLE_FLAKY ? S_FLAKY_BACKOFF_MAX : S_CYCLE_BACKOFF_MAX;
+        if (rc == S_CYCLE_OK)
             wait = self->poll_ms;
         else
-            wait = wait * 2 < S_CYCLE_BACKOFF_MAX ? wait * 2 : S_CYCLE_BACKOFF_MAX;
+            wait = wait * 2 < most ? wait * 2 : most;
         //  Waiting for the broker's session is not the axis's fault: poll
         //  again soon, and say so once.
         bool broker_down = !lt_conn_connected(self->conn);

@@ -115,7 +115,7 @@ static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err
         snprintf(code, sizeof(code), "%lld", (long long) json_integer_value(code_json));
     const char *desc = json_string_value(json_object_get(answer, "ErrorDesc"));
     bool transient = s_code_transient(code);
-    lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "%s refused: ErrorCode %s: %s",
+    lt_err_set(err, LT_EPEER, "%s refused: ErrorCode %s: %s",
                operation, *code ? code : "(none)", desc && *desc ? desc : "(no ErrorDesc)");
     return transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
 }
@@ -171,7 +171,7 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
     lt_edoc_outcome_t outcome;
     if (reply.status != 200) {
         bool transient = lt_http_status_transient(reply.status);
-        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "%s: HTTP status %ld: %.120s",
+        lt_err_set(err, LT_EPEER, "%s: HTTP status %ld: %.120s",
                    operation, reply.status, reply.body ? reply.body : "");
         outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
     }

@@ -9,7 +9,10 @@
     5xx/408/429) or PERMANENT (the peer refused the call for good: a FAIL
     with ErrorCode 400, 401, 403, 404..., or an HTTP status that no retry
     will change). The detail of a failure names the operation, the peer's
-    ErrorCode and ErrorDesc, never the secret.
+    ErrorCode and ErrorDesc, never the secret; its code is LT_EPEER when
+    the server answered (a FAIL, an HTTP error status, a garbled body) and
+    the HTTP client's transport code (LT_ETIMEOUT, LT_EUNAVAIL...) when no
+    answer came, so a caller can tell a flaky server from an unreachable one.
 
     lthub-axis uses it toward the national axis, lthub-sim dms toward the
     hub. An object is used by one thread at a time (its HTTP handle is not

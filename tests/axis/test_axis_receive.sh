@@ -6,7 +6,7 @@
 # empties) only after that. A status package follows the same way; a
 # package the hub cannot read is acknowledged "fail" with the reader's
 # reason and kept in DATA/axis-rejected/; restarting lthub-axis fetches
-# nothing twice.
+# nothing twice. With --trust the signature verdict is "valid".
 # Usage: test_axis_receive.sh BUILD_DIR   (LT_FIXTURES names the fixtures)
 set -u
 BIN=${1:?usage: test_axis_receive.sh BUILD_DIR}
@@ -26,10 +26,12 @@ ok "the ministry's reply waits in the province's mailbox"
 
 # The sink comes first, so a delivery never waits for it.
 axis_sink
-axis_connector
+axis_connector --trust "$FIX/pki/ca.crt"
 KEY="000.00.00.G22,2026/09/10,5120/VPCP-KSTT"
 hub_wait 20 'grep -q "$KEY" "$HUB_DIR/dms.rec" 2>/dev/null' || fail "the reply did not reach dms"
-ok "the reply reached the dms connector"
+grep -q "event=received kind=document .*verdict=valid duplicate=no" "$HUB_DIR/axis.log" \
+    || fail "no valid signature verdict with --trust: $(grep event=received "$HUB_DIR/axis.log")"
+ok "the reply reached the dms connector, its signature judged valid against --trust"
 
 pending() {
     http_get "$SIM_URL/_sim/stats" "$HUB_DIR/stats.json" && jget "$HUB_DIR/stats.json" 'd["pending"]'
