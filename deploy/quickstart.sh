@@ -254,12 +254,12 @@ case $traffic in
   dms)
     # Signed and unsigned PDFs for the packages: the project's fixtures when
     # they are there, else a plain PDF of the sandbox's own (no signatures).
+    [ -f "$SB_DIR/sim/fixtures/pdf/unsigned.pdf" ] || sb_write_pdf "$SB_DIR/sim/fixtures/pdf/unsigned.pdf"
     fixtures=${LT_FIXTURES:-$(sed -n 's/^LT_FIXTURES:PATH=//p' "$SB_BIN/CMakeCache.txt" 2>/dev/null)}
     mix=signed=60,unsigned=30,paper=10
     if [ ! -f "$fixtures/pdf/signed.pdf" ] || [ ! -f "$fixtures/pdf/unsigned.pdf" ]; then
       fixtures=$SB_DIR/sim/fixtures
       mix=unsigned=90,paper=10
-      sb_write_pdf "$fixtures/pdf/unsigned.pdf"
     fi
     sb_spawn traffic "$SB_TOP/deploy/sandbox.sh" dms-traffic "$SB_SIM" "$fixtures" "$mix" \
       "http://127.0.0.1:$SB_PORT_DMS" "http://127.0.0.1:$SB_PORT_SIM_AXIS" "$SB_SECRETS"

@@ -47,6 +47,60 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The example config runs: its paths moved under WORK, its ports made free,
+# lthubd starts the connectors it names and each of them connects.
+run_example() {
+  local root=$WORK/example broker admin dms axis_port pid i names=""
+  broker=$(free_port)
+  admin=$(free_port)
+  dms=$(free_port)
+  axis_port=$(free_port)
+  mkdir -p "$root/etc/secrets" "$root/etc/trust" "$root/var"
+  sed -e "s|/var/lib/lthub|$root/var|g; s|/etc/lthub|$root/etc|g" \
+    -e "s|127.0.0.1:5570|127.0.0.1:$broker|g; s|127.0.0.1:8470|127.0.0.1:$admin|g" \
+    -e "s|127.0.0.1:8480|127.0.0.1:$dms|g; s|https://axis.example.gov.vn/edoc|http://127.0.0.1:$axis_port|" \
+    "$SRC/deploy/lthub.cfg.example" >"$root/etc/lthub.cfg"
+  echo test-token >"$root/etc/secrets/admin.token"
+  echo axis-secret >"$root/etc/secrets/axis.secret"
+  echo dms-secret >"$root/etc/secrets/qlvb.secret"
+  printf 'system\n    id = "qlvb"\n    secret_file = "secrets/qlvb.secret"\n    agencies = "*.H26"\n' \
+    >"$root/etc/dms-systems.cfg"
+  chmod 600 "$root/etc/secrets/"*
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=lthub-test-ca -days 1 \
+    -keyout "$root/ca.key" -out "$root/etc/trust/ca.crt" >/dev/null 2>&1 || fail "openssl req"
+  for name in dms axis; do
+    if [ -x "$BIN/connectors/$name/lthub-$name" ]; then names="$names $name"; fi
+  done
+  # shellcheck disable=SC2086  # names are word-split on purpose
+  "$BIN/broker/lthub" keygen --dir "$root/var/keys" --broker $names >/dev/null || fail "keygen"
+  if [ -z "$names" ]; then
+    # Nothing built to supervise: keep only the broker part of the example.
+    sed -i '/^        program = /d' "$root/etc/lthub.cfg"
+  fi
+  "$BIN/broker/lthubd" --config "$root/etc/lthub.cfg" >"$root/lthubd.log" 2>&1 &
+  pid=$!
+  local up=""
+  for ((i = 0; i < 150; i++)); do
+    up=$("$BIN/broker/lthub" status --admin "127.0.0.1:$admin" --json 2>/dev/null \
+      | python3 -c 'import json,sys; print(" ".join(sorted(c["name"] for c in json.load(sys.stdin)["connectors"] if c["connected"])))' 2>/dev/null || true)
+    [ "$up" = "$(tr ' ' '\n' <<<"$names" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "lthubd with the example exited $rc: $(tail -n 20 "$root/lthubd.log")"
+  [ "$up" = "$(tr ' ' '\n' <<<"$names" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')" ] \
+    || fail "with the example config, connected: '$up', expected '$names': $(tail -n 20 "$root/lthubd.log")"
+  ok "the example config runs: lthubd started and supervised:${names:- nothing built}"
+}
+
 # ---------------------------------------------------------------- config
 test_config() {
   local example=$SRC/deploy/lthub.cfg.example
@@ -100,6 +154,8 @@ test_config() {
                 c && /^    [a-z]/ {name = $1}
                 c && /^        args = / {sub(/^        args = "/, ""); sub(/"$/, ""); print name, $0}' "$example")
   ok "connector args match the options of $checked built connector(s)"
+  run_example
+
 
   # The systemd units start what the docs say, hardened.
   local unit=$SRC/deploy/systemd/lthubd.service
