@@ -37,6 +37,7 @@
 #include "lt_pdfsig.h"
 
 #include <errno.h>
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,8 @@ static void s_fini(void **state_p);
 //  check that a client can be built (URL, CA file) before the session starts.
 static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
 {
+    //  libxml2 wants its one-time initialisation before threads parse.
+    xmlInitParser();
     axis_t *self = calloc(1, sizeof(*self));
     if (!self)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;

@@ -12,7 +12,7 @@
 #   axis_connector ... # lthub-axis toward $SIM_URL (extra options appended)
 #   axis_sink          # lthub-testconn as the "dms" sink, record in $HUB_DIR/dms.rec
 
-. "$(dirname "$0")/../lib/hub.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/hub.sh"
 
 SIM="$BIN/tests/sim/lthub-sim"
 AXIS="$BIN/connectors/axis/lthub-axis"
