@@ -63,9 +63,11 @@ esac
 [[ $SB_BIN == /* ]] || SB_BIN=$caller/$SB_BIN
 mkdir -p "$SB_DIR"
 SB_DIR=$(cd "$SB_DIR" && pwd)
-if [ "$build" = 1 ]; then mkdir -p "$SB_BIN"; fi
-[ -d "$SB_BIN" ] || sb_die "no build directory $SB_BIN"
-SB_BIN=$(cd "$SB_BIN" && pwd)
+if [ "$stop_only" = 0 ]; then
+  if [ "$build" = 1 ]; then mkdir -p "$SB_BIN"; fi
+  [ -d "$SB_BIN" ] || sb_die "no build directory $SB_BIN"
+  SB_BIN=$(cd "$SB_BIN" && pwd)
+fi
 sb_init "$offset"
 
 # --stop: signal the running quickstart.sh, which stops the rest in order.
