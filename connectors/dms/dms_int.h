@@ -68,13 +68,15 @@ typedef struct {
     size_t max_entries;               //  --max-entries per registerDocuments
     size_t list_max;                  //  --list-max items per list answer
     size_t max_rejected;              //  --max-rejected files kept
+    uint64_t max_rejected_bytes;      //  --max-rejected-mb, in bytes
     int publish_timeout_ms;           //  --publish-timeout
     int64_t keep_done_ms;             //  --keep-done: package bytes kept after done
     int64_t next_purge_ms;            //  when poll() purges next (monotonic)
-    pthread_mutex_t lock;             //  guards stats, counts, rejected_count
+    pthread_mutex_t lock;             //  guards stats, counts, rejected_*
     dms_stats_t stats;                //  counters
     json_t *counts;                   //  mailbox counts, refreshed by poll()
-    size_t rejected_count;            //  files in the rejected folder
+    size_t rejected_count;            //  refused inputs in the rejected folder
+    uint64_t rejected_bytes;          //  their bytes
 } dms_t;
 
 //  Add one to a counter under the lock.
@@ -93,7 +95,7 @@ json_t *dms_ok(void);
 const char *dms_param(const lt_http_request_t *req, const char *name);
 
 //  Keep a refused input in DATA/rejected with a note naming the reason and
-//  the system; best effort, bounded by --max-rejected.
+//  the system; best effort, bounded by --max-rejected and --max-rejected-mb.
 void dms_keep_rejected(dms_t *self, const char *system, const char *reason, const void *data,
                        size_t size, const char *extension);
 

@@ -104,14 +104,17 @@ void dms_keep_rejected(dms_t *self, const char *system, const char *reason, cons
                        size_t size, const char *extension)
 {
     pthread_mutex_lock(&self->lock);
-    bool room = self->rejected_count < self->max_rejected;
-    if (room)
+    bool room = self->rejected_count < self->max_rejected
+                && self->rejected_bytes + size <= self->max_rejected_bytes;
+    if (room) {
         self->rejected_count++;
+        self->rejected_bytes += size;
+    }
     pthread_mutex_unlock(&self->lock);
     if (!room) {
-        lt_log_warning("event=rejected_not_kept system=%s reason=\"folder holds --max-rejected "
-                       "files\"",
-                       system);
+        lt_log_warning("event=rejected_not_kept system=%s size=%zu reason=\"the rejected folder "
+                       "is full (--max-rejected, --max-rejected-mb)\"",
+                       system, size);
         return;
     }
     char id[LT_ID_LEN + 1];

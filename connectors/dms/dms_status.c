@@ -20,7 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#define S_ARRIVALS_PER_POLL 16     //  statuses published per poll() at most
+#define S_ARRIVALS_PER_POLL 256    //  statuses published per poll() at most
+#define S_ARRIVALS_BUDGET   500    //  ms of one poll() spent on them, about
 #define S_ARRIVAL_TIMEOUT   5000   //  longest wait for ACCEPTED in poll(), ms
 
 //  Write time ms as "yyyy/MM/dd HH:mm:ss" in Vietnam time (UTC+7).
@@ -167,7 +168,8 @@ void dms_arrivals_run(dms_t *self)
         lt_log_error("event=mailbox_error op=arrivals reason=\"%s\"", err.detail);
         return;
     }
-    for (size_t i = 0; i < count; i++)
+    int64_t start = lt_clock_ms();
+    for (size_t i = 0; i < count && lt_clock_ms() - start < S_ARRIVALS_BUDGET; i++)
         if (!s_arrival(self, &list[i]))
             break;
     lt_mailbox_arrivals_free(&list, count);

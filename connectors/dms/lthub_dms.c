@@ -58,6 +58,7 @@ static const lt_option_t s_options[] = {
     {"max-entries", "10000", "register entries per registerDocuments call"},
     {"list-max", "1000", "items per getReceivedEdocList answer"},
     {"max-rejected", "10000", "refused inputs kept in DATA/rejected at most"},
+    {"max-rejected-mb", "1024", "bytes of refused inputs kept in DATA/rejected at most, MiB"},
     {"keep-done", "30", "days the package bytes of done items are kept"},
     {NULL, NULL, NULL},
 };
@@ -113,20 +114,28 @@ static int s_mkdir(const char *path, lt_err_t *err)
     return lt_err_set(err, LT_EIO, "cannot create folder %s: %s", path, strerror(errno)), -1;
 }
 
-//  Count the notes already in the rejected folder (for --max-rejected).
-static size_t s_count_rejected(const char *path)
+//  Count the refused inputs already kept (their notes) and their bytes.
+static void s_count_rejected(dms_t *self)
 {
-    DIR *dir = opendir(path);
+    DIR *dir = opendir(self->rejected_dir);
     if (!dir)
-        return 0;
-    size_t count = 0;
+        return;
     struct dirent *entry;
     while ((entry = readdir(dir))) {
         size_t len = strlen(entry->d_name);
-        count += len > 4 && strcmp(entry->d_name + len - 4, ".txt") == 0;
+        if (entry->d_name[0] == '.')
+            continue;
+        if (len > 4 && strcmp(entry->d_name + len - 4, ".txt") == 0) {
+            self->rejected_count++;
+            continue;
+        }
+        char path[1400];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", self->rejected_dir, entry->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            self->rejected_bytes += (uint64_t) st.st_size;
     }
     closedir(dir);
-    return count;
 }
 
 //  Free the state and everything it holds.
@@ -150,7 +159,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->lock, NULL);
     self->conn = conn;
     long long max_package = 0, timeout = 0, max_register = 0, max_entries = 0, list_max = 0,
-              max_rejected = 0, keep_done = 0;
+              max_rejected = 0, max_rejected_mb = 0, keep_done = 0;
     const char *auto_status = lt_conn_option(conn, "auto-status");
     const char *systems = lt_conn_option(conn, "systems");
     const char *data = lt_conn_option(conn, "data");
@@ -163,6 +172,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              || s_number(conn, "max-entries", 1, 100000, &max_entries, err)
              || s_number(conn, "list-max", 1, 100000, &list_max, err)
              || s_number(conn, "max-rejected", 0, 10000000, &max_rejected, err)
+             || s_number(conn, "max-rejected-mb", 0, 10000000, &max_rejected_mb, err)
              || s_number(conn, "keep-done", 0, 36500, &keep_done, err);
     if (!rc && strcmp(auto_status, "yes") != 0 && strcmp(auto_status, "no") != 0)
         rc = s_config_error(err, "--auto-status must be yes or no");
@@ -181,6 +191,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_entries = (size_t) max_entries;
     self->list_max = (size_t) list_max;
     self->max_rejected = (size_t) max_rejected;
+    self->max_rejected_bytes = (uint64_t) max_rejected_mb * 1024 * 1024;
     self->keep_done_ms = keep_done * 24 * 3600 * 1000;
     snprintf(self->data_dir, sizeof(self->data_dir), "%s", data);
     snprintf(self->rejected_dir, sizeof(self->rejected_dir), "%s/" DMS_REJECTED_DIR, data);
@@ -192,7 +203,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         s_free(self);
         return -1;
     }
-    self->rejected_count = s_count_rejected(self->rejected_dir);
+    s_count_rejected(self);
     self->counts = lt_mailbox_counts(self->mailbox);
     self->next_purge_ms = lt_clock_ms() + 60 * 1000;
     lt_log_info("event=configured systems=%zu mailbox=%s auto_status=%s trust=%s",
