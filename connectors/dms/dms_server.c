@@ -38,7 +38,9 @@
 #include <unistd.h>
 
 //  An operation: its name, its parameters (signed when sent), its handler.
-typedef json_t *(s_op_fn)(dms_t *self, const lt_http_request_t *req, size_t caller);
+//  A handler returns the answer, or NULL when it filled resp itself.
+typedef json_t *(s_op_fn)(dms_t *self, const lt_http_request_t *req, size_t caller,
+                          lt_http_response_t *resp);
 typedef struct {
     const char *name;                //  last path segment
     const char *const *params;       //  parameter names, NULL-terminated
@@ -223,7 +225,8 @@ static json_t *s_publish(dms_t *self, lt_envelope_t **env_p, const void *file, s
 }
 
 //  sendEdoc: check, read and publish one package; DocId only after ACCEPTED.
-static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t caller,
+                         lt_http_response_t *resp)
 {
     const char *system = lt_dms_systems_id(self->systems, caller);
     size_t size = 0;
@@ -301,7 +304,8 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
 }
 
 //  getReceivedEdocList: the caller's items not yet done, oldest first.
-static json_t *s_op_list(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_list(dms_t *self, const lt_http_request_t *req, size_t caller,
+                         lt_http_response_t *resp)
 {
     const char *system = lt_dms_systems_id(self->systems, caller);
     const char *messagetype = dms_param(req, "messagetype");
@@ -336,30 +340,39 @@ static json_t *s_op_list(dms_t *self, const lt_http_request_t *req, size_t calle
     return answer;
 }
 
-//  Return the base64 text of data (one line), or NULL on no memory.
-static char *s_base64(const void *data, size_t size)
+//  The answer of getEdoc around the base64 text, written without jansson so
+//  that a large package is not copied once more.
+#define S_GET_HEAD "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"ErrorDesc\":\"\",\"data\":\""
+#define S_GET_TAIL "\"}"
+
+//  Return the getEdoc answer for data (base64 in one line), or NULL on no
+//  memory; *size_p receives its length.
+static char *s_get_answer(const void *data, size_t size, size_t *size_p)
 {
-    size_t out_size = 4 * ((size + 2) / 3) + 1;
-    char *text = malloc(out_size);
+    size_t head = strlen(S_GET_HEAD), tail = strlen(S_GET_TAIL);
+    size_t encoded = 4 * ((size + 2) / 3);
+    char *text = malloc(head + encoded + tail + 1);
     if (!text)
         return NULL;
+    memcpy(text, S_GET_HEAD, head);
     //  EVP_EncodeBlock takes an int length: encode in slices of whole triples.
     const unsigned char *in = data;
-    char *out = text;
+    char *out = text + head;
     const size_t slice = 3u * 1024 * 1024;
     while (size > 0) {
         size_t n = size < slice ? size : slice;
-        int written = EVP_EncodeBlock((unsigned char *) out, in, (int) n);
-        out += written;
+        out += EVP_EncodeBlock((unsigned char *) out, in, (int) n);
         in += n;
         size -= n;
     }
-    *out = 0;
+    memcpy(out, S_GET_TAIL, tail + 1);
+    *size_p = (size_t) (out - text) + tail;
     return text;
 }
 
 //  getEdoc: one of the caller's items, the whole package in base64.
-static json_t *s_op_get(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_get(dms_t *self, const lt_http_request_t *req, size_t caller,
+                        lt_http_response_t *resp)
 {
     const char *system = lt_dms_systems_id(self->systems, caller);
     const char *doc_id = dms_param(req, "docId");
@@ -377,7 +390,8 @@ static json_t *s_op_get(dms_t *self, const lt_http_request_t *req, size_t caller
         lt_log_error("event=mailbox_error op=fetch system=%s reason=\"%s\"", system, err.detail);
         return dms_fail("503", "the hub cannot read its mailbox now, try again later");
     }
-    char *text = s_base64(data, size);
+    size_t answer_size = 0;
+    char *answer = s_get_answer(data, size, &answer_size);
     free(data);
     if (first && self->auto_status && strcmp(item.messagetype, "edoc") == 0
         && strcmp(item.btype, "revocation") != 0) {
@@ -390,17 +404,18 @@ static json_t *s_op_get(dms_t *self, const lt_http_request_t *req, size_t caller
                         item.agency, system);
     }
     lt_mailbox_item_clear(&item);
-    if (!text)
+    if (!answer || lt_http_response_set_body(resp, answer, answer_size, "application/json")) {
+        free(answer);
         return dms_fail("500", "out of memory");
+    }
+    free(answer);
     dms_count(self, &self->stats.fetches);
-    json_t *answer = dms_ok();
-    json_object_set_new(answer, "data", json_string(text));
-    free(text);
-    return answer;
+    return NULL;
 }
 
 //  updateStatus: processing, done (the item leaves the list) or fail.
-static json_t *s_op_update(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_update(dms_t *self, const lt_http_request_t *req, size_t caller,
+                           lt_http_response_t *resp)
 {
     const char *system = lt_dms_systems_id(self->systems, caller);
     const char *doc_id = dms_param(req, "docId");
@@ -428,7 +443,8 @@ static json_t *s_op_update(dms_t *self, const lt_http_request_t *req, size_t cal
 }
 
 //  getAgenciesList: the exact agency codes the configured systems serve.
-static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller,
+                             lt_http_response_t *resp)
 {
     json_t *data = json_array();
     json_int_t id = 1;
@@ -448,14 +464,16 @@ static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t c
 }
 
 //  getSentEdocList: not kept by the hub; the broker's trace answers it.
-static json_t *s_op_sent(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_sent(dms_t *self, const lt_http_request_t *req, size_t caller,
+                         lt_http_response_t *resp)
 {
     return dms_fail("501", "getSentEdocList is not served by the hub; the operator's "
                            "`lthub trace` follows a DocId");
 }
 
 //  registerDocuments: see dms_register.c.
-static json_t *s_op_register(dms_t *self, const lt_http_request_t *req, size_t caller)
+static json_t *s_op_register(dms_t *self, const lt_http_request_t *req, size_t caller,
+                             lt_http_response_t *resp)
 {
     return dms_op_register(self, req, caller);
 }
@@ -493,8 +511,9 @@ static const void *s_auth_secret(void *arg, const char *system_id, size_t *size)
     return index < 0 ? NULL : lt_dms_systems_secret(self->systems, (size_t) index, size);
 }
 
-//  Authenticate and run one edoc operation; always returns an answer.
-static json_t *s_operation(dms_t *self, const lt_http_request_t *req)
+//  Authenticate and run one edoc operation; returns the answer, or NULL when
+//  the operation filled resp itself.
+static json_t *s_operation(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
     const char *path = lt_http_request_path(req);
     const char *slash = strrchr(path, '/');
@@ -522,7 +541,7 @@ static json_t *s_operation(dms_t *self, const lt_http_request_t *req)
     }
     int caller = lt_dms_systems_find(self->systems, dms_param(req, "systemid"));
     assert(caller >= 0);   //  authentication found it
-    return op->handler(self, req, (size_t) caller);
+    return op->handler(self, req, (size_t) caller, resp);
 }
 
 //  Return true when the request comes from this machine.
@@ -553,6 +572,8 @@ lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *re
             s_answer(resp, lt_conn_stats(self->conn));
         return LT_HTTP_ANSWER;
     }
-    s_answer(resp, s_operation(self, req));
+    json_t *answer = s_operation(self, req, resp);
+    if (answer)
+        s_answer(resp, answer);
     return LT_HTTP_ANSWER;
 }

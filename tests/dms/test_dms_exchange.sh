@@ -10,7 +10,7 @@ set -euo pipefail
 BIN=$1
 SRC=$2
 . "$SRC/tests/dms/dms_lib.sh"
-dms_setup --auto-status yes
+dms_setup --auto-status yes --trust "$LT_FIXTURES/pki/ca.crt"
 
 # 1. A province-internal document with a signed PDF, sys-a -> sys-b.
 "$TOOL" mkdoc --from 000.00.12.H26 --to 000.00.13.H26 --number 101 --notation STTTT-VP \
