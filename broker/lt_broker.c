@@ -13,6 +13,7 @@
 #include "lt_zap.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <malloc.h>
 #include <string.h>
 
@@ -628,8 +629,10 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             timeout = 50;
         if (zmq_poll(items, 3, timeout) < 0)
             break;
-        if (items[1].revents & ZMQ_POLLIN)
+        if (items[1].revents & ZMQ_POLLIN) {
             s_on_pipe(self);
+            st = lt_config_settings(self->config);   //  RELOAD replaced the config
+        }
         if (items[2].revents & ZMQ_POLLIN)
             lt_broker_admin_handle(self);
         //  Read everything waiting, within the batch bounds, then commit once.
@@ -660,6 +663,9 @@ void lt_broker_actor(zsock_t *pipe, void *args)
     }
     lt_log_info("event=stopping");
     s_stop(self);
+    //  This thread hashed payloads: release OpenSSL's per-thread state now,
+    //  the actor thread is not joined before the process exits.
+    OPENSSL_thread_stop();
 }
 
 char *lt_broker_admin_request(const char *request, int timeout_ms)

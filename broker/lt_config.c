@@ -70,7 +70,7 @@ static const s_setting_t s_settings[] = {
              "ms between SIGTERM and SIGKILL when stopping a connector"),
     S_STRING("admin/listen", admin_listen, "127.0.0.1:8470", false,
              "admin HTTP server (API, /metrics, dashboard); empty disables it"),
-    S_STRING("admin/token_file", admin_token_file, "", true,
+    S_STRING("admin/token_file", admin_token_file, "", false,
              "file holding the bearer token required by changing endpoints"),
     S_STRING("log/level", log_level, "info", true, "error, warning, info or debug"),
 };

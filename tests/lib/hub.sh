@@ -24,6 +24,11 @@ hub_free_port() {
 
 hub_cleanup() {
   for pid in $HUB_PIDS; do kill -9 "$pid" 2>/dev/null || true; done
+  # Connectors started by lthubd itself carry this hub's keys directory in
+  # their arguments: stop them by PID too, should lthubd have died first.
+  if [ -n "${HUB_KEYS:-}" ]; then
+    for pid in $(pgrep -f -- "--keys $HUB_KEYS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+  fi
   [ -n "${HUB_KEEP:-}" ] || rm -rf "${HUB_DIR:-/nonexistent}"
 }
 

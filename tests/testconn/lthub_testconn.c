@@ -34,6 +34,8 @@ typedef struct {
     char prefix[64];            //  publisher: key prefix
     char to[64];                //  publisher: recipient
     char retry_match[64];       //  sink: answer RETRY for these keys
+    char retry_btype[32];       //  sink: answer RETRY for this business type...
+    long retry_times;           //  ...while the attempt is at most this
     char fail_match[64];        //  sink: answer FAIL for these keys
     char *files;                //  publisher: edXML files, comma-separated, or NULL
     pthread_t thread;           //  publisher thread
@@ -50,6 +52,8 @@ static const lt_option_t s_options[] = {
     {"to", "000.00.00.G22", "recipient agency code of published messages"},
     {"retry-match", "", "sink: answer RETRY to keys containing this"},
     {"fail-match", "", "sink: answer FAIL to keys containing this"},
+    {"retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"},
+    {"retry-times", "0", "sink: ... for the first N attempts"},
     {"file", "", "publish these edXML files (comma-separated, in order), then exit"},
     {NULL, NULL, NULL},
 };
@@ -84,6 +88,9 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->size = strtol(lt_conn_option(conn, "size"), NULL, 10);
     snprintf(self->prefix, sizeof(self->prefix), "%s", lt_conn_option(conn, "prefix"));
     snprintf(self->to, sizeof(self->to), "%s", lt_conn_option(conn, "to"));
+    snprintf(self->retry_btype, sizeof(self->retry_btype), "%s",
+             lt_conn_option(conn, "retry-btype"));
+    self->retry_times = strtol(lt_conn_option(conn, "retry-times"), NULL, 10);
     snprintf(self->retry_match, sizeof(self->retry_match), "%s",
              lt_conn_option(conn, "retry-match"));
     snprintf(self->fail_match, sizeof(self->fail_match), "%s",
@@ -199,6 +206,13 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
 {
     s_state_t *self = state;
     const char *key = lt_envelope_key(d->envelope);
+    const char *btype = lt_envelope_btype(d->envelope);
+    if (*self->retry_btype && strcmp(btype, self->retry_btype) == 0 &&
+        (long) d->attempt <= self->retry_times) {
+        lt_err_set(err, LT_EUNAVAIL, "test sink refuses %s %s at attempt %u", btype, key,
+                   d->attempt);
+        return LT_DELIVERY_RETRY;
+    }
     if (*self->retry_match && strstr(key, self->retry_match)) {
         lt_err_set(err, LT_EUNAVAIL, "test sink refuses %s for now", key);
         return LT_DELIVERY_RETRY;
@@ -210,7 +224,7 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
     char line[256];
-    snprintf(line, sizeof(line), "%s %s\n", lt_envelope_id(d->envelope), key);
+    snprintf(line, sizeof(line), "%s %s %s\n", lt_envelope_id(d->envelope), key, btype);
     s_record(self, line);
     return LT_DELIVERY_OK;
 }
