@@ -301,7 +301,18 @@ static zconfig_t *s_load_zpl(const char *path, s_problems_t *p)
         saved = dup(STDOUT_FILENO);
         dup2(fileno(tmp), STDOUT_FILENO);
     }
-    zconfig_t *root = zconfig_load(path);
+    //  Read the text ourselves: zconfig_load leaks its file handle when the
+    //  text has a syntax error, zconfig_str_load does not.
+    zconfig_t *root = NULL;
+    zfile_t *file = zfile_new(NULL, path);
+    zchunk_t *chunk = NULL;
+    if (file && zfile_input(file) == 0 && zfile_cursize(file) < 4 * 1024 * 1024) {
+        chunk = zfile_read(file, (size_t) zfile_cursize(file), 0);
+        if (chunk)
+            root = zconfig_chunk_load(chunk);
+    }
+    zchunk_destroy(&chunk);
+    zfile_destroy(&file);
     fflush(stdout);
     if (tmp) {
         dup2(saved, STDOUT_FILENO);
