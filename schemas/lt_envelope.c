@@ -7,6 +7,7 @@
 #include "lt_envelope.h"
 #include "lt_digest.h"
 #include "lt_id.h"
+#include "lt_ltp.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -397,7 +398,9 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
         char *name = s_copy_str(v, is_kind ? "kind" : "sig", 32, err);
         if (!name)
             return -1;
-        int value = is_kind ? lt_kind_from_name(name) : lt_sig_from_name(name);
+        //  An empty kind is how an unset kind encodes; validation refuses it.
+        int value = is_kind ? (*name ? lt_kind_from_name(name) : LT_KIND_NONE)
+                            : lt_sig_from_name(name);
         if (value < 0) {
             lt_err_set(err, LT_EFIELD, "envelope: field '%s' has unknown value '%s'",
                        is_kind ? "kind" : "sig", name);
@@ -500,6 +503,11 @@ int lt_envelope_encode(const lt_envelope_t *self, uint8_t **data_p, size_t *size
 
 lt_envelope_t *lt_envelope_decode(const void *data, size_t size, lt_err_t *err)
 {
+    //  msgpack-c sizes its allocations from the counts a container claims:
+    //  walk the bytes first so a tiny input cannot claim gigabytes.
+    size_t end = 0;
+    if (lt_ltp_check_msgpack(data, size, LT_LTP_MAX_VALUES, &end, err))
+        return NULL;
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     size_t offset = 0;
@@ -682,6 +690,21 @@ void lt_envelope_test(bool verbose)
 
     //  Every decoding error path.
     assert(lt_envelope_decode("\x01", 1, &err) == NULL && err.code == LT_EFIELD);
+    //  A map claiming four billion entries in five bytes is refused up front.
+    assert(lt_envelope_decode("\xdf\xff\xff\xff\xff", 5, &err) == NULL);
+    assert(err.code == LT_EPROTO);
+    //  An envelope without a kind survives a round trip (and fails validation).
+    lt_envelope_t *kindless = lt_envelope_new();
+    lt_envelope_set_key(kindless, "K");
+    uint8_t *kdata = NULL;
+    size_t ksize = 0;
+    assert(lt_envelope_encode(kindless, &kdata, &ksize) == 0);
+    lt_envelope_t *kback = lt_envelope_decode(kdata, ksize, &err);
+    assert(kback && lt_envelope_eq(kback, kindless));
+    assert(lt_envelope_validate(kback, &err) == -1 && strstr(err.detail, "'kind'"));
+    lt_envelope_destroy(&kback);
+    lt_envelope_destroy(&kindless);
+    free(kdata);
     assert(s_decode_built(s_build_bad_kind, &err) == NULL && strstr(err.detail, "letter"));
     assert(s_decode_built(s_build_int_key, &err) == NULL && strstr(err.detail, "not a string"));
     assert(s_decode_built(s_build_mistyped_to, &err) == NULL && strstr(err.detail, "'to'"));
