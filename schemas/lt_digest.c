@@ -1,4 +1,5 @@
 /*  lt_digest: digests over OpenSSL's EVP and HMAC one-shot calls. */
+#include "lt_file.h"
 #include "lt_digest.h"
 
 #include <assert.h>
@@ -57,22 +58,6 @@ bool lt_digest_equal(const char *a, const char *b)
     return CRYPTO_memcmp(a, b, la) == 0;
 }
 
-//  Read a whole file for the self-test; NULL if missing.
-static unsigned char *s_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t) len + 1);
-    assert(buf);
-    size_t got = fread(buf, 1, (size_t) len, f);
-    fclose(f);
-    *size = got;
-    return buf;
-}
 
 void lt_digest_test(bool verbose)
 {
@@ -107,7 +92,7 @@ void lt_digest_test(bool verbose)
             char file[1400];
             snprintf(file, sizeof(file), "%s/edxml/%s", fixtures, name);
             size_t size = 0;
-            unsigned char *data = s_slurp(file, &size);
+            unsigned char *data = lt_file_read(file, 0, &size, NULL);
             assert(data);
             lt_digest_sha256_unpadded(data, size, hex);
             assert(strcmp(hex, want) == 0);

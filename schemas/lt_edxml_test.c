@@ -7,6 +7,7 @@
     set, the packages the writer emits are left in LT_BUILD_DIR/edxml-out
     for the XSD check (tests/edxml_xsd.sh).
 */
+#include "lt_file.h"
 #include "lt_edxml_int.h"
 
 #include <assert.h>
@@ -19,39 +20,13 @@
 
 static bool s_verbose;
 
-//  Read a whole file into a new buffer (NUL-terminated); NULL if unreadable.
-static uint8_t *s_slurp(const char *path, size_t *size_p)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file)
-        return NULL;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    if (fseek(file, 0, SEEK_END) == 0) {
-        long end = ftell(file);
-        if (end >= 0 && fseek(file, 0, SEEK_SET) == 0) {
-            data = malloc((size_t) end + 1);
-            if (data && fread(data, 1, (size_t) end, file) == (size_t) end) {
-                size = (size_t) end;
-                data[size] = 0;
-            }
-            else {
-                free(data);
-                data = NULL;
-            }
-        }
-    }
-    fclose(file);
-    *size_p = size;
-    return data;
-}
 
 //  Read a fixture file, relative to LT_FIXTURES; asserts it exists.
 static uint8_t *s_fixture(const char *name, size_t *size_p)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", getenv("LT_FIXTURES"), name);
-    uint8_t *data = s_slurp(path, size_p);
+    uint8_t *data = lt_file_read(path, 0, size_p, NULL);
     if (!data)
         fprintf(stderr, "lt_edxml_test: cannot read %s\n", path);
     assert(data);

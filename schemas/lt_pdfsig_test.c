@@ -3,6 +3,7 @@
     incremental updates, a document timestamp from a TSA made on the fly)
     with OpenSSL and the fixture keys, besides hostile inputs.
 */
+#include "lt_file.h"
 #include "lt_pdfsig.h"
 
 #include <assert.h>
@@ -16,21 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  Read a whole file for the self-test; NULL if missing.
-static uint8_t *s_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t) len : 1);
-    assert(buf);
-    *size = fread(buf, 1, len > 0 ? (size_t) len : 0, f);
-    fclose(f);
-    return buf;
-}
 
 //  Check a fixture PDF and return its result.
 static lt_pdfsig_t *s_check_fixture(const char *dir, const char *name, X509_STORE *anchors)
@@ -38,7 +24,7 @@ static lt_pdfsig_t *s_check_fixture(const char *dir, const char *name, X509_STOR
     char path[1024];
     snprintf(path, sizeof(path), "%s/pdf/%s", dir, name);
     size_t size = 0;
-    uint8_t *data = s_slurp(path, &size);
+    uint8_t *data = lt_file_read(path, 0, &size, NULL);
     assert(data);
     lt_pdfsig_t *self = lt_pdfsig_new(data, size, anchors);
     assert(self);
@@ -426,7 +412,7 @@ void lt_pdfsig_test(bool verbose)
     //  Bytes appended after signing (an incremental update) keep the
     //  verdict but the signature no longer covers the file.
     snprintf(path, sizeof(path), "%s/pdf/signed.pdf", fixtures);
-    uint8_t *signed_pdf = s_slurp(path, &size);
+    uint8_t *signed_pdf = lt_file_read(path, 0, &size, NULL);
     assert(signed_pdf);
     uint8_t *grown = malloc(size + 32);
     assert(grown);

@@ -1,5 +1,6 @@
 /*  lt_verdict: per-attachment and header signature verdicts of an edXML
     package, and the main file's fact for the envelope. */
+#include "lt_file.h"
 #include "lt_verdict.h"
 
 #include <assert.h>
@@ -164,21 +165,6 @@ static lt_verdict_t *s_judge(const char *dir, const char *name, X509_STORE *anch
     return self;
 }
 
-//  Read a whole file for the self-test; NULL if missing.
-static uint8_t *s_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t) len : 1);
-    assert(buf);
-    *size = fread(buf, 1, len > 0 ? (size_t) len : 0, f);
-    fclose(f);
-    return buf;
-}
 
 void lt_verdict_test(bool verbose)
 {
@@ -259,7 +245,7 @@ void lt_verdict_test(bool verbose)
     assert(lt_edxml_add_attachment(package, "note.txt", "text/plain", "note", "hello", 5) == 0);
     snprintf(path, sizeof(path), "%s/pdf/signed.pdf", fixtures);
     size_t size = 0;
-    uint8_t *pdf = s_slurp(path, &size);
+    uint8_t *pdf = lt_file_read(path, 0, &size, NULL);
     assert(pdf);
     assert(lt_edxml_add_attachment(package, "signed.pdf", "application/pdf", "the document", pdf,
                                    size) == 0);

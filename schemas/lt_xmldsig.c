@@ -9,6 +9,7 @@
     parser before an entity can be declared), so XML_PARSE_HUGE only lifts
     the text-node size limit that large base64 attachments would hit.
 */
+#include "lt_file.h"
 #include "lt_xmldsig.h"
 #include "lt_edxml.h"
 #include "lt_pdfsig.h"
@@ -370,22 +371,6 @@ const char *lt_xmldsig_issuer(const lt_xmldsig_t *self)
 //  ---------------------------------------------------------------------
 //  Self-test
 
-//  Read a whole file for the self-test; NULL if missing.
-static char *s_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(len > 0 ? (size_t) len + 1 : 1);
-    assert(buf);
-    *size = fread(buf, 1, len > 0 ? (size_t) len : 0, f);
-    buf[*size] = 0;
-    fclose(f);
-    return buf;
-}
 
 //  Return text with the first occurrence of old replaced by new (caller
 //  frees); asserts that old occurs.
@@ -490,7 +475,7 @@ void lt_xmldsig_test(bool verbose)
     //  The fixtures carry empty signatures or none: absent.
     size_t size = 0;
     snprintf(path, sizeof(path), "%s/edxml/new-signed.edxml", fixtures);
-    char *package = s_slurp(path, &size);
+    char *package = lt_file_read(path, 0, &size, NULL);
     assert(package);
     s_expect(package, size, anchors, LT_SIG_UNSIGNED, "");
     lt_xmldsig_t *self = lt_xmldsig_new(package, size, anchors);
@@ -499,7 +484,7 @@ void lt_xmldsig_test(bool verbose)
     lt_xmldsig_destroy(&self);
     assert(self == NULL);
     snprintf(path, sizeof(path), "%s/edxml/status-03-accepted.edxml", fixtures);
-    char *status = s_slurp(path, &size);
+    char *status = lt_file_read(path, 0, &size, NULL);
     assert(status);
     s_expect(status, size, anchors, LT_SIG_UNSIGNED, "");
     free(status);
@@ -572,7 +557,7 @@ void lt_xmldsig_test(bool verbose)
         };
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
             snprintf(path, sizeof(path), "%s/edxml/%s", data, files[i].name);
-            char *xml = s_slurp(path, &size);
+            char *xml = lt_file_read(path, 0, &size, NULL);
             assert(xml);
             s_expect(xml, size, anchors, files[i].verdict, NULL);
             free(xml);

@@ -15,6 +15,7 @@
       lt_bench_edxml [--seconds N] [--pdf-size BYTES] [--fixtures DIR]
                      [--package FILE] [--out FILE]
 */
+#include "lt_file.h"
 #include "lt_edxml.h"
 #include "lt_id.h"
 #include "lt_pdfsig.h"
@@ -34,21 +35,6 @@ typedef struct {
     const char *out;       //  where to keep the generated package
 } s_options_t;
 
-//  Read a whole file; NULL when it cannot be read.
-static uint8_t *s_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = len >= 0 ? malloc((size_t) len + 1) : NULL;
-    if (buf)
-        *size = fread(buf, 1, (size_t) len, f);
-    fclose(f);
-    return buf;
-}
 
 //  Build a one-page PDF of about size bytes with a detached CMS signature
 //  by the fixture signer over its /ByteRange; NULL on failure.
@@ -240,7 +226,7 @@ int main(int argc, char *argv[])
     char *pdf = s_signed_pdf(opt.fixtures, opt.pdf_size, &pdf_size);
     uint8_t *package = NULL;
     if (opt.package)
-        package = s_slurp(opt.package, &size);
+        package = lt_file_read(opt.package, 0, &size, NULL);
     else if (pdf)
         package = s_package(pdf, pdf_size, &size);
     if (!pdf || !package) {
