@@ -15,6 +15,7 @@
     and duplicates (delivered more than once to the sink).
 */
 #include "lt_connector.h"
+#include "lt_http_client.h"
 #include "lt_id.h"
 #include "lt_keys.h"
 #include "lt_log.h"
@@ -43,6 +44,7 @@ typedef struct {
     char lthubd[PATH_MAX + 32];   //  lthubd program
     char dir[PATH_MAX];       //  working directory
     char endpoint[128];       //  LTP endpoint
+    char admin[64];           //  admin API address of the hub we started
     char keys[PATH_MAX + 8];  //  keys directory
     bool external;            //  --broker given: use a running hub
 } s_opts_t;
@@ -207,8 +209,10 @@ static int s_prepare(s_opts_t *o)
     }
     zsock_t *probe = zsock_new(ZMQ_ROUTER);
     int port = zsock_bind(probe, "tcp://127.0.0.1:*");
+    int admin_port = zsock_bind(probe, "tcp://127.0.0.1:*");
     zsock_destroy(&probe);
     snprintf(o->endpoint, sizeof(o->endpoint), "tcp://127.0.0.1:%d", port);
+    snprintf(o->admin, sizeof(o->admin), "127.0.0.1:%d", admin_port);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/lthub.cfg", o->dir);
     FILE *cfg = fopen(path, "w");
@@ -216,10 +220,10 @@ static int s_prepare(s_opts_t *o)
         return -1;
     fprintf(cfg,
             "broker\n    endpoint = \"%s\"\n    data = \"%s/data\"\n    keys = \"%s\"\n"
-            "admin\n    listen = \"\"\nlog\n    level = \"warning\"\n"
+            "admin\n    listen = \"%s\"\nlog\n    level = \"warning\"\n"
             "routes\n    route\n        kind = \"document\"\n        match = \"BENCH\"\n"
             "        to = \"bench-sink\"\nconnectors\n    bench-pub\n    bench-sink\n",
-            o->endpoint, o->dir, o->keys);
+            o->endpoint, o->dir, o->keys, o->admin);
     fclose(cfg);
     return 0;
 }
@@ -427,15 +431,36 @@ int main(int argc, char *argv[])
         seconds = (published_us - s_run.first_send_us) / 1e6;
     double mps = arrived / seconds, mbps = arrived * (double) o.size / seconds / 1e6;
     long rss = broker ? s_proc_kib(broker, "VmRSS") : -1;
+    //  Group commit figures from the broker's admin API (our own hub only).
+    long long commits = 0, writes = 0, commit_us = 0;
+    if (*o.admin) {
+        char url[96];
+        snprintf(url, sizeof(url), "http://%s", o.admin);
+        lt_http_client_t *client = lt_http_client_new(url);
+        lt_http_reply_t reply = {0};
+        lt_err_t herr;
+        if (client && lt_http_client_get(client, "/api/v1/stats", NULL, 0, &reply, &herr) == LT_OK) {
+            json_t *stats = json_loads(reply.body, 0, NULL);
+            json_t *b = json_object_get(stats, "broker");
+            commits = json_integer_value(json_object_get(b, "commits"));
+            writes = json_integer_value(json_object_get(b, "committed"));
+            commit_us = json_integer_value(json_object_get(b, "commit_us_total"));
+            json_decref(stats);
+        }
+        lt_http_reply_free(&reply);
+        lt_http_client_destroy(&client);
+    }
     long hwm = broker ? s_proc_kib(broker, "VmHWM") : -1;
     if (o.json) {
         printf("{\"messages\":%ld,\"size\":%ld,\"rate\":%ld,\"msgs_per_s\":%.0f,"
                "\"mb_per_s\":%.2f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
                "\"lost\":%ld,\"duplicates\":%ld,\"accepted\":%ld,\"rejected\":%ld,"
                "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
-               "\"broker_peak_rss_kib\":%ld",
+               "\"broker_peak_rss_kib\":%ld,\"commits\":%lld,\"writes_per_commit\":%.1f,"
+               "\"commit_us_avg\":%.1f",
                o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, lost, duplicates,
-               s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm);
+               s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm, commits,
+               commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0);
         if (o.backlog)
             printf(",\"backlog_rss_kib\":%ld,\"backlog_peak_rss_kib\":%ld,\"restart_ms\":%ld",
                    rss_backlog, peak_backlog, restart_ms);
@@ -450,6 +475,9 @@ int main(int argc, char *argv[])
         printf("lost %ld  duplicates %ld  rejected %ld  broker restarts %ld\n", lost, duplicates,
                s_run.rejected, restarts);
         printf("broker RSS  %ld KiB now, %ld KiB peak\n", rss, hwm);
+        if (commits)
+            printf("store       %lld group commits, %.1f writes each, %.1f us each\n", commits,
+                   (double) writes / commits, (double) commit_us / commits);
         if (o.backlog)
             printf("backlog     broker RSS %ld KiB (peak %ld KiB) with %ld queued; restart %ld ms\n",
                    rss_backlog, peak_backlog, s_run.accepted_count, restart_ms);
