@@ -1,6 +1,7 @@
 /*  lt_admin_http: routes admin HTTP requests to the broker actor. */
 #include "lt_admin_http.h"
 #include "lt_broker.h"
+#include "lt_dashboard.h"
 #include "lt_digest.h"
 #include "lt_http_server.h"
 #include "lt_log.h"
@@ -109,7 +110,9 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     const char *method = lt_http_request_method(req);
     const char *path = lt_http_request_path(req);
     char request[512];
-    if (strcmp(path, "/healthz") == 0) {
+    if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
+        lt_http_response_set(resp, 200, "text/html; charset=utf-8", lt_dashboard_html);
+    else if (strcmp(path, "/healthz") == 0) {
         char *reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
         lt_http_response_set(resp, reply ? 200 : 503, "text/plain", reply ? "ok\n" : "down\n");
         free(reply);
