@@ -8,7 +8,7 @@ packages=(
   libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libxml2-dev libxml2-utils libssl-dev openssl
   libmicrohttpd-dev libjansson-dev libzip-dev zlib1g-dev libxmlsec1-dev xmlsec1
-  clang libclang-rt-14-dev python3 procps curl
+  clang libclang-rt-14-dev python3 procps curl valgrind
 )
 if [ "${LT_WITH_BROWSER:-0}" = 1 ]; then
   packages+=(chromium)
