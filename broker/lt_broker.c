@@ -251,6 +251,11 @@ static void s_on_publish(broker_t *self, session_t *session, lt_ltp_t *msg)
         self->batch_writes++;
         self->batch_bytes += size;
     }
+    else {
+        reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
+        reply->code = LT_ESTORE;
+        snprintf(reply->reason, sizeof(reply->reason), "store unavailable; retry");
+    }
     for (int i = 0; i < dest_count; i++)
         free(rcpts[i]);
     lt_envelope_destroy(&env);
@@ -408,9 +413,15 @@ static void s_commit(broker_t *self)
         int64_t start = zclock_usecs();
         lt_err_t err;
         if (lt_store_commit(self->store, &err)) {
+            //  What this batch changed is lost, and the in-memory state (in
+            //  flight, cursors) no longer matches the disk. Answer the
+            //  publishers, then stop: a restart rebuilds everything from the
+            //  store, as after a crash.
             ok = false;
             self->stats.store_errors++;
-            lt_log_error("event=store_error op=commit reason=\"%s\"", err.detail);
+            self->terminated = true;
+            lt_log_error("event=store_error op=commit reason=\"%s\" action=stopping", err.detail);
+            zstr_send(self->pipe, "FATAL");
         }
         uint64_t took = (uint64_t) (zclock_usecs() - start);
         self->stats.commits++;

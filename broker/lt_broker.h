@@ -16,7 +16,9 @@
 
     Pipe commands (zstr): "$TERM"; "RELOAD" + pointer to a new lt_config_t
     (routes and reloadable settings; the actor takes ownership); "ENDPOINT"
-    answers the bound LTP endpoint. Admin requests (JSON) are served on the
+    answers the bound LTP endpoint. The actor sends "FATAL" on its pipe
+    when it stopped because the store failed (the owner should exit so the
+    service manager restarts it). Admin requests (JSON) are served on the
     inproc ROUTER endpoint lt_broker_admin_endpoint(): see lt_broker_admin.c.
 */
 #ifndef LT_BROKER_H_INCLUDED

@@ -126,6 +126,8 @@ int main(int argc, char *argv[])
         else
             lt_log_error("event=admin_failed reason=\"%s\"", err.detail);
     }
+    int code = 0;
+    zpoller_t *poller = zpoller_new(broker, NULL);
     while (!s_stop) {
         lt_supervisor_tick(supervisor);
         if (s_reload) {
@@ -133,13 +135,21 @@ int main(int argc, char *argv[])
             lt_log_info("event=reload path=%s", path);
             s_do_reload(path, broker, supervisor);
         }
-        zclock_sleep(100);
+        //  The broker speaks up only when it had to stop (store failure).
+        if (zpoller_wait(poller, 100) == broker) {
+            char *event = zstr_recv(broker);
+            lt_log_error("event=broker_stopped reason=%s", event ? event : "?");
+            zstr_free(&event);
+            code = 1;
+            break;
+        }
     }
+    zpoller_destroy(&poller);
     lt_log_info("event=stopping signal=%d", (int) s_stop);
     lt_supervisor_destroy(&supervisor);
     lt_admin_http_destroy(&admin);
     zactor_destroy(&broker);
     lt_config_destroy(&admin_config);
     lt_log_info("event=stopped");
-    return 0;
+    return code;
 }
