@@ -96,9 +96,15 @@ static int s_take(void *arg, lt_store_row_t *row)
     dest_t *dest = ctx[1];
     char key[24];
     s_key(row->delivery, key);
+    if (!dest->session || dest->session->credit == 0) {
+        //  Out of credit: stop here, and do not move the cursor past rows
+        //  that were not handed out.
+        lt_store_row_destroy(&row);
+        return -1;
+    }
     if (row->delivery > dest->cursor && row->state == LT_DELIVERY_READY)
         dest->cursor = row->delivery;
-    if (!dest->session || dest->session->credit == 0 || zhashx_lookup(dest->inflight, key)) {
+    if (zhashx_lookup(dest->inflight, key)) {
         lt_store_row_destroy(&row);
         return 0;
     }
