@@ -94,6 +94,7 @@ static int s_take(void *arg, lt_store_row_t *row)
     void **ctx = arg;
     broker_t *self = ctx[0];
     dest_t *dest = ctx[1];
+    (*(uint32_t *) ctx[2])++;   //  rows the scan returned
     char key[24];
     s_key(row->delivery, key);
     if (!dest->session || dest->session->credit == 0) {
@@ -118,7 +119,8 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
     if (!session || session->credit == 0)
         return;
     const lt_settings_t *st = lt_config_settings(self->config);
-    void *ctx[] = {self, dest};
+    uint32_t rows = 0;
+    void *ctx[] = {self, dest, &rows};
     lt_err_t err;
     //  1. Deliveries to look at again.
     while (dest->again_size && session->credit > 0) {
@@ -146,14 +148,14 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
         uint32_t limit = session->credit < (uint32_t) st->scan_limit ? session->credit
                                                                       : (uint32_t) st->scan_limit;
         uint64_t before = dest->cursor;
-        size_t sent_before = (size_t) dest->stats.delivered;
+        rows = 0;
         if (lt_store_scan_ready(self->store, dest->name, dest->cursor, limit, s_take, ctx,
                                 &err)) {
             lt_log_error("event=store_error op=scan_ready reason=\"%s\"", err.detail);
             break;
         }
         //  Fewer rows than asked for: nothing more beyond the cursor for now.
-        if (dest->cursor == before || (size_t) dest->stats.delivered - sent_before < limit)
+        if (dest->cursor == before || rows < limit)
             dest->scan_ready = false;
     }
 }
