@@ -175,6 +175,9 @@ check_clean_exit() {
 
 # ---------------------------------------------------------------------------
 STEP=setup
+# Heartbeats every second: the 2 s freeze of the publish step stays shorter
+# than the 3 silent intervals after which a session counts as lost.
+HUB_HEARTBEAT=1000
 hub_init
 hub_keys pub sink
 adapter_setup
