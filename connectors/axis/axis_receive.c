@@ -28,7 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_CYCLE_BACKOFF_MAX 60000    //  longest wait between cycles without an answer, ms
+#define S_CYCLE_BACKOFF_MAX 10000    //  longest wait between cycles without an answer, ms
+                                     //  (short enough that replies flow soon after an outage)
 #define S_FLAKY_BACKOFF_MAX 5000     //  longest wait between cycles answered with errors, ms
 #define S_ITEM_BACKOFF_MAX  300000   //  longest wait before retrying one item, ms
 #define S_PUBLISH_TIMEOUT   60000    //  longest wait for the broker's ACCEPTED, ms
