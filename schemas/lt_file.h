@@ -16,6 +16,12 @@ extern "C" {
 //  bound). NULL with err filled (LT_EIO, LT_ETOOBIG) when it cannot be read.
 void *lt_file_read(const char *path, size_t max_size, size_t *size_p, lt_err_t *err);
 
+//  Write size bytes of data to path and fsync it. With exclusive the file
+//  must not exist yet; otherwise it is replaced. On failure the file is
+//  removed and err filled (LT_EIO); returns 0 or -1.
+int lt_file_write(const char *path, const void *data, size_t size, bool exclusive,
+                  lt_err_t *err);
+
 //  Self-test of this class.
 void lt_file_test(bool verbose);
 

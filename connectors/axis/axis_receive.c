@@ -15,6 +15,7 @@
     not every attempt. The memo of items is pruned to those the axis still
     lists, so it stays as small as the axis's list.
 */
+#include "lt_file.h"
 #include "axis.h"
 #include "lt_edxml.h"
 #include "lt_log.h"
@@ -149,28 +150,6 @@ static void s_safe_name(const char *doc_id, char *out, size_t size)
         snprintf(out, size, "unnamed");
 }
 
-//  Write one file of the quarantine; -1 on failure.
-static int s_write(const char *path, const void *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -1;
-    const uint8_t *p = data;
-    while (size > 0) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            return -1;
-        }
-        p += n;
-        size -= (size_t) n;
-    }
-    int rc = fsync(fd);
-    return close(fd) || rc ? -1 : 0;
-}
-
 //  Keep a refused package and the reason in DATA/axis-rejected/.
 static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *data, size_t size,
                          const char *reason)
@@ -180,15 +159,18 @@ static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *d
     char name[160], path[1400];
     s_safe_name(item->doc_id, name, sizeof(name));
     snprintf(path, sizeof(path), "%s/%s.edxml", self->quarantine, name);
-    int rc = s_write(path, data, size);
+    lt_err_t err;
+    lt_err_clear(&err);
+    int rc = lt_file_write(path, data, size, false, &err);
     char text[1200];
     int len = snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nreason: %s\n",
                        item->doc_id, item->from, item->to, reason);
     snprintf(path, sizeof(path), "%s/%s.txt", self->quarantine, name);
-    rc |= s_write(path, text, len > 0 && (size_t) len < sizeof(text) ? (size_t) len : 0);
+    size_t text_size = len > 0 && (size_t) len < sizeof(text) ? (size_t) len : 0;
+    if (rc == 0)
+        rc = lt_file_write(path, text, text_size, false, &err);
     if (rc)
-        lt_log_error("event=quarantine_failed docid=%s dir=%s reason=\"%s\"", item->doc_id,
-                     self->quarantine, strerror(errno));
+        lt_log_error("event=quarantine_failed docid=%s reason=\"%s\"", item->doc_id, err.detail);
 }
 
 //  Refuse a package: keep it, tell the axis with updateStatus fail and the

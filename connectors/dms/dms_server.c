@@ -19,6 +19,7 @@
 
     GET /_dms/stats answers the connector's counters to loopback peers only.
 */
+#include "lt_file.h"
 #include "dms_int.h"
 
 #include "lt_edoc_auth.h"
@@ -76,32 +77,6 @@ const char *dms_param(const lt_http_request_t *req, const char *name)
     return lt_http_request_header(req, full);
 }
 
-//  Write all of data to a new file; -1 on failure (the file is removed).
-static int s_write_new(const char *path, const void *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -1;
-    const char *p = data;
-    while (size > 0) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-        p += n;
-        size -= (size_t) n;
-    }
-    if (close(fd)) {
-        unlink(path);
-        return -1;
-    }
-    return 0;
-}
-
 void dms_keep_rejected(dms_t *self, const char *system, const char *reason, const void *data,
                        size_t size, const char *extension)
 {
@@ -129,9 +104,11 @@ void dms_keep_rejected(dms_t *self, const char *system, const char *reason, cons
                        system, size, (long long) lt_time_ms(), reason);
     if (len < 0 || (size_t) len >= sizeof(note))
         len = (int) strlen(note);
-    if (s_write_new(path, data, size) || s_write_new(note_path, note, (size_t) len)) {
-        lt_log_warning("event=rejected_not_kept system=%s path=%s reason=\"%s\"", system, path,
-                       strerror(errno));
+    lt_err_t err;
+    lt_err_clear(&err);
+    if (lt_file_write(path, data, size, true, &err) ||
+        lt_file_write(note_path, note, (size_t) len, true, &err)) {
+        lt_log_warning("event=rejected_not_kept system=%s reason=\"%s\"", system, err.detail);
         unlink(path);
         return;
     }
