@@ -158,7 +158,7 @@ static int s_route(broker_t *self, lt_envelope_t *env, const char **dests, char 
 {
     lt_kind_t kind = lt_envelope_kind(env);
     size_t count = 0;
-    if (kind == LT_KIND_REGISTER)
+    if (kind == LT_KIND_REGISTER || kind == LT_KIND_FACT)
         return 0;   //  counted by the broker, delivered nowhere
     size_t n = lt_envelope_recipients(env);
     if (kind != LT_KIND_DOCUMENT && kind != LT_KIND_STATUS) {

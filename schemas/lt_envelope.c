@@ -52,6 +52,7 @@ static const char *s_kind_names[] = {
     [LT_KIND_NONE] = "", [LT_KIND_DOCUMENT] = "document", [LT_KIND_STATUS] = "status",
     [LT_KIND_DOSSIER] = "dossier", [LT_KIND_PROGRESS] = "progress",
     [LT_KIND_REPORT] = "report", [LT_KIND_REGISTER] = "register",
+    [LT_KIND_FACT] = "fact",
 };
 
 static const char *s_sig_names[] = {

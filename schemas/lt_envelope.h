@@ -33,6 +33,7 @@ typedef enum {
     LT_KIND_PROGRESS = 4,   //  a dossier progress step
     LT_KIND_REPORT = 5,     //  an indicator report
     LT_KIND_REGISTER = 6,   //  paper-register entries from a DMS
+    LT_KIND_FACT = 7,       //  a peer's acceptance, recorded for counting
 } lt_kind_t;
 
 //  The signature verdict on a document's main file (spec/edxml.md).
