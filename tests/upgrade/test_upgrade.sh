@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Upgrade: the files a hub of an earlier release left on disk (its store,
+# lthub-dms's mailbox, its config and systems file; made by
+# tests/upgrade/make-fixture.sh, see there for the state) start under this
+# release. The store and the mailbox are migrated on first start; what was
+# queued is delivered once, in lane order; what was in the mailbox is still
+# listed and fetched; resending a stored document or the register stores
+# nothing new; the release's example config passes --check-config.
+# usage: test_upgrade.sh BUILD_DIR SOURCE_DIR [RELEASE]
+set -euo pipefail
+BIN=$1
+SRC=$2
+RELEASE=${3:-0.1.0}
+. "$SRC/tests/dms/dms_lib.sh"
+FX="$SRC/tests/data/upgrade/$RELEASE"
+[ -f "$FX/data/lthub.db" ] || hub_fail "no fixture for release $RELEASE in $FX"
+ok() { echo "ok - $*"; }
+
+"$BIN/broker/lthubd" --check-config "$FX/lthub.cfg.example" >/dev/null \
+    || hub_fail "the $RELEASE example config does not pass --check-config"
+ok "the $RELEASE example config passes --check-config"
+
+# A new hub directory around the old files: new keys and secrets (neither
+# is in the store), the old config with this machine's ports.
+hub_init
+hub_keys dms axis pub
+dms_systems
+mkdir -p "$HUB_DIR/data" "$HUB_DIR/dms"
+cp "$FX/data/lthub.db" "$HUB_DIR/data/"
+cp "$FX"/dms/*.db "$HUB_DIR/dms/"
+cp "$FX/systems.cfg" "$HUB_DIR/systems.cfg"
+sed -e "s|@DIR@|$HUB_DIR|g" -e "s|@ENDPOINT@|$HUB_ENDPOINT|" -e "s|@ADMIN@|$HUB_ADMIN|" \
+    "$FX/lthub.cfg" > "$HUB_DIR/lthub.cfg"
+hub_start
+DMS_PORT=$(hub_free_port)
+DMS_URL="http://127.0.0.1:$DMS_PORT"
+DMS_OPTS=()
+dms_start
+ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
+
+# The mailbox: sys-b still has the document and its revocation.
+items=$(dms_list sys-b)
+[ "$(jget 'len(j)' <<< "$items")" = 2 ] || hub_fail "sys-b's mailbox after the upgrade: $items"
+for id in $(jget '" ".join(i["docId"] for i in j)' <<< "$items"); do
+    answer=$(dms_call sys-b getEdoc docId="$id")
+    jget 'j["data"]' <<< "$answer" | base64 -d > "$HUB_DIR/got.edxml" \
+        || hub_fail "getEdoc $id after the upgrade: $(head -c 300 <<< "$answer")"
+    grep -q "215/STTTT-VP" "$HUB_DIR/got.edxml" || hub_fail "getEdoc $id: another package"
+done
+ok "the mailbox lists and serves what it held"
+
+# The queue: the axis connector connects for the first time and gets the
+# 5 queued messages, each once, the document before its revocation.
+touch "$HUB_DIR/axis.rec"
+hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args axis) --record "$HUB_DIR/axis.rec" \
+    2>>"$HUB_DIR/axis.log"
+hub_wait 20 '[ "$(wc -l < "$HUB_DIR/axis.rec")" -ge 5 ]' \
+    || hub_fail "axis got $(wc -l < "$HUB_DIR/axis.rec") of 5: $(cat "$HUB_DIR/axis.rec")"
+python3 - "$HUB_DIR/axis.rec" "$FX/data/lthub.db" <<'PY' || hub_fail "the queued messages"
+import sqlite3, sys
+lines = [l.split() for l in open(sys.argv[1]) if l.strip()]
+ids = [l[0] for l in lines]
+db = sqlite3.connect(sys.argv[2])
+want = {m: k for m, k in db.execute(
+    "SELECT msgid, bkey FROM messages WHERE kind = 1 ORDER BY id")}
+assert sorted(ids) == sorted(want), f"delivered {ids}, queued {list(want)}"
+doc = [m for m, in db.execute(
+    "SELECT msgid FROM messages WHERE kind = 1 AND dedup LIKE '%|new|%' AND bkey LIKE '%215/STTTT-VP'")]
+rev = [m for m, in db.execute(
+    "SELECT msgid FROM messages WHERE kind = 1 AND dedup LIKE '%|revocation|%'")]
+assert len(doc) == 1 and len(rev) == 1
+assert ids.index(doc[0]) < ids.index(rev[0]), "the revocation overtook its document"
+PY
+ok "the 5 queued messages delivered once each, the document before its revocation"
+
+# Resends of what the old release stored are recognised.
+answer=$(dms_send sys-a "$LT_FIXTURES/edxml/new-signed.edxml")
+[ "$(jget 'j["status"]' <<< "$answer")" = OK ] || hub_fail "resend after the upgrade: $answer"
+answer=$("$TOOL" register --url "$DMS_URL" --system sys-a --secret-file "$HUB_DIR/secrets/sys-a" \
+    "$LT_FIXTURES/dossier/register.json" 2>>"$HUB_DIR/client.log" || true)
+[ "$(jget 'j["status"]' <<< "$answer")" = OK ] || hub_fail "register resend: $answer"
+[ "$(jget 'j.get("duplicates")' <<< "$answer")" = "$(jget 'len(j["entries"])' < "$LT_FIXTURES/dossier/register.json")" ] \
+    || hub_fail "the register resend was not recognised: $answer"
+sleep 1
+[ "$(wc -l < "$HUB_DIR/axis.rec")" = 5 ] || hub_fail "a resend was delivered again: $(cat "$HUB_DIR/axis.rec")"
+[ "$(dms_list sys-b | jget 'len(j)')" = 2 ] || hub_fail "a resend reached the mailbox again"
+ok "resending a stored document and the register stores and delivers nothing new"
+
+dms_stop
+hub_stop
+ok "stopped cleanly"
