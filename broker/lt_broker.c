@@ -796,7 +796,17 @@ char *lt_broker_admin_request(const char *request, int timeout_ms)
 //  Self-test: a broker actor on loopback with real CURVE clients.
 
 //  A DEALER with a certificate, connected to the broker under test.
+static zsock_t *s_test_client_as(const char *keys, const char *name, const char *endpoint,
+                                 const char *routing_id);
+
 static zsock_t *s_test_client(const char *keys, const char *name, const char *endpoint)
+{
+    return s_test_client_as(keys, name, endpoint, NULL);
+}
+
+//  The same, with a routing id chosen by the client (NULL: ZeroMQ's).
+static zsock_t *s_test_client_as(const char *keys, const char *name, const char *endpoint,
+                                 const char *routing_id)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s.cert_secret", keys, name);
@@ -811,6 +821,8 @@ static zsock_t *s_test_client(const char *keys, const char *name, const char *en
     zsock_set_curve_serverkey(client, zcert_public_txt(broker));
     zsock_set_rcvtimeo(client, 2000);
     zsock_set_linger(client, 0);
+    if (routing_id)
+        zsock_set_identity(client, routing_id);
     assert(zsock_connect(client, "%s", endpoint) == 0);
     zcert_destroy(&cert);
     zcert_destroy(&broker);
@@ -974,6 +986,10 @@ void lt_broker_test(bool verbose)
     lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
     lt_ltp_set_delivery(done, delivery);
     lt_ltp_send(&done, zsock_resolve(sink));
+    //  A second DONE for the same delivery is stale: it adds no credit.
+    done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, delivery);
+    lt_ltp_send(&done, zsock_resolve(sink));
 
     //  The admin view agrees, and the rejected inputs were kept.
     char *reply = NULL;
@@ -987,7 +1003,39 @@ void lt_broker_test(bool verbose)
     }
     assert(strstr(reply, "\"rejects\":2"));
     assert(strstr(reply, "\"messages\":1,"));
+    assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":1,"));
     zstr_free(&reply);
+
+    //  A session is bound to the certificate that said HELLO: another
+    //  connector reusing the routing id of a gone one is refused.
+    //  (On a loaded machine the old session may expire before the impostor
+    //  connects, which gives ESTATE, or ZeroMQ may keep the old connection
+    //  long enough to turn the new one away: try again, a few times.)
+    bool refused = false;
+    for (int tries = 0; tries < 5 && !refused; tries++) {
+        char id[32];
+        snprintf(id, sizeof(id), "SINK-ID-%d", tries);
+        zsock_t *first_sink = s_test_client_as(keys, "sink", endpoint, id);
+        s_test_hello(first_sink, "sink", 1);
+        msg = s_test_expect(first_sink, LT_LTP_WELCOME);
+        lt_ltp_destroy(&msg);
+        zsock_destroy(&first_sink);
+        zsock_t *impostor = s_test_client_as(keys, "pub", endpoint, id);
+        lt_ltp_t *credit = lt_ltp_new(LT_LTP_CREDIT);
+        lt_ltp_set_credit(credit, 1000);
+        lt_ltp_send(&credit, zsock_resolve(impostor));
+        msg = s_test_recv(impostor);
+        assert(!msg || lt_ltp_id(msg) == LT_LTP_ERROR);
+        if (msg && lt_ltp_code(msg) == LT_EAUTH) {
+            assert(strstr(lt_ltp_reason(msg), "belongs to 'sink'"));
+            refused = true;
+        }
+        else
+            assert(!msg || lt_ltp_code(msg) == LT_ESTATE);
+        lt_ltp_destroy(&msg);
+        zsock_destroy(&impostor);
+    }
+    assert(refused);
     reply = lt_broker_admin_request("{\"op\":\"bogus\"}", 2000);
     assert(reply && strstr(reply, "unknown op"));
     zstr_free(&reply);
