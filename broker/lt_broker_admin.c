@@ -180,9 +180,12 @@ static json_t *s_replay_reject(broker_t *self, json_int_t id)
         answer = s_committed(self, json_pack("{s:I, s:s, s:b}", "reject", id, "msgid", msgid,
                                              "duplicate", duplicate));
     }
-    else
-        answer = json_pack("{s:s, s:s}", "error", rc == -1 ? "refused again" : "store failure",
-                           "reason", err.detail);
+    else {
+        char why[1200];
+        snprintf(why, sizeof(why), "%s: %s", rc == -1 ? "refused again" : "store failure",
+                 err.detail);
+        answer = json_pack("{s:s}", "error", why);
+    }
     lt_store_reject_destroy(&reject);
     return answer;
 }

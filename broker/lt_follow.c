@@ -66,10 +66,10 @@ int lt_follow_entitled(const lt_envelope_t *env, const lt_envelope_t *original, 
         if (*from && strcmp(from, owner) == 0)
             return 0;
         return lt_err_set(err, LT_EFORBIDDEN,
-                          "%s %s of document '%.200s' comes from agency '%s', but only its "
+                          "%s%s %s document '%.200s' comes from agency '%s', but only its "
                           "sender '%s' may send it",
-                          status ? "status" : "document", btype, lt_envelope_key(env), from,
-                          owner),
+                          status ? "status " : "", btype, status ? "about" : "of",
+                          lt_envelope_key(env), from, owner),
                -1;
     }
     if (*from && s_recipient(original, from))
