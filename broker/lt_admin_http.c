@@ -15,7 +15,27 @@
 struct _lt_admin_http_t {
     lt_http_server_t *server;   //  the HTTP server
     char token[256];            //  bearer token for changes, "" = none configured
+    bool public_listen;         //  listens beyond loopback: reads need the token too
 };
+
+//  Return true when host (the admin/listen address) is a loopback address.
+static bool s_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+        strcmp(host, "[::1]") == 0)
+        return true;
+    return strncmp(host, "127.", 4) == 0 && strspn(host + 4, "0123456789.") == strlen(host + 4);
+}
+
+bool lt_admin_http_loopback(const char *listen)
+{
+    char host[128];
+    snprintf(host, sizeof(host), "%s", listen ? listen : "");
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    return s_loopback(host);
+}
 
 //  Ask the broker and answer its JSON, or 503 when it does not answer.
 static void s_relay(lt_http_response_t *resp, const char *request)
@@ -103,6 +123,33 @@ static bool s_authorized(lt_admin_http_t *self, const lt_http_request_t *req)
     return lt_digest_equal(auth + 7, self->token);
 }
 
+//  Answer 401 (token configured but missing or wrong) or 403 (no token
+//  configured, so nothing that needs one can be allowed).
+static void s_refuse(lt_admin_http_t *self, lt_http_response_t *resp, bool change)
+{
+    if (*self->token)
+        lt_http_response_set(resp, 401, "application/json",
+                             "{\"error\":\"bearer token missing or wrong\"}");
+    else
+        lt_http_response_set(resp, 403, "application/json",
+                             change ? "{\"error\":\"set admin/token_file to allow changes\"}"
+                                    : "{\"error\":\"admin/listen is not a loopback address: "
+                                      "set admin/token_file to allow reads\"}");
+}
+
+//  POST /api/v1/PREFIX/ID/ACTION: the id when the path has that form, else 0.
+static unsigned long long s_action_id(const char *path, const char *prefix, const char *action)
+{
+    size_t len = strlen(prefix);
+    if (strncmp(path, prefix, len) != 0)
+        return 0;
+    char *end = NULL;
+    unsigned long long id = strtoull(path + len, &end, 10);
+    if (!end || end == path + len || *end != '/' || strcmp(end + 1, action) != 0)
+        return 0;
+    return id;
+}
+
 static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_t *resp,
                                  void *arg)
 {
@@ -110,6 +157,14 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     const char *method = lt_http_request_method(req);
     const char *path = lt_http_request_path(req);
     char request[512];
+    //  Beyond loopback, everything but the static page and the health
+    //  check needs the token, reads included.
+    bool open_path = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+                     strcmp(path, "/healthz") == 0;
+    if (self->public_listen && !open_path && !s_authorized(self, req)) {
+        s_refuse(self, resp, false);
+        return LT_HTTP_ANSWER;
+    }
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
         lt_http_response_set(resp, 200, "text/html; charset=utf-8", lt_dashboard_html);
     else if (strcmp(path, "/healthz") == 0) {
@@ -128,21 +183,36 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
                  n > 0 && n <= 10000 ? n : 100);
         s_relay(resp, request);
     }
-    else if (strncmp(path, "/api/v1/dead/", 13) == 0 && strcmp(method, "POST") == 0) {
-        char *end = NULL;
-        unsigned long long id = strtoull(path + 13, &end, 10);
+    else if (strcmp(path, "/api/v1/rejects") == 0 && strcmp(method, "GET") == 0) {
+        const char *limit = lt_http_request_query(req, "limit");
+        long n = limit ? strtol(limit, NULL, 10) : 100;
+        snprintf(request, sizeof(request), "{\"op\":\"rejects\",\"limit\":%ld}",
+                 n > 0 && n <= 10000 ? n : 100);
+        s_relay(resp, request);
+    }
+    else if ((strncmp(path, "/api/v1/dead/", 13) == 0 ||
+              strncmp(path, "/api/v1/rejects/", 16) == 0) &&
+             strcmp(method, "POST") == 0) {
+        unsigned long long replay = s_action_id(path, "/api/v1/dead/", "replay");
+        unsigned long long discard = s_action_id(path, "/api/v1/dead/", "discard");
+        unsigned long long reject = s_action_id(path, "/api/v1/rejects/", "replay");
         if (!s_authorized(self, req))
-            lt_http_response_set(resp, *self->token ? 401 : 403, "application/json",
-                                 *self->token ? "{\"error\":\"bearer token missing or wrong\"}"
-                                              : "{\"error\":\"set admin/token_file to allow "
-                                                "changes\"}");
-        else if (!end || strcmp(end, "/replay") != 0 || id == 0)
+            s_refuse(self, resp, true);
+        else if (replay)
+            snprintf(request, sizeof(request), "{\"op\":\"replay\",\"delivery\":%llu}",
+                     replay);
+        else if (discard)
+            snprintf(request, sizeof(request), "{\"op\":\"discard\",\"delivery\":%llu}",
+                     discard);
+        else if (reject)
+            snprintf(request, sizeof(request), "{\"op\":\"replay_reject\",\"reject\":%llu}",
+                     reject);
+        else
             lt_http_response_set(resp, 404, "application/json",
-                                 "{\"error\":\"use POST /api/v1/dead/ID/replay\"}");
-        else {
-            snprintf(request, sizeof(request), "{\"op\":\"replay\",\"delivery\":%llu}", id);
+                                 "{\"error\":\"use POST /api/v1/dead/ID/replay, "
+                                 "/api/v1/dead/ID/discard or /api/v1/rejects/ID/replay\"}");
+        if (s_authorized(self, req) && (replay || discard || reject))
             s_relay(resp, request);
-        }
     }
     else if (strncmp(path, "/api/v1/trace/", 14) == 0) {
         const char *msgid = path + 14;
@@ -173,6 +243,7 @@ lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err)
     *colon = 0;
     lt_admin_http_t *self = calloc(1, sizeof(*self));
     assert(self);
+    self->public_listen = !s_loopback(host);
     if (*st->admin_token_file) {
         FILE *file = fopen(st->admin_token_file, "r");
         if (!file || !fgets(self->token, sizeof(self->token), file)) {

@@ -4,20 +4,28 @@
       GET  /healthz                      "ok" while the broker answers
       GET  /metrics                      Prometheus text format
       GET  /api/v1/stats                 broker, store and connector counters
-      GET  /api/v1/dead?limit=N          dead letters, newest first
+      GET  /api/v1/dead?limit=N          dead letters, newest first, and what
+                                         waits behind them
       POST /api/v1/dead/ID/replay        put a dead letter back (bearer token)
+      POST /api/v1/dead/ID/discard       give a dead letter up (bearer token)
+      GET  /api/v1/rejects?limit=N       rejected inputs, newest first
+      POST /api/v1/rejects/ID/replay     publish a rejected input again (token)
       GET  /api/v1/trace/MSGID           every delivery of one message
 
     Requests are answered by the broker actor itself (lt_broker_admin), so
     the server holds no state of its own. Changing endpoints need
     "Authorization: Bearer TOKEN" with the token read from admin/token_file;
-    without a token file they are refused.
+    without a token file they are refused. When admin/listen is not a
+    loopback address, every endpoint but / and /healthz needs the token,
+    reads included.
 */
 #ifndef LT_ADMIN_HTTP_H_INCLUDED
 #define LT_ADMIN_HTTP_H_INCLUDED
 
 #include "lt_config.h"
 #include "lt_error.h"
+
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +38,9 @@ lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err);
 
 //  Stop the server; safe on NULL.
 void lt_admin_http_destroy(lt_admin_http_t **self_p);
+
+//  Return true when an admin/listen value (ADDRESS:PORT) is on loopback.
+bool lt_admin_http_loopback(const char *listen);
 
 //  Port it listens on.
 int lt_admin_http_port(lt_admin_http_t *self);

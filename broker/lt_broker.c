@@ -7,6 +7,7 @@
 */
 #include "lt_broker_int.h"
 #include "lt_digest.h"
+#include "lt_follow.h"
 #include "lt_id.h"
 #include "lt_log.h"
 #include "lt_keys.h"
@@ -137,14 +138,15 @@ static reply_t *s_reply(broker_t *self, session_t *session, lt_ltp_id_t id, uint
 
 //  Reject a publish: keep the input for inspection and owe a REJECTED.
 static void s_reject(broker_t *self, session_t *session, uint64_t seq, const lt_err_t *why,
-                     const void *payload, size_t size)
+                     const lt_envelope_t *env, const void *payload, size_t size)
 {
     reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
     reply->code = why->code;
     snprintf(reply->reason, sizeof(reply->reason), "%s", why->detail);
     lt_err_t err;
     if (lt_broker_batch_open(self) == 0 &&
-        lt_store_reject(self->store, session->name, why->code, why->detail, payload, size, &err))
+        lt_store_reject(self->store, session->name, why->code, why->detail, env, payload, size,
+                        &err))
         lt_log_error("event=store_error op=reject reason=\"%s\"", err.detail);
     self->batch_writes++;
     lt_log_warning("event=rejected connector=%s seq=%llu code=%s reason=\"%s\"", session->name,
@@ -198,6 +200,76 @@ static int s_route(broker_t *self, lt_envelope_t *env, const char **dests, char 
     return (int) count;
 }
 
+//  A follow-up must come from an agency entitled to it (lt_follow); one
+//  whose document the hub never stored is let through (it may predate the
+//  hub) and logged. -1 with err when refused.
+static int s_check_follow_up(broker_t *self, const lt_envelope_t *env, lt_err_t *err)
+{
+    const char *document = lt_follow_document(env);
+    if (!document)
+        return 0;
+    lt_envelope_t *original = lt_store_document(self->store, document);
+    if (!original) {
+        lt_log_info("event=follow_up_unknown_document kind=%s btype=%s key=\"%s\" "
+                    "document=\"%s\" from=%s",
+                    lt_kind_name(lt_envelope_kind(env)), lt_envelope_btype(env),
+                    lt_envelope_key(env), document, lt_envelope_sender(env));
+        return 0;
+    }
+    int rc = lt_follow_entitled(env, original, err);
+    lt_envelope_destroy(&original);
+    return rc;
+}
+
+int lt_broker_publish(broker_t *self, const char *source, lt_envelope_t *env,
+                      const void *payload, size_t size, char msgid[40], bool *duplicate,
+                      lt_err_t *err)
+{
+    lt_err_clear(err);
+    *duplicate = false;
+    //  The source is who authenticated, whatever the envelope says.
+    lt_envelope_set_source(env, source);
+    if (lt_envelope_validate(env, err) == 0) {
+        char hex[65];
+        lt_digest_sha256_hex(payload, size, hex);
+        if (lt_envelope_size(env) != size || strcmp(hex, lt_envelope_sha256(env)) != 0)
+            lt_err_set(err, LT_EINVAL,
+                       "payload does not match the envelope (size %zu, sha256 %.12s...)", size,
+                       hex);
+    }
+    const char *dests[64];
+    char *rcpts[64] = {0};
+    int dest_count = 0;
+    if (err->code == LT_OK)
+        dest_count = s_route(self, env, dests, rcpts, 64, err);
+    if (err->code != LT_OK)
+        return -1;
+    int rc = 0;
+    if (lt_broker_batch_open(self)) {
+        lt_err_set(err, LT_ESTORE, "store unavailable; retry");
+        rc = -2;
+    }
+    else if (s_check_follow_up(self, env, err))
+        rc = -1;
+    else if (lt_store_put(self->store, env, payload, size, dests, (const char *const *) rcpts,
+                          (size_t) dest_count, duplicate, msgid, err) == 0) {
+        if (!*duplicate)
+            for (int i = 0; i < dest_count; i++)
+                lt_broker_dest(self, dests[i])->scan_ready = true;
+        //  Follow-ups released by this document may go anywhere.
+        if (lt_store_released(self->store))
+            for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+                dest->scan_ready = true;
+    }
+    else if (err->code == LT_ESTORE || err->code == LT_ENOMEM)
+        rc = -2;   //  transient for the publisher: it retries
+    else
+        rc = -1;   //  refused for good (a DocumentId conflict)
+    for (int i = 0; i < dest_count; i++)
+        free(rcpts[i]);
+    return rc;
+}
+
 //  PUBLISH: validate, route, store in the open batch, owe ACCEPTED.
 static void s_on_publish(broker_t *self, session_t *session, lt_ltp_t *msg)
 {
@@ -209,55 +281,26 @@ static void s_on_publish(broker_t *self, session_t *session, lt_ltp_t *msg)
     own->stats.bytes_in += size;
     lt_envelope_t *env = lt_ltp_take_envelope(msg);
     lt_err_t err;
-    lt_err_clear(&err);
-    //  The source is who authenticated, whatever the envelope says.
-    lt_envelope_set_source(env, session->name);
-    if (lt_envelope_validate(env, &err) == 0) {
-        char hex[65];
-        lt_digest_sha256_hex(payload, size, hex);
-        if (lt_envelope_size(env) != size || strcmp(hex, lt_envelope_sha256(env)) != 0)
-            lt_err_set(&err, LT_EINVAL,
-                       "payload does not match the envelope (size %zu, sha256 %.12s...)", size,
-                       hex);
-    }
-    const char *dests[64];
-    char *rcpts[64] = {0};
-    int dest_count = 0;
-    if (err.code == LT_OK)
-        dest_count = s_route(self, env, dests, rcpts, 64, &err);
-    if (err.code != LT_OK) {
-        s_reject(self, session, seq, &err, payload, size);
-        own->stats.rejected++;
-    }
-    else if (lt_broker_batch_open(self) == 0) {
-        bool duplicate = false;
-        char msgid[40] = "";
-        if (lt_store_put(self->store, env, payload, size, dests, (const char *const *) rcpts,
-                         (size_t) dest_count, &duplicate, msgid, &err) == 0) {
-            reply_t *reply = s_reply(self, session, LT_LTP_ACCEPTED, seq);
-            snprintf(reply->msgid, sizeof(reply->msgid), "%s", msgid);
-            reply->duplicate = duplicate;
-            if (!duplicate)
-                for (int i = 0; i < dest_count; i++)
-                    lt_broker_dest(self, dests[i])->scan_ready = true;
-        }
-        else {
-            //  A store failure is transient for the publisher: it retries.
-            reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
-            reply->code = LT_ESTORE;
-            snprintf(reply->reason, sizeof(reply->reason), "%s", err.detail);
-            lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
-        }
+    bool duplicate = false;
+    char msgid[40] = "";
+    int rc = lt_broker_publish(self, session->name, env, payload, size, msgid, &duplicate, &err);
+    if (rc == 0) {
+        reply_t *reply = s_reply(self, session, LT_LTP_ACCEPTED, seq);
+        snprintf(reply->msgid, sizeof(reply->msgid), "%s", msgid);
+        reply->duplicate = duplicate;
         self->batch_writes++;
         self->batch_bytes += size;
+    }
+    else if (rc == -1) {
+        s_reject(self, session, seq, &err, env, payload, size);
+        own->stats.rejected++;
     }
     else {
         reply_t *reply = s_reply(self, session, LT_LTP_REJECTED, seq);
         reply->code = LT_ESTORE;
-        snprintf(reply->reason, sizeof(reply->reason), "store unavailable; retry");
+        snprintf(reply->reason, sizeof(reply->reason), "%s", err.detail);
+        lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
     }
-    for (int i = 0; i < dest_count; i++)
-        free(rcpts[i]);
     lt_envelope_destroy(&env);
 }
 
@@ -361,6 +404,18 @@ static int s_read_one(broker_t *self)
         if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG)
             s_send_error(self, routing_id, LT_ESTATE, "no session: send HELLO first");
     }
+    else if (!user || strcmp(user, session->name) != 0) {
+        //  A session is bound to the CURVE identity that opened it, not
+        //  only to the routing id (which a peer may choose and reuse).
+        char reason[256];
+        snprintf(reason, sizeof(reason),
+                 "this connection's session belongs to '%s', but the command comes from '%s'",
+                 session->name, user ? user : "");
+        session->dest->stats.identity++;
+        lt_log_warning("event=identity_mismatch session=%s certificate=%s command=%s",
+                       session->name, user ? user : "", lt_ltp_command(msg));
+        s_send_error(self, routing_id, LT_EAUTH, reason);
+    }
     else {
         switch (lt_ltp_id(msg)) {
         case LT_LTP_PUBLISH:
@@ -405,23 +460,53 @@ static int s_read_one(broker_t *self)
     return 0;
 }
 
+//  After a commit that kept nothing, the in-memory view (in flight,
+//  cursors) may be ahead of the store: deliveries answered in the lost
+//  batch are READY or WAITING again. Scan every destination from the start
+//  so they are found; those still in flight are skipped as usual.
+static void s_resync(broker_t *self)
+{
+    for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests)) {
+        dest->cursor = 0;
+        dest->scan_ready = true;
+        dest->due_check_at = 0;
+    }
+}
+
 //  Commit the open batch, then send the replies it owes.
-static void s_commit(broker_t *self)
+bool lt_broker_commit(broker_t *self)
 {
     bool ok = true;
+    const char *why = "store commit failed; retry";
     if (self->in_batch) {
         int64_t start = zclock_usecs();
         lt_err_t err;
         if (lt_store_commit(self->store, &err)) {
-            //  What this batch changed is lost, and the in-memory state (in
-            //  flight, cursors) no longer matches the disk. Answer the
-            //  publishers, then stop: a restart rebuilds everything from the
-            //  store, as after a crash.
             ok = false;
             self->stats.store_errors++;
-            self->terminated = true;
-            lt_log_error("event=store_error op=commit reason=\"%s\" action=stopping", err.detail);
-            zstr_send(self->pipe, "FATAL");
+            if (lt_store_full(self->store)) {
+                //  A full disk is transient: stay up, refuse what needs the
+                //  disk (publishers retry) and try again next round.
+                why = "store: disk full, retry later";
+                if (!self->store_full)
+                    lt_log_error("event=store_full reason=\"%s\" action=refusing", err.detail);
+                self->store_full = true;
+                s_resync(self);
+            }
+            else {
+                //  What this batch changed is lost, and the in-memory state
+                //  no longer matches the disk. Answer the publishers, then
+                //  stop: a restart rebuilds everything from the store, as
+                //  after a crash.
+                self->terminated = true;
+                lt_log_error("event=store_error op=commit reason=\"%s\" action=stopping",
+                             err.detail);
+                zstr_send(self->pipe, "FATAL");
+            }
+        }
+        else if (self->store_full) {
+            self->store_full = false;
+            lt_log_info("event=store_resumed note=\"the store takes writes again\"");
         }
         uint64_t took = (uint64_t) (zclock_usecs() - start);
         self->stats.commits++;
@@ -449,13 +534,14 @@ static void s_commit(broker_t *self)
             }
             else {
                 lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
-                lt_ltp_set_reason(msg, ok ? reply->reason : "store commit failed; retry");
+                lt_ltp_set_reason(msg, ok ? reply->reason : why);
             }
             lt_broker_send(self, session, &msg);
         }
         zframe_destroy(&reply->routing_id);
     }
     self->reply_count = 0;
+    return ok;
 }
 
 //  Heartbeats and expiry of silent sessions.
@@ -489,6 +575,7 @@ static void s_reload(broker_t *self, lt_config_t *config)
         lt_log_warning("event=reload note=\"endpoint and data changes need a restart\"");
     lt_config_destroy(&self->config);
     self->config = config;
+    lt_store_set_hold(self->store, now->hold_ms);
     int level = lt_log_level_from_name(now->log_level);
     if (level >= 0)
         lt_log_set_level((lt_log_level_t) level);
@@ -579,6 +666,7 @@ static int s_start(broker_t *self)
         lt_log_error("event=start_failed reason=\"cannot bind the admin endpoint\"");
         return -1;
     }
+    lt_store_set_hold(self->store, st->hold_ms);
     for (size_t i = 0; i < lt_config_connectors(self->config); i++)
         lt_broker_dest(self, lt_config_connector(self->config, i)->name);
     lt_store_counts_t counts;
@@ -594,7 +682,7 @@ static int s_start(broker_t *self)
 static void s_stop(broker_t *self)
 {
     if (self->in_batch)
-        s_commit(self);
+        lt_broker_commit(self);
     zhashx_destroy(&self->sessions);
     zhashx_destroy(&self->dests);
     zsock_destroy(&self->admin);
@@ -654,7 +742,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             reads++;
         size_t round_bytes = self->batch_bytes;
         if (self->in_batch || self->reply_count)
-            s_commit(self);
+            lt_broker_commit(self);
         //  Large payloads pass through heap blocks freed on this thread but
         //  allocated on ZeroMQ's I/O thread; give them back to the system so
         //  memory stays flat whatever the traffic (at most every 100 ms).
@@ -662,13 +750,24 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             malloc_trim(0);
             next_trim = zclock_mono() + 100;
         }
-        for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+        if (lt_time_ms() >= self->next_unhold) {
+            lt_broker_release_holds(self);
+            self->next_unhold = lt_time_ms() + 500;
+        }
+        //  While the disk is full, answers cannot be recorded: deliver at
+        //  most once a second (which also probes whether space is back).
+        bool dispatch = !self->store_full || zclock_mono() >= self->next_full_dispatch;
+        if (self->store_full && dispatch)
+            self->next_full_dispatch = zclock_mono() + 1000;
+        for (dest_t *dest = zhashx_first(self->dests); dest && dispatch;
+             dest = zhashx_next(self->dests))
             if (dest->session)
                 lt_broker_dispatch(self, dest);
         if (self->in_batch)
-            s_commit(self);   //  dispatch may have moved deliveries to dead letters
+            lt_broker_commit(self);   //  dispatch may have moved deliveries to dead letters
         if (zclock_mono() >= next_beat) {
             s_heartbeat(self);
+            lt_broker_expire_inflight(self);
             next_beat = zclock_mono() + st->heartbeat_ms / 4 + 1;
         }
     }
@@ -697,7 +796,17 @@ char *lt_broker_admin_request(const char *request, int timeout_ms)
 //  Self-test: a broker actor on loopback with real CURVE clients.
 
 //  A DEALER with a certificate, connected to the broker under test.
+static zsock_t *s_test_client_as(const char *keys, const char *name, const char *endpoint,
+                                 const char *routing_id);
+
 static zsock_t *s_test_client(const char *keys, const char *name, const char *endpoint)
+{
+    return s_test_client_as(keys, name, endpoint, NULL);
+}
+
+//  The same, with a routing id chosen by the client (NULL: ZeroMQ's).
+static zsock_t *s_test_client_as(const char *keys, const char *name, const char *endpoint,
+                                 const char *routing_id)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s.cert_secret", keys, name);
@@ -712,6 +821,8 @@ static zsock_t *s_test_client(const char *keys, const char *name, const char *en
     zsock_set_curve_serverkey(client, zcert_public_txt(broker));
     zsock_set_rcvtimeo(client, 2000);
     zsock_set_linger(client, 0);
+    if (routing_id)
+        zsock_set_identity(client, routing_id);
     assert(zsock_connect(client, "%s", endpoint) == 0);
     zcert_destroy(&cert);
     zcert_destroy(&broker);
@@ -875,6 +986,10 @@ void lt_broker_test(bool verbose)
     lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
     lt_ltp_set_delivery(done, delivery);
     lt_ltp_send(&done, zsock_resolve(sink));
+    //  A second DONE for the same delivery is stale: it adds no credit.
+    done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, delivery);
+    lt_ltp_send(&done, zsock_resolve(sink));
 
     //  The admin view agrees, and the rejected inputs were kept.
     char *reply = NULL;
@@ -888,7 +1003,39 @@ void lt_broker_test(bool verbose)
     }
     assert(strstr(reply, "\"rejects\":2"));
     assert(strstr(reply, "\"messages\":1,"));
+    assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":1,"));
     zstr_free(&reply);
+
+    //  A session is bound to the certificate that said HELLO: another
+    //  connector reusing the routing id of a gone one is refused.
+    //  (On a loaded machine the old session may expire before the impostor
+    //  connects, which gives ESTATE, or ZeroMQ may keep the old connection
+    //  long enough to turn the new one away: try again, a few times.)
+    bool refused = false;
+    for (int tries = 0; tries < 5 && !refused; tries++) {
+        char id[32];
+        snprintf(id, sizeof(id), "SINK-ID-%d", tries);
+        zsock_t *first_sink = s_test_client_as(keys, "sink", endpoint, id);
+        s_test_hello(first_sink, "sink", 1);
+        msg = s_test_expect(first_sink, LT_LTP_WELCOME);
+        lt_ltp_destroy(&msg);
+        zsock_destroy(&first_sink);
+        zsock_t *impostor = s_test_client_as(keys, "pub", endpoint, id);
+        lt_ltp_t *credit = lt_ltp_new(LT_LTP_CREDIT);
+        lt_ltp_set_credit(credit, 1000);
+        lt_ltp_send(&credit, zsock_resolve(impostor));
+        msg = s_test_recv(impostor);
+        assert(!msg || lt_ltp_id(msg) == LT_LTP_ERROR);
+        if (msg && lt_ltp_code(msg) == LT_EAUTH) {
+            assert(strstr(lt_ltp_reason(msg), "belongs to 'sink'"));
+            refused = true;
+        }
+        else
+            assert(!msg || lt_ltp_code(msg) == LT_ESTATE);
+        lt_ltp_destroy(&msg);
+        zsock_destroy(&impostor);
+    }
+    assert(refused);
     reply = lt_broker_admin_request("{\"op\":\"bogus\"}", 2000);
     assert(reply && strstr(reply, "unknown op"));
     zstr_free(&reply);

@@ -5,7 +5,13 @@
       {"op":"stats"}                      broker, store and per-connector counters
       {"op":"dead","limit":N}             dead letters, newest first
       {"op":"replay","delivery":ID}       dead letter back to the queue
+      {"op":"discard","delivery":ID}      give up a dead letter; its lane goes on
+      {"op":"rejects","limit":N}          rejected inputs, newest first
+      {"op":"replay_reject","reject":ID}  publish a rejected input again
       {"op":"trace","msgid":"UUID"}       every delivery of one message
+    The "dead" answer also lists, under "waiting", the deliveries held back
+    by a dead letter of their lane ("waiting behind dead letter ID").
+    Changes are answered only once they are committed.
     Errors: {"error":"what is wrong"}.
 */
 #include "lt_broker_int.h"
@@ -16,7 +22,18 @@
 #include <string.h>
 
 //  Counters of one connector as a JSON object.
+static json_t *s_conn_json_base(broker_t *self, dest_t *dest);
+
 static json_t *s_conn_json(broker_t *self, dest_t *dest)
+{
+    json_t *conn = s_conn_json_base(self, dest);
+    json_object_set_new(conn, "timeouts", json_integer((json_int_t) dest->stats.timeouts));
+    json_object_set_new(conn, "identity_refused",
+                        json_integer((json_int_t) dest->stats.identity));
+    return conn;
+}
+
+static json_t *s_conn_json_base(broker_t *self, dest_t *dest)
 {
     const lt_conn_stats_t *s = &dest->stats;
     lt_store_counts_t counts;
@@ -60,6 +77,20 @@ static json_t *s_stats(broker_t *self)
         (json_int_t) counts.dead, "rejects", (json_int_t) counts.rejects, "connectors", conns);
 }
 
+//  The stats with the counters added since the first version of the API.
+static json_t *s_stats_full(broker_t *self)
+{
+    json_t *stats = s_stats(self);
+    lt_store_counts_t counts;
+    lt_store_counts(self->store, NULL, &counts);
+    json_t *store = json_object_get(stats, "store");
+    json_object_set_new(store, "held", json_integer((json_int_t) counts.held));
+    json_object_set_new(store, "discarded", json_integer((json_int_t) counts.discarded));
+    json_object_set_new(json_object_get(stats, "broker"), "store_full",
+                        json_boolean(self->store_full));
+    return stats;
+}
+
 //  A store row as JSON (no payload).
 static json_t *s_row_json(const lt_store_row_t *row)
 {
@@ -79,9 +110,112 @@ static json_t *s_row_json(const lt_store_row_t *row)
 
 static int s_collect(void *arg, lt_store_row_t *row)
 {
-    json_array_append_new((json_t *) arg, s_row_json(row));
+    json_t *item = s_row_json(row);
+    json_object_set_new(item, "btype", json_string(lt_envelope_btype(row->envelope)));
+    if (row->behind) {
+        char note[80];
+        snprintf(note, sizeof(note), "waiting behind dead letter %llu",
+                 (unsigned long long) row->behind);
+        json_object_set_new(item, "behind", json_integer((json_int_t) row->behind));
+        json_object_set_new(item, "note", json_string(note));
+    }
+    json_array_append_new((json_t *) arg, item);
     lt_store_row_destroy(&row);
     return 0;
+}
+
+//  A rejected input as JSON (no payload).
+static int s_collect_reject(void *arg, lt_store_reject_t *reject)
+{
+    const lt_envelope_t *env = reject->envelope;
+    json_t *item = json_pack("{s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "reject",
+                             (json_int_t) reject->id, "at", (json_int_t) reject->at, "source",
+                             reject->source, "code", (int) reject->code, "error",
+                             lt_error_name(reject->code), "reason", reject->reason, "kind",
+                             env ? lt_kind_name(lt_envelope_kind(env)) : "", "key",
+                             env ? lt_envelope_key(env) : "", "replayed", reject->replayed);
+    json_array_append_new((json_t *) arg, item);
+    lt_store_reject_destroy(&reject);
+    return 0;
+}
+
+//  Commit a change made for the operator; the answer on success, or an
+//  error when the commit failed (then nothing was changed).
+static json_t *s_committed(broker_t *self, json_t *answer)
+{
+    if (lt_broker_commit(self))
+        return answer;
+    json_decref(answer);
+    return json_pack("{s:s}", "error",
+                     self->store_full ? "store: disk full, nothing changed; retry later"
+                                      : "store commit failed, nothing changed");
+}
+
+//  Publish a rejected input again, as its source connector.
+static json_t *s_replay_reject(broker_t *self, json_int_t id)
+{
+    lt_store_reject_t *reject = lt_store_get_reject(self->store, (uint64_t) id, true);
+    if (!reject)
+        return json_pack("{s:s}", "error", "no such rejected input");
+    json_t *answer = NULL;
+    if (*reject->replayed)
+        answer = json_pack("{s:s, s:s}", "error", "already replayed", "msgid", reject->replayed);
+    else if (!reject->envelope)
+        answer = json_pack("{s:s}", "error", "this input has no envelope to publish again");
+    if (answer) {
+        lt_store_reject_destroy(&reject);
+        return answer;
+    }
+    lt_err_t err;
+    bool duplicate = false;
+    char msgid[40] = "";
+    int rc = lt_broker_publish(self, reject->source, reject->envelope, reject->data,
+                               reject->size, msgid, &duplicate, &err);
+    if (rc == 0 && lt_store_reject_replayed(self->store, (uint64_t) id, msgid, &err))
+        rc = -2;
+    if (rc == 0) {
+        self->batch_writes++;
+        lt_log_info("event=replay_reject reject=%lld msgid=%s duplicate=%d", (long long) id,
+                    msgid, duplicate);
+        answer = s_committed(self, json_pack("{s:I, s:s, s:b}", "reject", id, "msgid", msgid,
+                                             "duplicate", duplicate));
+    }
+    else {
+        char why[1200];
+        snprintf(why, sizeof(why), "%s: %s", rc == -1 ? "refused again" : "store failure",
+                 err.detail);
+        answer = json_pack("{s:s}", "error", why);
+    }
+    lt_store_reject_destroy(&reject);
+    return answer;
+}
+
+//  Replay or discard a dead letter, answered once committed.
+static json_t *s_dead_change(broker_t *self, json_int_t delivery, bool discard)
+{
+    lt_err_t err;
+    if (delivery <= 0)
+        return json_pack("{s:s}", "error", "needs a positive 'delivery'");
+    if (lt_broker_batch_open(self))
+        return json_pack("{s:s}", "error", "store unavailable");
+    self->batch_writes++;
+    if ((discard ? lt_store_discard : lt_store_replay)(self->store, (uint64_t) delivery, &err))
+        return json_pack("{s:s}", "error", err.detail);
+    lt_store_row_t *row = lt_store_get(self->store, (uint64_t) delivery, false);
+    char dest[64] = "";
+    if (row)
+        snprintf(dest, sizeof(dest), "%s", row->dest);
+    lt_store_row_destroy(&row);
+    json_t *answer = s_committed(self, json_pack("{s:I, s:s}", "delivery", delivery, "state",
+                                                 discard ? "discarded" : "waiting"));
+    if (json_object_get(answer, "error") || !*dest)
+        return answer;
+    if (discard)
+        lt_broker_lane_free(self, dest, (uint64_t) delivery);
+    else
+        lt_broker_dest(self, dest)->due_check_at = 0;
+    lt_log_info("event=%s delivery=%lld", discard ? "discard" : "replay", (long long) delivery);
+    return answer;
 }
 
 //  Answer one request; returns the reply object.
@@ -92,16 +226,27 @@ static json_t *s_answer(broker_t *self, json_t *request)
     if (!op)
         return json_pack("{s:s}", "error", "request has no 'op'");
     if (streq(op, "stats"))
-        return s_stats(self);
+        return s_stats_full(self);
+    json_int_t limit = json_integer_value(json_object_get(request, "limit"));
+    if (limit <= 0)
+        limit = 100;
     if (streq(op, "dead")) {
-        json_int_t limit = json_integer_value(json_object_get(request, "limit"));
+        json_t *list = json_array(), *waiting = json_array();
+        if (lt_store_list_dead(self->store, (uint32_t) limit, s_collect, list, &err) ||
+            lt_store_list_blocked(self->store, (uint32_t) limit, s_collect, waiting, &err)) {
+            json_decref(list);
+            json_decref(waiting);
+            return json_pack("{s:s}", "error", err.detail);
+        }
+        return json_pack("{s:o, s:o}", "dead", list, "waiting", waiting);
+    }
+    if (streq(op, "rejects")) {
         json_t *list = json_array();
-        if (lt_store_list_dead(self->store, (uint32_t) (limit > 0 ? limit : 100), s_collect, list,
-                               &err)) {
+        if (lt_store_list_rejects(self->store, (uint32_t) limit, s_collect_reject, list, &err)) {
             json_decref(list);
             return json_pack("{s:s}", "error", err.detail);
         }
-        return json_pack("{s:o}", "dead", list);
+        return json_pack("{s:o}", "rejects", list);
     }
     if (streq(op, "trace")) {
         const char *msgid = json_string_value(json_object_get(request, "msgid"));
@@ -111,22 +256,14 @@ static json_t *s_answer(broker_t *self, json_t *request)
         lt_store_trace(self->store, msgid, s_collect, list, &err);
         return json_pack("{s:s, s:o}", "msgid", msgid, "deliveries", list);
     }
-    if (streq(op, "replay")) {
-        json_int_t delivery = json_integer_value(json_object_get(request, "delivery"));
-        if (delivery <= 0)
-            return json_pack("{s:s}", "error", "replay needs a positive 'delivery'");
-        if (lt_broker_batch_open(self))
-            return json_pack("{s:s}", "error", "store unavailable");
-        self->batch_writes++;
-        if (lt_store_replay(self->store, (uint64_t) delivery, &err))
-            return json_pack("{s:s}", "error", err.detail);
-        lt_store_row_t *row = lt_store_get(self->store, (uint64_t) delivery, false);
-        if (row) {
-            lt_broker_dest(self, row->dest)->due_check_at = 0;
-            lt_store_row_destroy(&row);
-        }
-        lt_log_info("event=replay delivery=%lld", (long long) delivery);
-        return json_pack("{s:I, s:s}", "delivery", delivery, "state", "waiting");
+    if (streq(op, "replay") || streq(op, "discard"))
+        return s_dead_change(self, json_integer_value(json_object_get(request, "delivery")),
+                             streq(op, "discard"));
+    if (streq(op, "replay_reject")) {
+        json_int_t id = json_integer_value(json_object_get(request, "reject"));
+        if (id <= 0)
+            return json_pack("{s:s}", "error", "replay_reject needs a positive 'reject'");
+        return s_replay_reject(self, id);
     }
     return json_pack("{s:s}", "error", "unknown op");
 }

@@ -178,18 +178,38 @@ static void s_release_lane(broker_t *self, dest_t *dest, uint64_t delivery)
         dest->scan_ready = true;   //  beyond the cursor: the next scan finds it
 }
 
+//  A DONE for a delivery no longer in flight (answered after its deadline,
+//  or from before the session was replaced): it adds no credit; if the
+//  delivery is still queued for this destination it is done now, once.
+static void s_late_done(broker_t *self, dest_t *dest, uint64_t delivery)
+{
+    lt_store_row_t *row = lt_store_get(self->store, delivery, false);
+    bool queued = row && strcmp(row->dest, dest->name) == 0 &&
+                  (row->state == LT_DELIVERY_READY || row->state == LT_DELIVERY_WAITING);
+    lt_store_row_destroy(&row);
+    lt_log_debug("event=stale_done connector=%s delivery=%llu queued=%d", dest->name,
+                 (unsigned long long) delivery, queued);
+    if (!queued || lt_broker_batch_open(self))
+        return;
+    lt_err_t err;
+    if (lt_store_done(self->store, delivery, &err))
+        lt_log_error("event=store_error op=done reason=\"%s\"", err.detail);
+    self->batch_writes++;
+    dest->stats.done++;
+    s_release_lane(self, dest, delivery);
+}
+
 void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg)
 {
     dest_t *dest = session->dest;
     char key[24];
     uint64_t delivery = lt_ltp_delivery(msg);
     inflight_t *item = s_inflight(dest, delivery, key);
-    session->credit++;
     if (!item) {
-        lt_log_debug("event=stale_done connector=%s delivery=%llu", session->name,
-                     (unsigned long long) delivery);
+        s_late_done(self, dest, delivery);
         return;
     }
+    session->credit++;
     lt_err_t err;
     if (lt_broker_batch_open(self) == 0 && lt_store_done(self->store, delivery, &err))
         lt_log_error("event=store_error op=done reason=\"%s\"", err.detail);
@@ -213,24 +233,21 @@ static int64_t s_backoff(const lt_settings_t *st, uint32_t attempt, uint32_t ask
     return delay;
 }
 
-void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail)
+//  A failed attempt of an in-flight delivery (RETRY, FAIL or no answer in
+//  time): back off, or to dead letters past the budget or on FAIL. The
+//  delivery leaves the in-flight table.
+static void s_attempt_failed(broker_t *self, dest_t *dest, inflight_t *item, const char *key,
+                             const char *what, const char *why, bool fail, uint32_t asked_ms)
 {
-    dest_t *dest = session->dest;
     const lt_settings_t *st = lt_config_settings(self->config);
-    char key[24];
-    uint64_t delivery = lt_ltp_delivery(msg);
-    inflight_t *item = s_inflight(dest, delivery, key);
-    session->credit++;
-    if (!item)
-        return;
+    uint64_t delivery = item->delivery;
     if (lt_broker_batch_open(self))
         return;
     self->batch_writes++;
     int64_t now = lt_time_ms();
     lt_err_t err;
     char reason[1200];
-    snprintf(reason, sizeof(reason), "attempt %u %s: %s", item->attempt,
-             fail ? "FAIL" : "RETRY", lt_ltp_reason(msg));
+    snprintf(reason, sizeof(reason), "attempt %u %s: %s", item->attempt, what, why);
     bool over_attempts = item->attempt >= (uint32_t) st->max_attempts;
     bool over_age = now - item->created_at > (int64_t) st->max_age_s * 1000;
     if (fail || over_attempts || over_age) {
@@ -243,20 +260,90 @@ void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool 
             lt_log_error("event=store_error op=dead reason=\"%s\"", err.detail);
         dest->stats.failed++;
         lt_log_warning("event=dead_letter connector=%s delivery=%llu attempts=%u reason=\"%s\"",
-                       session->name, (unsigned long long) delivery, item->attempt,
-                       lt_ltp_reason(msg));
+                       dest->name, (unsigned long long) delivery, item->attempt, why);
+        //  The lane stays blocked behind the dead letter until the operator
+        //  replays or discards it.
         zhashx_delete(dest->inflight, key);
-        s_release_lane(self, dest, delivery);
         return;
     }
-    int64_t next_at = now + s_backoff(st, item->attempt, lt_ltp_delay(msg));
+    int64_t next_at = now + s_backoff(st, item->attempt, asked_ms);
     if (lt_store_retry(self->store, delivery, reason, next_at, &err))
         lt_log_error("event=store_error op=retry reason=\"%s\"", err.detail);
     dest->stats.retried++;
     if (next_at < dest->due_check_at || dest->due_check_at == 0)
         dest->due_check_at = next_at;
     lt_log_info("event=retry connector=%s delivery=%llu attempt=%u next_in_ms=%lld reason=\"%s\"",
-                session->name, (unsigned long long) delivery, item->attempt,
-                (long long) (next_at - now), lt_ltp_reason(msg));
+                dest->name, (unsigned long long) delivery, item->attempt,
+                (long long) (next_at - now), why);
     zhashx_delete(dest->inflight, key);
+}
+
+void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail)
+{
+    dest_t *dest = session->dest;
+    char key[24];
+    inflight_t *item = s_inflight(dest, lt_ltp_delivery(msg), key);
+    if (!item)
+        return;   //  stale: no credit, the delivery is handled elsewhere
+    session->credit++;
+    s_attempt_failed(self, dest, item, key, fail ? "FAIL" : "RETRY", lt_ltp_reason(msg), fail,
+                     lt_ltp_delay(msg));
+}
+
+void lt_broker_expire_inflight(broker_t *self)
+{
+    const lt_settings_t *st = lt_config_settings(self->config);
+    int64_t now = zclock_mono();
+    for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests)) {
+        uint64_t late[64];
+        size_t count = 0;
+        for (inflight_t *item = zhashx_first(dest->inflight); item && count < 64;
+             item = zhashx_next(dest->inflight))
+            if (now - item->sent_at > (int64_t) st->answer_timeout_ms)
+                late[count++] = item->delivery;
+        for (size_t i = 0; i < count; i++) {
+            char key[24], why[96];
+            inflight_t *item = s_inflight(dest, late[i], key);
+            if (!item)
+                continue;
+            //  The connector is taken to have lost it: its credit comes back
+            //  now, and a late answer is stale (no credit).
+            if (dest->session)
+                dest->session->credit++;
+            dest->stats.timeouts++;
+            snprintf(why, sizeof(why), "no answer within %d ms", st->answer_timeout_ms);
+            s_attempt_failed(self, dest, item, key, "TIMEOUT", why, false, 0);
+        }
+    }
+}
+
+//  Hold-expiry callback: log the follow-up that goes without its document.
+static int s_unheld(void *arg, lt_store_row_t *row)
+{
+    broker_t *self = arg;
+    lt_log_warning("event=hold_expired connector=%s delivery=%llu kind=%s btype=%s key=\"%s\" "
+                   "note=\"its document never reached the hub; delivered without it\"",
+                   row->dest, (unsigned long long) row->delivery,
+                   lt_kind_name(lt_envelope_kind(row->envelope)),
+                   lt_envelope_btype(row->envelope), lt_envelope_key(row->envelope));
+    lt_broker_dest(self, row->dest)->due_check_at = 0;
+    lt_store_row_destroy(&row);
+    return 0;
+}
+
+void lt_broker_release_holds(broker_t *self)
+{
+    lt_store_counts_t counts;
+    lt_store_counts(self->store, NULL, &counts);
+    if (counts.held == 0 || lt_broker_batch_open(self))
+        return;
+    lt_err_t err;
+    if (lt_store_release_expired(self->store, lt_time_ms(), 64, s_unheld, self, &err))
+        lt_log_error("event=store_error op=release_holds reason=\"%s\"", err.detail);
+    self->batch_writes++;
+}
+
+void lt_broker_lane_free(broker_t *self, const char *dest_name, uint64_t delivery)
+{
+    s_release_lane(self, lt_broker_dest(self, dest_name), delivery);
 }

@@ -29,6 +29,8 @@ typedef struct {
     uint64_t bytes_out;    //  payload bytes delivered
     uint64_t sessions;     //  sessions opened
     uint64_t expired;      //  sessions lost to silence
+    uint64_t timeouts;     //  deliveries not answered within delivery/answer_timeout
+    uint64_t identity;     //  commands refused: not from the identity that said HELLO
     uint64_t errors;       //  ERROR sent (protocol or state errors)
 } lt_conn_stats_t;
 
@@ -105,6 +107,9 @@ typedef struct {
     size_t batch_writes;    //  writes in the open batch
     size_t batch_bytes;     //  payload bytes in the open batch
     bool terminated;        //  $TERM received
+    bool store_full;        //  the last commit failed on a full disk
+    int64_t next_unhold;    //  Unix ms of the next look for expired holds
+    int64_t next_full_dispatch;   //  monotonic ms: dispatch while the disk is full
     int64_t started;        //  Unix ms at start
     char endpoint[256];     //  bound LTP endpoint
     lt_broker_stats_t stats;   //  counters
@@ -114,12 +119,27 @@ typedef struct {
 dest_t *lt_broker_dest(broker_t *self, const char *name);
 void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p);
 int lt_broker_batch_open(broker_t *self);
+//  Validate, check, route and store one message in the open batch: 0 when
+//  stored (or a duplicate), -1 when refused for good, -2 on a transient
+//  store failure; err says why.
+int lt_broker_publish(broker_t *self, const char *source, lt_envelope_t *env,
+                      const void *payload, size_t size, char msgid[40], bool *duplicate,
+                      lt_err_t *err);
+//  Commit the open batch and send the replies it owes; false when the
+//  commit failed (nothing of the batch was kept).
+bool lt_broker_commit(broker_t *self);
 
 //  lt_broker_deliver.c
 void lt_broker_dispatch(broker_t *self, dest_t *dest);
 void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg);
 void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail);
 void lt_broker_requeue(broker_t *self, dest_t *dest);
+//  Requeue (with backoff) every in-flight delivery past its answer deadline.
+void lt_broker_expire_inflight(broker_t *self);
+//  Let follow-ups whose hold ended go (logged).
+void lt_broker_release_holds(broker_t *self);
+//  A delivery of dest_name left its lane for good: let its successor go.
+void lt_broker_lane_free(broker_t *self, const char *dest_name, uint64_t delivery);
 void lt_broker_again(dest_t *dest, uint64_t delivery);
 void lt_dest_destroy(dest_t **dest_p);
 

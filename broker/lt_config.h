@@ -37,6 +37,8 @@ typedef struct {
     int max_age_s;            //  delivery/max_age: seconds before dead letters
     int backoff_min_ms;       //  delivery/backoff_min: first retry delay
     int backoff_max_ms;       //  delivery/backoff_max: longest retry delay
+    int hold_ms;              //  delivery/hold: a follow-up waits this long for its document
+    int answer_timeout_ms;    //  delivery/answer_timeout: in-flight deadline
     int restart_min_ms;       //  supervise/restart_min: first restart delay
     int restart_max_ms;       //  supervise/restart_max: longest restart delay
     int stop_timeout_ms;      //  supervise/stop_timeout: SIGTERM to SIGKILL

@@ -7,6 +7,7 @@
     order at open; the applied version lives in the user_version pragma.
 */
 #include "lt_store.h"
+#include "lt_follow.h"
 #include "lt_id.h"
 
 #include <assert.h>
@@ -55,6 +56,20 @@ static const char *s_migrations[] = {
     "  code INTEGER NOT NULL,"
     "  reason TEXT NOT NULL,"
     "  data BLOB);",
+    //  2: content dedup, follow-ups held for their document, dead letters
+    //  blocking their lane, discarded dead letters, replayable rejects.
+    "ALTER TABLE messages ADD COLUMN btype TEXT;"
+    "ALTER TABLE messages ADD COLUMN lkey TEXT;"
+    "UPDATE messages SET lkey = bkey, btype = CASE WHEN kind = 1 THEN"
+    "  substr(substr(dedup, length(bkey) + 11), 1,"
+    "         instr(substr(dedup, length(bkey) + 11), '|') - 1) END;"
+    "CREATE INDEX messages_document ON messages(bkey) WHERE kind = 1;"
+    "DROP INDEX deliveries_lane;"
+    "CREATE INDEX deliveries_lane ON deliveries(dest, lane, id) WHERE state IN (0, 2, 3, 4);"
+    "CREATE INDEX deliveries_held ON deliveries(lane) WHERE state = 4;"
+    "CREATE INDEX deliveries_held_at ON deliveries(next_at) WHERE state = 4;"
+    "ALTER TABLE rejects ADD COLUMN envelope BLOB;"
+    "ALTER TABLE rejects ADD COLUMN replayed TEXT;",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -82,29 +97,40 @@ typedef enum {
     Q_LANE_NEXT,
     Q_LIST_DEAD,
     Q_TRACE,
+    Q_FIND_DOCUMENT,
+    Q_HELD_FOR,
+    Q_RENUMBER,
+    Q_HELD_EXPIRED,
+    Q_UNHOLD,
+    Q_SET_DISCARD,
+    Q_LIST_BLOCKED,
+    Q_LIST_REJECTS,
+    Q_GET_REJECT,
+    Q_REJECT_REPLAYED,
     Q_COUNT
 } s_query_t;
 
 static const char *s_sql[Q_COUNT] = {
     [Q_INSERT_MESSAGE] = "INSERT INTO messages (msgid, dedup, kind, bkey, source, received,"
-                         " envelope, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                         " envelope, payload, btype, lkey)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                          " ON CONFLICT (dedup) DO NOTHING",
     [Q_FIND_DEDUP] = "SELECT msgid FROM messages WHERE dedup = ?1",
-    [Q_INSERT_DELIVERY] = "INSERT INTO deliveries (message, dest, lane, rcpt, state, created_at,"
-                          " updated_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
-    [Q_INSERT_REJECT] = "INSERT INTO rejects (at, source, code, reason, data)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_INSERT_DELIVERY] = "INSERT INTO deliveries (message, dest, lane, rcpt, state, next_at,"
+                          " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?6, ?7, ?5, ?5)",
+    [Q_INSERT_REJECT] = "INSERT INTO rejects (at, source, code, reason, data, envelope)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_SCAN_READY] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
                      " JOIN messages m ON m.id = d.message"
                      " WHERE d.dest = ?1 AND d.state = 0 AND d.id > ?2"
                      " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
-                     "   AND e.lane = d.lane AND e.state IN (0, 2) AND e.id < d.id)"
+                     "   AND e.lane = d.lane AND e.state IN (0, 2, 3, 4) AND e.id < d.id)"
                      " ORDER BY d.id LIMIT ?3",
     [Q_SCAN_DUE] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
                    " JOIN messages m ON m.id = d.message"
                    " WHERE d.dest = ?1 AND d.state = 2 AND d.next_at <= ?2"
                    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
-                   "   AND e.lane = d.lane AND e.state IN (0, 2) AND e.id < d.id)"
+                   "   AND e.lane = d.lane AND e.state IN (0, 2, 3, 4) AND e.id < d.id)"
                    " ORDER BY d.next_at, d.id LIMIT ?3",
     [Q_NEXT_DUE] = "SELECT MIN(next_at) FROM deliveries WHERE dest = ?1 AND state = 2",
     [Q_GET] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
@@ -124,13 +150,38 @@ static const char *s_sql[Q_COUNT] = {
                      " updated_at = ?2 WHERE id = ?1 AND state = 3",
     [Q_LANE_NEXT] = "SELECT e.id FROM deliveries d JOIN deliveries e"
                     " ON e.dest = d.dest AND e.lane = d.lane"
-                    " WHERE d.id = ?1 AND e.state IN (0, 2) AND e.id > d.id"
+                    " WHERE d.id = ?1 AND e.state IN (0, 2, 3, 4) AND e.id > d.id"
                     " ORDER BY e.id LIMIT 1",
     [Q_LIST_DEAD] = "SELECT " S_ROW_COLUMNS " FROM deliveries d"
                     " JOIN messages m ON m.id = d.message"
                     " WHERE d.state = 3 ORDER BY d.id DESC LIMIT ?1",
     [Q_TRACE] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
                 " WHERE m.msgid = ?1 ORDER BY d.id",
+    [Q_FIND_DOCUMENT] = "SELECT envelope FROM messages WHERE kind = 1 AND bkey = ?1"
+                        " AND btype IN ('new', 'replacement') ORDER BY id LIMIT 1",
+    [Q_HELD_FOR] = "SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message"
+                   " WHERE d.lane = ?1 AND d.state = 4 AND m.lkey = ?2 ORDER BY d.id",
+    [Q_RENUMBER] = "UPDATE deliveries SET id = (SELECT MAX(id) FROM deliveries) + 1, state = 0,"
+                   " next_at = 0, updated_at = ?2 WHERE id = ?1 AND state = 4",
+    [Q_HELD_EXPIRED] = "SELECT " S_ROW_COLUMNS " FROM deliveries d"
+                       " JOIN messages m ON m.id = d.message"
+                       " WHERE d.state = 4 AND d.next_at <= ?1 ORDER BY d.id LIMIT ?2",
+    [Q_UNHOLD] = "UPDATE deliveries SET state = 2, next_at = 0, updated_at = ?2"
+                 " WHERE id = ?1 AND state = 4",
+    [Q_SET_DISCARD] = "UPDATE deliveries SET state = 5, updated_at = ?2,"
+                      " errors = COALESCE(errors || char(10), '') || 'discarded by the operator'"
+                      " WHERE id = ?1 AND state = 3",
+    [Q_LIST_BLOCKED] = "SELECT " S_ROW_COLUMNS ", MIN(x.id) FROM deliveries x"
+                       " JOIN deliveries d ON d.dest = x.dest AND d.lane = x.lane"
+                       "   AND d.state IN (0, 2, 3, 4) AND d.id > x.id"
+                       " JOIN messages m ON m.id = d.message"
+                       " WHERE x.state = 3 AND d.state <> 3"
+                       " GROUP BY d.id ORDER BY d.id LIMIT ?1",
+    [Q_LIST_REJECTS] = "SELECT id, at, source, code, reason, envelope, replayed FROM rejects"
+                       " ORDER BY id DESC LIMIT ?1",
+    [Q_GET_REJECT] = "SELECT id, at, source, code, reason, envelope, replayed, data FROM rejects"
+                     " WHERE id = ?1",
+    [Q_REJECT_REPLAYED] = "UPDATE rejects SET replayed = ?2 WHERE id = ?1",
 };
 
 struct _lt_store_t {
@@ -145,6 +196,9 @@ struct _lt_store_t {
     pthread_mutex_t stop_lock;   //  guards stopping
     pthread_cond_t stop_cond;    //  wakes the checkpointer to stop
     bool stopping;               //  the checkpointer should end
+    int64_t hold_ms;             //  how long a follow-up waits for its document
+    size_t released;             //  held deliveries the last put released
+    bool full;                   //  the last failure was a full disk
 };
 
 //  The checkpointer: its own connection copies committed WAL frames into the
@@ -184,7 +238,12 @@ static void *s_checkpointer(void *arg)
 //  Fill err from the database's last error and return -1.
 static int s_fail(lt_store_t *self, lt_err_t *err, const char *what)
 {
-    lt_err_set(err, LT_ESTORE, "store %s: %s: %s", self->path, what, sqlite3_errmsg(self->db));
+    self->full = (sqlite3_errcode(self->db) & 0xff) == SQLITE_FULL;
+    if (self->full)
+        lt_err_set(err, LT_ESTORE, "store %s: disk full, retry later (%s)", self->path, what);
+    else
+        lt_err_set(err, LT_ESTORE, "store %s: %s: %s", self->path, what,
+                   sqlite3_errmsg(self->db));
     return -1;
 }
 
@@ -193,7 +252,11 @@ static int s_exec(lt_store_t *self, const char *sql, lt_err_t *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        lt_err_set(err, LT_ESTORE, "store %s: %s", self->path, msg ? msg : "exec failed");
+        self->full = (sqlite3_errcode(self->db) & 0xff) == SQLITE_FULL;
+        if (self->full)
+            lt_err_set(err, LT_ESTORE, "store %s: disk full, retry later", self->path);
+        else
+            lt_err_set(err, LT_ESTORE, "store %s: %s", self->path, msg ? msg : "exec failed");
         sqlite3_free(msg);
         return -1;
     }
@@ -283,6 +346,10 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
     self->counts.done =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 1", 0);
     self->counts.rejects = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM rejects", 0);
+    self->counts.held =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 4", 0);
+    self->counts.discarded =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 5", 0);
     pthread_mutex_init(&self->stop_lock, NULL);
     pthread_cond_init(&self->stop_cond, NULL);
     self->checkpointing = pthread_create(&self->checkpointer, NULL, s_checkpointer, self) == 0;
@@ -346,6 +413,7 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err)
         return -1;
     }
     self->in_batch = false;
+    self->full = false;
     s_apply_pending(self);
     return 0;
 }
@@ -378,6 +446,107 @@ static int64_t s_lane(const char *key)
     return (int64_t) (h >> 1);
 }
 
+//  Content dedup (DESIGN.md section 5): look for a message with the same
+//  dedup key and the same payload (or, for rows stored before content
+//  dedup, the same dedup key alone). Returns 1 and fills msgid when there is
+//  one, 0 when the message is new, -1 with err on a store failure.
+static int s_find_duplicate(lt_store_t *self, const char *dedup, const char *legacy,
+                            char msgid[40], lt_err_t *err)
+{
+    const char *keys[] = {dedup, legacy};
+    sqlite3_stmt *find = self->stmt[Q_FIND_DEDUP];
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_bind_text(find, 1, keys[i], -1, SQLITE_STATIC);
+        int step = sqlite3_step(find);
+        if (step == SQLITE_ROW)
+            snprintf(msgid, 40, "%s", (const char *) sqlite3_column_text(find, 0));
+        s_reset(find);
+        if (step == SQLITE_ROW)
+            return 1;
+        if (step != SQLITE_DONE)
+            return s_fail(self, err, "cannot look up the dedup key");
+    }
+    return 0;
+}
+
+lt_envelope_t *lt_store_document(lt_store_t *self, const char *key)
+{
+    assert(self && key);
+    sqlite3_stmt *stmt = self->stmt[Q_FIND_DOCUMENT];
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    lt_envelope_t *env = NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        lt_err_t err;
+        env = lt_envelope_decode(sqlite3_column_blob(stmt, 0),
+                                 (size_t) sqlite3_column_bytes(stmt, 0), &err);
+    }
+    s_reset(stmt);
+    return env;
+}
+
+//  A new document may not reuse a DocumentId already stored with other
+//  content (the same content was caught as a duplicate before): -1 with
+//  LT_EINVAL naming the conflict, 0 when the DocumentId is free.
+static int s_check_conflict(lt_store_t *self, const lt_envelope_t *envelope, lt_err_t *err)
+{
+    if (lt_envelope_kind(envelope) != LT_KIND_DOCUMENT ||
+        strcmp(lt_envelope_btype(envelope), "new") != 0)
+        return 0;
+    lt_envelope_t *first = lt_store_document(self, lt_envelope_key(envelope));
+    if (!first)
+        return 0;
+    lt_err_set(err, LT_EINVAL,
+               "DocumentId '%.300s' conflict: already stored as message %s with other content "
+               "(sha256 %.16s..., this one %.16s...); send a changed document as an update or "
+               "a replacement",
+               lt_envelope_key(envelope), lt_envelope_id(first), lt_envelope_sha256(first),
+               lt_envelope_sha256(envelope));
+    lt_envelope_destroy(&first);
+    return -1;
+}
+
+//  Return true when the message is a follow-up whose document is not stored
+//  yet, so its deliveries are held.
+static bool s_must_hold(lt_store_t *self, const lt_envelope_t *envelope)
+{
+    const char *document = lt_follow_document(envelope);
+    if (self->hold_ms <= 0 || !document)
+        return false;
+    lt_envelope_t *known = lt_store_document(self, document);
+    bool hold = known == NULL;
+    lt_envelope_destroy(&known);
+    return hold;
+}
+
+//  A document was stored: its held follow-ups become READY, renumbered
+//  after the document's own deliveries so that they stay behind it in
+//  their lane. -1 with err on failure.
+static int s_release_held(lt_store_t *self, const char *key, int64_t now, lt_err_t *err)
+{
+    uint64_t ids[256];
+    size_t count = 0;
+    sqlite3_stmt *find = self->stmt[Q_HELD_FOR];
+    sqlite3_bind_int64(find, 1, s_lane(key));
+    sqlite3_bind_text(find, 2, key, -1, SQLITE_STATIC);
+    int step;
+    while (count < 256 && (step = sqlite3_step(find)) == SQLITE_ROW)
+        ids[count++] = (uint64_t) sqlite3_column_int64(find, 0);
+    s_reset(find);
+    sqlite3_stmt *move = self->stmt[Q_RENUMBER];
+    for (size_t i = 0; i < count; i++) {
+        sqlite3_bind_int64(move, 1, (int64_t) ids[i]);
+        sqlite3_bind_int64(move, 2, now);
+        step = sqlite3_step(move);
+        s_reset(move);
+        if (step != SQLITE_DONE)
+            return s_fail(self, err, "cannot release a held delivery");
+        self->pending.held--;
+        self->pending.ready++;
+        self->released++;
+    }
+    return 0;
+}
+
 int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
                  const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
                  bool *duplicate, char msgid[40], lt_err_t *err)
@@ -385,23 +554,38 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     assert(self && envelope && duplicate && msgid);
     assert(self->in_batch);
     *duplicate = false;
-    char *dedup = lt_envelope_dedup_key(envelope);
-    if (!dedup)
+    self->released = 0;
+    //  Message ids are the broker's: what a publisher wrote is never trusted
+    //  (two different messages under one id would be merged downstream).
+    char id[LT_ID_LEN + 1];
+    lt_id_new(id);
+    lt_envelope_set_id(envelope, id);
+    char *legacy = lt_envelope_dedup_key(envelope);
+    size_t dedup_len = legacy ? strlen(legacy) + 66 : 0;
+    char *dedup = legacy ? malloc(dedup_len) : NULL;
+    if (!dedup) {
+        free(legacy);
         return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
-    if (!*lt_envelope_id(envelope)) {
-        char id[LT_ID_LEN + 1];
-        lt_id_new(id);
-        lt_envelope_set_id(envelope, id);
     }
+    snprintf(dedup, dedup_len, "%s|%s", legacy, lt_envelope_sha256(envelope));
     int64_t now = lt_time_ms();
     lt_envelope_set_received(envelope, now);
     uint8_t *blob = NULL;
     size_t blob_size = 0;
-    if (lt_envelope_encode(envelope, &blob, &blob_size)) {
-        free(dedup);
-        return lt_err_set(err, LT_ENOMEM, "store: cannot encode envelope"), -1;
+    int rc = s_find_duplicate(self, dedup, legacy, msgid, err);
+    if (rc != 0) {
+        *duplicate = rc == 1;
+        rc = rc == 1 ? 0 : -1;
+        goto done;
     }
-    int rc = -1;
+    rc = -1;
+    if (s_check_conflict(self, envelope, err))
+        goto done;
+    if (lt_envelope_encode(envelope, &blob, &blob_size)) {
+        lt_err_set(err, LT_ENOMEM, "store: cannot encode envelope");
+        goto done;
+    }
+    const char *lane_key = lt_follow_lane(envelope);
     sqlite3_stmt *ins = self->stmt[Q_INSERT_MESSAGE];
     sqlite3_bind_text(ins, 1, lt_envelope_id(envelope), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 2, dedup, -1, SQLITE_STATIC);
@@ -411,28 +595,17 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     sqlite3_bind_int64(ins, 6, now);
     sqlite3_bind_blob64(ins, 7, blob, blob_size, SQLITE_STATIC);
     sqlite3_bind_blob64(ins, 8, size ? payload : "", size, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 9, lt_envelope_btype(envelope), -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 10, lane_key, -1, SQLITE_STATIC);
     int step = sqlite3_step(ins);
     s_reset(ins);
-    if (step != SQLITE_DONE) {
+    if (step != SQLITE_DONE || sqlite3_changes(self->db) == 0) {
         s_fail(self, err, "cannot insert message");
         goto done;
     }
-    if (sqlite3_changes(self->db) == 0) {
-        //  The dedup key is known: answer with the first message's id.
-        sqlite3_stmt *find = self->stmt[Q_FIND_DEDUP];
-        sqlite3_bind_text(find, 1, dedup, -1, SQLITE_STATIC);
-        if (sqlite3_step(find) == SQLITE_ROW) {
-            snprintf(msgid, 40, "%s", (const char *) sqlite3_column_text(find, 0));
-            *duplicate = true;
-            rc = 0;
-        }
-        else
-            s_fail(self, err, "dedup key vanished");
-        s_reset(find);
-        goto done;
-    }
     int64_t message = sqlite3_last_insert_rowid(self->db);
-    int64_t lane = s_lane(lt_envelope_key(envelope));
+    int64_t lane = s_lane(lane_key);
+    bool hold = s_must_hold(self, envelope);
     sqlite3_stmt *del = self->stmt[Q_INSERT_DELIVERY];
     for (size_t i = 0; i < dest_count; i++) {
         sqlite3_bind_int64(del, 1, message);
@@ -441,41 +614,168 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
         sqlite3_bind_text(del, 4, dest_rcpts && dest_rcpts[i] ? dest_rcpts[i] : "", -1,
                           SQLITE_STATIC);
         sqlite3_bind_int64(del, 5, now);
+        sqlite3_bind_int(del, 6, hold ? LT_DELIVERY_HELD : LT_DELIVERY_READY);
+        sqlite3_bind_int64(del, 7, hold ? now + self->hold_ms : 0);
         step = sqlite3_step(del);
         s_reset(del);
         if (step != SQLITE_DONE) {
             s_fail(self, err, "cannot insert delivery");
             goto done;
         }
-        self->pending.ready++;
+        if (hold)
+            self->pending.held++;
+        else
+            self->pending.ready++;
     }
+    //  A document lets go of the follow-ups that were waiting for it.
+    if (lt_follow_is_document(envelope) &&
+        s_release_held(self, lt_envelope_key(envelope), now, err))
+        goto done;
     self->pending.messages++;
     snprintf(msgid, 40, "%s", lt_envelope_id(envelope));
     rc = 0;
 done:
     free(blob);
     free(dedup);
+    free(legacy);
     return rc;
 }
 
+void lt_store_set_hold(lt_store_t *self, int64_t hold_ms)
+{
+    assert(self);
+    self->hold_ms = hold_ms > 0 ? hold_ms : 0;
+}
+
+size_t lt_store_released(const lt_store_t *self)
+{
+    assert(self);
+    return self->released;
+}
+
+bool lt_store_full(const lt_store_t *self)
+{
+    assert(self);
+    return self->full;
+}
+
 int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,
-                    const void *data, size_t size, lt_err_t *err)
+                    const lt_envelope_t *envelope, const void *data, size_t size, lt_err_t *err)
 {
     assert(self);
     assert(self->in_batch);
+    uint8_t *blob = NULL;
+    size_t blob_size = 0;
+    if (envelope && lt_envelope_encode(envelope, &blob, &blob_size))
+        blob = NULL;   //  kept without its envelope rather than not at all
     sqlite3_stmt *stmt = self->stmt[Q_INSERT_REJECT];
     sqlite3_bind_int64(stmt, 1, lt_time_ms());
     sqlite3_bind_text(stmt, 2, source ? source : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, (int) code);
     sqlite3_bind_text(stmt, 4, reason ? reason : "", -1, SQLITE_STATIC);
     if (data)
-        sqlite3_bind_blob64(stmt, 5, data, size, SQLITE_STATIC);
+        sqlite3_bind_blob64(stmt, 5, size ? data : "", size, SQLITE_STATIC);
+    if (blob)
+        sqlite3_bind_blob64(stmt, 6, blob, blob_size, SQLITE_STATIC);
     int step = sqlite3_step(stmt);
     s_reset(stmt);
+    free(blob);
     if (step != SQLITE_DONE)
         return s_fail(self, err, "cannot keep rejected input");
     self->pending.rejects++;
     return 0;
+}
+
+void lt_store_reject_destroy(lt_store_reject_t **reject_p)
+{
+    assert(reject_p);
+    lt_store_reject_t *reject = *reject_p;
+    if (!reject)
+        return;
+    free(reject->reason);
+    free(reject->data);
+    lt_envelope_destroy(&reject->envelope);
+    free(reject);
+    *reject_p = NULL;
+}
+
+//  Build a rejected input from the current result of stmt (Q_LIST_REJECTS
+//  columns, then the data if with_data). NULL on no memory.
+static lt_store_reject_t *s_reject_row(sqlite3_stmt *stmt, bool with_data)
+{
+    lt_store_reject_t *reject = calloc(1, sizeof(*reject));
+    if (!reject)
+        return NULL;
+    reject->id = (uint64_t) sqlite3_column_int64(stmt, 0);
+    reject->at = sqlite3_column_int64(stmt, 1);
+    const char *text = (const char *) sqlite3_column_text(stmt, 2);
+    snprintf(reject->source, sizeof(reject->source), "%s", text ? text : "");
+    reject->code = (lt_error_t) sqlite3_column_int(stmt, 3);
+    text = (const char *) sqlite3_column_text(stmt, 4);
+    reject->reason = strdup(text ? text : "");
+    if (sqlite3_column_type(stmt, 5) == SQLITE_BLOB) {
+        lt_err_t err;
+        reject->envelope = lt_envelope_decode(sqlite3_column_blob(stmt, 5),
+                                              (size_t) sqlite3_column_bytes(stmt, 5), &err);
+    }
+    text = (const char *) sqlite3_column_text(stmt, 6);
+    snprintf(reject->replayed, sizeof(reject->replayed), "%s", text ? text : "");
+    if (with_data) {
+        reject->size = (size_t) sqlite3_column_bytes(stmt, 7);
+        reject->data = malloc(reject->size ? reject->size : 1);
+        if (reject->data && reject->size)
+            memcpy(reject->data, sqlite3_column_blob(stmt, 7), reject->size);
+    }
+    if (!reject->reason || (with_data && !reject->data))
+        lt_store_reject_destroy(&reject);
+    return reject;
+}
+
+int lt_store_list_rejects(lt_store_t *self, uint32_t limit, lt_store_reject_fn *fn, void *arg,
+                          lt_err_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_LIST_REJECTS];
+    sqlite3_bind_int(stmt, 1, (int) limit);
+    int rc = 0, step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        lt_store_reject_t *reject = s_reject_row(stmt, false);
+        if (!reject) {
+            lt_err_set(err, LT_ENOMEM, "store: out of memory");
+            rc = -1;
+            break;
+        }
+        if (fn(arg, reject))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = s_fail(self, err, "cannot list rejected inputs");
+    s_reset(stmt);
+    return rc;
+}
+
+lt_store_reject_t *lt_store_get_reject(lt_store_t *self, uint64_t id, bool with_payload)
+{
+    assert(self);
+    sqlite3_stmt *stmt = self->stmt[Q_GET_REJECT];
+    sqlite3_bind_int64(stmt, 1, (int64_t) id);
+    lt_store_reject_t *reject = NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        reject = s_reject_row(stmt, with_payload);
+    s_reset(stmt);
+    return reject;
+}
+
+int lt_store_reject_replayed(lt_store_t *self, uint64_t id, const char *msgid, lt_err_t *err)
+{
+    assert(self && msgid);
+    assert(self->in_batch);
+    sqlite3_stmt *stmt = self->stmt[Q_REJECT_REPLAYED];
+    sqlite3_bind_int64(stmt, 1, (int64_t) id);
+    sqlite3_bind_text(stmt, 2, msgid, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot mark a rejected input replayed");
 }
 
 void lt_store_row_destroy(lt_store_row_t **row_p)
@@ -545,6 +845,9 @@ static int s_yield(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload, lt_s
     int rc = 0, step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         lt_store_row_t *row = s_row(stmt, with_payload);
+        //  A twelfth column without payload is the dead letter it waits behind.
+        if (row && !with_payload && sqlite3_column_count(stmt) > 11)
+            row->behind = (uint64_t) sqlite3_column_int64(stmt, 11);
         if (!row) {
             lt_err_set(err, LT_ESTORE, "store %s: unreadable delivery %lld", self->path,
                        (long long) sqlite3_column_int64(stmt, 0));
@@ -624,8 +927,10 @@ static void s_count_move(lt_store_t *self, int from, lt_delivery_state_t to)
     uint64_t *slot[] = {[LT_DELIVERY_READY] = &self->pending.ready,
                         [LT_DELIVERY_DONE] = &self->pending.done,
                         [LT_DELIVERY_WAITING] = &self->pending.waiting,
-                        [LT_DELIVERY_DEAD] = &self->pending.dead};
-    if (from >= 0 && from <= LT_DELIVERY_DEAD)
+                        [LT_DELIVERY_DEAD] = &self->pending.dead,
+                        [LT_DELIVERY_HELD] = &self->pending.held,
+                        [LT_DELIVERY_DISCARDED] = &self->pending.discarded};
+    if (from >= 0 && from <= LT_DELIVERY_DISCARDED)
         (*slot[from])--;
     (*slot[to])++;
 }
@@ -696,6 +1001,53 @@ int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err)
     return rc < 0 ? -1 : 0;
 }
 
+int lt_store_discard(lt_store_t *self, uint64_t delivery, lt_err_t *err)
+{
+    assert(self);
+    int rc = s_update(self, Q_SET_DISCARD, delivery, NULL, 0, LT_DELIVERY_DISCARDED, err);
+    if (rc == 0)
+        return lt_err_set(err, LT_ESTATE, "delivery %llu is not a dead letter",
+                          (unsigned long long) delivery),
+               -1;
+    return rc < 0 ? -1 : 0;
+}
+
+int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_store_row_fn *fn,
+                             void *arg, lt_err_t *err)
+{
+    assert(self && fn);
+    assert(self->in_batch);
+    lt_store_row_t *rows[64];
+    size_t count = 0;
+    sqlite3_stmt *stmt = self->stmt[Q_HELD_EXPIRED];
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int(stmt, 2, (int) (limit < 64 ? limit : 64));
+    while (count < 64 && sqlite3_step(stmt) == SQLITE_ROW)
+        if ((rows[count] = s_row(stmt, false)))
+            count++;
+    s_reset(stmt);
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (rc == 0 && s_update(self, Q_UNHOLD, rows[i]->delivery, NULL, 0, LT_DELIVERY_WAITING,
+                                err) < 0)
+            rc = -1;
+        if (rc == 0)
+            fn(arg, rows[i]);
+        else
+            lt_store_row_destroy(&rows[i]);
+    }
+    return rc;
+}
+
+int lt_store_list_blocked(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
+                          lt_err_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_LIST_BLOCKED];
+    sqlite3_bind_int(stmt, 1, (int) limit);
+    return s_yield(self, stmt, false, fn, arg, err);
+}
+
 uint64_t lt_store_lane_next(lt_store_t *self, uint64_t delivery)
 {
     assert(self);
@@ -755,8 +1107,8 @@ int lt_store_counts(lt_store_t *self, const char *dest, lt_store_counts_t *count
 
 const char *lt_delivery_state_name(lt_delivery_state_t state)
 {
-    static const char *names[] = {"ready", "done", "waiting", "dead"};
-    return (unsigned) state < 4 ? names[state] : "unknown";
+    static const char *names[] = {"ready", "done", "waiting", "dead", "held", "discarded"};
+    return (unsigned) state < 6 ? names[state] : "unknown";
 }
 
 //  ---------------------------------------------------------------------------
@@ -872,15 +1224,18 @@ void lt_store_test(bool verbose)
     memset(&seen, 0, sizeof(seen));
     assert(lt_store_list_dead(store, 10, s_collect, &seen, &err) == 0);
     assert(seen.count == 1 && seen.ids[0] == doc_a);
-    //  With its document dead, the revocation is the lane's head.
+    //  With its document dead, the revocation still waits behind it.
     memset(&seen, 0, sizeof(seen));
     assert(lt_store_scan_ready(store, "axis", 0, 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 0);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_list_blocked(store, 10, s_collect, &seen, &err) == 0);
     assert(seen.count == 1 && seen.ids[0] == revocation);
     assert(lt_store_begin(store, &err) == 0);
     assert(lt_store_replay(store, doc_a, &err) == 0);
     assert(lt_store_replay(store, doc_b, &err) == -1 && err.code == LT_ESTATE);
-    assert(lt_store_reject(store, "dms", LT_EINVAL, "edXML: DocumentId is missing", "<x/>", 4,
-                           &err) == 0);
+    assert(lt_store_reject(store, "dms", LT_EINVAL, "edXML: DocumentId is missing", NULL, "<x/>",
+                           4, &err) == 0);
     assert(lt_store_commit(store, &err) == 0);
     lt_store_counts(store, NULL, &counts);
     assert(counts.dead == 0 && counts.waiting == 1 && counts.done == 1 && counts.ready == 1);

@@ -8,12 +8,22 @@
     fsync (group commit); a message is durable once lt_store_commit returns 0.
 
     Delivery states: READY (never tried, or replayed), WAITING (a retry is
-    scheduled at next_at), DONE, DEAD. A delivery is due only when it is the
-    head of its lane: no earlier READY or WAITING delivery exists for the same
-    destination and business key, which is how a status or revocation never
-    overtakes its document. "In flight" is not stored: after a restart every
-    unfinished delivery is due again and connectors deduplicate on the
-    message id (schemas/ltp.md).
+    scheduled at next_at), DONE, DEAD, HELD (a follow-up whose document the
+    store has not seen yet, held until it arrives or until next_at) and
+    DISCARDED (a dead letter the operator gave up on). A delivery is due only
+    when it is the head of its lane: no earlier READY, WAITING, DEAD or HELD
+    delivery exists for the same destination and lane, which is how a
+    status, revocation, update or replacement never overtakes its document,
+    and how a dead letter holds back what follows it. The lane is the
+    business key, or for a replacement the DocumentId it replaces. "In
+    flight" is not stored: after a restart every unfinished delivery is due
+    again and connectors deduplicate on the message id (schemas/ltp.md).
+
+    Deduplication is by content: the same dedup key with the same payload
+    digest is one message; a follow-up (update, replacement, revocation,
+    status) with other content is a new revision; a new document with
+    other content under a DocumentId already used is refused (LT_EINVAL).
+    The store assigns every message id itself, whatever the publisher wrote.
 */
 #ifndef LT_STORE_H_INCLUDED
 #define LT_STORE_H_INCLUDED
@@ -35,6 +45,8 @@ typedef enum {
     LT_DELIVERY_DONE = 1,      //  the destination confirmed it
     LT_DELIVERY_WAITING = 2,   //  failed transiently, retry at next_at
     LT_DELIVERY_DEAD = 3,      //  gave up: in the dead-letter area
+    LT_DELIVERY_HELD = 4,      //  follow-up waiting for its document until next_at
+    LT_DELIVERY_DISCARDED = 5, //  dead letter discarded by the operator
 } lt_delivery_state_t;
 
 //  One delivery as read back from the store. Strings and buffers belong to
@@ -48,6 +60,7 @@ typedef struct {
     uint32_t attempts;          //  attempts made so far
     int64_t next_at;            //  Unix ms of the next attempt (WAITING)
     int64_t created_at;         //  Unix ms when the delivery was queued
+    uint64_t behind;            //  dead letter this delivery waits behind (0 = none)
     char *errors;               //  every failure reason so far, one per line
     lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest
     uint8_t *payload;           //  the payload (NULL when not asked for)
@@ -66,7 +79,26 @@ typedef struct {
     uint64_t done;       //  deliveries DONE
     uint64_t dead;       //  deliveries DEAD
     uint64_t rejects;    //  rejected inputs kept
+    uint64_t held;       //  deliveries HELD for their document
+    uint64_t discarded;  //  dead letters discarded
 } lt_store_counts_t;
+
+//  One rejected input as read back from the store; lt_store_reject_destroy
+//  frees it.
+typedef struct {
+    uint64_t id;                //  reject number
+    int64_t at;                 //  Unix ms when it was refused
+    char source[64];            //  connector that published it
+    lt_error_t code;            //  why (error code)
+    char *reason;               //  why (text)
+    lt_envelope_t *envelope;    //  its envelope, NULL when it had none
+    uint8_t *data;              //  payload (NULL when not asked for)
+    size_t size;                //  payload bytes
+    char replayed[40];          //  message id it became when replayed, "" if not
+} lt_store_reject_t;
+
+//  Called for each rejected input a query yields; the callee owns it.
+typedef int(lt_store_reject_fn)(void *arg, lt_store_reject_t *reject);
 
 //  Open (creating if needed) the store at path, migrating its schema to the
 //  current version. NULL with err filled on failure.
@@ -86,15 +118,49 @@ void lt_store_rollback(lt_store_t *self);
 
 //  Store a message with one delivery per destination; dest_rcpts[i] lists
 //  (comma-separated) the recipients routed to dests[i]. Sets the envelope's
-//  id (if unset) and received time. On a known dedup key stores nothing,
-//  sets *duplicate and copies the first message's id into msgid.
+//  id (always a new one: ids are the broker's) and received time. A
+//  follow-up whose document is not stored yet is HELD (see
+//  lt_store_set_hold); a document releases what was held for it. On a known
+//  dedup key with the same content stores nothing, sets *duplicate and
+//  copies the first message's id into msgid. A new document with other
+//  content under a used DocumentId: -1 with LT_EINVAL (permanent); store
+//  failures: -1 with LT_ESTORE (transient).
 int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
                  const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
                  bool *duplicate, char msgid[40], lt_err_t *err);
 
-//  Keep a rejected input for inspection (never dropped).
+//  How long (ms) a follow-up is held for its document; 0 holds nothing.
+void lt_store_set_hold(lt_store_t *self, int64_t hold_ms);
+
+//  Return how many held deliveries the last lt_store_put released.
+size_t lt_store_released(const lt_store_t *self);
+
+//  Release HELD deliveries whose hold ended at now (they become due), at
+//  most limit, yielding each released row (without payload).
+int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_store_row_fn *fn,
+                             void *arg, lt_err_t *err);
+
+//  Return a copy of the envelope of the stored document with this
+//  DocumentId (new or replacement, the first stored), or NULL if unknown.
+lt_envelope_t *lt_store_document(lt_store_t *self, const char *key);
+
+//  Keep a rejected input for inspection and replay (never dropped);
+//  envelope may be NULL.
 int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,
-                    const void *data, size_t size, lt_err_t *err);
+                    const lt_envelope_t *envelope, const void *data, size_t size, lt_err_t *err);
+
+//  Yield rejected inputs (without payloads), newest first, up to limit.
+int lt_store_list_rejects(lt_store_t *self, uint32_t limit, lt_store_reject_fn *fn, void *arg,
+                          lt_err_t *err);
+
+//  Read one rejected input (payload included when with_payload); NULL if unknown.
+lt_store_reject_t *lt_store_get_reject(lt_store_t *self, uint64_t id, bool with_payload);
+
+//  Record that a rejected input was replayed and became message msgid.
+int lt_store_reject_replayed(lt_store_t *self, uint64_t id, const char *msgid, lt_err_t *err);
+
+//  Free a rejected input; safe on NULL.
+void lt_store_reject_destroy(lt_store_reject_t **reject_p);
 
 //  Yield up to limit READY deliveries for dest with id > after that head
 //  their lane, in id order, with payloads.
@@ -125,6 +191,18 @@ int lt_store_dead(lt_store_t *self, uint64_t delivery, const char *reason, lt_er
 //  Replay a dead delivery: WAITING, due now, attempts reset.
 int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err);
 
+//  Discard a dead letter: it no longer holds back its lane.
+int lt_store_discard(lt_store_t *self, uint64_t delivery, lt_err_t *err);
+
+//  Yield deliveries waiting behind a dead letter of their lane (row->behind
+//  names it), oldest first, up to limit, without payloads.
+int lt_store_list_blocked(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
+                          lt_err_t *err);
+
+//  Return true when the last failure was a full disk (transient: space may
+//  come back; nothing of the failed batch was kept).
+bool lt_store_full(const lt_store_t *self);
+
 //  Return the id of the next unfinished delivery in the same lane after
 //  delivery, or 0 when there is none.
 uint64_t lt_store_lane_next(lt_store_t *self, uint64_t delivery);
@@ -148,6 +226,9 @@ const char *lt_delivery_state_name(lt_delivery_state_t state);
 
 //  Self-test of this class.
 void lt_store_test(bool verbose);
+
+//  Self-test of the ordering and dedup rules (lt_store_rules_test.c).
+void lt_store_rules_test(bool verbose);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,8 @@ typedef struct {
 
 static const s_command_t s_commands[] = {
     {"status", lthub_status_main, "broker and connector counters, queues, failures"},
-    {"dead", lthub_dead_main, "list dead letters with every reason they failed"},
+    {"dead", lthub_dead_main, "list dead letters with every reason they failed; discard one"},
+    {"rejects", lthub_rejects_main, "list rejected inputs; publish one again"},
     {"replay", lthub_replay_main, "put a dead letter back in its queue"},
     {"trace", lthub_trace_main, "every delivery of one message"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},

@@ -1,5 +1,6 @@
 /*  lthub_ops: the operator subcommands that talk to a running lthubd over
-    its admin HTTP API: status, dead, replay, trace. Tables for people,
+    its admin HTTP API: status, dead (and dead discard), replay, rejects
+    (and rejects replay), trace. Tables for people,
     --json for machines. The admin address comes from --admin (default
     127.0.0.1:8470 or $LTHUB_ADMIN); the bearer token for replay from
     --token-file or $LTHUB_TOKEN_FILE. */
@@ -154,10 +155,38 @@ int lthub_status_main(int argc, char **argv)
     return 0;
 }
 
-int lthub_dead_main(int argc, char **argv)
+//  POST an action on one item (dead letter or rejected input) and print
+//  what the API answered.
+static int s_action(int argc, char **argv, const char *usage, const char *collection,
+                    const char *action, const char *done)
 {
     s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub dead [--limit N] [--json]"))
+    if (s_parse(argc, argv, &o, usage) || !o.arg || strspn(o.arg, "0123456789") != strlen(o.arg)) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/%s/%s/%s", collection, o.arg, action);
+    json_t *reply = s_call(&o, "POST", path);
+    if (!reply)
+        return 1;
+    if (o.json)
+        s_print_json(reply);
+    else {
+        const char *msgid = json_string_value(json_object_get(reply, "msgid"));
+        printf("%s %s %s%s\n", collection, o.arg, done, msgid ? msgid : "");
+    }
+    json_decref(reply);
+    return 0;
+}
+
+int lthub_dead_main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "discard") == 0)
+        return s_action(argc - 1, argv + 1, "lthub dead discard DELIVERY [--token-file FILE]",
+                        "dead", "discard", "discarded; its lane goes on");
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub dead [--limit N] [--json] | lthub dead discard DELIVERY"))
         return 2;
     char path[64];
     snprintf(path, sizeof(path), "/api/v1/dead?limit=%ld", o.limit > 0 ? o.limit : 50);
@@ -186,6 +215,52 @@ int lthub_dead_main(int argc, char **argv)
                  line = strtok_r(NULL, "\n", &save))
                 printf("  - %s\n", line);
             free(errors);
+        }
+        list = json_object_get(reply, "waiting");
+        json_array_foreach(list, i, d)
+        printf("delivery %lld  %s -> %s  %s %s %s  %s\n", s_int(d, "delivery"),
+               json_string_value(json_object_get(d, "source")),
+               json_string_value(json_object_get(d, "dest")),
+               json_string_value(json_object_get(d, "kind")),
+               json_string_value(json_object_get(d, "btype")),
+               json_string_value(json_object_get(d, "key")),
+               json_string_value(json_object_get(d, "note")));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+int lthub_rejects_main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "replay") == 0)
+        return s_action(argc - 1, argv + 1, "lthub rejects replay REJECT [--token-file FILE]",
+                        "rejects", "replay", "published again as message ");
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, "lthub rejects [--limit N] [--json] | lthub rejects replay ID"))
+        return 2;
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/rejects?limit=%ld", o.limit > 0 ? o.limit : 50);
+    json_t *reply = s_call(&o, "GET", path);
+    if (!reply)
+        return 1;
+    if (o.json)
+        s_print_json(reply);
+    else {
+        size_t i;
+        json_t *r;
+        json_t *list = json_object_get(reply, "rejects");
+        if (json_array_size(list) == 0)
+            printf("no rejected inputs\n");
+        json_array_foreach(list, i, r)
+        {
+            const char *replayed = json_string_value(json_object_get(r, "replayed"));
+            printf("reject %lld  from %s  %s %s  %s%s%s\n", s_int(r, "reject"),
+                   json_string_value(json_object_get(r, "source")),
+                   json_string_value(json_object_get(r, "kind")),
+                   json_string_value(json_object_get(r, "key")),
+                   json_string_value(json_object_get(r, "error")),
+                   replayed && *replayed ? "  replayed as " : "", replayed ? replayed : "");
+            printf("  - %s\n", json_string_value(json_object_get(r, "reason")));
         }
     }
     json_decref(reply);

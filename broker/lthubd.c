@@ -120,11 +120,18 @@ int main(int argc, char *argv[])
     lt_admin_http_t *admin = NULL;
     if (admin_config) {
         admin = lt_admin_http_new(admin_config, &err);
+        const lt_settings_t *ast = lt_config_settings(admin_config);
         if (admin)
-            lt_log_info("event=admin_listening address=%s", 
-                        lt_config_settings(admin_config)->admin_listen);
+            lt_log_info("event=admin_listening address=%s", ast->admin_listen);
         else
             lt_log_error("event=admin_failed reason=\"%s\"", err.detail);
+        if (admin && !lt_admin_http_loopback(ast->admin_listen))
+            lt_log_warning("event=admin_not_loopback address=%s note=\"the admin API is "
+                           "reachable beyond this machine; every endpoint but / and /healthz "
+                           "needs the bearer token%s\"",
+                           ast->admin_listen,
+                           *ast->admin_token_file ? "" : ", and no admin/token_file is set, so "
+                                                         "all of them are refused");
     }
     int code = 0;
     zpoller_t *poller = zpoller_new(broker, NULL);

@@ -709,6 +709,12 @@ int lt_edxml_fill_envelope(const lt_edxml_t *self, lt_envelope_t *env)
                 return -1;
     lt_envelope_set_key(env, key);
     lt_envelope_set_btype(env, lt_edxml_btype(self));
+    //  A replacement is ordered after the document it replaces (the first
+    //  ReplacementInfo), so the broker needs that DocumentId.
+    const char *replaces = !self->status && lt_edxml_doc_type(self) == 3 && self->replacements_size
+                               ? self->replacements[0].document_id
+                               : NULL;
+    lt_envelope_set_replaces(env, replaces && *replaces ? replaces : NULL);
     lt_envelope_set_sender(env, self->from.organ_id);
     lt_envelope_set_electronic(env, true);
     //  The setters copy; a failed copy leaves the field empty.

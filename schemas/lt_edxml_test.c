@@ -558,6 +558,11 @@ static void s_test_built(void)
         snprintf(name, sizeof(name), "built-%d", n);
         lt_edxml_t *copy = s_round_trip(pkg, name);
         assert(lt_edxml_doc_type(copy) == n);
+        //  The envelope of a replacement names the document it replaces.
+        lt_envelope_t *env = lt_envelope_new();
+        assert(env && lt_edxml_fill_envelope(copy, env) == 0);
+        assert(strcmp(lt_envelope_replaces(env), n == 3 ? S_D1 : "") == 0);
+        lt_envelope_destroy(&env);
         lt_edxml_destroy(&copy);
         lt_edxml_destroy(&pkg);
     }

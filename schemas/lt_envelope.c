@@ -16,7 +16,7 @@
 
 typedef enum {
     S_ID, S_KEY, S_BTYPE, S_REVISION, S_SOURCE, S_SYSTEM, S_SENDER, S_SHA256, S_SIGNER,
-    S_STR_COUNT
+    S_REPLACES, S_STR_COUNT
 } s_str_t;
 
 //  Wire key and length limit of each string field.
@@ -28,7 +28,7 @@ static const struct {
     [S_BTYPE] = {"btype", 32},     [S_REVISION] = {"rev", 128},
     [S_SOURCE] = {"src", 64},      [S_SYSTEM] = {"sys", 128},
     [S_SENDER] = {"from", 64},     [S_SHA256] = {"sha256", 64},
-    [S_SIGNER] = {"signer", 512},
+    [S_SIGNER] = {"signer", 512},  [S_REPLACES] = {"re", 512},
 };
 
 #define S_RECIPIENT_MAX 64   //  longest agency code accepted
@@ -174,6 +174,7 @@ S_STR_ACCESSORS(system, S_SYSTEM)
 S_STR_ACCESSORS(sender, S_SENDER)
 S_STR_ACCESSORS(sha256, S_SHA256)
 S_STR_ACCESSORS(signer, S_SIGNER)
+S_STR_ACCESSORS(replaces, S_REPLACES)
 
 #define S_SCALAR_ACCESSORS(name, type)                                                            \
     type lt_envelope_##name(const lt_envelope_t *self)                                            \
@@ -626,6 +627,7 @@ void lt_envelope_test(bool verbose)
     lt_envelope_set_signature(env, LT_SIG_VALID);
     lt_envelope_set_signer(env, "CN=Nguyen Van A");
     lt_envelope_set_secret(env, false);
+    lt_envelope_set_replaces(env, "000.00.12.H26,2026/09/01,200/STTTT-VP");
     lt_err_t err;
     assert(lt_envelope_validate(env, &err) == 0);
     assert(lt_envelope_size(env) == 7);
@@ -640,6 +642,7 @@ void lt_envelope_test(bool verbose)
     assert(lt_envelope_eq(env, back));
     assert(strcmp(lt_envelope_recipient(back, 1), "000.00.13.H26") == 0);
     assert(lt_envelope_recipient(back, 2) == NULL);
+    assert(strcmp(lt_envelope_replaces(back), "000.00.12.H26,2026/09/01,200/STTTT-VP") == 0);
     lt_envelope_t *copy = lt_envelope_dup(back);
     assert(copy && lt_envelope_eq(copy, env));
     lt_envelope_set_channel(copy, LT_CHANNEL_ONLINE);

@@ -102,6 +102,8 @@ lt_sig_t lt_envelope_signature(const lt_envelope_t *self);      //  main file ve
 void lt_envelope_set_signature(lt_envelope_t *self, lt_sig_t verdict);
 const char *lt_envelope_signer(const lt_envelope_t *self);      //  signer subject
 void lt_envelope_set_signer(lt_envelope_t *self, const char *signer);
+const char *lt_envelope_replaces(const lt_envelope_t *self);    //  DocumentId a replacement
+void lt_envelope_set_replaces(lt_envelope_t *self, const char *document_id);   //  replaces
 lt_channel_t lt_envelope_channel(const lt_envelope_t *self);    //  dossier channel
 void lt_envelope_set_channel(lt_envelope_t *self, lt_channel_t channel);
 

@@ -15,6 +15,7 @@
 #include "lt_id.h"
 #include "lt_ltp.h"
 #include "lt_store.h"
+#include "lt_follow.h"
 #include "lt_config.h"
 #include "lt_zap.h"
 #include "lt_keys.h"
@@ -48,6 +49,8 @@ static const s_test_t s_tests[] = {
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
+    {"lt_store_rules", lt_store_rules_test},
+    {"lt_follow", lt_follow_test},
     {"lt_config", lt_config_test},
     {"lt_zap", lt_zap_test},
     {"lt_keys", lt_keys_test},

@@ -216,11 +216,37 @@ void lt_mailbox_destroy(lt_mailbox_t **self_p)
     *self_p = NULL;
 }
 
+//  A message id names one package: another package under a known id is
+//  refused, never merged with the first. -1 with err when it differs.
+static int s_same_package(lt_mailbox_t *self, const lt_envelope_t *env, lt_err_t *err)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "SELECT sha256 FROM packages WHERE msgid = ?1", err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, lt_envelope_id(env), -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *known = (const char *) sqlite3_column_text(stmt, 0);
+        if (known && strcmp(known, lt_envelope_sha256(env)) != 0) {
+            lt_err_set(err, LT_EINVAL,
+                       "mailbox: message id %s already holds another package (sha256 "
+                       "%.16s..., this one %.16s...); refused, not merged",
+                       lt_envelope_id(env), known, lt_envelope_sha256(env));
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 //  Store the package and the items inside an open transaction; -1 with err.
 static int s_put(lt_mailbox_t *self, const lt_envelope_t *env, const void *payload, size_t size,
                  const lt_mailbox_target_t *targets, size_t count, size_t *added, lt_err_t *err)
 {
     int64_t now = lt_time_ms();
+    if (s_same_package(self, env, err))
+        return -1;
     sqlite3_stmt *stmt = s_prepare(
         self,
         "INSERT INTO packages (msgid, kind, key, btype, sender, size, sha256, data, created)"
@@ -761,6 +787,13 @@ void lt_mailbox_test(bool verbose)
     lt_envelope_t *senv = s_test_envelope(LT_KIND_STATUS, "000.00.12.H26,2026/09/03,1/A", st);
     assert(lt_mailbox_put(box, senv, st, strlen(st), targets, 1, &added, &err) == 0);
     assert(added == 1);
+    //  Another package under the same message id is refused, not merged.
+    lt_envelope_t *clash = lt_envelope_dup(senv);
+    assert(clash);
+    lt_envelope_set_payload_facts(clash, "other", 5);
+    assert(lt_mailbox_put(box, clash, "other", 5, targets, 1, &added, &err) == -1);
+    assert(err.code == LT_EINVAL && strstr(err.detail, "not merged") && added == 0);
+    lt_envelope_destroy(&clash);
 
     lt_mailbox_item_t *items = NULL;
     size_t count = 0;

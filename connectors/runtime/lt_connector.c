@@ -52,7 +52,7 @@ typedef struct {
 
 //  The outcome of one delivery.
 typedef struct {
-    char msgid[40];              //  message id
+    char msgid[112];             //  message key (s_message_key)
     lt_delivery_result_t result; //  OK, RETRY or FAIL
     char reason[512];            //  for RETRY and FAIL
 } result_t;
@@ -215,9 +215,9 @@ typedef struct {
     int64_t last_send;        //  monotonic ms of the last message sent
     int64_t hello_backoff;    //  ms to wait before another HELLO
     int heartbeat;            //  ms, from WELCOME
-    zhashx_t *seen;           //  msgid -> "" for delivered messages
-    zlistx_t *seen_order;     //  msgids in insertion order, for eviction
-    zhashx_t *inprog;         //  msgid -> inprog_t
+    zhashx_t *seen;           //  message key -> "" for delivered messages
+    zlistx_t *seen_order;     //  message keys in insertion order, for eviction
+    zhashx_t *inprog;         //  message key -> inprog_t
     uint32_t credit;          //  credit offered in HELLO
 } session_t;
 
@@ -322,11 +322,20 @@ static void s_remember(session_t *s, const char *msgid)
     }
 }
 
+//  The key a delivered message is remembered by: its id and its payload
+//  digest, so that two different messages under one id (an id the broker
+//  did not assign) are never merged into one.
+static void s_message_key(const lt_envelope_t *env, char key[112])
+{
+    snprintf(key, 112, "%.40s/%.64s", lt_envelope_id(env), lt_envelope_sha256(env));
+}
+
 //  DELIVER: hand to workers unless seen or already in progress.
 static void s_on_deliver(session_t *s, lt_ltp_t *msg)
 {
     lt_conn_t *conn = s->conn;
-    const char *msgid = lt_envelope_id(lt_ltp_envelope(msg));
+    char msgid[112];
+    s_message_key(lt_ltp_envelope(msg), msgid);
     uint64_t delivery = lt_ltp_delivery(msg);
     if (zhashx_lookup(s->seen, msgid)) {
         conn->stats.repeats++;
@@ -648,7 +657,7 @@ static void *s_worker(void *arg)
             lt_err_set(&err, LT_EINTERNAL, "connector %s does not take deliveries", self->name);
         result_t *result = calloc(1, sizeof(*result));
         assert(result);
-        snprintf(result->msgid, sizeof(result->msgid), "%s", lt_envelope_id(work->envelope));
+        s_message_key(work->envelope, result->msgid);
         result->result = outcome;
         snprintf(result->reason, sizeof(result->reason), "%s", err.detail);
         pthread_mutex_lock(&self->lock);

@@ -1,6 +1,7 @@
 /*  lthub-testconn: a connector for the broker's tests.
 
-    As a publisher (--count N) it publishes N document messages to
+    As a publisher (--count N) it publishes N messages (--kind, --btype,
+    --from, --replaces; a document "new" from 000.00.12.H26 by default) to
     --to (default 000.00.00.G22), waits for each ACCEPTED and writes
     "seq msgid key" per accepted message to --record, then exits. With
     --file A.edxml,B.edxml it publishes those edXML packages instead, in
@@ -33,6 +34,10 @@ typedef struct {
     long size;                  //  publisher: payload bytes
     char prefix[64];            //  publisher: key prefix
     char to[64];                //  publisher: recipient
+    char from[64];              //  publisher: sender agency
+    char btype[32];             //  publisher: business type
+    char replaces[128];         //  publisher: DocumentId a replacement replaces
+    lt_kind_t kind;             //  publisher: document or status
     char retry_match[64];       //  sink: answer RETRY for these keys
     char retry_btype[32];       //  sink: answer RETRY for this business type...
     long retry_times;           //  ...while the attempt is at most this
@@ -50,6 +55,10 @@ static const lt_option_t s_options[] = {
     {"size", "256", "payload bytes of each published message"},
     {"prefix", "TEST", "business key prefix of published messages"},
     {"to", "000.00.00.G22", "recipient agency code of published messages"},
+    {"from", "000.00.12.H26", "sender agency code of published messages"},
+    {"btype", "new", "business type of published messages (new, revocation, 03, ...)"},
+    {"kind", "document", "kind of published messages: document or status"},
+    {"replaces", "", "published replacements replace this DocumentId"},
     {"retry-match", "", "sink: answer RETRY to keys containing this"},
     {"fail-match", "", "sink: answer FAIL to keys containing this"},
     {"retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"},
@@ -88,6 +97,11 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->size = strtol(lt_conn_option(conn, "size"), NULL, 10);
     snprintf(self->prefix, sizeof(self->prefix), "%s", lt_conn_option(conn, "prefix"));
     snprintf(self->to, sizeof(self->to), "%s", lt_conn_option(conn, "to"));
+    snprintf(self->from, sizeof(self->from), "%s", lt_conn_option(conn, "from"));
+    snprintf(self->btype, sizeof(self->btype), "%s", lt_conn_option(conn, "btype"));
+    snprintf(self->replaces, sizeof(self->replaces), "%s", lt_conn_option(conn, "replaces"));
+    self->kind = strcmp(lt_conn_option(conn, "kind"), "status") == 0 ? LT_KIND_STATUS
+                                                                      : LT_KIND_DOCUMENT;
     snprintf(self->retry_btype, sizeof(self->retry_btype), "%s",
              lt_conn_option(conn, "retry-btype"));
     self->retry_times = strtol(lt_conn_option(conn, "retry-times"), NULL, 10);
@@ -164,10 +178,11 @@ static void *s_publisher(void *arg)
         int tries = 0;
         while (tries++ < 100) {
             lt_envelope_t *env = lt_envelope_new();
-            lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+            lt_envelope_set_kind(env, self->kind);
             lt_envelope_set_key(env, key);
-            lt_envelope_set_btype(env, "new");
-            lt_envelope_set_sender(env, "000.00.12.H26");
+            lt_envelope_set_btype(env, self->btype);
+            lt_envelope_set_replaces(env, *self->replaces ? self->replaces : NULL);
+            lt_envelope_set_sender(env, self->from);
             lt_envelope_add_recipient(env, self->to);
             if (lt_conn_publish(self->conn, &env, payload, (size_t) self->size, 10000, &result) ==
                 0)

@@ -1,0 +1,255 @@
+/*  lt_store_rules_test: self-test of the store's ordering and dedup rules
+    (held follow-ups, replacements, dead letters blocking their lane,
+    content dedup, broker-assigned ids, replayable rejects). Kept apart
+    from lt_store.c's own test so each file stays readable. */
+#include "lt_store.h"
+#include "lt_id.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    uint64_t ids[16];      //  delivery ids seen
+    uint64_t behind[16];   //  dead letter each waits behind
+    char btype[16][32];    //  business types seen
+    size_t count;          //  rows seen
+} s_seen_t;
+
+static int s_collect(void *arg, lt_store_row_t *row)
+{
+    s_seen_t *seen = arg;
+    if (seen->count < 16) {
+        seen->ids[seen->count] = row->delivery;
+        seen->behind[seen->count] = row->behind;
+        snprintf(seen->btype[seen->count], 32, "%s", lt_envelope_btype(row->envelope));
+        seen->count++;
+    }
+    lt_store_row_destroy(&row);
+    return 0;
+}
+
+//  Scan dest for READY deliveries into a fresh seen list.
+static s_seen_t s_ready(lt_store_t *store, const char *dest)
+{
+    s_seen_t seen = {0};
+    lt_err_t err;
+    assert(lt_store_scan_ready(store, dest, 0, 16, s_collect, &seen, &err) == 0);
+    return seen;
+}
+
+//  Put one message in its own batch; returns lt_store_put's result.
+static int s_put(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
+                 const char *replaces, const char *content, const char *preset_id,
+                 const char *dest, bool *dup, char msgid[40], lt_err_t *err)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, kind);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, btype);
+    lt_envelope_set_replaces(env, replaces);
+    lt_envelope_set_id(env, preset_id);
+    lt_envelope_set_sender(env, "000.00.12.H26");
+    lt_envelope_add_recipient(env, "000.00.00.G22");
+    lt_envelope_set_payload_facts(env, content, strlen(content));
+    const char *dests[] = {dest};
+    const char *rcpts[] = {"000.00.00.G22"};
+    assert(lt_store_begin(store, err) == 0);
+    int rc = lt_store_put(store, env, content, strlen(content), dests, rcpts, 1, dup, msgid, err);
+    lt_err_t commit_err;
+    assert(lt_store_commit(store, &commit_err) == 0);
+    lt_envelope_destroy(&env);
+    return rc;
+}
+
+//  Apply one state change in its own batch.
+static void s_change(lt_store_t *store, int (*fn)(lt_store_t *, uint64_t, lt_err_t *),
+                     uint64_t delivery)
+{
+    lt_err_t err;
+    assert(lt_store_begin(store, &err) == 0);
+    assert(fn(store, delivery, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+}
+
+static int s_count_rejects(void *arg, lt_store_reject_t *reject)
+{
+    (*(size_t *) arg)++;
+    lt_store_reject_destroy(&reject);
+    return 0;
+}
+
+void lt_store_rules_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_store_rules: ");
+    char path[] = "/tmp/lt_store_rules_XXXXXX";
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    close(fd);
+    unlink(path);
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    bool dup;
+    char msgid[40], first[40];
+
+    //  Content dedup: the same document twice is one message; other content
+    //  under the same DocumentId is a conflict named as such.
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "new", NULL, "v1", NULL, "a", &dup, first,
+                 &err) == 0 && !dup);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "new", NULL, "v1", NULL, "a", &dup, msgid,
+                 &err) == 0 && dup && strcmp(msgid, first) == 0);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "new", NULL, "v1 corrected", NULL, "a", &dup,
+                 msgid, &err) == -1);
+    assert(err.code == LT_EINVAL && strstr(err.detail, "'D1' conflict") &&
+           strstr(err.detail, first));
+    //  A changed update is a new revision; the same update again is not.
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "update", NULL, "u1", NULL, "a", &dup, msgid,
+                 &err) == 0 && !dup);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "update", NULL, "u1", NULL, "a", &dup, msgid,
+                 &err) == 0 && dup);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D1", "update", NULL, "u2", NULL, "a", &dup, msgid,
+                 &err) == 0 && !dup);
+    lt_store_counts_t counts;
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.messages == 3 && counts.ready == 3);
+    lt_envelope_t *doc = lt_store_document(store, "D1");
+    assert(doc && strcmp(lt_envelope_id(doc), first) == 0);
+    lt_envelope_destroy(&doc);
+    assert(lt_store_document(store, "nothing") == NULL);
+
+    //  Ids are the store's: a publisher's id never merges two messages.
+    char preset[LT_ID_LEN + 1], other[40];
+    lt_id_new(preset);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D2", "new", NULL, "x", preset, "b", &dup, msgid,
+                 &err) == 0 && !dup);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D3", "new", NULL, "y", preset, "b", &dup, other,
+                 &err) == 0 && !dup);
+    assert(strcmp(msgid, preset) != 0 && strcmp(other, preset) != 0 && strcmp(msgid, other));
+
+    //  A follow-up whose document is unknown is held, then released behind
+    //  the document when it comes.
+    lt_store_set_hold(store, 60000);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D4", "revocation", NULL, "r", NULL, "c", &dup, msgid,
+                 &err) == 0);
+    assert(s_put(store, LT_KIND_STATUS, "D4", "03", NULL, "s", NULL, "c", &dup, msgid, &err) ==
+           0);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.held == 2);
+    assert(s_ready(store, "c").count == 0);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D4", "new", NULL, "d", NULL, "c", &dup, msgid,
+                 &err) == 0);
+    assert(lt_store_released(store) == 2);
+    s_seen_t seen = s_ready(store, "c");
+    assert(seen.count == 1 && strcmp(seen.btype[0], "new") == 0);
+    uint64_t revocation = lt_store_lane_next(store, seen.ids[0]);
+    assert(revocation > seen.ids[0]);
+    s_change(store, lt_store_done, seen.ids[0]);
+    seen = s_ready(store, "c");
+    assert(seen.count == 1 && seen.ids[0] == revocation && strcmp(seen.btype[0], "revocation") == 0);
+    s_change(store, lt_store_done, revocation);
+    seen = s_ready(store, "c");
+    assert(seen.count == 1 && strcmp(seen.btype[0], "03") == 0);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.held == 0);
+
+    //  Past the hold, a follow-up goes anyway.
+    assert(s_put(store, LT_KIND_STATUS, "D5", "01", NULL, "s5", NULL, "d", &dup, msgid, &err) ==
+           0);
+    assert(lt_store_begin(store, &err) == 0);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_release_expired(store, lt_time_ms(), 16, s_collect, &seen, &err) == 0);
+    assert(seen.count == 0);
+    assert(lt_store_release_expired(store, lt_time_ms() + 60001, 16, s_collect, &seen, &err) ==
+           0);
+    assert(seen.count == 1 && strcmp(seen.btype[0], "01") == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_scan_due(store, "d", lt_time_ms(), 16, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1);
+
+    //  A replacement is in the lane of the document it replaces, and is
+    //  itself a document: its own follow-ups are not held.
+    assert(s_put(store, LT_KIND_DOCUMENT, "D6", "new", NULL, "d6", NULL, "e", &dup, msgid,
+                 &err) == 0);
+    assert(s_put(store, LT_KIND_DOCUMENT, "D7", "replacement", "D6", "d7", NULL, "e", &dup,
+                 msgid, &err) == 0);
+    seen = s_ready(store, "e");
+    assert(seen.count == 1 && strcmp(seen.btype[0], "new") == 0);
+    assert(s_put(store, LT_KIND_STATUS, "D7", "01", NULL, "s7", NULL, "f", &dup, msgid, &err) ==
+           0);
+    assert(s_ready(store, "f").count == 1);
+
+    //  A dead document holds back its lane until replayed or discarded.
+    assert(s_put(store, LT_KIND_DOCUMENT, "D8", "new", NULL, "d8", NULL, "g", &dup, msgid,
+                 &err) == 0);
+    assert(s_put(store, LT_KIND_STATUS, "D8", "01", NULL, "s8", NULL, "g", &dup, msgid, &err) ==
+           0);
+    seen = s_ready(store, "g");
+    assert(seen.count == 1);
+    uint64_t dead = seen.ids[0];
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_dead(store, dead, "refused", &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(s_ready(store, "g").count == 0);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_list_blocked(store, 16, s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.behind[0] == dead && strcmp(seen.btype[0], "01") == 0);
+    s_change(store, lt_store_discard, dead);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_discard(store, dead, &err) == -1 && err.code == LT_ESTATE);
+    lt_store_rollback(store);
+    seen = s_ready(store, "g");
+    assert(seen.count == 1 && strcmp(seen.btype[0], "01") == 0);
+    lt_store_row_t *row = lt_store_get(store, dead, false);
+    assert(row && row->state == LT_DELIVERY_DISCARDED && strstr(row->errors, "discarded"));
+    lt_store_row_destroy(&row);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.discarded == 1 && counts.dead == 0);
+
+    //  Rejected inputs keep their envelope and can be marked replayed.
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+    lt_envelope_set_key(env, "D9");
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_reject(store, "pub", LT_EROUTE, "no route", env, "p9", 2, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    lt_envelope_destroy(&env);
+    size_t rejects = 0;
+    assert(lt_store_list_rejects(store, 10, s_count_rejects, &rejects, &err) == 0);
+    assert(rejects == 1);
+    lt_store_reject_t *reject = lt_store_get_reject(store, 1, true);
+    assert(reject && reject->code == LT_EROUTE && strcmp(reject->source, "pub") == 0);
+    assert(reject->envelope && strcmp(lt_envelope_key(reject->envelope), "D9") == 0);
+    assert(reject->size == 2 && memcmp(reject->data, "p9", 2) == 0 && !*reject->replayed);
+    lt_store_reject_destroy(&reject);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_reject_replayed(store, 1, first, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    reject = lt_store_get_reject(store, 1, false);
+    assert(reject && strcmp(reject->replayed, first) == 0 && !reject->data);
+    lt_store_reject_destroy(&reject);
+    assert(lt_store_get_reject(store, 2, false) == NULL);
+
+    //  Counters survive a reopen.
+    lt_store_counts(store, NULL, &counts);
+    lt_store_destroy(&store);
+    store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_counts_t again;
+    lt_store_counts(store, NULL, &again);
+    assert(memcmp(&again, &counts, sizeof(counts)) == 0);
+    assert(!lt_store_full(store));
+    lt_store_destroy(&store);
+    char extra[sizeof(path) + 8];
+    unlink(path);
+    snprintf(extra, sizeof(extra), "%s-wal", path);
+    unlink(extra);
+    snprintf(extra, sizeof(extra), "%s-shm", path);
+    unlink(extra);
+    if (verbose)
+        printf("OK\n");
+}
