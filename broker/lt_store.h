@@ -20,6 +20,7 @@
 
 #include "lt_envelope.h"
 #include "lt_error.h"
+#include "lt_ledger.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -87,10 +88,16 @@ void lt_store_rollback(lt_store_t *self);
 //  Store a message with one delivery per destination; dest_rcpts[i] lists
 //  (comma-separated) the recipients routed to dests[i]. Sets the envelope's
 //  id (if unset) and received time. On a known dedup key stores nothing,
-//  sets *duplicate and copies the first message's id into msgid.
+//  sets *duplicate and copies the first message's id into msgid. All or
+//  nothing: the message, its deliveries, its dedup key and its ledger events
+//  (lt_ledger_record) are written in one savepoint; on -1 none of them is.
 int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
                  const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
                  bool *duplicate, char msgid[40], lt_err_t *err);
+
+//  The counting ledger kept in the same database (broker/lt_ledger.h): a
+//  publish's ledger rows are written in the same savepoint as its message.
+lt_ledger_t *lt_store_ledger(lt_store_t *self);
 
 //  Keep a rejected input for inspection (never dropped).
 int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,

@@ -15,6 +15,8 @@
 #include "lt_id.h"
 #include "lt_ltp.h"
 #include "lt_store.h"
+#include "lt_period.h"
+#include "lt_ledger.h"
 #include "lt_config.h"
 #include "lt_zap.h"
 #include "lt_keys.h"
@@ -48,6 +50,9 @@ static const s_test_t s_tests[] = {
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
+    {"lt_period", lt_period_test},
+    {"lt_ledger_event", lt_ledger_event_test},
+    {"lt_ledger", lt_ledger_test},
     {"lt_config", lt_config_test},
     {"lt_zap", lt_zap_test},
     {"lt_keys", lt_keys_test},
