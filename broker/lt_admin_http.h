@@ -7,6 +7,9 @@
       GET  /api/v1/dead?limit=N          dead letters, newest first
       POST /api/v1/dead/ID/replay        put a dead letter back (bearer token)
       GET  /api/v1/trace/MSGID           every delivery of one message
+      GET  /api/v1/indicators?period=P&agency=CODE   criterion 7.1 indicators
+                                         (docs/indicators.md; read from the
+                                         store file on a connection of its own)
 
     Requests are answered by the broker actor itself (lt_broker_admin), so
     the server holds no state of its own. Changing endpoints need
@@ -30,6 +33,10 @@ lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err);
 
 //  Stop the server; safe on NULL.
 void lt_admin_http_destroy(lt_admin_http_t **self_p);
+
+//  Reload the indicator definitions and agency directory the config names;
+//  when one is bad the ones in use are kept (logged).
+void lt_admin_http_reload(lt_admin_http_t *self, const lt_config_t *config);
 
 //  Port it listens on.
 int lt_admin_http_port(lt_admin_http_t *self);
