@@ -200,9 +200,14 @@ static json_t *s_agency_json(lt_counting_t *self, const char *agency, const s_su
 {
     json_t *out = json_object();
     json_object_set_new(out, "agency", json_string(agency));
+    const char *name = *self->province ? self->province : "province";
+    for (size_t a = 0; !*agency && a < lt_agencies_size(self->dir); a++)
+        if (lt_agencies_at(self->dir, a)->level == 1) {
+            name = lt_agencies_at(self->dir, a)->name;
+            break;
+        }
     json_object_set_new(out, "agency_name",
-                        json_string(*agency ? lt_agencies_name(self->dir, agency)
-                                            : (*self->province ? self->province : "province")));
+                        json_string(*agency ? lt_agencies_name(self->dir, agency) : name));
     json_t *list = json_array();
     for (size_t i = 0; i < lt_indicators_size(self->defs); i++) {
         lt_ind_result_t r;
@@ -358,7 +363,7 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
     }
     char at[32], confirmed[32], flags[256], channel[8], num[32];
     s_iso(it->at, at);
-    s_iso(it->confirmed_at, confirmed);
+    s_iso(it->related_at, confirmed);
     s_flags_text(it->flags, flags, sizeof(flags));
     snprintf(channel, sizeof(channel), "%d", it->channel);
     const char *direction = it->event == LT_EV_DOC_OUT  ? "out"
@@ -440,7 +445,7 @@ int lt_counting_evidence(lt_counting_t *self, const char *store, const char *ind
     json_t *figures = lt_counting_indicators(self, store, period, target, err);
     if (!figures)
         return -1;
-    if (mkdir(dir, 0750) && errno != EEXIST) {
+    if (zsys_dir_create("%s", dir)) {
         json_decref(figures);
         return lt_err_set(err, LT_EIO, "cannot create %s: %s", dir, strerror(errno)), -1;
     }
@@ -454,7 +459,7 @@ int lt_counting_evidence(lt_counting_t *self, const char *store, const char *ind
         return lt_err_set(err, LT_EIO, "cannot write %s", path), -1;
     }
     fputs("counted,reason,item,event,doc,agency,direction,origins,channel,secret,signature,"
-          "signer,dossier_channel,dim,detail,flags,day,at,confirmed_at,sha256,msgid,rows\n",
+          "signer,dossier_channel,dim,detail,flags,day,at,related_at,sha256,msgid,rows\n",
           ev.csv);
     s_reader_t r;
     int rc = s_open(store, &r, err);

@@ -70,7 +70,7 @@ static const char *s_sql[Q_COUNT] = {
                  " ON CONFLICT (item, origin) DO NOTHING",
     [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE item = ?1 ORDER BY seq",
     [Q_ITEM_DAY] = "SELECT day, at FROM ledger WHERE item = ?1 ORDER BY seq LIMIT 1",
-    [Q_PREFIX] = "SELECT 1 FROM ledger WHERE item > ?1 AND item < ?2 LIMIT 1",
+    [Q_PREFIX] = "SELECT MIN(at) FROM ledger WHERE item > ?1 AND item < ?2",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
@@ -276,21 +276,23 @@ static bool s_item_day(lt_ledger_t *self, const char *item, int *day, int64_t *a
     return found;
 }
 
-//  True when some item starts with prefix.
-static bool s_prefix(lt_ledger_t *self, const char *prefix)
+//  Earliest time of the items starting with prefix, 0 when there is none.
+static int64_t s_prefix(lt_ledger_t *self, const char *prefix)
 {
     char upper[700];
     snprintf(upper, sizeof(upper), "%s", prefix);
     size_t len = strlen(upper);
     if (len == 0)
-        return false;
+        return 0;
     upper[len - 1]++;   //  the prefix ends with '|': the next byte bounds the range
     sqlite3_stmt *stmt = self->stmt[Q_PREFIX];
     sqlite3_bind_text(stmt, 1, prefix, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_STATIC);
-    bool found = sqlite3_step(stmt) == SQLITE_ROW;
+    int64_t at = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        at = sqlite3_column_int64(stmt, 0);
     s_reset(stmt);
-    return found;
+    return at;
 }
 
 //  Time a status 01 or 03 from agency about doc came back, 0 when none.
@@ -323,7 +325,7 @@ typedef struct {
     char sha256[65];       //  first row's payload digest
     char msgid[40];        //  first row's message id
     char rows[1024];       //  "seq:hash;..."
-    int64_t confirmed_at;  //  status 01/03 time
+    int64_t related_at;    //  status 01/03 time (documents), DVCQG acceptance (dossiers)
 } s_merged_t;
 
 static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t *err)
@@ -385,8 +387,8 @@ static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t 
         if (sig_ok)
             f |= LT_F_SIGNED;
         if (ev == LT_EV_DOC_IN) {
-            m->confirmed_at = s_confirmed_at(self, m->doc, m->st.agency);
-            if (m->confirmed_at && lt_period_day(m->confirmed_at) == m->st.day)
+            m->related_at = s_confirmed_at(self, m->doc, m->st.agency);
+            if (m->related_at && lt_period_day(m->related_at) == m->st.day)
                 f |= LT_F_CONFIRMED;
         }
     }
@@ -399,7 +401,8 @@ static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t 
             f |= LT_F_DIGITISED;
         char prefix[600];
         snprintf(prefix, sizeof(prefix), "dossier_synced|%s|", m->doc);
-        if (s_prefix(self, prefix))
+        m->related_at = s_prefix(self, prefix);
+        if (m->related_at)
             f |= LT_F_SYNCED;
     }
     else if (ev == LT_EV_DOSSIER_FINISHED && (attrs & LT_EVA_ONTIME))
@@ -656,7 +659,7 @@ int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_
                                .detail = m->detail,
                                .sha256 = m->sha256,
                                .msgid = m->msgid,
-                               .confirmed_at = m->confirmed_at,
+                               .related_at = m->related_at,
                                .rows = m->rows};
         if (fn(arg, &it))
             break;

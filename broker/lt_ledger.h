@@ -63,7 +63,9 @@ typedef struct {
     const char *detail;     //  facts behind the attributes
     const char *sha256;     //  payload digest of its first row
     const char *msgid;      //  message id of its first row
-    int64_t confirmed_at;   //  Unix ms of a status 01/03 from this agency, 0 = none
+    int64_t related_at;     //  Unix ms of the event completing it, 0 = none: the first
+                            //  status 01/03 from this agency (doc_in), the first
+                            //  DVCQG acceptance (dossier_received)
     const char *rows;       //  "seq:hash" of each of its rows, ';' between
 } lt_ledger_item_t;
 
