@@ -57,8 +57,8 @@ typedef enum {
     Q_HEAD,
     Q_INSERT,
     Q_ITEM_ROWS,
-    Q_ITEM_DAY,
     Q_PREFIX,
+    Q_CONFIRMED,
     Q_SUM_ADD,
     Q_COUNT
 } s_query_t;
@@ -69,8 +69,8 @@ static const char *s_sql[Q_COUNT] = {
                  " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
                  " ON CONFLICT (item, origin) DO NOTHING",
     [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE item = ?1 ORDER BY seq",
-    [Q_ITEM_DAY] = "SELECT day, at FROM ledger WHERE item = ?1 ORDER BY seq LIMIT 1",
     [Q_PREFIX] = "SELECT MIN(at) FROM ledger WHERE item > ?1 AND item < ?2",
+    [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE item IN (?1, ?2)",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
@@ -83,6 +83,8 @@ struct _lt_ledger_t {
     char province[16];            //  level-1 code of the province
     const char *sha256;           //  digest of the message being recorded
     const char *msgid;            //  id of the message being recorded
+    int64_t head_seq;             //  seq of the last row, -1 = read it from the table
+    char head_hash[65];           //  hash of the last row ("" when empty)
 };
 
 //  The merged state of one item.
@@ -114,6 +116,7 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
     if (!self)
         return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), NULL;
     self->db = db;
+    self->head_seq = -1;
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     if (!readonly) {
         char *msg = NULL;
@@ -156,17 +159,45 @@ void lt_ledger_set_province(lt_ledger_t *self, const char *province)
     snprintf(self->province, sizeof(self->province), "%s", province ? province : "");
 }
 
-//  Write the canonical form of a row (header comment) to out.
-static void s_canon_field(FILE *out, const char *value)
+//  A growing buffer for the canonical form of a row.
+typedef struct {
+    char local[4096];   //  enough for every row the hub writes
+    char *data;         //  local or heap
+    size_t size;        //  bytes used
+    size_t alloc;       //  bytes available
+    bool failed;        //  out of memory
+} s_canon_t;
+
+//  Append LENGTH ':' VALUE ',' (header comment).
+static void s_canon_field(s_canon_t *c, const char *value)
 {
-    fprintf(out, "%zu:%s,", strlen(value), value);
+    size_t len = strlen(value);
+    char prefix[24];
+    int plen = snprintf(prefix, sizeof(prefix), "%zu:", len);
+    size_t need = c->size + (size_t) plen + len + 1;
+    if (need > c->alloc) {
+        size_t alloc = need * 2;
+        char *data = c->data == c->local ? malloc(alloc) : realloc(c->data, alloc);
+        if (!data) {
+            c->failed = true;
+            return;
+        }
+        if (c->data == c->local)
+            memcpy(data, c->local, c->size);
+        c->data = data;
+        c->alloc = alloc;
+    }
+    memcpy(c->data + c->size, prefix, (size_t) plen);
+    memcpy(c->data + c->size + plen, value, len);
+    c->data[c->size + (size_t) plen + len] = ',';
+    c->size = need;
 }
 
-static void s_canon_int(FILE *out, long long value)
+static void s_canon_int(s_canon_t *c, long long value)
 {
     char text[32];
     snprintf(text, sizeof(text), "%lld", value);
-    s_canon_field(out, text);
+    s_canon_field(c, text);
 }
 
 //  The values of one row, in canonical order.
@@ -184,36 +215,38 @@ typedef struct {
 //  Hash a row into hex.
 static void s_hash(const s_row_t *r, char hex[65])
 {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    if (!out) {
-        memset(hex, '0', 64);
+    s_canon_t c;
+    c.data = c.local;
+    c.size = 0;
+    c.alloc = sizeof(c.local);
+    c.failed = false;
+    s_canon_int(&c, r->seq);
+    s_canon_field(&c, r->event);
+    s_canon_field(&c, r->item);
+    s_canon_field(&c, r->origin);
+    s_canon_field(&c, r->doc);
+    s_canon_field(&c, r->agency);
+    s_canon_int(&c, r->at);
+    s_canon_int(&c, r->day);
+    s_canon_int(&c, r->electronic);
+    s_canon_int(&c, r->secret);
+    s_canon_int(&c, r->sig);
+    s_canon_field(&c, r->signer);
+    s_canon_int(&c, r->channel);
+    s_canon_field(&c, r->dim);
+    s_canon_int(&c, r->attrs);
+    s_canon_field(&c, r->detail);
+    s_canon_field(&c, r->sha256);
+    s_canon_field(&c, r->msgid);
+    s_canon_field(&c, r->prev);
+    if (c.failed) {   //  cannot match any stored hash: the row is reported
+        memset(hex, 'x', 64);
         hex[64] = 0;
-        return;
     }
-    s_canon_int(out, r->seq);
-    s_canon_field(out, r->event);
-    s_canon_field(out, r->item);
-    s_canon_field(out, r->origin);
-    s_canon_field(out, r->doc);
-    s_canon_field(out, r->agency);
-    s_canon_int(out, r->at);
-    s_canon_int(out, r->day);
-    s_canon_int(out, r->electronic);
-    s_canon_int(out, r->secret);
-    s_canon_int(out, r->sig);
-    s_canon_field(out, r->signer);
-    s_canon_int(out, r->channel);
-    s_canon_field(out, r->dim);
-    s_canon_int(out, r->attrs);
-    s_canon_field(out, r->detail);
-    s_canon_field(out, r->sha256);
-    s_canon_field(out, r->msgid);
-    s_canon_field(out, r->prev);
-    fclose(out);
-    lt_digest_sha256_hex(text, size, hex);
-    free(text);
+    else
+        lt_digest_sha256_hex(c.data, c.size, hex);
+    if (c.data != c.local)
+        free(c.data);
 }
 
 //  Text of a column, "" for NULL.
@@ -261,21 +294,6 @@ int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
     return seq;
 }
 
-//  Local day and time of an item's first row; false when it has none.
-static bool s_item_day(lt_ledger_t *self, const char *item, int *day, int64_t *at)
-{
-    sqlite3_stmt *stmt = self->stmt[Q_ITEM_DAY];
-    sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
-    bool found = sqlite3_step(stmt) == SQLITE_ROW;
-    if (found) {
-        *day = sqlite3_column_int(stmt, 0);
-        if (at)
-            *at = sqlite3_column_int64(stmt, 1);
-    }
-    s_reset(stmt);
-    return found;
-}
-
 //  Earliest time of the items starting with prefix, 0 when there is none.
 static int64_t s_prefix(lt_ledger_t *self, const char *prefix)
 {
@@ -298,17 +316,17 @@ static int64_t s_prefix(lt_ledger_t *self, const char *prefix)
 //  Time a status 01 or 03 from agency about doc came back, 0 when none.
 static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *agency)
 {
-    int64_t best = 0;
-    static const char *codes[] = {"01", "03"};
-    for (int i = 0; i < 2; i++) {
-        char item[700];
-        int day;
-        int64_t at = 0;
-        snprintf(item, sizeof(item), "status|%s|%s|%s", doc, agency, codes[i]);
-        if (s_item_day(self, item, &day, &at) && (best == 0 || at < best))
-            best = at;
-    }
-    return best;
+    char a[700], b[700];
+    snprintf(a, sizeof(a), "status|%s|%s|01", doc, agency);
+    snprintf(b, sizeof(b), "status|%s|%s|03", doc, agency);
+    sqlite3_stmt *stmt = self->stmt[Q_CONFIRMED];
+    sqlite3_bind_text(stmt, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, b, -1, SQLITE_STATIC);
+    int64_t at = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        at = sqlite3_column_int64(stmt, 0);
+    s_reset(stmt);
+    return at;
 }
 
 //  Merge the rows of an item; with want_rows, also list "seq:hash" pairs
@@ -328,13 +346,68 @@ typedef struct {
     int64_t related_at;    //  status 01/03 time (documents), DVCQG acceptance (dossiers)
 } s_merged_t;
 
-static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t *err)
+//  Row facts merged over an item's rows.
+typedef struct {
+    bool found;        //  some row
+    bool relayed;      //  a relay row
+    bool electronic;   //  a row says electronic
+    bool secret;       //  a row says secret
+    bool sig_ok;       //  the relay row's verdict is valid
+    unsigned attrs;    //  LT_EVA_* of every row
+} s_acc_t;
+
+static void s_acc_add(s_acc_t *a, const s_row_t *r)
+{
+    a->found = true;
+    if (strcmp(r->origin, "relay") == 0) {
+        a->relayed = true;
+        a->sig_ok = r->sig == LT_SIG_VALID;
+    }
+    a->electronic |= r->electronic != 0;
+    a->secret |= r->secret != 0;
+    a->attrs |= (unsigned) r->attrs;
+}
+
+//  The flags of an item from its merged rows and the related time.
+static unsigned s_flags(lt_ev_t ev, const s_acc_t *a, int channel, int day, int64_t related_at)
+{
+    unsigned f = a->secret ? LT_F_SECRET : 0;
+    if (ev == LT_EV_DOC_OUT || ev == LT_EV_DOC_IN) {
+        if (a->relayed)
+            f |= LT_F_RELAYED | LT_F_ELECTRONIC;
+        else if (a->electronic)
+            f |= LT_F_DECLARED | LT_F_ELECTRONIC;
+        if (a->sig_ok)
+            f |= LT_F_SIGNED;
+        if (ev == LT_EV_DOC_IN && related_at && lt_period_day(related_at) == day)
+            f |= LT_F_CONFIRMED;
+    }
+    else if (ev == LT_EV_DOSSIER_RECEIVED) {
+        if (channel == 2)
+            f |= LT_F_ONLINE;
+        if (channel == 3)
+            f |= LT_F_POSTAL;
+        if (a->attrs & LT_EVA_DIGITISED)
+            f |= LT_F_DIGITISED;
+        if (related_at)
+            f |= LT_F_SYNCED;
+    }
+    else if (ev == LT_EV_DOSSIER_FINISHED && (a->attrs & LT_EVA_ONTIME))
+        f |= LT_F_ONTIME;
+    else if (ev == LT_EV_DOSSIER_RETURNED && (a->attrs & LT_EVA_POSTAL_RETURN))
+        f |= LT_F_POSTAL_RETURN;
+    return f;
+}
+
+//  Merge the rows of an item into m. With skip > 0, *before gets the state
+//  the item had without row skip (the row just appended): one read for both.
+static int s_merge(lt_ledger_t *self, const char *item, int64_t skip, s_merged_t *m,
+                   s_state_t *before, lt_err_t *err)
 {
     memset(m, 0, sizeof(*m));
     sqlite3_stmt *stmt = self->stmt[Q_ITEM_ROWS];
     sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
-    bool relayed = false, electronic = false, secret = false, sig_ok = false;
-    unsigned attrs = 0;
+    s_acc_t all = {0}, rest = {0};
     int step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_row_t r;
@@ -352,16 +425,13 @@ static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t 
             snprintf(m->msgid, sizeof(m->msgid), "%s", r.msgid);
             m->channel = (int) r.channel;
         }
-        bool relay = strcmp(r.origin, "relay") == 0;
-        if (relay) {
-            relayed = true;
+        if (strcmp(r.origin, "relay") == 0) {
             m->sig = (lt_sig_t) r.sig;
             snprintf(m->signer, sizeof(m->signer), "%s", r.signer);
-            sig_ok = r.sig == LT_SIG_VALID;
         }
-        electronic |= r.electronic != 0;
-        secret |= r.secret != 0;
-        attrs |= (unsigned) r.attrs;
+        s_acc_add(&all, &r);
+        if (r.seq != skip)
+            s_acc_add(&rest, &r);
         size_t used = strlen(m->origins);
         if (!strstr(m->origins, r.origin))
             snprintf(m->origins + used, sizeof(m->origins) - used, "%s%s", used ? "+" : "",
@@ -373,43 +443,23 @@ static int s_merge(lt_ledger_t *self, const char *item, s_merged_t *m, lt_err_t 
     s_reset(stmt);
     if (step != SQLITE_DONE)
         return s_fail(self, err, "cannot read an item");
+    if (before)
+        memset(before, 0, sizeof(*before));
     if (!m->st.found)
         return 0;
-    unsigned f = 0;
     lt_ev_t ev = lt_ev_from_name(m->st.event);
-    if (secret)
-        f |= LT_F_SECRET;
-    if (ev == LT_EV_DOC_OUT || ev == LT_EV_DOC_IN) {
-        if (relayed)
-            f |= LT_F_RELAYED | LT_F_ELECTRONIC;
-        else if (electronic)
-            f |= LT_F_DECLARED | LT_F_ELECTRONIC;
-        if (sig_ok)
-            f |= LT_F_SIGNED;
-        if (ev == LT_EV_DOC_IN) {
-            m->related_at = s_confirmed_at(self, m->doc, m->st.agency);
-            if (m->related_at && lt_period_day(m->related_at) == m->st.day)
-                f |= LT_F_CONFIRMED;
-        }
-    }
+    if (ev == LT_EV_DOC_IN)
+        m->related_at = s_confirmed_at(self, m->doc, m->st.agency);
     else if (ev == LT_EV_DOSSIER_RECEIVED) {
-        if (m->channel == 2)
-            f |= LT_F_ONLINE;
-        if (m->channel == 3)
-            f |= LT_F_POSTAL;
-        if (attrs & LT_EVA_DIGITISED)
-            f |= LT_F_DIGITISED;
         char prefix[600];
         snprintf(prefix, sizeof(prefix), "dossier_synced|%s|", m->doc);
         m->related_at = s_prefix(self, prefix);
-        if (m->related_at)
-            f |= LT_F_SYNCED;
     }
-    else if (ev == LT_EV_DOSSIER_FINISHED && (attrs & LT_EVA_ONTIME))
-        f |= LT_F_ONTIME;
-    else if (ev == LT_EV_DOSSIER_RETURNED && (attrs & LT_EVA_POSTAL_RETURN))
-        f |= LT_F_POSTAL_RETURN;
-    m->st.flags = f;
+    m->st.flags = s_flags(ev, &all, m->channel, m->st.day, m->related_at);
+    if (before && rest.found) {
+        *before = m->st;
+        before->flags = s_flags(ev, &rest, m->channel, m->st.day, m->related_at);
+    }
     return 0;
 }
 
@@ -428,35 +478,42 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_sum");
 }
 
+void lt_ledger_forget(lt_ledger_t *self)
+{
+    assert(self);
+    self->head_seq = -1;
+}
+
 int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char *sha256,
                      const char *msgid, bool *added, lt_err_t *err)
 {
     assert(self && ev && added);
     *added = false;
-    //  The items whose state this event may change: its own, and the one it
-    //  completes.
-    char items[2][700];
-    size_t count = 1;
-    snprintf(items[0], sizeof(items[0]), "%s", ev->item);
-    if (ev->event == LT_EV_STATUS &&
-        (strcmp(ev->dim, "01") == 0 || strcmp(ev->dim, "03") == 0))
-        snprintf(items[count++], sizeof(items[0]), "doc|%s|%s|in", ev->doc, ev->agency);
+    //  The item this event completes, if any (its state changes too).
+    char related[700] = "";
+    if (ev->event == LT_EV_STATUS && (strcmp(ev->dim, "01") == 0 || strcmp(ev->dim, "03") == 0))
+        snprintf(related, sizeof(related), "doc|%s|%s|in", ev->doc, ev->agency);
     else if (ev->event == LT_EV_DOSSIER_SYNCED)
-        snprintf(items[count++], sizeof(items[0]), "dossier_received|%s", ev->doc);
-    s_merged_t *before = calloc(2, sizeof(s_merged_t)), *after = calloc(2, sizeof(s_merged_t));
+        snprintf(related, sizeof(related), "dossier_received|%s", ev->doc);
+    s_merged_t *m = malloc(sizeof(s_merged_t));
+    s_state_t *rel_before = calloc(1, sizeof(s_state_t)), before;
     int rc = -1;
-    if (!before || !after) {
+    if (!m || !rel_before) {
         lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < count; i++)
-        if (s_merge(self, items[i], &before[i], err))
-            goto done;
+    if (*related && s_merge(self, related, 0, m, NULL, err))
+        goto done;
+    if (*related)
+        *rel_before = m->st;
+    if (self->head_seq < 0)
+        self->head_seq = lt_ledger_head(self, self->head_hash);
     char prev[65];
-    int64_t seq = lt_ledger_head(self, prev) + 1;
-    if (!*prev)
+    if (*self->head_hash)
+        snprintf(prev, sizeof(prev), "%s", self->head_hash);
+    else
         snprintf(prev, sizeof(prev), "%064d", 0);
-    s_row_t r = {.seq = seq,
+    s_row_t r = {.seq = self->head_seq + 1,
                  .event = lt_ev_name(ev->event),
                  .item = ev->item,
                  .origin = ev->origin,
@@ -508,19 +565,26 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     if (sqlite3_changes(self->db) == 0)
         goto done;   //  the item already has a row from this origin
     *added = true;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        if (s_merge(self, items[i], &after[i], err))
+    self->head_seq = r.seq;
+    snprintf(self->head_hash, sizeof(self->head_hash), "%s", hash);
+    //  Move the changed items in ledger_sum: this event's, then the one it completes.
+    if (s_merge(self, ev->item, r.seq, m, &before, err))
+        rc = -1;
+    else if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
+             ((before.found && s_sum_add(self, &before, -1, err)) ||
+              s_sum_add(self, &m->st, 1, err)))
+        rc = -1;
+    if (rc == 0 && *related) {
+        if (s_merge(self, related, 0, m, NULL, err))
             rc = -1;
-        else if (memcmp(&before[i].st, &after[i].st, sizeof(s_state_t)) != 0) {
-            if (before[i].st.found && s_sum_add(self, &before[i].st, -1, err))
-                rc = -1;
-            else if (after[i].st.found && s_sum_add(self, &after[i].st, 1, err))
-                rc = -1;
-        }
+        else if (memcmp(rel_before, &m->st, sizeof(s_state_t)) != 0 &&
+                 ((rel_before->found && s_sum_add(self, rel_before, -1, err)) ||
+                  (m->st.found && s_sum_add(self, &m->st, 1, err))))
+            rc = -1;
     }
 done:
-    free(before);
-    free(after);
+    free(m);
+    free(rel_before);
     return rc;
 }
 
@@ -640,7 +704,7 @@ int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_
     while (m && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         char item[700];
         snprintf(item, sizeof(item), "%s", s_col(stmt, 0));
-        if (s_merge(self, item, m, err)) {
+        if (s_merge(self, item, 0, m, NULL, err)) {
             rc = -1;
             break;
         }

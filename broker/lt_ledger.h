@@ -92,6 +92,10 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
 int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *event, const char *sha256,
                      const char *msgid, bool *added, lt_err_t *err);
 
+//  Forget the cached last row (the caller rolled back a transaction that
+//  appended rows); the next append reads it from the table.
+void lt_ledger_forget(lt_ledger_t *self);
+
 //  Walk the chain. Returns 0 when every row matches, 1 when one does not
 //  (*bad = its seq, why says what), -1 when the ledger cannot be read.
 int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why,

@@ -362,6 +362,8 @@ void lt_store_rollback(lt_store_t *self)
     assert(self);
     if (self->in_batch)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    if (self->ledger)
+        lt_ledger_forget(self->ledger);   //  its cached last row may be gone
     self->in_batch = false;
     memset(&self->pending, 0, sizeof(self->pending));
 }
@@ -487,6 +489,8 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     if (rc == 0 && s_exec(self, "RELEASE lt_put", err) == 0)
         return 0;
     sqlite3_exec(self->db, "ROLLBACK TO lt_put; RELEASE lt_put", NULL, NULL, NULL);
+    if (self->ledger)
+        lt_ledger_forget(self->ledger);
     self->pending = pending;
     *duplicate = false;
     return -1;
