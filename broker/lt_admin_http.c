@@ -1,12 +1,15 @@
 /*  lt_admin_http: routes admin HTTP requests to the broker actor. */
 #include "lt_admin_http.h"
 #include "lt_broker.h"
+#include "lt_counting.h"
 #include "lt_dashboard.h"
 #include "lt_digest.h"
 #include "lt_http_server.h"
 #include "lt_log.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <time.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,10 @@ struct _lt_admin_http_t {
     lt_http_server_t *server;   //  the HTTP server
     char token[256];            //  bearer token for changes, "" = none configured
     bool public_listen;         //  listens beyond loopback: reads need the token too
+    lt_counting_t *counting;    //  indicator definitions and directory (NULL = bad files)
+    char counting_error[520];   //  why counting is NULL
+    char store[1024];           //  store file, read by the indicator queries
+    pthread_mutex_t lock;       //  guards counting (queries and SIGHUP reloads)
 };
 
 //  Return true when host (the admin/listen address) is a loopback address.
@@ -35,6 +42,63 @@ bool lt_admin_http_loopback(const char *listen)
     if (colon)
         *colon = 0;
     return s_loopback(host);
+}
+
+//  GET /api/v1/indicators?period=P&agency=CODE: computed on a read-only
+//  connection of this thread, so the broker's thread goes on relaying.
+static void s_indicators(lt_admin_http_t *self, const lt_http_request_t *req,
+                         lt_http_response_t *resp)
+{
+    const char *period = lt_http_request_query(req, "period");
+    const char *agency = lt_http_request_query(req, "agency");
+    pthread_mutex_lock(&self->lock);
+    if (!self->counting) {
+        json_t *e = json_pack("{s:s}", "error", self->counting_error);
+        char *text = json_dumps(e, JSON_COMPACT);
+        lt_http_response_set(resp, 503, "application/json", text ? text : "{}");
+        free(text);
+        json_decref(e);
+        pthread_mutex_unlock(&self->lock);
+        return;
+    }
+    char current[16];
+    if (!period || !*period) {
+        lt_period_t p;
+        lt_period_of_day(LT_PERIOD_QUARTER, lt_period_day((int64_t) time(NULL) * 1000),
+                         lt_counting_calendar(self->counting), &p);
+        snprintf(current, sizeof(current), "%s", p.name);
+        period = current;
+    }
+    lt_err_t err;
+    json_t *out = lt_counting_indicators(self->counting, self->store, period,
+                                         agency ? agency : "", &err);
+    pthread_mutex_unlock(&self->lock);
+    if (!out)
+        out = json_pack("{s:s}", "error", err.detail);
+    char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    lt_http_response_set(resp, json_object_get(out, "error") ? 400 : 200, "application/json",
+                         text ? text : "{}");
+    free(text);
+    json_decref(out);
+}
+
+void lt_admin_http_reload(lt_admin_http_t *self, const lt_config_t *config)
+{
+    assert(self);
+    lt_err_t err;
+    lt_counting_t *counting = lt_counting_load(lt_config_settings(config), &err);
+    if (!counting) {
+        lt_log_error("event=reload_failed what=indicators reason=\"%s\""
+                     " note=\"keeping the definitions in use\"",
+                     err.detail);
+        return;
+    }
+    pthread_mutex_lock(&self->lock);
+    lt_counting_destroy(&self->counting);
+    self->counting = counting;
+    pthread_mutex_unlock(&self->lock);
+    lt_log_info("event=reloaded what=indicators count=%zu",
+                lt_indicators_size(lt_counting_indicators_defs(counting)));
 }
 
 //  Ask the broker and answer its JSON, or 503 when it does not answer.
@@ -224,6 +288,8 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
             s_relay(resp, request);
         }
     }
+    else if (strcmp(path, "/api/v1/indicators") == 0 && strcmp(method, "GET") == 0)
+        s_indicators(self, req, resp);
     else
         lt_http_response_set(resp, 404, "application/json", "{\"error\":\"no such endpoint\"}");
     return LT_HTTP_ANSWER;
@@ -257,9 +323,17 @@ lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err)
         fclose(file);
         self->token[strcspn(self->token, "\r\n")] = 0;
     }
+    pthread_mutex_init(&self->lock, NULL);
+    lt_counting_store_path(st, self->store, sizeof(self->store));
+    self->counting = lt_counting_load(st, err);
+    if (!self->counting) {
+        snprintf(self->counting_error, sizeof(self->counting_error), "%s", err->detail);
+        lt_log_error("event=indicators_unavailable reason=\"%s\"", err->detail);
+    }
     lt_http_limits_t limits = {.max_body = 65536, .max_connections = 32};
     self->server = lt_http_server_new(host, (uint16_t) port, s_handle, self, &limits, err);
     if (!self->server) {
+        lt_counting_destroy(&self->counting);
         free(self);
         return NULL;
     }
@@ -271,6 +345,8 @@ void lt_admin_http_destroy(lt_admin_http_t **self_p)
     assert(self_p);
     if (*self_p) {
         lt_http_server_destroy(&(*self_p)->server);
+        lt_counting_destroy(&(*self_p)->counting);
+        pthread_mutex_destroy(&(*self_p)->lock);
         free(*self_p);
         *self_p = NULL;
     }

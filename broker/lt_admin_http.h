@@ -11,6 +11,9 @@
       GET  /api/v1/rejects?limit=N       rejected inputs, newest first
       POST /api/v1/rejects/ID/replay     publish a rejected input again (token)
       GET  /api/v1/trace/MSGID           every delivery of one message
+      GET  /api/v1/indicators?period=P&agency=CODE   criterion 7.1 indicators
+                                         (docs/indicators.md; read from the
+                                         store file on a connection of its own)
 
     Requests are answered by the broker actor itself (lt_broker_admin), so
     the server holds no state of its own. Changing endpoints need
@@ -41,6 +44,9 @@ void lt_admin_http_destroy(lt_admin_http_t **self_p);
 
 //  Return true when an admin/listen value (ADDRESS:PORT) is on loopback.
 bool lt_admin_http_loopback(const char *listen);
+//  Reload the indicator definitions and agency directory the config names;
+//  when one is bad the ones in use are kept (logged).
+void lt_admin_http_reload(lt_admin_http_t *self, const lt_config_t *config);
 
 //  Port it listens on.
 int lt_admin_http_port(lt_admin_http_t *self);

@@ -576,6 +576,7 @@ static void s_reload(broker_t *self, lt_config_t *config)
     lt_config_destroy(&self->config);
     self->config = config;
     lt_store_set_hold(self->store, now->hold_ms);
+    lt_ledger_set_province(lt_store_ledger(self->store), now->province);   //  ledger
     int level = lt_log_level_from_name(now->log_level);
     if (level >= 0)
         lt_log_set_level((lt_log_level_t) level);
@@ -630,6 +631,8 @@ static int s_start(broker_t *self)
         lt_log_error("event=start_failed reason=\"%s\"", err.detail);
         return -1;
     }
+    lt_ledger_set_province(lt_store_ledger(self->store), st->province);   //  ledger
+
     snprintf(path, sizeof(path), "%s/broker.cert_secret", keys);
     zcert_t *cert = zcert_load(path);
     if (!cert) {

@@ -77,6 +77,16 @@ static const s_setting_t s_settings[] = {
     S_STRING("admin/token_file", admin_token_file, "", false,
              "file holding the bearer token required by changing endpoints"),
     S_STRING("log/level", log_level, "info", true, "error, warning, info or debug"),
+    //  ---- counting (docs/indicators.md) ----
+    S_STRING("ledger/indicators", indicators_file, "", true,
+             "indicator definitions; empty = the installed default (share/lthub/indicators)"),
+    S_STRING("ledger/agencies", agencies_file, "", true,
+             "agency directory of the province (CODE | PARENT | LEVEL | KIND | NAME per line)"),
+    S_STRING("ledger/calendar", calendar, "nd09", true,
+             "period boundaries: nd09 (15th of the month before to the 14th) or calendar"),
+    S_STRING("ledger/reports", reports, "", true,
+             "reports built at the end of each period: CODE:KIND[:AGENCY], comma-separated"
+             " (e.g. PAR-7.1:quarter)"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

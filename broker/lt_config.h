@@ -45,6 +45,10 @@ typedef struct {
     char admin_listen[128];   //  admin/listen: admin HTTP address:port
     char admin_token_file[512];   //  admin/token_file: bearer token for changes
     char log_level[16];       //  log/level
+    char indicators_file[512];    //  ledger/indicators: indicator definitions
+    char agencies_file[512];      //  ledger/agencies: agency directory
+    char calendar[16];            //  ledger/calendar: nd09 or calendar
+    char reports[512];            //  ledger/reports: CODE:KIND[:AGENCY],...
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.

@@ -9,6 +9,7 @@
 #include "lt_store.h"
 #include "lt_follow.h"
 #include "lt_id.h"
+#include "lt_ledger.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -199,6 +200,7 @@ struct _lt_store_t {
     int64_t hold_ms;             //  how long a follow-up waits for its document
     size_t released;             //  held deliveries the last put released
     bool full;                   //  the last failure was a full disk
+    lt_ledger_t *ledger;         //  the counting ledger, in the same database
 };
 
 //  The checkpointer: its own connection copies committed WAL frames into the
@@ -336,6 +338,10 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
             lt_store_destroy(&self);
             return NULL;
         }
+    if (!(self->ledger = lt_ledger_new(self->db, path, false, err))) {
+        lt_store_destroy(&self);
+        return NULL;
+    }
     self->counts.messages = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages", 0);
     self->counts.ready =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 0", 0);
@@ -375,6 +381,7 @@ void lt_store_destroy(lt_store_t **self_p)
     }
     if (self->in_batch)
         lt_store_rollback(self);
+    lt_ledger_destroy(&self->ledger);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
     sqlite3_close(self->db);
@@ -423,6 +430,8 @@ void lt_store_rollback(lt_store_t *self)
     assert(self);
     if (self->in_batch)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    if (self->ledger)
+        lt_ledger_forget(self->ledger);   //  its cached last row may be gone
     self->in_batch = false;
     memset(&self->pending, 0, sizeof(self->pending));
 }
@@ -547,9 +556,11 @@ static int s_release_held(lt_store_t *self, const char *key, int64_t now, lt_err
     return 0;
 }
 
-int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
-                 const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
-                 bool *duplicate, char msgid[40], lt_err_t *err)
+//  The rows of one publish (message, deliveries, dedup key); lt_store_put
+//  wraps it in a savepoint.
+static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
+                      size_t size, const char *const *dests, const char *const *dest_rcpts,
+                      size_t dest_count, bool *duplicate, char msgid[40], lt_err_t *err)
 {
     assert(self && envelope && duplicate && msgid);
     assert(self->in_batch);
@@ -658,6 +669,39 @@ bool lt_store_full(const lt_store_t *self)
     assert(self);
     return self->full;
 }
+//  ---- begin: publish all-or-nothing, and the ledger hook ----
+//  One savepoint per message: its rows, deliveries, dedup key and ledger
+//  rows are written together or not at all, so a store error in the middle
+//  leaves nothing half-written and the retry is not taken for a duplicate.
+int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
+                 const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
+                 bool *duplicate, char msgid[40], lt_err_t *err)
+{
+    assert(self && envelope && duplicate && msgid);
+    assert(self->in_batch);
+    lt_store_counts_t pending = self->pending;
+    if (s_exec(self, "SAVEPOINT lt_put", err))
+        return -1;
+    int rc = s_put_rows(self, envelope, payload, size, dests, dest_rcpts, dest_count, duplicate,
+                        msgid, err);
+    if (rc == 0 && !*duplicate && self->ledger)
+        rc = lt_ledger_record(self->ledger, envelope, payload, size, dest_rcpts, dest_count, err);
+    if (rc == 0 && s_exec(self, "RELEASE lt_put", err) == 0)
+        return 0;
+    sqlite3_exec(self->db, "ROLLBACK TO lt_put; RELEASE lt_put", NULL, NULL, NULL);
+    if (self->ledger)
+        lt_ledger_forget(self->ledger);
+    self->pending = pending;
+    *duplicate = false;
+    return -1;
+}
+
+lt_ledger_t *lt_store_ledger(lt_store_t *self)
+{
+    assert(self);
+    return self->ledger;
+}
+//  ---- end: publish all-or-nothing, and the ledger hook ----
 
 int lt_store_reject(lt_store_t *self, const char *source, lt_error_t code, const char *reason,
                     const lt_envelope_t *envelope, const void *data, size_t size, lt_err_t *err)
@@ -1243,6 +1287,50 @@ void lt_store_test(bool verbose)
     memset(&seen, 0, sizeof(seen));
     assert(lt_store_trace(store, first, s_collect, &seen, &err) == 0);
     assert(seen.count == 1 && seen.ids[0] == doc_a);
+
+    //  All or nothing: a store error in the middle of a publish (here the
+    //  second delivery's insert) leaves nothing of it, and the retry is a
+    //  new message, not a duplicate.
+    assert(sqlite3_exec(store->db,
+                        "CREATE TEMP TRIGGER s_break BEFORE INSERT ON deliveries"
+                        " WHEN NEW.dest = 'broken' BEGIN SELECT RAISE(ABORT, 'injected'); END",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    {
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+        lt_envelope_set_key(env, "DOC-HALF");
+        lt_envelope_set_sender(env, "000.00.12.H26");
+        lt_envelope_add_recipient(env, "000.00.00.G22");
+        lt_envelope_set_payload_facts(env, "half", 4);
+        const char *dests[] = {"axis", "broken"};
+        const char *rcpts[] = {"000.00.00.G22", "000.00.00.G22"};
+        lt_store_counts_t before;
+        lt_store_counts(store, NULL, &before);
+        assert(lt_store_begin(store, &err) == 0);
+        assert(lt_store_put(store, env, "half", 4, dests, rcpts, 2, &dup, msgid, &err) == -1);
+        assert(err.code == LT_ESTORE);
+        assert(sqlite3_exec(store->db, "DROP TRIGGER s_break", NULL, NULL, NULL) == SQLITE_OK);
+        lt_envelope_set_id(env, NULL);
+        assert(lt_store_put(store, env, "half", 4, dests, rcpts, 2, &dup, msgid, &err) == 0);
+        assert(!dup);
+        assert(lt_store_commit(store, &err) == 0);
+        assert(s_scalar(store, "SELECT COUNT(*) FROM messages WHERE bkey = 'DOC-HALF'", 0) == 1);
+        assert(s_scalar(store,
+                        "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message"
+                        " WHERE m.bkey = 'DOC-HALF'",
+                        0) == 2);
+        lt_store_counts(store, NULL, &counts);
+        assert(counts.messages == before.messages + 1 && counts.ready == before.ready + 2);
+        lt_envelope_destroy(&env);
+        //  Take the two deliveries out again so the counts below stay as they were.
+        assert(sqlite3_exec(store->db,
+                            "DELETE FROM deliveries WHERE message IN"
+                            " (SELECT id FROM messages WHERE bkey = 'DOC-HALF');"
+                            " DELETE FROM messages WHERE bkey = 'DOC-HALF'",
+                            NULL, NULL, NULL) == SQLITE_OK);
+        store->counts = before;
+        counts = before;
+    }
 
     //  Reopening keeps everything and the counters agree.
     lt_store_destroy(&store);

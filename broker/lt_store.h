@@ -30,6 +30,7 @@
 
 #include "lt_envelope.h"
 #include "lt_error.h"
+#include "lt_ledger.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -124,7 +125,9 @@ void lt_store_rollback(lt_store_t *self);
 //  dedup key with the same content stores nothing, sets *duplicate and
 //  copies the first message's id into msgid. A new document with other
 //  content under a used DocumentId: -1 with LT_EINVAL (permanent); store
-//  failures: -1 with LT_ESTORE (transient).
+//  failures: -1 with LT_ESTORE (transient). All or nothing: the message,
+//  its deliveries, its dedup key and its ledger events (lt_ledger_record)
+//  are written in one savepoint; on -1 none of them is.
 int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
                  const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
                  bool *duplicate, char msgid[40], lt_err_t *err);
@@ -143,6 +146,10 @@ int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_s
 //  Return a copy of the envelope of the stored document with this
 //  DocumentId (new or replacement, the first stored), or NULL if unknown.
 lt_envelope_t *lt_store_document(lt_store_t *self, const char *key);
+
+//  The counting ledger kept in the same database (broker/lt_ledger.h): a
+//  publish's ledger rows are written in the same savepoint as its message.
+lt_ledger_t *lt_store_ledger(lt_store_t *self);
 
 //  Keep a rejected input for inspection and replay (never dropped);
 //  envelope may be NULL.

@@ -21,6 +21,9 @@ static const s_command_t s_commands[] = {
     {"rejects", lthub_rejects_main, "list rejected inputs; publish one again"},
     {"replay", lthub_replay_main, "put a dead letter back in its queue"},
     {"trace", lthub_trace_main, "every delivery of one message"},
+    {"ledger", lthub_ledger_main, "verify the counting ledger's hash chain (store file)"},
+    {"indicators", lthub_indicators_main, "criterion 7.1 indicators of a period, per agency"},
+    {"evidence", lthub_evidence_main, "the items behind one indicator: CSV + manifest"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
 #ifdef LTHUB_HAVE_EDXML
     {"edxml", lthub_edxml_main, "inspect or validate an edXML package"},

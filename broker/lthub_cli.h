@@ -14,6 +14,11 @@ int lthub_rejects_main(int argc, char **argv);
 int lthub_replay_main(int argc, char **argv);
 int lthub_trace_main(int argc, char **argv);
 
+//  lthub_counting.c: the ledger, indicators and evidence (read the store file).
+int lthub_ledger_main(int argc, char **argv);
+int lthub_indicators_main(int argc, char **argv);
+int lthub_evidence_main(int argc, char **argv);
+
 //  lthub edxml inspect|validate ...
 int lthub_edxml_main(int argc, char **argv);
 

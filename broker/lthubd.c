@@ -12,6 +12,7 @@
 #include "lt_admin_http.h"
 #include "lt_broker.h"
 #include "lt_config.h"
+#include "lt_counting.h"
 #include "lt_log.h"
 #include "lt_supervisor.h"
 
@@ -39,7 +40,8 @@ static void s_usage(FILE *out)
 }
 
 //  Reload the config file; on success hand it to the broker and supervisor.
-static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *supervisor)
+static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *supervisor,
+                        lt_admin_http_t *admin)
 {
     lt_err_t err;
     lt_config_t *config = lt_config_load(path, NULL, &err);
@@ -49,6 +51,8 @@ static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *sup
         return;
     }
     lt_supervisor_reload(supervisor, config);
+    if (admin)
+        lt_admin_http_reload(admin, config);   //  indicators, agencies
     zsock_send(broker, "sp", "RELOAD", (void *) config);
     zsock_wait(broker);
 }
@@ -75,6 +79,16 @@ int main(int argc, char *argv[])
             lt_config_t *config = lt_config_load(argv[i + 1], stdout, &err);
             if (!config)
                 return 1;
+            lt_counting_t *counting = lt_counting_load(lt_config_settings(config), &err);
+            if (!counting) {
+                printf("%s\n", err.detail);
+                lt_config_destroy(&config);
+                return 1;
+            }
+            printf("%s: %zu indicators, %zu agencies\n", argv[i + 1],
+                   lt_indicators_size(lt_counting_indicators_defs(counting)),
+                   lt_agencies_size(lt_counting_agencies(counting)));
+            lt_counting_destroy(&counting);
             printf("%s: OK (%zu routes, %zu connectors)\n", argv[i + 1],
                    lt_config_routes(config), lt_config_connectors(config));
             lt_config_destroy(&config);
@@ -140,7 +154,7 @@ int main(int argc, char *argv[])
         if (s_reload) {
             s_reload = 0;
             lt_log_info("event=reload path=%s", path);
-            s_do_reload(path, broker, supervisor);
+            s_do_reload(path, broker, supervisor, admin);
         }
         //  The broker speaks up only when it had to stop (store failure).
         if (zpoller_wait(poller, 100) == broker) {

@@ -234,6 +234,10 @@ admin
     token_file = "$SB_TOKEN"
 log
     level = "info"
+#   Counting (docs/indicators.md): the sandbox's agency directory.
+ledger
+    agencies = "$SB_TOP/deploy/agencies-h26.txt"
+    calendar = "nd09"
 #   The routes of DESIGN.md section 6 for province $SB_PROVINCE, first match wins.
 routes
 EOF

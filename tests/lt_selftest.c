@@ -16,6 +16,10 @@
 #include "lt_ltp.h"
 #include "lt_store.h"
 #include "lt_follow.h"
+#include "lt_period.h"
+#include "lt_ledger.h"
+#include "lt_agencies.h"
+#include "lt_indicators.h"
 #include "lt_config.h"
 #include "lt_zap.h"
 #include "lt_keys.h"
@@ -51,6 +55,11 @@ static const s_test_t s_tests[] = {
     {"lt_store", lt_store_test},
     {"lt_store_rules", lt_store_rules_test},
     {"lt_follow", lt_follow_test},
+    {"lt_period", lt_period_test},
+    {"lt_ledger_event", lt_ledger_event_test},
+    {"lt_ledger", lt_ledger_test},
+    {"lt_agencies", lt_agencies_test},
+    {"lt_indicators", lt_indicators_test},
     {"lt_config", lt_config_test},
     {"lt_zap", lt_zap_test},
     {"lt_keys", lt_keys_test},

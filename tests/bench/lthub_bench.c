@@ -8,13 +8,17 @@
     sink measures end-to-end latency and counts what arrived twice or never.
     --kill-broker N SIGKILLs and restarts lthubd N times during the run.
     --backlog queues everything with no sink attached, then reports the
-    broker's memory and restart time, then drains.
+    broker's memory and restart time, then drains. --ledger makes every
+    message a document between two agencies of the province, which the
+    ledger records (two events each), and reports the ledger afterwards:
+    items per event and whether its chain verifies.
 
     Figures: msgs/s and MB/s (10^6 bytes) from the first publish to the last
     arrival, latency p50/p99/p99.9 in ms, lost (accepted, never delivered)
     and duplicates (delivered more than once to the sink).
 */
 #include "lt_connector.h"
+#include "lt_counting.h"
 #include "lt_http_client.h"
 #include "lt_id.h"
 #include "lt_keys.h"
@@ -22,6 +26,7 @@
 
 #include <czmq.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +52,7 @@ typedef struct {
     char admin[64];           //  admin API address of the hub we started
     char keys[PATH_MAX + 8];  //  keys directory
     bool external;            //  --broker given: use a running hub
+    bool ledger;              //  --ledger: recorded documents
 } s_opts_t;
 
 typedef struct {
@@ -220,9 +226,12 @@ static int s_prepare(s_opts_t *o)
         return -1;
     fprintf(cfg,
             "broker\n    endpoint = \"%s\"\n    data = \"%s/data\"\n    keys = \"%s\"\n"
+            "    province = \"H26\"\n"
             "admin\n    listen = \"%s\"\nlog\n    level = \"warning\"\n"
             "routes\n    route\n        kind = \"document\"\n        match = \"BENCH\"\n"
-            "        to = \"bench-sink\"\nconnectors\n    bench-pub\n    bench-sink\n",
+            "        to = \"bench-sink\"\n    route\n        kind = \"document\"\n"
+            "        match = \"*.H26\"\n        to = \"bench-sink\"\n"
+            "connectors\n    bench-pub\n    bench-sink\n",
             o->endpoint, o->dir, o->keys, o->admin);
     fclose(cfg);
     return 0;
@@ -242,6 +251,7 @@ static void s_usage(FILE *out)
             "  --window N        publisher window (default 4096)\n"
             "  --lthubd PATH     lthubd program (default: beside this program's build)\n"
             "  --broker EP --keys DIR   use a running hub (route BENCH to bench-sink)\n"
+            "  --ledger          every message a document the ledger records (2 events)\n"
             "  --keep            keep the temporary directory\n"
             "  --json            print one JSON object\n");
 }
@@ -276,6 +286,8 @@ int main(int argc, char *argv[])
             o.backlog = true;
         else if (!strcmp(a, "--keep"))
             o.keep = true;
+        else if (!strcmp(a, "--ledger"))
+            o.ledger = true;
         else if (v && !strcmp(a, "--messages"))
             o.messages = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--size"))
@@ -376,7 +388,13 @@ int main(int argc, char *argv[])
         lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
         lt_envelope_set_key(env, key);
         lt_envelope_set_btype(env, "new");
-        lt_envelope_add_recipient(env, "BENCH");
+        if (o.ledger) {   //  out for 000.00.12.H26, in for 000.00.13.H26
+            lt_envelope_set_sender(env, "000.00.12.H26");
+            lt_envelope_set_signature(env, LT_SIG_VALID);
+            lt_envelope_add_recipient(env, "000.00.13.H26");
+        }
+        else
+            lt_envelope_add_recipient(env, "BENCH");
         lt_envelope_set_payload_facts(env, payload, (size_t) o.size);
         if (lt_conn_publish_async(pub, &env, payload, (size_t) o.size, s_on_published,
                                   (void *) (uintptr_t) seq)) {
@@ -451,6 +469,33 @@ int main(int argc, char *argv[])
         lt_http_client_destroy(&client);
     }
     long hwm = broker ? s_proc_kib(broker, "VmHWM") : -1;
+    //  The ledger after the run: items per event, from ledger_sum, and the chain.
+    long long ledger_out = -1, ledger_in = -1, ledger_rows = -1;
+    int chain = -2;
+    if (o.ledger && !o.external) {
+        char store[PATH_MAX + 32], why[512];
+        snprintf(store, sizeof(store), "%s/data/lthub.db", o.dir);
+        sqlite3 *db = NULL;
+        if (sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+            sqlite3_busy_timeout(db, 5000);
+            const char *sql[] = {"SELECT SUM(n) FROM ledger_sum WHERE event = 'doc_out'",
+                                 "SELECT SUM(n) FROM ledger_sum WHERE event = 'doc_in'",
+                                 "SELECT COUNT(*) FROM ledger"};
+            long long *out[] = {&ledger_out, &ledger_in, &ledger_rows};
+            for (int q = 0; q < 3; q++) {
+                sqlite3_stmt *stmt = NULL;
+                if (sqlite3_prepare_v2(db, sql[q], -1, &stmt, NULL) == SQLITE_OK &&
+                    sqlite3_step(stmt) == SQLITE_ROW)
+                    *out[q] = sqlite3_column_int64(stmt, 0);
+                sqlite3_finalize(stmt);
+            }
+        }
+        sqlite3_close(db);
+        uint64_t rows = 0;
+        chain = lt_counting_verify(store, &rows, why, sizeof(why));
+        if (chain)
+            fprintf(stderr, "lthub-bench: ledger: %s\n", why);
+    }
     if (o.json) {
         printf("{\"messages\":%ld,\"size\":%ld,\"rate\":%ld,\"msgs_per_s\":%.0f,"
                "\"mb_per_s\":%.2f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
@@ -464,6 +509,11 @@ int main(int argc, char *argv[])
         if (o.backlog)
             printf(",\"backlog_rss_kib\":%ld,\"backlog_peak_rss_kib\":%ld,\"restart_ms\":%ld",
                    rss_backlog, peak_backlog, restart_ms);
+        if (o.ledger)
+            printf(",\"ledger_doc_out\":%lld,\"ledger_doc_in\":%lld,\"ledger_rows\":%lld,"
+                   "\"ledger_chain\":\"%s\"",
+                   ledger_out, ledger_in, ledger_rows,
+                   chain == 0 ? "ok" : chain == 1 ? "broken" : "unreadable");
         printf("}\n");
     }
     else {
@@ -478,6 +528,10 @@ int main(int argc, char *argv[])
         if (commits)
             printf("store       %lld group commits, %.1f writes each, %.1f us each\n", commits,
                    (double) writes / commits, (double) commit_us / commits);
+        if (o.ledger)
+            printf("ledger      %lld doc_out, %lld doc_in items, %lld rows, chain %s\n",
+                   ledger_out, ledger_in, ledger_rows,
+                   chain == 0 ? "ok" : chain == 1 ? "BROKEN" : "unreadable");
         if (o.backlog)
             printf("backlog     broker RSS %ld KiB (peak %ld KiB) with %ld queued; restart %ld ms\n",
                    rss_backlog, peak_backlog, s_run.accepted_count, restart_ms);

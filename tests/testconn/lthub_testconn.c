@@ -6,7 +6,9 @@
     "seq msgid key" per accepted message to --record, then exits. With
     --file A.edxml,B.edxml it publishes those edXML packages instead, in
     order, each as a document or status whose envelope is filled from the
-    package (lt_edxml_fill_envelope), and exits. As a sink
+    package (lt_edxml_fill_envelope), and exits. With --script FILE it
+    publishes the messages a script describes (any kind, any envelope:
+    s_script_line) and exits. As a sink
     it takes deliveries: a key containing --retry-match is answered RETRY, one
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
@@ -43,6 +45,7 @@ typedef struct {
     long retry_times;           //  ...while the attempt is at most this
     char fail_match[64];        //  sink: answer FAIL for these keys
     char *files;                //  publisher: edXML files, comma-separated, or NULL
+    char *script;               //  publisher: message script file, or NULL
     pthread_t thread;           //  publisher thread
     bool publishing;            //  thread started
     pthread_mutex_t lock;       //  record file writes
@@ -64,6 +67,7 @@ static const lt_option_t s_options[] = {
     {"retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"},
     {"retry-times", "0", "sink: ... for the first N attempts"},
     {"file", "", "publish these edXML files (comma-separated, in order), then exit"},
+    {"script", "", "publish the messages of this file (one per line, see s_script_line), then exit"},
     {NULL, NULL, NULL},
 };
 
@@ -111,6 +115,8 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              lt_conn_option(conn, "fail-match"));
     const char *files = lt_conn_option(conn, "file");
     self->files = *files ? strdup(files) : NULL;
+    const char *script = lt_conn_option(conn, "script");
+    self->script = *script ? strdup(script) : NULL;
     *state_p = self;
     return 0;
 }
@@ -203,10 +209,109 @@ static void *s_publisher(void *arg)
     return NULL;
 }
 
+//  Split a script line on tabs into at most max fields ("-" = empty).
+static size_t s_fields(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        fields[n++] = p;
+        char *tab = strchr(p, '\t');
+        if (!tab)
+            break;
+        *tab = 0;
+        p = tab + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i], "-") == 0)
+            fields[i] = "";
+    return n;
+}
+
+//  One script line: KIND KEY BTYPE REVISION SENDER RECIPIENTS ATTRS PAYLOAD,
+//  tab-separated, "-" for empty. RECIPIENTS comma-separated; ATTRS
+//  comma-separated among paper, secret, sig=VERDICT, signer=TEXT,
+//  channel=N. The payload is the rest of the line (JSON for dossiers and
+//  facts), the key when empty. Records "seq msgid key" or "seq rejected ...".
+static void s_script_line(s_state_t *self, long seq, char *line)
+{
+    char *f[8];
+    line[strcspn(line, "\r\n")] = 0;
+    if (s_fields(line, f, 8) != 8) {
+        char bad[256];
+        snprintf(bad, sizeof(bad), "%ld bad-line\n", seq);
+        s_record(self, bad);
+        return;
+    }
+    const char *payload = *f[7] ? f[7] : f[1];
+    size_t size = strlen(payload);
+    lt_publish_result_t result = {.code = LT_EIO};
+    for (int tries = 0; tries < 200; tries++) {
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, (lt_kind_t) lt_kind_from_name(f[0]));
+        lt_envelope_set_key(env, f[1]);
+        lt_envelope_set_btype(env, f[2]);
+        lt_envelope_set_revision(env, f[3]);
+        lt_envelope_set_sender(env, f[4]);
+        char *list = strdup(f[5]), *save = NULL;
+        for (char *code = strtok_r(list, ",", &save); code; code = strtok_r(NULL, ",", &save))
+            lt_envelope_add_recipient(env, code);
+        free(list);
+        char *attrs = strdup(f[6]);
+        save = NULL;
+        for (char *a = strtok_r(attrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+            if (strcmp(a, "paper") == 0)
+                lt_envelope_set_electronic(env, false);
+            else if (strcmp(a, "secret") == 0)
+                lt_envelope_set_secret(env, true);
+            else if (strncmp(a, "sig=", 4) == 0 && lt_sig_from_name(a + 4) >= 0)
+                lt_envelope_set_signature(env, (lt_sig_t) lt_sig_from_name(a + 4));
+            else if (strncmp(a, "signer=", 7) == 0)
+                lt_envelope_set_signer(env, a + 7);
+            else if (strncmp(a, "channel=", 8) == 0)
+                lt_envelope_set_channel(env, (lt_channel_t) strtol(a + 8, NULL, 10));
+        }
+        free(attrs);
+        lt_envelope_set_payload_facts(env, payload, size);
+        if (lt_conn_publish(self->conn, &env, payload, size, 10000, &result) == 0)
+            break;
+        if (result.code != LT_ETIMEOUT && !lt_error_transient(result.code))
+            break;
+        usleep(50000);
+    }
+    char out[1400];
+    if (result.code == LT_OK)
+        snprintf(out, sizeof(out), "%ld %s %.600s\n", seq, result.msgid, f[1]);
+    else
+        snprintf(out, sizeof(out), "%ld rejected %.600s %.600s\n", seq, f[1], result.reason);
+    s_record(self, out);
+}
+
+//  Publish every line of --script, in order, then stop the program.
+static void *s_script_publisher(void *arg)
+{
+    s_state_t *self = arg;
+    FILE *in = fopen(self->script, "r");
+    long seq = 0;
+    char line[65536];
+    while (in && fgets(line, sizeof(line), in))
+        if (line[0] != '#' && line[0] != '\n')
+            s_script_line(self, ++seq, line);
+    if (in)
+        fclose(in);
+    lt_log_info("event=published script=%s lines=%ld", self->script, seq);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
 static int s_start(void *state, lt_err_t *err)
 {
     s_state_t *self = state;
-    if (self->files) {
+    if (self->script) {
+        pthread_create(&self->thread, NULL, s_script_publisher, self);
+        self->publishing = true;
+    }
+    else if (self->files) {
         pthread_create(&self->thread, NULL, s_file_publisher, self);
         self->publishing = true;
     }
@@ -253,6 +358,7 @@ static void s_fini(void **state_p)
         close(self->record_fd);
     pthread_mutex_destroy(&self->lock);
     free(self->files);
+    free(self->script);
     free(self);
     *state_p = NULL;
 }

@@ -1,0 +1,69 @@
+/*  lt_counting: the indicators, evidence bundles and reports of a period,
+    read from a store file.
+
+    Holds what the settings name (indicator definitions, agency directory,
+    calendar) and reads the store through its own read-only SQLite
+    connection, so `lthub` works on the file directly and lthubd's admin
+    API answers without stopping the broker's thread. Used by `lthub
+    indicators | evidence | ledger verify | report`, GET /api/v1/indicators
+    and the periodic reports.
+*/
+#ifndef LT_COUNTING_H_INCLUDED
+#define LT_COUNTING_H_INCLUDED
+
+#include "lt_agencies.h"
+#include "lt_config.h"
+#include "lt_error.h"
+#include "lt_indicators.h"
+#include "lt_period.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _lt_counting_t lt_counting_t;
+
+//  Load the definitions, directory and calendar the settings name; NULL with
+//  err ("FILE:LINE: ...") when one of them is bad.
+lt_counting_t *lt_counting_load(const lt_settings_t *settings, lt_err_t *err);
+
+//  Destroy; safe on NULL.
+void lt_counting_destroy(lt_counting_t **self_p);
+
+//  The loaded parts.
+const lt_indicators_t *lt_counting_indicators_defs(const lt_counting_t *self);
+const lt_agencies_t *lt_counting_agencies(const lt_counting_t *self);
+bool lt_counting_calendar(const lt_counting_t *self);
+
+//  The store file of a data directory (DATA/lthub.db).
+void lt_counting_store_path(const lt_settings_t *settings, char *out, size_t size);
+
+//  Indicators of a period for an agency ("" = the province; "all" = the
+//  province then every configured agency) as JSON (docs/indicators.md).
+json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const char *period,
+                               const char *agency, lt_err_t *err);
+
+//  Write the evidence bundle of one indicator (items.csv, manifest.json)
+//  into dir (created). Returns 0 or -1 with err.
+int lt_counting_evidence(lt_counting_t *self, const char *store, const char *indicator,
+                         const char *period, const char *agency, const char *dir, lt_err_t *err);
+
+//  Build a report in the shape of spec/peers.md C for a period and agency.
+json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *code,
+                           const lt_period_t *period, const char *agency, lt_err_t *err);
+
+//  Walk the ledger chain of a store file: 0 ok, 1 broken (why names the
+//  row), -1 cannot read.
+int lt_counting_verify(const char *store, uint64_t *rows, char *why, size_t why_size);
+
+//  Self-test of this class.
+void lt_counting_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

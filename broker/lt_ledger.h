@@ -1,0 +1,121 @@
+/*  lt_ledger: the counting ledger, kept in the store's SQLite database.
+
+    An append-only table of the events of spec/indicators.md (what they are
+    is decided by schemas/lt_ledger_event), written in the same transaction
+    as the message it records. Rows are unique on (item, origin): a resent
+    document, a resent register or another version of the same document adds
+    nothing, and a document both relayed and registered is one item with two
+    rows (origin "relay" and "register"). Each row carries the SHA-256 of the
+    row before it ("prev") and its own ("hash"), the SHA-256 of its canonical
+    form: every column in this order, each written as LENGTH ':' VALUE ','
+
+        seq event item origin doc agency at day electronic secret sig signer
+        channel dim attrs detail sha256 msgid prev
+
+    (numbers in decimal, booleans 0/1, prev of the first row 64 zeros).
+
+    Beside it, ledger_sum holds the number of items per (local day, agency,
+    event, flags, dim), where flags are the item's LT_F_* merged over its
+    rows and related events (a same-day status, a DVCQG acceptance). It is
+    kept in the same transaction, so the indicators of a year are read from
+    a few thousand rows, not millions. The ledger is never pruned.
+*/
+#ifndef LT_LEDGER_H_INCLUDED
+#define LT_LEDGER_H_INCLUDED
+
+#include "lt_envelope.h"
+#include "lt_error.h"
+#include "lt_ledger_event.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _lt_ledger_t lt_ledger_t;
+
+//  One line of ledger_sum, summed over a period.
+typedef struct {
+    const char *agency;   //  agency code
+    lt_ev_t event;        //  event
+    unsigned flags;       //  LT_F_* of the items
+    const char *dim;      //  status code, MaTTHC, report code, or ""
+    int64_t n;            //  items
+} lt_ledger_sum_t;
+
+//  One counted item, its rows merged (for evidence).
+typedef struct {
+    const char *item;       //  dedup key
+    lt_ev_t event;          //  event
+    const char *doc;        //  DocumentId, MaHoSo or idempotency key
+    const char *agency;     //  agency
+    const char *origins;    //  "relay", "register" or "relay+register"
+    int day;                //  local day of its first row
+    int64_t at;             //  Unix ms of its first row
+    unsigned flags;         //  LT_F_*
+    lt_sig_t sig;           //  signature verdict (relayed documents)
+    const char *signer;     //  signer subject
+    int channel;            //  KenhThucHien
+    const char *dim;        //  status code, MaTTHC or report code
+    const char *detail;     //  facts behind the attributes
+    const char *sha256;     //  payload digest of its first row
+    const char *msgid;      //  message id of its first row
+    int64_t related_at;     //  Unix ms of the event completing it, 0 = none: the first
+                            //  status 01/03 from this agency (doc_in), the first
+                            //  DVCQG acceptance (dossier_received)
+    const char *rows;       //  "seq:hash" of each of its rows, ';' between
+} lt_ledger_item_t;
+
+typedef int(lt_ledger_sum_fn)(void *arg, const lt_ledger_sum_t *sum);
+typedef int(lt_ledger_item_fn)(void *arg, const lt_ledger_item_t *item);
+
+//  Attach to an open database (the store's, or a reader's). Unless
+//  readonly, creates the tables when missing. NULL with err on failure.
+lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_t *err);
+
+//  Detach (the database stays open); safe on NULL.
+void lt_ledger_destroy(lt_ledger_t **self_p);
+
+//  Set the province's level-1 code ("H26"); "" counts every agency.
+void lt_ledger_set_province(lt_ledger_t *self, const char *province);
+
+//  Record the events of a message just stored (inside the caller's
+//  transaction). rcpts as lt_store_put takes them.
+int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const void *payload,
+                     size_t size, const char *const *rcpts, size_t rcpt_count, lt_err_t *err);
+
+//  Append one event (inside the caller's transaction); *added says whether
+//  it was new. sha256 and msgid may be "".
+int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *event, const char *sha256,
+                     const char *msgid, bool *added, lt_err_t *err);
+
+//  Forget the cached last row (the caller rolled back a transaction that
+//  appended rows); the next append reads it from the table.
+void lt_ledger_forget(lt_ledger_t *self);
+
+//  Walk the chain. Returns 0 when every row matches, 1 when one does not
+//  (*bad = its seq, why says what), -1 when the ledger cannot be read.
+int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why,
+                     size_t why_size);
+
+//  Yield ledger_sum summed over days from..to (yyyymmdd, included).
+int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn *fn, void *arg,
+                   lt_err_t *err);
+
+//  Yield every item whose first row falls in days from..to, in seq order.
+int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_fn *fn,
+                    void *arg, lt_err_t *err);
+
+//  Rows in the ledger and hash of the last one ("" when empty).
+int64_t lt_ledger_head(lt_ledger_t *self, char hash[65]);
+
+//  Self-test of this class.
+void lt_ledger_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
