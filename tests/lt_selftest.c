@@ -30,6 +30,7 @@
 #include "lt_xmldsig.h"
 #include "lt_mailbox.h"
 #include "lt_dms_systems.h"
+#include "lt_sentlog.h"
 #include "lt_edoc_client.h"
 
 #include <stdbool.h>
@@ -70,6 +71,7 @@ static const s_test_t s_tests[] = {
     {"lt_verdict", lt_verdict_test},
     {"lt_mailbox", lt_mailbox_test},
     {"lt_dms_systems", lt_dms_systems_test},
+    {"lt_sentlog", lt_sentlog_test},
     {"lt_edoc_client", lt_edoc_client_test},
 };
 

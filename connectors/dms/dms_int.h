@@ -13,7 +13,9 @@
 #include "lt_edxml.h"
 #include "lt_http_server.h"
 #include "lt_mailbox.h"
+#include "lt_sentlog.h"
 
+#include <czmq.h>
 #include <jansson.h>
 #include <openssl/x509_vfy.h>
 #include <pthread.h>
@@ -23,6 +25,10 @@
 #define DMS_DB_NAME        "dms-mailbox.db"   //  mailbox file inside --data
 #define DMS_REJECTED_DIR   "rejected"         //  refused inputs inside --data
 #define DMS_MAX_RECIPIENTS 256                //  `to` codes accepted with sendEdoc
+#define DMS_SENT_NAME      "dms-sent.db"      //  sent log inside --data
+#define DMS_SMALL_BODY     (64u * 1024)       //  body bound of operations that take none
+#define DMS_MULTIPART_SLACK (1024u * 1024)    //  multipart framing allowed around a package
+#define DMS_MAX_SEEN       1000000            //  signatures remembered for replay refusal
 
 //  Counters of the connector, rendered by dms_stats_json().
 typedef struct {
@@ -56,6 +62,7 @@ typedef struct {
     lt_conn_t *conn;                  //  runtime (options, publish)
     lt_dms_systems_t *systems;        //  client systems (immutable)
     lt_mailbox_t *mailbox;            //  durable mailboxes
+    lt_sentlog_t *sent;               //  what each system sent (getSentEdocList)
     X509_STORE *anchors;              //  trust anchors for verdicts, or NULL
     lt_http_server_t *server;         //  the edoc API server
     char host[64];                    //  --listen address
@@ -70,6 +77,16 @@ typedef struct {
     size_t max_rejected;              //  --max-rejected files kept
     uint64_t max_rejected_bytes;      //  --max-rejected-mb, in bytes
     int publish_timeout_ms;           //  --publish-timeout
+    int64_t request_timeout_ms;       //  --request-timeout: deadline of a request from its start
+    char tls_cert[1024];              //  --tls-cert, "" for plain HTTP
+    char tls_key[1024];               //  --tls-key
+    unsigned max_connections;         //  --max-connections
+    unsigned max_per_ip;              //  --max-per-ip
+    unsigned idle_timeout_s;          //  --idle-timeout
+    unsigned max_request_s;           //  --max-request-time
+    pthread_mutex_t seen_lock;        //  guards seen and seen_purged
+    zhashx_t *seen;                   //  "system/signature" -> int64_t expiry (fresh systems)
+    int64_t seen_purged;              //  when seen was last purged (Unix ms)
     int64_t keep_done_ms;             //  --keep-done: package bytes kept after done
     int64_t next_purge_ms;            //  when poll() purges next (monotonic)
     pthread_mutex_t lock;             //  guards stats, counts, rejected_*
@@ -81,6 +98,27 @@ typedef struct {
 
 //  Add one to a counter under the lock.
 void dms_count(dms_t *self, uint64_t *counter);
+
+//  The edoc API gate (lt_http_gate_fn): unknown operations, bad
+//  credentials and stale or replayed requests are answered from the
+//  headers, before the body is read; others get their operation's body
+//  bound (sendEdoc the package limit, registerDocuments the register limit,
+//  the rest DMS_SMALL_BODY).
+lt_http_gate_t dms_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                        size_t *max_body, void *arg);
+
+//  Prepare and free the replay memory (dms_fresh.c); init returns 0 or -1.
+int dms_fresh_init(dms_t *self);
+void dms_fresh_fini(dms_t *self);
+
+//  For a system with a freshness window, refuse a stale timestamp or a
+//  signature already seen; NULL when the request may go on, else the answer.
+json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller,
+                        lt_http_response_t *resp);
+
+//  Read an edoc timestamp (ddMMyyyy'T'HHmmss[+SSSS], Vietnam time) as Unix
+//  ms; -1 when it is not one.
+int64_t dms_timestamp_ms(const char *text);
 
 //  The edoc API request handler (lt_http_handler_fn); arg is the dms_t.
 lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg);

@@ -133,43 +133,123 @@ static json_t *s_send_fail(dms_t *self, json_t *answer)
     return answer;
 }
 
-//  Replace the envelope's recipients with the `to` parameter (a JSON array
-//  of agency codes); NULL, or a FAIL answer.
+//  Replace the envelope's recipients (the package's To list) with the `to`
+//  parameter (a JSON array of agency codes, each of them in that list);
+//  NULL, or a FAIL answer naming the codes that are not.
 static json_t *s_recipients(lt_envelope_t *env, const char *to)
 {
+    size_t listed = lt_envelope_recipients(env);
+    char **allowed = calloc(listed ? listed : 1, sizeof(char *));
+    if (!allowed)
+        return dms_fail("500", "out of memory");
+    for (size_t i = 0; i < listed; i++)
+        if (!(allowed[i] = strdup(lt_envelope_recipient(env, i)))) {
+            for (size_t j = 0; j < i; j++)
+                free(allowed[j]);
+            free(allowed);
+            return dms_fail("500", "out of memory");
+        }
+    json_t *problem = NULL;
+    char stray[600] = "";
+    size_t strays = 0;
     json_error_t jerr;
     json_t *array = json_loads(to, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_array(array) || json_array_size(array) == 0
-        || json_array_size(array) > DMS_MAX_RECIPIENTS) {
-        json_decref(array);
-        return dms_fail("400", LT_EDOC_PREFIX "to must be a JSON array of 1 to %d agency codes",
-                        DMS_MAX_RECIPIENTS);
-    }
-    lt_envelope_clear_recipients(env);
-    for (size_t i = 0; i < json_array_size(array); i++) {
+        || json_array_size(array) > DMS_MAX_RECIPIENTS)
+        problem = dms_fail("400", LT_EDOC_PREFIX "to must be a JSON array of 1 to %d agency codes",
+                           DMS_MAX_RECIPIENTS);
+    for (size_t i = 0; !problem && i < json_array_size(array); i++) {
         const char *code = json_string_value(json_array_get(array, i));
         if (!code || !*code || strlen(code) > 63) {
-            json_decref(array);
-            return dms_fail("400", LT_EDOC_PREFIX "to entry %zu is not an agency code", i);
+            problem = dms_fail("400", LT_EDOC_PREFIX "to entry %zu is not an agency code", i);
+            break;
         }
-        if (lt_envelope_add_recipient(env, code)) {
-            json_decref(array);
-            return dms_fail("500", "out of memory");
+        bool found = false;
+        for (size_t j = 0; j < listed && !found; j++)
+            found = strcmp(allowed[j], code) == 0;
+        if (!found) {
+            size_t used = strlen(stray);
+            snprintf(stray + used, sizeof(stray) - used, "%s%.63s", used ? ", " : "", code);
+            strays++;
         }
     }
+    if (!problem && strays)
+        problem = dms_fail("400",
+                           LT_EDOC_PREFIX "to names agenc%s not in the package's To list: %s "
+                                          "(each code in `to` must be one of the package's "
+                                          "recipients)",
+                           strays > 1 ? "ies" : "y", stray);
+    if (!problem) {
+        lt_envelope_clear_recipients(env);
+        for (size_t i = 0; !problem && i < json_array_size(array); i++)
+            if (lt_envelope_add_recipient(env, json_string_value(json_array_get(array, i))))
+                problem = dms_fail("500", "out of memory");
+    }
     json_decref(array);
-    return NULL;
+    for (size_t i = 0; i < listed; i++)
+        free(allowed[i]);
+    free(allowed);
+    return problem;
 }
 
-//  Publish a checked package and turn the broker's answer into the reply.
-static json_t *s_publish(dms_t *self, lt_envelope_t **env_p, const void *file, size_t size,
-                         const char *system)
+//  What the sent log keeps of a package being published.
+typedef struct {
+    char sender[64];        //  From/OrganId
+    char notation[256];     //  CodeNumber/CodeNotation, "" for a status
+    const char *messagetype;   //  "edoc" or "status"
+} s_sent_facts_t;
+
+//  Record a confirmed package in the sent log, one row per recipient; a
+//  failure is logged (the broker holds the message either way).
+static void s_sent_record(dms_t *self, const char *system, const char *msgid,
+                          const lt_envelope_t *env, const s_sent_facts_t *facts)
+{
+    size_t count = lt_envelope_recipients(env);
+    const char **agencies = calloc(count ? count : 1, sizeof(*agencies));
+    lt_err_t err;
+    lt_err_clear(&err);
+    int rc = -1;
+    if (agencies) {
+        for (size_t i = 0; i < count; i++)
+            agencies[i] = lt_envelope_recipient(env, i);
+        rc = lt_sentlog_add(self->sent, system, msgid, lt_envelope_key(env), facts->sender,
+                            facts->notation, facts->messagetype, agencies, count, lt_time_ms(),
+                            &err);
+    }
+    free(agencies);
+    if (rc)
+        lt_log_warning("event=sent_log_error system=%s msgid=%s reason=\"%s\"", system, msgid,
+                       agencies ? err.detail : "out of memory");
+}
+
+//  Publish a checked package within the request's deadline and turn the
+//  broker's answer into the reply (HTTP 503 for a transient failure).
+static json_t *s_publish(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp,
+                         lt_envelope_t **env_p, const void *file, size_t size, const char *system,
+                         const s_sent_facts_t *facts)
 {
     char key[512];
     snprintf(key, sizeof(key), "%s", lt_envelope_key(*env_p));
+    lt_envelope_t *copy = lt_envelope_dup(*env_p);
+    int64_t left = lt_http_request_started(req) + self->request_timeout_ms - lt_clock_ms();
+    if (left > self->publish_timeout_ms)
+        left = self->publish_timeout_ms;
     lt_publish_result_t result;
-    lt_conn_publish(self->conn, env_p, file, size, self->publish_timeout_ms, &result);
+    memset(&result, 0, sizeof(result));
+    if (left < 50) {
+        lt_envelope_destroy(env_p);
+        result.code = LT_ETIMEOUT;
+        snprintf(result.reason, sizeof(result.reason),
+                 "the request's deadline of %lld ms passed before the package could be "
+                 "published",
+                 (long long) self->request_timeout_ms);
+    }
+    else
+        lt_conn_publish(self->conn, env_p, file, size, (int) left, &result);
     lt_envelope_destroy(env_p);
+    if (result.code == LT_OK && copy)
+        s_sent_record(self, system, result.msgid, copy, facts);
+    lt_envelope_destroy(&copy);
     if (result.code == LT_OK) {
         pthread_mutex_lock(&self->lock);
         self->stats.send_ok++;
@@ -187,6 +267,7 @@ static json_t *s_publish(dms_t *self, lt_envelope_t **env_p, const void *file, s
         dms_count(self, &self->stats.timeouts);
         lt_log_warning("event=send_unconfirmed system=%s key=\"%s\" reason=\"%s\"", system, key,
                        result.reason);
+        lt_http_response_set_status(resp, 503);
         return s_send_fail(self, dms_fail("503",
                                           "the hub could not confirm the package yet (%s); "
                                           "send it again later, a resend is not duplicated",
@@ -276,8 +357,17 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
         lt_verdict_fill_envelope(verdict, env);
     lt_verdict_destroy(&verdict);
     lt_envelope_set_system(env, system);
+    s_sent_facts_t facts = {.messagetype = status ? "status" : "edoc"};
+    snprintf(facts.sender, sizeof(facts.sender), "%s", from);
+    if (!status) {
+        const char *number = lt_edxml_get(package, LT_EDXML_CODE_NUMBER);
+        const char *notation = lt_edxml_get(package, LT_EDXML_CODE_NOTATION);
+        snprintf(facts.notation, sizeof(facts.notation), "%s%s%s", number ? number : "",
+                 number && *number && notation && *notation ? "/" : "",
+                 notation ? notation : "");
+    }
     lt_edxml_destroy(&package);
-    return s_publish(self, &env, file, size, system);
+    return s_publish(self, req, resp, &env, file, size, system, &facts);
 }
 
 //  getReceivedEdocList: the caller's items not yet done, oldest first.
@@ -419,6 +509,14 @@ static json_t *s_op_update(dms_t *self, const lt_http_request_t *req, size_t cal
     return dms_ok();
 }
 
+//  Return the name of an agency: from the systems file's `names` until the
+//  agency directory provides them, else the code itself.
+static const char *s_agency_name(dms_t *self, const char *code)
+{
+    const char *name = lt_dms_systems_agency_name(self->systems, code);
+    return name ? name : code;
+}
+
 //  getAgenciesList: the exact agency codes the configured systems serve.
 static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller,
                              lt_http_response_t *resp)
@@ -432,7 +530,8 @@ static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t c
                 continue;
             json_array_append_new(data,
                                   json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "id", id++, "pid",
-                                            (json_int_t) 0, "code", code, "name", code, "mail",
+                                            (json_int_t) 0, "code", code, "name",
+                                            s_agency_name(self, code), "mail",
                                             "", "oldCode", ""));
         }
     json_t *answer = dms_ok();
@@ -440,12 +539,54 @@ static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t c
     return answer;
 }
 
-//  getSentEdocList: not kept by the hub; the broker's trace answers it.
+//  getSentEdocList: what the caller sent, one item per recipient agency,
+//  newest first, with the recipient's mailbox state when the hub holds it.
 static json_t *s_op_sent(dms_t *self, const lt_http_request_t *req, size_t caller,
                          lt_http_response_t *resp)
 {
-    return dms_fail("501", "getSentEdocList is not served by the hub; the operator's "
-                           "`lthub trace` follows a DocId");
+    const char *system = lt_dms_systems_id(self->systems, caller);
+    const char *messagetype = dms_param(req, "messagetype");
+    const char *doc_id = dms_param(req, "docId");
+    if (messagetype && *messagetype && strcmp(messagetype, "edoc") != 0
+        && strcmp(messagetype, "status") != 0)
+        return dms_fail("400", "messagetype must be edoc or status");
+    if (doc_id && strlen(doc_id) > 64)
+        return dms_fail("400", LT_EDOC_PREFIX "docId is over 64 bytes");
+    lt_sent_t *list = NULL;
+    size_t count = 0;
+    lt_err_t err;
+    if (lt_sentlog_list(self->sent, system, messagetype, doc_id, self->list_max, &list, &count,
+                        &err)) {
+        lt_log_error("event=sent_log_error op=list system=%s reason=\"%s\"", system, err.detail);
+        lt_http_response_set_status(resp, 503);
+        return dms_fail("503", "the hub cannot read its sent log now, try again later");
+    }
+    json_t *data = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const lt_sent_t *sent = &list[i];
+        char receiver_id[LT_MAILBOX_ID_MAX] = "", state[LT_MAILBOX_STATE_MAX] = "unknown";
+        int64_t changed = 0;
+        int found = lt_mailbox_receipt(self->mailbox, sent->msgid, sent->agency, receiver_id,
+                                       state, &changed, &err);
+        if (found != 0) {
+            receiver_id[0] = 0;
+            snprintf(state, sizeof(state), "unknown");
+        }
+        char created[32], updated[32];
+        s_format_time(sent->created, created);
+        s_format_time(changed > sent->updated ? changed : sent->updated, updated);
+        json_array_append_new(
+            data, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                            "senderDocId", sent->msgid, "receiverDocId", receiver_id, "fromCode",
+                            sent->sender, "toCode", sent->agency, "notation", sent->notation,
+                            "sendStatus", "sent", "receiveStatus", state, "created_time",
+                            created, "updated_time", updated, "documentId", sent->key,
+                            "serviceType", "eDoc", "messageType", sent->messagetype));
+    }
+    lt_sentlog_free(&list, count);
+    json_t *answer = dms_ok();
+    json_object_set_new(answer, "data", data);
+    return answer;
 }
 
 //  registerDocuments: see dms_register.c.
@@ -474,6 +615,8 @@ static const s_op_t s_ops[] = {
     {.name = "registerDocuments", .params = s_register_params, .handler = s_op_register},
 };
 
+static void s_answer(lt_http_response_t *resp, json_t *answer);
+
 //  lt_edoc_auth header callback over an HTTP request.
 static const char *s_auth_header(void *arg, const char *name)
 {
@@ -488,37 +631,89 @@ static const void *s_auth_secret(void *arg, const char *system_id, size_t *size)
     return index < 0 ? NULL : lt_dms_systems_secret(self->systems, (size_t) index, size);
 }
 
-//  Authenticate and run one edoc operation; returns the answer, or NULL when
-//  the operation filled resp itself.
-static json_t *s_operation(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
+//  Return the operation a request path names, or NULL.
+static const s_op_t *s_find_op(const lt_http_request_t *req, const char **name_p)
 {
     const char *path = lt_http_request_path(req);
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    const s_op_t *op = NULL;
-    for (size_t i = 0; i < sizeof(s_ops) / sizeof(s_ops[0]) && !op; i++)
+    *name_p = name;
+    for (size_t i = 0; i < sizeof(s_ops) / sizeof(s_ops[0]); i++)
         if (strcmp(s_ops[i].name, name) == 0)
-            op = &s_ops[i];
+            return &s_ops[i];
+    return NULL;
+}
+
+//  Authenticate a request's headers for op; NULL, or the FAIL 401 answer.
+static json_t *s_authenticate(dms_t *self, const lt_http_request_t *req, const s_op_t *op)
+{
+    lt_err_t err;
+    lt_err_clear(&err);
+    if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params, &err)
+        == LT_OK)
+        return NULL;
+    dms_count(self, &self->stats.auth_failures);
+    const char *claimed = dms_param(req, "systemid");
+    lt_log_warning("event=auth_failed op=%s system=\"%.64s\" peer=%s reason=\"%s\"", op->name,
+                   claimed ? claimed : "", lt_http_request_peer(req), err.detail);
+    if (strcmp(op->name, "sendEdoc") == 0)
+        dms_count(self, &self->stats.send_fail);
+    return dms_fail("401", "%s", err.detail);
+}
+
+//  Run one edoc operation the gate let through (authenticated again, which
+//  costs one HMAC); returns the answer, or NULL when it filled resp itself.
+static json_t *s_operation(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
+{
+    const char *name = NULL;
+    const s_op_t *op = s_find_op(req, &name);
     dms_count(self, &self->stats.requests);
     if (!op)
         return dms_fail("404", "unknown operation '%.64s'", name);
     if (strcmp(lt_http_request_method(req), "POST") != 0)
         return dms_fail("405", "%s takes POST", op->name);
-    lt_err_t err;
-    lt_err_clear(&err);
-    if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params, &err)
-        != LT_OK) {
-        dms_count(self, &self->stats.auth_failures);
-        const char *claimed = dms_param(req, "systemid");
-        lt_log_warning("event=auth_failed op=%s system=\"%.64s\" peer=%s reason=\"%s\"", op->name,
-                       claimed ? claimed : "", lt_http_request_peer(req), err.detail);
-        if (strcmp(op->name, "sendEdoc") == 0)
-            dms_count(self, &self->stats.send_fail);
-        return dms_fail("401", "%s", err.detail);
-    }
+    json_t *refused = s_authenticate(self, req, op);
+    if (refused)
+        return refused;
     int caller = lt_dms_systems_find(self->systems, dms_param(req, "systemid"));
     assert(caller >= 0);   //  authentication found it
     return op->handler(self, req, (size_t) caller, resp);
+}
+
+lt_http_gate_t dms_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                        size_t *max_body, void *arg)
+{
+    dms_t *self = arg;
+    if (strcmp(lt_http_request_path(req), "/_dms/stats") == 0) {
+        *max_body = DMS_SMALL_BODY;
+        return LT_HTTP_GATE_PASS;
+    }
+    const char *name = NULL;
+    const s_op_t *op = s_find_op(req, &name);
+    json_t *answer = NULL;
+    if (!op)
+        answer = dms_fail("404", "unknown operation '%.64s'", name);
+    else if (strcmp(lt_http_request_method(req), "POST") != 0)
+        answer = dms_fail("405", "%s takes POST", op->name);
+    else
+        answer = s_authenticate(self, req, op);
+    if (!answer) {
+        int caller = lt_dms_systems_find(self->systems, dms_param(req, "systemid"));
+        assert(caller >= 0);
+        answer = dms_fresh_check(self, req, (size_t) caller, resp);
+    }
+    if (answer) {
+        dms_count(self, &self->stats.requests);
+        s_answer(resp, answer);
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (op->handler == s_op_send)
+        *max_body = self->max_package + DMS_MULTIPART_SLACK;
+    else if (op->handler == s_op_register)
+        *max_body = self->max_register;
+    else
+        *max_body = DMS_SMALL_BODY;
+    return LT_HTTP_GATE_PASS;
 }
 
 //  Return true when the request comes from this machine.

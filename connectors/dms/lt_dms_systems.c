@@ -24,6 +24,10 @@ typedef struct {
     size_t secret_size;                       //  secret length
     char *agencies[LT_DMS_MAX_AGENCIES];      //  codes or patterns served
     size_t agency_count;                      //  entries in agencies
+    char *names[LT_DMS_MAX_AGENCIES];         //  agency names given in `names`, owned
+    char *named[LT_DMS_MAX_AGENCIES];         //  the codes those names belong to, owned
+    size_t name_count;                        //  entries in names
+    unsigned fresh_window_s;                  //  freshness window (0: off)
 } s_system_t;
 
 struct _lt_dms_systems_t {
@@ -158,9 +162,13 @@ static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char 
     s_system_t *system = &self->systems[self->count];
     //  The slot is counted at once so that destroy frees what it comes to hold.
     self->count++;
-    zconfig_t *id = NULL, *secret = NULL, *agencies = NULL;
+    zconfig_t *id = NULL, *secret = NULL, *agencies = NULL, *names = NULL, *fresh = NULL;
     for (zconfig_t *node = zconfig_child(section); node; node = zconfig_next(node)) {
         const char *name = zconfig_name(node);
+        if (strcmp(name, "names") == 0) {
+            names = node;
+            continue;
+        }
         if (zconfig_child(node))
             return s_problem(err, path, lines, node, "system/%s takes a value, not a section",
                              name);
@@ -170,9 +178,12 @@ static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char 
             secret = node;
         else if (strcmp(name, "agencies") == 0)
             agencies = node;
+        else if (strcmp(name, "fresh_window") == 0)
+            fresh = node;
         else
             return s_problem(err, path, lines, node,
-                             "unknown setting system/%s (expected id, secret_file, agencies)",
+                             "unknown setting system/%s (expected id, secret_file, agencies, "
+                             "fresh_window, names)",
                              name);
     }
     if (!id || !secret || !agencies)
@@ -209,6 +220,34 @@ static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char 
     }
     if (system->agency_count == 0)
         return s_problem(err, path, lines, agencies, "system '%s' serves no agency", id_text);
+    if (fresh) {
+        const char *text = zconfig_value(fresh);
+        char *end = NULL;
+        long value = strtol(text, &end, 10);
+        if (!*text || *end || value < 0 || value > 86400)
+            return s_problem(err, path, lines, fresh,
+                             "fresh_window must be seconds from 0 (off) to 86400, not '%.32s'",
+                             text);
+        system->fresh_window_s = (unsigned) value;
+    }
+    for (zconfig_t *node = names ? zconfig_child(names) : NULL; node; node = zconfig_next(node)) {
+        const char *code = zconfig_name(node), *text = zconfig_value(node);
+        if (zconfig_child(node) || strchr(code, '*') || !s_pattern_ok(code))
+            return s_problem(err, path, lines, node,
+                             "names/%.64s: each entry is AGENCY-CODE = \"name\"", code);
+        if (!lt_dms_systems_serves(self, self->count - 1, code))
+            return s_problem(err, path, lines, node,
+                             "names/%.64s: system '%s' does not serve this agency", code,
+                             id_text);
+        if (!*text || strlen(text) > 400 || strpbrk(text, "\r\n"))
+            return s_problem(err, path, lines, node,
+                             "names/%.64s: the name must be 1 to 400 bytes on one line", code);
+        if (system->name_count == LT_DMS_MAX_AGENCIES)
+            return s_problem(err, path, lines, node, "more than %d names", LT_DMS_MAX_AGENCIES);
+        if (!(system->named[system->name_count] = strdup(code))
+            || !(system->names[system->name_count++] = strdup(text)))
+            return lt_err_set(err, LT_ENOMEM, "systems: out of memory"), -1;
+    }
     snprintf(system->id, sizeof(system->id), "%s", id_text);
     char file[4096];
     s_resolve(path, zconfig_value(secret), file, sizeof(file));
@@ -269,6 +308,10 @@ void lt_dms_systems_destroy(lt_dms_systems_t **self_p)
             lt_edoc_secret_free(&system->secret, system->secret_size);
         for (size_t a = 0; a < system->agency_count; a++)
             free(system->agencies[a]);
+        for (size_t a = 0; a < system->name_count; a++) {
+            free(system->names[a]);
+            free(system->named[a]);
+        }
     }
     free(self);
     *self_p = NULL;
@@ -278,6 +321,22 @@ size_t lt_dms_systems_count(const lt_dms_systems_t *self)
 {
     assert(self);
     return self->count;
+}
+
+unsigned lt_dms_systems_fresh_window(const lt_dms_systems_t *self, size_t index)
+{
+    assert(self && index < self->count);
+    return self->systems[index].fresh_window_s;
+}
+
+const char *lt_dms_systems_agency_name(const lt_dms_systems_t *self, const char *code)
+{
+    assert(self);
+    for (size_t i = 0; code && i < self->count; i++)
+        for (size_t a = 0; a < self->systems[i].name_count; a++)
+            if (strcmp(self->systems[i].named[a], code) == 0)
+                return self->systems[i].names[a];
+    return NULL;
 }
 
 int lt_dms_systems_find(const lt_dms_systems_t *self, const char *id)
@@ -381,7 +440,10 @@ void lt_dms_systems_test(bool verbose)
              "system\n"
              "    id = \"sys-b\"\n"
              "    secret_file = \"%s/b.secret\"\n"
-             "    agencies = \"*.H27 H26.13.*\"\n",
+             "    agencies = \"*.H27 H26.13.*\"\n"
+             "    fresh_window = 300\n"
+             "    names\n"
+             "        000.00.12.H27 = \"Sở Thông tin và Truyền thông\"\n",
              dir);
     s_test_write(dir, "systems.cfg", good);
     char path[256];
@@ -391,6 +453,11 @@ void lt_dms_systems_test(bool verbose)
     assert(systems);
     assert(lt_dms_systems_count(systems) == 2);
     assert(lt_dms_systems_find(systems, "sys-b") == 1);
+    assert(lt_dms_systems_fresh_window(systems, 0) == 0);
+    assert(lt_dms_systems_fresh_window(systems, 1) == 300);
+    assert(strcmp(lt_dms_systems_agency_name(systems, "000.00.12.H27"),
+                  "Sở Thông tin và Truyền thông") == 0);
+    assert(!lt_dms_systems_agency_name(systems, "000.00.12.H26"));
     assert(lt_dms_systems_find(systems, "sys-c") == -1);
     assert(lt_dms_systems_find(systems, NULL) == -1);
     assert(strcmp(lt_dms_systems_id(systems, 0), "sys-a") == 0);

@@ -7,14 +7,23 @@
             id = "sys-a"                        #   XroadVnpt-systemid
             secret_file = "secrets/sys-a"       #   relative to this file
             agencies = "000.00.12.H26, 000.01.12.H26"
+            fresh_window = 300                  #   optional, seconds; default 0 (off)
+            names                               #   optional: agency names for
+                000.00.12.H26 = "Sở TT&TT"      #   getAgenciesList
 
     `agencies` lists the agency codes the system serves, separated by commas
     or spaces: exact codes, or patterns as in routes ("*", "*.H26" or
     "*SUFFIX", "PREFIX*"). A system may send only as an agency it serves,
     and receives what is addressed to the agencies it serves. Secrets stay
     in their own files (DESIGN.md section 9) and never appear in messages.
-    Errors name the file and line. Immutable after loading, so any thread
-    may read it.
+    `fresh_window`, for a client that signs each request with a fresh
+    timestamp, makes lthub-dms refuse a request whose timestamp is more
+    than that many seconds from the hub's clock, or whose signature it
+    already saw within the window (a replay). The reference SDK makes its
+    timestamp once per service object, so it stays off by default.
+    `names` gives the agency names getAgenciesList answers until the agency
+    directory provides them. Errors name the file and line. Immutable after
+    loading, so any thread may read it.
 */
 #ifndef LT_DMS_SYSTEMS_H_INCLUDED
 #define LT_DMS_SYSTEMS_H_INCLUDED
@@ -56,6 +65,12 @@ const void *lt_dms_systems_secret(const lt_dms_systems_t *self, size_t index, si
 //  Return how many codes or patterns system index serves, and one of them.
 size_t lt_dms_systems_agencies(const lt_dms_systems_t *self, size_t index);
 const char *lt_dms_systems_agency(const lt_dms_systems_t *self, size_t index, size_t agency);
+
+//  Return the freshness window of system index in seconds (0: off).
+unsigned lt_dms_systems_fresh_window(const lt_dms_systems_t *self, size_t index);
+
+//  Return the name the file gives an agency code (in any system), or NULL.
+const char *lt_dms_systems_agency_name(const lt_dms_systems_t *self, const char *code);
 
 //  Return true when system index serves an agency code.
 bool lt_dms_systems_serves(const lt_dms_systems_t *self, size_t index, const char *code);

@@ -727,6 +727,37 @@ json_t *lt_mailbox_counts(lt_mailbox_t *self)
     return out;
 }
 
+int lt_mailbox_receipt(lt_mailbox_t *self, const char *msgid, const char *agency,
+                       char id[LT_MAILBOX_ID_MAX], char state[LT_MAILBOX_STATE_MAX],
+                       int64_t *updated, lt_err_t *err)
+{
+    assert(self && msgid && agency && id && state && updated);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_stmt *stmt = s_prepare(self,
+                                   "SELECT id, state, updated FROM items WHERE msgid = ?"
+                                   " AND agency = ? ORDER BY created LIMIT 1",
+                                   err);
+    int rc = stmt ? 1 : -1;
+    if (stmt) {
+        sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, agency, -1, SQLITE_STATIC);
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_ROW) {
+            const unsigned char *text = sqlite3_column_text(stmt, 0);
+            snprintf(id, LT_MAILBOX_ID_MAX, "%s", text ? (const char *) text : "");
+            text = sqlite3_column_text(stmt, 1);
+            snprintf(state, LT_MAILBOX_STATE_MAX, "%s", text ? (const char *) text : "");
+            *updated = sqlite3_column_int64(stmt, 2);
+            rc = 0;
+        }
+        else if (step != SQLITE_DONE)
+            rc = s_fail(self, err, "receipt");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
 //  ---------------------------------------------------------------------------
 //  Self-test
 

@@ -34,6 +34,9 @@
 extern "C" {
 #endif
 
+#define LT_MAILBOX_ID_MAX    64   //  room for an item docId, with the NUL
+#define LT_MAILBOX_STATE_MAX 16   //  room for an item state, with the NUL
+
 typedef struct _lt_mailbox_t lt_mailbox_t;
 
 //  Where one delivered message goes: a system and the agency it serves.
@@ -142,6 +145,13 @@ int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, size_t *purged, lt_e
 //  "processing": N, "fail": N, "done": N, "pending": N}} (pending: every
 //  item not done), a new reference; NULL on failure.
 json_t *lt_mailbox_counts(lt_mailbox_t *self);
+
+//  Find the item a message left for a recipient agency (any system): its
+//  docId, state and last change. Returns 0, 1 when there is none, -1 with
+//  err filled.
+int lt_mailbox_receipt(lt_mailbox_t *self, const char *msgid, const char *agency,
+                       char id[LT_MAILBOX_ID_MAX], char state[LT_MAILBOX_STATE_MAX],
+                       int64_t *updated, lt_err_t *err);
 
 //  Self-test of this class.
 void lt_mailbox_test(bool verbose);

@@ -54,6 +54,13 @@ static const lt_option_t s_options[] = {
     {"auto-status", "no", "yes: send status 01 to the sender when a document is first fetched"},
     {"max-package", "67108864", "largest edXML package accepted, bytes"},
     {"publish-timeout", "15000", "ms to wait for the broker's ACCEPTED before answering 503"},
+    {"request-timeout", "30000", "ms from a request's start after which sendEdoc answers 503"},
+    {"tls-cert", "", "PEM certificate chain: serve the edoc API over HTTPS (with --tls-key)"},
+    {"tls-key", "", "PEM private key of --tls-cert"},
+    {"max-connections", "128", "concurrent connections to the edoc API at most"},
+    {"max-per-ip", "16", "concurrent connections from one client address at most"},
+    {"idle-timeout", "15", "seconds a connection may stay silent before it is closed"},
+    {"max-request-time", "600", "seconds a request (headers and body) may take to arrive"},
     {"max-register", "16777216", "largest registerDocuments body, bytes"},
     {"max-entries", "10000", "register entries per registerDocuments call"},
     {"list-max", "1000", "items per getReceivedEdocList answer"},
@@ -143,6 +150,8 @@ static void s_free(dms_t *self)
 {
     lt_http_server_destroy(&self->server);
     lt_mailbox_destroy(&self->mailbox);
+    lt_sentlog_destroy(&self->sent);
+    dms_fresh_fini(self);
     lt_dms_systems_destroy(&self->systems);
     X509_STORE_free(self->anchors);
     json_decref(self->counts);
@@ -157,9 +166,16 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     if (!self)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
     pthread_mutex_init(&self->lock, NULL);
+    if (dms_fresh_init(self)) {
+        s_free(self);
+        return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
+    }
     self->conn = conn;
     long long max_package = 0, timeout = 0, max_register = 0, max_entries = 0, list_max = 0,
-              max_rejected = 0, max_rejected_mb = 0, keep_done = 0;
+              max_rejected = 0, max_rejected_mb = 0, keep_done = 0, request_timeout = 0,
+              max_connections = 0, max_per_ip = 0, idle_timeout = 0, max_request = 0;
+    const char *tls_cert = lt_conn_option(conn, "tls-cert");
+    const char *tls_key = lt_conn_option(conn, "tls-key");
     const char *auto_status = lt_conn_option(conn, "auto-status");
     const char *systems = lt_conn_option(conn, "systems");
     const char *data = lt_conn_option(conn, "data");
@@ -173,7 +189,16 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              || s_number(conn, "list-max", 1, 100000, &list_max, err)
              || s_number(conn, "max-rejected", 0, 10000000, &max_rejected, err)
              || s_number(conn, "max-rejected-mb", 0, 10000000, &max_rejected_mb, err)
-             || s_number(conn, "keep-done", 0, 36500, &keep_done, err);
+             || s_number(conn, "keep-done", 0, 36500, &keep_done, err)
+             || s_number(conn, "request-timeout", 200, 3600000, &request_timeout, err)
+             || s_number(conn, "max-connections", 4, 100000, &max_connections, err)
+             || s_number(conn, "max-per-ip", 1, 100000, &max_per_ip, err)
+             || s_number(conn, "idle-timeout", 1, 3600, &idle_timeout, err)
+             || s_number(conn, "max-request-time", 1, 86400, &max_request, err);
+    if (!rc && (!*tls_cert != !*tls_key))
+        rc = s_config_error(err, "--tls-cert and --tls-key go together");
+    if (!rc && (strlen(tls_cert) >= sizeof(self->tls_cert) || strlen(tls_key) >= sizeof(self->tls_key)))
+        rc = s_config_error(err, "--tls-cert or --tls-key is too long a path");
     if (!rc && strcmp(auto_status, "yes") != 0 && strcmp(auto_status, "no") != 0)
         rc = s_config_error(err, "--auto-status must be yes or no");
     if (!rc && !*systems)
@@ -193,12 +218,21 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_rejected = (size_t) max_rejected;
     self->max_rejected_bytes = (uint64_t) max_rejected_mb * 1024 * 1024;
     self->keep_done_ms = keep_done * 24 * 3600 * 1000;
+    self->request_timeout_ms = request_timeout;
+    self->max_connections = (unsigned) max_connections;
+    self->max_per_ip = (unsigned) max_per_ip;
+    self->idle_timeout_s = (unsigned) idle_timeout;
+    self->max_request_s = (unsigned) max_request;
+    snprintf(self->tls_cert, sizeof(self->tls_cert), "%s", tls_cert);
+    snprintf(self->tls_key, sizeof(self->tls_key), "%s", tls_key);
     snprintf(self->data_dir, sizeof(self->data_dir), "%s", data);
     snprintf(self->rejected_dir, sizeof(self->rejected_dir), "%s/" DMS_REJECTED_DIR, data);
-    char db[1200];
+    char db[1200], sent[1200];
     snprintf(db, sizeof(db), "%s/" DMS_DB_NAME, data);
+    snprintf(sent, sizeof(sent), "%s/" DMS_SENT_NAME, data);
     if (!(self->systems = lt_dms_systems_load(systems, err)) || s_mkdir(self->data_dir, err)
         || s_mkdir(self->rejected_dir, err) || !(self->mailbox = lt_mailbox_new(db, err))
+        || !(self->sent = lt_sentlog_new(sent, err))
         || (*trust && !(self->anchors = lt_pdfsig_trust_load(trust, err)))) {
         s_free(self);
         return -1;
@@ -217,17 +251,28 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
 static int s_start(void *state, lt_err_t *err)
 {
     dms_t *self = state;
-    lt_http_limits_t limits = {
-        .max_body = self->max_package + 1024 * 1024 > self->max_register
-                        ? self->max_package + 1024 * 1024
-                        : self->max_register,
-        .max_parts = 4,
+    lt_http_options_t options = {
+        .limits = {
+            .max_body = self->max_package + DMS_MULTIPART_SLACK > self->max_register
+                            ? self->max_package + DMS_MULTIPART_SLACK
+                            : self->max_register,
+            .max_parts = 4,
+            .max_connections = self->max_connections,
+            .max_per_ip = self->max_per_ip,
+            .idle_timeout_s = self->idle_timeout_s,
+            .max_request_s = self->max_request_s,
+        },
+        .gate = dms_gate,
+        .tls_cert = *self->tls_cert ? self->tls_cert : NULL,
+        .tls_key = *self->tls_key ? self->tls_key : NULL,
     };
-    self->server = lt_http_server_new(self->host, self->port, dms_handle, self, &limits, err);
+    self->server = lt_http_server_start(self->host, self->port, dms_handle, self, &options, err);
     if (!self->server)
         return -1;
-    lt_log_info("event=listening address=%s port=%u", self->host,
-                (unsigned) lt_http_server_port(self->server));
+    lt_log_info("event=listening address=%s port=%u tls=%s max_connections=%u max_per_ip=%u",
+                self->host, (unsigned) lt_http_server_port(self->server),
+                lt_http_server_tls(self->server) ? "yes" : "no", self->max_connections,
+                self->max_per_ip);
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "lt_ltp.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <czmq.h>
 #include <pthread.h>
 #include <signal.h>
@@ -804,8 +805,12 @@ void lt_conn_destroy(lt_conn_t **self_p)
     *self_p = NULL;
 }
 
-int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
-                          size_t size, lt_publish_fn *fn, void *arg)
+//  Queue a publish once the window has room; deadline (CLOCK_REALTIME), when
+//  not NULL, bounds the wait for room. Returns 0, -1 when stopping, -2 when
+//  the deadline passed (nothing queued; the envelope is destroyed).
+static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                           size_t size, lt_publish_fn *fn, void *arg,
+                           const struct timespec *deadline)
 {
     assert(self && envelope_p && *envelope_p);
     pending_t *p = calloc(1, sizeof(*p));
@@ -825,16 +830,21 @@ int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const voi
     p->arg = arg;
     pthread_mutex_lock(&self->lock);
     //  Wait for room; a message larger than the byte window goes alone.
-    while (!self->stopping &&
+    bool late = false;
+    while (!self->stopping && !late &&
            (self->outstanding >= self->window ||
-            (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes)))
-        pthread_cond_wait(&self->window_cond, &self->lock);
-    if (self->stopping) {
+            (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes))) {
+        if (!deadline)
+            pthread_cond_wait(&self->window_cond, &self->lock);
+        else if (pthread_cond_timedwait(&self->window_cond, &self->lock, deadline) == ETIMEDOUT)
+            late = true;
+    }
+    if (self->stopping || late) {
         pthread_mutex_unlock(&self->lock);
         lt_envelope_destroy(&p->envelope);
         free(p->payload);
         free(p);
-        return -1;
+        return late ? -2 : -1;
     }
     self->outstanding++;
     self->outstanding_bytes += size;
@@ -843,6 +853,12 @@ int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const voi
     pthread_mutex_unlock(&self->lock);
     s_wake(self);
     return 0;
+}
+
+int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                          size_t size, lt_publish_fn *fn, void *arg)
+{
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL);
 }
 
 //  A blocking publish's rendezvous with the session thread.
@@ -878,14 +894,7 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     memset(result, 0, sizeof(*result));
-    if (lt_conn_publish_async(self, envelope_p, payload, size, s_waiter_done, w)) {
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->cond);
-        free(w);
-        result->code = LT_EUNAVAIL;
-        snprintf(result->reason, sizeof(result->reason), "connector stopping");
-        return -1;
-    }
+    //  One deadline covers the wait for room in the window and for ACCEPTED.
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
@@ -893,6 +902,18 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
     if (deadline.tv_nsec >= 1000000000) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
+    }
+    int queued = s_publish_queue(self, envelope_p, payload, size, s_waiter_done, w, &deadline);
+    if (queued) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+        result->code = queued == -2 ? LT_ETIMEOUT : LT_EUNAVAIL;
+        snprintf(result->reason, sizeof(result->reason), "%s",
+                 queued == -2 ? "the publish window stayed full (the broker is not confirming); "
+                                "nothing was queued"
+                              : "connector stopping");
+        return -1;
     }
     pthread_mutex_lock(&w->lock);
     while (!w->finished)

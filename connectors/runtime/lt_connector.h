@@ -123,7 +123,9 @@ const char *lt_conn_name(lt_conn_t *self);
 //  Publish a message and wait until the broker confirmed it on disk
 //  (ACCEPTED), rejected it, or timeout_ms passed (LT_ETIMEOUT; the message
 //  stays queued and is still sent, the broker deduplicates a resend). The
-//  envelope is taken. Safe from any thread.
+//  timeout also bounds the wait for room in the publish window (then
+//  LT_ETIMEOUT and nothing is queued). The envelope is taken. Safe from any
+//  thread.
 int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                     size_t size, int timeout_ms, lt_publish_result_t *result);
 

@@ -6,13 +6,22 @@
     headers, once per body chunk, and once with an empty chunk at the end.
     The per-request state (lt_http_request_t) lives in MHD's per-request
     pointer from the first call until the completion callback frees it.
+
+    The gate runs in the first call, before MHD reads any of the body: an
+    answer queued there makes MHD send it without asking the client for the
+    body ("100 Continue" is not sent) and close the connection afterwards,
+    so a refused client costs no memory for its body.
 */
 #include "lt_http_server.h"
+
+#include "lt_file.h"
+#include "lt_id.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,6 +48,10 @@ struct _lt_http_server_t {
     lt_http_handler_fn *handler;     //  the caller's handler
     void *arg;                       //  its argument
     lt_http_limits_t limits;         //  bounds, defaults applied
+    lt_http_gate_fn *gate;           //  header check, or NULL
+    char *tls_cert;                  //  PEM certificate, owned, or NULL (plain HTTP)
+    char *tls_key;                   //  PEM key, owned (wiped on destroy), or NULL
+    size_t tls_key_size;             //  its bytes
     uint16_t port;                   //  bound port
     pthread_mutex_t mutex;           //  guards stopping and the condition
     pthread_cond_t cond;             //  signalled when stopping
@@ -60,6 +73,9 @@ struct _lt_http_request_t {
     size_t part_count;                  //  parts in use
     bool parts_failed;                  //  a part could not be stored
     char peer[64];                      //  client address and port
+    int64_t started;                    //  lt_clock_ms when the headers arrived
+    size_t max_body;                    //  this request's body limit
+    bool refused;                       //  the gate answered: the body is not read
 };
 
 struct _lt_http_response_t {
@@ -224,6 +240,25 @@ static void s_response_clear(lt_http_response_t *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
+//  Queue the response a handler or gate filled, then clear it.
+static enum MHD_Result s_queue_response(lt_http_request_t *req, lt_http_response_t *resp)
+{
+    lt_http_response_t r = *resp;
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        r.size, r.body ? r.body : (void *) "", MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result rc = MHD_NO;
+    if (response) {
+        if (r.content_type)
+            MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
+        for (size_t i = 0; i < r.header_count; i++)
+            MHD_add_response_header(response, r.names[i], r.values[i]);
+        rc = MHD_queue_response(req->connection, r.status, response);
+        MHD_destroy_response(response);
+    }
+    s_response_clear(resp);
+    return rc;
+}
+
 //  Run the handler on a complete request and queue its answer.
 static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req)
 {
@@ -239,19 +274,7 @@ static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req
         s_hang(self);
         return MHD_NO;   //  close the connection without an answer
     }
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        resp.size, resp.body ? resp.body : (void *) "", MHD_RESPMEM_MUST_COPY);
-    enum MHD_Result rc = MHD_NO;
-    if (response) {
-        if (resp.content_type)
-            MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-        for (size_t i = 0; i < resp.header_count; i++)
-            MHD_add_response_header(response, resp.names[i], resp.values[i]);
-        rc = MHD_queue_response(req->connection, resp.status, response);
-        MHD_destroy_response(response);
-    }
-    s_response_clear(&resp);
-    return rc;
+    return s_queue_response(req, &resp);
 }
 
 //  MHD access handler: gather the body, then dispatch once.
@@ -289,6 +312,20 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             }
             snprintf(req->peer, sizeof(req->peer), "%s:%u", host, port);
         }
+        req->started = lt_clock_ms();
+        req->max_body = self->limits.max_body;
+        if (self->gate) {
+            //  Headers only: the gate may answer before the body is read.
+            lt_http_response_t resp = {.status = 200};
+            size_t max_body = req->max_body;
+            if (self->gate(req, &resp, &max_body, self->arg) == LT_HTTP_GATE_ANSWER) {
+                req->refused = true;
+                return s_queue_response(req, &resp);
+            }
+            s_response_clear(&resp);
+            if (max_body < req->max_body)
+                req->max_body = max_body;
+        }
         //  A declared length over the limit is refused before reading the body.
         const char *length
             = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
@@ -296,17 +333,22 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             char *end = NULL;
             errno = 0;
             unsigned long long declared = strtoull(length, &end, 10);
-            if (errno == ERANGE || declared > self->limits.max_body) {
+            if (errno == ERANGE || declared > req->max_body) {
                 req->too_big = true;
                 return s_queue_text(connection, 413, "request body too large\n");
             }
         }
         return MHD_YES;
     }
+    if (req->refused)
+        return MHD_NO;   //  answered by the gate: never read the body
+    if (self->limits.max_request_s
+        && lt_clock_ms() - req->started > (int64_t) self->limits.max_request_s * 1000)
+        return MHD_NO;   //  too slow a client: close the connection
     if (*upload_data_size > 0) {
         size_t chunk = *upload_data_size;
         *upload_data_size = 0;
-        if (!req->too_big && chunk > self->limits.max_body - req->size) {
+        if (!req->too_big && chunk > req->max_body - req->size) {
             req->too_big = true;
             free(req->body);
             req->body = NULL;
@@ -315,7 +357,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         if (req->too_big) {
             //  Drop the rest of an oversized chunked body, within reason.
             req->discarded += chunk;
-            return req->discarded > self->limits.max_body ? MHD_NO : MHD_YES;
+            return req->discarded > req->max_body ? MHD_NO : MHD_YES;
         }
         if (!s_reserve(&req->body, &req->cap, req->size + chunk))
             return MHD_NO;
@@ -354,7 +396,56 @@ lt_http_server_t *lt_http_server_new(const char *address, uint16_t port,
                                      lt_http_handler_fn *handler, void *arg,
                                      const lt_http_limits_t *limits, lt_err_t *err)
 {
+    lt_http_options_t options = {.limits = {0}};
+    if (limits)
+        options.limits = *limits;
+    return lt_http_server_start(address, port, handler, arg, &options, err);
+}
+
+//  Read the certificate and key files of options into self; -1 with err.
+static int s_tls_load(lt_http_server_t *self, const lt_http_options_t *options, lt_err_t *err)
+{
+    if (!options->tls_cert && !options->tls_key)
+        return 0;
+    if (!options->tls_cert || !options->tls_key || !*options->tls_cert || !*options->tls_key)
+        return lt_err_set(err, LT_ECONFIG, "HTTP server: TLS needs both a certificate and a key"),
+               -1;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return lt_err_set(err, LT_ECONFIG,
+                          "HTTP server: this libmicrohttpd was built without TLS support"),
+               -1;
+    size_t size = 0;
+    lt_err_t ferr;
+    self->tls_cert = lt_file_read(options->tls_cert, 1024 * 1024, &size, &ferr);
+    if (!self->tls_cert)
+        return lt_err_set(err, LT_ECONFIG, "HTTP server: TLS certificate %s: %s",
+                          options->tls_cert, ferr.detail),
+               -1;
+    self->tls_key = lt_file_read(options->tls_key, 1024 * 1024, &self->tls_key_size, &ferr);
+    if (!self->tls_key)
+        return lt_err_set(err, LT_ECONFIG, "HTTP server: TLS key %s: %s", options->tls_key,
+                          ferr.detail),
+               -1;
+    if (!strstr(self->tls_cert, "-----BEGIN CERTIFICATE-----"))
+        return lt_err_set(err, LT_ECONFIG, "HTTP server: %s holds no PEM certificate",
+                          options->tls_cert),
+               -1;
+    if (!strstr(self->tls_key, "PRIVATE KEY-----"))
+        return lt_err_set(err, LT_ECONFIG, "HTTP server: %s holds no PEM private key",
+                          options->tls_key),
+               -1;
+    return 0;
+}
+
+lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
+                                       lt_http_handler_fn *handler, void *arg,
+                                       const lt_http_options_t *options, lt_err_t *err)
+{
     assert(address && handler);
+    lt_http_options_t none = {.limits = {0}};
+    if (!options)
+        options = &none;
+    const lt_http_limits_t *limits = &options->limits;
     struct sockaddr_storage storage;
     bool ipv6 = false;
     if (!s_sockaddr(address, port, &storage, &ipv6)) {
@@ -368,8 +459,8 @@ lt_http_server_t *lt_http_server_new(const char *address, uint16_t port,
     }
     self->handler = handler;
     self->arg = arg;
-    if (limits)
-        self->limits = *limits;
+    self->gate = options->gate;
+    self->limits = *limits;
     if (!self->limits.max_body)
         self->limits.max_body = LT_HTTP_MAX_BODY;
     if (!self->limits.max_parts)
@@ -386,15 +477,30 @@ lt_http_server_t *lt_http_server_new(const char *address, uint16_t port,
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&self->cond, &attr);
     pthread_condattr_destroy(&attr);
+    if (s_tls_load(self, options, err)) {
+        lt_http_server_destroy(&self);
+        return NULL;
+    }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
-                     | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                     | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0)
+                     | (self->tls_cert ? MHD_USE_TLS : 0);
+    struct MHD_OptionItem items[4];
+    size_t n = 0;
+    if (self->limits.max_per_ip)
+        items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                             (intptr_t) self->limits.max_per_ip, NULL};
+    if (self->tls_cert) {
+        items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_cert};
+        items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key};
+    }
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     self->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, s_access, self, MHD_OPTION_SOCK_ADDR, &storage,
         MHD_OPTION_CONNECTION_LIMIT,
         self->limits.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         self->limits.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (!self->daemon) {
         lt_err_set(err, LT_EIO, "HTTP server: cannot listen on %s port %u: %s", address,
                    (unsigned) port, self->mhd_error[0] ? self->mhd_error : "MHD refused");
@@ -418,10 +524,26 @@ void lt_http_server_destroy(lt_http_server_t **self_p)
     pthread_mutex_unlock(&self->mutex);
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
+    if (self->tls_key)
+        OPENSSL_cleanse(self->tls_key, self->tls_key_size);
+    free(self->tls_key);
+    free(self->tls_cert);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->mutex);
     free(self);
     *self_p = NULL;
+}
+
+bool lt_http_server_tls(const lt_http_server_t *self)
+{
+    assert(self);
+    return self->tls_cert != NULL;
+}
+
+int64_t lt_http_request_started(const lt_http_request_t *req)
+{
+    assert(req);
+    return req->started;
 }
 
 uint16_t lt_http_server_port(const lt_http_server_t *self)
@@ -618,6 +740,69 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
     return LT_HTTP_ANSWER;
 }
 
+//  Test gate: refuses /gated from its headers, bounds /small to 1000 bytes.
+static lt_http_gate_t s_test_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                                  size_t *max_body, void *arg)
+{
+    size_t size = 1;
+    lt_http_request_body(req, &size);
+    assert(size == 0);   //  nothing of the body is read yet
+    assert(lt_http_request_started(req) > 0);
+    if (strcmp(lt_http_request_path(req), "/gated") == 0) {
+        lt_http_response_set(resp, 401, "text/plain", "refused from the headers");
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (strcmp(lt_http_request_path(req), "/small") == 0)
+        *max_body = 1000;
+    return LT_HTTP_GATE_PASS;
+}
+
+//  Self-test of the gate and of the TLS option errors.
+static void s_test_gate_server(void)
+{
+    int calls = 0;
+    lt_err_t err;
+    lt_http_options_t options = {.limits = {.max_body = 4u * 1024 * 1024, .max_per_ip = 4},
+                                 .gate = s_test_gate};
+    lt_http_server_t *server
+        = lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &options, &err);
+    assert(server && !lt_http_server_tls(server));
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) lt_http_server_port(server));
+    lt_http_client_t *client = lt_http_client_new(base);
+    assert(client);
+    lt_http_client_set_timeout(client, 5000);
+    lt_http_reply_t reply = {0};
+    size_t big = 3u * 1024 * 1024;
+    char *blob = calloc(1, big);
+    assert(blob);
+    //  Refused from the headers: the handler never runs, the body is not needed.
+    lt_error_t rc = lt_http_client_post(client, "/gated", NULL, 0, blob, big,
+                                        "application/octet-stream", &reply, &err);
+    assert(rc == LT_OK && reply.status == 401);
+    assert(strcmp(reply.body, "refused from the headers") == 0);
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
+    //  A lowered limit for one path; others keep the server's.
+    rc = lt_http_client_post(client, "/small", NULL, 0, blob, 2000, "application/octet-stream",
+                             &reply, &err);
+    assert(rc == LT_OK && reply.status == 413);
+    rc = lt_http_client_post(client, "/mirror", NULL, 0, blob, big, "application/octet-stream",
+                             &reply, &err);
+    assert(rc == LT_OK && reply.status == 200 && reply.size == big);
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 1);
+    lt_http_reply_free(&reply);
+    lt_http_client_destroy(&client);
+    free(blob);
+    lt_http_server_destroy(&server);
+    //  TLS needs both files, and readable PEM ones.
+    lt_http_options_t tls = {.tls_cert = "/nonexistent/cert.pem"};
+    assert(!lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &tls, &err));
+    assert(err.code == LT_ECONFIG && strstr(err.detail, "both"));
+    tls.tls_key = "/nonexistent/key.pem";
+    assert(!lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &tls, &err));
+    assert(err.code == LT_ECONFIG && strstr(err.detail, "/nonexistent/cert.pem"));
+}
+
 void lt_http_server_test(bool verbose)
 {
     if (verbose)
@@ -736,6 +921,7 @@ void lt_http_server_test(bool verbose)
     lt_http_reply_free(&reply);
     lt_http_client_destroy(&client);
     free(data);
+    s_test_gate_server();
     if (verbose)
         printf("OK\n");
 }

@@ -18,8 +18,16 @@
     broker round-trip, an injected latency) without holding up other
     connections; several handlers run at once, so the handler and its
     argument must be thread-safe. The number of connections is bounded by
-    limits.max_connections. lt_http_server_destroy releases hung handlers and
-    interrupts waits first, then stops MHD, which joins every thread.
+    limits.max_connections (and per client address by limits.max_per_ip).
+    lt_http_server_destroy releases hung handlers and interrupts waits
+    first, then stops MHD, which joins every thread.
+
+    Optional (lt_http_server_start): a gate, called on the connection's
+    thread with the headers only, before a byte of the body is read; it may
+    answer at once (the body is then never read: the connection is closed
+    after the answer) or lower the body limit for this request. A
+    certificate and key (PEM files) make the server speak HTTPS only (MHD's
+    TLS over GnuTLS).
 */
 #ifndef LT_HTTP_SERVER_H_INCLUDED
 #define LT_HTTP_SERVER_H_INCLUDED
@@ -47,6 +55,8 @@ typedef struct {
     unsigned max_connections;       //  concurrent connections (default 64)
     unsigned idle_timeout_s;        //  idle connection timeout (default 60 s)
     unsigned max_hang_s;            //  longest a hung request is held (default 600 s)
+    unsigned max_per_ip;            //  concurrent connections per client address (0: no limit)
+    unsigned max_request_s;         //  whole request (headers and body) within this (0: no limit)
 } lt_http_limits_t;
 
 //  What the handler wants done with the request.
@@ -61,6 +71,27 @@ typedef enum {
 typedef lt_http_action_t(lt_http_handler_fn)(const lt_http_request_t *req,
                                              lt_http_response_t *resp, void *arg);
 
+//  What a gate decides from a request's headers.
+typedef enum {
+    LT_HTTP_GATE_PASS = 0,     //  read the body (up to *max_body), then call the handler
+    LT_HTTP_GATE_ANSWER = 1,   //  send the response the gate filled; never read the body
+} lt_http_gate_t;
+
+//  Look at a request before its body is read (lt_http_request_body is
+//  empty then); may fill resp and answer, or lower *max_body (it holds the
+//  server's limit on entry; raising it has no effect). Same thread rules
+//  as the handler.
+typedef lt_http_gate_t(lt_http_gate_fn)(const lt_http_request_t *req, lt_http_response_t *resp,
+                                        size_t *max_body, void *arg);
+
+//  Everything optional about a server; zero fields take their defaults.
+typedef struct {
+    lt_http_limits_t limits;   //  bounds
+    lt_http_gate_fn *gate;     //  header check before the body, or NULL (gets the handler's arg)
+    const char *tls_cert;      //  PEM certificate chain file: serve HTTPS; NULL: plain HTTP
+    const char *tls_key;       //  PEM private key file (with tls_cert)
+} lt_http_options_t;
+
 //  Start a server on address ("127.0.0.1", "::1", "0.0.0.0") and port (0
 //  picks a free port; see lt_http_server_port). limits may be NULL for the
 //  defaults. Returns NULL with err filled when the address is unusable or
@@ -68,6 +99,16 @@ typedef lt_http_action_t(lt_http_handler_fn)(const lt_http_request_t *req,
 lt_http_server_t *lt_http_server_new(const char *address, uint16_t port,
                                      lt_http_handler_fn *handler, void *arg,
                                      const lt_http_limits_t *limits, lt_err_t *err);
+
+//  Start a server with options (NULL for the defaults); as lt_http_server_new
+//  otherwise. A certificate or key that cannot be read or used, or TLS
+//  missing from libmicrohttpd, is an error naming the file.
+lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
+                                       lt_http_handler_fn *handler, void *arg,
+                                       const lt_http_options_t *options, lt_err_t *err);
+
+//  Return true when the server speaks HTTPS.
+bool lt_http_server_tls(const lt_http_server_t *self);
 
 //  Stop the server: release hung requests, close every connection, join the
 //  threads, free everything; set the pointer to NULL; safe on NULL.
@@ -99,6 +140,9 @@ const void *lt_http_request_part(const lt_http_request_t *req, const char *name,
 
 //  Return the client's address and port as text ("127.0.0.1:41234").
 const char *lt_http_request_peer(const lt_http_request_t *req);
+
+//  Return when the request's headers arrived (lt_clock_ms, monotonic ms).
+int64_t lt_http_request_started(const lt_http_request_t *req);
 
 //  Sleep up to ms milliseconds on the handler's thread; return early (false)
 //  when the server is being destroyed, true when the full time passed.

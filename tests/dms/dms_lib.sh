@@ -11,6 +11,8 @@
 #   jget 'python expression on j' <<< "$json"
 #   dms_list SYSTEM [messagetype]              prints the items as JSON
 #   dms_kill / dms_stop / dms_start            SIGKILL / SIGTERM lthub-dms, start it again
+#   DMS_SYS_A_EXTRA / DMS_SYS_B_EXTRA          extra lines for sys-a's / sys-b's section
+#   DMS_SCHEME=https, DMS_CA=FILE              talk HTTPS to lthub-dms (started with --tls-*)
 # Every process is stopped by PID when the script exits (hub.sh's trap).
 
 . "$SRC/tests/lib/hub.sh"
@@ -36,10 +38,12 @@ system
     id = "sys-a"
     secret_file = "secrets/sys-a"
     agencies = "000.00.12.H26"
+${DMS_SYS_A_EXTRA:-}
 system
     id = "sys-b"
     secret_file = "secrets/sys-b"
     agencies = "000.00.13.H26"
+${DMS_SYS_B_EXTRA:-}
 CFG
 }
 
@@ -51,7 +55,8 @@ dms_start() {
     DMS_PID=$!
     local i
     for i in $(seq 1 100); do
-        if curl -s -o /dev/null "http://127.0.0.1:$DMS_PORT/_dms/stats" 2>/dev/null \
+        if curl -s -o /dev/null ${DMS_CA:+--cacert "$DMS_CA"} \
+            "${DMS_SCHEME:-http}://127.0.0.1:$DMS_PORT/_dms/stats" 2>/dev/null \
             && [ "$(hub_stat '[c["connected"] for c in s["connectors"] if c["name"]=="dms"]')" = "[True]" ]; then
             return 0
         fi
@@ -109,7 +114,7 @@ CFG
         2>>"$HUB_DIR/axis.log"
     touch "$HUB_DIR/axis.rec"
     DMS_PORT=$(hub_free_port)
-    DMS_URL="http://127.0.0.1:$DMS_PORT"
+    DMS_URL="${DMS_SCHEME:-http}://127.0.0.1:$DMS_PORT"
     dms_start
 }
 
@@ -118,6 +123,7 @@ dms_send() {
     local system=$1 file=$2
     shift 2
     "$SIM" axis-send --url "$DMS_URL" --system "$system" --secret-file "$HUB_DIR/secrets/$system" \
+        ${DMS_CA:+--ca-file "$DMS_CA"} \
         "$@" "$file" 2>>"$HUB_DIR/client.log" || true
 }
 
@@ -126,6 +132,7 @@ dms_call() {
     local system=$1
     shift
     "$SIM" axis-call --url "$DMS_URL" --system "$system" --secret-file "$HUB_DIR/secrets/$system" \
+        ${DMS_CA:+--ca-file "$DMS_CA"} \
         "$@" 2>>"$HUB_DIR/client.log" || true
 }
 
