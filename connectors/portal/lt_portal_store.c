@@ -16,6 +16,8 @@ struct _lt_portal_store_t {
     sqlite3_stmt *select;     //  revision and digest of a key
     sqlite3_stmt *upsert;     //  write the latest record
     sqlite3_stmt *body;       //  read a record's bytes
+    sqlite3_stmt *mark;       //  write a delivery state
+    sqlite3_stmt *marked;     //  read a delivery state
 };
 
 static const char *s_schema
@@ -25,7 +27,12 @@ static const char *s_schema
       "  revision INTEGER NOT NULL,"
       "  digest TEXT NOT NULL,"
       "  updated INTEGER NOT NULL,"
-      "  body BLOB NOT NULL)";
+      "  body BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS sent ("
+      "  msgid TEXT PRIMARY KEY,"
+      "  state INTEGER NOT NULL,"
+      "  at INTEGER NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS sent_at ON sent(at)";
 
 //  Run SQL without results; -1 with err naming it.
 static int s_exec(lt_portal_store_t *self, const char *sql, lt_err_t *err)
@@ -74,7 +81,12 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mahoso) DO UPDATE SET"
                      " agency = ?2, revision = ?3, digest = ?4, updated = ?5, body = ?6",
                      &self->upsert, err)
-        || s_prepare(self, "SELECT body FROM records WHERE mahoso = ?1", &self->body, err)) {
+        || s_prepare(self, "SELECT body FROM records WHERE mahoso = ?1", &self->body, err)
+        || s_prepare(self,
+                     "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
+                     " ON CONFLICT (msgid) DO UPDATE SET state = ?2, at = ?3",
+                     &self->mark, err)
+        || s_prepare(self, "SELECT state FROM sent WHERE msgid = ?1", &self->marked, err)) {
         lt_portal_store_destroy(&self);
         return NULL;
     }
@@ -90,6 +102,8 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
     sqlite3_finalize(self->select);
     sqlite3_finalize(self->upsert);
     sqlite3_finalize(self->body);
+    sqlite3_finalize(self->mark);
+    sqlite3_finalize(self->marked);
     if (self->db)
         sqlite3_close(self->db);
     pthread_mutex_destroy(&self->lock);
@@ -184,6 +198,53 @@ int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body
     return result;
 }
 
+int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
+                         lt_err_t *err)
+{
+    assert(self && msgid);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->mark);
+    sqlite3_bind_text(self->mark, 1, msgid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(self->mark, 2, (int) mark);
+    sqlite3_bind_int64(self->mark, 3, lt_time_ms());
+    int rc = sqlite3_step(self->mark) == SQLITE_DONE ? 0 : -1;
+    if (rc)
+        lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(self->mark);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid)
+{
+    assert(self && msgid);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->marked);
+    sqlite3_bind_text(self->marked, 1, msgid, -1, SQLITE_STATIC);
+    int state = sqlite3_step(self->marked) == SQLITE_ROW ? sqlite3_column_int(self->marked, 0) : 0;
+    sqlite3_reset(self->marked);
+    pthread_mutex_unlock(&self->lock);
+    return state == LT_PORTAL_SENDING || state == LT_PORTAL_SENT ? (lt_portal_mark_t) state
+                                                                   : LT_PORTAL_UNSENT;
+}
+
+int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_stmt *stmt = NULL;
+    int64_t count = -1;
+    if (sqlite3_prepare_v2(self->db, "DELETE FROM sent WHERE at < ?1", -1, &stmt, NULL)
+        == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, before_ms);
+        if (sqlite3_step(stmt) == SQLITE_DONE)
+            count = sqlite3_changes(self->db);
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&self->lock);
+    return count;
+}
+
 int64_t lt_portal_store_count(lt_portal_store_t *self)
 {
     assert(self);
@@ -236,6 +297,17 @@ void lt_portal_store_test(bool verbose)
     assert(size == 7 && strcmp(body, "{\"v\":3}") == 0);
     free(body);
     assert(lt_portal_store_get(store, "H-9", &body, &size, &err) == 1);
+    //  Delivery states survive a reopen; pruning forgets old ones.
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
+    assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENDING, &err) == 0);
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_SENDING);
+    assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENT, &err) == 0);
+    lt_portal_store_destroy(&store);
+    store = lt_portal_store_new(path, &err);
+    assert(store && lt_portal_store_marked(store, "m-1") == LT_PORTAL_SENT);
+    assert(lt_portal_store_prune(store, lt_time_ms() - 60000) == 0);
+    assert(lt_portal_store_prune(store, lt_time_ms() + 1) == 1);
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);

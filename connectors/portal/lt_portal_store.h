@@ -1,7 +1,9 @@
 /*  lt_portal_store: the latest dossier record per MaHoSo that the one-stop
     system sent through lthub-portal, in one SQLite file (DATA/portal.db).
 
-    It answers TraCuuHoSo and numbers revisions: a record whose content
+    It answers TraCuuHoSo, remembers which messages were (being) sent to
+    DVCQG, so that a redelivery after a crash is not sent blindly again,
+    and numbers revisions: a record whose content
     digest equals the stored one keeps its revision (an identical resend,
     which the broker then deduplicates), a changed one gets the next number
     (a new revision, even when it returns to an older content). Writes use
@@ -47,6 +49,23 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
 //  terminated) and *size_p, 1 when unknown, -1 with err.
 int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
                         size_t *size_p, lt_err_t *err);
+
+//  What the hub knows of its own delivery of a message to DVCQG.
+typedef enum {
+    LT_PORTAL_UNSENT = 0,    //  never tried (or forgotten)
+    LT_PORTAL_SENDING = 1,   //  a call began: DVCQG may hold it
+    LT_PORTAL_SENT = 2,      //  DVCQG accepted it
+} lt_portal_mark_t;
+
+//  Record the delivery state of message msgid; -1 with err.
+int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
+                         lt_err_t *err);
+
+//  Return the delivery state of message msgid (UNSENT when unknown or on error).
+lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid);
+
+//  Forget delivery states older than before_ms (Unix ms); returns how many, -1 on error.
+int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms);
 
 //  Return how many dossiers the store holds (-1 on error).
 int64_t lt_portal_store_count(lt_portal_store_t *self);

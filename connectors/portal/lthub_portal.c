@@ -264,10 +264,17 @@ static int s_start(void *state, lt_err_t *err)
     return 0;
 }
 
-//  Expire idle sessions.
+//  Expire idle sessions; hourly, forget delivery marks older than a week.
 static void s_poll(void *state)
 {
-    portal_sessions_expire(state);
+    portal_t *self = state;
+    portal_sessions_expire(self);
+    if (lt_clock_ms() >= self->next_prune_ms) {
+        self->next_prune_ms = lt_clock_ms() + 3600 * 1000;
+        int64_t pruned = lt_portal_store_prune(self->store, lt_time_ms() - 7LL * 86400 * 1000);
+        if (pruned > 0)
+            lt_log_info("event=pruned marks=%lld", (long long) pruned);
+    }
 }
 
 //  Add the connector's counters under "portal".

@@ -41,7 +41,7 @@ typedef struct {
     uint64_t steps_out;         //  progress steps DVCQG accepted
     uint64_t resent_as_update;  //  -3 answers turned into updates
     uint64_t relogins;          //  -2 answers followed by a new login
-    uint64_t already_there;     //  redeliveries DVCQG already held
+    uint64_t already_there;     //  redeliveries DVCQG already held (not sent again)
     uint64_t retried;           //  deliveries answered RETRY
     uint64_t failed;            //  deliveries answered FAIL
     uint64_t facts;             //  dossier_synced facts accepted by the broker
@@ -93,6 +93,7 @@ typedef struct {
     pthread_mutex_t pool_lock;            //  guards pool
     lt_http_client_t *pool[PORTAL_POOL_MAX];   //  idle clients
     size_t pool_count;                    //  entries in pool
+    int64_t next_prune_ms;                //  when poll() prunes delivery marks (monotonic)
     pthread_mutex_t stats_lock;           //  guards stats
     portal_stats_t stats;                 //  counters
 } portal_t;

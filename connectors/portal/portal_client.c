@@ -9,9 +9,15 @@
     that finds a newer session than the one refused just uses it) and
     retries the call.
 
-    A redelivery (attempt > 1: an earlier attempt may have reached DVCQG
-    before a timeout or a crash) of a dossier first asks TraCuuHoSo: when
-    DVCQG already holds exactly this record, it is not sent again. Each
+    Every message is marked SENDING in portal.db before its call and SENT
+    once DVCQG accepted it (WAL, synchronous=NORMAL: the marks survive a
+    crash of the process). A redelivery after a crash of a message marked
+    SENT is not sent again; a dossier marked SENDING, or retried (an
+    earlier attempt may have reached DVCQG before a timeout), is first
+    looked up with TraCuuHoSo, and not sent again when DVCQG already holds
+    exactly this record. A progress step has no lookup: one whose earlier
+    call was cut short is sent again (logged), so DVCQG must take an
+    identical step as the same one. Each
     record travels as the exact bytes the one-stop system sent, spliced
     into the call's data array.
 */
@@ -292,15 +298,27 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
     s_outcome_t outcome = S_TRANSIENT;
     bool skipped = false;
-    if (dossier && d->attempt > 1 && s_already_there(self, client, d, record)) {
+    //  A message marked SENT reached DVCQG before a crash; one marked
+    //  SENDING (or retried) may have: a dossier DVCQG already holds as is
+    //  is not sent again.
+    lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
+    if (mark == LT_PORTAL_SENT
+        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+            && s_already_there(self, client, d, record))) {
         outcome = S_OK;
         skipped = true;
         portal_count(self, &self->stats.already_there);
     }
-    uint64_t generation = 0;
+    else if (mark == LT_PORTAL_SENDING)
+        lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
+                       "call was cut short; DVCQG may receive this step twice\"",
+                       lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
+    if (!skipped && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
+        skipped = true;   //  outcome stays S_TRANSIENT: try again later
+    uint64_t generation = 0, refused = 0;
     for (int tries = 0; !skipped && tries < S_TRIES; tries++) {
         char token[sizeof(self->dvcqg_token)];
-        outcome = s_login(self, client, generation, token, sizeof(token), &generation, err);
+        outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
         if (outcome != S_OK)
             break;
         size_t len = 0;
@@ -319,7 +337,8 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         json_decref(answer);
         if (outcome == S_SESSION) {
             portal_count(self, &self->stats.relogins);
-            continue;   //  s_login sees the refused generation and logs in again
+            refused = generation;   //  s_login logs in again unless another worker did
+            continue;
         }
         if (outcome == S_EXISTS && dossier && !updating) {
             portal_count(self, &self->stats.resent_as_update);
@@ -327,6 +346,11 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
             continue;
         }
         break;
+    }
+    if (outcome == S_OK && !(skipped && mark == LT_PORTAL_SENT)) {
+        lt_err_t merr;
+        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     s_give(self, &client);
     json_decref(record);

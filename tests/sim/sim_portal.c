@@ -7,7 +7,9 @@
     Sessions expire --session-ttl seconds after login (-2: log in again).
     DongBoHoSoMC with isUpdating "False" for a MaHoSo it already holds
     answers -3 and stores nothing of the call; otherwise each record
-    replaces the one held. A progress step is stored in arrival order.
+    replaces the one held (an identical one is counted as a repeat). A
+    progress step is stored in arrival order; the same step again (same
+    MaHoSo and content) is kept once and counted as a step repeat.
 
     Tests change a fault at run time with /_sim/fault?name=N&value=V (N a
     fault option without its dashes, e.g. hang-rate), and read GET /_sim/stats (counters, including steps that arrived
@@ -58,6 +60,7 @@ typedef struct {
     json_t *received;                    //  array of what was stored, in order
     uint64_t requests, logins, login_refused, expired, invalid, exists;   //  counters
     uint64_t dossiers, updates, steps, lookups, orphan_steps, repeats;   //  counters
+    uint64_t step_repeats;               //  identical steps received again (kept once)
 } s_portal_t;
 
 //  Return {"error_code": code, "message": formatted}.
@@ -198,8 +201,11 @@ static json_t *s_steps(s_portal_t *self, json_t *data)
             seen = json_object();
             json_object_set_new(self->digests, key, seen);
         }
-        if (json_object_get(seen, digest))
-            self->repeats++;
+        if (json_object_get(seen, digest)) {
+            //  The same step again (a resend after a cut call): kept once.
+            self->step_repeats++;
+            continue;
+        }
         json_object_set_new(seen, digest, json_true());
         self->steps++;
         s_log(self, "progress", step, NULL, NULL);
@@ -247,13 +253,14 @@ static json_t *s_stats(s_portal_t *self)
 {
     pthread_mutex_lock(&self->mutex);
     json_t *stats = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
         (json_int_t) self->requests, "logins", (json_int_t) self->logins, "login_refused",
         (json_int_t) self->login_refused, "expired_sessions", (json_int_t) self->expired,
         "invalid", (json_int_t) self->invalid, "exists", (json_int_t) self->exists, "dossiers",
         (json_int_t) self->dossiers, "updates", (json_int_t) self->updates, "steps",
         (json_int_t) self->steps, "lookups", (json_int_t) self->lookups, "orphan_steps",
-        (json_int_t) self->orphan_steps, "repeats", (json_int_t) self->repeats, "held",
+        (json_int_t) self->orphan_steps, "repeats", (json_int_t) self->repeats, "step_repeats",
+        (json_int_t) self->step_repeats, "held",
         (json_int_t) json_object_size(self->current), "received",
         (json_int_t) json_array_size(self->received));
     pthread_mutex_unlock(&self->mutex);
