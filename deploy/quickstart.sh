@@ -149,6 +149,10 @@ cleanup() {
     sb_stop traffic 10
     sb_say "  traffic stopped"
   fi
+  if [ -n "$(sb_live_pid traffic-portal)" ]; then
+    sb_stop traffic-portal 10
+    sb_say "  portal traffic stopped"
+  fi
   local hub final=""
   hub=$(sb_live_pid lthubd)
   if [ -n "$hub" ]; then
@@ -215,7 +219,8 @@ for sim in portal report; do
   if sb_have_sim "$sim"; then
     port=$SB_PORT_SIM_PORTAL
     [ "$sim" = report ] && port=$SB_PORT_SIM_REPORT
-    sb_spawn "sim-$sim" "$SB_SIM" "$sim" --listen "127.0.0.1:$port"
+    # shellcheck disable=SC2046  # the simulator's extra options are word-split on purpose
+    sb_spawn "sim-$sim" "$SB_SIM" "$sim" --listen "127.0.0.1:$port" $(sb_sim_args "$sim")
     sb_say "  lthub-sim $sim on 127.0.0.1:$port, pid $SB_PID"
   else
     sb_say "  lthub-sim $sim: not available yet"
@@ -269,6 +274,11 @@ case $traffic in
     ;;
   *) sb_say "  traffic: none configured (see $(sb_rel "$SB_CFG"))" ;;
 esac
+if [[ " $supervised " == *" portal "* ]] && sb_have_sim onestop; then
+  sb_spawn traffic-portal "$SB_TOP/deploy/sandbox.sh" portal-traffic "$SB_SIM" \
+    "http://127.0.0.1:$SB_PORT_PORTAL" "$SB_SECRETS"
+  sb_say "  traffic: lthub-sim onestop as the one-stop system (via lthub-portal to the DVCQG simulator), pid $SB_PID"
+fi
 
 # 5. Where things are.
 dashboard="admin API http://$SB_ADMIN/api/v1/stats, metrics http://$SB_ADMIN/metrics"

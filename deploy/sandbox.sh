@@ -129,7 +129,9 @@ sb_prepare() {
   sb_secret_file "$SB_TOKEN"
   local name
   # The hub's own system id on the national axis, and two ministries there.
-  for name in axis-hub-h26 axis-vpcp axis-ministry-g12 dms-qlvb-tinh dms-qlvb-huyen; do
+  # The one-stop system's password at lthub-portal, the hub's at DVCQG.
+  for name in axis-hub-h26 axis-vpcp axis-ministry-g12 dms-qlvb-tinh dms-qlvb-huyen \
+    portal-onestop portal-dvcqg; do
     sb_secret_file "$SB_SECRETS/$name.secret"
   done
   local out
@@ -196,7 +198,9 @@ sb_connector_zpl() {
       ;;
     portal)
       args=$(sb_args_for "$bin" "${common[@]}" listen "127.0.0.1:$SB_PORT_PORTAL" \
-        url "http://127.0.0.1:$SB_PORT_SIM_PORTAL" data "$SB_DIR/portal")
+        data "$SB_DIR/portal" username onestop password-file "$SB_SECRETS/portal-onestop.secret" \
+        dvcqg-url "http://127.0.0.1:$SB_PORT_SIM_PORTAL" dvcqg-username hub-h26 \
+        dvcqg-password-file "$SB_SECRETS/portal-dvcqg.secret" workers 8)
       ;;
     report)
       args=$(sb_args_for "$bin" "${common[@]}" url "http://127.0.0.1:$SB_PORT_SIM_REPORT" \
@@ -205,6 +209,13 @@ sb_connector_zpl() {
   esac
   echo "        program = \"$bin\""
   echo "        args = \"$args\""
+}
+
+# Extra options of simulator NAME (lthub-sim NAME) in this sandbox.
+sb_sim_args() {
+  case $1 in
+    portal) printf '%s' "--username hub-h26 --password-file $SB_SECRETS/portal-dvcqg.secret" ;;
+  esac
 }
 
 # Write lthub.cfg for the connectors in WANTED (see sb_wanted).
@@ -541,6 +552,30 @@ sb_traffic_dms() {
   echo "dms traffic: stopped after $round rounds"
 }
 
+# The one-stop traffic loop: every round, lthub-sim onestop sends a few
+# dossiers through lthub-portal (new records, progress steps, supplements,
+# final updates, channels 1/2/3, postal returns), then a pause of a second;
+# a new seed each round gives new MaHoSo. Until SIGTERM or SIGINT.
+sb_traffic_portal() {
+  local sim=$1 url=$2 secrets=$3 run round=0 stop=0 pid=""
+  run=$(($(date +%s) % 1000000))
+  trap 'stop=1; [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true' TERM INT
+  echo "portal traffic: rounds of 10 dossiers from the one-stop system (via lthub-portal)"
+  while [ "$stop" = 0 ]; do
+    round=$((round + 1))
+    "$sim" onestop --url "$url" --username onestop --password-file "$secrets/portal-onestop.secret" \
+      --seed $(((run * 1000 + round) % 1000000000)) --count 10 --rate 5 --batch 2 --retries 5 \
+      --timeout 10000 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do wait "$pid" 2>/dev/null || true; done
+    pid=""
+    [ "$stop" = 0 ] || break
+    sleep 1 &
+    wait $! 2>/dev/null || true
+  done
+  echo "portal traffic: stopped after $round rounds"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   case "${1:-}" in
@@ -552,6 +587,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       [ $# -eq 7 ] || sb_die "usage: sandbox.sh dms-traffic SIM FIXTURES MIX DMS-URL AXIS-URL SECRETS"
       sb_traffic_dms "$2" "$3" "$4" "$5" "$6" "$7"
       ;;
-    *) sb_die "usage: sandbox.sh traffic|dms-traffic ... (run by quickstart.sh)" ;;
+    portal-traffic)
+      [ $# -eq 4 ] || sb_die "usage: sandbox.sh portal-traffic SIM PORTAL-URL SECRETS"
+      sb_traffic_portal "$2" "$3" "$4"
+      ;;
+    *) sb_die "usage: sandbox.sh traffic|dms-traffic|portal-traffic ... (run by quickstart.sh)" ;;
   esac
 fi

@@ -10,6 +10,8 @@
 #include "lt_http_client.h"
 #include "lt_http_server.h"
 #include "lt_envelope.h"
+#include "lt_dossier.h"
+#include "lt_portal_store.h"
 #include "lt_file.h"
 #include "lt_error.h"
 #include "lt_id.h"
@@ -50,6 +52,8 @@ static const s_test_t s_tests[] = {
     {"lt_http_server", lt_http_server_test},
     {"lt_http_client", lt_http_client_test},
     {"lt_envelope", lt_envelope_test},
+    {"lt_dossier", lt_dossier_test},
+    {"lt_portal_store", lt_portal_store_test},
     {"lt_file", lt_file_test},
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},

@@ -30,6 +30,12 @@ static const s_mode_t s_modes[] = {
     {.name = "dms",
      .main = sim_dms_main,
      .summary = "DMS client: a seeded mix of documents, statuses, paper lines; polls its mailbox"},
+    {.name = "portal",
+     .main = sim_portal_main,
+     .summary = "DVCQG dossier adapter server (sessions, -3, faults)"},
+    {.name = "onestop",
+     .main = sim_onestop_main,
+     .summary = "one-stop client: a seeded mix of dossiers, progress steps and updates"},
 };
 
 //  Print the list of modes.

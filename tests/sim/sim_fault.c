@@ -43,9 +43,9 @@ void sim_fault_destroy(sim_fault_t **self_p)
     }
 }
 
-int sim_fault_option(sim_fault_t *self, const char *name, const char *value)
+//  Take one option (see sim_fault_option); called with the mutex held.
+static int s_option(sim_fault_t *self, const char *name, const char *value)
 {
-    assert(self && name);
     double rate = 0;
     long long number = 0;
     if (strcmp(name, "--fail-rate") == 0)
@@ -76,6 +76,15 @@ int sim_fault_option(sim_fault_t *self, const char *name, const char *value)
         return 1;
     }
     return 0;
+}
+
+int sim_fault_option(sim_fault_t *self, const char *name, const char *value)
+{
+    assert(self && name);
+    pthread_mutex_lock(&self->mutex);
+    int rc = s_option(self, name, value);
+    pthread_mutex_unlock(&self->mutex);
+    return rc;
 }
 
 const char *sim_fault_usage(void)

@@ -46,6 +46,7 @@ void sim_fault_destroy(sim_fault_t **self_p);
 
 //  Take one option: 1 when it was a fault option and its value is valid,
 //  0 when the name is not a fault option, -1 when the value is invalid.
+//  Safe while requests are served (a simulator may change faults at run time).
 int sim_fault_option(sim_fault_t *self, const char *name, const char *value);
 
 //  Return the usage lines of the fault options.

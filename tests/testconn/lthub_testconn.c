@@ -6,16 +6,19 @@
     "seq msgid key" per accepted message to --record, then exits. With
     --file A.edxml,B.edxml it publishes those edXML packages instead, in
     order, each as a document or status whose envelope is filled from the
-    package (lt_edxml_fill_envelope), and exits. With --script FILE it
-    publishes the messages a script describes (any kind, any envelope:
-    s_script_line) and exits. As a sink
+    package (lt_edxml_fill_envelope), and exits; a NAME.dossier.json file
+    is published as a dossier record (lt_dossier_fill_envelope). With
+    --script FILE it publishes the messages a script describes (any kind,
+    any envelope: s_script_line) and exits. As a sink
     it takes deliveries: a key containing --retry-match is answered RETRY, one
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
     --delay-ms. Tests kill it, restart it and read the records.
 */
 #include "lt_connector.h"
+#include "lt_dossier.h"
 #include "lt_edxml.h"
+#include "lt_file.h"
 #include "lt_id.h"
 #include "lt_log.h"
 
@@ -121,10 +124,50 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     return 0;
 }
 
+//  Publish one dossier record (a .dossier.json file, sent as its exact
+//  bytes, sender 000.00.12.H26, revision 1) until ACCEPTED (or refused).
+static void s_publish_dossier(s_state_t *self, long seq, const char *path)
+{
+    lt_err_t err;
+    size_t size = 0;
+    char *bytes = lt_file_read(path, 16u * 1024 * 1024, &size, &err);
+    json_error_t jerr;
+    json_t *record = bytes ? json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    char line[1400], revision[80] = "1-", digest[LT_SHA256_HEX];
+    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
+    lt_publish_result_t result = {.code = LT_EINVAL};
+    snprintf(result.reason, sizeof(result.reason), "not a dossier record: %s", path);
+    if (key && lt_dossier_check(record, 0, &err) == 0 && lt_dossier_digest(record, digest) == 0) {
+        snprintf(revision + 2, sizeof(revision) - 2, "%s", digest);
+        for (int tries = 0; tries < 100; tries++) {
+            lt_envelope_t *env = lt_envelope_new();
+            lt_dossier_fill_envelope(env, record, revision, "000.00.12.H26", false, bytes, size,
+                                     &err);
+            if (lt_conn_publish(self->conn, &env, bytes, size, 10000, &result) == 0)
+                break;
+            if (result.code != LT_ETIMEOUT && !lt_error_transient(result.code))
+                break;
+        }
+    }
+    if (result.code == LT_OK)
+        snprintf(line, sizeof(line), "%ld %s %s\n", seq, result.msgid, key);
+    else
+        snprintf(line, sizeof(line), "%ld rejected %s %s\n", seq, key ? key : path, result.reason);
+    s_record(self, line);
+    json_decref(record);
+    free(bytes);
+}
+
 //  Publish one edXML file until ACCEPTED (or refused); the record line is
-//  "seq msgid key", or "seq rejected key reason".
+//  "seq msgid key", or "seq rejected key reason". A .dossier.json file is
+//  a dossier record instead.
 static void s_publish_file(s_state_t *self, long seq, const char *path)
 {
+    size_t len = strlen(path);
+    if (len > 13 && strcmp(path + len - 13, ".dossier.json") == 0) {
+        s_publish_dossier(self, seq, path);
+        return;
+    }
     lt_err_t err;
     lt_edxml_t *package = lt_edxml_read_file(path, NULL, &err);
     char line[1400];

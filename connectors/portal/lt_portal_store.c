@@ -1,0 +1,322 @@
+/*  lt_portal_store: latest record per MaHoSo (see lt_portal_store.h). */
+#include "lt_portal_store.h"
+#include "lt_id.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct _lt_portal_store_t {
+    sqlite3 *db;              //  the connection
+    pthread_mutex_t lock;     //  one writer or reader at a time
+    sqlite3_stmt *select;     //  revision and digest of a key
+    sqlite3_stmt *upsert;     //  write the latest record
+    sqlite3_stmt *body;       //  read a record's bytes
+    sqlite3_stmt *mark;       //  write a delivery state
+    sqlite3_stmt *marked;     //  read a delivery state
+};
+
+static const char *s_schema
+    = "CREATE TABLE IF NOT EXISTS records ("
+      "  mahoso TEXT PRIMARY KEY,"
+      "  agency TEXT NOT NULL,"
+      "  revision INTEGER NOT NULL,"
+      "  digest TEXT NOT NULL,"
+      "  updated INTEGER NOT NULL,"
+      "  body BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS sent ("
+      "  msgid TEXT PRIMARY KEY,"
+      "  state INTEGER NOT NULL,"
+      "  at INTEGER NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS sent_at ON sent(at)";
+
+//  Run SQL without results; -1 with err naming it.
+static int s_exec(lt_portal_store_t *self, const char *sql, lt_err_t *err)
+{
+    char *message = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    lt_err_set(err, LT_ESTORE, "portal store: %s", message ? message : "failed");
+    sqlite3_free(message);
+    return -1;
+}
+
+//  Prepare one statement; -1 with err.
+static int s_prepare(lt_portal_store_t *self, const char *sql, sqlite3_stmt **stmt, lt_err_t *err)
+{
+    if (sqlite3_prepare_v2(self->db, sql, -1, stmt, NULL) == SQLITE_OK)
+        return 0;
+    lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db));
+    return -1;
+}
+
+lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
+{
+    assert(path);
+    lt_portal_store_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        lt_err_set(err, LT_ENOMEM, "portal store: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    if (sqlite3_open_v2(path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
+        != SQLITE_OK) {
+        lt_err_set(err, LT_ESTORE, "portal store: cannot open %s: %s", path,
+                   self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        lt_portal_store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    if (s_exec(self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err)
+        || s_exec(self, s_schema, err)
+        || s_prepare(self, "SELECT revision, digest FROM records WHERE mahoso = ?1", &self->select,
+                     err)
+        || s_prepare(self,
+                     "INSERT INTO records (mahoso, agency, revision, digest, updated, body)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mahoso) DO UPDATE SET"
+                     " agency = ?2, revision = ?3, digest = ?4, updated = ?5, body = ?6",
+                     &self->upsert, err)
+        || s_prepare(self, "SELECT body FROM records WHERE mahoso = ?1", &self->body, err)
+        || s_prepare(self,
+                     "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
+                     " ON CONFLICT (msgid) DO UPDATE SET state = ?2, at = ?3",
+                     &self->mark, err)
+        || s_prepare(self, "SELECT state FROM sent WHERE msgid = ?1", &self->marked, err)) {
+        lt_portal_store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void lt_portal_store_destroy(lt_portal_store_t **self_p)
+{
+    assert(self_p);
+    lt_portal_store_t *self = *self_p;
+    if (!self)
+        return;
+    sqlite3_finalize(self->select);
+    sqlite3_finalize(self->upsert);
+    sqlite3_finalize(self->body);
+    sqlite3_finalize(self->mark);
+    sqlite3_finalize(self->marked);
+    if (self->db)
+        sqlite3_close(self->db);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+//  Number and write one record inside the open transaction; -1 with err.
+static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_t now,
+                     lt_err_t *err)
+{
+    sqlite3_reset(self->select);
+    sqlite3_bind_text(self->select, 1, record->mahoso, -1, SQLITE_STATIC);
+    int64_t revision = 0;
+    bool same = false;
+    int rc = sqlite3_step(self->select);
+    if (rc == SQLITE_ROW) {
+        revision = sqlite3_column_int64(self->select, 0);
+        const char *digest = (const char *) sqlite3_column_text(self->select, 1);
+        same = digest && strcmp(digest, record->digest) == 0;
+    }
+    else if (rc != SQLITE_DONE)
+        return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
+    sqlite3_reset(self->select);
+    if (!same)
+        revision++;
+    record->same = same;
+    snprintf(record->revision, sizeof(record->revision), "%lld-%.64s", (long long) revision,
+             record->digest);
+    sqlite3_reset(self->upsert);
+    sqlite3_bind_text(self->upsert, 1, record->mahoso, -1, SQLITE_STATIC);
+    sqlite3_bind_text(self->upsert, 2, record->agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(self->upsert, 3, revision);
+    sqlite3_bind_text(self->upsert, 4, record->digest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(self->upsert, 5, now);
+    sqlite3_bind_blob(self->upsert, 6, record->body, (int) record->size, SQLITE_STATIC);
+    rc = sqlite3_step(self->upsert);
+    sqlite3_reset(self->upsert);
+    if (rc != SQLITE_DONE)
+        return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
+    return 0;
+}
+
+int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, size_t count,
+                        lt_err_t *err)
+{
+    assert(self && (records || count == 0));
+    int64_t now = lt_time_ms();
+    pthread_mutex_lock(&self->lock);
+    int rc = s_exec(self, "BEGIN IMMEDIATE", err);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (records[i].size > 0x7fffffff)
+            rc = (lt_err_set(err, LT_ETOOBIG, "portal store: record too large"), -1);
+        else
+            rc = s_put_one(self, &records[i], now, err);
+    }
+    if (rc == 0)
+        rc = s_exec(self, "COMMIT", err);
+    if (rc)
+        s_exec(self, "ROLLBACK", NULL);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
+                        size_t *size_p, lt_err_t *err)
+{
+    assert(self && mahoso && body_p && size_p);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->body);
+    sqlite3_bind_text(self->body, 1, mahoso, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(self->body);
+    int result = 1;
+    if (rc == SQLITE_ROW) {
+        size_t size = (size_t) sqlite3_column_bytes(self->body, 0);
+        char *body = malloc(size + 1);
+        if (body) {
+            if (size)
+                memcpy(body, sqlite3_column_blob(self->body, 0), size);
+            body[size] = 0;
+            *body_p = body;
+            *size_p = size;
+            result = 0;
+        }
+        else
+            result = (lt_err_set(err, LT_ENOMEM, "portal store: out of memory"), -1);
+    }
+    else if (rc != SQLITE_DONE)
+        result = (lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1);
+    sqlite3_reset(self->body);
+    pthread_mutex_unlock(&self->lock);
+    return result;
+}
+
+int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
+                         lt_err_t *err)
+{
+    assert(self && msgid);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->mark);
+    sqlite3_bind_text(self->mark, 1, msgid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(self->mark, 2, (int) mark);
+    sqlite3_bind_int64(self->mark, 3, lt_time_ms());
+    int rc = sqlite3_step(self->mark) == SQLITE_DONE ? 0 : -1;
+    if (rc)
+        lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db));
+    sqlite3_reset(self->mark);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid)
+{
+    assert(self && msgid);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->marked);
+    sqlite3_bind_text(self->marked, 1, msgid, -1, SQLITE_STATIC);
+    int state = sqlite3_step(self->marked) == SQLITE_ROW ? sqlite3_column_int(self->marked, 0) : 0;
+    sqlite3_reset(self->marked);
+    pthread_mutex_unlock(&self->lock);
+    return state == LT_PORTAL_SENDING || state == LT_PORTAL_SENT ? (lt_portal_mark_t) state
+                                                                   : LT_PORTAL_UNSENT;
+}
+
+int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_stmt *stmt = NULL;
+    int64_t count = -1;
+    if (sqlite3_prepare_v2(self->db, "DELETE FROM sent WHERE at < ?1", -1, &stmt, NULL)
+        == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, before_ms);
+        if (sqlite3_step(stmt) == SQLITE_DONE)
+            count = sqlite3_changes(self->db);
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&self->lock);
+    return count;
+}
+
+int64_t lt_portal_store_count(lt_portal_store_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_stmt *stmt = NULL;
+    int64_t count = -1;
+    if (sqlite3_prepare_v2(self->db, "SELECT count(*) FROM records", -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&self->lock);
+    return count;
+}
+
+void lt_portal_store_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_portal_store: ");
+    char path[] = "/tmp/lt_portal_store_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    close(fd);
+    lt_err_t err;
+    lt_portal_store_t *store = lt_portal_store_new(path, &err);
+    assert(store);
+    lt_portal_record_t records[3] = {
+        {.mahoso = "H-1", .agency = "A", .digest = "aa", .body = "{\"v\":1}", .size = 7},
+        {.mahoso = "H-2", .agency = "A", .digest = "bb", .body = "{\"v\":2}", .size = 7},
+        {.mahoso = "H-1", .agency = "A", .digest = "cc", .body = "{\"v\":3}", .size = 7},
+    };
+    assert(lt_portal_store_put(store, records, 3, &err) == 0);
+    assert(strcmp(records[0].revision, "1-aa") == 0 && !records[0].same);
+    assert(strcmp(records[1].revision, "1-bb") == 0);
+    assert(strcmp(records[2].revision, "2-cc") == 0);
+    assert(lt_portal_store_count(store) == 2);
+    //  An identical resend keeps its revision; a return to an old content does not.
+    lt_portal_record_t again[2] = {
+        {.mahoso = "H-1", .agency = "A", .digest = "cc", .body = "{\"v\":3}", .size = 7},
+        {.mahoso = "H-2", .agency = "A", .digest = "aa", .body = "{\"v\":1}", .size = 7},
+    };
+    assert(lt_portal_store_put(store, again, 2, &err) == 0);
+    assert(strcmp(again[0].revision, "2-cc") == 0 && again[0].same);
+    assert(strcmp(again[1].revision, "2-aa") == 0 && !again[1].same);
+    lt_portal_store_destroy(&store);
+    store = lt_portal_store_new(path, &err);
+    assert(store);
+    char *body = NULL;
+    size_t size = 0;
+    assert(lt_portal_store_get(store, "H-1", &body, &size, &err) == 0);
+    assert(size == 7 && strcmp(body, "{\"v\":3}") == 0);
+    free(body);
+    assert(lt_portal_store_get(store, "H-9", &body, &size, &err) == 1);
+    //  Delivery states survive a reopen; pruning forgets old ones.
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
+    assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENDING, &err) == 0);
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_SENDING);
+    assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENT, &err) == 0);
+    lt_portal_store_destroy(&store);
+    store = lt_portal_store_new(path, &err);
+    assert(store && lt_portal_store_marked(store, "m-1") == LT_PORTAL_SENT);
+    assert(lt_portal_store_prune(store, lt_time_ms() - 60000) == 0);
+    assert(lt_portal_store_prune(store, lt_time_ms() + 1) == 1);
+    assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
+    lt_portal_store_destroy(&store);
+    assert(!store);
+    lt_portal_store_destroy(&store);
+    unlink(path);
+    char side[sizeof(path) + 8];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+    if (verbose)
+        printf("OK\n");
+}

@@ -1,0 +1,76 @@
+/*  lt_portal_store: the latest dossier record per MaHoSo that the one-stop
+    system sent through lthub-portal, in one SQLite file (DATA/portal.db).
+
+    It answers TraCuuHoSo, remembers which messages were (being) sent to
+    DVCQG, so that a redelivery after a crash is not sent blindly again,
+    and numbers revisions: a record whose content
+    digest equals the stored one keeps its revision (an identical resend,
+    which the broker then deduplicates), a changed one gets the next number
+    (a new revision, even when it returns to an older content). Writes use
+    WAL with synchronous=NORMAL: they survive a crash of the process; the
+    broker's store, not this file, is what the hub confirms on.
+*/
+#ifndef LT_PORTAL_STORE_H_INCLUDED
+#define LT_PORTAL_STORE_H_INCLUDED
+
+#include "lt_error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _lt_portal_store_t lt_portal_store_t;
+
+#define LT_PORTAL_REVISION 96   //  bytes of a revision text, NUL included
+
+//  One record to remember.
+typedef struct {
+    const char *mahoso;                  //  business key
+    const char *agency;                  //  madonvi of the call
+    const char *digest;                  //  content digest (hex)
+    const void *body;                    //  the record's exact bytes
+    size_t size;                         //  their length
+    char revision[LT_PORTAL_REVISION];   //  out: "N-digest"
+    bool same;                           //  out: identical to the stored one
+} lt_portal_record_t;
+
+//  Open (creating) the store at path; NULL with err filled.
+lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err);
+
+//  Close the store; safe on NULL.
+void lt_portal_store_destroy(lt_portal_store_t **self_p);
+
+//  Give each record its revision and keep it as the latest of its MaHoSo,
+//  all in one transaction (records of one call, in order). -1 with err.
+int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, size_t count,
+                        lt_err_t *err);
+
+//  Read the latest record of mahoso: 0 with *body_p (caller frees, NUL
+//  terminated) and *size_p, 1 when unknown, -1 with err.
+int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
+                        size_t *size_p, lt_err_t *err);
+
+//  What the hub knows of its own delivery of a message to DVCQG.
+typedef enum {
+    LT_PORTAL_UNSENT = 0,    //  never tried (or forgotten)
+    LT_PORTAL_SENDING = 1,   //  a call began: DVCQG may hold it
+    LT_PORTAL_SENT = 2,      //  DVCQG accepted it
+} lt_portal_mark_t;
+
+//  Record the delivery state of message msgid; -1 with err.
+int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
+                         lt_err_t *err);
+
+//  Return the delivery state of message msgid (UNSENT when unknown or on error).
+lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid);
+
+//  Forget delivery states older than before_ms (Unix ms); returns how many, -1 on error.
+int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms);
+
+//  Return how many dossiers the store holds (-1 on error).
+int64_t lt_portal_store_count(lt_portal_store_t *self);
+
+//  Self-test of this class.
+void lt_portal_store_test(bool verbose);
+
+#endif

@@ -1,0 +1,380 @@
+/*  portal_client.c: deliver() of lthub-portal, the hub as a client of
+    DVCQG's adapter (spec/peers.md B).
+
+    Runs on the runtime's workers, several at once; the broker never hands
+    over two deliveries of the same lane (destination + MaHoSo) at a time,
+    so a progress step never overtakes its dossier and an update never
+    overtakes its record. One DVCQG session is shared by the workers; when
+    DVCQG answers -2 the worker logs in again (once per session: a worker
+    that finds a newer session than the one refused just uses it) and
+    retries the call.
+
+    Every message is marked SENDING in portal.db before its call and SENT
+    once DVCQG accepted it (WAL, synchronous=NORMAL: the marks survive a
+    crash of the process). A redelivery after a crash of a message marked
+    SENT is not sent again; a dossier marked SENDING, or retried (an
+    earlier attempt may have reached DVCQG before a timeout), is first
+    looked up with TraCuuHoSo, and not sent again when DVCQG already holds
+    exactly this record. A progress step has no lookup: one whose earlier
+    call was cut short is sent again (logged), so DVCQG must take an
+    identical step as the same one. Each
+    record travels as the exact bytes the one-stop system sent, spliced
+    into the call's data array.
+*/
+#include "portal.h"
+
+#include "lt_dossier.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TRIES 4            //  calls per delivery (re-logins and -3 included)
+#define S_FACT_TIMEOUT_MS 15000   //  wait for the fact's ACCEPTED
+
+//  What one call to DVCQG came to.
+typedef enum {
+    S_OK = 0,        //  error_code "0"
+    S_INVALID,       //  "-1": refused for good
+    S_SESSION,       //  "-2": log in again
+    S_EXISTS,        //  "-3": resend as an update
+    S_TRANSIENT,     //  "-9", 5xx, timeouts, garbled answers
+    S_REFUSED,       //  anything else final (other codes, 4xx)
+} s_outcome_t;
+
+//  Take an idle client or make one; NULL with err.
+static lt_http_client_t *s_take(portal_t *self, lt_err_t *err)
+{
+    lt_http_client_t *client = NULL;
+    pthread_mutex_lock(&self->pool_lock);
+    if (self->pool_count > 0)
+        client = self->pool[--self->pool_count];
+    pthread_mutex_unlock(&self->pool_lock);
+    if (client)
+        return client;
+    client = lt_http_client_new(self->dvcqg_url);
+    if (!client) {
+        lt_err_set(err, LT_ENOMEM, "cannot create an HTTP client for %s", self->dvcqg_url);
+        return NULL;
+    }
+    lt_http_client_set_timeout(client, self->timeout_ms);
+    lt_http_client_set_connect_timeout(client, self->connect_timeout_ms);
+    if (*self->ca_file && lt_http_client_set_ca_file(client, self->ca_file)) {
+        lt_http_client_destroy(&client);
+        lt_err_set(err, LT_ECONFIG, "cannot read --ca-file %s", self->ca_file);
+    }
+    return client;
+}
+
+//  Give a client back to the pool (or destroy it).
+static void s_give(portal_t *self, lt_http_client_t **client_p)
+{
+    pthread_mutex_lock(&self->pool_lock);
+    if (*client_p && self->pool_count < PORTAL_POOL_MAX) {
+        self->pool[self->pool_count++] = *client_p;
+        *client_p = NULL;
+    }
+    pthread_mutex_unlock(&self->pool_lock);
+    lt_http_client_destroy(client_p);
+}
+
+void portal_client_fini(portal_t *self)
+{
+    for (size_t i = 0; i < self->pool_count; i++)
+        lt_http_client_destroy(&self->pool[i]);
+    self->pool_count = 0;
+}
+
+//  POST a JSON body to path and classify the answer; *reply_p gets the
+//  parsed answer on S_OK and S_INVALID.. (caller decrefs), err the reason.
+static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *path,
+                          const char *body, size_t size, json_t **reply_p, lt_err_t *err)
+{
+    lt_http_reply_t reply = {0};
+    lt_err_t cerr;
+    lt_err_clear(&cerr);
+    lt_error_t rc = lt_http_client_post(client, path, NULL, 0, body, size, "application/json",
+                                        &reply, &cerr);
+    if (rc != LT_OK) {
+        lt_err_set(err, rc, "DVCQG %s: %s", path, cerr.detail);
+        lt_http_reply_free(&reply);
+        return rc == LT_ECONFIG ? S_REFUSED : S_TRANSIENT;
+    }
+    json_error_t jerr;
+    json_t *answer = reply.status == 200 || reply.status == 401
+                         ? json_loadb(reply.body, reply.size, 0, &jerr)
+                         : NULL;
+    long status = reply.status;
+    lt_http_reply_free(&reply);
+    const char *code = json_string_value(json_object_get(answer, "error_code"));
+    const char *message = json_string_value(json_object_get(answer, "message"));
+    if (!code) {
+        json_decref(answer);
+        bool transient = status == 200 || lt_http_status_transient(status);
+        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "DVCQG %s answered HTTP %ld%s", path,
+                   status, status == 200 ? " with a body that is not an adapter answer" : "");
+        return transient ? S_TRANSIENT : S_REFUSED;
+    }
+    s_outcome_t outcome = strcmp(code, "0") == 0    ? S_OK
+                          : strcmp(code, "-1") == 0 ? S_INVALID
+                          : strcmp(code, "-2") == 0 ? S_SESSION
+                          : strcmp(code, "-3") == 0 ? S_EXISTS
+                          : strcmp(code, "-9") == 0 ? S_TRANSIENT
+                                                    : S_REFUSED;
+    if (outcome != S_OK)
+        lt_err_set(err, outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER,
+                   "DVCQG answered error_code %.16s: %.400s", code, message ? message : "");
+    *reply_p = answer;
+    return outcome;
+}
+
+//  Log in unless a session newer than `refused` exists; copies the session
+//  into token. Returns the outcome (S_OK when a session is there).
+static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t refused,
+                           char *token, size_t token_size, uint64_t *generation, lt_err_t *err)
+{
+    pthread_mutex_lock(&self->login_lock);
+    s_outcome_t outcome = S_OK;
+    if (!self->dvcqg_token[0] || self->token_generation == refused) {
+        json_t *body = json_pack("{s:s, s:s%}", "username", self->dvcqg_username, "password",
+                                 self->dvcqg_password, self->dvcqg_password_size);
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        json_t *answer = NULL;
+        outcome = text ? s_call(self, client, self->dvcqg_auth_path, text, strlen(text), &answer,
+                                err)
+                       : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+        if (text) {
+            memset(text, 0, strlen(text));
+            free(text);
+        }
+        const char *session = json_string_value(json_object_get(answer, "session"));
+        if (outcome == S_OK && (!session || !*session || strlen(session) >= sizeof(self->dvcqg_token))) {
+            lt_err_set(err, LT_EPEER, "DVCQG's login answer holds no usable session");
+            outcome = S_TRANSIENT;
+        }
+        if (outcome == S_OK) {
+            snprintf(self->dvcqg_token, sizeof(self->dvcqg_token), "%s", session);
+            self->token_generation++;
+            lt_log_info("event=dvcqg_login generation=%llu",
+                        (unsigned long long) self->token_generation);
+        }
+        else if (outcome != S_TRANSIENT) {
+            //  A refused login heals only when an operator fixes the
+            //  credentials: keep the messages waiting, not dead.
+            char detail[sizeof(err->detail)];
+            snprintf(detail, sizeof(detail), "%s", err->detail);
+            lt_err_set(err, LT_EAUTH, "DVCQG refused the hub's login (check --dvcqg-username "
+                       "and --dvcqg-password-file): %s", detail);
+            outcome = S_TRANSIENT;
+        }
+        json_decref(answer);
+    }
+    snprintf(token, token_size, "%s", self->dvcqg_token);
+    *generation = self->token_generation;
+    pthread_mutex_unlock(&self->login_lock);
+    return outcome;
+}
+
+//  Build a service call body around raw record bytes (NULL: no data).
+static char *s_body(const char *token, const char *agency, const char *service,
+                    const char *updating, const char *mahoso, const uint8_t *record, size_t size,
+                    size_t *len_p)
+{
+    json_t *head = json_pack("{s:s, s:s, s:s}", "session", token, "madonvi", agency, "service",
+                             service);
+    if (head && updating)
+        json_object_set_new(head, "isUpdating", json_string(updating));
+    if (head && mahoso)
+        json_object_set_new(head, "mahoso", json_string(mahoso));
+    char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(head);
+    if (!text || !record) {
+        if (text)
+            *len_p = strlen(text);
+        return text;
+    }
+    size_t head_len = strlen(text) - 1;   //  without the closing brace
+    size_t len = head_len + strlen(",\"data\":[") + size + 2;
+    char *body = malloc(len + 1);
+    if (body) {
+        memcpy(body, text, head_len);
+        memcpy(body + head_len, ",\"data\":[", 9);
+        memcpy(body + head_len + 9, record, size);
+        memcpy(body + head_len + 9 + size, "]}", 3);
+        *len_p = len;
+    }
+    free(text);
+    return body;
+}
+
+//  Note a failure as the last error.
+static void s_note(portal_t *self, lt_delivery_result_t result, const char *detail)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    if (result == LT_DELIVERY_RETRY)
+        self->stats.retried++;
+    else
+        self->stats.failed++;
+    snprintf(self->stats.last_error, sizeof(self->stats.last_error), "%s", detail);
+    self->stats.last_error_at = lt_time_ms();
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+//  True when DVCQG already holds exactly this record (TraCuuHoSo).
+static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                            json_t *record)
+{
+    const lt_envelope_t *env = d->envelope;
+    char token[sizeof(self->dvcqg_token)];
+    uint64_t generation = 0;
+    lt_err_t err;
+    if (s_login(self, client, UINT64_MAX, token, sizeof(token), &generation, &err) != S_OK)
+        return false;
+    size_t len = 0;
+    char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL, lt_envelope_key(env),
+                        NULL, 0, &len);
+    json_t *answer = NULL;
+    bool same = body && s_call(self, client, self->dvcqg_service_path, body, len, &answer, &err)
+                            == S_OK
+                && json_equal(json_object_get(answer, "data"), record);
+    free(body);
+    json_decref(answer);
+    return same;
+}
+
+//  Publish the fact that DVCQG accepted this dossier and wait for it.
+static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
+{
+    char *payload = NULL;
+    size_t size = 0;
+    lt_envelope_t *fact = lt_dossier_fact(lt_envelope_key(env), lt_envelope_revision(env),
+                                          lt_envelope_sender(env), &payload, &size);
+    if (!fact)
+        return lt_err_set(err, LT_ENOMEM, "out of memory building the dossier_synced fact"), -1;
+    lt_publish_result_t result;
+    lt_conn_publish(self->conn, &fact, payload, size, S_FACT_TIMEOUT_MS, &result);
+    lt_envelope_destroy(&fact);
+    free(payload);
+    if (result.code != LT_OK)
+        return lt_err_set(err, result.code,
+                          "DVCQG accepted the dossier but the broker did not confirm its "
+                          "dossier_synced fact: %s",
+                          result.reason),
+               -1;
+    portal_count(self, &self->stats.facts);
+    return 0;
+}
+
+lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+{
+    portal_t *self = state;
+    const lt_envelope_t *env = d->envelope;
+    lt_kind_t kind = lt_envelope_kind(env);
+    if (kind != LT_KIND_DOSSIER && kind != LT_KIND_PROGRESS) {
+        lt_err_set(err, LT_EROUTE, "lthub-portal takes dossiers and progress steps, not %s "
+                   "messages", lt_kind_name(kind));
+        s_note(self, LT_DELIVERY_FAIL, err->detail);
+        return LT_DELIVERY_FAIL;
+    }
+    json_error_t jerr;
+    json_t *record = json_loadb((const char *) d->payload, d->size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(record)) {
+        json_decref(record);
+        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record: %s", jerr.text);
+        s_note(self, LT_DELIVERY_FAIL, err->detail);
+        return LT_DELIVERY_FAIL;
+    }
+    lt_http_client_t *client = s_take(self, err);
+    if (!client) {
+        json_decref(record);
+        s_note(self, LT_DELIVERY_RETRY, err->detail);
+        return LT_DELIVERY_RETRY;
+    }
+    bool dossier = kind == LT_KIND_DOSSIER;
+    bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
+    s_outcome_t outcome = S_TRANSIENT;
+    bool skipped = false;
+    //  A message marked SENT reached DVCQG before a crash; one marked
+    //  SENDING (or retried) may have: a dossier DVCQG already holds as is
+    //  is not sent again.
+    lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
+    if (mark == LT_PORTAL_SENT
+        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+            && s_already_there(self, client, d, record))) {
+        outcome = S_OK;
+        skipped = true;
+        portal_count(self, &self->stats.already_there);
+    }
+    else if (mark == LT_PORTAL_SENDING)
+        lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
+                       "call was cut short; DVCQG may receive this step twice\"",
+                       lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
+    if (!skipped && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
+        skipped = true;   //  outcome stays S_TRANSIENT: try again later
+    uint64_t generation = 0, refused = 0;
+    for (int tries = 0; !skipped && tries < S_TRIES; tries++) {
+        char token[sizeof(self->dvcqg_token)];
+        outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
+        if (outcome != S_OK)
+            break;
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(env),
+                            dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
+                            dossier ? (updating ? "True" : "False") : NULL, NULL, d->payload,
+                            d->size, &len);
+        if (!body) {
+            lt_err_set(err, LT_ENOMEM, "out of memory");
+            outcome = S_TRANSIENT;
+            break;
+        }
+        json_t *answer = NULL;
+        outcome = s_call(self, client, self->dvcqg_service_path, body, len, &answer, err);
+        free(body);
+        json_decref(answer);
+        if (outcome == S_SESSION) {
+            portal_count(self, &self->stats.relogins);
+            refused = generation;   //  s_login logs in again unless another worker did
+            continue;
+        }
+        if (outcome == S_EXISTS && dossier && !updating) {
+            portal_count(self, &self->stats.resent_as_update);
+            updating = true;
+            continue;
+        }
+        break;
+    }
+    if (outcome == S_OK && !(skipped && mark == LT_PORTAL_SENT)) {
+        lt_err_t merr;
+        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
+    }
+    s_give(self, &client);
+    json_decref(record);
+    lt_delivery_result_t result = outcome == S_OK          ? LT_DELIVERY_OK
+                                  : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
+                                  : outcome == S_SESSION   ? LT_DELIVERY_RETRY
+                                                           : LT_DELIVERY_FAIL;
+    if (result == LT_DELIVERY_OK && dossier && s_fact(self, env, err))
+        result = LT_DELIVERY_RETRY;
+    if (result == LT_DELIVERY_OK) {
+        portal_count(self, dossier ? &self->stats.synced : &self->stats.steps_out);
+        lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u%s",
+                     lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
+                     updating ? "yes" : "no", d->attempt, skipped ? " already_there=yes" : "");
+        return result;
+    }
+    s_note(self, result, err->detail);
+    if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
+        lt_log_debug("event=send_retry key=\"%s\" attempt=%u reason=\"%s\"", lt_envelope_key(env),
+                     d->attempt, err->detail);
+    else
+        lt_log(result == LT_DELIVERY_RETRY ? LT_LOG_WARNING : LT_LOG_ERROR,
+               "event=%s kind=%s key=\"%s\" attempt=%u reason=\"%s\"",
+               result == LT_DELIVERY_RETRY ? "send_retry" : "send_failed", lt_kind_name(kind),
+               lt_envelope_key(env), d->attempt, err->detail);
+    return result;
+}

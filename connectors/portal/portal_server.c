@@ -1,0 +1,571 @@
+/*  portal_server.c: the adapter API lthub-portal serves to the one-stop
+    system (spec/peers.md B, the hub as DVCQG).
+
+      POST {auth_path}     {"username","password"} -> {"error_code":"0","session":...};
+                           a wrong pair gets HTTP 401 and error_code "401"
+      POST {service_path}  {"session","madonvi","service",...}:
+        DongBoHoSoMC         isUpdating "True"/"False", data = dossier records
+        CapNhatTienDoHoSoMC  data = progress steps
+        TraCuuHoSo           mahoso -> the latest record kept
+      GET /_portal/stats   the connector's counters, to loopback peers only
+
+    Every answer is HTTP 200 with {"error_code","message"} except the login
+    refusal and the body limits of lt_http_server (413). The body is
+    checked before anything else: size (lt_http_server), nesting depth and
+    item count (lt_dossier_spans, before jansson allocates anything), JSON
+    with valid UTF-8 and no duplicate keys (jansson). A call is all or
+    nothing: its records are all checked before one is published, and the
+    answer 0 comes only once the broker confirmed every record on disk.
+*/
+#include "portal.h"
+
+#include "lt_digest.h"
+#include "lt_dossier.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define S_LOGIN_PAUSE_MS 200   //  a refused login waits this long before its answer
+
+//  ---------------------------------------------------------------------------
+//  Answers
+
+//  Return {"error_code": code, "message": formatted}.
+__attribute__((format(printf, 2, 3))) static json_t *s_answer(const char *code,
+                                                              const char *format, ...)
+{
+    char message[768];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    return json_pack("{s:s, s:s}", "error_code", code, "message", message);
+}
+
+//  Render an answer as the response body (status 200 unless set before).
+static void s_send(lt_http_response_t *resp, json_t *answer)
+{
+    char *text = answer ? json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(answer);
+    if (!text || lt_http_response_set_body(resp, text, strlen(text), "application/json"))
+        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
+    free(text);
+}
+
+//  ---------------------------------------------------------------------------
+//  Sessions
+
+//  Open a session; writes its token. -1 on no randomness.
+static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
+{
+    unsigned char random[PORTAL_TOKEN_LEN / 2];
+    if (RAND_bytes(random, sizeof(random)) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof(random); i++)
+        snprintf(token + 2 * i, 3, "%02x", random[i]);
+    int64_t now = lt_clock_ms();
+    pthread_mutex_lock(&self->session_lock);
+    size_t slot = 0;
+    for (size_t i = 0; i < self->max_sessions; i++) {
+        portal_session_t *s = &self->sessions[i];
+        if (!s->token[0] || now - s->used_ms > self->session_idle_ms) {
+            slot = i;
+            break;
+        }
+        if (s->used_ms < self->sessions[slot].used_ms)
+            slot = i;   //  full: the least recently used one goes
+    }
+    memcpy(self->sessions[slot].token, token, PORTAL_TOKEN_LEN + 1);
+    self->sessions[slot].used_ms = now;
+    pthread_mutex_unlock(&self->session_lock);
+    return 0;
+}
+
+//  Return true when token names a live session (and touch it).
+static bool s_session_ok(portal_t *self, const char *token)
+{
+    if (!token || strlen(token) != PORTAL_TOKEN_LEN)
+        return false;
+    int64_t now = lt_clock_ms();
+    bool ok = false;
+    pthread_mutex_lock(&self->session_lock);
+    for (size_t i = 0; i < self->max_sessions && !ok; i++) {
+        portal_session_t *s = &self->sessions[i];
+        if (s->token[0] && lt_digest_equal(s->token, token)) {
+            if (now - s->used_ms > self->session_idle_ms)
+                memset(s, 0, sizeof(*s));
+            else {
+                s->used_ms = now;
+                ok = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(&self->session_lock);
+    return ok;
+}
+
+void portal_sessions_expire(portal_t *self)
+{
+    int64_t now = lt_clock_ms();
+    pthread_mutex_lock(&self->session_lock);
+    for (size_t i = 0; i < self->max_sessions; i++)
+        if (self->sessions[i].token[0] && now - self->sessions[i].used_ms > self->session_idle_ms)
+            memset(&self->sessions[i], 0, sizeof(self->sessions[i]));
+    pthread_mutex_unlock(&self->session_lock);
+}
+
+//  ---------------------------------------------------------------------------
+//  Publishing the records of one call
+
+//  The publishes of one call, shared with their completion callbacks.
+typedef struct {
+    pthread_mutex_t lock;     //  guards everything below
+    pthread_cond_t cond;      //  signalled when pending reaches 0
+    int refs;                 //  the handler plus each unanswered publish
+    size_t pending;           //  publishes not yet answered
+    size_t accepted;          //  records ACCEPTED (duplicates included)
+    size_t duplicates;        //  of those, already stored
+    bool failed;              //  a record was refused
+    size_t failed_index;      //  the first refused record
+    lt_error_t failed_code;   //  its code
+    char reason[512];         //  the broker's reason
+} s_batch_t;
+
+//  One record's publish, for the callback.
+typedef struct {
+    s_batch_t *batch;   //  its call
+    size_t index;       //  record index in data
+} s_ticket_t;
+
+//  Drop one reference; the last frees the batch.
+static void s_batch_release(s_batch_t *batch)
+{
+    pthread_mutex_lock(&batch->lock);
+    bool last = --batch->refs == 0;
+    pthread_mutex_unlock(&batch->lock);
+    if (last) {
+        pthread_mutex_destroy(&batch->lock);
+        pthread_cond_destroy(&batch->cond);
+        free(batch);
+    }
+}
+
+//  Publish completion (session thread): count it, wake the handler.
+static void s_on_published(void *arg, const lt_publish_result_t *result)
+{
+    s_ticket_t *ticket = arg;
+    s_batch_t *batch = ticket->batch;
+    pthread_mutex_lock(&batch->lock);
+    if (result->code == LT_OK) {
+        batch->accepted++;
+        batch->duplicates += result->duplicate;
+    }
+    else if (!batch->failed || ticket->index < batch->failed_index) {
+        batch->failed = true;
+        batch->failed_index = ticket->index;
+        batch->failed_code = result->code;
+        snprintf(batch->reason, sizeof(batch->reason), "%s", result->reason);
+    }
+    if (--batch->pending == 0)
+        pthread_cond_broadcast(&batch->cond);
+    pthread_mutex_unlock(&batch->lock);
+    free(ticket);
+    s_batch_release(batch);
+}
+
+//  Publish the envelopes (taken) with their payloads and wait for the
+//  broker; returns the answer of the call.
+static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *body,
+                             const lt_dossier_span_t *spans, size_t count, bool steps)
+{
+    s_batch_t *batch = calloc(1, sizeof(*batch));
+    if (!batch) {
+        for (size_t i = 0; i < count; i++)
+            lt_envelope_destroy(&envs[i]);
+        return s_answer("-9", "out of memory, send the call again later");
+    }
+    pthread_mutex_init(&batch->lock, NULL);
+    pthread_cond_init(&batch->cond, NULL);
+    batch->refs = 1;
+    int64_t deadline = lt_clock_ms() + self->publish_timeout_ms;
+    bool stopped = false;
+    for (size_t i = 0; i < count; i++) {
+        s_ticket_t *ticket = stopped ? NULL : calloc(1, sizeof(*ticket));
+        if (!ticket) {
+            stopped = true;
+            lt_envelope_destroy(&envs[i]);
+            continue;
+        }
+        *ticket = (s_ticket_t){.batch = batch, .index = i};
+        pthread_mutex_lock(&batch->lock);
+        batch->refs++;
+        batch->pending++;
+        pthread_mutex_unlock(&batch->lock);
+        if (lt_conn_publish_async(self->conn, &envs[i], body + spans[i].offset, spans[i].size,
+                                  s_on_published, ticket)) {
+            pthread_mutex_lock(&batch->lock);
+            batch->refs--;
+            batch->pending--;
+            pthread_mutex_unlock(&batch->lock);
+            free(ticket);
+            lt_envelope_destroy(&envs[i]);
+            stopped = true;
+        }
+    }
+    pthread_mutex_lock(&batch->lock);
+    while (batch->pending > 0) {
+        int64_t left = deadline - lt_clock_ms();
+        if (left <= 0)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t) (left / 1000);
+        until.tv_nsec += (long) (left % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&batch->cond, &batch->lock, &until);
+    }
+    size_t pending = batch->pending, accepted = batch->accepted, duplicates = batch->duplicates;
+    bool failed = batch->failed;
+    size_t failed_index = batch->failed_index;
+    lt_error_t failed_code = batch->failed_code;
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s", batch->reason);
+    pthread_mutex_unlock(&batch->lock);
+    s_batch_release(batch);
+    if (failed && !lt_error_transient(failed_code)) {
+        lt_log_warning("event=call_rejected index=%zu code=%s reason=\"%s\"", failed_index,
+                       lt_error_name(failed_code), reason);
+        json_t *answer = s_answer("-9", "data[%zu] refused by the hub (%s): %s", failed_index,
+                                  lt_error_name(failed_code), reason);
+        portal_count(self, &self->stats.calls_unconfirmed);
+        return answer;
+    }
+    if (stopped || failed || pending > 0) {
+        portal_count(self, &self->stats.calls_unconfirmed);
+        lt_log_warning("event=call_unconfirmed records=%zu accepted=%zu", count, accepted);
+        return s_answer("-9",
+                        "%zu of %zu records confirmed so far; send the call again later "
+                        "(records already stored are not sent twice)",
+                        accepted, count);
+    }
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.calls_ok++;
+    if (steps)
+        self->stats.steps_in += accepted;
+    else
+        self->stats.records_in += accepted;
+    self->stats.duplicates_in += duplicates;
+    pthread_mutex_unlock(&self->stats_lock);
+    json_t *answer = s_answer("0", "%zu %s stored", accepted, steps ? "steps" : "records");
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    return answer;
+}
+
+//  ---------------------------------------------------------------------------
+//  Services
+
+//  A parsed service call.
+typedef struct {
+    const char *body;               //  the request body
+    json_t *root;                   //  parsed
+    const char *agency;             //  madonvi
+    json_t *data;                   //  the data array, or NULL
+    lt_dossier_span_t *spans;       //  exact bytes of data's elements
+    size_t count;                   //  elements
+} s_call_t;
+
+//  Check data: an array of 1..max-records elements matching the spans.
+static json_t *s_check_data(portal_t *self, s_call_t *call)
+{
+    if (!json_is_array(call->data) || !call->spans)
+        return s_answer("-1", "data must be an array of records");
+    size_t count = json_array_size(call->data);
+    if (count == 0)
+        return s_answer("-1", "data holds no record");
+    if (count > self->max_records)
+        return s_answer("-1", "data holds %zu records, over the limit of %zu per call", count,
+                        self->max_records);
+    if (count != call->count)
+        return s_answer("-1", "data is malformed");
+    return NULL;
+}
+
+//  DongBoHoSoMC: check, number, publish every record of the call.
+static json_t *s_sync(portal_t *self, s_call_t *call)
+{
+    json_t *problem = s_check_data(self, call);
+    if (problem)
+        return problem;
+    json_t *flag = json_object_get(call->root, "isUpdating");
+    const char *text = json_string_value(flag);
+    bool updating;
+    if (json_is_boolean(flag))
+        updating = json_is_true(flag);
+    else if (text && (strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0))
+        updating = strcasecmp(text, "true") == 0;
+    else
+        return s_answer("-1", "isUpdating must be \"True\" or \"False\"");
+    lt_err_t err;
+    for (size_t i = 0; i < call->count; i++)
+        if (lt_dossier_check(json_array_get(call->data, i), i, &err))
+            return s_answer("-1", "%s", err.detail);
+    lt_portal_record_t *records = calloc(call->count, sizeof(*records));
+    lt_envelope_t **envs = calloc(call->count, sizeof(*envs));
+    json_t *answer = NULL;
+    if (!records || !envs) {
+        answer = s_answer("-9", "out of memory, send the call again later");
+        goto done;
+    }
+    char (*digests)[LT_SHA256_HEX] = calloc(call->count, LT_SHA256_HEX);
+    if (!digests) {
+        answer = s_answer("-9", "out of memory, send the call again later");
+        goto done;
+    }
+    for (size_t i = 0; i < call->count && !answer; i++) {
+        json_t *record = json_array_get(call->data, i);
+        if (lt_dossier_digest(record, digests[i]))
+            answer = s_answer("-9", "out of memory, send the call again later");
+        records[i] = (lt_portal_record_t){
+            .mahoso = json_string_value(json_object_get(record, "MaHoSo")),
+            .agency = call->agency,
+            .digest = digests[i],
+            .body = call->body + call->spans[i].offset,
+            .size = call->spans[i].size,
+        };
+    }
+    if (!answer && lt_portal_store_put(self->store, records, call->count, &err)) {
+        lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
+        answer = s_answer("-9", "the hub cannot write its record store now, try again later");
+    }
+    for (size_t i = 0; i < call->count && !answer; i++) {
+        const lt_dossier_span_t *span = &call->spans[i];
+        if (!(envs[i] = lt_envelope_new())
+            || lt_dossier_fill_envelope(envs[i], json_array_get(call->data, i),
+                                        records[i].revision, call->agency, updating,
+                                        call->body + span->offset, span->size, &err))
+            answer = envs[i] ? s_answer("-1", "data[%zu]: %s", i, err.detail)
+                             : s_answer("-9", "out of memory, send the call again later");
+        else
+            lt_envelope_set_system(envs[i], self->username);
+    }
+    if (!answer)
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, false);
+    free(digests);
+done:
+    for (size_t i = 0; envs && i < call->count; i++)
+        lt_envelope_destroy(&envs[i]);
+    free(envs);
+    free(records);
+    return answer;
+}
+
+//  CapNhatTienDoHoSoMC: check and publish every progress step of the call.
+static json_t *s_progress(portal_t *self, s_call_t *call)
+{
+    json_t *problem = s_check_data(self, call);
+    if (problem)
+        return problem;
+    lt_err_t err;
+    for (size_t i = 0; i < call->count; i++)
+        if (lt_dossier_check_progress(json_array_get(call->data, i), i, &err))
+            return s_answer("-1", "%s", err.detail);
+    lt_envelope_t **envs = calloc(call->count, sizeof(*envs));
+    if (!envs)
+        return s_answer("-9", "out of memory, send the call again later");
+    json_t *answer = NULL;
+    for (size_t i = 0; i < call->count && !answer; i++) {
+        const lt_dossier_span_t *span = &call->spans[i];
+        if (!(envs[i] = lt_envelope_new())
+            || lt_dossier_fill_progress(envs[i], json_array_get(call->data, i), call->agency,
+                                        call->body + span->offset, span->size, &err))
+            answer = envs[i] ? s_answer("-1", "data[%zu]: %s", i, err.detail)
+                             : s_answer("-9", "out of memory, send the call again later");
+        else
+            lt_envelope_set_system(envs[i], self->username);
+    }
+    if (!answer)
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, true);
+    for (size_t i = 0; i < call->count; i++)
+        lt_envelope_destroy(&envs[i]);
+    free(envs);
+    return answer;
+}
+
+//  TraCuuHoSo: the latest record of mahoso, byte for byte; NULL when resp
+//  was filled.
+static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp)
+{
+    portal_count(self, &self->stats.lookups);
+    const char *mahoso = json_string_value(json_object_get(call->root, "mahoso"));
+    if (!mahoso || !*mahoso || strlen(mahoso) > LT_DOSSIER_MAX_KEY)
+        return s_answer("-1", "mahoso must name a dossier");
+    char *record = NULL;
+    size_t size = 0;
+    lt_err_t err;
+    int rc = lt_portal_store_get(self->store, mahoso, &record, &size, &err);
+    if (rc == 1)
+        return s_answer("-1", "no dossier with mahoso %.255s", mahoso);
+    if (rc) {
+        lt_log_error("event=store_error op=get reason=\"%s\"", err.detail);
+        return s_answer("-9", "the hub cannot read its record store now, try again later");
+    }
+    static const char head[] = "{\"error_code\":\"0\",\"message\":\"\",\"data\":";
+    size_t len = sizeof(head) - 1 + size + 1;
+    char *text = malloc(len + 1);
+    if (!text) {
+        free(record);
+        return s_answer("-9", "out of memory, try again later");
+    }
+    memcpy(text, head, sizeof(head) - 1);
+    memcpy(text + sizeof(head) - 1, record, size);
+    text[len - 1] = '}';
+    text[len] = 0;
+    free(record);
+    if (lt_http_response_set_body(resp, text, len, "application/json"))
+        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
+    free(text);
+    return NULL;
+}
+
+//  Parse and check the body of a call; NULL with call filled, or the answer.
+static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *call)
+{
+    size_t size = 0;
+    const char *body = lt_http_request_body(req, &size);
+    if (!body || size == 0)
+        return s_answer("-1", "the body must be a JSON object");
+    lt_err_t err;
+    int found = lt_dossier_spans(body, size, "data", LT_DOSSIER_MAX_DEPTH, self->max_records,
+                                 &call->spans, &call->count, &err);
+    if (found < 0)
+        return s_answer("-1", "the body is refused: %s", err.detail);
+    json_error_t jerr;
+    call->root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(call->root))
+        return s_answer("-1", "the body is not a JSON object (line %d, column %d): %s", jerr.line,
+                        jerr.column, call->root ? "not an object" : jerr.text);
+    call->body = body;
+    call->data = json_object_get(call->root, "data");
+    return NULL;
+}
+
+//  Run one service call; returns the answer or NULL when resp was filled.
+static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
+{
+    s_call_t call = {0};
+    json_t *answer = s_parse(self, req, &call);
+    if (answer)
+        goto done;
+    if (!s_session_ok(self, json_string_value(json_object_get(call.root, "session")))) {
+        portal_count(self, &self->stats.session_refused);
+        answer = s_answer("-2", "invalid or expired session: log in again");
+        goto done;
+    }
+    const char *service = json_string_value(json_object_get(call.root, "service"));
+    call.agency = json_string_value(json_object_get(call.root, "madonvi"));
+    if (!service)
+        answer = s_answer("-1", "service is missing");
+    else if (!call.agency || !*call.agency || strlen(call.agency) > 63)
+        answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes");
+    else if (!portal_agency_ok(self, call.agency))
+        answer = s_answer("-1", "madonvi %s is not an agency this hub serves", call.agency);
+    else if (strcmp(service, "DongBoHoSoMC") == 0)
+        answer = s_sync(self, &call);
+    else if (strcmp(service, "CapNhatTienDoHoSoMC") == 0)
+        answer = s_progress(self, &call);
+    else if (strcmp(service, "TraCuuHoSo") == 0)
+        answer = s_lookup(self, &call, resp);
+    else
+        answer = s_answer("-1", "unknown service '%.64s'", service);
+done:
+    if (answer && strcmp(json_string_value(json_object_get(answer, "error_code")), "-1") == 0) {
+        portal_count(self, &self->stats.invalid);
+        lt_log_warning("event=call_refused peer=%s service=%.64s reason=\"%s\"",
+                       lt_http_request_peer(req),
+                       call.root && json_string_value(json_object_get(call.root, "service"))
+                           ? json_string_value(json_object_get(call.root, "service"))
+                           : "",
+                       json_string_value(json_object_get(answer, "message")));
+    }
+    json_decref(call.root);
+    free(call.spans);
+    return answer;
+}
+
+//  Login: a session for the configured username and password.
+static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
+{
+    s_call_t call = {0};
+    json_t *answer = s_parse(self, req, &call);
+    free(call.spans);
+    if (answer)
+        return answer;
+    const char *username = json_string_value(json_object_get(call.root, "username"));
+    const char *password = json_string_value(json_object_get(call.root, "password"));
+    bool user_ok = username && lt_digest_equal(username, self->username);
+    bool pass_ok = password && strlen(password) == self->password_size
+                   && lt_digest_equal(password, self->password);
+    json_decref(call.root);
+    if (!user_ok || !pass_ok) {
+        portal_count(self, &self->stats.login_refused);
+        lt_log_warning("event=login_refused peer=%s", lt_http_request_peer(req));
+        lt_http_request_wait(req, S_LOGIN_PAUSE_MS);
+        lt_http_response_set_status(resp, 401);
+        return s_answer("401", "login refused: wrong username or password");
+    }
+    char token[PORTAL_TOKEN_LEN + 1];
+    if (s_session_open(self, token))
+        return s_answer("-9", "cannot open a session now, try again later");
+    portal_count(self, &self->stats.logins);
+    answer = s_answer("0", "logged in");
+    json_object_set_new(answer, "session", json_string(token));
+    return answer;
+}
+
+//  Return true when the request comes from this machine.
+static bool s_loopback(const lt_http_request_t *req)
+{
+    const char *peer = lt_http_request_peer(req);
+    return strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0
+           || strncmp(peer, "::1", 3) == 0;
+}
+
+lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)
+{
+    portal_t *self = arg;
+    const char *path = lt_http_request_path(req);
+    if (strcmp(path, "/_portal/stats") == 0) {
+        if (!s_loopback(req))
+            lt_http_response_set(resp, 403, "text/plain", "stats are for loopback peers\n");
+        else
+            s_send(resp, lt_conn_stats(self->conn));
+        return LT_HTTP_ANSWER;
+    }
+    portal_count(self, &self->stats.requests);
+    bool login = strcmp(path, self->auth_path) == 0;
+    if (!login && strcmp(path, self->service_path) != 0) {
+        lt_http_response_set_status(resp, 404);
+        s_send(resp, s_answer("404", "unknown path"));
+        return LT_HTTP_ANSWER;
+    }
+    if (strcmp(lt_http_request_method(req), "POST") != 0) {
+        lt_http_response_set_status(resp, 405);
+        s_send(resp, s_answer("405", "use POST"));
+        return LT_HTTP_ANSWER;
+    }
+    json_t *answer = login ? s_login(self, req, resp) : s_service(self, req, resp);
+    if (answer)
+        s_send(resp, answer);
+    return LT_HTTP_ANSWER;
+}

@@ -1,0 +1,606 @@
+/*  lt_dossier: checks, exact-byte slicing and envelopes of dossier records
+    and progress steps (see lt_dossier.h). */
+#include "lt_dossier.h"
+#include "lt_id.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Fill err with a field problem of record index; returns -1.
+__attribute__((format(printf, 4, 5))) static int s_bad(lt_err_t *err, size_t index,
+                                                       const char *field, const char *format,
+                                                       ...)
+{
+    char what[300];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(what, sizeof(what), format, args);
+    va_end(args);
+    lt_err_set(err, LT_EFIELD, "data[%zu].%s: %s", index, field, what);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------------
+//  Exact bytes of the elements of one array member
+
+//  Return true for JSON whitespace.
+static bool s_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+//  Append a span, growing the array; -1 on no memory.
+static int s_push_span(lt_dossier_span_t **spans, size_t *count, size_t *alloc, size_t offset,
+                       size_t end)
+{
+    if (*count == *alloc) {
+        size_t grown = *alloc ? *alloc * 2 : 64;
+        lt_dossier_span_t *more = realloc(*spans, grown * sizeof(**spans));
+        if (!more)
+            return -1;
+        *spans = more;
+        *alloc = grown;
+    }
+    (*spans)[(*count)++] = (lt_dossier_span_t){.offset = offset, .size = end - offset};
+    return 0;
+}
+
+int lt_dossier_spans(const void *text, size_t size, const char *member, size_t max_depth,
+                     size_t max_items, lt_dossier_span_t **spans_p, size_t *count_p,
+                     lt_err_t *err)
+{
+    assert(text && member && spans_p && count_p);
+    const unsigned char *p = text;
+    size_t member_len = strlen(member);
+    char stack[64];
+    if (max_depth > sizeof(stack))
+        max_depth = sizeof(stack);
+    size_t depth = 0, count = 0, alloc = 0, elem = SIZE_MAX;
+    lt_dossier_span_t *spans = NULL;
+    bool expect_key = false, key_match = false, in_target = false, found = false, began = false;
+    int rc = -1;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = p[i];
+        if (s_space(c))
+            continue;
+        if (!began) {
+            began = true;
+            if (c != '{') {
+                lt_err_set(err, LT_EINVAL, "the body must be a JSON object");
+                goto done;
+            }
+        }
+        else if (depth == 0) {
+            lt_err_set(err, LT_EINVAL, "text after the JSON object at byte %zu", i);
+            goto done;
+        }
+        if (in_target && depth == 2 && elem == SIZE_MAX && c != ']' && c != ',')
+            elem = i;
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < size && p[j] != '"') {
+                if (p[j] < 0x20) {
+                    lt_err_set(err, LT_EINVAL, "control character in a string at byte %zu", j);
+                    goto done;
+                }
+                j += p[j] == '\\' ? 2 : 1;
+            }
+            if (j >= size) {
+                lt_err_set(err, LT_EINVAL, "unterminated string at byte %zu", i);
+                goto done;
+            }
+            if (depth == 1 && expect_key) {
+                key_match = j - i - 1 == member_len && memcmp(p + i + 1, member, member_len) == 0;
+                expect_key = false;
+            }
+            i = j;
+        }
+        else if (c == '{' || c == '[') {
+            if (depth >= max_depth) {
+                lt_err_set(err, LT_ETOOBIG, "JSON nested deeper than %zu levels at byte %zu",
+                           max_depth, i);
+                goto done;
+            }
+            if (c == '[' && depth == 1 && key_match && !found) {
+                in_target = true;
+                found = true;
+            }
+            stack[depth++] = (char) c;
+            if (c == '{' && depth == 1)
+                expect_key = true;
+        }
+        else if (c == '}' || c == ']') {
+            if (depth == 0 || stack[depth - 1] != (c == '}' ? '{' : '[')) {
+                lt_err_set(err, LT_EINVAL, "unbalanced '%c' at byte %zu", c, i);
+                goto done;
+            }
+            if (in_target && depth == 2) {
+                if (elem != SIZE_MAX) {
+                    size_t end = i;
+                    while (end > elem && s_space(p[end - 1]))
+                        end--;
+                    if (s_push_span(&spans, &count, &alloc, elem, end)) {
+                        lt_err_set(err, LT_ENOMEM, "out of memory");
+                        goto done;
+                    }
+                }
+                in_target = false;
+                elem = SIZE_MAX;
+            }
+            depth--;
+        }
+        else if (c == ',') {
+            if (in_target && depth == 2) {
+                if (elem == SIZE_MAX) {
+                    lt_err_set(err, LT_EINVAL, "empty array element at byte %zu", i);
+                    goto done;
+                }
+                size_t end = i;
+                while (end > elem && s_space(p[end - 1]))
+                    end--;
+                if (s_push_span(&spans, &count, &alloc, elem, end)) {
+                    lt_err_set(err, LT_ENOMEM, "out of memory");
+                    goto done;
+                }
+                elem = SIZE_MAX;
+            }
+            if (depth == 1) {
+                expect_key = true;
+                key_match = false;
+            }
+        }
+        if (count > max_items) {
+            lt_err_set(err, LT_ETOOBIG, "%s holds more than %zu items", member, max_items);
+            goto done;
+        }
+    }
+    if (!began || depth != 0) {
+        lt_err_set(err, LT_EINVAL, "the JSON text is incomplete");
+        goto done;
+    }
+    rc = found ? 0 : 1;
+done:
+    if (rc == 0) {
+        *spans_p = spans;
+        *count_p = count;
+    }
+    else
+        free(spans);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  Checks
+
+bool lt_dossier_time_ok(const char *text)
+{
+    if (!text || strlen(text) != 14 || strspn(text, "0123456789") != 14)
+        return false;
+    int v[6];
+    static const int widths[6] = {4, 2, 2, 2, 2, 2};
+    const char *at = text;
+    for (int f = 0; f < 6; f++) {
+        v[f] = 0;
+        for (int k = 0; k < widths[f]; k++)
+            v[f] = v[f] * 10 + (*at++ - '0');
+    }
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (v[0] < 1945 || v[0] > 2999 || v[1] < 1 || v[1] > 12 || v[2] < 1
+        || v[2] > days[v[1] - 1] || v[3] > 23 || v[4] > 59 || v[5] > 59)
+        return false;
+    bool leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
+    return !(v[1] == 2 && v[2] == 29 && !leap);
+}
+
+//  Read a small code given as a JSON integer or a string of digits; -1
+//  when it is neither, -2 when absent or "".
+static long s_code(json_t *record, const char *name)
+{
+    json_t *value = json_object_get(record, name);
+    if (!value || json_is_null(value))
+        return -2;
+    if (json_is_integer(value)) {
+        json_int_t n = json_integer_value(value);
+        return n >= 0 && n < 1000 ? (long) n : -1;
+    }
+    const char *text = json_string_value(value);
+    if (!text)
+        return -1;
+    size_t len = strlen(text);
+    if (len == 0)
+        return -2;
+    if (len > 3 || strspn(text, "0123456789") != len)
+        return -1;
+    return strtol(text, NULL, 10);
+}
+
+//  A code field within [lo, hi]; required or not. 0 or -1 with err.
+static int s_check_code(json_t *record, size_t index, const char *name, long lo, long hi,
+                        bool required, lt_err_t *err)
+{
+    long code = s_code(record, name);
+    if (code == -2)
+        return required ? s_bad(err, index, name, "is required (%ld to %ld)", lo, hi) : 0;
+    if (code < lo || code > hi)
+        return s_bad(err, index, name, "must be a number from %ld to %ld", lo, hi);
+    return 0;
+}
+
+//  A time field: absent or "" (unless required), else yyyyMMddHHmmss.
+static int s_check_time(json_t *record, size_t index, const char *name, bool required,
+                        lt_err_t *err)
+{
+    json_t *value = json_object_get(record, name);
+    if (!value || json_is_null(value) || (json_is_string(value) && !*json_string_value(value)))
+        return required ? s_bad(err, index, name, "is required (yyyyMMddHHmmss)") : 0;
+    if (!lt_dossier_time_ok(json_string_value(value)))
+        return s_bad(err, index, name, "must be a valid time yyyyMMddHHmmss");
+    return 0;
+}
+
+//  A text field: absent (unless required) or a string of at most max bytes.
+static int s_check_text(json_t *record, size_t index, const char *name, bool required,
+                        size_t max, lt_err_t *err)
+{
+    json_t *value = json_object_get(record, name);
+    if (!value || json_is_null(value))
+        return required ? s_bad(err, index, name, "is required") : 0;
+    if (!json_is_string(value))
+        return s_bad(err, index, name, "must be a string");
+    if (required && json_string_length(value) == 0)
+        return s_bad(err, index, name, "is required");
+    if (json_string_length(value) > max)
+        return s_bad(err, index, name, "is over %zu bytes", max);
+    return 0;
+}
+
+//  The business key: a non-empty string without control characters.
+static int s_check_key(json_t *record, size_t index, lt_err_t *err)
+{
+    if (s_check_text(record, index, "MaHoSo", true, LT_DOSSIER_MAX_KEY, err))
+        return -1;
+    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
+    for (const unsigned char *c = (const unsigned char *) key; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || *c == '|')
+            return s_bad(err, index, "MaHoSo", "holds a control character or '|'");
+    return 0;
+}
+
+int lt_dossier_check(json_t *record, size_t index, lt_err_t *err)
+{
+    if (!json_is_object(record))
+        return s_bad(err, index, "*", "is not a JSON object");
+    if (s_check_key(record, index, err)
+        || s_check_text(record, index, "MaTTHC", true, 255, err)
+        || s_check_code(record, index, "KenhThucHien", 1, 3, true, err)
+        || s_check_code(record, index, "TrangThaiHoSo", 1, 10, true, err)
+        || s_check_code(record, index, "HinhThuc", 0, 1, false, err)
+        || s_check_code(record, index, "LoaiDoiTuong", 0, 99, false, err))
+        return -1;
+    static const char *texts[] = {"TenTTHC", "MaLinhVuc", "TenLinhVuc", "ChuHoSo",
+                                  "TrichYeuHoSo", "DonViXuLy"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (s_check_text(record, index, texts[i], false, 65536, err))
+            return -1;
+    long state = s_code(record, "TrangThaiHoSo");
+    if (s_check_time(record, index, "NgayNopHoSo", false, err)
+        || s_check_time(record, index, "NgayTiepNhan", state >= 2 && state != 3 && state != 7, err)
+        || s_check_time(record, index, "NgayHenTra", false, err)
+        || s_check_time(record, index, "NgayKetThucXuLy", state >= 9, err)
+        || s_check_time(record, index, "NgayTra", state == 10, err))
+        return -1;
+    static const char *lists[] = {"TaiLieuNop", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung",
+                                  "DanhSachLePhi"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        json_t *list = json_object_get(record, lists[i]);
+        if (list && !json_is_null(list) && !json_is_array(list))
+            return s_bad(err, index, lists[i], "must be an array");
+        for (size_t k = 0; k < json_array_size(list); k++)
+            if (!json_is_object(json_array_get(list, k))) {
+                char name[64];
+                snprintf(name, sizeof(name), "%s[%zu]", lists[i], k);
+                return s_bad(err, index, name, "must be an object");
+            }
+    }
+    json_t *files = json_object_get(record, "TaiLieuNop");
+    for (size_t k = 0; k < json_array_size(files); k++) {
+        long digitised = s_code(json_array_get(files, k), "DuocSoHoa");
+        if (digitised != -2 && digitised != 0 && digitised != 1) {
+            char name[64];
+            snprintf(name, sizeof(name), "TaiLieuNop[%zu].DuocSoHoa", k);
+            return s_bad(err, index, name, "must be 0 or 1");
+        }
+    }
+    return 0;
+}
+
+int lt_dossier_check_progress(json_t *step, size_t index, lt_err_t *err)
+{
+    if (!json_is_object(step))
+        return s_bad(err, index, "*", "is not a JSON object");
+    if (s_check_key(step, index, err) || s_check_time(step, index, "ThoiDiemXuLy", true, err)
+        || s_check_time(step, index, "NgayBatDau", false, err)
+        || s_check_time(step, index, "NgayKetThucTheoQuyDinh", false, err)
+        || s_check_code(step, index, "TrangThai", 0, 99, false, err))
+        return -1;
+    static const char *texts[] = {"NguoiXuLy", "ChucDanh", "PhongBanXuLy", "NoiDungXuLy"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (s_check_text(step, index, texts[i], false, 65536, err))
+            return -1;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Envelopes
+
+int lt_dossier_digest(json_t *record, char hex[LT_SHA256_HEX])
+{
+    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!text)
+        return -1;
+    lt_digest_sha256_hex(text, strlen(text), hex);
+    free(text);
+    return 0;
+}
+
+//  Check that the strings fit the envelope's limits (schemas/ltp.md
+//  section 6); -1 with err.
+static int s_kept(const lt_envelope_t *env, const char *key, const char *revision,
+                  const char *agency, lt_err_t *err)
+{
+    (void) env;
+    if (strlen(key) > 512 || strlen(revision) > 128)
+        return lt_err_set(err, LT_EFIELD, "MaHoSo or revision too long for the envelope"), -1;
+    if (!*agency || strlen(agency) > 63)
+        return lt_err_set(err, LT_EFIELD, "madonvi must be an agency code of 1 to 63 bytes"), -1;
+    return 0;
+}
+
+int lt_dossier_fill_envelope(lt_envelope_t *env, json_t *record, const char *revision,
+                             const char *agency, bool updating, const void *payload, size_t size,
+                             lt_err_t *err)
+{
+    assert(env && record && revision && agency && payload);
+    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
+    if (!key)
+        return lt_err_set(err, LT_EFIELD, "MaHoSo is missing"), -1;
+    long channel = s_code(record, "KenhThucHien");
+    lt_envelope_set_kind(env, LT_KIND_DOSSIER);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, updating ? "update" : "new");
+    lt_envelope_set_revision(env, revision);
+    lt_envelope_set_sender(env, agency);
+    lt_envelope_set_channel(env, channel >= 1 && channel <= 3 ? (lt_channel_t) channel
+                                                              : LT_CHANNEL_UNKNOWN);
+    lt_envelope_set_electronic(env, true);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, payload, size);
+    return s_kept(env, key, revision, agency, err);
+}
+
+int lt_dossier_fill_progress(lt_envelope_t *env, json_t *step, const char *agency,
+                             const void *payload, size_t size, lt_err_t *err)
+{
+    assert(env && step && agency && payload);
+    const char *key = json_string_value(json_object_get(step, "MaHoSo"));
+    const char *when = json_string_value(json_object_get(step, "ThoiDiemXuLy"));
+    char digest[LT_SHA256_HEX];
+    if (!key || !when)
+        return lt_err_set(err, LT_EFIELD, "MaHoSo or ThoiDiemXuLy is missing"), -1;
+    if (lt_dossier_digest(step, digest))
+        return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
+    char revision[96];
+    snprintf(revision, sizeof(revision), "%.14s-%s", when, digest);
+    lt_envelope_set_kind(env, LT_KIND_PROGRESS);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, "progress");
+    lt_envelope_set_revision(env, revision);
+    lt_envelope_set_sender(env, agency);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, payload, size);
+    return s_kept(env, key, revision, agency, err);
+}
+
+lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const char *agency,
+                               char **payload_p, size_t *size_p)
+{
+    assert(mahoso && revision && agency && payload_p && size_p);
+    json_t *body = json_pack("{s:s, s:s}", "MaHoSo", mahoso, "revision", revision);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    lt_envelope_t *env = text ? lt_envelope_new() : NULL;
+    if (!env) {
+        free(text);
+        return NULL;
+    }
+    lt_envelope_set_kind(env, LT_KIND_FACT);
+    lt_envelope_set_key(env, mahoso);
+    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
+    lt_envelope_set_revision(env, revision);
+    lt_envelope_set_sender(env, agency);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, text, strlen(text));
+    *payload_p = text;
+    *size_p = strlen(text);
+    return env;
+}
+
+//  ---------------------------------------------------------------------------
+//  Self-test
+
+//  Parse text, check record 0 of its data array, return the error detail.
+static int s_try(const char *text, bool progress, lt_err_t *err)
+{
+    json_error_t jerr;
+    json_t *record = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    assert(record);
+    int rc = progress ? lt_dossier_check_progress(record, 0, err)
+                      : lt_dossier_check(record, 0, err);
+    json_decref(record);
+    return rc;
+}
+
+void lt_dossier_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_dossier: ");
+    lt_err_t err;
+    //  Exact bytes of each element, whatever the whitespace and nesting.
+    const char *call = "{\"session\":\"s\", \"data\" : [ {\"MaHoSo\":\"A\",\"x\":[1,{\"y\":\"]\"}]} ,"
+                       "\n  {\"MaHoSo\":\"B\\\"]\"}\t], \"z\":{\"data\":[9]}}";
+    lt_dossier_span_t *spans = NULL;
+    size_t count = 0;
+    assert(lt_dossier_spans(call, strlen(call), "data", 16, 100, &spans, &count, &err) == 0);
+    assert(count == 2);
+    assert(spans[0].size == strlen("{\"MaHoSo\":\"A\",\"x\":[1,{\"y\":\"]\"}]}"));
+    assert(memcmp(call + spans[0].offset, "{\"MaHoSo\":\"A\"", 13) == 0);
+    assert(memcmp(call + spans[1].offset, "{\"MaHoSo\":\"B\\\"]\"}", spans[1].size) == 0);
+    free(spans);
+    const char *empty = "{\"data\":[]}";
+    assert(lt_dossier_spans(empty, strlen(empty), "data", 16, 100, &spans, &count, &err) == 0);
+    assert(count == 0);
+    free(spans);
+    const char *none = "{\"datum\":[1], \"x\":\"data\"}";
+    assert(lt_dossier_spans(none, strlen(none), "data", 16, 100, &spans, &count, &err) == 1);
+    //  Limits and malformed text.
+    char deep[200];
+    memset(deep, '[', sizeof(deep));
+    deep[0] = '{';
+    assert(lt_dossier_spans(deep, sizeof(deep), "data", 16, 100, &spans, &count, &err) == -1);
+    const char *nested = "{\"data\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}";
+    assert(lt_dossier_spans(nested, strlen(nested), "data", 16, 100, &spans, &count, &err) == -1);
+    assert(err.code == LT_ETOOBIG);
+    const char *many = "{\"data\":[1,2,3,4]}";
+    assert(lt_dossier_spans(many, strlen(many), "data", 16, 3, &spans, &count, &err) == -1);
+    const char *bad[] = {"[1]", "{\"data\":[1,,2]}", "{\"data\":[1}", "{\"data\":\"x", "{} x",
+                         "{\"data\":[1]", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert(lt_dossier_spans(bad[i], strlen(bad[i]), "data", 16, 100, &spans, &count, &err)
+               == -1);
+
+    //  Times.
+    assert(lt_dossier_time_ok("20260903080000"));
+    assert(lt_dossier_time_ok("20240229235959"));
+    assert(!lt_dossier_time_ok("20250229000000"));
+    assert(!lt_dossier_time_ok("20261303080000"));
+    assert(!lt_dossier_time_ok("2026090308000"));
+    assert(!lt_dossier_time_ok("2026-09-03 08:0"));
+
+    //  Records: the fixtures pass; each broken field is named.
+    const char *fixtures = getenv("LT_FIXTURES");
+    if (fixtures) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/dossier/dossiers.json", fixtures);
+        json_error_t jerr;
+        json_t *records = json_load_file(path, 0, &jerr);
+        assert(json_array_size(records) >= 2);
+        for (size_t i = 0; i < json_array_size(records); i++)
+            assert(lt_dossier_check(json_array_get(records, i), i, &err) == 0);
+        json_decref(records);
+        snprintf(path, sizeof(path), "%s/dossier/progress.json", fixtures);
+        json_t *steps = json_load_file(path, 0, &jerr);
+        assert(json_array_size(steps) >= 1);
+        for (size_t i = 0; i < json_array_size(steps); i++)
+            assert(lt_dossier_check_progress(json_array_get(steps, i), i, &err) == 0);
+        json_decref(steps);
+    }
+    const char *good = "{\"MaHoSo\":\"H-1\",\"MaTTHC\":\"1.0\",\"KenhThucHien\":\"3\","
+                       "\"TrangThaiHoSo\":10,\"NgayTiepNhan\":\"20260903081500\","
+                       "\"NgayKetThucXuLy\":\"20260905100000\",\"NgayTra\":\"20260905150000\","
+                       "\"HinhThuc\":\"1\",\"TaiLieuNop\":[{\"DuocSoHoa\":\"1\"}],\"Moi\":1}";
+    assert(s_try(good, false, &err) == 0);
+    struct {
+        const char *text;
+        const char *field;
+    } cases[] = {
+        {"{\"MaTTHC\":\"1\",\"KenhThucHien\":\"1\",\"TrangThaiHoSo\":\"1\"}", "data[0].MaHoSo"},
+        {"{\"MaHoSo\":\"a|b\",\"MaTTHC\":\"1\",\"KenhThucHien\":\"1\",\"TrangThaiHoSo\":\"1\"}",
+         "data[0].MaHoSo"},
+        {"{\"MaHoSo\":\"A\",\"KenhThucHien\":\"1\",\"TrangThaiHoSo\":\"1\"}", "data[0].MaTTHC"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":\"4\",\"TrangThaiHoSo\":\"1\"}",
+         "data[0].KenhThucHien"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"11\"}",
+         "data[0].TrangThaiHoSo"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"1\","
+         "\"NgayNopHoSo\":\"20261301000000\"}",
+         "data[0].NgayNopHoSo"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"9\","
+         "\"NgayTiepNhan\":\"20260101000000\"}",
+         "data[0].NgayKetThucXuLy"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"1\","
+         "\"TaiLieuNop\":{}}",
+         "data[0].TaiLieuNop"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"1\","
+         "\"TaiLieuNop\":[{\"DuocSoHoa\":\"2\"}]}",
+         "data[0].TaiLieuNop[0].DuocSoHoa"},
+        {"{\"MaHoSo\":\"A\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,\"TrangThaiHoSo\":\"1\","
+         "\"ChuHoSo\":5}",
+         "data[0].ChuHoSo"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert(s_try(cases[i].text, false, &err) == -1);
+        assert(err.code == LT_EFIELD);
+        assert(strncmp(err.detail, cases[i].field, strlen(cases[i].field)) == 0);
+        assert(err.detail[strlen(cases[i].field)] == ':');
+    }
+    assert(s_try("{\"MaHoSo\":\"A\",\"ThoiDiemXuLy\":\"20260904100000\"}", true, &err) == 0);
+    assert(s_try("{\"MaHoSo\":\"A\"}", true, &err) == -1);
+    assert(strstr(err.detail, "ThoiDiemXuLy"));
+
+    //  Envelopes: the digest ignores key order and whitespace.
+    json_error_t jerr;
+    json_t *a = json_loads(good, 0, &jerr);
+    json_t *b = json_loads("{\"Moi\":1, \"TaiLieuNop\":[{\"DuocSoHoa\":\"1\"}],\"HinhThuc\":\"1\","
+                           "\"NgayTra\":\"20260905150000\",\"NgayKetThucXuLy\":\"20260905100000\","
+                           "\"NgayTiepNhan\":\"20260903081500\",\"TrangThaiHoSo\":10,"
+                           "\"KenhThucHien\":\"3\",\"MaTTHC\":\"1.0\",\"MaHoSo\":\"H-1\"}",
+                           0, &jerr);
+    char da[LT_SHA256_HEX], db[LT_SHA256_HEX];
+    assert(lt_dossier_digest(a, da) == 0 && lt_dossier_digest(b, db) == 0);
+    assert(strcmp(da, db) == 0);
+    lt_envelope_t *env = lt_envelope_new();
+    assert(lt_dossier_fill_envelope(env, a, "1-abc", "000.00.12.H26", false, good, strlen(good),
+                                    &err)
+           == 0);
+    assert(lt_envelope_kind(env) == LT_KIND_DOSSIER);
+    assert(strcmp(lt_envelope_key(env), "H-1") == 0);
+    assert(strcmp(lt_envelope_btype(env), "new") == 0);
+    assert(strcmp(lt_envelope_revision(env), "1-abc") == 0);
+    assert(strcmp(lt_envelope_sender(env), "000.00.12.H26") == 0);
+    assert(lt_envelope_channel(env) == LT_CHANNEL_POSTAL);
+    assert(lt_envelope_size(env) == strlen(good));
+    assert(lt_envelope_validate(env, &err) == 0);
+    lt_envelope_destroy(&env);
+    char long_agency[100];
+    memset(long_agency, 'x', sizeof(long_agency) - 1);
+    long_agency[sizeof(long_agency) - 1] = 0;
+    env = lt_envelope_new();
+    assert(lt_dossier_fill_envelope(env, a, "1", long_agency, true, good, strlen(good), &err)
+           == -1);
+    lt_envelope_destroy(&env);
+    json_t *step = json_loads("{\"MaHoSo\":\"H-1\",\"ThoiDiemXuLy\":\"20260904100000\"}", 0,
+                              &jerr);
+    env = lt_envelope_new();
+    assert(lt_dossier_fill_progress(env, step, "000.00.12.H26", "{}", 2, &err) == 0);
+    assert(lt_envelope_kind(env) == LT_KIND_PROGRESS);
+    assert(strncmp(lt_envelope_revision(env), "20260904100000-", 15) == 0);
+    assert(strlen(lt_envelope_revision(env)) == 15 + 64);
+    lt_envelope_destroy(&env);
+    json_decref(step);
+    char *payload = NULL;
+    size_t size = 0;
+    env = lt_dossier_fact("H-1", "1-abc", "000.00.12.H26", &payload, &size);
+    assert(env && lt_envelope_kind(env) == LT_KIND_FACT);
+    assert(strcmp(lt_envelope_btype(env), LT_DOSSIER_FACT_SYNCED) == 0);
+    assert(strcmp(payload, "{\"MaHoSo\":\"H-1\",\"revision\":\"1-abc\"}") == 0);
+    assert(lt_envelope_validate(env, &err) == 0);
+    lt_envelope_destroy(&env);
+    free(payload);
+    json_decref(a);
+    json_decref(b);
+    if (verbose)
+        printf("OK\n");
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Dossier path benchmark: records/s from a one-stop client (lthub-sim
+# onestop) through lthub-portal and lthubd to the DVCQG simulator.
+# Prints two figures: intake (the one-stop system answered 0, every record
+# on the broker's disk) and end to end (until DVCQG holds every record).
+# Not a ctest (figures, not a verdict); see docs/performance.md.
+#
+# usage: portal_bench.sh BUILD_DIR SOURCE_DIR [COUNT] [BATCH] [INFLIGHT] [WORKERS]
+set -u
+BIN=$1
+SRC=$2
+COUNT=${3:-5000}
+BATCH=${4:-50}
+INFLIGHT=${5:-4}
+WORKERS=${6:-16}
+. "$SRC/tests/portal/portal_lib.sh"
+PORTAL_BACKOFF_MAX=1000
+portal_hub
+portal_sim --max-items 100000000
+portal_conn --workers "$WORKERS" --credit $((WORKERS * 4)) --log-level warning
+t0=$(date +%s%N)
+onestop --count "$COUNT" --seed 5 --batch "$BATCH" --inflight "$INFLIGHT" --json \
+    >"$HUB_DIR/onestop-bench.out" 2>&1 || fail "the one-stop generator saw failures"
+t1=$(date +%s%N)
+items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$HUB_DIR/onestop-bench.out")
+within 600 '[ "$(sim_n received)" -ge "$items" ]' || fail "DVCQG holds $(sim_n received) of $items"
+t2=$(date +%s%N)
+python3 - "$items" "$t0" "$t1" "$t2" "$COUNT" "$BATCH" "$INFLIGHT" "$WORKERS" <<'PY'
+import sys
+items, t0, t1, t2 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+count, batch, inflight, workers = sys.argv[5:9]
+intake = (t1 - t0) / 1e9
+total = (t2 - t0) / 1e9
+print("portal bench: %s dossiers, %d records (dossiers, updates, steps), batch %s, %s calls in flight, %s delivery workers"
+      % (count, items, batch, inflight, workers))
+print("  intake (answered 0, on the broker's disk): %.2f s, %.0f records/s" % (intake, items / intake))
+print("  end to end (held by DVCQG):               %.2f s, %.0f records/s" % (total, items / total))
+PY
+kill -TERM "$PORTAL_PID"
+wait "$PORTAL_PID"
+hub_stop

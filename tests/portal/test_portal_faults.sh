@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# DVCQG misbehaves while the one-stop system keeps sending: sessions expire
+# every 2 s (-2: the hub logs in again), updates sent as new get -3 (resent
+# as updates), DVCQG is down for 30 s, then accepts and never answers, then
+# answers 500, 503 or -9 to half the calls. The one-stop system is served
+# throughout; once DVCQG heals every item arrives once, in order, field for
+# field, and nothing waits in dead letters.
+# usage: test_portal_faults.sh BUILD_DIR SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+. "$SRC/tests/portal/portal_lib.sh"
+DOWN=${PORTAL_DOWN_S:-30}
+
+portal_hub
+portal_conn --timeout-ms 2000
+portal_sim --session-ttl 2 --down-from 2 --down-for "$DOWN"
+ok "hub and lthub-portal up; DVCQG goes down in 2 s for $DOWN s"
+
+onestop_bg faults --count 300 --rate 25 --seed 11 --batch 5 --inflight 2 --retries 100 \
+    --out "$HUB_DIR/expected.json" --json
+within 20 'grep -q "down (listener closed)" "$HUB_DIR/sim.err"' || fail "the simulator did not go down"
+ok "DVCQG down"
+within $((DOWN + 20)) 'grep -q "up again" "$HUB_DIR/sim.err"' || fail "the simulator did not come back"
+sim_fault hang-rate 1
+ok "DVCQG back, accepting and never answering"
+sleep 8
+[ "$(pstat retried)" -gt 0 ] || fail "no delivery was retried"
+sim_fault hang-rate 0
+sim_fault fail-rate 0.5
+ok "DVCQG answering 500, 503 or -9 to half the calls"
+sleep 8
+sim_fault fail-rate 0
+within 60 '! kill -0 $ONESTOP_PID 2>/dev/null' || fail "the one-stop generator did not finish"
+wait "$ONESTOP_PID" || fail "the one-stop generator saw failures: $(tail -5 "$HUB_DIR/onestop-faults.out")"
+items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d["sequence"].values()))' "$HUB_DIR/expected.json")
+ok "the one-stop system was served throughout: $items items accepted"
+
+within 180 '[ "$(sim_n received)" -ge "$items" ] && [ "$(pqueued)" = 0 ]' \
+    || fail "DVCQG holds $(sim_n received) of $items items; portal queue $(pqueued)"
+sleep 1
+check_sequences "$HUB_DIR/expected.json"
+[ "$(sim_n orphan_steps)" = 0 ] || fail "progress steps reached DVCQG before their dossier"
+[ "$(sim_n repeats)" = 0 ] || fail "DVCQG received identical records twice"
+[ "$(cstat portal dead)" = 0 ] || fail "dead letters: $(cstat portal dead)"
+ok "every item arrived once, in order; no dead letter"
+
+[ "$(sim_n expired_sessions)" -gt 0 ] && [ "$(pstat relogins)" -gt 0 ] \
+    || fail "no session expired (expired $(sim_n expired_sessions), relogins $(pstat relogins))"
+[ "$(sim_n exists)" -gt 0 ] && [ "$(pstat resent_as_update)" -gt 0 ] || fail "no -3 answer"
+faults=$(sim_stat 'd["faults"]["hung"] + d["faults"]["http_500"] + d["faults"]["http_503"] + d["faults"]["fail_body"]')
+[ "$faults" -gt 0 ] || fail "no fault was injected"
+ok "sessions expired $(sim_n expired_sessions) times (relogins $(pstat relogins)), -3 $(sim_n exists) times, $faults faulty answers, $(pstat retried) retries"
+
+kill -TERM "$PORTAL_PID"
+wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
+hub_stop
+echo "PASS: portal faults"

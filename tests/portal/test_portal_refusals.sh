@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# What the one-stop system gets for bad input, and that none of it is
+# stored: a wrong password is refused clearly (HTTP 401); a bad or missing
+# session gets -2; a call with one malformed record gets -1 naming the
+# record's index and field, and nothing of that call reaches the broker,
+# the record store or DVCQG; oversized, too deep, duplicate-key, bad UTF-8
+# and over-long bodies are refused the same way; lthub-portal keeps serving.
+# usage: test_portal_refusals.sh BUILD_DIR SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+. "$SRC/tests/portal/portal_lib.sh"
+
+portal_hub
+portal_sim
+portal_conn --max-records 50 --max-body 200000
+messages0=$(hub_stat 's["store"]["messages"]')
+
+# expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
+expect() {
+    local name=$1 status=$2 code=$3 text=$4 answer=$5
+    python3 - "$status" "$code" "$text" "$answer" <<'PY' || fail "$name: got $answer"
+import json, sys
+status, code, text, answer = sys.argv[1:]
+got_status, body = answer.split(" ", 1)
+j = json.loads(body)
+assert got_status == status, "status %s" % got_status
+assert j["error_code"] == code, "error_code %s" % j["error_code"]
+assert text in j["message"], "message %r" % j["message"]
+PY
+    ok "$name: $code ($(echo "$answer" | cut -c1-110))"
+}
+pass=$(cat "$HUB_DIR/secrets/onestop")
+expect "wrong password" 401 401 "wrong username or password" \
+    "$(http_post "$PORTAL_URL/login" '{"username":"onestop","password":"guess"}')"
+expect "wrong username" 401 401 "wrong username or password" \
+    "$(http_post "$PORTAL_URL/login" "{\"username\":\"admin\",\"password\":\"$pass\"}")"
+answer=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$pass\"}")
+expect "login" 200 0 "" "$answer"
+S=$(echo "$answer" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
+
+# record N [FIELD VALUE]: a valid record, one field replaced (VALUE "DEL" drops it).
+record() {
+    python3 - "$@" <<'PY'
+import json, sys
+n = sys.argv[1]
+r = {"MaHoSo": "000.00.12.H26-REF-%s" % n, "MaTTHC": "2.000815.000.00.00.H26",
+     "TenTTHC": "Đăng ký khai sinh", "KenhThucHien": "1", "TrangThaiHoSo": "2",
+     "NgayTiepNhan": "20260904093000", "NgayHenTra": "20260905170000", "HinhThuc": "0"}
+if len(sys.argv) > 3:
+    if sys.argv[3] == "DEL":
+        del r[sys.argv[2]]
+    else:
+        r[sys.argv[2]] = sys.argv[3]
+print(json.dumps(r, ensure_ascii=False))
+PY
+}
+call() { echo "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$1]}"; }
+
+expect "bad session" 200 -2 "log in again" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"0000\",\"madonvi\":\"000.00.12.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+expect "status out of range" 200 -1 "data[1].TrangThaiHoSo" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2 TrangThaiHoSo 12),$(record 3)")")"
+expect "missing MaTTHC" 200 -1 "data[2].MaTTHC" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3 MaTTHC DEL)")")"
+expect "bad date" 200 -1 "data[0].NgayTiepNhan" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 NgayTiepNhan 20260231093000)")")"
+expect "bad channel" 200 -1 "data[0].KenhThucHien" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 KenhThucHien 7)")")"
+expect "progress without time" 200 -1 "data[0].ThoiDiemXuLy" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"CapNhatTienDoHoSoMC\",\"data\":[{\"MaHoSo\":\"000.00.12.H26-REF-1\"}]}")"
+deep=$(python3 -c 'print("[" * 200 + "]" * 200)')
+expect "deep nesting" 200 -1 "nested deeper" "$(http_post "$PORTAL_URL/service" "$(call "$deep")")"
+many=$(python3 -c 'import json; print(",".join(["{}"] * 51))')
+expect "too many records" 200 -1 "more than 50" "$(http_post "$PORTAL_URL/service" "$(call "$many")")"
+expect "duplicate keys" 200 -1 "not a JSON object" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"session\":\"$S\",\"service\":\"TraCuuHoSo\"}")"
+expect "bad UTF-8" 200 -1 "" "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed $'s/"x"/"\xff\xfe"/')")"
+expect "no madonvi" 200 -1 "madonvi" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+expect "bad isUpdating" 200 -1 "isUpdating" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"False"/"Maybe"/')")"
+expect "unknown service" 200 -1 "unknown service" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"XoaHoSo\"}")"
+python3 -c 'print("{\"pad\":\"" + "x" * 300000 + "\"}")' >"$HUB_DIR/big.json"
+status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$HUB_DIR/big.json" "$PORTAL_URL/service")
+[ "$status" = 413 ] || fail "an oversized body got HTTP $status, expected 413"
+ok "oversized body: HTTP 413"
+
+# Nothing of the refused calls was stored anywhere.
+[ "$(hub_stat 's["store"]["messages"]')" = "$messages0" ] || fail "the broker stored refused records"
+expect "nothing kept for lookup" 200 -1 "no dossier" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
+[ "$(sim_n received)" = 0 ] || fail "DVCQG received refused records"
+ok "nothing of the refused calls reached the broker, the record store or DVCQG"
+
+# lthub-portal still serves: the same records, corrected, go through.
+expect "valid call" 200 0 "3 records stored" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3)")")"
+within 30 '[ "$(sim_n received)" = 3 ]' || fail "the valid records did not reach DVCQG"
+expect "identical resend" 200 0 "3 records stored" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3)")")"
+[ "$(pstat duplicates_in)" = 3 ] || fail "the resend was not deduplicated ($(pstat duplicates_in))"
+sleep 2
+[ "$(sim_n received)" = 3 ] || fail "the identical resend reached DVCQG again"
+ok "a valid call goes through; its identical resend is deduplicated"
+
+kill -TERM "$PORTAL_PID"
+wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
+hub_stop
+echo "PASS: portal refusals"
