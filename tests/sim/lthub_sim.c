@@ -30,6 +30,10 @@ static const s_mode_t s_modes[] = {
     {.name = "dms",
      .main = sim_dms_main,
      .summary = "DMS client: a seeded mix of documents, statuses, paper lines; polls its mailbox"},
+    {.name = "report", .main = sim_report_main, .summary = "reporting system server (reports API)"},
+    {.name = "report-gen",
+     .main = sim_report_gen_main,
+     .summary = "publishes seeded indicator reports into a hub (a connector)"},
 };
 
 //  Print the list of modes.

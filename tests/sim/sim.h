@@ -27,6 +27,12 @@ int sim_axis_call_main(int argc, char *argv[]);
 //  lthub-sim dms: a DMS client sending a seeded mix and polling its mailbox.
 int sim_dms_main(int argc, char *argv[]);
 
+//  lthub-sim report: the reporting system server (spec/peers.md C, D).
+int sim_report_main(int argc, char *argv[]);
+
+//  lthub-sim report-gen: publishes seeded indicator reports into a hub.
+int sim_report_gen_main(int argc, char *argv[]);
+
 //  Read a whole file of at most max bytes (NUL-terminated); NULL with err filled.
 unsigned char *sim_read_file(const char *path, size_t max, size_t *size, lt_err_t *err);
 
