@@ -149,6 +149,10 @@ cleanup() {
     sb_stop traffic 10
     sb_say "  traffic stopped"
   fi
+  if [ -n "$(sb_live_pid report-traffic)" ]; then
+    sb_stop report-traffic 10
+    sb_say "  report traffic stopped"
+  fi
   local hub final=""
   hub=$(sb_live_pid lthubd)
   if [ -n "$hub" ]; then
@@ -215,7 +219,9 @@ for sim in portal report; do
   if sb_have_sim "$sim"; then
     port=$SB_PORT_SIM_PORTAL
     [ "$sim" = report ] && port=$SB_PORT_SIM_REPORT
-    sb_spawn "sim-$sim" "$SB_SIM" "$sim" --listen "127.0.0.1:$port"
+    extra=()
+    [ "$sim" = report ] && extra=(--token-file "$SB_SECRETS/report.token" --store "$SB_DIR/sim/report")
+    sb_spawn "sim-$sim" "$SB_SIM" "$sim" --listen "127.0.0.1:$port" "${extra[@]}"
     sb_say "  lthub-sim $sim on 127.0.0.1:$port, pid $SB_PID"
   else
     sb_say "  lthub-sim $sim: not available yet"
@@ -269,6 +275,14 @@ case $traffic in
     ;;
   *) sb_say "  traffic: none configured (see $(sb_rel "$SB_CFG"))" ;;
 esac
+# Sample reports for lthub-report, as lthubd will publish at period ends.
+if [[ " $supervised " == *" report "* ]] && grep -q '^    report-gen$' "$SB_CFG"; then
+  sb_spawn report-traffic "$SB_SIM" report-gen --name report-gen --broker "$SB_ENDPOINT" \
+    --keys "$SB_KEYS" --count 0 --every-ms "$SB_REPORT_EVERY_MS" --seed "$(date +%s)" \
+    --organs "000.00.00.$SB_PROVINCE,000.00.12.$SB_PROVINCE,000.03.31.$SB_PROVINCE" \
+    --kinds month,quarter,half,nine_months,year --log-level warning
+  sb_say "  traffic: a sample report every $((SB_REPORT_EVERY_MS / 1000)) s (lthub-sim report-gen -> lthub-report -> reporting simulator), pid $SB_PID"
+fi
 
 # 5. Where things are.
 dashboard="admin API http://$SB_ADMIN/api/v1/stats, metrics http://$SB_ADMIN/metrics"
