@@ -101,6 +101,7 @@ lt_http_client_t *report_client_take(report_t *self, lt_err_t *err)
                NULL;
     lt_http_client_set_timeout(client, self->timeout_ms);
     lt_http_client_set_connect_timeout(client, self->connect_timeout_ms);
+    lt_http_client_set_max_reply(client, REPORT_REPLY_MAX);
     if (*self->ca_file && lt_http_client_set_ca_file(client, self->ca_file)) {
         lt_http_client_destroy(&client);
         return lt_err_set(err, LT_ECONFIG, "cannot read --ca-file %s", self->ca_file), NULL;

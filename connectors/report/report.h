@@ -16,6 +16,7 @@
 
 #define REPORT_POOL_MAX   32     //  idle HTTP clients kept for the workers
 #define REPORT_TOKEN_MAX  4096   //  largest token file read
+#define REPORT_REPLY_MAX  (1024 * 1024)   //  largest answer read from the system
 
 //  Counters of the connector (under stats_lock).
 typedef struct {
