@@ -33,6 +33,13 @@ fail() {
     exit 1
 }
 
+# No sanitizer report in any process's stderr (Sanitize build).
+sanitizer_check() {
+    if grep -l "ERROR: AddressSanitizer\|LeakSanitizer\|runtime error:" "$HUB_DIR"/*.err "$HUB_DIR"/*.log 2>/dev/null; then
+        fail "sanitizer report (files above)"
+    fi
+}
+
 # jget FILE EXPR: a Python expression over the JSON document d in FILE.
 jget() {
     python3 -c 'import json, sys

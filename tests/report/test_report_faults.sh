@@ -62,4 +62,5 @@ ok "recovered: $N reports stored once each, $N facts, no dead letter ($(conn_sta
 kill -TERM "$REPORT_PID"
 wait "$REPORT_PID" || fail "lthub-report exited with $? after SIGTERM"
 hub_stop
+sanitizer_check
 echo "PASS: report faults"

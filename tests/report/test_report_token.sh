@@ -54,4 +54,5 @@ for token in "$(cat "$HUB_DIR/report.token")" "$(cat "$HUB_DIR/wrong.token")"; d
     grep -qF -- "$token" "$HUB_DIR"/*.err "$HUB_DIR"/*.log "$HUB_DIR/dead.json" && fail "a token appears in a log"
 done
 hub_stop
+sanitizer_check
 echo "PASS: report token"

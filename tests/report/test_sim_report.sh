@@ -83,4 +83,5 @@ hub_wait 30 'grep -q "up again" "$HUB_DIR/rpsim-$RP_SIM_RUN.err"' || fail "not u
 [ "$(rp_stat 'd["stored"]')" = 1 ] || fail "after the down window"
 report_sim_stop
 ok "injected failures:$codes; the down window refuses connections, then it serves again"
+sanitizer_check
 echo "PASS: sim report"
