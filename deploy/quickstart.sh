@@ -153,6 +153,10 @@ cleanup() {
     sb_stop traffic-portal 10
     sb_say "  portal traffic stopped"
   fi
+  if [ -n "$(sb_live_pid report-traffic)" ]; then
+    sb_stop report-traffic 10
+    sb_say "  report traffic stopped"
+  fi
   local hub final=""
   hub=$(sb_live_pid lthubd)
   if [ -n "$hub" ]; then
@@ -278,6 +282,14 @@ if [[ " $supervised " == *" portal "* ]] && sb_have_sim onestop; then
   sb_spawn traffic-portal "$SB_TOP/deploy/sandbox.sh" portal-traffic "$SB_SIM" \
     "http://127.0.0.1:$SB_PORT_PORTAL" "$SB_SECRETS"
   sb_say "  traffic: lthub-sim onestop as the one-stop system (via lthub-portal to the DVCQG simulator), pid $SB_PID"
+fi
+# Sample reports for lthub-report, as lthubd will publish at period ends.
+if [[ " $supervised " == *" report "* ]] && grep -q '^    report-gen$' "$SB_CFG"; then
+  sb_spawn report-traffic "$SB_SIM" report-gen --name report-gen --broker "$SB_ENDPOINT" \
+    --keys "$SB_KEYS" --count 0 --every-ms "$SB_REPORT_EVERY_MS" --seed "$(date +%s)" \
+    --organs "000.00.00.$SB_PROVINCE,000.00.12.$SB_PROVINCE,000.03.31.$SB_PROVINCE" \
+    --kinds month,quarter,half,nine_months,year --log-level warning
+  sb_say "  traffic: a sample report every $((SB_REPORT_EVERY_MS / 1000)) s (lthub-sim report-gen -> lthub-report -> reporting simulator), pid $SB_PID"
 fi
 
 # 5. Where things are.

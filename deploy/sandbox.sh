@@ -11,6 +11,8 @@
 #     lthub-sim dms generators as the QLVB&DH systems and the ministries;
 #   deploy/sandbox.sh traffic TESTCONN ENDPOINT KEYS RECIPIENT
 #     lthub-testconn demo documents (when lthub-dms is not built).
+# Sample indicator reports (until lthubd builds them at period ends) come
+# from `lthub-sim report-gen`, which quickstart.sh starts on its own.
 # shellcheck disable=SC2034  # SB_* variables are read by quickstart.sh
 
 # Fixed facts of the sandbox.
@@ -18,6 +20,7 @@ SB_PROVINCE=H26                 # the province code of the demo
 SB_DEMO_AGENCY=000.00.99.H26    # recipient of lthub-testconn demo traffic
 SB_DEMO_ROUND=50                # documents per demo publishing round
 SB_CONNECTORS="dms axis portal report"   # the hub's connectors, in order
+SB_REPORT_EVERY_MS=10000        # a sample report this often (lthub-sim report-gen)
 
 # Print a line for the operator.
 sb_say() { printf '%s\n' "$*"; }
@@ -134,9 +137,11 @@ sb_prepare() {
     portal-onestop portal-dvcqg; do
     sb_secret_file "$SB_SECRETS/$name.secret"
   done
+  # The bearer token the reporting system simulator gives the hub.
+  sb_secret_file "$SB_SECRETS/report.token"
   local out
   # shellcheck disable=SC2086  # the connector list is word-split on purpose
-  out=$("$SB_LTHUB" keygen --dir "$SB_KEYS" --broker $SB_CONNECTORS demo-pub demo-sink 2>&1) \
+  out=$("$SB_LTHUB" keygen --dir "$SB_KEYS" --broker $SB_CONNECTORS demo-pub demo-sink report-gen 2>&1) \
     || sb_die "lthub keygen failed: $out"
   grep '^created' <<<"$out" | sed 's/^/  keys: /' || true
   sb_write_dms_systems
@@ -204,7 +209,7 @@ sb_connector_zpl() {
       ;;
     report)
       args=$(sb_args_for "$bin" "${common[@]}" url "http://127.0.0.1:$SB_PORT_SIM_REPORT" \
-        data "$SB_DIR/report")
+        token-file "$SB_SECRETS/report.token")
       ;;
   esac
   echo "        program = \"$bin\""
@@ -215,6 +220,7 @@ sb_connector_zpl() {
 sb_sim_args() {
   case $1 in
     portal) printf '%s' "--username hub-h26 --password-file $SB_SECRETS/portal-dvcqg.secret" ;;
+    report) printf '%s' "--token-file $SB_SECRETS/report.token --store $SB_DIR/sim/report" ;;
   esac
 }
 
@@ -285,6 +291,13 @@ EOF
     for name in $SB_CONNECTORS; do
       sb_connector_zpl "$name"
     done
+    if [[ $wanted == *" report "* ]] && sb_have_sim report-gen; then
+      cat <<EOF
+    #   report-gen publishes sample reports from deploy/quickstart.sh (not
+    #   supervised), until lthubd builds them itself at period ends
+    report-gen
+EOF
+    fi
     if [[ $wanted == *" demo "* ]]; then
       cat <<EOF
     demo-sink

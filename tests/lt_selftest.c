@@ -34,6 +34,7 @@
 #include "lt_dms_systems.h"
 #include "lt_sentlog.h"
 #include "lt_edoc_client.h"
+#include "lt_report_json.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -77,6 +78,7 @@ static const s_test_t s_tests[] = {
     {"lt_dms_systems", lt_dms_systems_test},
     {"lt_sentlog", lt_sentlog_test},
     {"lt_edoc_client", lt_edoc_client_test},
+    {"lt_report_json", lt_report_json_test},
 };
 
 int main(int argc, char *argv[])

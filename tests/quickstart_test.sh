@@ -68,12 +68,13 @@ run_example() {
   echo test-token >"$root/etc/secrets/admin.token"
   echo axis-secret >"$root/etc/secrets/axis.secret"
   echo dms-secret >"$root/etc/secrets/qlvb.secret"
+  echo report-token >"$root/etc/secrets/report.token"
   printf 'system\n    id = "qlvb"\n    secret_file = "secrets/qlvb.secret"\n    agencies = "*.H26"\n' \
     >"$root/etc/dms-systems.cfg"
   chmod 600 "$root/etc/secrets/"*
   openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=lthub-test-ca -days 1 \
     -keyout "$root/ca.key" -out "$root/etc/trust/ca.crt" >/dev/null 2>&1 || fail "openssl req"
-  for name in dms axis; do
+  for name in dms axis report; do
     if [ -x "$BIN/connectors/$name/lthub-$name" ]; then names="$names $name"; fi
   done
   # shellcheck disable=SC2086  # names are word-split on purpose
@@ -297,6 +298,16 @@ assert sum(x["done"] for x in c) > 0
 assert s["store"]["dead"] == 0 and sum(x["rejected"] for x in c) == 0
 assert s["store"]["ready"] + s["store"]["waiting"] == 0
 EOF
+  # Sample reports (when lthub-report and the report generator ran) reached
+  # the reporting simulator: lthub-report finished deliveries.
+  if grep -q '^    report-gen$' "$WORK/sandbox/lthub.cfg"; then
+    python3 - "$WORK/sandbox/logs/final-status.json" <<'EOF' || fail "no report was delivered: $(cat "$WORK/sandbox/logs/final-status.json")"
+import json, sys
+c = [x for x in json.load(open(sys.argv[1]))["connectors"] if x["name"] == "report"]
+assert c and c[0]["done"] >= 1, c
+EOF
+    ok "reports: lthub-report delivered sample reports to the reporting simulator"
+  fi
   # The simulated DMS systems and ministries (when they ran) saw no failure.
   if grep -q '^lthub-sim dms:' "$WORK/sandbox/logs/traffic.log"; then
     if grep -E '^  (sent .* failed [1-9]|received .*(unreadable|failures) [1-9])' \

@@ -39,6 +39,16 @@
 #   peer_fail                 the peer starts failing; it heals by itself
 #   peer_fail_healed          true once it did
 #   adapter_dump              prints the adapter's logs
+# and may define, when its connector's inbound side is not a peer calling in:
+#   peer_send_prepare N       before the broker is frozen: set inbound item N
+#                             under way (e.g. publish what makes the
+#                             connector publish N)
+#   peer_send_count N         how many times inbound item N reached the
+#                             broker (default: its lines in the sink's record;
+#                             for messages routed nowhere, such as facts)
+#   adapter_publish FILE      publish outbound item FILE and wait until the
+#                             broker accepted it (default: lthub-testconn
+#                             --file, for edXML packages)
 #
 # usage: contract.sh CONNECTOR BUILD_DIR SOURCE_DIR [CMAKE_BUILD_TYPE]
 # Loopback only; every wait is bounded; every process stopped by its PID.
@@ -144,9 +154,13 @@ sanitizer_clean() {
     ! grep -q "LeakSanitizer\|ERROR: AddressSanitizer\|runtime error:" "$1"
 }
 
-# publish_file FILE: publish one package through lthub-testconn "pub" and
-# wait until the broker accepted it.
+# publish_file FILE: publish one package through lthub-testconn "pub" (or
+# the adapter's adapter_publish) and wait until the broker accepted it.
 publish_file() {
+    if declare -F adapter_publish >/dev/null; then
+        adapter_publish "$1"
+        return
+    fi
     "$TESTCONN" $(hub_conn_args pub) --file "$1" --record "$HUB_DIR/pub.rec" \
         >>"$HUB_DIR/pub.log" 2>&1 &
     local pid=$! i
@@ -157,6 +171,16 @@ publish_file() {
     done
     kill -0 "$pid" 2>/dev/null && fail "the test publisher did not finish"
     wait "$pid" || fail "the test publisher failed: $(tail -3 "$HUB_DIR/pub.log")"
+}
+
+# inbound_count N: how many times inbound item N reached the broker's
+# other side (the adapter's peer_send_count, else the sink's record).
+inbound_count() {
+    if declare -F peer_send_count >/dev/null; then
+        peer_send_count "$1"
+    else
+        grep -cF -- "$(peer_send_key "$1")" "$HUB_DIR/sink.rec" || true
+    fi
 }
 
 # The stopped connector's exit: status 0 in time, BYE logged by the broker,
@@ -197,6 +221,7 @@ pass "HELLO/WELCOME done, lthub status shows it connected"
 
 # 2. publish
 STEP=publish
+declare -F peer_send_prepare >/dev/null && peer_send_prepare 1
 before=$(hub_stat 's["store"]["messages"]')
 kill -STOP "$HUB_PID"
 peer_send_start 1
@@ -212,8 +237,7 @@ within 30 'peer_send_answered 1' || fail "the peer got no success answer after t
 after=$(hub_stat 's["store"]["messages"]')
 [ "$after" = $((before + 1)) ] || fail "the store holds $after messages, expected $((before + 1))"
 peer_send_check 1 || fail "the adapter's check of the answer failed"
-key=$(peer_send_key 1)
-within 20 'grep -qF -- "$key" "$HUB_DIR/sink.rec"' || fail "the accepted message was not routed on"
+within 20 '[ "$(inbound_count 1)" -ge 1 ]' || fail "the accepted message was not routed on"
 pass "stored by the broker (messages $before -> $after) before the peer was answered"
 
 # 3. deliver
@@ -266,7 +290,7 @@ for n in 1 2 3; do
     copies=$(peer_copies "$n")
     [ "$copies" = 1 ] || fail "the peer holds $copies copies of $(deliver_key "$n")"
 done
-[ "$(grep -cF -- "$(peer_send_key 1)" "$HUB_DIR/sink.rec")" = 1 ] || fail "the inbound item was routed twice"
+[ "$(inbound_count 1)" = 1 ] || fail "the inbound item was routed twice"
 byes=$(broker_log_count "event=session_end connector=$CONN_NAME reason=\"BYE\"")
 conn_stop 10
 check_clean_exit "$CONN_RC" "$byes"
@@ -283,6 +307,7 @@ elif command -v valgrind >/dev/null 2>&1; then
     conn_start valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
         --error-exitcode=97 --log-file="$HUB_DIR/valgrind.log"
     conn_wait_up 90 || fail "not connected under valgrind within 90 s"
+    if declare -F peer_send_prepare >/dev/null; then peer_send_prepare 4; fi
     peer_send_start 4
     within 60 'peer_send_answered 4' || fail "inbound item 4 not answered under valgrind"
     publish_file "$(deliver_file 4)"

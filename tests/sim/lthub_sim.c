@@ -36,6 +36,10 @@ static const s_mode_t s_modes[] = {
     {.name = "onestop",
      .main = sim_onestop_main,
      .summary = "one-stop client: a seeded mix of dossiers, progress steps and updates"},
+    {.name = "report", .main = sim_report_main, .summary = "reporting system server (reports API)"},
+    {.name = "report-gen",
+     .main = sim_report_gen_main,
+     .summary = "publishes seeded indicator reports into a hub (a connector)"},
 };
 
 //  Print the list of modes.

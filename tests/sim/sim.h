@@ -32,6 +32,11 @@ int sim_portal_main(int argc, char *argv[]);
 
 //  lthub-sim onestop: a one-stop system sending a seeded dossier mix.
 int sim_onestop_main(int argc, char *argv[]);
+//  lthub-sim report: the reporting system server (spec/peers.md C, D).
+int sim_report_main(int argc, char *argv[]);
+
+//  lthub-sim report-gen: publishes seeded indicator reports into a hub.
+int sim_report_gen_main(int argc, char *argv[]);
 
 //  Read a whole file of at most max bytes (NUL-terminated); NULL with err filled.
 unsigned char *sim_read_file(const char *path, size_t max, size_t *size, lt_err_t *err);
