@@ -7,6 +7,10 @@
       GET  /api/v1/dead?limit=N          dead letters, newest first
       POST /api/v1/dead/ID/replay        put a dead letter back (bearer token)
       GET  /api/v1/trace/MSGID           every delivery of one message
+      GET  /api/v1/trace?key=KEY         every delivery of a business key
+      GET  /api/v1/alerts                active alerts and counts per kind
+      GET  /api/v1/dead/ID               one delivery with its reasons
+      POST /api/v1/dead/ID/discard       drop a dead letter (bearer token)
 
     Requests are answered by the broker actor itself (lt_broker_admin), so
     the server holds no state of its own. Changing endpoints need

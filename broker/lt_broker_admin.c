@@ -6,6 +6,7 @@
       {"op":"dead","limit":N}             dead letters, newest first
       {"op":"replay","delivery":ID}       dead letter back to the queue
       {"op":"trace","msgid":"UUID"}       every delivery of one message
+      alerts, show, discard, trace_key    see lt_broker_ops.c
     Errors: {"error":"what is wrong"}.
 */
 #include "lt_broker_int.h"
@@ -46,7 +47,7 @@ static json_t *s_stats(broker_t *self)
     for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
         json_array_append_new(conns, s_conn_json(self, dest));
     const lt_broker_stats_t *b = &self->stats;
-    return json_pack(
+    json_t *stats = json_pack(
         "{s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
         "s:I}, s:o}",
         "broker", "name", lt_config_settings(self->config)->name, "endpoint", self->endpoint,
@@ -58,6 +59,14 @@ static json_t *s_stats(broker_t *self)
         (json_int_t) counts.messages, "ready", (json_int_t) counts.ready, "waiting",
         (json_int_t) counts.waiting, "done", (json_int_t) counts.done, "dead",
         (json_int_t) counts.dead, "rejects", (json_int_t) counts.rejects, "connectors", conns);
+    //  Operators' additions (lt_broker_ops.c): size, histograms, alert counts.
+    json_object_set_new(json_object_get(stats, "store"), "size_bytes",
+                        json_integer(lt_store_size(self->store)));
+    json_object_set_new(json_object_get(stats, "broker"), "started_at",
+                        json_integer(self->started));
+    json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
+    json_object_set_new(stats, "alerts", lt_broker_ops_alert_counts(self));
+    return stats;
 }
 
 //  A store row as JSON (no payload).
@@ -128,7 +137,8 @@ static json_t *s_answer(broker_t *self, json_t *request)
         lt_log_info("event=replay delivery=%lld", (long long) delivery);
         return json_pack("{s:I, s:s}", "delivery", delivery, "state", "waiting");
     }
-    return json_pack("{s:s}", "error", "unknown op");
+    json_t *reply = lt_broker_ops_answer(self, op, request);
+    return reply ? reply : json_pack("{s:s}", "error", "unknown op");
 }
 
 void lt_broker_admin_handle(broker_t *self)

@@ -73,6 +73,8 @@ static const s_setting_t s_settings[] = {
     S_STRING("admin/token_file", admin_token_file, "", false,
              "file holding the bearer token required by changing endpoints"),
     S_STRING("log/level", log_level, "info", true, "error, warning, info or debug"),
+    S_NUMBER("alerts/connector_down", alert_down_s, "60", 1, 86400, true,
+             "seconds a configured connector may be without a session before it is an alert"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

@@ -43,6 +43,7 @@ typedef struct {
     char admin_listen[128];   //  admin/listen: admin HTTP address:port
     char admin_token_file[512];   //  admin/token_file: bearer token for changes
     char log_level[16];       //  log/level
+    int alert_down_s;         //  alerts/connector_down: seconds without a session
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.
