@@ -17,10 +17,15 @@ typedef struct {
 
 static const s_command_t s_commands[] = {
     {"status", lthub_status_main, "broker and connector counters, queues, failures"},
-    {"dead", lthub_dead_main, "list dead letters with every reason they failed"},
-    {"replay", lthub_replay_main, "put a dead letter back in its queue"},
-    {"trace", lthub_trace_main, "every delivery of one message"},
+    {"top", lthub_top_main, "live per connector rates, queues, dead letters, alerts"},
+    {"alerts", lthub_alerts_main, "active alerts (exit 3 while any is active)"},
+    {"dead", lthub_dead_cmd_main, "dead letters: list, show, replay, discard"},
+    {"replay", lthub_replay_main, "put a dead letter back in its queue (= dead replay)"},
+    {"trace", lthub_trace_cmd_main, "every delivery of a message id or business key"},
+    {"check-config", lthub_check_config_main, "check a config file offline"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
+    {"backup", lthub_backup_main, "copy store, data, keys and config while the hub runs"},
+    {"restore", lthub_restore_main, "put a backup back in place (hub stopped)"},
 #ifdef LTHUB_HAVE_EDXML
     {"edxml", lthub_edxml_main, "inspect or validate an edXML package"},
 #endif
@@ -32,7 +37,12 @@ static void s_usage(FILE *out)
 {
     fprintf(out, "usage: lthub COMMAND [options]   (lthub COMMAND --help for more)\n\n");
     for (size_t i = 0; i < S_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
+        fprintf(out, "  %-12s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf(out, "\nCommands that ask lthubd take --admin ADDRESS:PORT (default 127.0.0.1:8470\n"
+                 "or $LTHUB_ADMIN), --token-file FILE for changes (or $LTHUB_TOKEN_FILE) and\n"
+                 "--json (a JSON document instead of a table).\n\n"
+                 "Exit codes: 0 done; 1 failed (lthubd unreachable, request refused, invalid\n"
+                 "config, I/O error); 2 wrong arguments; 3 alerts are active (lthub alerts).\n");
 }
 
 int main(int argc, char *argv[])
