@@ -101,7 +101,7 @@ typedef struct {
 
 //  A walk: what to skip, where the manifest goes.
 typedef struct {
-    const char *skip[2];      //  absolute directories not to enter
+    const char *skip[3];      //  absolute paths not to enter
     json_t *files;            //  manifest entries (backup) or NULL
     const char *prefix;       //  manifest path prefix ("data", "keys", "config")
     size_t count;             //  files copied
@@ -208,7 +208,7 @@ static int s_copy_tree(s_walk_t *walk, const char *from, const char *to, const c
         if (lstat(src, &st))
             continue;
         bool skipped = false;
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < 3; i++)
             skipped = skipped || (walk->skip[i] && strcmp(walk->skip[i], src) == 0);
         if (skipped)
             continue;
@@ -288,6 +288,7 @@ int lthub_backup_main(int argc, char **argv)
         *strrchr(cfg_dir, '/') = 0;
     int code = LTHUB_EXIT_FAIL;
     json_t *manifest = NULL;
+    char *self_dir = NULL;
     DIR *existing = opendir(o.dir);
     struct dirent *entry;
     bool empty = true;
@@ -307,6 +308,7 @@ int lthub_backup_main(int argc, char **argv)
         fprintf(stderr, "lthub backup: %s\n", err.detail);
         goto done;
     }
+    self_dir = s_real(o.dir);
     int64_t started = lt_time_ms();
     manifest = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:[]}", "lthub", LT_VERSION,
                          "created_at", (json_int_t) started, "config", cfg ? cfg : o.config,
@@ -315,7 +317,7 @@ int lthub_backup_main(int argc, char **argv)
     json_t *files = json_object_get(manifest, "files");
     char to[4096];
     //  The data directory first: the store is what matters most.
-    s_walk_t walk = {.skip = {NULL, NULL}, .files = files};
+    s_walk_t walk = {.skip = {NULL, NULL, NULL}, .files = files};
     snprintf(to, sizeof(to), "%s/data", o.dir);
     if (s_copy_tree(&walk, data, to, "data", 0, &err))
         goto failed;
@@ -327,9 +329,11 @@ int lthub_backup_main(int argc, char **argv)
             goto failed;
     }
     if (cfg_dir) {
-        //  The config's directory without the data and keys directories.
+        //  The config's directory without the data and keys directories,
+        //  nor the backup itself should it lie inside.
         walk.skip[0] = data;
         walk.skip[1] = keys;
+        walk.skip[2] = self_dir;
         snprintf(to, sizeof(to), "%s/config", o.dir);
         if (s_copy_tree(&walk, cfg_dir, to, "config", 0, &err))
             goto failed;
@@ -363,6 +367,7 @@ done:
     free(keys);
     free(cfg);
     free(cfg_dir);
+    free(self_dir);
     lt_config_destroy(&config);
     return code;
 }
@@ -451,7 +456,7 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(side, sizeof(side), "%s-shm", path);
     unlink(side);
     unlink(path);
-    s_walk_t walk = {.skip = {NULL, NULL}};
+    s_walk_t walk = {.skip = {NULL, NULL, NULL}};
     snprintf(path, sizeof(path), "%s/data", o.dir);
     if (s_copy_tree(&walk, path, data, "data", 0, &err))
         goto failed;
