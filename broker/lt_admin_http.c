@@ -2,6 +2,7 @@
 #include "lt_admin_http.h"
 #include "lt_broker.h"
 #include "lt_dashboard.h"
+#include "lt_dashboard_ops.h"
 #include "lt_digest.h"
 #include "lt_http_server.h"
 #include "lt_log.h"
@@ -116,6 +117,8 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     char request[512];
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
         lt_http_response_set(resp, 200, "text/html; charset=utf-8", lt_dashboard_html);
+    else if (strcmp(path, "/ops.js") == 0)
+        lt_http_response_set(resp, 200, "text/javascript; charset=utf-8", lt_dashboard_ops_js);
     else if (strcmp(path, "/healthz") == 0) {
         char *reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
         lt_http_response_set(resp, reply ? 200 : 503, "text/plain", reply ? "ok\n" : "down\n");
