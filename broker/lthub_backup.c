@@ -106,7 +106,29 @@ typedef struct {
     const char *prefix;       //  manifest path prefix ("data", "keys", "config")
     size_t count;             //  files copied
     uint64_t bytes;           //  bytes copied
+    bool chown;               //  restore as root: what is made takes the owner
+                              //  of the directory it is made in
 } s_walk_t;
+
+//  Give path the owner and group of the directory that holds it.
+static int s_own_like_parent(const char *path, lt_err_t *err)
+{
+    char parent[4096];
+    snprintf(parent, sizeof(parent), "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof(parent), ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    struct stat st;
+    if (stat(parent, &st) || lchown(path, st.st_uid, st.st_gid))
+        return lt_err_set(err, LT_EIO, "cannot give %s the owner of %s: %s", path, parent,
+                          strerror(errno)),
+               -1;
+    return 0;
+}
 
 //  True when the file starts with SQLite's header.
 static bool s_is_sqlite(const char *path)
@@ -172,6 +194,8 @@ static int s_copy_file(s_walk_t *walk, const char *from, const char *to, const c
         walk->bytes += size;
     }
     chmod(to, mode & 07777);
+    if (walk->chown && s_own_like_parent(to, err))
+        return -1;
     if (walk->files)
         json_array_append_new(walk->files, entry);
     else
@@ -189,7 +213,9 @@ static int s_copy_tree(s_walk_t *walk, const char *from, const char *to, const c
     DIR *dir = opendir(from);
     if (!dir)
         return lt_err_set(err, LT_EIO, "cannot read directory %s: %s", from, strerror(errno)), -1;
-    if (s_mkdirs(to, err)) {
+    struct stat before;
+    bool is_new = stat(to, &before) != 0;
+    if (s_mkdirs(to, err) || (is_new && walk->chown && s_own_like_parent(to, err))) {
         closedir(dir);
         return -1;
     }
@@ -456,7 +482,10 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(side, sizeof(side), "%s-shm", path);
     unlink(side);
     unlink(path);
-    s_walk_t walk = {.skip = {NULL, NULL, NULL}};
+    //  Run as root, what is restored belongs to whoever owns the directory
+    //  it goes into (/var/lib/lthub and /etc/lthub/secrets: lthub;
+    //  /etc/lthub: root), so lthubd running as lthub can use it.
+    s_walk_t walk = {.skip = {NULL, NULL, NULL}, .chown = geteuid() == 0};
     snprintf(path, sizeof(path), "%s/data", o.dir);
     if (s_copy_tree(&walk, path, data, "data", 0, &err))
         goto failed;

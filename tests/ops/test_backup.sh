@@ -61,7 +61,13 @@ HUB_KEYS="$HUB_DIR/keys2"
 sed -e "s|$HUB_DIR/data|$HUB_DIR/data2|; s|$HUB_DIR/keys|$HUB_KEYS|" \
     -e "s|tcp://127.0.0.1:[0-9]*|$HUB_ENDPOINT|; s|listen = \"127.0.0.1:[0-9]*\"|listen = \"$HUB_ADMIN\"|" \
     "$HUB_DIR/lthub.cfg" > "$HUB_DIR/lthub2.cfg"
+# Run as root, restored files take the owner of the directory they go into.
+if [ "$(id -u)" = 0 ]; then mkdir -p "$HUB_DIR/data2" && chown 4242:4243 "$HUB_DIR/data2"; fi
 "$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --keys "$HUB_KEYS" --config-dir "$HUB_DIR/etc2" || hub_fail "restore"
+if [ "$(id -u)" = 0 ]; then
+  [ "$(stat -c %u:%g "$HUB_DIR/data2/lthub.db")" = 4242:4243 ] || hub_fail "restored store owned by $(stat -c %u:%g "$HUB_DIR/data2/lthub.db")"
+  [ "$(stat -c %u "$HUB_DIR/etc2/lthub.cfg")" = 0 ] || hub_fail "restored config not owned by root"
+fi
 cmp -s "$HUB_DIR/etc2/lthub.cfg" "$HUB_DIR/lthub.cfg" || hub_fail "config not restored"
 rc=0; "$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --no-config 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || hub_fail "restore over an existing store without --force: exit $rc"
