@@ -65,7 +65,8 @@ static json_t *s_stats(broker_t *self)
     json_object_set_new(json_object_get(stats, "broker"), "started_at",
                         json_integer(self->started));
     json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
-    json_object_set_new(stats, "alerts", lt_broker_ops_alert_counts(self));
+    json_object_set_new(stats, "alerts",
+                        lt_broker_ops_alert_counts(self, json_object_get(stats, "connectors")));
     return stats;
 }
 

@@ -134,7 +134,7 @@ void lt_broker_admin_handle(broker_t *self);
 //  lt_broker_ops.c: figures and alerts for operators
 void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes);
 json_t *lt_broker_ops_histograms(broker_t *self);
-json_t *lt_broker_ops_alert_counts(broker_t *self);
+json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);
 json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request);
 
 #endif

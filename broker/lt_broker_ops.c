@@ -50,8 +50,22 @@ json_t *lt_broker_ops_histograms(broker_t *self)
                      "commit_writes", lt_histo_json(&self->stats.commit_writes));
 }
 
-//  Every active alert as a JSON array.
-static json_t *s_alerts(broker_t *self)
+//  Dead letters waiting for dest: from the connectors array of a stats
+//  reply when given (counted already), else from the store.
+static uint64_t s_dead_count(broker_t *self, dest_t *dest, json_t *conns)
+{
+    size_t i;
+    json_t *conn;
+    json_array_foreach(conns, i, conn)
+    if (streq(json_string_value(json_object_get(conn, "name")), dest->name))
+        return (uint64_t) json_integer_value(json_object_get(conn, "dead"));
+    lt_store_counts_t counts;
+    return lt_store_counts(self->store, dest->name, &counts) ? 0 : counts.dead;
+}
+
+//  Every active alert as a JSON array; conns is the connectors array of a
+//  stats reply being built, or NULL.
+static json_t *s_alerts(broker_t *self, json_t *conns)
 {
     json_t *list = json_array();
     int64_t now = lt_time_ms();
@@ -74,17 +88,16 @@ static json_t *s_alerts(broker_t *self)
                                               "message", text));
     }
     for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests)) {
-        lt_store_counts_t counts;
-        if (lt_store_counts(self->store, dest->name, &counts) || counts.dead == 0)
+        uint64_t dead = s_dead_count(self, dest, conns);
+        if (dead == 0)
             continue;
         char text[256];
         snprintf(text, sizeof(text),
                  "%llu dead letter(s) for %s wait for replay or discard (lthub dead list)",
-                 (unsigned long long) counts.dead, dest->name);
+                 (unsigned long long) dead, dest->name);
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind", "dead_letter",
                                               "severity", "warning", "connector", dest->name,
-                                              "count", (json_int_t) counts.dead, "message",
-                                              text));
+                                              "count", (json_int_t) dead, "message", text));
     }
     return list;
 }
@@ -104,9 +117,9 @@ static json_t *s_counts(json_t *list)
     return counts;
 }
 
-json_t *lt_broker_ops_alert_counts(broker_t *self)
+json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns)
 {
-    json_t *list = s_alerts(self);
+    json_t *list = s_alerts(self, conns);
     json_t *counts = s_counts(list);
     json_decref(list);
     return counts;
@@ -163,7 +176,7 @@ json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request)
     lt_err_t err;
     json_int_t delivery = json_integer_value(json_object_get(request, "delivery"));
     if (streq(op, "alerts")) {
-        json_t *list = s_alerts(self);
+        json_t *list = s_alerts(self, NULL);
         return json_pack("{s:I, s:o, s:o}", "at", (json_int_t) lt_time_ms(), "counts",
                          s_counts(list), "alerts", list);
     }
