@@ -3,9 +3,11 @@
 #include "lt_broker.h"
 #include "lt_counting.h"
 #include "lt_dashboard.h"
+#include "lt_dashboard_ops.h"
 #include "lt_digest.h"
 #include "lt_http_server.h"
 #include "lt_log.h"
+#include "lt_metrics.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -115,66 +117,69 @@ static void s_relay(lt_http_response_t *resp, const char *request)
     free(reply);
 }
 
-//  Append one Prometheus sample line.
-static void s_metric(FILE *out, const char *name, const char *conn, json_t *value)
-{
-    if (conn)
-        fprintf(out, "lthub_%s{connector=\"%s\"} %lld\n", name, conn,
-                (long long) json_integer_value(value));
-    else
-        fprintf(out, "lthub_%s %lld\n", name, (long long) json_integer_value(value));
-}
-
-//  Render the stats as Prometheus text.
+//  Render the stats as Prometheus text (lt_metrics).
 static void s_metrics(lt_http_response_t *resp)
 {
     char *reply = lt_broker_admin_request("{\"op\":\"stats\"}", 5000);
     json_t *stats = reply ? json_loads(reply, 0, NULL) : NULL;
     free(reply);
-    if (!stats) {
+    char *text = stats ? lt_metrics_render(stats) : NULL;
+    if (!text)
         lt_http_response_set(resp, 503, "text/plain", "broker did not answer\n");
-        return;
-    }
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    const char *key;
-    json_t *value;
-    fprintf(out, "# lthubd metrics\n");
-    json_object_foreach(json_object_get(stats, "broker"), key, value)
-    {
-        if (json_is_integer(value)) {
-            char name[96];
-            snprintf(name, sizeof(name), "broker_%s", key);
-            s_metric(out, name, NULL, value);
-        }
-    }
-    json_object_foreach(json_object_get(stats, "store"), key, value)
-    {
-        char name[96];
-        snprintf(name, sizeof(name), "store_%s", key);
-        s_metric(out, name, NULL, value);
-    }
-    size_t i;
-    json_t *conn;
-    json_array_foreach(json_object_get(stats, "connectors"), i, conn)
-    {
-        const char *cname = json_string_value(json_object_get(conn, "name"));
-        json_object_foreach(conn, key, value)
-        {
-            char name[96];
-            snprintf(name, sizeof(name), "connector_%s", key);
-            if (json_is_integer(value))
-                s_metric(out, name, cname, value);
-            else if (json_is_boolean(value))
-                fprintf(out, "lthub_%s{connector=\"%s\"} %d\n", name, cname,
-                        json_is_true(value) ? 1 : 0);
-        }
-    }
-    fclose(out);
-    lt_http_response_set(resp, 200, "text/plain; version=0.0.4", text);
+    else
+        lt_http_response_set(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text);
     free(text);
     json_decref(stats);
+}
+
+//  The operators' read endpoints: alerts, one delivery, trace by business
+//  key. Returns false when path is none of them.
+static bool s_ops_handle(const char *method, const char *path, const lt_http_request_t *req,
+                         lt_http_response_t *resp)
+{
+    if (strcmp(method, "GET") != 0)
+        return false;
+    if (strcmp(path, "/api/v1/alerts") == 0) {
+        s_relay(resp, "{\"op\":\"alerts\"}");
+        return true;
+    }
+    if (strncmp(path, "/api/v1/dead/", 13) == 0 || strncmp(path, "/api/v1/delivery/", 17) == 0) {
+        bool dead = strncmp(path, "/api/v1/dead/", 13) == 0;
+        const char *digits = path + (dead ? 13 : 17);
+        char *end = NULL;
+        unsigned long long id = strtoull(digits, &end, 10);
+        if (!*digits || *end || id == 0) {
+            lt_http_response_set(resp, 404, "application/json",
+                                 "{\"error\":\"use GET /api/v1/dead/ID\"}");
+            return true;
+        }
+        char request[96];
+        snprintf(request, sizeof(request), "{\"op\":\"show\",\"delivery\":%llu}", id);
+        s_relay(resp, request);
+        return true;
+    }
+    if (strcmp(path, "/api/v1/trace") == 0) {
+        const char *key = lt_http_request_query(req, "key");
+        const char *limit = lt_http_request_query(req, "limit");
+        long n = limit ? strtol(limit, NULL, 10) : 1000;
+        if (!key || !*key || strlen(key) > 256) {
+            lt_http_response_set(resp, 400, "application/json",
+                                 "{\"error\":\"use GET /api/v1/trace?key=BUSINESS-KEY\"}");
+            return true;
+        }
+        json_t *request = json_pack("{s:s, s:s, s:I}", "op", "trace_key", "key", key, "limit",
+                                    (json_int_t) (n > 0 && n <= 10000 ? n : 1000));
+        char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
+        if (text)
+            s_relay(resp, text);
+        else
+            lt_http_response_set(resp, 400, "application/json",
+                                 "{\"error\":\"key is not valid UTF-8\"}");
+        free(text);
+        json_decref(request);
+        return true;
+    }
+    return false;
 }
 
 static bool s_authorized(lt_admin_http_t *self, const lt_http_request_t *req)
@@ -224,13 +229,15 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     //  Beyond loopback, everything but the static page and the health
     //  check needs the token, reads included.
     bool open_path = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
-                     strcmp(path, "/healthz") == 0;
+                     strcmp(path, "/ops.js") == 0 || strcmp(path, "/healthz") == 0;
     if (self->public_listen && !open_path && !s_authorized(self, req)) {
         s_refuse(self, resp, false);
         return LT_HTTP_ANSWER;
     }
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
         lt_http_response_set(resp, 200, "text/html; charset=utf-8", lt_dashboard_html);
+    else if (strcmp(path, "/ops.js") == 0)
+        lt_http_response_set(resp, 200, "text/javascript; charset=utf-8", lt_dashboard_ops_js);
     else if (strcmp(path, "/healthz") == 0) {
         char *reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
         lt_http_response_set(resp, reply ? 200 : 503, "text/plain", reply ? "ok\n" : "down\n");
@@ -277,6 +284,8 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
                                  "/api/v1/dead/ID/discard or /api/v1/rejects/ID/replay\"}");
         if (s_authorized(self, req) && (replay || discard || reject))
             s_relay(resp, request);
+    }
+    else if (s_ops_handle(method, path, req, resp)) {
     }
     else if (strncmp(path, "/api/v1/trace/", 14) == 0) {
         const char *msgid = path + 14;

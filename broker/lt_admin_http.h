@@ -14,6 +14,9 @@
       GET  /api/v1/indicators?period=P&agency=CODE   criterion 7.1 indicators
                                          (docs/indicators.md; read from the
                                          store file on a connection of its own)
+      GET  /api/v1/trace?key=KEY         every delivery of a business key
+      GET  /api/v1/alerts                active alerts and counts per kind
+      GET  /api/v1/dead/ID               one delivery with its reasons
 
     Requests are answered by the broker actor itself (lt_broker_admin), so
     the server holds no state of its own. Changing endpoints need

@@ -99,6 +99,7 @@ static void s_session_end(broker_t *self, session_t *session, const char *why)
     if (dest && dest->session == session) {
         lt_broker_requeue(self, dest);
         dest->session = NULL;
+        dest->down_since = lt_time_ms();
     }
     zhashx_delete(self->sessions, session->key);
 }
@@ -511,6 +512,7 @@ bool lt_broker_commit(broker_t *self)
         uint64_t took = (uint64_t) (zclock_usecs() - start);
         self->stats.commits++;
         self->stats.committed += self->batch_writes;
+        lt_broker_ops_commit(self, took, self->batch_writes);
         self->stats.commit_us += took;
         if (took > self->stats.commit_max_us)
             self->stats.commit_max_us = took;

@@ -11,6 +11,7 @@
       {"op":"trace","msgid":"UUID"}       every delivery of one message
     The "dead" answer also lists, under "waiting", the deliveries held back
     by a dead letter of their lane ("waiting behind dead letter ID").
+      alerts, show, trace_key             see lt_broker_ops.c
     Changes are answered only once they are committed.
     Errors: {"error":"what is wrong"}.
 */
@@ -63,7 +64,7 @@ static json_t *s_stats(broker_t *self)
     for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
         json_array_append_new(conns, s_conn_json(self, dest));
     const lt_broker_stats_t *b = &self->stats;
-    return json_pack(
+    json_t *stats = json_pack(
         "{s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
         "s:I}, s:o}",
         "broker", "name", lt_config_settings(self->config)->name, "endpoint", self->endpoint,
@@ -75,6 +76,15 @@ static json_t *s_stats(broker_t *self)
         (json_int_t) counts.messages, "ready", (json_int_t) counts.ready, "waiting",
         (json_int_t) counts.waiting, "done", (json_int_t) counts.done, "dead",
         (json_int_t) counts.dead, "rejects", (json_int_t) counts.rejects, "connectors", conns);
+    //  Operators' additions (lt_broker_ops.c): size, histograms, alert counts.
+    json_object_set_new(json_object_get(stats, "store"), "size_bytes",
+                        json_integer(lt_store_size(self->store)));
+    json_object_set_new(json_object_get(stats, "broker"), "started_at",
+                        json_integer(self->started));
+    json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
+    json_object_set_new(stats, "alerts",
+                        lt_broker_ops_alert_counts(self, json_object_get(stats, "connectors")));
+    return stats;
 }
 
 //  The stats with the counters added since the first version of the API.
@@ -265,7 +275,8 @@ static json_t *s_answer(broker_t *self, json_t *request)
             return json_pack("{s:s}", "error", "replay_reject needs a positive 'reject'");
         return s_replay_reject(self, id);
     }
-    return json_pack("{s:s}", "error", "unknown op");
+    json_t *reply = lt_broker_ops_answer(self, op, request);
+    return reply ? reply : json_pack("{s:s}", "error", "unknown op");
 }
 
 void lt_broker_admin_handle(broker_t *self)

@@ -7,9 +7,11 @@
 
 #include "lt_broker.h"
 #include "lt_ltp.h"
+#include "lt_metrics.h"
 #include "lt_store.h"
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,6 +69,7 @@ struct _s_dest_t {
     bool scan_ready;        //  READY deliveries may be waiting beyond cursor
     int64_t due_check_at;   //  Unix ms of the next scan for due retries
     lt_conn_stats_t stats;  //  counters
+    int64_t down_since;     //  Unix ms its last session ended (0 = none yet)
 };
 
 //  A reply owed once the current batch is committed.
@@ -89,6 +92,8 @@ typedef struct {
     uint64_t bad_frames;    //  undecodable LTP messages
     uint64_t refused;       //  HELLOs refused
     uint64_t store_errors;  //  failed commits
+    lt_histo_t commit_seconds;  //  duration of each group commit
+    lt_histo_t commit_writes;   //  writes in each group commit
 } lt_broker_stats_t;
 
 typedef struct {
@@ -145,5 +150,11 @@ void lt_dest_destroy(dest_t **dest_p);
 
 //  lt_broker_admin.c
 void lt_broker_admin_handle(broker_t *self);
+
+//  lt_broker_ops.c: figures and alerts for operators
+void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes);
+json_t *lt_broker_ops_histograms(broker_t *self);
+json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);
+json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request);
 
 #endif

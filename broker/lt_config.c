@@ -87,6 +87,8 @@ static const s_setting_t s_settings[] = {
     S_STRING("ledger/reports", reports, "", true,
              "reports built at the end of each period: CODE:KIND[:AGENCY], comma-separated"
              " (e.g. PAR-7.1:quarter)"),
+    S_NUMBER("alerts/connector_down", alert_down_s, "60", 1, 86400, true,
+             "seconds a configured connector may be without a session before it is an alert"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

@@ -49,6 +49,7 @@ typedef struct {
     char agencies_file[512];      //  ledger/agencies: agency directory
     char calendar[16];            //  ledger/calendar: nd09 or calendar
     char reports[512];            //  ledger/reports: CODE:KIND[:AGENCY],...
+    int alert_down_s;         //  alerts/connector_down: seconds without a session
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.

@@ -1,6 +1,7 @@
 /*  lt_dashboard: the page's text. It needs nothing but the admin API of the
     same server, so it works on a machine with no network. */
 #include "lt_dashboard.h"
+#include "lt_dashboard_ops.h"
 
 const char lt_dashboard_html[] =
     "<!doctype html>\n"
@@ -36,6 +37,7 @@ const char lt_dashboard_html[] =
     "<th>queued</th><th>in flight</th><th>retries</th><th>dead</th><th>rejected</th>"
     "</tr></thead><tbody></tbody></table>\n"
     "<p id=\"err\"></p>\n"
+    LT_DASHBOARD_OPS_SECTION
     "<script>\n"
     "let last=null,lastAt=0;\n"
     "function fmt(n){return n.toLocaleString('en-US')}\n"
@@ -59,7 +61,7 @@ const char lt_dashboard_html[] =
     "   const p=last&&last[c.name];\n"
     "   const pubRate=p&&dt?Math.round((c.published-p.published)/dt):0;\n"
     "   const delRate=p&&dt?Math.round((c.done-p.done)/dt):0;total+=delRate;\n"
-    "   const tr=document.createElement('tr');\n"
+    "   const tr=document.createElement('tr');tr.dataset.connector=c.name;\n"
     "   tr.append(cell(c.name),cell(c.connected?'connected':'DOWN',c.connected?'up':'down'),"
     "cell(fmt(pubRate)),cell(fmt(delRate)),cell(fmt(c.published)),cell(fmt(c.done)),"
     "cell(fmt(c.ready+c.waiting),c.waiting?'warn':''),cell(fmt(c.inflight)),"
@@ -70,6 +72,7 @@ const char lt_dashboard_html[] =
     "  document.getElementById('rate').textContent=last?fmt(total):'\\u2013';\n"
     "  last={};for(const c of s.connectors)last[c.name]=c;lastAt=now;\n"
     "  document.getElementById('err').textContent='';\n"
+    "  if(window.ltOps)window.ltOps(s,now);\n"
     " }catch(e){document.getElementById('err').textContent='admin API unreachable: '+e}\n"
     "}\n"
     "tick();setInterval(tick,1000);\n"

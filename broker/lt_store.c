@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 //  Numbered schema migrations; entry i brings the schema to version i + 1.
@@ -1153,6 +1154,92 @@ const char *lt_delivery_state_name(lt_delivery_state_t state)
 {
     static const char *names[] = {"ready", "done", "waiting", "dead", "held", "discarded"};
     return (unsigned) state < 6 ? names[state] : "unknown";
+}
+
+//  ---------------------------------------------------------------------------
+//  Operations: trace by key, size, online backup
+
+int lt_store_trace_key(lt_store_t *self, const char *key, uint32_t limit, lt_store_row_fn *fn,
+                       void *arg, lt_err_t *err)
+{
+    assert(self && key && fn);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT " S_ROW_COLUMNS " FROM deliveries d"
+                           " JOIN messages m ON m.id = d.message"
+                           " WHERE m.bkey = ?1 ORDER BY d.id LIMIT ?2",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return s_fail(self, err, "cannot prepare trace by key");
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, (int) limit);
+    int rc = s_yield(self, stmt, false, fn, arg, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int64_t lt_store_size(lt_store_t *self)
+{
+    assert(self);
+    int64_t total = 0;
+    struct stat st;
+    char wal[4096];
+    if (stat(self->path, &st) == 0)
+        total += (int64_t) st.st_size;
+    snprintf(wal, sizeof(wal), "%s-wal", self->path);
+    if (stat(wal, &st) == 0)
+        total += (int64_t) st.st_size;
+    return total;
+}
+
+int lt_store_backup_file(const char *src, const char *dest, lt_err_t *err)
+{
+    assert(src && dest);
+    struct stat st;
+    if (stat(dest, &st) == 0)
+        return lt_err_set(err, LT_ESTATE, "backup: %s already exists", dest), -1;
+    sqlite3 *from = NULL, *to = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        lt_err_set(err, LT_ESTORE, "backup: cannot open %s: %s", src,
+                   from ? sqlite3_errmsg(from) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(from, 10000);
+    if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        lt_err_set(err, LT_ESTORE, "backup: cannot create %s: %s", dest,
+                   to ? sqlite3_errmsg(to) : "out of memory");
+        goto done;
+    }
+    //  All pages in one step: one read transaction, so one consistent state
+    //  (the writer goes on meanwhile; WAL readers do not block it).
+    sqlite3_backup *backup = sqlite3_backup_init(to, "main", from, "main");
+    if (!backup) {
+        lt_err_set(err, LT_ESTORE, "backup: %s: %s", dest, sqlite3_errmsg(to));
+        goto done;
+    }
+    int step = sqlite3_backup_step(backup, -1);
+    sqlite3_backup_finish(backup);
+    if (step != SQLITE_DONE) {
+        lt_err_set(err, LT_ESTORE, "backup of %s failed: %s", src, sqlite3_errstr(step));
+        goto done;
+    }
+    sqlite3_stmt *check = NULL;
+    bool ok = sqlite3_prepare_v2(to, "PRAGMA quick_check", -1, &check, NULL) == SQLITE_OK &&
+              sqlite3_step(check) == SQLITE_ROW &&
+              strcmp((const char *) sqlite3_column_text(check, 0), "ok") == 0;
+    sqlite3_finalize(check);
+    if (!ok) {
+        lt_err_set(err, LT_ESTORE, "backup %s does not verify (quick_check)", dest);
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_close(to);
+    sqlite3_close(from);
+    if (rc)
+        unlink(dest);
+    return rc;
 }
 
 //  ---------------------------------------------------------------------------

@@ -225,6 +225,21 @@ int lt_store_trace(lt_store_t *self, const char *msgid, lt_store_row_fn *fn, voi
 //  Fill counts for one destination (dest NULL = all).
 int lt_store_counts(lt_store_t *self, const char *dest, lt_store_counts_t *counts);
 
+//  Operations (lthub dead discard, trace by key, store size, backup).
+
+//  Yield up to limit deliveries of the messages with this business key
+//  (DocumentId, MaHoSo), oldest first, without payloads.
+int lt_store_trace_key(lt_store_t *self, const char *key, uint32_t limit, lt_store_row_fn *fn,
+                       void *arg, lt_err_t *err);
+
+//  Bytes the store occupies on disk (database file and its write-ahead log).
+int64_t lt_store_size(lt_store_t *self);
+
+//  Copy the database file at src to a new file dest, consistently, while
+//  another process may be writing it (one read transaction). dest must not
+//  exist. Works on any of lthub's database files (store, mailboxes).
+int lt_store_backup_file(const char *src, const char *dest, lt_err_t *err);
+
 //  Free a row; safe on NULL.
 void lt_store_row_destroy(lt_store_row_t **row_p);
 

@@ -17,14 +17,19 @@ typedef struct {
 
 static const s_command_t s_commands[] = {
     {"status", lthub_status_main, "broker and connector counters, queues, failures"},
-    {"dead", lthub_dead_main, "list dead letters with every reason they failed; discard one"},
+    {"top", lthub_top_main, "live per connector rates, queues, dead letters, alerts"},
+    {"alerts", lthub_alerts_main, "active alerts (exit 3 while any is active)"},
+    {"dead", lthub_dead_cmd_main, "dead letters: list (and what waits behind them), show, replay, discard"},
     {"rejects", lthub_rejects_main, "list rejected inputs; publish one again"},
-    {"replay", lthub_replay_main, "put a dead letter back in its queue"},
-    {"trace", lthub_trace_main, "every delivery of one message"},
+    {"replay", lthub_replay_main, "put a dead letter back in its queue (= dead replay)"},
+    {"trace", lthub_trace_cmd_main, "every delivery of a message id or business key"},
     {"ledger", lthub_ledger_main, "verify the counting ledger's hash chain (store file)"},
     {"indicators", lthub_indicators_main, "criterion 7.1 indicators of a period, per agency"},
     {"evidence", lthub_evidence_main, "the items behind one indicator: CSV + manifest"},
+    {"check-config", lthub_check_config_main, "check a config file offline"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
+    {"backup", lthub_backup_main, "copy store, data, keys and config while the hub runs"},
+    {"restore", lthub_restore_main, "put a backup back in place (hub stopped)"},
 #ifdef LTHUB_HAVE_EDXML
     {"edxml", lthub_edxml_main, "inspect or validate an edXML package"},
 #endif
@@ -36,7 +41,12 @@ static void s_usage(FILE *out)
 {
     fprintf(out, "usage: lthub COMMAND [options]   (lthub COMMAND --help for more)\n\n");
     for (size_t i = 0; i < S_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
+        fprintf(out, "  %-12s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf(out, "\nCommands that ask lthubd take --admin ADDRESS:PORT (default 127.0.0.1:8470\n"
+                 "or $LTHUB_ADMIN), --token-file FILE for changes (or $LTHUB_TOKEN_FILE) and\n"
+                 "--json (a JSON document instead of a table).\n\n"
+                 "Exit codes: 0 done; 1 failed (lthubd unreachable, request refused, invalid\n"
+                 "config, I/O error); 2 wrong arguments; 3 alerts are active (lthub alerts).\n");
 }
 
 int main(int argc, char *argv[])

@@ -4,6 +4,49 @@
 #ifndef LTHUB_CLI_H_INCLUDED
 #define LTHUB_CLI_H_INCLUDED
 
+#include <jansson.h>
+#include <stdbool.h>
+
+//  Exit codes of every subcommand (documented in `lthub --help`).
+#define LTHUB_EXIT_OK 0         //  done
+#define LTHUB_EXIT_FAIL 1       //  failed: hub unreachable, refused, bad config, I/O
+#define LTHUB_EXIT_USAGE 2      //  wrong arguments
+#define LTHUB_EXIT_ALERTS 3     //  lthub alerts / status --check: alerts are active
+
+//  Options shared by the subcommands that call the admin API.
+typedef struct {
+    char admin[128];        //  ADDRESS:PORT of the admin API
+    char token_file[512];   //  bearer token file
+    bool json;              //  print JSON
+    const char *arg;        //  first positional argument
+    long limit;             //  --limit
+} lthub_opts_t;
+
+//  Call the admin API at opts->admin (bearer token from opts->token_file if
+//  set); the parsed JSON reply the caller frees, or NULL (message printed).
+json_t *lthub_api_call(const lthub_opts_t *opts, const char *method, const char *path);
+
+//  Fill the admin address and token file from the environment
+//  ($LTHUB_ADMIN, $LTHUB_TOKEN_FILE) or their defaults.
+void lthub_opts_defaults(lthub_opts_t *opts);
+
+//  If argv[*i] is a shared option (--admin A, --token-file F, --json), take
+//  it (and its value, advancing *i) and return true.
+bool lthub_opts_take(lthub_opts_t *opts, int argc, char **argv, int *i);
+
+//  lthub top|alerts (lthub_watch.c)
+int lthub_top_main(int argc, char **argv);
+int lthub_alerts_main(int argc, char **argv);
+
+//  lthub dead list|show|replay|discard, lthub trace by id or key (lthub_dead.c)
+int lthub_dead_cmd_main(int argc, char **argv);
+int lthub_trace_cmd_main(int argc, char **argv);
+
+//  lthub check-config|backup|restore (lthub_backup.c)
+int lthub_check_config_main(int argc, char **argv);
+int lthub_backup_main(int argc, char **argv);
+int lthub_restore_main(int argc, char **argv);
+
 //  lthub keygen --dir DIR [--broker] [NAME...]
 int lthub_keygen_main(int argc, char **argv);
 

@@ -13,14 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-//  Options shared by the subcommands.
-typedef struct {
-    char admin[128];        //  ADDRESS:PORT of the admin API
-    char token_file[512];   //  bearer token file
-    bool json;              //  print JSON
-    const char *arg;        //  first positional argument
-    long limit;             //  --limit
-} s_opts_t;
+//  Options shared by the subcommands (lthub_cli.h).
+typedef lthub_opts_t s_opts_t;
 
 static int s_parse(int argc, char **argv, s_opts_t *o, const char *usage)
 {
@@ -317,4 +311,10 @@ int lthub_trace_main(int argc, char **argv)
     }
     json_decref(reply);
     return 0;
+}
+
+//  The admin API client for the other subcommand files (lthub_cli.h).
+json_t *lthub_api_call(const lthub_opts_t *opts, const char *method, const char *path)
+{
+    return s_call(opts, method, path);
 }

@@ -9,10 +9,10 @@ packages=(
   libsqlite3-dev sqlite3 libxml2-dev libxml2-utils libssl-dev openssl
   libmicrohttpd-dev libjansson-dev libzip-dev zlib1g-dev libxmlsec1-dev xmlsec1
   clang libclang-rt-14-dev python3 procps curl valgrind
+  # Operations tests: promtool checks /metrics, headless Chromium renders the
+  # dashboard, dpkg and systemd's tools check the Debian package and units.
+  prometheus chromium dpkg-dev fakeroot systemd
 )
-if [ "${LT_WITH_BROWSER:-0}" = 1 ]; then
-  packages+=(chromium)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -302,6 +302,8 @@ cat <<EOF
 lthub sandbox is running.
   admin      $dashboard
   status     $(sb_rel "$SB_LTHUB") status --admin $SB_ADMIN
+  live       $(sb_rel "$SB_LTHUB") top --admin $SB_ADMIN
+  alerts     $(sb_rel "$SB_LTHUB") alerts --admin $SB_ADMIN
   dead       $(sb_rel "$SB_LTHUB") dead --admin $SB_ADMIN
   replay     $(sb_rel "$SB_LTHUB") replay ID --admin $SB_ADMIN --token-file $(sb_rel "$SB_TOKEN")
   logs       $(sb_rel "$SB_LOGS")/ (lthubd.log holds lthubd and its connectors)
@@ -315,18 +317,47 @@ else
   sb_say "Press Ctrl-C to stop (or run: deploy/quickstart.sh --stop)."
 fi
 
-# 6. Wait; watch that lthubd stays up.
+# One line of progress from a second of `lthub top --json`: deliveries
+# relayed, their rate, what waits in queues, dead letters, alerts.
+sb_progress() {
+  python3 -c '
+import json, sys
+t = json.loads(sys.stdin.readline())
+c, s = t["connectors"], t["store"]
+print("relayed {:,}  rate {:,.0f}/s  queued {:,}  dead {}  alerts {}".format(
+    sum(x["done"] for x in c), sum(x["out_per_s"] for x in c),
+    s["ready"] + s["waiting"], s["dead"], len(t["alerts"])))' <"$1" 2>/dev/null
+}
+
+# 6. Wait; watch that lthubd stays up; show progress (one line rewritten in
+# place on a terminal, a line every 5 s otherwise).
 started=$SECONDS
+tty=0
+[ -t 1 ] && tty=1
+last_line=0
 while :; do
   if [ "$duration" -gt 0 ] && [ $((SECONDS - started)) -ge "$duration" ]; then break; fi
   if [ -z "$(sb_live_pid lthubd)" ]; then
+    if [ "$tty" = 1 ]; then echo; fi
     sb_say "lthubd exited on its own: last lines of $(sb_rel "$SB_LOGS")/lthubd.log:" >&2
     tail -n 20 "$SB_LOGS/lthubd.log" >&2
     exit_code=1
     break
   fi
-  sleep 1 &
-  wait $! || true
+  # lthub top measures over one second: it is also the loop's pause.
+  "$SB_LTHUB" top --once --json --interval 1 --admin "$SB_ADMIN" >"$SB_LOGS/progress.json" 2>/dev/null &
+  wait $! || sleep 1
+  line=$(sb_progress "$SB_LOGS/progress.json" || true)
+  rm -f "$SB_LOGS/progress.json"
+  [ -n "$line" ] || continue
+  elapsed=$((SECONDS - started))
+  if [ "$tty" = 1 ]; then
+    printf '\r\033[K[%4ss] %s' "$elapsed" "$line"
+  elif [ $((elapsed - last_line)) -ge 5 ]; then
+    echo "progress [${elapsed}s] $line"
+    last_line=$elapsed
+  fi
 done
+if [ "$tty" = 1 ]; then echo; fi
 cleanup
 exit "$exit_code"

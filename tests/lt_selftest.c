@@ -27,6 +27,7 @@
 #include "lt_keys.h"
 #include "lt_supervisor.h"
 #include "lt_broker.h"
+#include "lt_metrics.h"
 #include "lt_pdfsig.h"
 #include "lt_verdict.h"
 #include "lt_xmldsig.h"
@@ -71,6 +72,7 @@ static const s_test_t s_tests[] = {
     {"lt_keys", lt_keys_test},
     {"lt_supervisor", lt_supervisor_test},
     {"lt_broker", lt_broker_test},
+    {"lt_metrics", lt_metrics_test},
     {"lt_pdfsig", lt_pdfsig_test},
     {"lt_xmldsig", lt_xmldsig_test},
     {"lt_verdict", lt_verdict_test},

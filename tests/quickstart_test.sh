@@ -286,6 +286,9 @@ test_run() {
   [ "$QS_RC" = 0 ] || fail "quickstart.sh exited $QS_RC: $(cat "$out")"
   pids="$pids $(recorded_pids)"
   grep -q '^== lthub sandbox stopped' "$out" || fail "no final line: $(cat "$out")"
+  grep -Eq '^progress \[[0-9]+s\] relayed [0-9,]+  rate [0-9,]+/s  queued [0-9,]+  dead [0-9]+  alerts [0-9]+$' "$out" \
+    || fail "no progress line: $(cat "$out")"
+  ok "progress: $(grep '^progress' "$out" | tail -n 1)"
   local summary
   summary=$(grep '^== summary' "$out") || fail "no summary: $(cat "$out")"
   ok "$summary"

@@ -51,6 +51,6 @@ hub_wait 30 '[ "$(hub_stat s[\"store\"][\"dead\"])" = 1 ]' || hub_fail "replayed
 # The admin server's page and metrics show the same state.
 curl -sf "http://$HUB_ADMIN/" | grep -q '<table id="conns">' || hub_fail "no dashboard page at /"
 metrics=$(curl -sf "http://$HUB_ADMIN/metrics")
-echo "$metrics" | grep -q '^lthub_store_dead 1$' || hub_fail "metrics do not show the dead letter"
-echo "$metrics" | grep -q '^lthub_connector_done{connector="sink"} 200$' || hub_fail "metrics do not show 200 done"
+echo "$metrics" | grep -q '^lthub_store_deliveries_messages{state="dead"} 1$' || hub_fail "metrics do not show the dead letter"
+echo "$metrics" | grep -q '^lthub_connector_done_messages_total{connector="sink"} 200$' || hub_fail "metrics do not show 200 done"
 echo "PASS: poison message dead with its reasons after 4 attempts, 200 others delivered, replay works"

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Check a dashboard DOM dumped by headless Chromium against the admin API.
+
+usage: dashboard_check.py DOM.html BEFORE.json AFTER.json ALERTS.json [--exact]
+
+The page keeps the /api/v1/stats reading it rendered in #snapshot. Every
+figure the page shows (cards, the connector table) must equal that reading;
+the reading must lie between the API readings taken just before and just
+after the page was rendered (with --exact, traffic stopped: equal to both).
+The alerts list and the chart's legend must name what the API names.
+"""
+import json
+import sys
+from html.parser import HTMLParser
+
+
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack = []      # (tag, attrs)
+        self.text = {}       # id -> text
+        self.rows = {}       # connector -> [cell texts]
+        self.alerts = []     # (kind, connector)
+        self.dead = []       # delivery ids
+        self.legend = []     # connector names
+        self.canvas = False
+        self._cur = None     # (id, parts) while in an element with an id
+        self._row = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.stack.append((tag, a))
+        if tag == "canvas" and a.get("id") == "chart":
+            self.canvas = True
+        if a.get("id") in ("messages", "queued", "dead", "rejects", "nalerts", "snapshot"):
+            self._cur = (a["id"], [])
+        if tag == "tr" and "data-connector" in a:
+            self._row = (a["data-connector"], [])
+        if tag == "tr" and "data-delivery" in a:
+            self.dead.append(int(a["data-delivery"]))
+        if tag == "td" and self._row is not None:
+            self._cell = []
+        if tag == "li" and "data-kind" in a:
+            self.alerts.append((a["data-kind"], a.get("data-connector")))
+        if tag == "span" and "data-connector" in a and a.get("class") == "lg":
+            self.legend.append(a["data-connector"])
+
+    def handle_endtag(self, tag):
+        if self._cur and tag in ("b", "pre"):
+            self.text[self._cur[0]] = "".join(self._cur[1])
+            self._cur = None
+        if tag == "td" and self._cell is not None:
+            self._row[1].append("".join(self._cell))
+            self._cell = None
+        if tag == "tr" and self._row is not None:
+            self.rows[self._row[0]] = self._row[1]
+            self._row = None
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self._cur:
+            self._cur[1].append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def num(text):
+    return int(text.replace(",", ""))
+
+
+def main():
+    dom_path, before_path, after_path, alerts_path = sys.argv[1:5]
+    exact = "--exact" in sys.argv
+    dom = Dom()
+    dom.feed(open(dom_path, encoding="utf-8").read())
+    before = json.load(open(before_path))
+    after = json.load(open(after_path))
+    alerts = json.load(open(alerts_path))
+    assert dom.text.get("snapshot"), "the page rendered no reading of /api/v1/stats"
+    snap = json.loads(dom.text["snapshot"])
+    st = snap["store"]
+    # Cards show the reading.
+    assert num(dom.text["messages"]) == st["messages"], (dom.text["messages"], st)
+    assert num(dom.text["queued"]) == st["ready"] + st["waiting"], (dom.text["queued"], st)
+    assert num(dom.text["dead"]) == st["dead"], (dom.text["dead"], st)
+    assert num(dom.text["rejects"]) == st["rejects"], (dom.text["rejects"], st)
+    # Table: connector, state, pub/s, del/s, published, delivered, queued,
+    # in flight, retries, dead, rejected.
+    names = {c["name"] for c in snap["connectors"]}
+    assert set(dom.rows) == names, (set(dom.rows), names)
+    checked = 0
+    for c in snap["connectors"]:
+        r = dom.rows[c["name"]]
+        assert r[1] == ("connected" if c["connected"] else "DOWN"), (c["name"], r)
+        want = [c["published"], c["done"], c["ready"] + c["waiting"], c["inflight"],
+                c["retried"], c["dead"], c["rejected"]]
+        got = [num(x) for x in r[4:11]]
+        assert got == want, (c["name"], got, want)
+        checked += len(want) + 1
+    # The reading lies between the API readings before and after.
+    fields = ("published", "done", "retried", "rejected", "bytes_in", "bytes_out")
+    for c in snap["connectors"]:
+        b = next(x for x in before["connectors"] if x["name"] == c["name"])
+        a = next(x for x in after["connectors"] if x["name"] == c["name"])
+        for f in fields:
+            assert b[f] <= c[f] <= a[f], (c["name"], f, b[f], c[f], a[f])
+            if exact:
+                assert b[f] == c[f] == a[f], (c["name"], f, b[f], c[f], a[f])
+        if exact:
+            for f in ("ready", "waiting", "dead", "inflight", "connected"):
+                assert b[f] == c[f] == a[f], (c["name"], f, b[f], c[f], a[f])
+    assert before["store"]["messages"] <= st["messages"] <= after["store"]["messages"]
+    if exact:
+        for f in ("messages", "ready", "waiting", "done", "dead", "rejects"):
+            assert before["store"][f] == st[f] == after["store"][f], (f, st)
+        # Alerts and dead letters as the API has them.
+        want_alerts = sorted((x["kind"], x["connector"]) for x in alerts["alerts"])
+        assert sorted(dom.alerts) == want_alerts, (dom.alerts, want_alerts)
+        assert num(dom.text["nalerts"]) == len(want_alerts)
+        assert len(dom.dead) == min(st["dead"], 20), (dom.dead, st["dead"])
+    assert dom.canvas, "no throughput chart"
+    assert set(dom.legend) == names, ("chart legend", dom.legend, names)
+    print("dashboard: %d figures match /api/v1/stats (%s), %d alerts, %d dead letters shown"
+          % (checked + 4, "exactly" if exact else "live reading within API readings",
+             len(dom.alerts), len(dom.dead)))
+
+
+if __name__ == "__main__":
+    main()
