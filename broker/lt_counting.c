@@ -195,6 +195,30 @@ static const char *s_target(const lt_counting_t *self, const char *agency)
     return agency;
 }
 
+//  The sums that count for agency: each distinct agency code of the sums is
+//  tested once against the roll-up, not each sum ("" keeps them all).
+static lt_ind_sum_t *s_sums_under(lt_counting_t *self, const char *agency, const s_sums_t *sums,
+                                  size_t *count)
+{
+    lt_ind_sum_t *list = malloc((sums->size ? sums->size : 1) * sizeof(lt_ind_sum_t));
+    *count = 0;
+    if (!list)
+        return NULL;
+    zhashx_t *seen = zhashx_new();   //  agency code -> "1" under, "0" not
+    for (size_t i = 0; seen && i < sums->size; i++) {
+        const char *code = sums->list[i].agency;
+        const char *verdict = zhashx_lookup(seen, code);
+        if (!verdict) {
+            verdict = lt_agencies_under(self->dir, code, agency) ? "1" : "0";
+            zhashx_insert(seen, code, (void *) verdict);
+        }
+        if (*verdict == '1')
+            list[(*count)++] = sums->list[i];
+    }
+    zhashx_destroy(&seen);
+    return list;
+}
+
 //  Indicators of one agency over collected sums.
 static json_t *s_agency_json(lt_counting_t *self, const char *agency, const s_sums_t *sums)
 {
@@ -209,12 +233,15 @@ static json_t *s_agency_json(lt_counting_t *self, const char *agency, const s_su
     json_object_set_new(out, "agency_name",
                         json_string(*agency ? lt_agencies_name(self->dir, agency) : name));
     json_t *list = json_array();
+    size_t count = 0;
+    lt_ind_sum_t *under = s_sums_under(self, agency, sums, &count);
     for (size_t i = 0; i < lt_indicators_size(self->defs); i++) {
         lt_ind_result_t r;
-        lt_indicator_compute(self->defs, lt_indicators_at(self->defs, i), self->dir, agency,
-                             sums->list, sums->size, &r);
+        lt_indicator_compute_under(self->defs, lt_indicators_at(self->defs, i), self->dir,
+                                   agency, under, count, &r);
         json_array_append_new(list, s_result_json(&r));
     }
+    free(under);
     json_object_set_new(out, "indicators", list);
     return out;
 }
