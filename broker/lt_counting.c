@@ -3,6 +3,8 @@
     year); evidence lists the items themselves from the ledger.
 */
 #include "lt_counting.h"
+#include "lt_broker.h"
+#include "lt_log.h"
 #include "lt_digest.h"
 #include "lt_id.h"
 #include "lt_ledger.h"
@@ -603,6 +605,78 @@ json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *c
         "sha256", head, "ledger_rows", (json_int_t) rows);
     json_decref(figures);
     return report;
+}
+
+json_t *lt_counting_submit(lt_counting_t *self, const char *store, const char *code,
+                           const lt_period_t *period, const char *agency, lt_err_t *err)
+{
+    json_t *report = lt_counting_report(self, store, code, period, agency, err);
+    if (!report)
+        return NULL;
+    char *payload = json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *request = json_pack("{s:s, s:s, s:O, s:O, s:s}", "op", "publish", "kind", "report",
+                                "key", json_object_get(report, "idempotencyKey"), "sender",
+                                json_object_get(report, "organId"), "payload",
+                                payload ? payload : "");
+    char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    char *answer = text ? lt_broker_admin_request(text, 10000) : NULL;
+    json_t *reply = answer ? json_loads(answer, 0, NULL) : NULL;
+    if (!reply)
+        lt_err_set(err, LT_EUNAVAIL, "the broker did not take the report (is lthubd running?)");
+    else if (json_object_get(reply, "error")) {
+        lt_err_set(err, LT_ESTORE, "%s", json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        reply = NULL;
+    }
+    free(answer);
+    free(text);
+    free(payload);
+    json_decref(request);
+    json_decref(report);
+    return reply;
+}
+
+int lt_counting_reports_due(lt_counting_t *self, const char *store, const char *spec,
+                            int64_t now_ms, char done[][32], size_t max)
+{
+    char *list = strdup(spec ? spec : ""), *save = NULL;
+    int submitted = 0;
+    size_t slot = 0;
+    for (char *entry = list ? strtok_r(list, ", ", &save) : NULL; entry && slot < max;
+         entry = strtok_r(NULL, ", ", &save), slot++) {
+        char *kind = strchr(entry, ':');
+        if (!kind)
+            continue;
+        *kind++ = 0;
+        char *agency = strchr(kind, ':');
+        if (agency)
+            *agency++ = 0;
+        int k = lt_period_kind_from_name(kind);
+        if (k < 0)
+            continue;
+        //  The last completed period: the one holding the day before the current one.
+        lt_period_t now, last;
+        lt_period_of_day((lt_period_kind_t) k, lt_period_day(now_ms), self->calendar, &now);
+        lt_period_of_day((lt_period_kind_t) k,
+                         lt_period_day(lt_period_day_start(now.from_day) - 1000), self->calendar,
+                         &last);
+        char tag[32];
+        snprintf(tag, sizeof(tag), "%.16s", last.name);
+        if (strcmp(done[slot], tag) == 0)
+            continue;
+        lt_err_t err;
+        json_t *reply = lt_counting_submit(self, store, entry, &last, agency ? agency : "", &err);
+        if (!reply) {
+            lt_log_warning("event=report_failed code=%s period=%s reason=\"%s\"", entry,
+                           last.name, err.detail);
+            continue;
+        }
+        snprintf(done[slot], 32, "%s", tag);
+        json_decref(reply);
+        submitted++;
+    }
+    free(list);
+    return submitted;
 }
 
 int lt_counting_verify(const char *store, uint64_t *rows, char *why, size_t why_size)

@@ -23,6 +23,7 @@ static const s_command_t s_commands[] = {
     {"ledger", lthub_ledger_main, "verify the counting ledger's hash chain (store file)"},
     {"indicators", lthub_indicators_main, "criterion 7.1 indicators of a period, per agency"},
     {"evidence", lthub_evidence_main, "the items behind one indicator: CSV + manifest"},
+    {"report", lthub_report_main, "build a report now and have lthubd send it (report submit)"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
 #ifdef LTHUB_HAVE_EDXML
     {"edxml", lthub_edxml_main, "inspect or validate an edXML package"},
