@@ -28,7 +28,7 @@ cat > "$HUB_DIR/agencies.txt" <<'DIR'
 DIR
 hub_config <<CFG
 ledger
-    indicators = "$SRC/schemas/indicators/default.ind"
+    indicators = "$HUB_DIR/indicators.ind"
     agencies = "$HUB_DIR/agencies.txt"
     reports = "PAR-7.1:quarter"
 routes
@@ -40,6 +40,7 @@ connectors
     pub
     sink
 CFG
+cp "$SRC/schemas/indicators/default.ind" "$HUB_DIR/indicators.ind"
 "$BIN/broker/lthubd" --check-config "$HUB_DIR/lthub.cfg" || hub_fail "check-config"
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" 2>>"$HUB_DIR/sink.log"
@@ -222,6 +223,23 @@ assert ind["doc_electronic_rate"]["unit"] == "%" and ind["doc_electronic_rate"][
 print("report", r["idempotencyKey"], "with", len(ind), "indicators")
 PY
 echo "PASS: periodic report for $CUR_PREV, resubmission deduplicated, on-demand report for $CUR (spec/peers.md C shape)"
+
+# Definitions are data: a bad file is refused with its line (check-config)
+# and on SIGHUP keeps the definitions in use; a good edit is taken.
+target() { curl -sf "http://$HUB_ADMIN/api/v1/indicators?period=$CUR" | python3 -c \
+  "import json,sys; print([i['target'] for i in json.load(sys.stdin)['indicators'] if i['code']=='doc_electronic_rate'][0])"; }
+cp "$HUB_DIR/indicators.ind" "$HUB_DIR/good.ind"
+printf 'indicator broken_one\n    name = X\n    count = things\n' >> "$HUB_DIR/indicators.ind"
+rc=0; out=$("$BIN/broker/lthubd" --check-config "$HUB_DIR/lthub.cfg") || rc=$?
+[ $rc = 1 ] && grep -q "indicators.ind:$(wc -l < "$HUB_DIR/indicators.ind"): count must be" <<<"$out" \
+  || hub_fail "bad definitions not refused with file:line: $out"
+kill -HUP "$HUB_PID"
+hub_wait 10 "grep -q 'what=indicators' '$HUB_DIR/lthubd.log'" || hub_fail "no reload logged"
+[ "$(target)" = 100.0 ] || hub_fail "a bad file replaced the definitions"
+sed 's/^    target      = 100$/    target      = 90/' "$HUB_DIR/good.ind" > "$HUB_DIR/indicators.ind"
+kill -HUP "$HUB_PID"
+hub_wait 10 '[ "$(target)" = 90.0 ]' || hub_fail "the edited definitions were not reloaded ($(target))"
+echo "PASS: bad definitions refused (FILE:LINE) and kept out on SIGHUP; edited ones reloaded"
 
 # The chain verifies; an edited, a deleted and a swapped row are named.
 DB="$HUB_DIR/data/lthub.db"
