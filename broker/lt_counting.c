@@ -120,12 +120,42 @@ static void s_close(s_reader_t *r)
     r->db = NULL;
 }
 
-//  Summed counts of a period, strings owned.
+//  One agency's lines in the sorted list.
+typedef struct {
+    size_t start, end;    //  lines [start, end) of one agency
+} s_range_t;
+
+//  Summed counts of a period, strings owned; sorted by agency with the
+//  range of each agency, so that the lines under an agency are found by
+//  testing each agency once.
 typedef struct {
     lt_ind_sum_t *list;   //  sums
     size_t size;          //  in use
     size_t alloc;         //  allocated
+    s_range_t *ranges;    //  one per distinct agency
+    size_t range_count;   //  in use
 } s_sums_t;
+
+static int s_by_agency(const void *a, const void *b)
+{
+    return strcmp(((const lt_ind_sum_t *) a)->agency, ((const lt_ind_sum_t *) b)->agency);
+}
+
+//  Sort the lines by agency and note each agency's range; -1 on no memory.
+static int s_sums_index(s_sums_t *sums)
+{
+    if (sums->size)
+        qsort(sums->list, sums->size, sizeof(lt_ind_sum_t), s_by_agency);
+    sums->ranges = malloc((sums->size ? sums->size : 1) * sizeof(s_range_t));
+    if (!sums->ranges)
+        return -1;
+    for (size_t i = 0; i < sums->size; i++) {
+        if (i == 0 || strcmp(sums->list[i].agency, sums->list[i - 1].agency) != 0)
+            sums->ranges[sums->range_count++] = (s_range_t){i, i};
+        sums->ranges[sums->range_count - 1].end = i + 1;
+    }
+    return 0;
+}
 
 static int s_sum_take(void *arg, const lt_ledger_sum_t *sum)
 {
@@ -160,6 +190,7 @@ static void s_sums_free(s_sums_t *sums)
         free((char *) sums->list[i].dim);
     }
     free(sums->list);
+    free(sums->ranges);
     memset(sums, 0, sizeof(*sums));
 }
 
@@ -197,27 +228,21 @@ static const char *s_target(const lt_counting_t *self, const char *agency)
     return agency;
 }
 
-//  The sums that count for agency: each distinct agency code of the sums is
-//  tested once against the roll-up, not each sum ("" keeps them all).
+//  The lines that count for agency: each agency's range is taken or left
+//  after one roll-up test ("" takes them all).
 static lt_ind_sum_t *s_sums_under(lt_counting_t *self, const char *agency, const s_sums_t *sums,
                                   size_t *count)
 {
     lt_ind_sum_t *list = malloc((sums->size ? sums->size : 1) * sizeof(lt_ind_sum_t));
     *count = 0;
-    if (!list)
-        return NULL;
-    zhashx_t *seen = zhashx_new();   //  agency code -> "1" under, "0" not
-    for (size_t i = 0; seen && i < sums->size; i++) {
-        const char *code = sums->list[i].agency;
-        const char *verdict = zhashx_lookup(seen, code);
-        if (!verdict) {
-            verdict = lt_agencies_under(self->dir, code, agency) ? "1" : "0";
-            zhashx_insert(seen, code, (void *) verdict);
-        }
-        if (*verdict == '1')
-            list[(*count)++] = sums->list[i];
+    for (size_t r = 0; list && r < sums->range_count; r++) {
+        const s_range_t *range = &sums->ranges[r];
+        if (!lt_agencies_under(self->dir, sums->list[range->start].agency, agency))
+            continue;
+        memcpy(list + *count, sums->list + range->start,
+               (range->end - range->start) * sizeof(lt_ind_sum_t));
+        *count += range->end - range->start;
     }
-    zhashx_destroy(&seen);
     return list;
 }
 
@@ -261,6 +286,8 @@ json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const cha
     s_sums_t sums = {0};
     int rc = lt_ledger_sums(r.ledger, p.from_day, p.to_day, s_sum_take, &sums, err);
     s_close(&r);
+    if (rc == 0 && s_sums_index(&sums))
+        rc = (lt_err_set(err, LT_ENOMEM, "counting: out of memory"), -1);
     if (rc) {
         s_sums_free(&sums);
         return NULL;

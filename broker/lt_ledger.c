@@ -662,9 +662,8 @@ int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn
     assert(self && fn);
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(self->db,
-                           "SELECT agency, event, flags, dim, SUM(n) FROM ledger_sum"
-                           " WHERE day BETWEEN ?1 AND ?2 GROUP BY agency, event, flags, dim"
-                           " HAVING SUM(n) != 0",
+                           "SELECT agency, event, flags, dim, n FROM ledger_sum"
+                           " WHERE day BETWEEN ?1 AND ?2 AND n != 0",
                            -1, &stmt, NULL) != SQLITE_OK)
         return s_fail(self, err, "cannot read ledger_sum");
     sqlite3_bind_int(stmt, 1, from_day);
