@@ -36,7 +36,7 @@ static void s_usage(FILE *out)
 {
     fprintf(out, "usage: lthub COMMAND [options]   (lthub COMMAND --help for more)\n\n");
     for (size_t i = 0; i < S_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
+        fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
 }
 
 int main(int argc, char *argv[])
