@@ -84,6 +84,34 @@ static void s_indicators(lt_admin_http_t *self, const lt_http_request_t *req,
     json_decref(out);
 }
 
+//  POST /api/v1/reports?period=P[&code=C][&agency=A]: build a report now
+//  and hand it to the broker for the report connector.
+static void s_report(lt_admin_http_t *self, const lt_http_request_t *req,
+                     lt_http_response_t *resp)
+{
+    const char *period = lt_http_request_query(req, "period");
+    const char *code = lt_http_request_query(req, "code");
+    const char *agency = lt_http_request_query(req, "agency");
+    json_t *out = NULL;
+    lt_err_t err;
+    pthread_mutex_lock(&self->lock);
+    lt_period_t p;
+    if (!self->counting)
+        out = json_pack("{s:s}", "error", self->counting_error);
+    else if (!period || lt_period_parse(period, lt_counting_calendar(self->counting), &p, &err))
+        out = json_pack("{s:s}", "error", period ? err.detail : "period is missing");
+    else if (!(out = lt_counting_submit(self->counting, self->store, code && *code ? code
+                                                                                   : "PAR-7.1",
+                                        &p, agency ? agency : "", &err)))
+        out = json_pack("{s:s}", "error", err.detail);
+    pthread_mutex_unlock(&self->lock);
+    char *text = json_dumps(out, JSON_COMPACT);
+    lt_http_response_set(resp, json_object_get(out, "error") ? 400 : 200, "application/json",
+                         text ? text : "{}");
+    free(text);
+    json_decref(out);
+}
+
 void lt_admin_http_reload(lt_admin_http_t *self, const lt_config_t *config)
 {
     assert(self);
@@ -299,6 +327,15 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     }
     else if (strcmp(path, "/api/v1/indicators") == 0 && strcmp(method, "GET") == 0)
         s_indicators(self, req, resp);
+    else if (strcmp(path, "/api/v1/reports") == 0 && strcmp(method, "POST") == 0) {
+        if (!s_authorized(self, req))
+            lt_http_response_set(resp, *self->token ? 401 : 403, "application/json",
+                                 *self->token ? "{\"error\":\"bearer token missing or wrong\"}"
+                                              : "{\"error\":\"set admin/token_file to allow "
+                                                "changes\"}");
+        else
+            s_report(self, req, resp);
+    }
     else
         lt_http_response_set(resp, 404, "application/json", "{\"error\":\"no such endpoint\"}");
     return LT_HTTP_ANSWER;

@@ -12,6 +12,10 @@
     The "dead" answer also lists, under "waiting", the deliveries held back
     by a dead letter of their lane ("waiting behind dead letter ID").
       alerts, show, trace_key             see lt_broker_ops.c
+      {"op":"publish","kind":"report","key":K,"sender":S,"payload":TEXT}
+                                          a message made by lthubd itself (the
+                                          periodic reports), stored and routed
+                                          like a PUBLISH: {"msgid","duplicate"}
     Changes are answered only once they are committed.
     Errors: {"error":"what is wrong"}.
 */
@@ -228,6 +232,52 @@ static json_t *s_dead_change(broker_t *self, json_int_t delivery, bool discard)
     return answer;
 }
 
+//  A message lthubd makes itself (a report): stored in the open batch and
+//  routed like a PUBLISH; the dedup key makes a second one a duplicate.
+static json_t *s_publish(broker_t *self, json_t *request)
+{
+    const char *kind_name = json_string_value(json_object_get(request, "kind"));
+    int kind = kind_name ? lt_kind_from_name(kind_name) : -1;
+    const char *key = json_string_value(json_object_get(request, "key"));
+    const char *sender = json_string_value(json_object_get(request, "sender"));
+    const char *payload = json_string_value(json_object_get(request, "payload"));
+    if (kind != LT_KIND_REPORT || !key || !*key || !payload)
+        return json_pack("{s:s}", "error", "publish needs kind 'report', 'key' and 'payload'");
+    const char *dest = lt_config_route_for(self->config, LT_KIND_REPORT, NULL);
+    if (!dest)
+        return json_pack("{s:s}", "error", "no route for report messages");
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, LT_KIND_REPORT);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, "report");
+    lt_envelope_set_sender(env, sender ? sender : "");
+    lt_envelope_set_source(env, "lthubd");
+    lt_envelope_set_system(env, lt_config_settings(self->config)->name);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, payload, strlen(payload));
+    lt_err_t err;
+    json_t *reply = NULL;
+    bool duplicate = false;
+    char msgid[40] = "";
+    const char *dests[] = {dest};
+    if (lt_broker_batch_open(self))
+        reply = json_pack("{s:s}", "error", "store unavailable");
+    else if (lt_store_put(self->store, env, payload, strlen(payload), dests, NULL, 1, &duplicate,
+                          msgid, &err))
+        reply = json_pack("{s:s}", "error", err.detail);
+    else {
+        self->batch_writes++;
+        if (!duplicate)
+            lt_broker_dest(self, dest)->scan_ready = true;
+        lt_log_info("event=report_published key=\"%s\" msgid=%s duplicate=%s dest=%s", key,
+                    msgid, duplicate ? "yes" : "no", dest);
+        reply = s_committed(self, json_pack("{s:s, s:s, s:b, s:s}", "key", key, "msgid", msgid,
+                                            "duplicate", duplicate, "dest", dest));
+    }
+    lt_envelope_destroy(&env);
+    return reply;
+}
+
 //  Answer one request; returns the reply object.
 static json_t *s_answer(broker_t *self, json_t *request)
 {
@@ -275,6 +325,8 @@ static json_t *s_answer(broker_t *self, json_t *request)
             return json_pack("{s:s}", "error", "replay_reject needs a positive 'reject'");
         return s_replay_reject(self, id);
     }
+    if (streq(op, "publish"))
+        return s_publish(self, request);
     json_t *reply = lt_broker_ops_answer(self, op, request);
     return reply ? reply : json_pack("{s:s}", "error", "unknown op");
 }

@@ -3,6 +3,8 @@
     year); evidence lists the items themselves from the ledger.
 */
 #include "lt_counting.h"
+#include "lt_broker.h"
+#include "lt_log.h"
 #include "lt_digest.h"
 #include "lt_id.h"
 #include "lt_ledger.h"
@@ -118,12 +120,42 @@ static void s_close(s_reader_t *r)
     r->db = NULL;
 }
 
-//  Summed counts of a period, strings owned.
+//  One agency's lines in the sorted list.
+typedef struct {
+    size_t start, end;    //  lines [start, end) of one agency
+} s_range_t;
+
+//  Summed counts of a period, strings owned; sorted by agency with the
+//  range of each agency, so that the lines under an agency are found by
+//  testing each agency once.
 typedef struct {
     lt_ind_sum_t *list;   //  sums
     size_t size;          //  in use
     size_t alloc;         //  allocated
+    s_range_t *ranges;    //  one per distinct agency
+    size_t range_count;   //  in use
 } s_sums_t;
+
+static int s_by_agency(const void *a, const void *b)
+{
+    return strcmp(((const lt_ind_sum_t *) a)->agency, ((const lt_ind_sum_t *) b)->agency);
+}
+
+//  Sort the lines by agency and note each agency's range; -1 on no memory.
+static int s_sums_index(s_sums_t *sums)
+{
+    if (sums->size)
+        qsort(sums->list, sums->size, sizeof(lt_ind_sum_t), s_by_agency);
+    sums->ranges = malloc((sums->size ? sums->size : 1) * sizeof(s_range_t));
+    if (!sums->ranges)
+        return -1;
+    for (size_t i = 0; i < sums->size; i++) {
+        if (i == 0 || strcmp(sums->list[i].agency, sums->list[i - 1].agency) != 0)
+            sums->ranges[sums->range_count++] = (s_range_t){i, i};
+        sums->ranges[sums->range_count - 1].end = i + 1;
+    }
+    return 0;
+}
 
 static int s_sum_take(void *arg, const lt_ledger_sum_t *sum)
 {
@@ -158,6 +190,7 @@ static void s_sums_free(s_sums_t *sums)
         free((char *) sums->list[i].dim);
     }
     free(sums->list);
+    free(sums->ranges);
     memset(sums, 0, sizeof(*sums));
 }
 
@@ -195,6 +228,24 @@ static const char *s_target(const lt_counting_t *self, const char *agency)
     return agency;
 }
 
+//  The lines that count for agency: each agency's range is taken or left
+//  after one roll-up test ("" takes them all).
+static lt_ind_sum_t *s_sums_under(lt_counting_t *self, const char *agency, const s_sums_t *sums,
+                                  size_t *count)
+{
+    lt_ind_sum_t *list = malloc((sums->size ? sums->size : 1) * sizeof(lt_ind_sum_t));
+    *count = 0;
+    for (size_t r = 0; list && r < sums->range_count; r++) {
+        const s_range_t *range = &sums->ranges[r];
+        if (!lt_agencies_under(self->dir, sums->list[range->start].agency, agency))
+            continue;
+        memcpy(list + *count, sums->list + range->start,
+               (range->end - range->start) * sizeof(lt_ind_sum_t));
+        *count += range->end - range->start;
+    }
+    return list;
+}
+
 //  Indicators of one agency over collected sums.
 static json_t *s_agency_json(lt_counting_t *self, const char *agency, const s_sums_t *sums)
 {
@@ -209,12 +260,15 @@ static json_t *s_agency_json(lt_counting_t *self, const char *agency, const s_su
     json_object_set_new(out, "agency_name",
                         json_string(*agency ? lt_agencies_name(self->dir, agency) : name));
     json_t *list = json_array();
+    size_t count = 0;
+    lt_ind_sum_t *under = s_sums_under(self, agency, sums, &count);
     for (size_t i = 0; i < lt_indicators_size(self->defs); i++) {
         lt_ind_result_t r;
-        lt_indicator_compute(self->defs, lt_indicators_at(self->defs, i), self->dir, agency,
-                             sums->list, sums->size, &r);
+        lt_indicator_compute_under(self->defs, lt_indicators_at(self->defs, i), self->dir,
+                                   agency, under, count, &r);
         json_array_append_new(list, s_result_json(&r));
     }
+    free(under);
     json_object_set_new(out, "indicators", list);
     return out;
 }
@@ -232,6 +286,8 @@ json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const cha
     s_sums_t sums = {0};
     int rc = lt_ledger_sums(r.ledger, p.from_day, p.to_day, s_sum_take, &sums, err);
     s_close(&r);
+    if (rc == 0 && s_sums_index(&sums))
+        rc = (lt_err_set(err, LT_ENOMEM, "counting: out of memory"), -1);
     if (rc) {
         s_sums_free(&sums);
         return NULL;
@@ -576,6 +632,78 @@ json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *c
         "sha256", head, "ledger_rows", (json_int_t) rows);
     json_decref(figures);
     return report;
+}
+
+json_t *lt_counting_submit(lt_counting_t *self, const char *store, const char *code,
+                           const lt_period_t *period, const char *agency, lt_err_t *err)
+{
+    json_t *report = lt_counting_report(self, store, code, period, agency, err);
+    if (!report)
+        return NULL;
+    char *payload = json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *request = json_pack("{s:s, s:s, s:O, s:O, s:s}", "op", "publish", "kind", "report",
+                                "key", json_object_get(report, "idempotencyKey"), "sender",
+                                json_object_get(report, "organId"), "payload",
+                                payload ? payload : "");
+    char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    char *answer = text ? lt_broker_admin_request(text, 10000) : NULL;
+    json_t *reply = answer ? json_loads(answer, 0, NULL) : NULL;
+    if (!reply)
+        lt_err_set(err, LT_EUNAVAIL, "the broker did not take the report (is lthubd running?)");
+    else if (json_object_get(reply, "error")) {
+        lt_err_set(err, LT_ESTORE, "%s", json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        reply = NULL;
+    }
+    free(answer);
+    free(text);
+    free(payload);
+    json_decref(request);
+    json_decref(report);
+    return reply;
+}
+
+int lt_counting_reports_due(lt_counting_t *self, const char *store, const char *spec,
+                            int64_t now_ms, char done[][32], size_t max)
+{
+    char *list = strdup(spec ? spec : ""), *save = NULL;
+    int submitted = 0;
+    size_t slot = 0;
+    for (char *entry = list ? strtok_r(list, ", ", &save) : NULL; entry && slot < max;
+         entry = strtok_r(NULL, ", ", &save), slot++) {
+        char *kind = strchr(entry, ':');
+        if (!kind)
+            continue;
+        *kind++ = 0;
+        char *agency = strchr(kind, ':');
+        if (agency)
+            *agency++ = 0;
+        int k = lt_period_kind_from_name(kind);
+        if (k < 0)
+            continue;
+        //  The last completed period: the one holding the day before the current one.
+        lt_period_t now, last;
+        lt_period_of_day((lt_period_kind_t) k, lt_period_day(now_ms), self->calendar, &now);
+        lt_period_of_day((lt_period_kind_t) k,
+                         lt_period_day(lt_period_day_start(now.from_day) - 1000), self->calendar,
+                         &last);
+        char tag[32];
+        snprintf(tag, sizeof(tag), "%.16s", last.name);
+        if (strcmp(done[slot], tag) == 0)
+            continue;
+        lt_err_t err;
+        json_t *reply = lt_counting_submit(self, store, entry, &last, agency ? agency : "", &err);
+        if (!reply) {
+            lt_log_warning("event=report_failed code=%s period=%s reason=\"%s\"", entry,
+                           last.name, err.detail);
+            continue;
+        }
+        snprintf(done[slot], 32, "%s", tag);
+        json_decref(reply);
+        submitted++;
+    }
+    free(list);
+    return submitted;
 }
 
 int lt_counting_verify(const char *store, uint64_t *rows, char *why, size_t why_size)

@@ -56,6 +56,20 @@ int lt_counting_evidence(lt_counting_t *self, const char *store, const char *ind
 json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *code,
                            const lt_period_t *period, const char *agency, lt_err_t *err);
 
+//  Build a report and hand it to the running broker (admin op "publish"),
+//  which stores it as a kind "report" message (key = idempotencyKey) for
+//  the report connector. Returns the broker's answer ({"key","msgid",
+//  "duplicate","dest"}) or NULL with err.
+json_t *lt_counting_submit(lt_counting_t *self, const char *store, const char *code,
+                           const lt_period_t *period, const char *agency, lt_err_t *err);
+
+//  The periodic reports: for each "CODE:KIND[:AGENCY]" of spec (the
+//  ledger/reports setting) whose last completed period at now_ms was not
+//  yet submitted by this process (done: one slot of 32 bytes per entry,
+//  max entries), submit it. Returns how many were submitted.
+int lt_counting_reports_due(lt_counting_t *self, const char *store, const char *spec,
+                            int64_t now_ms, char done[][32], size_t max);
+
 //  Walk the ledger chain of a store file: 0 ok, 1 broken (why names the
 //  row), -1 cannot read.
 int lt_counting_verify(const char *store, uint64_t *rows, char *why, size_t why_size);

@@ -297,7 +297,7 @@ int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
 //  Earliest time of the items starting with prefix, 0 when there is none.
 static int64_t s_prefix(lt_ledger_t *self, const char *prefix)
 {
-    char upper[700];
+    char upper[800];
     snprintf(upper, sizeof(upper), "%s", prefix);
     size_t len = strlen(upper);
     if (len == 0)
@@ -316,7 +316,7 @@ static int64_t s_prefix(lt_ledger_t *self, const char *prefix)
 //  Time a status 01 or 03 from agency about doc came back, 0 when none.
 static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *agency)
 {
-    char a[700], b[700];
+    char a[800], b[800];
     snprintf(a, sizeof(a), "status|%s|%s|01", doc, agency);
     snprintf(b, sizeof(b), "status|%s|%s|03", doc, agency);
     sqlite3_stmt *stmt = self->stmt[Q_CONFIRMED];
@@ -338,7 +338,7 @@ typedef struct {
     lt_sig_t sig;          //  verdict of the relay row
     char signer[256];      //  signer of the relay row
     int channel;           //  channel
-    char doc[512];         //  document, dossier or key
+    char doc[520];         //  document, dossier or key
     char detail[512];      //  first row's detail (last dossier row wins)
     char sha256[65];       //  first row's payload digest
     char msgid[40];        //  first row's message id
@@ -451,7 +451,7 @@ static int s_merge(lt_ledger_t *self, const char *item, int64_t skip, s_merged_t
     if (ev == LT_EV_DOC_IN)
         m->related_at = s_confirmed_at(self, m->doc, m->st.agency);
     else if (ev == LT_EV_DOSSIER_RECEIVED) {
-        char prefix[600];
+        char prefix[700];
         snprintf(prefix, sizeof(prefix), "dossier_synced|%s|", m->doc);
         m->related_at = s_prefix(self, prefix);
     }
@@ -490,7 +490,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     assert(self && ev && added);
     *added = false;
     //  The item this event completes, if any (its state changes too).
-    char related[700] = "";
+    char related[800] = "";
     if (ev->event == LT_EV_STATUS && (strcmp(ev->dim, "01") == 0 || strcmp(ev->dim, "03") == 0))
         snprintf(related, sizeof(related), "doc|%s|%s|in", ev->doc, ev->agency);
     else if (ev->event == LT_EV_DOSSIER_SYNCED)
@@ -662,9 +662,8 @@ int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn
     assert(self && fn);
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(self->db,
-                           "SELECT agency, event, flags, dim, SUM(n) FROM ledger_sum"
-                           " WHERE day BETWEEN ?1 AND ?2 GROUP BY agency, event, flags, dim"
-                           " HAVING SUM(n) != 0",
+                           "SELECT agency, event, flags, dim, n FROM ledger_sum"
+                           " WHERE day BETWEEN ?1 AND ?2 AND n != 0",
                            -1, &stmt, NULL) != SQLITE_OK)
         return s_fail(self, err, "cannot read ledger_sum");
     sqlite3_bind_int(stmt, 1, from_day);
@@ -702,7 +701,7 @@ int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_
     s_merged_t *m = malloc(sizeof(*m));
     int step, rc = 0;
     while (m && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        char item[700];
+        char item[800];
         snprintf(item, sizeof(item), "%s", s_col(stmt, 0));
         if (s_merge(self, item, 0, m, NULL, err)) {
             rc = -1;

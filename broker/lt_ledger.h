@@ -37,7 +37,7 @@ extern "C" {
 
 typedef struct _lt_ledger_t lt_ledger_t;
 
-//  One line of ledger_sum, summed over a period.
+//  One line of ledger_sum.
 typedef struct {
     const char *agency;   //  agency code
     lt_ev_t event;        //  event
@@ -101,7 +101,10 @@ void lt_ledger_forget(lt_ledger_t *self);
 int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why,
                      size_t why_size);
 
-//  Yield ledger_sum summed over days from..to (yyyymmdd, included).
+//  Yield the ledger_sum lines of days from..to (yyyymmdd, included), one
+//  per day: the same (agency, event, flags, dim) may come several times;
+//  every count over them is a sum or a distinct set, so no grouping is
+//  needed (and none is paid for).
 int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn *fn, void *arg,
                    lt_err_t *err);
 

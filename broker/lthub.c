@@ -27,6 +27,7 @@ static const s_command_t s_commands[] = {
     {"indicators", lthub_indicators_main, "criterion 7.1 indicators of a period, per agency"},
     {"evidence", lthub_evidence_main, "the items behind one indicator: CSV + manifest"},
     {"check-config", lthub_check_config_main, "check a config file offline"},
+    {"report", lthub_report_main, "build a report now and have lthubd send it (report submit)"},
     {"keygen", lthub_keygen_main, "create the broker's and connectors' CURVE certificates"},
     {"backup", lthub_backup_main, "copy store, data, keys and config while the hub runs"},
     {"restore", lthub_restore_main, "put a backup back in place (hub stopped)"},

@@ -61,6 +61,7 @@ int lthub_trace_main(int argc, char **argv);
 int lthub_ledger_main(int argc, char **argv);
 int lthub_indicators_main(int argc, char **argv);
 int lthub_evidence_main(int argc, char **argv);
+int lthub_report_main(int argc, char **argv);
 
 //  lthub edxml inspect|validate ...
 int lthub_edxml_main(int argc, char **argv);

@@ -4,6 +4,8 @@
         lthub ledger verify     walk the ledger's hash chain
         lthub indicators        criterion 7.1 indicators of a period
         lthub evidence          the items behind one indicator (CSV + manifest)
+        lthub report submit     build a report now and have lthubd send it
+                                (over the admin API, bearer token)
 
     The store, the indicator definitions, the agency directory and the
     calendar come from lthubd's config (--config, default $LTHUB_CONFIG or
@@ -12,6 +14,7 @@
 */
 #include "lt_config.h"
 #include "lt_counting.h"
+#include "lt_http_client.h"
 #include "lthub_cli.h"
 
 #include <jansson.h>
@@ -285,4 +288,106 @@ int lthub_evidence_main(int argc, char **argv)
     printf("evidence for %s, %s written to %s (items.csv, manifest.json)\n", o.indicator,
            o.period, o.out);
     return 0;
+}
+
+//  Percent-encode a query value; the caller frees it.
+static char *s_escape(const char *text)
+{
+    char *out = malloc(strlen(text) * 3 + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *) text; out && *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p))
+            *o++ = (char) *p;
+        else {
+            snprintf(o, 4, "%%%02X", *p);
+            o += 3;
+        }
+    }
+    if (out)
+        *o = 0;
+    return out;
+}
+
+int lthub_report_main(int argc, char **argv)
+{
+    const char *usage = "lthub report submit --period P [--code PAR-7.1] [--agency CODE] "
+                        "[--admin ADDRESS:PORT] [--token-file FILE]";
+    if (argc < 2 || strcmp(argv[1], "submit") != 0) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
+    const char *env = getenv("LTHUB_ADMIN");
+    const char *admin = env ? env : "127.0.0.1:8470";
+    env = getenv("LTHUB_TOKEN_FILE");
+    const char *token_file = env ? env : "";
+    const char *period = NULL, *code = "PAR-7.1", *agency = "";
+    for (int i = 2; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--period") == 0       ? &period
+                             : strcmp(argv[i], "--code") == 0       ? &code
+                             : strcmp(argv[i], "--agency") == 0     ? &agency
+                             : strcmp(argv[i], "--admin") == 0      ? &admin
+                             : strcmp(argv[i], "--token-file") == 0 ? &token_file
+                                                                    : NULL;
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr, "lthub report: unknown or incomplete argument '%s'\nusage: %s\n",
+                    argv[i], usage);
+            return 2;
+        }
+        *slot = argv[++i];
+    }
+    if (!period) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
+    char token[256] = "", auth[300] = "", base[160], path[512];
+    FILE *file = *token_file ? fopen(token_file, "r") : NULL;
+    if (*token_file && (!file || !fgets(token, sizeof(token), file))) {
+        fprintf(stderr, "lthub report: cannot read token file %s\n", token_file);
+        if (file)
+            fclose(file);
+        return 2;
+    }
+    if (file)
+        fclose(file);
+    token[strcspn(token, "\r\n")] = 0;
+    snprintf(auth, sizeof(auth), "Bearer %s", token);
+    snprintf(base, sizeof(base), "http://%s", admin);
+    char *ecode = s_escape(code), *eagency = s_escape(agency),
+         *eperiod = s_escape(period);
+    snprintf(path, sizeof(path), "/api/v1/reports?period=%s&code=%s&agency=%s",
+             eperiod ? eperiod : "", ecode ? ecode : "", eagency ? eagency : "");
+    free(ecode);
+    free(eagency);
+    free(eperiod);
+    lt_http_client_t *client = lt_http_client_new(base);
+    if (!client) {
+        fprintf(stderr, "lthub report: bad admin address '%s'\n", admin);
+        return 2;
+    }
+    lt_http_client_set_timeout(client, 30000);
+    lt_http_header_t header = {"Authorization", auth};
+    lt_http_reply_t reply = {0};
+    lt_err_t err;
+    int rc = 2;
+    if (lt_http_client_request(client, "POST", path, *token ? &header : NULL, *token ? 1 : 0,
+                               NULL, 0, NULL, &reply, &err) != LT_OK)
+        fprintf(stderr, "lthub report: cannot reach lthubd at %s: %s\n", admin, err.detail);
+    else {
+        json_t *json = json_loads(reply.body, 0, NULL);
+        if (!json || json_object_get(json, "error"))
+            fprintf(stderr, "lthub report: HTTP %ld: %s\n", reply.status, reply.body);
+        else {
+            printf("report %s %s (message %s, for connector %s)\n",
+                   json_string_value(json_object_get(json, "key")),
+                   json_is_true(json_object_get(json, "duplicate")) ? "was already submitted"
+                                                                    : "submitted",
+                   json_string_value(json_object_get(json, "msgid")),
+                   json_string_value(json_object_get(json, "dest")));
+            rc = 0;
+        }
+        json_decref(json);
+    }
+    lt_http_reply_free(&reply);
+    lt_http_client_destroy(&client);
+    return rc;
 }

@@ -2,8 +2,11 @@
 
     Reads its ZPL config, opens the store, serves connectors on the LTP
     endpoint (CURVE), supervises the connector processes the config lists,
-    and serves the admin HTTP API. SIGHUP reloads routes and connector
-    settings; SIGTERM or SIGINT stops connectors, then the broker.
+    and serves the admin HTTP API. At the end of each period it builds the
+    reports ledger/reports names and hands them to the broker for the report
+    connector (docs/indicators.md). SIGHUP reloads routes, connector
+    settings, indicator definitions and the agency directory; SIGTERM or
+    SIGINT stops connectors, then the broker.
 
         lthubd --config FILE           run
         lthubd --check-config FILE     validate offline, print every error
@@ -39,9 +42,45 @@ static void s_usage(FILE *out)
                  "  --defaults            print every setting with its default and help\n");
 }
 
+//  The periodic reports: what they are built from, and what was done.
+typedef struct {
+    lt_counting_t *counting;   //  definitions, directory, calendar (NULL: none)
+    char store[1024];          //  the store file
+    char spec[512];            //  ledger/reports
+    char done[16][32];         //  last period submitted per entry
+    int64_t next_at;           //  monotonic ms of the next check
+} s_reports_t;
+
+//  Load what the reports need from a config; keeps the old on failure.
+static void s_reports_load(s_reports_t *r, const lt_config_t *config)
+{
+    lt_err_t err;
+    lt_counting_t *counting = lt_counting_load(lt_config_settings(config), &err);
+    if (!counting) {
+        lt_log_error("event=reports_unavailable reason=\"%s\"", err.detail);
+        return;
+    }
+    lt_counting_destroy(&r->counting);
+    r->counting = counting;
+    lt_counting_store_path(lt_config_settings(config), r->store, sizeof(r->store));
+    snprintf(r->spec, sizeof(r->spec), "%s", lt_config_settings(config)->reports);
+}
+
+//  Once a minute (first 3 s after start): submit the reports whose period ended.
+static void s_reports_tick(s_reports_t *r)
+{
+    int64_t now = zclock_mono();
+    if (now < r->next_at || !r->counting || !*r->spec)
+        return;
+    r->next_at = now + 60000;
+    int n = lt_counting_reports_due(r->counting, r->store, r->spec, zclock_time(), r->done, 16);
+    if (n > 0)
+        lt_log_info("event=reports_submitted count=%d", n);
+}
+
 //  Reload the config file; on success hand it to the broker and supervisor.
 static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *supervisor,
-                        lt_admin_http_t *admin)
+                        lt_admin_http_t *admin, s_reports_t *reports)
 {
     lt_err_t err;
     lt_config_t *config = lt_config_load(path, NULL, &err);
@@ -53,6 +92,7 @@ static void s_do_reload(const char *path, zactor_t *broker, lt_supervisor_t *sup
     lt_supervisor_reload(supervisor, config);
     if (admin)
         lt_admin_http_reload(admin, config);   //  indicators, agencies
+    s_reports_load(reports, config);
     zsock_send(broker, "sp", "RELOAD", (void *) config);
     zsock_wait(broker);
 }
@@ -132,6 +172,7 @@ int main(int argc, char *argv[])
         return 1;
     }
     lt_admin_http_t *admin = NULL;
+    lt_config_t *config_copy = admin_config ? NULL : lt_config_load(path, NULL, &err);
     if (admin_config) {
         admin = lt_admin_http_new(admin_config, &err);
         const lt_settings_t *ast = lt_config_settings(admin_config);
@@ -148,13 +189,19 @@ int main(int argc, char *argv[])
                                                          "all of them are refused");
     }
     int code = 0;
+    s_reports_t reports = {.next_at = zclock_mono() + 3000};
+    const lt_config_t *reports_config = admin_config ? admin_config : config_copy;
+    if (reports_config)
+        s_reports_load(&reports, reports_config);
+    lt_config_destroy(&config_copy);
     zpoller_t *poller = zpoller_new(broker, NULL);
     while (!s_stop) {
         lt_supervisor_tick(supervisor);
+        s_reports_tick(&reports);
         if (s_reload) {
             s_reload = 0;
             lt_log_info("event=reload path=%s", path);
-            s_do_reload(path, broker, supervisor, admin);
+            s_do_reload(path, broker, supervisor, admin, &reports);
         }
         //  The broker speaks up only when it had to stop (store failure).
         if (zpoller_wait(poller, 100) == broker) {
@@ -169,6 +216,7 @@ int main(int argc, char *argv[])
     lt_log_info("event=stopping signal=%d", (int) s_stop);
     lt_supervisor_destroy(&supervisor);
     lt_admin_http_destroy(&admin);
+    lt_counting_destroy(&reports.counting);
     zactor_destroy(&broker);
     lt_config_destroy(&admin_config);
     lt_log_info("event=stopped");

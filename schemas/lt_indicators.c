@@ -343,16 +343,35 @@ static bool s_under(const lt_agencies_t *dir, const char *agency, const char *ta
     return lt_agencies_under(dir, agency, target);
 }
 
+//  The computation; with filtered, every sum is known to be under agency.
+static void s_compute(const lt_indicators_t *self, const lt_indicator_t *def,
+                      const lt_agencies_t *dir, const char *agency, const lt_ind_sum_t *sums,
+                      size_t n, bool filtered, lt_ind_result_t *r);
+
 void lt_indicator_compute(const lt_indicators_t *self, const lt_indicator_t *def,
                           const lt_agencies_t *dir, const char *agency, const lt_ind_sum_t *sums,
                           size_t n, lt_ind_result_t *r)
+{
+    s_compute(self, def, dir, agency, sums, n, false, r);
+}
+
+void lt_indicator_compute_under(const lt_indicators_t *self, const lt_indicator_t *def,
+                                const lt_agencies_t *dir, const char *agency,
+                                const lt_ind_sum_t *sums, size_t n, lt_ind_result_t *r)
+{
+    s_compute(self, def, dir, agency, sums, n, true, r);
+}
+
+static void s_compute(const lt_indicators_t *self, const lt_indicator_t *def,
+                      const lt_agencies_t *dir, const char *agency, const lt_ind_sum_t *sums,
+                      size_t n, bool filtered, lt_ind_result_t *r)
 {
     memset(r, 0, sizeof(*r));
     r->def = def;
     if (def->count == LT_COUNT_ITEMS) {
         for (size_t i = 0; i < n; i++) {
             const lt_ind_sum_t *s = &sums[i];
-            if (!s_under(dir, s->agency, agency) ||
+            if ((!filtered && !s_under(dir, s->agency, agency)) ||
                 lt_indicator_excluded(def, s->event, s->flags) ||
                 !lt_filter_match(&def->denominator, s->event, s->flags))
                 continue;
@@ -362,19 +381,24 @@ void lt_indicator_compute(const lt_indicators_t *self, const lt_indicator_t *def
         }
     }
     else if (def->count == LT_COUNT_AGENCIES) {
+        //  The agencies with a numerator item of their own, sorted for lookups.
+        const char **active = calloc(n ? n : 1, sizeof(char *));
+        size_t na = 0;
+        for (size_t i = 0; active && i < n; i++)
+            if (sums[i].n > 0 && !lt_indicator_excluded(def, sums[i].event, sums[i].flags) &&
+                lt_filter_match(&def->numerator, sums[i].event, sums[i].flags))
+                active[na++] = sums[i].agency;
+        if (na)
+            qsort(active, na, sizeof(char *), s_strcmp);
         for (size_t a = 0; a < lt_agencies_size(dir); a++) {
             const char *code = lt_agencies_at(dir, a)->code;
             if (!s_under(dir, code, agency))
                 continue;
             r->denominator++;
-            for (size_t i = 0; i < n; i++)
-                if (sums[i].n > 0 && strcmp(sums[i].agency, code) == 0 &&
-                    !lt_indicator_excluded(def, sums[i].event, sums[i].flags) &&
-                    lt_filter_match(&def->numerator, sums[i].event, sums[i].flags)) {
-                    r->numerator++;
-                    break;
-                }
+            if (na && bsearch(&code, active, na, sizeof(char *), s_strcmp))
+                r->numerator++;
         }
+        free(active);
     }
     else {
         const char **num = calloc(n ? n : 1, sizeof(char *));
@@ -382,7 +406,7 @@ void lt_indicator_compute(const lt_indicators_t *self, const lt_indicator_t *def
         size_t nn = 0, nd = 0;
         for (size_t i = 0; num && den && i < n; i++) {
             const lt_ind_sum_t *s = &sums[i];
-            if (s->n <= 0 || !*s->dim || !s_under(dir, s->agency, agency) ||
+            if (s->n <= 0 || !*s->dim || (!filtered && !s_under(dir, s->agency, agency)) ||
                 lt_indicator_excluded(def, s->event, s->flags))
                 continue;
             if (def->count == LT_COUNT_REGIMES) {

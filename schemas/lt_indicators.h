@@ -113,6 +113,13 @@ void lt_indicator_compute(const lt_indicators_t *self, const lt_indicator_t *def
                           const lt_agencies_t *dir, const char *agency, const lt_ind_sum_t *sums,
                           size_t sum_count, lt_ind_result_t *result);
 
+//  The same when every sum is already known to count for agency (the
+//  caller filtered them): no roll-up test per sum.
+void lt_indicator_compute_under(const lt_indicators_t *self, const lt_indicator_t *def,
+                                const lt_agencies_t *dir, const char *agency,
+                                const lt_ind_sum_t *sums, size_t sum_count,
+                                lt_ind_result_t *result);
+
 //  Write a filter back as text ("doc_out doc_in +electronic").
 void lt_filter_text(const lt_filter_t *filter, char *out, size_t size);
 

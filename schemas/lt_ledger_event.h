@@ -74,9 +74,9 @@ unsigned lt_flag_from_name(const char *name);
 //  One event. Strings are NUL-terminated and truncated to their buffers.
 typedef struct {
     lt_ev_t event;           //  what happened
-    char item[600];          //  dedup key of the counted item
+    char item[700];          //  dedup key of the counted item (fits a 512-byte key)
     char origin[16];         //  "relay" (the hub relayed it) or "register"
-    char doc[512];           //  DocumentId, MaHoSo or idempotency key
+    char doc[520];           //  DocumentId, MaHoSo or idempotency key (key: 512 at most)
     char agency[64];         //  agency it counts for
     int64_t at;              //  Unix ms it happened (the hub's clock, or the record's date)
     bool electronic;         //  exchanged electronically (documents)

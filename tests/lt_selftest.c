@@ -22,6 +22,7 @@
 #include "lt_ledger.h"
 #include "lt_agencies.h"
 #include "lt_indicators.h"
+#include "lt_counting.h"
 #include "lt_config.h"
 #include "lt_zap.h"
 #include "lt_keys.h"
@@ -67,6 +68,7 @@ static const s_test_t s_tests[] = {
     {"lt_ledger", lt_ledger_test},
     {"lt_agencies", lt_agencies_test},
     {"lt_indicators", lt_indicators_test},
+    {"lt_counting", lt_counting_test},
     {"lt_config", lt_config_test},
     {"lt_zap", lt_zap_test},
     {"lt_keys", lt_keys_test},

@@ -28,17 +28,19 @@ cat > "$HUB_DIR/agencies.txt" <<'DIR'
 DIR
 hub_config <<CFG
 ledger
-    indicators = "$SRC/schemas/indicators/default.ind"
+    indicators = "$HUB_DIR/indicators.ind"
     agencies = "$HUB_DIR/agencies.txt"
+    reports = "PAR-7.1:quarter"
 routes
     route
-        kind = "document,status,dossier,progress"
+        kind = "document,status,dossier,progress,report"
         match = "*"
         to = "sink"
 connectors
     pub
     sink
 CFG
+cp "$SRC/schemas/indicators/default.ind" "$HUB_DIR/indicators.ind"
 "$BIN/broker/lthubd" --check-config "$HUB_DIR/lthub.cfg" || hub_fail "check-config"
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" 2>>"$HUB_DIR/sink.log"
@@ -191,6 +193,53 @@ grep -q 'doc|D1|000.00.13.H26|in,doc_in,D1,000.00.13.H26,in,relay+register,elect
 grep -q 'doc|E1|000.00.31.H26|in,doc_in,E1,000.00.31.H26,in,register,electronic,0,,,,,,electronic declared' "$ev" \
   || hub_fail "E1 is not marked declared"
 echo "PASS: secret items listed as excluded, relayed+registered one item, declared marked"
+
+# Reports: lthubd submitted the last completed quarter by itself; submitting
+# it again is a duplicate (same idempotency key); another period is new.
+CUR_PREV=$(python3 -c "y, q = map(int, '$CUR'.split('-Q')); y, q = (y - 1, 4) if q == 1 else (y, q - 1); print('%d-Q%d' % (y, q))")
+hub_wait 20 "grep -q 'PAR-7.1/000.00.00.H26/$CUR_PREV/1' '$HUB_DIR/sink.rec'" \
+  || hub_fail "no periodic report for $CUR_PREV: $(grep -i report "$HUB_DIR/lthubd.log" | tail -3)"
+out=$("$LT" report submit --period "$CUR_PREV" --admin "$HUB_ADMIN" --token-file "$HUB_DIR/admin.token") \
+  || hub_fail "report submit $CUR_PREV"
+grep -q "already submitted" <<<"$out" || hub_fail "resubmitting $CUR_PREV was not a duplicate: $out"
+out=$("$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" --token-file "$HUB_DIR/admin.token") \
+  || hub_fail "report submit $CUR"
+grep -q " submitted" <<<"$out" || hub_fail "report for $CUR: $out"
+hub_wait 20 "grep -q 'PAR-7.1/000.00.00.H26/$CUR/1' '$HUB_DIR/sink.rec'" || hub_fail "report $CUR not delivered"
+[ "$(grep -c "PAR-7.1/000.00.00.H26/$CUR_PREV/1" "$HUB_DIR/sink.rec")" = 1 ] || hub_fail "report $CUR_PREV delivered twice"
+rc=0; "$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" >/dev/null 2>&1 || rc=$?
+[ $rc != 0 ] || hub_fail "report submit without the token was accepted"
+sqlite3 "$HUB_DIR/data/lthub.db" "SELECT payload FROM messages WHERE kind = 5 AND bkey LIKE '%/$CUR/1'" > "$HUB_DIR/report.json"
+python3 - "$HUB_DIR/report.json" "$CUR" <<'PY' || hub_fail "report shape"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("reportCode", "organId", "period", "generatedAt", "idempotencyKey", "indicators", "evidence"):
+    assert k in r, k
+assert r["reportCode"] == "PAR-7.1" and r["organId"] == "000.00.00.H26"
+assert r["period"]["kind"] == "quarter" and r["period"]["to"].endswith("-14"), r["period"]
+ind = {i["code"]: i for i in r["indicators"]}
+assert (ind["doc_electronic_rate"]["numerator"], ind["doc_electronic_rate"]["denominator"]) == (6, 7)
+assert ind["doc_electronic_rate"]["unit"] == "%" and ind["doc_electronic_rate"]["target"] == 100
+print("report", r["idempotencyKey"], "with", len(ind), "indicators")
+PY
+echo "PASS: periodic report for $CUR_PREV, resubmission deduplicated, on-demand report for $CUR (spec/peers.md C shape)"
+
+# Definitions are data: a bad file is refused with its line (check-config)
+# and on SIGHUP keeps the definitions in use; a good edit is taken.
+target() { curl -sf "http://$HUB_ADMIN/api/v1/indicators?period=$CUR" | python3 -c \
+  "import json,sys; print([i['target'] for i in json.load(sys.stdin)['indicators'] if i['code']=='doc_electronic_rate'][0])"; }
+cp "$HUB_DIR/indicators.ind" "$HUB_DIR/good.ind"
+printf 'indicator broken_one\n    name = X\n    count = things\n' >> "$HUB_DIR/indicators.ind"
+rc=0; out=$("$BIN/broker/lthubd" --check-config "$HUB_DIR/lthub.cfg") || rc=$?
+[ $rc = 1 ] && grep -q "indicators.ind:$(wc -l < "$HUB_DIR/indicators.ind"): count must be" <<<"$out" \
+  || hub_fail "bad definitions not refused with file:line: $out"
+kill -HUP "$HUB_PID"
+hub_wait 10 "grep -q 'what=indicators' '$HUB_DIR/lthubd.log'" || hub_fail "no reload logged"
+[ "$(target)" = 100.0 ] || hub_fail "a bad file replaced the definitions"
+sed 's/^    target      = 100$/    target      = 90/' "$HUB_DIR/good.ind" > "$HUB_DIR/indicators.ind"
+kill -HUP "$HUB_PID"
+hub_wait 10 '[ "$(target)" = 90.0 ]' || hub_fail "the edited definitions were not reloaded ($(target))"
+echo "PASS: bad definitions refused (FILE:LINE) and kept out on SIGHUP; edited ones reloaded"
 
 # The chain verifies; an edited, a deleted and a swapped row are named.
 DB="$HUB_DIR/data/lthub.db"
