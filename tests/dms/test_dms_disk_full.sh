@@ -2,7 +2,7 @@
 # lthub-dms's mailbox on a full disk (issue #12 item 15, the mailbox part):
 # its data folder is a small tmpfs made for the test. Filled up, the mailbox
 # stops confirming deliveries (RETRY with a clear "disk is full" reason, no
-# dead letter), the lists keep answering, nothing is lost; when space returns
+# dead letter), list and getEdoc keep answering, nothing is lost; when space returns
 # the waiting documents arrive by themselves, each once.
 # Needs root to mount a tmpfs: without it the test is skipped (exit 77), with
 # the reason, never passed.
@@ -55,6 +55,9 @@ sleep 3
 kill -0 "$DMS_PID" || hub_fail "lthub-dms died on a full disk"
 # The reads keep answering.
 [ "$(dms_list sys-a | jget 'len(j)')" = 1 ] || hub_fail "the list does not answer on a full disk"
+first=$(dms_list sys-a | jget 'j[0]["docId"]')
+dms_call sys-a getEdoc docId="$first" --data-out "$HUB_DIR/full-get.edxml" > /dev/null
+cmp -s "$HUB_DIR/full-get.edxml" "$HUB_DIR/doc1.edxml" || hub_fail "getEdoc does not answer on a full disk"
 
 # Space returns: the three documents arrive by themselves, each once.
 rm -f "$MNT/filler"
