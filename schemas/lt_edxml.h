@@ -217,6 +217,19 @@ size_t lt_edxml_traces(const lt_edxml_t *self);
 const lt_edxml_trace_t *lt_edxml_trace(const lt_edxml_t *self, size_t index);
 int lt_edxml_append_trace(lt_edxml_t *self, const char *organ_id, const char *timestamp);
 
+//  Insert a TraceHeader (OrganId, Timestamp as given) into the bytes of a
+//  package, changing no other byte: after the last TraceHeader of
+//  edXMLHeader/TraceHeaderList, with that list's prefix and the whitespace
+//  found before the previous TraceHeader; without a TraceHeaderList, a new
+//  one holding only it goes after MessageHeader or Status. Elements are
+//  found by namespace, whatever their prefixes. *out_p (caller frees,
+//  NUL-terminated) receives the result; at_p and length_p, when not NULL,
+//  the offset and length of the inserted span. Returns 0, or -1 with err
+//  (LT_EINVAL naming what is missing, LT_ENOMEM).
+int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
+                          const char *timestamp, uint8_t **out_p, size_t *out_size_p,
+                          size_t *at_p, size_t *length_p, lt_err_t *err);
+
 //  Bussiness/BussinessDocumentInfo: present or not (it is written only when
 //  present or when one of its fields or receivers is set), and its receivers.
 bool lt_edxml_has_document_info(const lt_edxml_t *self);

@@ -662,6 +662,76 @@ static void s_test_zip_bomb(void)
            == -1);
 }
 
+//  Insert a trace into text and check the result and that removing the span
+//  gives the input back; returns the result (caller frees).
+static char *s_trace_into(const char *text, const char *expect_part)
+{
+    uint8_t *out = NULL;
+    size_t size = 0, at = 0, length = 0;
+    lt_err_t err;
+    int rc = lt_edxml_insert_trace(text, strlen(text), "000.00.00.H26", "2026/09/03 08:00:00",
+                                   &out, &size, &at, &length, &err);
+    if (rc)
+        fprintf(stderr, "lt_edxml_insert_trace: %s\n", err.detail);
+    assert(rc == 0 && size == strlen(text) + length);
+    assert(memcmp(out, text, at) == 0);
+    assert(strcmp((char *) out + at + length, text + at) == 0);
+    if (!strstr((char *) out, expect_part))
+        fprintf(stderr, "lt_edxml_insert_trace: %s not in\n%s\n", expect_part, (char *) out);
+    assert(strstr((char *) out, expect_part));
+    return (char *) out;
+}
+
+//  lt_edxml_insert_trace on packages written in several ways.
+static void s_test_insert_trace(void)
+{
+    //  The hub's writer's shape: appended after the last trace, same indent.
+    char *out = s_trace_into(
+        "<?xml version=\"1.0\"?>\n<edXML xmlns=\"" LT_EDXML_NS "\">\n"
+        "  <edXML:edXMLEnvelope xmlns:edXML=\"" LT_EDXML_NS "\">\n    <edXML:edXMLHeader>\n"
+        "      <edXML:MessageHeader><edXML:To/></edXML:MessageHeader>\n"
+        "      <edXML:TraceHeaderList>\n        <edXML:TraceHeader><edXML:OrganId>A</edXML:OrganId>"
+        "</edXML:TraceHeader>\n        <edXML:Bussiness/>\n      </edXML:TraceHeaderList>\n"
+        "    </edXML:edXMLHeader>\n  </edXML:edXMLEnvelope>\n</edXML>\n",
+        "</edXML:TraceHeader>\n        <edXML:TraceHeader><edXML:OrganId>000.00.00.H26"
+        "</edXML:OrganId><edXML:Timestamp>2026/09/03 08:00:00</edXML:Timestamp>"
+        "</edXML:TraceHeader>\n        <edXML:Bussiness/>");
+    free(out);
+    //  Other prefixes, a comment and a '>' in an attribute, an empty list.
+    out = s_trace_into(
+        "<x:edXML xmlns:x=\"" LT_EDXML_NS "\"><x:edXMLEnvelope><!-- <x:TraceHeaderList> -->"
+        "<x:edXMLHeader a=\"1>2\"><x:Status/><x:TraceHeaderList></x:TraceHeaderList>"
+        "</x:edXMLHeader></x:edXMLEnvelope></x:edXML>",
+        "<x:TraceHeaderList><x:TraceHeader><x:OrganId>000.00.00.H26</x:OrganId>");
+    free(out);
+    //  No list at all: one is added after Status, in the default namespace.
+    out = s_trace_into("<edXML xmlns=\"" LT_EDXML_NS "\"><edXMLEnvelope>\n <edXMLHeader>\n"
+                       "  <Status><From/></Status>\n </edXMLHeader></edXMLEnvelope></edXML>",
+                       "</Status>\n  <TraceHeaderList><TraceHeader><OrganId>000.00.00.H26"
+                       "</OrganId><Timestamp>2026/09/03 08:00:00</Timestamp></TraceHeader>"
+                       "</TraceHeaderList>\n </edXMLHeader>");
+    free(out);
+    //  Refusals: another namespace, no header, bad values.
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    lt_err_t err;
+    const char *other = "<edXML xmlns=\"urn:other\"><edXMLEnvelope><edXMLHeader><Status/>"
+                        "</edXMLHeader></edXMLEnvelope></edXML>";
+    assert(lt_edxml_insert_trace(other, strlen(other), "A", "T", &bytes, &size, NULL, NULL, &err)
+           == -1);
+    assert(err.code == LT_EINVAL && strstr(err.detail, "edXMLHeader"));
+    const char *open = "<edXML xmlns=\"" LT_EDXML_NS "\"><edXMLEnvelope>";
+    assert(lt_edxml_insert_trace(open, strlen(open), "A", "T", &bytes, &size, NULL, NULL, &err)
+           == -1);
+    const char *good = "<edXML xmlns=\"" LT_EDXML_NS "\"><edXMLEnvelope><edXMLHeader><Status/>"
+                       "</edXMLHeader></edXMLEnvelope></edXML>";
+    assert(lt_edxml_insert_trace(good, strlen(good), "<A>", "T", &bytes, &size, NULL, NULL, &err)
+           == -1);
+    assert(lt_edxml_insert_trace(good, strlen(good), "A", "T", &bytes, &size, NULL, NULL, &err)
+           == 0);
+    free(bytes);
+}
+
 void lt_edxml_test(bool verbose)
 {
     s_verbose = verbose;
@@ -680,6 +750,7 @@ void lt_edxml_test(bool verbose)
         printf("(LT_FIXTURES not set: fixture checks skipped) ");
     s_test_built();
     s_test_zip_bomb();
+    s_test_insert_trace();
     if (verbose)
         printf("\nOK\n");
 }

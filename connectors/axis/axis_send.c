@@ -3,7 +3,9 @@
     Runs on the runtime's worker threads, several at once (never two of the
     same lane, so a status never overtakes its document here either). Each
     attempt starts again from the stored payload, so a retried delivery
-    carries exactly one TraceHeader of the hub.
+    carries exactly one TraceHeader of the hub. The package is not written
+    again: the TraceHeader is inserted into the bytes the DMS sent
+    (lt_edxml_insert_trace), so the axis receives every other byte as sent.
 */
 #include "axis.h"
 #include "lt_edxml.h"
@@ -29,7 +31,8 @@ static void s_count(axis_t *self, lt_delivery_result_t result, const char *detai
         axis_note_error(self, detail);
 }
 
-//  Read the payload, append the hub's TraceHeader and write it back;
+//  Read the payload (to check it and tell a status from a document), then
+//  insert the hub's TraceHeader into its bytes, changing nothing else;
 //  *data_p is the package to send (caller frees). FAIL when the payload is
 //  not a package the hub can relay, RETRY when memory ran out.
 static lt_delivery_result_t s_prepare(axis_t *self, const lt_delivery_t *d, uint8_t **data_p,
@@ -46,20 +49,15 @@ static lt_delivery_result_t s_prepare(axis_t *self, const lt_delivery_t *d, uint
         return LT_DELIVERY_FAIL;
     }
     *status_p = lt_edxml_is_status(package);
+    lt_edxml_destroy(&package);
     char stamp[32];
     axis_format_time(lt_time_ms(), stamp);
-    lt_delivery_result_t result = LT_DELIVERY_OK;
-    if (lt_edxml_append_trace(package, self->province_code, stamp)) {
-        lt_err_set(err, LT_ENOMEM, "out of memory adding the TraceHeader");
-        result = LT_DELIVERY_RETRY;
+    if (lt_edxml_insert_trace(d->payload, d->size, self->province_code, stamp, data_p, size_p,
+                              NULL, NULL, &perr)) {
+        lt_err_set(err, perr.code, "cannot insert the hub's TraceHeader: %s", perr.detail);
+        return perr.code == LT_ENOMEM ? LT_DELIVERY_RETRY : LT_DELIVERY_FAIL;
     }
-    else if (lt_edxml_write(package, data_p, size_p, &perr)) {
-        lt_err_set(err, perr.code, "cannot write the package with the hub's TraceHeader: %s",
-                   perr.detail);
-        result = perr.code == LT_ENOMEM ? LT_DELIVERY_RETRY : LT_DELIVERY_FAIL;
-    }
-    lt_edxml_destroy(&package);
-    return result;
+    return LT_DELIVERY_OK;
 }
 
 lt_delivery_result_t axis_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t arrivals_sent;     //  automatic statuses 01 accepted by the broker
     uint64_t arrivals_failed;   //  automatic statuses 01 given up
     uint64_t rejected_kept;     //  refused inputs kept in DIR/rejected
+    uint64_t mailbox_full;      //  deliveries put back because the mailbox disk is full
 } dms_stats_t;
 
 //  The connector's state.

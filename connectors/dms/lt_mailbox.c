@@ -11,6 +11,7 @@
 #include "lt_id.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -80,10 +81,19 @@ static const char *s_migrations[] = {
     "i.id, i.system, i.msgid, i.agency, p.kind, p.key, p.btype, p.sender, i.state, "          \
     "i.description, p.size, i.created, i.updated, i.fetched"
 
-//  Fill err from the connection's last error, prefixed with what was done.
+//  Fill err from the connection's last error, prefixed with what was done;
+//  a full disk is LT_EUNAVAIL (transient: nothing was written, try again
+//  when there is space), any other failure LT_ESTORE.
 static int s_fail(lt_mailbox_t *self, lt_err_t *err, const char *what)
 {
-    lt_err_set(err, LT_ESTORE, "mailbox: %s: %s", what, sqlite3_errmsg(self->db));
+    int code = sqlite3_errcode(self->db);
+    if (code == SQLITE_FULL || sqlite3_system_errno(self->db) == ENOSPC)
+        lt_err_set(err, LT_EUNAVAIL,
+                   "mailbox: the disk is full (%s: %s); nothing was stored, it is tried again "
+                   "when there is space",
+                   what, sqlite3_errmsg(self->db));
+    else
+        lt_err_set(err, LT_ESTORE, "mailbox: %s: %s", what, sqlite3_errmsg(self->db));
     return -1;
 }
 
@@ -100,9 +110,8 @@ static int s_exec(lt_mailbox_t *self, const char *sql, lt_err_t *err)
     char *message = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
         return 0;
-    lt_err_set(err, LT_ESTORE, "mailbox: %s", message ? message : sqlite3_errmsg(self->db));
     sqlite3_free(message);
-    return -1;
+    return s_fail(self, err, sql);
 }
 
 //  Prepare a statement; NULL with err filled.

@@ -349,8 +349,14 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     if (rc) {
         //  A disk problem may pass: the broker tries again with backoff.
         dms_count(self, &self->stats.delivery_retries);
-        lt_log_error("event=mailbox_error op=put msgid=%s reason=\"%s\"", lt_envelope_id(env),
-                     err->detail);
+        if (err->code == LT_EUNAVAIL) {
+            dms_count(self, &self->stats.mailbox_full);
+            lt_log_error("event=mailbox_full msgid=%s data=%s reason=\"%s\"",
+                         lt_envelope_id(env), self->data_dir, err->detail);
+        }
+        else
+            lt_log_error("event=mailbox_error op=put msgid=%s reason=\"%s\"",
+                         lt_envelope_id(env), err->detail);
         return LT_DELIVERY_RETRY;
     }
     pthread_mutex_lock(&self->lock);
@@ -379,7 +385,7 @@ json_t *dms_stats_json(dms_t *self)
     pthread_mutex_unlock(&self->lock);
     json_t *out = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:I, s:I, s:I, s:I}",
+        "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "requests", (json_int_t) s.requests, "auth_failures", (json_int_t) s.auth_failures,
         "send_ok", (json_int_t) s.send_ok, "send_duplicates", (json_int_t) s.send_duplicates,
         "send_fail", (json_int_t) s.send_fail, "hash_failures", (json_int_t) s.hash_failures,
@@ -393,7 +399,7 @@ json_t *dms_stats_json(dms_t *self)
         "delivery_retries", (json_int_t) s.delivery_retries, "items_added",
         (json_int_t) s.items_added, "arrivals_sent", (json_int_t) s.arrivals_sent,
         "arrivals_failed", (json_int_t) s.arrivals_failed, "rejected_kept",
-        (json_int_t) s.rejected_kept);
+        (json_int_t) s.rejected_kept, "mailbox_full", (json_int_t) s.mailbox_full);
     if (out)
         json_object_set_new(out, "mailboxes", counts ? counts : json_object());
     else

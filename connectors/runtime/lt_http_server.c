@@ -76,6 +76,9 @@ struct _lt_http_request_t {
     int64_t started;                    //  lt_clock_ms when the headers arrived
     size_t max_body;                    //  this request's body limit
     bool refused;                       //  the gate answered: the body is not read
+    struct MHD_PostProcessor *pp;       //  multipart parser fed as the body arrives, or NULL
+    bool streamed;                      //  multipart: parts kept, the raw body not
+    size_t received;                    //  body bytes received when streamed
 };
 
 struct _lt_http_response_t {
@@ -121,6 +124,8 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
     lt_http_request_t *req = *con_cls;
     if (!req)
         return;
+    if (req->pp)
+        MHD_destroy_post_processor(req->pp);
     s_parts_free(req);
     free(req->body);
     free(req);
@@ -197,9 +202,34 @@ static enum MHD_Result s_part_chunk(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+//  Start parsing a multipart/form-data body as it arrives, so that its
+//  bytes are held once (in the parts), not twice; false when the request
+//  is not multipart or its Content-Type has no usable boundary.
+static bool s_stream_parts(lt_http_request_t *req)
+{
+    const char *type
+        = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, "Content-Type");
+    if (!type || strncasecmp(type, "multipart/form-data", 19) != 0)
+        return false;
+    req->pp = MHD_create_post_processor(req->connection, 65536, s_part_chunk, req);
+    req->streamed = req->pp != NULL;
+    return req->streamed;
+}
+
+//  Finish a streamed multipart body; on any failure keep no part.
+static void s_stream_end(lt_http_request_t *req)
+{
+    bool ok = !req->pp || MHD_destroy_post_processor(req->pp) == MHD_YES;
+    req->pp = NULL;
+    if (!ok || req->parts_failed)
+        s_parts_free(req);
+}
+
 //  Parse a form body (multipart or urlencoded) into parts; on any failure keep none.
 static void s_parse_parts(lt_http_request_t *req)
 {
+    if (req->streamed)
+        return;   //  parsed as it arrived
     const char *type
         = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncasecmp(type, "multipart/form-data", 19) != 0)
@@ -338,6 +368,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
                 return s_queue_text(connection, 413, "request body too large\n");
             }
         }
+        s_stream_parts(req);
         return MHD_YES;
     }
     if (req->refused)
@@ -348,16 +379,27 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
     if (*upload_data_size > 0) {
         size_t chunk = *upload_data_size;
         *upload_data_size = 0;
-        if (!req->too_big && chunk > req->max_body - req->size) {
+        size_t held = req->streamed ? req->received : req->size;
+        if (!req->too_big && chunk > req->max_body - held) {
             req->too_big = true;
             free(req->body);
             req->body = NULL;
             req->size = req->cap = 0;
+            if (req->pp)
+                MHD_destroy_post_processor(req->pp);
+            req->pp = NULL;
+            s_parts_free(req);
         }
         if (req->too_big) {
             //  Drop the rest of an oversized chunked body, within reason.
             req->discarded += chunk;
             return req->discarded > req->max_body ? MHD_NO : MHD_YES;
+        }
+        if (req->streamed) {
+            req->received += chunk;
+            if (!req->parts_failed && MHD_post_process(req->pp, upload_data, chunk) != MHD_YES)
+                req->parts_failed = true;   //  read on, answer with no parts
+            return MHD_YES;
         }
         if (!s_reserve(&req->body, &req->cap, req->size + chunk))
             return MHD_NO;
@@ -367,6 +409,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
     }
     if (req->too_big)
         return s_queue_text(connection, 413, "request body too large\n");
+    if (req->streamed)
+        s_stream_end(req);
     return s_dispatch(self, req);
 }
 

@@ -5,9 +5,9 @@
     client gets 413 and the handler is not called: at once when the declared
     Content-Length is over, at the end of the body for a chunked upload,
     whose excess is read and dropped up to the limit again, after which the
-    connection is closed), parses multipart/form-data
-    parts when the request carries them, then calls the handler once with the
-    complete request. The handler fills a response (status, body, headers),
+    connection is closed), parses multipart/form-data parts as they arrive
+    when the request carries them (keeping the parts, not the raw body),
+    then calls the handler once with the complete request. The handler fills a response (status, body, headers),
     or asks to hang: the connection is then held without an answer until the
     server is destroyed or the hang limit passes, which is how simulators
     inject "accept and never answer" faults.
@@ -130,6 +130,8 @@ const char *lt_http_request_header(const lt_http_request_t *req, const char *nam
 const char *lt_http_request_query(const lt_http_request_t *req, const char *name);
 
 //  Return the raw request body (NUL-terminated for convenience) and its size.
+//  A multipart/form-data body is parsed as it arrives and not kept: its
+//  parts are (lt_http_request_part), the body is then empty.
 const void *lt_http_request_body(const lt_http_request_t *req, size_t *size);
 
 //  Return the bytes of the multipart/form-data part with this name (first

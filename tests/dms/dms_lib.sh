@@ -12,6 +12,7 @@
 #   dms_list SYSTEM [messagetype]              prints the items as JSON
 #   dms_kill / dms_stop / dms_start            SIGKILL / SIGTERM lthub-dms, start it again
 #   DMS_SYS_A_EXTRA / DMS_SYS_B_EXTRA          extra lines for sys-a's / sys-b's section
+#   DMS_MAX_ATTEMPTS=N                         the broker's delivery/max_attempts (20)
 #   DMS_SCHEME=https, DMS_CA=FILE              talk HTTPS to lthub-dms (started with --tls-*)
 # Every process is stopped by PID when the script exits (hub.sh's trap).
 
@@ -96,6 +97,7 @@ dms_setup() {
 delivery
     backoff_min = 50
     backoff_max = 500
+    max_attempts = ${DMS_MAX_ATTEMPTS:-20}
 routes
     route
         kind = "document,status"
