@@ -225,15 +225,20 @@ static void s_note(portal_t *self, lt_delivery_result_t result, const char *deta
 }
 
 //  True when DVCQG already holds exactly this record (TraCuuHoSo).
-static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                            json_t *record)
+static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d)
 {
+    json_error_t jerr;
+    json_t *record = json_loadb((const char *) d->payload, d->size, 0, &jerr);
+    if (!record)
+        return false;
     const lt_envelope_t *env = d->envelope;
     char token[sizeof(self->dvcqg_token)];
     uint64_t generation = 0;
     lt_err_t err;
-    if (s_login(self, client, UINT64_MAX, token, sizeof(token), &generation, &err) != S_OK)
+    if (s_login(self, client, UINT64_MAX, token, sizeof(token), &generation, &err) != S_OK) {
+        json_decref(record);
         return false;
+    }
     size_t len = 0;
     char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL, lt_envelope_key(env),
                         NULL, 0, &len);
@@ -243,6 +248,7 @@ static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_d
                 && json_equal(json_object_get(answer, "data"), record);
     free(body);
     json_decref(answer);
+    json_decref(record);
     return same;
 }
 
@@ -269,54 +275,15 @@ static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
     return 0;
 }
 
-lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+//  Send one message alone (the loop of -2 and -3); returns the outcome;
+//  *updating_p tells whether it went as an update.
+static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                              bool dossier, bool *updating_p, lt_err_t *err)
 {
-    portal_t *self = state;
     const lt_envelope_t *env = d->envelope;
-    lt_kind_t kind = lt_envelope_kind(env);
-    if (kind != LT_KIND_DOSSIER && kind != LT_KIND_PROGRESS) {
-        lt_err_set(err, LT_EROUTE, "lthub-portal takes dossiers and progress steps, not %s "
-                   "messages", lt_kind_name(kind));
-        s_note(self, LT_DELIVERY_FAIL, err->detail);
-        return LT_DELIVERY_FAIL;
-    }
-    json_error_t jerr;
-    json_t *record = json_loadb((const char *) d->payload, d->size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(record)) {
-        json_decref(record);
-        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record: %s", jerr.text);
-        s_note(self, LT_DELIVERY_FAIL, err->detail);
-        return LT_DELIVERY_FAIL;
-    }
-    lt_http_client_t *client = s_take(self, err);
-    if (!client) {
-        json_decref(record);
-        s_note(self, LT_DELIVERY_RETRY, err->detail);
-        return LT_DELIVERY_RETRY;
-    }
-    bool dossier = kind == LT_KIND_DOSSIER;
-    bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
     s_outcome_t outcome = S_TRANSIENT;
-    bool skipped = false;
-    //  A message marked SENT reached DVCQG before a crash; one marked
-    //  SENDING (or retried) may have: a dossier DVCQG already holds as is
-    //  is not sent again.
-    lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
-    if (mark == LT_PORTAL_SENT
-        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
-            && s_already_there(self, client, d, record))) {
-        outcome = S_OK;
-        skipped = true;
-        portal_count(self, &self->stats.already_there);
-    }
-    else if (mark == LT_PORTAL_SENDING)
-        lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
-                       "call was cut short; DVCQG may receive this step twice\"",
-                       lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
-    if (!skipped && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
-        skipped = true;   //  outcome stays S_TRANSIENT: try again later
     uint64_t generation = 0, refused = 0;
-    for (int tries = 0; !skipped && tries < S_TRIES; tries++) {
+    for (int tries = 0; tries < S_TRIES; tries++) {
         char token[sizeof(self->dvcqg_token)];
         outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
         if (outcome != S_OK)
@@ -324,7 +291,7 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         size_t len = 0;
         char *body = s_body(token, lt_envelope_sender(env),
                             dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
-                            dossier ? (updating ? "True" : "False") : NULL, NULL, d->payload,
+                            dossier ? (*updating_p ? "True" : "False") : NULL, NULL, d->payload,
                             d->size, &len);
         if (!body) {
             lt_err_set(err, LT_ENOMEM, "out of memory");
@@ -340,20 +307,215 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
             refused = generation;   //  s_login logs in again unless another worker did
             continue;
         }
-        if (outcome == S_EXISTS && dossier && !updating) {
+        if (outcome == S_EXISTS && dossier && !*updating_p) {
             portal_count(self, &self->stats.resent_as_update);
-            updating = true;
+            *updating_p = true;
             continue;
         }
         break;
     }
-    if (outcome == S_OK && !(skipped && mark == LT_PORTAL_SENT)) {
-        lt_err_t merr;
-        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
-            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
+    return outcome;
+}
+
+//  ---------------------------------------------------------------------------
+//  Batches: concurrent deliveries of the same kind, update flag and agency
+//  share one call. Each worker queues its item; one worker at a time takes
+//  a batch from the head of the queue, sends it, and hands the outcome to
+//  every item of it. Items of one batch come from different lanes (the
+//  broker never hands over two of one lane at once), so their order within
+//  the call does not matter. A batch DVCQG refuses for another reason than
+//  a transient one is sent again item by item, so that -1, -2 and -3 name
+//  one record.
+
+//  One queued delivery.
+typedef struct s_item {
+    const lt_delivery_t *d;      //  the delivery
+    bool dossier;                //  dossier (else progress step)
+    bool updating;               //  sent as an update
+    int state;                   //  0 queued, 1 taken, 2 done
+    bool alone;                  //  send it alone (the batch was refused)
+    s_outcome_t outcome;         //  the batch's outcome
+    char reason[512];            //  its reason
+    pthread_cond_t cond;         //  signalled when done, or when it may flush
+    struct s_item *next;         //  queue link
+} s_item_t;
+
+//  True when two items may share a call.
+static bool s_same_call(const s_item_t *a, const s_item_t *b)
+{
+    return a->dossier == b->dossier && a->updating == b->updating
+           && strcmp(lt_envelope_sender(a->d->envelope), lt_envelope_sender(b->d->envelope)) == 0;
+}
+
+//  Take one batch from the queue, send it, hand out its outcome.
+static void s_flush(portal_t *self, lt_http_client_t *client)
+{
+    s_item_t *batch[PORTAL_BATCH_MAX];
+    size_t count = 0;
+    pthread_mutex_lock(&self->batch_lock);
+    s_item_t *head = self->queue;
+    for (s_item_t **link = &self->queue; *link && count < self->max_batch;) {
+        s_item_t *item = *link;
+        if (s_same_call(item, head)) {
+            *link = item->next;
+            item->state = 1;
+            batch[count++] = item;
+        }
+        else
+            link = &item->next;
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+    if (count == 0)
+        return;
+    const char *ids[PORTAL_BATCH_MAX];
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++) {
+        ids[i] = lt_envelope_id(batch[i]->d->envelope);
+        bytes += batch[i]->d->size + 1;
+    }
+    lt_err_t err;
+    lt_err_clear(&err);
+    s_outcome_t outcome = S_TRANSIENT;
+    uint8_t *records = malloc(bytes + 1);
+    char token[sizeof(self->dvcqg_token)];
+    uint64_t generation = 0;
+    if (!records)
+        lt_err_set(&err, LT_ENOMEM, "out of memory");
+    else if (lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENDING, &err) == 0
+             && (outcome = s_login(self, client, 0, token, sizeof(token), &generation, &err))
+                    == S_OK) {
+        size_t used = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                records[used++] = ',';
+            memcpy(records + used, batch[i]->d->payload, batch[i]->d->size);
+            used += batch[i]->d->size;
+        }
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(head->d->envelope),
+                            head->dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
+                            head->dossier ? (head->updating ? "True" : "False") : NULL, NULL,
+                            records, used, &len);
+        json_t *answer = NULL;
+        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer, &err)
+                       : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+        free(body);
+        json_decref(answer);
+        if (outcome == S_OK
+            && lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENT, &err))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", err.detail);
+    }
+    free(records);
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.batches++;
+    self->stats.batched += count;
+    pthread_mutex_unlock(&self->stats_lock);
+    pthread_mutex_lock(&self->batch_lock);
+    for (size_t i = 0; i < count; i++) {
+        batch[i]->outcome = outcome;
+        batch[i]->alone = outcome != S_OK && outcome != S_TRANSIENT;
+        snprintf(batch[i]->reason, sizeof(batch[i]->reason), "%s", err.detail);
+        batch[i]->state = 2;
+        pthread_cond_signal(&batch[i]->cond);
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+}
+
+//  Queue a delivery for a batch and wait for its outcome; true when it
+//  must be sent alone instead.
+static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                      bool dossier, bool updating, s_outcome_t *outcome, lt_err_t *err)
+{
+    s_item_t item = {.d = d, .dossier = dossier, .updating = updating};
+    pthread_cond_init(&item.cond, NULL);
+    pthread_mutex_lock(&self->batch_lock);
+    s_item_t **tail = &self->queue;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &item;
+    while (item.state != 2) {
+        if (!self->flushing) {
+            self->flushing = true;
+            pthread_mutex_unlock(&self->batch_lock);
+            s_flush(self, client);
+            pthread_mutex_lock(&self->batch_lock);
+            self->flushing = false;
+            //  Hand the turn to the worker whose item waits first.
+            if (self->queue)
+                pthread_cond_signal(&self->queue->cond);
+        }
+        else
+            pthread_cond_wait(&item.cond, &self->batch_lock);
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+    pthread_cond_destroy(&item.cond);
+    *outcome = item.outcome;
+    if (item.outcome != S_OK)
+        lt_err_set(err, item.outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER, "%s", item.reason);
+    return item.alone;
+}
+
+lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+{
+    portal_t *self = state;
+    const lt_envelope_t *env = d->envelope;
+    lt_kind_t kind = lt_envelope_kind(env);
+    if (kind != LT_KIND_DOSSIER && kind != LT_KIND_PROGRESS) {
+        lt_err_set(err, LT_EROUTE, "lthub-portal takes dossiers and progress steps, not %s "
+                   "messages", lt_kind_name(kind));
+        s_note(self, LT_DELIVERY_FAIL, err->detail);
+        return LT_DELIVERY_FAIL;
+    }
+    //  The payload was checked when it came in; a record that is not a
+    //  JSON object here was published by something else.
+    const char *first = memchr(d->payload, '{', d->size < 64 ? d->size : 64);
+    if (!first || d->size < 2 || d->payload[d->size - 1] != '}') {
+        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record");
+        s_note(self, LT_DELIVERY_FAIL, err->detail);
+        return LT_DELIVERY_FAIL;
+    }
+    lt_http_client_t *client = s_take(self, err);
+    if (!client) {
+        s_note(self, LT_DELIVERY_RETRY, err->detail);
+        return LT_DELIVERY_RETRY;
+    }
+    bool dossier = kind == LT_KIND_DOSSIER;
+    bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
+    s_outcome_t outcome = S_TRANSIENT;
+    bool done = false;
+    //  A message marked SENT reached DVCQG before a crash; one marked
+    //  SENDING (or retried) may have: a dossier DVCQG already holds as is
+    //  is not sent again.
+    lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
+    if (mark == LT_PORTAL_SENT
+        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+            && s_already_there(self, client, d))) {
+        outcome = S_OK;
+        done = true;
+        portal_count(self, &self->stats.already_there);
+        if (mark != LT_PORTAL_SENT
+            && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, err))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", err->detail);
+    }
+    else if (mark == LT_PORTAL_SENDING)
+        lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
+                       "call was cut short; DVCQG may receive this step twice\"",
+                       lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
+    if (!done && self->max_batch > 1 && d->attempt == 1
+        && !s_batched(self, client, d, dossier, updating, &outcome, err))
+        done = true;
+    if (!done) {
+        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
+            outcome = S_TRANSIENT;
+        else {
+            outcome = s_send_one(self, client, d, dossier, &updating, err);
+            lt_err_t merr;
+            if (outcome == S_OK
+                && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
+                lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
+        }
     }
     s_give(self, &client);
-    json_decref(record);
     lt_delivery_result_t result = outcome == S_OK          ? LT_DELIVERY_OK
                                   : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : outcome == S_SESSION   ? LT_DELIVERY_RETRY
@@ -362,9 +524,9 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
         portal_count(self, dossier ? &self->stats.synced : &self->stats.steps_out);
-        lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u%s",
+        lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u",
                      lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
-                     updating ? "yes" : "no", d->attempt, skipped ? " already_there=yes" : "");
+                     updating ? "yes" : "no", d->attempt);
         return result;
     }
     s_note(self, result, err->detail);
