@@ -455,6 +455,12 @@ static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_deliver
     return item.alone;
 }
 
+//  True for JSON whitespace.
+static bool s_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
 {
     portal_t *self = state;
@@ -468,8 +474,12 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     }
     //  The payload was checked when it came in; a record that is not a
     //  JSON object here was published by something else.
-    const char *first = memchr(d->payload, '{', d->size < 64 ? d->size : 64);
-    if (!first || d->size < 2 || d->payload[d->size - 1] != '}') {
+    size_t head = 0, tail = d->size;
+    while (head < tail && s_space(d->payload[head]))
+        head++;
+    while (tail > head && s_space(d->payload[tail - 1]))
+        tail--;
+    if (tail - head < 2 || d->payload[head] != '{' || d->payload[tail - 1] != '}') {
         lt_err_set(err, LT_EINVAL, "the payload is not a JSON record");
         s_note(self, LT_DELIVERY_FAIL, err->detail);
         return LT_DELIVERY_FAIL;
