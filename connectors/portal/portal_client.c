@@ -9,13 +9,16 @@
     that finds a newer session than the one refused just uses it) and
     retries the call.
 
-    Every message is marked SENDING in portal.db before its call and SENT
-    once DVCQG accepted it (WAL, synchronous=NORMAL: the marks survive a
-    crash of the process). A redelivery after a crash of a message marked
-    SENT is not sent again; a dossier marked SENDING, or retried (an
-    earlier attempt may have reached DVCQG before a timeout), is first
-    looked up with TraCuuHoSo, and not sent again when DVCQG already holds
-    exactly this record. A progress step has no lookup: one whose earlier
+    Every message is marked SENDING in portal.db before its call, SENT once
+    DVCQG accepted it, and UNSENT again when DVCQG answered that it took
+    nothing (an error_code other than 0); a call that got no usable answer
+    (timeout, cut connection, HTTP 5xx, garbled body) leaves it SENDING.
+    The marks live in WAL with synchronous=NORMAL: they survive a crash of
+    the process. A redelivery of a message marked SENT is not sent again; a
+    dossier marked SENDING, or retried, is first looked up with TraCuuHoSo,
+    and not sent again when DVCQG already holds exactly this record (when
+    the lookup itself fails, the delivery waits for the next attempt rather
+    than guess). A progress step has no lookup: one whose earlier
     call was cut short is sent again (logged), so DVCQG must take an
     identical step as the same one. Each
     record travels as the exact bytes the one-stop system sent, spliced
@@ -91,8 +94,11 @@ void portal_client_fini(portal_t *self)
 //  POST a JSON body to path and classify the answer; *reply_p gets the
 //  parsed answer on S_OK and S_INVALID.. (caller decrefs), err the reason.
 static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *path,
-                          const char *body, size_t size, json_t **reply_p, lt_err_t *err)
+                          const char *body, size_t size, json_t **reply_p, bool *definite,
+                          lt_err_t *err)
 {
+    if (definite)
+        *definite = false;
     lt_http_reply_t reply = {0};
     lt_err_t cerr;
     lt_err_clear(&cerr);
@@ -128,6 +134,8 @@ static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *
         lt_err_set(err, outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER,
                    "DVCQG answered error_code %.16s: %.400s", code, message ? message : "");
     *reply_p = answer;
+    if (definite)
+        *definite = true;   //  DVCQG said what became of the call
     return outcome;
 }
 
@@ -145,7 +153,7 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
         json_decref(body);
         json_t *answer = NULL;
         outcome = text ? s_call(self, client, self->dvcqg_auth_path, text, strlen(text), &answer,
-                                err)
+                                NULL, err)
                        : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
         if (text) {
             memset(text, 0, strlen(text));
@@ -224,32 +232,43 @@ static void s_note(portal_t *self, lt_delivery_result_t result, const char *deta
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-//  True when DVCQG already holds exactly this record (TraCuuHoSo).
-static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d)
+//  Ask DVCQG (TraCuuHoSo) whether it already holds exactly this record:
+//  1 yes, 0 no, -1 unknown for now (no answer, a transient error; err
+//  filled), so that a record is never sent twice on a guess.
+static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                           lt_err_t *err)
 {
     json_error_t jerr;
     json_t *record = json_loadb((const char *) d->payload, d->size, 0, &jerr);
     if (!record)
-        return false;
+        return 0;
     const lt_envelope_t *env = d->envelope;
     char token[sizeof(self->dvcqg_token)];
-    uint64_t generation = 0;
-    lt_err_t err;
-    if (s_login(self, client, UINT64_MAX, token, sizeof(token), &generation, &err) != S_OK) {
-        json_decref(record);
-        return false;
+    uint64_t generation = 0, refused = UINT64_MAX;
+    int there = -1;
+    for (int tries = 0; tries < 2 && there < 0; tries++) {
+        s_outcome_t outcome = s_login(self, client, refused, token, sizeof(token), &generation,
+                                      err);
+        if (outcome != S_OK)
+            break;
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL,
+                            lt_envelope_key(env), NULL, 0, &len);
+        json_t *answer = NULL;
+        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer, NULL,
+                                err)
+                       : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+        free(body);
+        if (outcome == S_OK)
+            there = json_equal(json_object_get(answer, "data"), record) ? 1 : 0;
+        else if (outcome == S_INVALID)
+            there = 0;   //  DVCQG does not know the dossier
+        else if (outcome == S_SESSION)
+            refused = generation;
+        json_decref(answer);
     }
-    size_t len = 0;
-    char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL, lt_envelope_key(env),
-                        NULL, 0, &len);
-    json_t *answer = NULL;
-    bool same = body && s_call(self, client, self->dvcqg_service_path, body, len, &answer, &err)
-                            == S_OK
-                && json_equal(json_object_get(answer, "data"), record);
-    free(body);
-    json_decref(answer);
     json_decref(record);
-    return same;
+    return there;
 }
 
 //  Publish the fact that DVCQG accepted this dossier and wait for it.
@@ -278,8 +297,9 @@ static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
 //  *updating_p tells whether it went as an update.
 static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                              bool dossier, bool *updating_p, lt_err_t *err)
+                              bool dossier, bool *updating_p, bool *definite, lt_err_t *err)
 {
+    *definite = false;
     const lt_envelope_t *env = d->envelope;
     s_outcome_t outcome = S_TRANSIENT;
     uint64_t generation = 0, refused = 0;
@@ -299,7 +319,8 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
             break;
         }
         json_t *answer = NULL;
-        outcome = s_call(self, client, self->dvcqg_service_path, body, len, &answer, err);
+        outcome = s_call(self, client, self->dvcqg_service_path, body, len, &answer, definite,
+                         err);
         free(body);
         json_decref(answer);
         if (outcome == S_SESSION) {
@@ -397,13 +418,19 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
                             head->dossier ? (head->updating ? "True" : "False") : NULL, NULL,
                             records, used, &len);
         json_t *answer = NULL;
-        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer, &err)
+        bool definite = false;
+        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer,
+                                &definite, &err)
                        : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
         free(body);
         json_decref(answer);
-        if (outcome == S_OK
-            && lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENT, &err))
-            lt_log_warning("event=store_error op=mark reason=\"%s\"", err.detail);
+        lt_err_t merr;
+        //  SENT once accepted; UNSENT again when DVCQG said it took nothing.
+        if ((outcome == S_OK || definite)
+            && lt_portal_store_mark_many(self->store, ids, count,
+                                         outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
+                                         &merr))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     free(records);
     pthread_mutex_lock(&self->stats_lock);
@@ -497,9 +524,13 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     //  SENDING (or retried) may have: a dossier DVCQG already holds as is
     //  is not sent again.
     lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
-    if (mark == LT_PORTAL_SENT
-        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
-            && s_already_there(self, client, d))) {
+    int there = mark == LT_PORTAL_SENT ? 1
+                : dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+                    ? s_already_there(self, client, d, err)
+                    : 0;
+    if (there < 0)
+        done = true;   //  outcome stays S_TRANSIENT: ask again later
+    else if (there) {
         outcome = S_OK;
         done = true;
         portal_count(self, &self->stats.already_there);
@@ -507,7 +538,7 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
             && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, err))
             lt_log_warning("event=store_error op=mark reason=\"%s\"", err->detail);
     }
-    else if (mark == LT_PORTAL_SENDING)
+    else if (mark == LT_PORTAL_SENDING && !dossier)
         lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
                        "call was cut short; DVCQG may receive this step twice\"",
                        lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
@@ -518,10 +549,13 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
             outcome = S_TRANSIENT;
         else {
-            outcome = s_send_one(self, client, d, dossier, &updating, err);
+            bool definite = false;
+            outcome = s_send_one(self, client, d, dossier, &updating, &definite, err);
             lt_err_t merr;
-            if (outcome == S_OK
-                && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
+            if ((outcome == S_OK || definite)
+                && lt_portal_store_mark(self->store, lt_envelope_id(env),
+                                        outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
+                                        &merr))
                 lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
         }
     }
