@@ -198,19 +198,43 @@ int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body
     return result;
 }
 
-int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
-                         lt_err_t *err)
+//  Write one delivery state with the lock held; -1 with err.
+static int s_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark, int64_t now,
+                  lt_err_t *err)
 {
-    assert(self && msgid);
-    pthread_mutex_lock(&self->lock);
     sqlite3_reset(self->mark);
     sqlite3_bind_text(self->mark, 1, msgid, -1, SQLITE_STATIC);
     sqlite3_bind_int(self->mark, 2, (int) mark);
-    sqlite3_bind_int64(self->mark, 3, lt_time_ms());
+    sqlite3_bind_int64(self->mark, 3, now);
     int rc = sqlite3_step(self->mark) == SQLITE_DONE ? 0 : -1;
     if (rc)
         lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(self->mark);
+    return rc;
+}
+
+int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
+                         lt_err_t *err)
+{
+    assert(self && msgid);
+    return lt_portal_store_mark_many(self, &msgid, 1, mark, err);
+}
+
+int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids, size_t count,
+                              lt_portal_mark_t mark, lt_err_t *err)
+{
+    assert(self && (msgids || count == 0));
+    int64_t now = lt_time_ms();
+    pthread_mutex_lock(&self->lock);
+    int rc = count > 1 ? s_exec(self, "BEGIN IMMEDIATE", err) : 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = s_mark(self, msgids[i], mark, now, err);
+    if (count > 1) {
+        if (rc == 0)
+            rc = s_exec(self, "COMMIT", err);
+        if (rc)
+            s_exec(self, "ROLLBACK", NULL);
+    }
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
@@ -308,6 +332,9 @@ void lt_portal_store_test(bool verbose)
     assert(lt_portal_store_prune(store, lt_time_ms() - 60000) == 0);
     assert(lt_portal_store_prune(store, lt_time_ms() + 1) == 1);
     assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
+    const char *ids[] = {"m-2", "m-3"};
+    assert(lt_portal_store_mark_many(store, ids, 2, LT_PORTAL_SENT, &err) == 0);
+    assert(lt_portal_store_marked(store, "m-3") == LT_PORTAL_SENT);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);

@@ -61,6 +61,10 @@ typedef enum {
 int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
                          lt_err_t *err);
 
+//  Record the same delivery state of several messages in one transaction.
+int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids, size_t count,
+                              lt_portal_mark_t mark, lt_err_t *err);
+
 //  Return the delivery state of message msgid (UNSENT when unknown or on error).
 lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid);
 

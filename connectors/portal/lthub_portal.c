@@ -56,6 +56,7 @@ static const lt_option_t s_options[] = {
     {"dvcqg-service-path", "/service", "path of DVCQG's service calls"},
     {"ca-file", "", "PEM CA file for DVCQG's TLS certificate (default: system store)"},
     {"timeout-ms", "30000", "longest wait for one DVCQG call, ms"},
+    {"batch", "50", "records per DVCQG call at most (concurrent deliveries share calls)"},
     {"connect-timeout-ms", "10000", "longest wait for a connection to DVCQG, ms"},
     {NULL, NULL, NULL},
 };
@@ -170,6 +171,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->login_lock, NULL);
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
+    pthread_mutex_init(&self->batch_lock, NULL);
     *state_p = self;
     const char *required[] = {"username", "password-file", "dvcqg-url", "dvcqg-username",
                               "dvcqg-password-file"};
@@ -179,7 +181,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
             goto failed;
         }
     long long idle = 0, sessions = 0, max_body = 0, max_records = 0, publish = 0, timeout = 0,
-              connect = 0;
+              connect = 0, batch = 0;
     if (s_listen(self, lt_conn_option(conn, "listen"), err)
         || s_number(conn, "session-idle", 10, 86400 * 7, &idle, err)
         || s_number(conn, "max-sessions", 1, 100000, &sessions, err)
@@ -188,6 +190,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         || s_number(conn, "publish-timeout", 100, 600000, &publish, err)
         || s_number(conn, "timeout-ms", 100, 3600000, &timeout, err)
         || s_number(conn, "connect-timeout-ms", 100, 600000, &connect, err)
+        || s_number(conn, "batch", 1, PORTAL_BATCH_MAX, &batch, err)
         || s_path(conn, "auth-path", &self->auth_path, err)
         || s_path(conn, "service-path", &self->service_path, err)
         || s_path(conn, "dvcqg-auth-path", &self->dvcqg_auth_path, err)
@@ -205,6 +208,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->publish_timeout_ms = (int) publish;
     self->timeout_ms = (long) timeout;
     self->connect_timeout_ms = (long) connect;
+    self->max_batch = (size_t) batch;
     self->username = lt_conn_option(conn, "username");
     self->dvcqg_url = lt_conn_option(conn, "dvcqg-url");
     self->dvcqg_username = lt_conn_option(conn, "dvcqg-username");
@@ -286,7 +290,7 @@ static void s_stats(void *state, json_t *out)
     pthread_mutex_unlock(&self->stats_lock);
     json_t *portal = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:s, s:I}",
+        "s:I, s:I, s:s, s:I, s:I, s:I}",
         "requests", (json_int_t) s.requests, "logins", (json_int_t) s.logins, "login_refused",
         (json_int_t) s.login_refused, "session_refused", (json_int_t) s.session_refused,
         "invalid", (json_int_t) s.invalid, "calls_ok", (json_int_t) s.calls_ok,
@@ -297,7 +301,8 @@ static void s_stats(void *state, json_t *out)
         (json_int_t) s.resent_as_update, "relogins", (json_int_t) s.relogins, "already_there",
         (json_int_t) s.already_there, "retried", (json_int_t) s.retried, "failed",
         (json_int_t) s.failed, "facts", (json_int_t) s.facts, "last_error", s.last_error,
-        "last_error_at", (json_int_t) s.last_error_at);
+        "last_error_at", (json_int_t) s.last_error_at, "batches", (json_int_t) s.batches,
+        "batched", (json_int_t) s.batched);
     if (portal)
         json_object_set_new(out, "portal", portal);
 }
@@ -324,6 +329,7 @@ static void s_fini(void **state_p)
     pthread_mutex_destroy(&self->login_lock);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stats_lock);
+    pthread_mutex_destroy(&self->batch_lock);
     free(self);
     *state_p = NULL;
 }

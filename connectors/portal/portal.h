@@ -23,6 +23,7 @@
 #define PORTAL_POOL_MAX  64            //  idle DVCQG clients kept for the workers
 #define PORTAL_MAX_AGENCIES 64         //  --agencies entries
 #define PORTAL_TOKEN_LEN 64            //  hex characters of a session token
+#define PORTAL_BATCH_MAX 500           //  records per DVCQG call at most (--batch)
 
 //  Counters of the connector (under stats_lock).
 typedef struct {
@@ -45,6 +46,8 @@ typedef struct {
     uint64_t retried;           //  deliveries answered RETRY
     uint64_t failed;            //  deliveries answered FAIL
     uint64_t facts;             //  dossier_synced facts accepted by the broker
+    uint64_t batches;           //  batched calls to DVCQG
+    uint64_t batched;           //  records sent in them
     char last_error[512];       //  the most recent delivery failure
     int64_t last_error_at;      //  when, Unix ms (0: never)
 } portal_stats_t;
@@ -90,6 +93,10 @@ typedef struct {
     pthread_mutex_t login_lock;           //  one login at a time; guards token
     char dvcqg_token[1024];               //  DVCQG session, "" when none
     uint64_t token_generation;            //  bumped at each login
+    size_t max_batch;                     //  --batch: records per DVCQG call
+    pthread_mutex_t batch_lock;           //  guards queue and flushing
+    struct s_item *queue;                 //  deliveries waiting for a batch
+    bool flushing;                        //  a worker is sending a batch
     pthread_mutex_t pool_lock;            //  guards pool
     lt_http_client_t *pool[PORTAL_POOL_MAX];   //  idle clients
     size_t pool_count;                    //  entries in pool

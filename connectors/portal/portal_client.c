@@ -9,13 +9,16 @@
     that finds a newer session than the one refused just uses it) and
     retries the call.
 
-    Every message is marked SENDING in portal.db before its call and SENT
-    once DVCQG accepted it (WAL, synchronous=NORMAL: the marks survive a
-    crash of the process). A redelivery after a crash of a message marked
-    SENT is not sent again; a dossier marked SENDING, or retried (an
-    earlier attempt may have reached DVCQG before a timeout), is first
-    looked up with TraCuuHoSo, and not sent again when DVCQG already holds
-    exactly this record. A progress step has no lookup: one whose earlier
+    Every message is marked SENDING in portal.db before its call, SENT once
+    DVCQG accepted it, and UNSENT again when DVCQG answered that it took
+    nothing (an error_code other than 0); a call that got no usable answer
+    (timeout, cut connection, HTTP 5xx, garbled body) leaves it SENDING.
+    The marks live in WAL with synchronous=NORMAL: they survive a crash of
+    the process. A redelivery of a message marked SENT is not sent again; a
+    dossier marked SENDING, or retried, is first looked up with TraCuuHoSo,
+    and not sent again when DVCQG already holds exactly this record (when
+    the lookup itself fails, the delivery waits for the next attempt rather
+    than guess). A progress step has no lookup: one whose earlier
     call was cut short is sent again (logged), so DVCQG must take an
     identical step as the same one. Each
     record travels as the exact bytes the one-stop system sent, spliced
@@ -91,8 +94,11 @@ void portal_client_fini(portal_t *self)
 //  POST a JSON body to path and classify the answer; *reply_p gets the
 //  parsed answer on S_OK and S_INVALID.. (caller decrefs), err the reason.
 static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *path,
-                          const char *body, size_t size, json_t **reply_p, lt_err_t *err)
+                          const char *body, size_t size, json_t **reply_p, bool *definite,
+                          lt_err_t *err)
 {
+    if (definite)
+        *definite = false;
     lt_http_reply_t reply = {0};
     lt_err_t cerr;
     lt_err_clear(&cerr);
@@ -128,6 +134,8 @@ static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *
         lt_err_set(err, outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER,
                    "DVCQG answered error_code %.16s: %.400s", code, message ? message : "");
     *reply_p = answer;
+    if (definite)
+        *definite = true;   //  DVCQG said what became of the call
     return outcome;
 }
 
@@ -145,7 +153,7 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
         json_decref(body);
         json_t *answer = NULL;
         outcome = text ? s_call(self, client, self->dvcqg_auth_path, text, strlen(text), &answer,
-                                err)
+                                NULL, err)
                        : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
         if (text) {
             memset(text, 0, strlen(text));
@@ -224,26 +232,43 @@ static void s_note(portal_t *self, lt_delivery_result_t result, const char *deta
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-//  True when DVCQG already holds exactly this record (TraCuuHoSo).
-static bool s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                            json_t *record)
+//  Ask DVCQG (TraCuuHoSo) whether it already holds exactly this record:
+//  1 yes, 0 no, -1 unknown for now (no answer, a transient error; err
+//  filled), so that a record is never sent twice on a guess.
+static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                           lt_err_t *err)
 {
+    json_error_t jerr;
+    json_t *record = json_loadb((const char *) d->payload, d->size, 0, &jerr);
+    if (!record)
+        return 0;
     const lt_envelope_t *env = d->envelope;
     char token[sizeof(self->dvcqg_token)];
-    uint64_t generation = 0;
-    lt_err_t err;
-    if (s_login(self, client, UINT64_MAX, token, sizeof(token), &generation, &err) != S_OK)
-        return false;
-    size_t len = 0;
-    char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL, lt_envelope_key(env),
-                        NULL, 0, &len);
-    json_t *answer = NULL;
-    bool same = body && s_call(self, client, self->dvcqg_service_path, body, len, &answer, &err)
-                            == S_OK
-                && json_equal(json_object_get(answer, "data"), record);
-    free(body);
-    json_decref(answer);
-    return same;
+    uint64_t generation = 0, refused = UINT64_MAX;
+    int there = -1;
+    for (int tries = 0; tries < 2 && there < 0; tries++) {
+        s_outcome_t outcome = s_login(self, client, refused, token, sizeof(token), &generation,
+                                      err);
+        if (outcome != S_OK)
+            break;
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(env), "TraCuuHoSo", NULL,
+                            lt_envelope_key(env), NULL, 0, &len);
+        json_t *answer = NULL;
+        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer, NULL,
+                                err)
+                       : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+        free(body);
+        if (outcome == S_OK)
+            there = json_equal(json_object_get(answer, "data"), record) ? 1 : 0;
+        else if (outcome == S_INVALID)
+            there = 0;   //  DVCQG does not know the dossier
+        else if (outcome == S_SESSION)
+            refused = generation;
+        json_decref(answer);
+    }
+    json_decref(record);
+    return there;
 }
 
 //  Publish the fact that DVCQG accepted this dossier and wait for it.
@@ -269,6 +294,200 @@ static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
     return 0;
 }
 
+//  Send one message alone (the loop of -2 and -3); returns the outcome;
+//  *updating_p tells whether it went as an update.
+static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                              bool dossier, bool *updating_p, bool *definite, lt_err_t *err)
+{
+    *definite = false;
+    const lt_envelope_t *env = d->envelope;
+    s_outcome_t outcome = S_TRANSIENT;
+    uint64_t generation = 0, refused = 0;
+    for (int tries = 0; tries < S_TRIES; tries++) {
+        char token[sizeof(self->dvcqg_token)];
+        outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
+        if (outcome != S_OK)
+            break;
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(env),
+                            dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
+                            dossier ? (*updating_p ? "True" : "False") : NULL, NULL, d->payload,
+                            d->size, &len);
+        if (!body) {
+            lt_err_set(err, LT_ENOMEM, "out of memory");
+            outcome = S_TRANSIENT;
+            break;
+        }
+        json_t *answer = NULL;
+        outcome = s_call(self, client, self->dvcqg_service_path, body, len, &answer, definite,
+                         err);
+        free(body);
+        json_decref(answer);
+        if (outcome == S_SESSION) {
+            portal_count(self, &self->stats.relogins);
+            refused = generation;   //  s_login logs in again unless another worker did
+            continue;
+        }
+        if (outcome == S_EXISTS && dossier && !*updating_p) {
+            portal_count(self, &self->stats.resent_as_update);
+            *updating_p = true;
+            continue;
+        }
+        break;
+    }
+    return outcome;
+}
+
+//  ---------------------------------------------------------------------------
+//  Batches: concurrent deliveries of the same kind, update flag and agency
+//  share one call. Each worker queues its item; one worker at a time takes
+//  a batch from the head of the queue, sends it, and hands the outcome to
+//  every item of it. Items of one batch come from different lanes (the
+//  broker never hands over two of one lane at once), so their order within
+//  the call does not matter. A batch DVCQG refuses for another reason than
+//  a transient one is sent again item by item, so that -1, -2 and -3 name
+//  one record.
+
+//  One queued delivery.
+typedef struct s_item {
+    const lt_delivery_t *d;      //  the delivery
+    bool dossier;                //  dossier (else progress step)
+    bool updating;               //  sent as an update
+    int state;                   //  0 queued, 1 taken, 2 done
+    bool alone;                  //  send it alone (the batch was refused)
+    s_outcome_t outcome;         //  the batch's outcome
+    char reason[512];            //  its reason
+    pthread_cond_t cond;         //  signalled when done, or when it may flush
+    struct s_item *next;         //  queue link
+} s_item_t;
+
+//  True when two items may share a call.
+static bool s_same_call(const s_item_t *a, const s_item_t *b)
+{
+    return a->dossier == b->dossier && a->updating == b->updating
+           && strcmp(lt_envelope_sender(a->d->envelope), lt_envelope_sender(b->d->envelope)) == 0;
+}
+
+//  Take one batch from the queue, send it, hand out its outcome.
+static void s_flush(portal_t *self, lt_http_client_t *client)
+{
+    s_item_t *batch[PORTAL_BATCH_MAX];
+    size_t count = 0;
+    pthread_mutex_lock(&self->batch_lock);
+    s_item_t *head = self->queue;
+    for (s_item_t **link = &self->queue; *link && count < self->max_batch;) {
+        s_item_t *item = *link;
+        if (s_same_call(item, head)) {
+            *link = item->next;
+            item->state = 1;
+            batch[count++] = item;
+        }
+        else
+            link = &item->next;
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+    if (count == 0)
+        return;
+    const char *ids[PORTAL_BATCH_MAX];
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++) {
+        ids[i] = lt_envelope_id(batch[i]->d->envelope);
+        bytes += batch[i]->d->size + 1;
+    }
+    lt_err_t err;
+    lt_err_clear(&err);
+    s_outcome_t outcome = S_TRANSIENT;
+    uint8_t *records = malloc(bytes + 1);
+    char token[sizeof(self->dvcqg_token)];
+    uint64_t generation = 0;
+    if (!records)
+        lt_err_set(&err, LT_ENOMEM, "out of memory");
+    else if (lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENDING, &err) == 0
+             && (outcome = s_login(self, client, 0, token, sizeof(token), &generation, &err))
+                    == S_OK) {
+        size_t used = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                records[used++] = ',';
+            memcpy(records + used, batch[i]->d->payload, batch[i]->d->size);
+            used += batch[i]->d->size;
+        }
+        size_t len = 0;
+        char *body = s_body(token, lt_envelope_sender(head->d->envelope),
+                            head->dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
+                            head->dossier ? (head->updating ? "True" : "False") : NULL, NULL,
+                            records, used, &len);
+        json_t *answer = NULL;
+        bool definite = false;
+        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer,
+                                &definite, &err)
+                       : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+        free(body);
+        json_decref(answer);
+        lt_err_t merr;
+        //  SENT once accepted; UNSENT again when DVCQG said it took nothing.
+        if ((outcome == S_OK || definite)
+            && lt_portal_store_mark_many(self->store, ids, count,
+                                         outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
+                                         &merr))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
+    }
+    free(records);
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.batches++;
+    self->stats.batched += count;
+    pthread_mutex_unlock(&self->stats_lock);
+    pthread_mutex_lock(&self->batch_lock);
+    for (size_t i = 0; i < count; i++) {
+        batch[i]->outcome = outcome;
+        batch[i]->alone = outcome != S_OK && outcome != S_TRANSIENT;
+        snprintf(batch[i]->reason, sizeof(batch[i]->reason), "%s", err.detail);
+        batch[i]->state = 2;
+        pthread_cond_signal(&batch[i]->cond);
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+}
+
+//  Queue a delivery for a batch and wait for its outcome; true when it
+//  must be sent alone instead.
+static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
+                      bool dossier, bool updating, s_outcome_t *outcome, lt_err_t *err)
+{
+    s_item_t item = {.d = d, .dossier = dossier, .updating = updating};
+    pthread_cond_init(&item.cond, NULL);
+    pthread_mutex_lock(&self->batch_lock);
+    s_item_t **tail = &self->queue;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &item;
+    while (item.state != 2) {
+        if (!self->flushing) {
+            self->flushing = true;
+            pthread_mutex_unlock(&self->batch_lock);
+            s_flush(self, client);
+            pthread_mutex_lock(&self->batch_lock);
+            self->flushing = false;
+            //  Hand the turn to the worker whose item waits first.
+            if (self->queue)
+                pthread_cond_signal(&self->queue->cond);
+        }
+        else
+            pthread_cond_wait(&item.cond, &self->batch_lock);
+    }
+    pthread_mutex_unlock(&self->batch_lock);
+    pthread_cond_destroy(&item.cond);
+    *outcome = item.outcome;
+    if (item.outcome != S_OK)
+        lt_err_set(err, item.outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER, "%s", item.reason);
+    return item.alone;
+}
+
+//  True for JSON whitespace.
+static bool s_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
 {
     portal_t *self = state;
@@ -280,80 +499,67 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         s_note(self, LT_DELIVERY_FAIL, err->detail);
         return LT_DELIVERY_FAIL;
     }
-    json_error_t jerr;
-    json_t *record = json_loadb((const char *) d->payload, d->size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(record)) {
-        json_decref(record);
-        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record: %s", jerr.text);
+    //  The payload was checked when it came in; a record that is not a
+    //  JSON object here was published by something else.
+    size_t head = 0, tail = d->size;
+    while (head < tail && s_space(d->payload[head]))
+        head++;
+    while (tail > head && s_space(d->payload[tail - 1]))
+        tail--;
+    if (tail - head < 2 || d->payload[head] != '{' || d->payload[tail - 1] != '}') {
+        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record");
         s_note(self, LT_DELIVERY_FAIL, err->detail);
         return LT_DELIVERY_FAIL;
     }
     lt_http_client_t *client = s_take(self, err);
     if (!client) {
-        json_decref(record);
         s_note(self, LT_DELIVERY_RETRY, err->detail);
         return LT_DELIVERY_RETRY;
     }
     bool dossier = kind == LT_KIND_DOSSIER;
     bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
     s_outcome_t outcome = S_TRANSIENT;
-    bool skipped = false;
+    bool done = false;
     //  A message marked SENT reached DVCQG before a crash; one marked
     //  SENDING (or retried) may have: a dossier DVCQG already holds as is
     //  is not sent again.
     lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
-    if (mark == LT_PORTAL_SENT
-        || (dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
-            && s_already_there(self, client, d, record))) {
+    int there = mark == LT_PORTAL_SENT ? 1
+                : dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+                    ? s_already_there(self, client, d, err)
+                    : 0;
+    if (there < 0)
+        done = true;   //  outcome stays S_TRANSIENT: ask again later
+    else if (there) {
         outcome = S_OK;
-        skipped = true;
+        done = true;
         portal_count(self, &self->stats.already_there);
+        if (mark != LT_PORTAL_SENT
+            && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, err))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", err->detail);
     }
-    else if (mark == LT_PORTAL_SENDING)
+    else if (mark == LT_PORTAL_SENDING && !dossier)
         lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
                        "call was cut short; DVCQG may receive this step twice\"",
                        lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
-    if (!skipped && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
-        skipped = true;   //  outcome stays S_TRANSIENT: try again later
-    uint64_t generation = 0, refused = 0;
-    for (int tries = 0; !skipped && tries < S_TRIES; tries++) {
-        char token[sizeof(self->dvcqg_token)];
-        outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
-        if (outcome != S_OK)
-            break;
-        size_t len = 0;
-        char *body = s_body(token, lt_envelope_sender(env),
-                            dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
-                            dossier ? (updating ? "True" : "False") : NULL, NULL, d->payload,
-                            d->size, &len);
-        if (!body) {
-            lt_err_set(err, LT_ENOMEM, "out of memory");
+    if (!done && self->max_batch > 1 && d->attempt == 1
+        && !s_batched(self, client, d, dossier, updating, &outcome, err))
+        done = true;
+    if (!done) {
+        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
             outcome = S_TRANSIENT;
-            break;
+        else {
+            bool definite = false;
+            outcome = s_send_one(self, client, d, dossier, &updating, &definite, err);
+            lt_err_t merr;
+            if ((outcome == S_OK || definite)
+                && lt_portal_store_mark(self->store, lt_envelope_id(env),
+                                        outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
+                                        &merr))
+                lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
         }
-        json_t *answer = NULL;
-        outcome = s_call(self, client, self->dvcqg_service_path, body, len, &answer, err);
-        free(body);
-        json_decref(answer);
-        if (outcome == S_SESSION) {
-            portal_count(self, &self->stats.relogins);
-            refused = generation;   //  s_login logs in again unless another worker did
-            continue;
-        }
-        if (outcome == S_EXISTS && dossier && !updating) {
-            portal_count(self, &self->stats.resent_as_update);
-            updating = true;
-            continue;
-        }
-        break;
-    }
-    if (outcome == S_OK && !(skipped && mark == LT_PORTAL_SENT)) {
-        lt_err_t merr;
-        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, &merr))
-            lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     s_give(self, &client);
-    json_decref(record);
     lt_delivery_result_t result = outcome == S_OK          ? LT_DELIVERY_OK
                                   : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : outcome == S_SESSION   ? LT_DELIVERY_RETRY
@@ -362,9 +568,9 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
         portal_count(self, dossier ? &self->stats.synced : &self->stats.steps_out);
-        lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u%s",
+        lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u",
                      lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
-                     updating ? "yes" : "no", d->attempt, skipped ? " already_there=yes" : "");
+                     updating ? "yes" : "no", d->attempt);
         return result;
     }
     s_note(self, result, err->detail);

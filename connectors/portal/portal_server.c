@@ -489,7 +489,8 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
     else
         answer = s_answer("-1", "unknown service '%.64s'", service);
 done:
-    if (answer && strcmp(json_string_value(json_object_get(answer, "error_code")), "-1") == 0) {
+    const char *code = json_string_value(json_object_get(answer, "error_code"));
+    if (code && strcmp(code, "-1") == 0) {
         portal_count(self, &self->stats.invalid);
         lt_log_warning("event=call_refused peer=%s service=%.64s reason=\"%s\"",
                        lt_http_request_peer(req),

@@ -18,10 +18,14 @@ PORTAL_BACKOFF_MAX=1000
 portal_hub
 portal_sim --max-items 100000000
 portal_conn --workers "$WORKERS" --credit $((WORKERS * 4)) --log-level warning
+# cpu PID: user + system CPU seconds a process used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 t0=$(date +%s%N)
-onestop --count "$COUNT" --seed 5 --batch "$BATCH" --inflight "$INFLIGHT" --json \
+/usr/bin/time -f "%U %S" -o "$HUB_DIR/onestop.cpu" "$SIM" onestop --url "$PORTAL_URL" --username onestop \
+    --password-file "$HUB_DIR/secrets/onestop" --count "$COUNT" --seed 5 --batch "$BATCH" --inflight "$INFLIGHT" --json \
     >"$HUB_DIR/onestop-bench.out" 2>&1 || fail "the one-stop generator saw failures"
 t1=$(date +%s%N)
+intake_cpu="lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID")"
 items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$HUB_DIR/onestop-bench.out")
 within 600 '[ "$(sim_n received)" -ge "$items" ]' || fail "DVCQG holds $(sim_n received) of $items"
 t2=$(date +%s%N)
@@ -36,6 +40,10 @@ print("portal bench: %s dossiers, %d records (dossiers, updates, steps), batch %
 print("  intake (answered 0, on the broker's disk): %.2f s, %.0f records/s" % (intake, items / intake))
 print("  end to end (held by DVCQG):               %.2f s, %.0f records/s" % (total, items / total))
 PY
+onestop_cpu=$(awk '{printf "%.2f", $1 + $2}' "$HUB_DIR/onestop.cpu")
+echo "  CPU seconds when the intake ended: $intake_cpu"
+echo "  CPU seconds at the end: lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID"), one-stop client $onestop_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests"
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID"
 hub_stop

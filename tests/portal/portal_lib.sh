@@ -147,10 +147,13 @@ onestop() {
 }
 
 # onestop_bg NAME ARGS...: the same in the background, output in onestop-NAME.out.
+# (The program itself is started, not a shell function in a subshell, so
+# that $! is its PID and stopping it by PID stops it.)
 onestop_bg() {
     local name=$1
     shift
-    onestop "$@" >"$HUB_DIR/onestop-$name.out" 2>&1 &
+    "$SIM" onestop --url "$PORTAL_URL" --username onestop \
+        --password-file "$HUB_DIR/secrets/onestop" "$@" >"$HUB_DIR/onestop-$name.out" 2>&1 &
     ONESTOP_PID=$!
     HUB_PIDS="$HUB_PIDS $ONESTOP_PID"
 }

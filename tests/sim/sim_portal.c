@@ -242,7 +242,8 @@ static json_t *s_service(s_portal_t *self, json_t *body)
         answer = s_sync(self, body, data);
     else
         answer = s_steps(self, data);
-    if (strcmp(json_string_value(json_object_get(answer, "error_code")), "-1") == 0)
+    const char *code = json_string_value(json_object_get(answer, "error_code"));
+    if (code && strcmp(code, "-1") == 0)
         self->invalid++;
     pthread_mutex_unlock(&self->mutex);
     return answer;
