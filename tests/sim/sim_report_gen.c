@@ -44,7 +44,7 @@ static const lt_option_t s_options[] = {
     {"organs", "000.00.00.H26", "reporting agencies, comma-separated, in turn"},
     {"codes", "PAR-7.1", "report regimes (reportCode), comma-separated, in turn"},
     {"kinds", "quarter", "period kinds in turn: month, quarter, half, nine_months, year"},
-    {"year", "2026", "year of the first periods"},
+    {"year", "2026", "year of the first periods (the next nine follow in turn)"},
     {"file", "", "publish these report files (comma-separated) as they are instead"},
     {"key", "", "message key of a --file that is not a valid report"},
     {NULL, NULL, NULL},
@@ -151,7 +151,9 @@ static char *s_build(s_gen_t *self, long n)
     const char *kind = self->kinds.item[(n - 1) % (long) self->kinds.count];
     long round = (n - 1) / (long) self->kinds.count;
     long index = 1 + round % s_periods(kind);
-    long year = self->year + round / s_periods(kind);
+    //  Years go round within ten, so a long run stays in range; the keys'
+    //  SEED-N suffix keeps them unique.
+    long year = self->year + (round / s_periods(kind)) % 10;
     int first = 1, last = 12;
     s_months(kind, index, &first, &last);
     char from[48], to[48], label[48], key[256], generated[40];
