@@ -86,19 +86,27 @@ static bool s_stopped(s_gen_t *self)
     return stopping;
 }
 
-//  Split a comma-separated option into list; -1 with err when empty or too long.
+//  Split a comma-separated option into list (blanks around entries
+//  dropped); -1 with err when empty or too long.
 static int s_split(lt_conn_t *conn, const char *name, s_list_t *list, bool may_be_empty,
                    lt_err_t *err)
 {
     list->text = strdup(lt_conn_option(conn, name));
     if (!list->text)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
-    char *save = NULL;
-    for (char *item = strtok_r(list->text, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+    char *p = list->text;
+    while (*p) {
+        p += strspn(p, ", ");
+        size_t len = strcspn(p, ", ");
+        if (len == 0)
+            break;
         if (list->count == S_MAX_LIST)
             return lt_err_set(err, LT_ECONFIG, "--%s has more than %d entries", name, S_MAX_LIST),
                    -1;
-        list->item[list->count++] = item;
+        list->item[list->count++] = p;
+        p += len;
+        if (*p)
+            *p++ = 0;
     }
     if (list->count == 0 && !may_be_empty)
         return lt_err_set(err, LT_ECONFIG, "--%s needs at least one entry", name), -1;
