@@ -138,15 +138,22 @@ static lt_delivery_result_t s_post(report_t *self, const lt_delivery_t *d,
     }
     snprintf(bearer, bearer_size, "Bearer %s", token);
     OPENSSL_cleanse(token, sizeof(token));
+    //  The key travels in the body (spec/peers.md C); it is repeated as an
+    //  Idempotency-Key header only when it is plain ASCII, which every
+    //  server takes in a header.
+    const char *key = lt_report_json_key(report);
+    bool ascii = true;
+    for (const char *p = key; *p && ascii; p++)
+        ascii = (unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f;
     const lt_http_header_t headers[] = {
         {"Authorization", bearer},
         {"Accept", "application/json"},
-        {"Idempotency-Key", lt_report_json_key(report)},
+        {"Idempotency-Key", key},
     };
     lt_http_reply_t reply = {0};
     lt_err_t http_err;
-    lt_error_t rc = lt_http_client_post(client, self->path, headers, 3, d->payload, d->size,
-                                        "application/json", &reply, &http_err);
+    lt_error_t rc = lt_http_client_post(client, self->path, headers, ascii ? 3 : 2, d->payload,
+                                        d->size, "application/json", &reply, &http_err);
     OPENSSL_cleanse(bearer, bearer_size);
     free(bearer);
     report_client_give(self, &client);

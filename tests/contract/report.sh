@@ -6,7 +6,7 @@
 # (connector "gen") from report files.
 #   inbound    the reporting system's acceptance, which lthub-report
 #              publishes back as a report_accepted fact: report in-N is
-#              published, its call held 2 s by the system (--latency); the
+#              published, its call held 6 s by the system (--latency); the
 #              broker is frozen meanwhile, and lthub-report may count the
 #              report as accepted (its log line) only once the broker stored
 #              the fact; facts are routed nowhere, so they are counted in the
@@ -89,7 +89,7 @@ connectors
 CFG
     rp_sim
     CONN_ARGS=($(hub_conn_args report) --url "$SIM_URL" --token-file "$HUB_DIR/report.token"
-               --timeout-ms 5000 --connect-timeout-ms 1000 --fact-timeout-ms 20000)
+               --timeout-ms 15000 --connect-timeout-ms 1000 --fact-timeout-ms 20000)
 }
 
 # The simulator answers (the connector has no inbound loop of its own).
@@ -130,11 +130,12 @@ adapter_publish() {
 
 peer_send_key() { echo "PAR-7.1/000.00.00.H26/2026-Q3/in-$1"; }
 
-# Before the freeze: the system holds calls 2 s; report in-N is published
-# and its call reaches the system.
+# Before the freeze: the system holds calls 6 s (longer than measuring the
+# store and freezing the broker take, even on a loaded machine); report in-N
+# is published and its call reaches the system.
 peer_send_prepare() {
     rp_sim_stop
-    rp_sim --latency 2000
+    rp_sim --latency 6000
     RP_REQUESTS0=$(rp_stat 'd["requests"]')
     rp_report "in-$1" "$HUB_DIR/reports/in-$1.json"
     adapter_publish "$HUB_DIR/reports/in-$1.json"

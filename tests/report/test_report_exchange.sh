@@ -100,6 +100,23 @@ PY
 [ "$(conn_stat report dead)" = 2 ] || fail "dead $(conn_stat report dead)"
 ok "a malformed report is not sent; its dead letter names the field"
 
+# 5. A key in Vietnamese (not ASCII) goes through unchanged.
+vkey="PAR-7.1/UBND tỉnh Hà Giang/Quý 3-2026/1"
+python3 - "$vkey" "$HUB_DIR/vi.json" <<'PY'
+import json, sys
+r = {"reportCode": "PAR-7.1", "organId": "000.00.00.H26",
+     "period": {"kind": "quarter", "year": 2026, "index": 3, "from": "2026-06-15", "to": "2026-09-14"},
+     "idempotencyKey": sys.argv[1], "indicators": [{"code": "doc_signed_rate", "value": None}]}
+open(sys.argv[2], "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=False))
+PY
+done0=$(conn_stat report done)
+report_publish 0 --file "$HUB_DIR/vi.json"
+hub_wait 20 '[ "$(conn_stat report done)" = $((done0 + 1)) ]' || fail "the report with a Vietnamese key was not DONE"
+[ "$(fact_count "$vkey")" = 1 ] || fail "no fact for the Vietnamese key"
+[ "$(rp_received "sum(1 for r in d['received'] if r['idempotencyKey'] == '$vkey')")" = 1 ] \
+    || fail "the Vietnamese key is not stored once"
+ok "a report keyed in Vietnamese is stored once with one fact"
+
 kill -TERM "$REPORT_PID"
 wait "$REPORT_PID" || fail "lthub-report exited with $? after SIGTERM"
 grep -qF "$(cat "$HUB_DIR/report.token")" "$HUB_DIR"/*.err "$HUB_DIR"/*.log && fail "the token appears in a log"

@@ -44,7 +44,7 @@ static const lt_option_t s_options[] = {
     {"organs", "000.00.00.H26", "reporting agencies, comma-separated, in turn"},
     {"codes", "PAR-7.1", "report regimes (reportCode), comma-separated, in turn"},
     {"kinds", "quarter", "period kinds in turn: month, quarter, half, nine_months, year"},
-    {"year", "2026", "year of the first periods"},
+    {"year", "2026", "year of the first periods (the next nine follow in turn)"},
     {"file", "", "publish these report files (comma-separated) as they are instead"},
     {"key", "", "message key of a --file that is not a valid report"},
     {NULL, NULL, NULL},
@@ -86,19 +86,27 @@ static bool s_stopped(s_gen_t *self)
     return stopping;
 }
 
-//  Split a comma-separated option into list; -1 with err when empty or too long.
+//  Split a comma-separated option into list (blanks around entries
+//  dropped); -1 with err when empty or too long.
 static int s_split(lt_conn_t *conn, const char *name, s_list_t *list, bool may_be_empty,
                    lt_err_t *err)
 {
     list->text = strdup(lt_conn_option(conn, name));
     if (!list->text)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
-    char *save = NULL;
-    for (char *item = strtok_r(list->text, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+    char *p = list->text;
+    while (*p) {
+        p += strspn(p, ", ");
+        size_t len = strcspn(p, ", ");
+        if (len == 0)
+            break;
         if (list->count == S_MAX_LIST)
             return lt_err_set(err, LT_ECONFIG, "--%s has more than %d entries", name, S_MAX_LIST),
                    -1;
-        list->item[list->count++] = item;
+        list->item[list->count++] = p;
+        p += len;
+        if (*p)
+            *p++ = 0;
     }
     if (list->count == 0 && !may_be_empty)
         return lt_err_set(err, LT_ECONFIG, "--%s needs at least one entry", name), -1;
@@ -151,7 +159,9 @@ static char *s_build(s_gen_t *self, long n)
     const char *kind = self->kinds.item[(n - 1) % (long) self->kinds.count];
     long round = (n - 1) / (long) self->kinds.count;
     long index = 1 + round % s_periods(kind);
-    long year = self->year + round / s_periods(kind);
+    //  Years go round within ten, so a long run stays in range; the keys'
+    //  SEED-N suffix keeps them unique.
+    long year = self->year + (round / s_periods(kind)) % 10;
     int first = 1, last = 12;
     s_months(kind, index, &first, &last);
     char from[48], to[48], label[48], key[256], generated[40];
