@@ -36,6 +36,12 @@ for f in /usr/bin/lthubd /usr/bin/lthub /usr/bin/lthub-dms /usr/bin/lthub-axis \
   /usr/share/doc/lthub/operations.md; do
   grep -qx "$f" "$WORK/contents.txt" || fail "package lacks $f"
 done
+# Every connector this tree builds is in the package.
+for prog in "$BIN"/connectors/*/lthub-*; do
+  [ -x "$prog" ] && [ -f "$prog" ] || continue
+  grep -qx "/usr/bin/$(basename "$prog")" "$WORK/contents.txt" \
+    || fail "package lacks $(basename "$prog") (add install(TARGETS ... RUNTIME DESTINATION bin) to its CMakeLists.txt)"
+done
 if grep -E '^/(var|home|tmp|usr/local)/' "$WORK/contents.txt"; then fail "package ships files in state or local paths"; fi
 dpkg-deb -I "$DEB" >"$WORK/info.txt"
 grep -q '^ Package: lthub$' "$WORK/info.txt" && grep -q '^ Architecture: amd64$' "$WORK/info.txt" || fail "control: $(cat "$WORK/info.txt")"
