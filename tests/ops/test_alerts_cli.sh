@@ -64,6 +64,7 @@ echo "ok - connector_down raised after SIGKILL, cleared on reconnect"
 "$BIN/tests/lthub-testconn" $(hub_conn_args pub) --count 1 --prefix POISON --record "$HUB_DIR/pub.rec" 2>>"$HUB_DIR/pub.log"
 hub_wait 20 '[ "$(sink_alerts dead_letter)" = 1 ]' || hub_fail "no dead_letter alert"
 [ "$(metric 'lthub_alerts{kind="dead_letter"}')" = 1 ] || hub_fail "metrics dead_letter gauge"
+"$LTHUB" status $A | grep -q '^ALERT dead_letter: 1 ' || hub_fail "lthub status does not show the alert"
 "$LTHUB" dead list $A | grep -q 'POISON-1' || hub_fail "dead list"
 delivery=$("$LTHUB" dead list $A --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dead"][0]["delivery"])')
 "$LTHUB" dead show "$delivery" $A > "$HUB_DIR/show.txt" || hub_fail "dead show"
