@@ -253,6 +253,7 @@ static char *s_real(const char *path)
     return path && *path ? realpath(path, NULL) : NULL;
 }
 
+//  Parse backup (or, with restore, restore) options; -1 on a usage error.
 static int s_parse(int argc, char **argv, s_opts_t *o, bool restore)
 {
     o->config = "/etc/lthub/lthub.cfg";
