@@ -41,7 +41,8 @@ void lt_histo_observe(lt_histo_t *self, double value);
 json_t *lt_histo_json(const lt_histo_t *self);
 
 //  Render a stats object (lt_broker_admin's "stats" reply) as Prometheus
-//  text; the caller frees the result. NULL only when out of memory.
+//  text; the caller frees the result. NULL only when out of memory. A
+//  "ledger": {"events": {KIND: N}} member becomes lthub_ledger_events_total.
 char *lt_metrics_render(json_t *stats);
 
 //  Self-test of this class.
