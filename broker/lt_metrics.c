@@ -171,8 +171,8 @@ static void s_histogram(FILE *out, json_t *histo, const char *name, const char *
     fprintf(out, "%s_count %lld\n", name, s_int(histo, "count"));
 }
 
-//  Every alert kind, so that the gauge shows 0 for kinds that are clear.
-static const char *s_alert_kinds[] = {"connector_down", "dead_letter"};
+const char *const lt_alert_kinds[] = {"connector_down", "dead_letter"};
+const size_t lt_alert_kind_count = sizeof(lt_alert_kinds) / sizeof(lt_alert_kinds[0]);
 
 char *lt_metrics_render(json_t *stats)
 {
@@ -249,16 +249,16 @@ char *lt_metrics_render(json_t *stats)
     json_t *alerts = json_object_get(stats, "alerts");
     s_family(out, "lthub_alerts", "gauge",
              "Alerts active by kind (see docs/operations.md for what to do).");
-    for (size_t i = 0; i < sizeof(s_alert_kinds) / sizeof(s_alert_kinds[0]); i++)
-        fprintf(out, "lthub_alerts{kind=\"%s\"} %lld\n", s_alert_kinds[i],
-                s_int(alerts, s_alert_kinds[i]));
+    for (size_t i = 0; i < lt_alert_kind_count; i++)
+        fprintf(out, "lthub_alerts{kind=\"%s\"} %lld\n", lt_alert_kinds[i],
+                s_int(alerts, lt_alert_kinds[i]));
     const char *kind;
     json_t *count;
     json_object_foreach(alerts, kind, count)
     {
         bool known = false;
-        for (size_t i = 0; i < sizeof(s_alert_kinds) / sizeof(s_alert_kinds[0]); i++)
-            known = known || strcmp(kind, s_alert_kinds[i]) == 0;
+        for (size_t i = 0; i < lt_alert_kind_count; i++)
+            known = known || strcmp(kind, lt_alert_kinds[i]) == 0;
         char label[96];
         s_label(label, sizeof(label), kind);
         if (!known)
