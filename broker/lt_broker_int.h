@@ -152,9 +152,14 @@ void lt_dest_destroy(dest_t **dest_p);
 void lt_broker_admin_handle(broker_t *self);
 
 //  lt_broker_ops.c: figures and alerts for operators
+//  Record one group commit in the histograms.
 void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes);
+//  The commit histograms as JSON (lt_histo_json each).
 json_t *lt_broker_ops_histograms(broker_t *self);
+//  Active alerts per kind; conns: the stats reply's connectors, or NULL.
 json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);
+//  Answer the operators' admin ops (alerts, show, discard, trace_key);
+//  NULL when op is none of them.
 json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request);
 
 #endif

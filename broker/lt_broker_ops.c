@@ -105,7 +105,9 @@ static json_t *s_alerts(broker_t *self, json_t *conns)
 //  Counts per kind of an alert list (every kind present, 0 when clear).
 static json_t *s_counts(json_t *list)
 {
-    json_t *counts = json_pack("{s:i, s:i}", "connector_down", 0, "dead_letter", 0);
+    json_t *counts = json_object();
+    for (size_t i = 0; i < lt_alert_kind_count; i++)
+        json_object_set_new(counts, lt_alert_kinds[i], json_integer(0));
     size_t i;
     json_t *alert;
     json_array_foreach(list, i, alert)

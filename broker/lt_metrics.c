@@ -171,8 +171,8 @@ static void s_histogram(FILE *out, json_t *histo, const char *name, const char *
     fprintf(out, "%s_count %lld\n", name, s_int(histo, "count"));
 }
 
-//  Every alert kind, so that the gauge shows 0 for kinds that are clear.
-static const char *s_alert_kinds[] = {"connector_down", "dead_letter"};
+const char *const lt_alert_kinds[] = {"connector_down", "dead_letter"};
+const size_t lt_alert_kind_count = sizeof(lt_alert_kinds) / sizeof(lt_alert_kinds[0]);
 
 char *lt_metrics_render(json_t *stats)
 {
@@ -230,19 +230,35 @@ char *lt_metrics_render(json_t *stats)
             fprintf(out, "%s{connector=\"%s\"} %lld\n", cm->name, label, value);
         }
     }
+    //  Ledger events by kind, when the stats carry them ({"ledger":
+    //  {"events": {KIND: N}}}).
+    json_t *events = json_object_get(json_object_get(stats, "ledger"), "events");
+    if (json_is_object(events) && json_object_size(events)) {
+        s_family(out, "lthub_ledger_events_total", "counter",
+                 "Events recorded by the counting ledger, by kind.");
+        const char *ekind;
+        json_t *n;
+        json_object_foreach(events, ekind, n)
+        {
+            char label[96];
+            s_label(label, sizeof(label), ekind);
+            fprintf(out, "lthub_ledger_events_total{kind=\"%s\"} %lld\n", label,
+                    (long long) json_integer_value(n));
+        }
+    }
     json_t *alerts = json_object_get(stats, "alerts");
     s_family(out, "lthub_alerts", "gauge",
              "Alerts active by kind (see docs/operations.md for what to do).");
-    for (size_t i = 0; i < sizeof(s_alert_kinds) / sizeof(s_alert_kinds[0]); i++)
-        fprintf(out, "lthub_alerts{kind=\"%s\"} %lld\n", s_alert_kinds[i],
-                s_int(alerts, s_alert_kinds[i]));
+    for (size_t i = 0; i < lt_alert_kind_count; i++)
+        fprintf(out, "lthub_alerts{kind=\"%s\"} %lld\n", lt_alert_kinds[i],
+                s_int(alerts, lt_alert_kinds[i]));
     const char *kind;
     json_t *count;
     json_object_foreach(alerts, kind, count)
     {
         bool known = false;
-        for (size_t i = 0; i < sizeof(s_alert_kinds) / sizeof(s_alert_kinds[0]); i++)
-            known = known || strcmp(kind, s_alert_kinds[i]) == 0;
+        for (size_t i = 0; i < lt_alert_kind_count; i++)
+            known = known || strcmp(kind, lt_alert_kinds[i]) == 0;
         char label[96];
         s_label(label, sizeof(label), kind);
         if (!known)
@@ -283,8 +299,12 @@ void lt_metrics_test(bool verbose)
         "commit_seconds", hj, "alerts", "dead_letter", (json_int_t) 1, "connectors", "name",
         "axis", "connected", true, "ready", (json_int_t) 2, "waiting", (json_int_t) 1,
         "bytes_in", (json_int_t) 99);
+    json_object_set_new(stats, "ledger",
+                        json_pack("{s:{s:i, s:i}}", "events", "document_out", 3, "status_in", 2));
     char *text = lt_metrics_render(stats);
     assert(text);
+    assert(strstr(text, "# TYPE lthub_ledger_events_total counter\n"));
+    assert(strstr(text, "lthub_ledger_events_total{kind=\"document_out\"} 3\n"));
     assert(strstr(text, "lthub_broker_info{name=\"hub\\\"x\""));
     assert(strstr(text, "# TYPE lthub_store_commits_total counter\nlthub_store_commits_total 7\n"));
     assert(strstr(text, "lthub_broker_uptime_seconds 1.500\n"));

@@ -40,8 +40,14 @@ void lt_histo_observe(lt_histo_t *self, double value);
 //  The histogram as {"bounds":[..],"buckets":[..cumulative..],"count":N,"sum":S}.
 json_t *lt_histo_json(const lt_histo_t *self);
 
+//  Every alert kind lthubd raises (lt_broker_ops.c), so that a kind that is
+//  clear still shows as 0 in /metrics and in the counts; add new kinds here.
+extern const char *const lt_alert_kinds[];
+extern const size_t lt_alert_kind_count;
+
 //  Render a stats object (lt_broker_admin's "stats" reply) as Prometheus
-//  text; the caller frees the result. NULL only when out of memory.
+//  text; the caller frees the result. NULL only when out of memory. A
+//  "ledger": {"events": {KIND: N}} member becomes lthub_ledger_events_total.
 char *lt_metrics_render(json_t *stats);
 
 //  Self-test of this class.

@@ -1282,6 +1282,75 @@ static void s_put(lt_store_t *store, const char *key, const char *btype, const c
     lt_envelope_destroy(&env);
 }
 
+//  Self-test of the operations block: discard, trace by key, size, online
+//  backup.
+static void s_test_ops(void)
+{
+    char path[] = "/tmp/lt_store_ops_XXXXXX";
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    close(fd);
+    unlink(path);
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    bool dup = false;
+    char msgid[40];
+    assert(lt_store_begin(store, &err) == 0);
+    for (int i = 0; i < 200; i++) {
+        char btype[16];   //  distinct, so that none is a duplicate
+        snprintf(btype, sizeof(btype), "b%d", i);
+        s_put(store, i % 2 ? "ODD" : "EVEN", btype, "axis", &dup, msgid);
+        assert(!dup);
+    }
+    assert(lt_store_commit(store, &err) == 0);
+    s_seen_t seen = {0};
+    assert(lt_store_scan_ready(store, "axis", 0, 1, s_collect, &seen, &err) == 0);
+    uint64_t first = seen.ids[0];
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_discard(store, first, "no", &err) == -1 && err.code == LT_ESTATE);
+    assert(lt_store_dead(store, first, "gave up", &err) == 0);
+    assert(lt_store_discard(store, first, "discarded by test", &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    lt_store_counts_t counts;
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.dead == 0 && counts.ready == 199);
+    lt_store_row_t *row = lt_store_get(store, first, false);
+    assert(row && row->state == LT_DELIVERY_DISCARDED);
+    assert(strstr(row->errors, "gave up\ndiscarded by test"));
+    assert(strcmp(lt_delivery_state_name(row->state), "discarded") == 0);
+    lt_store_row_destroy(&row);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace_key(store, "EVEN", 10, s_collect, &seen, &err) == 0);
+    assert(seen.count == 10 && seen.ids[0] == first);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace_key(store, "NONE", 10, s_collect, &seen, &err) == 0 && !seen.count);
+    //  Database file and write-ahead log both count.
+    struct stat st = {0};
+    assert(stat(path, &st) == 0);
+    assert(lt_store_size(store) > (int64_t) st.st_size);
+    //  An online copy opens as a store with the same content.
+    char copy[sizeof(path) + 8];
+    snprintf(copy, sizeof(copy), "%s.bak", path);
+    assert(lt_store_backup_file(path, copy, &err) == 0);
+    assert(lt_store_backup_file(path, copy, &err) == -1);   //  never over a file
+    lt_store_t *again = lt_store_new(copy, &err);
+    assert(again);
+    lt_store_counts_t copied;
+    lt_store_counts(again, NULL, &copied);
+    assert(memcmp(&copied, &counts, sizeof(counts)) == 0);
+    lt_store_destroy(&again);
+    lt_store_destroy(&store);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char name[sizeof(copy) + 8];
+        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+        unlink(name);
+        snprintf(name, sizeof(name), "%s%s", copy, suffix[i]);
+        unlink(name);
+    }
+}
+
 void lt_store_test(bool verbose)
 {
     if (verbose)
@@ -1445,6 +1514,7 @@ void lt_store_test(bool verbose)
     store = lt_store_new(path, &err);
     assert(store == NULL && err.code == LT_ESTORE);
     unlink(path);
+    s_test_ops();
     if (verbose)
         printf("OK\n");
 }

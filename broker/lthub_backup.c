@@ -253,6 +253,7 @@ static char *s_real(const char *path)
     return path && *path ? realpath(path, NULL) : NULL;
 }
 
+//  Parse backup (or, with restore, restore) options; -1 on a usage error.
 static int s_parse(int argc, char **argv, s_opts_t *o, bool restore)
 {
     o->config = "/etc/lthub/lthub.cfg";
@@ -342,8 +343,9 @@ int lthub_backup_main(int argc, char **argv)
                          cfg_dir ? cfg_dir : "", "files");
     json_t *files = json_object_get(manifest, "files");
     char to[4096];
-    //  The data directory first: the store is what matters most.
-    s_walk_t walk = {.skip = {NULL, NULL, NULL}, .files = files};
+    //  The data directory first: the store is what matters most. The backup
+    //  itself is never walked, should it lie inside what it copies.
+    s_walk_t walk = {.skip = {NULL, NULL, self_dir}, .files = files};
     snprintf(to, sizeof(to), "%s/data", o.dir);
     if (s_copy_tree(&walk, data, to, "data", 0, &err))
         goto failed;

@@ -16,11 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+//  Integer field as long long (0 when absent).
 static long long s_int(json_t *obj, const char *key)
 {
     return (long long) json_integer_value(json_object_get(obj, key));
 }
 
+//  String field, "" when absent.
 static const char *s_str(json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
@@ -36,6 +38,7 @@ static void s_time(long long ms, char *out, size_t size)
         snprintf(out, size, "-");
 }
 
+//  Print a JSON value indented.
 static void s_print_json(json_t *json)
 {
     char *text = json_dumps(json, JSON_INDENT(2));
@@ -51,6 +54,7 @@ static unsigned long long s_delivery(const char *arg)
     return arg && *arg && end && !*end ? id : 0;
 }
 
+//  Print the usage of lthub dead to out and return code.
 static int s_dead_usage(FILE *out, int code)
 {
     fprintf(out, "usage: lthub dead [list] [--limit N] [--json]\n"

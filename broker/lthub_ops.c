@@ -132,6 +132,11 @@ int lthub_status_main(int argc, char **argv)
     printf("store: %lld messages, %lld ready, %lld waiting, %lld done, %lld dead, %lld rejected\n\n",
            s_int(st, "messages"), s_int(st, "ready"), s_int(st, "waiting"), s_int(st, "done"),
            s_int(st, "dead"), s_int(st, "rejects"));
+    const char *kind;
+    json_t *count;
+    json_object_foreach(json_object_get(stats, "alerts"), kind, count)
+    if (json_integer_value(count) > 0)
+        printf("ALERT %s: %lld (lthub alerts)\n", kind, (long long) json_integer_value(count));
     printf("%-10s %-5s %9s %9s %9s %9s %9s %7s %7s %6s %6s\n", "CONNECTOR", "UP", "PUBLISHED",
            "ACCEPTED", "DELIVERED", "DONE", "QUEUED", "RETRIED", "DEAD", "REJ", "INFL");
     size_t i;

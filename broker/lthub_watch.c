@@ -85,7 +85,9 @@ static double s_now(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static volatile sig_atomic_t s_interrupted = 0;
+static volatile sig_atomic_t s_interrupted = 0;   //  SIGINT or SIGTERM seen
+
+//  Note an interrupt; the loop ends at its next step.
 static void s_on_signal(int sig)
 {
     (void) sig;

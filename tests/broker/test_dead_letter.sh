@@ -49,7 +49,10 @@ if "$BIN/broker/lthub" replay "$delivery" --admin "$HUB_ADMIN" 2>/dev/null; then
 hub_wait 10 '[ "$(hub_stat s[\"store\"][\"dead\"])" = 0 ]' || hub_fail "replay did not leave the dead letters"
 hub_wait 30 '[ "$(hub_stat s[\"store\"][\"dead\"])" = 1 ]' || hub_fail "replayed poison message did not die again"
 # The admin server's page and metrics show the same state.
-curl -sf "http://$HUB_ADMIN/" | grep -q '<table id="conns">' || hub_fail "no dashboard page at /"
+# (Read whole first: grep -q would end the pipe before curl and, with
+# pipefail, fail the line.)
+page=$(curl -sf "http://$HUB_ADMIN/") || hub_fail "GET / failed"
+grep -q '<table id="conns">' <<<"$page" || hub_fail "no dashboard page at /"
 metrics=$(curl -sf "http://$HUB_ADMIN/metrics")
 echo "$metrics" | grep -q '^lthub_store_deliveries_messages{state="dead"} 1$' || hub_fail "metrics do not show the dead letter"
 echo "$metrics" | grep -q '^lthub_connector_done_messages_total{connector="sink"} 200$' || hub_fail "metrics do not show 200 done"

@@ -64,6 +64,7 @@ echo "ok - connector_down raised after SIGKILL, cleared on reconnect"
 "$BIN/tests/lthub-testconn" $(hub_conn_args pub) --count 1 --prefix POISON --record "$HUB_DIR/pub.rec" 2>>"$HUB_DIR/pub.log"
 hub_wait 20 '[ "$(sink_alerts dead_letter)" = 1 ]' || hub_fail "no dead_letter alert"
 [ "$(metric 'lthub_alerts{kind="dead_letter"}')" = 1 ] || hub_fail "metrics dead_letter gauge"
+"$LTHUB" status $A | grep -q '^ALERT dead_letter: 1 ' || hub_fail "lthub status does not show the alert"
 "$LTHUB" dead list $A | grep -q 'POISON-1' || hub_fail "dead list"
 delivery=$("$LTHUB" dead list $A --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dead"][0]["delivery"])')
 "$LTHUB" dead show "$delivery" $A > "$HUB_DIR/show.txt" || hub_fail "dead show"
@@ -128,6 +129,11 @@ rc=0; "$LTHUB" check-config "$HUB_DIR/bad.cfg" > "$HUB_DIR/bad.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q 'bad.cfg:2:' "$HUB_DIR/bad.txt" || hub_fail "check-config of a bad file: exit $rc, $(cat "$HUB_DIR/bad.txt")"
 { "$LTHUB" check-config "$HUB_DIR/bad.cfg" --json || true; } | python3 -c 'import json,sys; d=json.load(sys.stdin); assert not d["valid"] and d["problems"], d'
 "$LTHUB" --help | grep -q 'Exit codes' || hub_fail "--help has no exit codes"
+"$LTHUB" keygen --dir "$HUB_KEYS" sink extra --json | python3 -c '
+import json, sys
+c = {x["name"]: x for x in json.load(sys.stdin)["certificates"]}
+assert not c["sink"]["created"] and c["extra"]["created"] and c["extra"]["allowed"], c'
+
 rc=0; "$LTHUB" top --bogus 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || hub_fail "unknown option: exit $rc (want 2)"
 rc=0; "$LTHUB" alerts --admin 127.0.0.1:1 2>/dev/null || rc=$?

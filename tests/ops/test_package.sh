@@ -20,6 +20,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 for tool in cpack dpkg dpkg-deb; do command -v $tool >/dev/null || fail "$tool missing (deploy/deps.sh)"; done
+# The throwaway root needs root (chroot, mknod); ctest reports 77 as skipped.
+if [ "$(id -u)" != 0 ]; then echo "SKIP: the package test installs into a chroot and needs root"; exit 77; fi
 
 # Build the package.
 (cd "$BIN" && cpack -G DEB -B "$WORK/out" >"$WORK/cpack.log" 2>&1) || fail "cpack: $(tail -20 "$WORK/cpack.log")"
@@ -35,6 +37,12 @@ for f in /usr/bin/lthubd /usr/bin/lthub /usr/bin/lthub-dms /usr/bin/lthub-axis \
   /usr/lib/sysusers.d/lthub.conf /etc/lthub/lthub.cfg /etc/lthub/dms-systems.cfg \
   /usr/share/doc/lthub/operations.md; do
   grep -qx "$f" "$WORK/contents.txt" || fail "package lacks $f"
+done
+# Every connector this tree builds is in the package.
+for prog in "$BIN"/connectors/*/lthub-*; do
+  [ -x "$prog" ] && [ -f "$prog" ] || continue
+  grep -qx "/usr/bin/$(basename "$prog")" "$WORK/contents.txt" \
+    || fail "package lacks $(basename "$prog") (add install(TARGETS ... RUNTIME DESTINATION bin) to its CMakeLists.txt)"
 done
 if grep -E '^/(var|home|tmp|usr/local)/' "$WORK/contents.txt"; then fail "package ships files in state or local paths"; fi
 dpkg-deb -I "$DEB" >"$WORK/info.txt"
@@ -102,7 +110,10 @@ ok "throwaway root: $(du -sm "$R" | cut -f1) MB from the host's programs and lib
 # one, and no leak checking there (the other tests check for leaks).
 if ldd "$BIN/broker/lthubd" | grep -q libasan; then
   mkdir -p "$R/proc"
-  mount -t proc proc "$R/proc" || fail "cannot mount /proc in the root for the sanitized programs"
+  if ! mount -t proc proc "$R/proc"; then
+    echo "SKIP: cannot mount /proc in the root, which the sanitized programs need (the release build runs this test in full)"
+    exit 77
+  fi
   PROC_MOUNTED="$R/proc"
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
