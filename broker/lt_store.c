@@ -579,7 +579,14 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
         free(legacy);
         return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
     }
-    snprintf(dedup, dedup_len, "%s|%s", legacy, lt_envelope_sha256(envelope));
+    //  Documents and statuses are deduplicated by content too; the other
+    //  kinds name their own identity in the key (a register entry, a
+    //  dossier's MaHoSo and revision, a report's idempotency key).
+    lt_kind_t kind = lt_envelope_kind(envelope);
+    if (kind == LT_KIND_DOCUMENT || kind == LT_KIND_STATUS)
+        snprintf(dedup, dedup_len, "%s|%s", legacy, lt_envelope_sha256(envelope));
+    else
+        snprintf(dedup, dedup_len, "%s", legacy);
     int64_t now = lt_time_ms();
     lt_envelope_set_received(envelope, now);
     uint8_t *blob = NULL;

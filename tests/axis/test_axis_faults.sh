@@ -30,7 +30,9 @@ doc, rev, status = load("new-signed.edxml"), load("revocation.edxml"), load("sta
 # The status travels the other way round: from the province's agency, about
 # the document, addressed to the ministry (so it shares the document's lane).
 status = (status.replace("000.00.00.G22", "@FROM@").replace("000.00.12.H26", "000.00.00.G22")
-          .replace("@FROM@", "000.00.12.H26").replace("000.00.00.G22,2026", "000.00.12.H26,2026"))
+          .replace("@FROM@", "000.00.12.H26").replace("000.00.00.G22,2026", "000.00.12.H26,2026")
+          # From the document's sender: its recall (13), which the sender may send.
+          .replace("<edXML:StatusCode>03<", "<edXML:StatusCode>13<"))
 files = []
 for n in range(first, last + 1):
     key = f"000.00.12.H26,2026/09/03,{900 + n}/STTTT-VP"

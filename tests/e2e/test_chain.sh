@@ -121,7 +121,7 @@ HUB_PIDS="$HUB_PIDS $GEN_B"
 "$SIM" dms --url "$DMS_URL" --system sys-a --secret-file "$HUB_DIR/secrets/sys-a" \
     --agency 000.00.12.H26 --to 000.00.00.G22,000.00.13.H26 --count 12 --rate 10 --seed 31 \
     --date 2026/09/20 --mix signed=60,unsigned=40 --replies 20 --revocations 40 --statuses 40 \
-    --status-code 03 --fixtures "$FIX" --json >"$HUB_DIR/gen-a.json" 2>>"$HUB_DIR/client.log" \
+    --status-code 13 --fixtures "$FIX" --json >"$HUB_DIR/gen-a.json" 2>>"$HUB_DIR/client.log" \
     || fail "sys-a's traffic: $(cat "$HUB_DIR/gen-a.json")"
 [ "$(jfile "$HUB_DIR/gen-a.json" 'd["failed"]')" = 0 ] || fail "sys-a's traffic: $(cat "$HUB_DIR/gen-a.json")"
 within 30 '[ "$(cqueued axis)" = 0 ] && [ "$(cqueued dms)" = 0 ]' \

@@ -9,14 +9,15 @@
 #      with ErrorCode 500, the simulator's --fail-rate 1),
 # then D. up again. During each form sys-a (000.00.12.H26, played by
 # `lthub-sim dms`) sends documents to a ministry, each followed at once by
-# its revocation and a status 03 about it (one lane each), and sys-b
+# its revocation and a status 13 about it (the sender's recall: one lane
+# each; a status the sender may send, see the follow-up rules), and sys-b
 # (000.00.13.H26) sends documents to sys-a inside the province.
 #
 # Asserted: every sendEdoc of sys-a is answered OK during the outage (the hub
 # took it durably); the province's own lane keeps delivering to sys-a's
 # mailbox during every form of the outage (latency measured); nothing
 # reaches the axis before it is up again, and then every package arrives
-# exactly once, each document before its revocation and its status 03;
+# exactly once, each document before its revocation and its status 13;
 # no dead letter; the receive loop works again afterwards (a ministry's
 # reply lands in sys-a's mailbox); every process exits 0 on SIGTERM.
 # usage: test_chain_faults.sh BUILD_DIR SOURCE_DIR   (LT_FIXTURES names the fixtures)
@@ -33,12 +34,12 @@ SENT=0                       # packages sys-a had answered OK, for the ministry
 INTERNAL=0                   # documents sys-b had answered OK, for sys-a
 
 # to_ministry SEED COUNT: sys-a sends COUNT documents to the ministry, each
-# followed by its revocation and a status 03 (output in gen-a-SEED.json).
+# followed by its revocation and a status 13 (output in gen-a-SEED.json).
 to_ministry() {
     "$SIM" dms --url "$DMS_URL" --system sys-a --secret-file "$HUB_DIR/secrets/sys-a" \
         --agency 000.00.12.H26 --to 000.00.00.G22 --count "$2" --rate 2 --seed "$1" \
         --date "$DATE" --mix signed=50,unsigned=50 --revocations 100 --statuses 100 \
-        --status-code 03 --retries 0 --fixtures "$FIX" --json >"$HUB_DIR/gen-a-$1.json" \
+        --status-code 13 --retries 0 --fixtures "$FIX" --json >"$HUB_DIR/gen-a-$1.json" \
         2>>"$HUB_DIR/client.log"
 }
 
@@ -155,14 +156,14 @@ for p in json.load(open(sys.argv[1]))["received"]:
     if p["system"] != "hub-h26":
         continue   # the ministry's own reply
     assert p["to"] == ["000.00.00.G22"], p
-    assert p["messagetype"] != "status" or p["statusCode"] == "03", p
+    assert p["messagetype"] != "status" or p["statusCode"] == "13", p
 PY
 [ "$(sim_stat 'd["hash_failures"] + d["auth_failures"] + d["bad_requests"]')" = 0 ] \
     || fail "the axis refused calls: $(http_get "$SIM_URL/_sim/stats")"
 [ "$(hub_stat 's["store"]["dead"]')" = 0 ] || fail "dead letters"
 [ "$(internal_count)" = "$INTERNAL" ] || fail "sys-a holds $(internal_count) of $INTERNAL internal documents"
 [ "$(dms_list sys-a edoc | jget 'len(j)')" -le $((INTERNAL + 1)) ] || fail "sys-a holds more than was sent to it"
-ok "axis up: all $SENT packages arrived once in ${drain} s, each document before its revocation and status 03; no dead letter"
+ok "axis up: all $SENT packages arrived once in ${drain} s, each document before its revocation and status 13; no dead letter"
 
 # The receive loop recovered too: the ministry's reply lands in sys-a's mailbox.
 within $((T_UP + 75 - $(date +%s))) '[ -n "$(dms_item sys-a "000.00.00.G22,2026/09/10,5120/VPCP-KSTT" edoc)" ]' \

@@ -48,6 +48,10 @@ broker
     data = "$HUB_DIR/data"
     keys = "$HUB_KEYS"
     heartbeat = ${HUB_HEARTBEAT:-500}
+delivery
+    # A follow-up whose document the hub never saw (fixtures about documents
+    # exchanged before it) waits this long, not the production 10 minutes.
+    hold = ${HUB_HOLD:-2000}
 admin
     listen = "$HUB_ADMIN"
     token_file = "$HUB_DIR/admin.token"
