@@ -10,6 +10,7 @@
 #include "lt_ledger.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <czmq.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -26,6 +27,27 @@ struct _lt_counting_t {
     char province[16];       //  level-1 code
 };
 
+//  The default indicator definitions: share/lthub/indicators/default.ind
+//  beside the running program's bin/ (a package or any install prefix), the
+//  compiled-in install path, or the source tree's when not installed.
+static const char *s_default_definitions(char *buf, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(buf, size, "%s/../share/lthub/indicators/default.ind", exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    return access(LT_INDICATORS_DEFAULT, R_OK) == 0 ? LT_INDICATORS_DEFAULT
+                                                     : LT_INDICATORS_SOURCE;
+}
+
 lt_counting_t *lt_counting_load(const lt_settings_t *st, lt_err_t *err)
 {
     lt_counting_t *self = calloc(1, sizeof(*self));
@@ -41,9 +63,9 @@ lt_counting_t *lt_counting_load(const lt_settings_t *st, lt_err_t *err)
     }
     //  Empty: the installed default, or the source tree's when not installed.
     const char *defs = st->indicators_file;
+    char beside[PATH_MAX + 64];
     if (!*defs)
-        defs = access(LT_INDICATORS_DEFAULT, R_OK) == 0 ? LT_INDICATORS_DEFAULT
-                                                         : LT_INDICATORS_SOURCE;
+        defs = s_default_definitions(beside, sizeof(beside));
     if (!(self->defs = lt_indicators_load(defs, err)))
         goto fail;
     self->dir = *st->agencies_file ? lt_agencies_load(st->agencies_file, err) : lt_agencies_new();

@@ -30,6 +30,13 @@ foreach(f ${LT_ETC_FILES})
   install(FILES ${f} DESTINATION /etc/lthub)
   list(APPEND LT_CONFFILES /etc/lthub/${name})
 endforeach()
+# The indicator definitions and the sandbox province's agency directory, as
+# starting points a province edits (ledger/indicators, ledger/agencies).
+install(FILES ${CMAKE_SOURCE_DIR}/schemas/indicators/default.ind DESTINATION /etc/lthub
+        RENAME indicators.ind)
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/agencies-h26.txt DESTINATION /etc/lthub
+        RENAME agencies.txt)
+list(APPEND LT_CONFFILES /etc/lthub/indicators.ind /etc/lthub/agencies.txt)
 list(JOIN LT_CONFFILES "\n" LT_CONFFILES_TEXT)
 file(WRITE ${LT_PKG_DIR}/conffiles "${LT_CONFFILES_TEXT}\n")
 
