@@ -376,8 +376,19 @@ lt_admin_http_t *lt_admin_http_new(const lt_config_t *config, lt_err_t *err)
         snprintf(self->counting_error, sizeof(self->counting_error), "%s", err->detail);
         lt_log_error("event=indicators_unavailable reason=\"%s\"", err->detail);
     }
-    lt_http_limits_t limits = {.max_body = 65536, .max_connections = 32};
-    self->server = lt_http_server_new(host, (uint16_t) port, s_handle, self, &limits, err);
+    if (!*st->admin_tls_cert != !*st->admin_tls_key) {
+        lt_err_set(err, LT_ECONFIG, "admin/tls_cert and admin/tls_key go together");
+        lt_counting_destroy(&self->counting);
+        free(self);
+        return NULL;
+    }
+    lt_http_options_t options = {
+        .limits = {.max_body = 65536, .max_connections = 32, .max_per_ip = 16,
+                   .max_request_s = 30},
+        .tls_cert = *st->admin_tls_cert ? st->admin_tls_cert : NULL,
+        .tls_key = *st->admin_tls_key ? st->admin_tls_key : NULL,
+    };
+    self->server = lt_http_server_start(host, (uint16_t) port, s_handle, self, &options, err);
     if (!self->server) {
         lt_counting_destroy(&self->counting);
         free(self);

@@ -76,6 +76,10 @@ static const s_setting_t s_settings[] = {
              "admin HTTP server (API, /metrics, dashboard); empty disables it"),
     S_STRING("admin/token_file", admin_token_file, "", false,
              "file holding the bearer token required by changing endpoints"),
+    S_STRING("admin/tls_cert", admin_tls_cert, "", false,
+             "PEM certificate chain: the admin server speaks HTTPS only (empty: plain HTTP)"),
+    S_STRING("admin/tls_key", admin_tls_key, "", false,
+             "PEM private key of admin/tls_cert (mode 0600)"),
     S_STRING("log/level", log_level, "info", true, "error, warning, info or debug"),
     //  ---- counting (docs/indicators.md) ----
     S_STRING("ledger/indicators", indicators_file, "", true,
@@ -516,6 +520,14 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
         s_problem(&p, 0, "log/level '%s' is not error, warning, info or debug", st->log_level);
     if (st->backoff_min_ms > st->backoff_max_ms)
         s_problem(&p, 0, "delivery/backoff_min is larger than delivery/backoff_max");
+    if (!*st->admin_tls_cert != !*st->admin_tls_key)
+        s_problem(&p, 0, "admin/tls_cert and admin/tls_key go together (one is empty)");
+    for (int i = 0; i < 2; i++) {
+        const char *file = i ? st->admin_tls_key : st->admin_tls_cert;
+        if (*file && access(file, R_OK) != 0)
+            s_problem(&p, 0, "%s '%s' cannot be read", i ? "admin/tls_key" : "admin/tls_cert",
+                      file);
+    }
     if (!routes_seen)
         s_default_routes(self);
     for (size_t i = 0; i < self->route_count; i++)

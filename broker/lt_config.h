@@ -44,6 +44,8 @@ typedef struct {
     int stop_timeout_ms;      //  supervise/stop_timeout: SIGTERM to SIGKILL
     char admin_listen[128];   //  admin/listen: admin HTTP address:port
     char admin_token_file[512];   //  admin/token_file: bearer token for changes
+    char admin_tls_cert[512];     //  admin/tls_cert: HTTPS certificate, "" = plain HTTP
+    char admin_tls_key[512];      //  admin/tls_key: its private key
     char log_level[16];       //  log/level
     char indicators_file[512];    //  ledger/indicators: indicator definitions
     char agencies_file[512];      //  ledger/agencies: agency directory

@@ -4,6 +4,8 @@
 #ifndef LTHUB_CLI_H_INCLUDED
 #define LTHUB_CLI_H_INCLUDED
 
+#include "lt_http_client.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -21,6 +23,11 @@ typedef struct {
     const char *arg;        //  first positional argument
     long limit;             //  --limit
 } lthub_opts_t;
+
+//  An HTTP client of the admin API: ADMIN is ADDRESS:PORT (plain HTTP) or a
+//  URL such as https://HOST:PORT (checked against $LTHUB_CA_FILE when set);
+//  NULL when unusable. The caller destroys it.
+lt_http_client_t *lthub_admin_client(const char *admin);
 
 //  Call the admin API at opts->admin (bearer token from opts->token_file if
 //  set); the parsed JSON reply the caller frees, or NULL (message printed).

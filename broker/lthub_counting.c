@@ -339,7 +339,7 @@ int lthub_report_main(int argc, char **argv)
         fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
-    char token[256] = "", auth[300] = "", base[160], path[512];
+    char token[256] = "", auth[300] = "", path[512];
     FILE *file = *token_file ? fopen(token_file, "r") : NULL;
     if (*token_file && (!file || !fgets(token, sizeof(token), file))) {
         fprintf(stderr, "lthub report: cannot read token file %s\n", token_file);
@@ -351,7 +351,6 @@ int lthub_report_main(int argc, char **argv)
         fclose(file);
     token[strcspn(token, "\r\n")] = 0;
     snprintf(auth, sizeof(auth), "Bearer %s", token);
-    snprintf(base, sizeof(base), "http://%s", admin);
     char *ecode = s_escape(code), *eagency = s_escape(agency),
          *eperiod = s_escape(period);
     snprintf(path, sizeof(path), "/api/v1/reports?period=%s&code=%s&agency=%s",
@@ -359,7 +358,7 @@ int lthub_report_main(int argc, char **argv)
     free(ecode);
     free(eagency);
     free(eperiod);
-    lt_http_client_t *client = lt_http_client_new(base);
+    lt_http_client_t *client = lthub_admin_client(admin);
     if (!client) {
         fprintf(stderr, "lthub report: bad admin address '%s'\n", admin);
         return 2;

@@ -49,12 +49,28 @@ static int s_parse(int argc, char **argv, s_opts_t *o, const char *usage)
     return 0;
 }
 
+lt_http_client_t *lthub_admin_client(const char *admin)
+{
+    char base[300];
+    //  ADDRESS:PORT means plain HTTP; a URL (https://HOST:PORT) is taken as
+    //  it is, checked against $LTHUB_CA_FILE when set (admin/tls_cert).
+    if (strstr(admin, "://"))
+        snprintf(base, sizeof(base), "%s", admin);
+    else
+        snprintf(base, sizeof(base), "http://%s", admin);
+    lt_http_client_t *client = lt_http_client_new(base);
+    const char *ca = getenv("LTHUB_CA_FILE");
+    if (client && ca && *ca && lt_http_client_set_ca_file(client, ca)) {
+        fprintf(stderr, "lthub: cannot use LTHUB_CA_FILE %s\n", ca);
+        lt_http_client_destroy(&client);
+    }
+    return client;
+}
+
 //  Call the admin API; returns the parsed JSON reply or NULL (message printed).
 static json_t *s_call(const s_opts_t *o, const char *method, const char *path)
 {
-    char base[160];
-    snprintf(base, sizeof(base), "http://%s", o->admin);
-    lt_http_client_t *client = lt_http_client_new(base);
+    lt_http_client_t *client = lthub_admin_client(o->admin);
     if (!client) {
         fprintf(stderr, "lthub: bad admin address '%s'\n", o->admin);
         return NULL;
