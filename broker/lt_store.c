@@ -71,7 +71,9 @@ static const char *s_migrations[] = {
     "CREATE INDEX deliveries_held ON deliveries(lane) WHERE state = 4;"
     "CREATE INDEX deliveries_held_at ON deliveries(next_at) WHERE state = 4;"
     "ALTER TABLE rejects ADD COLUMN envelope BLOB;"
-    "ALTER TABLE rejects ADD COLUMN replayed TEXT;",
+    "ALTER TABLE rejects ADD COLUMN replayed TEXT;"
+    "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO store_meta SELECT 'legacy_dedup', 1 WHERE EXISTS (SELECT 1 FROM messages);",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -202,6 +204,7 @@ struct _lt_store_t {
     size_t released;             //  held deliveries the last put released
     bool full;                   //  the last failure was a full disk
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
+    bool legacy_dedup;           //  rows stored before content dedup exist
 };
 
 //  The checkpointer: its own connection copies committed WAL frames into the
@@ -355,6 +358,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
     self->counts.rejects = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM rejects", 0);
     self->counts.held =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 4", 0);
+    self->legacy_dedup =
+        s_scalar(self, "SELECT value FROM store_meta WHERE key = 'legacy_dedup'", 0) != 0;
     self->counts.discarded =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 5", 0);
     pthread_mutex_init(&self->stop_lock, NULL);
@@ -456,26 +461,20 @@ static int64_t s_lane(const char *key)
     return (int64_t) (h >> 1);
 }
 
-//  Content dedup (DESIGN.md section 5): look for a message with the same
-//  dedup key and the same payload (or, for rows stored before content
-//  dedup, the same dedup key alone). Returns 1 and fills msgid when there is
-//  one, 0 when the message is new, -1 with err on a store failure.
-static int s_find_duplicate(lt_store_t *self, const char *dedup, const char *legacy,
-                            char msgid[40], lt_err_t *err)
+//  Look up a dedup key; returns 1 and fills msgid when a message has it, 0
+//  when none does, -1 with err on a store failure.
+static int s_find_duplicate(lt_store_t *self, const char *dedup, char msgid[40], lt_err_t *err)
 {
-    const char *keys[] = {dedup, legacy};
     sqlite3_stmt *find = self->stmt[Q_FIND_DEDUP];
-    for (size_t i = 0; i < 2; i++) {
-        sqlite3_bind_text(find, 1, keys[i], -1, SQLITE_STATIC);
-        int step = sqlite3_step(find);
-        if (step == SQLITE_ROW)
-            snprintf(msgid, 40, "%s", (const char *) sqlite3_column_text(find, 0));
-        s_reset(find);
-        if (step == SQLITE_ROW)
-            return 1;
-        if (step != SQLITE_DONE)
-            return s_fail(self, err, "cannot look up the dedup key");
-    }
+    sqlite3_bind_text(find, 1, dedup, -1, SQLITE_STATIC);
+    int step = sqlite3_step(find);
+    if (step == SQLITE_ROW)
+        snprintf(msgid, 40, "%s", (const char *) sqlite3_column_text(find, 0));
+    s_reset(find);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step != SQLITE_DONE)
+        return s_fail(self, err, "cannot look up the dedup key");
     return 0;
 }
 
@@ -503,8 +502,11 @@ static int s_check_conflict(lt_store_t *self, const lt_envelope_t *envelope, lt_
         strcmp(lt_envelope_btype(envelope), "new") != 0)
         return 0;
     lt_envelope_t *first = lt_store_document(self, lt_envelope_key(envelope));
-    if (!first)
+    //  The same content is a duplicate, found by the insert's dedup key.
+    if (!first || strcmp(lt_envelope_sha256(first), lt_envelope_sha256(envelope)) == 0) {
+        lt_envelope_destroy(&first);
         return 0;
+    }
     lt_err_set(err, LT_EINVAL,
                "DocumentId '%.300s' conflict: already stored as message %s with other content "
                "(sha256 %.16s..., this one %.16s...); send a changed document as an update or "
@@ -591,7 +593,10 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     lt_envelope_set_received(envelope, now);
     uint8_t *blob = NULL;
     size_t blob_size = 0;
-    int rc = s_find_duplicate(self, dedup, legacy, msgid, err);
+    //  Content dedup: the dedup key ends with the payload digest, so the
+    //  insert below finds the same content; rows stored before content
+    //  dedup (key without digest) still match on the key alone.
+    int rc = self->legacy_dedup ? s_find_duplicate(self, legacy, msgid, err) : 0;
     if (rc != 0) {
         *duplicate = rc == 1;
         rc = rc == 1 ? 0 : -1;
@@ -618,8 +623,19 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     sqlite3_bind_text(ins, 10, lane_key, -1, SQLITE_STATIC);
     int step = sqlite3_step(ins);
     s_reset(ins);
-    if (step != SQLITE_DONE || sqlite3_changes(self->db) == 0) {
+    if (step != SQLITE_DONE) {
         s_fail(self, err, "cannot insert message");
+        goto done;
+    }
+    if (sqlite3_changes(self->db) == 0) {
+        //  The same message is stored: answer with the first one's id.
+        int found = s_find_duplicate(self, dedup, msgid, err);
+        if (found == 1) {
+            *duplicate = true;
+            rc = 0;
+        }
+        else if (found == 0)
+            lt_err_set(err, LT_ESTORE, "store %s: dedup key vanished", self->path);
         goto done;
     }
     int64_t message = sqlite3_last_insert_rowid(self->db);
@@ -647,7 +663,7 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
             self->pending.ready++;
     }
     //  A document lets go of the follow-ups that were waiting for it.
-    if (lt_follow_is_document(envelope) &&
+    if (lt_follow_is_document(envelope) && self->counts.held + self->pending.held > 0 &&
         s_release_held(self, lt_envelope_key(envelope), now, err))
         goto done;
     self->pending.messages++;
