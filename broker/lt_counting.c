@@ -28,8 +28,9 @@ struct _lt_counting_t {
 };
 
 //  The default indicator definitions: share/lthub/indicators/default.ind
-//  beside the running program's bin/ (a package or any install prefix), the
-//  compiled-in install path, or the source tree's when not installed.
+//  beside the running program's bin/ (any install prefix), the compiled-in
+//  install path, /usr (the package) or /usr/local, or the source tree's when
+//  not installed.
 static const char *s_default_definitions(char *buf, size_t size)
 {
     char exe[PATH_MAX];
@@ -44,8 +45,12 @@ static const char *s_default_definitions(char *buf, size_t size)
                 return buf;
         }
     }
-    return access(LT_INDICATORS_DEFAULT, R_OK) == 0 ? LT_INDICATORS_DEFAULT
-                                                     : LT_INDICATORS_SOURCE;
+    const char *installed[] = {LT_INDICATORS_DEFAULT, "/usr/share/lthub/indicators/default.ind",
+                               "/usr/local/share/lthub/indicators/default.ind"};
+    for (size_t i = 0; i < sizeof(installed) / sizeof(installed[0]); i++)
+        if (access(installed[i], R_OK) == 0)
+            return installed[i];
+    return LT_INDICATORS_SOURCE;
 }
 
 lt_counting_t *lt_counting_load(const lt_settings_t *st, lt_err_t *err)
