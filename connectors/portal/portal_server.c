@@ -488,7 +488,7 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
         answer = s_lookup(self, &call, resp);
     else
         answer = s_answer("-1", "unknown service '%.64s'", service);
-done:
+done:;
     const char *code = json_string_value(json_object_get(answer, "error_code"));
     if (code && strcmp(code, "-1") == 0) {
         portal_count(self, &self->stats.invalid);
