@@ -9,6 +9,7 @@
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
+#include "lt_id.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -47,7 +48,29 @@ static const char *s_schema =
     "  flags INTEGER NOT NULL,"
     "  dim TEXT NOT NULL,"
     "  n INTEGER NOT NULL,"
-    "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;";
+    "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ledger_open ("
+    "  item TEXT PRIMARY KEY,"
+    "  kind INTEGER NOT NULL,"
+    "  agency TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS ledger_open_at ON ledger_open (kind, at);";
+
+//  Fill ledger_open from the rows of a store made before it existed.
+static const char *s_open_backfill =
+    "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
+    " SELECT l.item, 1, l.agency, l.doc, MIN(l.at) FROM ledger l"
+    "  WHERE l.event = 'doc_in' AND l.origin = 'relay' AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "   WHERE s.item IN ('status|' || l.doc || '|' || l.agency || '|01',"
+    "                    'status|' || l.doc || '|' || l.agency || '|03'))"
+    "  GROUP BY l.item;"
+    "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
+    " SELECT l.item, 2, l.agency, l.doc, MIN(l.at) FROM ledger l"
+    "  WHERE l.event = 'dossier_received' AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "   WHERE s.item > 'dossier_synced|' || l.doc || '|'"
+    "     AND s.item < 'dossier_synced|' || l.doc || '}')"
+    "  GROUP BY l.item;";
 
 #define S_COLUMNS                                                                                 \
     "seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer, channel,"  \
@@ -60,6 +83,9 @@ typedef enum {
     Q_PREFIX,
     Q_CONFIRMED,
     Q_SUM_ADD,
+    Q_OPEN_ADD,
+    Q_OPEN_DEL,
+    Q_OPEN_LIST,
     Q_COUNT
 } s_query_t;
 
@@ -74,7 +100,24 @@ static const char *s_sql[Q_COUNT] = {
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
+    [Q_OPEN_ADD] = "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_OPEN_DEL] = "DELETE FROM ledger_open WHERE item = ?1",
+    //  The oldest open items of a kind (at most ?3, through the index), per
+    //  agency: how many, the oldest time and its document (SQLite gives the
+    //  bare column of the row MIN() picked).
+    [Q_OPEN_LIST] = "SELECT agency, COUNT(*), MIN(at), doc FROM (SELECT agency, at, doc"
+                    " FROM ledger_open WHERE kind = ?1 AND at <= ?2 ORDER BY at LIMIT ?3)"
+                    " GROUP BY agency ORDER BY 3",
 };
+
+//  Whether a query writes (not prepared on a read-only ledger, whose store
+//  may predate its tables).
+static bool s_writes(int q)
+{
+    return q == Q_INSERT || q == Q_SUM_ADD || q == Q_OPEN_ADD || q == Q_OPEN_DEL ||
+           q == Q_OPEN_LIST;
+}
 
 struct _lt_ledger_t {
     sqlite3 *db;                  //  the database (not owned)
@@ -120,7 +163,17 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     if (!readonly) {
         char *msg = NULL;
-        if (sqlite3_exec(db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        //  A store made before ledger_open: fill it once from the ledger.
+        sqlite3_stmt *had = NULL;
+        bool backfill = false;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'ledger'"
+                                   " AND NOT EXISTS (SELECT 1 FROM sqlite_master"
+                                   " WHERE name = 'ledger_open')",
+                               -1, &had, NULL) == SQLITE_OK)
+            backfill = sqlite3_step(had) == SQLITE_ROW;
+        sqlite3_finalize(had);
+        if (sqlite3_exec(db, s_schema, NULL, NULL, &msg) != SQLITE_OK ||
+            (backfill && sqlite3_exec(db, s_open_backfill, NULL, NULL, &msg) != SQLITE_OK)) {
             lt_err_set(err, LT_ESTORE, "ledger %s: cannot create tables: %s", self->path,
                        msg ? msg : "?");
             sqlite3_free(msg);
@@ -129,7 +182,7 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
         }
     }
     for (int q = 0; q < Q_COUNT; q++) {
-        if (readonly && (q == Q_INSERT || q == Q_SUM_ADD))
+        if (readonly && s_writes(q))
             continue;
         if (sqlite3_prepare_v3(db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
                                NULL) != SQLITE_OK) {
@@ -478,6 +531,56 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_sum");
 }
 
+//  Record that an item waits (ledger_open), from now.
+static int s_open(lt_ledger_t *self, const char *item, lt_ledger_await_t kind,
+                  const char *agency, const char *doc, lt_err_t *err)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_ADD];
+    sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, (int) kind);
+    sqlite3_bind_text(stmt, 3, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, lt_time_ms());
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
+}
+
+//  Record that an item no longer waits.
+static int s_close(lt_ledger_t *self, const char *item, lt_err_t *err)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_DEL];
+    sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
+}
+
+int lt_ledger_waiting(lt_ledger_t *self, lt_ledger_await_t kind, int64_t before, uint32_t limit,
+                      lt_ledger_wait_fn *fn, void *arg, lt_err_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_LIST];
+    if (!stmt)
+        return lt_err_set(err, LT_ESTATE, "ledger %s: read-only, no waiting items", self->path),
+               -1;
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, before);
+    sqlite3_bind_int64(stmt, 3, limit);
+    int step, rc = 0;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        lt_ledger_wait_t w = {.agency = s_col(stmt, 0),
+                              .count = sqlite3_column_int64(stmt, 1),
+                              .oldest_at = sqlite3_column_int64(stmt, 2),
+                              .oldest_doc = s_col(stmt, 3)};
+        rc = fn(arg, &w);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_fail(self, err, "cannot read ledger_open");
+    s_reset(stmt);
+    return rc;
+}
+
 void lt_ledger_forget(lt_ledger_t *self)
 {
     assert(self);
@@ -574,6 +677,16 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
              ((before.found && s_sum_add(self, &before, -1, err)) ||
               s_sum_add(self, &m->st, 1, err)))
         rc = -1;
+    //  A document delivered by the hub now waits for its status 01/03, a
+    //  received dossier for its sync; what completes an item ends its wait.
+    if (rc == 0 && m->related_at == 0 &&
+        ((ev->event == LT_EV_DOC_IN && strcmp(ev->origin, "relay") == 0) ||
+         ev->event == LT_EV_DOSSIER_RECEIVED))
+        rc = s_open(self, ev->item,
+                    ev->event == LT_EV_DOC_IN ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
+                    m->st.agency, m->doc, err);
+    if (rc == 0 && *related)
+        rc = s_close(self, related, err);
     if (rc == 0 && *related) {
         if (s_merge(self, related, 0, m, NULL, err))
             rc = -1;
@@ -783,6 +896,24 @@ static int s_publish(lt_ledger_t *ledger, lt_kind_t kind, const char *key, const
     return rc;
 }
 
+//  What the self-test saw of lt_ledger_waiting.
+typedef struct {
+    int groups;       //  agencies yielded
+    int64_t count;    //  items over them
+    char agency[64];  //  the last agency
+    char doc[64];     //  its oldest document
+} s_wait_t;
+
+static int s_wait_collect(void *arg, const lt_ledger_wait_t *w)
+{
+    s_wait_t *seen = arg;
+    seen->groups++;
+    seen->count += w->count;
+    snprintf(seen->agency, sizeof(seen->agency), "%s", w->agency);
+    snprintf(seen->doc, sizeof(seen->doc), "%s", w->oldest_doc);
+    return 0;
+}
+
 void lt_ledger_test(bool verbose)
 {
     if (verbose)
@@ -815,9 +946,21 @@ void lt_ledger_test(bool verbose)
            0);
     assert(s_publish(ledger, LT_KIND_REGISTER, "E1", "out", "000.00.12.H26", NULL, true, t15) ==
            0);
+    //  D1 waits for its status at its recipient, and only there.
+    s_wait_t wait = {0};
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0);
+    assert(wait.groups == 1 && wait.count == 1 && strcmp(wait.agency, "000.00.31.H26") == 0 &&
+           strcmp(wait.doc, "D1") == 0);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, 0, 100, s_wait_collect, &wait,
+                             &err) == 0 && wait.groups == 0);   //  not waiting since 1970
     //  Status 01 the same day confirms D1's receipt (day of t14).
     assert(s_publish(ledger, LT_KIND_STATUS, "D1", "01", "000.00.31.H26", NULL, true,
                      t14 + 30000) == 0);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0 && wait.groups == 0);
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     char head[65];
     assert(lt_ledger_head(ledger, head) == 6);   //  out, in, register in, P1, E1, status
