@@ -171,7 +171,8 @@ static void s_histogram(FILE *out, json_t *histo, const char *name, const char *
     fprintf(out, "%s_count %lld\n", name, s_int(histo, "count"));
 }
 
-const char *const lt_alert_kinds[] = {"connector_down", "dead_letter"};
+const char *const lt_alert_kinds[] = {"connector_down", "dead_letter", "document_no_status",
+                                      "dossier_not_synced"};
 const size_t lt_alert_kind_count = sizeof(lt_alert_kinds) / sizeof(lt_alert_kinds[0]);
 
 char *lt_metrics_render(json_t *stats)
