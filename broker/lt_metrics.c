@@ -318,6 +318,8 @@ void lt_metrics_test(bool verbose)
     assert(strstr(text, "lthub_connector_in_bytes_total{connector=\"axis\"} 99\n"));
     assert(strstr(text, "lthub_alerts{kind=\"dead_letter\"} 1\n"));
     assert(strstr(text, "lthub_alerts{kind=\"connector_down\"} 0\n"));
+    assert(strstr(text, "lthub_alerts{kind=\"document_no_status\"} 0\n"));
+    assert(strstr(text, "lthub_alerts{kind=\"dossier_not_synced\"} 0\n"));
     //  Every sample's family was announced before it.
     for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
         if (*line != '#') {

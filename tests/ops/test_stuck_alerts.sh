@@ -77,7 +77,7 @@ grep -q '^dossier_not_synced .* 000.00.12.H26 .*H1' "$HUB_DIR/alerts.txt" || hub
 [ "$(metric 'lthub_alerts{kind="dossier_not_synced"}')" = 1 ] || hub_fail "metrics dossier_not_synced gauge"
 echo "ok - document_no_status and dossier_not_synced raised after their thresholds"
 
-# A status 02 (processing) is no answer (one from an agency that is not a
+# A status 02 (rejected) is not a receipt (one from an agency that is not a
 # recipient is refused by the hub).
 {
   echo "status${T}D1${T}02${T}-${T}000.00.13.H26${T}000.00.12.H26${T}-${T}-"
