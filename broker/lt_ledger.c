@@ -984,6 +984,24 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_exec(db, "UPDATE ledger SET electronic = 0 WHERE seq = 4", NULL, NULL, NULL) ==
            SQLITE_OK);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  A store made before ledger_open gets it filled from its ledger: D9
+    //  delivered and not answered waits, D1 (status 01) does not.
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D9", "new", "000.00.12.H26", "000.00.14.H26",
+                     true, t15) == 0);
+    lt_ledger_destroy(&ledger);
+    assert(sqlite3_exec(db, "DROP TABLE ledger_open", NULL, NULL, NULL) == SQLITE_OK);
+    ledger = lt_ledger_new(db, path, false, &err);
+    assert(ledger);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0);
+    assert(wait.groups == 1 && wait.count == 1 && strcmp(wait.doc, "D9") == 0);
+    //  A read-only ledger has no list to read.
+    lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);
+    assert(reader);
+    assert(lt_ledger_waiting(reader, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == -1);
+    lt_ledger_destroy(&reader);
     //  A deleted row is named by the gap.
     assert(sqlite3_exec(db, "DELETE FROM ledger WHERE seq = 3", NULL, NULL, NULL) == SQLITE_OK);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 1 && bad == 4);
