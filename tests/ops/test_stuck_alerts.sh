@@ -104,4 +104,7 @@ rc=0; "$LTHUB" alerts $A > "$HUB_DIR/alerts.txt" || rc=$?
 [ "$rc" = 0 ] || hub_fail "lthub alerts exit $rc with no alert (want 0): $(cat "$HUB_DIR/alerts.txt")"
 [ "$(metric 'lthub_alerts{kind="document_no_status"}')" = 0 ] || hub_fail "metrics document_no_status gauge not 0"
 [ "$(metric 'lthub_alerts{kind="dossier_not_synced"}')" = 0 ] || hub_fail "metrics dossier_not_synced gauge not 0"
+# A clean stop (in the sanitizer build: no leak of the cached alerts).
+hub_stop
+! grep -q 'Sanitizer' "$HUB_DIR/lthubd.log" || hub_fail "lthubd: $(grep -A5 Sanitizer "$HUB_DIR/lthubd.log")"
 echo "PASS: stuck-item alerts raise after their thresholds and clear with status 01/03 and dossier_synced"
