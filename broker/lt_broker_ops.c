@@ -72,7 +72,7 @@ static uint64_t s_dead_count(broker_t *self, dest_t *dest, json_t *conns)
     return lt_store_counts(self->store, dest->name, &counts) ? 0 : counts.dead;
 }
 
-#define S_STUCK_LIMIT 10000     //  waiting items looked at per kind
+#define S_STUCK_LIMIT 2000      //  waiting items looked at per kind
 #define S_STUCK_CACHE_MS 2000   //  how long a reading of them is reused
 
 //  One kind of stuck item being turned into alerts.
