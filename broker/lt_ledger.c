@@ -9,7 +9,6 @@
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
-#include "lt_id.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -50,27 +49,31 @@ static const char *s_schema =
     "  n INTEGER NOT NULL,"
     "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ledger_open ("
-    "  item TEXT PRIMARY KEY,"
     "  kind INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  item TEXT NOT NULL,"
     "  agency TEXT NOT NULL,"
     "  doc TEXT NOT NULL,"
-    "  at INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS ledger_open_at ON ledger_open (kind, at);";
+    "  PRIMARY KEY (kind, at, item)) WITHOUT ROWID;";
 
-//  Fill ledger_open from the rows of a store made before it existed.
+//  Fill ledger_open from the rows of a store made before it existed: each
+//  waiting item with the time of its first row, as lt_ledger_append does.
 static const char *s_open_backfill =
-    "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
-    " SELECT l.item, 1, l.agency, l.doc, MIN(l.at) FROM ledger l"
-    "  WHERE l.event = 'doc_in' AND l.origin = 'relay' AND NOT EXISTS (SELECT 1 FROM ledger s"
-    "   WHERE s.item IN ('status|' || l.doc || '|' || l.agency || '|01',"
-    "                    'status|' || l.doc || '|' || l.agency || '|03'))"
-    "  GROUP BY l.item;"
-    "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
-    " SELECT l.item, 2, l.agency, l.doc, MIN(l.at) FROM ledger l"
-    "  WHERE l.event = 'dossier_received' AND NOT EXISTS (SELECT 1 FROM ledger s"
-    "   WHERE s.item > 'dossier_synced|' || l.doc || '|'"
-    "     AND s.item < 'dossier_synced|' || l.doc || '}')"
-    "  GROUP BY l.item;";
+    "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
+    " SELECT 1, l.at, l.item, l.agency, l.doc FROM ledger l"
+    "  WHERE l.event = 'doc_in'"
+    "   AND l.seq = (SELECT MIN(f.seq) FROM ledger f WHERE f.item = l.item)"
+    "   AND EXISTS (SELECT 1 FROM ledger r WHERE r.item = l.item AND r.origin = 'relay')"
+    "   AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "    WHERE s.item IN ('status|' || l.doc || '|' || l.agency || '|01',"
+    "                     'status|' || l.doc || '|' || l.agency || '|03'));"
+    "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
+    " SELECT 2, l.at, l.item, l.agency, l.doc FROM ledger l"
+    "  WHERE l.event = 'dossier_received'"
+    "   AND l.seq = (SELECT MIN(f.seq) FROM ledger f WHERE f.item = l.item)"
+    "   AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "    WHERE s.item > 'dossier_synced|' || l.doc || '|'"
+    "      AND s.item < 'dossier_synced|' || l.doc || '}');";
 
 #define S_COLUMNS                                                                                 \
     "seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer, channel,"  \
@@ -100,10 +103,10 @@ static const char *s_sql[Q_COUNT] = {
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
-    [Q_OPEN_ADD] = "INSERT OR IGNORE INTO ledger_open (item, kind, agency, doc, at)"
+    [Q_OPEN_ADD] = "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
                    " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_OPEN_DEL] = "DELETE FROM ledger_open WHERE item = ?1",
-    //  The oldest open items of a kind (at most ?3, through the index), per
+    [Q_OPEN_DEL] = "DELETE FROM ledger_open WHERE kind = ?1 AND at = ?2 AND item = ?3",
+    //  The oldest open items of a kind (at most ?3, along the key), per
     //  agency: how many, the oldest time and its document (SQLite gives the
     //  bare column of the row MIN() picked).
     [Q_OPEN_LIST] = "SELECT agency, COUNT(*), MIN(at), doc FROM (SELECT agency, at, doc"
@@ -531,26 +534,30 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_sum");
 }
 
-//  Record that an item waits (ledger_open), from now.
-static int s_open(lt_ledger_t *self, const char *item, lt_ledger_await_t kind,
+//  Record that an item waits (ledger_open) since at, the time of its first
+//  row: one insert into one B-tree (the key is also the order alerts read).
+static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
                   const char *agency, const char *doc, lt_err_t *err)
 {
     sqlite3_stmt *stmt = self->stmt[Q_OPEN_ADD];
-    sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 2, (int) kind);
-    sqlite3_bind_text(stmt, 3, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, doc, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, lt_time_ms());
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, doc, -1, SQLITE_STATIC);
     int step = sqlite3_step(stmt);
     s_reset(stmt);
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
 }
 
-//  Record that an item no longer waits.
-static int s_close(lt_ledger_t *self, const char *item, lt_err_t *err)
+//  Record that an item (waiting since at, if it was) no longer waits.
+static int s_close(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
+                   lt_err_t *err)
 {
     sqlite3_stmt *stmt = self->stmt[Q_OPEN_DEL];
-    sqlite3_bind_text(stmt, 1, item, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
     int step = sqlite3_step(stmt);
     s_reset(stmt);
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
@@ -609,6 +616,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         goto done;
     if (*related)
         *rel_before = m->st;
+    int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
     if (self->head_seq < 0)
         self->head_seq = lt_ledger_head(self, self->head_hash);
     char prev[65];
@@ -682,11 +690,13 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     if (rc == 0 && m->related_at == 0 &&
         ((ev->event == LT_EV_DOC_IN && strcmp(ev->origin, "relay") == 0) ||
          ev->event == LT_EV_DOSSIER_RECEIVED))
-        rc = s_open(self, ev->item,
+        rc = s_open(self,
                     ev->event == LT_EV_DOC_IN ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
-                    m->st.agency, m->doc, err);
-    if (rc == 0 && *related)
-        rc = s_close(self, related, err);
+                    m->at, ev->item, m->st.agency, m->doc, err);
+    if (rc == 0 && *related && rel_before->found)
+        rc = s_close(self,
+                     ev->event == LT_EV_STATUS ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
+                     rel_at, related, err);
     if (rc == 0 && *related) {
         if (s_merge(self, related, 0, m, NULL, err))
             rc = -1;

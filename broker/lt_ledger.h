@@ -69,8 +69,9 @@ typedef struct {
     const char *rows;       //  "seq:hash" of each of its rows, ';' between
 } lt_ledger_item_t;
 
-//  What an open item waits for (ledger_open: a row per waiting item, added
-//  when it is recorded, removed by what completes it).
+//  What an open item waits for (ledger_open: a row per waiting item, keyed
+//  (kind, time of its first row, item), added when it is recorded, removed
+//  by what completes it, in the same transaction).
 typedef enum {
     LT_LEDGER_AWAIT_STATUS = 1,   //  a document the hub delivered to an agency of the
                                   //  province: a status 01 or 03 from that agency
@@ -81,7 +82,9 @@ typedef enum {
 typedef struct {
     const char *agency;       //  agency code
     int64_t count;            //  items waiting
-    int64_t oldest_at;        //  Unix ms (hub clock) since the oldest one waits
+    int64_t oldest_at;        //  Unix ms the oldest one waits since: its first row's
+                              //  time (the hub's receipt of a document, a dossier's
+                              //  NgayTiepNhan)
     const char *oldest_doc;   //  its DocumentId or MaHoSo
 } lt_ledger_wait_t;
 

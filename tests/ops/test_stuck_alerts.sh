@@ -4,7 +4,8 @@
 # document_no_status (one alert for the agency, its count and oldest
 # DocumentId) once alerts/status_within has passed; a status 02 does not
 # clear it, a status 01 from the recipient does. A received dossier raises
-# dossier_not_synced after alerts/sync_within; its dossier_synced fact
+# dossier_not_synced once alerts/sync_within has passed since its
+# NgayTiepNhan (here: now); its dossier_synced fact
 # clears it. Each is checked in /api/v1/alerts, lthub alerts (exit 3, the
 # table) and the lthub_alerts gauge of /metrics.
 # usage: test_stuck_alerts.sh BUILD_DIR SOURCE_DIR
@@ -53,7 +54,7 @@ metric() { curl -sf "http://$HUB_ADMIN/metrics" | awk -v m="$1" '$1 == m {print 
 {
   echo "document${T}D1${T}new${T}-${T}000.00.12.H26${T}000.00.13.H26${T}sig=valid${T}-"
   echo "document${T}D2${T}new${T}-${T}000.00.12.H26${T}000.00.13.H26${T}sig=valid${T}-"
-  printf 'dossier\tH1\t-\t2\t000.00.12.H26\t-\t-\t{"MaHoSo":"H1","MaTTHC":"1.001","KenhThucHien":"2","NgayTiepNhan":"20260914080000","NgayHenTra":"20260920170000","NgayKetThucXuLy":"","TrangThaiHoSo":2,"NgayTra":"","HinhThuc":0,"DonViXuLy":"000.00.12.H26"}\n'
+  printf 'dossier\tH1\t-\t2\t000.00.12.H26\t-\t-\t{"MaHoSo":"H1","MaTTHC":"1.001","KenhThucHien":"2","NgayTiepNhan":"%s","NgayHenTra":"20260920170000","NgayKetThucXuLy":"","TrangThaiHoSo":2,"NgayTra":"","HinhThuc":0,"DonViXuLy":"000.00.12.H26"}\n' "$(date -u -d "+7 hours" +%Y%m%d%H%M%S)"
 } > "$HUB_DIR/first.tsv"
 t0=$(date +%s%N)
 publish first
