@@ -5,7 +5,9 @@
     acceptance syncs a received dossier), insert the row chained to the last
     one, read the states again and move each changed item in ledger_sum from
     its old (day, agency, event, flags, dim) to its new one. Every read is an
-    index lookup on the (item, origin) key.
+    index lookup on the (item, origin) key. A relayed doc_in or a
+    dossier_received not yet completed is added to ledger_open; what
+    completes it removes it (the alerts read that table).
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
