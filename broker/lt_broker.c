@@ -690,6 +690,7 @@ static void s_stop(broker_t *self)
         lt_broker_commit(self);
     zhashx_destroy(&self->sessions);
     zhashx_destroy(&self->dests);
+    json_decref(self->stuck);
     zsock_destroy(&self->admin);
     zsock_destroy(&self->router);
     zactor_destroy(&self->zap);

@@ -118,6 +118,8 @@ typedef struct {
     int64_t started;        //  Unix ms at start
     char endpoint[256];     //  bound LTP endpoint
     lt_broker_stats_t stats;   //  counters
+    json_t *stuck;          //  the ledger's stuck-item alerts, as last computed
+    int64_t stuck_at;       //  Unix ms they were computed (lt_broker_ops.c)
 } broker_t;
 
 //  lt_broker.c

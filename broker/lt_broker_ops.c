@@ -11,10 +11,19 @@
       connector_down   a configured connector without a session for longer
                        than alerts/connector_down seconds
       dead_letter      dead letters wait for a connector (replay or discard)
+      document_no_status  documents the hub delivered to an agency of the
+                       province with no status 01/03 back from it within
+                       alerts/status_within seconds (one alert per agency)
+      dossier_not_synced  received dossiers with no dossier_synced fact
+                       within alerts/sync_within seconds (one per agency)
+    The last two are read from the ledger's waiting items (an index range,
+    at most S_STUCK_LIMIT rows) and kept S_STUCK_CACHE_MS, since /metrics
+    and the dashboard ask often.
 */
 #include "lt_broker_int.h"
 #include "lt_config.h"
 #include "lt_id.h"
+#include "lt_ledger.h"
 #include "lt_log.h"
 
 #include <string.h>
@@ -63,6 +72,77 @@ static uint64_t s_dead_count(broker_t *self, dest_t *dest, json_t *conns)
     return lt_store_counts(self->store, dest->name, &counts) ? 0 : counts.dead;
 }
 
+#define S_STUCK_LIMIT 2000      //  waiting items looked at per kind
+#define S_STUCK_CACHE_MS 2000   //  how long a reading of them is reused
+
+//  One kind of stuck item being turned into alerts.
+typedef struct {
+    json_t *list;         //  alerts
+    const char *kind;     //  alert kind
+    const char *what;     //  "document(s) delivered to" or "dossier(s) received by"
+    const char *missing;  //  what they lack
+    int within_s;         //  the setting
+    int64_t now;          //  Unix ms
+    int64_t seen;         //  items over the agencies so far
+} s_stuck_t;
+
+//  One agency's waiting items as an alert.
+static int s_stuck_one(void *arg, const lt_ledger_wait_t *w)
+{
+    s_stuck_t *ctx = arg;
+    long long seconds = (long long) ((ctx->now - w->oldest_at) / 1000);
+    char text[1024];
+    snprintf(text, sizeof(text), "%lld %s %.64s with no %s for more than %d s; the oldest, %.200s,"
+             " for %lld s (lthub trace --key %.200s)",
+             (long long) w->count, ctx->what, w->agency, ctx->missing, ctx->within_s,
+             w->oldest_doc, seconds, w->oldest_doc);
+    ctx->seen += w->count;
+    json_array_append_new(ctx->list, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s}",
+                                               "kind", ctx->kind, "severity", "warning",
+                                               "agency", w->agency, "count",
+                                               (json_int_t) w->count, "oldest", w->oldest_doc,
+                                               "since", (json_int_t) w->oldest_at, "seconds",
+                                               (json_int_t) seconds, "message", text));
+    return 0;
+}
+
+//  Stuck-item alerts of one kind, appended to list.
+static void s_stuck_kind(lt_ledger_t *ledger, s_stuck_t *ctx, lt_ledger_await_t await)
+{
+    lt_err_t err;
+    size_t first = json_array_size(ctx->list);
+    int64_t before = ctx->now - (int64_t) ctx->within_s * 1000;
+    if (lt_ledger_waiting(ledger, await, before, S_STUCK_LIMIT, s_stuck_one, ctx, &err)) {
+        lt_log_warning("event=alerts_failed kind=%s error=\"%s\"", ctx->kind, err.detail);
+        return;
+    }
+    //  The counts stop at the limit: say so.
+    for (size_t i = first; ctx->seen >= S_STUCK_LIMIT && i < json_array_size(ctx->list); i++)
+        json_object_set_new(json_array_get(ctx->list, i), "at_least", json_true());
+}
+
+//  The stuck-item alerts, computed at most every S_STUCK_CACHE_MS (on loan).
+static json_t *s_stuck(broker_t *self)
+{
+    int64_t now = lt_time_ms();
+    if (self->stuck && now >= self->stuck_at && now - self->stuck_at < S_STUCK_CACHE_MS)
+        return self->stuck;
+    json_decref(self->stuck);
+    self->stuck = json_array();
+    self->stuck_at = now;
+    lt_ledger_t *ledger = lt_store_ledger(self->store);
+    if (!ledger)
+        return self->stuck;
+    const lt_settings_t *set = lt_config_settings(self->config);
+    s_stuck_t docs = {self->stuck, "document_no_status", "document(s) delivered to",
+                      "status 01 or 03 back", set->alert_status_s, now, 0};
+    s_stuck_kind(ledger, &docs, LT_LEDGER_AWAIT_STATUS);
+    s_stuck_t dossiers = {self->stuck, "dossier_not_synced", "dossier(s) received by",
+                          "dossier_synced fact", set->alert_sync_s, now, 0};
+    s_stuck_kind(ledger, &dossiers, LT_LEDGER_AWAIT_SYNC);
+    return self->stuck;
+}
+
 //  Every active alert as a JSON array; conns is the connectors array of a
 //  stats reply being built, or NULL.
 static json_t *s_alerts(broker_t *self, json_t *conns)
@@ -99,6 +179,7 @@ static json_t *s_alerts(broker_t *self, json_t *conns)
                                               "severity", "warning", "connector", dest->name,
                                               "count", (json_int_t) dead, "message", text));
     }
+    json_array_extend(list, s_stuck(self));
     return list;
 }
 

@@ -93,6 +93,12 @@ static const s_setting_t s_settings[] = {
              " (e.g. PAR-7.1:quarter)"),
     S_NUMBER("alerts/connector_down", alert_down_s, "60", 1, 86400, true,
              "seconds a configured connector may be without a session before it is an alert"),
+    S_NUMBER("alerts/status_within", alert_status_s, "86400", 1, 31536000, true,
+             "seconds an agency of the province has to send status 01 or 03 for a document"
+             " the hub delivered to it before it is an alert"),
+    S_NUMBER("alerts/sync_within", alert_sync_s, "3600", 1, 31536000, true,
+             "seconds a received dossier may wait for its dossier_synced fact before it is"
+             " an alert"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

@@ -52,6 +52,8 @@ typedef struct {
     char calendar[16];            //  ledger/calendar: nd09 or calendar
     char reports[512];            //  ledger/reports: CODE:KIND[:AGENCY],...
     int alert_down_s;         //  alerts/connector_down: seconds without a session
+    int alert_status_s;       //  alerts/status_within: seconds to a status 01/03
+    int alert_sync_s;         //  alerts/sync_within: seconds to a dossier_synced fact
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.

@@ -5,7 +5,9 @@
     acceptance syncs a received dossier), insert the row chained to the last
     one, read the states again and move each changed item in ledger_sum from
     its old (day, agency, event, flags, dim) to its new one. Every read is an
-    index lookup on the (item, origin) key.
+    index lookup on the (item, origin) key. A relayed doc_in or a
+    dossier_received not yet completed is added to ledger_open; what
+    completes it removes it (the alerts read that table).
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
@@ -47,7 +49,33 @@ static const char *s_schema =
     "  flags INTEGER NOT NULL,"
     "  dim TEXT NOT NULL,"
     "  n INTEGER NOT NULL,"
-    "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;";
+    "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ledger_open ("
+    "  kind INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  item TEXT NOT NULL,"
+    "  agency TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  PRIMARY KEY (kind, at, item)) WITHOUT ROWID;";
+
+//  Fill ledger_open from the rows of a store made before it existed: each
+//  waiting item with the time of its first row, as lt_ledger_append does.
+static const char *s_open_backfill =
+    "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
+    " SELECT 1, l.at, l.item, l.agency, l.doc FROM ledger l"
+    "  WHERE l.event = 'doc_in'"
+    "   AND l.seq = (SELECT MIN(f.seq) FROM ledger f WHERE f.item = l.item)"
+    "   AND EXISTS (SELECT 1 FROM ledger r WHERE r.item = l.item AND r.origin = 'relay')"
+    "   AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "    WHERE s.item IN ('status|' || l.doc || '|' || l.agency || '|01',"
+    "                     'status|' || l.doc || '|' || l.agency || '|03'));"
+    "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
+    " SELECT 2, l.at, l.item, l.agency, l.doc FROM ledger l"
+    "  WHERE l.event = 'dossier_received'"
+    "   AND l.seq = (SELECT MIN(f.seq) FROM ledger f WHERE f.item = l.item)"
+    "   AND NOT EXISTS (SELECT 1 FROM ledger s"
+    "    WHERE s.item > 'dossier_synced|' || l.doc || '|'"
+    "      AND s.item < 'dossier_synced|' || l.doc || '}');";
 
 #define S_COLUMNS                                                                                 \
     "seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer, channel,"  \
@@ -60,6 +88,9 @@ typedef enum {
     Q_PREFIX,
     Q_CONFIRMED,
     Q_SUM_ADD,
+    Q_OPEN_ADD,
+    Q_OPEN_DEL,
+    Q_OPEN_LIST,
     Q_COUNT
 } s_query_t;
 
@@ -74,7 +105,24 @@ static const char *s_sql[Q_COUNT] = {
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
+    [Q_OPEN_ADD] = "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_OPEN_DEL] = "DELETE FROM ledger_open WHERE kind = ?1 AND at = ?2 AND item = ?3",
+    //  The oldest open items of a kind (at most ?3, along the key), per
+    //  agency: how many, the oldest time and its document (SQLite gives the
+    //  bare column of the row MIN() picked).
+    [Q_OPEN_LIST] = "SELECT agency, COUNT(*), MIN(at), doc FROM (SELECT agency, at, doc"
+                    " FROM ledger_open WHERE kind = ?1 AND at <= ?2 ORDER BY at LIMIT ?3)"
+                    " GROUP BY agency ORDER BY 3",
 };
+
+//  Whether a query writes (not prepared on a read-only ledger, whose store
+//  may predate its tables).
+static bool s_writes(int q)
+{
+    return q == Q_INSERT || q == Q_SUM_ADD || q == Q_OPEN_ADD || q == Q_OPEN_DEL ||
+           q == Q_OPEN_LIST;
+}
 
 struct _lt_ledger_t {
     sqlite3 *db;                  //  the database (not owned)
@@ -120,7 +168,17 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     if (!readonly) {
         char *msg = NULL;
-        if (sqlite3_exec(db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        //  A store made before ledger_open: fill it once from the ledger.
+        sqlite3_stmt *had = NULL;
+        bool backfill = false;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'ledger'"
+                                   " AND NOT EXISTS (SELECT 1 FROM sqlite_master"
+                                   " WHERE name = 'ledger_open')",
+                               -1, &had, NULL) == SQLITE_OK)
+            backfill = sqlite3_step(had) == SQLITE_ROW;
+        sqlite3_finalize(had);
+        if (sqlite3_exec(db, s_schema, NULL, NULL, &msg) != SQLITE_OK ||
+            (backfill && sqlite3_exec(db, s_open_backfill, NULL, NULL, &msg) != SQLITE_OK)) {
             lt_err_set(err, LT_ESTORE, "ledger %s: cannot create tables: %s", self->path,
                        msg ? msg : "?");
             sqlite3_free(msg);
@@ -129,7 +187,7 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
         }
     }
     for (int q = 0; q < Q_COUNT; q++) {
-        if (readonly && (q == Q_INSERT || q == Q_SUM_ADD))
+        if (readonly && s_writes(q))
             continue;
         if (sqlite3_prepare_v3(db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
                                NULL) != SQLITE_OK) {
@@ -478,6 +536,60 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_sum");
 }
 
+//  Record that an item waits (ledger_open) since at, the time of its first
+//  row: one insert into one B-tree (the key is also the order alerts read).
+static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
+                  const char *agency, const char *doc, lt_err_t *err)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_ADD];
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, doc, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
+}
+
+//  Record that an item (waiting since at, if it was) no longer waits.
+static int s_close(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
+                   lt_err_t *err)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_DEL];
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
+}
+
+int lt_ledger_waiting(lt_ledger_t *self, lt_ledger_await_t kind, int64_t before, uint32_t limit,
+                      lt_ledger_wait_fn *fn, void *arg, lt_err_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = self->stmt[Q_OPEN_LIST];
+    if (!stmt)
+        return lt_err_set(err, LT_ESTATE, "ledger %s: read-only, no waiting items", self->path),
+               -1;
+    sqlite3_bind_int(stmt, 1, (int) kind);
+    sqlite3_bind_int64(stmt, 2, before);
+    sqlite3_bind_int64(stmt, 3, limit);
+    int step, rc = 0;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        lt_ledger_wait_t w = {.agency = s_col(stmt, 0),
+                              .count = sqlite3_column_int64(stmt, 1),
+                              .oldest_at = sqlite3_column_int64(stmt, 2),
+                              .oldest_doc = s_col(stmt, 3)};
+        rc = fn(arg, &w);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_fail(self, err, "cannot read ledger_open");
+    s_reset(stmt);
+    return rc;
+}
+
 void lt_ledger_forget(lt_ledger_t *self)
 {
     assert(self);
@@ -506,6 +618,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         goto done;
     if (*related)
         *rel_before = m->st;
+    int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
     if (self->head_seq < 0)
         self->head_seq = lt_ledger_head(self, self->head_hash);
     char prev[65];
@@ -574,6 +687,18 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
              ((before.found && s_sum_add(self, &before, -1, err)) ||
               s_sum_add(self, &m->st, 1, err)))
         rc = -1;
+    //  A document delivered by the hub now waits for its status 01/03, a
+    //  received dossier for its sync; what completes an item ends its wait.
+    if (rc == 0 && m->related_at == 0 &&
+        ((ev->event == LT_EV_DOC_IN && strcmp(ev->origin, "relay") == 0) ||
+         ev->event == LT_EV_DOSSIER_RECEIVED))
+        rc = s_open(self,
+                    ev->event == LT_EV_DOC_IN ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
+                    m->at, ev->item, m->st.agency, m->doc, err);
+    if (rc == 0 && *related && rel_before->found)
+        rc = s_close(self,
+                     ev->event == LT_EV_STATUS ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
+                     rel_at, related, err);
     if (rc == 0 && *related) {
         if (s_merge(self, related, 0, m, NULL, err))
             rc = -1;
@@ -783,6 +908,24 @@ static int s_publish(lt_ledger_t *ledger, lt_kind_t kind, const char *key, const
     return rc;
 }
 
+//  What the self-test saw of lt_ledger_waiting.
+typedef struct {
+    int groups;       //  agencies yielded
+    int64_t count;    //  items over them
+    char agency[64];  //  the last agency
+    char doc[64];     //  its oldest document
+} s_wait_t;
+
+static int s_wait_collect(void *arg, const lt_ledger_wait_t *w)
+{
+    s_wait_t *seen = arg;
+    seen->groups++;
+    seen->count += w->count;
+    snprintf(seen->agency, sizeof(seen->agency), "%s", w->agency);
+    snprintf(seen->doc, sizeof(seen->doc), "%s", w->oldest_doc);
+    return 0;
+}
+
 void lt_ledger_test(bool verbose)
 {
     if (verbose)
@@ -815,9 +958,21 @@ void lt_ledger_test(bool verbose)
            0);
     assert(s_publish(ledger, LT_KIND_REGISTER, "E1", "out", "000.00.12.H26", NULL, true, t15) ==
            0);
+    //  D1 waits for its status at its recipient, and only there.
+    s_wait_t wait = {0};
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0);
+    assert(wait.groups == 1 && wait.count == 1 && strcmp(wait.agency, "000.00.31.H26") == 0 &&
+           strcmp(wait.doc, "D1") == 0);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, 0, 100, s_wait_collect, &wait,
+                             &err) == 0 && wait.groups == 0);   //  not waiting since 1970
     //  Status 01 the same day confirms D1's receipt (day of t14).
     assert(s_publish(ledger, LT_KIND_STATUS, "D1", "01", "000.00.31.H26", NULL, true,
                      t14 + 30000) == 0);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0 && wait.groups == 0);
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     char head[65];
     assert(lt_ledger_head(ledger, head) == 6);   //  out, in, register in, P1, E1, status
@@ -841,6 +996,24 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_exec(db, "UPDATE ledger SET electronic = 0 WHERE seq = 4", NULL, NULL, NULL) ==
            SQLITE_OK);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  A store made before ledger_open gets it filled from its ledger: D9
+    //  delivered and not answered waits, D1 (status 01) does not.
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D9", "new", "000.00.12.H26", "000.00.14.H26",
+                     true, t15) == 0);
+    lt_ledger_destroy(&ledger);
+    assert(sqlite3_exec(db, "DROP TABLE ledger_open", NULL, NULL, NULL) == SQLITE_OK);
+    ledger = lt_ledger_new(db, path, false, &err);
+    assert(ledger);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0);
+    assert(wait.groups == 1 && wait.count == 1 && strcmp(wait.doc, "D9") == 0);
+    //  A read-only ledger has no list to read.
+    lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);
+    assert(reader);
+    assert(lt_ledger_waiting(reader, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == -1);
+    lt_ledger_destroy(&reader);
     //  A deleted row is named by the gap.
     assert(sqlite3_exec(db, "DELETE FROM ledger WHERE seq = 3", NULL, NULL, NULL) == SQLITE_OK);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 1 && bad == 4);

@@ -69,6 +69,26 @@ typedef struct {
     const char *rows;       //  "seq:hash" of each of its rows, ';' between
 } lt_ledger_item_t;
 
+//  What an open item waits for (ledger_open: a row per waiting item, keyed
+//  (kind, time of its first row, item), added when it is recorded, removed
+//  by what completes it, in the same transaction).
+typedef enum {
+    LT_LEDGER_AWAIT_STATUS = 1,   //  a document the hub delivered to an agency of the
+                                  //  province: a status 01 or 03 from that agency
+    LT_LEDGER_AWAIT_SYNC = 2      //  a received dossier: its dossier_synced fact
+} lt_ledger_await_t;
+
+//  The waiting items of one agency, of those looked at.
+typedef struct {
+    const char *agency;       //  agency code
+    int64_t count;            //  items waiting
+    int64_t oldest_at;        //  Unix ms the oldest one waits since: its first row's
+                              //  time (the hub's receipt of a document, a dossier's
+                              //  NgayTiepNhan)
+    const char *oldest_doc;   //  its DocumentId or MaHoSo
+} lt_ledger_wait_t;
+
+typedef int(lt_ledger_wait_fn)(void *arg, const lt_ledger_wait_t *wait);
 typedef int(lt_ledger_sum_fn)(void *arg, const lt_ledger_sum_t *sum);
 typedef int(lt_ledger_item_fn)(void *arg, const lt_ledger_item_t *item);
 
@@ -111,6 +131,12 @@ int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn
 //  Yield every item whose first row falls in days from..to, in seq order.
 int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_fn *fn,
                     void *arg, lt_err_t *err);
+
+//  Yield, per agency and oldest first, the items of kind that have waited
+//  since before (Unix ms) or longer, looking at no more than the limit
+//  oldest of them (the counts stop there). Not on a read-only ledger.
+int lt_ledger_waiting(lt_ledger_t *self, lt_ledger_await_t kind, int64_t before, uint32_t limit,
+                      lt_ledger_wait_fn *fn, void *arg, lt_err_t *err);
 
 //  Rows in the ledger and hash of the last one ("" when empty).
 int64_t lt_ledger_head(lt_ledger_t *self, char hash[65]);

@@ -171,7 +171,8 @@ static void s_histogram(FILE *out, json_t *histo, const char *name, const char *
     fprintf(out, "%s_count %lld\n", name, s_int(histo, "count"));
 }
 
-const char *const lt_alert_kinds[] = {"connector_down", "dead_letter"};
+const char *const lt_alert_kinds[] = {"connector_down", "dead_letter", "document_no_status",
+                                      "dossier_not_synced"};
 const size_t lt_alert_kind_count = sizeof(lt_alert_kinds) / sizeof(lt_alert_kinds[0]);
 
 char *lt_metrics_render(json_t *stats)
@@ -317,6 +318,8 @@ void lt_metrics_test(bool verbose)
     assert(strstr(text, "lthub_connector_in_bytes_total{connector=\"axis\"} 99\n"));
     assert(strstr(text, "lthub_alerts{kind=\"dead_letter\"} 1\n"));
     assert(strstr(text, "lthub_alerts{kind=\"connector_down\"} 0\n"));
+    assert(strstr(text, "lthub_alerts{kind=\"document_no_status\"} 0\n"));
+    assert(strstr(text, "lthub_alerts{kind=\"dossier_not_synced\"} 0\n"));
     //  Every sample's family was announced before it.
     for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
         if (*line != '#') {

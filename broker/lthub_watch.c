@@ -231,14 +231,21 @@ int lthub_alerts_main(int argc, char **argv)
     else if (json_array_size(list) == 0)
         printf("no alerts\n");
     else {
-        printf("%-15s %-9s %-12s %s\n", "KIND", "SEVERITY", "CONNECTOR", "WHAT");
+        printf("%-18s %-9s %-13s %s\n", "KIND", "SEVERITY", "WHERE", "WHAT");
         size_t i;
         json_t *a;
         json_array_foreach(list, i, a)
-        printf("%-15s %-9s %-12s %s\n", json_string_value(json_object_get(a, "kind")),
-               json_string_value(json_object_get(a, "severity")),
-               json_string_value(json_object_get(a, "connector")),
-               json_string_value(json_object_get(a, "message")));
+        {
+            //  A connector's alert names it, an agency's the agency.
+            const char *where = json_string_value(json_object_get(a, "connector"));
+            if (!where)
+                where = json_string_value(json_object_get(a, "agency"));
+            const char *kind = json_string_value(json_object_get(a, "kind"));
+            const char *severity = json_string_value(json_object_get(a, "severity"));
+            const char *message = json_string_value(json_object_get(a, "message"));
+            printf("%-18s %-9s %-13s %s\n", kind ? kind : "?", severity ? severity : "?",
+                   where ? where : "-", message ? message : "");
+        }
     }
     int code = json_array_size(list) ? LTHUB_EXIT_ALERTS : LTHUB_EXIT_OK;
     json_decref(reply);
