@@ -3,7 +3,7 @@
 # is then killed, the backup restored into a new hub (other ports, other
 # directories), and a sink there receives exactly what the backup held
 # queued: every queued message once, none that was already delivered
-# before the backup, none twice.
+# before the backup, none twice; its counting ledger verifies.
 # usage: test_backup.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -21,6 +21,9 @@ connectors
     pub
     sink
 CFG
+# The province's code makes every test document (000.00.12.H26 to the
+# ministry) a counted item: the restored ledger must verify and hold them.
+sed -i 's|^broker$|broker\n    province = "H26"|' "$HUB_DIR/lthub.cfg"
 hub_start
 # A: delivered before the backup.
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink1.rec" 2>>"$HUB_DIR/sink.log"
@@ -93,4 +96,11 @@ assert len(c) == int(sys.argv[2]), (len(c), sys.argv[2])
 print("restored hub relayed %d B and %d C, nothing doubled, nothing already delivered" % (len(b), len(c)))
 PY
 [ "$(hub_stat 's["store"]["ready"] + s["store"]["waiting"]')" = 0 ] || hub_fail "queue not empty after relay"
+# The ledger came along whole: its chain verifies and it counts every
+# document the backup held (A, B and the C published before the copy).
+"$LTHUB" ledger verify --store "$HUB_DIR/data2/lthub.db" > "$HUB_DIR/verify.txt" \
+    || hub_fail "restored ledger does not verify: $(cat "$HUB_DIR/verify.txt")"
+rows=$(sqlite3 "file:$HUB_DIR/data2/lthub.db?mode=ro" "SELECT COUNT(*) FROM ledger WHERE event = 'doc_out'")
+[ "$rows" = $((300 + queued_c)) ] || hub_fail "restored ledger counts $rows documents out, want $((300 + queued_c))"
+echo "ok - the restored ledger verifies and counts the $rows documents the backup held"
 echo "PASS: online backup during publishing, restore into a new hub, nothing lost or doubled"
