@@ -194,8 +194,7 @@ sb_connector_zpl() {
   case $name in
     dms)
       args=$(sb_args_for "$bin" "${common[@]}" listen "127.0.0.1:$SB_PORT_DMS" \
-        systems "$SB_DMS_SYSTEMS" data "$SB_DIR/dms" province-code "000.00.00.$SB_PROVINCE" \
-        auto-status yes)
+        systems "$SB_DMS_SYSTEMS" data "$SB_DIR/dms" province-code "000.00.00.$SB_PROVINCE")
       ;;
     axis)
       args=$(sb_args_for "$bin" "${common[@]}" url "http://127.0.0.1:$SB_PORT_SIM_AXIS" \
