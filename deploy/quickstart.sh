@@ -160,14 +160,17 @@ cleanup() {
   local hub final=""
   hub=$(sb_live_pid lthubd)
   if [ -n "$hub" ]; then
-    # Let what is in flight arrive, at most 5 s, then keep the final figures.
+    # Let what is in flight arrive, at most about 10 s, and keep the figures
+    # of the moment the queues were empty (lthub-axis may still bring in a
+    # ministry's document after the traffic stopped: it waits on disk for
+    # the next start, like anything queued when lthubd stops).
     for ((i = 0; i < 50; i++)); do
-      left=$("$SB_LTHUB" status --admin "$SB_ADMIN" --json 2>/dev/null \
-        | python3 -c 'import json,sys; s=json.load(sys.stdin)["store"]; print(s["ready"]+s["waiting"])' 2>/dev/null || echo 0)
-      [ "${left:-0}" = 0 ] && break
+      "$SB_LTHUB" status --admin "$SB_ADMIN" --json >"$SB_LOGS/final-status.json" 2>/dev/null || true
+      left=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["store"]; print(s["ready"]+s["waiting"])' \
+        "$SB_LOGS/final-status.json" 2>/dev/null || echo unknown)
+      [ "$left" = 0 ] && break
       sleep 0.1
     done
-    "$SB_LTHUB" status --admin "$SB_ADMIN" --json >"$SB_LOGS/final-status.json" 2>/dev/null || true
     final=$("$SB_LTHUB" status --admin "$SB_ADMIN" 2>&1 || true)
     sb_stop lthubd 20
     if [ "$SB_STATUS" = 0 ]; then
