@@ -821,7 +821,10 @@ static void s_test_gate_server(void)
     char *blob = calloc(1, big);
     assert(blob);
     //  Refused from the headers: the handler never runs, the body is not needed.
-    lt_error_t rc = lt_http_client_post(client, "/gated", NULL, 0, blob, big,
+    //  (a body that fits the socket buffers: a larger one may still be in
+    //  the client's send when the server answers and closes, and the client
+    //  then sees a reset instead of the answer)
+    lt_error_t rc = lt_http_client_post(client, "/gated", NULL, 0, blob, 65536,
                                         "application/octet-stream", &reply, &err);
     assert(rc == LT_OK && reply.status == 401);
     assert(strcmp(reply.body, "refused from the headers") == 0);
