@@ -338,11 +338,15 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
     }
     sqlite3_busy_timeout(self->db, 5000);
     //  WAL + FULL: a commit returns after the log is fsynced. The page cache
-    //  is bounded so memory does not grow with the backlog.
+    //  is bounded so memory does not grow with the backlog. The statement
+    //  journal of each publish's savepoint stays in memory: on a temporary
+    //  file it cost about 19 write calls per 1 KiB message, ten times the
+    //  WAL's own writes (strace -f -c of lthubd under lthub-bench).
     if (s_exec(self,
                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                " PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;"
                " PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = OFF;"
+               " PRAGMA temp_store = MEMORY;"
                " PRAGMA wal_autocheckpoint = 0;",
                err) ||
         s_migrate(self, err)) {
