@@ -111,6 +111,8 @@ typedef enum {
     Q_LIST_REJECTS,
     Q_GET_REJECT,
     Q_REJECT_REPLAYED,
+    Q_SAVEPOINT,
+    Q_RELEASE,
     Q_COUNT
 } s_query_t;
 
@@ -186,6 +188,8 @@ static const char *s_sql[Q_COUNT] = {
     [Q_GET_REJECT] = "SELECT id, at, source, code, reason, envelope, replayed, data FROM rejects"
                      " WHERE id = ?1",
     [Q_REJECT_REPLAYED] = "UPDATE rejects SET replayed = ?2 WHERE id = ?1",
+    [Q_SAVEPOINT] = "SAVEPOINT lt_put",
+    [Q_RELEASE] = "RELEASE lt_put",
 };
 
 struct _lt_store_t {
@@ -712,6 +716,15 @@ bool lt_store_full(const lt_store_t *self)
     return self->full;
 }
 //  ---- begin: publish all-or-nothing, and the ledger hook ----
+//  Run a prepared statement without parameters or results (the savepoint's
+//  own, prepared once rather than parsed for every message).
+static int s_step_once(lt_store_t *self, s_query_t q, lt_err_t *err)
+{
+    int step = sqlite3_step(self->stmt[q]);
+    sqlite3_reset(self->stmt[q]);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "savepoint");
+}
+
 //  One savepoint per message: its rows, deliveries, dedup key and ledger
 //  rows are written together or not at all, so a store error in the middle
 //  leaves nothing half-written and the retry is not taken for a duplicate.
@@ -722,13 +735,13 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     assert(self && envelope && duplicate && msgid);
     assert(self->in_batch);
     lt_store_counts_t pending = self->pending;
-    if (s_exec(self, "SAVEPOINT lt_put", err))
+    if (s_step_once(self, Q_SAVEPOINT, err))
         return -1;
     int rc = s_put_rows(self, envelope, payload, size, dests, dest_rcpts, dest_count, duplicate,
                         msgid, err);
     if (rc == 0 && !*duplicate && self->ledger)
         rc = lt_ledger_record(self->ledger, envelope, payload, size, dest_rcpts, dest_count, err);
-    if (rc == 0 && s_exec(self, "RELEASE lt_put", err) == 0)
+    if (rc == 0 && s_step_once(self, Q_RELEASE, err) == 0)
         return 0;
     sqlite3_exec(self->db, "ROLLBACK TO lt_put; RELEASE lt_put", NULL, NULL, NULL);
     if (self->ledger)
