@@ -159,6 +159,35 @@ static long s_proc_kib(pid_t pid, const char *field)
     return value;
 }
 
+//  CPU time (user + system, every thread) a process used so far, in us;
+//  -1 if unreadable. Unlike throughput it hardly moves when other work
+//  shares the cores, so builds compare on it in a busy machine.
+static long long s_proc_cpu_us(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return -1;
+    char *got = fgets(line, sizeof(line), file);
+    fclose(file);
+    //  Fields after the command name, which may hold spaces: state is 3rd,
+    //  utime the 14th and stime the 15th field of the line.
+    char *p = got ? strrchr(line, ')') : NULL;
+    if (!p)
+        return -1;
+    unsigned long long ticks[2] = {0, 0};
+    int field = 2;
+    for (char *save = NULL, *tok = strtok_r(p + 1, " ", &save); tok && field < 15;
+         tok = strtok_r(NULL, " ", &save)) {
+        field++;
+        if (field == 14 || field == 15)
+            ticks[field - 14] = strtoull(tok, NULL, 10);
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (long long) ((ticks[0] + ticks[1]) * 1000000ULL / (unsigned long long) hz) : -1;
+}
+
 //  Wait until a runtime has a session; returns ms waited or -1.
 static long s_wait_connected(lt_conn_t *conn, long timeout_ms)
 {
@@ -449,6 +478,8 @@ int main(int argc, char *argv[])
         seconds = (published_us - s_run.first_send_us) / 1e6;
     double mps = arrived / seconds, mbps = arrived * (double) o.size / seconds / 1e6;
     long rss = broker ? s_proc_kib(broker, "VmRSS") : -1;
+    long long cpu_us = broker ? s_proc_cpu_us(broker) : -1;
+    double cpu_per_msg = cpu_us >= 0 && arrived ? (double) cpu_us / arrived : -1;
     //  Group commit figures from the broker's admin API (our own hub only).
     long long commits = 0, writes = 0, commit_us = 0;
     if (*o.admin) {
@@ -502,10 +533,11 @@ int main(int argc, char *argv[])
                "\"lost\":%ld,\"duplicates\":%ld,\"accepted\":%ld,\"rejected\":%ld,"
                "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
                "\"broker_peak_rss_kib\":%ld,\"commits\":%lld,\"writes_per_commit\":%.1f,"
-               "\"commit_us_avg\":%.1f",
+               "\"commit_us_avg\":%.1f,\"broker_cpu_us_per_msg\":%.1f",
                o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, lost, duplicates,
                s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm, commits,
-               commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0);
+               commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0,
+               cpu_per_msg);
         if (o.backlog)
             printf(",\"backlog_rss_kib\":%ld,\"backlog_peak_rss_kib\":%ld,\"restart_ms\":%ld",
                    rss_backlog, peak_backlog, restart_ms);
@@ -525,6 +557,9 @@ int main(int argc, char *argv[])
         printf("lost %ld  duplicates %ld  rejected %ld  broker restarts %ld\n", lost, duplicates,
                s_run.rejected, restarts);
         printf("broker RSS  %ld KiB now, %ld KiB peak\n", rss, hwm);
+        if (cpu_per_msg >= 0)
+            printf("broker CPU  %.1f us per message relayed (user + system, every thread%s)\n",
+                   cpu_per_msg, restarts ? ", since the last restart" : "");
         if (commits)
             printf("store       %lld group commits, %.1f writes each, %.1f us each\n", commits,
                    (double) writes / commits, (double) commit_us / commits);
