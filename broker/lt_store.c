@@ -74,6 +74,10 @@ static const char *s_migrations[] = {
     "ALTER TABLE rejects ADD COLUMN replayed TEXT;"
     "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO store_meta SELECT 'legacy_dedup', 1 WHERE EXISTS (SELECT 1 FROM messages);",
+    //  3: retention. A pruned message keeps its row (dedup key, envelope)
+    //  without payload or deliveries; pruned_at says when it was pruned.
+    "ALTER TABLE messages ADD COLUMN pruned_at INTEGER;"
+    "CREATE INDEX messages_kept ON messages(id) WHERE pruned_at IS NULL;",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -205,7 +209,10 @@ struct _lt_store_t {
     bool full;                   //  the last failure was a full disk
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
     bool legacy_dedup;           //  rows stored before content dedup exist
+    struct s_retain *retain;     //  retention state (prune section, end of file)
 };
+
+static void s_retain_free(lt_store_t *self);
 
 //  The checkpointer: its own connection copies committed WAL frames into the
 //  database file every 50 ms (PASSIVE: never blocks the writer), so the
@@ -340,7 +347,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
     //  WAL + FULL: a commit returns after the log is fsynced. The page cache
     //  is bounded so memory does not grow with the backlog.
     if (s_exec(self,
-               "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+               "PRAGMA auto_vacuum = INCREMENTAL;"   //  takes effect on a new file only
+               " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                " PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;"
                " PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = OFF;"
                " PRAGMA wal_autocheckpoint = 0;",
@@ -360,7 +368,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
-    self->counts.messages = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages", 0);
+    self->counts.messages =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages WHERE pruned_at IS NULL", 0);
     self->counts.ready =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 0", 0);
     self->counts.waiting =
@@ -402,6 +411,7 @@ void lt_store_destroy(lt_store_t **self_p)
     if (self->in_batch)
         lt_store_rollback(self);
     lt_ledger_destroy(&self->ledger);
+    s_retain_free(self);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
     sqlite3_close(self->db);
@@ -1552,6 +1562,428 @@ void lt_store_test(bool verbose)
     assert(store == NULL && err.code == LT_ESTORE);
     unlink(path);
     s_test_ops();
+    if (verbose)
+        printf("OK\n");
+}
+
+//  ---------------------------------------------------------------------------
+//  Retention: pruning finished messages, reclaiming their pages.
+//
+//  A pass walks the unpruned messages (index messages_kept) in id order up to
+//  the cutoff, a few hundred per step; each step is one short transaction.
+//  Pruning is idempotent: a step lost in a crash is done again by the next
+//  pass, and nothing else depends on it having happened.
+
+typedef enum {
+    R_SCAN,      //  unpruned messages after a cursor
+    R_CHECK,     //  a message's deliveries by state
+    R_DELETE,    //  delete a pruned message's deliveries
+    R_STUB,      //  drop its payload, mark it pruned
+    R_MAX,       //  the highest delivery id
+    R_TOTAL,     //  add to the pruned total
+    R_COUNT
+} s_retain_query_t;
+
+static const char *s_retain_sql[R_COUNT] = {
+    [R_SCAN] = "SELECT id, received FROM messages INDEXED BY messages_kept"
+               " WHERE pruned_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+    [R_CHECK] = "SELECT COUNT(*), COALESCE(SUM(state = 1), 0), COALESCE(SUM(state = 5), 0),"
+                " COALESCE(SUM(state NOT IN (1, 5) OR id >= ?2), 0)"
+                " FROM deliveries WHERE message = ?1",
+    [R_DELETE] = "DELETE FROM deliveries WHERE message = ?1 AND state IN (1, 5)",
+    [R_STUB] = "UPDATE messages SET payload = x'', pruned_at = ?2"
+               " WHERE id = ?1 AND pruned_at IS NULL",
+    [R_MAX] = "SELECT COALESCE(MAX(id), 0) FROM deliveries",
+    [R_TOTAL] = "INSERT INTO store_meta (key, value) VALUES ('pruned', ?1)"
+                " ON CONFLICT (key) DO UPDATE SET value = value + ?1",
+};
+
+//  Retention state of one store.
+struct s_retain {
+    sqlite3_stmt *stmt[R_COUNT];   //  prepared statements
+    uint64_t cursor;               //  last message id looked at by the current pass
+    uint64_t pruned;               //  messages pruned since the store was created
+};
+
+//  Finalise the retention statements; safe when none were made.
+static void s_retain_free(lt_store_t *self)
+{
+    if (!self->retain)
+        return;
+    for (int q = 0; q < R_COUNT; q++)
+        sqlite3_finalize(self->retain->stmt[q]);
+    free(self->retain);
+    self->retain = NULL;
+}
+
+//  The retention state, made on first use; NULL with err on failure.
+static struct s_retain *s_retain(lt_store_t *self, lt_err_t *err)
+{
+    if (self->retain)
+        return self->retain;
+    struct s_retain *retain = calloc(1, sizeof(*retain));
+    if (!retain)
+        return lt_err_set(err, LT_ENOMEM, "store: out of memory"), NULL;
+    self->retain = retain;
+    for (int q = 0; q < R_COUNT; q++)
+        if (sqlite3_prepare_v3(self->db, s_retain_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                               &retain->stmt[q], NULL) != SQLITE_OK) {
+            s_fail(self, err, "cannot prepare a retention statement");
+            s_retain_free(self);
+            return NULL;
+        }
+    retain->pruned =
+        (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'pruned'", 0);
+    return retain;
+}
+
+//  Step a statement that yields nothing; false on failure.
+static bool s_step_done(sqlite3_stmt *stmt)
+{
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE;
+}
+
+int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t max_ms,
+                   lt_store_prune_t *result, lt_err_t *err)
+{
+    assert(self && result);
+    assert(!self->in_batch);
+    memset(result, 0, sizeof(*result));
+    struct s_retain *retain = s_retain(self, err);
+    if (!retain)
+        return -1;
+    if (max_rows == 0)
+        max_rows = 1;
+    if (max_rows > 100000)
+        max_rows = 100000;
+    int64_t started = lt_time_ms();
+    int64_t *ids = malloc(sizeof(int64_t) * max_rows);
+    if (!ids)
+        return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
+    if (s_exec(self, "BEGIN IMMEDIATE", err)) {
+        free(ids);
+        return -1;
+    }
+    //  The newest delivery is never deleted: a new delivery's id is the
+    //  highest plus one, and ids must never be given twice.
+    sqlite3_stmt *stmt = retain->stmt[R_MAX];
+    int64_t newest = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    s_reset(stmt);
+    //  Read the candidates first, then change rows (not while reading them).
+    size_t count = 0;
+    bool pass_done = false;
+    stmt = retain->stmt[R_SCAN];
+    sqlite3_bind_int64(stmt, 1, (int64_t) retain->cursor);
+    sqlite3_bind_int(stmt, 2, (int) max_rows);
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(stmt, 1) >= before) {
+            pass_done = true;   //  the rest is younger than the cutoff
+            break;
+        }
+        ids[count++] = sqlite3_column_int64(stmt, 0);
+    }
+    s_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        goto failed;
+    if (count < max_rows)
+        pass_done = true;
+    int64_t now = lt_time_ms();
+    uint64_t done = 0, discarded = 0;
+    size_t looked = 0;
+    for (; looked < count; looked++) {
+        if (looked % 32 == 31 && lt_time_ms() - started >= max_ms) {
+            pass_done = false;   //  out of time: the next step goes on from here
+            break;
+        }
+        stmt = retain->stmt[R_CHECK];
+        sqlite3_bind_int64(stmt, 1, ids[looked]);
+        sqlite3_bind_int64(stmt, 2, newest);
+        if (sqlite3_step(stmt) != SQLITE_ROW) {
+            s_reset(stmt);
+            goto failed;
+        }
+        int64_t n_done = sqlite3_column_int64(stmt, 1);
+        int64_t n_discarded = sqlite3_column_int64(stmt, 2);
+        int64_t blocking = sqlite3_column_int64(stmt, 3);
+        s_reset(stmt);
+        if (blocking > 0)
+            continue;   //  something is unfinished: kept, looked at again next pass
+        stmt = retain->stmt[R_DELETE];
+        sqlite3_bind_int64(stmt, 1, ids[looked]);
+        if (!s_step_done(stmt))
+            goto failed;
+        stmt = retain->stmt[R_STUB];
+        sqlite3_bind_int64(stmt, 1, ids[looked]);
+        sqlite3_bind_int64(stmt, 2, now);
+        if (!s_step_done(stmt))
+            goto failed;
+        done += (uint64_t) n_done;
+        discarded += (uint64_t) n_discarded;
+        result->pruned++;
+    }
+    result->scanned = (uint32_t) looked;
+    if (result->pruned) {
+        stmt = retain->stmt[R_TOTAL];
+        sqlite3_bind_int64(stmt, 1, (int64_t) result->pruned);
+        if (!s_step_done(stmt))
+            goto failed;
+    }
+    if (s_exec(self, "COMMIT", err)) {
+        s_exec(self, "ROLLBACK", NULL);
+        free(ids);
+        return -1;
+    }
+    self->counts.messages -= result->pruned;
+    self->counts.done -= done;
+    self->counts.discarded -= discarded;
+    retain->pruned += result->pruned;
+    //  A finished pass starts again from the beginning: messages kept for
+    //  an unfinished delivery are looked at again.
+    retain->cursor = pass_done ? 0 : (uint64_t) ids[looked - 1];
+    result->more = !pass_done;
+    free(ids);
+    return 0;
+failed:
+    s_fail(self, err, "prune");
+    s_exec(self, "ROLLBACK", NULL);
+    free(ids);
+    return -1;
+}
+
+int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_pages,
+                     lt_err_t *err)
+{
+    assert(self);
+    assert(!self->in_batch);
+    if (s_scalar(self, "PRAGMA auto_vacuum", 0) != 2)
+        return 0;   //  a file made before retention: free pages are reused, not given back
+    int64_t free_pages = s_scalar(self, "PRAGMA freelist_count", 0);
+    if (free_pages <= (int64_t) reserve_pages)
+        return 0;
+    int64_t pages = free_pages - (int64_t) reserve_pages;
+    if (pages > (int64_t) max_pages)
+        pages = max_pages;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%lld)", (long long) pages);
+    if (s_exec(self, sql, err))
+        return -1;
+    return (int) pages;
+}
+
+int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures)
+{
+    assert(self && figures);
+    memset(figures, 0, sizeof(*figures));
+    lt_err_t err;
+    struct s_retain *retain = s_retain(self, &err);
+    if (!retain)
+        return -1;
+    figures->pruned = retain->pruned;
+    figures->oldest_kept = s_scalar(self,
+                                    "SELECT received FROM messages INDEXED BY messages_kept"
+                                    " WHERE pruned_at IS NULL ORDER BY id LIMIT 1",
+                                    0);
+    figures->free_bytes =
+        s_scalar(self, "PRAGMA freelist_count", 0) * s_scalar(self, "PRAGMA page_size", 0);
+    figures->reclaims = s_scalar(self, "PRAGMA auto_vacuum", 0) == 2;
+    return 0;
+}
+
+//  Publish a document (btype) under key with this payload to dests; returns
+//  lt_store_put's result, msgid filled.
+static int s_put_doc(lt_store_t *store, const char *key, const char *btype, const char *payload,
+                     const char *const *dests, size_t dest_count, bool *dup, char msgid[40],
+                     lt_err_t *err)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, btype);
+    lt_envelope_set_sender(env, "000.00.12.H26");
+    lt_envelope_add_recipient(env, "000.00.00.G22");
+    lt_envelope_set_payload_facts(env, payload, strlen(payload));
+    const char *rcpts[] = {"000.00.00.G22", "000.00.00.G22"};
+    int rc = lt_store_put(store, env, payload, strlen(payload), dests, rcpts, dest_count, dup,
+                          msgid, err);
+    lt_envelope_destroy(&env);
+    return rc;
+}
+
+//  The first delivery id of the message msgid.
+static uint64_t s_first_delivery(lt_store_t *store, const char *msgid)
+{
+    s_seen_t seen = {0};
+    lt_err_t err;
+    assert(lt_store_trace(store, msgid, s_collect, &seen, &err) == 0);
+    return seen.count ? seen.ids[0] : 0;
+}
+
+//  Prune everything due before cutoff in small steps; the messages pruned.
+static uint64_t s_prune_all(lt_store_t *store, int64_t cutoff, uint32_t rows)
+{
+    uint64_t total = 0;
+    lt_store_prune_t step;
+    lt_err_t err;
+    for (int i = 0; i < 10000; i++) {
+        assert(lt_store_prune(store, cutoff, rows, 1000, &step, &err) == 0);
+        total += step.pruned;
+        if (!step.more)
+            break;
+    }
+    return total;
+}
+
+void lt_store_prune_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_store_prune: ");
+    char path[] = "/tmp/lt_store_prune_XXXXXX";
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    close(fd);
+    unlink(path);
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_set_hold(store, 60000);
+    const char *axis[] = {"axis"}, *both[] = {"axis", "dms"};
+    bool dup;
+    char done_id[40], dead_id[40], ready_id[40], discard_id[40], half_id[40], last_id[40];
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put_doc(store, "P-DONE", "new", "done body", axis, 1, &dup, done_id, &err) == 0);
+    assert(s_put_doc(store, "P-DEAD", "new", "dead body", axis, 1, &dup, dead_id, &err) == 0);
+    assert(s_put_doc(store, "P-READY", "new", "ready body", axis, 1, &dup, ready_id, &err) == 0);
+    assert(s_put_doc(store, "P-DISC", "new", "discarded", axis, 1, &dup, discard_id, &err) == 0);
+    assert(s_put_doc(store, "P-HALF", "new", "half done", both, 2, &dup, half_id, &err) == 0);
+    assert(s_put_doc(store, "P-LAST", "new", "last body", axis, 1, &dup, last_id, &err) == 0);
+    assert(lt_store_reject(store, "dms", LT_EINVAL, "bad", NULL, "<x/>", 4, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    uint64_t d_done = s_first_delivery(store, done_id), d_dead = s_first_delivery(store, dead_id);
+    uint64_t d_disc = s_first_delivery(store, discard_id);
+    uint64_t d_half = s_first_delivery(store, half_id), d_last = s_first_delivery(store, last_id);
+    uint64_t d_ready = s_first_delivery(store, ready_id);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_done(store, d_done, &err) == 0);
+    assert(lt_store_dead(store, d_dead, "gave up", &err) == 0);
+    assert(lt_store_dead(store, d_disc, "gave up", &err) == 0);
+    assert(lt_store_discard(store, d_disc, &err) == 0);
+    assert(lt_store_done(store, d_half, &err) == 0);   //  its dms delivery stays READY
+    assert(lt_store_done(store, d_last, &err) == 0);   //  the newest delivery of all
+    assert(lt_store_commit(store, &err) == 0);
+    int64_t ledger = s_scalar(store, "SELECT COUNT(*) FROM ledger", -1);
+    assert(ledger >= 0);
+    lt_store_counts_t before;
+    lt_store_counts(store, NULL, &before);
+    assert(before.messages == 6 && before.done == 3 && before.discarded == 1);
+
+    //  Nothing is pruned before its time.
+    assert(s_prune_all(store, lt_time_ms() - 3600000, 2) == 0);
+    //  Old enough: the done and the discarded ones go, in steps of two rows.
+    uint64_t pruned = s_prune_all(store, lt_time_ms() + 1000, 2);
+    assert(pruned == 2);
+    assert(lt_store_get(store, d_done, false) == NULL);
+    assert(lt_store_get(store, d_disc, false) == NULL);
+    assert(s_scalar(store, "SELECT length(payload) FROM messages WHERE msgid = 'x'", -1) == -1);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT length(payload) FROM messages WHERE msgid = '%s'",
+             done_id);
+    assert(s_scalar(store, sql, -1) == 0);
+    //  Kept: the dead letter, the unfinished, the half done, the newest
+    //  delivery (ids are never given twice), the rejects, the ledger.
+    lt_store_row_t *row = lt_store_get(store, d_dead, true);
+    assert(row && row->state == LT_DELIVERY_DEAD && row->payload_size == 9);
+    lt_store_row_destroy(&row);
+    row = lt_store_get(store, d_ready, true);
+    assert(row && row->state == LT_DELIVERY_READY && row->payload_size == 10);
+    lt_store_row_destroy(&row);
+    row = lt_store_get(store, d_half, true);
+    assert(row && row->state == LT_DELIVERY_DONE && row->payload_size == 9);
+    lt_store_row_destroy(&row);
+    row = lt_store_get(store, d_last, false);
+    assert(row && row->state == LT_DELIVERY_DONE);
+    lt_store_row_destroy(&row);
+    assert(s_scalar(store, "SELECT COUNT(*) FROM ledger", -1) == ledger);
+    lt_store_counts_t after;
+    lt_store_counts(store, NULL, &after);
+    assert(after.messages == 4 && after.done == 2 && after.discarded == 0);
+    assert(after.dead == 1 && after.ready == 2 && after.rejects == 1);
+    //  Pruning again changes nothing (idempotent).
+    assert(s_prune_all(store, lt_time_ms() + 1000, 100) == 0);
+
+    //  A resend of a pruned document is still a duplicate with its first id;
+    //  other content under its DocumentId is still a conflict; a follow-up
+    //  still finds its document (not held).
+    char msgid[40];
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put_doc(store, "P-DONE", "new", "done body", axis, 1, &dup, msgid, &err) == 0);
+    assert(dup && strcmp(msgid, done_id) == 0);
+    assert(s_put_doc(store, "P-DONE", "new", "changed", axis, 1, &dup, msgid, &err) == -1);
+    assert(err.code == LT_EINVAL);
+    assert(s_put_doc(store, "P-DONE", "revocation", "revoked", axis, 1, &dup, msgid, &err) == 0);
+    assert(!dup);
+    assert(lt_store_commit(store, &err) == 0);
+    row = lt_store_get(store, s_first_delivery(store, msgid), false);
+    assert(row && row->state == LT_DELIVERY_READY);
+    lt_store_row_destroy(&row);
+
+    //  Figures: two pruned, the oldest kept is the dead letter's message.
+    lt_store_retention_t figures;
+    assert(lt_store_retention(store, &figures) == 0);
+    assert(figures.pruned == 2 && figures.reclaims);
+    row = lt_store_get(store, d_dead, false);
+    assert(row && figures.oldest_kept == row->created_at);
+    lt_store_row_destroy(&row);
+    //  Once its last delivery is done, a kept message goes on the next pass;
+    //  the one with the newest delivery goes once there is a newer one.
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_done(store, d_ready, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(s_prune_all(store, lt_time_ms() + 1000, 3) == 2);   //  P-READY, P-LAST
+    assert(lt_store_get(store, d_last, false) == NULL);
+
+    //  Freed pages go back to the file system, bounded per call.
+    char big[8193];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    assert(lt_store_begin(store, &err) == 0);
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "P-BIG-%d", i);
+        big[0] = (char) ('a' + i % 26);
+        assert(s_put_doc(store, key, "new", big, axis, 1, &dup, msgid, &err) == 0);
+        assert(lt_store_done(store, s_first_delivery(store, msgid), &err) == 0);
+    }
+    assert(s_put_doc(store, "P-TAIL", "new", "tail", axis, 1, &dup, msgid, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(s_prune_all(store, lt_time_ms() + 1000, 50) == 200);
+    assert(lt_store_retention(store, &figures) == 0);
+    assert(figures.pruned == 204 && figures.free_bytes > 200 * 8192);
+    int64_t pages = s_scalar(store, "PRAGMA page_count", 0);
+    assert(lt_store_reclaim(store, 100, 0, &err) == 100);
+    assert(s_scalar(store, "PRAGMA page_count", 0) == pages - 100);
+    int64_t left = s_scalar(store, "PRAGMA freelist_count", 0);
+    assert(lt_store_reclaim(store, 1000000, 64, &err) == left - 64);
+    assert(s_scalar(store, "PRAGMA freelist_count", 0) == 64);
+    assert(lt_store_reclaim(store, 1000000, 64, &err) == 0);
+
+    //  Reopening: counts and the pruned total agree.
+    lt_store_counts(store, NULL, &before);
+    lt_store_destroy(&store);
+    store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_counts(store, NULL, &after);
+    assert(memcmp(&before, &after, sizeof(before)) == 0);
+    assert(lt_store_retention(store, &figures) == 0 && figures.pruned == 204);
+    lt_store_destroy(&store);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char name[sizeof(path) + 8];
+        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+        unlink(name);
+    }
     if (verbose)
         printf("OK\n");
 }
