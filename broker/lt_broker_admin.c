@@ -83,6 +83,7 @@ static json_t *s_stats(broker_t *self)
     //  Operators' additions (lt_broker_ops.c): size, histograms, alert counts.
     json_object_set_new(json_object_get(stats, "store"), "size_bytes",
                         json_integer(lt_store_size(self->store)));
+    lt_broker_retain_stats(self, json_object_get(stats, "store"));
     json_object_set_new(json_object_get(stats, "broker"), "started_at",
                         json_integer(self->started));
     json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));

@@ -1,0 +1,77 @@
+/*  lt_broker_retain: the broker's retention timer.
+
+    From the broker loop, between rounds: one bounded prune step of the
+    store (lt_store_prune: at most store/prune_batch messages and 20 ms, one
+    short transaction) every second, or every 20 ms while a pass has more
+    to do, and once a second free pages beyond a reserve given back to the
+    file system (lt_store_reclaim, at most 1 MiB per second). Publishing
+    waits at most for one step. Settings are read at each step, so SIGHUP
+    applies store/retention and store/prune_batch at once.
+*/
+#include "lt_broker_int.h"
+#include "lt_config.h"
+#include "lt_id.h"
+#include "lt_log.h"
+
+#define S_PRUNE_MS 20          //  time bound of one prune step
+#define S_IDLE_MS 1000         //  between passes
+#define S_BUSY_MS 20           //  between the steps of a pass
+#define S_RECLAIM_PAGES 256    //  pages given back per second at most (1 MiB of 4 KiB pages)
+#define S_RESERVE_PAGES 1024   //  free pages kept for new writes (4 MiB)
+
+void lt_broker_retain(broker_t *self)
+{
+    int64_t now = zclock_mono();
+    if (now < self->next_prune || self->in_batch)
+        return;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    self->next_prune = now + S_IDLE_MS;
+    lt_err_t err;
+    if (st->retention_s > 0) {
+        lt_store_prune_t step;
+        int64_t cutoff = lt_time_ms() - (int64_t) st->retention_s * 1000;
+        if (lt_store_prune(self->store, cutoff, (uint32_t) st->prune_batch, S_PRUNE_MS, &step,
+                           &err)) {
+            self->retain.errors++;
+            lt_log_warning("event=prune_failed reason=\"%s\"", err.detail);
+            self->next_prune = now + 5 * S_IDLE_MS;
+            return;
+        }
+        self->retain.steps++;
+        self->retain.pass_pruned += step.pruned;
+        if (step.more)
+            self->next_prune = now + S_BUSY_MS;
+        else if (self->retain.pass_pruned) {
+            lt_log_info("event=pruned messages=%llu retention_s=%d",
+                        (unsigned long long) self->retain.pass_pruned, st->retention_s);
+            self->retain.pass_pruned = 0;
+        }
+    }
+    if (now >= self->next_reclaim) {
+        self->next_reclaim = now + S_IDLE_MS;
+        int pages = lt_store_reclaim(self->store, S_RECLAIM_PAGES, S_RESERVE_PAGES, &err);
+        if (pages < 0) {
+            self->retain.errors++;
+            lt_log_warning("event=reclaim_failed reason=\"%s\"", err.detail);
+        }
+        else
+            self->retain.reclaimed += (uint64_t) pages;
+    }
+}
+
+void lt_broker_retain_stats(broker_t *self, json_t *store)
+{
+    lt_store_retention_t figures;
+    if (lt_store_retention(self->store, &figures))
+        return;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    json_object_set_new(store, "retention_s", json_integer(st->retention_s));
+    json_object_set_new(store, "pruned", json_integer((json_int_t) figures.pruned));
+    json_object_set_new(store, "oldest_kept_at", json_integer(figures.oldest_kept));
+    json_object_set_new(store, "oldest_kept_age_ms",
+                        json_integer(figures.oldest_kept ? lt_time_ms() - figures.oldest_kept : 0));
+    json_object_set_new(store, "free_bytes", json_integer(figures.free_bytes));
+    json_object_set_new(store, "reclaims", json_boolean(figures.reclaims));
+    json_object_set_new(store, "reclaimed_pages", json_integer((json_int_t) self->retain.reclaimed));
+    json_object_set_new(store, "prune_errors", json_integer((json_int_t) self->retain.errors));
+}
