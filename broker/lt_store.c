@@ -1591,7 +1591,12 @@ static const char *s_retain_sql[R_COUNT] = {
                 " COALESCE(SUM(state NOT IN (1, 5) OR id >= ?2), 0)"
                 " FROM deliveries WHERE message = ?1",
     [R_DELETE] = "DELETE FROM deliveries WHERE message = ?1 AND state IN (1, 5)",
-    [R_STUB] = "UPDATE messages SET payload = x'', pruned_at = ?2"
+    //  A document keeps its envelope: its follow-ups are checked against
+    //  it (sender, recipients, content digest); other kinds keep only
+    //  their dedup key.
+    [R_STUB] = "UPDATE messages SET payload = x'', pruned_at = ?2,"
+               " envelope = CASE WHEN kind = 1 AND btype IN ('new', 'replacement')"
+               "   THEN envelope ELSE x'' END"
                " WHERE id = ?1 AND pruned_at IS NULL",
     [R_MAX] = "SELECT COALESCE(MAX(id), 0) FROM deliveries",
     [R_TOTAL] = "INSERT INTO store_meta (key, value) VALUES ('pruned', ?1)"
@@ -1943,6 +1948,22 @@ void lt_store_prune_test(bool verbose)
     assert(lt_store_commit(store, &err) == 0);
     assert(s_prune_all(store, lt_time_ms() + 1000, 3) == 2);   //  P-READY, P-LAST
     assert(lt_store_get(store, d_last, false) == NULL);
+    //  A follow-up keeps only its dedup key: a resend is still a duplicate.
+    char revocation[40];
+    snprintf(revocation, sizeof(revocation), "%s", msgid);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(lt_store_done(store, s_first_delivery(store, revocation), &err) == 0);
+    assert(s_put_doc(store, "P-NEXT", "new", "next", axis, 1, &dup, msgid, &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(s_prune_all(store, lt_time_ms() + 1000, 3) == 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT length(envelope) + length(payload) FROM messages WHERE msgid = '%s'",
+             revocation);
+    assert(s_scalar(store, sql, -1) == 0);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put_doc(store, "P-DONE", "revocation", "revoked", axis, 1, &dup, msgid, &err) == 0);
+    assert(dup && strcmp(msgid, revocation) == 0);
+    assert(lt_store_commit(store, &err) == 0);
 
     //  Freed pages go back to the file system, bounded per call.
     char big[8193];
@@ -1960,7 +1981,7 @@ void lt_store_prune_test(bool verbose)
     assert(lt_store_commit(store, &err) == 0);
     assert(s_prune_all(store, lt_time_ms() + 1000, 50) == 200);
     assert(lt_store_retention(store, &figures) == 0);
-    assert(figures.pruned == 204 && figures.free_bytes > 200 * 8192);
+    assert(figures.pruned == 205 && figures.free_bytes > 200 * 8192);
     int64_t pages = s_scalar(store, "PRAGMA page_count", 0);
     assert(lt_store_reclaim(store, 100, 0, &err) == 100);
     assert(s_scalar(store, "PRAGMA page_count", 0) == pages - 100);
@@ -1976,7 +1997,7 @@ void lt_store_prune_test(bool verbose)
     assert(store);
     lt_store_counts(store, NULL, &after);
     assert(memcmp(&before, &after, sizeof(before)) == 0);
-    assert(lt_store_retention(store, &figures) == 0 && figures.pruned == 204);
+    assert(lt_store_retention(store, &figures) == 0 && figures.pruned == 205);
     lt_store_destroy(&store);
     const char *suffix[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
