@@ -1578,7 +1578,9 @@ typedef enum {
     R_SCAN,      //  unpruned messages after a cursor
     R_CHECK,     //  a message's deliveries by state
     R_DELETE,    //  delete a pruned message's deliveries
-    R_STUB,      //  drop its payload, mark it pruned
+    R_STUB_READ,     //  what a pruned message keeps
+    R_STUB_DELETE,   //  delete the message row
+    R_STUB_PUT,      //  insert it again as a stub
     R_MAX,       //  the highest delivery id
     R_TOTAL,     //  add to the pruned total
     R_COUNT
@@ -1593,11 +1595,17 @@ static const char *s_retain_sql[R_COUNT] = {
     [R_DELETE] = "DELETE FROM deliveries WHERE message = ?1 AND state IN (1, 5)",
     //  A document keeps its envelope: its follow-ups are checked against
     //  it (sender, recipients, content digest); other kinds keep only
-    //  their dedup key.
-    [R_STUB] = "UPDATE messages SET payload = x'', pruned_at = ?2,"
-               " envelope = CASE WHEN kind = 1 AND btype IN ('new', 'replacement')"
-               "   THEN envelope ELSE x'' END"
-               " WHERE id = ?1 AND pruned_at IS NULL",
+    //  their dedup key. The row is deleted and inserted again, smaller:
+    //  SQLite merges leaf pages on a delete, never on an update, so
+    //  updated stubs would each keep a whole page.
+    [R_STUB_READ] = "SELECT id, msgid, dedup, kind, bkey, source, received,"
+                    " CASE WHEN kind = 1 AND btype IN ('new', 'replacement')"
+                    "   THEN envelope ELSE x'' END, btype, lkey"
+                    " FROM messages WHERE id = ?1 AND pruned_at IS NULL",
+    [R_STUB_DELETE] = "DELETE FROM messages WHERE id = ?1",
+    [R_STUB_PUT] = "INSERT INTO messages (id, msgid, dedup, kind, bkey, source, received,"
+                   " envelope, btype, lkey, payload, pruned_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, x'', ?11)",
     [R_MAX] = "SELECT COALESCE(MAX(id), 0) FROM deliveries",
     [R_TOTAL] = "INSERT INTO store_meta (key, value) VALUES ('pruned', ?1)"
                 " ON CONFLICT (key) DO UPDATE SET value = value + ?1",
@@ -1648,6 +1656,30 @@ static bool s_step_done(sqlite3_stmt *stmt)
     int step = sqlite3_step(stmt);
     s_reset(stmt);
     return step == SQLITE_DONE;
+}
+
+//  Replace message id by its stub (dedup key and, for a document, its
+//  envelope); 0 when done or already a stub, -1 on failure.
+static int s_stub(struct s_retain *retain, int64_t id, int64_t now)
+{
+    sqlite3_stmt *read = retain->stmt[R_STUB_READ], *put = retain->stmt[R_STUB_PUT];
+    sqlite3_bind_int64(read, 1, id);
+    int step = sqlite3_step(read);
+    if (step != SQLITE_ROW) {
+        s_reset(read);
+        return step == SQLITE_DONE ? 0 : -1;
+    }
+    for (int c = 0; c < 10; c++)   //  bound values are copies
+        sqlite3_bind_value(put, c + 1, sqlite3_column_value(read, c));
+    sqlite3_bind_int64(put, 11, now);
+    s_reset(read);
+    sqlite3_stmt *del = retain->stmt[R_STUB_DELETE];
+    sqlite3_bind_int64(del, 1, id);
+    if (!s_step_done(del) || !s_step_done(put)) {
+        s_reset(put);
+        return -1;
+    }
+    return 0;
 }
 
 int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t max_ms,
@@ -1720,10 +1752,7 @@ int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t 
         sqlite3_bind_int64(stmt, 1, ids[looked]);
         if (!s_step_done(stmt))
             goto failed;
-        stmt = retain->stmt[R_STUB];
-        sqlite3_bind_int64(stmt, 1, ids[looked]);
-        sqlite3_bind_int64(stmt, 2, now);
-        if (!s_step_done(stmt))
+        if (s_stub(retain, ids[looked], now) != 0)
             goto failed;
         done += (uint64_t) n_done;
         discarded += (uint64_t) n_discarded;
