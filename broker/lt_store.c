@@ -213,6 +213,7 @@ struct _lt_store_t {
 };
 
 static void s_retain_free(lt_store_t *self);
+static void s_retain_open(lt_store_t *self);
 
 //  The checkpointer: its own connection copies committed WAL frames into the
 //  database file every 50 ms (PASSIVE: never blocks the writer), so the
@@ -357,6 +358,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
+    s_retain_open(self);
     for (int q = 0; q < Q_COUNT; q++)
         if (sqlite3_prepare_v3(self->db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
                                NULL) != SQLITE_OK) {
@@ -1650,6 +1652,22 @@ static struct s_retain *s_retain(lt_store_t *self, lt_err_t *err)
     return retain;
 }
 
+//  A file made before retention does not give free pages back
+//  (auto_vacuum NONE; they are reused by new messages). Converting it takes
+//  one VACUUM, a copy of the whole file: done here when the file is small
+//  (at most S_CONVERT_MAX, well under a second); a larger one is converted
+//  offline (docs/operations.md, Retention). A failure changes nothing.
+#define S_CONVERT_MAX (64LL * 1024 * 1024)
+
+static void s_retain_open(lt_store_t *self)
+{
+    if (s_scalar(self, "PRAGMA auto_vacuum", 2) != 0)
+        return;
+    int64_t bytes = s_scalar(self, "PRAGMA page_count", 0) * s_scalar(self, "PRAGMA page_size", 0);
+    if (bytes <= S_CONVERT_MAX)
+        s_exec(self, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL);
+}
+
 //  Step a statement that yields nothing; false on failure.
 static bool s_step_done(sqlite3_stmt *stmt)
 {
@@ -2018,6 +2036,38 @@ void lt_store_prune_test(bool verbose)
     assert(lt_store_reclaim(store, 1000000, 64, &err) == left - 64);
     assert(s_scalar(store, "PRAGMA freelist_count", 0) == 64);
     assert(lt_store_reclaim(store, 1000000, 64, &err) == 0);
+
+    //  A store file made before retention (schema 2, no auto_vacuum) is
+    //  migrated and, being small, converted to give pages back.
+    {
+        char old[sizeof(path) + 8];
+        snprintf(old, sizeof(old), "%s.old", path);
+        sqlite3 *db = NULL;
+        assert(sqlite3_open(old, &db) == SQLITE_OK);
+        assert(sqlite3_exec(db, "PRAGMA auto_vacuum = NONE; PRAGMA journal_mode = WAL", NULL,
+                            NULL, NULL) == SQLITE_OK);
+        assert(sqlite3_exec(db, s_migrations[0], NULL, NULL, NULL) == SQLITE_OK);
+        assert(sqlite3_exec(db, s_migrations[1], NULL, NULL, NULL) == SQLITE_OK);
+        assert(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(db);
+        lt_store_t *legacy = lt_store_new(old, &err);
+        assert(legacy);
+        assert(s_scalar(legacy, "PRAGMA auto_vacuum", -1) == 2);
+        assert(s_scalar(legacy, "PRAGMA user_version", -1) == S_MIGRATIONS);
+        assert(lt_store_begin(legacy, &err) == 0);
+        assert(s_put_doc(legacy, "P-OLD", "new", "old", axis, 1, &dup, msgid, &err) == 0);
+        assert(lt_store_done(legacy, s_first_delivery(legacy, msgid), &err) == 0);
+        assert(s_put_doc(legacy, "P-NEW", "new", "new", axis, 1, &dup, msgid, &err) == 0);
+        assert(lt_store_commit(legacy, &err) == 0);
+        assert(s_prune_all(legacy, lt_time_ms() + 1000, 10) == 1);
+        lt_store_destroy(&legacy);
+        const char *ends[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            char name[sizeof(old) + 8];
+            snprintf(name, sizeof(name), "%s%s", old, ends[i]);
+            unlink(name);
+        }
+    }
 
     //  Reopening: counts and the pruned total agree.
     lt_store_counts(store, NULL, &before);
