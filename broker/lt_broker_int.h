@@ -102,6 +102,7 @@ typedef struct {
     uint64_t pass_pruned;   //  messages pruned by the current pass
     uint64_t reclaimed;     //  pages given back to the file system
     uint64_t errors;        //  prune or reclaim steps that failed
+    int64_t idle_ms;        //  wait between passes (grows while they find nothing)
 } lt_retain_stats_t;
 
 typedef struct {

@@ -2,8 +2,8 @@
 
     From the broker loop, between rounds: one bounded prune step of the
     store (lt_store_prune: at most store/prune_batch messages and 20 ms, one
-    short transaction) every second, or every 20 ms while a pass has more
-    to do, and once a second free pages beyond a reserve given back to the
+    short transaction) every second (up to a minute while passes find
+    nothing to prune), or every 20 ms while a pass has more to do, and once a second free pages beyond a reserve given back to the
     file system (lt_store_reclaim, at most 1 MiB per second). Publishing
     waits at most for one step. Settings are read at each step, so SIGHUP
     applies store/retention and store/prune_batch at once.
@@ -15,6 +15,7 @@
 
 #define S_PRUNE_MS 20          //  time bound of one prune step
 #define S_IDLE_MS 1000         //  between passes
+#define S_IDLE_MAX_MS 60000    //  between passes that find nothing, at most
 #define S_BUSY_MS 20           //  between the steps of a pass
 #define S_RECLAIM_PAGES 256    //  pages given back per second at most (1 MiB of 4 KiB pages)
 #define S_RESERVE_PAGES 1024   //  free pages kept for new writes (4 MiB)
@@ -45,6 +46,17 @@ void lt_broker_retain(broker_t *self)
             lt_log_info("event=pruned messages=%llu retention_s=%d",
                         (unsigned long long) self->retain.pass_pruned, st->retention_s);
             self->retain.pass_pruned = 0;
+            self->retain.idle_ms = S_IDLE_MS;
+        }
+        else {
+            //  A pass that found nothing: the next one waits twice as long,
+            //  up to a tenth of the retention (at most a minute), so that
+            //  old unfinished deliveries are not looked at again and again.
+            int64_t cap = (int64_t) st->retention_s * 100;
+            cap = cap > S_IDLE_MAX_MS ? S_IDLE_MAX_MS : cap < S_IDLE_MS ? S_IDLE_MS : cap;
+            int64_t idle = self->retain.idle_ms ? self->retain.idle_ms * 2 : S_IDLE_MS;
+            self->retain.idle_ms = idle > cap ? cap : idle;
+            self->next_prune = now + self->retain.idle_ms;
         }
     }
     if (now >= self->next_reclaim) {
