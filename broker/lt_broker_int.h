@@ -103,6 +103,7 @@ typedef struct {
     uint64_t reclaimed;     //  pages given back to the file system
     uint64_t errors;        //  prune or reclaim steps that failed
     int64_t idle_ms;        //  wait between passes (grows while they find nothing)
+    int64_t step_us_max;    //  longest prune step, commit included
 } lt_retain_stats_t;
 
 typedef struct {
@@ -177,8 +178,9 @@ json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);
 json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request);
 
 //  lt_broker_retain.c: retention
-//  Run a prune step and a page reclaim when they are due (between rounds).
-void lt_broker_retain(broker_t *self);
+//  Run a prune step and a page reclaim when they are due (between rounds);
+//  busy: the round had traffic, so the step is kept shorter.
+void lt_broker_retain(broker_t *self, bool busy);
 //  Add the retention figures to the stats' store object.
 void lt_broker_retain_stats(broker_t *self, json_t *store);
 

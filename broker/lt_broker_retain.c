@@ -1,9 +1,10 @@
 /*  lt_broker_retain: the broker's retention timer.
 
     From the broker loop, between rounds: one bounded prune step of the
-    store (lt_store_prune: at most store/prune_batch messages and 20 ms, one
-    short transaction) every second (up to a minute while passes find
-    nothing to prune), or every 20 ms while a pass has more to do, and once a second free pages beyond a reserve given back to the
+    store (lt_store_prune: at most store/prune_batch messages and 2 ms while
+    traffic flows, 20 ms when none does, one short transaction) every second
+    (up to a minute while passes find nothing to prune), or every 10 ms (5 ms
+    without traffic) while a pass has more to do, and once a second free pages beyond a reserve given back to the
     file system (lt_store_reclaim, at most 1 MiB per second). Publishing
     waits at most for one step. Settings are read at each step, so SIGHUP
     applies store/retention and store/prune_batch at once.
@@ -13,14 +14,16 @@
 #include "lt_id.h"
 #include "lt_log.h"
 
-#define S_PRUNE_MS 20          //  time bound of one prune step
+#define S_STEP_MS 20           //  time bound of one prune step, no traffic
+#define S_STEP_BUSY_MS 2       //  time bound of one prune step while traffic flows
+#define S_NEXT_MS 5            //  between the steps of a pass, no traffic
+#define S_NEXT_BUSY_MS 10      //  between the steps of a pass while traffic flows
 #define S_IDLE_MS 1000         //  between passes
 #define S_IDLE_MAX_MS 60000    //  between passes that find nothing, at most
-#define S_BUSY_MS 20           //  between the steps of a pass
 #define S_RECLAIM_PAGES 256    //  pages given back per second at most (1 MiB of 4 KiB pages)
 #define S_RESERVE_PAGES 1024   //  free pages kept for new writes (4 MiB)
 
-void lt_broker_retain(broker_t *self)
+void lt_broker_retain(broker_t *self, bool busy)
 {
     int64_t now = zclock_mono();
     if (now < self->next_prune || self->in_batch)
@@ -31,8 +34,16 @@ void lt_broker_retain(broker_t *self)
     if (st->retention_s > 0) {
         lt_store_prune_t step;
         int64_t cutoff = lt_time_ms() - (int64_t) st->retention_s * 1000;
-        if (lt_store_prune(self->store, cutoff, (uint32_t) st->prune_batch, S_PRUNE_MS, &step,
-                           &err)) {
+        int64_t took = zclock_usecs();
+        int rc = lt_store_prune(self->store, cutoff, (uint32_t) st->prune_batch,
+                                busy ? S_STEP_BUSY_MS : S_STEP_MS, &step, &err);
+        took = zclock_usecs() - took;
+        if (took > self->retain.step_us_max)
+            self->retain.step_us_max = took;
+        if (rc == 0 && took > 100000)
+            lt_log_info("event=prune_slow took_ms=%lld scanned=%u pruned=%u",
+                        (long long) (took / 1000), step.scanned, step.pruned);
+        if (rc) {
             self->retain.errors++;
             lt_log_warning("event=prune_failed reason=\"%s\"", err.detail);
             self->next_prune = now + 5 * S_IDLE_MS;
@@ -41,7 +52,7 @@ void lt_broker_retain(broker_t *self)
         self->retain.steps++;
         self->retain.pass_pruned += step.pruned;
         if (step.more)
-            self->next_prune = now + S_BUSY_MS;
+            self->next_prune = now + (busy ? S_NEXT_BUSY_MS : S_NEXT_MS);
         else if (self->retain.pass_pruned) {
             lt_log_info("event=pruned messages=%llu retention_s=%d",
                         (unsigned long long) self->retain.pass_pruned, st->retention_s);
@@ -85,5 +96,6 @@ void lt_broker_retain_stats(broker_t *self, json_t *store)
     json_object_set_new(store, "free_bytes", json_integer(figures.free_bytes));
     json_object_set_new(store, "reclaims", json_boolean(figures.reclaims));
     json_object_set_new(store, "reclaimed_pages", json_integer((json_int_t) self->retain.reclaimed));
+    json_object_set_new(store, "prune_step_us_max", json_integer(self->retain.step_us_max));
     json_object_set_new(store, "prune_errors", json_integer((json_int_t) self->retain.errors));
 }

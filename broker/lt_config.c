@@ -104,7 +104,8 @@ static const s_setting_t s_settings[] = {
              "seconds a message is kept once every delivery of it is done or discarded;"
              " then its payload and deliveries are pruned, its dedup key kept (0: keep all)"),
     S_NUMBER("store/prune_batch", prune_batch, "500", 1, 100000, true,
-             "messages looked at per prune step (one short transaction, at most 20 ms)"),
+             "messages looked at per prune step (one short transaction, at most 2 ms of work"
+             " while traffic flows, 20 ms otherwise)"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

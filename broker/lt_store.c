@@ -1749,7 +1749,7 @@ int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t 
     uint64_t done = 0, discarded = 0;
     size_t looked = 0;
     for (; looked < count; looked++) {
-        if (looked % 32 == 31 && lt_time_ms() - started >= max_ms) {
+        if (looked % 8 == 7 && lt_time_ms() - started >= max_ms) {
             pass_done = false;   //  out of time: the next step goes on from here
             break;
         }
