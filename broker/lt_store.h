@@ -278,7 +278,7 @@ int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_page
 //  Fill the retention figures.
 int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures);
 
-//  Self-test of retention.
+//  Self-test of retention (lt_store_prune_test.c).
 void lt_store_prune_test(bool verbose);
 
 //  Free a row; safe on NULL.
