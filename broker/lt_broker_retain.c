@@ -1,12 +1,13 @@
 /*  lt_broker_retain: the broker's retention timer.
 
     From the broker loop, between rounds: one bounded prune step of the
-    store (lt_store_prune: at most store/prune_batch messages and 2 ms while
-    traffic flows, 20 ms when none does, one short transaction) every second
-    (up to a minute while passes find nothing to prune), or every 10 ms (5 ms
-    without traffic) while a pass has more to do, and once a second free pages beyond a reserve given back to the
-    file system (lt_store_reclaim, at most 1 MiB per second). Publishing
-    waits at most for one step. Settings are read at each step, so SIGHUP
+    store (lt_store_prune: at most store/prune_batch messages and 2 ms of
+    work while traffic flows, 20 ms when none does, one short transaction)
+    every second (up to a minute apart while passes find nothing to prune),
+    or every 10 ms (5 ms without traffic) while a pass has more to do; and
+    once a second, free pages beyond a reserve given back to the file system
+    (lt_store_reclaim, at most 1 MiB a second). Publishing waits at most for
+    one step and its commit. Settings are read at each step, so SIGHUP
     applies store/retention and store/prune_batch at once.
 */
 #include "lt_broker_int.h"
@@ -23,6 +24,7 @@
 #define S_RECLAIM_PAGES 256    //  pages given back per second at most (1 MiB of 4 KiB pages)
 #define S_RESERVE_PAGES 1024   //  free pages kept for new writes (4 MiB)
 
+//  Run a prune step and a page reclaim when they are due.
 void lt_broker_retain(broker_t *self, bool busy)
 {
     int64_t now = zclock_mono();
@@ -82,6 +84,7 @@ void lt_broker_retain(broker_t *self, bool busy)
     }
 }
 
+//  Add the retention figures to the stats' store object.
 void lt_broker_retain_stats(broker_t *self, json_t *store)
 {
     lt_store_retention_t figures;
@@ -95,7 +98,8 @@ void lt_broker_retain_stats(broker_t *self, json_t *store)
                         json_integer(figures.oldest_kept ? lt_time_ms() - figures.oldest_kept : 0));
     json_object_set_new(store, "free_bytes", json_integer(figures.free_bytes));
     json_object_set_new(store, "reclaims", json_boolean(figures.reclaims));
-    json_object_set_new(store, "reclaimed_pages", json_integer((json_int_t) self->retain.reclaimed));
+    json_object_set_new(store, "reclaimed_pages",
+                        json_integer((json_int_t) self->retain.reclaimed));
     json_object_set_new(store, "prune_step_us_max", json_integer(self->retain.step_us_max));
     json_object_set_new(store, "prune_errors", json_integer((json_int_t) self->retain.errors));
 }
