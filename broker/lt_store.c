@@ -1844,3 +1844,20 @@ int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures)
     figures->reclaims = s_scalar(self, "PRAGMA auto_vacuum", 0) == 2;
     return 0;
 }
+
+int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid)
+{
+    assert(self && msgid);
+    sqlite3_stmt *stmt = NULL;
+    int64_t at = 0;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT pruned_at FROM messages WHERE msgid = ?1"
+                           " AND pruned_at IS NOT NULL LIMIT 1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            at = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return at;
+}

@@ -278,6 +278,10 @@ int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_page
 //  Fill the retention figures.
 int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures);
 
+//  Return the Unix ms the message msgid was pruned at, or 0 when it was not
+//  (or is unknown).
+int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid);
+
 //  Self-test of retention (lt_store_prune_test.c).
 void lt_store_prune_test(bool verbose);
 

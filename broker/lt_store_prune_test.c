@@ -143,6 +143,8 @@ void lt_store_prune_test(bool verbose)
     snprintf(sql, sizeof(sql), "SELECT length(payload) FROM messages WHERE msgid = '%s'",
              done_id);
     assert(s_sql(path, sql, -1) == 0);
+    assert(lt_store_pruned_at(store, done_id) > 0 && lt_store_pruned_at(store, dead_id) == 0);
+    assert(lt_store_pruned_at(store, "no such id") == 0);
     //  Kept: the dead letter, the unfinished, the half done, the newest
     //  delivery (ids are never given twice), the rejects, the ledger.
     lt_store_row_t *row = lt_store_get(store, d_dead, true);

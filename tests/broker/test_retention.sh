@@ -7,7 +7,8 @@
 #  - nothing is delivered twice, and a resend of pruned documents is
 #    answered as a duplicate with the first ids;
 #  - the store's size stops growing across rounds;
-#  - /metrics (promtool-clean) and lthub status show the figures.
+#  - /metrics (promtool-clean) and lthub status show the figures, lthub
+#    trace says a pruned message was pruned.
 # usage: test_retention.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -103,6 +104,11 @@ if problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)
 print("PASS: %d delivered once each, %d resent answered as duplicates; database file %d -> %d bytes over the last %d rounds (%d bytes published)" % (len(ids), per, sizes[half - 1], sizes[-1], len(sizes) - half, (len(sizes) - half) * per * size))
 PY
+
+# lthub trace says what became of a pruned message.
+first=$(awk '$3 == "R1-1" {print $2; exit}' "$HUB_DIR/pub.rec")
+"$BIN/broker/lthub" trace "$first" --admin "$HUB_ADMIN" > "$HUB_DIR/trace.txt"
+grep -q "^message $first was delivered and pruned by retention at 20" "$HUB_DIR/trace.txt" || hub_fail "lthub trace of a pruned message: $(cat "$HUB_DIR/trace.txt")"
 
 # Figures: /metrics is promtool-clean and carries them; lthub status shows them.
 curl -sf "http://$HUB_ADMIN/metrics" > "$HUB_DIR/metrics.txt" || hub_fail "GET /metrics"
