@@ -771,6 +771,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
                 lt_broker_dispatch(self, dest);
         if (self->in_batch)
             lt_broker_commit(self);   //  dispatch may have moved deliveries to dead letters
+        lt_broker_retain(self, reads > 0);   //  a bounded prune step when one is due
         if (zclock_mono() >= next_beat) {
             s_heartbeat(self);
             lt_broker_expire_inflight(self);

@@ -83,6 +83,7 @@ static json_t *s_stats(broker_t *self)
     //  Operators' additions (lt_broker_ops.c): size, histograms, alert counts.
     json_object_set_new(json_object_get(stats, "store"), "size_bytes",
                         json_integer(lt_store_size(self->store)));
+    lt_broker_retain_stats(self, json_object_get(stats, "store"));
     json_object_set_new(json_object_get(stats, "broker"), "started_at",
                         json_integer(self->started));
     json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
@@ -314,7 +315,11 @@ static json_t *s_answer(broker_t *self, json_t *request)
             return json_pack("{s:s}", "error", "trace needs 'msgid'");
         json_t *list = json_array();
         lt_store_trace(self->store, msgid, s_collect, list, &err);
-        return json_pack("{s:s, s:o}", "msgid", msgid, "deliveries", list);
+        json_t *answer = json_pack("{s:s, s:o}", "msgid", msgid, "deliveries", list);
+        int64_t pruned = json_array_size(list) ? 0 : lt_store_pruned_at(self->store, msgid);
+        if (pruned > 0)   //  delivered, then pruned by retention (docs/operations.md)
+            json_object_set_new(answer, "pruned_at", json_integer(pruned));
+        return answer;
     }
     if (streq(op, "replay") || streq(op, "discard"))
         return s_dead_change(self, json_integer_value(json_object_get(request, "delivery")),

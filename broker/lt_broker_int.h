@@ -96,6 +96,16 @@ typedef struct {
     lt_histo_t commit_writes;   //  writes in each group commit
 } lt_broker_stats_t;
 
+//  Retention timer state (lt_broker_retain.c).
+typedef struct {
+    uint64_t steps;         //  prune steps run
+    uint64_t pass_pruned;   //  messages pruned by the current pass
+    uint64_t reclaimed;     //  pages given back to the file system
+    uint64_t errors;        //  prune or reclaim steps that failed
+    int64_t idle_ms;        //  wait between passes (grows while they find nothing)
+    int64_t step_us_max;    //  longest prune step, commit included
+} lt_retain_stats_t;
+
 typedef struct {
     zsock_t *pipe;          //  actor pipe
     zsock_t *router;        //  LTP socket
@@ -120,6 +130,9 @@ typedef struct {
     lt_broker_stats_t stats;   //  counters
     json_t *stuck;          //  the ledger's stuck-item alerts, as last computed
     int64_t stuck_at;       //  Unix ms they were computed (lt_broker_ops.c)
+    int64_t next_prune;     //  monotonic ms of the next prune step
+    int64_t next_reclaim;   //  monotonic ms of the next page reclaim
+    lt_retain_stats_t retain;   //  retention counters
 } broker_t;
 
 //  lt_broker.c
@@ -163,5 +176,12 @@ json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);
 //  Answer the operators' admin ops (alerts, show, discard, trace_key);
 //  NULL when op is none of them.
 json_t *lt_broker_ops_answer(broker_t *self, const char *op, json_t *request);
+
+//  lt_broker_retain.c: retention
+//  Run a prune step and a page reclaim when they are due (between rounds);
+//  busy: the round had traffic, so the step is kept shorter.
+void lt_broker_retain(broker_t *self, bool busy);
+//  Add the retention figures to the stats' store object.
+void lt_broker_retain_stats(broker_t *self, json_t *store);
 
 #endif

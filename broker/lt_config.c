@@ -99,6 +99,13 @@ static const s_setting_t s_settings[] = {
     S_NUMBER("alerts/sync_within", alert_sync_s, "3600", 1, 31536000, true,
              "seconds a received dossier may wait for its dossier_synced fact before it is"
              " an alert"),
+    //  ---- retention (docs/operations.md, Retention) ----
+    S_NUMBER("store/retention", retention_s, "2592000", 0, 315360000, true,
+             "seconds a message is kept once every delivery of it is done or discarded;"
+             " then its payload and deliveries are pruned, its dedup key kept (0: keep all)"),
+    S_NUMBER("store/prune_batch", prune_batch, "500", 1, 100000, true,
+             "messages looked at per prune step (one short transaction, at most 2 ms of work"
+             " while traffic flows, 20 ms otherwise)"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

@@ -54,6 +54,8 @@ typedef struct {
     int alert_down_s;         //  alerts/connector_down: seconds without a session
     int alert_status_s;       //  alerts/status_within: seconds to a status 01/03
     int alert_sync_s;         //  alerts/sync_within: seconds to a dossier_synced fact
+    int retention_s;          //  store/retention: seconds a delivered message is kept (0 = forever)
+    int prune_batch;          //  store/prune_batch: messages looked at per prune step
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.

@@ -105,6 +105,14 @@ static const s_scalar_t s_scalars[] = {
      "Rejected inputs kept for inspection."},
     {"store", "size_bytes", "lthub_store_size_bytes", "gauge", 1,
      "Bytes the store occupies on disk (database and write-ahead log)."},
+    {"store", "free_bytes", "lthub_store_free_bytes", "gauge", 1,
+     "Bytes of free pages inside the database file, reused by new messages."},
+    {"store", "retention_s", "lthub_store_retention_seconds", "gauge", 1,
+     "Seconds a message is kept once all its deliveries are done (store/retention, 0 = all)."},
+    {"store", "pruned", "lthub_store_pruned_messages_total", "counter", 1,
+     "Messages pruned by retention (payload and deliveries deleted, dedup key kept)."},
+    {"store", "oldest_kept_age_ms", "lthub_store_oldest_message_age_seconds", "gauge", 0.001,
+     "Age of the oldest message whose payload the store still keeps (0 when none)."},
 };
 
 //  One per-connector family.
@@ -302,8 +310,13 @@ void lt_metrics_test(bool verbose)
         "bytes_in", (json_int_t) 99);
     json_object_set_new(stats, "ledger",
                         json_pack("{s:{s:i, s:i}}", "events", "document_out", 3, "status_in", 2));
+    json_object_set_new(json_object_get(stats, "store"), "pruned", json_integer(12));
+    json_object_set_new(json_object_get(stats, "store"), "oldest_kept_age_ms", json_integer(2500));
     char *text = lt_metrics_render(stats);
     assert(text);
+    assert(strstr(text, "# TYPE lthub_store_pruned_messages_total counter\n"
+                        "lthub_store_pruned_messages_total 12\n"));
+    assert(strstr(text, "lthub_store_oldest_message_age_seconds 2.500\n"));
     assert(strstr(text, "# TYPE lthub_ledger_events_total counter\n"));
     assert(strstr(text, "lthub_ledger_events_total{kind=\"document_out\"} 3\n"));
     assert(strstr(text, "lthub_broker_info{name=\"hub\\\"x\""));

@@ -74,6 +74,10 @@ static const char *s_migrations[] = {
     "ALTER TABLE rejects ADD COLUMN replayed TEXT;"
     "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO store_meta SELECT 'legacy_dedup', 1 WHERE EXISTS (SELECT 1 FROM messages);",
+    //  3: retention. A pruned message keeps its row (dedup key, envelope)
+    //  without payload or deliveries; pruned_at says when it was pruned.
+    "ALTER TABLE messages ADD COLUMN pruned_at INTEGER;"
+    "CREATE INDEX messages_kept ON messages(id) WHERE pruned_at IS NULL;",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -209,7 +213,11 @@ struct _lt_store_t {
     bool full;                   //  the last failure was a full disk
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
     bool legacy_dedup;           //  rows stored before content dedup exist
+    struct s_retain *retain;     //  retention state (prune section, end of file)
 };
+
+static void s_retain_free(lt_store_t *self);
+static void s_retain_open(lt_store_t *self);
 
 //  The checkpointer: its own connection copies committed WAL frames into the
 //  database file every 50 ms (PASSIVE: never blocks the writer), so the
@@ -347,7 +355,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
     //  file it cost about 19 write calls per 1 KiB message, ten times the
     //  WAL's own writes (strace -f -c of lthubd under lthub-bench).
     if (s_exec(self,
-               "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+               "PRAGMA auto_vacuum = INCREMENTAL;"   //  takes effect on a new file only
+               " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                " PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;"
                " PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = OFF;"
                " PRAGMA temp_store = MEMORY;"
@@ -357,6 +366,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
+    s_retain_open(self);
     for (int q = 0; q < Q_COUNT; q++)
         if (sqlite3_prepare_v3(self->db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
                                NULL) != SQLITE_OK) {
@@ -368,7 +378,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
-    self->counts.messages = (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages", 0);
+    self->counts.messages =
+        (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages WHERE pruned_at IS NULL", 0);
     self->counts.ready =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 0", 0);
     self->counts.waiting =
@@ -410,6 +421,7 @@ void lt_store_destroy(lt_store_t **self_p)
     if (self->in_batch)
         lt_store_rollback(self);
     lt_ledger_destroy(&self->ledger);
+    s_retain_free(self);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
     sqlite3_close(self->db);
@@ -1571,4 +1583,298 @@ void lt_store_test(bool verbose)
     s_test_ops();
     if (verbose)
         printf("OK\n");
+}
+
+//  ---------------------------------------------------------------------------
+//  Retention: pruning finished messages, reclaiming their pages.
+//
+//  A pass walks the unpruned messages (index messages_kept) in id order up to
+//  the cutoff, a few hundred per step; each step is one short transaction.
+//  Pruning is idempotent: a step lost in a crash is done again by the next
+//  pass, and nothing else depends on it having happened.
+
+typedef enum {
+    R_SCAN,      //  unpruned messages after a cursor
+    R_CHECK,     //  a message's deliveries by state
+    R_DELETE,    //  delete a pruned message's deliveries
+    R_STUB_READ,     //  what a pruned message keeps
+    R_STUB_DELETE,   //  delete the message row
+    R_STUB_PUT,      //  insert it again as a stub
+    R_MAX,       //  the highest delivery id
+    R_TOTAL,     //  add to the pruned total
+    R_COUNT
+} s_retain_query_t;
+
+static const char *s_retain_sql[R_COUNT] = {
+    [R_SCAN] = "SELECT id, received FROM messages INDEXED BY messages_kept"
+               " WHERE pruned_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+    [R_CHECK] = "SELECT COUNT(*), COALESCE(SUM(state = 1), 0), COALESCE(SUM(state = 5), 0),"
+                " COALESCE(SUM(state NOT IN (1, 5) OR id >= ?2), 0)"
+                " FROM deliveries WHERE message = ?1",
+    [R_DELETE] = "DELETE FROM deliveries WHERE message = ?1 AND state IN (1, 5)",
+    //  A document keeps its envelope: its follow-ups are checked against
+    //  it (sender, recipients, content digest); other kinds keep only
+    //  their dedup key. The row is deleted and inserted again, smaller:
+    //  SQLite merges leaf pages on a delete, never on an update, so
+    //  updated stubs would each keep a whole page.
+    [R_STUB_READ] = "SELECT id, msgid, dedup, kind, bkey, source, received,"
+                    " CASE WHEN kind = 1 AND btype IN ('new', 'replacement')"
+                    "   THEN envelope ELSE x'' END, btype, lkey"
+                    " FROM messages WHERE id = ?1 AND pruned_at IS NULL",
+    [R_STUB_DELETE] = "DELETE FROM messages WHERE id = ?1",
+    [R_STUB_PUT] = "INSERT INTO messages (id, msgid, dedup, kind, bkey, source, received,"
+                   " envelope, btype, lkey, payload, pruned_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, x'', ?11)",
+    [R_MAX] = "SELECT COALESCE(MAX(id), 0) FROM deliveries",
+    [R_TOTAL] = "INSERT INTO store_meta (key, value) VALUES ('pruned', ?1)"
+                " ON CONFLICT (key) DO UPDATE SET value = value + ?1",
+};
+
+//  Retention state of one store.
+struct s_retain {
+    sqlite3_stmt *stmt[R_COUNT];   //  prepared statements
+    uint64_t cursor;               //  last message id looked at by the current pass
+    uint64_t pruned;               //  messages pruned since the store was created
+};
+
+//  Finalise the retention statements; safe when none were made.
+static void s_retain_free(lt_store_t *self)
+{
+    if (!self->retain)
+        return;
+    for (int q = 0; q < R_COUNT; q++)
+        sqlite3_finalize(self->retain->stmt[q]);
+    free(self->retain);
+    self->retain = NULL;
+}
+
+//  The retention state, made on first use; NULL with err on failure.
+static struct s_retain *s_retain(lt_store_t *self, lt_err_t *err)
+{
+    if (self->retain)
+        return self->retain;
+    struct s_retain *retain = calloc(1, sizeof(*retain));
+    if (!retain)
+        return lt_err_set(err, LT_ENOMEM, "store: out of memory"), NULL;
+    self->retain = retain;
+    for (int q = 0; q < R_COUNT; q++)
+        if (sqlite3_prepare_v3(self->db, s_retain_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                               &retain->stmt[q], NULL) != SQLITE_OK) {
+            s_fail(self, err, "cannot prepare a retention statement");
+            s_retain_free(self);
+            return NULL;
+        }
+    retain->pruned =
+        (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'pruned'", 0);
+    return retain;
+}
+
+//  A file made before retention does not give free pages back
+//  (auto_vacuum NONE; they are reused by new messages). Converting it takes
+//  one VACUUM, a copy of the whole file: done here when the file is small
+//  (at most S_CONVERT_MAX: a 71 MB file took 16 s on a loaded test machine,
+//  so a start stays short); a larger one is converted offline
+//  (docs/operations.md, Retention). A failure changes nothing.
+#define S_CONVERT_MAX (4LL * 1024 * 1024)
+
+static void s_retain_open(lt_store_t *self)
+{
+    if (s_scalar(self, "PRAGMA auto_vacuum", 2) != 0)
+        return;
+    int64_t bytes = s_scalar(self, "PRAGMA page_count", 0) * s_scalar(self, "PRAGMA page_size", 0);
+    if (bytes <= S_CONVERT_MAX)
+        s_exec(self, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL);
+}
+
+//  Step a statement that yields nothing; false on failure.
+static bool s_step_done(sqlite3_stmt *stmt)
+{
+    int step = sqlite3_step(stmt);
+    s_reset(stmt);
+    return step == SQLITE_DONE;
+}
+
+//  Replace message id by its stub (dedup key and, for a document, its
+//  envelope); 0 when done or already a stub, -1 on failure.
+static int s_stub(struct s_retain *retain, int64_t id, int64_t now)
+{
+    sqlite3_stmt *read = retain->stmt[R_STUB_READ], *put = retain->stmt[R_STUB_PUT];
+    sqlite3_bind_int64(read, 1, id);
+    int step = sqlite3_step(read);
+    if (step != SQLITE_ROW) {
+        s_reset(read);
+        return step == SQLITE_DONE ? 0 : -1;
+    }
+    for (int c = 0; c < 10; c++)   //  bound values are copies
+        sqlite3_bind_value(put, c + 1, sqlite3_column_value(read, c));
+    sqlite3_bind_int64(put, 11, now);
+    s_reset(read);
+    sqlite3_stmt *del = retain->stmt[R_STUB_DELETE];
+    sqlite3_bind_int64(del, 1, id);
+    if (!s_step_done(del) || !s_step_done(put)) {
+        s_reset(put);
+        return -1;
+    }
+    return 0;
+}
+
+int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t max_ms,
+                   lt_store_prune_t *result, lt_err_t *err)
+{
+    assert(self && result);
+    assert(!self->in_batch);
+    memset(result, 0, sizeof(*result));
+    struct s_retain *retain = s_retain(self, err);
+    if (!retain)
+        return -1;
+    if (max_rows == 0)
+        max_rows = 1;
+    if (max_rows > 100000)
+        max_rows = 100000;
+    int64_t started = lt_time_ms();
+    int64_t *ids = malloc(sizeof(int64_t) * max_rows);
+    if (!ids)
+        return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
+    if (s_exec(self, "BEGIN IMMEDIATE", err)) {
+        free(ids);
+        return -1;
+    }
+    //  The newest delivery is never deleted: a new delivery's id is the
+    //  highest plus one, and ids must never be given twice.
+    sqlite3_stmt *stmt = retain->stmt[R_MAX];
+    int64_t newest = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    s_reset(stmt);
+    //  Read the candidates first, then change rows (not while reading them).
+    size_t count = 0;
+    bool pass_done = false;
+    stmt = retain->stmt[R_SCAN];
+    sqlite3_bind_int64(stmt, 1, (int64_t) retain->cursor);
+    sqlite3_bind_int(stmt, 2, (int) max_rows);
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(stmt, 1) >= before) {
+            pass_done = true;   //  the rest is younger than the cutoff
+            break;
+        }
+        ids[count++] = sqlite3_column_int64(stmt, 0);
+    }
+    s_reset(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        goto failed;
+    if (count < max_rows)
+        pass_done = true;
+    int64_t now = lt_time_ms();
+    uint64_t done = 0, discarded = 0;
+    size_t looked = 0;
+    for (; looked < count; looked++) {
+        if (looked % 8 == 7 && lt_time_ms() - started >= max_ms) {
+            pass_done = false;   //  out of time: the next step goes on from here
+            break;
+        }
+        stmt = retain->stmt[R_CHECK];
+        sqlite3_bind_int64(stmt, 1, ids[looked]);
+        sqlite3_bind_int64(stmt, 2, newest);
+        if (sqlite3_step(stmt) != SQLITE_ROW) {
+            s_reset(stmt);
+            goto failed;
+        }
+        int64_t n_done = sqlite3_column_int64(stmt, 1);
+        int64_t n_discarded = sqlite3_column_int64(stmt, 2);
+        int64_t blocking = sqlite3_column_int64(stmt, 3);
+        s_reset(stmt);
+        if (blocking > 0)
+            continue;   //  something is unfinished: kept, looked at again next pass
+        stmt = retain->stmt[R_DELETE];
+        sqlite3_bind_int64(stmt, 1, ids[looked]);
+        if (!s_step_done(stmt))
+            goto failed;
+        if (s_stub(retain, ids[looked], now) != 0)
+            goto failed;
+        done += (uint64_t) n_done;
+        discarded += (uint64_t) n_discarded;
+        result->pruned++;
+    }
+    result->scanned = (uint32_t) looked;
+    if (result->pruned) {
+        stmt = retain->stmt[R_TOTAL];
+        sqlite3_bind_int64(stmt, 1, (int64_t) result->pruned);
+        if (!s_step_done(stmt))
+            goto failed;
+    }
+    if (s_exec(self, "COMMIT", err)) {
+        s_exec(self, "ROLLBACK", NULL);
+        free(ids);
+        return -1;
+    }
+    self->counts.messages -= result->pruned;
+    self->counts.done -= done;
+    self->counts.discarded -= discarded;
+    retain->pruned += result->pruned;
+    //  A finished pass starts again from the beginning: messages kept for
+    //  an unfinished delivery are looked at again.
+    retain->cursor = pass_done ? 0 : (uint64_t) ids[looked - 1];
+    result->more = !pass_done;
+    free(ids);
+    return 0;
+failed:
+    s_fail(self, err, "prune");
+    s_exec(self, "ROLLBACK", NULL);
+    free(ids);
+    return -1;
+}
+
+int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_pages,
+                     lt_err_t *err)
+{
+    assert(self);
+    assert(!self->in_batch);
+    if (s_scalar(self, "PRAGMA auto_vacuum", 0) != 2)
+        return 0;   //  a file made before retention: free pages are reused, not given back
+    int64_t free_pages = s_scalar(self, "PRAGMA freelist_count", 0);
+    if (free_pages <= (int64_t) reserve_pages)
+        return 0;
+    int64_t pages = free_pages - (int64_t) reserve_pages;
+    if (pages > (int64_t) max_pages)
+        pages = max_pages;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%lld)", (long long) pages);
+    if (s_exec(self, sql, err))
+        return -1;
+    return (int) pages;
+}
+
+int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures)
+{
+    assert(self && figures);
+    memset(figures, 0, sizeof(*figures));
+    lt_err_t err;
+    struct s_retain *retain = s_retain(self, &err);
+    if (!retain)
+        return -1;
+    figures->pruned = retain->pruned;
+    figures->oldest_kept = s_scalar(self,
+                                    "SELECT received FROM messages INDEXED BY messages_kept"
+                                    " WHERE pruned_at IS NULL ORDER BY id LIMIT 1",
+                                    0);
+    figures->free_bytes =
+        s_scalar(self, "PRAGMA freelist_count", 0) * s_scalar(self, "PRAGMA page_size", 0);
+    figures->reclaims = s_scalar(self, "PRAGMA auto_vacuum", 0) == 2;
+    return 0;
+}
+
+int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid)
+{
+    assert(self && msgid);
+    sqlite3_stmt *stmt = NULL;
+    int64_t at = 0;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT pruned_at FROM messages WHERE msgid = ?1"
+                           " AND pruned_at IS NOT NULL LIMIT 1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            at = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return at;
 }

@@ -240,6 +240,51 @@ int64_t lt_store_size(lt_store_t *self);
 //  exist. Works on any of lthub's database files (store, mailboxes).
 int lt_store_backup_file(const char *src, const char *dest, lt_err_t *err);
 
+//  Retention (the prune section at the end of lt_store.c). A message whose
+//  deliveries are all DONE or DISCARDED and that was received before a
+//  cutoff is pruned: its payload and deliveries are deleted, its row stays
+//  as a stub (dedup key, envelope) so that a resend is still a duplicate,
+//  a DocumentId conflict is still refused and a follow-up still finds its
+//  document. Dead letters, unfinished deliveries, rejected inputs and the
+//  ledger are never pruned. Each prune step is its own transaction; a
+//  crash loses at most the last step, which the next one redoes.
+
+//  What one prune step did.
+typedef struct {
+    uint32_t pruned;     //  messages pruned by this step
+    uint32_t scanned;    //  messages looked at
+    bool more;           //  stopped at a bound: more may be due at once
+} lt_store_prune_t;
+
+//  Retention figures.
+typedef struct {
+    uint64_t pruned;         //  messages pruned since the store was created
+    int64_t oldest_kept;     //  Unix ms the oldest unpruned message was received (0 = none)
+    int64_t free_bytes;      //  bytes of free pages inside the database file
+    bool reclaims;           //  free pages are given back to the file system
+} lt_store_retention_t;
+
+//  Prune finished messages received before the Unix ms before, going on
+//  from where the last step stopped: at most max_rows messages looked at
+//  and about max_ms spent, in one transaction. Never inside a batch.
+int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t max_ms,
+                   lt_store_prune_t *result, lt_err_t *err);
+
+//  Give free pages beyond reserve_pages back to the file system, at most
+//  max_pages (incremental vacuum); the number given back, or -1 with err.
+int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_pages,
+                     lt_err_t *err);
+
+//  Fill the retention figures.
+int lt_store_retention(lt_store_t *self, lt_store_retention_t *figures);
+
+//  Return the Unix ms the message msgid was pruned at, or 0 when it was not
+//  (or is unknown).
+int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid);
+
+//  Self-test of retention (lt_store_prune_test.c).
+void lt_store_prune_test(bool verbose);
+
 //  Free a row; safe on NULL.
 void lt_store_row_destroy(lt_store_row_t **row_p);
 

@@ -188,6 +188,13 @@ int lthub_trace_cmd_main(int argc, char **argv)
     json_t *list = json_object_get(reply, "deliveries");
     if (o.json)
         s_print_json(reply);
+    else if (json_array_size(list) == 0 && s_int(reply, "pruned_at") > 0) {
+        char when[32];
+        s_time(s_int(reply, "pruned_at"), when, sizeof(when));
+        printf("message %s was delivered and pruned by retention at %s (its dedup key is kept:"
+               " a resend is a duplicate)\n",
+               o.arg, when);
+    }
     else if (json_array_size(list) == 0)
         printf("nothing known about %s\n", o.arg);
     else {

@@ -126,6 +126,34 @@ static long long s_int(json_t *obj, const char *key)
     return (long long) json_integer_value(json_object_get(obj, key));
 }
 
+//  The store's size and retention figures, one line (none from a broker
+//  older than retention), then a blank line.
+static void s_print_retention(json_t *st)
+{
+    if (!json_object_get(st, "pruned")) {
+        printf("\n");
+        return;
+    }
+    char oldest[64] = "none";
+    int64_t at = s_int(st, "oldest_kept_at");
+    if (at > 0) {
+        time_t secs = (time_t) (at / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(oldest, sizeof(oldest), "%Y-%m-%d %H:%M:%SZ", &tm);
+    }
+    char keep[32] = "forever";
+    long long retention = s_int(st, "retention_s");
+    if (retention >= 86400 && retention % 86400 == 0)
+        snprintf(keep, sizeof(keep), "%lld d", retention / 86400);
+    else if (retention > 0)
+        snprintf(keep, sizeof(keep), "%lld s", retention);
+    printf("store size %.1f MB on disk (%.1f MB free inside), retention %s: %lld pruned,"
+           " oldest kept %s\n\n",
+           (double) s_int(st, "size_bytes") / 1e6, (double) s_int(st, "free_bytes") / 1e6, keep,
+           s_int(st, "pruned"), oldest);
+}
+
 int lthub_status_main(int argc, char **argv)
 {
     s_opts_t o = {0};
@@ -145,9 +173,10 @@ int lthub_status_main(int argc, char **argv)
            json_string_value(json_object_get(b, "endpoint")), s_int(b, "uptime_ms") / 1000,
            s_int(b, "commits"),
            s_int(b, "commits") ? s_int(b, "commit_us_total") / 1000.0 / s_int(b, "commits") : 0);
-    printf("store: %lld messages, %lld ready, %lld waiting, %lld done, %lld dead, %lld rejected\n\n",
+    printf("store: %lld messages, %lld ready, %lld waiting, %lld done, %lld dead, %lld rejected\n",
            s_int(st, "messages"), s_int(st, "ready"), s_int(st, "waiting"), s_int(st, "done"),
            s_int(st, "dead"), s_int(st, "rejects"));
+    s_print_retention(st);
     const char *kind;
     json_t *count;
     json_object_foreach(json_object_get(stats, "alerts"), kind, count)

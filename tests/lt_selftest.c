@@ -62,6 +62,7 @@ static const s_test_t s_tests[] = {
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
     {"lt_store_rules", lt_store_rules_test},
+    {"lt_store_prune", lt_store_prune_test},
     {"lt_follow", lt_follow_test},
     {"lt_period", lt_period_test},
     {"lt_ledger_event", lt_ledger_event_test},
