@@ -168,6 +168,8 @@ struct _lt_ledger_t {
     sqlite3_stmt *stmt[Q_COUNT];  //  prepared statements
     char path[512];               //  database file, for messages
     char province[16];            //  level-1 code of the province
+    char secret_types[1024];      //  ",TYPE,TYPE," (trimmed), "" = none
+    bool secret_doc;              //  the message being recorded is of a secret type
     const char *sha256;           //  digest of the message being recorded
     const char *msgid;            //  id of the message being recorded
     int64_t head_seq;             //  seq of the last row, -1 = read it from the table
@@ -954,7 +956,58 @@ static int s_on_event(void *arg, const lt_ledger_event_t *ev, lt_err_t *err)
 {
     lt_ledger_t *self = arg;
     bool added;
+    if (self->secret_doc && !ev->secret &&
+        (ev->event == LT_EV_DOC_OUT || ev->event == LT_EV_DOC_IN)) {
+        lt_ledger_event_t *secret = malloc(sizeof(*secret));
+        if (!secret)
+            return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+        *secret = *ev;
+        secret->secret = true;
+        int rc = lt_ledger_append(self, secret, self->sha256, self->msgid, &added, err);
+        free(secret);
+        return rc;
+    }
     return lt_ledger_append(self, ev, self->sha256, self->msgid, &added, err);
+}
+
+void lt_ledger_set_secret_types(lt_ledger_t *self, const char *types)
+{
+    assert(self);
+    //  Kept as ",A,B," so that a type is found by one search for ",T,".
+    size_t used = 0;
+    self->secret_types[0] = 0;
+    const char *p = types ? types : "";
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        const char *start = p, *end = p + len;
+        while (start < end && (*start == ' ' || *start == '\t'))
+            start++;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        size_t n = (size_t) (end - start);
+        if (n && used + n + 3 < sizeof(self->secret_types)) {
+            if (!used)
+                self->secret_types[used++] = ',';
+            memcpy(self->secret_types + used, start, n);
+            used += n;
+            self->secret_types[used++] = ',';
+            self->secret_types[used] = 0;
+        }
+        p += len + (p[len] == ',');
+    }
+}
+
+//  Whether a document type is one set secret.
+static bool s_secret_type(const lt_ledger_t *self, const char *type)
+{
+    if (!*self->secret_types || !type || !*type || strchr(type, ','))
+        return false;
+    size_t len = strlen(type);
+    for (const char *hit = strstr(self->secret_types, type); hit;
+         hit = strstr(hit + 1, type))
+        if (hit[-1] == ',' && hit[len] == ',')
+            return true;
+    return false;
 }
 
 int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const void *payload,
@@ -963,8 +1016,12 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
     assert(self && envelope);
     self->sha256 = lt_envelope_sha256(envelope);
     self->msgid = lt_envelope_id(envelope);
-    return lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
-                            s_on_event, self, err);
+    self->secret_doc = lt_envelope_kind(envelope) == LT_KIND_DOCUMENT &&
+                       s_secret_type(self, lt_envelope_dtype(envelope));
+    int rc = lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
+                              s_on_event, self, err);
+    self->secret_doc = false;
+    return rc;
 }
 
 int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why,
@@ -1287,6 +1344,29 @@ void lt_ledger_test(bool verbose)
     assert(lt_ledger_head(ledger, head) == 9);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 9);
     assert(s_count(ledger, 20260915, 20260930, "doc_in", LT_F_CONFIRMED) == 1);
+    //  Secret by configuration for a document type: rows recorded secret,
+    //  the item counted only as secret; other types, and the same name as
+    //  part of another, are not.
+    lt_ledger_set_secret_types(ledger, " M\xe1\xba\xadt , T\xe1\xbb\x91i m\xe1\xba\xadt,,");
+    const char *types[] = {"M\xe1\xba\xadt", "T\xe1\xbb\x91i m\xe1\xba\xadt",
+                           "M\xe1\xba\xadt kh\xe1\xba\xa9n", "C\xc3\xb4ng v\xc4\x83n", ""};
+    for (int i = 0; i < 5; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "T%d", i);
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+        lt_envelope_set_key(env, key);
+        lt_envelope_set_btype(env, "new");
+        lt_envelope_set_sender(env, "000.00.12.H26");
+        lt_envelope_set_dtype(env, *types[i] ? types[i] : NULL);
+        lt_envelope_set_received(env, lt_period_local_ms(2026, 10, 3, 9, 0, 0));
+        lt_envelope_set_payload_facts(env, key, strlen(key));
+        assert(lt_ledger_record(ledger, env, key, strlen(key), NULL, 0, &err) == 0);
+        lt_envelope_destroy(&env);
+    }
+    assert(s_count(ledger, 20261001, 20261014, "doc_out", 0) == 5);
+    assert(s_count(ledger, 20261001, 20261014, "doc_out", LT_F_SECRET) == 2);
+    lt_ledger_set_secret_types(ledger, "");
     //  A read-only ledger has no list to read.
     lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);
     assert(reader);

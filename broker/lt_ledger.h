@@ -102,8 +102,15 @@ void lt_ledger_destroy(lt_ledger_t **self_p);
 //  Set the province's level-1 code ("H26"); "" counts every agency.
 void lt_ledger_set_province(lt_ledger_t *self, const char *province);
 
+//  Set the document types (edXML TypeName, comma-separated, compared
+//  exactly after trimming spaces) whose documents are state secrets: their
+//  doc_out and doc_in rows are recorded secret (spec/indicators.md). Rows
+//  already recorded keep what they say.
+void lt_ledger_set_secret_types(lt_ledger_t *self, const char *types);
+
 //  Record the events of a message just stored (inside the caller's
-//  transaction). rcpts as lt_store_put takes them.
+//  transaction). rcpts as lt_store_put takes them. A document is secret when
+//  its envelope says so or its type (dtype) is one set secret.
 int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const void *payload,
                      size_t size, const char *const *rcpts, size_t rcpt_count, lt_err_t *err);
 
