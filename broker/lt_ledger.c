@@ -140,7 +140,7 @@ static const char *s_sql[Q_COUNT] = {
                  " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey = ?1 AND item = ?2 ORDER BY seq",
     [Q_SYNCED] = "SELECT MIN(at) FROM ledger WHERE event = 'dossier_synced' AND doc = ?1",
-    [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE ikey IN (?1, ?2) AND item IN (?3, ?4)",
+    [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE ikey = ?1 AND item = ?2",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
@@ -580,15 +580,20 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
     char a[800], b[800];
     snprintf(a, sizeof(a), "status|%s|%s|01", doc, agency);
     snprintf(b, sizeof(b), "status|%s|%s|03", doc, agency);
+    //  One index probe per code (an IN list would build temporary tables).
     sqlite3_stmt *stmt = self->stmt[Q_CONFIRMED];
-    sqlite3_bind_int64(stmt, 1, s_ikey(a));
-    sqlite3_bind_int64(stmt, 2, s_ikey(b));
-    sqlite3_bind_text(stmt, 3, a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, b, -1, SQLITE_STATIC);
     int64_t at = 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-        at = sqlite3_column_int64(stmt, 0);
-    s_reset(stmt);
+    const char *items[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_bind_int64(stmt, 1, s_ikey(items[i]));
+        sqlite3_bind_text(stmt, 2, items[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+            int64_t t = sqlite3_column_int64(stmt, 0);
+            if (at == 0 || t < at)
+                at = t;
+        }
+        s_reset(stmt);
+    }
     return at;
 }
 
