@@ -3,11 +3,13 @@
     Recording an event: read the merged state of its item and of the items
     it affects (a status 01/03 confirms a received document, a DVCQG
     acceptance syncs a received dossier), insert the row chained to the last
-    one, read the states again and move each changed item in ledger_sum from
-    its old (day, agency, event, flags, dim) to its new one. Every read is an
-    index lookup on the (item, origin) key. A relayed doc_in or a
-    dossier_received not yet completed is added to ledger_open; what
-    completes it removes it (the alerts read that table).
+    one, and move each changed item in ledger_sum from its old (half month,
+    agency, event, flags, dim) to its new one. The event's own item is read
+    once, before the insert: its rows give the state before, with the new
+    row the state after, and a row of the same origin means nothing is to
+    be appended. Every read is an index lookup on the item's 64-bit hash.
+    A relayed doc_in or a dossier_received not yet completed is added to
+    ledger_open; what completes it removes it (the alerts read that table).
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
