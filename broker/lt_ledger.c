@@ -1359,7 +1359,7 @@ void lt_ledger_test(bool verbose)
                            "M\xe1\xba\xadt kh\xe1\xba\xa9n", "C\xc3\xb4ng v\xc4\x83n", ""};
     for (int i = 0; i < 5; i++) {
         char key[8];
-        snprintf(key, sizeof(key), "T%d", i);
+        snprintf(key, sizeof(key), "T%d", i % 10);
         lt_envelope_t *env = lt_envelope_new();
         lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
         lt_envelope_set_key(env, key);
