@@ -579,6 +579,7 @@ static void s_reload(broker_t *self, lt_config_t *config)
     self->config = config;
     lt_store_set_hold(self->store, now->hold_ms);
     lt_ledger_set_province(lt_store_ledger(self->store), now->province);   //  ledger
+    lt_ledger_set_secret_types(lt_store_ledger(self->store), now->secret_types);
     int level = lt_log_level_from_name(now->log_level);
     if (level >= 0)
         lt_log_set_level((lt_log_level_t) level);
@@ -634,6 +635,7 @@ static int s_start(broker_t *self)
         return -1;
     }
     lt_ledger_set_province(lt_store_ledger(self->store), st->province);   //  ledger
+    lt_ledger_set_secret_types(lt_store_ledger(self->store), st->secret_types);
 
     snprintf(path, sizeof(path), "%s/broker.cert_secret", keys);
     zcert_t *cert = zcert_load(path);

@@ -91,6 +91,9 @@ static const s_setting_t s_settings[] = {
     S_STRING("ledger/reports", reports, "", true,
              "reports built at the end of each period: CODE:KIND[:AGENCY], comma-separated"
              " (e.g. PAR-7.1:quarter)"),
+    S_STRING("ledger/secret_types", secret_types, "", true,
+             "document types (edXML TypeName, exactly as the packages write them) whose"
+             " documents are state secrets: counted nowhere; comma-separated"),
     S_NUMBER("alerts/connector_down", alert_down_s, "60", 1, 86400, true,
              "seconds a configured connector may be without a session before it is an alert"),
     S_NUMBER("alerts/status_within", alert_status_s, "86400", 1, 31536000, true,

@@ -51,6 +51,7 @@ typedef struct {
     char agencies_file[512];      //  ledger/agencies: agency directory
     char calendar[16];            //  ledger/calendar: nd09 or calendar
     char reports[512];            //  ledger/reports: CODE:KIND[:AGENCY],...
+    char secret_types[1024];      //  ledger/secret_types: document types counted as secret
     int alert_down_s;         //  alerts/connector_down: seconds without a session
     int alert_status_s;       //  alerts/status_within: seconds to a status 01/03
     int alert_sync_s;         //  alerts/sync_within: seconds to a dossier_synced fact

@@ -147,9 +147,14 @@ static void s_close(s_reader_t *r)
     r->db = NULL;
 }
 
-//  One agency's lines in the sorted list.
+#define S_CHAIN_MAX 16   //  ancestors followed, as lt_agencies_under does
+
+//  One agency's lines in the sorted list, with the agency and every code it
+//  rolls up to (worked out once, not once per agency asked for).
 typedef struct {
-    size_t start, end;    //  lines [start, end) of one agency
+    size_t start, end;                //  lines [start, end) of one agency
+    char chain[S_CHAIN_MAX][64];      //  the agency, its parent, ... (not the province)
+    int depth;                        //  codes in chain
 } s_range_t;
 
 //  Summed counts of a period, strings owned; sorted by agency with the
@@ -168,17 +173,38 @@ static int s_by_agency(const void *a, const void *b)
     return strcmp(((const lt_ind_sum_t *) a)->agency, ((const lt_ind_sum_t *) b)->agency);
 }
 
-//  Sort the lines by agency and note each agency's range; -1 on no memory.
-static int s_sums_index(s_sums_t *sums)
+//  The codes an agency rolls up to, itself first (lt_agencies_under's walk).
+static void s_chain(const lt_agencies_t *dir, const char *code, s_range_t *range)
+{
+    range->depth = 0;
+    char at[64];
+    snprintf(at, sizeof(at), "%s", code);
+    while (range->depth < S_CHAIN_MAX && *at) {
+        snprintf(range->chain[range->depth++], sizeof(range->chain[0]), "%s", at);
+        char up[64];
+        lt_agencies_parent(dir, at, up, sizeof(up));
+        snprintf(at, sizeof(at), "%s", up);
+    }
+}
+
+//  Sort the lines by agency and note each agency's range and roll-up; -1 on
+//  no memory.
+static int s_sums_index(s_sums_t *sums, const lt_agencies_t *dir)
 {
     if (sums->size)
         qsort(sums->list, sums->size, sizeof(lt_ind_sum_t), s_by_agency);
-    sums->ranges = malloc((sums->size ? sums->size : 1) * sizeof(s_range_t));
+    size_t agencies = 1;
+    for (size_t i = 1; i < sums->size; i++)
+        agencies += strcmp(sums->list[i].agency, sums->list[i - 1].agency) != 0;
+    sums->ranges = malloc(agencies * sizeof(s_range_t));
     if (!sums->ranges)
         return -1;
     for (size_t i = 0; i < sums->size; i++) {
-        if (i == 0 || strcmp(sums->list[i].agency, sums->list[i - 1].agency) != 0)
-            sums->ranges[sums->range_count++] = (s_range_t){i, i};
+        if (i == 0 || strcmp(sums->list[i].agency, sums->list[i - 1].agency) != 0) {
+            s_range_t *range = &sums->ranges[sums->range_count++];
+            range->start = i;
+            s_chain(dir, sums->list[i].agency, range);
+        }
         sums->ranges[sums->range_count - 1].end = i + 1;
     }
     return 0;
@@ -262,9 +288,13 @@ static lt_ind_sum_t *s_sums_under(lt_counting_t *self, const char *agency, const
 {
     lt_ind_sum_t *list = malloc((sums->size ? sums->size : 1) * sizeof(lt_ind_sum_t));
     *count = 0;
+    bool all = !*agency || !strchr(agency, '.');   //  the province (lt_agencies_under)
     for (size_t r = 0; list && r < sums->range_count; r++) {
         const s_range_t *range = &sums->ranges[r];
-        if (!lt_agencies_under(self->dir, sums->list[range->start].agency, agency))
+        bool under = all;
+        for (int k = 0; !under && k < range->depth; k++)
+            under = strcmp(range->chain[k], agency) == 0;
+        if (!under)
             continue;
         memcpy(list + *count, sums->list + range->start,
                (range->end - range->start) * sizeof(lt_ind_sum_t));
@@ -313,7 +343,7 @@ json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const cha
     s_sums_t sums = {0};
     int rc = lt_ledger_sums(r.ledger, p.from_day, p.to_day, s_sum_take, &sums, err);
     s_close(&r);
-    if (rc == 0 && s_sums_index(&sums))
+    if (rc == 0 && s_sums_index(&sums, self->dir))
         rc = (lt_err_set(err, LT_ENOMEM, "counting: out of memory"), -1);
     if (rc) {
         s_sums_free(&sums);

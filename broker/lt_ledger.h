@@ -5,20 +5,25 @@
     as the message it records. Rows are unique on (item, origin): a resent
     document, a resent register or another version of the same document adds
     nothing, and a document both relayed and registered is one item with two
-    rows (origin "relay" and "register"). Each row carries the SHA-256 of the
-    row before it ("prev") and its own ("hash"), the SHA-256 of its canonical
-    form: every column in this order, each written as LENGTH ':' VALUE ','
+    rows (origin "relay" and "register"); the append keeps this, finding an
+    item's rows by a 64-bit hash of its key (ikey). Each row carries the
+    SHA-256 of the row before it ("prev") and its own ("hash"), the SHA-256
+    of its canonical form: every column in this order, each written as
+    LENGTH ':' VALUE ','
 
         seq event item origin doc agency at day electronic secret sig signer
         channel dim attrs detail sha256 msgid prev
 
-    (numbers in decimal, booleans 0/1, prev of the first row 64 zeros).
+    (numbers in decimal, booleans 0/1, sha256 and prev in lowercase hex,
+    prev of the first row 64 zeros); hash, prev and sha256 are stored as
+    32-byte blobs.
 
-    Beside it, ledger_sum holds the number of items per (local day, agency,
+    Beside it, ledger_sum holds the number of items per (half month, agency,
     event, flags, dim), where flags are the item's LT_F_* merged over its
     rows and related events (a same-day status, a DVCQG acceptance). It is
     kept in the same transaction, so the indicators of a year are read from
-    a few thousand rows, not millions. The ledger is never pruned.
+    a few thousand rows, not millions. The ledger is never pruned. Its
+    format is versioned (ledger_meta); an older one is converted at open.
 */
 #ifndef LT_LEDGER_H_INCLUDED
 #define LT_LEDGER_H_INCLUDED
@@ -102,8 +107,15 @@ void lt_ledger_destroy(lt_ledger_t **self_p);
 //  Set the province's level-1 code ("H26"); "" counts every agency.
 void lt_ledger_set_province(lt_ledger_t *self, const char *province);
 
+//  Set the document types (edXML TypeName, comma-separated, compared
+//  exactly after trimming spaces) whose documents are state secrets: their
+//  doc_out and doc_in rows are recorded secret (spec/indicators.md). Rows
+//  already recorded keep what they say.
+void lt_ledger_set_secret_types(lt_ledger_t *self, const char *types);
+
 //  Record the events of a message just stored (inside the caller's
-//  transaction). rcpts as lt_store_put takes them.
+//  transaction). rcpts as lt_store_put takes them. A document is secret when
+//  its envelope says so or its type (dtype) is one set secret.
 int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const void *payload,
                      size_t size, const char *const *rcpts, size_t rcpt_count, lt_err_t *err);
 
@@ -122,7 +134,9 @@ int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why
                      size_t why_size);
 
 //  Yield the ledger_sum lines of days from..to (yyyymmdd, included), one
-//  per day: the same (agency, event, flags, dim) may come several times;
+//  per half month: from is the 1st or the 15th of a month, to the 14th or
+//  a month's last day (every period is). The same (agency, event, flags,
+//  dim) may come several times;
 //  every count over them is a sum or a distinct set, so no grouping is
 //  needed (and none is paid for).
 int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn *fn, void *arg,

@@ -16,7 +16,7 @@
 
 typedef enum {
     S_ID, S_KEY, S_BTYPE, S_REVISION, S_SOURCE, S_SYSTEM, S_SENDER, S_SHA256, S_SIGNER,
-    S_REPLACES, S_STR_COUNT
+    S_REPLACES, S_DTYPE, S_STR_COUNT
 } s_str_t;
 
 //  Wire key and length limit of each string field.
@@ -29,6 +29,7 @@ static const struct {
     [S_SOURCE] = {"src", 64},      [S_SYSTEM] = {"sys", 128},
     [S_SENDER] = {"from", 64},     [S_SHA256] = {"sha256", 64},
     [S_SIGNER] = {"signer", 512},  [S_REPLACES] = {"re", 512},
+    [S_DTYPE] = {"dtype", 256},
 };
 
 #define S_RECIPIENT_MAX 64   //  longest agency code accepted
@@ -175,6 +176,7 @@ S_STR_ACCESSORS(sender, S_SENDER)
 S_STR_ACCESSORS(sha256, S_SHA256)
 S_STR_ACCESSORS(signer, S_SIGNER)
 S_STR_ACCESSORS(replaces, S_REPLACES)
+S_STR_ACCESSORS(dtype, S_DTYPE)
 
 #define S_SCALAR_ACCESSORS(name, type)                                                            \
     type lt_envelope_##name(const lt_envelope_t *self)                                            \

@@ -104,6 +104,8 @@ const char *lt_envelope_signer(const lt_envelope_t *self);      //  signer subje
 void lt_envelope_set_signer(lt_envelope_t *self, const char *signer);
 const char *lt_envelope_replaces(const lt_envelope_t *self);    //  DocumentId a replacement
 void lt_envelope_set_replaces(lt_envelope_t *self, const char *document_id);   //  replaces
+const char *lt_envelope_dtype(const lt_envelope_t *self);       //  document type (TypeName)
+void lt_envelope_set_dtype(lt_envelope_t *self, const char *type_name);
 lt_channel_t lt_envelope_channel(const lt_envelope_t *self);    //  dossier channel
 void lt_envelope_set_channel(lt_envelope_t *self, lt_channel_t channel);
 

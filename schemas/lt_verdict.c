@@ -16,6 +16,7 @@ struct _lt_verdict_t {
     lt_pdfsig_t **pdfs;        //  one per attachment, NULL when not a PDF
     lt_xmldsig_t *xmldsig;     //  header signature, NULL when not checked
     size_t main;               //  main file index or LT_VERDICT_NO_MAIN
+    char type_name[257];       //  DocumentType/TypeName, "" when none
 };
 
 bool lt_verdict_is_pdf(const lt_edxml_attachment_t *attachment)
@@ -39,6 +40,8 @@ lt_verdict_t *lt_verdict_new(const lt_edxml_t *package, X509_STORE *anchors)
     if (!self)
         return NULL;
     self->main = LT_VERDICT_NO_MAIN;
+    const char *type_name = lt_edxml_get(package, LT_EDXML_TYPE_NAME);
+    snprintf(self->type_name, sizeof(self->type_name), "%s", type_name ? type_name : "");
     self->files = lt_edxml_attachments(package);
     self->pdfs = calloc(self->files ? self->files : 1, sizeof(*self->pdfs));
     if (!self->pdfs) {
@@ -143,10 +146,14 @@ void lt_verdict_fill_envelope(const lt_verdict_t *self, lt_envelope_t *env)
     lt_envelope_set_signature(env, lt_verdict_main(self));
     const char *signer = lt_verdict_signer(self);
     lt_envelope_set_signer(env, signer[0] ? signer : NULL);
+    lt_envelope_set_dtype(env, self->type_name[0] ? self->type_name : NULL);
 }
 
 //  ---------------------------------------------------------------------
 //  Self-test
+
+//  The type of the self-test's signed package.
+#define S_TEST_TYPE_NAME "C\xc3\xb4ng v\xc4\x83n"
 
 //  Read a package from a directory and judge it.
 static lt_verdict_t *s_judge(const char *dir, const char *name, X509_STORE *anchors)
@@ -208,6 +215,7 @@ void lt_verdict_test(bool verbose)
     lt_verdict_fill_envelope(self, env);
     assert(lt_envelope_signature(env) == LT_SIG_VALID);
     assert(strstr(lt_envelope_signer(env), "Nguyen Van A"));
+    assert(strcmp(lt_envelope_dtype(env), S_TEST_TYPE_NAME) == 0);
     lt_verdict_destroy(&self);
     assert(self == NULL);
     lt_verdict_destroy(&self);

@@ -62,7 +62,8 @@ lt_sig_t lt_verdict_main(const lt_verdict_t *self);
 //  Return the main file's first signer subject ("" when none).
 const char *lt_verdict_signer(const lt_verdict_t *self);
 
-//  Set the envelope's signature verdict and signer from the main file.
+//  Set the envelope's signature verdict and signer from the main file, and
+//  its document type (dtype) from the package's DocumentType/TypeName.
 void lt_verdict_fill_envelope(const lt_verdict_t *self, lt_envelope_t *env);
 
 //  Return true when an attachment is treated as a PDF file (its bytes start

@@ -3,7 +3,7 @@
 # ledger of ROWS rows (default 10 000 000), province and every agency.
 # The rows are generated with SQL straight into a store lthubd created (200
 # agencies, documents and dossiers spread over 2026), ledger_sum built from
-# them, then the query is timed. usage: ledger_bench.sh BUILD_DIR [ROWS]
+# them (half-month lines, as lthubd keeps them), then the query is timed. usage: ledger_bench.sh BUILD_DIR [ROWS]
 set -euo pipefail
 BIN=$1
 ROWS=${2:-10000000}
@@ -43,17 +43,17 @@ INSERT INTO ag (code) SELECT printf('000.%02d.%02d.H26', u, d) FROM
   (WITH RECURSIVE y(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM y WHERE u < 4) SELECT u FROM y);
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
 INSERT INTO ledger (seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer,
-                    channel, dim, attrs, detail, sha256, msgid, prev, hash)
+                    channel, dim, attrs, detail, sha256, msgid, prev, hash, ikey)
 SELECT i, CASE i % 10 WHEN 8 THEN 'dossier_received' WHEN 9 THEN 'dossier_finished'
                       ELSE CASE i % 2 WHEN 0 THEN 'doc_out' ELSE 'doc_in' END END,
        'item|' || i, 'relay', 'D' || i, (SELECT code FROM ag WHERE ag.i = 1 + n.i % 200),
        1767200000000 + (i % 365) * 86400000,
        CAST(strftime('%Y%m%d', 1767225600 + (i % 365) * 86400, 'unixepoch') AS INTEGER),
        (i % 7) != 0, (i % 53) = 0, 2 + (i % 3 = 0), '', i % 3, CASE WHEN i % 10 >= 8 THEN '1.' || (i % 300) ELSE '' END,
-       0, '', '', '', '', ''
+       0, '', '', '', '', '', i
 FROM n;
 INSERT INTO ledger_sum (day, agency, event, flags, dim, n)
-SELECT day, agency, event, electronic | (secret << 1) | ((sig = 2) << 2) | (electronic << 4)
+SELECT day / 100 * 100 + CASE WHEN day % 100 >= 15 THEN 15 ELSE 1 END, agency, event, electronic | (secret << 1) | ((sig = 2) << 2) | (electronic << 4)
        | ((channel = 2) << 6) | ((channel = 1) << 7), dim, COUNT(*)
 FROM ledger GROUP BY 1, 2, 3, 4, 5;
 SQL

@@ -4,7 +4,9 @@
 # facts from a test connector); every default indicator is asserted exactly
 # per agency and for the province in several periods (documents in the
 # current period, dossiers dated either side of the 14th/15th boundary);
-# resends and relayed+registered documents count once; the evidence bundle
+# resends and relayed+registered documents count once; documents marked
+# secret, registered secret or of a type ledger/secret_types names are
+# excluded and listed as such; the evidence bundle
 # of every default indicator re-derives to the same numbers (rederive.py,
 # no lthub code); the chain verifies, and editing, deleting or swapping a
 # ledger row with the sqlite3 CLI makes `lthub ledger verify` fail naming
@@ -31,6 +33,7 @@ ledger
     indicators = "$HUB_DIR/indicators.ind"
     agencies = "$HUB_DIR/agencies.txt"
     reports = "PAR-7.1:quarter"
+    secret_types = "Tối mật, Mật"
 routes
     route
         kind = "document,status,dossier,progress,report"
@@ -64,6 +67,8 @@ dossier() {   # MaHoSo MaTTHC channel received due done state back how files age
   echo "document${T}D2${T}new${T}-${T}000.00.12.H26${T}000.03.31.H26,000.00.00.G22${T}sig=unsigned${T}-"
   echo "document${T}D3${T}new${T}-${T}000.00.00.G22${T}000.00.31.H26${T}sig=valid${T}-"
   echo "document${T}D4${T}new${T}-${T}000.00.13.H26${T}000.00.12.H26${T}secret,sig=valid${T}-"
+  # Secret by its type (ledger/secret_types), not by its envelope.
+  echo "document${T}D5${T}new${T}-${T}000.00.12.H26${T}000.00.13.H26${T}sig=valid,dtype=Mật${T}-"
   echo "status${T}D1${T}01${T}-${T}000.00.13.H26${T}000.00.12.H26${T}-${T}-"
   echo "register${T}D1${T}in${T}000.00.13.H26|in${T}000.00.13.H26${T}-${T}paper${T}{\"line\":1}"
   echo "register${T}P1${T}out${T}000.00.31.H26|out${T}000.00.31.H26${T}-${T}paper${T}{\"line\":2}"
@@ -187,12 +192,15 @@ echo "PASS: $(grep -c '^OK' "$HUB_DIR/rederive.txt") evidence bundles re-derive 
 ev="$HUB_DIR/evidence/$CUR-doc_electronic_rate-province/items.csv"
 grep -q '^excluded,secret,doc|D4|000.00.13.H26|out' "$ev" || hub_fail "the secret document is not listed as excluded: $(cat "$ev")"
 grep -q '^excluded,secret,doc|S1|000.00.12.H26|out' "$ev" || hub_fail "the secret register line is not listed as excluded"
+for k in 'doc|D5|000.00.12.H26|out' 'doc|D5|000.00.13.H26|in'; do
+  grep -q "^excluded,secret,$k," "$ev" || hub_fail "the document of a secret type is not listed as excluded ($k)"
+done
 grep -q 'doc|D1|000.00.13.H26|in,doc_in,D1,000.00.13.H26,in,relay+register,electronic' "$ev" \
   || hub_fail "D1 relayed and registered is not one electronic item"
 [ "$(grep -c '|D1|' "$ev")" = 2 ] || hub_fail "D1 counted more than once per (agency, direction)"
 grep -q 'doc|E1|000.00.31.H26|in,doc_in,E1,000.00.31.H26,in,register,electronic,0,,,,,,electronic declared' "$ev" \
   || hub_fail "E1 is not marked declared"
-echo "PASS: secret items listed as excluded, relayed+registered one item, declared marked"
+echo "PASS: secret items (marked, registered, of a secret type) listed as excluded, relayed+registered one item, declared marked"
 
 # Reports: lthubd submitted the last completed quarter by itself; submitting
 # it again is a duplicate (same idempotency key); another period is new.

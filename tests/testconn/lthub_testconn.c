@@ -274,7 +274,7 @@ static size_t s_fields(char *line, char **fields, size_t max)
 //  One script line: KIND KEY BTYPE REVISION SENDER RECIPIENTS ATTRS PAYLOAD,
 //  tab-separated, "-" for empty. RECIPIENTS comma-separated; ATTRS
 //  comma-separated among paper, secret, sig=VERDICT, signer=TEXT,
-//  channel=N. The payload is the rest of the line (JSON for dossiers and
+//  channel=N, dtype=TYPE. The payload is the rest of the line (JSON for dossiers and
 //  facts), the key when empty. Records "seq msgid key" or "seq rejected ...".
 static void s_script_line(s_state_t *self, long seq, char *line)
 {
@@ -311,6 +311,8 @@ static void s_script_line(s_state_t *self, long seq, char *line)
                 lt_envelope_set_signature(env, (lt_sig_t) lt_sig_from_name(a + 4));
             else if (strncmp(a, "signer=", 7) == 0)
                 lt_envelope_set_signer(env, a + 7);
+            else if (strncmp(a, "dtype=", 6) == 0)
+                lt_envelope_set_dtype(env, a + 6);
             else if (strncmp(a, "channel=", 8) == 0)
                 lt_envelope_set_channel(env, (lt_channel_t) strtol(a + 8, NULL, 10));
         }

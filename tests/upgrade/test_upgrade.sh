@@ -2,7 +2,8 @@
 # Upgrade: the files a hub of an earlier release left on disk (its store,
 # lthub-dms's mailbox, its config and systems file; made by
 # tests/upgrade/make-fixture.sh, see there for the state) start under this
-# release. The store and the mailbox are migrated on first start; what was
+# release. The store and the mailbox are migrated on first start (and a
+# counting ledger of format 1 put into the store, converted); what was
 # queued is delivered once, in lane order; what was in the mailbox is still
 # listed and fetched; resending a stored document or the register stores
 # nothing new; the release's example config passes --check-config.
@@ -27,6 +28,10 @@ hub_keys dms axis pub
 dms_systems
 mkdir -p "$HUB_DIR/data" "$HUB_DIR/dms"
 cp "$FX/data/lthub.db" "$HUB_DIR/data/"
+# A ledger of format 1 in the store (tests/upgrade/ledger_v1.py): converted
+# to format 2 at the first start.
+V1_HEAD=$(python3 "$SRC/tests/upgrade/ledger_v1.py" "$HUB_DIR/data/lthub.db") \
+    || hub_fail "cannot write the format 1 ledger"
 cp "$FX"/dms/*.db "$HUB_DIR/dms/"
 cp "$FX/systems.cfg" "$HUB_DIR/systems.cfg"
 sed -e "s|@DIR@|$HUB_DIR|g" -e "s|@ENDPOINT@|$HUB_ENDPOINT|" -e "s|@ADMIN@|$HUB_ADMIN|" \
@@ -37,6 +42,34 @@ DMS_URL="http://127.0.0.1:$DMS_PORT"
 DMS_OPTS=()
 dms_start
 ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
+
+# The format 1 ledger was converted: same chain and head, binary hashes, an
+# item index instead of the text one, day sums merged into half months,
+# ledger_open filled (VA's receipt waits for its status), the figures of
+# its periods unchanged.
+"$BIN/broker/lthub" ledger verify --config "$HUB_DIR/lthub.cfg" | grep -q "ledger OK: 4 rows" \
+    || hub_fail "the converted ledger does not verify"
+python3 - "$HUB_DIR/data/lthub.db" "$V1_HEAD" <<'PY' || hub_fail "the converted ledger"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = lambda sql: db.execute(sql).fetchall()
+assert q("SELECT value FROM ledger_meta WHERE name = 'version'") == [(2,)]
+assert q("SELECT DISTINCT typeof(hash), typeof(prev), typeof(sha256) FROM ledger") == [("blob",) * 3]
+assert q("SELECT lower(hex(hash)) FROM ledger ORDER BY seq DESC LIMIT 1") == [(sys.argv[2],)]
+assert not q("SELECT name FROM sqlite_master WHERE name LIKE '%v1%'"), "old tables left"
+assert q("SELECT name FROM sqlite_master WHERE name = 'ledger_ikey'")
+assert sorted(q("SELECT day, SUM(n) FROM ledger_sum GROUP BY day")) == [(20260901, 3), (20260915, 1)]
+assert q("SELECT doc, agency FROM ledger_open") == [("VA", "000.00.13.H26")]
+PY
+for pe in 2026-09:3 2026-10:1; do
+    "$BIN/broker/lthub" indicators --config "$HUB_DIR/lthub.cfg" --period "${pe%:*}" --format json \
+        > "$HUB_DIR/ind.json" || hub_fail "lthub indicators ${pe%:*} after the conversion"
+    got=$(python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print([(i["numerator"], i["denominator"]) for i in j["indicators"] if i["code"] == "doc_electronic_rate"][0])' "$HUB_DIR/ind.json")
+    [ "$got" = "(${pe#*:}, ${pe#*:})" ] || hub_fail "doc_electronic_rate ${pe%:*} after the conversion: $got"
+done
+ok "the format 1 ledger converted: chain and head kept, half-month sums, the same figures"
 
 # The mailbox: sys-b still has the document and its revocation.
 items=$(dms_list sys-b)
@@ -85,6 +118,10 @@ sleep 1
 [ "$(wc -l < "$HUB_DIR/axis.rec")" = 5 ] || hub_fail "a resend was delivered again: $(cat "$HUB_DIR/axis.rec")"
 [ "$(dms_list sys-b | jget 'len(j)')" = 2 ] || hub_fail "a resend reached the mailbox again"
 ok "resending a stored document and the register stores and delivers nothing new"
+
+"$BIN/broker/lthub" ledger verify --config "$HUB_DIR/lthub.cfg" | grep -q "ledger OK" \
+    || hub_fail "the ledger does not verify after the traffic"
+ok "the converted ledger still verifies after the traffic"
 
 dms_stop
 hub_stop
