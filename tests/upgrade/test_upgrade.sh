@@ -28,10 +28,15 @@ hub_keys dms axis pub
 dms_systems
 mkdir -p "$HUB_DIR/data" "$HUB_DIR/dms"
 cp "$FX/data/lthub.db" "$HUB_DIR/data/"
-# A ledger of format 1 in the store (tests/upgrade/ledger_v1.py): converted
-# to format 2 at the first start.
-V1_HEAD=$(python3 "$SRC/tests/upgrade/ledger_v1.py" "$HUB_DIR/data/lthub.db") \
-    || hub_fail "cannot write the format 1 ledger"
+# A release without a ledger gets a ledger of format 1 in its store
+# (tests/upgrade/ledger_v1.py), converted to format 2 at the first start; a
+# release that kept one (0.2.0) has its own, written by that release.
+HAD_LEDGER=$(sqlite3 "file:$FX/data/lthub.db?mode=ro" \
+    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ledger'")
+if [ "$HAD_LEDGER" = 0 ]; then
+    V1_HEAD=$(python3 "$SRC/tests/upgrade/ledger_v1.py" "$HUB_DIR/data/lthub.db") \
+        || hub_fail "cannot write the format 1 ledger"
+fi
 cp "$FX"/dms/*.db "$HUB_DIR/dms/"
 cp "$FX/systems.cfg" "$HUB_DIR/systems.cfg"
 sed -e "s|@DIR@|$HUB_DIR|g" -e "s|@ENDPOINT@|$HUB_ENDPOINT|" -e "s|@ADMIN@|$HUB_ADMIN|" \
@@ -47,6 +52,7 @@ ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 # item index instead of the text one, day sums merged into half months,
 # ledger_open filled (VA's receipt waits for its status), the figures of
 # its periods unchanged.
+if [ "$HAD_LEDGER" = 0 ]; then
 "$BIN/broker/lthub" ledger verify --config "$HUB_DIR/lthub.cfg" | grep -q "ledger OK: 4 rows" \
     || hub_fail "the converted ledger does not verify"
 python3 - "$HUB_DIR/data/lthub.db" "$V1_HEAD" <<'PY' || hub_fail "the converted ledger"
@@ -70,6 +76,7 @@ print([(i["numerator"], i["denominator"]) for i in j["indicators"] if i["code"] 
     [ "$got" = "(${pe#*:}, ${pe#*:})" ] || hub_fail "doc_electronic_rate ${pe%:*} after the conversion: $got"
 done
 ok "the format 1 ledger converted: chain and head kept, half-month sums, the same figures"
+fi
 
 # The mailbox: sys-b still has the document and its revocation.
 items=$(dms_list sys-b)
@@ -129,13 +136,15 @@ ok "stopped cleanly"
 
 # A release that kept a counting ledger: its chain still verifies after the
 # upgrade and every row is still there (the resends above added none).
-if [ "$(sqlite3 "file:$FX/data/lthub.db?mode=ro" \
-        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ledger'")" = 1 ]; then
+if [ "$HAD_LEDGER" = 1 ]; then
     "$BIN/broker/lthub" ledger verify --store "$HUB_DIR/data/lthub.db" > "$HUB_DIR/verify.txt" 2>&1 \
         || hub_fail "ledger verify after the upgrade: $(cat "$HUB_DIR/verify.txt")"
     before=$(sqlite3 "file:$FX/data/lthub.db?mode=ro" "SELECT COUNT(*) FROM ledger")
     after=$(sqlite3 "file:$HUB_DIR/data/lthub.db?mode=ro" "SELECT COUNT(*) FROM ledger")
     [ "$before" -gt 0 ] && [ "$after" = "$before" ] \
         || hub_fail "ledger rows: $before in the $RELEASE store, $after after the upgrade"
-    ok "the $RELEASE ledger verifies after the upgrade, its $before rows kept"
+    [ "$(sqlite3 "file:$HUB_DIR/data/lthub.db?mode=ro" \
+        "SELECT value FROM ledger_meta WHERE name = 'version'")" = 2 ] \
+        || hub_fail "the $RELEASE ledger was not converted to format 2"
+    ok "the $RELEASE ledger converted to format 2, verifies, its $before rows kept"
 fi
