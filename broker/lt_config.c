@@ -361,7 +361,11 @@ static void s_load_connectors(lt_config_t *self, zconfig_t *section, const lt_zp
         c->line = line;
         c->restart = true;
         snprintf(c->name, sizeof(c->name), "%s", zconfig_name(conn));
-        snprintf(c->config, sizeof(c->config), "%s", self->path);
+        //  The program gets the file's absolute path: it may not share
+        //  lthubd's working directory forever.
+        char *absolute = realpath(self->path, NULL);
+        snprintf(c->config, sizeof(c->config), "%s", absolute ? absolute : self->path);
+        free(absolute);
         if (lt_config_connector_find(self, c->name))
             s_problem(p, line, "connector '%s' is configured twice", c->name);
         zconfig_t *program = zconfig_locate(conn, "program");
