@@ -78,6 +78,14 @@ for want in '^    dms$' '^    axis$' '^    portal$' '^    report$' \
   grep -q -- "$want" "$HUB_DIR/defaults.cfg" || hub_fail "--defaults lacks $want"
 done
 "$BIN/broker/lthubd" --check-config "$HUB_DIR/defaults.cfg" >/dev/null || hub_fail "--defaults is not a valid config"
+#    ... and docs/configuration.md describes every one of them.
+missing=""
+for opt in $(awk '/^connectors/ {c = 1; next} c && /^        (#   )?[a-z][a-z-]* = / {
+                    sub(/^        (#   )?/, ""); print $1}' "$HUB_DIR/defaults.cfg" | sort -u); do
+  case $opt in program | restart) continue ;; esac
+  grep -qF -- "\`--$opt\`" "$2/docs/configuration.md" || missing="$missing $opt"
+done
+[ -z "$missing" ] || hub_fail "docs/configuration.md does not describe:$missing"
 
 # 4. lthubd starts the connector from its section (broker endpoint from the
 #    file), and restarts it when the section changes on SIGHUP.
