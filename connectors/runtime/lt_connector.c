@@ -13,6 +13,12 @@
     or a session was lost). The runtime remembers the ids of messages it
     delivered (a bounded FIFO set) and of those in progress, and answers a
     repeat without calling deliver() again.
+
+    Options: typed tables (lt_option.h; the runtime's in connectors/catalog),
+    read from the defaults, the connectors/NAME section of --config FILE
+    (lthubd's config) and the command line, each checked before init().
+    Counters: the connector's stats slot goes to the broker on a PING every
+    S_STATS_EVERY_MS and on every PONG (LTP field `stats`).
 */
 #include "lt_connector.h"
 #include "lt_catalog.h"
