@@ -305,6 +305,25 @@ static void s_on_publish(broker_t *self, session_t *session, lt_ltp_t *msg)
     lt_envelope_destroy(&env);
 }
 
+//  Keep the connector's own counters a PING or PONG carries (a JSON object
+//  of at most LT_LTP_MAX_STATS bytes); anything else is ignored.
+static void s_on_own_stats(session_t *session, lt_ltp_t *msg)
+{
+    const char *text = lt_ltp_stats(msg);
+    if (!*text)
+        return;
+    json_error_t error;
+    json_t *own = json_loads(text, JSON_REJECT_DUPLICATES, &error);
+    if (!json_is_object(own)) {
+        json_decref(own);
+        lt_log_debug("event=bad_stats connector=%s", session->name);
+        return;
+    }
+    json_decref(session->dest->own);
+    session->dest->own = own;
+    session->dest->own_at = lt_time_ms();
+}
+
 //  HELLO: check version and identity, open the session, answer WELCOME.
 static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg)
 {
@@ -435,11 +454,13 @@ static int s_read_one(broker_t *self)
             session->credit += lt_ltp_credit(msg);
             break;
         case LT_LTP_PING: {
+            s_on_own_stats(session, msg);
             lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
             lt_broker_send(self, session, &pong);
             break;
         }
         case LT_LTP_PONG:
+            s_on_own_stats(session, msg);
             break;
         case LT_LTP_BYE:
             s_session_end(self, session, "BYE");

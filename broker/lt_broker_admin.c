@@ -35,6 +35,11 @@ static json_t *s_conn_json(broker_t *self, dest_t *dest)
     json_object_set_new(conn, "timeouts", json_integer((json_int_t) dest->stats.timeouts));
     json_object_set_new(conn, "identity_refused",
                         json_integer((json_int_t) dest->stats.identity));
+    //  The connector's own figures, as its last PING or PONG carried them.
+    if (dest->own) {
+        json_object_set_new(conn, "own", json_deep_copy(dest->own));
+        json_object_set_new(conn, "own_at", json_integer((json_int_t) dest->own_at));
+    }
     return conn;
 }
 

@@ -25,6 +25,7 @@ void lt_dest_destroy(dest_t **dest_p)
     dest_t *dest = *dest_p;
     if (dest) {
         zhashx_destroy(&dest->inflight);
+        json_decref(dest->own);
         free(dest->again);
         free(dest);
         *dest_p = NULL;

@@ -70,6 +70,8 @@ struct _s_dest_t {
     int64_t due_check_at;   //  Unix ms of the next scan for due retries
     lt_conn_stats_t stats;  //  counters
     int64_t down_since;     //  Unix ms its last session ended (0 = none yet)
+    json_t *own;            //  the connector's own counters (LTP PING/PONG stats), or NULL
+    int64_t own_at;         //  Unix ms they arrived
 };
 
 //  A reply owed once the current batch is committed.

@@ -1,11 +1,11 @@
-/*  lt_config: the settings table and the ZPL loader.
-
-    zconfig does not keep line numbers, so after loading we walk the tree in
-    document order and pair each node with the n-th non-blank, non-comment
-    line of the file: in ZPL every such line is exactly one node.
+/*  lt_config: the settings table and the checks of lthubd's config file,
+    read with line numbers by lt_zpl.
 */
 #include "lt_config.h"
+#include "lt_catalog.h"
 #include "lt_log.h"
+#include "lt_pattern.h"
+#include "lt_zpl.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -208,41 +208,6 @@ static unsigned s_kinds(const char *text, char *bad, size_t bad_size)
     return kinds;
 }
 
-//  True when a route pattern is well formed.
-static bool s_pattern_ok(const char *pattern)
-{
-    size_t len = strlen(pattern);
-    if (len == 0)
-        return false;
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    const char *body = pattern;
-    if (pattern[0] == '*')
-        body++, len--;
-    else if (pattern[len - 1] == '*')
-        len--;
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!(isalnum((unsigned char) body[i]) || body[i] == '.' || body[i] == '-'))
-            return false;
-    return true;
-}
-
-bool lt_route_match(const char *pattern, const char *code)
-{
-    if (!pattern || !code)
-        return false;
-    size_t plen = strlen(pattern), clen = strlen(code);
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    if (plen > 0 && pattern[0] == '*')
-        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
-    if (plen > 0 && pattern[plen - 1] == '*')
-        return strncmp(code, pattern, plen - 1) == 0;
-    return strcmp(pattern, code) == 0;
-}
-
 int lt_config_add_route(lt_config_t *self, unsigned kinds, const char *pattern, const char *to)
 {
     assert(self);
@@ -256,132 +221,40 @@ int lt_config_add_route(lt_config_t *self, unsigned kinds, const char *pattern, 
     return 0;
 }
 
-//  The default routes of DESIGN.md section 6 for a province code.
+//  The default routes (DESIGN.md section 6): each connector of the build
+//  declares its own in its catalog entry; those with a specific pattern
+//  come first, then those matching "*", each group in catalog order.
 static void s_default_routes(lt_config_t *self)
 {
     const char *province = self->settings.province;
-    unsigned docs = (1u << LT_KIND_DOCUMENT) | (1u << LT_KIND_STATUS);
-    if (*province) {
-        char pattern[40];
-        snprintf(pattern, sizeof(pattern), "*.%s", province);
-        lt_config_add_route(self, docs, pattern, "dms");
-        snprintf(pattern, sizeof(pattern), "%s.*", province);
-        lt_config_add_route(self, docs, pattern, "dms");
-        lt_config_add_route(self, docs, province, "dms");
-        lt_config_add_route(self, docs, "*", "axis");
-    }
-    lt_config_add_route(self, (1u << LT_KIND_DOSSIER) | (1u << LT_KIND_PROGRESS), "*", "portal");
-    lt_config_add_route(self, 1u << LT_KIND_REPORT, "*", "report");
-}
-
-//  Collects the nodes of a zconfig tree in document order.
-typedef struct {
-    zconfig_t *nodes[4096];   //  visited nodes, root excluded
-    int levels[4096];         //  their depth
-    size_t count;             //  nodes visited
-} s_walk_t;
-
-static int s_visit(zconfig_t *node, void *arg, int level)
-{
-    s_walk_t *walk = arg;
-    if (level > 0 && walk->count < 4096) {
-        walk->nodes[walk->count] = node;
-        walk->levels[walk->count++] = level;
-    }
-    return 0;
-}
-
-//  Line numbers of the file's node lines, in order; returns how many.
-static size_t s_node_lines(const char *path, int *lines, size_t max)
-{
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return 0;
-    char text[2048];
-    size_t count = 0;
-    int number = 0;
-    while (fgets(text, sizeof(text), file) && count < max) {
-        number++;
-        const char *p = text;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0)
-            continue;
-        lines[count++] = number;
-    }
-    fclose(file);
-    return count;
-}
-
-//  Return the line of node, or 0 when unknown.
-static int s_line_of(const s_walk_t *walk, const int *lines, size_t line_count, zconfig_t *node)
-{
-    if (line_count != walk->count)
-        return 0;
-    for (size_t i = 0; i < walk->count; i++)
-        if (walk->nodes[i] == node)
-            return lines[i];
-    return 0;
-}
-
-//  Load the ZPL tree. zconfig reports a syntax error by printing it on
-//  stdout with zclock_log, so stdout is pointed at a temporary file for the
-//  duration of the call and the message is turned into FILE:LINE form.
-static zconfig_t *s_load_zpl(const char *path, s_problems_t *p)
-{
-    char captured[512] = "";
-    FILE *tmp = tmpfile();
-    int saved = -1;
-    fflush(stdout);
-    if (tmp) {
-        saved = dup(STDOUT_FILENO);
-        dup2(fileno(tmp), STDOUT_FILENO);
-    }
-    //  Read the text ourselves: zconfig_load leaks its file handle when the
-    //  text has a syntax error, zconfig_str_load does not.
-    zconfig_t *root = NULL;
-    zfile_t *file = zfile_new(NULL, path);
-    zchunk_t *chunk = NULL;
-    if (file && zfile_input(file) == 0 && zfile_cursize(file) < 4 * 1024 * 1024) {
-        chunk = zfile_read(file, (size_t) zfile_cursize(file), 0);
-        if (chunk)
-            root = zconfig_chunk_load(chunk);
-    }
-    zchunk_destroy(&chunk);
-    zfile_destroy(&file);
-    fflush(stdout);
-    if (tmp) {
-        dup2(saved, STDOUT_FILENO);
-        close(saved);
-        rewind(tmp);
-        size_t n = fread(captured, 1, sizeof(captured) - 1, tmp);
-        captured[n] = 0;
-        fclose(tmp);
-    }
-    if (!root) {
-        int line = 0;
-        //  czmq writes "... (zconfig): (LINE) what is wrong".
-        const char *at = strstr(captured, "(zconfig): (");
-        char text[300] = "cannot read the file (missing, unreadable or not ZPL)";
-        if (at) {
-            char *rest = NULL;
-            line = (int) strtol(at + 12, &rest, 10);
-            if (rest && *rest == ')')
-                rest++;
-            snprintf(text, sizeof(text), "syntax error:%s", rest ? rest : "");
-            text[strcspn(text, "\n")] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < lt_catalog_size(); i++) {
+            const lt_catalog_entry_t *e = lt_catalog_at(i);
+            for (const lt_catalog_route_t *r = e->routes; r && r->kinds; r++) {
+                if ((strcmp(r->match, "*") == 0) != (pass == 1))
+                    continue;
+                if (r->needs_province && !*province)
+                    continue;
+                char pattern[64], bad[64];
+                const char *at = strstr(r->match, "{province}");
+                if (at)
+                    snprintf(pattern, sizeof(pattern), "%.*s%s%s", (int) (at - r->match),
+                             r->match, province, at + strlen("{province}"));
+                else
+                    snprintf(pattern, sizeof(pattern), "%s", r->match);
+                unsigned kinds = s_kinds(r->kinds, bad, sizeof(bad));
+                if (kinds && lt_pattern_valid(pattern))
+                    lt_config_add_route(self, kinds, pattern, e->name);
+            }
         }
-        s_problem(p, line, "%s", text);
-    }
-    return root;
 }
 
 //  Read the [routes] section.
-static void s_load_routes(lt_config_t *self, zconfig_t *section, const s_walk_t *walk,
-                          const int *lines, size_t line_count, s_problems_t *p)
+static void s_load_routes(lt_config_t *self, zconfig_t *section, const lt_zpl_t *zpl,
+                          s_problems_t *p)
 {
     for (zconfig_t *route = zconfig_child(section); route; route = zconfig_next(route)) {
-        int line = s_line_of(walk, lines, line_count, route);
+        int line = lt_zpl_line(zpl, route);
         if (strcmp(zconfig_name(route), "route") != 0) {
             s_problem(p, line, "unknown entry 'routes/%s' (expected 'route')", zconfig_name(route));
             continue;
@@ -391,7 +264,7 @@ static void s_load_routes(lt_config_t *self, zconfig_t *section, const s_walk_t 
         bool ok = true;
         for (zconfig_t *item = zconfig_child(route); item; item = zconfig_next(item)) {
             const char *name = zconfig_name(item), *value = zconfig_value(item);
-            int item_line = s_line_of(walk, lines, line_count, item);
+            int item_line = lt_zpl_line(zpl, item);
             if (strcmp(name, "kind") == 0) {
                 r.kinds = s_kinds(value, bad, sizeof(bad));
                 if (!r.kinds)
@@ -399,7 +272,7 @@ static void s_load_routes(lt_config_t *self, zconfig_t *section, const s_walk_t 
                               "dossier, progress, report, register or *)", bad), ok = false;
             }
             else if (strcmp(name, "match") == 0) {
-                if (!s_pattern_ok(value) || strlen(value) >= sizeof(r.pattern))
+                if (!lt_pattern_valid(value))
                     s_problem(p, item_line, "route match '%s' is not '*', '*.SUFFIX', "
                               "'PREFIX*' or an agency code", value), ok = false;
                 snprintf(r.pattern, sizeof(r.pattern), "%s", value);
@@ -421,37 +294,142 @@ static void s_load_routes(lt_config_t *self, zconfig_t *section, const s_walk_t 
     }
 }
 
+//  Check one option of connector c (from its section or its args line)
+//  against the catalog's tables; entry NULL: a program this build does not
+//  know, whose options are passed on unchecked.
+static void s_connector_option(const lt_catalog_entry_t *entry, const lt_connector_conf_t *c,
+                               const char *name, const char *value, int line, const char *from,
+                               s_problems_t *p)
+{
+    if (!entry)
+        return;
+    const lt_option_t *o = lt_option_find(lt_catalog_runtime(), name);
+    if (!o)
+        o = lt_option_find(entry->options, name);
+    if (!o || strcmp(name, "config") == 0) {
+        s_problem(p, line, "connectors/%s%s: '%s' is not an option of lthub-%s (see `lthubd "
+                  "--defaults` or lthub-%s --help)", c->name, from, name, entry->name,
+                  entry->name);
+        return;
+    }
+    char why[400];
+    if (lt_option_check(o, value, why, sizeof(why)))
+        s_problem(p, line, "connectors/%s%s: %s %s", c->name, from, name, why);
+    else if (strcmp(name, "name") == 0 && strcmp(value, c->name) != 0)
+        s_problem(p, line, "connectors/%s%s: name '%s' is not the section's: a connector of "
+                  "this build reads its options from the section of its own name", c->name,
+                  from, value);
+}
+
+//  Find option name in the args line of c ("--name value" or "--name=value");
+//  returns its value or NULL. Also checks every option of the line when
+//  check is set.
+static const char *s_args_scan(const lt_catalog_entry_t *entry, const lt_connector_conf_t *c,
+                               int line, const char *want, bool check, s_problems_t *p,
+                               char *value, size_t size)
+{
+    char copy[sizeof(c->args)];
+    snprintf(copy, sizeof(copy), "%s", c->args);
+    const char *found = NULL;
+    char *save = NULL;
+    for (char *word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+        if (strncmp(word, "--", 2) != 0) {
+            if (check && entry)
+                s_problem(p, line, "connectors/%s/args: '%s' is not an --option", c->name, word);
+            continue;
+        }
+        char *eq = strchr(word, '=');
+        const char *text = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
+        if (eq)
+            *eq = 0;
+        if (!text)
+            text = "";
+        if (check)
+            s_connector_option(entry, c, word + 2, text, line, "/args", p);
+        if (want && strcmp(word + 2, want) == 0) {
+            snprintf(value, size, "%s", text);
+            found = value;
+        }
+    }
+    return found;
+}
+
 //  Read the [connectors] section: one child per connector, named by it.
-static void s_load_connectors(lt_config_t *self, zconfig_t *section, const s_walk_t *walk,
-                              const int *lines, size_t line_count, s_problems_t *p)
+//  program, args and restart are lthubd's; any other item is an option of
+//  the connector, checked against its table in the catalog.
+static void s_load_connectors(lt_config_t *self, zconfig_t *section, const lt_zpl_t *zpl,
+                              s_problems_t *p)
 {
     for (zconfig_t *conn = zconfig_child(section); conn; conn = zconfig_next(conn)) {
-        int line = s_line_of(walk, lines, line_count, conn);
+        int line = lt_zpl_line(zpl, conn);
         if (self->connector_count == S_MAX_CONNECTORS) {
             s_problem(p, line, "too many connectors (at most %d)", S_MAX_CONNECTORS);
             break;
         }
-        lt_connector_conf_t c = {.line = line, .restart = true};
-        snprintf(c.name, sizeof(c.name), "%s", zconfig_name(conn));
-        if (lt_config_connector_find(self, c.name))
-            s_problem(p, line, "connector '%s' is configured twice", c.name);
+        lt_connector_conf_t *c = &self->connectors[self->connector_count];
+        memset(c, 0, sizeof(*c));
+        c->line = line;
+        c->restart = true;
+        snprintf(c->name, sizeof(c->name), "%s", zconfig_name(conn));
+        //  The program gets the file's absolute path: it may not share
+        //  lthubd's working directory forever.
+        char *absolute = realpath(self->path, NULL);
+        snprintf(c->config, sizeof(c->config), "%s", absolute ? absolute : self->path);
+        free(absolute);
+        if (lt_config_connector_find(self, c->name))
+            s_problem(p, line, "connector '%s' is configured twice", c->name);
+        zconfig_t *program = zconfig_locate(conn, "program");
+        const lt_catalog_entry_t *entry =
+            lt_catalog_find(c->name, program ? zconfig_value(program) : NULL);
+        c->known = entry != NULL && program != NULL;
+        size_t used = 0;
+        int args_line = line;
         for (zconfig_t *item = zconfig_child(conn); item; item = zconfig_next(item)) {
             const char *name = zconfig_name(item), *value = zconfig_value(item);
-            int item_line = s_line_of(walk, lines, line_count, item);
+            int item_line = lt_zpl_line(zpl, item);
             if (strcmp(name, "program") == 0)
-                snprintf(c.program, sizeof(c.program), "%s", value);
-            else if (strcmp(name, "args") == 0)
-                snprintf(c.args, sizeof(c.args), "%s", value);
+                snprintf(c->program, sizeof(c->program), "%s", value);
+            else if (strcmp(name, "args") == 0) {
+                snprintf(c->args, sizeof(c->args), "%s", value);
+                args_line = item_line;
+            }
             else if (strcmp(name, "restart") == 0) {
                 if (strcmp(value, "yes") && strcmp(value, "no"))
-                    s_problem(p, item_line, "connectors/%s/restart must be yes or no", c.name);
-                c.restart = strcmp(value, "yes") == 0;
+                    s_problem(p, item_line, "connectors/%s/restart must be yes or no", c->name);
+                c->restart = strcmp(value, "yes") == 0;
             }
-            else
-                s_problem(p, item_line, "unknown connector setting '%s' (program, args, restart)",
-                          name);
+            else if (zconfig_child(item))
+                s_problem(p, item_line, "connectors/%s/%s takes a value, not a section",
+                          c->name, name);
+            else {
+                s_connector_option(entry, c, name, value, item_line, "", p);
+                int n = snprintf(c->options + used, sizeof(c->options) - used, "%s=%s\n", name,
+                                 value);
+                if (n < 0 || (size_t) n >= sizeof(c->options) - used)
+                    s_problem(p, item_line, "connectors/%s: its options are longer than %zu "
+                              "bytes", c->name, sizeof(c->options) - 1);
+                else
+                    used += (size_t) n;
+            }
         }
-        self->connectors[self->connector_count++] = c;
+        //  The args line too, and what a started program needs.
+        s_args_scan(entry, c, args_line, NULL, true, p, NULL, 0);
+        for (const lt_option_t *o = entry && *c->program ? entry->options : NULL; o && o->name;
+             o++) {
+            if (!o->required)
+                continue;
+            zconfig_t *item = zconfig_locate(conn, o->name);
+            char value[1024];
+            const char *given = item ? zconfig_value(item) : o->fallback;
+            const char *in_args = s_args_scan(entry, c, args_line, o->name, false, p, value,
+                                             sizeof(value));
+            if (in_args)
+                given = in_args;
+            if (lt_option_missing(o, given))
+                s_problem(p, item ? lt_zpl_line(zpl, item) : line,
+                          "connectors/%s: %s is required: %s", c->name, o->name, o->help);
+        }
+        self->connector_count++;
     }
 }
 
@@ -472,32 +450,30 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
     assert(path);
     s_problems_t p = {.path = path, .report = report, .err = err};
     lt_config_t *self = lt_config_new_default(NULL);
-    zconfig_t *root = self ? s_load_zpl(path, &p) : NULL;
-    if (!root) {
-        if (!self)
-            lt_err_set(err, LT_ENOMEM, "config: out of memory");
+    if (!self)
+        return lt_err_set(err, LT_ENOMEM, "config: out of memory"), NULL;
+    int syntax_line = 0;
+    lt_err_t zerr;
+    lt_zpl_t *zpl = lt_zpl_load(path, &syntax_line, &zerr);
+    if (!zpl) {
+        s_problem(&p, syntax_line, "%s", zerr.detail);
         lt_config_destroy(&self);
         return NULL;
     }
+    zconfig_t *root = lt_zpl_root(zpl);
     free(self->path);
     self->path = strdup(path);
-    s_walk_t *walk = calloc(1, sizeof(*walk));
-    int *lines = calloc(4096, sizeof(int));
-    assert(walk && lines);
-    zconfig_execute(root, s_visit, walk);
-    size_t line_count = s_node_lines(path, lines, 4096);
-
     bool routes_seen = false;
     for (zconfig_t *section = zconfig_child(root); section; section = zconfig_next(section)) {
         const char *sname = zconfig_name(section);
-        int line = s_line_of(walk, lines, line_count, section);
+        int line = lt_zpl_line(zpl, section);
         if (strcmp(sname, "routes") == 0) {
             routes_seen = true;
-            s_load_routes(self, section, walk, lines, line_count, &p);
+            s_load_routes(self, section, zpl, &p);
             continue;
         }
         if (strcmp(sname, "connectors") == 0) {
-            s_load_connectors(self, section, walk, lines, line_count, &p);
+            s_load_connectors(self, section, zpl, &p);
             continue;
         }
         bool known_section = false;
@@ -512,7 +488,7 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
         for (zconfig_t *item = zconfig_child(section); item; item = zconfig_next(item)) {
             char full[128];
             snprintf(full, sizeof(full), "%s/%s", sname, zconfig_name(item));
-            int item_line = s_line_of(walk, lines, line_count, item);
+            int item_line = lt_zpl_line(zpl, item);
             const s_setting_t *s = NULL;
             for (size_t i = 0; i < S_SETTINGS && !s; i++)
                 if (strcmp(s_settings[i].path, full) == 0)
@@ -551,9 +527,7 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
             s_problem(&p, self->routes[i].line,
                       "route goes to connector '%s', which is not under 'connectors'",
                       self->routes[i].to);
-    free(walk);
-    free(lines);
-    zconfig_destroy(&root);
+    lt_zpl_destroy(&zpl);
     if (p.count) {
         lt_config_destroy(&self);
         return NULL;
@@ -623,7 +597,7 @@ const char *lt_config_route_for(const lt_config_t *self, lt_kind_t kind, const c
         const lt_route_t *r = &self->routes[i];
         if (!(r->kinds & (1u << kind)))
             continue;
-        if (strcmp(r->pattern, "*") == 0 || lt_route_match(r->pattern, recipient))
+        if (strcmp(r->pattern, "*") == 0 || lt_pattern_match(r->pattern, recipient))
             return r->to;
     }
     return NULL;
@@ -652,9 +626,19 @@ void lt_config_print_reference(FILE *out)
                  "#   dossiers and progress to portal, reports to report.\n"
                  "routes\n    route\n        kind = \"document,status\"\n"
                  "        match = \"*.H26\"\n        to = \"dms\"\n"
-                 "#   Connectors: with a program they are started and supervised.\n"
-                 "connectors\n    dms\n        program = \"lthub-dms\"\n"
-                 "        args = \"--config /etc/lthub/lthub.cfg\"\n        restart = \"yes\"\n");
+                 "#   Connectors: with a program they are started and supervised; the\n"
+                 "#   program gets --config FILE --name NAME and reads its options from\n"
+                 "#   its section (names as in its --help, without the dashes), then the\n"
+                 "#   options of its args line. Every connector also takes the runtime's:\n");
+    lt_option_print(out, lt_catalog_runtime(), "#   --", 0);
+    fprintf(out, "connectors\n");
+    for (size_t i = 0; i < lt_catalog_size(); i++) {
+        const lt_catalog_entry_t *e = lt_catalog_at(i);
+        fprintf(out, "    #   lthub-%s: %s\n    %s\n        #   program = \"lthub-%s\"\n"
+                     "        #   restart = \"yes\"\n",
+                e->name, e->summary, e->name, e->name);
+        lt_option_print(out, e->options, "", 8);
+    }
 }
 
 //  Write text to a temporary file for the self-test; returns its path.
@@ -674,18 +658,19 @@ void lt_config_test(bool verbose)
     if (verbose)
         printf(" * lt_config: ");
     //  Patterns.
-    assert(lt_route_match("*.H26", "000.00.12.H26"));
-    assert(!lt_route_match("*.H26", "000.00.00.G22"));
-    assert(lt_route_match("H26.*", "H26.12.01"));
-    assert(lt_route_match("000.00.12.H26", "000.00.12.H26"));
-    assert(!lt_route_match("000.00.12.H26", "000.00.13.H26"));
-    assert(lt_route_match("*", "anything"));
-    assert(!lt_route_match("*.H26", "H26"));
+    assert(lt_pattern_match("*.H26", "000.00.12.H26"));
+    assert(!lt_pattern_match("*.H26", "000.00.00.G22"));
+    assert(lt_pattern_match("H26.*", "H26.12.01"));
+    assert(lt_pattern_match("000.00.12.H26", "000.00.12.H26"));
+    assert(!lt_pattern_match("000.00.12.H26", "000.00.13.H26"));
+    assert(lt_pattern_match("*", "anything"));
+    assert(!lt_pattern_match("*.H26", "H26"));
 
     //  A good file with default routes.
     char *path = s_write_temp("#   sandbox\nbroker\n    province = \"H26\"\n"
                               "    heartbeat = 250\n    data = \"/tmp/x\"\n"
                               "connectors\n    dms\n        program = \"lthub-dms\"\n"
+                              "        systems = \"/etc/lthub/dms-systems.cfg\"\n"
                               "    axis\n    portal\n    report\n");
     lt_err_t err;
     lt_config_t *config = lt_config_load(path, NULL, &err);
@@ -699,6 +684,14 @@ void lt_config_test(bool verbose)
     assert(strcmp(lt_config_route_for(config, LT_KIND_DOSSIER, NULL), "portal") == 0);
     assert(strcmp(lt_config_route_for(config, LT_KIND_REPORT, NULL), "report") == 0);
     assert(lt_config_route_for(config, LT_KIND_REGISTER, NULL) == NULL);
+    //  The default routes come from the connectors' tables, specific first.
+    assert(lt_config_routes(config) == 6);
+    assert(streq(lt_config_route(config, 0)->pattern, "*.H26"));
+    assert(streq(lt_config_route(config, 1)->pattern, "H26.*"));
+    assert(streq(lt_config_route(config, 2)->pattern, "H26"));
+    assert(streq(lt_config_route(config, 3)->pattern, "*"));
+    assert(streq(lt_config_route(config, 3)->to, "axis"));
+    assert(streq(lt_config_route(config, 5)->to, "report"));
     const lt_connector_conf_t *dms = lt_config_connector_find(config, "dms");
     assert(dms && strcmp(dms->program, "lthub-dms") == 0 && dms->restart && dms->line == 7);
     assert(lt_config_connector_find(config, "axis")->program[0] == 0);
@@ -724,6 +717,51 @@ void lt_config_test(bool verbose)
     assert(strstr(report, ":8: route goes to connector 'nowhere'"));
     assert(strstr(report, ":13: connectors/dms/restart must be yes or no"));
     free(report);
+    unlink(path);
+    free(path);
+
+    //  A connector's section: its options checked against its table, and
+    //  those of its args line; a program this build does not know is not.
+    path = s_write_temp("connectors\n    dms\n        program = \"lthub-dms\"\n"
+                        "        listen = \"nowhere\"\n        max-package = \"12\"\n"
+                        "        colour = \"blue\"\n"
+                        "        args = \"--workers 0 --systems /etc/x --nope 1\"\n"
+                        "    report\n        program = \"/usr/bin/lthub-report\"\n"
+                        "        url = \"https://r.example\"\n"
+                        "    other\n        program = \"my-connector\"\n        anything = \"x\"\n");
+    report = NULL;
+    stream = open_memstream(&report, &report_size);
+    config = lt_config_load(path, stream, &err);
+    fclose(stream);
+    if (verbose)
+        printf("\n%s", report);
+    assert(config == NULL);
+    assert(strstr(report, ":4: connectors/dms: listen must be ADDR:PORT, not 'nowhere'"));
+    assert(strstr(report, ":5: connectors/dms: max-package must be a number from 1024 to"));
+    assert(strstr(report, ":6: connectors/dms: 'colour' is not an option of lthub-dms"));
+    assert(strstr(report, ":7: connectors/dms/args: workers must be a number from 1 to 256"));
+    assert(strstr(report, ":7: connectors/dms/args: 'nope' is not an option of lthub-dms"));
+    assert(!strstr(report, "systems is required"));
+    assert(strstr(report, ":8: connectors/report: token-file is required"));
+    assert(!strstr(report, "connectors/other"));
+    free(report);
+    unlink(path);
+    free(path);
+
+    //  The section form: the options kept for the supervisor, in file order.
+    path = s_write_temp("connectors\n    dms\n        program = \"lthub-dms\"\n"
+                        "        systems = \"/etc/lthub/dms-systems.cfg\"\n"
+                        "        listen = \"127.0.0.1:9999\"\n        workers = 2\n"
+                        "    axis\n    portal\n    report\n");
+    config = lt_config_load(path, NULL, &err);
+    if (!config)
+        fprintf(stderr, "%s\n", err.detail);
+    assert(config);
+    dms = lt_config_connector_find(config, "dms");
+    assert(streq(dms->options,
+                 "systems=/etc/lthub/dms-systems.cfg\nlisten=127.0.0.1:9999\nworkers=2\n"));
+    assert(streq(dms->config, path) && !*dms->args);
+    lt_config_destroy(&config);
     unlink(path);
     free(path);
 

@@ -3,8 +3,10 @@
     One typed table of settings (name, type, default, bounds, whether SIGHUP
     reloads it, help text) drives parsing, --check-config, the reference
     printed by `lthubd --defaults`, and docs/configuration.md. Routes
-    (DESIGN.md section 6) and connectors are repeated sections. Every error
-    names the file and line. When no routes are configured and
+    (DESIGN.md section 6) and connectors are repeated sections; each
+    connector's section holds its own typed options (connectors/catalog:
+    the table the connector itself reads them with), checked here with the
+    options of its `args` line. Every error names the file and line. When no routes are configured and
     broker/province is set, the default routes of DESIGN.md apply.
 */
 #ifndef LT_CONFIG_H_INCLUDED
@@ -62,7 +64,7 @@ typedef struct {
 //  A route: messages of these kinds whose recipient matches go to a connector.
 typedef struct {
     unsigned kinds;           //  bit (1 << lt_kind_t) per kind matched
-    char pattern[64];         //  "*", "*.SUFFIX", "PREFIX*" or an exact code
+    char pattern[64];         //  "*", "*.SUFFIX", "PREFIX*" or an exact code (lt_pattern)
     char to[64];              //  destination connector
     int line;                 //  where it was configured (0 = default route)
 } lt_route_t;
@@ -71,7 +73,10 @@ typedef struct {
 typedef struct {
     char name[64];            //  connector name (certificate metadata "name")
     char program[512];        //  executable to start, "" for a remote connector
-    char args[1024];          //  arguments, split on spaces
+    char args[1024];          //  arguments, split on spaces (after the section's options)
+    char options[4096];       //  the section's own options, "name=value\n" in file order
+    char config[512];         //  the file they are in: the program gets --config FILE
+    bool known;               //  the program is a connector of this build (connectors/catalog)
     bool restart;             //  restart when it exits
     int line;                 //  where it was configured
 } lt_connector_conf_t;
@@ -110,9 +115,6 @@ const lt_connector_conf_t *lt_config_connector_find(const lt_config_t *self, con
 //  Return the connector a message of kind for recipient goes to, or NULL
 //  when no route matches. recipient may be NULL for kinds without one.
 const char *lt_config_route_for(const lt_config_t *self, lt_kind_t kind, const char *recipient);
-
-//  True when pattern matches an agency code.
-bool lt_route_match(const char *pattern, const char *code);
 
 //  Write the settings reference as a commented example ZPL file.
 void lt_config_print_reference(FILE *out);

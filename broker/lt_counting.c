@@ -395,12 +395,7 @@ static void s_iso(int64_t ms, char out[32])
         out[0] = 0;
         return;
     }
-    int day = lt_period_day(ms);
-    int64_t secs = (ms - lt_period_day_start(day)) / 1000;
-    char date[11];
-    lt_period_day_text(day, date);
-    snprintf(out, 32, "%sT%02d:%02d:%02d+07:00", date, (int) (secs / 3600) % 24,
-             (int) (secs / 60) % 60, (int) secs % 60);
+    lt_period_format_time(ms, "%Y-%m-%dT%H:%M:%S+07:00", out, 32);
 }
 
 //  Flag names joined by spaces.

@@ -67,6 +67,52 @@ static void s_family(FILE *out, const char *name, const char *type, const char *
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+//  Write the numbers of a connector's own counters (the "own" object its
+//  PINGs carry), one sample per leaf named by its dotted path; at most 256
+//  per connector.
+static void s_own_leaf(FILE *out, const char *label, const char *path, json_t *value,
+                       int *budget)
+{
+    if (*budget <= 0)
+        return;
+    if (json_is_object(value)) {
+        const char *key;
+        json_t *child;
+        json_object_foreach(value, key, child)
+        {
+            char sub[256];
+            snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+            s_own_leaf(out, label, sub, child, budget);
+        }
+        return;
+    }
+    size_t length = strlen(path);
+    if (!json_is_number(value) || (length > 3 && strcmp(path + length - 3, "_at") == 0))
+        return;   //  texts and times are for the API, not for /metrics
+    char figure[300];
+    s_label(figure, sizeof(figure), path);
+    fprintf(out, "lthub_connector_figure{connector=\"%s\",figure=\"%s\"} %.17g\n", label,
+            figure, json_number_value(value));
+    (*budget)--;
+}
+
+//  The connectors' own figures (LTP PING/PONG stats, schemas/ltp.md).
+static void s_own_figures(FILE *out, json_t *connectors)
+{
+    s_family(out, "lthub_connector_figure", "untyped",
+             "A connector's own counter, as the connector reports it (figure is its path in "
+             "/api/v1/stats connectors[].own).");
+    size_t i;
+    json_t *conn;
+    json_array_foreach(connectors, i, conn)
+    {
+        char label[192];
+        s_label(label, sizeof(label), json_string_value(json_object_get(conn, "name")));
+        int budget = 256;
+        s_own_leaf(out, label, "", json_object_get(conn, "own"), &budget);
+    }
+}
+
 //  Integer field of an object (0 when absent).
 static long long s_int(json_t *obj, const char *key)
 {
@@ -239,6 +285,7 @@ char *lt_metrics_render(json_t *stats)
             fprintf(out, "%s{connector=\"%s\"} %lld\n", cm->name, label, value);
         }
     }
+    s_own_figures(out, connectors);
     //  Ledger events by kind, when the stats carry them ({"ledger":
     //  {"events": {KIND: N}}}).
     json_t *events = json_object_get(json_object_get(stats, "ledger"), "events");
@@ -312,6 +359,9 @@ void lt_metrics_test(bool verbose)
                         json_pack("{s:{s:i, s:i}}", "events", "document_out", 3, "status_in", 2));
     json_object_set_new(json_object_get(stats, "store"), "pruned", json_integer(12));
     json_object_set_new(json_object_get(stats, "store"), "oldest_kept_age_ms", json_integer(2500));
+    json_object_set_new(json_array_get(json_object_get(stats, "connectors"), 0), "own",
+                        json_pack("{s:{s:i, s:s, s:i, s:{s:i}}}", "axis", "sent", 5, "last_error",
+                                  "x", "last_error_at", 7, "mailboxes", "new", 2));
     char *text = lt_metrics_render(stats);
     assert(text);
     assert(strstr(text, "# TYPE lthub_store_pruned_messages_total counter\n"
@@ -329,6 +379,9 @@ void lt_metrics_test(bool verbose)
     assert(strstr(text, "lthub_connector_queue_depth_messages{connector=\"axis\"} 3\n"));
     assert(strstr(text, "lthub_connector_connected{connector=\"axis\"} 1\n"));
     assert(strstr(text, "lthub_connector_in_bytes_total{connector=\"axis\"} 99\n"));
+    assert(strstr(text, "lthub_connector_figure{connector=\"axis\",figure=\"axis.sent\"} 5\n"));
+    assert(strstr(text, "lthub_connector_figure{connector=\"axis\",figure=\"axis.mailboxes.new\"} 2\n"));
+    assert(!strstr(text, "last_error"));
     assert(strstr(text, "lthub_alerts{kind=\"dead_letter\"} 1\n"));
     assert(strstr(text, "lthub_alerts{kind=\"connector_down\"} 0\n"));
     assert(strstr(text, "lthub_alerts{kind=\"document_no_status\"} 0\n"));

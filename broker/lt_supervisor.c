@@ -1,5 +1,6 @@
 /*  lt_supervisor: process supervision with fork/exec and waitpid. */
 #include "lt_supervisor.h"
+#include "lt_catalog.h"
 #include "lt_id.h"
 #include "lt_log.h"
 
@@ -125,10 +126,19 @@ static void s_start(lt_supervisor_t *self, s_child_t *child)
     char path[2 * PATH_MAX + 1200];
     s_resolve(self, child->conf.program, path, sizeof(path));
     char args[sizeof(child->conf.args)];
-    char *argv[64];
+    char *argv[68];
     int argc = 0;
     argv[argc++] = path;
-    argc += s_split(child->conf.args, args, argv + 1, 62);
+    //  Options in the connector's section, or a connector of this build:
+    //  the program reads its options (and the broker's endpoint and keys)
+    //  from the same file, under its name; its args line comes after and wins.
+    if ((*child->conf.options || child->conf.known) && *child->conf.config) {
+        argv[argc++] = (char *) "--config";
+        argv[argc++] = child->conf.config;
+        argv[argc++] = (char *) "--name";
+        argv[argc++] = child->conf.name;
+    }
+    argc += s_split(child->conf.args, args, argv + argc, 62);
     argv[argc] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
@@ -246,6 +256,43 @@ void lt_supervisor_stop(lt_supervisor_t *self)
     s_stop_children(self, false);
 }
 
+//  The value of option name in a section's "name=value\n" lines ("" when
+//  absent), written to out.
+static void s_option_value(const char *options, const char *name, char *out, size_t size)
+{
+    size_t len = strlen(name);
+    out[0] = 0;
+    for (const char *line = options; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t line_len = end ? (size_t) (end - line) : strlen(line);
+        if (line_len > len && strncmp(line, name, len) == 0 && line[len] == '=') {
+            snprintf(out, size, "%.*s", (int) (line_len - len - 1), line + len + 1);
+            return;
+        }
+        line = end ? end + 1 : NULL;
+    }
+}
+
+//  The first option that its connector declares not reloadable (a data
+//  folder) and whose value in the section differs between was and now, or
+//  NULL.
+static const char *s_fixed_changed(const lt_connector_conf_t *was, const lt_connector_conf_t *now)
+{
+    const lt_catalog_entry_t *entry = lt_catalog_find(was->name, was->program);
+    if (!entry || strcmp(was->options, now->options) == 0)
+        return NULL;
+    const lt_option_t *tables[] = {lt_catalog_runtime(), entry->options};
+    for (size_t t = 0; t < 2; t++)
+        for (const lt_option_t *o = tables[t]; o && o->name; o++) {
+            char before[1024], after[1024];
+            s_option_value(was->options, o->name, before, sizeof(before));
+            s_option_value(now->options, o->name, after, sizeof(after));
+            if (!o->reload && strcmp(before, after) != 0)
+                return o->name;
+        }
+    return NULL;
+}
+
 void lt_supervisor_reload(lt_supervisor_t *self, const lt_config_t *config)
 {
     assert(self);
@@ -253,8 +300,19 @@ void lt_supervisor_reload(lt_supervisor_t *self, const lt_config_t *config)
     for (size_t i = 0; i < self->count; i++) {
         s_child_t *child = &self->children[i];
         const lt_connector_conf_t *conf = lt_config_connector_find(config, child->conf.name);
+        const char *fixed = conf && strcmp(conf->program, child->conf.program) == 0
+                                ? s_fixed_changed(&child->conf, conf)
+                                : NULL;
+        if (fixed) {
+            //  Keep it running as it is: this option is not applied by SIGHUP.
+            lt_log_warning("event=reload_kept connector=%s option=%s reason=\"connectors/%s/%s "
+                           "changed, which needs a restart of lthubd; the connector keeps its "
+                           "settings until then\"",
+                           child->conf.name, fixed, child->conf.name, fixed);
+            continue;
+        }
         if (!conf || !*conf->program || strcmp(conf->program, child->conf.program) ||
-            strcmp(conf->args, child->conf.args))
+            strcmp(conf->args, child->conf.args) || strcmp(conf->options, child->conf.options))
             child->removed = true;
         else
             child->conf.restart = conf->restart;
@@ -303,6 +361,24 @@ void lt_supervisor_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_supervisor: ");
+    //  A change of an option its connector does not reload is named; others
+    //  and unknown programs are not.
+    static lt_connector_conf_t was = {.name = "dms", .program = "lthub-dms",
+                                      .options = "listen=127.0.0.1:1\ndata=/var/a\n"};
+    static lt_connector_conf_t now = {.name = "dms", .program = "lthub-dms",
+                                      .options = "listen=127.0.0.1:2\ndata=/var/a\n"};
+    assert(s_fixed_changed(&was, &now) == NULL);
+    snprintf(now.options, sizeof(now.options), "listen=127.0.0.1:2\ndata=/var/b\n");
+    assert(streq(s_fixed_changed(&was, &now), "data"));
+    snprintf(now.options, sizeof(now.options), "listen=127.0.0.1:1\n");
+    assert(streq(s_fixed_changed(&was, &now), "data"));
+    snprintf(was.program, sizeof(was.program), "my-connector");
+    assert(s_fixed_changed(&was, &now) == NULL);
+    char value[64];
+    s_option_value("a=1\nab=2\nb=\n", "ab", value, sizeof(value));
+    assert(streq(value, "2"));
+    s_option_value("a=1\nab=2\nb=\n", "b", value, sizeof(value));
+    assert(streq(value, ""));
     lt_config_t *config = lt_config_new_default("/tmp");
     lt_supervisor_t *sup = lt_supervisor_new(config);
     assert(sup);

@@ -19,7 +19,10 @@
 SB_PROVINCE=H26                 # the province code of the demo
 SB_DEMO_AGENCY=000.00.99.H26    # recipient of lthub-testconn demo traffic
 SB_DEMO_ROUND=50                # documents per demo publishing round
-SB_CONNECTORS="dms axis portal report"   # the hub's connectors, in order
+# The hub's connectors and their options: data, in sandbox-connectors.txt.
+SB_CONNECTORS_FILE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sandbox-connectors.txt"
+SB_CONNECTORS=$(awk '!/^[[:space:]]*#/ && NF && !seen[$1]++ {printf "%s%s", sep, $1; sep = " "}' \
+  "$SB_CONNECTORS_FILE")   # the hub's connectors, in order
 SB_REPORT_EVERY_MS=10000        # a sample report this often (lthub-sim report-gen)
 
 # Print a line for the operator.
@@ -90,21 +93,6 @@ sb_have_connector() { [ -x "$(sb_connector_bin "$1")" ]; }
 
 # True when lthub-sim has mode MODE.
 sb_have_sim() { [ -x "$SB_SIM" ] && "$SB_SIM" --help 2>/dev/null | grep -q "^  $1 "; }
-
-# Print "--OPT VALUE" pairs (given as OPT VALUE ...) that PROGRAM supports,
-# space-separated, for a connector's args; unsupported ones are left out.
-sb_args_for() {
-  local program=$1 out="" help
-  shift
-  help=$("$program" --help 2>&1 || true)
-  while [ $# -ge 2 ]; do
-    if grep -q -- "--$1\\b" <<<"$help"; then
-      out="$out --$1 $2"
-    fi
-    shift 2
-  done
-  printf '%s' "${out# }"
-}
 
 # A random hex secret of N bytes.
 sb_random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -181,39 +169,26 @@ sb_wanted() {
   printf '%s' "${out# }"
 }
 
-# ZPL lines for connector NAME (program and args when built, else a comment).
+# ZPL lines for connector NAME: its section, with the program and the
+# options of sandbox-connectors.txt it knows when built, else a comment.
 sb_connector_zpl() {
-  local name=$1 bin args=""
+  local name=$1 bin help line_name opt raw value
   bin=$(sb_connector_bin "$name")
   echo "    $name"
   if ! sb_have_connector "$name"; then
     echo "        #   lthub-$name is not built yet: known to the routes, not started"
     return 0
   fi
-  local common=(name "$name" broker "$SB_ENDPOINT" keys "$SB_KEYS")
-  case $name in
-    dms)
-      args=$(sb_args_for "$bin" "${common[@]}" listen "127.0.0.1:$SB_PORT_DMS" \
-        systems "$SB_DMS_SYSTEMS" data "$SB_DIR/dms" province-code "000.00.00.$SB_PROVINCE")
-      ;;
-    axis)
-      args=$(sb_args_for "$bin" "${common[@]}" url "http://127.0.0.1:$SB_PORT_SIM_AXIS" \
-        system-id hub-h26 secret-file "$SB_SECRETS/axis-hub-h26.secret" \
-        province-code "000.00.00.$SB_PROVINCE" poll-ms 1000 data "$SB_DIR/axis")
-      ;;
-    portal)
-      args=$(sb_args_for "$bin" "${common[@]}" listen "127.0.0.1:$SB_PORT_PORTAL" \
-        data "$SB_DIR/portal" username onestop password-file "$SB_SECRETS/portal-onestop.secret" \
-        dvcqg-url "http://127.0.0.1:$SB_PORT_SIM_PORTAL" dvcqg-username hub-h26 \
-        dvcqg-password-file "$SB_SECRETS/portal-dvcqg.secret" workers 8)
-      ;;
-    report)
-      args=$(sb_args_for "$bin" "${common[@]}" url "http://127.0.0.1:$SB_PORT_SIM_REPORT" \
-        token-file "$SB_SECRETS/report.token")
-      ;;
-  esac
   echo "        program = \"$bin\""
-  echo "        args = \"$args\""
+  help=$("$bin" --help 2>&1 || true)
+  while read -r line_name opt raw; do
+    case $line_name in '' | '#'*) continue ;; esac
+    [ "$line_name" = "$name" ] || continue
+    grep -q -- "--$opt\\b" <<<"$help" || continue
+    # The value's ${SB_...} are the sandbox's own variables (this repository's file).
+    eval "value=\"$raw\""
+    echo "        $opt = \"$value\""
+  done <"$SB_CONNECTORS_FILE"
 }
 
 # Extra options of simulator NAME (lthub-sim NAME) in this sandbox.

@@ -5,6 +5,7 @@
     through callbacks so that lthub-dms (libmicrohttpd) and the simulators
     share one implementation of the rules of spec/peers.md A.
 */
+#include "lt_period.h"
 #include "lt_edoc_auth.h"
 
 #include <assert.h>
@@ -223,11 +224,7 @@ const char *lt_edoc_headers_get(const lt_edoc_headers_t *self, const char *name)
 
 void lt_edoc_auth_timestamp(int64_t ms, char out[LT_EDOC_TIMESTAMP_LEN])
 {
-    time_t t = (time_t) (ms / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    if (strftime(out, LT_EDOC_TIMESTAMP_LEN, "%d%m%YT%H%M%S+0700", &tm) == 0)
-        out[0] = 0;
+    lt_period_format_time(ms, "%d%m%YT%H%M%S+0700", out, LT_EDOC_TIMESTAMP_LEN);
 }
 
 void lt_edoc_auth_hash_file(const void *data, size_t size, char out[LT_SHA256_UNPADDED])

@@ -26,7 +26,7 @@
 //  command's masks says it carries the field.
 typedef enum {
     F_VERSION, F_NAME, F_KIND, F_CREDIT, F_HEARTBEAT, F_MAX_FRAME, F_SEQ, F_MSGID, F_DUPLICATE,
-    F_DELIVERY, F_ATTEMPT, F_CODE, F_REASON, F_DELAY, F_ENVELOPE, F_PAYLOAD,
+    F_DELIVERY, F_ATTEMPT, F_CODE, F_REASON, F_DELAY, F_ENVELOPE, F_PAYLOAD, F_STATS,
     F_COUNT
 } s_field_t;
 
@@ -54,6 +54,7 @@ struct _lt_ltp_t {
     bool duplicate;            //  ACCEPTED for an already stored key
     uint32_t code;             //  lt_error_t value
     char *reason;              //  readable reason, NULL when unset
+    char *stats;               //  the connector's own counters (JSON object), NULL when unset
     uint64_t delivery;         //  delivery id
     uint32_t attempt;          //  attempt number, 1 for the first
     uint32_t delay;            //  RETRY: minimum wait, ms
@@ -85,6 +86,7 @@ static const struct {
     [F_DELAY] = {"delay", T_U32, 0, offsetof(lt_ltp_t, delay)},
     [F_ENVELOPE] = {"envelope", T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
     [F_PAYLOAD] = {"payload", T_BIN, 0, offsetof(lt_ltp_t, payload)},
+    [F_STATS] = {"stats", T_STR, LT_LTP_MAX_STATS, offsetof(lt_ltp_t, stats)},
 };
 
 #define B(f) (1u << (f))
@@ -108,8 +110,8 @@ static const struct {
     [LT_LTP_RETRY] = {"RETRY", B(F_DELIVERY) | B(F_REASON), B(F_DELAY)},
     [LT_LTP_FAIL] = {"FAIL", B(F_DELIVERY) | B(F_REASON), 0},
     [LT_LTP_CREDIT] = {"CREDIT", B(F_CREDIT), 0},
-    [LT_LTP_PING] = {"PING", 0, 0},
-    [LT_LTP_PONG] = {"PONG", 0, 0},
+    [LT_LTP_PING] = {"PING", 0, B(F_STATS)},
+    [LT_LTP_PONG] = {"PONG", 0, B(F_STATS)},
     [LT_LTP_ERROR] = {"ERROR", B(F_CODE) | B(F_REASON), 0},
     [LT_LTP_BYE] = {"BYE", 0, 0},
 };
@@ -224,6 +226,7 @@ static const char *s_get_str(const lt_ltp_t *self, s_field_t f)
 
 S_STR_ACCESSORS(name, F_NAME)
 S_STR_ACCESSORS(kind, F_KIND)
+S_STR_ACCESSORS(stats, F_STATS)
 S_STR_ACCESSORS(msgid, F_MSGID)
 S_STR_ACCESSORS(reason, F_REASON)
 
@@ -1430,6 +1433,7 @@ void lt_ltp_test(bool verbose)
         uint32_t optional = s_commands[id].optional;
         lt_ltp_set_duplicate(bare, false);
         lt_ltp_set_delay(bare, 0);
+        lt_ltp_set_stats(bare, NULL);
         assert((s_wire_mask(bare) & optional) == 0);
         copy = s_test_roundtrip(bare);
         assert(lt_ltp_eq(copy, bare));

@@ -27,6 +27,7 @@ extern "C" {
 #define LT_LTP_MAX_COMMAND 16                  //  longest command name accepted
 #define LT_LTP_MAX_NAME 64                     //  longest name, kind or msgid
 #define LT_LTP_MAX_REASON 1024                 //  longest reason, in bytes
+#define LT_LTP_MAX_STATS 65536                 //  longest stats (JSON text), in bytes
 #define LT_LTP_MAX_KEYS 64                     //  most keys in a body map
 #define LT_LTP_MAX_VALUES 65536                //  most msgpack values in one body
 
@@ -43,8 +44,8 @@ typedef enum {
     LT_LTP_RETRY = 8,      //  c->b  delivery, reason, delay (optional)
     LT_LTP_FAIL = 9,       //  c->b  delivery, reason
     LT_LTP_CREDIT = 10,    //  c->b  credit
-    LT_LTP_PING = 11,      //  both  (no fields)
-    LT_LTP_PONG = 12,      //  both  (no fields)
+    LT_LTP_PING = 11,      //  both  stats (optional, connector to broker)
+    LT_LTP_PONG = 12,      //  both  stats (optional, connector to broker)
     LT_LTP_ERROR = 13,     //  b->c  code, reason (session-level error)
     LT_LTP_BYE = 14,       //  both  (no fields) clean close
     LT_LTP_COUNT
@@ -121,6 +122,8 @@ uint32_t lt_ltp_attempt(const lt_ltp_t *self);          //  1 for the first atte
 void lt_ltp_set_attempt(lt_ltp_t *self, uint32_t attempt);
 uint32_t lt_ltp_delay(const lt_ltp_t *self);            //  RETRY: wait at least this, ms
 void lt_ltp_set_delay(lt_ltp_t *self, uint32_t ms);
+const char *lt_ltp_stats(const lt_ltp_t *self);         //  PING/PONG c->b: own counters, JSON
+void lt_ltp_set_stats(lt_ltp_t *self, const char *stats);
 
 //  Envelope: the getter lends; set takes ownership (*envelope_p becomes NULL);
 //  take hands the envelope to the caller and clears the field.

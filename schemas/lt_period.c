@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int64_t lt_period_days_from_civil(int year, int month, int day)
 {
@@ -218,12 +219,36 @@ void lt_period_day_text(int day, char out[11])
     out[10] = 0;
 }
 
+size_t lt_period_format_time(int64_t ms, const char *format, char *out, size_t size)
+{
+    time_t seconds = (time_t) (ms / 1000) + (time_t) (LT_VN_OFFSET_MS / 1000);
+    struct tm tm;
+    //  The callers' formats are checked where they are written (the
+    //  declaration's format attribute).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    size_t length = gmtime_r(&seconds, &tm) ? strftime(out, size, format, &tm) : 0;
+#pragma GCC diagnostic pop
+    if (length == 0 && size > 0)
+        out[0] = 0;
+    return length;
+}
+
 void lt_period_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_period: ");
     lt_period_t p;
     lt_err_t err;
+    //  Local time: 2026-09-14 16:59:07 UTC is 23:59:07 in Vietnam.
+    char local[40];
+    int64_t at = lt_period_local_ms(2026, 9, 14, 23, 59, 7) + 250;
+    assert(at == 1789405147250LL);
+    assert(lt_period_format_time(at, "%Y-%m-%dT%H:%M:%S+07:00", local, sizeof(local)) == 25);
+    assert(strcmp(local, "2026-09-14T23:59:07+07:00") == 0);
+    lt_period_format_time(at, "%Y/%m/%d %H:%M:%S", local, sizeof(local));
+    assert(strcmp(local, "2026/09/14 23:59:07") == 0);
+    assert(lt_period_format_time(at, "%Y-%m-%d %H:%M:%S", local, 5) == 0 && local[0] == 0);
     assert(lt_period_parse("2026-Q3", false, &p, &err) == 0);
     assert(p.from_day == 20260615 && p.to_day == 20260914 && strcmp(p.name, "2026-Q3") == 0);
     assert(lt_period_parse("2026-Q3", true, &p, &err) == 0);

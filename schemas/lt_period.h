@@ -72,6 +72,13 @@ int lt_period_kind_from_name(const char *name);
 //  Write a day as "2026-09-14".
 void lt_period_day_text(int day, char out[11]);
 
+//  Write Unix ms as Vietnam time (UTC+7) with a strftime format (the one
+//  formatter of local times: "%Y/%m/%d %H:%M:%S" of the edoc API,
+//  "%Y-%m-%dT%H:%M:%S+07:00" of ISO 8601...). Returns the length, 0 (and
+//  out "") when it does not fit.
+size_t lt_period_format_time(int64_t ms, const char *format, char *out, size_t size)
+    __attribute__((format(strftime, 2, 0)));
+
 //  Self-test of this class.
 void lt_period_test(bool verbose);
 

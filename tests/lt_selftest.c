@@ -37,6 +37,9 @@
 #include "lt_sentlog.h"
 #include "lt_edoc_client.h"
 #include "lt_report_json.h"
+#include "lt_option.h"
+#include "lt_zpl.h"
+#include "lt_pattern.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +61,9 @@ static const s_test_t s_tests[] = {
     {"lt_dossier", lt_dossier_test},
     {"lt_portal_store", lt_portal_store_test},
     {"lt_file", lt_file_test},
+    {"lt_option", lt_option_test},
+    {"lt_zpl", lt_zpl_test},
+    {"lt_pattern", lt_pattern_test},
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},

@@ -78,9 +78,6 @@ void axis_client_give(axis_t *self, lt_edoc_client_t **client_p);
 //  Record a failure as the last error (stats) with its time.
 void axis_note_error(axis_t *self, const char *detail);
 
-//  Return true when an agency code matches a code or pattern ("*",
-//  "*.SUFFIX", "PREFIX*" or exact), as the broker's routes match.
-bool axis_code_matches(const char *pattern, const char *code);
 
 //  Write Vietnam time (UTC+7) of Unix ms as yyyy/MM/dd HH:mm:ss.
 void axis_format_time(int64_t ms, char out[32]);

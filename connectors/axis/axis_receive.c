@@ -17,6 +17,7 @@
 */
 #include "lt_file.h"
 #include "axis.h"
+#include "lt_pattern.h"
 #include "lt_edxml.h"
 #include "lt_log.h"
 #include "lt_verdict.h"
@@ -213,7 +214,7 @@ static void s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
         const char *code = lt_envelope_recipient(env, i);
         bool ours = *item_to && strcmp(code, item_to) == 0;
         for (size_t a = 0; !ours && a < self->agency_count; a++)
-            ours = axis_code_matches(self->agencies[a], code);
+            ours = lt_pattern_match(self->agencies[a], code);
         if (ours && (keep[kept] = strdup(code))) {
             has_item_to |= strcmp(code, item_to) == 0;
             kept++;

@@ -34,6 +34,7 @@
 #include "lt_edxml.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_period.h"
 #include "lt_pdfsig.h"
 
 #include <errno.h>
@@ -44,44 +45,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static const lt_option_t s_options[] = {
-    {"url", "", "base URL of the axis edoc API (https://...)"},
-    {"system-id", "", "the hub's system id at the axis"},
-    {"secret-file", "", "file holding the hub's secret at the axis"},
-    {"province-code", "", "agency code of the TraceHeader the hub appends (e.g. 000.00.00.H26)"},
-    {"agencies", "", "codes or patterns the hub receives for (default *.LNN and LNN.* of the "
-                     "province code)"},
-    {"poll-ms", "2000", "period of the receive loop, ms"},
-    {"receive", "yes", "run the receive loop (yes or no)"},
-    {"ca-file", "", "PEM CA file for the axis's TLS certificate (default: system store)"},
-    {"timeout-ms", "30000", "longest wait for one axis call, ms"},
-    {"connect-timeout-ms", "10000", "longest wait for a connection to the axis, ms"},
-    {"trust", "", "trust anchors (directory or PEM file) for signature verdicts"},
-    {"data", "", "data directory: unreadable packages are kept in DATA/axis-rejected/"},
-    {NULL, NULL, NULL},
-};
+extern const lt_option_t axis_options[];   //  axis_options.c
 
 //  ---------------------------------------------------------------------------
 //  Helpers shared by the files of the connector
 
-bool axis_code_matches(const char *pattern, const char *code)
-{
-    size_t plen = strlen(pattern), clen = strlen(code);
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    if (plen > 1 && pattern[0] == '*')
-        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
-    if (plen > 1 && pattern[plen - 1] == '*')
-        return strncmp(code, pattern, plen - 1) == 0;
-    return strcmp(pattern, code) == 0;
-}
-
 void axis_format_time(int64_t ms, char out[32])
 {
-    time_t seconds = (time_t) (ms / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    strftime(out, 32, "%Y/%m/%d %H:%M:%S", &tm);
+    lt_period_format_time(ms, "%Y/%m/%d %H:%M:%S", out, 32);
 }
 
 void axis_note_error(axis_t *self, const char *detail)
@@ -115,22 +86,6 @@ void axis_client_give(axis_t *self, lt_edoc_client_t **client_p)
 
 //  ---------------------------------------------------------------------------
 //  Options
-
-//  Read a numeric option within bounds; -1 with err filled otherwise.
-static int s_number(lt_conn_t *conn, const char *name, long min, long max, long *out,
-                    lt_err_t *err)
-{
-    const char *text = lt_conn_option(conn, name);
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (!*text || *end || errno || value < min || value > max)
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %ld to %ld, not '%s'",
-                          name, min, max, text),
-               -1;
-    *out = value;
-    return 0;
-}
 
 //  Take --agencies (comma-separated), or derive *.LNN and LNN.* from the
 //  province code's level-1 group; -1 with err filled when too many.
@@ -196,25 +151,12 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_cond_init(&self->stop_cond, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
     *state_p = self;
-    const char *required[] = {"url", "system-id", "secret-file", "province-code"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!*lt_conn_option(conn, required[i])) {
-            lt_err_set(err, LT_ECONFIG, "--%s is required (see --help)", required[i]);
-            goto failed;
-        }
     snprintf(self->province_code, sizeof(self->province_code), "%s",
              lt_conn_option(conn, "province-code"));
-    long timeout = 0, connect = 0;
-    const char *receive = lt_conn_option(conn, "receive");
-    if (s_number(conn, "poll-ms", 100, 3600000, &self->poll_ms, err)
-        || s_number(conn, "timeout-ms", 100, 3600000, &timeout, err)
-        || s_number(conn, "connect-timeout-ms", 100, 600000, &connect, err))
-        goto failed;
-    if (strcmp(receive, "yes") != 0 && strcmp(receive, "no") != 0) {
-        lt_err_set(err, LT_ECONFIG, "--receive must be yes or no, not '%s'", receive);
-        goto failed;
-    }
-    self->receive = strcmp(receive, "yes") == 0;
+    long timeout = (long) lt_conn_option_int(conn, "timeout-ms");
+    long connect = (long) lt_conn_option_int(conn, "connect-timeout-ms");
+    self->poll_ms = (long) lt_conn_option_int(conn, "poll-ms");
+    self->receive = lt_conn_option_int(conn, "receive") == 1;
     if (s_agencies(self, lt_conn_option(conn, "agencies"), err)
         || s_quarantine(self, lt_conn_option(conn, "data"), err))
         goto failed;
@@ -300,7 +242,7 @@ static const lt_connector_ops_t s_ops = {
     .name = "axis",
     .kind = "axis",
     .summary = "client of the national document axis (edoc API): send, poll, fetch, acknowledge",
-    .options = s_options,
+    .options = axis_options,
     .init = s_init,
     .start = s_start,
     .deliver = axis_deliver,

@@ -19,6 +19,7 @@
 
     GET /_dms/stats answers the connector's counters to loopback peers only.
 */
+#include "lt_period.h"
 #include "lt_file.h"
 #include "dms_int.h"
 
@@ -119,11 +120,7 @@ void dms_keep_rejected(dms_t *self, const char *system, const char *reason, cons
 //  Write time ms (Unix ms) as "yyyy-MM-dd HH:mm:ss" in Vietnam time (UTC+7).
 static void s_format_time(int64_t ms, char out[32])
 {
-    time_t seconds = (time_t) (ms / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    if (strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        out[0] = 0;
+    lt_period_format_time(ms, "%Y-%m-%d %H:%M:%S", out, 32);
 }
 
 //  Count a sendEdoc FAIL and pass the answer on.

@@ -10,6 +10,7 @@
     in between means the status is published again after the restart,
     which the broker deduplicates on the business key.
 */
+#include "lt_period.h"
 #include "dms_int.h"
 
 #include "lt_id.h"
@@ -27,11 +28,7 @@
 //  Write time ms as "yyyy/MM/dd HH:mm:ss" in Vietnam time (UTC+7).
 static void s_timestamp(int64_t ms, char out[32])
 {
-    time_t seconds = (time_t) (ms / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    if (strftime(out, 32, "%Y/%m/%d %H:%M:%S", &tm) == 0)
-        out[0] = 0;
+    lt_period_format_time(ms, "%Y/%m/%d %H:%M:%S", out, 32);
 }
 
 lt_edxml_t *dms_status_build(const void *doc, size_t size, const char *agency, int64_t now_ms,

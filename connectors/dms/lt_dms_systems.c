@@ -1,12 +1,12 @@
 /*  lt_dms_systems: the DMS client systems file of lthub-dms (see the header).
 
-    Parsed with czmq's zconfig; line numbers for messages come from matching
-    the tree's nodes, in document order, with the file's non-blank,
-    non-comment lines (one node per line in ZPL).
+    Read with lt_zpl (zconfig, with the line of every node for messages).
 */
 #include "lt_dms_systems.h"
 
 #include "lt_edoc_auth.h"
+#include "lt_pattern.h"
+#include "lt_zpl.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_NODES 8192   //  nodes whose line is known
 
 //  One client system.
 typedef struct {
@@ -35,57 +34,9 @@ struct _lt_dms_systems_t {
     size_t count;                             //  entries in systems
 };
 
-//  Nodes of the tree in document order with their file lines.
-typedef struct {
-    zconfig_t *nodes[S_MAX_NODES];   //  visited nodes, root excluded
-    int lines[S_MAX_NODES];          //  line of each node (0: unknown)
-    size_t count;                    //  nodes visited
-} s_lines_t;
-
-//  zconfig_execute callback: collect nodes in document order.
-static int s_visit(zconfig_t *node, void *arg, int level)
-{
-    s_lines_t *lines = arg;
-    if (level > 0 && lines->count < S_MAX_NODES)
-        lines->nodes[lines->count++] = node;
-    return 0;
-}
-
-//  Match collected nodes with the file's node lines (all or none).
-static void s_map_lines(s_lines_t *lines, const char *path)
-{
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return;
-    char text[4096];
-    size_t index = 0;
-    int number = 0;
-    while (fgets(text, sizeof(text), file)) {
-        number++;
-        const char *p = text + strspn(text, " \t");
-        if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0)
-            continue;
-        if (index < S_MAX_NODES)
-            lines->lines[index] = number;
-        index++;
-    }
-    fclose(file);
-    if (index != lines->count)
-        memset(lines->lines, 0, sizeof(lines->lines));
-}
-
-//  Return the line of a node, 0 when unknown.
-static int s_line(const s_lines_t *lines, zconfig_t *node)
-{
-    for (size_t i = 0; i < lines->count; i++)
-        if (lines->nodes[i] == node)
-            return lines->lines[i];
-    return 0;
-}
-
 //  Fill err with "PATH:LINE: message"; returns -1.
 __attribute__((format(printf, 5, 6))) static int
-s_problem(lt_err_t *err, const char *path, const s_lines_t *lines, zconfig_t *node,
+s_problem(lt_err_t *err, const char *path, const lt_zpl_t *lines, zconfig_t *node,
           const char *format, ...)
 {
     char message[400];
@@ -93,45 +44,12 @@ s_problem(lt_err_t *err, const char *path, const s_lines_t *lines, zconfig_t *no
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
-    int line = node ? s_line(lines, node) : 0;
+    int line = node && lines ? lt_zpl_line(lines, node) : 0;
     if (line)
         lt_err_set(err, LT_ECONFIG, "%s:%d: %s", path, line, message);
     else
         lt_err_set(err, LT_ECONFIG, "%s: %s", path, message);
     return -1;
-}
-
-bool lt_dms_match(const char *pattern, const char *code)
-{
-    if (!pattern || !code)
-        return false;
-    size_t plen = strlen(pattern), clen = strlen(code);
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    if (plen > 1 && pattern[0] == '*')
-        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
-    if (plen > 1 && pattern[plen - 1] == '*')
-        return strncmp(code, pattern, plen - 1) == 0;
-    return strcmp(pattern, code) == 0;
-}
-
-//  Return true when text is a usable code or pattern (agency code
-//  characters, '*' only alone, first or last).
-static bool s_pattern_ok(const char *text)
-{
-    size_t len = strlen(text);
-    if (len == 0 || len > 63)
-        return false;
-    if (strspn(text, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.*-_") != len)
-        return false;
-    const char *star = strchr(text, '*');
-    if (!star)
-        return true;
-    if (len == 1)
-        return true;
-    if (strchr(star + 1, '*'))
-        return false;   //  two stars
-    return star == text || star == text + len - 1;
 }
 
 //  Return true when text is a usable system id.
@@ -155,7 +73,7 @@ static void s_resolve(const char *path, const char *name, char *out, size_t size
 
 //  Read one system section into the next slot; -1 with err.
 static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char *path,
-                         const s_lines_t *lines, lt_err_t *err)
+                         const lt_zpl_t *lines, lt_err_t *err)
 {
     if (self->count == LT_DMS_MAX_SYSTEMS)
         return s_problem(err, path, lines, section, "more than %d systems", LT_DMS_MAX_SYSTEMS);
@@ -205,7 +123,7 @@ static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char 
             break;
         char code[128];
         snprintf(code, sizeof(code), "%.*s", (int) (len < 127 ? len : 127), p);
-        if (len > 63 || !s_pattern_ok(code))
+        if (len > 63 || !lt_pattern_valid(code))
             return s_problem(err, path, lines, agencies,
                              "'%.64s' is not an agency code or pattern (CODE, *, *SUFFIX or "
                              "PREFIX*)",
@@ -232,7 +150,7 @@ static int s_load_system(lt_dms_systems_t *self, zconfig_t *section, const char 
     }
     for (zconfig_t *node = names ? zconfig_child(names) : NULL; node; node = zconfig_next(node)) {
         const char *code = zconfig_name(node), *text = zconfig_value(node);
-        if (zconfig_child(node) || strchr(code, '*') || !s_pattern_ok(code))
+        if (zconfig_child(node) || strchr(code, '*') || !lt_pattern_valid(code))
             return s_problem(err, path, lines, node,
                              "names/%.64s: each entry is AGENCY-CODE = \"name\"", code);
         if (!lt_dms_systems_serves(self, self->count - 1, code))
@@ -262,23 +180,20 @@ lt_dms_systems_t *lt_dms_systems_load(const char *path, lt_err_t *err)
 {
     assert(path);
     lt_dms_systems_t *self = calloc(1, sizeof(*self));
-    s_lines_t *lines = calloc(1, sizeof(*lines));
-    if (!self || !lines) {
-        free(self);
-        free(lines);
+    if (!self) {
         lt_err_set(err, LT_ENOMEM, "systems: out of memory");
         return NULL;
     }
-    zconfig_t *root = NULL;
-    if (access(path, R_OK) != 0)
-        s_problem(err, path, lines, NULL, "cannot read the systems file");
-    else if (!(root = zconfig_load(path)))
-        s_problem(err, path, lines, NULL, "not a valid ZPL file");
+    int syntax_line = 0;
+    lt_err_t zerr;
+    lt_zpl_t *lines = lt_zpl_load(path, &syntax_line, &zerr);
+    zconfig_t *root = lines ? lt_zpl_root(lines) : NULL;
+    if (!lines && syntax_line)
+        lt_err_set(err, LT_ECONFIG, "%s:%d: not a valid ZPL file: %s", path, syntax_line,
+                   zerr.detail);
+    else if (!lines)
+        s_problem(err, path, NULL, NULL, "cannot read the systems file");
     int rc = root ? 0 : -1;
-    if (root) {
-        zconfig_execute(root, s_visit, lines);
-        s_map_lines(lines, path);
-    }
     for (zconfig_t *section = root ? zconfig_child(root) : NULL; section && rc == 0;
          section = zconfig_next(section)) {
         if (strcmp(zconfig_name(section), "system") != 0)
@@ -289,8 +204,7 @@ lt_dms_systems_t *lt_dms_systems_load(const char *path, lt_err_t *err)
     }
     if (rc == 0 && self->count == 0)
         rc = s_problem(err, path, lines, NULL, "no system is configured");
-    zconfig_destroy(&root);
-    free(lines);
+    lt_zpl_destroy(&lines);
     if (rc)
         lt_dms_systems_destroy(&self);
     return self;
@@ -381,7 +295,7 @@ bool lt_dms_systems_serves(const lt_dms_systems_t *self, size_t index, const cha
         return false;
     const s_system_t *system = &self->systems[index];
     for (size_t a = 0; a < system->agency_count; a++)
-        if (lt_dms_match(system->agencies[a], code))
+        if (lt_pattern_match(system->agencies[a], code))
             return true;
     return false;
 }
@@ -417,13 +331,13 @@ void lt_dms_systems_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_dms_systems: ");
-    assert(lt_dms_match("*", "000.00.12.H26"));
-    assert(lt_dms_match("*.H26", "000.00.12.H26"));
-    assert(!lt_dms_match("*.H26", "000.00.12.H27"));
-    assert(lt_dms_match("H26.*", "H26.12.01") && !lt_dms_match("H26.*", "H27.12.01"));
-    assert(lt_dms_match("000.00.12.H26", "000.00.12.H26"));
-    assert(!lt_dms_match("000.00.12.H26", "000.00.13.H26"));
-    assert(!lt_dms_match(NULL, "x") && !lt_dms_match("x", NULL));
+    assert(lt_pattern_match("*", "000.00.12.H26"));
+    assert(lt_pattern_match("*.H26", "000.00.12.H26"));
+    assert(!lt_pattern_match("*.H26", "000.00.12.H27"));
+    assert(lt_pattern_match("H26.*", "H26.12.01") && !lt_pattern_match("H26.*", "H27.12.01"));
+    assert(lt_pattern_match("000.00.12.H26", "000.00.12.H26"));
+    assert(!lt_pattern_match("000.00.12.H26", "000.00.13.H26"));
+    assert(!lt_pattern_match(NULL, "x") && !lt_pattern_match("x", NULL));
 
     char dir[] = "/tmp/lt_dms_systems_test_XXXXXX";
     assert(mkdtemp(dir));
@@ -505,6 +419,9 @@ void lt_dms_systems_test(bool verbose)
                "bad.cfg:2: system id 'bad id' must be");
     s_test_bad(dir, "systems\n    x = \"1\"\n", "bad.cfg:1: unknown section 'systems'");
     s_test_bad(dir, "# nothing\n", "no system is configured");
+    //  A syntax error names its line (and leaks nothing: the Sanitize build).
+    s_test_bad(dir, "system\n    id = \"x\n    agencies = \"*\"\n",
+               "bad.cfg:2: not a valid ZPL file: syntax error");
     snprintf(path, sizeof(path), "%s/absent.cfg", dir);
     assert(lt_dms_systems_load(path, &err) == NULL && strstr(err.detail, "cannot read"));
 

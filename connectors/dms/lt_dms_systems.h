@@ -75,9 +75,6 @@ const char *lt_dms_systems_agency_name(const lt_dms_systems_t *self, const char 
 //  Return true when system index serves an agency code.
 bool lt_dms_systems_serves(const lt_dms_systems_t *self, size_t index, const char *code);
 
-//  Return true when a pattern ("*", "*SUFFIX", "PREFIX*" or exact) matches a code.
-bool lt_dms_match(const char *pattern, const char *code);
-
 //  Self-test of this class.
 void lt_dms_systems_test(bool verbose);
 

@@ -46,71 +46,13 @@
 
 #define S_PURGE_EVERY_MS (3600 * 1000)   //  poll() purges old package bytes hourly
 
-static const lt_option_t s_options[] = {
-    {"listen", "127.0.0.1:8480", "ADDR:PORT of the edoc API for the DMS systems"},
-    {"systems", "", "ZPL file of the client systems (id, secret_file, agencies)"},
-    {"data", "/var/lib/lthub", "folder of dms-mailbox.db and rejected/"},
-    {"trust", "", "CA certificates (folder or file) for signature verdicts; empty: no chain"},
-    {"auto-status", "no", "yes: send status 01 to the sender when a document is first fetched"},
-    {"max-package", "67108864", "largest edXML package accepted, bytes"},
-    {"publish-timeout", "15000", "ms to wait for the broker's ACCEPTED before answering 503"},
-    {"request-timeout", "30000", "ms from a request's start after which sendEdoc answers 503"},
-    {"tls-cert", "", "PEM certificate chain: serve the edoc API over HTTPS (with --tls-key)"},
-    {"tls-key", "", "PEM private key of --tls-cert"},
-    {"max-connections", "128", "concurrent connections to the edoc API at most"},
-    {"max-per-ip", "16", "concurrent connections from one client address at most"},
-    {"idle-timeout", "15", "seconds a connection may stay silent before it is closed"},
-    {"max-request-time", "600", "seconds a request (headers and body) may take to arrive"},
-    {"max-register", "16777216", "largest registerDocuments body, bytes"},
-    {"max-entries", "10000", "register entries per registerDocuments call"},
-    {"list-max", "1000", "items per getReceivedEdocList answer"},
-    {"max-rejected", "10000", "refused inputs kept in DATA/rejected at most"},
-    {"max-rejected-mb", "1024", "bytes of refused inputs kept in DATA/rejected at most, MiB"},
-    {"keep-done", "30", "days the package bytes of done items are kept"},
-    {NULL, NULL, NULL},
-};
-
-//  Read a number option within [min, max]; -1 with err naming it.
-static int s_number(lt_conn_t *conn, const char *name, long long min, long long max,
-                    long long *out, lt_err_t *err)
-{
-    const char *text = lt_conn_option(conn, name);
-    char *end = NULL;
-    errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (!*text || errno || *end || value < min || value > max)
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %lld to %lld, not '%s'",
-                          name, min, max, text),
-               -1;
-    *out = value;
-    return 0;
-}
+extern const lt_option_t dms_options[];   //  dms_options.c
 
 //  Fill err with a configuration problem; returns -1.
 static int s_config_error(lt_err_t *err, const char *text)
 {
     lt_err_set(err, LT_ECONFIG, "%s", text);
     return -1;
-}
-
-//  Split --listen "ADDR:PORT" or "[V6ADDR]:PORT"; -1 with err.
-static int s_listen(dms_t *self, const char *text, lt_err_t *err)
-{
-    const char *colon = strrchr(text, ':');
-    const char *host = text;
-    size_t len = colon ? (size_t) (colon - text) : 0;
-    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
-        host = text + 1;
-        len -= 2;
-    }
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || len == 0 || len >= sizeof(self->host) || !end || *end || colon[1] == 0
-        || port < 0 || port > 65535)
-        return lt_err_set(err, LT_ECONFIG, "--listen must be ADDR:PORT, not '%s'", text), -1;
-    snprintf(self->host, sizeof(self->host), "%.*s", (int) len, host);
-    self->port = (uint16_t) port;
-    return 0;
 }
 
 //  Create a folder if it does not exist; -1 with err.
@@ -171,58 +113,37 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
     }
     self->conn = conn;
-    long long max_package = 0, timeout = 0, max_register = 0, max_entries = 0, list_max = 0,
-              max_rejected = 0, max_rejected_mb = 0, keep_done = 0, request_timeout = 0,
-              max_connections = 0, max_per_ip = 0, idle_timeout = 0, max_request = 0;
     const char *tls_cert = lt_conn_option(conn, "tls-cert");
     const char *tls_key = lt_conn_option(conn, "tls-key");
-    const char *auto_status = lt_conn_option(conn, "auto-status");
     const char *systems = lt_conn_option(conn, "systems");
     const char *data = lt_conn_option(conn, "data");
     const char *trust = lt_conn_option(conn, "trust");
-    int rc = s_listen(self, lt_conn_option(conn, "listen"), err);
-    if (!rc)
-        rc = s_number(conn, "max-package", 1024, 1024LL * 1024 * 1024, &max_package, err)
-             || s_number(conn, "publish-timeout", 100, 600000, &timeout, err)
-             || s_number(conn, "max-register", 1024, 256LL * 1024 * 1024, &max_register, err)
-             || s_number(conn, "max-entries", 1, 100000, &max_entries, err)
-             || s_number(conn, "list-max", 1, 100000, &list_max, err)
-             || s_number(conn, "max-rejected", 0, 10000000, &max_rejected, err)
-             || s_number(conn, "max-rejected-mb", 0, 10000000, &max_rejected_mb, err)
-             || s_number(conn, "keep-done", 0, 36500, &keep_done, err)
-             || s_number(conn, "request-timeout", 200, 3600000, &request_timeout, err)
-             || s_number(conn, "max-connections", 4, 100000, &max_connections, err)
-             || s_number(conn, "max-per-ip", 1, 100000, &max_per_ip, err)
-             || s_number(conn, "idle-timeout", 1, 3600, &idle_timeout, err)
-             || s_number(conn, "max-request-time", 1, 86400, &max_request, err);
-    if (!rc && (!*tls_cert != !*tls_key))
+    unsigned port = 0;
+    lt_option_addr(lt_conn_option(conn, "listen"), self->host, sizeof(self->host), &port);
+    self->port = (uint16_t) port;
+    int rc = 0;
+    if (!*tls_cert != !*tls_key)
         rc = s_config_error(err, "--tls-cert and --tls-key go together");
     if (!rc && (strlen(tls_cert) >= sizeof(self->tls_cert) || strlen(tls_key) >= sizeof(self->tls_key)))
         rc = s_config_error(err, "--tls-cert or --tls-key is too long a path");
-    if (!rc && strcmp(auto_status, "yes") != 0 && strcmp(auto_status, "no") != 0)
-        rc = s_config_error(err, "--auto-status must be yes or no");
-    if (!rc && !*systems)
-        rc = s_config_error(err, "--systems FILE is required (the DMS client systems)");
-    if (!rc && !*data)
-        rc = s_config_error(err, "--data must name a folder");
     if (rc) {
         s_free(self);
         return -1;
     }
-    self->auto_status = strcmp(auto_status, "yes") == 0;
-    self->max_package = (size_t) max_package;
-    self->publish_timeout_ms = (int) timeout;
-    self->max_register = (size_t) max_register;
-    self->max_entries = (size_t) max_entries;
-    self->list_max = (size_t) list_max;
-    self->max_rejected = (size_t) max_rejected;
-    self->max_rejected_bytes = (uint64_t) max_rejected_mb * 1024 * 1024;
-    self->keep_done_ms = keep_done * 24 * 3600 * 1000;
-    self->request_timeout_ms = request_timeout;
-    self->max_connections = (unsigned) max_connections;
-    self->max_per_ip = (unsigned) max_per_ip;
-    self->idle_timeout_s = (unsigned) idle_timeout;
-    self->max_request_s = (unsigned) max_request;
+    self->auto_status = lt_conn_option_int(conn, "auto-status") == 1;
+    self->max_package = (size_t) lt_conn_option_int(conn, "max-package");
+    self->publish_timeout_ms = (int) lt_conn_option_int(conn, "publish-timeout");
+    self->max_register = (size_t) lt_conn_option_int(conn, "max-register");
+    self->max_entries = (size_t) lt_conn_option_int(conn, "max-entries");
+    self->list_max = (size_t) lt_conn_option_int(conn, "list-max");
+    self->max_rejected = (size_t) lt_conn_option_int(conn, "max-rejected");
+    self->max_rejected_bytes = (uint64_t) lt_conn_option_int(conn, "max-rejected-mb") * 1024 * 1024;
+    self->keep_done_ms = lt_conn_option_int(conn, "keep-done") * 24 * 3600 * 1000;
+    self->request_timeout_ms = lt_conn_option_int(conn, "request-timeout");
+    self->max_connections = (unsigned) lt_conn_option_int(conn, "max-connections");
+    self->max_per_ip = (unsigned) lt_conn_option_int(conn, "max-per-ip");
+    self->idle_timeout_s = (unsigned) lt_conn_option_int(conn, "idle-timeout");
+    self->max_request_s = (unsigned) lt_conn_option_int(conn, "max-request-time");
     snprintf(self->tls_cert, sizeof(self->tls_cert), "%s", tls_cert);
     snprintf(self->tls_key, sizeof(self->tls_key), "%s", tls_key);
     snprintf(self->data_dir, sizeof(self->data_dir), "%s", data);
@@ -429,7 +350,7 @@ static const lt_connector_ops_t s_ops = {
     .name = "dms",
     .kind = "dms",
     .summary = "edoc API server and mailboxes for the province's document management systems",
-    .options = s_options,
+    .options = dms_options,
     .init = s_init,
     .start = s_start,
     .poll = s_poll,

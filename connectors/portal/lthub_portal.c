@@ -29,6 +29,7 @@
 #include "lt_edoc_auth.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_pattern.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,30 +37,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const lt_option_t s_options[] = {
-    {"listen", "127.0.0.1:8481", "ADDR:PORT of the adapter API for the one-stop system"},
-    {"data", "/var/lib/lthub", "folder of portal.db (latest record per MaHoSo)"},
-    {"username", "", "username the one-stop system logs in with"},
-    {"password-file", "", "file holding the one-stop system's password"},
-    {"auth-path", "/login", "path of the login call"},
-    {"service-path", "/service", "path of the service calls"},
-    {"agencies", "*", "madonvi codes or patterns accepted (comma-separated)"},
-    {"session-idle", "1800", "seconds a session lives without use"},
-    {"max-sessions", "1024", "sessions open at once at most"},
-    {"max-body", "33554432", "largest request body, bytes"},
-    {"max-records", "1000", "records or steps per service call at most"},
-    {"publish-timeout", "15000", "ms to wait for the broker's ACCEPTED before answering -9"},
-    {"dvcqg-url", "", "base URL of DVCQG's adapter (https://...)"},
-    {"dvcqg-username", "", "the hub's username at DVCQG"},
-    {"dvcqg-password-file", "", "file holding the hub's password at DVCQG"},
-    {"dvcqg-auth-path", "/login", "path of DVCQG's login call"},
-    {"dvcqg-service-path", "/service", "path of DVCQG's service calls"},
-    {"ca-file", "", "PEM CA file for DVCQG's TLS certificate (default: system store)"},
-    {"timeout-ms", "30000", "longest wait for one DVCQG call, ms"},
-    {"batch", "50", "records per DVCQG call at most (concurrent deliveries share calls)"},
-    {"connect-timeout-ms", "10000", "longest wait for a connection to DVCQG, ms"},
-    {NULL, NULL, NULL},
-};
+extern const lt_option_t portal_options[];   //  portal_options.c
 
 void portal_count(portal_t *self, uint64_t *counter)
 {
@@ -68,61 +46,12 @@ void portal_count(portal_t *self, uint64_t *counter)
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-//  Return true when code matches pattern ("*", "*.SUFFIX", "PREFIX*" or exact).
-static bool s_matches(const char *pattern, const char *code)
-{
-    size_t plen = strlen(pattern), clen = strlen(code);
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    if (plen > 1 && pattern[0] == '*')
-        return clen >= plen - 1 && strcmp(code + clen - (plen - 1), pattern + 1) == 0;
-    if (plen > 1 && pattern[plen - 1] == '*')
-        return strncmp(code, pattern, plen - 1) == 0;
-    return strcmp(pattern, code) == 0;
-}
-
 bool portal_agency_ok(const portal_t *self, const char *code)
 {
     for (size_t i = 0; i < self->agency_count; i++)
-        if (s_matches(self->agencies[i], code))
+        if (lt_pattern_match(self->agencies[i], code))
             return true;
     return false;
-}
-
-//  Read a number option within [min, max]; -1 with err naming it.
-static int s_number(lt_conn_t *conn, const char *name, long long min, long long max,
-                    long long *out, lt_err_t *err)
-{
-    const char *text = lt_conn_option(conn, name);
-    char *end = NULL;
-    errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (!*text || errno || *end || value < min || value > max)
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %lld to %lld, not '%s'",
-                          name, min, max, text),
-               -1;
-    *out = value;
-    return 0;
-}
-
-//  Split --listen "ADDR:PORT" or "[V6ADDR]:PORT"; -1 with err.
-static int s_listen(portal_t *self, const char *text, lt_err_t *err)
-{
-    const char *colon = strrchr(text, ':');
-    const char *host = text;
-    size_t len = colon ? (size_t) (colon - text) : 0;
-    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
-        host = text + 1;
-        len -= 2;
-    }
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || len == 0 || len >= sizeof(self->host) || !end || *end || colon[1] == 0
-        || port < 0 || port > 65535)
-        return lt_err_set(err, LT_ECONFIG, "--listen must be ADDR:PORT, not '%s'", text), -1;
-    snprintf(self->host, sizeof(self->host), "%.*s", (int) len, host);
-    self->port = (uint16_t) port;
-    return 0;
 }
 
 //  Take --agencies (comma-separated codes or patterns); -1 with err.
@@ -146,18 +75,6 @@ static int s_agencies(portal_t *self, const char *list, lt_err_t *err)
     return 0;
 }
 
-//  A path option must start with '/' and hold no space; -1 with err.
-static int s_path(lt_conn_t *conn, const char *name, const char **out, lt_err_t *err)
-{
-    const char *path = lt_conn_option(conn, name);
-    if (path[0] != '/' || strpbrk(path, " ?#\r\n\t"))
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a path starting with '/', not '%s'",
-                          name, path),
-               -1;
-    *out = path;
-    return 0;
-}
-
 static void s_fini(void **state_p);
 
 //  Read and check the options, load the passwords, open the store.
@@ -173,41 +90,32 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->stats_lock, NULL);
     pthread_mutex_init(&self->batch_lock, NULL);
     *state_p = self;
-    const char *required[] = {"username", "password-file", "dvcqg-url", "dvcqg-username",
-                              "dvcqg-password-file"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!*lt_conn_option(conn, required[i])) {
-            lt_err_set(err, LT_ECONFIG, "--%s is required (see --help)", required[i]);
-            goto failed;
-        }
-    long long idle = 0, sessions = 0, max_body = 0, max_records = 0, publish = 0, timeout = 0,
-              connect = 0, batch = 0;
-    if (s_listen(self, lt_conn_option(conn, "listen"), err)
-        || s_number(conn, "session-idle", 10, 86400 * 7, &idle, err)
-        || s_number(conn, "max-sessions", 1, 100000, &sessions, err)
-        || s_number(conn, "max-body", 1024, 1024LL * 1024 * 1024, &max_body, err)
-        || s_number(conn, "max-records", 1, 100000, &max_records, err)
-        || s_number(conn, "publish-timeout", 100, 600000, &publish, err)
-        || s_number(conn, "timeout-ms", 100, 3600000, &timeout, err)
-        || s_number(conn, "connect-timeout-ms", 100, 600000, &connect, err)
-        || s_number(conn, "batch", 1, PORTAL_BATCH_MAX, &batch, err)
-        || s_path(conn, "auth-path", &self->auth_path, err)
-        || s_path(conn, "service-path", &self->service_path, err)
-        || s_path(conn, "dvcqg-auth-path", &self->dvcqg_auth_path, err)
-        || s_path(conn, "dvcqg-service-path", &self->dvcqg_service_path, err)
-        || s_agencies(self, lt_conn_option(conn, "agencies"), err))
+    unsigned port = 0;
+    lt_option_addr(lt_conn_option(conn, "listen"), self->host, sizeof(self->host), &port);
+    self->port = (uint16_t) port;
+    long long idle = lt_conn_option_int(conn, "session-idle");
+    long long batch = lt_conn_option_int(conn, "batch");
+    self->auth_path = lt_conn_option(conn, "auth-path");
+    self->service_path = lt_conn_option(conn, "service-path");
+    self->dvcqg_auth_path = lt_conn_option(conn, "dvcqg-auth-path");
+    self->dvcqg_service_path = lt_conn_option(conn, "dvcqg-service-path");
+    if (batch > PORTAL_BATCH_MAX) {
+        lt_err_set(err, LT_ECONFIG, "--batch must be a number from 1 to %d", PORTAL_BATCH_MAX);
+        goto failed;
+    }
+    if (s_agencies(self, lt_conn_option(conn, "agencies"), err))
         goto failed;
     if (strcmp(self->auth_path, self->service_path) == 0) {
         lt_err_set(err, LT_ECONFIG, "--auth-path and --service-path must differ");
         goto failed;
     }
     self->session_idle_ms = idle * 1000;
-    self->max_sessions = (size_t) sessions;
-    self->max_body = (size_t) max_body;
-    self->max_records = (size_t) max_records;
-    self->publish_timeout_ms = (int) publish;
-    self->timeout_ms = (long) timeout;
-    self->connect_timeout_ms = (long) connect;
+    self->max_sessions = (size_t) lt_conn_option_int(conn, "max-sessions");
+    self->max_body = (size_t) lt_conn_option_int(conn, "max-body");
+    self->max_records = (size_t) lt_conn_option_int(conn, "max-records");
+    self->publish_timeout_ms = (int) lt_conn_option_int(conn, "publish-timeout");
+    self->timeout_ms = (long) lt_conn_option_int(conn, "timeout-ms");
+    self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->max_batch = (size_t) batch;
     self->username = lt_conn_option(conn, "username");
     self->dvcqg_url = lt_conn_option(conn, "dvcqg-url");
@@ -339,7 +247,7 @@ static const lt_connector_ops_t s_ops = {
     .name = "portal",
     .kind = "portal",
     .summary = "one-stop adapter API server and client of DVCQG's adapter (dossiers, progress)",
-    .options = s_options,
+    .options = portal_options,
     .init = s_init,
     .start = s_start,
     .poll = s_poll,

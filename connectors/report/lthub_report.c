@@ -40,16 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lt_option_t s_options[] = {
-    {"url", "", "base URL of the reporting system (https://...)"},
-    {"token-file", "", "file holding the bearer token (one line, mode 0600)"},
-    {"path", "/api/v1/reports", "path of the reports endpoint under --url"},
-    {"ca-file", "", "PEM CA file for the system's TLS certificate (default: system store)"},
-    {"timeout-ms", "30000", "longest wait for one call, ms"},
-    {"connect-timeout-ms", "10000", "longest wait for a connection, ms"},
-    {"fact-timeout-ms", "10000", "longest wait for the broker to store an acceptance fact, ms"},
-    {NULL, NULL, NULL},
-};
+extern const lt_option_t report_options[];   //  report_options.c
 
 //  ---------------------------------------------------------------------------
 //  Helpers shared by the files of the connector
@@ -123,22 +114,6 @@ void report_client_give(report_t *self, lt_http_client_t **client_p)
 //  ---------------------------------------------------------------------------
 //  Lifecycle
 
-//  Read a numeric option within bounds; -1 with err filled otherwise.
-static int s_number(lt_conn_t *conn, const char *name, long min, long max, long *out,
-                    lt_err_t *err)
-{
-    const char *text = lt_conn_option(conn, name);
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (!*text || *end || errno || value < min || value > max)
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %ld to %ld, not '%s'",
-                          name, min, max, text),
-               -1;
-    *out = value;
-    return 0;
-}
-
 static void s_fini(void **state_p);
 
 //  Read and check the options, the token file and the URL before the
@@ -152,25 +127,13 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
     *state_p = self;
-    const char *required[] = {"url", "token-file"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!*lt_conn_option(conn, required[i])) {
-            lt_err_set(err, LT_ECONFIG, "--%s is required (see --help)", required[i]);
-            goto failed;
-        }
     self->url = lt_conn_option(conn, "url");
     self->path = lt_conn_option(conn, "path");
     self->token_file = lt_conn_option(conn, "token-file");
     self->ca_file = lt_conn_option(conn, "ca-file");
-    if (self->path[0] != '/' || strpbrk(self->path, " \t\r\n?#")) {
-        lt_err_set(err, LT_ECONFIG, "--path must start with / and hold no blank, ? or #: '%s'",
-                   self->path);
-        goto failed;
-    }
-    if (s_number(conn, "timeout-ms", 100, 3600000, &self->timeout_ms, err)
-        || s_number(conn, "connect-timeout-ms", 100, 600000, &self->connect_timeout_ms, err)
-        || s_number(conn, "fact-timeout-ms", 100, 600000, &self->fact_timeout_ms, err))
-        goto failed;
+    self->timeout_ms = (long) lt_conn_option_int(conn, "timeout-ms");
+    self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
+    self->fact_timeout_ms = (long) lt_conn_option_int(conn, "fact-timeout-ms");
     char token[REPORT_TOKEN_MAX];
     int loaded = report_token_load(self->token_file, token, sizeof(token), err);
     OPENSSL_cleanse(token, sizeof(token));
@@ -224,7 +187,7 @@ static const lt_connector_ops_t s_ops = {
     .name = "report",
     .kind = "report",
     .summary = "client of the reporting system: submits indicator reports, publishes acceptances",
-    .options = s_options,
+    .options = report_options,
     .init = s_init,
     .deliver = report_deliver,
     .stats = s_stats,

@@ -13,11 +13,19 @@
     or a session was lost). The runtime remembers the ids of messages it
     delivered (a bounded FIFO set) and of those in progress, and answers a
     repeat without calling deliver() again.
+
+    Options: typed tables (lt_option.h; the runtime's in connectors/catalog),
+    read from the defaults, the connectors/NAME section of --config FILE
+    (lthubd's config) and the command line, each checked before init().
+    Counters: the connector's stats slot goes to the broker on a PING every
+    S_STATS_EVERY_MS and on every PONG (LTP field `stats`).
 */
 #include "lt_connector.h"
+#include "lt_catalog.h"
 #include "lt_id.h"
 #include "lt_log.h"
 #include "lt_ltp.h"
+#include "lt_zpl.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -29,6 +37,7 @@
 #include <unistd.h>
 
 #define S_SEEN_MAX 65536   //  message ids remembered as delivered
+#define S_STATS_EVERY_MS 5000   //  the connector's own counters go to the broker this often
 
 //  One message waiting for its ACCEPTED.
 typedef struct {
@@ -95,19 +104,12 @@ struct _lt_conn_t {
     s_stats_t stats;                 //  counters
 };
 
-static const lt_option_t s_runtime_options[] = {
-    {"name", "", "connector name (its certificate must carry the same name)"},
-    {"broker", "tcp://127.0.0.1:5570", "lthubd LTP endpoint"},
-    {"keys", "/var/lib/lthub/keys", "directory with broker.cert and NAME.cert_secret"},
-    {"broker-key", "", "broker public certificate (default KEYS/broker.cert)"},
-    {"cert", "", "this connector's secret certificate (default KEYS/NAME.cert_secret)"},
-    {"credit", "64", "deliveries the broker may hand over at once"},
-    {"workers", "4", "threads calling deliver()"},
-    {"window", "1024", "publishes waiting for ACCEPTED at most"},
-    {"window-bytes", "16777216", "payload bytes waiting for ACCEPTED at most"},
-    {"log-level", "info", "error, warning, info or debug"},
-    {NULL, NULL, NULL},
-};
+#define s_runtime_options lt_catalog_runtime_options   //  connectors/catalog
+
+const lt_option_t *lt_conn_runtime_options(void)
+{
+    return s_runtime_options;
+}
 
 //  ---------------------------------------------------------------------------
 //  Options
@@ -116,56 +118,149 @@ static void s_usage(const lt_connector_ops_t *ops, FILE *out)
 {
     fprintf(out, "%s: %s\n\nusage: lthub-%s [--option value]...\n\nruntime options:\n",
             ops->name, ops->summary ? ops->summary : "", ops->name);
-    for (const lt_option_t *o = s_runtime_options; o->name; o++)
-        fprintf(out, "  --%-14s %s%s%s%s\n", o->name, o->help, *o->fallback ? " [" : "",
-                o->fallback, *o->fallback ? "]" : "");
+    lt_option_print(out, s_runtime_options, "--", 2);
     if (ops->options) {
-        fprintf(out, "\n%s options:\n", ops->name);
-        for (const lt_option_t *o = ops->options; o->name; o++)
-            fprintf(out, "  --%-14s %s%s%s%s\n", o->name, o->help, *o->fallback ? " [" : "",
-                    o->fallback, *o->fallback ? "]" : "");
+        fprintf(out, "\n%s options (also `name = \"value\"` under connectors/NAME in --config):\n",
+                ops->name);
+        lt_option_print(out, ops->options, "--", 2);
     }
 }
 
 //  Find an option declaration by name in the runtime's or the connector's table.
 static const lt_option_t *s_option(const lt_connector_ops_t *ops, const char *name)
 {
-    for (const lt_option_t *o = s_runtime_options; o->name; o++)
-        if (streq(o->name, name))
-            return o;
-    for (const lt_option_t *o = ops->options; o && o->name; o++)
-        if (streq(o->name, name))
-            return o;
-    return NULL;
+    const lt_option_t *o = lt_option_find(s_runtime_options, name);
+    return o ? o : lt_option_find(ops->options, name);
 }
 
-//  Parse --name value and --name=value pairs into self->options.
+//  Set an option after checking it against its declaration; where names
+//  where the value came from for the message. -1 with err filled.
+static int s_set(lt_conn_t *self, const lt_option_t *o, const char *value, const char *where,
+                 lt_err_t *err)
+{
+    char why[400];
+    if (lt_option_check(o, value, why, sizeof(why)))
+        return lt_err_set(err, LT_ECONFIG, "%s %s", where, why), -1;
+    zhash_update(self->options, o->name, (void *) value);
+    return 0;
+}
+
+//  The broker endpoint a connector on this machine uses for lthubd's
+//  broker/endpoint: a wildcard bind address becomes loopback.
+static void s_connect_endpoint(const char *bind, char *out, size_t size)
+{
+    const char *host = strncmp(bind, "tcp://", 6) == 0 ? bind + 6 : NULL;
+    const char *colon = host ? strrchr(host, ':') : NULL;
+    if (host && colon && (strncmp(host, "*:", 2) == 0 || strncmp(host, "0.0.0.0:", 8) == 0))
+        snprintf(out, size, "tcp://127.0.0.1%s", colon);
+    else
+        snprintf(out, size, "%s", bind);
+}
+
+//  Read the connector's section of lthubd's config file (connectors/NAME),
+//  and the broker's endpoint and keys when the command line gives none.
+static int s_load_config(lt_conn_t *self, const char *path, const char *name, lt_err_t *err)
+{
+    int line = 0;
+    lt_zpl_t *zpl = lt_zpl_load(path, &line, err);
+    if (!zpl) {
+        char why[sizeof(err->detail)];
+        snprintf(why, sizeof(why), "%s", err->detail);
+        return lt_err_set(err, LT_ECONFIG, "%s:%d: %s", path, line, why), -1;
+    }
+    zconfig_t *root = lt_zpl_root(zpl);
+    //  Broker endpoint and keys from the broker's own settings.
+    const char *endpoint = zconfig_get(root, "broker/endpoint", NULL);
+    char text[1100];
+    if (endpoint) {
+        s_connect_endpoint(endpoint, text, sizeof(text));
+        zhash_update(self->options, "broker", text);
+    }
+    const char *keys = zconfig_get(root, "broker/keys", "");
+    const char *data = zconfig_get(root, "broker/data", "");
+    if (*keys)
+        zhash_update(self->options, "keys", (void *) keys);
+    else if (*data) {
+        snprintf(text, sizeof(text), "%s/keys", data);
+        zhash_update(self->options, "keys", text);
+    }
+    char at[64];
+    snprintf(at, sizeof(at), "connectors/%s", name);
+    zconfig_t *section = zconfig_locate(root, at);
+    int rc = 0;
+    if (!section) {
+        lt_err_set(err, LT_ECONFIG, "%s: no section connectors/%s (the --name of this "
+                   "connector)", path, name);
+        rc = -1;
+    }
+    for (zconfig_t *item = section ? zconfig_child(section) : NULL; item && rc == 0;
+         item = zconfig_next(item)) {
+        const char *key = zconfig_name(item);
+        if (streq(key, "program") || streq(key, "args") || streq(key, "restart"))
+            continue;   //  lthubd's: how to start this program
+        char where[700];
+        snprintf(where, sizeof(where), "%s:%d: connectors/%s/%s", path, lt_zpl_line(zpl, item),
+                 name, key);
+        const lt_option_t *o = s_option(self->ops, key);
+        if (!o || streq(key, "config") || streq(key, "name")) {
+            lt_err_set(err, LT_ECONFIG, "%s is not an option of lthub-%s (see --help)", where,
+                       self->ops->name);
+            rc = -1;
+        }
+        else
+            rc = s_set(self, o, zconfig_value(item), where, err);
+    }
+    lt_zpl_destroy(&zpl);
+    return rc;
+}
+
+//  Parse --name value and --name=value pairs into self->options, after the
+//  defaults and the --config section.
 static int s_parse(lt_conn_t *self, int argc, char **argv, lt_err_t *err)
 {
     for (const lt_option_t *o = s_runtime_options; o->name; o++)
         zhash_update(self->options, o->name, (void *) o->fallback);
     for (const lt_option_t *o = self->ops->options; o && o->name; o++)
         zhash_update(self->options, o->name, (void *) o->fallback);
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0)
-            return lt_err_set(err, LT_ECONFIG, "unexpected argument '%s'", arg), -1;
-        char name[64];
-        const char *value = NULL;
-        const char *eq = strchr(arg, '=');
-        if (eq) {
-            snprintf(name, sizeof(name), "%.*s", (int) (eq - arg - 2), arg + 2);
-            value = eq + 1;
+    //  Two passes: --config and --name first, so that the file's section
+    //  comes before every other option of the command line.
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < argc; i++) {
+            const char *arg = argv[i];
+            if (strncmp(arg, "--", 2) != 0)
+                return lt_err_set(err, LT_ECONFIG, "unexpected argument '%s'", arg), -1;
+            char name[64];
+            const char *value = NULL;
+            const char *eq = strchr(arg, '=');
+            if (eq) {
+                snprintf(name, sizeof(name), "%.*s", (int) (eq - arg - 2), arg + 2);
+                value = eq + 1;
+            }
+            else {
+                snprintf(name, sizeof(name), "%s", arg + 2);
+                if (i + 1 >= argc)
+                    return lt_err_set(err, LT_ECONFIG, "option --%s needs a value", name), -1;
+                value = argv[++i];
+            }
+            const lt_option_t *o = s_option(self->ops, name);
+            if (!o)
+                return lt_err_set(err, LT_ECONFIG, "unknown option --%s (see --help)", name),
+                       -1;
+            bool early = streq(name, "config") || streq(name, "name");
+            char where[80];
+            snprintf(where, sizeof(where), "--%s", name);
+            if (early == (pass == 0) && s_set(self, o, value, where, err))
+                return -1;
         }
-        else {
-            snprintf(name, sizeof(name), "%s", arg + 2);
-            if (i + 1 >= argc)
-                return lt_err_set(err, LT_ECONFIG, "option --%s needs a value", name), -1;
-            value = argv[++i];
+        const char *config = lt_conn_option(self, "config");
+        if (pass == 0 && *config) {
+            const char *name = lt_conn_option(self, "name");
+            char *copy = strdup(*name ? name : self->ops->name);
+            int rc = copy ? s_load_config(self, config, copy, err) : -1;
+            free(copy);
+            if (rc)
+                return -1;
         }
-        if (!s_option(self->ops, name))
-            return lt_err_set(err, LT_ECONFIG, "unknown option --%s (see --help)", name), -1;
-        zhash_update(self->options, name, (void *) value);
     }
     return 0;
 }
@@ -177,24 +272,23 @@ const char *lt_conn_option(lt_conn_t *self, const char *name)
     return value ? value : "";
 }
 
+long long lt_conn_option_int(lt_conn_t *self, const char *name)
+{
+    return lt_option_number(lt_conn_option(self, name));
+}
+
 const char *lt_conn_name(lt_conn_t *self)
 {
     assert(self);
     return self->name;
 }
 
-//  Read a numeric option within bounds.
-static int s_number(lt_conn_t *self, const char *name, long min, long max, long *out,
-                    lt_err_t *err)
+//  Refuse to start when a required option of the connector is empty.
+static int s_required(lt_conn_t *self, lt_err_t *err)
 {
-    char *end = NULL;
-    const char *text = lt_conn_option(self, name);
-    long value = strtol(text, &end, 10);
-    if (!*text || *end || value < min || value > max)
-        return lt_err_set(err, LT_ECONFIG, "--%s must be a number from %ld to %ld, not '%s'", name,
-                          min, max, text),
-               -1;
-    *out = value;
+    for (const lt_option_t *o = self->ops->options; o && o->name; o++)
+        if (lt_option_missing(o, lt_conn_option(self, o->name)))
+            return lt_err_set(err, LT_ECONFIG, "--%s is required (see --help)", o->name), -1;
     return 0;
 }
 
@@ -216,6 +310,8 @@ typedef struct {
     int64_t last_send;        //  monotonic ms of the last message sent
     int64_t hello_backoff;    //  ms to wait before another HELLO
     int heartbeat;            //  ms, from WELCOME
+    int64_t stats_at;         //  monotonic ms of the last counters sent
+    bool stats_too_long;      //  the counters did not fit a PING (logged once)
     zhashx_t *seen;           //  message key -> "" for delivered messages
     zlistx_t *seen_order;     //  message keys in insertion order, for eviction
     zhashx_t *inprog;         //  message key -> inprog_t
@@ -367,6 +463,29 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     pthread_mutex_unlock(&conn->lock);
 }
 
+//  Put the connector's own counters (its stats slot) on a PING or PONG
+//  (schemas/ltp.md: the optional field `stats`), so that lthubd shows them.
+static void s_attach_stats(session_t *s, lt_ltp_t *msg)
+{
+    lt_conn_t *conn = s->conn;
+    s->stats_at = zclock_mono();
+    if (!conn->ops->stats || !conn->state)
+        return;
+    json_t *own = json_object();
+    if (!own)
+        return;
+    conn->ops->stats(conn->state, own);
+    char *text = json_dumps(own, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(own);
+    if (text && strlen(text) < LT_LTP_MAX_STATS)
+        lt_ltp_set_stats(msg, text);
+    else if (text && !s->stats_too_long) {
+        s->stats_too_long = true;
+        lt_log_warning("event=stats_too_long bytes=%zu max=%d", strlen(text), LT_LTP_MAX_STATS - 1);
+    }
+    free(text);
+}
+
 //  Handle one message from the broker.
 static void s_on_broker(session_t *s)
 {
@@ -433,6 +552,7 @@ static void s_on_broker(session_t *s)
         break;
     case LT_LTP_PING: {
         lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
+        s_attach_stats(s, pong);
         s_send(s, &pong);
         break;
     }
@@ -518,8 +638,9 @@ static void s_on_tick(session_t *s)
         s_hello(s, true);
         return;
     }
-    if (now - s->last_send >= beat) {
+    if (now - s->last_send >= beat || now - s->stats_at >= S_STATS_EVERY_MS) {
         lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+        s_attach_stats(s, ping);
         s_send(s, &ping);
     }
     for (pending_t *p = zlistx_first(s->pending); p; p = zlistx_next(s->pending))
@@ -571,9 +692,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     }
     snprintf(s->broker_key, sizeof(s->broker_key), "%s", zcert_public_txt(bcert));
     zcert_destroy(&bcert);
-    long credit = 64;
-    s_number(conn, "credit", 1, 100000, &credit, NULL);
-    s->credit = (uint32_t) credit;
+    s->credit = (uint32_t) lt_conn_option_int(conn, "credit");
     s->pending = zlistx_new();
     s->by_seq = zhashx_new();
     s->seen = zhashx_new();
@@ -701,15 +820,12 @@ lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_
     self->to_send = zlistx_new();
     self->work = zlistx_new();
     self->results = zlistx_new();
-    long window = 1024, window_bytes = 0;
-    if (s_parse(self, argc, argv, err) ||
-        s_number(self, "window", 1, 1000000, &window, err) ||
-        s_number(self, "window-bytes", 65536, 1L << 34, &window_bytes, err)) {
+    if (s_parse(self, argc, argv, err)) {
         lt_conn_destroy(&self);
         return NULL;
     }
-    self->window = (size_t) window;
-    self->window_bytes = (size_t) window_bytes;
+    self->window = (size_t) lt_conn_option_int(self, "window");
+    self->window_bytes = (size_t) lt_conn_option_int(self, "window-bytes");
     const char *name = lt_conn_option(self, "name");
     snprintf(self->name, sizeof(self->name), "%s", *name ? name : ops->name);
     int level = lt_log_level_from_name(lt_conn_option(self, "log-level"));
@@ -725,9 +841,8 @@ lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_
 int lt_conn_start(lt_conn_t *self, lt_err_t *err)
 {
     assert(self);
-    long workers = 4;
-    if (s_number(self, "workers", 1, 256, &workers, err) ||
-        s_number(self, "credit", 1, 100000, &(long){0}, err))
+    long long workers = lt_conn_option_int(self, "workers");
+    if (s_required(self, err))
         return -1;
     if (self->ops->init && self->ops->init(self, &self->state, err))
         return -1;

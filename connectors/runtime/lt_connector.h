@@ -16,6 +16,7 @@
 
 #include "lt_envelope.h"
 #include "lt_error.h"
+#include "lt_option.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,13 +29,6 @@ extern "C" {
 #define LT_CONNECTOR_ABI 1   //  version of lt_connector_ops_t
 
 typedef struct _lt_conn_t lt_conn_t;
-
-//  One connector-specific option (--name VALUE); NULL name ends the table.
-typedef struct {
-    const char *name;        //  option name without dashes
-    const char *fallback;    //  default value ("" for none)
-    const char *help;        //  one line for --help
-} lt_option_t;
 
 //  A message the broker hands to the connector.
 typedef struct {
@@ -57,7 +51,7 @@ typedef struct {
     const char *name;             //  default connector name, e.g. "dms"
     const char *kind;             //  connector kind sent in HELLO
     const char *summary;          //  one line for --help
-    const lt_option_t *options;   //  connector-specific options, or NULL
+    const lt_option_t *options;   //  connector-specific options (typed, lt_option.h), or NULL
 
     //  Prepare the connector's state from its options; *state_p is passed
     //  to every other slot. Main thread, before the session starts; may
@@ -115,7 +109,18 @@ int lt_conn_start(lt_conn_t *self, lt_err_t *err);
 void lt_conn_destroy(lt_conn_t **self_p);
 
 //  Value of a connector or runtime option ("" when unset, never NULL).
+//  Options come, last wins, from the table's defaults, the connector's
+//  section of the --config file (connectors/NAME), then the command line;
+//  each is checked against its declaration before init() runs, and a
+//  required one left empty stops the program naming it.
 const char *lt_conn_option(lt_conn_t *self, const char *name);
+
+//  Value of a numeric (LT_OPT_INT) or yes/no (LT_OPT_BOOL, 1 for yes)
+//  option, already checked against its bounds.
+long long lt_conn_option_int(lt_conn_t *self, const char *name);
+
+//  The options every connector takes (name, broker, keys, workers...).
+const lt_option_t *lt_conn_runtime_options(void);
 
 //  The connector's name (from --name or the table).
 const char *lt_conn_name(lt_conn_t *self);

@@ -24,6 +24,7 @@
 #include "lt_file.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_period.h"
 #include "lt_report_json.h"
 #include "sim.h"
 
@@ -38,16 +39,16 @@
 #define S_MAX_LIST 64   //  entries of --organs, --codes, --kinds
 
 static const lt_option_t s_options[] = {
-    {"count", "1", "reports to publish (0: until stopped)"},
-    {"every-ms", "0", "pause between two reports, ms"},
-    {"seed", "1", "seed of the figures and of the keys' suffix"},
-    {"organs", "000.00.00.H26", "reporting agencies, comma-separated, in turn"},
-    {"codes", "PAR-7.1", "report regimes (reportCode), comma-separated, in turn"},
-    {"kinds", "quarter", "period kinds in turn: month, quarter, half, nine_months, year"},
-    {"year", "2026", "year of the first periods (the next nine follow in turn)"},
-    {"file", "", "publish these report files (comma-separated) as they are instead"},
-    {"key", "", "message key of a --file that is not a valid report"},
-    {NULL, NULL, NULL},
+    LT_OPT_STR("count", "1", "reports to publish (0: until stopped)"),
+    LT_OPT_STR("every-ms", "0", "pause between two reports, ms"),
+    LT_OPT_STR("seed", "1", "seed of the figures and of the keys' suffix"),
+    LT_OPT_STR("organs", "000.00.00.H26", "reporting agencies, comma-separated, in turn"),
+    LT_OPT_STR("codes", "PAR-7.1", "report regimes (reportCode), comma-separated, in turn"),
+    LT_OPT_STR("kinds", "quarter", "period kinds in turn: month, quarter, half, nine_months, year"),
+    LT_OPT_STR("year", "2026", "year of the first periods (the next nine follow in turn)"),
+    LT_OPT_STR("file", "", "publish these report files (comma-separated) as they are instead"),
+    LT_OPT_STR("key", "", "message key of a --file that is not a valid report"),
+    LT_OPT_END,
 };
 
 //  A comma-separated option split in place.
@@ -182,10 +183,7 @@ static char *s_build(s_gen_t *self, long n)
         snprintf(label, sizeof(label), "%ld", year);
     snprintf(key, sizeof(key), "%s/%s/%s/%llu-%ld", code, organ, label,
              (unsigned long long) self->seed, n);
-    time_t now = (time_t) (lt_time_ms() / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(generated, sizeof(generated), "%Y-%m-%dT%H:%M:%S+07:00", &tm);
+    lt_period_format_time(lt_time_ms(), "%Y-%m-%dT%H:%M:%S+07:00", generated, sizeof(generated));
 
     static const struct {
         const char *code;      //  indicator code

@@ -1,4 +1,5 @@
 /*  sim_util: helpers shared by the lthub-sim modes. */
+#include "lt_period.h"
 #include "sim.h"
 
 #include <assert.h>
@@ -192,9 +193,5 @@ int sim_wait_signal(int64_t ms)
 
 void sim_format_time(int64_t ms, char out[32])
 {
-    time_t t = (time_t) (ms / 1000) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    if (strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        out[0] = 0;
+    lt_period_format_time(ms, "%Y-%m-%d %H:%M:%S", out, 32);
 }
