@@ -494,14 +494,26 @@ static void s_bind_digest(sqlite3_stmt *stmt, int i, const char *hex)
         sqlite3_bind_text(stmt, i, hex, -1, SQLITE_STATIC);
 }
 
-//  The item's index key: 64-bit FNV-1a of its text (two items may share
-//  one; every lookup also compares the text).
+//  32-bit FNV-1a of len bytes.
+static uint32_t s_fnv32(const char *text, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char) text[i]) * 16777619u;
+    return h;
+}
+
+//  The item's index key: the hash of its document (the key's second field:
+//  DocumentId, MaHoSo, ...) in the high 32 bits, of the whole key in the
+//  low ones, so that the items of one document (its doc_out, doc_in and
+//  statuses) sit side by side in the index: one page written, not one per
+//  item. Two items may share a key; every lookup also compares the text.
 static int64_t s_ikey(const char *item)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *) item; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return (int64_t) h;
+    const char *doc = strchr(item, '|');
+    doc = doc ? doc + 1 : item;
+    uint64_t high = s_fnv32(doc, strcspn(doc, "|"));
+    return (int64_t) ((high << 32) | s_fnv32(item, strlen(item)));
 }
 
 //  SQL lt_ikey(item), for the migration.

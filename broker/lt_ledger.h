@@ -6,7 +6,8 @@
     document, a resent register or another version of the same document adds
     nothing, and a document both relayed and registered is one item with two
     rows (origin "relay" and "register"); the append keeps this, finding an
-    item's rows by a 64-bit hash of its key (ikey). Each row carries the
+    item's rows by a 64-bit hash of its key (ikey, its document's items side
+    by side). Each row carries the
     SHA-256 of the row before it ("prev") and its own ("hash"), the SHA-256
     of its canonical form: every column in this order, each written as
     LENGTH ':' VALUE ','
