@@ -165,6 +165,18 @@ static bool s_writes(int q)
            q == Q_OPEN_LIST;
 }
 
+//  One pending ledger_sum line (deferred mode): the batch's kept delta and
+//  the delta of the message being recorded, which a failed publish drops.
+typedef struct {
+    int half;             //  first day of its half month
+    char agency[64];      //  its agency
+    char event[32];       //  its event
+    unsigned flags;       //  LT_F_*
+    char dim[128];        //  its dimension
+    int64_t kept;         //  moves of the batch's recorded messages
+    int64_t current;      //  moves of the message being recorded
+} s_sum_t;
+
 struct _lt_ledger_t {
     sqlite3 *db;                  //  the database (not owned)
     sqlite3_stmt *stmt[Q_COUNT];  //  prepared statements
@@ -176,6 +188,10 @@ struct _lt_ledger_t {
     const char *msgid;            //  id of the message being recorded
     int64_t head_seq;             //  seq of the last row, -1 = read it from the table
     char head_hash[65];           //  hash of the last row ("" when empty)
+    bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
+    s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
+    size_t sum_count;             //  entries in sums
+    size_t sum_alloc;             //  entries allocated
 };
 
 //  The merged state of one item.
@@ -319,6 +335,7 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
         return;
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
+    free(self->sums);
     free(self);
     *self_p = NULL;
 }
@@ -776,19 +793,91 @@ static int s_half(int day)
     return day / 100 * 100 + (day % 100 >= 15 ? 15 : 1);
 }
 
-//  Add delta items to one ledger_sum line.
-static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t *err)
+//  Write delta items to one ledger_sum line now.
+static int s_sum_write(lt_ledger_t *self, int half, const char *agency, const char *event,
+                       unsigned flags, const char *dim, int64_t delta, lt_err_t *err)
 {
     sqlite3_stmt *stmt = self->stmt[Q_SUM_ADD];
-    sqlite3_bind_int(stmt, 1, s_half(st->day));
-    sqlite3_bind_text(stmt, 2, st->agency, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, st->event, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 4, (int) st->flags);
-    sqlite3_bind_text(stmt, 5, st->dim, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 6, delta);
+    sqlite3_bind_int(stmt, 1, half);
+    sqlite3_bind_text(stmt, 2, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, event, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 4, (int) flags);
+    sqlite3_bind_text(stmt, 5, dim, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, delta);
     int step = sqlite3_step(stmt);
     s_reset(stmt);
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_sum");
+}
+
+//  Add delta items to one ledger_sum line: at once, or in deferred mode as
+//  a pending move of the message being recorded (a batch's messages mostly
+//  move the same few lines, so the batch writes each line once).
+static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t *err)
+{
+    int half = s_half(st->day);
+    if (!self->deferred)
+        return s_sum_write(self, half, st->agency, st->event, st->flags, st->dim, delta, err);
+    for (size_t i = self->sum_count; i-- > 0;) {
+        s_sum_t *sum = &self->sums[i];
+        if (sum->half == half && sum->flags == st->flags && strcmp(sum->event, st->event) == 0 &&
+            strcmp(sum->agency, st->agency) == 0 && strcmp(sum->dim, st->dim) == 0) {
+            sum->current += delta;
+            return 0;
+        }
+    }
+    if (self->sum_count == self->sum_alloc) {
+        size_t alloc = self->sum_alloc ? self->sum_alloc * 2 : 64;
+        s_sum_t *sums = realloc(self->sums, alloc * sizeof(*sums));
+        if (!sums)
+            return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+        self->sums = sums;
+        self->sum_alloc = alloc;
+    }
+    s_sum_t *sum = &self->sums[self->sum_count++];
+    memset(sum, 0, sizeof(*sum));
+    sum->half = half;
+    snprintf(sum->agency, sizeof(sum->agency), "%s", st->agency);
+    snprintf(sum->event, sizeof(sum->event), "%s", st->event);
+    sum->flags = st->flags;
+    snprintf(sum->dim, sizeof(sum->dim), "%s", st->dim);
+    sum->current = delta;
+    return 0;
+}
+
+void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred)
+{
+    assert(self);
+    assert(self->sum_count == 0);
+    self->deferred = deferred;
+}
+
+void lt_ledger_keep(lt_ledger_t *self)
+{
+    assert(self);
+    for (size_t i = 0; i < self->sum_count; i++) {
+        self->sums[i].kept += self->sums[i].current;
+        self->sums[i].current = 0;
+    }
+}
+
+int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err)
+{
+    assert(self);
+    int rc = 0;
+    for (size_t i = 0; i < self->sum_count && rc == 0; i++) {
+        const s_sum_t *sum = &self->sums[i];
+        if (sum->kept != 0)
+            rc = s_sum_write(self, sum->half, sum->agency, sum->event, sum->flags, sum->dim,
+                             sum->kept, err);
+    }
+    self->sum_count = 0;
+    return rc;
+}
+
+void lt_ledger_discard(lt_ledger_t *self)
+{
+    assert(self);
+    self->sum_count = 0;
 }
 
 //  Record that an item waits (ledger_open) since at, the time of its first
@@ -849,6 +938,8 @@ void lt_ledger_forget(lt_ledger_t *self)
 {
     assert(self);
     self->head_seq = -1;
+    for (size_t i = 0; i < self->sum_count; i++)
+        self->sums[i].current = 0;   //  the failed message's moves
 }
 
 int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char *sha256,
@@ -1318,6 +1409,7 @@ void lt_ledger_test(bool verbose)
     int64_t total = 0;
     assert(lt_ledger_sums(ledger, 20260101, 20261231, s_sum_collect, &total, &err) == 0);
     assert(total == 5);   //  D1 out, D1 in, P1, E1, status
+
     uint64_t rows, bad;
     char why[300];
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 6);
@@ -1386,6 +1478,39 @@ void lt_ledger_test(bool verbose)
     assert(s_count(ledger, 20261001, 20261014, "doc_out", 0) == 5);
     assert(s_count(ledger, 20261001, 20261014, "doc_out", LT_F_SECRET) == 2);
     lt_ledger_set_secret_types(ledger, "");
+    //  Deferred mode (the store's): sums move at the flush, never for a
+    //  message whose publish failed nor for a batch rolled back.
+    int64_t t20 = lt_period_local_ms(2026, 10, 20, 9, 0, 0);
+    lt_ledger_set_deferred(ledger, true);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D2", "new", "000.00.12.H26", "000.00.31.H26",
+                     true, t20) == 0);
+    lt_ledger_keep(ledger);
+    assert(sqlite3_exec(db, "SAVEPOINT failed", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D3", "new", "000.00.12.H26", "000.00.31.H26",
+                     true, t20 + 1000) == 0);
+    assert(sqlite3_exec(db, "ROLLBACK TO failed; RELEASE failed", NULL, NULL, NULL) ==
+           SQLITE_OK);
+    lt_ledger_forget(ledger);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D4", "new", "000.00.12.H26", "000.00.31.H26",
+                     true, t20 + 2000) == 0);
+    lt_ledger_keep(ledger);
+    assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 0);   //  before the flush
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 2);   //  D2 and D4, not D3
+    assert(s_count(ledger, 20261015, 20261031, "doc_in", 0) == 2);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "D5", "new", "000.00.12.H26", "000.00.31.H26",
+                     true, t20 + 3000) == 0);
+    lt_ledger_keep(ledger);
+    assert(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    lt_ledger_forget(ledger);
+    lt_ledger_discard(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);   //  nothing left to write
+    assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 2);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    lt_ledger_set_deferred(ledger, false);
     //  A read-only ledger has no list to read.
     lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);
     assert(reader);

@@ -129,6 +129,24 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *event, const ch
 //  appended rows); the next append reads it from the table.
 void lt_ledger_forget(lt_ledger_t *self);
 
+//  Deferred mode (the store's): the ledger_sum moves of each recorded
+//  message wait in memory; lt_ledger_keep adds those of the message just
+//  recorded to the batch's, lt_ledger_forget drops them (its publish
+//  failed), lt_ledger_flush writes the batch's moves, one statement per
+//  line, in the batch's transaction before its commit, and
+//  lt_ledger_discard drops them (the batch was rolled back). Set only while
+//  nothing is pending.
+void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred);
+
+//  Keep the pending moves of the message just recorded for the batch.
+void lt_ledger_keep(lt_ledger_t *self);
+
+//  Write the batch's pending ledger_sum moves; -1 with err on failure.
+int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err);
+
+//  Drop every pending move (the batch was rolled back).
+void lt_ledger_discard(lt_ledger_t *self);
+
 //  Walk the chain. Returns 0 when every row matches, 1 when one does not
 //  (*bad = its seq, why says what), -1 when the ledger cannot be read.
 int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why,

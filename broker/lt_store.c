@@ -378,6 +378,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
+    lt_ledger_set_deferred(self->ledger, true);
     self->counts.messages =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages WHERE pruned_at IS NULL", 0);
     self->counts.ready =
@@ -455,6 +456,15 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err)
 {
     assert(self);
     assert(self->in_batch);
+    //  The batch's ledger_sum moves, one statement per line, then the commit.
+    if (self->ledger && lt_ledger_flush(self->ledger, err)) {
+        self->full = (sqlite3_errcode(self->db) & 0xff) == SQLITE_FULL;
+        if (self->full)
+            lt_err_set(err, LT_ESTORE, "store %s: disk full, retry later (ledger sums)",
+                       self->path);
+        lt_store_rollback(self);
+        return -1;
+    }
     if (s_exec(self, "COMMIT", err)) {
         lt_store_rollback(self);
         return -1;
@@ -470,8 +480,10 @@ void lt_store_rollback(lt_store_t *self)
     assert(self);
     if (self->in_batch)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
-    if (self->ledger)
+    if (self->ledger) {
         lt_ledger_forget(self->ledger);   //  its cached last row may be gone
+        lt_ledger_discard(self->ledger);  //  and the batch's ledger_sum moves are
+    }
     self->in_batch = false;
     memset(&self->pending, 0, sizeof(self->pending));
 }
@@ -753,8 +765,11 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
                         msgid, err);
     if (rc == 0 && !*duplicate && self->ledger)
         rc = lt_ledger_record(self->ledger, envelope, payload, size, dest_rcpts, dest_count, err);
-    if (rc == 0 && s_step_once(self, Q_RELEASE, err) == 0)
+    if (rc == 0 && s_step_once(self, Q_RELEASE, err) == 0) {
+        if (self->ledger)
+            lt_ledger_keep(self->ledger);
         return 0;
+    }
     sqlite3_exec(self->db, "ROLLBACK TO lt_put; RELEASE lt_put", NULL, NULL, NULL);
     if (self->ledger)
         lt_ledger_forget(self->ledger);
