@@ -926,9 +926,12 @@ void lt_http_server_test(bool verbose)
            == LT_OK);
     assert(reply.status == 400);
 
-    //  Over the body limit: 413 and the handler is not called.
+    //  Over the body limit: 413 and the handler is not called. Just over it,
+    //  so the whole body sits in the socket buffers when the server answers
+    //  and closes: a body much larger races the reset against the answer
+    //  (the client then sees a broken pipe instead of the 413).
     int before = __atomic_load_n(&calls, __ATOMIC_SEQ_CST);
-    size_t huge = 1024 * 1024;
+    size_t huge = limits.max_body + 1024;
     unsigned char *too_much = calloc(1, huge);
     assert(too_much);
     lt_error_t rc = lt_http_client_post(client, "/mirror", NULL, 0, too_much, huge,
