@@ -76,8 +76,8 @@ static const char *s_migrations[] = {
     "INSERT INTO store_meta SELECT 'legacy_dedup', 1 WHERE EXISTS (SELECT 1 FROM messages);",
     //  3: retention. A pruned message keeps its row (dedup key, envelope)
     //  without payload or deliveries; pruned_at says when it was pruned.
-    "ALTER TABLE messages ADD COLUMN pruned_at INTEGER;"
-    "CREATE INDEX messages_kept ON messages(id) WHERE pruned_at IS NULL;",
+    ("ALTER TABLE messages ADD COLUMN pruned_at INTEGER;"
+     "CREATE INDEX messages_kept ON messages(id) WHERE pruned_at IS NULL;"),
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
