@@ -13,7 +13,9 @@
     it takes deliveries: a key containing --retry-match is answered RETRY, one
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
-    --delay-ms. Tests kill it, restart it and read the records.
+    --delay-ms. Tests kill it, restart it and read the records. A message
+    id already in the record is confirmed and not recorded again (the
+    receiver's own deduplication, across restarts).
 */
 #include "lt_connector.h"
 #include "lt_dossier.h"
@@ -52,6 +54,7 @@ typedef struct {
     pthread_t thread;           //  publisher thread
     bool publishing;            //  thread started
     pthread_mutex_t lock;       //  record file writes
+    zhashx_t *received;         //  sink: message ids in the record (its durable view)
 } s_state_t;
 
 static const lt_option_t s_options[] = {
@@ -85,6 +88,26 @@ static void s_record(s_state_t *self, const char *line)
     pthread_mutex_unlock(&self->lock);
 }
 
+//  Sink: the message ids the record file already holds, so that a message
+//  redelivered after a crash (its DONE lost with the process) is confirmed
+//  without being recorded twice, as a real receiving system deduplicates on
+//  the message id in its own store (lthub-dms's mailbox does).
+static zhashx_t *s_received_load(const char *path)
+{
+    zhashx_t *ids = zhashx_new();
+    assert(ids);
+    FILE *file = fopen(path, "r");
+    char line[2048];
+    while (file && fgets(line, sizeof(line), file)) {
+        char id[64] = "";
+        if (sscanf(line, "%63s", id) == 1 && lt_id_valid(id))
+            zhashx_insert(ids, id, (void *) 1);
+    }
+    if (file)
+        fclose(file);
+    return ids;
+}
+
 static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
 {
     s_state_t *self = calloc(1, sizeof(*self));
@@ -98,6 +121,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
             free(self);
             return lt_err_set(err, LT_EIO, "cannot open --record %s", record), -1;
         }
+        self->received = s_received_load(record);
     }
     self->delay_ms = strtol(lt_conn_option(conn, "delay-ms"), NULL, 10);
     self->count = strtol(lt_conn_option(conn, "count"), NULL, 10);
@@ -389,8 +413,18 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
     char line[256];
-    snprintf(line, sizeof(line), "%s %s %s\n", lt_envelope_id(d->envelope), key, btype);
-    s_record(self, line);
+    const char *id = lt_envelope_id(d->envelope);
+    snprintf(line, sizeof(line), "%s %s %s\n", id, key, btype);
+    if (self->record_fd < 0)
+        return LT_DELIVERY_OK;
+    pthread_mutex_lock(&self->lock);
+    if (!zhashx_lookup(self->received, id)) {
+        ssize_t rc = write(self->record_fd, line, strlen(line));
+        (void) rc;
+        fdatasync(self->record_fd);
+        zhashx_insert(self->received, id, (void *) 1);
+    }
+    pthread_mutex_unlock(&self->lock);
     return LT_DELIVERY_OK;
 }
 
@@ -402,6 +436,7 @@ static void s_fini(void **state_p)
     if (self->record_fd >= 0)
         close(self->record_fd);
     pthread_mutex_destroy(&self->lock);
+    zhashx_destroy(&self->received);
     free(self->files);
     free(self->script);
     free(self);
