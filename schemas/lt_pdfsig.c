@@ -78,17 +78,34 @@ typedef struct {
     size_t tokens;         //  tokens read so far
 } s_lexer_t;
 
+//  Byte classes of the tokenizer, one table lookup per byte scanned (the
+//  scanner walks every byte around each /ByteRange name).
+enum {
+    S_SPACE = 1,    //  PDF white space
+    S_DELIM = 2,    //  PDF delimiter
+    S_DIGIT = 4,    //  a byte of a number: digit, sign or point
+};
+
+static const uint8_t s_class[256] = {
+    [0] = S_SPACE, ['\t'] = S_SPACE, ['\n'] = S_SPACE, ['\f'] = S_SPACE, ['\r'] = S_SPACE,
+    [' '] = S_SPACE,
+    ['('] = S_DELIM, [')'] = S_DELIM, ['<'] = S_DELIM, ['>'] = S_DELIM, ['['] = S_DELIM,
+    [']'] = S_DELIM, ['{'] = S_DELIM, ['}'] = S_DELIM, ['/'] = S_DELIM, ['%'] = S_DELIM,
+    ['0'] = S_DIGIT, ['1'] = S_DIGIT, ['2'] = S_DIGIT, ['3'] = S_DIGIT, ['4'] = S_DIGIT,
+    ['5'] = S_DIGIT, ['6'] = S_DIGIT, ['7'] = S_DIGIT, ['8'] = S_DIGIT, ['9'] = S_DIGIT,
+    ['+'] = S_DIGIT, ['-'] = S_DIGIT, ['.'] = S_DIGIT,
+};
+
 //  Return true for a PDF white-space byte.
 static bool s_is_space(uint8_t c)
 {
-    return c == 0 || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
+    return (s_class[c] & S_SPACE) != 0;
 }
 
 //  Return true for a PDF delimiter byte.
 static bool s_is_delim(uint8_t c)
 {
-    return c == '(' || c == ')' || c == '<' || c == '>' || c == '[' || c == ']' || c == '{' ||
-           c == '}' || c == '/' || c == '%';
+    return (s_class[c] & S_DELIM) != 0;
 }
 
 //  Read the next token of the window; S_TOK_END at its end.
@@ -119,12 +136,10 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
         p += 2;
     }
     else if (c == '<') {
-        p++;
-        while (p < lx->end && d[p] != '>')
-            p++;
-        tok.type = p < lx->end ? S_TOK_HEX : S_TOK_ERROR;
-        if (p < lx->end)
-            p++;
+        //  A /Contents hex string is most of a signature dictionary.
+        const uint8_t *close = memchr(d + p + 1, '>', lx->end - p - 1);
+        tok.type = close ? S_TOK_HEX : S_TOK_ERROR;
+        p = close ? (size_t) (close - d) + 1 : lx->end;
     }
     else if (c == '>') {
         bool pair = p + 1 < lx->end && d[p + 1] == '>';
@@ -155,7 +170,7 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
     }
     else if (c == '/') {
         p++;
-        while (p < lx->end && !s_is_space(d[p]) && !s_is_delim(d[p]))
+        while (p < lx->end && (s_class[d[p]] & (S_SPACE | S_DELIM)) == 0)
             p++;
         tok.type = S_TOK_NAME;
     }
@@ -169,8 +184,8 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
     }
     else {
         bool number = true;
-        while (p < lx->end && !s_is_space(d[p]) && !s_is_delim(d[p])) {
-            if (!strchr("0123456789+-.", d[p]))
+        while (p < lx->end && (s_class[d[p]] & (S_SPACE | S_DELIM)) == 0) {
+            if ((s_class[d[p]] & S_DIGIT) == 0)
                 number = false;
             p++;
         }
