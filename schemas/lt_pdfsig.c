@@ -78,17 +78,34 @@ typedef struct {
     size_t tokens;         //  tokens read so far
 } s_lexer_t;
 
+//  Byte classes of the tokenizer, one table lookup per byte scanned (the
+//  scanner walks every byte around each /ByteRange name).
+enum {
+    S_SPACE = 1,    //  PDF white space
+    S_DELIM = 2,    //  PDF delimiter
+    S_DIGIT = 4,    //  a byte of a number: digit, sign or point
+};
+
+static const uint8_t s_class[256] = {
+    [0] = S_SPACE, ['\t'] = S_SPACE, ['\n'] = S_SPACE, ['\f'] = S_SPACE, ['\r'] = S_SPACE,
+    [' '] = S_SPACE,
+    ['('] = S_DELIM, [')'] = S_DELIM, ['<'] = S_DELIM, ['>'] = S_DELIM, ['['] = S_DELIM,
+    [']'] = S_DELIM, ['{'] = S_DELIM, ['}'] = S_DELIM, ['/'] = S_DELIM, ['%'] = S_DELIM,
+    ['0'] = S_DIGIT, ['1'] = S_DIGIT, ['2'] = S_DIGIT, ['3'] = S_DIGIT, ['4'] = S_DIGIT,
+    ['5'] = S_DIGIT, ['6'] = S_DIGIT, ['7'] = S_DIGIT, ['8'] = S_DIGIT, ['9'] = S_DIGIT,
+    ['+'] = S_DIGIT, ['-'] = S_DIGIT, ['.'] = S_DIGIT,
+};
+
 //  Return true for a PDF white-space byte.
 static bool s_is_space(uint8_t c)
 {
-    return c == 0 || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
+    return (s_class[c] & S_SPACE) != 0;
 }
 
 //  Return true for a PDF delimiter byte.
 static bool s_is_delim(uint8_t c)
 {
-    return c == '(' || c == ')' || c == '<' || c == '>' || c == '[' || c == ']' || c == '{' ||
-           c == '}' || c == '/' || c == '%';
+    return (s_class[c] & S_DELIM) != 0;
 }
 
 //  Read the next token of the window; S_TOK_END at its end.
@@ -119,12 +136,10 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
         p += 2;
     }
     else if (c == '<') {
-        p++;
-        while (p < lx->end && d[p] != '>')
-            p++;
-        tok.type = p < lx->end ? S_TOK_HEX : S_TOK_ERROR;
-        if (p < lx->end)
-            p++;
+        //  A /Contents hex string is most of a signature dictionary.
+        const uint8_t *close = memchr(d + p + 1, '>', lx->end - p - 1);
+        tok.type = close ? S_TOK_HEX : S_TOK_ERROR;
+        p = close ? (size_t) (close - d) + 1 : lx->end;
     }
     else if (c == '>') {
         bool pair = p + 1 < lx->end && d[p + 1] == '>';
@@ -155,7 +170,7 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
     }
     else if (c == '/') {
         p++;
-        while (p < lx->end && !s_is_space(d[p]) && !s_is_delim(d[p]))
+        while (p < lx->end && (s_class[d[p]] & (S_SPACE | S_DELIM)) == 0)
             p++;
         tok.type = S_TOK_NAME;
     }
@@ -169,8 +184,8 @@ static s_tok_t s_lex_next(s_lexer_t *lx)
     }
     else {
         bool number = true;
-        while (p < lx->end && !s_is_space(d[p]) && !s_is_delim(d[p])) {
-            if (!strchr("0123456789+-.", d[p]))
+        while (p < lx->end && (s_class[d[p]] & (S_SPACE | S_DELIM)) == 0) {
+            if ((s_class[d[p]] & S_DIGIT) == 0)
                 number = false;
             p++;
         }
@@ -229,6 +244,9 @@ typedef struct {
     char subfilter[64];    //  /SubFilter without the slash
     bool has_m;            //  /M is present as a string
     s_tok_t m;             //  its value token
+    size_t keys[S_MAX_NAMES];   //  offsets of the /ByteRange keys read
+    size_t key_count;      //  entries in keys
+    bool keys_over;        //  more /ByteRange keys than keys holds
 } s_sigdict_t;
 
 //  Copy a name token without its slash, printable ASCII only.
@@ -322,7 +340,12 @@ static void s_parse_dict(const uint8_t *data, size_t size, size_t start, size_t 
             return;
         }
         bool consumed = false;
-        if (s_tok_is(&lx, key, "/ByteRange") && key.start == occurrence) {
+        bool range_key = s_tok_is(&lx, key, "/ByteRange");
+        if (range_key && dict->key_count < S_MAX_NAMES)
+            dict->keys[dict->key_count++] = key.start;
+        else if (range_key)
+            dict->keys_over = true;
+        if (range_key && key.start == occurrence) {
             dict->is_key = true;
             if (value.type == S_TOK_ARRAY_OPEN) {
                 s_read_range(&lx, dict);
@@ -362,14 +385,47 @@ static void s_parse_dict(const uint8_t *data, size_t size, size_t start, size_t 
     }
 }
 
+//  True when a dictionary read without finding its search's /ByteRange as a
+//  key may hold the one at offset at as a key (only then must it be read
+//  again for that name: up to that key the reading does not depend on it).
+static bool s_may_be_key(const s_sigdict_t *dict, size_t at)
+{
+    if (dict->keys_over)
+        return true;
+    for (size_t i = 0; i < dict->key_count; i++)
+        if (dict->keys[i] == at)
+            return true;
+    return false;
+}
+
+//  Offset of the last byte c in data[from, to); SIZE_MAX when none.
+static size_t s_last(const uint8_t *data, size_t from, size_t to, uint8_t c)
+{
+    if (to <= from)
+        return SIZE_MAX;
+    const uint8_t *hit = memrchr(data + from, c, to - from);
+    return hit ? (size_t) (hit - data) : SIZE_MAX;
+}
+
 //  Find the "<<" opening the dictionary that encloses offset at; false when
-//  none opens within the window.
+//  none opens within the window. Walks back from one angle bracket to the
+//  previous one (memrchr), not byte by byte.
 static bool s_dict_start(const uint8_t *data, size_t at, size_t *start)
 {
     size_t low = at > S_WINDOW ? at - S_WINDOW : 0;
+    size_t lt = s_last(data, low + 1, at, '<');   //  last '<' before i
+    size_t gt = s_last(data, low + 1, at, '>');   //  last '>' before i
     size_t depth = 0;
     size_t i = at;
     while (i >= low + 2) {
+        if (lt != SIZE_MAX && lt >= i)
+            lt = s_last(data, low + 1, i, '<');
+        if (gt != SIZE_MAX && gt >= i)
+            gt = s_last(data, low + 1, i, '>');
+        size_t q = lt == SIZE_MAX ? gt : gt == SIZE_MAX ? lt : lt > gt ? lt : gt;
+        if (q == SIZE_MAX)
+            return false;
+        i = q + 1;   //  data[i - 1] is an angle bracket, and i >= low + 2
         if (data[i - 2] == '<' && data[i - 1] == '<') {
             if (depth == 0) {
                 *start = i - 2;
@@ -881,6 +937,9 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
         return NULL;
     const uint8_t *bytes = data;
     size_t pos = 0, names = 0;
+    s_sigdict_t seen = {0};    //  the last dictionary read where its name was no key
+    size_t seen_start = 0;     //  where it opens
+    bool seen_valid = false;   //  seen holds one
     while (bytes && pos < size) {
         const uint8_t *hit = memmem(bytes + pos, size - pos, "/ByteRange", 10);
         if (!hit)
@@ -897,10 +956,18 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
         size_t start = 0;
         if (!s_dict_start(bytes, at, &start))
             continue;
+        //  Names in a dictionary already read, where they are no key (in
+        //  a string, an array, a nested dictionary), need no second reading.
+        if (seen_valid && seen_start == start && !s_may_be_key(&seen, at))
+            continue;
         s_sigdict_t dict;
         s_parse_dict(bytes, size, start, at, &dict);
-        if (!dict.is_key)
+        if (!dict.is_key) {
+            seen = dict;
+            seen_start = start;
+            seen_valid = true;
             continue;
+        }
         if (self->count == LT_PDFSIG_MAX_SIGS) {
             self->too_many = true;
             break;

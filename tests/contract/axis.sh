@@ -100,11 +100,17 @@ adapter_ready() {
 
 peer_send_key() { echo "000.00.00.G22,2026/09/03,$((100 + $1))/CT-IN"; }
 
-peer_send_start() {
+# Before the freeze: the package and the simulator's counters (each read
+# starts python, slow on a loaded machine).
+peer_send_prepare() {
     "$TOOL" mkdoc --from 000.00.00.G22 --to 000.00.12.H26 --number $((100 + $1)) --notation CT-IN \
         --attach "$FIX/pdf/signed.pdf" "$HUB_DIR/pkgs/in-$1.edxml" || fail "mkdoc"
     AX_DONE0=$(ax_stat 'd["done"]')
     AX_FETCHED0=$(ax_stat 'd["fetched"]')
+}
+
+# The ministry sends inbound item N to the axis.
+peer_send_start() {
     "$SIM" axis-send --url "$SIM_URL" --system vpcp --secret-file "$HUB_DIR/vpcp.secret" \
         --timeout 10000 "$HUB_DIR/pkgs/in-$1.edxml" >"$HUB_DIR/in-$1.json" 2>&1 \
         || fail "the ministry could not send to the axis: $(cat "$HUB_DIR/in-$1.json")"
