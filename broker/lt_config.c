@@ -222,30 +222,37 @@ int lt_config_add_route(lt_config_t *self, unsigned kinds, const char *pattern, 
 }
 
 //  The default routes (DESIGN.md section 6): each connector of the build
-//  declares its own in its catalog entry; those with a specific pattern
-//  come first, then those matching "*", each group in catalog order.
-static void s_default_routes(lt_config_t *self)
+//  declares its own in its routes file (connectors/NAME/routes.txt,
+//  embedded in the catalog); those with a specific pattern come first,
+//  then those matching "*", each group in catalog order. A route needing
+//  broker/province is left out while it is empty, as is one whose pattern
+//  the province makes invalid.
+static void s_default_routes(lt_config_t *self, s_problems_t *p)
 {
     const char *province = self->settings.province;
+    for (size_t i = 0; i < lt_catalog_size(); i++) {
+        lt_err_t err = {0};
+        lt_routes_t *routes = lt_catalog_routes(i, &err);
+        if (!routes) {
+            s_problem(p, 0, "default routes: %s", err.detail);
+            return;
+        }
+        lt_routes_destroy(&routes);
+    }
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < lt_catalog_size(); i++) {
-            const lt_catalog_entry_t *e = lt_catalog_at(i);
-            for (const lt_catalog_route_t *r = e->routes; r && r->kinds; r++) {
+            lt_routes_t *routes = lt_catalog_routes(i, NULL);
+            for (size_t j = 0; j < lt_routes_size(routes); j++) {
+                const lt_route_default_t *r = lt_routes_at(routes, j);
                 if ((strcmp(r->match, "*") == 0) != (pass == 1))
                     continue;
                 if (r->needs_province && !*province)
                     continue;
-                char pattern[64], bad[64];
-                const char *at = strstr(r->match, "{province}");
-                if (at)
-                    snprintf(pattern, sizeof(pattern), "%.*s%s%s", (int) (at - r->match),
-                             r->match, province, at + strlen("{province}"));
-                else
-                    snprintf(pattern, sizeof(pattern), "%s", r->match);
-                unsigned kinds = s_kinds(r->kinds, bad, sizeof(bad));
-                if (kinds && lt_pattern_valid(pattern))
-                    lt_config_add_route(self, kinds, pattern, e->name);
+                char pattern[LT_PATTERN_MAX + 1];
+                if (lt_routes_expand(r, province, pattern, sizeof(pattern)) == 0)
+                    lt_config_add_route(self, r->kinds, pattern, lt_catalog_at(i)->name);
             }
+            lt_routes_destroy(&routes);
         }
 }
 
@@ -521,7 +528,7 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
                       file);
     }
     if (!routes_seen)
-        s_default_routes(self);
+        s_default_routes(self, &p);
     for (size_t i = 0; i < self->route_count; i++)
         if (self->connector_count && !lt_config_connector_find(self, self->routes[i].to))
             s_problem(&p, self->routes[i].line,
@@ -603,6 +610,36 @@ const char *lt_config_route_for(const lt_config_t *self, lt_kind_t kind, const c
     return NULL;
 }
 
+//  List the connectors' default routes as comments, in the order lthubd
+//  tries them (specific patterns first), each with the file and line it
+//  comes from.
+static void s_print_default_routes(FILE *out)
+{
+    fprintf(out, "#   Routes are tried in order; the first match wins. Without a routes\n"
+                 "#   section the connectors' default routes are used, in this order\n"
+                 "#   ({province} is broker/province; a route marked if-province, or\n"
+                 "#   holding {province}, is left out while broker/province is empty):\n");
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < lt_catalog_size(); i++) {
+            lt_err_t err = {0};
+            lt_routes_t *routes = lt_catalog_routes(i, &err);
+            if (!routes) {
+                if (pass == 0)
+                    fprintf(out, "#       (%s)\n", err.detail);
+                continue;
+            }
+            for (size_t j = 0; j < lt_routes_size(routes); j++) {
+                const lt_route_default_t *r = lt_routes_at(routes, j);
+                if ((strcmp(r->match, "*") == 0) != (pass == 1))
+                    continue;
+                fprintf(out, "#       %-18s %-14s -> %-8s %-12s %s:%d\n", r->kinds_text, r->match,
+                        lt_catalog_at(i)->name, r->needs_province ? "if-province" : "",
+                        lt_routes_origin(routes), r->line);
+            }
+            lt_routes_destroy(&routes);
+        }
+}
+
 void lt_config_print_reference(FILE *out)
 {
     fprintf(out, "#   lthubd configuration (ZPL). Every setting with its default.\n");
@@ -620,10 +657,8 @@ void lt_config_print_reference(FILE *out)
             fprintf(out, "    #   range %ld .. %ld\n", s->min, s->max);
         fprintf(out, "    %s = \"%s\"\n", slash + 1, s->fallback);
     }
-    fprintf(out, "#   Routes are tried in order; the first match wins. Without a routes\n"
-                 "#   section and with broker/province set, the defaults are used:\n"
-                 "#   documents and statuses for *.PROVINCE go to dms, others to axis,\n"
-                 "#   dossiers and progress to portal, reports to report.\n"
+    s_print_default_routes(out);
+    fprintf(out, "#   A routes section of its own replaces them all, for example:\n"
                  "routes\n    route\n        kind = \"document,status\"\n"
                  "        match = \"*.H26\"\n        to = \"dms\"\n"
                  "#   Connectors: with a program they are started and supervised; the\n"

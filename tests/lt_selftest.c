@@ -40,6 +40,8 @@
 #include "lt_option.h"
 #include "lt_zpl.h"
 #include "lt_pattern.h"
+#include "lt_catalog.h"
+#include "lt_routes.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,6 +66,8 @@ static const s_test_t s_tests[] = {
     {"lt_option", lt_option_test},
     {"lt_zpl", lt_zpl_test},
     {"lt_pattern", lt_pattern_test},
+    {"lt_routes", lt_routes_test},
+    {"lt_catalog", lt_catalog_test},
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},

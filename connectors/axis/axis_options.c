@@ -24,15 +24,8 @@ const lt_option_t axis_options[] = {
     LT_OPT_END,
 };
 
-//  Every other document and status (after the specific routes of others).
-static const lt_catalog_route_t s_routes[] = {
-    {"document,status", "*", true},
-    {NULL, NULL, false},
-};
-
 const lt_catalog_entry_t lt_catalog_axis = {
     .name = "axis",
-    .routes = s_routes,
     .summary = "client of the national document axis (edoc API): send, poll, fetch, acknowledge",
     .options = axis_options,
 };

@@ -3,9 +3,12 @@
 */
 #include "lt_catalog.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 extern const lt_catalog_entry_t *const lt_catalog_entries[];   //  generated, NULL-ended
+extern const lt_catalog_routes_file_t lt_catalog_routes_files[];   //  generated, one per entry
 
 size_t lt_catalog_size(void)
 {
@@ -39,4 +42,40 @@ const lt_catalog_entry_t *lt_catalog_find(const char *name, const char *program)
 const lt_option_t *lt_catalog_runtime(void)
 {
     return lt_catalog_runtime_options;
+}
+
+lt_routes_t *lt_catalog_routes(size_t index, lt_err_t *err)
+{
+    if (index >= lt_catalog_size()) {
+        lt_err_set(err, LT_EINTERNAL, "no connector at index %zu of the catalog", index);
+        return NULL;
+    }
+    const lt_catalog_routes_file_t *file = &lt_catalog_routes_files[index];
+    return lt_routes_parse(file->text, file->origin, err);
+}
+
+void lt_catalog_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_catalog: ");
+    //  Every connector of the build has its routes file, and it parses
+    //  (the build checks it too: this is the embedded copy).
+    assert(lt_catalog_size() > 0);
+    for (size_t i = 0; i < lt_catalog_size(); i++) {
+        const lt_catalog_entry_t *e = lt_catalog_at(i);
+        lt_err_t err = {0};
+        lt_routes_t *routes = lt_catalog_routes(i, &err);
+        if (!routes)
+            fprintf(stderr, "lt_catalog_test: %s\n", err.detail);
+        assert(routes);
+        const char *origin = lt_routes_origin(routes);
+        size_t len = strlen(origin);
+        assert(len > 11 && strcmp(origin + len - 11, "/routes.txt") == 0);
+        lt_routes_destroy(&routes);
+        assert(lt_catalog_find(e->name, NULL) == e);
+    }
+    lt_err_t err = {0};
+    assert(lt_catalog_routes(lt_catalog_size(), &err) == NULL && err.code == LT_EINTERNAL);
+    if (verbose)
+        printf("OK\n");
 }

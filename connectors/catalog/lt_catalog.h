@@ -1,9 +1,11 @@
 /*  lt_catalog: the connectors this build knows, each with its option table.
 
     Every connector declares its options in one file (connectors/NAME/
-    NAME_options.c) holding an lt_catalog_entry_t named lt_catalog_NAME;
-    lt_add_connector (cmake/LtConnector.cmake) compiles that file into this
-    library and lists the entry in the generated table, so that lthubd
+    NAME_options.c) holding an lt_catalog_entry_t named lt_catalog_NAME,
+    and its default routes in connectors/NAME/routes.txt (lt_routes.h);
+    lt_add_connector (cmake/LtConnector.cmake) compiles the first into this
+    library, embeds the text of the second, and lists both in the generated
+    table, so that lthubd routes without a routes section and
     checks each connector's section of its config (`--check-config`) and
     prints every connector's options (`--defaults`) with the same table the
     connector itself reads them with. Nothing here is code of a connector:
@@ -13,6 +15,7 @@
 #define LT_CATALOG_H_INCLUDED
 
 #include "lt_option.h"
+#include "lt_routes.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,21 +24,20 @@
 extern "C" {
 #endif
 
-//  A default route to a connector, used by lthubd when its config has no
-//  routes section; "{province}" in match stands for broker/province.
-typedef struct {
-    const char *kinds;             //  kinds, comma-separated ("document,status"); NULL ends
-    const char *match;             //  pattern (lt_pattern), may hold {province}
-    bool needs_province;           //  only when broker/province is set
-} lt_catalog_route_t;
-
 //  One connector of the build.
 typedef struct {
     const char *name;              //  connector name and kind ("dms"); program lthub-NAME
     const char *summary;           //  one line for --help and --defaults
     const lt_option_t *options;    //  its own options (the runtime's are lt_catalog_runtime)
-    const lt_catalog_route_t *routes;   //  its default routes, or NULL
 } lt_catalog_entry_t;
+
+//  A connector's default routes file (connectors/NAME/routes.txt), its
+//  text embedded by lt_add_connector; the generated table holds one per
+//  connector, in the order of lt_catalog_entries.
+typedef struct {
+    const char *origin;            //  the file, relative to the source tree
+    const char *text;              //  its text, NUL-ended
+} lt_catalog_routes_file_t;
 
 //  Number of connectors in the build.
 size_t lt_catalog_size(void);
@@ -46,6 +48,14 @@ const lt_catalog_entry_t *lt_catalog_at(size_t index);
 //  The connector named name, or the one whose program is lthub-NAME
 //  (a path's last component counts); NULL when unknown.
 const lt_catalog_entry_t *lt_catalog_find(const char *name, const char *program);
+
+//  The default routes of the connector at index, parsed from its routes
+//  file; NULL with err ("connectors/NAME/routes.txt:LINE: ...") when the
+//  file is malformed or index is past the end.
+lt_routes_t *lt_catalog_routes(size_t index, lt_err_t *err);
+
+//  Self-test: every connector's embedded routes file parses.
+void lt_catalog_test(bool verbose);
 
 //  The options every connector takes from the runtime (name, broker, keys...).
 const lt_option_t *lt_catalog_runtime(void);

@@ -42,17 +42,8 @@ const lt_option_t dms_options[] = {
     LT_OPT_END,
 };
 
-//  Documents and statuses for the province's own agencies.
-static const lt_catalog_route_t s_routes[] = {
-    {"document,status", "*.{province}", true},
-    {"document,status", "{province}.*", true},
-    {"document,status", "{province}", true},
-    {NULL, NULL, false},
-};
-
 const lt_catalog_entry_t lt_catalog_dms = {
     .name = "dms",
-    .routes = s_routes,
     .summary = "edoc API server and mailboxes for the province's document management systems",
     .options = dms_options,
 };

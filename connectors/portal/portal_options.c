@@ -36,15 +36,8 @@ const lt_option_t portal_options[] = {
     LT_OPT_END,
 };
 
-//  Every dossier and progress step.
-static const lt_catalog_route_t s_routes[] = {
-    {"dossier,progress", "*", false},
-    {NULL, NULL, false},
-};
-
 const lt_catalog_entry_t lt_catalog_portal = {
     .name = "portal",
-    .routes = s_routes,
     .summary = "one-stop adapter API server and client of DVCQG's adapter (dossiers, progress)",
     .options = portal_options,
 };

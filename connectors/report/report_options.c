@@ -17,15 +17,8 @@ const lt_option_t report_options[] = {
     LT_OPT_END,
 };
 
-//  Every indicator report.
-static const lt_catalog_route_t s_routes[] = {
-    {"report", "*", false},
-    {NULL, NULL, false},
-};
-
 const lt_catalog_entry_t lt_catalog_report = {
     .name = "report",
-    .routes = s_routes,
     .summary = "client of the reporting system: submits indicator reports, publishes acceptances",
     .options = report_options,
 };
