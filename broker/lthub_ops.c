@@ -154,6 +154,124 @@ static void s_print_retention(json_t *st)
            s_int(st, "pruned"), oldest);
 }
 
+#define S_OWN_WIDTH 100     //  columns of a connector's own figures before they wrap
+#define S_OWN_MAX 64        //  figures shown per connector; the rest: --json
+
+//  The figures of one connector's own counters, as they are written out.
+typedef struct {
+    char line[S_OWN_WIDTH + 256];  //  the line being filled
+    size_t shown;                  //  figures written so far
+    size_t skipped;                //  figures past S_OWN_MAX
+    const char *last_error;        //  its last error, "" when none
+    long long last_error_at;       //  when, Unix ms
+} s_own_t;
+
+//  Copy text into out, each control or non-printing ASCII byte replaced by
+//  '?': the figures come from a connector and go to a terminal.
+static void s_printable(char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    for (; text && *text && n + 1 < size; text++, n++)
+        out[n] = ((unsigned char) *text < 0x20 || *text == 0x7f) ? '?' : *text;
+    out[n] = 0;
+}
+
+//  Add "name value" to the figures, printing the line when it is full.
+static void s_own_add(s_own_t *own, const char *name, const char *value)
+{
+    if (own->shown == S_OWN_MAX) {
+        own->skipped++;
+        return;
+    }
+    char item[192], clean[160];
+    s_printable(clean, sizeof(clean), name);
+    snprintf(item, sizeof(item), "%s %s", clean, value);
+    size_t used = strlen(own->line);
+    if (used && used + 2 + strlen(item) > S_OWN_WIDTH) {
+        printf("%s,\n", own->line);
+        snprintf(own->line, sizeof(own->line), "      %s", item);
+    }
+    else if (used)
+        snprintf(own->line + used, sizeof(own->line) - used, ", %s", item);
+    else
+        snprintf(own->line, sizeof(own->line), "    own: %s", item);
+    own->shown++;
+}
+
+//  Walk the connector's own object: numbers and yes/no as figures named by
+//  their path, times (..._at) left out, last_error kept for its own line.
+static void s_own_walk(s_own_t *own, const char *path, json_t *value, int depth)
+{
+    const char *key;
+    json_t *child;
+    char value_text[64];
+    if (json_is_object(value) && depth < 4) {
+        json_object_foreach(value, key, child)
+        {
+            char sub[160];
+            snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+            size_t len = strlen(key);
+            if (len >= 3 && strcmp(key + len - 3, "_at") == 0 && !json_is_object(child))
+                continue;
+            if (strcmp(key, "last_error") == 0 && json_is_string(child)) {
+                own->last_error = json_string_value(child);
+                own->last_error_at = (long long) json_integer_value(
+                    json_object_get(value, "last_error_at"));
+                continue;
+            }
+            s_own_walk(own, sub, child, depth + 1);
+        }
+        return;
+    }
+    if (json_is_integer(value))
+        snprintf(value_text, sizeof(value_text), "%lld", (long long) json_integer_value(value));
+    else if (json_is_real(value))
+        snprintf(value_text, sizeof(value_text), "%.6g", json_real_value(value));
+    else if (json_is_boolean(value))
+        snprintf(value_text, sizeof(value_text), "%s", json_is_true(value) ? "yes" : "no");
+    else if (json_is_string(value) && *json_string_value(value))
+        s_printable(value_text, sizeof(value_text), json_string_value(value));
+    else
+        return;
+    s_own_add(own, path, value_text);
+}
+
+//  Print a connector's own counters (connectors[].own: what it sent in its
+//  last PING or PONG) under its row, wrapped, with their age and its last
+//  error; nothing when it sent none.
+static void s_print_own(json_t *c, long long now_ms)
+{
+    json_t *object = json_object_get(c, "own");
+    if (!json_is_object(object) || json_object_size(object) == 0)
+        return;
+    //  A connector puts its counters under its own name: no need to repeat it.
+    if (json_object_size(object) == 1) {
+        json_t *only = json_object_iter_value(json_object_iter(object));
+        if (json_is_object(only))
+            object = only;
+    }
+    s_own_t own = {.last_error = ""};
+    s_own_walk(&own, "", object, 0);
+    if (own.skipped) {
+        char more[64];
+        snprintf(more, sizeof(more), "(%zu more: lthub status --json)", own.skipped);
+        own.shown--;   //  always room for the note
+        s_own_add(&own, "and", more);
+    }
+    long long at = s_int(c, "own_at");
+    if (*own.line)
+        printf("%s  [%llds ago]\n", own.line, at > 0 && now_ms > at ? (now_ms - at) / 1000 : 0);
+    if (*own.last_error) {
+        char when[32] = "time unknown", text[400];
+        time_t secs = (time_t) (own.last_error_at / 1000);
+        struct tm tm;
+        if (own.last_error_at > 0 && gmtime_r(&secs, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+        s_printable(text, sizeof(text), own.last_error);
+        printf("    last error (%s): %s\n", when, text);
+    }
+}
+
 int lthub_status_main(int argc, char **argv)
 {
     s_opts_t o = {0};
@@ -167,6 +285,9 @@ int lthub_status_main(int argc, char **argv)
         json_decref(stats);
         return 0;
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ms = (long long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
     json_t *b = json_object_get(stats, "broker"), *st = json_object_get(stats, "store");
     printf("broker %s at %s, up %llds, %lld commits (avg %.2f ms)\n",
            json_string_value(json_object_get(b, "name")),
@@ -194,6 +315,7 @@ int lthub_status_main(int argc, char **argv)
                s_int(c, "published"), s_int(c, "accepted") + s_int(c, "duplicates"),
                s_int(c, "delivered"), s_int(c, "done"), s_int(c, "ready") + s_int(c, "waiting"),
                s_int(c, "retried"), s_int(c, "dead"), s_int(c, "rejected"), s_int(c, "inflight"));
+        s_print_own(c, now_ms);
     }
     json_decref(stats);
     return 0;

@@ -15,7 +15,8 @@
     "msgid key" (fsynced, so the record is the receiver's durable view) after
     --delay-ms. Tests kill it, restart it and read the records. A message
     id already in the record is confirmed and not recorded again (the
-    receiver's own deduplication, across restarts).
+    receiver's own deduplication, across restarts). The sink's own counters
+    (taken, recorded, refused, failed) go to lthubd as a connector's do.
 */
 #include "lt_connector.h"
 #include "lt_dossier.h"
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,10 @@ typedef struct {
     bool publishing;            //  thread started
     pthread_mutex_t lock;       //  record file writes
     zhashx_t *received;         //  sink: message ids in the record (its durable view)
+    atomic_llong taken;         //  sink: deliveries answered DONE
+    atomic_llong recorded;      //  sink: messages appended to the record (first copies)
+    atomic_llong refused;       //  sink: deliveries answered RETRY
+    atomic_llong failed;        //  sink: deliveries answered FAIL
 } s_state_t;
 
 static const lt_option_t s_options[] = {
@@ -400,14 +406,17 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
         (long) d->attempt <= self->retry_times) {
         lt_err_set(err, LT_EUNAVAIL, "test sink refuses %s %s at attempt %u", btype, key,
                    d->attempt);
+        atomic_fetch_add(&self->refused, 1);
         return LT_DELIVERY_RETRY;
     }
     if (*self->retry_match && strstr(key, self->retry_match)) {
         lt_err_set(err, LT_EUNAVAIL, "test sink refuses %s for now", key);
+        atomic_fetch_add(&self->refused, 1);
         return LT_DELIVERY_RETRY;
     }
     if (*self->fail_match && strstr(key, self->fail_match)) {
         lt_err_set(err, LT_EINVAL, "test sink refuses %s for good", key);
+        atomic_fetch_add(&self->failed, 1);
         return LT_DELIVERY_FAIL;
     }
     if (self->delay_ms > 0)
@@ -415,6 +424,7 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     char line[256];
     const char *id = lt_envelope_id(d->envelope);
     snprintf(line, sizeof(line), "%s %s %s\n", id, key, btype);
+    atomic_fetch_add(&self->taken, 1);
     if (self->record_fd < 0)
         return LT_DELIVERY_OK;
     pthread_mutex_lock(&self->lock);
@@ -423,9 +433,22 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
         (void) rc;
         fdatasync(self->record_fd);
         zhashx_insert(self->received, id, (void *) 1);
+        atomic_fetch_add(&self->recorded, 1);
     }
     pthread_mutex_unlock(&self->lock);
     return LT_DELIVERY_OK;
+}
+
+//  The sink's own counters, under "test" (they reach lthubd in PINGs).
+static void s_stats(void *state, json_t *out)
+{
+    s_state_t *self = state;
+    json_object_set_new(out, "test",
+                        json_pack("{s:I, s:I, s:I, s:I}", "taken",
+                                  (json_int_t) atomic_load(&self->taken), "recorded",
+                                  (json_int_t) atomic_load(&self->recorded), "refused",
+                                  (json_int_t) atomic_load(&self->refused), "failed",
+                                  (json_int_t) atomic_load(&self->failed)));
 }
 
 static void s_fini(void **state_p)
@@ -452,6 +475,7 @@ static const lt_connector_ops_t s_ops = {
     .init = s_init,
     .start = s_start,
     .deliver = s_deliver,
+    .stats = s_stats,
     .fini = s_fini,
 };
 
