@@ -4,7 +4,9 @@
 # figures the page shows equal the /api/v1/stats reading it rendered, that
 # reading lies between API readings taken around it while traffic flows, and
 # once traffic stops the page equals the API exactly, alerts and dead letters
-# included. A screenshot is saved beside the test's output.
+# included, and so do the connectors' own figures under their rows (the
+# sink's own count of what it recorded, once it equals its record). A
+# screenshot is saved beside the test's output.
 # usage: test_dashboard.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -67,6 +69,9 @@ wait "$PUB"
 # Traffic stopped: the page equals the API.
 hub_wait 30 '[ "$(hub_stat "s[\"store\"][\"ready\"] + s[\"store\"][\"waiting\"] + sum(c[\"inflight\"] for c in s[\"connectors\"])")" = 0 ]' || hub_fail "queue did not drain"
 sleep 2   # the publisher's session is gone for longer than alerts/connector_down
+# The sink's own count of what it recorded reaches lthubd (PING stats).
+hub_wait 20 '[ "$(hub_stat "next(c for c in s[\"connectors\"] if c[\"name\"] == \"sink\")[\"own\"][\"test\"][\"recorded\"]")" = "$(wc -l < "$HUB_DIR/sink.rec")" ]' \
+  || hub_fail "the sink's own figure recorded is not its record's $(wc -l < "$HUB_DIR/sink.rec") lines"
 curl -sf "http://$HUB_ADMIN/api/v1/stats" >"$HUB_DIR/before.json"
 curl -sf "http://$HUB_ADMIN/api/v1/alerts" >"$HUB_DIR/alerts.json"
 python3 -c 'import json,sys; k={a["kind"] for a in json.load(open(sys.argv[1]))["alerts"]}; assert {"dead_letter","connector_down"} <= k, k' "$HUB_DIR/alerts.json" \
@@ -76,6 +81,8 @@ curl -sf "http://$HUB_ADMIN/api/v1/stats" >"$HUB_DIR/after.json"
 curl -sf "http://$HUB_ADMIN/api/v1/alerts" >"$HUB_DIR/alerts2.json"
 python3 -c 'import json,sys; f=lambda p: sorted((a["kind"], a["connector"]) for a in json.load(open(p))["alerts"]); assert f(sys.argv[1]) == f(sys.argv[2])' \
   "$HUB_DIR/alerts.json" "$HUB_DIR/alerts2.json" || hub_fail "alerts changed while the page rendered"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); c=next(c for c in s["connectors"] if c["name"] == "sink"); assert c["own"]["test"]["recorded"] == int(sys.argv[2]), c' \
+  "$HUB_DIR/before.json" "$(wc -l < "$HUB_DIR/sink.rec")" || hub_fail "the sink's own figure moved after the queue drained"
 python3 "$CHECK" "$HUB_DIR/still.html" "$HUB_DIR/before.json" "$HUB_DIR/after.json" "$HUB_DIR/alerts.json" --exact \
   || { cp "$HUB_DIR/still.html" "$SHOT_DIR/dashboard-still.html"; hub_fail "dashboard does not match the API"; }
 
