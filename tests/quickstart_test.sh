@@ -289,6 +289,14 @@ test_run() {
   grep -Eq '^progress \[[0-9]+s\] relayed [0-9,]+  rate [0-9,]+/s  queued [0-9,]+  dead [0-9]+  alerts [0-9]+$' "$out" \
     || fail "no progress line: $(cat "$out")"
   ok "progress: $(grep '^progress' "$out" | tail -n 1)"
+  # The final lthub status shows each supervised connector's own counters
+  # on the line under its row.
+  for name in $supervised; do
+    awk -v name="$name" '$1 == name && $2 == "yes" { row = 1; next } row && /^    own: / { found = 1; exit } { row = 0 } END { exit !found }' \
+      "$out" || fail "lthub status: no own counters under $name: $(sed -n '/^== lthub status/,/^== summary/p' "$out")"
+  done
+  ok "lthub status: own counters under $supervised"
+  sed -n '/^== lthub status/,/^== summary/p' "$out" | sed -n '/^CONNECTOR/,/^$/p' | head -30
   local summary
   summary=$(grep '^== summary' "$out") || fail "no summary: $(cat "$out")"
   ok "$summary"
