@@ -249,8 +249,15 @@ static void s_default_routes(lt_config_t *self, s_problems_t *p)
                 if (r->needs_province && !*province)
                     continue;
                 char pattern[LT_PATTERN_MAX + 1];
-                if (lt_routes_expand(r, province, pattern, sizeof(pattern)) == 0)
-                    lt_config_add_route(self, r->kinds, pattern, lt_catalog_at(i)->name);
+                const char *to = lt_catalog_at(i)->name;
+                if (lt_routes_expand(r, province, pattern, sizeof(pattern)) != 0)
+                    continue;
+                lt_config_add_route(self, r->kinds, pattern, to);
+                if (self->connector_count && !lt_config_connector_find(self, to))
+                    s_problem(p, 0,
+                              "default route '%s %s' (%s:%d) goes to connector '%s', which is "
+                              "not under 'connectors' (list it there, or write a routes section)",
+                              r->kinds_text, r->match, lt_routes_origin(routes), r->line, to);
             }
             lt_routes_destroy(&routes);
         }
@@ -528,8 +535,8 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
                       file);
     }
     if (!routes_seen)
-        s_default_routes(self, &p);
-    for (size_t i = 0; i < self->route_count; i++)
+        s_default_routes(self, &p);   //  checks where they go itself
+    for (size_t i = 0; routes_seen && i < self->route_count; i++)
         if (self->connector_count && !lt_config_connector_find(self, self->routes[i].to))
             s_problem(&p, self->routes[i].line,
                       "route goes to connector '%s', which is not under 'connectors'",

@@ -78,6 +78,12 @@ for want in '^    dms$' '^    axis$' '^    portal$' '^    report$' \
   grep -q -- "$want" "$HUB_DIR/defaults.cfg" || hub_fail "--defaults lacks $want"
 done
 "$BIN/broker/lthubd" --check-config "$HUB_DIR/defaults.cfg" >/dev/null || hub_fail "--defaults is not a valid config"
+#    ... and the default routes, from each connector's routes file, in the
+#    order they are tried (specific patterns before "*").
+grep -E '^#  +document,status +\*\.\{province\} +-> dms +if-province +connectors/dms/routes\.txt:[0-9]+$' \
+  "$HUB_DIR/defaults.cfg" >/dev/null || hub_fail "--defaults lacks dms's default route: $(grep -- '->' "$HUB_DIR/defaults.cfg")"
+order=$(grep -oE -- '-> [a-z]+ ' "$HUB_DIR/defaults.cfg" | awk '{print $2}' | uniq | tr '\n' ' ')
+[ "$order" = "dms axis portal report " ] || hub_fail "--defaults lists the default routes in the order: $order"
 #    ... and docs/configuration.md describes every one of them.
 missing=""
 for opt in $(awk '/^connectors/ {c = 1; next} c && /^        (#   )?[a-z][a-z-]* = / {
