@@ -133,7 +133,8 @@ static int s_parse_line(lt_routes_t *self, char *line, int number, lt_err_t *err
         return -1;
     }
     lt_route_default_t route = {.line = number};
-    if (s_parse_kinds(&route, fields[0], where, err) || s_parse_match(&route, fields[1], where, err))
+    if (s_parse_kinds(&route, fields[0], where, err)
+        || s_parse_match(&route, fields[1], where, err))
         return -1;
     if (count == 3) {
         if (strcmp(fields[2], S_IF_PROVINCE) != 0) {
@@ -144,7 +145,8 @@ static int s_parse_line(lt_routes_t *self, char *line, int number, lt_err_t *err
         route.needs_province = true;
     }
     for (size_t i = 0; i < self->count; i++)
-        if (self->routes[i].kinds == route.kinds && strcmp(self->routes[i].match, route.match) == 0) {
+        if (self->routes[i].kinds == route.kinds
+            && strcmp(self->routes[i].match, route.match) == 0) {
             lt_err_set(err, LT_ECONFIG, "%s: the same route as line %d", where,
                        self->routes[i].line);
             return -1;
