@@ -3,7 +3,7 @@
 # PONG carried, /api/v1/stats connectors[].own) on a line under its row, by
 # name and value, and they move with traffic; `lthub status --json` carries
 # them too. The sink is lthub-testconn, whose own counters are taken,
-# recorded, refused and failed.
+# recorded, refused and failed, and the reason of its last FAIL.
 # usage: test_status_own.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -51,6 +51,11 @@ hub_wait 20 '[ "$(figure sink recorded)" = 12 ] && [ "$(figure sink failed)" = 1
   || hub_fail "recorded did not move to 12 with 1 failed: $(own_line sink)"
 [ "$(figure sink taken)" = 12 ] || hub_fail "taken: $(own_line sink)"
 grep -qE '^    own: .*\[[0-9]+s ago\]$' "$HUB_DIR/status.txt" || hub_fail "no age of the figures: $(cat "$HUB_DIR/status.txt")"
+# The last error on its own line under the figures, with its UTC time; the
+# time itself is not a figure.
+grep -qE '^    last error \([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}Z\): test sink refuses BAD-?[0-9]* for good$' \
+  "$HUB_DIR/status.txt" || hub_fail "no last error line: $(cat "$HUB_DIR/status.txt") $(hub_status_json)"
+own_line sink | grep -q 'last_error' && hub_fail "a time or the error text among the figures: $(own_line sink)"
 echo "ok - lthub status: $(own_line sink | sed 's/^ *//')"
 
 # --json carries the same object.

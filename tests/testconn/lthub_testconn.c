@@ -16,7 +16,8 @@
     --delay-ms. Tests kill it, restart it and read the records. A message
     id already in the record is confirmed and not recorded again (the
     receiver's own deduplication, across restarts). The sink's own counters
-    (taken, recorded, refused, failed) go to lthubd as a connector's do.
+    (taken, recorded, refused, failed, the last FAIL's reason) go to lthubd
+    as a connector's do.
 */
 #include "lt_connector.h"
 #include "lt_dossier.h"
@@ -61,6 +62,8 @@ typedef struct {
     atomic_llong recorded;      //  sink: messages appended to the record (first copies)
     atomic_llong refused;       //  sink: deliveries answered RETRY
     atomic_llong failed;        //  sink: deliveries answered FAIL
+    char last_error[160];       //  sink: reason of the last FAIL, under lock
+    int64_t last_error_at;      //  sink: when, Unix ms, under lock
 } s_state_t;
 
 static const lt_option_t s_options[] = {
@@ -417,6 +420,10 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     if (*self->fail_match && strstr(key, self->fail_match)) {
         lt_err_set(err, LT_EINVAL, "test sink refuses %s for good", key);
         atomic_fetch_add(&self->failed, 1);
+        pthread_mutex_lock(&self->lock);
+        snprintf(self->last_error, sizeof(self->last_error), "%.150s", err->detail);
+        self->last_error_at = lt_time_ms();
+        pthread_mutex_unlock(&self->lock);
         return LT_DELIVERY_FAIL;
     }
     if (self->delay_ms > 0)
@@ -443,12 +450,19 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
 static void s_stats(void *state, json_t *out)
 {
     s_state_t *self = state;
-    json_object_set_new(out, "test",
-                        json_pack("{s:I, s:I, s:I, s:I}", "taken",
-                                  (json_int_t) atomic_load(&self->taken), "recorded",
-                                  (json_int_t) atomic_load(&self->recorded), "refused",
-                                  (json_int_t) atomic_load(&self->refused), "failed",
-                                  (json_int_t) atomic_load(&self->failed)));
+    char last_error[sizeof(self->last_error)];
+    pthread_mutex_lock(&self->lock);
+    snprintf(last_error, sizeof(last_error), "%s", self->last_error);
+    int64_t last_error_at = self->last_error_at;
+    pthread_mutex_unlock(&self->lock);
+    json_object_set_new(
+        out, "test",
+        json_pack("{s:I, s:I, s:I, s:I, s:s, s:I}", "taken",
+                  (json_int_t) atomic_load(&self->taken), "recorded",
+                  (json_int_t) atomic_load(&self->recorded), "refused",
+                  (json_int_t) atomic_load(&self->refused), "failed",
+                  (json_int_t) atomic_load(&self->failed), "last_error", last_error,
+                  "last_error_at", (json_int_t) last_error_at));
 }
 
 static void s_fini(void **state_p)
