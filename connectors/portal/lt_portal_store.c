@@ -72,7 +72,12 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    if (s_exec(self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err)
+    //  Only this process opens the file: exclusive locking keeps the WAL
+    //  index in memory, so a transaction takes no file locks (fcntl).
+    if (s_exec(self,
+               "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+               " PRAGMA synchronous = NORMAL;",
+               err)
         || s_exec(self, s_schema, err)
         || s_prepare(self, "SELECT revision, digest FROM records WHERE mahoso = ?1", &self->select,
                      err)

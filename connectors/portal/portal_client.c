@@ -340,9 +340,11 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
 
 //  ---------------------------------------------------------------------------
 //  Batches: concurrent deliveries of the same kind, update flag and agency
-//  share one call. Each worker queues its item; one worker at a time takes
-//  a batch from the head of the queue, sends it, and hands the outcome to
-//  every item of it. Items of one batch come from different lanes (the
+//  share one call. Each worker queues its item; a waiting worker takes a
+//  batch from the head of the queue when no call is in flight, or when a
+//  quarter of --batch items wait beside the calls in flight (at most
+//  PORTAL_FLUSHERS at once), sends it, and hands the outcome to every item
+//  of it. Items of one batch come from different lanes (the
 //  broker never hands over two of one lane at once), so their order within
 //  the call does not matter. A batch DVCQG refuses for another reason than
 //  a transient one is sent again item by item, so that -1, -2 and -3 name
@@ -381,6 +383,7 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
             *link = item->next;
             item->state = 1;
             batch[count++] = item;
+            self->queued--;
         }
         else
             link = &item->next;
@@ -448,6 +451,16 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
     pthread_mutex_unlock(&self->batch_lock);
 }
 
+//  True when a waiting worker may send a batch now (batch_lock held): when
+//  none is being sent, or when enough items wait for another call beside
+//  those in flight (items of one call come from different lanes, so calls
+//  in flight at once never reorder a lane).
+static bool s_may_flush(const portal_t *self)
+{
+    size_t enough = self->max_batch / 4 ? self->max_batch / 4 : 1;
+    return self->flushing == 0 || (self->flushing < PORTAL_FLUSHERS && self->queued >= enough);
+}
+
 //  Queue a delivery for a batch and wait for its outcome; true when it
 //  must be sent alone instead.
 static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
@@ -460,13 +473,14 @@ static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_deliver
     while (*tail)
         tail = &(*tail)->next;
     *tail = &item;
+    self->queued++;
     while (item.state != 2) {
-        if (!self->flushing) {
-            self->flushing = true;
+        if (item.state == 0 && s_may_flush(self)) {
+            self->flushing++;
             pthread_mutex_unlock(&self->batch_lock);
             s_flush(self, client);
             pthread_mutex_lock(&self->batch_lock);
-            self->flushing = false;
+            self->flushing--;
             //  Hand the turn to the worker whose item waits first.
             if (self->queue)
                 pthread_cond_signal(&self->queue->cond);
@@ -542,7 +556,11 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
                        "call was cut short; DVCQG may receive this step twice\"",
                        lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
-    if (!done && self->max_batch > 1 && d->attempt == 1
+    //  A record sent as new (isUpdating "False") although the hub relayed
+    //  an earlier revision of its dossier is answered -3: it goes alone, so
+    //  that it does not turn a batch of new dossiers into single calls.
+    bool exists = dossier && !updating && strtoull(lt_envelope_revision(env), NULL, 10) > 1;
+    if (!done && self->max_batch > 1 && d->attempt == 1 && !exists
         && !s_batched(self, client, d, dossier, updating, &outcome, err))
         done = true;
     if (!done) {
