@@ -36,7 +36,6 @@
 #include <string.h>
 
 #define S_TRIES 4            //  calls per delivery (re-logins and -3 included)
-#define S_FACT_TIMEOUT_MS 15000   //  wait for the fact's ACCEPTED
 
 //  What one call to DVCQG came to.
 typedef enum {
@@ -271,26 +270,39 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
     return there;
 }
 
-//  Publish the fact that DVCQG accepted this dossier and wait for it.
-static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
+//  The broker's answer to a dossier_synced fact (session thread).
+static void s_fact_done(void *arg, const lt_publish_result_t *result)
 {
+    portal_t *self = arg;
+    if (result->code == LT_OK) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.facts++;
+        self->stats.synced++;   //  the dossier's delivery is DONE now
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+    else
+        lt_log_warning("event=fact_rejected code=%s reason=\"%s\"", lt_error_name(result->code),
+                       result->reason);
+}
+
+//  Publish the fact that DVCQG accepted this dossier; the delivery's DONE
+//  waits for the broker's ACCEPTED (RETRY when it is refused).
+static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
+{
+    const lt_envelope_t *env = d->envelope;
     char *payload = NULL;
     size_t size = 0;
     lt_envelope_t *fact = lt_dossier_fact(lt_envelope_key(env), lt_envelope_revision(env),
                                           lt_envelope_sender(env), &payload, &size);
     if (!fact)
         return lt_err_set(err, LT_ENOMEM, "out of memory building the dossier_synced fact"), -1;
-    lt_publish_result_t result;
-    lt_conn_publish(self->conn, &fact, payload, size, S_FACT_TIMEOUT_MS, &result);
+    int rc = lt_conn_publish_for(self->conn, d, &fact, payload, size, s_fact_done, self);
     lt_envelope_destroy(&fact);
     free(payload);
-    if (result.code != LT_OK)
-        return lt_err_set(err, result.code,
-                          "DVCQG accepted the dossier but the broker did not confirm its "
-                          "dossier_synced fact: %s",
-                          result.reason),
+    if (rc)
+        return lt_err_set(err, LT_EUNAVAIL, "DVCQG accepted the dossier but its dossier_synced "
+                          "fact cannot be published: the connector is stopping"),
                -1;
-    portal_count(self, &self->stats.facts);
     return 0;
 }
 
@@ -582,10 +594,11 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
                                   : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : outcome == S_SESSION   ? LT_DELIVERY_RETRY
                                                            : LT_DELIVERY_FAIL;
-    if (result == LT_DELIVERY_OK && dossier && s_fact(self, env, err))
+    if (result == LT_DELIVERY_OK && dossier && s_fact(self, d, err))
         result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
-        portal_count(self, dossier ? &self->stats.synced : &self->stats.steps_out);
+        if (!dossier)
+            portal_count(self, &self->stats.steps_out);   //  a dossier counts with its fact
         lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u",
                      lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
                      updating ? "yes" : "no", d->attempt);
