@@ -63,6 +63,12 @@ onestop_cpu=$(awk '{printf "%.2f", $1 + $2}' "$HUB_DIR/onestop.cpu")
 echo "  CPU seconds when the intake ended: $intake_cpu"
 echo "  CPU seconds at the end: lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID"), one-stop client $onestop_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests ($(sim_n logins) logins, $(sim_n lookups) lookups, $(sim_n exists) answered -3)"
+# The broker's group commits (one fsync each): how many, how many writes
+# each carried, how long each took.
+curl -s --noproxy '*' -H "Authorization: Bearer $(cat "$HUB_DIR/admin.token")" "http://$HUB_ADMIN/metrics" \
+    | awk '/^lthub_store_commits_total/ {c = $2} /^lthub_store_writes_total/ {w = $2}
+           /^lthub_store_commit_duration_seconds_sum/ {t = $2}
+           END {if (c > 0) printf "  lthubd group commits: %d, %.1f writes and %.2f ms each\n", c, w / c, 1000 * t / c}'
 for pid in $PERF_PIDS; do kill -INT "$pid" 2>/dev/null; done
 for pid in $PERF_PIDS; do wait "$pid" 2>/dev/null; done
 kill -TERM "$PORTAL_PID"
