@@ -18,6 +18,9 @@ struct _lt_portal_store_t {
     sqlite3_stmt *body;       //  read a record's bytes
     sqlite3_stmt *mark;       //  write a delivery state
     sqlite3_stmt *marked;     //  read a delivery state
+    sqlite3_stmt *begin;      //  BEGIN IMMEDIATE
+    sqlite3_stmt *commit;     //  COMMIT
+    sqlite3_stmt *rollback;   //  ROLLBACK
 };
 
 static const char *s_schema
@@ -31,7 +34,7 @@ static const char *s_schema
       "CREATE TABLE IF NOT EXISTS sent ("
       "  msgid TEXT PRIMARY KEY,"
       "  state INTEGER NOT NULL,"
-      "  at INTEGER NOT NULL);"
+      "  at INTEGER NOT NULL) WITHOUT ROWID;"
       "CREATE INDEX IF NOT EXISTS sent_at ON sent(at)";
 
 //  Run SQL without results; -1 with err naming it.
@@ -42,6 +45,19 @@ static int s_exec(lt_portal_store_t *self, const char *sql, lt_err_t *err)
         return 0;
     lt_err_set(err, LT_ESTORE, "portal store: %s", message ? message : "failed");
     sqlite3_free(message);
+    return -1;
+}
+
+//  Run a prepared statement without results (BEGIN, COMMIT, ROLLBACK); -1
+//  with err (NULL: not wanted).
+static int s_run(lt_portal_store_t *self, sqlite3_stmt *stmt, lt_err_t *err)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (err)
+        lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db));
     return -1;
 }
 
@@ -72,7 +88,12 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    if (s_exec(self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err)
+    //  Only this process opens the file: exclusive locking keeps the WAL
+    //  index in memory, so a transaction takes no file locks (fcntl).
+    if (s_exec(self,
+               "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+               " PRAGMA synchronous = NORMAL;",
+               err)
         || s_exec(self, s_schema, err)
         || s_prepare(self, "SELECT revision, digest FROM records WHERE mahoso = ?1", &self->select,
                      err)
@@ -84,9 +105,12 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         || s_prepare(self, "SELECT body FROM records WHERE mahoso = ?1", &self->body, err)
         || s_prepare(self,
                      "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
-                     " ON CONFLICT (msgid) DO UPDATE SET state = ?2, at = ?3",
+                     " ON CONFLICT (msgid) DO UPDATE SET state = ?2",
                      &self->mark, err)
-        || s_prepare(self, "SELECT state FROM sent WHERE msgid = ?1", &self->marked, err)) {
+        || s_prepare(self, "SELECT state FROM sent WHERE msgid = ?1", &self->marked, err)
+        || s_prepare(self, "BEGIN IMMEDIATE", &self->begin, err)
+        || s_prepare(self, "COMMIT", &self->commit, err)
+        || s_prepare(self, "ROLLBACK", &self->rollback, err)) {
         lt_portal_store_destroy(&self);
         return NULL;
     }
@@ -104,6 +128,9 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
     sqlite3_finalize(self->body);
     sqlite3_finalize(self->mark);
     sqlite3_finalize(self->marked);
+    sqlite3_finalize(self->begin);
+    sqlite3_finalize(self->commit);
+    sqlite3_finalize(self->rollback);
     if (self->db)
         sqlite3_close(self->db);
     pthread_mutex_destroy(&self->lock);
@@ -153,7 +180,7 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
     assert(self && (records || count == 0));
     int64_t now = lt_time_ms();
     pthread_mutex_lock(&self->lock);
-    int rc = s_exec(self, "BEGIN IMMEDIATE", err);
+    int rc = s_run(self, self->begin, err);
     for (size_t i = 0; i < count && rc == 0; i++) {
         if (records[i].size > 0x7fffffff)
             rc = (lt_err_set(err, LT_ETOOBIG, "portal store: record too large"), -1);
@@ -161,9 +188,9 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
             rc = s_put_one(self, &records[i], now, err);
     }
     if (rc == 0)
-        rc = s_exec(self, "COMMIT", err);
-    if (rc)
-        s_exec(self, "ROLLBACK", NULL);
+        rc = s_run(self, self->commit, err);
+    if (rc && !sqlite3_get_autocommit(self->db))
+        s_run(self, self->rollback, NULL);
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
@@ -226,14 +253,14 @@ int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids
     assert(self && (msgids || count == 0));
     int64_t now = lt_time_ms();
     pthread_mutex_lock(&self->lock);
-    int rc = count > 1 ? s_exec(self, "BEGIN IMMEDIATE", err) : 0;
+    int rc = count > 1 ? s_run(self, self->begin, err) : 0;
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = s_mark(self, msgids[i], mark, now, err);
     if (count > 1) {
         if (rc == 0)
-            rc = s_exec(self, "COMMIT", err);
-        if (rc)
-            s_exec(self, "ROLLBACK", NULL);
+            rc = s_run(self, self->commit, err);
+        if (rc && !sqlite3_get_autocommit(self->db))
+            s_run(self, self->rollback, NULL);
     }
     pthread_mutex_unlock(&self->lock);
     return rc;

@@ -57,7 +57,8 @@ typedef enum {
     LT_PORTAL_SENT = 2,      //  DVCQG accepted it
 } lt_portal_mark_t;
 
-//  Record the delivery state of message msgid; -1 with err.
+//  Record the delivery state of message msgid (the time of its first mark
+//  is kept, for pruning); -1 with err.
 int lt_portal_store_mark(lt_portal_store_t *self, const char *msgid, lt_portal_mark_t mark,
                          lt_err_t *err);
 
@@ -68,7 +69,8 @@ int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids
 //  Return the delivery state of message msgid (UNSENT when unknown or on error).
 lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid);
 
-//  Forget delivery states older than before_ms (Unix ms); returns how many, -1 on error.
+//  Forget delivery states first marked before before_ms (Unix ms); returns
+//  how many, -1 on error.
 int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms);
 
 //  Return how many dossiers the store holds (-1 on error).

@@ -22,7 +22,8 @@
     logs in again on -2, resends as an update on -3, retries -9, HTTP 5xx and
     timeouts (RETRY: the broker backs off), and fails on -1 with DVCQG's
     message. When DVCQG accepted a dossier, a fact (dossier_synced) is
-    published for counting before the delivery is DONE.
+    published for counting with lt_conn_publish_for: the delivery is DONE
+    only once the broker holds the fact, without a worker waiting for it.
 */
 #include "portal.h"
 

@@ -24,6 +24,7 @@
 #define PORTAL_MAX_AGENCIES 64         //  --agencies entries
 #define PORTAL_TOKEN_LEN 64            //  hex characters of a session token
 #define PORTAL_BATCH_MAX 500           //  records per DVCQG call at most (--batch)
+#define PORTAL_FLUSHERS  4             //  batched DVCQG calls in flight at once at most
 
 //  Counters of the connector (under stats_lock).
 typedef struct {
@@ -94,9 +95,10 @@ typedef struct {
     char dvcqg_token[1024];               //  DVCQG session, "" when none
     uint64_t token_generation;            //  bumped at each login
     size_t max_batch;                     //  --batch: records per DVCQG call
-    pthread_mutex_t batch_lock;           //  guards queue and flushing
+    pthread_mutex_t batch_lock;           //  guards queue, queued and flushing
     struct s_item *queue;                 //  deliveries waiting for a batch
-    bool flushing;                        //  a worker is sending a batch
+    size_t queued;                        //  items in queue
+    size_t flushing;                      //  workers sending a batch now
     pthread_mutex_t pool_lock;            //  guards pool
     lt_http_client_t *pool[PORTAL_POOL_MAX];   //  idle clients
     size_t pool_count;                    //  entries in pool

@@ -36,7 +36,6 @@
 #include <string.h>
 
 #define S_TRIES 4            //  calls per delivery (re-logins and -3 included)
-#define S_FACT_TIMEOUT_MS 15000   //  wait for the fact's ACCEPTED
 
 //  What one call to DVCQG came to.
 typedef enum {
@@ -271,26 +270,39 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
     return there;
 }
 
-//  Publish the fact that DVCQG accepted this dossier and wait for it.
-static int s_fact(portal_t *self, const lt_envelope_t *env, lt_err_t *err)
+//  The broker's answer to a dossier_synced fact (session thread).
+static void s_fact_done(void *arg, const lt_publish_result_t *result)
 {
+    portal_t *self = arg;
+    if (result->code == LT_OK) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.facts++;
+        self->stats.synced++;   //  the dossier's delivery is DONE now
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+    else
+        lt_log_warning("event=fact_rejected code=%s reason=\"%s\"", lt_error_name(result->code),
+                       result->reason);
+}
+
+//  Publish the fact that DVCQG accepted this dossier; the delivery's DONE
+//  waits for the broker's ACCEPTED (RETRY when it is refused).
+static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
+{
+    const lt_envelope_t *env = d->envelope;
     char *payload = NULL;
     size_t size = 0;
     lt_envelope_t *fact = lt_dossier_fact(lt_envelope_key(env), lt_envelope_revision(env),
                                           lt_envelope_sender(env), &payload, &size);
     if (!fact)
         return lt_err_set(err, LT_ENOMEM, "out of memory building the dossier_synced fact"), -1;
-    lt_publish_result_t result;
-    lt_conn_publish(self->conn, &fact, payload, size, S_FACT_TIMEOUT_MS, &result);
+    int rc = lt_conn_publish_for(self->conn, d, &fact, payload, size, s_fact_done, self);
     lt_envelope_destroy(&fact);
     free(payload);
-    if (result.code != LT_OK)
-        return lt_err_set(err, result.code,
-                          "DVCQG accepted the dossier but the broker did not confirm its "
-                          "dossier_synced fact: %s",
-                          result.reason),
+    if (rc)
+        return lt_err_set(err, LT_EUNAVAIL, "DVCQG accepted the dossier but its dossier_synced "
+                          "fact cannot be published: the connector is stopping"),
                -1;
-    portal_count(self, &self->stats.facts);
     return 0;
 }
 
@@ -340,9 +352,11 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
 
 //  ---------------------------------------------------------------------------
 //  Batches: concurrent deliveries of the same kind, update flag and agency
-//  share one call. Each worker queues its item; one worker at a time takes
-//  a batch from the head of the queue, sends it, and hands the outcome to
-//  every item of it. Items of one batch come from different lanes (the
+//  share one call. Each worker queues its item; a waiting worker takes a
+//  batch from the head of the queue when no call is in flight, or when a
+//  quarter of --batch items wait beside the calls in flight (at most
+//  PORTAL_FLUSHERS at once), sends it, and hands the outcome to every item
+//  of it. Items of one batch come from different lanes (the
 //  broker never hands over two of one lane at once), so their order within
 //  the call does not matter. A batch DVCQG refuses for another reason than
 //  a transient one is sent again item by item, so that -1, -2 and -3 name
@@ -381,6 +395,7 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
             *link = item->next;
             item->state = 1;
             batch[count++] = item;
+            self->queued--;
         }
         else
             link = &item->next;
@@ -448,6 +463,16 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
     pthread_mutex_unlock(&self->batch_lock);
 }
 
+//  True when a waiting worker may send a batch now (batch_lock held): when
+//  none is being sent, or when enough items wait for another call beside
+//  those in flight (items of one call come from different lanes, so calls
+//  in flight at once never reorder a lane).
+static bool s_may_flush(const portal_t *self)
+{
+    size_t enough = self->max_batch / 4 ? self->max_batch / 4 : 1;
+    return self->flushing == 0 || (self->flushing < PORTAL_FLUSHERS && self->queued >= enough);
+}
+
 //  Queue a delivery for a batch and wait for its outcome; true when it
 //  must be sent alone instead.
 static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
@@ -460,13 +485,14 @@ static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_deliver
     while (*tail)
         tail = &(*tail)->next;
     *tail = &item;
+    self->queued++;
     while (item.state != 2) {
-        if (!self->flushing) {
-            self->flushing = true;
+        if (item.state == 0 && s_may_flush(self)) {
+            self->flushing++;
             pthread_mutex_unlock(&self->batch_lock);
             s_flush(self, client);
             pthread_mutex_lock(&self->batch_lock);
-            self->flushing = false;
+            self->flushing--;
             //  Hand the turn to the worker whose item waits first.
             if (self->queue)
                 pthread_cond_signal(&self->queue->cond);
@@ -542,7 +568,11 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
         lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
                        "call was cut short; DVCQG may receive this step twice\"",
                        lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
-    if (!done && self->max_batch > 1 && d->attempt == 1
+    //  A record sent as new (isUpdating "False") although the hub relayed
+    //  an earlier revision of its dossier is answered -3: it goes alone, so
+    //  that it does not turn a batch of new dossiers into single calls.
+    bool exists = dossier && !updating && strtoull(lt_envelope_revision(env), NULL, 10) > 1;
+    if (!done && self->max_batch > 1 && d->attempt == 1 && !exists
         && !s_batched(self, client, d, dossier, updating, &outcome, err))
         done = true;
     if (!done) {
@@ -564,10 +594,11 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
                                   : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : outcome == S_SESSION   ? LT_DELIVERY_RETRY
                                                            : LT_DELIVERY_FAIL;
-    if (result == LT_DELIVERY_OK && dossier && s_fact(self, env, err))
+    if (result == LT_DELIVERY_OK && dossier && s_fact(self, d, err))
         result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
-        portal_count(self, dossier ? &self->stats.synced : &self->stats.steps_out);
+        if (!dossier)
+            portal_count(self, &self->stats.steps_out);   //  a dossier counts with its fact
         lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u",
                      lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
                      updating ? "yes" : "no", d->attempt);

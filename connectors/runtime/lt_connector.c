@@ -49,6 +49,7 @@ typedef struct {
     void *arg;                 //  its argument
     int64_t resend_at;         //  monotonic ms to resend after a transient rejection
     void *handle;              //  position in the pending list
+    char owner[112];           //  key of the delivery whose answer waits for it, or ""
 } pending_t;
 
 //  One delivery for the workers.
@@ -67,10 +68,16 @@ typedef struct {
     char reason[512];            //  for RETRY and FAIL
 } result_t;
 
-//  A message being delivered, with any repeats that arrived meanwhile.
+//  A message being delivered, with any repeats that arrived meanwhile, and
+//  the publishes its answer waits for (lt_conn_publish_for).
 typedef struct {
     uint64_t deliveries[16];   //  delivery ids to answer (first is the original)
     size_t count;              //  ids in use
+    size_t attached;           //  publishes of this delivery not yet answered
+    bool parked;               //  deliver() returned: result waits for attached
+    lt_delivery_result_t result;   //  deliver()'s outcome, when parked
+    char reason[512];          //  its reason, or why an attached publish failed
+    bool attach_failed;        //  the broker rejected an attached publish
 } inprog_t;
 
 typedef struct {
@@ -367,7 +374,10 @@ static void s_publish(session_t *s, pending_t *p)
     p->resend_at = 0;
 }
 
-//  Finish a pending publish: call back and free.
+static void s_settle(session_t *s, const char *msgid, inprog_t *in);
+
+//  Finish a pending publish: call back and free; a delivery whose answer
+//  waited for it is answered once nothing else holds it.
 static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *result)
 {
     lt_conn_t *conn = s->conn;
@@ -377,6 +387,18 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     zlistx_delete(s->pending, p->handle);
     if (p->fn)
         p->fn(p->arg, result);
+    inprog_t *in = p->owner[0] ? zhashx_lookup(s->inprog, p->owner) : NULL;
+    if (in && in->attached > 0) {
+        in->attached--;
+        if (result->code != LT_OK && !in->attach_failed) {
+            in->attach_failed = true;
+            snprintf(in->reason, sizeof(in->reason),
+                     "the broker did not accept a message this delivery published: %s: %.400s",
+                     lt_error_name(result->code), result->reason);
+        }
+        if (in->attached == 0 && in->parked)
+            s_settle(s, p->owner, in);
+    }
     size_t size = p->size;
     lt_envelope_destroy(&p->envelope);
     free(p->payload);
@@ -601,22 +623,46 @@ static void s_on_wake(session_t *s)
         snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
         p->handle = zlistx_add_end(s->pending, p);
         zhashx_insert(s->by_seq, key, p);
+        inprog_t *owner = p->owner[0] ? zhashx_lookup(s->inprog, p->owner) : NULL;
+        if (owner)
+            owner->attached++;
+        else
+            p->owner[0] = 0;
         if (s->ready)
             s_publish(s, p);
     }
     zlistx_destroy(&queued);
+    //  A result comes after the publishes its delivery made (they were
+    //  queued before deliver() returned): it waits for them if any is open.
     for (result_t *r = zlistx_detach(results, NULL); r; r = zlistx_detach(results, NULL)) {
         inprog_t *in = zhashx_lookup(s->inprog, r->msgid);
         if (in) {
-            for (size_t i = 0; i < in->count; i++)
-                s_answer(s, in->deliveries[i], r->result, r->reason);
-            if (r->result == LT_DELIVERY_OK)
-                s_remember(s, r->msgid);
-            zhashx_delete(s->inprog, r->msgid);
+            in->parked = true;
+            in->result = r->result;
+            if (!in->attach_failed)
+                snprintf(in->reason, sizeof(in->reason), "%s", r->reason);
+            if (in->attached == 0)
+                s_settle(s, r->msgid, in);
         }
         free(r);
     }
     zlistx_destroy(&results);
+}
+
+//  Answer every delivery id of a finished message: deliver()'s outcome, or
+//  RETRY when the broker rejected a message the delivery published.
+static void s_settle(session_t *s, const char *msgid, inprog_t *in)
+{
+    lt_delivery_result_t result = in->result;
+    if (result == LT_DELIVERY_OK && in->attach_failed)
+        result = LT_DELIVERY_RETRY;
+    for (size_t i = 0; i < in->count; i++)
+        s_answer(s, in->deliveries[i], result, in->reason);
+    char key[112];
+    snprintf(key, sizeof(key), "%s", msgid);   //  msgid may be the entry's own key
+    if (result == LT_DELIVERY_OK)
+        s_remember(s, key);
+    zhashx_delete(s->inprog, key);
 }
 
 //  Timers: heartbeats, lost broker, HELLO retries, transient resends.
@@ -925,11 +971,13 @@ void lt_conn_destroy(lt_conn_t **self_p)
 //  the deadline passed (nothing queued; the envelope is destroyed).
 static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                            size_t size, lt_publish_fn *fn, void *arg,
-                           const struct timespec *deadline)
+                           const struct timespec *deadline, const lt_delivery_t *owner)
 {
     assert(self && envelope_p && *envelope_p);
     pending_t *p = calloc(1, sizeof(*p));
     assert(p);
+    if (owner)
+        s_message_key(owner->envelope, p->owner);
     p->envelope = *envelope_p;
     *envelope_p = NULL;
     if (!*lt_envelope_sha256(p->envelope))
@@ -973,7 +1021,15 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                           size_t size, lt_publish_fn *fn, void *arg)
 {
-    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL);
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, NULL);
+}
+
+int lt_conn_publish_for(lt_conn_t *self, const lt_delivery_t *delivery,
+                        lt_envelope_t **envelope_p, const void *payload, size_t size,
+                        lt_publish_fn *fn, void *arg)
+{
+    assert(delivery);
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, delivery);
 }
 
 //  A blocking publish's rendezvous with the session thread.
@@ -1018,7 +1074,8 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
-    int queued = s_publish_queue(self, envelope_p, payload, size, s_waiter_done, w, &deadline);
+    int queued
+        = s_publish_queue(self, envelope_p, payload, size, s_waiter_done, w, &deadline, NULL);
     if (queued) {
         pthread_mutex_destroy(&w->lock);
         pthread_cond_destroy(&w->cond);

@@ -140,6 +140,18 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                           size_t size, lt_publish_fn *fn, void *arg);
 
+//  From deliver() only, for the delivery it handles: publish a message that
+//  the delivery's answer waits for. The broker is answered DONE only once
+//  it ACCEPTED this message (a transient rejection is resent, as for any
+//  publish); when it rejects it, the delivery is answered RETRY with the
+//  reason instead. deliver() returns at once, so the worker is free while
+//  the broker writes the message. fn (may be NULL) is called once with the
+//  outcome before the answer. Blocks while the publish window is full. The
+//  envelope is taken. Returns 0, or -1 when the runtime is stopping.
+int lt_conn_publish_for(lt_conn_t *self, const lt_delivery_t *delivery,
+                        lt_envelope_t **envelope_p, const void *payload, size_t size,
+                        lt_publish_fn *fn, void *arg);
+
 //  True while a session with the broker is established.
 bool lt_conn_connected(lt_conn_t *self);
 

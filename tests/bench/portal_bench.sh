@@ -18,6 +18,18 @@ PORTAL_BACKOFF_MAX=1000
 portal_hub
 portal_sim --max-items 100000000
 portal_conn --workers "$WORKERS" --credit $((WORKERS * 4)) --log-level warning
+# Optional profile: PORTAL_BENCH_PERF=DIR records `perf record -g` of each
+# process into DIR/{lthubd,portal,sim}.data for the length of the run.
+PERF_PIDS=""
+if [ -n "${PORTAL_BENCH_PERF:-}" ]; then
+    mkdir -p "$PORTAL_BENCH_PERF"
+    for p in "lthubd $HUB_PID" "portal $PORTAL_PID" "sim $SIM_PID"; do
+        set -- $p
+        perf record -F 999 ${PORTAL_BENCH_PERF_CG:--g} -p "$2" -o "$PORTAL_BENCH_PERF/$1.data" >/dev/null 2>&1 &
+        PERF_PIDS="$PERF_PIDS $!"
+    done
+    sleep 1
+fi
 # cpu PID: user + system CPU seconds a process used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 t0=$(date +%s%N)
@@ -27,7 +39,14 @@ t0=$(date +%s%N)
 t1=$(date +%s%N)
 intake_cpu="lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID")"
 items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$HUB_DIR/onestop-bench.out")
-within 600 '[ "$(sim_n received)" -ge "$items" ]' || fail "DVCQG holds $(sim_n received) of $items"
+# The wait polls with curl, not python: the harness's own CPU must not
+# compete with the processes it measures.
+held() {
+    local stats
+    stats=$(curl -s --noproxy '*' "$SIM_URL/_sim/stats")
+    [[ $stats =~ \"received\":([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+within 600 '[ "$(held)" -ge "$items" ]' || fail "DVCQG holds $(held) of $items"
 t2=$(date +%s%N)
 python3 - "$items" "$t0" "$t1" "$t2" "$COUNT" "$BATCH" "$INFLIGHT" "$WORKERS" <<'PY'
 import sys
@@ -43,7 +62,15 @@ PY
 onestop_cpu=$(awk '{printf "%.2f", $1 + $2}' "$HUB_DIR/onestop.cpu")
 echo "  CPU seconds when the intake ended: $intake_cpu"
 echo "  CPU seconds at the end: lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID"), one-stop client $onestop_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests"
+echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests ($(sim_n logins) logins, $(sim_n lookups) lookups, $(sim_n exists) answered -3)"
+# The broker's group commits (one fsync each): how many, how many writes
+# each carried, how long each took.
+curl -s --noproxy '*' -H "Authorization: Bearer $(cat "$HUB_DIR/admin.token")" "http://$HUB_ADMIN/metrics" \
+    | awk '/^lthub_store_commits_total/ {c = $2} /^lthub_store_writes_total/ {w = $2}
+           /^lthub_store_commit_duration_seconds_sum/ {t = $2}
+           END {if (c > 0) printf "  lthubd group commits: %d, %.1f writes and %.2f ms each\n", c, w / c, 1000 * t / c}'
+for pid in $PERF_PIDS; do kill -INT "$pid" 2>/dev/null; done
+for pid in $PERF_PIDS; do wait "$pid" 2>/dev/null; done
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID"
 hub_stop

@@ -13,7 +13,9 @@
     it takes deliveries: a key containing --retry-match is answered RETRY, one
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
-    --delay-ms. Tests kill it, restart it and read the records. A message
+    --delay-ms; for a key containing --attach-match it first publishes a
+    message of --attach-kind that the DONE waits for (lt_conn_publish_for).
+    Tests kill it, restart it and read the records. A message
     id already in the record is confirmed and not recorded again (the
     receiver's own deduplication, across restarts). The sink's own counters
     (taken, recorded, refused, failed, the last FAIL's reason) go to lthubd
@@ -52,6 +54,8 @@ typedef struct {
     char retry_btype[32];       //  sink: answer RETRY for this business type...
     long retry_times;           //  ...while the attempt is at most this
     char fail_match[64];        //  sink: answer FAIL for these keys
+    char attach_match[64];      //  sink: publish a message these deliveries wait for
+    lt_kind_t attach_kind;      //  ...of this kind (fact, or one the broker refuses)
     char *files;                //  publisher: edXML files, comma-separated, or NULL
     char *script;               //  publisher: message script file, or NULL
     pthread_t thread;           //  publisher thread
@@ -79,6 +83,8 @@ static const lt_option_t s_options[] = {
     LT_OPT_STR("replaces", "", "published replacements replace this DocumentId"),
     LT_OPT_STR("retry-match", "", "sink: answer RETRY to keys containing this"),
     LT_OPT_STR("fail-match", "", "sink: answer FAIL to keys containing this"),
+    LT_OPT_STR("attach-match", "", "sink: for keys containing this, publish a message the DONE waits for"),
+    LT_OPT_STR("attach-kind", "fact", "sink: kind of that message (fact, or dossier with no route)"),
     LT_OPT_STR("retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"),
     LT_OPT_STR("retry-times", "0", "sink: ... for the first N attempts"),
     LT_OPT_STR("file", "", "publish these edXML files (comma-separated, in order), then exit"),
@@ -149,6 +155,11 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              lt_conn_option(conn, "retry-match"));
     snprintf(self->fail_match, sizeof(self->fail_match), "%s",
              lt_conn_option(conn, "fail-match"));
+    snprintf(self->attach_match, sizeof(self->attach_match), "%s",
+             lt_conn_option(conn, "attach-match"));
+    self->attach_kind = strcmp(lt_conn_option(conn, "attach-kind"), "dossier") == 0
+                            ? LT_KIND_DOSSIER
+                            : LT_KIND_FACT;
     const char *files = lt_conn_option(conn, "file");
     self->files = *files ? strdup(files) : NULL;
     const char *script = lt_conn_option(conn, "script");
@@ -428,6 +439,23 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     }
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
+    if (*self->attach_match && strstr(key, self->attach_match)) {
+        //  A message the delivery's DONE waits for (lt_conn_publish_for):
+        //  a dossier_synced fact, or a dossier the broker has no route for.
+        char payload[256];
+        snprintf(payload, sizeof(payload), "{\"MaHoSo\":\"%.100s\",\"revision\":\"1-t\"}", key);
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, self->attach_kind);
+        lt_envelope_set_key(env, key);
+        lt_envelope_set_btype(env, self->attach_kind == LT_KIND_FACT ? "dossier_synced" : "new");
+        lt_envelope_set_revision(env, "1-t");
+        lt_envelope_set_sender(env, self->from);
+        if (lt_conn_publish_for(self->conn, d, &env, payload, strlen(payload), NULL, NULL)) {
+            lt_envelope_destroy(&env);
+            lt_err_set(err, LT_EUNAVAIL, "stopping");
+            return LT_DELIVERY_RETRY;
+        }
+    }
     char line[256];
     const char *id = lt_envelope_id(d->envelope);
     snprintf(line, sizeof(line), "%s %s %s\n", id, key, btype);
