@@ -188,6 +188,15 @@ struct _lt_ledger_t {
     const char *msgid;            //  id of the message being recorded
     int64_t head_seq;             //  seq of the last row, -1 = read it from the table
     char head_hash[65];           //  hash of the last row ("" when empty)
+    unsigned char prev_bin[32];   //  the next row's prev as bytes (head_hash, or zeros)
+    bool prev_bin_ok;             //  prev_bin holds it (a text head cannot)
+    unsigned char sha256_bin[32]; //  sha256 as bytes, when it is a digest
+    bool sha256_bin_ok;           //  sha256_bin holds it
+    uint64_t *seen;               //  a bit per document hash (ikey's high half) of every
+                                  //  row, NULL until built: a clear bit means no row
+    uint64_t seen_mask;           //  bits in seen - 1
+    int64_t seen_rows;            //  rows it holds
+    bool seen_failed;             //  it could not be built: probe always
     bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
@@ -336,6 +345,7 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
     free(self->sums);
+    free(self->seen);
     free(self);
     *self_p = NULL;
 }
@@ -420,8 +430,8 @@ typedef struct {
     char prev_hex[65];     //  prev read from a blob
 } s_row_t;
 
-//  Hash a row into hex.
-static void s_hash(const s_row_t *r, char hex[65])
+//  Hash a row: its 32 bytes into md (may be NULL) and hex.
+static void s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
 {
     s_canon_t c;
     c.data = c.local;
@@ -447,12 +457,18 @@ static void s_hash(const s_row_t *r, char hex[65])
     s_canon_field(&c, r->sha256);
     s_canon_field(&c, r->msgid);
     s_canon_field(&c, r->prev);
+    unsigned char bytes[32];
     if (c.failed) {   //  cannot match any stored hash: the row is reported
         memset(hex, 'x', 64);
         hex[64] = 0;
+        memset(bytes, 0, sizeof(bytes));
     }
-    else
-        lt_digest_sha256_hex(c.data, c.size, hex);
+    else {
+        lt_digest_sha256(c.data, c.size, bytes);
+        lt_digest_hex(bytes, sizeof(bytes), hex);
+    }
+    if (md)
+        memcpy(md, bytes, sizeof(bytes));
     if (c.data != c.local)
         free(c.data);
 }
@@ -533,6 +549,97 @@ static int64_t s_ikey(const char *item)
     return (int64_t) ((high << 32) | s_fnv32(item, strlen(item)));
 }
 
+//  The hash of a document as the high half of its items' ikey holds it.
+static uint32_t s_doc_hash(const char *doc)
+{
+    return s_fnv32(doc, strcspn(doc, "|"));
+}
+
+//  The presence filter (seen): one bit per document hash, set for every
+//  row's item (its ikey's high half) and for every dossier_synced row's doc
+//  (which s_synced_at looks up by that column). A clear bit proves that no
+//  row of that document exists, so a new document's items, its statuses
+//  and its sync are known absent without an index probe; a set bit (another
+//  document with the same bits, a rolled-back row) only means "look". Built
+//  on the first append from the ikey index, about 4 bits a row (at least
+//  1 MiB), and built again, twice as large, once the rows fill half of it.
+#define S_SEEN_MIN_BITS (1ull << 23)
+
+static void s_seen_set(lt_ledger_t *self, uint32_t hash)
+{
+    uint64_t bit = hash & self->seen_mask;
+    self->seen[bit >> 6] |= 1ull << (bit & 63);
+}
+
+//  Whether rows of a document hash may exist (true while there is no filter).
+static bool s_seen_may(const lt_ledger_t *self, uint32_t hash)
+{
+    if (!self->seen)
+        return true;
+    uint64_t bit = hash & self->seen_mask;
+    return (self->seen[bit >> 6] >> (bit & 63)) & 1;
+}
+
+//  Fill the filter from the table; without memory or on a read error there
+//  is none (every lookup probes the index).
+static void s_seen_build(lt_ledger_t *self)
+{
+    free(self->seen);
+    self->seen = NULL;
+    self->seen_failed = true;   //  until it is complete
+    uint64_t bits = S_SEEN_MIN_BITS;
+    while (bits < 4 * (uint64_t) (self->head_seq > 0 ? self->head_seq : 0) &&
+           bits < (1ull << 32))
+        bits <<= 1;
+    uint64_t *seen = calloc(bits / 64, sizeof(uint64_t));
+    if (!seen)
+        return;
+    self->seen = seen;
+    self->seen_mask = bits - 1;
+    self->seen_rows = 0;
+    static const char *sql[] = {"SELECT ikey FROM ledger",
+                                "SELECT doc FROM ledger WHERE event = 'dossier_synced'"};
+    for (int q = 0; q < 2 && self->seen; q++) {
+        sqlite3_stmt *stmt = NULL;
+        int step = SQLITE_ERROR;
+        if (sqlite3_prepare_v2(self->db, sql[q], -1, &stmt, NULL) == SQLITE_OK)
+            while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+                if (q == 0)
+                    s_seen_set(self, (uint32_t) ((uint64_t) sqlite3_column_int64(stmt, 0) >> 32));
+                else
+                    s_seen_set(self, s_doc_hash(s_col(stmt, 0)));
+                self->seen_rows++;
+            }
+        sqlite3_finalize(stmt);
+        if (step != SQLITE_DONE) {
+            free(self->seen);
+            self->seen = NULL;
+        }
+    }
+    self->seen_failed = !self->seen;
+}
+
+//  Note an appended row in the filter; past half full, drop it so that the
+//  next append builds a larger one.
+static void s_seen_add(lt_ledger_t *self, const char *item, lt_ev_t event, const char *doc)
+{
+    if (!self->seen)
+        return;
+    s_seen_set(self, (uint32_t) ((uint64_t) s_ikey(item) >> 32));
+    if (event == LT_EV_DOSSIER_SYNCED)
+        s_seen_set(self, s_doc_hash(doc));
+    if ((uint64_t) ++self->seen_rows > (self->seen_mask + 1) / 2) {
+        free(self->seen);
+        self->seen = NULL;
+    }
+}
+
+//  Whether an item may have rows (false: it has none).
+static bool s_item_may(const lt_ledger_t *self, const char *item)
+{
+    return s_seen_may(self, (uint32_t) ((uint64_t) s_ikey(item) >> 32));
+}
+
 //  SQL lt_ikey(item), for the migration.
 static void s_sql_ikey(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -596,6 +703,8 @@ int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
 //  Time DVCQG first accepted a revision of dossier doc, 0 when never.
 static int64_t s_synced_at(lt_ledger_t *self, const char *doc)
 {
+    if (!s_seen_may(self, s_doc_hash(doc)))
+        return 0;
     sqlite3_stmt *stmt = self->stmt[Q_SYNCED];
     sqlite3_bind_text(stmt, 1, doc, -1, SQLITE_STATIC);
     int64_t at = 0;
@@ -616,6 +725,8 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
     int64_t at = 0;
     const char *items[] = {a, b};
     for (int i = 0; i < 2; i++) {
+        if (!s_item_may(self, items[i]))
+            continue;
         sqlite3_bind_int64(stmt, 1, s_ikey(items[i]));
         sqlite3_bind_text(stmt, 2, items[i], -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
@@ -725,11 +836,14 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     if (dup)
         *dup = false;
     sqlite3_stmt *stmt = self->stmt[Q_ITEM_ROWS];
-    sqlite3_bind_int64(stmt, 1, s_ikey(item));
-    sqlite3_bind_text(stmt, 2, item, -1, SQLITE_STATIC);
     s_acc_t all = {0};
-    int step;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    bool may = s_item_may(self, item);
+    if (may) {
+        sqlite3_bind_int64(stmt, 1, s_ikey(item));
+        sqlite3_bind_text(stmt, 2, item, -1, SQLITE_STATIC);
+    }
+    while (may && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         s_row_t r;
         s_read_row(stmt, &r);
         if (!m->st.found) {
@@ -960,13 +1074,19 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
         goto done;
     }
+    if (self->head_seq < 0) {
+        self->head_seq = lt_ledger_head(self, self->head_hash);
+        memset(self->prev_bin, 0, sizeof(self->prev_bin));
+        self->prev_bin_ok = !*self->head_hash ||
+                            s_unhex(self->head_hash, strlen(self->head_hash), self->prev_bin);
+    }
+    if (!self->seen && !self->seen_failed)
+        s_seen_build(self);
     if (*related && s_merge(self, related, NULL, false, m, NULL, NULL, err))
         goto done;
     if (*related)
         *rel_before = m->st;
     int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
-    if (self->head_seq < 0)
-        self->head_seq = lt_ledger_head(self, self->head_hash);
     char prev[65];
     if (*self->head_hash)
         snprintf(prev, sizeof(prev), "%s", self->head_hash);
@@ -1000,7 +1120,8 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     if (dup)
         goto done;
     char hash[65];
-    s_hash(&r, hash);
+    unsigned char md[32];
+    s_hash(&r, md, hash);
     sqlite3_stmt *ins = self->stmt[Q_INSERT];
     sqlite3_bind_int64(ins, 1, r.seq);
     sqlite3_bind_text(ins, 2, r.event, -1, SQLITE_STATIC);
@@ -1018,20 +1139,29 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     sqlite3_bind_text(ins, 14, r.dim, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 15, r.attrs);
     sqlite3_bind_text(ins, 16, r.detail, -1, SQLITE_STATIC);
-    s_bind_digest(ins, 17, r.sha256);
+    if (sha256 == self->sha256 && self->sha256_bin_ok)
+        sqlite3_bind_blob(ins, 17, self->sha256_bin, 32, SQLITE_STATIC);
+    else
+        s_bind_digest(ins, 17, r.sha256);
     sqlite3_bind_text(ins, 18, r.msgid, -1, SQLITE_STATIC);
-    s_bind_digest(ins, 19, r.prev);
-    s_bind_digest(ins, 20, hash);
+    if (self->prev_bin_ok)
+        sqlite3_bind_blob(ins, 19, self->prev_bin, 32, SQLITE_STATIC);
+    else
+        s_bind_digest(ins, 19, r.prev);
+    sqlite3_bind_blob(ins, 20, md, 32, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 21, s_ikey(r.item));
     int step = sqlite3_step(ins);
-    s_reset(ins);
+    sqlite3_reset(ins);   //  every parameter is bound again for the next row
     if (step != SQLITE_DONE) {
         rc = s_fail(self, err, "cannot append");
         goto done;
     }
     *added = true;
     self->head_seq = r.seq;
-    snprintf(self->head_hash, sizeof(self->head_hash), "%s", hash);
+    memcpy(self->head_hash, hash, sizeof(self->head_hash));
+    memcpy(self->prev_bin, md, sizeof(md));
+    self->prev_bin_ok = true;
+    s_seen_add(self, r.item, ev->event, r.doc);
     //  Move the changed items in ledger_sum: this event's, then the one it completes.
     if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
         ((before.found && s_sum_add(self, &before, -1, err)) || s_sum_add(self, &m->st, 1, err)))
@@ -1125,12 +1255,15 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
 {
     assert(self && envelope);
     self->sha256 = lt_envelope_sha256(envelope);
+    self->sha256_bin_ok = s_unhex(self->sha256, strlen(self->sha256), self->sha256_bin);
     self->msgid = lt_envelope_id(envelope);
     self->secret_doc = lt_envelope_kind(envelope) == LT_KIND_DOCUMENT &&
                        s_secret_type(self, lt_envelope_dtype(envelope));
     int rc = lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
                               s_on_event, self, err);
     self->secret_doc = false;
+    self->sha256 = NULL;
+    self->sha256_bin_ok = false;
     return rc;
 }
 
@@ -1156,7 +1289,7 @@ int lt_ledger_verify(lt_ledger_t *self, uint64_t *rows, uint64_t *bad, char *why
         char stored_hex[65];
         const char *stored = s_hexcol(stmt, 19, stored_hex);
         char hash[65];
-        s_hash(&r, hash);
+        s_hash(&r, NULL, hash);
         (*rows)++;
         if (r.seq != expect)
             snprintf(why, why_size, "row %lld follows row %lld: row %lld is missing",
