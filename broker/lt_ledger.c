@@ -29,6 +29,9 @@
 //  form, and so the chain, is unchanged), ledger_sum per half month.
 #define S_VERSION 2
 
+//  The presence filter's smallest size in bits (1 MiB; see s_seen_build).
+#define S_SEEN_MIN_BITS (1ull << 23)
+
 static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS ledger ("
     "  seq INTEGER PRIMARY KEY,"
@@ -177,6 +180,20 @@ typedef struct {
     int64_t current;      //  moves of the message being recorded
 } s_sum_t;
 
+//  A row appended in deferred mode, written by lt_ledger_flush (its strings
+//  in one allocation).
+typedef struct s_prow s_prow_t;
+
+//  A ledger_open change waiting for lt_ledger_flush (deferred mode).
+typedef struct {
+    int kind;            //  lt_ledger_await_t
+    int64_t at;          //  the item's first row
+    char *item;          //  item, then agency, then doc (one allocation)
+    const char *agency;  //  in item's allocation
+    const char *doc;     //  in item's allocation
+    bool closed;         //  an item it waited for came (lt_ledger_forget may reopen it)
+} s_popen_t;
+
 struct _lt_ledger_t {
     sqlite3 *db;                  //  the database (not owned)
     sqlite3_stmt *stmt[Q_COUNT];  //  prepared statements
@@ -197,6 +214,18 @@ struct _lt_ledger_t {
     uint64_t seen_mask;           //  bits in seen - 1
     int64_t seen_rows;            //  rows it holds
     bool seen_failed;             //  it could not be built: probe always
+    uint64_t seen_min_bits;       //  its smallest size (S_SEEN_MIN_BITS; the self-test's less)
+    s_prow_t *prows;              //  rows waiting for the flush (deferred mode), in seq order
+    size_t prow_count;            //  entries in prows
+    size_t prow_kept;             //  of which kept for the batch (the rest: current)
+    size_t prow_alloc;            //  entries allocated
+    s_popen_t *popens;            //  ledger_open entries waiting for the flush
+    size_t popen_count;           //  entries in popens
+    size_t popen_kept;            //  of which kept for the batch (the rest: current)
+    size_t *closed_now;           //  entries closed by the message being recorded
+    size_t closed_count;          //  entries in closed_now
+    size_t closed_alloc;          //  entries allocated
+    size_t popen_alloc;           //  entries allocated
     bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
@@ -212,6 +241,10 @@ typedef struct {
     unsigned flags;       //  LT_F_*
     char dim[128];        //  its dimension
 } s_state_t;
+
+static int s_open_write(lt_ledger_t *self, int kind, int64_t at, const char *item,
+                        const char *agency, const char *doc, lt_err_t *err);
+static void s_pending_clear(lt_ledger_t *self);
 
 static int s_fail(lt_ledger_t *self, lt_err_t *err, const char *what)
 {
@@ -310,6 +343,7 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
         return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), NULL;
     self->db = db;
     self->head_seq = -1;
+    self->seen_min_bits = S_SEEN_MIN_BITS;
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     int version = s_version(db);
     if (readonly && version == 1) {
@@ -346,6 +380,10 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
         sqlite3_finalize(self->stmt[q]);
     free(self->sums);
     free(self->seen);
+    s_pending_clear(self);
+    free(self->prows);
+    free(self->popens);
+    free(self->closed_now);
     free(self);
     *self_p = NULL;
 }
@@ -429,6 +467,17 @@ typedef struct {
     char sha256_hex[65];   //  sha256 read from a blob
     char prev_hex[65];     //  prev read from a blob
 } s_row_t;
+
+struct s_prow {
+    s_row_t r;                 //  its values (strings in text)
+    int64_t ikey;              //  s_ikey(item)
+    unsigned char sha256[32];  //  payload digest as bytes, when sha256_bin
+    bool sha256_bin;           //  r.sha256 is a digest
+    unsigned char prev[32];    //  prev as bytes, when prev_bin
+    bool prev_bin;             //  r.prev is a digest
+    unsigned char hash[32];    //  the row's hash
+    char *text;                //  its strings
+};
 
 //  Hash a row: its 32 bytes into md (may be NULL) and hex.
 static void s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
@@ -555,29 +604,47 @@ static uint32_t s_doc_hash(const char *doc)
     return s_fnv32(doc, strcspn(doc, "|"));
 }
 
-//  The presence filter (seen): one bit per document hash, set for every
-//  row's item (its ikey's high half) and for every dossier_synced row's doc
-//  (which s_synced_at looks up by that column). A clear bit proves that no
-//  row of that document exists, so a new document's items, its statuses
-//  and its sync are known absent without an index probe; a set bit (another
-//  document with the same bits, a rolled-back row) only means "look". Built
-//  on the first append from the ikey index, about 4 bits a row (at least
-//  1 MiB), and built again, twice as large, once the rows fill half of it.
-#define S_SEEN_MIN_BITS (1ull << 23)
+//  The presence filter (seen): a Bloom filter with two bits per key, the
+//  keys being every row's ikey and, for every dossier_synced row, the hash
+//  of its doc (which s_synced_at looks up by that column). A clear bit
+//  proves that no such row exists, so a new document's items, the statuses
+//  that would confirm them and a dossier's sync are known absent without an
+//  index probe; set bits (other keys, a rolled-back row) only mean "look".
+//  Built on the first append from the ikey index with 8 to 16 bits a row
+//  (at least 1 MiB), and built again, larger, once there are fewer than 4.
 
-static void s_seen_set(lt_ledger_t *self, uint32_t hash)
+//  The two bit positions of a key.
+static void s_seen_bits(const lt_ledger_t *self, uint64_t key, uint64_t bit[2])
 {
-    uint64_t bit = hash & self->seen_mask;
-    self->seen[bit >> 6] |= 1ull << (bit & 63);
+    uint64_t h = (key ^ (key >> 29)) * 0x9e3779b97f4a7c15ull;
+    bit[0] = (h >> 32) & self->seen_mask;
+    bit[1] = (h ^ (h >> 17)) & self->seen_mask;
 }
 
-//  Whether rows of a document hash may exist (true while there is no filter).
-static bool s_seen_may(const lt_ledger_t *self, uint32_t hash)
+static void s_seen_set(lt_ledger_t *self, uint64_t key)
+{
+    uint64_t bit[2];
+    s_seen_bits(self, key, bit);
+    for (int i = 0; i < 2; i++)
+        self->seen[bit[i] >> 6] |= 1ull << (bit[i] & 63);
+}
+
+//  Whether rows of a key may exist (true while there is no filter).
+static bool s_seen_may(const lt_ledger_t *self, uint64_t key)
 {
     if (!self->seen)
         return true;
-    uint64_t bit = hash & self->seen_mask;
-    return (self->seen[bit >> 6] >> (bit & 63)) & 1;
+    uint64_t bit[2];
+    s_seen_bits(self, key, bit);
+    return ((self->seen[bit[0] >> 6] >> (bit[0] & 63)) & 1) &&
+           ((self->seen[bit[1] >> 6] >> (bit[1] & 63)) & 1);
+}
+
+//  The filter's key of a dossier_synced row's doc (apart from ikeys: a
+//  shared value only costs a probe).
+static uint64_t s_synced_key(const char *doc)
+{
+    return ((uint64_t) s_doc_hash(doc) << 32) ^ 0x5f5f5f5fu;
 }
 
 //  Fill the filter from the table; without memory or on a read error there
@@ -587,9 +654,9 @@ static void s_seen_build(lt_ledger_t *self)
     free(self->seen);
     self->seen = NULL;
     self->seen_failed = true;   //  until it is complete
-    uint64_t bits = S_SEEN_MIN_BITS;
-    while (bits < 4 * (uint64_t) (self->head_seq > 0 ? self->head_seq : 0) &&
-           bits < (1ull << 32))
+    uint64_t bits = self->seen_min_bits;
+    uint64_t rows = (uint64_t) (self->head_seq > 0 ? self->head_seq : 0) + self->prow_count;
+    while (bits < 8 * rows && bits < (1ull << 32))
         bits <<= 1;
     uint64_t *seen = calloc(bits / 64, sizeof(uint64_t));
     if (!seen)
@@ -605,9 +672,9 @@ static void s_seen_build(lt_ledger_t *self)
         if (sqlite3_prepare_v2(self->db, sql[q], -1, &stmt, NULL) == SQLITE_OK)
             while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
                 if (q == 0)
-                    s_seen_set(self, (uint32_t) ((uint64_t) sqlite3_column_int64(stmt, 0) >> 32));
+                    s_seen_set(self, (uint64_t) sqlite3_column_int64(stmt, 0));
                 else
-                    s_seen_set(self, s_doc_hash(s_col(stmt, 0)));
+                    s_seen_set(self, s_synced_key(s_col(stmt, 0)));
                 self->seen_rows++;
             }
         sqlite3_finalize(stmt);
@@ -616,28 +683,29 @@ static void s_seen_build(lt_ledger_t *self)
             self->seen = NULL;
         }
     }
+    for (size_t i = 0; self->seen && i < self->prow_count; i++) {   //  rows not yet written
+        const s_row_t *r = &self->prows[i].r;
+        s_seen_set(self, (uint64_t) self->prows[i].ikey);
+        if (strcmp(r->event, "dossier_synced") == 0)
+            s_seen_set(self, s_synced_key(r->doc));
+        self->seen_rows++;
+    }
     self->seen_failed = !self->seen;
 }
 
-//  Note an appended row in the filter; past half full, drop it so that the
-//  next append builds a larger one.
-static void s_seen_add(lt_ledger_t *self, const char *item, lt_ev_t event, const char *doc)
+//  Note an appended row in the filter; with fewer than 4 bits a key left,
+//  drop it so that the next append builds a larger one.
+static void s_seen_add(lt_ledger_t *self, int64_t ikey, lt_ev_t event, const char *doc)
 {
     if (!self->seen)
         return;
-    s_seen_set(self, (uint32_t) ((uint64_t) s_ikey(item) >> 32));
+    s_seen_set(self, (uint64_t) ikey);
     if (event == LT_EV_DOSSIER_SYNCED)
-        s_seen_set(self, s_doc_hash(doc));
-    if ((uint64_t) ++self->seen_rows > (self->seen_mask + 1) / 2) {
+        s_seen_set(self, s_synced_key(doc));
+    if ((uint64_t) ++self->seen_rows > (self->seen_mask + 1) / 4) {
         free(self->seen);
         self->seen = NULL;
     }
-}
-
-//  Whether an item may have rows (false: it has none).
-static bool s_item_may(const lt_ledger_t *self, const char *item)
-{
-    return s_seen_may(self, (uint32_t) ((uint64_t) s_ikey(item) >> 32));
 }
 
 //  SQL lt_ikey(item), for the migration.
@@ -703,7 +771,7 @@ int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
 //  Time DVCQG first accepted a revision of dossier doc, 0 when never.
 static int64_t s_synced_at(lt_ledger_t *self, const char *doc)
 {
-    if (!s_seen_may(self, s_doc_hash(doc)))
+    if (!s_seen_may(self, s_synced_key(doc)))
         return 0;
     sqlite3_stmt *stmt = self->stmt[Q_SYNCED];
     sqlite3_bind_text(stmt, 1, doc, -1, SQLITE_STATIC);
@@ -711,7 +779,27 @@ static int64_t s_synced_at(lt_ledger_t *self, const char *doc)
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
         at = sqlite3_column_int64(stmt, 0);
     s_reset(stmt);
+    for (size_t i = 0; i < self->prow_count; i++) {   //  and the rows not yet written
+        const s_row_t *r = &self->prows[i].r;
+        if (strcmp(r->event, "dossier_synced") == 0 && strcmp(r->doc, doc) == 0 &&
+            (at == 0 || r->at < at))
+            at = r->at;
+    }
     return at;
+}
+
+//  The first of the rows not yet written of an item at or after *from, or
+//  NULL; *from is moved past it.
+static const s_prow_t *s_prow_next(const lt_ledger_t *self, int64_t ikey, const char *item,
+                                   size_t *from)
+{
+    for (size_t i = *from; i < self->prow_count; i++)
+        if (self->prows[i].ikey == ikey && strcmp(self->prows[i].r.item, item) == 0) {
+            *from = i + 1;
+            return &self->prows[i];
+        }
+    *from = self->prow_count;
+    return NULL;
 }
 
 //  Time a status 01 or 03 from agency about doc came back, 0 when none.
@@ -725,9 +813,10 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
     int64_t at = 0;
     const char *items[] = {a, b};
     for (int i = 0; i < 2; i++) {
-        if (!s_item_may(self, items[i]))
+        int64_t ikey = s_ikey(items[i]);
+        if (!s_seen_may(self, (uint64_t) ikey))
             continue;
-        sqlite3_bind_int64(stmt, 1, s_ikey(items[i]));
+        sqlite3_bind_int64(stmt, 1, ikey);
         sqlite3_bind_text(stmt, 2, items[i], -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
             int64_t t = sqlite3_column_int64(stmt, 0);
@@ -735,6 +824,10 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
                 at = t;
         }
         s_reset(stmt);
+        size_t from = 0;
+        for (const s_prow_t *p; (p = s_prow_next(self, ikey, items[i], &from));)
+            if (at == 0 || p->r.at < at)
+                at = p->r.at;
     }
     return at;
 }
@@ -838,14 +931,32 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     sqlite3_stmt *stmt = self->stmt[Q_ITEM_ROWS];
     s_acc_t all = {0};
     int step = SQLITE_DONE;
-    bool may = s_item_may(self, item);
+    int64_t ikey = s_ikey(item);
+    bool may = s_seen_may(self, (uint64_t) ikey);
     if (may) {
-        sqlite3_bind_int64(stmt, 1, s_ikey(item));
+        sqlite3_bind_int64(stmt, 1, ikey);
         sqlite3_bind_text(stmt, 2, item, -1, SQLITE_STATIC);
     }
-    while (may && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    size_t from = 0;
+    bool table_done = false;
+    //  The table's rows, then (not for evidence) those not yet written.
+    while (may) {
         s_row_t r;
-        s_read_row(stmt, &r);
+        if (!table_done) {
+            if ((step = sqlite3_step(stmt)) != SQLITE_ROW) {
+                table_done = true;
+                if (step != SQLITE_DONE)
+                    break;
+                continue;
+            }
+            s_read_row(stmt, &r);
+        }
+        else {
+            const s_prow_t *pending = evidence ? NULL : s_prow_next(self, ikey, item, &from);
+            if (!pending)
+                break;
+            r = pending->r;
+        }
         if (!m->st.found) {
             s_first_row(m, &r);
             if (evidence) {
@@ -961,7 +1072,7 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
 void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred)
 {
     assert(self);
-    assert(self->sum_count == 0);
+    assert(self->sum_count == 0 && self->prow_count == 0 && self->popen_count == 0);
     self->deferred = deferred;
 }
 
@@ -972,12 +1083,122 @@ void lt_ledger_keep(lt_ledger_t *self)
         self->sums[i].kept += self->sums[i].current;
         self->sums[i].current = 0;
     }
+    self->prow_kept = self->prow_count;
+    self->popen_kept = self->popen_count;
+    self->closed_count = 0;   //  its closings stay
+}
+
+//  Drop every row and ledger_open change not yet written.
+static void s_pending_clear(lt_ledger_t *self)
+{
+    for (size_t i = 0; i < self->prow_count; i++)
+        free(self->prows[i].text);
+    self->prow_count = self->prow_kept = 0;
+    for (size_t i = 0; i < self->popen_count; i++)
+        free(self->popens[i].item);
+    self->popen_count = self->popen_kept = 0;
+    self->closed_count = 0;
+}
+
+//  Write one row (Q_INSERT); sha256_bin and prev_bin are the bytes of those
+//  digests, or NULL to bind their text.
+static int s_insert(lt_ledger_t *self, const s_row_t *r, const unsigned char *sha256_bin,
+                    const unsigned char *prev_bin, const unsigned char hash[32], int64_t ikey,
+                    lt_err_t *err)
+{
+    sqlite3_stmt *ins = self->stmt[Q_INSERT];
+    sqlite3_bind_int64(ins, 1, r->seq);
+    sqlite3_bind_text(ins, 2, r->event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, r->item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 4, r->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 5, r->doc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 6, r->agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 7, r->at);
+    sqlite3_bind_int64(ins, 8, r->day);
+    sqlite3_bind_int64(ins, 9, r->electronic);
+    sqlite3_bind_int64(ins, 10, r->secret);
+    sqlite3_bind_int64(ins, 11, r->sig);
+    sqlite3_bind_text(ins, 12, r->signer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 13, r->channel);
+    sqlite3_bind_text(ins, 14, r->dim, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 15, r->attrs);
+    sqlite3_bind_text(ins, 16, r->detail, -1, SQLITE_STATIC);
+    if (sha256_bin)
+        sqlite3_bind_blob(ins, 17, sha256_bin, 32, SQLITE_STATIC);
+    else
+        s_bind_digest(ins, 17, r->sha256);
+    sqlite3_bind_text(ins, 18, r->msgid, -1, SQLITE_STATIC);
+    if (prev_bin)
+        sqlite3_bind_blob(ins, 19, prev_bin, 32, SQLITE_STATIC);
+    else
+        s_bind_digest(ins, 19, r->prev);
+    sqlite3_bind_blob(ins, 20, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 21, ikey);
+    int step = sqlite3_step(ins);
+    sqlite3_reset(ins);   //  every parameter is bound again for the next row
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot append");
+}
+
+//  Keep a row for the flush (deferred mode), its strings copied.
+static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *sha256_bin,
+                      const unsigned char *prev_bin, const unsigned char hash[32],
+                      lt_err_t *err)
+{
+    if (self->prow_count == self->prow_alloc) {
+        size_t alloc = self->prow_alloc ? self->prow_alloc * 2 : 256;
+        s_prow_t *prows = realloc(self->prows, alloc * sizeof(*prows));
+        if (!prows)
+            return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+        self->prows = prows;
+        self->prow_alloc = alloc;
+    }
+    const char *in[] = {r->event, r->item,   r->origin, r->doc,   r->agency,
+                        r->signer, r->dim,   r->detail, r->sha256, r->msgid, r->prev};
+    size_t len[11], total = 0;
+    for (int i = 0; i < 11; i++)
+        total += (len[i] = strlen(in[i])) + 1;
+    char *text = malloc(total);
+    if (!text)
+        return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+    s_prow_t *p = &self->prows[self->prow_count++];
+    memset(p, 0, sizeof(*p));
+    p->r = *r;
+    p->text = text;
+    const char **out[] = {&p->r.event, &p->r.item,   &p->r.origin, &p->r.doc,
+                          &p->r.agency, &p->r.signer, &p->r.dim,    &p->r.detail,
+                          &p->r.sha256, &p->r.msgid,  &p->r.prev};
+    for (int i = 0; i < 11; i++) {
+        memcpy(text, in[i], len[i] + 1);
+        *out[i] = text;
+        text += len[i] + 1;
+    }
+    p->ikey = s_ikey(r->item);
+    if ((p->sha256_bin = sha256_bin != NULL))
+        memcpy(p->sha256, sha256_bin, 32);
+    if ((p->prev_bin = prev_bin != NULL))
+        memcpy(p->prev, prev_bin, 32);
+    memcpy(p->hash, hash, 32);
+    return 0;
 }
 
 int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err)
 {
     assert(self);
     int rc = 0;
+    //  The batch's rows in their order, its ledger_open changes, its sums.
+    for (size_t i = 0; i < self->prow_count && rc == 0; i++) {
+        const s_prow_t *p = &self->prows[i];
+        rc = s_insert(self, &p->r, p->sha256_bin ? p->sha256 : NULL,
+                      p->prev_bin ? p->prev : NULL, p->hash, p->ikey, err);
+    }
+    for (size_t i = 0; i < self->popen_count && rc == 0; i++) {
+        const s_popen_t *o = &self->popens[i];
+        if (!o->closed)
+            rc = s_open_write(self, o->kind, o->at, o->item, o->agency, o->doc, err);
+    }
+    if (rc)
+        self->head_seq = -1;   //  the batch is rolled back
+    s_pending_clear(self);
     for (size_t i = 0; i < self->sum_count && rc == 0; i++) {
         const s_sum_t *sum = &self->sums[i];
         if (sum->kept != 0)
@@ -992,12 +1213,14 @@ void lt_ledger_discard(lt_ledger_t *self)
 {
     assert(self);
     self->sum_count = 0;
+    s_pending_clear(self);
+    self->head_seq = -1;
 }
 
 //  Record that an item waits (ledger_open) since at, the time of its first
 //  row: one insert into one B-tree (the key is also the order alerts read).
-static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
-                  const char *agency, const char *doc, lt_err_t *err)
+static int s_open_write(lt_ledger_t *self, int kind, int64_t at, const char *item,
+                        const char *agency, const char *doc, lt_err_t *err)
 {
     sqlite3_stmt *stmt = self->stmt[Q_OPEN_ADD];
     sqlite3_bind_int(stmt, 1, (int) kind);
@@ -1010,10 +1233,55 @@ static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const c
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
 }
 
+//  The same, at once or (deferred mode) at the flush.
+static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
+                  const char *agency, const char *doc, lt_err_t *err)
+{
+    if (!self->deferred)
+        return s_open_write(self, (int) kind, at, item, agency, doc, err);
+    if (self->popen_count == self->popen_alloc) {
+        size_t alloc = self->popen_alloc ? self->popen_alloc * 2 : 256;
+        s_popen_t *popens = realloc(self->popens, alloc * sizeof(*popens));
+        if (!popens)
+            return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+        self->popens = popens;
+        self->popen_alloc = alloc;
+    }
+    size_t li = strlen(item), la = strlen(agency), ld = strlen(doc);
+    char *text = malloc(li + la + ld + 3);
+    if (!text)
+        return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+    memcpy(text, item, li + 1);
+    memcpy(text + li + 1, agency, la + 1);
+    memcpy(text + li + la + 2, doc, ld + 1);
+    self->popens[self->popen_count++] = (s_popen_t){.kind = (int) kind,
+                                                     .at = at,
+                                                     .item = text,
+                                                     .agency = text + li + 1,
+                                                     .doc = text + li + la + 2,
+                                                     .closed = false};
+    return 0;
+}
+
 //  Record that an item (waiting since at, if it was) no longer waits.
 static int s_close(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
                    lt_err_t *err)
 {
+    for (size_t i = 0; i < self->popen_count; i++) {   //  an entry not yet written
+        s_popen_t *o = &self->popens[i];
+        if (o->closed || o->kind != (int) kind || o->at != at || strcmp(o->item, item) != 0)
+            continue;
+        if (self->closed_count == self->closed_alloc) {
+            size_t alloc = self->closed_alloc ? self->closed_alloc * 2 : 16;
+            size_t *closed = realloc(self->closed_now, alloc * sizeof(*closed));
+            if (!closed)
+                return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+            self->closed_now = closed;
+            self->closed_alloc = alloc;
+        }
+        self->closed_now[self->closed_count++] = i;
+        o->closed = true;
+    }
     sqlite3_stmt *stmt = self->stmt[Q_OPEN_DEL];
     sqlite3_bind_int(stmt, 1, (int) kind);
     sqlite3_bind_int64(stmt, 2, at);
@@ -1054,6 +1322,22 @@ void lt_ledger_forget(lt_ledger_t *self)
     self->head_seq = -1;
     for (size_t i = 0; i < self->sum_count; i++)
         self->sums[i].current = 0;   //  the failed message's moves
+    //  The failed message's rows and ledger_open changes; the last row
+    //  kept for the batch, if any, is the head.
+    while (self->prow_count > self->prow_kept)
+        free(self->prows[--self->prow_count].text);
+    if (self->prow_count) {
+        const s_prow_t *last = &self->prows[self->prow_count - 1];
+        self->head_seq = last->r.seq;
+        lt_digest_hex(last->hash, 32, self->head_hash);
+        memcpy(self->prev_bin, last->hash, 32);
+        self->prev_bin_ok = true;
+    }
+    for (size_t i = 0; i < self->closed_count; i++)
+        self->popens[self->closed_now[i]].closed = false;
+    self->closed_count = 0;
+    while (self->popen_count > self->popen_kept)
+        free(self->popens[--self->popen_count].item);
 }
 
 int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char *sha256,
@@ -1122,38 +1406,12 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     char hash[65];
     unsigned char md[32];
     s_hash(&r, md, hash);
-    sqlite3_stmt *ins = self->stmt[Q_INSERT];
-    sqlite3_bind_int64(ins, 1, r.seq);
-    sqlite3_bind_text(ins, 2, r.event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 3, r.item, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 4, r.origin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 5, r.doc, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 6, r.agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 7, r.at);
-    sqlite3_bind_int64(ins, 8, r.day);
-    sqlite3_bind_int64(ins, 9, r.electronic);
-    sqlite3_bind_int64(ins, 10, r.secret);
-    sqlite3_bind_int64(ins, 11, r.sig);
-    sqlite3_bind_text(ins, 12, r.signer, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 13, r.channel);
-    sqlite3_bind_text(ins, 14, r.dim, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 15, r.attrs);
-    sqlite3_bind_text(ins, 16, r.detail, -1, SQLITE_STATIC);
-    if (sha256 == self->sha256 && self->sha256_bin_ok)
-        sqlite3_bind_blob(ins, 17, self->sha256_bin, 32, SQLITE_STATIC);
-    else
-        s_bind_digest(ins, 17, r.sha256);
-    sqlite3_bind_text(ins, 18, r.msgid, -1, SQLITE_STATIC);
-    if (self->prev_bin_ok)
-        sqlite3_bind_blob(ins, 19, self->prev_bin, 32, SQLITE_STATIC);
-    else
-        s_bind_digest(ins, 19, r.prev);
-    sqlite3_bind_blob(ins, 20, md, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 21, s_ikey(r.item));
-    int step = sqlite3_step(ins);
-    sqlite3_reset(ins);   //  every parameter is bound again for the next row
-    if (step != SQLITE_DONE) {
-        rc = s_fail(self, err, "cannot append");
+    const unsigned char *sha256_bin =
+        sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
+    const unsigned char *prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
+    if (self->deferred ? s_prow_add(self, &r, sha256_bin, prev_bin, md, err)
+                       : s_insert(self, &r, sha256_bin, prev_bin, md, s_ikey(r.item), err)) {
+        rc = -1;
         goto done;
     }
     *added = true;
@@ -1161,7 +1419,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     memcpy(self->head_hash, hash, sizeof(self->head_hash));
     memcpy(self->prev_bin, md, sizeof(md));
     self->prev_bin_ok = true;
-    s_seen_add(self, r.item, ev->event, r.doc);
+    s_seen_add(self, s_ikey(r.item), ev->event, r.doc);
     //  Move the changed items in ledger_sum: this event's, then the one it completes.
     if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
         ((before.found && s_sum_add(self, &before, -1, err)) || s_sum_add(self, &m->st, 1, err)))
