@@ -604,29 +604,29 @@ static uint32_t s_doc_hash(const char *doc)
     return s_fnv32(doc, strcspn(doc, "|"));
 }
 
-//  The presence filter (seen): a Bloom filter with two bits per key, the
-//  keys being every row's ikey and, for every dossier_synced row, the hash
-//  of its doc (which s_synced_at looks up by that column). A clear bit
-//  proves that no such row exists, so a new document's items, the statuses
-//  that would confirm them and a dossier's sync are known absent without an
-//  index probe; set bits (other keys, a rolled-back row) only mean "look".
-//  Built on the first append from the ikey index with 8 to 16 bits a row
-//  (at least 1 MiB), and built again, larger, once there are fewer than 4.
+//  The presence filter (seen): a Bloom filter with two bits per key (in one
+//  64-bit word), the keys being every row's ikey and, for every
+//  dossier_synced row, the hash of its doc (which s_synced_at looks up by
+//  that column). A clear bit proves that no such row exists, so a new
+//  document's items, the statuses that would confirm them and a dossier's
+//  sync are known absent without an index probe; set bits (other keys, a
+//  rolled-back row) only mean "look". Built on the first append from the
+//  ikey index with 8 to 16 bits a row (at least 1 MiB), and built again,
+//  larger, once there are fewer than 4.
 
-//  The two bit positions of a key.
-static void s_seen_bits(const lt_ledger_t *self, uint64_t key, uint64_t bit[2])
+//  The word of a key and its two bits in it (both in one word: one memory
+//  read a lookup).
+static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bits)
 {
     uint64_t h = (key ^ (key >> 29)) * 0x9e3779b97f4a7c15ull;
-    bit[0] = (h >> 32) & self->seen_mask;
-    bit[1] = (h ^ (h >> 17)) & self->seen_mask;
+    *bits = (1ull << (h & 63)) | (1ull << ((h >> 6) & 63));
+    return &self->seen[((h >> 32) & self->seen_mask) >> 6];
 }
 
 static void s_seen_set(lt_ledger_t *self, uint64_t key)
 {
-    uint64_t bit[2];
-    s_seen_bits(self, key, bit);
-    for (int i = 0; i < 2; i++)
-        self->seen[bit[i] >> 6] |= 1ull << (bit[i] & 63);
+    uint64_t bits;
+    *s_seen_word(self, key, &bits) |= bits;
 }
 
 //  Whether rows of a key may exist (true while there is no filter).
@@ -634,10 +634,8 @@ static bool s_seen_may(const lt_ledger_t *self, uint64_t key)
 {
     if (!self->seen)
         return true;
-    uint64_t bit[2];
-    s_seen_bits(self, key, bit);
-    return ((self->seen[bit[0] >> 6] >> (bit[0] & 63)) & 1) &&
-           ((self->seen[bit[1] >> 6] >> (bit[1] & 63)) & 1);
+    uint64_t bits;
+    return (*s_seen_word(self, key, &bits) & bits) == bits;
 }
 
 //  The filter's key of a dossier_synced row's doc (apart from ikeys: a
