@@ -10,6 +10,15 @@
     be appended. Every read is an index lookup on the item's 64-bit hash.
     A relayed doc_in or a dossier_received not yet completed is added to
     ledger_open; what completes it removes it (the alerts read that table).
+
+    Two things keep this cheap on the relay's path. A presence filter in
+    memory (a Bloom filter over the items' ikeys) answers "no such row" for
+    a new document's items and for the statuses that would confirm them,
+    so a new document costs no index probe. In deferred mode (the store's)
+    the rows, ledger_open changes and ledger_sum moves of a batch are kept
+    in memory, seen by the appends that follow, and written just before the
+    batch's commit, in its transaction, rather than inside each message's
+    savepoint.
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
