@@ -218,8 +218,7 @@ struct _lt_ledger_t {
     bool prev_bin_ok;             //  prev_bin holds it (a text head cannot)
     unsigned char sha256_bin[32]; //  sha256 as bytes, when it is a digest
     bool sha256_bin_ok;           //  sha256_bin holds it
-    uint64_t *seen;               //  a bit per document hash (ikey's high half) of every
-                                  //  row, NULL until built: a clear bit means no row
+    uint64_t *seen;               //  presence filter (s_seen_build), NULL until built
     uint64_t seen_mask;           //  bits in seen - 1
     int64_t seen_rows;            //  rows it holds
     bool seen_failed;             //  it could not be built: probe always
@@ -231,10 +230,10 @@ struct _lt_ledger_t {
     s_popen_t *popens;            //  ledger_open entries waiting for the flush
     size_t popen_count;           //  entries in popens
     size_t popen_kept;            //  of which kept for the batch (the rest: current)
+    size_t popen_alloc;           //  entries allocated
     size_t *closed_now;           //  entries closed by the message being recorded
     size_t closed_count;          //  entries in closed_now
     size_t closed_alloc;          //  entries allocated
-    size_t popen_alloc;           //  entries allocated
     bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
@@ -488,8 +487,9 @@ struct s_prow {
     char *text;                //  its strings
 };
 
-//  Hash a row: its 32 bytes into md (may be NULL) and hex.
-static void s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
+//  Hash a row: its 32 bytes into md (may be NULL) and hex; false when out of
+//  memory (hex is then 64 'x', which matches no stored hash).
+static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
 {
     s_canon_t c;
     c.data = c.local;
@@ -529,6 +529,7 @@ static void s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
         memcpy(md, bytes, sizeof(bytes));
     if (c.data != c.local)
         free(c.data);
+    return !c.failed;
 }
 
 //  Text of a column, "" for NULL.
@@ -1420,7 +1421,11 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         goto done;
     char hash[65];
     unsigned char md[32];
-    s_hash(&r, md, hash);
+    if (!s_hash(&r, md, hash)) {
+        lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+        rc = -1;
+        goto done;
+    }
     const unsigned char *sha256_bin =
         sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
     const unsigned char *prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
