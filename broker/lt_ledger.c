@@ -203,6 +203,8 @@ typedef struct {
     bool closed;         //  an item it waited for came (lt_ledger_forget may reopen it)
 } s_popen_t;
 
+struct s_merged;
+
 struct _lt_ledger_t {
     sqlite3 *db;                  //  the database (not owned)
     sqlite3_stmt *stmt[Q_COUNT];  //  prepared statements
@@ -234,6 +236,7 @@ struct _lt_ledger_t {
     size_t *closed_now;           //  entries closed by the message being recorded
     size_t closed_count;          //  entries in closed_now
     size_t closed_alloc;          //  entries allocated
+    struct s_merged *merged;      //  lt_ledger_append's scratch, allocated once
     bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
@@ -392,6 +395,7 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
     free(self->prows);
     free(self->popens);
     free(self->closed_now);
+    free(self->merged);
     free(self);
     *self_p = NULL;
 }
@@ -850,7 +854,7 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
 
 //  Merge the rows of an item; with want_rows, also list "seq:hash" pairs
 //  and copy the evidence fields into it (strings owned by it).
-typedef struct {
+typedef struct s_merged {
     s_state_t st;          //  merged state
     char origins[32];      //  relay, register, relay+register
     int64_t at;            //  first row's time
@@ -919,15 +923,25 @@ static unsigned s_flags(lt_ev_t ev, const s_acc_t *a, int channel, int day, int6
 }
 
 //  Take the item-level fields of m from its first row.
+//  Copy text into a field, cut to it (snprintf's "%s" without its cost).
+static void s_copy(char *buf, size_t size, const char *text)
+{
+    size_t len = strlen(text);
+    if (len >= size)
+        len = size - 1;
+    memcpy(buf, text, len);
+    buf[len] = 0;
+}
+
 static void s_first_row(s_merged_t *m, const s_row_t *r)
 {
     m->st.found = true;
     m->st.day = (int) r->day;
     m->at = r->at;
-    snprintf(m->st.agency, sizeof(m->st.agency), "%s", r->agency);
-    snprintf(m->st.event, sizeof(m->st.event), "%s", r->event);
-    snprintf(m->st.dim, sizeof(m->st.dim), "%s", r->dim);
-    snprintf(m->doc, sizeof(m->doc), "%s", r->doc);
+    s_copy(m->st.agency, sizeof(m->st.agency), r->agency);
+    s_copy(m->st.event, sizeof(m->st.event), r->event);
+    s_copy(m->st.dim, sizeof(m->st.dim), r->dim);
+    s_copy(m->doc, sizeof(m->doc), r->doc);
     m->channel = (int) r->channel;
 }
 
@@ -1367,10 +1381,13 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         snprintf(related, sizeof(related), "doc|%s|%s|in", ev->doc, ev->agency);
     else if (ev->event == LT_EV_DOSSIER_SYNCED)
         snprintf(related, sizeof(related), "dossier_received|%s", ev->doc);
-    s_merged_t *m = malloc(sizeof(s_merged_t));
-    s_state_t *rel_before = calloc(1, sizeof(s_state_t)), before;
+    if (!self->merged)
+        self->merged = malloc(sizeof(s_merged_t));
+    s_merged_t *m = self->merged;
+    s_state_t rel_state, *rel_before = &rel_state, before;
+    memset(rel_before, 0, sizeof(*rel_before));
     int rc = -1;
-    if (!m || !rel_before) {
+    if (!m) {
         lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
         goto done;
     }
@@ -1389,9 +1406,11 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
     char prev[65];
     if (*self->head_hash)
-        snprintf(prev, sizeof(prev), "%s", self->head_hash);
-    else
-        snprintf(prev, sizeof(prev), "%064d", 0);
+        s_copy(prev, sizeof(prev), self->head_hash);
+    else {
+        memset(prev, '0', 64);
+        prev[64] = 0;
+    }
     s_row_t r = {.seq = self->head_seq + 1,
                  .event = lt_ev_name(ev->event),
                  .item = ev->item,
@@ -1466,8 +1485,6 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
             rc = -1;
     }
 done:
-    free(m);
-    free(rel_before);
     return rc;
 }
 
