@@ -126,25 +126,31 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *event, const ch
                      const char *msgid, bool *added, lt_err_t *err);
 
 //  Forget the cached last row (the caller rolled back a transaction that
-//  appended rows); the next append reads it from the table.
+//  appended rows); the next append reads it from the table. In deferred
+//  mode, drop what the message being recorded wrote; the head goes back to
+//  the batch's last kept row, if any.
 void lt_ledger_forget(lt_ledger_t *self);
 
-//  Deferred mode (the store's): the ledger_sum moves of each recorded
-//  message wait in memory; lt_ledger_keep adds those of the message just
-//  recorded to the batch's, lt_ledger_forget drops them (its publish
-//  failed), lt_ledger_flush writes the batch's moves, one statement per
-//  line, in the batch's transaction before its commit, and
-//  lt_ledger_discard drops them (the batch was rolled back). Set only while
-//  nothing is pending.
+//  Deferred mode (the store's): what each recorded message writes (its
+//  rows, chained as they are appended, its ledger_open changes and its
+//  ledger_sum moves) waits in memory, and the appends that follow see it
+//  (deduplication, a status confirming a document of the same batch).
+//  lt_ledger_keep adds the message's to the batch's, lt_ledger_forget
+//  drops the message's (its publish failed), lt_ledger_flush writes the
+//  batch's (rows in order, then ledger_open, then one statement per sum
+//  line) in the batch's transaction just before its commit, so a row is
+//  committed with the fact it records, and lt_ledger_discard drops them
+//  (the batch was rolled back). Set only while nothing is pending.
 void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred);
 
-//  Keep the pending moves of the message just recorded for the batch.
+//  Keep what the message just recorded wrote for the batch.
 void lt_ledger_keep(lt_ledger_t *self);
 
-//  Write the batch's pending ledger_sum moves; -1 with err on failure.
+//  Write the batch's rows, ledger_open changes and ledger_sum moves; -1 with
+//  err on failure (the caller rolls the batch back).
 int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err);
 
-//  Drop every pending move (the batch was rolled back).
+//  Drop everything pending (the batch was rolled back).
 void lt_ledger_discard(lt_ledger_t *self);
 
 //  Walk the chain. Returns 0 when every row matches, 1 when one does not

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +22,43 @@ static void s_to_hex(const unsigned char *md, size_t size, char *hex)
     hex[2 * size] = 0;
 }
 
+//  SHA-256 fetched from the default provider once: EVP_sha256() makes
+//  every EVP_Digest look the algorithm up again (OpenSSL 3).
+static EVP_MD *s_sha256_md;
+static pthread_once_t s_sha256_once = PTHREAD_ONCE_INIT;
+
+static void s_sha256_fetch(void)
+{
+    s_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *s_sha256(void)
+{
+    pthread_once(&s_sha256_once, s_sha256_fetch);
+    return s_sha256_md ? s_sha256_md : EVP_sha256();
+}
+
+void lt_digest_sha256(const void *data, size_t size, unsigned char md[LT_SHA256_SIZE])
+{
+    EVP_Digest(data, size, md, NULL, s_sha256(), NULL);
+}
+
 void lt_digest_sha256_hex(const void *data, size_t size, char hex[LT_SHA256_HEX])
 {
     unsigned char md[32];
-    EVP_Digest(data, size, md, NULL, EVP_sha256(), NULL);
+    EVP_Digest(data, size, md, NULL, s_sha256(), NULL);
     s_to_hex(md, sizeof(md), hex);
+}
+
+void lt_digest_hex(const unsigned char *bytes, size_t size, char *hex)
+{
+    s_to_hex(bytes, size, hex);
 }
 
 void lt_digest_sha256_unpadded(const void *data, size_t size, char out[LT_SHA256_UNPADDED])
 {
     unsigned char md[32];
-    EVP_Digest(data, size, md, NULL, EVP_sha256(), NULL);
+    EVP_Digest(data, size, md, NULL, s_sha256(), NULL);
     char *p = out;
     for (size_t i = 0; i < sizeof(md); i++) {
         if (md[i] >> 4)
@@ -65,6 +92,10 @@ void lt_digest_test(bool verbose)
         printf(" * lt_digest: ");
     char hex[LT_SHA256_HEX];
     lt_digest_sha256_hex("abc", 3, hex);
+    assert(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    unsigned char md[LT_SHA256_SIZE];
+    lt_digest_sha256("abc", 3, md);
+    lt_digest_hex(md, sizeof(md), hex);
     assert(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
     //  Unpadded: bytes 0x01, 0x03 and 0x00 of this digest print as one digit.
     lt_digest_sha256_unpadded("abc", 3, hex);

@@ -15,6 +15,13 @@ extern "C" {
 
 #define LT_SHA256_HEX 65        //  64 hex digits + NUL
 #define LT_SHA256_UNPADDED 65   //  at most 64 digits + NUL
+#define LT_SHA256_SIZE 32       //  bytes of a SHA-256
+
+//  Write the SHA-256 of data as its 32 bytes into md.
+void lt_digest_sha256(const void *data, size_t size, unsigned char md[LT_SHA256_SIZE]);
+
+//  Write size bytes as 2 * size lowercase hex digits and a NUL into hex.
+void lt_digest_hex(const unsigned char *bytes, size_t size, char *hex);
 
 //  Write the SHA-256 of data as 64 lowercase hex digits into hex.
 void lt_digest_sha256_hex(const void *data, size_t size, char hex[LT_SHA256_HEX]);
