@@ -153,6 +153,48 @@ int lt_mailbox_receipt(lt_mailbox_t *self, const char *msgid, const char *agency
                        char id[LT_MAILBOX_ID_MAX], char state[LT_MAILBOX_STATE_MAX],
                        int64_t *updated, lt_err_t *err);
 
+//  The bounds of the mailbox file; 0 in a field means no such bound.
+typedef struct {
+    int64_t max_age_ms;    //  a done item older than this (since done) goes
+    uint64_t max_items;    //  items held at most (any state)
+    uint64_t max_bytes;    //  package bytes held at most
+} lt_mailbox_bounds_t;
+
+//  What one prune step did.
+typedef struct {
+    uint32_t items;      //  done items removed
+    uint32_t packages;   //  packages whose bytes went with their last item
+    uint32_t stubs;      //  stubs removed by the age bound
+    bool more;           //  the step stopped at its batch or time bound: more to do
+    bool full;           //  over a count or bytes bound with no done item left to remove
+} lt_mailbox_prune_t;
+
+//  What the mailbox holds now, and what the bounds removed since it was made.
+typedef struct {
+    uint64_t items;             //  items, any state
+    uint64_t backlog;           //  items not done (their systems still list them)
+    uint64_t bytes;             //  package bytes held
+    uint64_t stubs;             //  packages kept as dedup keys only (no bytes, no items)
+    int64_t oldest;             //  when the oldest item entered, Unix ms (0: none)
+    int64_t oldest_done;        //  when the oldest done item was done, Unix ms (0: none)
+    uint64_t pruned_items;      //  items removed by the bounds
+    uint64_t pruned_packages;   //  packages whose bytes the bounds removed
+} lt_mailbox_usage_t;
+
+//  Run one bounded step of the bounds at now_ms: done items are removed
+//  oldest done first while one is older than the age bound or the mailbox
+//  is over its count or bytes bound, at most batch of them and about
+//  budget_ms of work, in one transaction; a package goes with its last
+//  item, leaving a stub (its dedup key) that the age bound removes later.
+//  An item not done is never removed: when those alone fill a bound,
+//  step->full is set. Returns 0, or -1 with err filled (nothing changed).
+int lt_mailbox_prune(lt_mailbox_t *self, const lt_mailbox_bounds_t *bounds, int64_t now_ms,
+                     uint32_t batch, int budget_ms, lt_mailbox_prune_t *step, lt_err_t *err);
+
+//  Read the mailbox's figures (cheap: counters and index ends). Returns 0,
+//  or -1 with err filled.
+int lt_mailbox_usage(lt_mailbox_t *self, lt_mailbox_usage_t *usage, lt_err_t *err);
+
 //  Self-test of this class.
 void lt_mailbox_test(bool verbose);
 
