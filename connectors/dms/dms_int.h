@@ -2,7 +2,8 @@
 
     lthub_dms.c holds the connector table, options and deliver(); the edoc
     API handlers live in dms_server.c, registerDocuments in dms_register.c,
-    and the automatic status 01 in dms_status.c. All of them work on one
+    the automatic status 01 in dms_status.c, the mailbox's bounds in
+    dms_bounds.c. All of them work on one
     dms_t, created by init() and freed by fini().
 */
 #ifndef DMS_INT_H_INCLUDED

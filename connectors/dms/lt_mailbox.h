@@ -13,7 +13,8 @@
     processing, done, fail) and the time it was first fetched. Putting the
     same message again is harmless (idempotent on system, message id and
     agency). Items marked done leave the system's list but stay in the file
-    for audit. The arrivals table remembers, per (DocumentId, agency),
+    for audit, until the bounds (count, bytes, age: lt_mailbox_prune) remove
+    them, oldest done first; an item not done is never removed. The arrivals table remembers, per (DocumentId, agency),
     whether the automatic status 01 was owed, sent or refused, so that it is
     sent once even across restarts.
 

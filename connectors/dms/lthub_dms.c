@@ -27,9 +27,13 @@
     list only with updateStatus done. With --auto-status yes the first
     fetch of a document owes a status 01 to its sender (dms_status.c).
 
+    The mailbox is bounded (--mailbox-max-age, -items, -bytes; dms_bounds.c):
+    done items go oldest first; when the items not done alone fill a bound,
+    deliver() answers RETRY and the broker keeps the message.
+
     Files: lthub_dms.c (this table, options, deliver, stats), dms_server.c
-    (HTTP handlers), dms_register.c, dms_status.c, lt_mailbox.c,
-    lt_dms_systems.c.
+    (HTTP handlers), dms_register.c, dms_status.c, dms_bounds.c,
+    lt_mailbox.c, lt_dms_systems.c.
 */
 #include "dms_int.h"
 
