@@ -164,7 +164,7 @@ typedef struct {
 //  What one prune step did.
 typedef struct {
     uint32_t items;      //  done items removed
-    uint32_t packages;   //  packages whose bytes went with their last item
+    uint32_t packages;   //  packages whose last item went (now stubs, without bytes)
     uint32_t stubs;      //  stubs removed by the age bound
     bool more;           //  the step stopped at its batch or time bound: more to do
     bool full;           //  over a count or bytes bound with no done item left to remove
@@ -179,7 +179,7 @@ typedef struct {
     int64_t oldest;             //  when the oldest item entered, Unix ms (0: none)
     int64_t oldest_done;        //  when the oldest done item was done, Unix ms (0: none)
     uint64_t pruned_items;      //  items removed by the bounds
-    uint64_t pruned_packages;   //  packages whose bytes the bounds removed
+    uint64_t pruned_packages;   //  packages whose last item the bounds removed
 } lt_mailbox_usage_t;
 
 //  Run one bounded step of the bounds at now_ms: done items are removed
