@@ -23,8 +23,9 @@ send_doc() {
     answer=$(dms_send sys-b "$HUB_DIR/doc$1.edxml")
     [ "$(jget 'j["status"]' <<< "$answer")" = OK ] || hub_fail "send $1 refused: $answer"
 }
-# The numbers (N of 800+N) of sys-a's listed items, in list order.
-listed() { dms_list sys-a | jget '" ".join(str(int(i["documentId"].split(",")[2].split("/")[0]) - 800) for i in j)'; }
+# The numbers (N of 800+N) of sys-a's listed items, sorted (deliveries of
+# different documents may enter the mailbox in either order).
+listed() { dms_list sys-a | jget '" ".join(str(n) for n in sorted(int(i["documentId"].split(",")[2].split("/")[0]) - 800 for i in j))'; }
 # sys-a's item of document N.
 item_of() { dms_list sys-a | jget '[i["docId"] for i in j if i["documentId"].endswith(",'$((800 + $1))'/SNV-VP")][0]'; }
 # Fetch document N as sys-a (checking its bytes) and mark it done.
