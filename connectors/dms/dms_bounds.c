@@ -53,7 +53,7 @@ void dms_bounds_run(dms_t *self)
         pass.packages += step.packages;
         pass.stubs += step.stubs;
     } while (step.more && lt_clock_ms() - now < S_PASS_MS);
-    lt_mailbox_usage_t usage;
+    lt_mailbox_usage_t usage = {0};
     bool have_usage = lt_mailbox_usage(self->mailbox, &usage, &err) == 0;
     if (pass.items || pass.stubs)
         lt_log_info("event=mailbox_pruned items=%u packages=%u stubs=%u more=%s", pass.items,
