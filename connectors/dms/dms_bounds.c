@@ -10,7 +10,9 @@
     alone fill a count or bytes bound, deliveries are answered RETRY (the
     broker keeps the message and tries again with its backoff) until the
     systems collect and acknowledge, and event=mailbox_over_bounds is
-    logged once.
+    logged once. Then --keep-done's purge, in the same bounded steps: the
+    bytes of packages whose items were all done long enough ago go, their
+    items stay for audit.
 */
 #include "dms_int.h"
 
@@ -53,6 +55,19 @@ void dms_bounds_run(dms_t *self)
         pass.packages += step.packages;
         pass.stubs += step.stubs;
     } while (step.more && lt_clock_ms() - now < S_PASS_MS);
+    //  --keep-done: the bytes of packages done long enough go, the items stay.
+    size_t purged = 0, dropped = 0;
+    bool more = false;
+    do {
+        if (lt_mailbox_purge(self->mailbox, lt_time_ms() - self->keep_done_ms, S_BATCH, &dropped,
+                             &more, &err)) {
+            lt_log_error("event=mailbox_error op=purge reason=\"%s\"", err.detail);
+            break;
+        }
+        purged += dropped;
+    } while (more && lt_clock_ms() - now < S_PASS_MS);
+    if (purged)
+        lt_log_info("event=purged packages=%zu", purged);
     lt_mailbox_usage_t usage = {0};
     bool have_usage = lt_mailbox_usage(self->mailbox, &usage, &err) == 0;
     if (pass.items || pass.stubs)

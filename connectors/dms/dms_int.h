@@ -102,7 +102,6 @@ typedef struct {
     zhashx_t *seen;                   //  "system/signature" -> int64_t expiry (fresh systems)
     int64_t seen_purged;              //  when seen was last purged (Unix ms)
     int64_t keep_done_ms;             //  --keep-done: package bytes kept after done
-    int64_t next_purge_ms;            //  when poll() purges next (monotonic)
     pthread_mutex_t lock;             //  guards stats, counts, rejected_*
     dms_stats_t stats;                //  counters
     dms_bounds_t bounds;              //  the mailbox's bounds and figures

@@ -22,6 +22,7 @@
 struct _lt_mailbox_t {
     sqlite3 *db;              //  the open mailbox file
     pthread_mutex_t lock;     //  serializes every use of db
+    int64_t purge_cursor[2];  //  (updated, rowid) of the last done item the purge looked at
 };
 
 //  Migrations in order; migration i brings user_version to i + 1.
@@ -703,29 +704,87 @@ int lt_mailbox_arrival_close(lt_mailbox_t *self, const char *key, const char *ag
     return rc;
 }
 
-int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, size_t *purged, lt_err_t *err)
+//  The purge step inside an open transaction: the done items past the
+//  cursor and done before before_ms, and the bytes of each one's package
+//  when all its items are done before then. *next receives the new cursor.
+static int s_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                   bool *more, int64_t next[2], lt_err_t *err)
 {
-    assert(self);
-    if (purged)
-        *purged = 0;
-    pthread_mutex_lock(&self->lock);
-    sqlite3_stmt *stmt = s_prepare(
-        self,
-        "UPDATE packages SET data = NULL WHERE data IS NOT NULL"
-        " AND EXISTS (SELECT 1 FROM items i WHERE i.msgid = packages.msgid)"
-        " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.msgid = packages.msgid"
-        "   AND (i.state <> 'done' OR i.updated >= ?1))",
-        err);
-    int rc = stmt ? 0 : -1;
-    if (stmt) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
+    sqlite3_stmt *stmt = s_prepare(self,
+                                   "SELECT i.rowid, i.updated, i.msgid FROM items i"
+                                   " WHERE i.state = 'done' AND i.updated < ?1"
+                                   " AND (i.updated, i.rowid) > (?2, ?3)"
+                                   " ORDER BY i.updated, i.rowid LIMIT ?4",
+                                   err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, before_ms);
+    sqlite3_bind_int64(stmt, 2, self->purge_cursor[0]);
+    sqlite3_bind_int64(stmt, 3, self->purge_cursor[1]);
+    sqlite3_bind_int64(stmt, 4, max);
+    char (*msgids)[LT_MAILBOX_ID_MAX] = calloc(max, LT_MAILBOX_ID_MAX);
+    size_t count = 0;
+    int step = SQLITE_DONE;
+    while (msgids && count < max && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        next[0] = sqlite3_column_int64(stmt, 1);
+        next[1] = sqlite3_column_int64(stmt, 0);
+        const unsigned char *msgid = sqlite3_column_text(stmt, 2);
+        snprintf(msgids[count++], LT_MAILBOX_ID_MAX, "%s", msgid ? (const char *) msgid : "");
+    }
+    sqlite3_finalize(stmt);
+    if (!msgids)
+        return s_nomem(err);
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : s_fail(self, err, "purge");
+    stmt = rc ? NULL
+              : s_prepare(self,
+                          "UPDATE packages SET data = NULL WHERE msgid = ?1 AND data IS NOT NULL"
+                          " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.msgid = ?1"
+                          "   AND (i.state <> 'done' OR i.updated >= ?2))",
+                          err);
+    if (!rc && !stmt)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        sqlite3_reset(stmt);
+        sqlite3_bind_text(stmt, 1, msgids[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, before_ms);
         if (sqlite3_step(stmt) != SQLITE_DONE)
             rc = s_fail(self, err, "purge");
-        else if (purged)
-            *purged = (size_t) sqlite3_changes(self->db);
-        sqlite3_finalize(stmt);
+        else
+            *purged += (size_t) sqlite3_changes(self->db);
+    }
+    sqlite3_finalize(stmt);
+    free(msgids);
+    *more = rc == 0 && count == max;
+    return rc;
+}
+
+int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                     bool *more, lt_err_t *err)
+{
+    assert(self);
+    size_t dropped = 0;
+    bool again = false;
+    if (max == 0)
+        max = 1;
+    pthread_mutex_lock(&self->lock);
+    int64_t next[2] = {self->purge_cursor[0], self->purge_cursor[1]};
+    int rc = s_exec(self, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = s_purge(self, before_ms, max, &dropped, &again, next, err);
+        if (rc == 0)
+            rc = s_exec(self, "COMMIT", err);
+        if (rc)
+            s_exec(self, "ROLLBACK", NULL);
+        else {
+            self->purge_cursor[0] = next[0];
+            self->purge_cursor[1] = next[1];
+        }
     }
     pthread_mutex_unlock(&self->lock);
+    if (purged)
+        *purged = rc ? 0 : dropped;
+    if (more)
+        *more = rc ? false : again;
     return rc;
 }
 
@@ -989,6 +1048,8 @@ static int s_prune(lt_mailbox_t *self, const lt_mailbox_bounds_t *b, int64_t now
         if (out->stubs == stub_batch)
             out->more = true;
     }
+    if (out->items == 0 && out->stubs == 0)
+        return 0;   //  nothing written: the commit costs no sync
     stmt = s_prepare(self,
                      "UPDATE totals SET pruned_items = pruned_items + ?1,"
                      " pruned_packages = pruned_packages + ?2, stubs = stubs + ?2 - ?3",
@@ -1163,7 +1224,7 @@ static void s_test_bounds(const char *dir, bool verbose)
     s_test_put(box, payload, &late, late_id);
     assert(lt_mailbox_update(box, "sys-b", late_id, "done", "", &err) == 0);
     size_t purged = 0;
-    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, &purged, &err) == 0 && purged == 1);
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0 && purged == 1);
     bounds = (lt_mailbox_bounds_t){.max_items = 2};
     assert(lt_mailbox_prune(box, &bounds, lt_time_ms(), 100, 20, &step, &err) == 0);
     assert(step.items == 1 && step.packages == 1 && step.full);
@@ -1315,16 +1376,16 @@ void lt_mailbox_test(bool verbose)
 
     //  Purge keeps packages with open items, drops those all done.
     size_t purged = 99;
-    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0);
     assert(purged == 0);
     assert(lt_mailbox_update(box, "sys-b", second_id, "done", "", &err) == 0);
     assert(lt_mailbox_list(box, "sys-c", NULL, 100, &items, &count, &err) == 0);
     assert(count == 1);
     assert(lt_mailbox_update(box, "sys-c", items[0].id, "done", "", &err) == 0);
     lt_mailbox_items_free(&items, count);
-    assert(lt_mailbox_purge(box, lt_time_ms() - 60000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() - 60000, 100, &purged, NULL, &err) == 0);
     assert(purged == 0);   //  too recent
-    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0);
     assert(purged == 1);
     assert(lt_mailbox_payload(box, lt_envelope_id(env), &data, &size, &err) == 1);
     assert(lt_mailbox_fetch(box, "sys-b", first_id, &data, &size, NULL, NULL, &err) == 1);

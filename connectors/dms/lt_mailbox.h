@@ -137,10 +137,14 @@ void lt_mailbox_arrivals_free(lt_mailbox_arrival_t **list_p, size_t count);
 int lt_mailbox_arrival_close(lt_mailbox_t *self, const char *key, const char *agency,
                              const char *state, const char *note, lt_err_t *err);
 
-//  Drop the package bytes of messages whose items are all done and were
-//  last changed before before_ms (the items stay, for audit). purged, when
-//  not NULL, receives how many packages were dropped. Returns 0 or -1.
-int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, size_t *purged, lt_err_t *err);
+//  One bounded step of dropping the package bytes of messages whose items
+//  are all done and were last changed before before_ms (the items stay,
+//  for audit): at most max done items looked at, in the order they were
+//  done, from where the previous step stopped (from the start after open),
+//  in one transaction. purged, when not NULL, receives how many packages
+//  were dropped, more whether the step stopped at max. Returns 0 or -1.
+int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                     bool *more, lt_err_t *err);
 
 //  Return the item counts per system as {"SYSTEM": {"initial": N,
 //  "processing": N, "fail": N, "done": N, "pending": N}} (pending: every

@@ -48,8 +48,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_PURGE_EVERY_MS (3600 * 1000)   //  poll() purges old package bytes hourly
-
 extern const lt_option_t dms_options[];   //  dms_options.c
 
 //  Fill err with a configuration problem; returns -1.
@@ -170,7 +168,6 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     s_count_rejected(self);
     self->counts = lt_mailbox_counts(self->mailbox);
     lt_mailbox_usage(self->mailbox, &self->bounds.usage, NULL);
-    self->next_purge_ms = lt_clock_ms() + 60 * 1000;
     lt_log_info("event=configured systems=%zu mailbox=%s auto_status=%s trust=%s",
                 lt_dms_systems_count(self->systems), db, self->auto_status ? "yes" : "no",
                 *trust ? trust : "(none)");
@@ -208,7 +205,7 @@ static int s_start(void *state, lt_err_t *err)
 }
 
 //  Refresh the cached counts, publish owed statuses 01, hold the mailbox
-//  within its bounds, purge old bytes.
+//  within its bounds and purge old bytes (dms_bounds.c).
 static void s_poll(void *state)
 {
     dms_t *self = state;
@@ -221,15 +218,6 @@ static void s_poll(void *state)
     }
     dms_arrivals_run(self);
     dms_bounds_run(self);
-    if (lt_clock_ms() >= self->next_purge_ms) {
-        self->next_purge_ms = lt_clock_ms() + S_PURGE_EVERY_MS;
-        size_t purged = 0;
-        lt_err_t err;
-        if (lt_mailbox_purge(self->mailbox, lt_time_ms() - self->keep_done_ms, &purged, &err))
-            lt_log_error("event=mailbox_error op=purge reason=\"%s\"", err.detail);
-        else if (purged)
-            lt_log_info("event=purged packages=%zu", purged);
-    }
 }
 
 //  Put one delivered message into the mailbox of every system serving a recipient.
