@@ -60,7 +60,7 @@ stop_pid "$AXIS_PID" || fail "lthub-axis exit status $?"
 axis_connector --quarantine-max-items 0 --quarantine-max-bytes 0 --quarantine-max-age 2
 hub_wait 20 '[ "$(kept_count)" = 0 ] && grep -q "bound=age" "$HUB_DIR/axis.log"' \
     || fail "the age bound does not hold: $(kept)"
-[ -z "$(ls "$QDIR")" ] || fail "notes left behind: $(ls "$QDIR")"
+hub_wait 5 '[ -z "$(ls "$QDIR")" ]' || fail "notes left behind: $(ls "$QDIR")"
 hub_wait 15 '[ "$(qstat items)" = 0 ] && [ "$(qstat evicted)" -ge 2 ]' \
     || fail "lthubd shows items $(qstat items) evicted $(qstat evicted)"
 metrics=$(curl -sf "http://$HUB_ADMIN/metrics")
