@@ -36,6 +36,7 @@
 #include "lt_dms_systems.h"
 #include "lt_sentlog.h"
 #include "lt_edoc_client.h"
+#include "lt_quarantine.h"
 #include "lt_report_json.h"
 #include "lt_option.h"
 #include "lt_zpl.h"
@@ -93,6 +94,7 @@ static const s_test_t s_tests[] = {
     {"lt_dms_systems", lt_dms_systems_test},
     {"lt_sentlog", lt_sentlog_test},
     {"lt_edoc_client", lt_edoc_client_test},
+    {"lt_quarantine", lt_quarantine_test},
     {"lt_report_json", lt_report_json_test},
 };
 

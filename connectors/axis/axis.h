@@ -10,6 +10,7 @@
 
 #include "lt_connector.h"
 #include "lt_edoc_client.h"
+#include "lt_quarantine.h"
 
 #include <openssl/x509_vfy.h>
 #include <pthread.h>
@@ -46,6 +47,8 @@ typedef struct {
     bool receive;                          //  run the receive thread
     X509_STORE *anchors;                   //  trust anchors for verdicts, or NULL
     char quarantine[1024];                 //  DIR/axis-rejected, "" when --data unset
+    lt_quarantine_t *kept;                 //  its index, NULL when --data unset
+    lt_quarantine_bounds_t kept_bounds;    //  --quarantine-max-age, -items, -bytes
     pthread_mutex_t pool_lock;             //  guards pool
     lt_edoc_client_t *pool[AXIS_POOL_MAX]; //  idle clients for the workers
     size_t pool_count;                     //  entries in pool

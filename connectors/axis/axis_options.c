@@ -21,6 +21,12 @@ const lt_option_t axis_options[] = {
     LT_OPT_STR("trust", "", "trust anchors (directory or PEM file) for signature verdicts"),
     {"data", "", "data directory: unreadable packages are kept in DATA/axis-rejected/",
      LT_OPT_STRING, 0, 0, false, false},
+    LT_OPT_NUM("quarantine-max-age", "7776000", 0, 36500LL * 86400,
+               "seconds a package in DATA/axis-rejected/ is kept; 0: no age bound"),
+    LT_OPT_NUM("quarantine-max-items", "10000", 0, 100000000,
+               "packages kept in DATA/axis-rejected/ at most (oldest removed first); 0: no bound"),
+    LT_OPT_NUM("quarantine-max-bytes", "1073741824", 0, 1LL << 50,
+               "bytes kept in DATA/axis-rejected/ at most (oldest removed first); 0: no bound"),
     LT_OPT_END,
 };
 

@@ -15,7 +15,6 @@
     not every attempt. The memo of items is pruned to those the axis still
     lists, so it stays as small as the axis's list.
 */
-#include "lt_file.h"
 #include "axis.h"
 #include "lt_pattern.h"
 #include "lt_edxml.h"
@@ -136,41 +135,18 @@ static void s_item_failed(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *
     memo->next_at = zclock_mono() + (wait < S_ITEM_BACKOFF_MAX ? wait : S_ITEM_BACKOFF_MAX);
 }
 
-//  Make a docId safe as a file name.
-static void s_safe_name(const char *doc_id, char *out, size_t size)
-{
-    size_t n = 0;
-    for (const char *c = doc_id; *c && n + 1 < size; c++, n++) {
-        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
-                     || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'
-                     || (*c == '.' && n > 0);
-        out[n] = plain ? *c : '_';
-    }
-    out[n] = 0;
-    if (n == 0)
-        snprintf(out, size, "unnamed");
-}
-
 //  Keep a refused package and the reason in DATA/axis-rejected/.
 static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *data, size_t size,
                          const char *reason)
 {
-    if (!*self->quarantine)
+    if (!self->kept)
         return;
-    char name[160], path[1400];
-    s_safe_name(item->doc_id, name, sizeof(name));
-    snprintf(path, sizeof(path), "%s/%s.edxml", self->quarantine, name);
+    char text[1200];
+    snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nreason: %s\n", item->doc_id,
+             item->from, item->to, reason);
     lt_err_t err;
     lt_err_clear(&err);
-    int rc = lt_file_write(path, data, size, false, &err);
-    char text[1200];
-    int len = snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nreason: %s\n",
-                       item->doc_id, item->from, item->to, reason);
-    snprintf(path, sizeof(path), "%s/%s.txt", self->quarantine, name);
-    size_t text_size = len > 0 && (size_t) len < sizeof(text) ? (size_t) len : 0;
-    if (rc == 0)
-        rc = lt_file_write(path, text, text_size, false, &err);
-    if (rc)
+    if (lt_quarantine_keep(self->kept, item->doc_id, data, size, text, &err))
         lt_log_error("event=quarantine_failed docid=%s reason=\"%s\"", item->doc_id, err.detail);
 }
 

@@ -29,6 +29,11 @@
     DATA/axis-rejected/. Failures back off (the whole cycle when the axis
     or the broker is unreachable, one item when only it fails) and are
     logged once per item, not once per cycle.
+
+    The quarantine is bounded (--quarantine-max-age, -items, -bytes): from
+    poll(), about once a second, the oldest packages beyond a bound are
+    removed in short steps (lt_quarantine), each logged with its docId,
+    size and reason (event=quarantine_evicted) before it goes.
 */
 #include "axis.h"
 #include "lt_edxml.h"
@@ -44,6 +49,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#define S_PRUNE_BATCH 64   //  quarantined packages removed per step at most
+#define S_PRUNE_MS 100     //  steps of one poll() at most, ms
 
 extern const lt_option_t axis_options[];   //  axis_options.c
 
@@ -128,7 +136,8 @@ static int s_quarantine(axis_t *self, const char *data, lt_err_t *err)
         return lt_err_set(err, LT_ECONFIG, "cannot create %s: %s", self->quarantine,
                           strerror(errno)),
                -1;
-    return 0;
+    self->kept = lt_quarantine_new(self->quarantine, err);
+    return self->kept ? 0 : -1;
 }
 
 //  ---------------------------------------------------------------------------
@@ -157,6 +166,11 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     long connect = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->poll_ms = (long) lt_conn_option_int(conn, "poll-ms");
     self->receive = lt_conn_option_int(conn, "receive") == 1;
+    self->kept_bounds = (lt_quarantine_bounds_t){
+        .max_age_ms = lt_conn_option_int(conn, "quarantine-max-age") * 1000,
+        .max_items = (uint64_t) lt_conn_option_int(conn, "quarantine-max-items"),
+        .max_bytes = (uint64_t) lt_conn_option_int(conn, "quarantine-max-bytes"),
+    };
     if (s_agencies(self, lt_conn_option(conn, "agencies"), err)
         || s_quarantine(self, lt_conn_option(conn, "data"), err))
         goto failed;
@@ -197,6 +211,40 @@ static int s_start(void *state, lt_err_t *err)
     return self->receive ? axis_receive_start(self, err) : 0;
 }
 
+//  Hold the quarantine within its bounds: removals of at most S_PRUNE_BATCH
+//  packages, for at most S_PRUNE_MS in one call, each logged before removal.
+static void s_poll(void *state)
+{
+    axis_t *self = state;
+    if (!self->kept)
+        return;
+    int64_t started = lt_clock_ms();
+    bool more = false;
+    uint32_t removed = 0;
+    do
+        removed += lt_quarantine_prune(self->kept, &self->kept_bounds, lt_time_ms(),
+                                       S_PRUNE_BATCH, &more);
+    while (more && lt_clock_ms() - started < S_PRUNE_MS);
+    if (removed)
+        lt_log_info("event=quarantine_pruned packages=%u more=%s", removed, more ? "yes" : "no");
+}
+
+//  The quarantine's figures as a new JSON object.
+static json_t *s_quarantine_json(axis_t *self)
+{
+    lt_quarantine_usage_t u = {0};
+    if (self->kept)
+        lt_quarantine_usage(self->kept, &u);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "items",
+                     (json_int_t) u.items, "bytes", (json_int_t) u.bytes, "oldest_age_ms",
+                     (json_int_t) (u.oldest ? lt_time_ms() - u.oldest : 0), "evicted",
+                     (json_int_t) u.evicted, "evicted_bytes", (json_int_t) u.evicted_bytes,
+                     "errors", (json_int_t) u.errors, "max_items",
+                     (json_int_t) self->kept_bounds.max_items, "max_bytes",
+                     (json_int_t) self->kept_bounds.max_bytes, "max_age_s",
+                     (json_int_t) (self->kept_bounds.max_age_ms / 1000));
+}
+
 //  Add the connector's counters under "axis".
 static void s_stats(void *state, json_t *out)
 {
@@ -204,6 +252,7 @@ static void s_stats(void *state, json_t *out)
     pthread_mutex_lock(&self->stats_lock);
     axis_stats_t s = self->stats;
     pthread_mutex_unlock(&self->stats_lock);
+    json_t *quarantine = s_quarantine_json(self);
     json_object_set_new(
         out, "axis",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "sent",
@@ -213,6 +262,11 @@ static void s_stats(void *state, json_t *out)
                   "receive_errors", (json_int_t) s.receive_errors, "polls",
                   (json_int_t) s.polls, "last_error", s.last_error, "last_error_at",
                   (json_int_t) s.last_error_at));
+    json_t *axis = json_object_get(out, "axis");
+    if (axis && quarantine)
+        json_object_set_new(axis, "quarantine", quarantine);
+    else
+        json_decref(quarantine);
 }
 
 //  Stop the receive thread and free everything.
@@ -229,6 +283,7 @@ static void s_fini(void **state_p)
     if (self->secret)
         lt_edoc_secret_free(&self->secret, self->secret_size);
     X509_STORE_free(self->anchors);
+    lt_quarantine_destroy(&self->kept);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stop_lock);
     pthread_cond_destroy(&self->stop_cond);
@@ -245,6 +300,7 @@ static const lt_connector_ops_t s_ops = {
     .options = axis_options,
     .init = s_init,
     .start = s_start,
+    .poll = s_poll,
     .deliver = axis_deliver,
     .stats = s_stats,
     .fini = s_fini,

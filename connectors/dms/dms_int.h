@@ -2,7 +2,8 @@
 
     lthub_dms.c holds the connector table, options and deliver(); the edoc
     API handlers live in dms_server.c, registerDocuments in dms_register.c,
-    and the automatic status 01 in dms_status.c. All of them work on one
+    the automatic status 01 in dms_status.c, the mailbox's bounds in
+    dms_bounds.c. All of them work on one
     dms_t, created by init() and freed by fini().
 */
 #ifndef DMS_INT_H_INCLUDED
@@ -56,7 +57,19 @@ typedef struct {
     uint64_t arrivals_failed;   //  automatic statuses 01 given up
     uint64_t rejected_kept;     //  refused inputs kept in DIR/rejected
     uint64_t mailbox_full;      //  deliveries put back because the mailbox disk is full
+    uint64_t bound_refusals;    //  deliveries put back because the backlog fills a bound
 } dms_stats_t;
+
+//  The mailbox's bounds and what the prune timer last saw (under dms_t.lock).
+typedef struct {
+    lt_mailbox_bounds_t bounds;   //  --mailbox-max-age, -items, -bytes
+    lt_mailbox_usage_t usage;     //  figures after the last step
+    bool full;                    //  the backlog alone fills a bound: deliveries get RETRY
+    int64_t next_ms;              //  when the next step runs (monotonic)
+    uint64_t steps;               //  prune steps run
+    uint64_t errors;              //  prune steps that failed
+    int64_t step_ms_max;          //  longest step, ms
+} dms_bounds_t;
 
 //  The connector's state.
 typedef struct {
@@ -89,9 +102,9 @@ typedef struct {
     zhashx_t *seen;                   //  "system/signature" -> int64_t expiry (fresh systems)
     int64_t seen_purged;              //  when seen was last purged (Unix ms)
     int64_t keep_done_ms;             //  --keep-done: package bytes kept after done
-    int64_t next_purge_ms;            //  when poll() purges next (monotonic)
     pthread_mutex_t lock;             //  guards stats, counts, rejected_*
     dms_stats_t stats;                //  counters
+    dms_bounds_t bounds;              //  the mailbox's bounds and figures
     json_t *counts;                   //  mailbox counts, refreshed by poll()
     size_t rejected_count;            //  refused inputs in the rejected folder
     uint64_t rejected_bytes;          //  their bytes
@@ -150,6 +163,16 @@ lt_edxml_t *dms_status_build(const void *doc, size_t size, const char *agency, i
 
 //  Publish the automatic statuses 01 that are owed; poll() calls it.
 void dms_arrivals_run(dms_t *self);
+
+//  Run the mailbox's bound steps that are due (dms_bounds.c); poll() calls it.
+void dms_bounds_run(dms_t *self);
+
+//  True when deliveries must wait: the items no system has marked done fill
+//  a bound. err is filled with the reason then.
+bool dms_bounds_full(dms_t *self, lt_err_t *err);
+
+//  The bounds' figures as a new JSON object.
+json_t *dms_bounds_json(dms_t *self);
 
 //  Counters and mailbox counts as a new JSON object.
 json_t *dms_stats_json(dms_t *self);

@@ -39,6 +39,13 @@ const lt_option_t dms_options[] = {
     LT_OPT_NUM("max-rejected-mb", "1024", 0, 10000000,
                "bytes of refused inputs kept in DATA/rejected at most, MiB"),
     LT_OPT_NUM("keep-done", "30", 0, 36500, "days the package bytes of done items are kept"),
+    LT_OPT_NUM("mailbox-max-age", "7776000", 0, 36500LL * 86400,
+               "seconds a done item is kept after its system marked it done; 0: no age bound"),
+    LT_OPT_NUM("mailbox-max-items", "1000000", 0, 1000000000,
+               "items the mailbox holds at most (done ones evicted oldest first); 0: no bound"),
+    LT_OPT_NUM("mailbox-max-bytes", "10737418240", 0, 1LL << 50,
+               "package bytes the mailbox holds at most (done ones evicted oldest first); "
+               "0: no bound"),
     LT_OPT_END,
 };
 

@@ -22,6 +22,7 @@
 struct _lt_mailbox_t {
     sqlite3 *db;              //  the open mailbox file
     pthread_mutex_t lock;     //  serializes every use of db
+    int64_t purge_cursor[2];  //  (updated, rowid) of the last done item the purge looked at
 };
 
 //  Migrations in order; migration i brings user_version to i + 1.
@@ -72,6 +73,32 @@ static const char *s_migrations[] = {
     "  updated INTEGER NOT NULL,"
     "  PRIMARY KEY (key, agency));"
     "CREATE INDEX arrivals_owed ON arrivals (created) WHERE state = 'owed';",
+    //  2: bounds (count, bytes, age). evicted: when the bounds first removed
+    //  an item of the package (Unix ms); such a package is never given
+    //  items again, and without items it is a stub (no bytes) kept as the
+    //  message's dedup key until the age bound removes it. totals: the
+    //  package bytes held, kept by triggers, and what the bounds removed.
+    "ALTER TABLE packages ADD COLUMN evicted INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX items_done ON items (updated) WHERE state = 'done';"
+    "CREATE INDEX packages_evicted ON packages (created) WHERE evicted > 0;"
+    "CREATE TRIGGER items_uncounted AFTER DELETE ON items BEGIN"
+    "  UPDATE counts SET n = n - 1 WHERE system = OLD.system AND state = OLD.state; END;"
+    "CREATE TABLE totals ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  bytes INTEGER NOT NULL,"              //  bytes of the packages holding data
+    "  pruned_items INTEGER NOT NULL DEFAULT 0,"
+    "  pruned_packages INTEGER NOT NULL DEFAULT 0,"
+    "  stubs INTEGER NOT NULL DEFAULT 0);"   //  packages kept as dedup keys only
+    "INSERT INTO totals (id, bytes)"
+    "  SELECT 1, COALESCE(SUM(size), 0) FROM packages WHERE data IS NOT NULL;"
+    "CREATE TRIGGER packages_added AFTER INSERT ON packages WHEN NEW.data IS NOT NULL BEGIN"
+    "  UPDATE totals SET bytes = bytes + NEW.size; END;"
+    "CREATE TRIGGER packages_changed AFTER UPDATE OF data ON packages BEGIN"
+    "  UPDATE totals SET bytes = bytes"
+    "    - (CASE WHEN OLD.data IS NULL THEN 0 ELSE OLD.size END)"
+    "    + (CASE WHEN NEW.data IS NULL THEN 0 ELSE NEW.size END); END;"
+    "CREATE TRIGGER packages_removed AFTER DELETE ON packages WHEN OLD.data IS NOT NULL BEGIN"
+    "  UPDATE totals SET bytes = bytes - OLD.size; END;",
 };
 
 #define S_MIGRATIONS (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -226,11 +253,13 @@ void lt_mailbox_destroy(lt_mailbox_t **self_p)
 }
 
 //  A message id names one package: another package under a known id is
-//  refused, never merged with the first. -1 with err when it differs.
+//  refused, never merged with the first. -1 with err when it differs, 1
+//  when the bounds already evicted items of it (a redelivery then adds
+//  nothing: its systems had it and marked it done), 0 otherwise.
 static int s_same_package(lt_mailbox_t *self, const lt_envelope_t *env, lt_err_t *err)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "SELECT sha256 FROM packages WHERE msgid = ?1", err);
+        s_prepare(self, "SELECT sha256, evicted FROM packages WHERE msgid = ?1", err);
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, lt_envelope_id(env), -1, SQLITE_STATIC);
@@ -244,6 +273,8 @@ static int s_same_package(lt_mailbox_t *self, const lt_envelope_t *env, lt_err_t
                        lt_envelope_id(env), known, lt_envelope_sha256(env));
             rc = -1;
         }
+        else if (sqlite3_column_int64(stmt, 1) > 0)
+            rc = 1;
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -254,8 +285,9 @@ static int s_put(lt_mailbox_t *self, const lt_envelope_t *env, const void *paylo
                  const lt_mailbox_target_t *targets, size_t count, size_t *added, lt_err_t *err)
 {
     int64_t now = lt_time_ms();
-    if (s_same_package(self, env, err))
-        return -1;
+    int same = s_same_package(self, env, err);
+    if (same)
+        return same > 0 ? 0 : -1;
     sqlite3_stmt *stmt = s_prepare(
         self,
         "INSERT INTO packages (msgid, kind, key, btype, sender, size, sha256, data, created)"
@@ -672,29 +704,87 @@ int lt_mailbox_arrival_close(lt_mailbox_t *self, const char *key, const char *ag
     return rc;
 }
 
-int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, size_t *purged, lt_err_t *err)
+//  The purge step inside an open transaction: the done items past the
+//  cursor and done before before_ms, and the bytes of each one's package
+//  when all its items are done before then. *next receives the new cursor.
+static int s_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                   bool *more, int64_t next[2], lt_err_t *err)
 {
-    assert(self);
-    if (purged)
-        *purged = 0;
-    pthread_mutex_lock(&self->lock);
-    sqlite3_stmt *stmt = s_prepare(
-        self,
-        "UPDATE packages SET data = NULL WHERE data IS NOT NULL"
-        " AND EXISTS (SELECT 1 FROM items i WHERE i.msgid = packages.msgid)"
-        " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.msgid = packages.msgid"
-        "   AND (i.state <> 'done' OR i.updated >= ?1))",
-        err);
-    int rc = stmt ? 0 : -1;
-    if (stmt) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
+    sqlite3_stmt *stmt = s_prepare(self,
+                                   "SELECT i.rowid, i.updated, i.msgid FROM items i"
+                                   " WHERE i.state = 'done' AND i.updated < ?1"
+                                   " AND (i.updated, i.rowid) > (?2, ?3)"
+                                   " ORDER BY i.updated, i.rowid LIMIT ?4",
+                                   err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, before_ms);
+    sqlite3_bind_int64(stmt, 2, self->purge_cursor[0]);
+    sqlite3_bind_int64(stmt, 3, self->purge_cursor[1]);
+    sqlite3_bind_int64(stmt, 4, max);
+    char (*msgids)[LT_MAILBOX_ID_MAX] = calloc(max, LT_MAILBOX_ID_MAX);
+    size_t count = 0;
+    int step = SQLITE_DONE;
+    while (msgids && count < max && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        next[0] = sqlite3_column_int64(stmt, 1);
+        next[1] = sqlite3_column_int64(stmt, 0);
+        const unsigned char *msgid = sqlite3_column_text(stmt, 2);
+        snprintf(msgids[count++], LT_MAILBOX_ID_MAX, "%s", msgid ? (const char *) msgid : "");
+    }
+    sqlite3_finalize(stmt);
+    if (!msgids)
+        return s_nomem(err);
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : s_fail(self, err, "purge");
+    stmt = rc ? NULL
+              : s_prepare(self,
+                          "UPDATE packages SET data = NULL WHERE msgid = ?1 AND data IS NOT NULL"
+                          " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.msgid = ?1"
+                          "   AND (i.state <> 'done' OR i.updated >= ?2))",
+                          err);
+    if (!rc && !stmt)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        sqlite3_reset(stmt);
+        sqlite3_bind_text(stmt, 1, msgids[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, before_ms);
         if (sqlite3_step(stmt) != SQLITE_DONE)
             rc = s_fail(self, err, "purge");
-        else if (purged)
-            *purged = (size_t) sqlite3_changes(self->db);
-        sqlite3_finalize(stmt);
+        else
+            *purged += (size_t) sqlite3_changes(self->db);
+    }
+    sqlite3_finalize(stmt);
+    free(msgids);
+    *more = rc == 0 && count == max;
+    return rc;
+}
+
+int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                     bool *more, lt_err_t *err)
+{
+    assert(self);
+    size_t dropped = 0;
+    bool again = false;
+    if (max == 0)
+        max = 1;
+    pthread_mutex_lock(&self->lock);
+    int64_t next[2] = {self->purge_cursor[0], self->purge_cursor[1]};
+    int rc = s_exec(self, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = s_purge(self, before_ms, max, &dropped, &again, next, err);
+        if (rc == 0)
+            rc = s_exec(self, "COMMIT", err);
+        if (rc)
+            s_exec(self, "ROLLBACK", NULL);
+        else {
+            self->purge_cursor[0] = next[0];
+            self->purge_cursor[1] = next[1];
+        }
     }
     pthread_mutex_unlock(&self->lock);
+    if (purged)
+        *purged = rc ? 0 : dropped;
+    if (more)
+        *more = rc ? false : again;
     return rc;
 }
 
@@ -768,6 +858,235 @@ int lt_mailbox_receipt(lt_mailbox_t *self, const char *msgid, const char *agency
 }
 
 //  ---------------------------------------------------------------------------
+//  Bounds
+
+//  Run a query answering one integer; *value is 0 when there is no row.
+static int s_int_query(lt_mailbox_t *self, const char *sql, int64_t *value, lt_err_t *err)
+{
+    *value = 0;
+    sqlite3_stmt *stmt = s_prepare(self, sql, err);
+    if (!stmt)
+        return -1;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        *value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : s_fail(self, err, sql);
+}
+
+//  Read the figures inside the lock.
+static int s_usage(lt_mailbox_t *self, lt_mailbox_usage_t *u, lt_err_t *err)
+{
+    memset(u, 0, sizeof(*u));
+    int64_t v[8];
+    if (s_int_query(self, "SELECT COALESCE(SUM(n), 0) FROM counts", &v[0], err)
+        || s_int_query(self, "SELECT COALESCE(SUM(n), 0) FROM counts WHERE state <> 'done'",
+                       &v[1], err)
+        || s_int_query(self, "SELECT bytes FROM totals", &v[2], err)
+        || s_int_query(self, "SELECT stubs FROM totals", &v[3], err)
+        || s_int_query(self, "SELECT created FROM items ORDER BY rowid LIMIT 1", &v[4], err)
+        || s_int_query(self, "SELECT MIN(updated) FROM items WHERE state = 'done'", &v[5], err)
+        || s_int_query(self, "SELECT pruned_items FROM totals", &v[6], err)
+        || s_int_query(self, "SELECT pruned_packages FROM totals", &v[7], err))
+        return -1;
+    u->items = (uint64_t) v[0];
+    u->backlog = (uint64_t) v[1];
+    u->bytes = (uint64_t) v[2];
+    u->stubs = (uint64_t) v[3];
+    u->oldest = v[4];
+    u->oldest_done = v[5];
+    u->pruned_items = (uint64_t) v[6];
+    u->pruned_packages = (uint64_t) v[7];
+    return 0;
+}
+
+int lt_mailbox_usage(lt_mailbox_t *self, lt_mailbox_usage_t *usage, lt_err_t *err)
+{
+    assert(self && usage);
+    pthread_mutex_lock(&self->lock);
+    int rc = s_usage(self, usage, err);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+//  True while the figures are over a count or bytes bound (at is the
+//  threshold: strictly over, or at it).
+static bool s_over(const lt_mailbox_bounds_t *b, uint64_t items, uint64_t bytes, bool at)
+{
+    if (at)
+        return (b->max_items && items >= b->max_items) || (b->max_bytes && bytes >= b->max_bytes);
+    return (b->max_items && items > b->max_items) || (b->max_bytes && bytes > b->max_bytes);
+}
+
+//  Remove one done item (rowid) of package msgid; *last tells whether it
+//  was the package's last item, whose bytes then go too (the row stays as
+//  a stub). Marks the package evicted so that a redelivery adds nothing.
+//  -1 with err.
+static int s_evict(lt_mailbox_t *self, int64_t rowid, const char *msgid, int64_t now, bool *last,
+                   lt_err_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "DELETE FROM items WHERE rowid = ?1", err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, rowid);
+    int step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE)
+        return s_fail(self, err, "evict item");
+    stmt = s_prepare(self, "SELECT EXISTS (SELECT 1 FROM items WHERE msgid = ?1)", err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_TRANSIENT);
+    step = sqlite3_step(stmt);
+    *last = step == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 0;
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_ROW)
+        return s_fail(self, err, "evict item");
+    stmt = s_prepare(self,
+                     "UPDATE packages SET evicted = CASE WHEN evicted > 0 THEN evicted ELSE ?2 END,"
+                     " data = CASE WHEN ?3 THEN NULL ELSE data END WHERE msgid = ?1",
+                     err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int(stmt, 3, *last);
+    step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "evict package");
+}
+
+//  A done item the step may remove.
+typedef struct {
+    int64_t rowid;                      //  the item's row
+    int64_t updated;                    //  when it was done, Unix ms
+    char msgid[LT_MAILBOX_ID_MAX];      //  its package
+} s_candidate_t;
+
+//  The step inside an open transaction.
+static int s_prune(lt_mailbox_t *self, const lt_mailbox_bounds_t *b, int64_t now, uint32_t batch,
+                   int budget_ms, lt_mailbox_prune_t *out, lt_err_t *err)
+{
+    int64_t started = lt_clock_ms();
+    int64_t cutoff = b->max_age_ms > 0 ? now - b->max_age_ms : INT64_MIN;
+    lt_mailbox_usage_t u;
+    if (s_usage(self, &u, err))
+        return -1;
+    uint64_t items = u.items;
+    //  The candidates first (oldest done first), then the removals, so that
+    //  no row changes under an open query.
+    sqlite3_stmt *stmt = s_prepare(self,
+                                   "SELECT i.rowid, i.msgid, i.updated FROM items i"
+                                   " WHERE i.state = 'done' ORDER BY i.updated, i.rowid LIMIT ?1",
+                                   err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, batch);
+    s_candidate_t *list = calloc(batch, sizeof(*list));
+    size_t count = 0;
+    int step = SQLITE_DONE;
+    while (list && count < batch && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const unsigned char *msgid = sqlite3_column_text(stmt, 1);
+        list[count].rowid = sqlite3_column_int64(stmt, 0);
+        list[count].updated = sqlite3_column_int64(stmt, 2);
+        snprintf(list[count].msgid, sizeof(list[count].msgid), "%s",
+                 msgid ? (const char *) msgid : "");
+        count++;
+    }
+    sqlite3_finalize(stmt);
+    if (!list)
+        return s_nomem(err);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        free(list);
+        return s_fail(self, err, "prune");
+    }
+    bool stopped = false;   //  a kept item or the time bound ended the walk
+    bool kept = false;      //  it was a kept item: nothing more is due
+    int64_t bytes = (int64_t) u.bytes;
+    for (size_t i = 0; i < count; i++) {
+        if (list[i].updated >= cutoff && !s_over(b, items, (uint64_t) bytes, false)) {
+            stopped = kept = true;
+            break;
+        }
+        bool last = false;
+        if (s_evict(self, list[i].rowid, list[i].msgid, now, &last, err)
+            || (last && s_int_query(self, "SELECT bytes FROM totals", &bytes, err))) {
+            free(list);
+            return -1;
+        }
+        out->items++;
+        items--;
+        out->packages += last;
+        if (i + 1 < count && lt_clock_ms() - started >= budget_ms) {
+            stopped = true;
+            break;
+        }
+    }
+    free(list);
+    //  Every done item was looked at and removed: the rest is backlog.
+    bool exhausted = !stopped && count < batch;
+    out->more = !kept && !exhausted;
+    out->full = exhausted && s_over(b, items, (uint64_t) bytes, true);
+    //  Stubs past the age bound go for good, in the same bounded way.
+    uint32_t stub_batch = batch > out->items ? batch - out->items : 0;
+    if (b->max_age_ms > 0 && stub_batch > 0) {
+        stmt = s_prepare(self,
+                         "DELETE FROM packages WHERE rowid IN (SELECT p.rowid FROM packages p"
+                         " WHERE p.evicted > 0 AND p.created < ?1 AND NOT EXISTS"
+                         " (SELECT 1 FROM items i WHERE i.msgid = p.msgid)"
+                         " ORDER BY p.created LIMIT ?2)",
+                         err);
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, cutoff);
+        sqlite3_bind_int64(stmt, 2, stub_batch);
+        step = sqlite3_step(stmt);
+        out->stubs = (uint32_t) sqlite3_changes(self->db);
+        sqlite3_finalize(stmt);
+        if (step != SQLITE_DONE)
+            return s_fail(self, err, "prune stubs");
+        if (out->stubs == stub_batch)
+            out->more = true;
+    }
+    if (out->items == 0 && out->stubs == 0)
+        return 0;   //  nothing written: the commit costs no sync
+    stmt = s_prepare(self,
+                     "UPDATE totals SET pruned_items = pruned_items + ?1,"
+                     " pruned_packages = pruned_packages + ?2, stubs = stubs + ?2 - ?3",
+                     err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, out->items);
+    sqlite3_bind_int64(stmt, 2, out->packages);
+    sqlite3_bind_int64(stmt, 3, out->stubs);
+    step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "prune totals");
+}
+
+int lt_mailbox_prune(lt_mailbox_t *self, const lt_mailbox_bounds_t *bounds, int64_t now_ms,
+                     uint32_t batch, int budget_ms, lt_mailbox_prune_t *step, lt_err_t *err)
+{
+    assert(self && bounds && step);
+    memset(step, 0, sizeof(*step));
+    if (batch == 0)
+        batch = 1;
+    pthread_mutex_lock(&self->lock);
+    int rc = s_exec(self, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = s_prune(self, bounds, now_ms, batch, budget_ms, step, err);
+        if (rc == 0)
+            rc = s_exec(self, "COMMIT", err);
+        if (rc) {
+            s_exec(self, "ROLLBACK", NULL);
+            memset(step, 0, sizeof(*step));
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
 //  Self-test
 
 //  Make an envelope of a delivered message for the self-test.
@@ -791,6 +1110,143 @@ static lt_envelope_t *s_test_envelope(lt_kind_t kind, const char *key, const cha
 static json_int_t s_test_count(json_t *counts, const char *system, const char *state)
 {
     return json_integer_value(json_object_get(json_object_get(counts, system), state));
+}
+
+//  Put one document for sys-b (agency 13) and return the new item's id.
+static void s_test_put(lt_mailbox_t *box, const char *payload, lt_envelope_t **env_p,
+                       char id[LT_MAILBOX_ID_MAX])
+{
+    lt_err_t err;
+    char key[64];
+    snprintf(key, sizeof(key), "000.00.12.H26,2026/09/03,%u/A", (unsigned) lt_clock_ms() % 100000);
+    lt_envelope_t *env = s_test_envelope(LT_KIND_DOCUMENT, key, payload);
+    lt_mailbox_target_t target = {"sys-b", "000.00.13.H26"};
+    size_t added = 0;
+    assert(lt_mailbox_put(box, env, payload, strlen(payload), &target, 1, &added, &err) == 0);
+    assert(added == 1);
+    char msgid[LT_ID_LEN + 1];
+    snprintf(msgid, sizeof(msgid), "%s", lt_envelope_id(env));
+    char state[LT_MAILBOX_STATE_MAX];
+    int64_t updated = 0;
+    assert(lt_mailbox_receipt(box, msgid, "000.00.13.H26", id, state, &updated, &err) == 0);
+    *env_p = env;
+}
+
+//  The bounds: done items go oldest done first, items not done never.
+static void s_test_bounds(const char *dir, bool verbose)
+{
+    (void) verbose;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/bounds.db", dir);
+    lt_err_t err;
+    lt_mailbox_t *box = lt_mailbox_new(path, &err);
+    assert(box);
+    enum { N = 10 };
+    lt_envelope_t *envs[N];
+    char ids[N][LT_MAILBOX_ID_MAX];
+    const char *payload = "<edXML>0123456789</edXML>";   //  25 bytes
+    for (int i = 0; i < N; i++)
+        s_test_put(box, payload, &envs[i], ids[i]);
+    lt_mailbox_usage_t u;
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == N && u.backlog == N && u.bytes == N * 25 && u.oldest > 0);
+    assert(u.oldest_done == 0 && u.pruned_items == 0);
+
+    //  Over the count bound with nothing done: nothing goes, the box is full.
+    lt_mailbox_bounds_t bounds = {.max_items = 5};
+    lt_mailbox_prune_t step;
+    int64_t now = lt_time_ms();
+    assert(lt_mailbox_prune(box, &bounds, now, 100, 20, &step, &err) == 0);
+    assert(step.items == 0 && step.full && !step.more);
+    //  Items 0..5 done (item 3 first): the oldest done go first, until 5 are left.
+    assert(lt_mailbox_update(box, "sys-b", ids[3], "done", "", &err) == 0);
+    usleep(3000);
+    for (int i = 0; i < 6; i++)
+        if (i != 3)
+            assert(lt_mailbox_update(box, "sys-b", ids[i], "done", "", &err) == 0);
+    //  Batches of 2: more to do until the bound holds.
+    assert(lt_mailbox_prune(box, &bounds, now, 2, 20, &step, &err) == 0);
+    assert(step.items == 2 && step.packages == 2 && step.more && !step.full);
+    assert(lt_mailbox_payload(box, lt_envelope_id(envs[3]), &(uint8_t *){NULL}, &(size_t){0},
+                              &err)
+           == 1);
+    assert(lt_mailbox_prune(box, &bounds, now, 2, 20, &step, &err) == 0);
+    assert(step.items == 2 && step.more);
+    assert(lt_mailbox_prune(box, &bounds, now, 2, 20, &step, &err) == 0);
+    assert(step.items == 1 && !step.more && !step.full);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 5 && u.backlog == 4 && u.bytes == 5 * 25 && u.stubs == 5);
+    assert(u.pruned_items == 5 && u.pruned_packages == 5);
+    //  The one done item left is the newest done (item 5), the backlog is whole.
+    lt_mailbox_item_t *items = NULL;
+    size_t count = 0;
+    assert(lt_mailbox_list(box, "sys-b", NULL, 100, &items, &count, &err) == 0);
+    assert(count == 4);
+    for (size_t i = 0; i < count; i++)
+        assert(strcmp(items[i].id, ids[6 + i]) == 0);
+    lt_mailbox_items_free(&items, count);
+    char state[LT_MAILBOX_STATE_MAX], id[LT_MAILBOX_ID_MAX];
+    int64_t updated;
+    assert(lt_mailbox_receipt(box, lt_envelope_id(envs[5]), "000.00.13.H26", id, state,
+                              &updated, &err) == 0);
+    assert(strcmp(state, "done") == 0);
+    assert(lt_mailbox_receipt(box, lt_envelope_id(envs[4]), "000.00.13.H26", id, state,
+                              &updated, &err) == 1);
+    //  A redelivery of an evicted message adds nothing (its system had it).
+    lt_mailbox_target_t target = {"sys-b", "000.00.13.H26"};
+    size_t added = 9;
+    assert(lt_mailbox_put(box, envs[0], payload, 25, &target, 1, &added, &err) == 0);
+    assert(added == 0);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 5 && u.bytes == 5 * 25);
+
+    //  The bytes bound: 3 packages at most; the last done one goes, then full.
+    bounds = (lt_mailbox_bounds_t){.max_bytes = 3 * 25};
+    assert(lt_mailbox_prune(box, &bounds, now, 100, 20, &step, &err) == 0);
+    assert(step.items == 1 && step.packages == 1 && step.full);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 4 && u.backlog == 4 && u.bytes == 4 * 25);
+
+    //  The age bound: done items past it go, and stubs past it too.
+    for (int i = 6; i < 8; i++)
+        assert(lt_mailbox_update(box, "sys-b", ids[i], "done", "", &err) == 0);
+    bounds = (lt_mailbox_bounds_t){.max_age_ms = 60000};
+    assert(lt_mailbox_prune(box, &bounds, lt_time_ms(), 100, 20, &step, &err) == 0);
+    assert(step.items == 0 && step.stubs == 0 && !step.full);
+    assert(lt_mailbox_prune(box, &bounds, lt_time_ms() + 120000, 100, 20, &step, &err) == 0);
+    assert(step.items == 2 && step.stubs == 8 && !step.full && !step.more);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 2 && u.backlog == 2 && u.bytes == 2 * 25 && u.stubs == 0);
+    assert(u.pruned_items == 8 && u.pruned_packages == 8);
+    //  A done item whose bytes --keep-done already dropped still leaves a stub.
+    lt_envelope_t *late = NULL;
+    char late_id[LT_MAILBOX_ID_MAX];
+    s_test_put(box, payload, &late, late_id);
+    assert(lt_mailbox_update(box, "sys-b", late_id, "done", "", &err) == 0);
+    size_t purged = 0;
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0 && purged == 1);
+    bounds = (lt_mailbox_bounds_t){.max_items = 2};
+    assert(lt_mailbox_prune(box, &bounds, lt_time_ms(), 100, 20, &step, &err) == 0);
+    assert(step.items == 1 && step.packages == 1 && step.full);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 2 && u.bytes == 50 && u.stubs == 1 && u.pruned_items == 9);
+    lt_envelope_destroy(&late);
+    lt_mailbox_destroy(&box);
+
+    //  The figures survive a restart.
+    box = lt_mailbox_new(path, &err);
+    assert(box);
+    assert(lt_mailbox_usage(box, &u, &err) == 0);
+    assert(u.items == 2 && u.bytes == 50 && u.pruned_items == 9 && u.stubs == 1);
+    lt_mailbox_destroy(&box);
+    for (int i = 0; i < N; i++)
+        lt_envelope_destroy(&envs[i]);
+    char file[200];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+        unlink(file);
+    }
 }
 
 void lt_mailbox_test(bool verbose)
@@ -920,16 +1376,16 @@ void lt_mailbox_test(bool verbose)
 
     //  Purge keeps packages with open items, drops those all done.
     size_t purged = 99;
-    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0);
     assert(purged == 0);
     assert(lt_mailbox_update(box, "sys-b", second_id, "done", "", &err) == 0);
     assert(lt_mailbox_list(box, "sys-c", NULL, 100, &items, &count, &err) == 0);
     assert(count == 1);
     assert(lt_mailbox_update(box, "sys-c", items[0].id, "done", "", &err) == 0);
     lt_mailbox_items_free(&items, count);
-    assert(lt_mailbox_purge(box, lt_time_ms() - 60000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() - 60000, 100, &purged, NULL, &err) == 0);
     assert(purged == 0);   //  too recent
-    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, &purged, &err) == 0);
+    assert(lt_mailbox_purge(box, lt_time_ms() + 1000, 100, &purged, NULL, &err) == 0);
     assert(purged == 1);
     assert(lt_mailbox_payload(box, lt_envelope_id(env), &data, &size, &err) == 1);
     assert(lt_mailbox_fetch(box, "sys-b", first_id, &data, &size, NULL, NULL, &err) == 1);
@@ -952,6 +1408,8 @@ void lt_mailbox_test(bool verbose)
     assert(s_test_count(counts, "sys-b", "done") == 2);
     json_decref(counts);
     lt_mailbox_destroy(&box);
+
+    s_test_bounds(dir, verbose);
 
     //  An unusable path is an error, not a crash.
     char nowhere[160];

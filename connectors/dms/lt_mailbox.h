@@ -13,7 +13,8 @@
     processing, done, fail) and the time it was first fetched. Putting the
     same message again is harmless (idempotent on system, message id and
     agency). Items marked done leave the system's list but stay in the file
-    for audit. The arrivals table remembers, per (DocumentId, agency),
+    for audit, until the bounds (count, bytes, age: lt_mailbox_prune) remove
+    them, oldest done first; an item not done is never removed. The arrivals table remembers, per (DocumentId, agency),
     whether the automatic status 01 was owed, sent or refused, so that it is
     sent once even across restarts.
 
@@ -136,10 +137,14 @@ void lt_mailbox_arrivals_free(lt_mailbox_arrival_t **list_p, size_t count);
 int lt_mailbox_arrival_close(lt_mailbox_t *self, const char *key, const char *agency,
                              const char *state, const char *note, lt_err_t *err);
 
-//  Drop the package bytes of messages whose items are all done and were
-//  last changed before before_ms (the items stay, for audit). purged, when
-//  not NULL, receives how many packages were dropped. Returns 0 or -1.
-int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, size_t *purged, lt_err_t *err);
+//  One bounded step of dropping the package bytes of messages whose items
+//  are all done and were last changed before before_ms (the items stay,
+//  for audit): at most max done items looked at, in the order they were
+//  done, from where the previous step stopped (from the start after open),
+//  in one transaction. purged, when not NULL, receives how many packages
+//  were dropped, more whether the step stopped at max. Returns 0 or -1.
+int lt_mailbox_purge(lt_mailbox_t *self, int64_t before_ms, uint32_t max, size_t *purged,
+                     bool *more, lt_err_t *err);
 
 //  Return the item counts per system as {"SYSTEM": {"initial": N,
 //  "processing": N, "fail": N, "done": N, "pending": N}} (pending: every
@@ -152,6 +157,48 @@ json_t *lt_mailbox_counts(lt_mailbox_t *self);
 int lt_mailbox_receipt(lt_mailbox_t *self, const char *msgid, const char *agency,
                        char id[LT_MAILBOX_ID_MAX], char state[LT_MAILBOX_STATE_MAX],
                        int64_t *updated, lt_err_t *err);
+
+//  The bounds of the mailbox file; 0 in a field means no such bound.
+typedef struct {
+    int64_t max_age_ms;    //  a done item older than this (since done) goes
+    uint64_t max_items;    //  items held at most (any state)
+    uint64_t max_bytes;    //  package bytes held at most
+} lt_mailbox_bounds_t;
+
+//  What one prune step did.
+typedef struct {
+    uint32_t items;      //  done items removed
+    uint32_t packages;   //  packages whose last item went (now stubs, without bytes)
+    uint32_t stubs;      //  stubs removed by the age bound
+    bool more;           //  the step stopped at its batch or time bound: more to do
+    bool full;           //  over a count or bytes bound with no done item left to remove
+} lt_mailbox_prune_t;
+
+//  What the mailbox holds now, and what the bounds removed since it was made.
+typedef struct {
+    uint64_t items;             //  items, any state
+    uint64_t backlog;           //  items not done (their systems still list them)
+    uint64_t bytes;             //  package bytes held
+    uint64_t stubs;             //  packages kept as dedup keys only (no bytes, no items)
+    int64_t oldest;             //  when the oldest item entered, Unix ms (0: none)
+    int64_t oldest_done;        //  when the oldest done item was done, Unix ms (0: none)
+    uint64_t pruned_items;      //  items removed by the bounds
+    uint64_t pruned_packages;   //  packages whose last item the bounds removed
+} lt_mailbox_usage_t;
+
+//  Run one bounded step of the bounds at now_ms: done items are removed
+//  oldest done first while one is older than the age bound or the mailbox
+//  is over its count or bytes bound, at most batch of them and about
+//  budget_ms of work, in one transaction; a package goes with its last
+//  item, leaving a stub (its dedup key) that the age bound removes later.
+//  An item not done is never removed: when those alone fill a bound,
+//  step->full is set. Returns 0, or -1 with err filled (nothing changed).
+int lt_mailbox_prune(lt_mailbox_t *self, const lt_mailbox_bounds_t *bounds, int64_t now_ms,
+                     uint32_t batch, int budget_ms, lt_mailbox_prune_t *step, lt_err_t *err);
+
+//  Read the mailbox's figures (cheap: counters and index ends). Returns 0,
+//  or -1 with err filled.
+int lt_mailbox_usage(lt_mailbox_t *self, lt_mailbox_usage_t *usage, lt_err_t *err);
 
 //  Self-test of this class.
 void lt_mailbox_test(bool verbose);

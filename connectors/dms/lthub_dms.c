@@ -27,9 +27,13 @@
     list only with updateStatus done. With --auto-status yes the first
     fetch of a document owes a status 01 to its sender (dms_status.c).
 
+    The mailbox is bounded (--mailbox-max-age, -items, -bytes; dms_bounds.c):
+    done items go oldest first; when the items not done alone fill a bound,
+    deliver() answers RETRY and the broker keeps the message.
+
     Files: lthub_dms.c (this table, options, deliver, stats), dms_server.c
-    (HTTP handlers), dms_register.c, dms_status.c, lt_mailbox.c,
-    lt_dms_systems.c.
+    (HTTP handlers), dms_register.c, dms_status.c, dms_bounds.c,
+    lt_mailbox.c, lt_dms_systems.c.
 */
 #include "dms_int.h"
 
@@ -43,8 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define S_PURGE_EVERY_MS (3600 * 1000)   //  poll() purges old package bytes hourly
 
 extern const lt_option_t dms_options[];   //  dms_options.c
 
@@ -139,6 +141,11 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_rejected = (size_t) lt_conn_option_int(conn, "max-rejected");
     self->max_rejected_bytes = (uint64_t) lt_conn_option_int(conn, "max-rejected-mb") * 1024 * 1024;
     self->keep_done_ms = lt_conn_option_int(conn, "keep-done") * 24 * 3600 * 1000;
+    self->bounds.bounds = (lt_mailbox_bounds_t){
+        .max_age_ms = lt_conn_option_int(conn, "mailbox-max-age") * 1000,
+        .max_items = (uint64_t) lt_conn_option_int(conn, "mailbox-max-items"),
+        .max_bytes = (uint64_t) lt_conn_option_int(conn, "mailbox-max-bytes"),
+    };
     self->request_timeout_ms = lt_conn_option_int(conn, "request-timeout");
     self->max_connections = (unsigned) lt_conn_option_int(conn, "max-connections");
     self->max_per_ip = (unsigned) lt_conn_option_int(conn, "max-per-ip");
@@ -160,7 +167,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     }
     s_count_rejected(self);
     self->counts = lt_mailbox_counts(self->mailbox);
-    self->next_purge_ms = lt_clock_ms() + 60 * 1000;
+    lt_mailbox_usage(self->mailbox, &self->bounds.usage, NULL);
     lt_log_info("event=configured systems=%zu mailbox=%s auto_status=%s trust=%s",
                 lt_dms_systems_count(self->systems), db, self->auto_status ? "yes" : "no",
                 *trust ? trust : "(none)");
@@ -197,7 +204,8 @@ static int s_start(void *state, lt_err_t *err)
     return 0;
 }
 
-//  Refresh the cached counts, publish owed statuses 01, purge old bytes.
+//  Refresh the cached counts, publish owed statuses 01, hold the mailbox
+//  within its bounds and purge old bytes (dms_bounds.c).
 static void s_poll(void *state)
 {
     dms_t *self = state;
@@ -209,15 +217,7 @@ static void s_poll(void *state)
         pthread_mutex_unlock(&self->lock);
     }
     dms_arrivals_run(self);
-    if (lt_clock_ms() >= self->next_purge_ms) {
-        self->next_purge_ms = lt_clock_ms() + S_PURGE_EVERY_MS;
-        size_t purged = 0;
-        lt_err_t err;
-        if (lt_mailbox_purge(self->mailbox, lt_time_ms() - self->keep_done_ms, &purged, &err))
-            lt_log_error("event=mailbox_error op=purge reason=\"%s\"", err.detail);
-        else if (purged)
-            lt_log_info("event=purged packages=%zu", purged);
-    }
+    dms_bounds_run(self);
 }
 
 //  Put one delivered message into the mailbox of every system serving a recipient.
@@ -261,6 +261,13 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
                      agency);
             unserved_count++;
         }
+    }
+    if (count && dms_bounds_full(self, err)) {
+        free(targets);
+        dms_count(self, &self->stats.delivery_retries);
+        lt_log_debug("event=mailbox_refused msgid=%s reason=\"%s\"", lt_envelope_id(env),
+                     err->detail);
+        return LT_DELIVERY_RETRY;
     }
     size_t added = 0;
     int rc = count ? lt_mailbox_put(self->mailbox, env, d->payload, d->size, targets, count,
@@ -306,7 +313,7 @@ json_t *dms_stats_json(dms_t *self)
     pthread_mutex_unlock(&self->lock);
     json_t *out = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "requests", (json_int_t) s.requests, "auth_failures", (json_int_t) s.auth_failures,
         "send_ok", (json_int_t) s.send_ok, "send_duplicates", (json_int_t) s.send_duplicates,
         "send_fail", (json_int_t) s.send_fail, "hash_failures", (json_int_t) s.hash_failures,
@@ -320,9 +327,14 @@ json_t *dms_stats_json(dms_t *self)
         "delivery_retries", (json_int_t) s.delivery_retries, "items_added",
         (json_int_t) s.items_added, "arrivals_sent", (json_int_t) s.arrivals_sent,
         "arrivals_failed", (json_int_t) s.arrivals_failed, "rejected_kept",
-        (json_int_t) s.rejected_kept, "mailbox_full", (json_int_t) s.mailbox_full);
-    if (out)
+        (json_int_t) s.rejected_kept, "mailbox_full", (json_int_t) s.mailbox_full,
+        "bound_refusals", (json_int_t) s.bound_refusals);
+    if (out) {
         json_object_set_new(out, "mailboxes", counts ? counts : json_object());
+        json_t *bounds = dms_bounds_json(self);
+        if (bounds)
+            json_object_set_new(out, "mailbox", bounds);
+    }
     else
         json_decref(counts);
     return out;

@@ -87,6 +87,11 @@ for id in $(jget '" ".join(i["docId"] for i in j)' <<< "$items"); do
         || hub_fail "getEdoc $id after the upgrade: $(head -c 300 <<< "$answer")"
     grep -q "215/STTTT-VP" "$HUB_DIR/got.edxml" || hub_fail "getEdoc $id: another package"
 done
+# Its bounds' figures start from what the old file holds (two packages).
+hub_wait 10 '[ "$(curl -sf "$DMS_URL/_dms/stats" | jget "j[\"dms\"][\"mailbox\"][\"items\"]")" = 2 ]' \
+    || hub_fail "the mailbox figures after the upgrade: $(curl -sf "$DMS_URL/_dms/stats")"
+mbytes=$(curl -sf "$DMS_URL/_dms/stats" | jget 'j["dms"]["mailbox"]["bytes"]')
+[ "$mbytes" -gt 1000 ] || hub_fail "the mailbox's bytes after the upgrade: $mbytes"
 ok "the mailbox lists and serves what it held"
 
 # The queue: the axis connector connects for the first time and gets the
