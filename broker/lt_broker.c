@@ -605,6 +605,7 @@ static void s_reload(broker_t *self, lt_config_t *config)
     self->config = config;
     lt_store_set_hold(self->store, now->hold_ms);
     lt_store_set_inline_max(self->store, (size_t) now->inline_max);
+    lt_store_set_segment_size(self->store, (uint64_t) now->segment_size);
     lt_ledger_set_province(lt_store_ledger(self->store), now->province);   //  ledger
     lt_ledger_set_secret_types(lt_store_ledger(self->store), now->secret_types);
     int level = lt_log_level_from_name(now->log_level);
@@ -702,6 +703,7 @@ static int s_start(broker_t *self)
     }
     lt_store_set_hold(self->store, st->hold_ms);
     lt_store_set_inline_max(self->store, (size_t) st->inline_max);
+    lt_store_set_segment_size(self->store, (uint64_t) st->segment_size);
     for (size_t i = 0; i < lt_config_connectors(self->config); i++)
         lt_broker_dest(self, lt_config_connector(self->config, i)->name);
     lt_store_counts_t counts;

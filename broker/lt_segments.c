@@ -648,6 +648,12 @@ int lt_segments_remove(lt_segments_t *self, uint32_t seg, lt_err_t *err)
     return 0;
 }
 
+void lt_segments_set_size(lt_segments_t *self, uint64_t bytes)
+{
+    assert(self);
+    self->seg_size = bytes < 4096 ? 4096 : bytes;
+}
+
 void lt_segments_set_cache(lt_segments_t *self, size_t bytes)
 {
     assert(self);

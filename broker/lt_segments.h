@@ -91,6 +91,9 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
 //  Delete segment seg (never the one appended to); 0 also when it is gone.
 int lt_segments_remove(lt_segments_t *self, uint32_t seg, lt_err_t *err);
 
+//  Close segments at about bytes from now on (at least 4096).
+void lt_segments_set_size(lt_segments_t *self, uint64_t bytes);
+
 //  Bound the memory kept of recently written groups (bytes).
 void lt_segments_set_cache(lt_segments_t *self, size_t bytes);
 

@@ -1450,6 +1450,12 @@ void lt_store_set_inline_max(lt_store_t *self, size_t bytes)
     self->inline_max = bytes;
 }
 
+void lt_store_set_segment_size(lt_store_t *self, uint64_t bytes)
+{
+    assert(self);
+    lt_segments_set_size(self->segs, bytes);
+}
+
 void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures)
 {
     assert(self && figures);

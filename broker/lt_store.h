@@ -300,6 +300,9 @@ void lt_store_prune_test(bool verbose);
 //  go to segment files. 0 puts every non-empty payload in a segment.
 void lt_store_set_inline_max(lt_store_t *self, size_t bytes);
 
+//  Close segment files at about bytes from now on (default 64 MiB).
+void lt_store_set_segment_size(lt_store_t *self, uint64_t bytes);
+
 //  Segment figures.
 typedef struct {
     uint32_t files;           //  segment files on disk
@@ -314,6 +317,9 @@ typedef struct {
 
 //  Fill the segment figures.
 void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures);
+
+//  Self-test of the payload segments (lt_store_seg_test.c).
+void lt_store_segments_test(bool verbose);
 
 //  Free a row; safe on NULL.
 void lt_store_row_destroy(lt_store_row_t **row_p);

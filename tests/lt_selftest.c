@@ -69,6 +69,7 @@ static const s_test_t s_tests[] = {
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
     {"lt_segments", lt_segments_test},
+    {"lt_store_segments", lt_store_segments_test},
     {"lt_store_rules", lt_store_rules_test},
     {"lt_store_prune", lt_store_prune_test},
     {"lt_follow", lt_follow_test},
