@@ -112,7 +112,7 @@ static const s_setting_t s_settings[] = {
     S_NUMBER("store/inline_max", inline_max, "8192", 0, 1073741824, true,
              "payloads up to this many bytes are kept in the database; larger ones are"
              " appended to segment files next to it (0: every payload in a segment)"),
-    S_NUMBER("store/segment_size", segment_size, "67108864", 1048576, 1073741824, true,
+    S_NUMBER("store/segment_size", segment_size, "67108864", 1048576, 268435456, true,
              "bytes after which a payload segment file is closed and the next begun;"
              " retention deletes a segment file once no kept message is in it"),
 };

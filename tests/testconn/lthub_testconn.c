@@ -18,6 +18,7 @@
     receiver's own deduplication, across restarts).
 */
 #include "lt_connector.h"
+#include "lt_digest.h"
 #include "lt_dossier.h"
 #include "lt_edxml.h"
 #include "lt_file.h"
@@ -49,6 +50,7 @@ typedef struct {
     char retry_btype[32];       //  sink: answer RETRY for this business type...
     long retry_times;           //  ...while the attempt is at most this
     char fail_match[64];        //  sink: answer FAIL for these keys
+    bool check_digest;          //  sink: FAIL a payload that does not match its SHA-256
     char *files;                //  publisher: edXML files, comma-separated, or NULL
     char *script;               //  publisher: message script file, or NULL
     pthread_t thread;           //  publisher thread
@@ -70,6 +72,7 @@ static const lt_option_t s_options[] = {
     LT_OPT_STR("replaces", "", "published replacements replace this DocumentId"),
     LT_OPT_STR("retry-match", "", "sink: answer RETRY to keys containing this"),
     LT_OPT_STR("fail-match", "", "sink: answer FAIL to keys containing this"),
+    LT_OPT_STR("check-digest", "0", "sink: 1 answers FAIL to a payload whose SHA-256 is not the envelope's"),
     LT_OPT_STR("retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"),
     LT_OPT_STR("retry-times", "0", "sink: ... for the first N attempts"),
     LT_OPT_STR("file", "", "publish these edXML files (comma-separated, in order), then exit"),
@@ -140,6 +143,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
              lt_conn_option(conn, "retry-match"));
     snprintf(self->fail_match, sizeof(self->fail_match), "%s",
              lt_conn_option(conn, "fail-match"));
+    self->check_digest = strcmp(lt_conn_option(conn, "check-digest"), "1") == 0;
     const char *files = lt_conn_option(conn, "file");
     self->files = *files ? strdup(files) : NULL;
     const char *script = lt_conn_option(conn, "script");
@@ -409,6 +413,14 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     if (*self->fail_match && strstr(key, self->fail_match)) {
         lt_err_set(err, LT_EINVAL, "test sink refuses %s for good", key);
         return LT_DELIVERY_FAIL;
+    }
+    if (self->check_digest) {
+        char hex[LT_SHA256_HEX];
+        lt_digest_sha256_hex(d->payload, d->size, hex);
+        if (strcmp(hex, lt_envelope_sha256(d->envelope)) != 0) {
+            lt_err_set(err, LT_EINVAL, "test sink: payload of %s does not match its SHA-256", key);
+            return LT_DELIVERY_FAIL;
+        }
     }
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
