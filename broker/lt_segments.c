@@ -50,6 +50,7 @@ typedef struct s_hot {
     struct s_hot *next;   //  older group
     uint8_t *buf;         //  its bytes
     size_t size;          //  bytes of buf
+    size_t alloc;         //  bytes allocated for buf
     s_run_t *runs;        //  where they lie on disk
     size_t run_count;     //  runs
 } s_hot_t;
@@ -493,16 +494,23 @@ failed:;
     return -1;
 }
 
-//  Drop the oldest hot groups until they fit their bound.
+//  Drop the oldest hot groups until they fit their bound; the buffer of
+//  one becomes the next group's, so that a steady flow allocates none.
 static void s_hot_trim(lt_segments_t *self)
 {
     while (self->hot && self->hot_bytes > self->hot_max) {
         s_hot_t **tail = &self->hot;
         while ((*tail)->next)
             tail = &(*tail)->next;
-        self->hot_bytes -= (*tail)->size;
-        s_hot_free(*tail);
+        s_hot_t *gone = *tail;
         *tail = NULL;
+        self->hot_bytes -= gone->size;
+        if (!self->buf) {
+            self->buf = gone->buf;
+            self->alloc = gone->alloc;
+            gone->buf = NULL;
+        }
+        s_hot_free(gone);
     }
 }
 
@@ -515,7 +523,8 @@ void lt_segments_settle(lt_segments_t *self)
         if (runs) {
             memcpy(runs, self->runs, self->run_count * sizeof(*runs));
             *entry = (s_hot_t){.next = self->hot, .buf = self->buf, .size = self->len,
-                               .runs = runs, .run_count = self->run_count};
+                               .alloc = self->alloc, .runs = runs,
+                               .run_count = self->run_count};
             self->hot = entry;
             self->hot_bytes += self->len;
             self->buf = NULL;   //  the group's buffer now belongs to the hot list

@@ -95,7 +95,7 @@ static const char *s_migrations[] = {
 #define S_SEG_COLUMNS "m.seg, m.seg_off, m.seg_len"
 
 //  Default bound of payloads kept inline in the database (bytes).
-#define S_INLINE_MAX 8192
+#define S_INLINE_MAX 2048
 
 //  Columns every row query selects, in this order; queries with payload
 //  add m.payload and then S_SEG_COLUMNS.

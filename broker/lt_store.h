@@ -296,7 +296,7 @@ void lt_store_prune_test(bool verbose);
 //  database. Retention deletes a segment file once no kept message refers
 //  to it (lt_store_reclaim).
 
-//  Payloads up to bytes stay in the database (default 8192); larger ones
+//  Payloads up to bytes stay in the database (default 2048); larger ones
 //  go to segment files. 0 puts every non-empty payload in a segment.
 void lt_store_set_inline_max(lt_store_t *self, size_t bytes);
 
