@@ -1,11 +1,16 @@
 /*  lt_segments: payloads appended to segment files, one sync per group.
 
-    A group's appends go into one buffer, cut into runs (one per segment
-    touched); lt_segments_sync writes each run with one pwrite, grows the
-    file's preallocation in steps (posix_fallocate, so appends do not
-    change the file's size), fdatasyncs each file and fsyncs the directory
-    when a file was made. Settled groups move, buffer and all, to a bounded
-    list of hot groups that reads look in first.
+    A group's small records are copied into a buffer of at most S_BUF_MAX
+    bytes, cut into runs (one per segment touched); a full buffer is
+    written (pwrite, no sync) and the next one begun, and a large record is
+    written at once from the caller's memory (header and bytes in one
+    pwritev), so that memory does not grow with the group. lt_segments_sync
+    writes what is left, grows each file's preallocation in steps
+    (posix_fallocate, so appends do not change the file's size),
+    fdatasyncs every file the group wrote and fsyncs the directory when a
+    file was made. Buffers written by a settled group move to a bounded
+    list of hot buffers that reads look in first; those of a rolled-back
+    group are dropped, since their bytes may be written over.
 */
 #include "lt_segments.h"
 
@@ -24,7 +29,9 @@
 #define S_SEG_SIZE (64ULL * 1024 * 1024)   //  default segment size
 #define S_PREALLOC (8ULL * 1024 * 1024)    //  preallocation step
 #define S_FILES 16                         //  open segment files kept
-#define S_HOT_MAX (16u * 1024 * 1024)      //  default bound of the hot groups
+#define S_HOT_MAX (8u * 1024 * 1024)       //  default bound of the hot buffers
+#define S_BUF_MAX (1024u * 1024)           //  group bytes buffered before they are written
+#define S_DIRECT (64u * 1024)              //  records this large are written from the caller's memory
 #define S_REC_MAGIC 0x3152544cu            //  "LTR1" little-endian: a record
 #define S_MAX_RECORD (1ULL << 31)          //  largest record
 
@@ -35,6 +42,7 @@ typedef struct {
     uint32_t seg;    //  segment number (0 = free slot)
     int fd;          //  open read-write
     int64_t alloc;   //  bytes allocated (the file's size)
+    bool dirty;      //  written by the open group, not synced yet
 } s_file_t;
 
 //  A run: bytes of a buffer that go to one place in one segment.
@@ -45,9 +53,9 @@ typedef struct {
     size_t len;        //  bytes
 } s_run_t;
 
-//  A settled group kept in memory.
+//  A written buffer kept in memory.
 typedef struct s_hot {
-    struct s_hot *next;   //  older group
+    struct s_hot *next;   //  older buffer
     uint8_t *buf;         //  its bytes
     size_t size;          //  bytes of buf
     size_t alloc;         //  bytes allocated for buf
@@ -63,16 +71,22 @@ struct _lt_segments_t {
     uint64_t off;              //  offset of the append point (0: file header due)
     uint32_t start_seg;        //  append point when the group began
     uint64_t start_off;        //  its offset
-    uint8_t *buf;              //  the group's bytes
+    uint8_t *buf;              //  the group's bytes not written yet
     size_t len;                //  bytes in buf
     size_t alloc;              //  bytes allocated for buf
-    s_run_t *runs;             //  the group's runs
+    s_run_t *runs;             //  the runs of buf
     size_t run_count;          //  runs used
     size_t run_alloc;          //  runs allocated
+    bool appended;             //  the group holds appends
     bool synced;               //  the group is on disk, not settled yet
+    bool created;              //  the group made a segment file
+    int fail_errno;            //  the group's first write failure (0 = none)
+    uint32_t fail_seg;         //  the segment it was in
+    const char *fail_what;     //  what failed
     s_file_t files[S_FILES];   //  open segment files
     size_t file_next;          //  next slot to reuse
-    s_hot_t *hot;              //  settled groups, newest first
+    s_hot_t *written;          //  buffers the open group wrote, newest first
+    s_hot_t *hot;              //  buffers of settled groups, newest first
     size_t hot_bytes;          //  bytes they hold
     size_t hot_max;            //  bound of hot_bytes
     lt_segments_stats_t stats; //  counters (the file figures filled on demand)
@@ -155,7 +169,7 @@ lt_segments_t *lt_segments_new(const char *dir, uint64_t seg_size, lt_err_t *err
     return self;
 }
 
-//  Free the hot groups from entry on.
+//  Free the buffers from entry on.
 static void s_hot_free(s_hot_t *entry)
 {
     while (entry) {
@@ -178,6 +192,7 @@ void lt_segments_destroy(lt_segments_t **self_p)
             close(self->files[i].fd);
     if (self->dirfd >= 0)
         close(self->dirfd);
+    s_hot_free(self->written);
     s_hot_free(self->hot);
     free(self->buf);
     free(self->runs);
@@ -237,123 +252,8 @@ void lt_segments_recover(lt_segments_t *self, const lt_seg_ref_t *last)
     self->start_off = self->off;
 }
 
-//  Make room for more bytes in the group's buffer; -1 when out of memory.
-static int s_reserve(lt_segments_t *self, size_t more)
-{
-    if (self->len + more <= self->alloc)
-        return 0;
-    size_t alloc = self->alloc ? self->alloc : 65536;
-    while (alloc < self->len + more)
-        alloc *= 2;
-    uint8_t *buf = realloc(self->buf, alloc);
-    if (!buf)
-        return -1;
-    self->buf = buf;
-    self->alloc = alloc;
-    return 0;
-}
-
-//  Add bytes at the append point to the group, extending the last run.
-static int s_add(lt_segments_t *self, size_t bytes)
-{
-    s_run_t *last = self->run_count ? &self->runs[self->run_count - 1] : NULL;
-    if (last && last->seg == self->cur && last->offset + last->len == self->off) {
-        last->len += bytes;
-        return 0;
-    }
-    if (self->run_count == self->run_alloc) {
-        size_t alloc = self->run_alloc ? self->run_alloc * 2 : 4;
-        s_run_t *runs = realloc(self->runs, alloc * sizeof(*runs));
-        if (!runs)
-            return -1;
-        self->runs = runs;
-        self->run_alloc = alloc;
-    }
-    self->runs[self->run_count++] =
-        (s_run_t){.seg = self->cur, .offset = self->off, .start = self->len - bytes, .len = bytes};
-    return 0;
-}
-
-int lt_segments_append(lt_segments_t *self, const void *data, size_t size, lt_seg_ref_t *ref,
-                       lt_err_t *err)
-{
-    assert(self && ref && (data || !size));
-    assert(!self->synced);
-    if ((uint64_t) size > S_MAX_RECORD)
-        return lt_err_set(err, LT_ETOOBIG, "segments: a record of %zu bytes is too large", size),
-               -1;
-    size_t record = LT_SEGMENTS_HEADER + size;
-    //  A segment that already holds records is closed when this one would
-    //  pass its size; a record larger than a segment gets one to itself.
-    if (self->off > LT_SEGMENTS_HEADER && self->off + record > self->seg_size) {
-        self->cur++;
-        self->off = 0;
-    }
-    if (s_reserve(self, LT_SEGMENTS_HEADER + record))
-        return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
-    if (self->off == 0) {
-        //  A new segment: its file header first.
-        uint8_t *head = self->buf + self->len;
-        memcpy(head, s_file_magic, 8);
-        s_put32(head + 8, self->cur);
-        s_put32(head + 12, 0);
-        self->len += LT_SEGMENTS_HEADER;
-        if (s_add(self, LT_SEGMENTS_HEADER)) {
-            self->len -= LT_SEGMENTS_HEADER;
-            return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
-        }
-        self->off = LT_SEGMENTS_HEADER;
-    }
-    uint8_t *head = self->buf + self->len;
-    s_put32(head, S_REC_MAGIC);
-    s_put32(head + 4, (uint32_t) size);
-    s_put32(head + 8, s_crc(data, size));
-    s_put32(head + 12, s_crc(head, 12));
-    if (size)
-        memcpy(head + LT_SEGMENTS_HEADER, data, size);
-    self->len += record;
-    if (s_add(self, record)) {
-        self->len -= record;
-        return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
-    }
-    *ref = (lt_seg_ref_t){.seg = self->cur, .offset = self->off, .size = (uint32_t) size};
-    self->off += record;
-    return 0;
-}
-
-void lt_segments_undo(lt_segments_t *self, const lt_seg_ref_t *ref)
-{
-    assert(self && ref && self->run_count);
-    assert(!self->synced);
-    size_t record = LT_SEGMENTS_HEADER + ref->size;
-    s_run_t *last = &self->runs[self->run_count - 1];
-    assert(last->seg == ref->seg && last->len >= record);
-    last->len -= record;
-    self->len -= record;
-    self->cur = ref->seg;
-    self->off = ref->offset;
-    //  A segment begun for this record alone goes with it.
-    if (last->len == LT_SEGMENTS_HEADER && last->offset == 0) {
-        last->len = 0;
-        self->len -= LT_SEGMENTS_HEADER;
-        self->off = 0;
-    }
-    if (last->len == 0)
-        self->run_count--;
-    if (self->off == 0 && self->cur > self->start_seg && !self->run_count) {
-        self->cur = self->start_seg;
-        self->off = self->start_off;
-    }
-}
-
-bool lt_segments_pending(const lt_segments_t *self)
-{
-    assert(self);
-    return self->run_count > 0;
-}
-
 //  The open file of segment seg (made when create), or NULL with errno set.
-static s_file_t *s_file(lt_segments_t *self, uint32_t seg, bool create, bool *created)
+static s_file_t *s_file(lt_segments_t *self, uint32_t seg, bool create)
 {
     for (size_t i = 0; i < S_FILES; i++)
         if (self->files[i].seg == seg)
@@ -363,8 +263,8 @@ static s_file_t *s_file(lt_segments_t *self, uint32_t seg, bool create, bool *cr
     int fd = open(path, O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0 && errno == ENOENT && create) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0 && created)
-            *created = true;
+        if (fd >= 0)
+            self->created = true;
     }
     if (fd < 0)
         return NULL;
@@ -375,21 +275,26 @@ static s_file_t *s_file(lt_segments_t *self, uint32_t seg, bool create, bool *cr
         errno = saved;
         return NULL;
     }
-    //  Reuse a slot that no run of the open group needs.
+    //  Reuse a slot, preferably one with nothing to sync; a dirty one is
+    //  synced before it is closed.
     s_file_t *slot = NULL;
     for (size_t tries = 0; tries < S_FILES && !slot; tries++) {
         s_file_t *candidate = &self->files[self->file_next];
         self->file_next = (self->file_next + 1) % S_FILES;
-        bool busy = candidate->seg == self->cur || candidate->seg == self->start_seg;
-        for (size_t r = 0; r < self->run_count && !busy; r++)
-            busy = self->runs[r].seg == candidate->seg;
-        if (!busy || !candidate->seg)
+        if (!candidate->seg || (!candidate->dirty && candidate->seg != self->cur))
             slot = candidate;
     }
     if (!slot)
         slot = &self->files[self->file_next];
-    if (slot->seg)
+    if (slot->seg) {
+        if (slot->dirty && fdatasync(slot->fd)) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return NULL;
+        }
         close(slot->fd);
+    }
     *slot = (s_file_t){.seg = seg, .fd = fd, .alloc = (int64_t) st.st_size};
     return slot;
 }
@@ -401,6 +306,7 @@ static void s_file_close(lt_segments_t *self, uint32_t seg)
         if (self->files[i].seg == seg) {
             close(self->files[i].fd);
             self->files[i].seg = 0;
+            self->files[i].dirty = false;
         }
 }
 
@@ -428,74 +334,266 @@ static int s_prealloc(lt_segments_t *self, s_file_t *file, uint64_t end)
     return -1;
 }
 
+//  Write iov (count buffers, bytes in all) at offset of segment seg; on
+//  failure the group is marked failed (lt_segments_sync reports it).
+static void s_write(lt_segments_t *self, uint32_t seg, uint64_t offset, struct iovec *iov,
+                    int count, size_t bytes)
+{
+    if (self->fail_errno)
+        return;   //  the group already failed: it will be refused whole
+    const char *what = "open";
+    s_file_t *file = s_file(self, seg, offset == 0);
+    if (!file)
+        goto failed;
+    what = "preallocate";
+    if (s_prealloc(self, file, offset + bytes))
+        goto failed;
+    what = "write";
+    file->dirty = true;
+    size_t done = 0;
+    while (done < bytes) {
+        ssize_t n = pwritev(file->fd, iov, count, (off_t) (offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            goto failed;
+        }
+        done += (size_t) n;
+        //  A short write: skip what was written.
+        size_t skip = (size_t) n;
+        while (count > 0 && skip >= iov->iov_len) {
+            skip -= iov->iov_len;
+            iov++;
+            count--;
+        }
+        if (count > 0) {
+            iov->iov_base = (uint8_t *) iov->iov_base + skip;
+            iov->iov_len -= skip;
+        }
+    }
+    if (file->alloc < (int64_t) (offset + bytes))
+        file->alloc = (int64_t) (offset + bytes);
+    self->stats.written += bytes;
+    return;
+failed:
+    self->fail_errno = errno ? errno : EIO;
+    self->fail_seg = seg;
+    self->fail_what = what;
+}
+
+//  Write the buffer's runs (no sync) and keep the buffer with the group's
+//  written ones, for reads until the group settles.
+static void s_flush(lt_segments_t *self)
+{
+    if (!self->run_count)
+        return;
+    for (size_t r = 0; r < self->run_count; r++) {
+        struct iovec iov = {self->buf + self->runs[r].start, self->runs[r].len};
+        s_write(self, self->runs[r].seg, self->runs[r].offset, &iov, 1, self->runs[r].len);
+    }
+    s_hot_t *entry = calloc(1, sizeof(*entry));
+    s_run_t *runs = entry ? malloc(self->run_count * sizeof(*runs)) : NULL;
+    if (runs) {
+        memcpy(runs, self->runs, self->run_count * sizeof(*runs));
+        *entry = (s_hot_t){.next = self->written, .buf = self->buf, .size = self->len,
+                           .alloc = self->alloc, .runs = runs, .run_count = self->run_count};
+        self->written = entry;
+        self->buf = NULL;   //  the buffer now belongs to the written list
+        self->alloc = 0;
+    }
+    else
+        free(entry);
+    self->len = 0;
+    self->run_count = 0;
+}
+
+//  Make room for more bytes in the group's buffer; -1 when out of memory.
+static int s_reserve(lt_segments_t *self, size_t more)
+{
+    if (self->len + more <= self->alloc)
+        return 0;
+    size_t alloc = self->alloc ? self->alloc : 65536;
+    while (alloc < self->len + more)
+        alloc *= 2;
+    uint8_t *buf = realloc(self->buf, alloc);
+    if (!buf)
+        return -1;
+    self->buf = buf;
+    self->alloc = alloc;
+    return 0;
+}
+
+//  Add bytes at the append point to the buffer's runs, extending the last.
+static int s_add(lt_segments_t *self, size_t bytes)
+{
+    s_run_t *last = self->run_count ? &self->runs[self->run_count - 1] : NULL;
+    if (last && last->seg == self->cur && last->offset + last->len == self->off) {
+        last->len += bytes;
+        return 0;
+    }
+    if (self->run_count == self->run_alloc) {
+        size_t alloc = self->run_alloc ? self->run_alloc * 2 : 4;
+        s_run_t *runs = realloc(self->runs, alloc * sizeof(*runs));
+        if (!runs)
+            return -1;
+        self->runs = runs;
+        self->run_alloc = alloc;
+    }
+    self->runs[self->run_count++] =
+        (s_run_t){.seg = self->cur, .offset = self->off, .start = self->len - bytes, .len = bytes};
+    return 0;
+}
+
+//  Fill a record's header for size bytes of data.
+static void s_header(uint8_t head[LT_SEGMENTS_HEADER], const void *data, size_t size)
+{
+    s_put32(head, S_REC_MAGIC);
+    s_put32(head + 4, (uint32_t) size);
+    s_put32(head + 8, s_crc(data, size));
+    s_put32(head + 12, s_crc(head, 12));
+}
+
+int lt_segments_append(lt_segments_t *self, const void *data, size_t size, lt_seg_ref_t *ref,
+                       lt_err_t *err)
+{
+    assert(self && ref && (data || !size));
+    assert(!self->synced);
+    if ((uint64_t) size > S_MAX_RECORD)
+        return lt_err_set(err, LT_ETOOBIG, "segments: a record of %zu bytes is too large", size),
+               -1;
+    size_t record = LT_SEGMENTS_HEADER + size;
+    //  A segment that already holds records is closed when this one would
+    //  pass its size; a record larger than a segment gets one to itself.
+    if (self->off > LT_SEGMENTS_HEADER && self->off + record > self->seg_size) {
+        self->cur++;
+        self->off = 0;
+    }
+    bool direct = size >= S_DIRECT;
+    //  A full buffer is written; so is any before a large record, so that
+    //  its file exists and the writes go in order.
+    if (direct || self->len + record + LT_SEGMENTS_HEADER > S_BUF_MAX)
+        s_flush(self);
+    if (s_reserve(self, LT_SEGMENTS_HEADER + (direct ? 0 : record)))
+        return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
+    if (self->off == 0) {
+        //  A new segment: its file header first.
+        uint8_t *head = self->buf + self->len;
+        memcpy(head, s_file_magic, 8);
+        s_put32(head + 8, self->cur);
+        s_put32(head + 12, 0);
+        self->len += LT_SEGMENTS_HEADER;
+        if (s_add(self, LT_SEGMENTS_HEADER)) {
+            self->len -= LT_SEGMENTS_HEADER;
+            return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
+        }
+        self->off = LT_SEGMENTS_HEADER;
+        if (direct)
+            s_flush(self);   //  the file is made before the record goes in
+    }
+    if (direct) {
+        //  Large: header and bytes written from here, no copy.
+        uint8_t head[LT_SEGMENTS_HEADER];
+        s_header(head, data, size);
+        struct iovec iov[2] = {{head, sizeof(head)}, {(void *) data, size}};
+        s_write(self, self->cur, self->off, iov, 2, record);
+    }
+    else {
+        uint8_t *head = self->buf + self->len;
+        s_header(head, data, size);
+        if (size)
+            memcpy(head + LT_SEGMENTS_HEADER, data, size);
+        self->len += record;
+        if (s_add(self, record)) {
+            self->len -= record;
+            return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
+        }
+    }
+    *ref = (lt_seg_ref_t){.seg = self->cur, .offset = self->off, .size = (uint32_t) size};
+    self->off += record;
+    self->appended = true;
+    return 0;
+}
+
+void lt_segments_undo(lt_segments_t *self, const lt_seg_ref_t *ref)
+{
+    assert(self && ref);
+    assert(!self->synced);
+    size_t record = LT_SEGMENTS_HEADER + ref->size;
+    s_run_t *last = self->run_count ? &self->runs[self->run_count - 1] : NULL;
+    //  Still in the buffer: taken out; already written: written over later.
+    if (last && last->seg == ref->seg && last->offset + last->len == ref->offset + record &&
+        last->len >= record) {
+        last->len -= record;
+        self->len -= record;
+        if (last->len == 0)
+            self->run_count--;
+    }
+    self->cur = ref->seg;
+    self->off = ref->offset;
+    //  A segment begun for this record alone, header not written: it goes too.
+    last = self->run_count ? &self->runs[self->run_count - 1] : NULL;
+    if (last && last->seg == ref->seg && last->offset == 0 && last->len == LT_SEGMENTS_HEADER &&
+        ref->offset == LT_SEGMENTS_HEADER) {
+        self->run_count--;
+        self->len -= LT_SEGMENTS_HEADER;
+        self->off = 0;
+    }
+}
+
+bool lt_segments_pending(const lt_segments_t *self)
+{
+    assert(self);
+    return self->appended;
+}
+
 int lt_segments_sync(lt_segments_t *self, int *sys_errno, lt_err_t *err)
 {
     assert(self);
     if (sys_errno)
         *sys_errno = 0;
-    if (!self->run_count || self->synced) {
-        self->synced = self->run_count > 0;
+    if (!self->appended || self->synced) {
+        self->synced = self->appended;
         return 0;
     }
-    bool created = false;
-    const char *what = "write";
-    uint32_t seg = 0;
-    for (size_t r = 0; r < self->run_count; r++) {
-        const s_run_t *run = &self->runs[r];
-        seg = run->seg;
-        what = "open";
-        s_file_t *file = s_file(self, run->seg, run->offset == 0, &created);
-        if (!file)
-            goto failed;
-        what = "preallocate";
-        if (s_prealloc(self, file, run->offset + run->len))
-            goto failed;
-        what = "write";
-        size_t done = 0;
-        while (done < run->len) {
-            ssize_t n = pwrite(file->fd, self->buf + run->start + done, run->len - done,
-                               (off_t) (run->offset + done));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                if (n == 0)
-                    errno = EIO;
+    s_flush(self);
+    uint32_t seg = self->fail_seg;
+    const char *what = self->fail_what;
+    errno = self->fail_errno;
+    if (self->fail_errno)
+        goto failed;
+    what = "fdatasync";
+    for (size_t i = 0; i < S_FILES; i++)
+        if (self->files[i].seg && self->files[i].dirty) {
+            seg = self->files[i].seg;
+            if (fdatasync(self->files[i].fd))
                 goto failed;
-            }
-            done += (size_t) n;
-        }
-        if (file->alloc < (int64_t) (run->offset + run->len))
-            file->alloc = (int64_t) (run->offset + run->len);
-        self->stats.written += run->len;
-        //  One sync per file: when the next run is in another segment.
-        if (r + 1 == self->run_count || self->runs[r + 1].seg != run->seg) {
-            what = "fdatasync";
-            if (fdatasync(file->fd))
-                goto failed;
+            self->files[i].dirty = false;
             self->stats.syncs++;
         }
-    }
     what = "fsync of the directory";
-    if (created && fsync(self->dirfd))
+    if (self->created && fsync(self->dirfd))
         goto failed;
+    self->created = false;
     self->synced = true;
     return 0;
 failed:;
-    int saved = errno;
+    int saved = errno ? errno : EIO;
     if (sys_errno)
         *sys_errno = saved;
     lt_err_set(err, LT_ESTORE, "segment %s/%06u: %s failed: %s%s", self->dir, seg, what,
                strerror(saved),
                saved == ENOSPC || saved == EDQUOT ? " (disk full, retry later)" : "");
-    //  After a failed write or sync the file's state is unknown: reopen it.
+    //  After a failed write or sync a file's state is unknown: reopen it.
     if (seg)
         s_file_close(self, seg);
     lt_segments_rollback(self);
     return -1;
 }
 
-//  Drop the oldest hot groups until they fit their bound; the buffer of
-//  one becomes the next group's, so that a steady flow allocates none.
+//  Drop the oldest hot buffers until they fit their bound; one of them
+//  becomes the next group's buffer, so that a steady flow allocates none.
 static void s_hot_trim(lt_segments_t *self)
 {
     while (self->hot && self->hot_bytes > self->hot_max) {
@@ -505,7 +603,7 @@ static void s_hot_trim(lt_segments_t *self)
         s_hot_t *gone = *tail;
         *tail = NULL;
         self->hot_bytes -= gone->size;
-        if (!self->buf) {
+        if (!self->buf && gone->alloc <= 2 * S_BUF_MAX) {
             self->buf = gone->buf;
             self->alloc = gone->alloc;
             gone->buf = NULL;
@@ -517,26 +615,21 @@ static void s_hot_trim(lt_segments_t *self)
 void lt_segments_settle(lt_segments_t *self)
 {
     assert(self);
-    if (self->run_count && self->hot_max >= self->len) {
-        s_hot_t *entry = calloc(1, sizeof(*entry));
-        s_run_t *runs = entry ? malloc(self->run_count * sizeof(*runs)) : NULL;
-        if (runs) {
-            memcpy(runs, self->runs, self->run_count * sizeof(*runs));
-            *entry = (s_hot_t){.next = self->hot, .buf = self->buf, .size = self->len,
-                               .alloc = self->alloc, .runs = runs,
-                               .run_count = self->run_count};
-            self->hot = entry;
-            self->hot_bytes += self->len;
-            self->buf = NULL;   //  the group's buffer now belongs to the hot list
-            self->alloc = 0;
-            s_hot_trim(self);
-        }
-        else
-            free(entry);
+    //  The group's written buffers become hot, oldest last.
+    while (self->written) {
+        s_hot_t *entry = self->written;
+        self->written = entry->next;
+        entry->next = self->hot;
+        self->hot = entry;
+        self->hot_bytes += entry->size;
     }
+    s_hot_trim(self);
     self->len = 0;
     self->run_count = 0;
+    self->appended = false;
     self->synced = false;
+    self->created = false;
+    self->fail_errno = 0;
     self->start_seg = self->cur;
     self->start_off = self->off;
 }
@@ -544,9 +637,18 @@ void lt_segments_settle(lt_segments_t *self)
 void lt_segments_rollback(lt_segments_t *self)
 {
     assert(self);
+    //  What the group wrote is unreferenced and will be written over: its
+    //  buffers may not answer reads any more.
+    s_hot_free(self->written);
+    self->written = NULL;
+    for (size_t i = 0; i < S_FILES; i++)
+        self->files[i].dirty = false;
     self->len = 0;
     self->run_count = 0;
+    self->appended = false;
     self->synced = false;
+    self->created = false;
+    self->fail_errno = 0;
     self->cur = self->start_seg;
     self->off = self->start_off;
 }
@@ -584,6 +686,8 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
     if (!out)
         return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
     const uint8_t *head = s_find(self->buf, self->runs, self->run_count, ref);
+    for (s_hot_t *hot = self->written; hot && !head; hot = hot->next)
+        head = s_find(hot->buf, hot->runs, hot->run_count, ref);
     for (s_hot_t *hot = self->hot; hot && !head; hot = hot->next)
         head = s_find(hot->buf, hot->runs, hot->run_count, ref);
     const char *wrong = NULL;
@@ -597,7 +701,7 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
     }
     else {
         uint8_t header[LT_SEGMENTS_HEADER];
-        s_file_t *file = s_file(self, ref->seg, false, NULL);
+        s_file_t *file = s_file(self, ref->seg, false);
         if (!file)
             wrong = errno == ENOENT ? "segment file missing" : strerror(errno);
         else {
@@ -808,6 +912,18 @@ void lt_segments_test(bool verbose)
     lt_segments_set_cache(segs, 0);
     s_expect(segs, &refs[6], 6);
     s_expect(segs, &refs[5], 5);
+    //  A large record written at once can be taken back too: the next one
+    //  goes where it was.
+    huge = malloc(100000);
+    assert(huge);
+    s_fill(huge, 100000, 8);
+    assert(lt_segments_append(segs, huge, 100000, &refs[4], &err) == 0);
+    lt_segments_undo(segs, &refs[4]);
+    s_fill(big, 100, 6);
+    assert(lt_segments_append(segs, big, 100, &refs[7], &err) == 0);
+    assert(refs[7].seg == refs[4].seg && refs[7].offset == refs[4].offset);
+    lt_segments_rollback(segs);
+    free(huge);
     lt_segments_destroy(&segs);
     //  Nothing referenced in the newest file: it is written again from its start.
     segs = lt_segments_new(dir, 64 * 1024, &err);
