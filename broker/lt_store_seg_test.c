@@ -6,7 +6,8 @@
     after the last referenced record, over a torn tail; a damaged record is
     a clear per-row error, never a crash; retention deletes a segment once
     no kept message is in it and keeps the one an unfinished delivery needs;
-    rows written inline stay readable.
+    rows written inline stay readable; a failed segment write refuses the
+    batch like a full disk and keeps nothing of it.
 */
 #include "lt_id.h"
 #include "lt_store.h"
@@ -269,6 +270,28 @@ void lt_store_segments_test(bool verbose)
     assert(access(file, F_OK) == 0);   //  AFTER-1's segment is kept
     scan = s_scan(store, "b");
     assert(scan.rows == 1 && scan.good == 1);
+
+    //  A segment write that fails (here: the directory is gone when a new
+    //  segment file is needed) refuses the batch as a full disk does:
+    //  nothing of it is kept, and the next batch goes through.
+    lt_store_set_segment_size(store, 256 * 1024);
+    char moved[4300];
+    snprintf(moved, sizeof(moved), "%s.away", segdir);
+    assert(rename(segdir, moved) == 0);
+    lt_store_counts_t before, after;
+    lt_store_counts(store, NULL, &before);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put(store, "NOROOM-1", 300000, "b", &dup) == 0 && !dup);
+    assert(lt_store_commit(store, &err) == -1);
+    assert(err.code == LT_ESTORE && strstr(err.detail, "segment") && lt_store_full(store));
+    lt_store_counts(store, NULL, &after);
+    assert(memcmp(&before, &after, sizeof(before)) == 0);
+    assert(rename(moved, segdir) == 0);
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put(store, "NOROOM-1", 300000, "b", &dup) == 0 && !dup);
+    assert(lt_store_commit(store, &err) == 0 && !lt_store_full(store));
+    scan = s_scan(store, "b");
+    assert(scan.rows == 2 && scan.good == 2);
     lt_store_destroy(&store);
     s_remove(path);
     if (verbose)
