@@ -18,13 +18,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define S_SEG_SIZE (64ULL * 1024 * 1024)   //  default segment size
 #define S_PREALLOC (8ULL * 1024 * 1024)    //  preallocation step
@@ -107,18 +107,55 @@ static uint32_t s_get32(const uint8_t *p)
            (uint32_t) p[3] << 24;
 }
 
-//  CRC-32 of bytes (zlib's).
+//  CRC-32C (Castagnoli) of bytes: with the CPU's crc32 instruction where
+//  there is one (SSE 4.2), else a table. It is the record's checksum: a
+//  1 MiB payload costs about 0.1 ms instead of 0.5-1 ms with zlib's CRC-32.
+static uint32_t s_crc_table[256];   //  for the table version, filled once
+static pthread_once_t s_crc_once = PTHREAD_ONCE_INIT;
+static bool s_crc_hw;               //  the crc32 instruction is there
+
+static void s_crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        s_crc_table[i] = c;
+    }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    s_crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t s_crc_sse42(const uint8_t *p, size_t size)
+{
+    uint64_t crc = 0xFFFFFFFFu;
+    for (; size >= 8; p += 8, size -= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        crc = __builtin_ia32_crc32di(crc, word);
+    }
+    uint32_t c = (uint32_t) crc;
+    for (; size > 0; p++, size--)
+        c = __builtin_ia32_crc32qi(c, *p);
+    return c ^ 0xFFFFFFFFu;
+}
+#endif
+
 static uint32_t s_crc(const void *data, size_t size)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const Bytef *p = data;
-    while (size > 0) {
-        uInt chunk = size > 0x40000000u ? 0x40000000u : (uInt) size;
-        crc = crc32(crc, p, chunk);
-        p += chunk;
-        size -= chunk;
-    }
-    return (uint32_t) crc;
+    pthread_once(&s_crc_once, s_crc_init);
+    const uint8_t *p = data;
+#if defined(__x86_64__)
+    if (s_crc_hw)
+        return s_crc_sse42(p, size);
+#endif
+    uint32_t c = 0xFFFFFFFFu;
+    for (; size > 0; p++, size--)
+        c = s_crc_table[(c ^ *p) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
 }
 
 //  Path of segment seg.
@@ -812,6 +849,12 @@ void lt_segments_test(bool verbose)
         printf(" * lt_segments: ");
     char dir[] = "/tmp/lt_segments_test_XXXXXX";
     assert(mkdtemp(dir));
+    //  CRC-32C's check value, and the same from the table.
+    assert(s_crc("123456789", 9) == 0xE3069283u);
+    bool hw = s_crc_hw;
+    s_crc_hw = false;
+    assert(s_crc("123456789", 9) == 0xE3069283u);
+    s_crc_hw = hw;
     lt_err_t err;
     lt_segments_t *segs = lt_segments_new(dir, 64 * 1024, &err);
     assert(segs);

@@ -3,7 +3,7 @@
     The store keeps large payloads out of SQLite: each is a record appended
     to a segment file DIR/NNNNNN.seg (a 16-byte file header, then records;
     a file is preallocated in steps and closed at about 64 MiB). A record is
-    a 16-byte header (magic, length, CRC-32 of the bytes, CRC-32 of the
+    a 16-byte header (magic, length, CRC-32C of the bytes, CRC-32C of the
     header) followed by the bytes. Appends of one group are buffered in
     memory and written with one write call per segment touched, then
     fdatasync'ed (and the directory fsync'ed when a file was created) by
