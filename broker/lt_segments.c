@@ -26,41 +26,41 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define S_SEG_SIZE (64ULL * 1024 * 1024)   //  default segment size
-#define S_PREALLOC (8ULL * 1024 * 1024)    //  preallocation step
-#define S_FILES 16                         //  open segment files kept
-#define S_HOT_MAX (8u * 1024 * 1024)       //  default bound of the hot buffers
-#define S_BUF_MAX (1024u * 1024)           //  group bytes buffered before they are written
-#define S_DIRECT (64u * 1024)              //  records this large are written from the caller's memory
-#define S_REC_MAGIC 0x3152544cu            //  "LTR1" little-endian: a record
-#define S_MAX_RECORD (1ULL << 31)          //  largest record
+#define S_SEG_SIZE   (64ULL * 1024 * 1024) //  default segment size
+#define S_PREALLOC   (8ULL * 1024 * 1024)  //  preallocation step
+#define S_FILES      16                    //  open segment files kept
+#define S_HOT_MAX    (8u * 1024 * 1024)    //  default bound of the hot buffers
+#define S_BUF_MAX    (1024u * 1024)        //  group bytes buffered before they are written
+#define S_DIRECT     (64u * 1024) //  records this large are written from the caller's memory
+#define S_REC_MAGIC  0x3152544cu  //  "LTR1" little-endian: a record
+#define S_MAX_RECORD (1ULL << 31) //  largest record
 
 static const char s_file_magic[8] = {'L', 'T', 'S', 'E', 'G', 0, 0, 1};
 
 //  One open segment file.
 typedef struct {
-    uint32_t seg;    //  segment number (0 = free slot)
-    int fd;          //  open read-write
-    int64_t alloc;   //  bytes allocated (the file's size)
-    bool dirty;      //  written by the open group, not synced yet
+    uint32_t seg;  //  segment number (0 = free slot)
+    int fd;        //  open read-write
+    int64_t alloc; //  bytes allocated (the file's size)
+    bool dirty;    //  written by the open group, not synced yet
 } s_file_t;
 
 //  A run: bytes of a buffer that go to one place in one segment.
 typedef struct {
-    uint32_t seg;      //  segment
-    uint64_t offset;   //  where in the segment file
-    size_t start;      //  where in the buffer
-    size_t len;        //  bytes
+    uint32_t seg;    //  segment
+    uint64_t offset; //  where in the segment file
+    size_t start;    //  where in the buffer
+    size_t len;      //  bytes
 } s_run_t;
 
 //  A written buffer kept in memory.
 typedef struct s_hot {
-    struct s_hot *next;   //  older buffer
-    uint8_t *buf;         //  its bytes
-    size_t size;          //  bytes of buf
-    size_t alloc;         //  bytes allocated for buf
-    s_run_t *runs;        //  where they lie on disk
-    size_t run_count;     //  runs
+    struct s_hot *next; //  older buffer
+    uint8_t *buf;       //  its bytes
+    size_t size;        //  bytes of buf
+    size_t alloc;       //  bytes allocated for buf
+    s_run_t *runs;      //  where they lie on disk
+    size_t run_count;   //  runs
 } s_hot_t;
 
 struct _lt_segments_t {
@@ -95,24 +95,23 @@ struct _lt_segments_t {
 //  Little-endian 32-bit store and load.
 static void s_put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t) v;
-    p[1] = (uint8_t) (v >> 8);
-    p[2] = (uint8_t) (v >> 16);
-    p[3] = (uint8_t) (v >> 24);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 
 static uint32_t s_get32(const uint8_t *p)
 {
-    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
-           (uint32_t) p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 //  CRC-32C (Castagnoli) of bytes: with the CPU's crc32 instruction where
 //  there is one (SSE 4.2), else a table. It is the record's checksum: a
 //  1 MiB payload costs about 0.1 ms instead of 0.5-1 ms with zlib's CRC-32.
-static uint32_t s_crc_table[256];   //  for the table version, filled once
+static uint32_t s_crc_table[256]; //  for the table version, filled once
 static pthread_once_t s_crc_once = PTHREAD_ONCE_INIT;
-static bool s_crc_hw;               //  the crc32 instruction is there
+static bool s_crc_hw; //  the crc32 instruction is there
 
 static void s_crc_init(void)
 {
@@ -137,7 +136,7 @@ __attribute__((target("sse4.2"))) static uint32_t s_crc_sse42(const uint8_t *p, 
         memcpy(&word, p, 8);
         crc = __builtin_ia32_crc32di(crc, word);
     }
-    uint32_t c = (uint32_t) crc;
+    uint32_t c = (uint32_t)crc;
     for (; size > 0; p++, size--)
         c = __builtin_ia32_crc32qi(c, *p);
     return c ^ 0xFFFFFFFFu;
@@ -174,17 +173,16 @@ static uint32_t s_seg_of(const char *name)
     for (size_t i = 0; i < n - 4; i++) {
         if (name[i] < '0' || name[i] > '9')
             return 0;
-        seg = seg * 10 + (uint64_t) (name[i] - '0');
+        seg = seg * 10 + (uint64_t)(name[i] - '0');
     }
-    return seg > 0 && seg <= UINT32_MAX ? (uint32_t) seg : 0;
+    return seg > 0 && seg <= UINT32_MAX ? (uint32_t)seg : 0;
 }
 
 lt_segments_t *lt_segments_new(const char *dir, uint64_t seg_size, lt_err_t *err)
 {
     assert(dir);
     if (mkdir(dir, 0700) && errno != EEXIST)
-        return lt_err_set(err, LT_ESTORE, "segments %s: cannot create: %s", dir,
-                          strerror(errno)),
+        return lt_err_set(err, LT_ESTORE, "segments %s: cannot create: %s", dir, strerror(errno)),
                NULL;
     lt_segments_t *self = calloc(1, sizeof(*self));
     if (!self || !(self->dir = strdup(dir))) {
@@ -257,7 +255,7 @@ static void s_scan(lt_segments_t *self, uint32_t *first, uint32_t *last, uint32_
             *last = seg;
         struct stat st;
         if (fstatat(dirfd(dir), entry->d_name, &st, 0) == 0)
-            *bytes += (int64_t) st.st_blocks * 512;
+            *bytes += (int64_t)st.st_blocks * 512;
     }
     if (dir)
         closedir(dir);
@@ -274,13 +272,11 @@ void lt_segments_recover(lt_segments_t *self, const lt_seg_ref_t *last)
         //  After the last referenced record: anything past it is unreferenced.
         self->cur = last->seg;
         self->off = last->offset + LT_SEGMENTS_HEADER + last->size;
-    }
-    else if (last->seg > newest) {
+    } else if (last->seg > newest) {
         //  The referenced segment is missing: never write where it was.
         self->cur = last->seg + 1;
         self->off = 0;
-    }
-    else {
+    } else {
         //  The newest file holds nothing referenced: start it again.
         self->cur = newest ? newest : 1;
         self->off = 0;
@@ -332,7 +328,7 @@ static s_file_t *s_file(lt_segments_t *self, uint32_t seg, bool create)
         }
         close(slot->fd);
     }
-    *slot = (s_file_t){.seg = seg, .fd = fd, .alloc = (int64_t) st.st_size};
+    *slot = (s_file_t){.seg = seg, .fd = fd, .alloc = (int64_t)st.st_size};
     return slot;
 }
 
@@ -350,23 +346,23 @@ static void s_file_close(lt_segments_t *self, uint32_t seg)
 //  Make sure bytes up to end are allocated in file, in preallocation steps.
 static int s_prealloc(lt_segments_t *self, s_file_t *file, uint64_t end)
 {
-    if ((int64_t) end <= file->alloc)
+    if ((int64_t)end <= file->alloc)
         return 0;
-    uint64_t target = (uint64_t) file->alloc + S_PREALLOC;
+    uint64_t target = (uint64_t)file->alloc + S_PREALLOC;
     if (target > self->seg_size)
         target = self->seg_size;
     if (target < end)
         target = end;
-    int rc = posix_fallocate(file->fd, file->alloc, (off_t) (target - (uint64_t) file->alloc));
-    if (rc == ENOSPC && target > end)   //  no room for the step: only what is needed
-        rc = posix_fallocate(file->fd, file->alloc, (off_t) (end - (uint64_t) file->alloc));
+    int rc = posix_fallocate(file->fd, file->alloc, (off_t)(target - (uint64_t)file->alloc));
+    if (rc == ENOSPC && target > end) //  no room for the step: only what is needed
+        rc = posix_fallocate(file->fd, file->alloc, (off_t)(end - (uint64_t)file->alloc));
     if (rc == 0) {
         struct stat st;
-        file->alloc = fstat(file->fd, &st) == 0 ? (int64_t) st.st_size : (int64_t) end;
+        file->alloc = fstat(file->fd, &st) == 0 ? (int64_t)st.st_size : (int64_t)end;
         return 0;
     }
     if (rc == EOPNOTSUPP || rc == EINVAL)
-        return 0;   //  no preallocation here: plain appends
+        return 0; //  no preallocation here: plain appends
     errno = rc;
     return -1;
 }
@@ -377,7 +373,7 @@ static void s_write(lt_segments_t *self, uint32_t seg, uint64_t offset, struct i
                     int count, size_t bytes)
 {
     if (self->fail_errno)
-        return;   //  the group already failed: it will be refused whole
+        return; //  the group already failed: it will be refused whole
     const char *what = "open";
     s_file_t *file = s_file(self, seg, offset == 0);
     if (!file)
@@ -389,7 +385,7 @@ static void s_write(lt_segments_t *self, uint32_t seg, uint64_t offset, struct i
     file->dirty = true;
     size_t done = 0;
     while (done < bytes) {
-        ssize_t n = pwritev(file->fd, iov, count, (off_t) (offset + done));
+        ssize_t n = pwritev(file->fd, iov, count, (off_t)(offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -397,21 +393,21 @@ static void s_write(lt_segments_t *self, uint32_t seg, uint64_t offset, struct i
                 errno = EIO;
             goto failed;
         }
-        done += (size_t) n;
+        done += (size_t)n;
         //  A short write: skip what was written.
-        size_t skip = (size_t) n;
+        size_t skip = (size_t)n;
         while (count > 0 && skip >= iov->iov_len) {
             skip -= iov->iov_len;
             iov++;
             count--;
         }
         if (count > 0) {
-            iov->iov_base = (uint8_t *) iov->iov_base + skip;
+            iov->iov_base = (uint8_t *)iov->iov_base + skip;
             iov->iov_len -= skip;
         }
     }
-    if (file->alloc < (int64_t) (offset + bytes))
-        file->alloc = (int64_t) (offset + bytes);
+    if (file->alloc < (int64_t)(offset + bytes))
+        file->alloc = (int64_t)(offset + bytes);
     self->stats.written += bytes;
     return;
 failed:
@@ -434,13 +430,16 @@ static void s_flush(lt_segments_t *self)
     s_run_t *runs = entry ? malloc(self->run_count * sizeof(*runs)) : NULL;
     if (runs) {
         memcpy(runs, self->runs, self->run_count * sizeof(*runs));
-        *entry = (s_hot_t){.next = self->written, .buf = self->buf, .size = self->len,
-                           .alloc = self->alloc, .runs = runs, .run_count = self->run_count};
+        *entry = (s_hot_t){.next = self->written,
+                           .buf = self->buf,
+                           .size = self->len,
+                           .alloc = self->alloc,
+                           .runs = runs,
+                           .run_count = self->run_count};
         self->written = entry;
-        self->buf = NULL;   //  the buffer now belongs to the written list
+        self->buf = NULL; //  the buffer now belongs to the written list
         self->alloc = 0;
-    }
-    else
+    } else
         free(entry);
     self->len = 0;
     self->run_count = 0;
@@ -487,7 +486,7 @@ static int s_add(lt_segments_t *self, size_t bytes)
 static void s_header(uint8_t head[LT_SEGMENTS_HEADER], const void *data, size_t size)
 {
     s_put32(head, S_REC_MAGIC);
-    s_put32(head + 4, (uint32_t) size);
+    s_put32(head + 4, (uint32_t)size);
     s_put32(head + 8, s_crc(data, size));
     s_put32(head + 12, s_crc(head, 12));
 }
@@ -497,7 +496,7 @@ int lt_segments_append(lt_segments_t *self, const void *data, size_t size, lt_se
 {
     assert(self && ref && (data || !size));
     assert(!self->synced);
-    if ((uint64_t) size > S_MAX_RECORD)
+    if ((uint64_t)size > S_MAX_RECORD)
         return lt_err_set(err, LT_ETOOBIG, "segments: a record of %zu bytes is too large", size),
                -1;
     size_t record = LT_SEGMENTS_HEADER + size;
@@ -527,16 +526,15 @@ int lt_segments_append(lt_segments_t *self, const void *data, size_t size, lt_se
         }
         self->off = LT_SEGMENTS_HEADER;
         if (direct)
-            s_flush(self);   //  the file is made before the record goes in
+            s_flush(self); //  the file is made before the record goes in
     }
     if (direct) {
         //  Large: header and bytes written from here, no copy.
         uint8_t head[LT_SEGMENTS_HEADER];
         s_header(head, data, size);
-        struct iovec iov[2] = {{head, sizeof(head)}, {(void *) data, size}};
+        struct iovec iov[2] = {{head, sizeof(head)}, {(void *)data, size}};
         s_write(self, self->cur, self->off, iov, 2, record);
-    }
-    else {
+    } else {
         uint8_t *head = self->buf + self->len;
         s_header(head, data, size);
         if (size)
@@ -547,7 +545,7 @@ int lt_segments_append(lt_segments_t *self, const void *data, size_t size, lt_se
             return lt_err_set(err, LT_ENOMEM, "segments: out of memory"), -1;
         }
     }
-    *ref = (lt_seg_ref_t){.seg = self->cur, .offset = self->off, .size = (uint32_t) size};
+    *ref = (lt_seg_ref_t){.seg = self->cur, .offset = self->off, .size = (uint32_t)size};
     self->off += record;
     self->appended = true;
     return 0;
@@ -735,8 +733,7 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
             *data = out;
             return 0;
         }
-    }
-    else {
+    } else {
         uint8_t header[LT_SEGMENTS_HEADER];
         s_file_t *file = s_file(self, ref->seg, false);
         if (!file)
@@ -746,9 +743,9 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
             size_t want = sizeof(header) + ref->size, got = 0;
             ssize_t n;
             do
-                n = preadv(file->fd, iov, 2, (off_t) ref->offset);
+                n = preadv(file->fd, iov, 2, (off_t)ref->offset);
             while (n < 0 && errno == EINTR);
-            got = n > 0 ? (size_t) n : 0;
+            got = n > 0 ? (size_t)n : 0;
             if (n < 0)
                 wrong = strerror(errno);
             else if (got < want)
@@ -766,7 +763,7 @@ int lt_segments_read(lt_segments_t *self, const lt_seg_ref_t *ref, uint8_t **dat
     free(out);
     self->stats.read_errors++;
     lt_err_set(err, LT_ESTORE, "payload in segment %s/%06u at offset %llu (%u bytes): %s",
-               self->dir, ref->seg, (unsigned long long) ref->offset, ref->size, wrong);
+               self->dir, ref->seg, (unsigned long long)ref->offset, ref->size, wrong);
     return -1;
 }
 
@@ -787,8 +784,7 @@ int lt_segments_remove(lt_segments_t *self, uint32_t seg, lt_err_t *err)
             self->hot_bytes -= gone->size;
             gone->next = NULL;
             s_hot_free(gone);
-        }
-        else
+        } else
             at = &(*at)->next;
     }
     char path[4200];
@@ -827,7 +823,7 @@ void lt_segments_stats(lt_segments_t *self, lt_segments_stats_t *stats)
 static void s_fill(uint8_t *buf, size_t size, unsigned seed)
 {
     for (size_t i = 0; i < size; i++)
-        buf[i] = (uint8_t) (seed * 31 + i * 7 + (i >> 8));
+        buf[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 8));
 }
 
 //  Read ref and check it holds the pattern of seed.
@@ -868,7 +864,7 @@ void lt_segments_test(bool verbose)
     }
     assert(refs[0].seg == 1 && refs[0].offset == LT_SEGMENTS_HEADER);
     assert(refs[1].offset == refs[0].offset + LT_SEGMENTS_HEADER + 1000);
-    s_expect(segs, &refs[1], 1);   //  readable before the sync (pending group)
+    s_expect(segs, &refs[1], 1); //  readable before the sync (pending group)
     int sys_errno = 0;
     assert(lt_segments_sync(segs, &sys_errno, &err) == 0 && sys_errno == 0);
     lt_segments_settle(segs);
@@ -876,7 +872,7 @@ void lt_segments_test(bool verbose)
     lt_segments_stats(segs, &stats);
     assert(stats.files == 1 && stats.syncs == 1 && stats.current == 1);
     s_expect(segs, &refs[2], 2);
-    lt_segments_set_cache(segs, 0);   //  from the file now
+    lt_segments_set_cache(segs, 0); //  from the file now
     s_expect(segs, &refs[0], 0);
     lt_segments_stats(segs, &stats);
     assert(stats.reads_hot == 2 && stats.reads_disk == 1);
@@ -887,7 +883,7 @@ void lt_segments_test(bool verbose)
     lt_segments_undo(segs, &refs[3]);
     s_fill(big, sizeof(big), 3);
     assert(lt_segments_append(segs, big, sizeof(big), &refs[3], &err) == 0);
-    assert(refs[3].offset == refs[2].offset + LT_SEGMENTS_HEADER + 1002);   //  the undo's place
+    assert(refs[3].offset == refs[2].offset + LT_SEGMENTS_HEADER + 1002); //  the undo's place
     s_fill(big, sizeof(big), 4);
     assert(lt_segments_append(segs, big, sizeof(big), &refs[4], &err) == 0);
     assert(refs[4].seg == 2 && refs[4].offset == LT_SEGMENTS_HEADER);
@@ -918,11 +914,11 @@ void lt_segments_test(bool verbose)
     snprintf(path, sizeof(path), "%s/%06u.seg", dir, refs[4].seg);
     int fd = open(path, O_RDWR);
     assert(fd >= 0);
-    assert(pwrite(fd, "XX", 2, (off_t) (refs[4].offset + LT_SEGMENTS_HEADER + 100)) == 2);
+    assert(pwrite(fd, "XX", 2, (off_t)(refs[4].offset + LT_SEGMENTS_HEADER + 100)) == 2);
     uint8_t *data = NULL;
     assert(lt_segments_read(segs, &refs[4], &data, &err) == -1 && !data);
     assert(err.code == LT_ESTORE && strstr(err.detail, "CRC"));
-    assert(pwrite(fd, "\0\0\0\0", 4, (off_t) refs[4].offset) == 4);
+    assert(pwrite(fd, "\0\0\0\0", 4, (off_t)refs[4].offset) == 4);
     assert(lt_segments_read(segs, &refs[4], &data, &err) == -1 && strstr(err.detail, "magic"));
     close(fd);
     lt_seg_ref_t nowhere = {.seg = 1, .offset = 60000, .size = 10000};
@@ -944,12 +940,12 @@ void lt_segments_test(bool verbose)
     snprintf(path, sizeof(path), "%s/%06u.seg", dir, refs[5].seg);
     fd = open(path, O_RDWR);
     assert(fd >= 0);
-    off_t tail = (off_t) (refs[5].offset + LT_SEGMENTS_HEADER + refs[5].size);
+    off_t tail = (off_t)(refs[5].offset + LT_SEGMENTS_HEADER + refs[5].size);
     assert(pwrite(fd, "garbage: a torn record", 22, tail) == 22);
     close(fd);
     s_fill(big, 700, 6);
     assert(lt_segments_append(segs, big, 700, &refs[6], &err) == 0);
-    assert(refs[6].seg == 3 && refs[6].offset == (uint64_t) tail);
+    assert(refs[6].seg == 3 && refs[6].offset == (uint64_t)tail);
     assert(lt_segments_sync(segs, NULL, &err) == 0);
     lt_segments_settle(segs);
     lt_segments_set_cache(segs, 0);

@@ -31,25 +31,25 @@ typedef struct _lt_segments_t lt_segments_t;
 
 //  Where a record lies.
 typedef struct {
-    uint32_t seg;      //  segment number (1, 2, ...; 0 = none)
-    uint64_t offset;   //  offset of the record's header in the segment file
-    uint32_t size;     //  bytes of the record (without its header)
+    uint32_t seg;    //  segment number (1, 2, ...; 0 = none)
+    uint64_t offset; //  offset of the record's header in the segment file
+    uint32_t size;   //  bytes of the record (without its header)
 } lt_seg_ref_t;
 
 //  Figures for stats and metrics.
 typedef struct {
-    uint32_t first;        //  lowest segment number on disk (0 = none)
-    uint32_t current;      //  segment appended to
-    uint32_t files;        //  segment files on disk
-    int64_t bytes;         //  bytes the segment files take on disk
-    uint64_t written;      //  record bytes written since open
-    uint64_t syncs;        //  fdatasync calls since open
-    uint64_t reads_hot;    //  records read from memory
-    uint64_t reads_disk;   //  records read from a file
-    uint64_t read_errors;  //  records missing or damaged (CRC) when read
+    uint32_t first;       //  lowest segment number on disk (0 = none)
+    uint32_t current;     //  segment appended to
+    uint32_t files;       //  segment files on disk
+    int64_t bytes;        //  bytes the segment files take on disk
+    uint64_t written;     //  record bytes written since open
+    uint64_t syncs;       //  fdatasync calls since open
+    uint64_t reads_hot;   //  records read from memory
+    uint64_t reads_disk;  //  records read from a file
+    uint64_t read_errors; //  records missing or damaged (CRC) when read
 } lt_segments_stats_t;
 
-#define LT_SEGMENTS_HEADER 16   //  bytes of a record's header (and of a file's)
+#define LT_SEGMENTS_HEADER 16 //  bytes of a record's header (and of a file's)
 
 //  Open (creating it if needed) the segment directory dir; segments are
 //  closed at about seg_size bytes (0 = 64 MiB). NULL with err on failure.

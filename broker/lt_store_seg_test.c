@@ -45,7 +45,7 @@ static uint8_t *s_payload(const char *key, size_t size)
     assert(data);
     size_t klen = strlen(key);
     for (size_t i = 0; i < size; i++)
-        data[i] = (uint8_t) (key[i % klen] + i / 251);
+        data[i] = (uint8_t)(key[i % klen] + i / 251);
     return data;
 }
 
@@ -72,11 +72,11 @@ static int s_put(lt_store_t *store, const char *key, size_t size, const char *de
 
 //  What a scan saw.
 typedef struct {
-    size_t rows;          //  rows yielded
-    size_t good;          //  payloads that match their key
-    size_t unreadable;    //  rows with a payload error
-    uint64_t ids[256];    //  delivery ids, in order
-    char why[512];        //  the last payload error
+    size_t rows;       //  rows yielded
+    size_t good;       //  payloads that match their key
+    size_t unreadable; //  rows with a payload error
+    uint64_t ids[256]; //  delivery ids, in order
+    char why[512];     //  the last payload error
 } s_scan_t;
 
 static int s_check(void *arg, lt_store_row_t *row)
@@ -89,8 +89,7 @@ static int s_check(void *arg, lt_store_row_t *row)
         assert(!row->payload);
         scan->unreadable++;
         snprintf(scan->why, sizeof(scan->why), "%s", row->payload_error);
-    }
-    else {
+    } else {
         const char *key = lt_envelope_key(row->envelope);
         uint8_t *want = s_payload(key, row->payload_size);
         if (memcmp(want, row->payload, row->payload_size) == 0)
@@ -154,7 +153,7 @@ void lt_store_segments_test(bool verbose)
     assert(lt_store_begin(store, &err) == 0);
     assert(s_put(store, "SMALL-1", 1000, "a", &dup) == 0 && !dup);
     assert(s_put(store, "BIG-1", 50000, "a", &dup) == 0 && !dup);
-    assert(s_put(store, "BIG-1", 50000, "a", &dup) == 0 && dup);   //  its record taken back
+    assert(s_put(store, "BIG-1", 50000, "a", &dup) == 0 && dup); //  its record taken back
     assert(s_put(store, "BIG-2", 70000, "a", &dup) == 0 && !dup);
     assert(lt_store_commit(store, &err) == 0);
     assert(s_sql(path, "SELECT COUNT(*) FROM messages WHERE seg IS NOT NULL") == 2);
@@ -171,7 +170,7 @@ void lt_store_segments_test(bool verbose)
     assert(figures.bytes > 0);
     struct stat st;
     assert(stat(path, &st) == 0);
-    assert(lt_store_size(store) >= (int64_t) st.st_size + figures.bytes);
+    assert(lt_store_size(store) >= (int64_t)st.st_size + figures.bytes);
 
     //  A rolled-back batch leaves the append point where it was.
     assert(lt_store_begin(store, &err) == 0);
@@ -200,12 +199,12 @@ void lt_store_segments_test(bool verbose)
                               " WHERE seg IS NOT NULL ORDER BY seg DESC, seg_off DESC LIMIT 1");
     assert(last_seg >= 4 && end > 0);
     //  A torn tail past the last referenced record: overwritten, never read.
-    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long) last_seg);
+    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long)last_seg);
     fd = open(file, O_RDWR);
     assert(fd >= 0);
     char junk[4096];
     memset(junk, 0xA5, sizeof(junk));
-    assert(pwrite(fd, junk, sizeof(junk), (off_t) end) == (ssize_t) sizeof(junk));
+    assert(pwrite(fd, junk, sizeof(junk), (off_t)end) == (ssize_t)sizeof(junk));
     close(fd);
     store = lt_store_new(path, &err);
     assert(store);
@@ -230,10 +229,10 @@ void lt_store_segments_test(bool verbose)
     int64_t off = s_sql(path, "SELECT seg_off FROM messages WHERE bkey = 'FILL-3'");
     int64_t seg = s_sql(path, "SELECT seg FROM messages WHERE bkey = 'FILL-3'");
     lt_store_destroy(&store);
-    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long) seg);
+    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long)seg);
     fd = open(file, O_RDWR);
     assert(fd >= 0);
-    assert(pwrite(fd, "bad", 3, (off_t) (off + 1000)) == 3);
+    assert(pwrite(fd, "bad", 3, (off_t)(off + 1000)) == 3);
     close(fd);
     store = lt_store_new(path, &err);
     assert(store);
@@ -247,7 +246,7 @@ void lt_store_segments_test(bool verbose)
     //  pruned, those files go; the segment an unfinished delivery is in stays.
     s_scan_t all_b = s_scan(store, "b");
     assert(lt_store_begin(store, &err) == 0);
-    for (size_t i = 0; i + 1 < all_b.rows; i++)   //  AFTER-1 (the last) stays unfinished
+    for (size_t i = 0; i + 1 < all_b.rows; i++) //  AFTER-1 (the last) stays unfinished
         assert(lt_store_done(store, all_b.ids[i], &err) == 0);
     s_scan_t all_a = s_scan(store, "a");
     for (size_t i = 0; i < all_a.rows; i++)
@@ -266,8 +265,8 @@ void lt_store_segments_test(bool verbose)
     lt_store_segment_stats(store, &figures);
     assert(figures.deleted > 0 && figures.files < files_before);
     assert(figures.files >= 1);
-    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long) last_seg);
-    assert(access(file, F_OK) == 0);   //  AFTER-1's segment is kept
+    snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long)last_seg);
+    assert(access(file, F_OK) == 0); //  AFTER-1's segment is kept
     scan = s_scan(store, "b");
     assert(scan.rows == 1 && scan.good == 1);
 

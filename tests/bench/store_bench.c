@@ -23,8 +23,8 @@ static double s_cpu(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6 +
-           (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 int main(int argc, char *argv[])
@@ -67,10 +67,10 @@ int main(int argc, char *argv[])
         return 1;
     }
     if (inline_max >= 0)
-        lt_store_set_inline_max(store, (size_t) inline_max);
-    uint8_t *payload = malloc((size_t) size);
+        lt_store_set_inline_max(store, (size_t)inline_max);
+    uint8_t *payload = malloc((size_t)size);
     for (long i = 0; i < size; i++)
-        payload[i] = (uint8_t) (i * 31 + 7);
+        payload[i] = (uint8_t)(i * 31 + 7);
     const char *dests[] = {"sink"};
     const char *rcpts[] = {"BENCH"};
     int64_t t0 = lt_time_ms();
@@ -87,26 +87,26 @@ int main(int argc, char *argv[])
             lt_envelope_set_key(env, key);
             lt_envelope_set_btype(env, "new");
             lt_envelope_add_recipient(env, "BENCH");
-            lt_envelope_set_payload_facts(env, payload, (size_t) size);
+            lt_envelope_set_payload_facts(env, payload, (size_t)size);
             bool dup = false;
             char msgid[40];
-            rc = lt_store_put(store, env, payload, (size_t) size, dests, rcpts, 1, &dup, msgid,
-                              &err);
+            rc =
+                lt_store_put(store, env, payload, (size_t)size, dests, rcpts, 1, &dup, msgid, &err);
             lt_envelope_destroy(&env);
         }
         if (rc == 0)
             rc = lt_store_commit(store, &err);
     }
-    double secs = (double) (lt_time_ms() - t0) / 1000.0;
+    double secs = (double)(lt_time_ms() - t0) / 1000.0;
     double cpu = s_cpu() - c0;
     if (rc)
         fprintf(stderr, "lt-store-bench: %s\n", err.detail);
     else
         printf("stored %ld x %ld bytes, %ld per commit, in %.2f s: %.1f MB/s, %.0f msgs/s, "
                "CPU %.1f us per message (store size %.1f MB)\n",
-               messages, size, group, secs, (double) messages * (double) size / 1e6 / secs,
-               (double) messages / secs, cpu * 1e6 / (double) messages,
-               (double) lt_store_size(store) / 1e6);
+               messages, size, group, secs, (double)messages * (double)size / 1e6 / secs,
+               (double)messages / secs, cpu * 1e6 / (double)messages,
+               (double)lt_store_size(store) / 1e6);
     lt_store_destroy(&store);
     free(payload);
     char cmd[4300];
