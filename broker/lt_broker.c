@@ -500,6 +500,7 @@ bool lt_broker_commit(broker_t *self)
 {
     bool ok = true;
     const char *why = "store commit failed; retry";
+    static char full_why[300];   //  the store's own words when it refuses for now
     if (self->in_batch) {
         int64_t start = zclock_usecs();
         lt_err_t err;
@@ -510,6 +511,10 @@ bool lt_broker_commit(broker_t *self)
                 //  A full disk is transient: stay up, refuse what needs the
                 //  disk (publishers retry) and try again next round.
                 why = "store: disk full, retry later";
+                if (!strstr(err.detail, "disk full")) {   //  a segment I/O error
+                    snprintf(full_why, sizeof(full_why), "%.280s; retry later", err.detail);
+                    why = full_why;
+                }
                 if (!self->store_full)
                     lt_log_error("event=store_full reason=\"%s\" action=refusing", err.detail);
                 self->store_full = true;
@@ -599,6 +604,8 @@ static void s_reload(broker_t *self, lt_config_t *config)
     lt_config_destroy(&self->config);
     self->config = config;
     lt_store_set_hold(self->store, now->hold_ms);
+    lt_store_set_inline_max(self->store, (size_t) now->inline_max);
+    lt_store_set_segment_size(self->store, (uint64_t) now->segment_size);
     lt_ledger_set_province(lt_store_ledger(self->store), now->province);   //  ledger
     lt_ledger_set_secret_types(lt_store_ledger(self->store), now->secret_types);
     int level = lt_log_level_from_name(now->log_level);
@@ -695,6 +702,8 @@ static int s_start(broker_t *self)
         return -1;
     }
     lt_store_set_hold(self->store, st->hold_ms);
+    lt_store_set_inline_max(self->store, (size_t) st->inline_max);
+    lt_store_set_segment_size(self->store, (uint64_t) st->segment_size);
     for (size_t i = 0; i < lt_config_connectors(self->config); i++)
         lt_broker_dest(self, lt_config_connector(self->config, i)->name);
     lt_store_counts_t counts;

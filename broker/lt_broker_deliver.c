@@ -27,6 +27,8 @@ void lt_dest_destroy(dest_t **dest_p)
         zhashx_destroy(&dest->inflight);
         json_decref(dest->own);
         free(dest->again);
+        for (size_t i = 0; i < dest->bad_size; i++)
+            free(dest->bad_why[i]);
         free(dest);
         *dest_p = NULL;
     }
@@ -98,6 +100,21 @@ static int s_take(void *arg, lt_store_row_t *row)
     (*(uint32_t *) ctx[2])++;   //  rows the scan returned
     char key[24];
     s_key(row->delivery, key);
+    if (row->payload_error) {
+        //  Dead-lettered after the scan (no writes while it reads); when
+        //  the list is full, the cursor stays and the next scan finds it.
+        if (dest->bad_size == 16) {
+            lt_store_row_destroy(&row);
+            return -1;
+        }
+        if (row->delivery > dest->cursor && row->state == LT_DELIVERY_READY)
+            dest->cursor = row->delivery;
+        dest->bad[dest->bad_size] = row->delivery;
+        dest->bad_why[dest->bad_size++] = row->payload_error;
+        row->payload_error = NULL;
+        lt_store_row_destroy(&row);
+        return 0;
+    }
     if (!dest->session || dest->session->credit == 0) {
         //  Out of credit: stop here, and do not move the cursor past rows
         //  that were not handed out.
@@ -112,6 +129,29 @@ static int s_take(void *arg, lt_store_row_t *row)
     }
     s_deliver(self, dest, &row);
     return 0;
+}
+
+//  Move deliveries whose payload is missing or damaged (a segment record
+//  that fails its CRC or is gone) to the dead letters, with the reason:
+//  the operator sees them, the broker goes on.
+static void s_dead_unreadable(broker_t *self, dest_t *dest)
+{
+    for (size_t i = 0; i < dest->bad_size; i++) {
+        lt_err_t err;
+        char reason[600];
+        snprintf(reason, sizeof(reason), "payload unreadable: %s", dest->bad_why[i]);
+        lt_log_error("event=payload_unreadable connector=%s delivery=%llu reason=\"%s\"",
+                     dest->name, (unsigned long long) dest->bad[i], dest->bad_why[i]);
+        if (lt_broker_batch_open(self) == 0) {
+            self->batch_writes++;
+            if (lt_store_dead(self->store, dest->bad[i], reason, &err))
+                lt_log_error("event=store_error op=dead reason=\"%s\"", err.detail);
+            else
+                dest->stats.failed++;
+        }
+        free(dest->bad_why[i]);
+    }
+    dest->bad_size = 0;
 }
 
 void lt_broker_dispatch(broker_t *self, dest_t *dest)
@@ -132,7 +172,13 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
             continue;
         lt_store_row_t *row = lt_store_get(self->store, delivery, true);
         if (row && (row->state == LT_DELIVERY_READY || row->state == LT_DELIVERY_WAITING) &&
-            strcmp(row->dest, dest->name) == 0)
+            strcmp(row->dest, dest->name) == 0 && row->payload_error && dest->bad_size < 16) {
+            dest->bad[dest->bad_size] = row->delivery;
+            dest->bad_why[dest->bad_size++] = row->payload_error;
+            row->payload_error = NULL;
+        }
+        else if (row && (row->state == LT_DELIVERY_READY || row->state == LT_DELIVERY_WAITING) &&
+                 strcmp(row->dest, dest->name) == 0 && !row->payload_error)
             s_deliver(self, dest, &row);
         lt_store_row_destroy(&row);
     }
@@ -159,6 +205,7 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
         if (dest->cursor == before || rows < limit)
             dest->scan_ready = false;
     }
+    s_dead_unreadable(self, dest);
 }
 
 //  Find the in-flight entry for a delivery answered by session; NULL if the

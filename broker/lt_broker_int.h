@@ -72,6 +72,9 @@ struct _s_dest_t {
     int64_t down_since;     //  Unix ms its last session ended (0 = none yet)
     json_t *own;            //  the connector's own counters (LTP PING/PONG stats), or NULL
     int64_t own_at;         //  Unix ms they arrived
+    uint64_t bad[16];       //  deliveries whose payload could not be read by a scan
+    char *bad_why[16];      //  why, for their dead letters
+    size_t bad_size;        //  entries used
 };
 
 //  A reply owed once the current batch is committed.

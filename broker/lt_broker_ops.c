@@ -233,6 +233,8 @@ static json_t *s_show(broker_t *self, uint64_t delivery)
         (json_int_t) row->attempts, "created_at", (json_int_t) row->created_at, "next_at",
         (json_int_t) row->next_at, "errors", row->errors ? row->errors : "", "size",
         (json_int_t) row->payload_size, "payload_head", head ? head : json_null());
+    if (row->payload_error)
+        json_object_set_new(reply, "payload_error", json_string(row->payload_error));
     lt_store_row_destroy(&row);
     return reply;
 }

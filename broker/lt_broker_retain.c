@@ -102,4 +102,12 @@ void lt_broker_retain_stats(broker_t *self, json_t *store)
                         json_integer((json_int_t) self->retain.reclaimed));
     json_object_set_new(store, "prune_step_us_max", json_integer(self->retain.step_us_max));
     json_object_set_new(store, "prune_errors", json_integer((json_int_t) self->retain.errors));
+    lt_store_segstats_t segs;
+    lt_store_segment_stats(self->store, &segs);
+    json_object_set_new(store, "segment_files", json_integer((json_int_t) segs.files));
+    json_object_set_new(store, "segment_bytes", json_integer((json_int_t) segs.bytes));
+    json_object_set_new(store, "segments_deleted", json_integer((json_int_t) segs.deleted));
+    json_object_set_new(store, "payload_errors", json_integer((json_int_t) segs.payload_errors));
+    json_object_set_new(store, "payload_reads_hot", json_integer((json_int_t) segs.reads_hot));
+    json_object_set_new(store, "payload_reads_disk", json_integer((json_int_t) segs.reads_disk));
 }

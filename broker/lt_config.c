@@ -109,6 +109,12 @@ static const s_setting_t s_settings[] = {
     S_NUMBER("store/prune_batch", prune_batch, "500", 1, 100000, true,
              "messages looked at per prune step (one short transaction, at most 2 ms of work"
              " while traffic flows, 20 ms otherwise)"),
+    S_NUMBER("store/inline_max", inline_max, "2048", 0, 1073741824, true,
+             "payloads up to this many bytes are kept in the database; larger ones are"
+             " appended to segment files next to it (0: every payload in a segment)"),
+    S_NUMBER("store/segment_size", segment_size, "67108864", 1048576, 268435456, true,
+             "bytes after which a payload segment file is closed and the next begun;"
+             " retention deletes a segment file once no kept message is in it"),
 };
 
 #define S_SETTINGS (sizeof(s_settings) / sizeof(s_settings[0]))

@@ -59,6 +59,8 @@ typedef struct {
     int alert_sync_s;         //  alerts/sync_within: seconds to a dossier_synced fact
     int retention_s;          //  store/retention: seconds a delivered message is kept (0 = forever)
     int prune_batch;          //  store/prune_batch: messages looked at per prune step
+    int inline_max;           //  store/inline_max: largest payload kept in the database
+    int segment_size;         //  store/segment_size: bytes of a payload segment file
 } lt_settings_t;
 
 //  A route: messages of these kinds whose recipient matches go to a connector.

@@ -10,6 +10,7 @@
 #include "lt_follow.h"
 #include "lt_id.h"
 #include "lt_ledger.h"
+#include "lt_segments.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -78,11 +79,26 @@ static const char *s_migrations[] = {
     //  without payload or deliveries; pruned_at says when it was pruned.
     ("ALTER TABLE messages ADD COLUMN pruned_at INTEGER;"
      "CREATE INDEX messages_kept ON messages(id) WHERE pruned_at IS NULL;"),
+    //  4: payload segments. A payload larger than the inline bound lives in
+    //  a segment file (lt_segments); the row keeps where (segment, offset
+    //  of the record, length) and an empty payload. Rows written before
+    //  keep their payload inline and are read as before.
+    ("ALTER TABLE messages ADD COLUMN seg INTEGER;"
+     "ALTER TABLE messages ADD COLUMN seg_off INTEGER;"
+     "ALTER TABLE messages ADD COLUMN seg_len INTEGER;"
+     "CREATE INDEX messages_seg ON messages(seg, seg_off) WHERE seg IS NOT NULL;"),
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
 
-//  Columns every row query selects, in this order.
+//  Where a payload kept in a segment lies (NULL for an inline payload).
+#define S_SEG_COLUMNS "m.seg, m.seg_off, m.seg_len"
+
+//  Default bound of payloads kept inline in the database (bytes).
+#define S_INLINE_MAX 2048
+
+//  Columns every row query selects, in this order; queries with payload
+//  add m.payload and then S_SEG_COLUMNS.
 #define S_ROW_COLUMNS                                                                             \
     "d.id, d.message, d.dest, d.state, d.attempts, d.next_at, d.created_at, d.errors, d.rcpt,"   \
     " m.msgid, m.envelope"
@@ -122,21 +138,21 @@ typedef enum {
 
 static const char *s_sql[Q_COUNT] = {
     [Q_INSERT_MESSAGE] = "INSERT INTO messages (msgid, dedup, kind, bkey, source, received,"
-                         " envelope, payload, btype, lkey)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                         " envelope, payload, btype, lkey, seg, seg_off, seg_len)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                          " ON CONFLICT (dedup) DO NOTHING",
     [Q_FIND_DEDUP] = "SELECT msgid FROM messages WHERE dedup = ?1",
     [Q_INSERT_DELIVERY] = "INSERT INTO deliveries (message, dest, lane, rcpt, state, next_at,"
                           " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?6, ?7, ?5, ?5)",
     [Q_INSERT_REJECT] = "INSERT INTO rejects (at, source, code, reason, data, envelope)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [Q_SCAN_READY] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+    [Q_SCAN_READY] = "SELECT " S_ROW_COLUMNS ", m.payload, " S_SEG_COLUMNS " FROM deliveries d"
                      " JOIN messages m ON m.id = d.message"
                      " WHERE d.dest = ?1 AND d.state = 0 AND d.id > ?2"
                      " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
                      "   AND e.lane = d.lane AND e.state IN (0, 2, 3, 4) AND e.id < d.id)"
                      " ORDER BY d.id LIMIT ?3",
-    [Q_SCAN_DUE] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+    [Q_SCAN_DUE] = "SELECT " S_ROW_COLUMNS ", m.payload, " S_SEG_COLUMNS " FROM deliveries d"
                    " JOIN messages m ON m.id = d.message"
                    " WHERE d.dest = ?1 AND d.state = 2 AND d.next_at <= ?2"
                    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
@@ -145,7 +161,7 @@ static const char *s_sql[Q_COUNT] = {
     [Q_NEXT_DUE] = "SELECT MIN(next_at) FROM deliveries WHERE dest = ?1 AND state = 2",
     [Q_GET] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
               " WHERE d.id = ?1",
-    [Q_GET_PAYLOAD] = "SELECT " S_ROW_COLUMNS ", m.payload FROM deliveries d"
+    [Q_GET_PAYLOAD] = "SELECT " S_ROW_COLUMNS ", m.payload, " S_SEG_COLUMNS " FROM deliveries d"
                       " JOIN messages m ON m.id = d.message WHERE d.id = ?1",
     [Q_STATE] = "SELECT state FROM deliveries WHERE id = ?1",
     [Q_SET_DONE] = "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?2"
@@ -214,10 +230,19 @@ struct _lt_store_t {
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
     bool legacy_dedup;           //  rows stored before content dedup exist
     struct s_retain *retain;     //  retention state (prune section, end of file)
+    lt_segments_t *segs;         //  payload segments (DB path + ".segments")
+    size_t inline_max;           //  payloads up to this size stay in the database
+    lt_seg_ref_t put_ref;        //  the current put's segment record
+    bool put_appended;           //  the current put appended put_ref
+    uint64_t payload_errors;     //  payloads found missing or damaged when read
+    uint32_t seg_cursor;         //  next segment retention looks at
+    uint64_t segs_deleted;       //  segment files deleted since open
 };
 
 static void s_retain_free(lt_store_t *self);
 static void s_retain_open(lt_store_t *self);
+static int s_segments_open(lt_store_t *self, lt_err_t *err);
+static int s_segments_sync(lt_store_t *self, lt_err_t *err);
 
 //  The checkpointer: its own connection copies committed WAL frames into the
 //  database file every 50 ms (PASSIVE: never blocks the writer), so the
@@ -379,6 +404,10 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     lt_ledger_set_deferred(self->ledger, true);
+    if (s_segments_open(self, err)) {
+        lt_store_destroy(&self);
+        return NULL;
+    }
     self->counts.messages =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM messages WHERE pruned_at IS NULL", 0);
     self->counts.ready =
@@ -422,6 +451,7 @@ void lt_store_destroy(lt_store_t **self_p)
     if (self->in_batch)
         lt_store_rollback(self);
     lt_ledger_destroy(&self->ledger);
+    lt_segments_destroy(&self->segs);
     s_retain_free(self);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
@@ -465,10 +495,13 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err)
         lt_store_rollback(self);
         return -1;
     }
-    if (s_exec(self, "COMMIT", err)) {
+    //  The group's payload records are on disk before the commit that
+    //  references them.
+    if (s_segments_sync(self, err) || s_exec(self, "COMMIT", err)) {
         lt_store_rollback(self);
         return -1;
     }
+    lt_segments_settle(self->segs);
     self->in_batch = false;
     self->full = false;
     s_apply_pending(self);
@@ -480,6 +513,8 @@ void lt_store_rollback(lt_store_t *self)
     assert(self);
     if (self->in_batch)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    if (self->segs)
+        lt_segments_rollback(self->segs);   //  its records are unreferenced
     if (self->ledger) {
         lt_ledger_forget(self->ledger);   //  its cached last row may be gone
         lt_ledger_discard(self->ledger);  //  and the batch's ledger_sum moves are
@@ -656,6 +691,13 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
         goto done;
     }
     const char *lane_key = lt_follow_lane(envelope);
+    //  A large payload goes to the group's segment record, the row keeps
+    //  where it lies; a small one stays inline (store/inline_max).
+    if (size > self->inline_max) {
+        if (lt_segments_append(self->segs, payload, size, &self->put_ref, err))
+            goto done;
+        self->put_appended = true;
+    }
     sqlite3_stmt *ins = self->stmt[Q_INSERT_MESSAGE];
     sqlite3_bind_text(ins, 1, lt_envelope_id(envelope), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 2, dedup, -1, SQLITE_STATIC);
@@ -664,9 +706,16 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     sqlite3_bind_text(ins, 5, lt_envelope_source(envelope), -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 6, now);
     sqlite3_bind_blob64(ins, 7, blob, blob_size, SQLITE_STATIC);
-    sqlite3_bind_blob64(ins, 8, size ? payload : "", size, SQLITE_STATIC);
     sqlite3_bind_text(ins, 9, lt_envelope_btype(envelope), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 10, lane_key, -1, SQLITE_STATIC);
+    if (self->put_appended) {
+        sqlite3_bind_blob(ins, 8, "", 0, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 11, self->put_ref.seg);
+        sqlite3_bind_int64(ins, 12, (int64_t) self->put_ref.offset);
+        sqlite3_bind_int64(ins, 13, self->put_ref.size);
+    }
+    else
+        sqlite3_bind_blob64(ins, 8, size ? payload : "", size, SQLITE_STATIC);
     int step = sqlite3_step(ins);
     s_reset(ins);
     if (step != SQLITE_DONE) {
@@ -674,6 +723,10 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
         goto done;
     }
     if (sqlite3_changes(self->db) == 0) {
+        if (self->put_appended) {   //  nothing refers to the record
+            lt_segments_undo(self->segs, &self->put_ref);
+            self->put_appended = false;
+        }
         //  The same message is stored: answer with the first one's id.
         int found = s_find_duplicate(self, dedup, msgid, err);
         if (found == 1) {
@@ -759,6 +812,7 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     assert(self && envelope && duplicate && msgid);
     assert(self->in_batch);
     lt_store_counts_t pending = self->pending;
+    self->put_appended = false;
     if (s_step_once(self, Q_SAVEPOINT, err))
         return -1;
     int rc = s_put_rows(self, envelope, payload, size, dests, dest_rcpts, dest_count, duplicate,
@@ -771,6 +825,9 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
         return 0;
     }
     sqlite3_exec(self->db, "ROLLBACK TO lt_put; RELEASE lt_put", NULL, NULL, NULL);
+    if (self->put_appended)   //  its payload record goes with it
+        lt_segments_undo(self->segs, &self->put_ref);
+    self->put_appended = false;
     if (self->ledger)
         lt_ledger_forget(self->ledger);
     self->pending = pending;
@@ -912,6 +969,7 @@ void lt_store_row_destroy(lt_store_row_t **row_p)
         return;
     free(row->errors);
     free(row->payload);
+    free(row->payload_error);
     lt_envelope_destroy(&row->envelope);
     free(row);
     *row_p = NULL;
@@ -919,7 +977,7 @@ void lt_store_row_destroy(lt_store_row_t **row_p)
 
 //  Build a row from the current result of stmt (columns S_ROW_COLUMNS,
 //  then the payload if with_payload). NULL on corrupt data or no memory.
-static lt_store_row_t *s_row(sqlite3_stmt *stmt, bool with_payload)
+static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload)
 {
     lt_store_row_t *row = calloc(1, sizeof(*row));
     if (!row)
@@ -950,7 +1008,24 @@ static lt_store_row_t *s_row(sqlite3_stmt *stmt, bool with_payload)
             lt_envelope_add_recipient(row->envelope, code);
         free(list);
     }
-    if (with_payload) {
+    if (with_payload && sqlite3_column_type(stmt, 12) != SQLITE_NULL) {
+        //  In a segment: a missing or damaged record leaves the payload
+        //  NULL and says why, so the caller can dead-letter the delivery.
+        lt_seg_ref_t ref = {.seg = (uint32_t) sqlite3_column_int64(stmt, 12),
+                            .offset = (uint64_t) sqlite3_column_int64(stmt, 13),
+                            .size = (uint32_t) sqlite3_column_int64(stmt, 14)};
+        lt_err_t err;
+        row->payload_size = ref.size;
+        if (lt_segments_read(self->segs, &ref, &row->payload, &err)) {
+            if (err.code == LT_ENOMEM)
+                goto fail;
+            self->payload_errors++;
+            row->payload_size = 0;
+            if (!(row->payload_error = strdup(err.detail)))
+                goto fail;
+        }
+    }
+    else if (with_payload) {
         row->payload_size = (size_t) sqlite3_column_bytes(stmt, 11);
         row->payload = malloc(row->payload_size ? row->payload_size : 1);
         if (!row->payload)
@@ -970,7 +1045,7 @@ static int s_yield(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload, lt_s
 {
     int rc = 0, step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        lt_store_row_t *row = s_row(stmt, with_payload);
+        lt_store_row_t *row = s_row(self, stmt, with_payload);
         //  A twelfth column without payload is the dead letter it waits behind.
         if (row && !with_payload && sqlite3_column_count(stmt) > 11)
             row->behind = (uint64_t) sqlite3_column_int64(stmt, 11);
@@ -1030,7 +1105,7 @@ lt_store_row_t *lt_store_get(lt_store_t *self, uint64_t delivery, bool with_payl
     sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
     lt_store_row_t *row = NULL;
     if (sqlite3_step(stmt) == SQLITE_ROW)
-        row = s_row(stmt, with_payload);
+        row = s_row(self, stmt, with_payload);
     s_reset(stmt);
     return row;
 }
@@ -1149,7 +1224,7 @@ int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_s
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_int(stmt, 2, (int) (limit < 64 ? limit : 64));
     while (count < 64 && sqlite3_step(stmt) == SQLITE_ROW)
-        if ((rows[count] = s_row(stmt, false)))
+        if ((rows[count] = s_row(self, stmt, false)))
             count++;
     s_reset(stmt);
     int rc = 0;
@@ -1269,7 +1344,9 @@ int64_t lt_store_size(lt_store_t *self)
     snprintf(wal, sizeof(wal), "%s-wal", self->path);
     if (stat(wal, &st) == 0)
         total += (int64_t) st.st_size;
-    return total;
+    lt_segments_stats_t segs;
+    lt_segments_stats(self->segs, &segs);
+    return total + segs.bytes;
 }
 
 int lt_store_backup_file(const char *src, const char *dest, lt_err_t *err)
@@ -1321,6 +1398,117 @@ done:
     if (rc)
         unlink(dest);
     return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  Payload segments (lt_segments): opened with the store, synced before
+//  each commit, deleted by retention once nothing kept refers to them.
+
+//  Open the segment directory next to the database and set its append
+//  point after the last record a row refers to.
+static int s_segments_open(lt_store_t *self, lt_err_t *err)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s.segments", self->path);
+    if (!(self->segs = lt_segments_new(dir, 0, err)))
+        return -1;
+    self->inline_max = S_INLINE_MAX;
+    lt_seg_ref_t last = {0};
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT seg, seg_off, seg_len FROM messages WHERE seg IS NOT NULL"
+                           " ORDER BY seg DESC, seg_off DESC LIMIT 1",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return s_fail(self, err, "cannot find the last payload record");
+    }
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        last = (lt_seg_ref_t){.seg = (uint32_t) sqlite3_column_int64(stmt, 0),
+                              .offset = (uint64_t) sqlite3_column_int64(stmt, 1),
+                              .size = (uint32_t) sqlite3_column_int64(stmt, 2)};
+    sqlite3_finalize(stmt);
+    lt_segments_recover(self->segs, &last);
+    return 0;
+}
+
+//  Write and sync the group's payload records; a failure (full disk, I/O
+//  error) is transient for the broker: the batch is refused, lthubd stays.
+static int s_segments_sync(lt_store_t *self, lt_err_t *err)
+{
+    if (!lt_segments_pending(self->segs))
+        return 0;
+    int sys_errno = 0;
+    if (lt_segments_sync(self->segs, &sys_errno, err) == 0)
+        return 0;
+    self->full = true;
+    return -1;
+}
+
+void lt_store_set_inline_max(lt_store_t *self, size_t bytes)
+{
+    assert(self);
+    self->inline_max = bytes;
+}
+
+void lt_store_set_segment_size(lt_store_t *self, uint64_t bytes)
+{
+    assert(self);
+    lt_segments_set_size(self->segs, bytes);
+}
+
+void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures)
+{
+    assert(self && figures);
+    lt_segments_stats_t segs;
+    lt_segments_stats(self->segs, &segs);
+    figures->files = segs.files;
+    figures->bytes = segs.bytes;
+    figures->first = segs.first;
+    figures->current = segs.current;
+    figures->reads_hot = segs.reads_hot;
+    figures->reads_disk = segs.reads_disk;
+    figures->payload_errors = self->payload_errors;
+    figures->deleted = self->segs_deleted;
+}
+
+//  Delete segment files older than the one appended to that no message
+//  row refers to any more (pruned messages' stubs keep no payload), at most
+//  max_files looked at; the number deleted, or -1 with err.
+static int s_segments_reclaim(lt_store_t *self, uint32_t max_files, lt_err_t *err)
+{
+    lt_segments_stats_t segs;
+    lt_segments_stats(self->segs, &segs);
+    if (!segs.first || segs.first >= segs.current)
+        return 0;
+    if (self->seg_cursor < segs.first || self->seg_cursor >= segs.current)
+        self->seg_cursor = segs.first;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT 1 FROM messages WHERE seg = ?1 LIMIT 1", -1, &stmt,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return s_fail(self, err, "cannot look up segment references");
+    }
+    int deleted = 0;
+    for (uint32_t n = 0; n < max_files && self->seg_cursor < segs.current; n++) {
+        uint32_t seg = self->seg_cursor++;
+        sqlite3_bind_int64(stmt, 1, seg);
+        int step = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (step == SQLITE_DONE) {
+            if (lt_segments_remove(self->segs, seg, err)) {
+                sqlite3_finalize(stmt);
+                return -1;
+            }
+            deleted++;
+            self->segs_deleted++;
+        }
+        else if (step != SQLITE_ROW) {
+            sqlite3_finalize(stmt);
+            return s_fail(self, err, "cannot look up segment references");
+        }
+    }
+    sqlite3_finalize(stmt);
+    return deleted;
 }
 
 //  ---------------------------------------------------------------------------
@@ -1843,6 +2031,8 @@ int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_page
 {
     assert(self);
     assert(!self->in_batch);
+    if (s_segments_reclaim(self, 8, err) < 0)
+        return -1;
     if (s_scalar(self, "PRAGMA auto_vacuum", 0) != 2)
         return 0;   //  a file made before retention: free pages are reused, not given back
     int64_t free_pages = s_scalar(self, "PRAGMA freelist_count", 0);

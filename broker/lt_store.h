@@ -64,8 +64,10 @@ typedef struct {
     uint64_t behind;            //  dead letter this delivery waits behind (0 = none)
     char *errors;               //  every failure reason so far, one per line
     lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest
-    uint8_t *payload;           //  the payload (NULL when not asked for)
+    uint8_t *payload;           //  the payload (NULL when not asked for or unreadable)
     size_t payload_size;        //  payload bytes
+    char *payload_error;        //  why the payload could not be read (missing or
+                                //  damaged segment record), else NULL
 } lt_store_row_t;
 
 //  Called for each row a query yields; the callee takes ownership of the row
@@ -232,7 +234,8 @@ int lt_store_counts(lt_store_t *self, const char *dest, lt_store_counts_t *count
 int lt_store_trace_key(lt_store_t *self, const char *key, uint32_t limit, lt_store_row_fn *fn,
                        void *arg, lt_err_t *err);
 
-//  Bytes the store occupies on disk (database file and its write-ahead log).
+//  Bytes the store occupies on disk (database file, its write-ahead log and
+//  the payload segment files).
 int64_t lt_store_size(lt_store_t *self);
 
 //  Copy the database file at src to a new file dest, consistently, while
@@ -270,8 +273,10 @@ typedef struct {
 int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t max_ms,
                    lt_store_prune_t *result, lt_err_t *err);
 
-//  Give free pages beyond reserve_pages back to the file system, at most
-//  max_pages (incremental vacuum); the number given back, or -1 with err.
+//  Delete payload segment files no kept message refers to any more (a few
+//  per call), then give free pages beyond reserve_pages back to the file
+//  system, at most max_pages (incremental vacuum); the number of pages
+//  given back, or -1 with err.
 int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_pages,
                      lt_err_t *err);
 
@@ -284,6 +289,37 @@ int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid);
 
 //  Self-test of retention (lt_store_prune_test.c).
 void lt_store_prune_test(bool verbose);
+
+//  Payload segments: payloads larger than the inline bound are appended to
+//  segment files next to the database (PATH.segments/NNNNNN.seg), synced
+//  before the commit that refers to them; smaller ones stay in the
+//  database. Retention deletes a segment file once no kept message refers
+//  to it (lt_store_reclaim).
+
+//  Payloads up to bytes stay in the database (default 2048); larger ones
+//  go to segment files. 0 puts every non-empty payload in a segment.
+void lt_store_set_inline_max(lt_store_t *self, size_t bytes);
+
+//  Close segment files at about bytes from now on (default 64 MiB).
+void lt_store_set_segment_size(lt_store_t *self, uint64_t bytes);
+
+//  Segment figures.
+typedef struct {
+    uint32_t files;           //  segment files on disk
+    int64_t bytes;            //  bytes they take on disk
+    uint32_t first;           //  lowest segment number (0 = none)
+    uint32_t current;         //  segment appended to
+    uint64_t reads_hot;       //  payloads read from memory
+    uint64_t reads_disk;      //  payloads read from a segment file
+    uint64_t payload_errors;  //  payloads missing or damaged when read
+    uint64_t deleted;         //  segment files deleted by retention since start
+} lt_store_segstats_t;
+
+//  Fill the segment figures.
+void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures);
+
+//  Self-test of the payload segments (lt_store_seg_test.c).
+void lt_store_segments_test(bool verbose);
 
 //  Free a row; safe on NULL.
 void lt_store_row_destroy(lt_store_row_t **row_p);

@@ -12,7 +12,14 @@
     one read transaction, so lthubd and its connectors go on writing), keys/
     (when the keys live outside the data directory) and config/ (the
     config file's directory: config, secrets, trust anchors, agency files;
-    the data directory is left out when it lies inside it). Deliveries in
+    the data directory is left out when it lies inside it). In each
+    directory the files come before the subdirectories, so the store's
+    database is copied before its payload segments (lthub.db.segments/):
+    every record the copied database refers to was synced before the
+    commit that referred to it, so the segments copied afterwards hold it.
+    A segment that retention deletes between the two copies held only
+    messages pruned after the database's copy (delivered, never needed
+    again); the restored hub prunes them. Deliveries in
     flight at backup time are not stored anywhere; after a restore they are
     due again and the connectors deduplicate on message id (schemas/ltp.md),
     so nothing is lost and nothing is doubled at the destination.
@@ -221,27 +228,30 @@ static int s_copy_tree(s_walk_t *walk, const char *from, const char *to, const c
     }
     int rc = 0;
     struct dirent *entry;
-    while (rc == 0 && (entry = readdir(dir))) {
-        const char *name = entry->d_name;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || s_ends(name, "-wal") ||
-            s_ends(name, "-shm") || s_ends(name, "-journal"))
-            continue;
-        char src[4096], dst[4096], sub[4096];
-        snprintf(src, sizeof(src), "%s/%s", from, name);
-        snprintf(dst, sizeof(dst), "%s/%s", to, name);
-        snprintf(sub, sizeof(sub), "%s/%s", rel, name);
-        struct stat st;
-        if (lstat(src, &st))
-            continue;
-        bool skipped = false;
-        for (size_t i = 0; i < 3; i++)
-            skipped = skipped || (walk->skip[i] && strcmp(walk->skip[i], src) == 0);
-        if (skipped)
-            continue;
-        if (S_ISDIR(st.st_mode))
-            rc = s_copy_tree(walk, src, dst, sub, depth + 1, err);
-        else if (S_ISREG(st.st_mode))
-            rc = s_copy_file(walk, src, dst, sub, st.st_mode, err);
+    //  Two passes: the files (databases) first, then the subdirectories.
+    for (int pass = 0; pass < 2 && rc == 0; pass++, rewinddir(dir)) {
+        while (rc == 0 && (entry = readdir(dir))) {
+            const char *name = entry->d_name;
+            if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || s_ends(name, "-wal") ||
+                s_ends(name, "-shm") || s_ends(name, "-journal"))
+                continue;
+            char src[4096], dst[4096], sub[4096];
+            snprintf(src, sizeof(src), "%s/%s", from, name);
+            snprintf(dst, sizeof(dst), "%s/%s", to, name);
+            snprintf(sub, sizeof(sub), "%s/%s", rel, name);
+            struct stat st;
+            if (lstat(src, &st))
+                continue;
+            bool skipped = false;
+            for (size_t i = 0; i < 3; i++)
+                skipped = skipped || (walk->skip[i] && strcmp(walk->skip[i], src) == 0);
+            if (skipped)
+                continue;
+            if (S_ISDIR(st.st_mode) && pass == 1)
+                rc = s_copy_tree(walk, src, dst, sub, depth + 1, err);
+            else if (S_ISREG(st.st_mode) && pass == 0)
+                rc = s_copy_file(walk, src, dst, sub, st.st_mode, err);
+        }
     }
     closedir(dir);
     return rc;
@@ -484,6 +494,18 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(side, sizeof(side), "%s-shm", path);
     unlink(side);
     unlink(path);
+    //  Nor the payload segments of the store it replaces.
+    snprintf(side, sizeof(side), "%s.segments", path);
+    DIR *segs = opendir(side);
+    struct dirent *seg;
+    while (segs && (seg = readdir(segs)))
+        if (s_ends(seg->d_name, ".seg")) {
+            char file[4500];
+            snprintf(file, sizeof(file), "%s/%s", side, seg->d_name);
+            unlink(file);
+        }
+    if (segs)
+        closedir(segs);
     //  Run as root, what is restored belongs to whoever owns the directory
     //  it goes into (/var/lib/lthub and /etc/lthub/secrets: lthub;
     //  /etc/lthub: root), so lthubd running as lthub can use it.

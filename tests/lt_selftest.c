@@ -16,6 +16,7 @@
 #include "lt_error.h"
 #include "lt_id.h"
 #include "lt_ltp.h"
+#include "lt_segments.h"
 #include "lt_store.h"
 #include "lt_follow.h"
 #include "lt_period.h"
@@ -72,6 +73,8 @@ static const s_test_t s_tests[] = {
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
     {"lt_store", lt_store_test},
+    {"lt_segments", lt_segments_test},
+    {"lt_store_segments", lt_store_segments_test},
     {"lt_store_rules", lt_store_rules_test},
     {"lt_store_prune", lt_store_prune_test},
     {"lt_follow", lt_follow_test},

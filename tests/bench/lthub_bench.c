@@ -53,6 +53,7 @@ typedef struct {
     char keys[PATH_MAX + 8];  //  keys directory
     bool external;            //  --broker given: use a running hub
     bool ledger;              //  --ledger: recorded documents
+    long inline_max;          //  --inline-max: store/inline_max for lthubd (-1 = its default)
 } s_opts_t;
 
 typedef struct {
@@ -262,6 +263,8 @@ static int s_prepare(s_opts_t *o)
             "        match = \"*.H26\"\n        to = \"bench-sink\"\n"
             "connectors\n    bench-pub\n    bench-sink\n",
             o->endpoint, o->dir, o->keys, o->admin);
+    if (o->inline_max >= 0)
+        fprintf(cfg, "store\n    inline_max = %ld\n", o->inline_max);
     fclose(cfg);
     return 0;
 }
@@ -282,12 +285,15 @@ static void s_usage(FILE *out)
             "  --broker EP --keys DIR   use a running hub (route BENCH to bench-sink)\n"
             "  --ledger          every message a document the ledger records (2 events)\n"
             "  --keep            keep the temporary directory\n"
+            "  --inline-max N    store/inline_max of lthubd: payloads up to N bytes stay in\n"
+            "                    the database, larger ones go to segment files\n"
             "  --json            print one JSON object\n");
 }
 
 int main(int argc, char *argv[])
 {
-    s_opts_t o = {.messages = 100000, .size = 1024, .credit = 256, .window = 4096};
+    s_opts_t o = {
+        .messages = 100000, .size = 1024, .credit = 256, .window = 4096, .inline_max = -1};
     lt_log_init("lthub-bench");
     lt_log_set_level(LT_LOG_WARNING);
     char self[PATH_MAX - 64];
@@ -331,6 +337,8 @@ int main(int argc, char *argv[])
             o.credit = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--window"))
             o.window = strtol(argv[++i], NULL, 10);
+        else if (v && !strcmp(a, "--inline-max"))
+            o.inline_max = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--lthubd"))
             snprintf(o.lthubd, sizeof(o.lthubd), "%s", argv[++i]);
         else if (v && !strcmp(a, "--broker")) {

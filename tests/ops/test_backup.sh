@@ -11,7 +11,11 @@ BIN=$1
 LTHUB="$BIN/broker/lthub"
 hub_init
 hub_keys pub sink
+# Payloads above 1000 bytes (B, C) lie in segment files, so the backup
+# copies them while C is published, after the database that refers to them.
 hub_config <<CFG
+store
+    inline_max = 1000
 routes
     route
         kind = "document"
@@ -45,6 +49,7 @@ wait "$PUBC" || true
 [ "$(wc -l < "$HUB_DIR/pubc.rec")" = 3000 ] || hub_fail "the publisher was disturbed by the backup"
 hub_kill
 [ -f "$BK/MANIFEST.json" ] && [ -f "$BK/data/lthub.db" ] && [ -f "$BK/keys/broker.cert" ] || hub_fail "backup incomplete: $(find "$BK" | head -20)"
+ls "$BK"/data/lthub.db.segments/*.seg >/dev/null 2>&1 || hub_fail "no payload segments in the backup: $(find "$BK/data" | head)"
 [ -f "$BK/config/lthub.cfg" ] && cmp -s "$BK/config/admin.token" "$HUB_DIR/admin.token" || hub_fail "config not in backup"
 [ ! -e "$BK/config/backup" ] && [ ! -e "$BK/config/data" ] || hub_fail "backup copied itself or the data twice"
 queued_c=$(sqlite3 "$BK/data/lthub.db" "SELECT COUNT(*) FROM messages WHERE bkey LIKE 'C-%'")

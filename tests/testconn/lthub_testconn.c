@@ -22,6 +22,7 @@
     as a connector's do.
 */
 #include "lt_connector.h"
+#include "lt_digest.h"
 #include "lt_dossier.h"
 #include "lt_edxml.h"
 #include "lt_file.h"
@@ -56,6 +57,7 @@ typedef struct {
     char fail_match[64];        //  sink: answer FAIL for these keys
     char attach_match[64];      //  sink: publish a message these deliveries wait for
     lt_kind_t attach_kind;      //  ...of this kind (fact, or one the broker refuses)
+    bool check_digest;          //  sink: FAIL a payload that does not match its SHA-256
     char *files;                //  publisher: edXML files, comma-separated, or NULL
     char *script;               //  publisher: message script file, or NULL
     pthread_t thread;           //  publisher thread
@@ -85,6 +87,7 @@ static const lt_option_t s_options[] = {
     LT_OPT_STR("fail-match", "", "sink: answer FAIL to keys containing this"),
     LT_OPT_STR("attach-match", "", "sink: for keys containing this, publish a message the DONE waits for"),
     LT_OPT_STR("attach-kind", "fact", "sink: kind of that message (fact, or dossier with no route)"),
+    LT_OPT_STR("check-digest", "0", "sink: 1 answers FAIL to a payload whose SHA-256 is not the envelope's"),
     LT_OPT_STR("retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"),
     LT_OPT_STR("retry-times", "0", "sink: ... for the first N attempts"),
     LT_OPT_STR("file", "", "publish these edXML files (comma-separated, in order), then exit"),
@@ -160,6 +163,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->attach_kind = strcmp(lt_conn_option(conn, "attach-kind"), "dossier") == 0
                             ? LT_KIND_DOSSIER
                             : LT_KIND_FACT;
+    self->check_digest = strcmp(lt_conn_option(conn, "check-digest"), "1") == 0;
     const char *files = lt_conn_option(conn, "file");
     self->files = *files ? strdup(files) : NULL;
     const char *script = lt_conn_option(conn, "script");
@@ -436,6 +440,19 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
         self->last_error_at = lt_time_ms();
         pthread_mutex_unlock(&self->lock);
         return LT_DELIVERY_FAIL;
+    }
+    if (self->check_digest) {
+        char hex[LT_SHA256_HEX];
+        lt_digest_sha256_hex(d->payload, d->size, hex);
+        if (strcmp(hex, lt_envelope_sha256(d->envelope)) != 0) {
+            lt_err_set(err, LT_EINVAL, "test sink: payload of %s does not match its SHA-256", key);
+            atomic_fetch_add(&self->failed, 1);
+            pthread_mutex_lock(&self->lock);
+            snprintf(self->last_error, sizeof(self->last_error), "%.150s", err->detail);
+            self->last_error_at = lt_time_ms();
+            pthread_mutex_unlock(&self->lock);
+            return LT_DELIVERY_FAIL;
+        }
     }
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
