@@ -217,7 +217,8 @@ hub_wait 20 "grep -q 'PAR-7.1/000.00.00.H26/$CUR/1' '$HUB_DIR/sink.rec'" || hub_
 [ "$(grep -c "PAR-7.1/000.00.00.H26/$CUR_PREV/1" "$HUB_DIR/sink.rec")" = 1 ] || hub_fail "report $CUR_PREV delivered twice"
 rc=0; "$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" >/dev/null 2>&1 || rc=$?
 [ $rc != 0 ] || hub_fail "report submit without the token was accepted"
-sqlite3 "$HUB_DIR/data/lthub.db" "SELECT payload FROM messages WHERE kind = 5 AND bkey LIKE '%/$CUR/1'" > "$HUB_DIR/report.json"
+python3 "$SRC/tests/lib/store_payload.py" "$HUB_DIR/data/lthub.db" "kind = 5 AND bkey LIKE ?" "%/$CUR/1" > "$HUB_DIR/report.json" \
+  || hub_fail "report payload of $CUR not in the store"
 python3 - "$HUB_DIR/report.json" "$CUR" <<'PY' || hub_fail "report shape"
 import json, sys
 r = json.load(open(sys.argv[1]))
