@@ -1471,46 +1471,6 @@ void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures)
     figures->deleted = self->segs_deleted;
 }
 
-//  Delete segment files older than the one appended to that no message
-//  row refers to any more (pruned messages' stubs keep no payload), at most
-//  max_files looked at; the number deleted, or -1 with err.
-static int s_segments_reclaim(lt_store_t *self, uint32_t max_files, lt_err_t *err)
-{
-    lt_segments_stats_t segs;
-    lt_segments_stats(self->segs, &segs);
-    if (!segs.first || segs.first >= segs.current)
-        return 0;
-    if (self->seg_cursor < segs.first || self->seg_cursor >= segs.current)
-        self->seg_cursor = segs.first;
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT 1 FROM messages WHERE seg = ?1 LIMIT 1", -1, &stmt,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(stmt);
-        return s_fail(self, err, "cannot look up segment references");
-    }
-    int deleted = 0;
-    for (uint32_t n = 0; n < max_files && self->seg_cursor < segs.current; n++) {
-        uint32_t seg = self->seg_cursor++;
-        sqlite3_bind_int64(stmt, 1, seg);
-        int step = sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-        if (step == SQLITE_DONE) {
-            if (lt_segments_remove(self->segs, seg, err)) {
-                sqlite3_finalize(stmt);
-                return -1;
-            }
-            deleted++;
-            self->segs_deleted++;
-        }
-        else if (step != SQLITE_ROW) {
-            sqlite3_finalize(stmt);
-            return s_fail(self, err, "cannot look up segment references");
-        }
-    }
-    sqlite3_finalize(stmt);
-    return deleted;
-}
-
 //  ---------------------------------------------------------------------------
 //  Self-test
 
@@ -1805,6 +1765,7 @@ typedef enum {
     R_STUB_PUT,      //  insert it again as a stub
     R_MAX,       //  the highest delivery id
     R_TOTAL,     //  add to the pruned total
+    R_SEG_REF,   //  is a segment file still referenced
     R_COUNT
 } s_retain_query_t;
 
@@ -1831,6 +1792,7 @@ static const char *s_retain_sql[R_COUNT] = {
     [R_MAX] = "SELECT COALESCE(MAX(id), 0) FROM deliveries",
     [R_TOTAL] = "INSERT INTO store_meta (key, value) VALUES ('pruned', ?1)"
                 " ON CONFLICT (key) DO UPDATE SET value = value + ?1",
+    [R_SEG_REF] = "SELECT 1 FROM messages WHERE seg = ?1 LIMIT 1",
 };
 
 //  Retention state of one store.
@@ -2024,6 +1986,39 @@ failed:
     s_exec(self, "ROLLBACK", NULL);
     free(ids);
     return -1;
+}
+
+//  Delete segment files older than the one appended to that no message
+//  row refers to any more (pruned messages' stubs keep no payload), at most
+//  max_files looked at; the number deleted, or -1 with err.
+static int s_segments_reclaim(lt_store_t *self, uint32_t max_files, lt_err_t *err)
+{
+    lt_segments_stats_t segs;
+    lt_segments_stats(self->segs, &segs);
+    if (!segs.first || segs.first >= segs.current)
+        return 0;
+    if (self->seg_cursor < segs.first || self->seg_cursor >= segs.current)
+        self->seg_cursor = segs.first;
+    struct s_retain *retain = s_retain(self, err);
+    if (!retain)
+        return -1;
+    sqlite3_stmt *stmt = retain->stmt[R_SEG_REF];
+    int deleted = 0;
+    for (uint32_t n = 0; n < max_files && self->seg_cursor < segs.current; n++) {
+        uint32_t seg = self->seg_cursor++;
+        sqlite3_bind_int64(stmt, 1, seg);
+        int step = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (step == SQLITE_DONE) {
+            if (lt_segments_remove(self->segs, seg, err))
+                return -1;
+            deleted++;
+            self->segs_deleted++;
+        }
+        else if (step != SQLITE_ROW)
+            return s_fail(self, err, "cannot look up segment references");
+    }
+    return deleted;
 }
 
 int lt_store_reclaim(lt_store_t *self, uint32_t max_pages, uint32_t reserve_pages,
