@@ -1515,11 +1515,8 @@ static void s_put(lt_store_t *store, const char *key, const char *btype, const c
 //  backup.
 static void s_test_ops(void)
 {
-    char path[] = "/tmp/lt_store_ops_XXXXXX";
-    int fd = mkstemp(path);
-    assert(fd >= 0);
-    close(fd);
-    unlink(path);
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_ops");
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
@@ -1570,25 +1567,16 @@ static void s_test_ops(void)
     assert(memcmp(&copied, &counts, sizeof(counts)) == 0);
     lt_store_destroy(&again);
     lt_store_destroy(&store);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char name[sizeof(copy) + 8];
-        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
-        unlink(name);
-        snprintf(name, sizeof(name), "%s%s", copy, suffix[i]);
-        unlink(name);
-    }
+    lt_store_test_remove(path);
+    lt_store_test_remove(copy);
 }
 
 void lt_store_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_store: ");
-    char path[] = "/tmp/lt_store_test_XXXXXX";
-    int fd = mkstemp(path);
-    assert(fd >= 0);
-    close(fd);
-    unlink(path);
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_test");
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
@@ -1742,7 +1730,7 @@ void lt_store_test(bool verbose)
     unlink(wal);
     store = lt_store_new(path, &err);
     assert(store == NULL && err.code == LT_ESTORE);
-    unlink(path);
+    lt_store_test_remove(path);
     s_test_ops();
     if (verbose)
         printf("OK\n");

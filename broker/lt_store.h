@@ -330,6 +330,12 @@ const char *lt_delivery_state_name(lt_delivery_state_t state);
 //  Self-test of this class.
 void lt_store_test(bool verbose);
 
+//  Self-test support (lt_store_testfiles.c): a fresh path under /tmp for a
+//  temporary store named after name, and the removal of a store's files
+//  (the database, its -wal and -shm files, the segments folder).
+void lt_store_test_path(char *path, size_t size, const char *name);
+void lt_store_test_remove(const char *path);
+
 //  Self-test of the ordering and dedup rules (lt_store_rules_test.c).
 void lt_store_rules_test(bool verbose);
 

@@ -92,11 +92,8 @@ void lt_store_prune_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_store_prune: ");
-    char path[] = "/tmp/lt_store_prune_XXXXXX";
-    int fd = mkstemp(path);
-    assert(fd >= 0);
-    close(fd);
-    unlink(path);
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_prune");
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
@@ -265,12 +262,7 @@ void lt_store_prune_test(bool verbose)
         assert(lt_store_commit(legacy, &err) == 0);
         assert(s_prune_all(legacy, lt_time_ms() + 1000, 10) == 1);
         lt_store_destroy(&legacy);
-        const char *ends[] = {"", "-wal", "-shm"};
-        for (size_t i = 0; i < 3; i++) {
-            char name[sizeof(old) + 8];
-            snprintf(name, sizeof(name), "%s%s", old, ends[i]);
-            unlink(name);
-        }
+        lt_store_test_remove(old);
     }
 
     //  Reopening: counts and the pruned total agree.
@@ -282,12 +274,7 @@ void lt_store_prune_test(bool verbose)
     assert(memcmp(&before, &after, sizeof(before)) == 0);
     assert(lt_store_retention(store, &figures) == 0 && figures.pruned == 205);
     lt_store_destroy(&store);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char name[sizeof(path) + 8];
-        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
-        unlink(name);
-    }
+    lt_store_test_remove(path);
     if (verbose)
         printf("OK\n");
 }

@@ -85,11 +85,8 @@ void lt_store_rules_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_store_rules: ");
-    char path[] = "/tmp/lt_store_rules_XXXXXX";
-    int fd = mkstemp(path);
-    assert(fd >= 0);
-    close(fd);
-    unlink(path);
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_rules");
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
@@ -244,12 +241,7 @@ void lt_store_rules_test(bool verbose)
     assert(memcmp(&again, &counts, sizeof(counts)) == 0);
     assert(!lt_store_full(store));
     lt_store_destroy(&store);
-    char extra[sizeof(path) + 8];
-    unlink(path);
-    snprintf(extra, sizeof(extra), "%s-wal", path);
-    unlink(extra);
-    snprintf(extra, sizeof(extra), "%s-shm", path);
-    unlink(extra);
+    lt_store_test_remove(path);
     if (verbose)
         printf("OK\n");
 }

@@ -110,38 +110,12 @@ static s_scan_t s_scan(lt_store_t *store, const char *dest)
     return scan;
 }
 
-//  Remove the store's files and segment directory.
-static void s_remove(const char *path)
-{
-    char name[4200];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
-        unlink(name);
-    }
-    snprintf(name, sizeof(name), "%s.segments", path);
-    DIR *dir = opendir(name);
-    struct dirent *entry;
-    while (dir && (entry = readdir(dir))) {
-        char file[4600];
-        snprintf(file, sizeof(file), "%s/%s", name, entry->d_name);
-        if (entry->d_name[0] != '.')
-            unlink(file);
-    }
-    if (dir)
-        closedir(dir);
-    rmdir(name);
-}
-
 void lt_store_segments_test(bool verbose)
 {
     if (verbose)
         printf(" * lt_store_segments: ");
-    char path[] = "/tmp/lt_store_seg_XXXXXX";
-    int fd = mkstemp(path);
-    assert(fd >= 0);
-    close(fd);
-    unlink(path);
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_seg");
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
@@ -200,7 +174,7 @@ void lt_store_segments_test(bool verbose)
     assert(last_seg >= 4 && end > 0);
     //  A torn tail past the last referenced record: overwritten, never read.
     snprintf(file, sizeof(file), "%s/%06lld.seg", segdir, (long long)last_seg);
-    fd = open(file, O_RDWR);
+    int fd = open(file, O_RDWR);
     assert(fd >= 0);
     char junk[4096];
     memset(junk, 0xA5, sizeof(junk));
@@ -292,7 +266,7 @@ void lt_store_segments_test(bool verbose)
     scan = s_scan(store, "b");
     assert(scan.rows == 2 && scan.good == 2);
     lt_store_destroy(&store);
-    s_remove(path);
+    lt_store_test_remove(path);
     if (verbose)
         printf("OK\n");
 }
