@@ -7,17 +7,7 @@ set -euo pipefail
 BIN=$1
 . "$2/tests/lib/hub.sh"
 hub_init
-hub_keys pub sink
-hub_config <<CFG
-routes
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
-CFG
+hub_relay
 hub_start
 COUNT=60
 sink_args="$(hub_conn_args sink) --record $HUB_DIR/sink.rec --delay-ms 150 --workers 2 --credit 4"

@@ -10,20 +10,12 @@ set -euo pipefail
 BIN=$1
 . "$2/tests/lib/hub.sh"
 hub_init
-hub_keys pub sink
+hub_relay
 hub_config <<CFG
 delivery
     max_attempts = 3
     backoff_min = 50
     backoff_max = 200
-routes
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
 CFG
 hub_start
 # Connector NAME's field FIELD in lthub status.

@@ -18,24 +18,11 @@ PER=200
 SIZE=32000
 hub_init
 echo "work directory $HUB_DIR"
-hub_keys pub sink later
+hub_relay --later
 hub_config <<CFG
 store
     retention = 2
     prune_batch = 10
-routes
-    route
-        kind = "document"
-        match = "000.00.00.X01"
-        to = "later"
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
-    later
 CFG
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" --fail-match POISON 2>>"$HUB_DIR/sink.log"

@@ -19,26 +19,13 @@ BIN=$1
 SIZE=100000
 hub_init
 echo "work directory $HUB_DIR"
-hub_keys pub sink later
+hub_relay --later
 hub_config <<CFG
 store
     inline_max = 0
     segment_size = 1048576
     retention = 2
     prune_batch = 50
-routes
-    route
-        kind = "document"
-        match = "000.00.00.X01"
-        to = "later"
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
-    later
 CFG
 SEGS="$HUB_DIR/data/lthub.db.segments"
 pub() { "$BIN/tests/lthub-testconn" $(hub_conn_args pub) --size $SIZE "$@" 2>>"$HUB_DIR/pub.log"; }

@@ -8,6 +8,7 @@
 #   hub_init                      # HUB_DIR, HUB_PORT, HUB_ADMIN_PORT, keys
 #   hub_keys pub sink             # certificates for connectors
 #   hub_config <<EOF ... EOF      # extra ZPL appended to the base config
+#   hub_relay [--later]           # or: the usual publisher -> sink set-up
 #   hub_start                     # lthubd in the background, waits until it serves
 #   hub_status_json               # lthub status --json
 #   hub_kill / hub_stop
@@ -62,6 +63,23 @@ hub_keys() { "$BIN/broker/lthub" keygen --dir "$HUB_KEYS" "$@" >/dev/null || hub
 
 # Append ZPL (from stdin) to the config.
 hub_config() { cat >> "$HUB_DIR/lthub.cfg"; }
+
+# The set-up most relay tests share: certificates for 'pub' and 'sink' (and
+# 'later' with --later), documents routed to 'sink', those for
+# 000.00.00.X01 to 'later' (which no test process serves, so they stay
+# queued), and the connectors list. Add other sections with hub_config.
+hub_relay() {
+  local later=""
+  [ "${1:-}" = "--later" ] && later=1
+  hub_keys pub sink ${later:+later}
+  {
+    echo "routes"
+    [ -z "$later" ] || printf '    route\n        kind = "document"\n        match = "000.00.00.X01"\n        to = "later"\n'
+    printf '    route\n        kind = "document"\n        match = "*"\n        to = "sink"\n'
+    printf 'connectors\n    pub\n    sink\n'
+    [ -z "$later" ] || printf '    later\n'
+  } >> "$HUB_DIR/lthub.cfg"
+}
 
 # Common connector options for a connector NAME.
 hub_conn_args() { echo "--name $1 --broker $HUB_ENDPOINT --keys $HUB_KEYS"; }

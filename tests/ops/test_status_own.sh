@@ -9,17 +9,7 @@ set -euo pipefail
 BIN=$1
 . "$2/tests/lib/hub.sh"
 hub_init
-hub_keys pub sink
-hub_config <<CFG
-routes
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
-CFG
+hub_relay
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" --fail-match BAD 2>>"$HUB_DIR/sink.log"
 
