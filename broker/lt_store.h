@@ -129,7 +129,10 @@ void lt_store_rollback(lt_store_t *self);
 //  content under a used DocumentId: -1 with LT_EINVAL (permanent); store
 //  failures: -1 with LT_ESTORE (transient). All or nothing: the message,
 //  its deliveries, its dedup key and its ledger events (lt_ledger_record)
-//  are written in one savepoint; on -1 none of them is.
+//  are written together; on -1 none of them is. A store error in the middle
+//  of a publish's writes rolls the whole group back: later puts of the
+//  group fail with LT_ESTORE and lt_store_commit fails, so that every
+//  publisher of the group retries.
 int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload, size_t size,
                  const char *const *dests, const char *const *dest_rcpts, size_t dest_count,
                  bool *duplicate, char msgid[40], lt_err_t *err);
@@ -150,7 +153,7 @@ int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_s
 lt_envelope_t *lt_store_document(lt_store_t *self, const char *key);
 
 //  The counting ledger kept in the same database (broker/lt_ledger.h): a
-//  publish's ledger rows are written in the same savepoint as its message.
+//  publish's ledger rows are written in the same transaction as its message.
 lt_ledger_t *lt_store_ledger(lt_store_t *self);
 
 //  Keep a rejected input for inspection and replay (never dropped);
