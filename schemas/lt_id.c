@@ -1,5 +1,6 @@
-/*  lt_id: UUIDv7 generation. The random bits come from getrandom(2); the
-    12-bit counter keeps ids from one process strictly ordered. */
+/*  lt_id: UUIDv7 generation. The random bits come from getrandom(2), drawn
+    in blocks; the 12-bit counter keeps ids from one process strictly
+    ordered. */
 #include "lt_id.h"
 
 #include <assert.h>
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t s_last_ms = -1;   //  millisecond of the last id made
@@ -42,10 +45,44 @@ static void s_random(uint8_t *buf, size_t size)
         buf[got] = (uint8_t) (lt_clock_ms() * 2654435761u >> (got % 24));
 }
 
+//  Random bytes for ids, drawn from the kernel 640 at a time rather than
+//  with one getrandom(2) call per id (a system call per message relayed).
+//  Each thread has its own pool; a forked child starts with an empty one,
+//  so parent and child never share bytes.
+#define S_POOL 640
+static _Thread_local uint8_t s_pool[S_POOL];
+static _Thread_local size_t s_pool_left = 0;
+static pthread_once_t s_pool_once = PTHREAD_ONCE_INIT;
+
+static void s_pool_forget(void)
+{
+    memset(s_pool, 0, sizeof(s_pool));
+    s_pool_left = 0;
+}
+
+static void s_pool_init(void)
+{
+    pthread_atfork(NULL, NULL, s_pool_forget);
+}
+
+//  Take size random bytes from this thread's pool.
+static void s_pool_take(uint8_t *buf, size_t size)
+{
+    pthread_once(&s_pool_once, s_pool_init);
+    if (s_pool_left < size) {
+        s_random(s_pool, S_POOL);
+        s_pool_left = S_POOL;
+    }
+    uint8_t *from = s_pool + S_POOL - s_pool_left;
+    memcpy(buf, from, size);
+    memset(from, 0, size);   //  a byte is used once
+    s_pool_left -= size;
+}
+
 void lt_id_new(char *buf)
 {
     uint8_t b[16];
-    s_random(b + 6, 10);
+    s_pool_take(b + 6, 10);
     pthread_mutex_lock(&s_lock);
     int64_t now = lt_time_ms();
     if (now <= s_last_ms) {
@@ -128,6 +165,25 @@ void lt_id_test(bool verbose)
         assert(strcmp(prev, next) < 0);
         memcpy(prev, next, sizeof(prev));
     }
+    //  A forked child draws its own random bits, not the rest of the
+    //  parent's pool: the two next ids differ in their random part.
+    int fds[2];
+    assert(pipe(fds) == 0);
+    pid_t child = fork();
+    assert(child >= 0);
+    if (child == 0) {
+        lt_id_new(next);
+        ssize_t wrote = write(fds[1], next, LT_ID_LEN);
+        _exit(wrote == LT_ID_LEN ? 0 : 1);
+    }
+    char theirs[LT_ID_LEN + 1] = "";
+    assert(read(fds[0], theirs, LT_ID_LEN) == LT_ID_LEN);
+    int status = 0;
+    assert(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    lt_id_new(next);
+    assert(lt_id_valid(theirs) && strcmp(theirs + 24, next + 24) != 0);
     assert(!lt_id_valid(NULL));
     assert(!lt_id_valid(""));
     assert(!lt_id_valid("0190f1a2-7b3c-4d5e-8f60-123456789abc"));   //  version 4
