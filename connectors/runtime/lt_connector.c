@@ -804,6 +804,15 @@ static void s_wake(lt_conn_t *self)
     (void) rc;
 }
 
+//  True when nothing waits for the session thread (lock held). Only the
+//  first publish or result queued after the session thread took the queues
+//  wakes it: it takes everything queued at once (s_on_wake), so the others
+//  ride on that wake, saving a write and a thread switch each.
+static bool s_queues_empty(lt_conn_t *self)
+{
+    return zlistx_size(self->to_send) == 0 && zlistx_size(self->results) == 0;
+}
+
 static void *s_worker(void *arg)
 {
     lt_conn_t *self = arg;
@@ -839,9 +848,11 @@ static void *s_worker(void *arg)
             self->stats.retried++;
         else
             self->stats.failed++;
+        bool wake = s_queues_empty(self);
         zlistx_add_end(self->results, result);
         pthread_mutex_unlock(&self->lock);
-        s_wake(self);
+        if (wake)
+            s_wake(self);
         lt_envelope_destroy(&work->envelope);
         free(work->payload);
         free(work);
@@ -1026,9 +1037,11 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
     self->outstanding++;
     self->outstanding_bytes += size;
     self->stats.published++;
+    bool wake = s_queues_empty(self);
     zlistx_add_end(self->to_send, p);
     pthread_mutex_unlock(&self->lock);
-    s_wake(self);
+    if (wake)
+        s_wake(self);
     return 0;
 }
 
