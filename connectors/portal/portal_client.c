@@ -37,6 +37,9 @@
 
 #define S_TRIES 4            //  calls per delivery (re-logins and -3 included)
 
+//  One dossier_synced fact names every dossier of a call.
+_Static_assert(PORTAL_BATCH_MAX <= LT_DOSSIER_FACT_MAX, "a call's dossiers fit one fact");
+
 //  What one call to DVCQG came to.
 typedef enum {
     S_OK = 0,        //  error_code "0"
