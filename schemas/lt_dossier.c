@@ -428,6 +428,47 @@ lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const c
     return env;
 }
 
+lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const *revision,
+                                    size_t count, const char *agency, char **payload_p,
+                                    size_t *size_p)
+{
+    assert(mahoso && revision && agency && payload_p && size_p);
+    assert(count >= 1 && count <= LT_DOSSIER_FACT_MAX);
+    if (count == 1)
+        return lt_dossier_fact(mahoso[0], revision[0], agency, payload_p, size_p);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < count; i++) {
+        json_t *entry = json_pack("{s:s, s:s}", "MaHoSo", mahoso[i], "revision", revision[i]);
+        if (!entry || json_array_append_new(list, entry)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    json_t *body = list ? json_pack("{s:o}", "dossiers", list) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    lt_envelope_t *env = text ? lt_envelope_new() : NULL;
+    if (!env) {
+        free(text);
+        return NULL;
+    }
+    size_t size = strlen(text);
+    char hex[LT_SHA256_HEX];
+    lt_digest_sha256_hex(text, size, hex);
+    char rev[96];
+    snprintf(rev, sizeof(rev), "%zu-%s", count, hex);
+    lt_envelope_set_kind(env, LT_KIND_FACT);
+    lt_envelope_set_key(env, mahoso[0]);
+    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
+    lt_envelope_set_revision(env, rev);
+    lt_envelope_set_sender(env, agency);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, text, size);
+    *payload_p = text;
+    *size_p = size;
+    return env;
+}
+
 //  ---------------------------------------------------------------------------
 //  Self-test
 
@@ -597,6 +638,21 @@ void lt_dossier_test(bool verbose)
     assert(strcmp(lt_envelope_btype(env), LT_DOSSIER_FACT_SYNCED) == 0);
     assert(strcmp(payload, "{\"MaHoSo\":\"H-1\",\"revision\":\"1-abc\"}") == 0);
     assert(lt_envelope_validate(env, &err) == 0);
+    lt_envelope_destroy(&env);
+    free(payload);
+    //  Several dossiers: the list shape, its revision naming the content.
+    const char *keys[] = {"H-1", "H-2"}, *revs[] = {"1", "2-x"};
+    env = lt_dossier_fact_many(keys, revs, 2, "000.00.12.H26", &payload, &size);
+    assert(env && strcmp(lt_envelope_key(env), "H-1") == 0);
+    assert(strcmp(payload, "{\"dossiers\":[{\"MaHoSo\":\"H-1\",\"revision\":\"1\"},"
+                           "{\"MaHoSo\":\"H-2\",\"revision\":\"2-x\"}]}") == 0);
+    assert(strncmp(lt_envelope_revision(env), "2-", 2) == 0);
+    assert(strcmp(lt_envelope_revision(env) + 2, lt_envelope_sha256(env)) == 0);
+    assert(lt_envelope_validate(env, &err) == 0);
+    lt_envelope_destroy(&env);
+    free(payload);
+    env = lt_dossier_fact_many(keys, revs, 1, "000.00.12.H26", &payload, &size);
+    assert(env && strcmp(payload, "{\"MaHoSo\":\"H-1\",\"revision\":\"1\"}") == 0);
     lt_envelope_destroy(&env);
     free(payload);
     json_decref(a);

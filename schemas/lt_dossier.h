@@ -30,6 +30,7 @@ extern "C" {
 #define LT_DOSSIER_MAX_DEPTH  16     //  JSON nesting accepted in a service call
 #define LT_DOSSIER_MAX_KEY    255    //  longest MaHoSo, bytes
 #define LT_DOSSIER_FACT_SYNCED "dossier_synced"   //  btype of the fact
+#define LT_DOSSIER_FACT_MAX   1000   //  dossiers one dossier_synced fact may name
 
 //  Where one element of an array sits in a JSON text.
 typedef struct {
@@ -80,6 +81,16 @@ int lt_dossier_fill_progress(lt_envelope_t *env, json_t *step, const char *agenc
 //  (caller frees). NULL on no memory.
 lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const char *agency,
                                char **payload_p, size_t *size_p);
+
+//  Build the fact that DVCQG accepted several dossiers in one call (all of
+//  agency): count (1..LT_DOSSIER_FACT_MAX) MaHoSo with their revisions.
+//  One dossier gives lt_dossier_fact's shape. Several give the list shape
+//  (schemas/ltp.md): payload {"dossiers":[{"MaHoSo":..,"revision":..},..]},
+//  key the first MaHoSo, revision "COUNT-SHA256" (the payload's digest, so
+//  that the broker's dedup key names the content). NULL on no memory.
+lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const *revision,
+                                    size_t count, const char *agency, char **payload_p,
+                                    size_t *size_p);
 
 //  Self-test of this class.
 void lt_dossier_test(bool verbose);

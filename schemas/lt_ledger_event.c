@@ -3,6 +3,7 @@
     that does not parse yields no event.
 */
 #include "lt_ledger_event.h"
+#include "lt_dossier.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -314,6 +315,127 @@ static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
     return rc;
 }
 
+//  Refuse a dossier_synced fact: err (LT_EINVAL) says what is wrong; -1.
+static int s_bad(lt_err_t *err, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static int s_bad(lt_err_t *err, const char *format, ...)
+{
+    char why[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, sizeof(why), format, args);
+    va_end(args);
+    lt_err_set(err, LT_EINVAL, "dossier_synced fact: %s", why);
+    return -1;
+}
+
+//  Yield one dossier_synced event of dossier mahoso at revision (ev set up
+//  by s_init).
+static int s_synced(lt_ledger_event_t *ev, const lt_envelope_t *env, const char *mahoso,
+                    const char *revision, lt_ledger_event_fn *fn, void *arg, lt_err_t *err)
+{
+    s_copy(ev->doc, sizeof(ev->doc), mahoso);
+    s_copy(ev->agency, sizeof(ev->agency), lt_envelope_sender(env));
+    const char *item[] = {"dossier_synced|", mahoso, "|", revision};
+    s_join(ev->item, sizeof(ev->item), item, 4);
+    const char *detail[] = {"revision=", revision};
+    s_join(ev->detail, sizeof(ev->detail), detail, 2);
+    return fn(arg, ev, err);
+}
+
+//  One dossier of a list fact, as read and checked.
+typedef struct {
+    const char *mahoso;     //  MaHoSo (in the parsed payload)
+    const char *revision;   //  its revision
+    size_t index;           //  position in "dossiers"
+} s_synced_t;
+
+//  Order of list entries by MaHoSo, then revision (to find repeats).
+static int s_synced_cmp(const void *a, const void *b)
+{
+    const s_synced_t *x = a, *y = b;
+    int c = strcmp(x->mahoso, y->mahoso);
+    return c ? c : strcmp(x->revision, y->revision);
+}
+
+//  A string member of a list entry of 1..max bytes, or NULL.
+static const char *s_member(json_t *entry, const char *name, size_t max)
+{
+    json_t *v = json_object_get(entry, name);
+    size_t len = json_is_string(v) ? json_string_length(v) : 0;
+    return len >= 1 && len <= max ? json_string_value(v) : NULL;
+}
+
+//  The list shape of dossier_synced (one fact per DVCQG call): check the
+//  whole list first (a malformed fact is refused whole, naming the entry
+//  and what is wrong), then yield one event per dossier, each with the
+//  same item as a one-dossier fact would have.
+static int s_synced_list(const lt_envelope_t *env, json_t *list, lt_ledger_event_fn *fn,
+                         void *arg, lt_err_t *err)
+{
+    size_t count = json_is_array(list) ? json_array_size(list) : 0;
+    if (!json_is_array(list))
+        return s_bad(err, "\"dossiers\" must be an array of 1 to %d entries (not an array)",
+                     LT_DOSSIER_FACT_MAX);
+    if (count == 0 || count > LT_DOSSIER_FACT_MAX)
+        return s_bad(err, "\"dossiers\" must be an array of 1 to %d entries (it has %zu)",
+                     LT_DOSSIER_FACT_MAX, count);
+    s_synced_t *entries = malloc(count * sizeof(*entries));
+    if (!entries)
+        return lt_err_set(err, LT_ENOMEM, "out of memory reading a dossier_synced fact"), -1;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        json_t *entry = json_array_get(list, i);
+        entries[i].index = i;
+        entries[i].mahoso = s_member(entry, "MaHoSo", LT_DOSSIER_MAX_KEY);
+        entries[i].revision = s_member(entry, "revision", 128);
+        if (!json_is_object(entry))
+            rc = s_bad(err, "dossiers[%zu] is not an object", i);
+        else if (!entries[i].mahoso)
+            rc = s_bad(err, "dossiers[%zu].MaHoSo must be a string of 1 to %d bytes", i,
+                       LT_DOSSIER_MAX_KEY);
+        else if (!entries[i].revision)
+            rc = s_bad(err, "dossiers[%zu].revision must be a string of 1 to 128 bytes", i);
+    }
+    //  The key is the first MaHoSo and the revision names the content, so
+    //  that the broker's dedup key (kind|key|btype|rev|from) tells apart
+    //  two calls' facts and finds an exact resend.
+    char rev[96];
+    snprintf(rev, sizeof(rev), "%zu-%s", count, lt_envelope_sha256(env));
+    if (rc == 0 && strcmp(lt_envelope_key(env), entries[0].mahoso) != 0)
+        rc = s_bad(err, "the key '%.100s' is not dossiers[0].MaHoSo '%.100s'",
+                   lt_envelope_key(env), entries[0].mahoso);
+    else if (rc == 0 && strcmp(lt_envelope_revision(env), rev) != 0)
+        rc = s_bad(err, "rev '%.100s' is not '%zu-' and the payload's sha256 (the count of "
+                   "entries, then the content's digest)", lt_envelope_revision(env), count);
+    if (rc == 0 && count > 1) {
+        s_synced_t *sorted = malloc(count * sizeof(*sorted));
+        if (!sorted) {
+            lt_err_set(err, LT_ENOMEM, "out of memory reading a dossier_synced fact");
+            rc = -1;
+        }
+        else {
+            memcpy(sorted, entries, count * sizeof(*sorted));
+            qsort(sorted, count, sizeof(*sorted), s_synced_cmp);
+            for (size_t i = 1; i < count && rc == 0; i++)
+                if (s_synced_cmp(&sorted[i - 1], &sorted[i]) == 0) {
+                    size_t a = sorted[i - 1].index, b = sorted[i].index;
+                    rc = s_bad(err, "dossiers[%zu] repeats dossiers[%zu] (MaHoSo '%.100s', "
+                               "revision '%.100s')", a > b ? a : b, a < b ? a : b,
+                               sorted[i].mahoso, sorted[i].revision);
+                }
+            free(sorted);
+        }
+    }
+    lt_ledger_event_t ev;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        s_init(&ev, env, LT_EV_DOSSIER_SYNCED);
+        rc = s_synced(&ev, env, entries[i].mahoso, entries[i].revision, fn, arg, err);
+    }
+    free(entries);
+    return rc;
+}
+
 //  A peer's acceptance: dossier synced or report accepted.
 static int s_fact(const lt_envelope_t *env, const void *payload, size_t size,
                   lt_ledger_event_fn *fn, void *arg, lt_err_t *err)
@@ -323,13 +445,18 @@ static int s_fact(const lt_envelope_t *env, const void *payload, size_t size,
     lt_ledger_event_t ev;
     int rc = 0;
     char buf[128];
-    if (strcmp(btype, "dossier_synced") == 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_SYNCED);
-        s_set(ev.agency, sizeof(ev.agency), "%s", lt_envelope_sender(env));
-        s_set(ev.item, sizeof(ev.item), "dossier_synced|%s|%s", ev.doc,
-                 lt_envelope_revision(env));
-        s_set(ev.detail, sizeof(ev.detail), "revision=%s", lt_envelope_revision(env));
-        rc = fn(arg, &ev, err);
+    if (strcmp(btype, LT_DOSSIER_FACT_SYNCED) == 0) {
+        json_t *list = json_object_get(obj, "dossiers");
+        if (!json_is_object(obj))
+            rc = s_bad(err, "the payload is not a JSON object");
+        else if (list)
+            rc = s_synced_list(env, list, fn, arg, err);
+        else {
+            //  One dossier (the first shape): MaHoSo and revision in the envelope.
+            s_init(&ev, env, LT_EV_DOSSIER_SYNCED);
+            rc = s_synced(&ev, env, lt_envelope_key(env), lt_envelope_revision(env), fn, arg,
+                          err);
+        }
     }
     else if (strcmp(btype, "report_accepted") == 0) {
         s_init(&ev, env, LT_EV_REPORT_ACCEPTED);
@@ -384,6 +511,111 @@ static int s_collect(void *arg, const lt_ledger_event_t *ev, lt_err_t *err)
     assert(seen->count < 8);
     seen->ev[seen->count++] = *ev;
     return 0;
+}
+
+//  A dossier_synced fact of the list shape around text, key and rev as a
+//  publisher must set them (rev: count, then the payload's digest).
+static lt_envelope_t *s_list_fact(const char *text, const char *key, size_t count)
+{
+    lt_envelope_t *env = lt_envelope_new();
+    lt_envelope_set_kind(env, LT_KIND_FACT);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
+    lt_envelope_set_sender(env, "000.00.12.H26");
+    lt_envelope_set_payload_facts(env, text, strlen(text));
+    char rev[96];
+    snprintf(rev, sizeof(rev), "%zu-%s", count, lt_envelope_sha256(env));
+    lt_envelope_set_revision(env, rev);
+    return env;
+}
+
+//  True when the events of a fact are refused with a reason holding what.
+static bool s_refused(const lt_envelope_t *env, const char *text, const char *what)
+{
+    s_seen_t seen = {0};
+    lt_err_t err;
+    lt_err_clear(&err);
+    int rc = lt_ledger_events(env, text, strlen(text), NULL, 0, "H26", s_collect, &seen, &err);
+    return rc == -1 && seen.count == 0 && err.code == LT_EINVAL && strstr(err.detail, what);
+}
+
+//  dossier_synced facts: one dossier, a list, malformed lists.
+static void s_test_synced(void)
+{
+    lt_err_t err;
+    s_seen_t seen = {0};
+    //  The first shape: MaHoSo and revision in the envelope.
+    char *text = NULL;
+    size_t size = 0;
+    lt_envelope_t *env = lt_dossier_fact("HS-1", "2-ab", "000.00.12.H26", &text, &size);
+    assert(lt_ledger_events(env, text, size, NULL, 0, "H26", s_collect, &seen, &err) == 0);
+    assert(seen.count == 1 && seen.ev[0].event == LT_EV_DOSSIER_SYNCED);
+    assert(strcmp(seen.ev[0].item, "dossier_synced|HS-1|2-ab") == 0);
+    assert(strcmp(seen.ev[0].doc, "HS-1") == 0);
+    assert(strcmp(seen.ev[0].agency, "000.00.12.H26") == 0);
+    lt_envelope_destroy(&env);
+    free(text);
+    //  A list: one event per dossier, each with the item a one-dossier
+    //  fact gives.
+    const char *keys[] = {"HS-1", "HS-2", "HS-3"}, *revs[] = {"2-ab", "1", "1"};
+    env = lt_dossier_fact_many(keys, revs, 3, "000.00.12.H26", &text, &size);
+    seen.count = 0;
+    assert(lt_ledger_events(env, text, size, NULL, 0, "H26", s_collect, &seen, &err) == 0);
+    assert(seen.count == 3);
+    assert(strcmp(seen.ev[0].item, "dossier_synced|HS-1|2-ab") == 0);
+    assert(strcmp(seen.ev[1].item, "dossier_synced|HS-2|1") == 0);
+    assert(strcmp(seen.ev[2].item, "dossier_synced|HS-3|1") == 0);
+    assert(strcmp(seen.ev[2].doc, "HS-3") == 0 && strcmp(seen.ev[2].detail, "revision=1") == 0);
+    assert(strcmp(seen.ev[2].agency, "000.00.12.H26") == 0);
+    //  The same list with a revision that does not name its content.
+    lt_envelope_set_revision(env, "3-0000");
+    assert(s_refused(env, text, "rev '3-0000'"));
+    lt_envelope_destroy(&env);
+    free(text);
+    //  Malformed lists are refused whole, naming what is wrong.
+    const char *list = "{\"dossiers\":[{\"MaHoSo\":\"A\",\"revision\":\"1\"},"
+                       "{\"MaHoSo\":\"B\",\"revision\":\"1\"}]}";
+    env = s_list_fact(list, "B", 2);
+    assert(s_refused(env, list, "dossiers[0].MaHoSo"));
+    lt_envelope_destroy(&env);
+    struct {
+        const char *text;   //  payload
+        size_t count;       //  entries claimed by rev
+        const char *what;   //  in the reason
+    } bad[] = {
+        {"{\"dossiers\":{}}", 0, "must be an array"},
+        {"{\"dossiers\":[]}", 0, "must be an array"},
+        {"{\"dossiers\":[1]}", 1, "dossiers[0] is not an object"},
+        {"{\"dossiers\":[{\"MaHoSo\":\"A\",\"revision\":\"1\"},{\"MaHoSo\":7,"
+         "\"revision\":\"1\"}]}", 2, "dossiers[1].MaHoSo"},
+        {"{\"dossiers\":[{\"MaHoSo\":\"A\",\"revision\":\"1\"},{\"MaHoSo\":\"\","
+         "\"revision\":\"1\"}]}", 2, "dossiers[1].MaHoSo"},
+        {"{\"dossiers\":[{\"MaHoSo\":\"A\"}]}", 1, "dossiers[0].revision"},
+        {"{\"dossiers\":[{\"MaHoSo\":\"A\",\"revision\":1}]}", 1, "dossiers[0].revision"},
+        {"{\"dossiers\":[{\"MaHoSo\":\"A\",\"revision\":\"1\"},{\"MaHoSo\":\"B\","
+         "\"revision\":\"1\"},{\"MaHoSo\":\"A\",\"revision\":\"1\"}]}", 3,
+         "dossiers[2] repeats dossiers[0]"},
+        {"[1,2]", 2, "not a JSON object"},
+        {"{not json", 1, "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        env = s_list_fact(bad[i].text, "A", bad[i].count);
+        assert(s_refused(env, bad[i].text, bad[i].what));
+        lt_envelope_destroy(&env);
+    }
+    //  Over the bound: LT_DOSSIER_FACT_MAX + 1 entries.
+    size_t cap = 32 + (LT_DOSSIER_FACT_MAX + 1) * 40;
+    char *big = malloc(cap);
+    assert(big);
+    size_t used = (size_t) snprintf(big, cap, "{\"dossiers\":[");
+    for (int i = 0; i <= LT_DOSSIER_FACT_MAX; i++)
+        used += (size_t) snprintf(big + used, cap - used, "%s{\"MaHoSo\":\"H%d\",\"revision\":\"1\"}",
+                                  i ? "," : "", i);
+    snprintf(big + used, cap - used, "]}");
+    env = s_list_fact(big, "H0", LT_DOSSIER_FACT_MAX + 1);
+    assert(s_refused(env, big, "it has 1001"));
+    lt_envelope_destroy(&env);
+    free(big);
 }
 
 void lt_ledger_event_test(bool verbose)
@@ -466,6 +698,7 @@ void lt_ledger_event_test(bool verbose)
     assert(seen.count == 1 && seen.ev[0].event == LT_EV_REPORT_ACCEPTED);
     assert(strcmp(seen.ev[0].dim, "PAR-7.1") == 0);
     lt_envelope_destroy(&env);
+    s_test_synced();
     assert(lt_ledger_vn_time("20260431000000") == -1);
     assert(lt_ledger_vn_time("2026043100000") == -1);
     assert(lt_ledger_vn_time("20260915000000") == lt_period_local_ms(2026, 9, 15, 0, 0, 0));

@@ -13,7 +13,9 @@
       dossier   dossier_received (NgayTiepNhan), dossier_updated (each new
                 version), dossier_finished (state 9 or 10 with
                 NgayKetThucXuLy), dossier_returned (state 10)
-      fact      dossier_synced (btype dossier_synced, item MaHoSo|revision),
+      fact      dossier_synced (btype dossier_synced, item MaHoSo|revision; one
+                event per dossier a list fact names, a malformed list refused
+                with LT_EINVAL naming what is wrong: schemas/ltp.md),
                 report_accepted (btype report_accepted, item idempotency key)
 */
 #ifndef LT_LEDGER_EVENT_H_INCLUDED
@@ -95,8 +97,10 @@ typedef int(lt_ledger_event_fn)(void *arg, const lt_ledger_event_t *event, lt_er
 //  Yield the events of one stored message. rcpts[i] is the comma-separated
 //  list of recipients delivered through destination i (as lt_store_put
 //  takes them); province is the level-1 code ("H26"; "" = every agency is
-//  the province's). Returns 0, or -1 when fn stopped. Payload content that
-//  cannot be read yields no event (the message is relayed all the same).
+//  the province's). Returns 0, or -1 when fn stopped or when a
+//  dossier_synced fact is malformed (err LT_EINVAL naming what is wrong: the
+//  broker refuses it). Other payload content that cannot be read yields no
+//  event (the message is relayed all the same).
 int lt_ledger_events(const lt_envelope_t *envelope, const void *payload, size_t size,
                      const char *const *rcpts, size_t rcpt_count, const char *province,
                      lt_ledger_event_fn *fn, void *arg, lt_err_t *err);

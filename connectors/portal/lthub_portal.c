@@ -21,9 +21,11 @@
     (DongBoHoSoMC with isUpdating from the envelope, or CapNhatTienDoHoSoMC),
     logs in again on -2, resends as an update on -3, retries -9, HTTP 5xx and
     timeouts (RETRY: the broker backs off), and fails on -1 with DVCQG's
-    message. When DVCQG accepted a dossier, a fact (dossier_synced) is
-    published for counting with lt_conn_publish_for: the delivery is DONE
-    only once the broker holds the fact, without a worker waiting for it.
+    message. When DVCQG accepted dossiers, a fact (dossier_synced) is
+    published for counting: one per DVCQG call, naming every dossier it
+    got accepted (lt_conn_publish_for_many; lt_conn_publish_for for a
+    dossier sent alone). Each delivery is DONE only once the broker holds
+    the fact, without a worker waiting for it.
 */
 #include "portal.h"
 

@@ -37,6 +37,9 @@
 
 #define S_TRIES 4            //  calls per delivery (re-logins and -3 included)
 
+//  One dossier_synced fact names every dossier of a call.
+_Static_assert(PORTAL_BATCH_MAX <= LT_DOSSIER_FACT_MAX, "a call's dossiers fit one fact");
+
 //  What one call to DVCQG came to.
 typedef enum {
     S_OK = 0,        //  error_code "0"
@@ -306,6 +309,64 @@ static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
     return 0;
 }
 
+//  What the broker's answer to a call's fact completes.
+typedef struct {
+    portal_t *self;   //  the connector
+    size_t count;     //  dossiers the fact names
+} s_facts_t;
+
+//  The broker's answer to the fact of one DVCQG call (session thread).
+static void s_facts_done(void *arg, const lt_publish_result_t *result)
+{
+    s_facts_t *facts = arg;
+    portal_t *self = facts->self;
+    if (result->code == LT_OK) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.facts++;
+        self->stats.synced += facts->count;   //  the call's deliveries are DONE now
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+    else
+        lt_log_warning("event=fact_rejected code=%s dossiers=%zu reason=\"%s\"",
+                       lt_error_name(result->code), facts->count, result->reason);
+    free(facts);
+}
+
+//  Publish one fact naming every dossier of a DVCQG call that it accepted
+//  (all of one agency); the DONE of each of their deliveries waits for the
+//  broker's ACCEPTED (RETRY with its reason when it is refused).
+static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t count,
+                       lt_err_t *err)
+{
+    const char *keys[PORTAL_BATCH_MAX], *revs[PORTAL_BATCH_MAX];
+    for (size_t i = 0; i < count; i++) {
+        keys[i] = lt_envelope_key(ds[i]->envelope);
+        revs[i] = lt_envelope_revision(ds[i]->envelope);
+    }
+    char *payload = NULL;
+    size_t size = 0;
+    lt_envelope_t *fact = lt_dossier_fact_many(keys, revs, count,
+                                               lt_envelope_sender(ds[0]->envelope), &payload,
+                                               &size);
+    s_facts_t *facts = fact ? malloc(sizeof(*facts)) : NULL;
+    if (!facts) {
+        lt_envelope_destroy(&fact);
+        free(payload);
+        return lt_err_set(err, LT_ENOMEM, "out of memory building the dossier_synced fact"), -1;
+    }
+    facts->self = self;
+    facts->count = count;
+    int rc = lt_conn_publish_for_many(self->conn, ds, count, &fact, payload, size, s_facts_done,
+                                      facts);
+    lt_envelope_destroy(&fact);
+    free(payload);
+    if (rc)
+        return lt_err_set(err, LT_EUNAVAIL, "DVCQG accepted the dossiers but their "
+                          "dossier_synced fact cannot be published: the connector is stopping"),
+               -1;
+    return 0;
+}
+
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
 //  *updating_p tells whether it went as an update.
 static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
@@ -369,6 +430,7 @@ typedef struct s_item {
     bool updating;               //  sent as an update
     int state;                   //  0 queued, 1 taken, 2 done
     bool alone;                  //  send it alone (the batch was refused)
+    bool covered;                //  its dossier_synced fact is the call's, published
     s_outcome_t outcome;         //  the batch's outcome
     char reason[512];            //  its reason
     pthread_cond_t cond;         //  signalled when done, or when it may flush
@@ -448,6 +510,18 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
             lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     free(records);
+    //  One dossier_synced fact for the whole call, published before any of
+    //  its deliveries returns (each DONE waits for its ACCEPTED).
+    bool covered = false;
+    if (outcome == S_OK && head->dossier) {
+        const lt_delivery_t *ds[PORTAL_BATCH_MAX];
+        for (size_t i = 0; i < count; i++)
+            ds[i] = batch[i]->d;
+        if (s_fact_many(self, ds, count, &err))
+            outcome = S_TRANSIENT;   //  DVCQG holds them (SENT): the retry publishes it
+        else
+            covered = true;
+    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.batches++;
     self->stats.batched += count;
@@ -456,6 +530,7 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
     for (size_t i = 0; i < count; i++) {
         batch[i]->outcome = outcome;
         batch[i]->alone = outcome != S_OK && outcome != S_TRANSIENT;
+        batch[i]->covered = covered;
         snprintf(batch[i]->reason, sizeof(batch[i]->reason), "%s", err.detail);
         batch[i]->state = 2;
         pthread_cond_signal(&batch[i]->cond);
@@ -476,7 +551,8 @@ static bool s_may_flush(const portal_t *self)
 //  Queue a delivery for a batch and wait for its outcome; true when it
 //  must be sent alone instead.
 static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                      bool dossier, bool updating, s_outcome_t *outcome, lt_err_t *err)
+                      bool dossier, bool updating, s_outcome_t *outcome, bool *covered,
+                      lt_err_t *err)
 {
     s_item_t item = {.d = d, .dossier = dossier, .updating = updating};
     pthread_cond_init(&item.cond, NULL);
@@ -503,6 +579,7 @@ static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_deliver
     pthread_mutex_unlock(&self->batch_lock);
     pthread_cond_destroy(&item.cond);
     *outcome = item.outcome;
+    *covered = item.covered;
     if (item.outcome != S_OK)
         lt_err_set(err, item.outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER, "%s", item.reason);
     return item.alone;
@@ -546,6 +623,7 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
     s_outcome_t outcome = S_TRANSIENT;
     bool done = false;
+    bool covered = false;   //  the batched call published the fact already
     //  A message marked SENT reached DVCQG before a crash; one marked
     //  SENDING (or retried) may have: a dossier DVCQG already holds as is
     //  is not sent again.
@@ -573,7 +651,7 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     //  that it does not turn a batch of new dossiers into single calls.
     bool exists = dossier && !updating && strtoull(lt_envelope_revision(env), NULL, 10) > 1;
     if (!done && self->max_batch > 1 && d->attempt == 1 && !exists
-        && !s_batched(self, client, d, dossier, updating, &outcome, err))
+        && !s_batched(self, client, d, dossier, updating, &outcome, &covered, err))
         done = true;
     if (!done) {
         if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
@@ -594,7 +672,7 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
                                   : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : outcome == S_SESSION   ? LT_DELIVERY_RETRY
                                                            : LT_DELIVERY_FAIL;
-    if (result == LT_DELIVERY_OK && dossier && s_fact(self, d, err))
+    if (result == LT_DELIVERY_OK && dossier && !covered && s_fact(self, d, err))
         result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
         if (!dossier)

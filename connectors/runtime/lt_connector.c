@@ -49,7 +49,8 @@ typedef struct {
     void *arg;                 //  its argument
     int64_t resend_at;         //  monotonic ms to resend after a transient rejection
     void *handle;              //  position in the pending list
-    char owner[112];           //  key of the delivery whose answer waits for it, or ""
+    char (*owners)[112];       //  keys of the deliveries whose answers wait for it
+    size_t owner_count;        //  how many (0: none)
 } pending_t;
 
 //  One delivery for the workers.
@@ -387,8 +388,10 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     zlistx_delete(s->pending, p->handle);
     if (p->fn)
         p->fn(p->arg, result);
-    inprog_t *in = p->owner[0] ? zhashx_lookup(s->inprog, p->owner) : NULL;
-    if (in && in->attached > 0) {
+    for (size_t i = 0; i < p->owner_count; i++) {
+        inprog_t *in = p->owners[i][0] ? zhashx_lookup(s->inprog, p->owners[i]) : NULL;
+        if (!in || in->attached == 0)
+            continue;
         in->attached--;
         if (result->code != LT_OK && !in->attach_failed) {
             in->attach_failed = true;
@@ -397,11 +400,12 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
                      lt_error_name(result->code), result->reason);
         }
         if (in->attached == 0 && in->parked)
-            s_settle(s, p->owner, in);
+            s_settle(s, p->owners[i], in);
     }
     size_t size = p->size;
     lt_envelope_destroy(&p->envelope);
     free(p->payload);
+    free(p->owners);
     free(p);
     pthread_mutex_lock(&conn->lock);
     conn->outstanding--;
@@ -623,11 +627,13 @@ static void s_on_wake(session_t *s)
         snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
         p->handle = zlistx_add_end(s->pending, p);
         zhashx_insert(s->by_seq, key, p);
-        inprog_t *owner = p->owner[0] ? zhashx_lookup(s->inprog, p->owner) : NULL;
-        if (owner)
-            owner->attached++;
-        else
-            p->owner[0] = 0;
+        for (size_t i = 0; i < p->owner_count; i++) {
+            inprog_t *owner = zhashx_lookup(s->inprog, p->owners[i]);
+            if (owner)
+                owner->attached++;
+            else
+                p->owners[i][0] = 0;   //  no longer in progress: nothing waits
+        }
         if (s->ready)
             s_publish(s, p);
     }
@@ -798,6 +804,15 @@ static void s_wake(lt_conn_t *self)
     (void) rc;
 }
 
+//  True when nothing waits for the session thread (lock held). Only the
+//  first publish or result queued after the session thread took the queues
+//  wakes it: it takes everything queued at once (s_on_wake), so the others
+//  ride on that wake, saving a write and a thread switch each.
+static bool s_queues_empty(lt_conn_t *self)
+{
+    return zlistx_size(self->to_send) == 0 && zlistx_size(self->results) == 0;
+}
+
 static void *s_worker(void *arg)
 {
     lt_conn_t *self = arg;
@@ -833,9 +848,11 @@ static void *s_worker(void *arg)
             self->stats.retried++;
         else
             self->stats.failed++;
+        bool wake = s_queues_empty(self);
         zlistx_add_end(self->results, result);
         pthread_mutex_unlock(&self->lock);
-        s_wake(self);
+        if (wake)
+            s_wake(self);
         lt_envelope_destroy(&work->envelope);
         free(work->payload);
         free(work);
@@ -928,6 +945,7 @@ static void s_free_pending(void **item)
             p->fn(p->arg, &stopped);
         lt_envelope_destroy(&p->envelope);
         free(p->payload);
+        free(p->owners);
         free(p);
         *item = NULL;
     }
@@ -971,13 +989,19 @@ void lt_conn_destroy(lt_conn_t **self_p)
 //  the deadline passed (nothing queued; the envelope is destroyed).
 static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                            size_t size, lt_publish_fn *fn, void *arg,
-                           const struct timespec *deadline, const lt_delivery_t *owner)
+                           const struct timespec *deadline,
+                           const lt_delivery_t *const *owners, size_t owner_count)
 {
     assert(self && envelope_p && *envelope_p);
     pending_t *p = calloc(1, sizeof(*p));
     assert(p);
-    if (owner)
-        s_message_key(owner->envelope, p->owner);
+    if (owner_count) {
+        p->owners = calloc(owner_count, sizeof(*p->owners));
+        assert(p->owners);
+        p->owner_count = owner_count;
+        for (size_t i = 0; i < owner_count; i++)
+            s_message_key(owners[i]->envelope, p->owners[i]);
+    }
     p->envelope = *envelope_p;
     *envelope_p = NULL;
     if (!*lt_envelope_sha256(p->envelope))
@@ -1006,22 +1030,25 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
         pthread_mutex_unlock(&self->lock);
         lt_envelope_destroy(&p->envelope);
         free(p->payload);
+        free(p->owners);
         free(p);
         return late ? -2 : -1;
     }
     self->outstanding++;
     self->outstanding_bytes += size;
     self->stats.published++;
+    bool wake = s_queues_empty(self);
     zlistx_add_end(self->to_send, p);
     pthread_mutex_unlock(&self->lock);
-    s_wake(self);
+    if (wake)
+        s_wake(self);
     return 0;
 }
 
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                           size_t size, lt_publish_fn *fn, void *arg)
 {
-    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, NULL);
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, NULL, 0);
 }
 
 int lt_conn_publish_for(lt_conn_t *self, const lt_delivery_t *delivery,
@@ -1029,7 +1056,15 @@ int lt_conn_publish_for(lt_conn_t *self, const lt_delivery_t *delivery,
                         lt_publish_fn *fn, void *arg)
 {
     assert(delivery);
-    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, delivery);
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, &delivery, 1);
+}
+
+int lt_conn_publish_for_many(lt_conn_t *self, const lt_delivery_t *const *deliveries,
+                             size_t count, lt_envelope_t **envelope_p, const void *payload,
+                             size_t size, lt_publish_fn *fn, void *arg)
+{
+    assert(deliveries && count > 0);
+    return s_publish_queue(self, envelope_p, payload, size, fn, arg, NULL, deliveries, count);
 }
 
 //  A blocking publish's rendezvous with the session thread.
@@ -1075,7 +1110,7 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
         deadline.tv_nsec -= 1000000000;
     }
     int queued
-        = s_publish_queue(self, envelope_p, payload, size, s_waiter_done, w, &deadline, NULL);
+        = s_publish_queue(self, envelope_p, payload, size, s_waiter_done, w, &deadline, NULL, 0);
     if (queued) {
         pthread_mutex_destroy(&w->lock);
         pthread_cond_destroy(&w->cond);

@@ -152,6 +152,15 @@ int lt_conn_publish_for(lt_conn_t *self, const lt_delivery_t *delivery,
                         lt_envelope_t **envelope_p, const void *payload, size_t size,
                         lt_publish_fn *fn, void *arg);
 
+//  The same for several deliveries in progress at once (deliver() of each
+//  has not returned yet, e.g. deliveries one worker sends in one call):
+//  one message that every one of their answers waits for. Each is answered
+//  DONE once the broker ACCEPTED it, or RETRY with the broker's reason when
+//  it rejects it. fn is called once. Returns 0, or -1 when stopping.
+int lt_conn_publish_for_many(lt_conn_t *self, const lt_delivery_t *const *deliveries,
+                             size_t count, lt_envelope_t **envelope_p, const void *payload,
+                             size_t size, lt_publish_fn *fn, void *arg);
+
 //  True while a session with the broker is established.
 bool lt_conn_connected(lt_conn_t *self);
 

@@ -62,6 +62,7 @@ PY
 onestop_cpu=$(awk '{printf "%.2f", $1 + $2}' "$HUB_DIR/onestop.cpu")
 echo "  CPU seconds when the intake ended: $intake_cpu"
 echo "  CPU seconds at the end: lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID"), one-stop client $onestop_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  dossier_synced facts: $(pstat facts) for $(pstat synced) dossiers"
 echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests ($(sim_n logins) logins, $(sim_n lookups) lookups, $(sim_n exists) answered -3)"
 # The broker's group commits (one fsync each): how many, how many writes
 # each carried, how long each took.

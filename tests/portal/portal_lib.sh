@@ -187,3 +187,15 @@ for p in problems[:10]:
 sys.exit(1 if problems or total == 0 else 0)
 PY
 }
+
+# check_ledger_synced COUNT: the broker's ledger holds exactly COUNT
+# dossier_synced rows, each dossier revision once (one fact per DVCQG call
+# names several dossiers; resent facts count nothing twice).
+check_ledger_synced() {
+    local db="$HUB_DIR/data/lthub.db" rows items
+    rows=$(sqlite3 "$db" "SELECT COUNT(*) FROM ledger WHERE event = 'dossier_synced'") \
+        || fail "cannot read the ledger"
+    items=$(sqlite3 "$db" "SELECT COUNT(DISTINCT item) FROM ledger WHERE event = 'dossier_synced'")
+    [ "$rows" = "$1" ] && [ "$items" = "$1" ] \
+        || fail "the ledger holds $rows dossier_synced rows ($items items), expected $1"
+}

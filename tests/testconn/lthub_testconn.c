@@ -14,7 +14,10 @@
     containing --fail-match FAIL, others are appended to --record as
     "msgid key" (fsynced, so the record is the receiver's durable view) after
     --delay-ms; for a key containing --attach-match it first publishes a
-    message of --attach-kind that the DONE waits for (lt_conn_publish_for).
+    message of --attach-kind that the DONE waits for (lt_conn_publish_for);
+    with --attach-group N, N such deliveries in progress at once share one
+    dossier_synced fact naming them all (lt_conn_publish_for_many; with
+    --attach-bad 1 a fact the broker refuses).
     Tests kill it, restart it and read the records. A message
     id already in the record is confirmed and not recorded again (the
     receiver's own deduplication, across restarts). The sink's own counters
@@ -29,6 +32,7 @@
 #include "lt_id.h"
 #include "lt_log.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,7 +41,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define S_GROUP_MAX 64           //  most deliveries sharing one fact (--attach-group)
+#define S_GROUP_WAIT_MS 3000     //  a group not filled by then: its deliveries RETRY
 
 typedef struct {
     lt_conn_t *conn;            //  runtime
@@ -57,6 +65,14 @@ typedef struct {
     char fail_match[64];        //  sink: answer FAIL for these keys
     char attach_match[64];      //  sink: publish a message these deliveries wait for
     lt_kind_t attach_kind;      //  ...of this kind (fact, or one the broker refuses)
+    long attach_group;          //  sink: deliveries sharing one fact (1: each its own)
+    bool attach_bad;            //  sink: make that shared fact one the broker refuses
+    pthread_mutex_t group_lock; //  the group being filled
+    pthread_cond_t group_cond;  //  signalled when a group's fact is queued
+    const lt_delivery_t *group[S_GROUP_MAX];   //  deliveries waiting in the group
+    long group_count;           //  how many
+    uint64_t group_gen;         //  groups published so far
+    int group_rc[S_GROUP_MAX];  //  outcome of publishing group g, at g % S_GROUP_MAX
     bool check_digest;          //  sink: FAIL a payload that does not match its SHA-256
     char *files;                //  publisher: edXML files, comma-separated, or NULL
     char *script;               //  publisher: message script file, or NULL
@@ -87,6 +103,8 @@ static const lt_option_t s_options[] = {
     LT_OPT_STR("fail-match", "", "sink: answer FAIL to keys containing this"),
     LT_OPT_STR("attach-match", "", "sink: for keys containing this, publish a message the DONE waits for"),
     LT_OPT_STR("attach-kind", "fact", "sink: kind of that message (fact, or dossier with no route)"),
+    LT_OPT_STR("attach-group", "1", "sink: this many attached deliveries share one fact (up to 64)"),
+    LT_OPT_STR("attach-bad", "0", "sink: 1 makes that shared fact one the broker refuses"),
     LT_OPT_STR("check-digest", "0", "sink: 1 answers FAIL to a payload whose SHA-256 is not the envelope's"),
     LT_OPT_STR("retry-btype", "", "sink: answer RETRY to this business type (new, 03, ...)"),
     LT_OPT_STR("retry-times", "0", "sink: ... for the first N attempts"),
@@ -164,6 +182,12 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
                             ? LT_KIND_DOSSIER
                             : LT_KIND_FACT;
     self->check_digest = strcmp(lt_conn_option(conn, "check-digest"), "1") == 0;
+    self->attach_group = strtol(lt_conn_option(conn, "attach-group"), NULL, 10);
+    if (self->attach_group < 1 || self->attach_group > S_GROUP_MAX)
+        self->attach_group = 1;
+    self->attach_bad = strcmp(lt_conn_option(conn, "attach-bad"), "1") == 0;
+    pthread_mutex_init(&self->group_lock, NULL);
+    pthread_cond_init(&self->group_cond, NULL);
     const char *files = lt_conn_option(conn, "file");
     self->files = *files ? strdup(files) : NULL;
     const char *script = lt_conn_option(conn, "script");
@@ -415,6 +439,63 @@ static int s_start(void *state, lt_err_t *err)
     return 0;
 }
 
+//  Join the group of attached deliveries: the one that fills it publishes
+//  one dossier_synced fact naming them all, that each of their DONEs waits
+//  for (lt_conn_publish_for_many). 0, or -1 with err (the group was not
+//  filled in time, or the runtime is stopping).
+static int s_attach_group(s_state_t *self, const lt_delivery_t *d, lt_err_t *err)
+{
+    pthread_mutex_lock(&self->group_lock);
+    uint64_t gen = self->group_gen;
+    self->group[self->group_count++] = d;
+    if (self->group_count == self->attach_group) {
+        const char *keys[S_GROUP_MAX], *revs[S_GROUP_MAX];
+        for (long i = 0; i < self->group_count; i++) {
+            keys[i] = lt_envelope_key(self->group[i]->envelope);
+            revs[i] = "1-t";
+        }
+        char *payload = NULL;
+        size_t size = 0;
+        lt_envelope_t *env = lt_dossier_fact_many(keys, revs, (size_t) self->group_count,
+                                                  self->from, &payload, &size);
+        assert(env);
+        if (self->attach_bad)
+            lt_envelope_set_revision(env, "not-the-content");   //  the ledger refuses it
+        int rc = lt_conn_publish_for_many(self->conn, self->group, (size_t) self->group_count,
+                                          &env, payload, size, NULL, NULL);
+        lt_envelope_destroy(&env);
+        free(payload);
+        self->group_rc[gen % S_GROUP_MAX] = rc;
+        self->group_count = 0;
+        self->group_gen++;
+        pthread_cond_broadcast(&self->group_cond);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += S_GROUP_WAIT_MS / 1000;
+    while (self->group_gen == gen)
+        if (pthread_cond_timedwait(&self->group_cond, &self->group_lock, &until) != 0)
+            break;
+    int rc = 0;
+    if (self->group_gen == gen) {
+        //  Not filled in time: leave the group.
+        for (long i = 0; i < self->group_count; i++)
+            if (self->group[i] == d) {
+                self->group[i] = self->group[--self->group_count];
+                break;
+            }
+        lt_err_set(err, LT_EUNAVAIL, "test sink: the group of %ld deliveries was not filled "
+                   "in time", self->attach_group);
+        rc = -1;
+    }
+    else if (self->group_rc[gen % S_GROUP_MAX]) {
+        lt_err_set(err, LT_EUNAVAIL, "stopping");
+        rc = -1;
+    }
+    pthread_mutex_unlock(&self->group_lock);
+    return rc;
+}
+
 static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
 {
     s_state_t *self = state;
@@ -456,7 +537,11 @@ static lt_delivery_result_t s_deliver(void *state, const lt_delivery_t *d, lt_er
     }
     if (self->delay_ms > 0)
         usleep((useconds_t) self->delay_ms * 1000);
-    if (*self->attach_match && strstr(key, self->attach_match)) {
+    if (*self->attach_match && strstr(key, self->attach_match) && self->attach_group > 1) {
+        if (s_attach_group(self, d, err))
+            return LT_DELIVERY_RETRY;
+    }
+    else if (*self->attach_match && strstr(key, self->attach_match)) {
         //  A message the delivery's DONE waits for (lt_conn_publish_for):
         //  a dossier_synced fact, or a dossier the broker has no route for.
         char payload[256];
@@ -518,6 +603,8 @@ static void s_fini(void **state_p)
     if (self->record_fd >= 0)
         close(self->record_fd);
     pthread_mutex_destroy(&self->lock);
+    pthread_mutex_destroy(&self->group_lock);
+    pthread_cond_destroy(&self->group_cond);
     zhashx_destroy(&self->received);
     free(self->files);
     free(self->script);
