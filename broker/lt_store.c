@@ -1729,6 +1729,38 @@ void lt_store_test(bool verbose)
     assert(lt_store_trace(store, first, s_collect, &seen, &err) == 0);
     assert(seen.count == 1 && seen.ids[0] == doc_a);
 
+    //  A publish the ledger refuses after its rows were written (a
+    //  dossier_synced fact whose payload is not an object) leaves nothing:
+    //  the corrected fact under the same dedup key is new, not a duplicate.
+    {
+        lt_envelope_t *fact = lt_envelope_new();
+        lt_envelope_set_kind(fact, LT_KIND_FACT);
+        lt_envelope_set_key(fact, "HS-REFUSED");
+        lt_envelope_set_btype(fact, "dossier_synced");
+        lt_envelope_set_revision(fact, "1");
+        lt_envelope_set_sender(fact, "000.00.12.H26");
+        lt_envelope_set_payload_facts(fact, "[]", 2);
+        lt_store_counts_t before;
+        lt_store_counts(store, NULL, &before);
+        assert(lt_store_begin(store, &err) == 0);
+        assert(lt_store_put(store, fact, "[]", 2, NULL, NULL, 0, &dup, msgid, &err) == -1);
+        assert(err.code == LT_EINVAL && !dup);
+        const char *good = "{\"MaHoSo\":\"HS-REFUSED\",\"revision\":\"1\"}";
+        lt_envelope_set_payload_facts(fact, good, strlen(good));
+        lt_envelope_set_id(fact, NULL);
+        assert(lt_store_put(store, fact, good, strlen(good), NULL, NULL, 0, &dup, msgid, &err) ==
+               0);
+        assert(!dup);
+        assert(lt_store_commit(store, &err) == 0);
+        assert(s_scalar(store, "SELECT COUNT(*) FROM messages WHERE bkey = 'HS-REFUSED'", 0) ==
+               1);
+        lt_store_counts_t after;
+        lt_store_counts(store, NULL, &after);
+        assert(after.messages == before.messages + 1);
+        lt_envelope_destroy(&fact);
+        counts = after;
+    }
+
     //  All or nothing: a store error in the middle of a publish (here the
     //  second delivery's insert) leaves nothing of it, and the retry is a
     //  new message, not a duplicate.
