@@ -12,20 +12,12 @@ set -euo pipefail
 BIN=$1
 . "$2/tests/lib/hub.sh"
 hub_init
-hub_keys pub sink
+hub_relay
 hub_config <<CFG
 delivery
     max_attempts = 3
     backoff_min = 50
     backoff_max = 50
-routes
-    route
-        kind = "document"
-        match = "*"
-        to = "sink"
-connectors
-    pub
-    sink
 CFG
 hub_start
 cfield() { hub_stat "[c[\"$2\"] for c in s[\"connectors\"] if c[\"name\"]==\"$1\"][0]"; }
