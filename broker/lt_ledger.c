@@ -25,6 +25,7 @@
 #include "lt_period.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,13 @@
 //  of the item (ikey) indexed instead, the uniqueness kept by
 //  lt_ledger_append, hashes and digests as 32-byte blobs (their canonical
 //  form, and so the chain, is unchanged), ledger_sum per half month.
-#define S_VERSION 2
+//  Version 3: one row for a relayed document's events (its doc_out and
+//  doc_in items, which differ only in event, agency and item): the first
+//  in the row's columns, the others in 'more' (s_more_add), which the
+//  row's hash covers when it is not empty (a version 2 row, whose 'more' is
+//  empty, hashes as before). Rows of an item are found by their
+//  document's half of the ikey (a range of the index), ledger_open is kept.
+#define S_VERSION 3
 
 //  The presence filter's smallest size in bits (1 MiB; see s_seen_build).
 #define S_SEEN_MIN_BITS (1ull << 23)
@@ -63,7 +70,8 @@ static const char *s_schema =
     "  msgid TEXT NOT NULL,"
     "  prev BLOB NOT NULL,"
     "  hash BLOB NOT NULL,"
-    "  ikey INTEGER NOT NULL);"
+    "  ikey INTEGER NOT NULL,"
+    "  more TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS ledger_ikey ON ledger (ikey);"
     "CREATE INDEX IF NOT EXISTS ledger_synced ON ledger (doc, at)"
     "  WHERE event = 'dossier_synced';"
@@ -85,7 +93,12 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS ledger_meta ("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 2);";
+    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 3);";
+
+//  Version 2 to 3, in one transaction: the rows stay as they are (one
+//  event each, 'more' empty, their hashes unchanged).
+static const char *s_migrate_3 = "ALTER TABLE ledger ADD COLUMN more TEXT NOT NULL DEFAULT '';"
+                                 "UPDATE ledger_meta SET value = 3 WHERE name = 'version';";
 
 //  Version 1 to 2, in one transaction: the rows copied with their item
 //  hash and binary digests (lt_ikey, lt_unhex), the day sums merged into
@@ -133,7 +146,7 @@ static const char *s_open_backfill =
 
 #define S_COLUMNS                                                                                 \
     "seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer, channel,"  \
-    " dim, attrs, detail, sha256, msgid, prev, hash"
+    " dim, attrs, detail, sha256, msgid, prev, hash, more"
 
 typedef enum {
     Q_HEAD,
@@ -151,8 +164,10 @@ typedef enum {
 static const char *s_sql[Q_COUNT] = {
     [Q_HEAD] = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
     [Q_INSERT] = "INSERT INTO ledger (" S_COLUMNS ", ikey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                 " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-    [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey = ?1 AND item = ?2 ORDER BY seq",
+                 " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+    //  The rows of a document (its half of the ikey): those of the item
+    //  are picked from them (s_row_pick), a row holding several items.
+    [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey BETWEEN ?1 AND ?2 ORDER BY seq",
     [Q_SYNCED] = "SELECT MIN(at) FROM ledger WHERE event = 'dossier_synced' AND doc = ?1",
     [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE ikey = ?1 AND item = ?2",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
@@ -241,6 +256,7 @@ struct _lt_ledger_t {
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
     size_t sum_alloc;             //  entries allocated
+    size_t join_from;             //  prows from here are the message's (may share a row)
 };
 
 //  The merged state of one item.
@@ -305,7 +321,7 @@ static int s_run(lt_ledger_t *self, const char *sql, const char *what, lt_err_t 
 static void s_sql_ikey(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 static void s_sql_unhex(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
-//  Create the tables, converting a version 1 ledger first (one transaction).
+//  Create the tables, converting an older ledger first (one transaction).
 static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
 {
     if (version > S_VERSION)
@@ -317,8 +333,20 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
         return s_run(self, s_schema, "cannot create tables", err);
     if (version == 0)
         return s_run(self, s_schema, "cannot create tables", err);
+    if (version == 2) {
+        int rc = s_run(self, "BEGIN IMMEDIATE", "cannot convert the ledger", err) ||
+                         s_run(self, s_migrate_3, "cannot convert the ledger", err) ||
+                         s_run(self, s_schema, "cannot create tables", err) ||
+                         s_run(self, "COMMIT", "cannot convert the ledger", err)
+                     ? -1
+                     : 0;
+        if (rc && !sqlite3_get_autocommit(self->db))
+            sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
     //  Version 1: ledger_open first (a store made before it), on the old
-    //  text index; then the rows and sums into the version 2 tables.
+    //  text index; then the rows and sums into the current tables (whose
+    //  'more' is empty: version 1 rows hash as they did).
     if (sqlite3_create_function(self->db, "lt_ikey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 s_sql_ikey, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function(self->db, "lt_unhex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -354,10 +382,11 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
         return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), NULL;
     self->db = db;
     self->head_seq = -1;
+    self->join_from = SIZE_MAX;
     self->seen_min_bits = S_SEEN_MIN_BITS;
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     int version = s_version(db);
-    if (readonly && version == 1) {
+    if (readonly && version >= 1 && version < S_VERSION) {
         lt_err_set(err, LT_ESTORE,
                    "ledger %s: kept in an older format; lthubd converts it when it next starts",
                    self->path);
@@ -476,6 +505,7 @@ typedef struct {
     const char *dim;
     int64_t attrs;
     const char *detail, *sha256, *msgid, *prev;
+    const char *more;      //  the row's other events (s_more_add), "" for none
     char sha256_hex[65];   //  sha256 read from a blob
     char prev_hex[65];     //  prev read from a blob
 } s_row_t;
@@ -489,7 +519,12 @@ struct s_prow {
     bool prev_bin;             //  r.prev is a digest
     unsigned char hash[32];    //  the row's hash
     char *text;                //  its strings
+    bool joined;               //  an event added to the row of the entry before it
+    char *more;                //  the row's other events (heap), NULL = none
+    size_t more_len;           //  bytes in more
 };
+
+static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r);
 
 //  Hash a row: its 32 bytes into md (may be NULL) and hex; false when out of
 //  memory (hex is then 64 'x', which matches no stored hash).
@@ -519,6 +554,8 @@ static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
     s_canon_field(&c, r->sha256);
     s_canon_field(&c, r->msgid);
     s_canon_field(&c, r->prev);
+    if (r->more && *r->more)   //  a version 2 row (none) hashes as it did
+        s_canon_field(&c, r->more);
     unsigned char bytes[32];
     if (c.failed) {   //  cannot match any stored hash: the row is reported
         memset(hex, 'x', 64);
@@ -618,6 +655,97 @@ static uint32_t s_doc_hash(const char *doc)
     return s_fnv32(doc, strcspn(doc, "|"));
 }
 
+//  A row's other events ('more', version 3): for each, its event name and
+//  its agency as LENGTH ':' VALUE ','; its item is the document's
+//  (doc|DOC|AGENCY|in or out), every other field the row's.
+
+//  Read the next field of more at *p; false at the end or on anything
+//  malformed (a row edited by hand, which verify reports).
+static bool s_more_field(const char **p, const char **val, size_t *len)
+{
+    const char *q = *p;
+    size_t n = 0;
+    int digits = 0;
+    while (*q >= '0' && *q <= '9' && digits < 6) {
+        n = n * 10 + (size_t) (*q++ - '0');
+        digits++;
+    }
+    if (!digits || *q != ':')
+        return false;
+    q++;
+    if (strnlen(q, n + 1) < n + 1 || q[n] != ',')
+        return false;
+    *val = q;
+    *len = n;
+    *p = q + n + 1;
+    return true;
+}
+
+//  The next event of more: its event name, its agency (into agency) and
+//  its item (into item); false at the end.
+static bool s_more_next(const char **p, const char *doc, const char **event, char agency[64],
+                        char *item, size_t item_size)
+{
+    const char *ev, *ag;
+    size_t el, al;
+    if (!s_more_field(p, &ev, &el) || !s_more_field(p, &ag, &al) || al >= 64)
+        return false;
+    if (el == 6 && memcmp(ev, "doc_in", 6) == 0)
+        *event = "doc_in";
+    else if (el == 7 && memcmp(ev, "doc_out", 7) == 0)
+        *event = "doc_out";
+    else
+        return false;
+    memcpy(agency, ag, al);
+    agency[al] = 0;
+    int n = snprintf(item, item_size, "doc|%s|%s|%s", doc, agency, el == 6 ? "in" : "out");
+    return n > 0 && (size_t) n < item_size;
+}
+
+//  Whether row r holds item; if it is one of its other events, r becomes
+//  that event (event, agency and item, in abuf and ibuf).
+static bool s_row_pick(s_row_t *r, const char *item, char *ibuf, size_t isize, char abuf[64])
+{
+    if (strcmp(r->item, item) == 0)
+        return true;
+    const char *p = r->more, *event;
+    while (p && *p && s_more_next(&p, r->doc, &event, abuf, ibuf, isize))
+        if (strcmp(ibuf, item) == 0) {
+            r->event = event;
+            r->agency = abuf;
+            r->item = ibuf;
+            return true;
+        }
+    return false;
+}
+
+//  Add an event (name, agency) to a pending row's more; -1 out of memory.
+static int s_more_add(s_prow_t *p, const char *event, const char *agency)
+{
+    char head[2][24];
+    const char *val[2] = {event, agency};
+    size_t len[2], hl[2], need = p->more_len + 1;
+    for (int i = 0; i < 2; i++) {
+        len[i] = strlen(val[i]);
+        hl[i] = (size_t) s_decimal(head[i], (long long) len[i]);
+        head[i][hl[i]++] = ':';
+        need += hl[i] + len[i] + 1;
+    }
+    char *more = realloc(p->more, need);
+    if (!more)
+        return -1;
+    p->more = more;
+    for (int i = 0; i < 2; i++) {
+        memcpy(more + p->more_len, head[i], hl[i]);
+        memcpy(more + p->more_len + hl[i], val[i], len[i]);
+        more[p->more_len + hl[i] + len[i]] = ',';
+        p->more_len += hl[i] + len[i] + 1;
+    }
+    more[p->more_len] = 0;
+    p->r.more = more;
+    return 0;
+}
+
 //  The presence filter (seen): a Bloom filter with two bits per key (in one
 //  64-bit word), the keys being every row's ikey and, for every
 //  dossier_synced row, the hash of its doc (which s_synced_at looks up by
@@ -676,15 +804,22 @@ static void s_seen_build(lt_ledger_t *self)
     self->seen = seen;
     self->seen_mask = bits - 1;
     self->seen_rows = 0;
-    static const char *sql[] = {"SELECT ikey FROM ledger",
+    static const char *sql[] = {"SELECT ikey, doc, more FROM ledger",
                                 "SELECT doc FROM ledger WHERE event = 'dossier_synced'"};
     for (int q = 0; q < 2 && self->seen; q++) {
         sqlite3_stmt *stmt = NULL;
         int step = SQLITE_ERROR;
         if (sqlite3_prepare_v2(self->db, sql[q], -1, &stmt, NULL) == SQLITE_OK)
             while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-                if (q == 0)
+                if (q == 0) {
                     s_seen_set(self, (uint64_t) sqlite3_column_int64(stmt, 0));
+                    if (sqlite3_column_bytes(stmt, 2) > 0) {   //  the row's other items
+                        const char *p = s_col(stmt, 2), *doc = s_col(stmt, 1), *event;
+                        char agency[64], item[800];
+                        while (s_more_next(&p, doc, &event, agency, item, sizeof(item)))
+                            s_seen_set(self, (uint64_t) s_ikey(item));
+                    }
+                }
                 else
                     s_seen_set(self, s_synced_key(s_col(stmt, 0)));
                 self->seen_rows++;
@@ -763,6 +898,7 @@ static void s_read_row(sqlite3_stmt *stmt, s_row_t *r)
     r->sha256 = s_hexcol(stmt, 16, r->sha256_hex);
     r->msgid = s_col(stmt, 17);
     r->prev = s_hexcol(stmt, 18, r->prev_hex);
+    r->more = s_col(stmt, 20);
 }
 
 int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
@@ -867,6 +1003,7 @@ typedef struct s_merged {
     char msgid[40];        //  first row's message id
     char rows[1024];       //  "seq:hash;..."
     int64_t related_at;    //  status 01/03 time (documents), DVCQG acceptance (dossiers)
+    int64_t first_seq;     //  seq of its first row
 } s_merged_t;
 
 //  Row facts merged over an item's rows.
@@ -936,6 +1073,7 @@ static void s_copy(char *buf, size_t size, const char *text)
 static void s_first_row(s_merged_t *m, const s_row_t *r)
 {
     m->st.found = true;
+    m->first_seq = r->seq;
     m->st.day = (int) r->day;
     m->at = r->at;
     s_copy(m->st.agency, sizeof(m->st.agency), r->agency);
@@ -963,10 +1101,12 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     int step = SQLITE_DONE;
     int64_t ikey = s_ikey(item);
     bool may = s_seen_may(self, (uint64_t) ikey);
-    if (may) {
-        sqlite3_bind_int64(stmt, 1, ikey);
-        sqlite3_bind_text(stmt, 2, item, -1, SQLITE_STATIC);
+    if (may) {   //  the rows of its document
+        uint64_t doc = (uint64_t) ikey & 0xffffffff00000000ull;
+        sqlite3_bind_int64(stmt, 1, (int64_t) doc);
+        sqlite3_bind_int64(stmt, 2, (int64_t) (doc | 0xffffffffull));
     }
+    char ibuf[800], abuf[64];
     size_t from = 0;
     bool table_done = false;
     //  The table's rows, then (not for evidence) those not yet written.
@@ -980,6 +1120,8 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
                 continue;
             }
             s_read_row(stmt, &r);
+            if (!s_row_pick(&r, item, ibuf, sizeof(ibuf), abuf))
+                continue;
         }
         else {
             const s_prow_t *pending = evidence ? NULL : s_prow_next(self, ikey, item, &from);
@@ -1121,8 +1263,10 @@ void lt_ledger_keep(lt_ledger_t *self)
 //  Drop every row and ledger_open change not yet written.
 static void s_pending_clear(lt_ledger_t *self)
 {
-    for (size_t i = 0; i < self->prow_count; i++)
+    for (size_t i = 0; i < self->prow_count; i++) {
         free(self->prows[i].text);
+        free(self->prows[i].more);
+    }
     self->prow_count = self->prow_kept = 0;
     for (size_t i = 0; i < self->popen_count; i++)
         free(self->popens[i].item);
@@ -1163,7 +1307,8 @@ static int s_insert(lt_ledger_t *self, const s_row_t *r, const unsigned char *sh
     else
         s_bind_digest(ins, 19, r->prev);
     sqlite3_bind_blob(ins, 20, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 21, ikey);
+    sqlite3_bind_text(ins, 21, r->more ? r->more : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 22, ikey);
     int step = sqlite3_step(ins);
     sqlite3_reset(ins);   //  every parameter is bound again for the next row
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot append");
@@ -1193,6 +1338,7 @@ static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *
     s_prow_t *p = &self->prows[self->prow_count++];
     memset(p, 0, sizeof(*p));
     p->r = *r;
+    p->r.more = "";
     p->text = text;
     const char **out[] = {&p->r.event, &p->r.item,   &p->r.origin, &p->r.doc,
                           &p->r.agency, &p->r.signer, &p->r.dim,    &p->r.detail,
@@ -1218,6 +1364,8 @@ int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err)
     //  The batch's rows in their order, its ledger_open changes, its sums.
     for (size_t i = 0; i < self->prow_count && rc == 0; i++) {
         const s_prow_t *p = &self->prows[i];
+        if (p->joined)   //  in the row of an entry before it
+            continue;
         rc = s_insert(self, &p->r, p->sha256_bin ? p->sha256 : NULL,
                       p->prev_bin ? p->prev : NULL, p->hash, p->ikey, err);
     }
@@ -1354,8 +1502,11 @@ void lt_ledger_forget(lt_ledger_t *self)
         self->sums[i].current = 0;   //  the failed message's moves
     //  The failed message's rows and ledger_open changes; the last row
     //  kept for the batch, if any, is the head.
-    while (self->prow_count > self->prow_kept)
-        free(self->prows[--self->prow_count].text);
+    while (self->prow_count > self->prow_kept) {
+        self->prow_count--;
+        free(self->prows[self->prow_count].text);
+        free(self->prows[self->prow_count].more);
+    }
     if (self->prow_count) {
         const s_prow_t *last = &self->prows[self->prow_count - 1];
         self->head_seq = last->r.seq;
@@ -1440,7 +1591,8 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         goto done;
     char hash[65];
     unsigned char md[32];
-    if (!s_hash(&r, md, hash)) {
+    s_prow_t *host = s_join_host(self, &r);
+    if (!host && !s_hash(&r, md, hash)) {
         lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
         rc = -1;
         goto done;
@@ -1449,11 +1601,24 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
     const unsigned char *prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
     int64_t ikey = s_ikey(r.item);
+    if (host) {   //  one more event of the message's row: the row hashed again
+        r.seq = host->r.seq;
+        r.prev = host->r.prev;
+        if (s_more_add(host, r.event, r.agency) || !s_hash(&host->r, md, hash)) {
+            lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+            rc = -1;
+            goto done;
+        }
+        memcpy(host->hash, md, sizeof(md));
+        sha256_bin = prev_bin = NULL;   //  written with the host
+    }
     if (self->deferred ? s_prow_add(self, &r, sha256_bin, prev_bin, md, ikey, err)
                        : s_insert(self, &r, sha256_bin, prev_bin, md, ikey, err)) {
         rc = -1;
         goto done;
     }
+    if (host)
+        self->prows[self->prow_count - 1].joined = true;
     *added = true;
     self->head_seq = r.seq;
     memcpy(self->head_hash, hash, sizeof(self->head_hash));
@@ -1486,6 +1651,39 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     }
 done:
     return rc;
+}
+
+//  The pending row an appended row r joins: the message's last row, when
+//  both are relayed document events alike but for event, agency and item
+//  (the item being the one s_more_next builds); NULL for a row of its own.
+static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r)
+{
+    if (!self->deferred || self->join_from == SIZE_MAX || self->prow_count <= self->join_from ||
+        self->prow_count <= self->prow_kept)
+        return NULL;
+    size_t i = self->prow_count - 1;
+    while (i > self->join_from && self->prows[i].joined)
+        i--;
+    s_prow_t *h = &self->prows[i];
+    if (h->joined)
+        return NULL;
+    const s_row_t *a = &h->r;
+    bool doc_event = (strcmp(r->event, "doc_in") == 0 || strcmp(r->event, "doc_out") == 0) &&
+                     (strcmp(a->event, "doc_in") == 0 || strcmp(a->event, "doc_out") == 0);
+    if (!doc_event || strcmp(r->origin, "relay") != 0 || strcmp(a->origin, "relay") != 0 ||
+        strcmp(r->doc, a->doc) != 0 || r->at != a->at || r->electronic != a->electronic ||
+        r->secret != a->secret || r->sig != a->sig || r->channel != a->channel ||
+        r->attrs != a->attrs || strcmp(r->signer, a->signer) != 0 ||
+        strcmp(r->dim, a->dim) != 0 || strcmp(r->detail, a->detail) != 0 ||
+        strcmp(r->sha256, a->sha256) != 0 || strcmp(r->msgid, a->msgid) != 0 ||
+        strlen(r->agency) >= 64)
+        return NULL;
+    char item[800];
+    int n = snprintf(item, sizeof(item), "doc|%s|%s|%s", r->doc, r->agency,
+                     strcmp(r->event, "doc_in") == 0 ? "in" : "out");
+    if (n <= 0 || (size_t) n >= sizeof(item) || strcmp(item, r->item) != 0)
+        return NULL;
+    return h;
 }
 
 static int s_on_event(void *arg, const lt_ledger_event_t *ev, lt_err_t *err)
@@ -1555,8 +1753,10 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
     self->msgid = lt_envelope_id(envelope);
     self->secret_doc = lt_envelope_kind(envelope) == LT_KIND_DOCUMENT &&
                        s_secret_type(self, lt_envelope_dtype(envelope));
+    self->join_from = self->prow_count;
     int rc = lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
                               s_on_event, self, err);
+    self->join_from = SIZE_MAX;
     self->secret_doc = false;
     self->sha256 = NULL;
     self->sha256_bin_ok = false;
@@ -1643,52 +1843,63 @@ int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn
     return rc;
 }
 
+//  Yield the item of a row whose first row it is (lt_ledger_items).
+static int s_item_yield(lt_ledger_t *self, const char *item, int64_t seq, s_merged_t *m,
+                        lt_ledger_item_fn *fn, void *arg, bool *stop, lt_err_t *err)
+{
+    if (s_merge(self, item, NULL, true, m, NULL, NULL, err))
+        return -1;
+    if (!m->st.found || m->first_seq != seq)
+        return 0;
+    lt_ledger_item_t it = {.item = item,
+                           .event = lt_ev_from_name(m->st.event),
+                           .doc = m->doc,
+                           .agency = m->st.agency,
+                           .origins = m->origins,
+                           .day = m->st.day,
+                           .at = m->at,
+                           .flags = m->st.flags,
+                           .sig = m->sig,
+                           .signer = m->signer,
+                           .channel = m->channel,
+                           .dim = m->st.dim,
+                           .detail = m->detail,
+                           .sha256 = m->sha256,
+                           .msgid = m->msgid,
+                           .related_at = m->related_at,
+                           .rows = m->rows};
+    *stop = fn(arg, &it) != 0;
+    return 0;
+}
+
 int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_fn *fn,
                     void *arg, lt_err_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = NULL;
-    //  An item belongs to the day of its first row.
+    //  An item belongs to the day of its first row; a row may hold several.
     if (sqlite3_prepare_v2(self->db,
-                           "SELECT item FROM ledger l WHERE day BETWEEN ?1 AND ?2"
-                           " AND NOT EXISTS (SELECT 1 FROM ledger e WHERE e.ikey = l.ikey"
-                           "   AND e.item = l.item AND e.seq < l.seq) ORDER BY seq",
+                           "SELECT seq, item, doc, more FROM ledger WHERE day BETWEEN ?1 AND ?2"
+                           " ORDER BY seq",
                            -1, &stmt, NULL) != SQLITE_OK)
         return s_fail(self, err, "cannot read the ledger");
     sqlite3_bind_int(stmt, 1, from_day);
     sqlite3_bind_int(stmt, 2, to_day);
     s_merged_t *m = malloc(sizeof(*m));
-    int step, rc = 0;
-    while (m && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        char item[800];
-        snprintf(item, sizeof(item), "%s", s_col(stmt, 0));
-        if (s_merge(self, item, NULL, true, m, NULL, NULL, err)) {
-            rc = -1;
-            break;
-        }
-        lt_ledger_item_t it = {.item = item,
-                               .event = lt_ev_from_name(m->st.event),
-                               .doc = m->doc,
-                               .agency = m->st.agency,
-                               .origins = m->origins,
-                               .day = m->st.day,
-                               .at = m->at,
-                               .flags = m->st.flags,
-                               .sig = m->sig,
-                               .signer = m->signer,
-                               .channel = m->channel,
-                               .dim = m->st.dim,
-                               .detail = m->detail,
-                               .sha256 = m->sha256,
-                               .msgid = m->msgid,
-                               .related_at = m->related_at,
-                               .rows = m->rows};
-        if (fn(arg, &it))
-            break;
+    int step = SQLITE_DONE, rc = 0;
+    bool stop = false;
+    while (m && !stop && rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(stmt, 0);
+        char item[800], agency[64];
+        s_copy(item, sizeof(item), s_col(stmt, 1));
+        rc = s_item_yield(self, item, seq, m, fn, arg, &stop, err);
+        const char *p = s_col(stmt, 3), *doc = s_col(stmt, 2), *event;
+        while (rc == 0 && !stop && s_more_next(&p, doc, &event, agency, item, sizeof(item)))
+            rc = s_item_yield(self, item, seq, m, fn, arg, &stop, err);
     }
     if (!m)
         rc = (lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1);
-    else if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+    else if (rc == 0 && !stop && step != SQLITE_ROW && step != SQLITE_DONE)
         rc = s_fail(self, err, "cannot read the ledger");
     free(m);
     sqlite3_finalize(stmt);
@@ -1757,6 +1968,25 @@ static int s_wait_collect(void *arg, const lt_ledger_wait_t *w)
     seen->count += w->count;
     snprintf(seen->agency, sizeof(seen->agency), "%s", w->agency);
     snprintf(seen->doc, sizeof(seen->doc), "%s", w->oldest_doc);
+    return 0;
+}
+
+//  What the self-test saw of lt_ledger_items.
+typedef struct {
+    int count;              //  items yielded
+    int64_t d2_in_seq;      //  seq of D2's doc_in (in its rows)
+    char d2_in_rows[128];   //  its rows
+} s_items_t;
+
+static int s_items_collect(void *arg, const lt_ledger_item_t *it)
+{
+    s_items_t *seen = arg;
+    seen->count++;
+    if (strcmp(it->item, "doc|D2|000.00.31.H26|in") == 0 && it->event == LT_EV_DOC_IN &&
+        strcmp(it->agency, "000.00.31.H26") == 0 && (it->flags & LT_F_RELAYED)) {
+        seen->d2_in_seq = strtoll(it->rows, NULL, 10);
+        snprintf(seen->d2_in_rows, sizeof(seen->d2_in_rows), "%s", it->rows);
+    }
     return 0;
 }
 
@@ -1859,14 +2089,27 @@ void lt_ledger_test(bool verbose)
                      true, t15) == 0);
     char head_before[65];
     assert(lt_ledger_head(ledger, head_before) == 8);
+    //  A version 2 store (no 'more') is converted at open in one
+    //  transaction, its rows and their hashes kept.
     lt_ledger_destroy(&ledger);
-    assert(sqlite3_exec(db, s_test_downgrade, NULL, NULL, NULL) == SQLITE_OK);
-    assert(s_version(db) == 1);
+    assert(sqlite3_exec(db, "ALTER TABLE ledger DROP COLUMN more;"
+                            "UPDATE ledger_meta SET value = 2 WHERE name = 'version'",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_version(db) == 2);
     lt_ledger_t *old = lt_ledger_new(db, path, true, &err);   //  read-only: not converted
     assert(!old && strstr(err.detail, "older format"));
     ledger = lt_ledger_new(db, path, false, &err);
+    assert(ledger && s_version(db) == 3);
+    assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
+    lt_ledger_destroy(&ledger);
+    assert(sqlite3_exec(db, s_test_downgrade, NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_version(db) == 1);
+    old = lt_ledger_new(db, path, true, &err);   //  read-only: not converted
+    assert(!old && strstr(err.detail, "older format"));
+    ledger = lt_ledger_new(db, path, false, &err);
     assert(ledger);
-    assert(s_version(db) == 2);
+    assert(s_version(db) == 3);
     assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
     assert(s_count(ledger, 20260901, 20260914, "status", 0) == 1 + 5);
@@ -1929,6 +2172,30 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 2);   //  D2 and D4, not D3
     assert(s_count(ledger, 20261015, 20261031, "doc_in", 0) == 2);
+    //  A relayed document's events share one row: D2's doc_in is in its
+    //  doc_out row's 'more', which the row's hash covers.
+    sqlite3_stmt *q = NULL;
+    assert(sqlite3_prepare_v2(db, "SELECT seq, more FROM ledger WHERE item LIKE 'doc|D2|%'", -1,
+                              &q, NULL) == SQLITE_OK);
+    assert(sqlite3_step(q) == SQLITE_ROW);
+    int64_t d2_seq = sqlite3_column_int64(q, 0);
+    assert(strcmp(s_col(q, 1), "6:doc_in,13:000.00.31.H26,") == 0);
+    assert(sqlite3_step(q) == SQLITE_DONE);
+    sqlite3_finalize(q);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE ledger SET more = '6:doc_in,13:000.00.32.H26,' WHERE seq = %lld",
+             (long long) d2_seq);
+    assert(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 1 &&
+           bad == (uint64_t) d2_seq && strstr(why, "edited"));
+    snprintf(sql, sizeof(sql), "UPDATE ledger SET more = '6:doc_in,13:000.00.31.H26,' WHERE seq = %lld",
+             (long long) d2_seq);
+    assert(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  Listed for the evidence as two items of that row.
+    s_items_t listed = {0};
+    assert(lt_ledger_items(ledger, 20261015, 20261031, s_items_collect, &listed, &err) == 0);
+    assert(listed.count == 4 && listed.d2_in_seq == d2_seq && strstr(listed.d2_in_rows, ":"));
     assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_publish(ledger, LT_KIND_DOCUMENT, "D5", "new", "000.00.12.H26", "000.00.31.H26",
                      true, t20 + 3000) == 0);
@@ -1969,7 +2236,7 @@ void lt_ledger_test(bool verbose)
     assert(lt_ledger_head(ledger, head) == rows_before);   //  nothing written yet
     assert(lt_ledger_flush(ledger, &err) == 0);
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-    assert(lt_ledger_head(ledger, head) == rows_before + 3);   //  D6 out, in, status 01
+    assert(lt_ledger_head(ledger, head) == rows_before + 2);   //  D6 out + in, status 01
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     assert(s_count(ledger, 20261015, 20261031, "doc_in", LT_F_CONFIRMED) == 1);
     assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 3);   //  D2, D4, D6
@@ -1991,7 +2258,7 @@ void lt_ledger_test(bool verbose)
         }
         assert(lt_ledger_flush(ledger, &err) == 0);
         assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-        assert(lt_ledger_head(ledger, head) == rows_before + 3 + 80);
+        assert(lt_ledger_head(ledger, head) == rows_before + 2 + 40);   //  out + in each
     }
     assert(s_count(ledger, 20261101, 20261114, "doc_out", 0) == 40);
     assert(s_count(ledger, 20261101, 20261114, "doc_in", 0) == 40);
