@@ -257,6 +257,7 @@ struct _lt_ledger_t {
     size_t sum_count;             //  entries in sums
     size_t sum_alloc;             //  entries allocated
     size_t join_from;             //  prows from here are the message's (may share a row)
+    bool head_dirty;              //  the last pending row is not hashed yet (s_head_settle)
 };
 
 //  The merged state of one item.
@@ -525,9 +526,10 @@ struct s_prow {
 };
 
 static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r);
+static int s_head_settle(lt_ledger_t *self, lt_err_t *err);
 
-//  Hash a row: its 32 bytes into md (may be NULL) and hex; false when out of
-//  memory (hex is then 64 'x', which matches no stored hash).
+//  Hash a row: its 32 bytes into md and hex (either may be NULL); false
+//  when out of memory (hex is then 64 'x', which matches no stored hash).
 static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
 {
     s_canon_t c;
@@ -558,13 +560,16 @@ static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
         s_canon_field(&c, r->more);
     unsigned char bytes[32];
     if (c.failed) {   //  cannot match any stored hash: the row is reported
-        memset(hex, 'x', 64);
-        hex[64] = 0;
+        if (hex) {
+            memset(hex, 'x', 64);
+            hex[64] = 0;
+        }
         memset(bytes, 0, sizeof(bytes));
     }
     else {
         lt_digest_sha256(c.data, c.size, bytes);
-        lt_digest_hex(bytes, sizeof(bytes), hex);
+        if (hex)
+            lt_digest_hex(bytes, sizeof(bytes), hex);
     }
     if (md)
         memcpy(md, bytes, sizeof(bytes));
@@ -1360,7 +1365,7 @@ static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *
 int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err)
 {
     assert(self);
-    int rc = 0;
+    int rc = s_head_settle(self, err);
     //  The batch's rows in their order, its ledger_open changes, its sums.
     for (size_t i = 0; i < self->prow_count && rc == 0; i++) {
         const s_prow_t *p = &self->prows[i];
@@ -1393,6 +1398,7 @@ void lt_ledger_discard(lt_ledger_t *self)
     self->sum_count = 0;
     s_pending_clear(self);
     self->head_seq = -1;
+    self->head_dirty = false;
 }
 
 //  Record that an item waits (ledger_open) since at, the time of its first
@@ -1498,6 +1504,7 @@ void lt_ledger_forget(lt_ledger_t *self)
 {
     assert(self);
     self->head_seq = -1;
+    self->head_dirty = false;
     for (size_t i = 0; i < self->sum_count; i++)
         self->sums[i].current = 0;   //  the failed message's moves
     //  The failed message's rows and ledger_open changes; the last row
@@ -1555,13 +1562,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     if (*related)
         *rel_before = m->st;
     int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
-    char prev[65];
-    if (*self->head_hash)
-        s_copy(prev, sizeof(prev), self->head_hash);
-    else {
-        memset(prev, '0', 64);
-        prev[64] = 0;
-    }
+    char prev[65] = "";   //  known once the row's place is (a row of its own or the message's)
     s_row_t r = {.seq = self->head_seq + 1,
                  .event = lt_ev_name(ev->event),
                  .item = ev->item,
@@ -1589,28 +1590,45 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     rc = 0;
     if (dup)
         goto done;
-    char hash[65];
-    unsigned char md[32];
+    unsigned char md[32] = {0};
+    //  Inside lt_ledger_record in deferred mode a row is hashed once
+    //  complete (s_head_settle), when the next row or the message's end
+    //  needs it, not once per event it gets.
+    bool lazy = self->deferred && self->join_from != SIZE_MAX;
     s_prow_t *host = s_join_host(self, &r);
-    if (!host && !s_hash(&r, md, hash)) {
-        lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
-        rc = -1;
-        goto done;
-    }
     const unsigned char *sha256_bin =
         sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
-    const unsigned char *prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
+    const unsigned char *prev_bin = NULL;
     int64_t ikey = s_ikey(r.item);
-    if (host) {   //  one more event of the message's row: the row hashed again
+    if (host) {   //  one more event of the message's row
         r.seq = host->r.seq;
         r.prev = host->r.prev;
-        if (s_more_add(host, r.event, r.agency) || !s_hash(&host->r, md, hash)) {
+        sha256_bin = NULL;   //  written with the host
+        if (s_more_add(host, r.event, r.agency)) {
             lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
             rc = -1;
             goto done;
         }
-        memcpy(host->hash, md, sizeof(md));
-        sha256_bin = prev_bin = NULL;   //  written with the host
+        self->head_dirty = true;
+    }
+    else {
+        if (s_head_settle(self, err)) {
+            rc = -1;
+            goto done;
+        }
+        if (*self->head_hash)
+            s_copy(prev, sizeof(prev), self->head_hash);
+        else {
+            memset(prev, '0', 64);
+            prev[64] = 0;
+        }
+        r.seq = self->head_seq + 1;
+        prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
+        if (!lazy && !s_hash(&r, md, NULL)) {
+            lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+            rc = -1;
+            goto done;
+        }
     }
     if (self->deferred ? s_prow_add(self, &r, sha256_bin, prev_bin, md, ikey, err)
                        : s_insert(self, &r, sha256_bin, prev_bin, md, ikey, err)) {
@@ -1621,9 +1639,13 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         self->prows[self->prow_count - 1].joined = true;
     *added = true;
     self->head_seq = r.seq;
-    memcpy(self->head_hash, hash, sizeof(self->head_hash));
-    memcpy(self->prev_bin, md, sizeof(md));
-    self->prev_bin_ok = true;
+    if (lazy)
+        self->head_dirty = true;
+    else {
+        lt_digest_hex(md, sizeof(md), self->head_hash);
+        memcpy(self->prev_bin, md, sizeof(md));
+        self->prev_bin_ok = true;
+    }
     s_seen_add(self, ikey, ev->event, r.doc);
     //  Move the changed items in ledger_sum: this event's, then the one it completes.
     if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
@@ -1684,6 +1706,27 @@ static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r)
     if (n <= 0 || (size_t) n >= sizeof(item) || strcmp(item, r->item) != 0)
         return NULL;
     return h;
+}
+
+//  Hash the last pending row, which waited for its last event: the next
+//  row's prev; -1 when out of memory.
+static int s_head_settle(lt_ledger_t *self, lt_err_t *err)
+{
+    if (!self->head_dirty)
+        return 0;
+    assert(self->prow_count > 0);
+    self->head_dirty = false;
+    size_t i = self->prow_count - 1;
+    while (i > 0 && self->prows[i].joined)
+        i--;
+    unsigned char md[32];
+    if (!s_hash(&self->prows[i].r, md, self->head_hash))
+        return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+    memcpy(self->prows[i].hash, md, sizeof(md));
+    memcpy(self->prows[self->prow_count - 1].hash, md, sizeof(md));   //  the head (forget)
+    memcpy(self->prev_bin, md, sizeof(md));
+    self->prev_bin_ok = true;
+    return 0;
 }
 
 static int s_on_event(void *arg, const lt_ledger_event_t *ev, lt_err_t *err)
@@ -1757,6 +1800,9 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
     int rc = lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
                               s_on_event, self, err);
     self->join_from = SIZE_MAX;
+    lt_err_t settle_err;
+    if (s_head_settle(self, rc ? &settle_err : err))
+        rc = -1;
     self->secret_doc = false;
     self->sha256 = NULL;
     self->sha256_bin_ok = false;

@@ -3,7 +3,8 @@
 # lthub-dms's mailbox, its config and systems file; made by
 # tests/upgrade/make-fixture.sh, see there for the state) start under this
 # release. The store and the mailbox are migrated on first start (and a
-# counting ledger of format 1 put into the store, converted); what was
+# counting ledger of format 1 put into the store, converted; a release
+# that kept a ledger of format 2 has it converted to format 3); what was
 # queued is delivered once, in lane order; what was in the mailbox is still
 # listed and fetched; resending a stored document or the register stores
 # nothing new; the release's example config passes --check-config.
@@ -28,9 +29,13 @@ hub_keys dms axis pub
 dms_systems
 mkdir -p "$HUB_DIR/data" "$HUB_DIR/dms"
 cp "$FX/data/lthub.db" "$HUB_DIR/data/"
+if [ -d "$FX/data/lthub.db.segments" ]; then   # payloads kept in segment files
+    cp -r "$FX/data/lthub.db.segments" "$HUB_DIR/data/"
+fi
 # A release without a ledger gets a ledger of format 1 in its store
-# (tests/upgrade/ledger_v1.py), converted to format 2 at the first start; a
-# release that kept one (0.2.0) has its own, written by that release.
+# (tests/upgrade/ledger_v1.py), converted to the current format at the
+# first start; a release that kept one (0.2.0: format 1, 0.3.0: format 2)
+# has its own, written by that release.
 HAD_LEDGER=$(sqlite3 "file:$FX/data/lthub.db?mode=ro" \
     "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ledger'")
 if [ "$HAD_LEDGER" = 0 ]; then
@@ -59,7 +64,8 @@ python3 - "$HUB_DIR/data/lthub.db" "$V1_HEAD" <<'PY' || hub_fail "the converted 
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 q = lambda sql: db.execute(sql).fetchall()
-assert q("SELECT value FROM ledger_meta WHERE name = 'version'") == [(2,)]
+assert q("SELECT value FROM ledger_meta WHERE name = 'version'") == [(3,)]
+assert q("SELECT DISTINCT more FROM ledger") == [("",)], "converted rows keep one event each"
 assert q("SELECT DISTINCT typeof(hash), typeof(prev), typeof(sha256) FROM ledger") == [("blob",) * 3]
 assert q("SELECT lower(hex(hash)) FROM ledger ORDER BY seq DESC LIMIT 1") == [(sys.argv[2],)]
 assert not q("SELECT name FROM sqlite_master WHERE name LIKE '%v1%'"), "old tables left"
@@ -149,7 +155,17 @@ if [ "$HAD_LEDGER" = 1 ]; then
     [ "$before" -gt 0 ] && [ "$after" = "$before" ] \
         || hub_fail "ledger rows: $before in the $RELEASE store, $after after the upgrade"
     [ "$(sqlite3 "file:$HUB_DIR/data/lthub.db?mode=ro" \
-        "SELECT value FROM ledger_meta WHERE name = 'version'")" = 2 ] \
-        || hub_fail "the $RELEASE ledger was not converted to format 2"
-    ok "the $RELEASE ledger converted to format 2, verifies, its $before rows kept"
+        "SELECT value FROM ledger_meta WHERE name = 'version'")" = 3 ] \
+        || hub_fail "the $RELEASE ledger was not converted to format 3"
+    # The rows are the release's, unchanged: the same hashes in the same
+    # order, each with one event ('more' empty).
+    python3 - "$FX/data/lthub.db" "$HUB_DIR/data/lthub.db" <<'PY' || hub_fail "the $RELEASE rows changed"
+import sqlite3, sys
+rows = lambda path: sqlite3.connect("file:%s?mode=ro" % path, uri=True).execute(
+    "SELECT seq, item, CASE typeof(hash) WHEN 'blob' THEN lower(hex(hash)) ELSE hash END,"
+    " CASE typeof(prev) WHEN 'blob' THEN lower(hex(prev)) ELSE prev END FROM ledger ORDER BY seq").fetchall()
+assert rows(sys.argv[1]) == rows(sys.argv[2])
+assert sqlite3.connect(sys.argv[2]).execute("SELECT DISTINCT more FROM ledger").fetchall() == [("",)]
+PY
+    ok "the $RELEASE ledger converted to format 3, verifies, its $before rows kept"
 fi
