@@ -55,7 +55,8 @@ ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 
 # The format 1 ledger was converted: same chain and head, binary hashes, an
 # item index instead of the text one, day sums merged into half months,
-# ledger_open filled (VA's receipt waits for its status), the figures of
+# the waiting items filled (VA's receipt waits for its status: a wait bit
+# on its row, ledger_open gone), the figures of
 # its periods unchanged.
 if [ "$HAD_LEDGER" = 0 ]; then
 "$BIN/broker/lthub" ledger verify --config "$HUB_DIR/lthub.cfg" | grep -q "ledger OK: 4 rows" \
@@ -71,7 +72,8 @@ assert q("SELECT lower(hex(hash)) FROM ledger ORDER BY seq DESC LIMIT 1") == [(s
 assert not q("SELECT name FROM sqlite_master WHERE name LIKE '%v1%'"), "old tables left"
 assert q("SELECT name FROM sqlite_master WHERE name = 'ledger_ikey'")
 assert sorted(q("SELECT day, SUM(n) FROM ledger_sum GROUP BY day")) == [(20260901, 3), (20260915, 1)]
-assert q("SELECT doc, agency FROM ledger_open") == [("VA", "000.00.13.H26")]
+assert q("SELECT doc, agency, wait FROM ledger WHERE wait != 0") == [("VA", "000.00.13.H26", 1)]
+assert not q("SELECT name FROM sqlite_master WHERE name = 'ledger_open'"), "ledger_open left"
 PY
 for pe in 2026-09:3 2026-10:1; do
     "$BIN/broker/lthub" indicators --config "$HUB_DIR/lthub.cfg" --period "${pe%:*}" --format json \
@@ -165,7 +167,14 @@ rows = lambda path: sqlite3.connect("file:%s?mode=ro" % path, uri=True).execute(
     "SELECT seq, item, CASE typeof(hash) WHEN 'blob' THEN lower(hex(hash)) ELSE hash END,"
     " CASE typeof(prev) WHEN 'blob' THEN lower(hex(prev)) ELSE prev END FROM ledger ORDER BY seq").fetchall()
 assert rows(sys.argv[1]) == rows(sys.argv[2])
-assert sqlite3.connect(sys.argv[2]).execute("SELECT DISTINCT more FROM ledger").fetchall() == [("",)]
+new = sqlite3.connect(sys.argv[2])
+assert new.execute("SELECT DISTINCT more FROM ledger").fetchall() == [("",)]
+# What waited in ledger_open waits on its item's first row.
+old = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+if old.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_open'").fetchall():
+    want = sorted(old.execute("SELECT item FROM ledger_open").fetchall())
+    assert sorted(new.execute("SELECT item FROM ledger WHERE wait = 1").fetchall()) == want, want
+assert not new.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_open'").fetchall()
 PY
     ok "the $RELEASE ledger converted to format 3, verifies, its $before rows kept"
 fi
