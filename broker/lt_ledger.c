@@ -77,7 +77,7 @@ static const char *s_schema =
     "  WHERE wait != 0 AND event != 'dossier_received';"
     "CREATE INDEX IF NOT EXISTS ledger_wait_sync ON ledger (at)"
     "  WHERE wait != 0 AND event = 'dossier_received';"
-    "CREATE INDEX IF NOT EXISTS ledger_ikey ON ledger (ikey);"
+    "CREATE INDEX IF NOT EXISTS ledger_ikey ON ledger (ikey, more);"
     "CREATE INDEX IF NOT EXISTS ledger_synced ON ledger (doc, at)"
     "  WHERE event = 'dossier_synced';"
     "CREATE TABLE IF NOT EXISTS ledger_sum ("
@@ -96,6 +96,7 @@ static const char *s_schema =
 //  Version 2 to 3, in one transaction: the rows stay as they are (one
 //  event each, 'more' empty, their hashes unchanged); then s_migrate_open.
 static const char *s_migrate_3 = "ALTER TABLE ledger ADD COLUMN more TEXT NOT NULL DEFAULT '';"
+                                 "DROP INDEX IF EXISTS ledger_ikey;"
                                  "ALTER TABLE ledger ADD COLUMN wait INTEGER NOT NULL DEFAULT 0;"
                                  "UPDATE ledger_meta SET value = 3 WHERE name = 'version';";
 
@@ -792,6 +793,33 @@ static uint64_t s_synced_key(const char *doc)
     return ((uint64_t) s_doc_hash(doc) << 32) ^ 0x5f5f5f5fu;
 }
 
+//  The filter's key of a document event kept in a row's 'more' (which has
+//  no ikey in the index): the document's half of the ikey with a hash of
+//  its agency and direction, all that the index's (ikey, more) gives.
+static uint64_t s_extra_key(int64_t ikey, const char *agency, size_t len, bool in)
+{
+    uint64_t low = s_fnv32(agency, len) ^ (in ? 0x9e3779b9u : 0x7f4a7c15u);
+    return (((uint64_t) ikey & 0xffffffff00000000ull) | low) ^ 0x5bd1e9955bd1e995ull;
+}
+
+//  Whether rows of an item may exist: its ikey, or for a document item its
+//  key as an event in 'more' (true while there is no filter).
+static bool s_seen_may_item(const lt_ledger_t *self, int64_t ikey, const char *item)
+{
+    if (!self->seen || s_seen_may(self, (uint64_t) ikey))
+        return true;
+    const char *dir = strrchr(item, '|');
+    if (strncmp(item, "doc|", 4) != 0 || !dir || dir == item + 3)
+        return false;
+    const char *agency = dir;
+    while (agency > item + 3 && agency[-1] != '|')
+        agency--;
+    if (agency == item + 3)   //  no agency field
+        return false;
+    return s_seen_may(self, s_extra_key(ikey, agency, (size_t) (dir - agency),
+                                        strcmp(dir, "|in") == 0));
+}
+
 //  Fill the filter from the table; without memory or on a read error there
 //  is none (every lookup probes the index).
 static void s_seen_build(lt_ledger_t *self)
@@ -809,7 +837,7 @@ static void s_seen_build(lt_ledger_t *self)
     self->seen = seen;
     self->seen_mask = bits - 1;
     self->seen_rows = 0;
-    static const char *sql[] = {"SELECT ikey, doc, more FROM ledger",
+    static const char *sql[] = {"SELECT ikey, more FROM ledger",
                                 "SELECT doc FROM ledger WHERE event = 'dossier_synced'"};
     for (int q = 0; q < 2 && self->seen; q++) {
         sqlite3_stmt *stmt = NULL;
@@ -817,13 +845,13 @@ static void s_seen_build(lt_ledger_t *self)
         if (sqlite3_prepare_v2(self->db, sql[q], -1, &stmt, NULL) == SQLITE_OK)
             while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
                 if (q == 0) {
-                    s_seen_set(self, (uint64_t) sqlite3_column_int64(stmt, 0));
-                    if (sqlite3_column_bytes(stmt, 2) > 0) {   //  the row's other items
-                        const char *p = s_col(stmt, 2), *doc = s_col(stmt, 1), *event;
-                        char agency[64], item[800];
-                        while (s_more_next(&p, doc, &event, agency, item, sizeof(item)))
-                            s_seen_set(self, (uint64_t) s_ikey(item));
-                    }
+                    int64_t ikey = sqlite3_column_int64(stmt, 0);
+                    s_seen_set(self, (uint64_t) ikey);
+                    const char *p = s_col(stmt, 1), *event, *agency;
+                    size_t elen, alen;   //  the row's other items
+                    while (*p && s_more_field(&p, &event, &elen) &&
+                           s_more_field(&p, &agency, &alen))
+                        s_seen_set(self, s_extra_key(ikey, agency, alen, elen == 6));
                 }
                 else
                     s_seen_set(self, s_synced_key(s_col(stmt, 0)));
@@ -838,6 +866,9 @@ static void s_seen_build(lt_ledger_t *self)
     for (size_t i = 0; self->seen && i < self->prow_count; i++) {   //  rows not yet written
         const s_row_t *r = &self->prows[i].r;
         s_seen_set(self, (uint64_t) self->prows[i].ikey);
+        if (self->prows[i].joined)
+            s_seen_set(self, s_extra_key(self->prows[i].ikey, r->agency, strlen(r->agency),
+                                         strcmp(r->event, "doc_in") == 0));
         if (strcmp(r->event, "dossier_synced") == 0)
             s_seen_set(self, s_synced_key(r->doc));
         self->seen_rows++;
@@ -1106,7 +1137,7 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     s_acc_t all = {0};
     int step = SQLITE_DONE;
     int64_t ikey = s_ikey(item);
-    bool may = s_seen_may(self, (uint64_t) ikey);
+    bool may = s_seen_may_item(self, ikey, item);
     if (may) {   //  the rows of its document
         uint64_t doc = (uint64_t) ikey & 0xffffffff00000000ull;
         sqlite3_bind_int64(stmt, 1, (int64_t) doc);
@@ -1674,6 +1705,8 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         self->prev_bin_ok = true;
     }
     s_seen_add(self, ikey, ev->event, r.doc);
+    if (host && self->seen)
+        s_seen_set(self, s_extra_key(ikey, r.agency, strlen(r.agency), ev->event == LT_EV_DOC_IN));
     //  Move the changed items in ledger_sum: this event's, then the one it completes.
     if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
         ((before.found && s_sum_add(self, &before, -1, err)) || s_sum_add(self, &m->st, 1, err)))
@@ -1719,7 +1752,7 @@ static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r)
         r->attrs != a->attrs || strcmp(r->signer, a->signer) != 0 ||
         strcmp(r->dim, a->dim) != 0 || strcmp(r->detail, a->detail) != 0 ||
         strcmp(r->sha256, a->sha256) != 0 || strcmp(r->msgid, a->msgid) != 0 ||
-        strlen(r->agency) >= 64)
+        strlen(r->agency) >= 64 || strchr(r->agency, '|'))
         return NULL;
     char item[800];
     int n = snprintf(item, sizeof(item), "doc|%s|%s|%s", r->doc, r->agency,
@@ -2064,8 +2097,9 @@ static const char *s_test_downgrade_2 =
     " agency TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, at, item)) WITHOUT ROWID;"
     "INSERT INTO ledger_open SELECT CASE event WHEN 'dossier_received' THEN 2 ELSE 1 END, at,"
     " item, agency, doc FROM ledger WHERE wait = 1;"
-    "DROP INDEX ledger_wait_status; DROP INDEX ledger_wait_sync;"
+    "DROP INDEX ledger_wait_status; DROP INDEX ledger_wait_sync; DROP INDEX ledger_ikey;"
     "ALTER TABLE ledger DROP COLUMN more; ALTER TABLE ledger DROP COLUMN wait;"
+    "CREATE INDEX ledger_ikey ON ledger (ikey);"
     "UPDATE ledger_meta SET value = 2 WHERE name = 'version';";
 
 //  Turn the self-test's version 2 ledger back into version 1 as an older
@@ -2345,6 +2379,44 @@ void lt_ledger_test(bool verbose)
     }
     assert(s_count(ledger, 20261101, 20261114, "doc_out", 0) == 40);
     assert(s_count(ledger, 20261101, 20261114, "doc_in", 0) == 40);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  The filter built again, full size, from the index (ikeys and
+    //  'more'): a resent document whose doc_in is in its row's 'more' is
+    //  known (nothing appended). A document to two recipients is one row
+    //  of three events, two waiting; a status from one ends its wait in
+    //  the written row.
+    free(ledger->seen);
+    ledger->seen = NULL;
+    ledger->seen_min_bits = S_SEEN_MIN_BITS;
+    int64_t head_n = lt_ledger_head(ledger, head);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0);
+    int64_t waiting = wait.count;
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "N5", "update", "000.00.12.H26", "000.00.31.H26",
+                     true, t3 + 500) == 0);
+    lt_ledger_keep(ledger);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "M1", "new", "000.00.12.H26",
+                     "000.00.31.H26,000.00.32.H26", true, t3 + 600) == 0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    assert(ledger->seen && lt_ledger_head(ledger, head) == head_n + 1);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0 && wait.count == waiting + 2);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_STATUS, "M1", "01", "000.00.32.H26", NULL, true, t3 + 700) ==
+           0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0 && wait.count == waiting + 1);
+    assert(s_count(ledger, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 1);
+    assert(s_count(ledger, 20261101, 20261114, "doc_in", 0) == 42);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     lt_ledger_set_deferred(ledger, false);
     //  A read-only ledger has no list to read.
