@@ -7,18 +7,24 @@
     agency, event, flags, dim) to its new one. The event's own item is read
     once, before the insert: its rows give the state before, with the new
     row the state after, and a row of the same origin means nothing is to
-    be appended. Every read is an index lookup on the item's 64-bit hash.
-    A relayed doc_in or a dossier_received not yet completed is added to
-    ledger_open; what completes it removes it (the alerts read that table).
+    be appended. Every read is an index lookup on the document's half of
+    the item's 64-bit hash. A relayed doc_in or a dossier_received not yet
+    completed sets a wait bit on its item's first row; what completes it
+    clears the bit (the alerts read the rows with bits set, by time).
+
+    Format 3 writes one row for a relayed document's events: its doc_out
+    in the row's columns, its doc_in items (alike but for event, agency and
+    item) in the row's 'more', covered by the row's hash. The index holds
+    (ikey, more), so the presence filter is built from the index alone.
 
     Two things keep this cheap on the relay's path. A presence filter in
     memory (a Bloom filter over the items' ikeys) answers "no such row" for
     a new document's items and for the statuses that would confirm them,
     so a new document costs no index probe. In deferred mode (the store's)
-    the rows, ledger_open changes and ledger_sum moves of a batch are kept
-    in memory, seen by the appends that follow, and written just before the
-    batch's commit, in its transaction, rather than inside each message's
-    savepoint.
+    the rows (with their wait bits) and ledger_sum moves of a batch are
+    kept in memory, seen by the appends that follow, and written just
+    before the batch's commit, in its transaction, rather than inside each
+    message's savepoint; a row is hashed once it has all its events.
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
@@ -42,7 +48,10 @@
 //  in the row's columns, the others in 'more' (s_more_add), which the
 //  row's hash covers when it is not empty (a version 2 row, whose 'more' is
 //  empty, hashes as before). Rows of an item are found by their
-//  document's half of the ikey (a range of the index), ledger_open is kept.
+//  document's half of the ikey (a range of the index on (ikey, more)).
+//  ledger_open is replaced by 'wait', bits of the row's events still
+//  waiting (bit 0 the columns' event, bit k more's k-th), outside the
+//  hash like ledger_open was outside the chain, indexed by time.
 #define S_VERSION 3
 
 //  The presence filter's smallest size in bits (1 MiB; see s_seen_build).
@@ -1299,7 +1308,7 @@ void lt_ledger_keep(lt_ledger_t *self)
     self->wundo_count = 0;   //  its wait changes stay
 }
 
-//  Drop every row and ledger_open change not yet written.
+//  Drop every row and wait change not yet written.
 static void s_pending_clear(lt_ledger_t *self)
 {
     for (size_t i = 0; i < self->prow_count; i++) {
