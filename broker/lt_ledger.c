@@ -771,13 +771,16 @@ static int s_more_add(s_prow_t *p, const char *event, const char *agency)
 //  ikey index with 8 to 16 bits a row (at least 1 MiB), and built again,
 //  larger, once there are fewer than 4.
 
-//  The word of a key and its two bits in it (both in one word: one memory
-//  read a lookup).
+//  The word of a key and its two bits in it. The word comes from the
+//  key's high half, the document's hash in every key (ikey, the keys of
+//  events in 'more', a dossier's sync), the bits from the rest: all the
+//  lookups of a message's document read one word, one cache miss.
 static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bits)
 {
-    uint64_t h = (key ^ (key >> 29)) * 0x9e3779b97f4a7c15ull;
-    *bits = (1ull << (h & 63)) | (1ull << ((h >> 6) & 63));
-    return &self->seen[((h >> 32) & self->seen_mask) >> 6];
+    uint64_t w = (key >> 32) * 0x9e3779b97f4a7c15ull;
+    uint64_t b = ((key & 0xffffffffull) ^ (w >> 17)) * 0xc2b2ae3d27d4eb4full;
+    *bits = (1ull << (b >> 58)) | (1ull << ((b >> 52) & 63));
+    return &self->seen[((w >> 32) & self->seen_mask) >> 6];
 }
 
 static void s_seen_set(lt_ledger_t *self, uint64_t key)
@@ -807,8 +810,8 @@ static uint64_t s_synced_key(const char *doc)
 //  its agency and direction, all that the index's (ikey, more) gives.
 static uint64_t s_extra_key(int64_t ikey, const char *agency, size_t len, bool in)
 {
-    uint64_t low = s_fnv32(agency, len) ^ (in ? 0x9e3779b9u : 0x7f4a7c15u);
-    return (((uint64_t) ikey & 0xffffffff00000000ull) | low) ^ 0x5bd1e9955bd1e995ull;
+    uint64_t low = s_fnv32(agency, len) ^ (in ? 0x9e3779b9u : 0x7f4a7c15u) ^ 0x5bd1e995u;
+    return ((uint64_t) ikey & 0xffffffff00000000ull) | (low & 0xffffffffull);
 }
 
 //  Whether rows of an item may exist: its ikey, or for a document item its
