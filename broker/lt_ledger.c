@@ -7,24 +7,31 @@
     agency, event, flags, dim) to its new one. The event's own item is read
     once, before the insert: its rows give the state before, with the new
     row the state after, and a row of the same origin means nothing is to
-    be appended. Every read is an index lookup on the item's 64-bit hash.
-    A relayed doc_in or a dossier_received not yet completed is added to
-    ledger_open; what completes it removes it (the alerts read that table).
+    be appended. Every read is an index lookup on the document's half of
+    the item's 64-bit hash. A relayed doc_in or a dossier_received not yet
+    completed sets a wait bit on its item's first row; what completes it
+    clears the bit (the alerts read the rows with bits set, by time).
+
+    Format 3 writes one row for a relayed document's events: its doc_out
+    in the row's columns, its doc_in items (alike but for event, agency and
+    item) in the row's 'more', covered by the row's hash. The index holds
+    (ikey, more), so the presence filter is built from the index alone.
 
     Two things keep this cheap on the relay's path. A presence filter in
     memory (a Bloom filter over the items' ikeys) answers "no such row" for
     a new document's items and for the statuses that would confirm them,
     so a new document costs no index probe. In deferred mode (the store's)
-    the rows, ledger_open changes and ledger_sum moves of a batch are kept
-    in memory, seen by the appends that follow, and written just before the
-    batch's commit, in its transaction, rather than inside each message's
-    savepoint.
+    the rows (with their wait bits) and ledger_sum moves of a batch are
+    kept in memory, seen by the appends that follow, and written just
+    before the batch's commit, in its transaction, rather than inside each
+    message's savepoint; a row is hashed once it has all its events.
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
 #include "lt_period.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +43,16 @@
 //  of the item (ikey) indexed instead, the uniqueness kept by
 //  lt_ledger_append, hashes and digests as 32-byte blobs (their canonical
 //  form, and so the chain, is unchanged), ledger_sum per half month.
-#define S_VERSION 2
+//  Version 3: one row for a relayed document's events (its doc_out and
+//  doc_in items, which differ only in event, agency and item): the first
+//  in the row's columns, the others in 'more' (s_more_add), which the
+//  row's hash covers when it is not empty (a version 2 row, whose 'more' is
+//  empty, hashes as before). Rows of an item are found by their
+//  document's half of the ikey (a range of the index on (ikey, more)).
+//  ledger_open is replaced by 'wait', bits of the row's events still
+//  waiting (bit 0 the columns' event, bit k more's k-th), outside the
+//  hash like ledger_open was outside the chain, indexed by time.
+#define S_VERSION 3
 
 //  The presence filter's smallest size in bits (1 MiB; see s_seen_build).
 #define S_SEEN_MIN_BITS (1ull << 23)
@@ -63,8 +79,14 @@ static const char *s_schema =
     "  msgid TEXT NOT NULL,"
     "  prev BLOB NOT NULL,"
     "  hash BLOB NOT NULL,"
-    "  ikey INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS ledger_ikey ON ledger (ikey);"
+    "  ikey INTEGER NOT NULL,"
+    "  more TEXT NOT NULL DEFAULT '',"
+    "  wait INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS ledger_wait_status ON ledger (at)"
+    "  WHERE wait != 0 AND event != 'dossier_received';"
+    "CREATE INDEX IF NOT EXISTS ledger_wait_sync ON ledger (at)"
+    "  WHERE wait != 0 AND event = 'dossier_received';"
+    "CREATE INDEX IF NOT EXISTS ledger_ikey ON ledger (ikey, more);"
     "CREATE INDEX IF NOT EXISTS ledger_synced ON ledger (doc, at)"
     "  WHERE event = 'dossier_synced';"
     "CREATE TABLE IF NOT EXISTS ledger_sum ("
@@ -75,17 +97,24 @@ static const char *s_schema =
     "  dim TEXT NOT NULL,"
     "  n INTEGER NOT NULL,"
     "  PRIMARY KEY (day, agency, event, flags, dim)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS ledger_open ("
-    "  kind INTEGER NOT NULL,"
-    "  at INTEGER NOT NULL,"
-    "  item TEXT NOT NULL,"
-    "  agency TEXT NOT NULL,"
-    "  doc TEXT NOT NULL,"
-    "  PRIMARY KEY (kind, at, item)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ledger_meta ("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 2);";
+    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 3);";
+
+//  Version 2 to 3, in one transaction: the rows stay as they are (one
+//  event each, 'more' empty, their hashes unchanged); then s_migrate_open.
+static const char *s_migrate_3 = "ALTER TABLE ledger ADD COLUMN more TEXT NOT NULL DEFAULT '';"
+                                 "DROP INDEX IF EXISTS ledger_ikey;"
+                                 "ALTER TABLE ledger ADD COLUMN wait INTEGER NOT NULL DEFAULT 0;"
+                                 "UPDATE ledger_meta SET value = 3 WHERE name = 'version';";
+
+//  ledger_open (versions 1 and 2) into the rows' wait bits: each waiting
+//  item's first row (one event: bit 0).
+static const char *s_migrate_open =
+    "UPDATE ledger SET wait = 1 WHERE seq IN (SELECT (SELECT MIN(l.seq) FROM ledger l"
+    "  WHERE l.ikey = lt_ikey(o.item) AND l.item = o.item) FROM ledger_open o);"
+    "DROP TABLE ledger_open;";
 
 //  Version 1 to 2, in one transaction: the rows copied with their item
 //  hash and binary digests (lt_ikey, lt_unhex), the day sums merged into
@@ -133,7 +162,7 @@ static const char *s_open_backfill =
 
 #define S_COLUMNS                                                                                 \
     "seq, event, item, origin, doc, agency, at, day, electronic, secret, sig, signer, channel,"  \
-    " dim, attrs, detail, sha256, msgid, prev, hash"
+    " dim, attrs, detail, sha256, msgid, prev, hash, more"
 
 typedef enum {
     Q_HEAD,
@@ -142,39 +171,39 @@ typedef enum {
     Q_SYNCED,
     Q_CONFIRMED,
     Q_SUM_ADD,
-    Q_OPEN_ADD,
-    Q_OPEN_DEL,
-    Q_OPEN_LIST,
+    Q_WAIT_SET,
+    Q_WAIT_STATUS,
+    Q_WAIT_SYNC,
     Q_COUNT
 } s_query_t;
 
 static const char *s_sql[Q_COUNT] = {
     [Q_HEAD] = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
-    [Q_INSERT] = "INSERT INTO ledger (" S_COLUMNS ", ikey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                 " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-    [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey = ?1 AND item = ?2 ORDER BY seq",
+    [Q_INSERT] = "INSERT INTO ledger (" S_COLUMNS ", ikey, wait) VALUES (?1, ?2, ?3, ?4, ?5,"
+                 " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
+                 " ?22, ?23)",
+    //  The rows of a document (its half of the ikey): those of the item
+    //  are picked from them (s_row_pick), a row holding several items.
+    [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey BETWEEN ?1 AND ?2 ORDER BY seq",
     [Q_SYNCED] = "SELECT MIN(at) FROM ledger WHERE event = 'dossier_synced' AND doc = ?1",
     [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE ikey = ?1 AND item = ?2",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                   " ON CONFLICT (day, agency, event, flags, dim) DO UPDATE SET n = n + excluded.n",
-    [Q_OPEN_ADD] = "INSERT OR IGNORE INTO ledger_open (kind, at, item, agency, doc)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_OPEN_DEL] = "DELETE FROM ledger_open WHERE kind = ?1 AND at = ?2 AND item = ?3",
-    //  The oldest open items of a kind (at most ?3, along the key), per
-    //  agency: how many, the oldest time and its document (SQLite gives the
-    //  bare column of the row MIN() picked).
-    [Q_OPEN_LIST] = "SELECT agency, COUNT(*), MIN(at), doc FROM (SELECT agency, at, doc"
-                    " FROM ledger_open WHERE kind = ?1 AND at <= ?2 ORDER BY at LIMIT ?3)"
-                    " GROUP BY agency ORDER BY 3",
+    [Q_WAIT_SET] = "UPDATE ledger SET wait = (wait & ~?2) | ?3 WHERE seq = ?1",
+    //  The rows with waiting events of a kind, oldest first (s_wait_list).
+    [Q_WAIT_STATUS] = "SELECT at, wait, item, agency, doc, more FROM ledger"
+                      " WHERE wait != 0 AND event != 'dossier_received' AND at <= ?1 ORDER BY at",
+    [Q_WAIT_SYNC] = "SELECT at, wait, item, agency, doc, more FROM ledger"
+                    " WHERE wait != 0 AND event = 'dossier_received' AND at <= ?1 ORDER BY at",
 };
 
 //  Whether a query writes (not prepared on a read-only ledger, whose store
 //  may predate its tables).
 static bool s_writes(int q)
 {
-    return q == Q_INSERT || q == Q_SUM_ADD || q == Q_OPEN_ADD || q == Q_OPEN_DEL ||
-           q == Q_OPEN_LIST;
+    return q == Q_INSERT || q == Q_SUM_ADD || q == Q_WAIT_SET || q == Q_WAIT_STATUS ||
+           q == Q_WAIT_SYNC;
 }
 
 //  One pending ledger_sum line (deferred mode): the batch's kept delta and
@@ -193,15 +222,12 @@ typedef struct {
 //  in one allocation).
 typedef struct s_prow s_prow_t;
 
-//  A ledger_open change waiting for lt_ledger_flush (deferred mode).
+//  A change of a pending row's wait bits by the message being recorded,
+//  undone if its publish fails (lt_ledger_forget).
 typedef struct {
-    int kind;            //  lt_ledger_await_t
-    int64_t at;          //  the item's first row
-    char *item;          //  item, then agency, then doc (one allocation)
-    const char *agency;  //  in item's allocation
-    const char *doc;     //  in item's allocation
-    bool closed;         //  an item it waited for came (lt_ledger_forget may reopen it)
-} s_popen_t;
+    size_t prow;    //  the row's entry in prows
+    int64_t wait;   //  its bits before
+} s_wundo_t;
 
 struct s_merged;
 
@@ -229,18 +255,16 @@ struct _lt_ledger_t {
     size_t prow_count;            //  entries in prows
     size_t prow_kept;             //  of which kept for the batch (the rest: current)
     size_t prow_alloc;            //  entries allocated
-    s_popen_t *popens;            //  ledger_open entries waiting for the flush
-    size_t popen_count;           //  entries in popens
-    size_t popen_kept;            //  of which kept for the batch (the rest: current)
-    size_t popen_alloc;           //  entries allocated
-    size_t *closed_now;           //  entries closed by the message being recorded
-    size_t closed_count;          //  entries in closed_now
-    size_t closed_alloc;          //  entries allocated
+    s_wundo_t *wundo;             //  wait changes of the message being recorded
+    size_t wundo_count;           //  entries in wundo
+    size_t wundo_alloc;           //  entries allocated
     struct s_merged *merged;      //  lt_ledger_append's scratch, allocated once
     bool deferred;                //  ledger_sum moves wait for lt_ledger_flush
     s_sum_t *sums;                //  pending ledger_sum moves (deferred mode)
     size_t sum_count;             //  entries in sums
     size_t sum_alloc;             //  entries allocated
+    size_t join_from;             //  prows from here are the message's (may share a row)
+    bool head_dirty;              //  the last pending row is not hashed yet (s_head_settle)
 };
 
 //  The merged state of one item.
@@ -253,8 +277,6 @@ typedef struct {
     char dim[128];        //  its dimension
 } s_state_t;
 
-static int s_open_write(lt_ledger_t *self, int kind, int64_t at, const char *item,
-                        const char *agency, const char *doc, lt_err_t *err);
 static void s_pending_clear(lt_ledger_t *self);
 
 static int s_fail(lt_ledger_t *self, lt_err_t *err, const char *what)
@@ -305,7 +327,7 @@ static int s_run(lt_ledger_t *self, const char *sql, const char *what, lt_err_t 
 static void s_sql_ikey(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 static void s_sql_unhex(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
-//  Create the tables, converting a version 1 ledger first (one transaction).
+//  Create the tables, converting an older ledger first (one transaction).
 static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
 {
     if (version > S_VERSION)
@@ -313,12 +335,8 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
                           "ledger %s: format %d is newer than this program's (%d)", self->path,
                           version, S_VERSION),
                -1;
-    if (version == S_VERSION)
+    if (version == S_VERSION || version == 0)
         return s_run(self, s_schema, "cannot create tables", err);
-    if (version == 0)
-        return s_run(self, s_schema, "cannot create tables", err);
-    //  Version 1: ledger_open first (a store made before it), on the old
-    //  text index; then the rows and sums into the version 2 tables.
     if (sqlite3_create_function(self->db, "lt_ikey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 s_sql_ikey, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function(self->db, "lt_unhex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -331,11 +349,25 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
         had_open = sqlite3_step(stmt) == SQLITE_ROW;
     sqlite3_finalize(stmt);
     int rc = s_run(self, "BEGIN IMMEDIATE", "cannot convert the ledger", err);
-    if (rc == 0)
+    if (rc == 0 && version == 1)
+        //  Version 1: ledger_open first (a store made before it), on the
+        //  old text index; then the rows and sums into the current tables
+        //  ('more' empty: version 1 rows hash as they did).
         rc = (!had_open && s_run(self, s_open_backfill, "cannot fill ledger_open", err)) ||
                      s_run(self, s_migrate_rename, "cannot convert the ledger", err) ||
                      s_run(self, s_schema, "cannot create tables", err) ||
-                     s_run(self, s_migrate_copy, "cannot convert the ledger", err) ||
+                     s_run(self, s_migrate_copy, "cannot convert the ledger", err)
+                 ? -1
+                 : 0;
+    else if (rc == 0)   //  version 2: two columns more
+        rc = s_run(self, s_migrate_3, "cannot convert the ledger", err) ||
+                     s_run(self, s_schema, "cannot create tables", err)
+                 ? -1
+                 : 0;
+    //  Both: the waiting items of ledger_open into the rows' wait bits.
+    if (rc == 0)
+        rc = ((had_open || version == 1) &&
+              s_run(self, s_migrate_open, "cannot convert ledger_open", err)) ||
                      s_run(self, "COMMIT", "cannot convert the ledger", err)
                  ? -1
                  : 0;
@@ -354,10 +386,11 @@ lt_ledger_t *lt_ledger_new(sqlite3 *db, const char *path, bool readonly, lt_err_
         return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), NULL;
     self->db = db;
     self->head_seq = -1;
+    self->join_from = SIZE_MAX;
     self->seen_min_bits = S_SEEN_MIN_BITS;
     snprintf(self->path, sizeof(self->path), "%s", path ? path : "");
     int version = s_version(db);
-    if (readonly && version == 1) {
+    if (readonly && version >= 1 && version < S_VERSION) {
         lt_err_set(err, LT_ESTORE,
                    "ledger %s: kept in an older format; lthubd converts it when it next starts",
                    self->path);
@@ -393,8 +426,7 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
     free(self->seen);
     s_pending_clear(self);
     free(self->prows);
-    free(self->popens);
-    free(self->closed_now);
+    free(self->wundo);
     free(self->merged);
     free(self);
     *self_p = NULL;
@@ -476,6 +508,7 @@ typedef struct {
     const char *dim;
     int64_t attrs;
     const char *detail, *sha256, *msgid, *prev;
+    const char *more;      //  the row's other events (s_more_add), "" for none
     char sha256_hex[65];   //  sha256 read from a blob
     char prev_hex[65];     //  prev read from a blob
 } s_row_t;
@@ -489,10 +522,19 @@ struct s_prow {
     bool prev_bin;             //  r.prev is a digest
     unsigned char hash[32];    //  the row's hash
     char *text;                //  its strings
+    bool joined;               //  an event added to the row of the entry before it
+    int bit;                   //  its event's place in the row (0: the columns, k: more's k-th)
+    int events;                //  events in the row (its first entry)
+    int64_t wait;              //  the row's wait bits (its first entry)
+    char *more;                //  the row's other events (heap), NULL = none
+    size_t more_len;           //  bytes in more
 };
 
-//  Hash a row: its 32 bytes into md (may be NULL) and hex; false when out of
-//  memory (hex is then 64 'x', which matches no stored hash).
+static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r);
+static int s_head_settle(lt_ledger_t *self, lt_err_t *err);
+
+//  Hash a row: its 32 bytes into md and hex (either may be NULL); false
+//  when out of memory (hex is then 64 'x', which matches no stored hash).
 static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
 {
     s_canon_t c;
@@ -519,15 +561,20 @@ static bool s_hash(const s_row_t *r, unsigned char md[32], char hex[65])
     s_canon_field(&c, r->sha256);
     s_canon_field(&c, r->msgid);
     s_canon_field(&c, r->prev);
+    if (r->more && *r->more)   //  a version 2 row (none) hashes as it did
+        s_canon_field(&c, r->more);
     unsigned char bytes[32];
     if (c.failed) {   //  cannot match any stored hash: the row is reported
-        memset(hex, 'x', 64);
-        hex[64] = 0;
+        if (hex) {
+            memset(hex, 'x', 64);
+            hex[64] = 0;
+        }
         memset(bytes, 0, sizeof(bytes));
     }
     else {
         lt_digest_sha256(c.data, c.size, bytes);
-        lt_digest_hex(bytes, sizeof(bytes), hex);
+        if (hex)
+            lt_digest_hex(bytes, sizeof(bytes), hex);
     }
     if (md)
         memcpy(md, bytes, sizeof(bytes));
@@ -618,6 +665,102 @@ static uint32_t s_doc_hash(const char *doc)
     return s_fnv32(doc, strcspn(doc, "|"));
 }
 
+//  A row's other events ('more', version 3): for each, its event name and
+//  its agency as LENGTH ':' VALUE ','; its item is the document's
+//  (doc|DOC|AGENCY|in or out), every other field the row's.
+
+//  Read the next field of more at *p; false at the end or on anything
+//  malformed (a row edited by hand, which verify reports).
+static bool s_more_field(const char **p, const char **val, size_t *len)
+{
+    const char *q = *p;
+    size_t n = 0;
+    int digits = 0;
+    while (*q >= '0' && *q <= '9' && digits < 6) {
+        n = n * 10 + (size_t) (*q++ - '0');
+        digits++;
+    }
+    if (!digits || *q != ':')
+        return false;
+    q++;
+    if (strnlen(q, n + 1) < n + 1 || q[n] != ',')
+        return false;
+    *val = q;
+    *len = n;
+    *p = q + n + 1;
+    return true;
+}
+
+//  The next event of more: its event name, its agency (into agency) and
+//  its item (into item); false at the end.
+static bool s_more_next(const char **p, const char *doc, const char **event, char agency[64],
+                        char *item, size_t item_size)
+{
+    const char *ev, *ag;
+    size_t el, al;
+    if (!s_more_field(p, &ev, &el) || !s_more_field(p, &ag, &al) || al >= 64)
+        return false;
+    if (el == 6 && memcmp(ev, "doc_in", 6) == 0)
+        *event = "doc_in";
+    else if (el == 7 && memcmp(ev, "doc_out", 7) == 0)
+        *event = "doc_out";
+    else
+        return false;
+    memcpy(agency, ag, al);
+    agency[al] = 0;
+    int n = snprintf(item, item_size, "doc|%s|%s|%s", doc, agency, el == 6 ? "in" : "out");
+    return n > 0 && (size_t) n < item_size;
+}
+
+//  Whether row r holds item, its place in the row in *bit; if it is one of
+//  its other events, r becomes that event (event, agency and item, in abuf
+//  and ibuf).
+static bool s_row_pick(s_row_t *r, const char *item, char *ibuf, size_t isize, char abuf[64],
+                       int *bit)
+{
+    *bit = 0;
+    if (strcmp(r->item, item) == 0)
+        return true;
+    const char *p = r->more, *event;
+    while (p && *p && s_more_next(&p, r->doc, &event, abuf, ibuf, isize)) {
+        ++*bit;
+        if (strcmp(ibuf, item) == 0) {
+            r->event = event;
+            r->agency = abuf;
+            r->item = ibuf;
+            return true;
+        }
+    }
+    return false;
+}
+
+//  Add an event (name, agency) to a pending row's more; -1 out of memory.
+static int s_more_add(s_prow_t *p, const char *event, const char *agency)
+{
+    char head[2][24];
+    const char *val[2] = {event, agency};
+    size_t len[2], hl[2], need = p->more_len + 1;
+    for (int i = 0; i < 2; i++) {
+        len[i] = strlen(val[i]);
+        hl[i] = (size_t) s_decimal(head[i], (long long) len[i]);
+        head[i][hl[i]++] = ':';
+        need += hl[i] + len[i] + 1;
+    }
+    char *more = realloc(p->more, need);
+    if (!more)
+        return -1;
+    p->more = more;
+    for (int i = 0; i < 2; i++) {
+        memcpy(more + p->more_len, head[i], hl[i]);
+        memcpy(more + p->more_len + hl[i], val[i], len[i]);
+        more[p->more_len + hl[i] + len[i]] = ',';
+        p->more_len += hl[i] + len[i] + 1;
+    }
+    more[p->more_len] = 0;
+    p->r.more = more;
+    return 0;
+}
+
 //  The presence filter (seen): a Bloom filter with two bits per key (in one
 //  64-bit word), the keys being every row's ikey and, for every
 //  dossier_synced row, the hash of its doc (which s_synced_at looks up by
@@ -628,13 +771,16 @@ static uint32_t s_doc_hash(const char *doc)
 //  ikey index with 8 to 16 bits a row (at least 1 MiB), and built again,
 //  larger, once there are fewer than 4.
 
-//  The word of a key and its two bits in it (both in one word: one memory
-//  read a lookup).
+//  The word of a key and its two bits in it. The word comes from the
+//  key's high half, the document's hash in every key (ikey, the keys of
+//  events in 'more', a dossier's sync), the bits from the rest: all the
+//  lookups of a message's document read one word, one cache miss.
 static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bits)
 {
-    uint64_t h = (key ^ (key >> 29)) * 0x9e3779b97f4a7c15ull;
-    *bits = (1ull << (h & 63)) | (1ull << ((h >> 6) & 63));
-    return &self->seen[((h >> 32) & self->seen_mask) >> 6];
+    uint64_t w = (key >> 32) * 0x9e3779b97f4a7c15ull;
+    uint64_t b = ((key & 0xffffffffull) ^ (w >> 17)) * 0xc2b2ae3d27d4eb4full;
+    *bits = (1ull << (b >> 58)) | (1ull << ((b >> 52) & 63));
+    return &self->seen[((w >> 32) & self->seen_mask) >> 6];
 }
 
 static void s_seen_set(lt_ledger_t *self, uint64_t key)
@@ -659,6 +805,33 @@ static uint64_t s_synced_key(const char *doc)
     return ((uint64_t) s_doc_hash(doc) << 32) ^ 0x5f5f5f5fu;
 }
 
+//  The filter's key of a document event kept in a row's 'more' (which has
+//  no ikey in the index): the document's half of the ikey with a hash of
+//  its agency and direction, all that the index's (ikey, more) gives.
+static uint64_t s_extra_key(int64_t ikey, const char *agency, size_t len, bool in)
+{
+    uint64_t low = s_fnv32(agency, len) ^ (in ? 0x9e3779b9u : 0x7f4a7c15u) ^ 0x5bd1e995u;
+    return ((uint64_t) ikey & 0xffffffff00000000ull) | (low & 0xffffffffull);
+}
+
+//  Whether rows of an item may exist: its ikey, or for a document item its
+//  key as an event in 'more' (true while there is no filter).
+static bool s_seen_may_item(const lt_ledger_t *self, int64_t ikey, const char *item)
+{
+    if (!self->seen || s_seen_may(self, (uint64_t) ikey))
+        return true;
+    const char *dir = strrchr(item, '|');
+    if (strncmp(item, "doc|", 4) != 0 || !dir || dir == item + 3)
+        return false;
+    const char *agency = dir;
+    while (agency > item + 3 && agency[-1] != '|')
+        agency--;
+    if (agency == item + 3)   //  no agency field
+        return false;
+    return s_seen_may(self, s_extra_key(ikey, agency, (size_t) (dir - agency),
+                                        strcmp(dir, "|in") == 0));
+}
+
 //  Fill the filter from the table; without memory or on a read error there
 //  is none (every lookup probes the index).
 static void s_seen_build(lt_ledger_t *self)
@@ -676,15 +849,22 @@ static void s_seen_build(lt_ledger_t *self)
     self->seen = seen;
     self->seen_mask = bits - 1;
     self->seen_rows = 0;
-    static const char *sql[] = {"SELECT ikey FROM ledger",
+    static const char *sql[] = {"SELECT ikey, more FROM ledger",
                                 "SELECT doc FROM ledger WHERE event = 'dossier_synced'"};
     for (int q = 0; q < 2 && self->seen; q++) {
         sqlite3_stmt *stmt = NULL;
         int step = SQLITE_ERROR;
         if (sqlite3_prepare_v2(self->db, sql[q], -1, &stmt, NULL) == SQLITE_OK)
             while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-                if (q == 0)
-                    s_seen_set(self, (uint64_t) sqlite3_column_int64(stmt, 0));
+                if (q == 0) {
+                    int64_t ikey = sqlite3_column_int64(stmt, 0);
+                    s_seen_set(self, (uint64_t) ikey);
+                    const char *p = s_col(stmt, 1), *event, *agency;
+                    size_t elen, alen;   //  the row's other items
+                    while (*p && s_more_field(&p, &event, &elen) &&
+                           s_more_field(&p, &agency, &alen))
+                        s_seen_set(self, s_extra_key(ikey, agency, alen, elen == 6));
+                }
                 else
                     s_seen_set(self, s_synced_key(s_col(stmt, 0)));
                 self->seen_rows++;
@@ -698,6 +878,9 @@ static void s_seen_build(lt_ledger_t *self)
     for (size_t i = 0; self->seen && i < self->prow_count; i++) {   //  rows not yet written
         const s_row_t *r = &self->prows[i].r;
         s_seen_set(self, (uint64_t) self->prows[i].ikey);
+        if (self->prows[i].joined)
+            s_seen_set(self, s_extra_key(self->prows[i].ikey, r->agency, strlen(r->agency),
+                                         strcmp(r->event, "doc_in") == 0));
         if (strcmp(r->event, "dossier_synced") == 0)
             s_seen_set(self, s_synced_key(r->doc));
         self->seen_rows++;
@@ -763,6 +946,7 @@ static void s_read_row(sqlite3_stmt *stmt, s_row_t *r)
     r->sha256 = s_hexcol(stmt, 16, r->sha256_hex);
     r->msgid = s_col(stmt, 17);
     r->prev = s_hexcol(stmt, 18, r->prev_hex);
+    r->more = s_col(stmt, 20);
 }
 
 int64_t lt_ledger_head(lt_ledger_t *self, char hash[65])
@@ -867,6 +1051,8 @@ typedef struct s_merged {
     char msgid[40];        //  first row's message id
     char rows[1024];       //  "seq:hash;..."
     int64_t related_at;    //  status 01/03 time (documents), DVCQG acceptance (dossiers)
+    int64_t first_seq;     //  seq of its first row
+    int first_bit;         //  the item's place in that row (its wait bit)
 } s_merged_t;
 
 //  Row facts merged over an item's rows.
@@ -936,6 +1122,7 @@ static void s_copy(char *buf, size_t size, const char *text)
 static void s_first_row(s_merged_t *m, const s_row_t *r)
 {
     m->st.found = true;
+    m->first_seq = r->seq;
     m->st.day = (int) r->day;
     m->at = r->at;
     s_copy(m->st.agency, sizeof(m->st.agency), r->agency);
@@ -962,11 +1149,14 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     s_acc_t all = {0};
     int step = SQLITE_DONE;
     int64_t ikey = s_ikey(item);
-    bool may = s_seen_may(self, (uint64_t) ikey);
-    if (may) {
-        sqlite3_bind_int64(stmt, 1, ikey);
-        sqlite3_bind_text(stmt, 2, item, -1, SQLITE_STATIC);
+    bool may = s_seen_may_item(self, ikey, item);
+    if (may) {   //  the rows of its document
+        uint64_t doc = (uint64_t) ikey & 0xffffffff00000000ull;
+        sqlite3_bind_int64(stmt, 1, (int64_t) doc);
+        sqlite3_bind_int64(stmt, 2, (int64_t) (doc | 0xffffffffull));
     }
+    char ibuf[800], abuf[64];
+    int bit = 0;
     size_t from = 0;
     bool table_done = false;
     //  The table's rows, then (not for evidence) those not yet written.
@@ -980,15 +1170,19 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
                 continue;
             }
             s_read_row(stmt, &r);
+            if (!s_row_pick(&r, item, ibuf, sizeof(ibuf), abuf, &bit))
+                continue;
         }
         else {
             const s_prow_t *pending = evidence ? NULL : s_prow_next(self, ikey, item, &from);
             if (!pending)
                 break;
             r = pending->r;
+            bit = pending->bit;
         }
         if (!m->st.found) {
             s_first_row(m, &r);
+            m->first_bit = bit;
             if (evidence) {
                 snprintf(m->detail, sizeof(m->detail), "%s", r.detail);
                 snprintf(m->sha256, sizeof(m->sha256), "%s", r.sha256);
@@ -1102,7 +1296,7 @@ static int s_sum_add(lt_ledger_t *self, const s_state_t *st, int delta, lt_err_t
 void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred)
 {
     assert(self);
-    assert(self->sum_count == 0 && self->prow_count == 0 && self->popen_count == 0);
+    assert(self->sum_count == 0 && self->prow_count == 0);
     self->deferred = deferred;
 }
 
@@ -1114,27 +1308,25 @@ void lt_ledger_keep(lt_ledger_t *self)
         self->sums[i].current = 0;
     }
     self->prow_kept = self->prow_count;
-    self->popen_kept = self->popen_count;
-    self->closed_count = 0;   //  its closings stay
+    self->wundo_count = 0;   //  its wait changes stay
 }
 
-//  Drop every row and ledger_open change not yet written.
+//  Drop every row and wait change not yet written.
 static void s_pending_clear(lt_ledger_t *self)
 {
-    for (size_t i = 0; i < self->prow_count; i++)
+    for (size_t i = 0; i < self->prow_count; i++) {
         free(self->prows[i].text);
+        free(self->prows[i].more);
+    }
     self->prow_count = self->prow_kept = 0;
-    for (size_t i = 0; i < self->popen_count; i++)
-        free(self->popens[i].item);
-    self->popen_count = self->popen_kept = 0;
-    self->closed_count = 0;
+    self->wundo_count = 0;
 }
 
 //  Write one row (Q_INSERT); sha256_bin and prev_bin are the bytes of those
 //  digests, or NULL to bind their text.
 static int s_insert(lt_ledger_t *self, const s_row_t *r, const unsigned char *sha256_bin,
                     const unsigned char *prev_bin, const unsigned char hash[32], int64_t ikey,
-                    lt_err_t *err)
+                    int64_t wait, lt_err_t *err)
 {
     sqlite3_stmt *ins = self->stmt[Q_INSERT];
     sqlite3_bind_int64(ins, 1, r->seq);
@@ -1163,7 +1355,9 @@ static int s_insert(lt_ledger_t *self, const s_row_t *r, const unsigned char *sh
     else
         s_bind_digest(ins, 19, r->prev);
     sqlite3_bind_blob(ins, 20, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 21, ikey);
+    sqlite3_bind_text(ins, 21, r->more ? r->more : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 22, ikey);
+    sqlite3_bind_int64(ins, 23, wait);
     int step = sqlite3_step(ins);
     sqlite3_reset(ins);   //  every parameter is bound again for the next row
     return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot append");
@@ -1193,7 +1387,9 @@ static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *
     s_prow_t *p = &self->prows[self->prow_count++];
     memset(p, 0, sizeof(*p));
     p->r = *r;
+    p->r.more = "";
     p->text = text;
+    p->events = 1;
     const char **out[] = {&p->r.event, &p->r.item,   &p->r.origin, &p->r.doc,
                           &p->r.agency, &p->r.signer, &p->r.dim,    &p->r.detail,
                           &p->r.sha256, &p->r.msgid,  &p->r.prev};
@@ -1214,17 +1410,14 @@ static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *
 int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err)
 {
     assert(self);
-    int rc = 0;
-    //  The batch's rows in their order, its ledger_open changes, its sums.
+    int rc = s_head_settle(self, err);
+    //  The batch's rows in their order (with their wait bits), its sums.
     for (size_t i = 0; i < self->prow_count && rc == 0; i++) {
         const s_prow_t *p = &self->prows[i];
+        if (p->joined)   //  in the row of an entry before it
+            continue;
         rc = s_insert(self, &p->r, p->sha256_bin ? p->sha256 : NULL,
-                      p->prev_bin ? p->prev : NULL, p->hash, p->ikey, err);
-    }
-    for (size_t i = 0; i < self->popen_count && rc == 0; i++) {
-        const s_popen_t *o = &self->popens[i];
-        if (!o->closed)
-            rc = s_open_write(self, o->kind, o->at, o->item, o->agency, o->doc, err);
+                      p->prev_bin ? p->prev : NULL, p->hash, p->ikey, p->wait, err);
     }
     if (rc)
         self->head_seq = -1;   //  the batch is rolled back
@@ -1245,104 +1438,120 @@ void lt_ledger_discard(lt_ledger_t *self)
     self->sum_count = 0;
     s_pending_clear(self);
     self->head_seq = -1;
+    self->head_dirty = false;
 }
 
-//  Record that an item waits (ledger_open) since at, the time of its first
-//  row: one insert into one B-tree (the key is also the order alerts read).
-static int s_open_write(lt_ledger_t *self, int kind, int64_t at, const char *item,
-                        const char *agency, const char *doc, lt_err_t *err)
+//  Set (on) or clear the wait bit of event bit of row seq: in the row
+//  itself when it waits for the flush (the change undone if the message's
+//  publish fails), else in the table (in the message's savepoint).
+static int s_wait_set(lt_ledger_t *self, int64_t seq, int bit, bool on, lt_err_t *err)
 {
-    sqlite3_stmt *stmt = self->stmt[Q_OPEN_ADD];
-    sqlite3_bind_int(stmt, 1, (int) kind);
-    sqlite3_bind_int64(stmt, 2, at);
-    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, doc, -1, SQLITE_STATIC);
-    int step = sqlite3_step(stmt);
-    s_reset(stmt);
-    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
-}
-
-//  The same, at once or (deferred mode) at the flush.
-static int s_open(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
-                  const char *agency, const char *doc, lt_err_t *err)
-{
-    if (!self->deferred)
-        return s_open_write(self, (int) kind, at, item, agency, doc, err);
-    if (self->popen_count == self->popen_alloc) {
-        size_t alloc = self->popen_alloc ? self->popen_alloc * 2 : 256;
-        s_popen_t *popens = realloc(self->popens, alloc * sizeof(*popens));
-        if (!popens)
-            return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
-        self->popens = popens;
-        self->popen_alloc = alloc;
-    }
-    size_t li = strlen(item), la = strlen(agency), ld = strlen(doc);
-    char *text = malloc(li + la + ld + 3);
-    if (!text)
-        return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
-    memcpy(text, item, li + 1);
-    memcpy(text + li + 1, agency, la + 1);
-    memcpy(text + li + la + 2, doc, ld + 1);
-    self->popens[self->popen_count++] = (s_popen_t){.kind = (int) kind,
-                                                     .at = at,
-                                                     .item = text,
-                                                     .agency = text + li + 1,
-                                                     .doc = text + li + la + 2,
-                                                     .closed = false};
-    return 0;
-}
-
-//  Record that an item (waiting since at, if it was) no longer waits.
-static int s_close(lt_ledger_t *self, lt_ledger_await_t kind, int64_t at, const char *item,
-                   lt_err_t *err)
-{
-    for (size_t i = 0; i < self->popen_count; i++) {   //  an entry not yet written
-        s_popen_t *o = &self->popens[i];
-        if (o->closed || o->kind != (int) kind || o->at != at || strcmp(o->item, item) != 0)
+    int64_t mask = (int64_t) (1ull << bit);
+    for (size_t i = self->prow_count; i-- > 0;) {
+        s_prow_t *p = &self->prows[i];
+        if (p->r.seq < seq)
+            break;
+        if (p->r.seq != seq || p->joined)
             continue;
-        if (self->closed_count == self->closed_alloc) {
-            size_t alloc = self->closed_alloc ? self->closed_alloc * 2 : 16;
-            size_t *closed = realloc(self->closed_now, alloc * sizeof(*closed));
-            if (!closed)
+        if (self->wundo_count == self->wundo_alloc) {
+            size_t alloc = self->wundo_alloc ? self->wundo_alloc * 2 : 16;
+            s_wundo_t *wundo = realloc(self->wundo, alloc * sizeof(*wundo));
+            if (!wundo)
                 return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
-            self->closed_now = closed;
-            self->closed_alloc = alloc;
+            self->wundo = wundo;
+            self->wundo_alloc = alloc;
         }
-        self->closed_now[self->closed_count++] = i;
-        o->closed = true;
+        self->wundo[self->wundo_count++] = (s_wundo_t){.prow = i, .wait = p->wait};
+        p->wait = on ? p->wait | mask : p->wait & ~mask;
+        return 0;
     }
-    sqlite3_stmt *stmt = self->stmt[Q_OPEN_DEL];
-    sqlite3_bind_int(stmt, 1, (int) kind);
-    sqlite3_bind_int64(stmt, 2, at);
-    sqlite3_bind_text(stmt, 3, item, -1, SQLITE_STATIC);
+    sqlite3_stmt *stmt = self->stmt[Q_WAIT_SET];
+    sqlite3_bind_int64(stmt, 1, seq);
+    sqlite3_bind_int64(stmt, 2, mask);
+    sqlite3_bind_int64(stmt, 3, on ? mask : 0);
     int step = sqlite3_step(stmt);
     s_reset(stmt);
-    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update ledger_open");
+    return step == SQLITE_DONE ? 0 : s_fail(self, err, "cannot update a row's wait");
+}
+
+//  One agency of lt_ledger_waiting's answer.
+typedef struct {
+    char agency[64];     //  the agency
+    int64_t count;       //  its waiting items
+    int64_t oldest_at;   //  the oldest one's time
+    char doc[520];       //  its document
+} s_waitsum_t;
+
+//  Count one waiting event into sums (a new agency at the end); -1 out of memory.
+static int s_wait_count(s_waitsum_t **sums, size_t *count, size_t *alloc, const char *agency,
+                        int64_t at, const char *doc)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (strcmp((*sums)[i].agency, agency) == 0) {
+            (*sums)[i].count++;
+            return 0;
+        }
+    if (*count == *alloc) {
+        size_t more = *alloc ? *alloc * 2 : 16;
+        s_waitsum_t *grown = realloc(*sums, more * sizeof(**sums));
+        if (!grown)
+            return -1;
+        *sums = grown;
+        *alloc = more;
+    }
+    s_waitsum_t *w = &(*sums)[(*count)++];
+    s_copy(w->agency, sizeof(w->agency), agency);
+    s_copy(w->doc, sizeof(w->doc), doc);
+    w->count = 1;
+    w->oldest_at = at;
+    return 0;
 }
 
 int lt_ledger_waiting(lt_ledger_t *self, lt_ledger_await_t kind, int64_t before, uint32_t limit,
                       lt_ledger_wait_fn *fn, void *arg, lt_err_t *err)
 {
     assert(self && fn);
-    sqlite3_stmt *stmt = self->stmt[Q_OPEN_LIST];
+    sqlite3_stmt *stmt = self->stmt[kind == LT_LEDGER_AWAIT_SYNC ? Q_WAIT_SYNC : Q_WAIT_STATUS];
     if (!stmt)
         return lt_err_set(err, LT_ESTATE, "ledger %s: read-only, no waiting items", self->path),
                -1;
-    sqlite3_bind_int(stmt, 1, (int) kind);
-    sqlite3_bind_int64(stmt, 2, before);
-    sqlite3_bind_int64(stmt, 3, limit);
-    int step, rc = 0;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        lt_ledger_wait_t w = {.agency = s_col(stmt, 0),
-                              .count = sqlite3_column_int64(stmt, 1),
-                              .oldest_at = sqlite3_column_int64(stmt, 2),
-                              .oldest_doc = s_col(stmt, 3)};
+    //  The oldest waiting events (at most limit), per agency in the order
+    //  of their oldest (the rows come oldest first: an agency's first is its oldest).
+    sqlite3_bind_int64(stmt, 1, before);
+    s_waitsum_t *sums = NULL;
+    size_t count = 0, alloc = 0;
+    uint32_t items = 0;
+    int step = SQLITE_DONE, rc = 0;
+    while (rc == 0 && items < limit && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t at = sqlite3_column_int64(stmt, 0);
+        uint64_t wait = (uint64_t) sqlite3_column_int64(stmt, 1);
+        const char *doc = s_col(stmt, 4), *p = s_col(stmt, 5), *event;
+        if ((wait & 1) && s_wait_count(&sums, &count, &alloc, s_col(stmt, 3), at, doc))
+            rc = -1;
+        items += (wait & 1) != 0;
+        char agency[64], item[800];
+        for (int bit = 1; rc == 0 && items < limit &&
+                          s_more_next(&p, doc, &event, agency, item, sizeof(item));
+             bit++)
+            if (bit < 64 && ((wait >> bit) & 1)) {
+                if (s_wait_count(&sums, &count, &alloc, agency, at, doc))
+                    rc = -1;
+                items++;
+            }
+    }
+    if (rc)
+        lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+    else if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = s_fail(self, err, "cannot read the waiting items");
+    s_reset(stmt);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        lt_ledger_wait_t w = {.agency = sums[i].agency,
+                              .count = sums[i].count,
+                              .oldest_at = sums[i].oldest_at,
+                              .oldest_doc = sums[i].doc};
         rc = fn(arg, &w);
     }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = s_fail(self, err, "cannot read ledger_open");
-    s_reset(stmt);
+    free(sums);
     return rc;
 }
 
@@ -1350,12 +1559,20 @@ void lt_ledger_forget(lt_ledger_t *self)
 {
     assert(self);
     self->head_seq = -1;
+    self->head_dirty = false;
     for (size_t i = 0; i < self->sum_count; i++)
         self->sums[i].current = 0;   //  the failed message's moves
-    //  The failed message's rows and ledger_open changes; the last row
-    //  kept for the batch, if any, is the head.
-    while (self->prow_count > self->prow_kept)
-        free(self->prows[--self->prow_count].text);
+    //  The failed message's wait changes and rows; the last row kept for
+    //  the batch, if any, is the head.
+    while (self->wundo_count > 0) {
+        const s_wundo_t *u = &self->wundo[--self->wundo_count];
+        self->prows[u->prow].wait = u->wait;
+    }
+    while (self->prow_count > self->prow_kept) {
+        self->prow_count--;
+        free(self->prows[self->prow_count].text);
+        free(self->prows[self->prow_count].more);
+    }
     if (self->prow_count) {
         const s_prow_t *last = &self->prows[self->prow_count - 1];
         self->head_seq = last->r.seq;
@@ -1363,11 +1580,6 @@ void lt_ledger_forget(lt_ledger_t *self)
         memcpy(self->prev_bin, last->hash, 32);
         self->prev_bin_ok = true;
     }
-    for (size_t i = 0; i < self->closed_count; i++)
-        self->popens[self->closed_now[i]].closed = false;
-    self->closed_count = 0;
-    while (self->popen_count > self->popen_kept)
-        free(self->popens[--self->popen_count].item);
 }
 
 int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char *sha256,
@@ -1403,14 +1615,9 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         goto done;
     if (*related)
         *rel_before = m->st;
-    int64_t rel_at = *related ? m->at : 0;   //  the related item's first row, its ledger_open key
-    char prev[65];
-    if (*self->head_hash)
-        s_copy(prev, sizeof(prev), self->head_hash);
-    else {
-        memset(prev, '0', 64);
-        prev[64] = 0;
-    }
+    int64_t rel_seq = *related ? m->first_seq : 0;   //  the related item's first row
+    int rel_bit = *related ? m->first_bit : 0;       //  and its place there (its wait bit)
+    char prev[65] = "";   //  known once the row's place is (a row of its own or the message's)
     s_row_t r = {.seq = self->head_seq + 1,
                  .event = lt_ev_name(ev->event),
                  .item = ev->item,
@@ -1438,44 +1645,90 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     rc = 0;
     if (dup)
         goto done;
-    char hash[65];
-    unsigned char md[32];
-    if (!s_hash(&r, md, hash)) {
-        lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+    unsigned char md[32] = {0};
+    //  Inside lt_ledger_record in deferred mode a row is hashed once
+    //  complete (s_head_settle), when the next row or the message's end
+    //  needs it, not once per event it gets.
+    bool lazy = self->deferred && self->join_from != SIZE_MAX;
+    s_prow_t *host = s_join_host(self, &r);
+    const unsigned char *sha256_bin =
+        sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
+    const unsigned char *prev_bin = NULL;
+    int64_t ikey = s_ikey(r.item);
+    //  A document delivered by the hub now waits for its status 01/03, a
+    //  received dossier for its sync: a wait bit on its first row (this one
+    //  for a new item), which what completes it clears.
+    bool opens = m->related_at == 0 &&
+                 ((ev->event == LT_EV_DOC_IN && strcmp(ev->origin, "relay") == 0) ||
+                  ev->event == LT_EV_DOSSIER_RECEIVED);
+    int bit = 0;
+    if (host) {   //  one more event of the message's row
+        bit = host->events++;
+        if (opens && !before.found)
+            host->wait |= (int64_t) (1ull << bit);
+        r.seq = host->r.seq;
+        r.prev = host->r.prev;
+        sha256_bin = NULL;   //  written with the host
+        if (s_more_add(host, r.event, r.agency)) {
+            lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+            rc = -1;
+            goto done;
+        }
+        self->head_dirty = true;
+    }
+    else {
+        if (s_head_settle(self, err)) {
+            rc = -1;
+            goto done;
+        }
+        if (*self->head_hash)
+            s_copy(prev, sizeof(prev), self->head_hash);
+        else {
+            memset(prev, '0', 64);
+            prev[64] = 0;
+        }
+        r.seq = self->head_seq + 1;
+        prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
+        if (!lazy && !s_hash(&r, md, NULL)) {
+            lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
+            rc = -1;
+            goto done;
+        }
+    }
+    int64_t wait = !host && opens && !before.found ? 1 : 0;
+    if (self->deferred ? s_prow_add(self, &r, sha256_bin, prev_bin, md, ikey, err)
+                       : s_insert(self, &r, sha256_bin, prev_bin, md, ikey, wait, err)) {
         rc = -1;
         goto done;
     }
-    const unsigned char *sha256_bin =
-        sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
-    const unsigned char *prev_bin = self->prev_bin_ok ? self->prev_bin : NULL;
-    int64_t ikey = s_ikey(r.item);
-    if (self->deferred ? s_prow_add(self, &r, sha256_bin, prev_bin, md, ikey, err)
-                       : s_insert(self, &r, sha256_bin, prev_bin, md, ikey, err)) {
-        rc = -1;
-        goto done;
+    if (self->deferred) {
+        s_prow_t *p = &self->prows[self->prow_count - 1];
+        p->joined = host != NULL;
+        p->bit = bit;
+        p->wait = wait;
     }
     *added = true;
     self->head_seq = r.seq;
-    memcpy(self->head_hash, hash, sizeof(self->head_hash));
-    memcpy(self->prev_bin, md, sizeof(md));
-    self->prev_bin_ok = true;
+    if (lazy)
+        self->head_dirty = true;
+    else {
+        lt_digest_hex(md, sizeof(md), self->head_hash);
+        memcpy(self->prev_bin, md, sizeof(md));
+        self->prev_bin_ok = true;
+    }
     s_seen_add(self, ikey, ev->event, r.doc);
+    if (host && self->seen)
+        s_seen_set(self, s_extra_key(ikey, r.agency, strlen(r.agency), ev->event == LT_EV_DOC_IN));
     //  Move the changed items in ledger_sum: this event's, then the one it completes.
     if (memcmp(&before, &m->st, sizeof(s_state_t)) != 0 &&
         ((before.found && s_sum_add(self, &before, -1, err)) || s_sum_add(self, &m->st, 1, err)))
         rc = -1;
-    //  A document delivered by the hub now waits for its status 01/03, a
-    //  received dossier for its sync; what completes an item ends its wait.
-    if (rc == 0 && m->related_at == 0 &&
-        ((ev->event == LT_EV_DOC_IN && strcmp(ev->origin, "relay") == 0) ||
-         ev->event == LT_EV_DOSSIER_RECEIVED))
-        rc = s_open(self,
-                    ev->event == LT_EV_DOC_IN ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
-                    m->at, ev->item, m->st.agency, m->doc, err);
+    //  An item with rows before waits from its first row; what completes
+    //  an item ends its wait.
+    if (rc == 0 && opens && before.found)
+        rc = s_wait_set(self, m->first_seq, m->first_bit, true, err);
     if (rc == 0 && *related && rel_before->found)
-        rc = s_close(self,
-                     ev->event == LT_EV_STATUS ? LT_LEDGER_AWAIT_STATUS : LT_LEDGER_AWAIT_SYNC,
-                     rel_at, related, err);
+        rc = s_wait_set(self, rel_seq, rel_bit, false, err);
     if (rc == 0 && *related) {
         if (s_merge(self, related, NULL, false, m, NULL, NULL, err))
             rc = -1;
@@ -1486,6 +1739,60 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     }
 done:
     return rc;
+}
+
+//  The pending row an appended row r joins: the message's last row, when
+//  both are relayed document events alike but for event, agency and item
+//  (the item being the one s_more_next builds); NULL for a row of its own.
+static s_prow_t *s_join_host(lt_ledger_t *self, const s_row_t *r)
+{
+    if (!self->deferred || self->join_from == SIZE_MAX || self->prow_count <= self->join_from ||
+        self->prow_count <= self->prow_kept)
+        return NULL;
+    size_t i = self->prow_count - 1;
+    while (i > self->join_from && self->prows[i].joined)
+        i--;
+    s_prow_t *h = &self->prows[i];
+    if (h->joined || h->events >= 63)   //  a wait bit for each of its events
+        return NULL;
+    const s_row_t *a = &h->r;
+    bool doc_event = (strcmp(r->event, "doc_in") == 0 || strcmp(r->event, "doc_out") == 0) &&
+                     (strcmp(a->event, "doc_in") == 0 || strcmp(a->event, "doc_out") == 0);
+    if (!doc_event || strcmp(r->origin, "relay") != 0 || strcmp(a->origin, "relay") != 0 ||
+        strcmp(r->doc, a->doc) != 0 || r->at != a->at || r->electronic != a->electronic ||
+        r->secret != a->secret || r->sig != a->sig || r->channel != a->channel ||
+        r->attrs != a->attrs || strcmp(r->signer, a->signer) != 0 ||
+        strcmp(r->dim, a->dim) != 0 || strcmp(r->detail, a->detail) != 0 ||
+        strcmp(r->sha256, a->sha256) != 0 || strcmp(r->msgid, a->msgid) != 0 ||
+        strlen(r->agency) >= 64 || strchr(r->agency, '|'))
+        return NULL;
+    char item[800];
+    int n = snprintf(item, sizeof(item), "doc|%s|%s|%s", r->doc, r->agency,
+                     strcmp(r->event, "doc_in") == 0 ? "in" : "out");
+    if (n <= 0 || (size_t) n >= sizeof(item) || strcmp(item, r->item) != 0)
+        return NULL;
+    return h;
+}
+
+//  Hash the last pending row, which waited for its last event: the next
+//  row's prev; -1 when out of memory.
+static int s_head_settle(lt_ledger_t *self, lt_err_t *err)
+{
+    if (!self->head_dirty)
+        return 0;
+    assert(self->prow_count > 0);
+    self->head_dirty = false;
+    size_t i = self->prow_count - 1;
+    while (i > 0 && self->prows[i].joined)
+        i--;
+    unsigned char md[32];
+    if (!s_hash(&self->prows[i].r, md, self->head_hash))
+        return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
+    memcpy(self->prows[i].hash, md, sizeof(md));
+    memcpy(self->prows[self->prow_count - 1].hash, md, sizeof(md));   //  the head (forget)
+    memcpy(self->prev_bin, md, sizeof(md));
+    self->prev_bin_ok = true;
+    return 0;
 }
 
 static int s_on_event(void *arg, const lt_ledger_event_t *ev, lt_err_t *err)
@@ -1555,8 +1862,13 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
     self->msgid = lt_envelope_id(envelope);
     self->secret_doc = lt_envelope_kind(envelope) == LT_KIND_DOCUMENT &&
                        s_secret_type(self, lt_envelope_dtype(envelope));
+    self->join_from = self->prow_count;
     int rc = lt_ledger_events(envelope, payload, size, rcpts, rcpt_count, self->province,
                               s_on_event, self, err);
+    self->join_from = SIZE_MAX;
+    lt_err_t settle_err;
+    if (s_head_settle(self, rc ? &settle_err : err))
+        rc = -1;
     self->secret_doc = false;
     self->sha256 = NULL;
     self->sha256_bin_ok = false;
@@ -1643,52 +1955,63 @@ int lt_ledger_sums(lt_ledger_t *self, int from_day, int to_day, lt_ledger_sum_fn
     return rc;
 }
 
+//  Yield the item of a row whose first row it is (lt_ledger_items).
+static int s_item_yield(lt_ledger_t *self, const char *item, int64_t seq, s_merged_t *m,
+                        lt_ledger_item_fn *fn, void *arg, bool *stop, lt_err_t *err)
+{
+    if (s_merge(self, item, NULL, true, m, NULL, NULL, err))
+        return -1;
+    if (!m->st.found || m->first_seq != seq)
+        return 0;
+    lt_ledger_item_t it = {.item = item,
+                           .event = lt_ev_from_name(m->st.event),
+                           .doc = m->doc,
+                           .agency = m->st.agency,
+                           .origins = m->origins,
+                           .day = m->st.day,
+                           .at = m->at,
+                           .flags = m->st.flags,
+                           .sig = m->sig,
+                           .signer = m->signer,
+                           .channel = m->channel,
+                           .dim = m->st.dim,
+                           .detail = m->detail,
+                           .sha256 = m->sha256,
+                           .msgid = m->msgid,
+                           .related_at = m->related_at,
+                           .rows = m->rows};
+    *stop = fn(arg, &it) != 0;
+    return 0;
+}
+
 int lt_ledger_items(lt_ledger_t *self, int from_day, int to_day, lt_ledger_item_fn *fn,
                     void *arg, lt_err_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = NULL;
-    //  An item belongs to the day of its first row.
+    //  An item belongs to the day of its first row; a row may hold several.
     if (sqlite3_prepare_v2(self->db,
-                           "SELECT item FROM ledger l WHERE day BETWEEN ?1 AND ?2"
-                           " AND NOT EXISTS (SELECT 1 FROM ledger e WHERE e.ikey = l.ikey"
-                           "   AND e.item = l.item AND e.seq < l.seq) ORDER BY seq",
+                           "SELECT seq, item, doc, more FROM ledger WHERE day BETWEEN ?1 AND ?2"
+                           " ORDER BY seq",
                            -1, &stmt, NULL) != SQLITE_OK)
         return s_fail(self, err, "cannot read the ledger");
     sqlite3_bind_int(stmt, 1, from_day);
     sqlite3_bind_int(stmt, 2, to_day);
     s_merged_t *m = malloc(sizeof(*m));
-    int step, rc = 0;
-    while (m && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        char item[800];
-        snprintf(item, sizeof(item), "%s", s_col(stmt, 0));
-        if (s_merge(self, item, NULL, true, m, NULL, NULL, err)) {
-            rc = -1;
-            break;
-        }
-        lt_ledger_item_t it = {.item = item,
-                               .event = lt_ev_from_name(m->st.event),
-                               .doc = m->doc,
-                               .agency = m->st.agency,
-                               .origins = m->origins,
-                               .day = m->st.day,
-                               .at = m->at,
-                               .flags = m->st.flags,
-                               .sig = m->sig,
-                               .signer = m->signer,
-                               .channel = m->channel,
-                               .dim = m->st.dim,
-                               .detail = m->detail,
-                               .sha256 = m->sha256,
-                               .msgid = m->msgid,
-                               .related_at = m->related_at,
-                               .rows = m->rows};
-        if (fn(arg, &it))
-            break;
+    int step = SQLITE_DONE, rc = 0;
+    bool stop = false;
+    while (m && !stop && rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(stmt, 0);
+        char item[800], agency[64];
+        s_copy(item, sizeof(item), s_col(stmt, 1));
+        rc = s_item_yield(self, item, seq, m, fn, arg, &stop, err);
+        const char *p = s_col(stmt, 3), *doc = s_col(stmt, 2), *event;
+        while (rc == 0 && !stop && s_more_next(&p, doc, &event, agency, item, sizeof(item)))
+            rc = s_item_yield(self, item, seq, m, fn, arg, &stop, err);
     }
     if (!m)
         rc = (lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1);
-    else if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+    else if (rc == 0 && !stop && step != SQLITE_ROW && step != SQLITE_DONE)
         rc = s_fail(self, err, "cannot read the ledger");
     free(m);
     sqlite3_finalize(stmt);
@@ -1760,6 +2083,37 @@ static int s_wait_collect(void *arg, const lt_ledger_wait_t *w)
     return 0;
 }
 
+//  What the self-test saw of lt_ledger_items.
+typedef struct {
+    int count;              //  items yielded
+    int64_t d2_in_seq;      //  seq of D2's doc_in (in its rows)
+    char d2_in_rows[128];   //  its rows
+} s_items_t;
+
+static int s_items_collect(void *arg, const lt_ledger_item_t *it)
+{
+    s_items_t *seen = arg;
+    seen->count++;
+    if (strcmp(it->item, "doc|D2|000.00.31.H26|in") == 0 && it->event == LT_EV_DOC_IN &&
+        strcmp(it->agency, "000.00.31.H26") == 0 && (it->flags & LT_F_RELAYED)) {
+        seen->d2_in_seq = strtoll(it->rows, NULL, 10);
+        snprintf(seen->d2_in_rows, sizeof(seen->d2_in_rows), "%s", it->rows);
+    }
+    return 0;
+}
+
+//  Turn the self-test's version 3 ledger (one event a row) back into
+//  version 2: ledger_open from the wait bits, without 'more' and 'wait'.
+static const char *s_test_downgrade_2 =
+    "CREATE TABLE ledger_open (kind INTEGER NOT NULL, at INTEGER NOT NULL, item TEXT NOT NULL,"
+    " agency TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, at, item)) WITHOUT ROWID;"
+    "INSERT INTO ledger_open SELECT CASE event WHEN 'dossier_received' THEN 2 ELSE 1 END, at,"
+    " item, agency, doc FROM ledger WHERE wait = 1;"
+    "DROP INDEX ledger_wait_status; DROP INDEX ledger_wait_sync; DROP INDEX ledger_ikey;"
+    "ALTER TABLE ledger DROP COLUMN more; ALTER TABLE ledger DROP COLUMN wait;"
+    "CREATE INDEX ledger_ikey ON ledger (ikey);"
+    "UPDATE ledger_meta SET value = 2 WHERE name = 'version';";
+
 //  Turn the self-test's version 2 ledger back into version 1 as an older
 //  lthubd wrote it (no ledger_open yet), with two day lines of 'status' on
 //  top of the real sums (20260910: 2, 20260914: 3).
@@ -1774,7 +2128,7 @@ static const char *s_test_downgrade =
     " sig, signer, channel, dim, attrs, detail,"
     " CASE typeof(sha256) WHEN 'blob' THEN lower(hex(sha256)) ELSE sha256 END, msgid,"
     " lower(hex(prev)), lower(hex(hash)) FROM ledger;"
-    "DROP TABLE ledger; DROP TABLE ledger_open; DROP TABLE ledger_meta;"
+    "DROP TABLE ledger; DROP TABLE ledger_meta;"
     "ALTER TABLE v1 RENAME TO ledger;"
     "INSERT INTO ledger_sum VALUES (20260910, 'A', 'status', 0, '', 2),"
     " (20260914, 'A', 'status', 0, '', 3);";
@@ -1859,14 +2213,32 @@ void lt_ledger_test(bool verbose)
                      true, t15) == 0);
     char head_before[65];
     assert(lt_ledger_head(ledger, head_before) == 8);
+    //  A version 2 store (no 'more') is converted at open in one
+    //  transaction, its rows and their hashes kept.
     lt_ledger_destroy(&ledger);
-    assert(sqlite3_exec(db, s_test_downgrade, NULL, NULL, NULL) == SQLITE_OK);
-    assert(s_version(db) == 1);
+    assert(sqlite3_exec(db, s_test_downgrade_2, NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_version(db) == 2);
     lt_ledger_t *old = lt_ledger_new(db, path, true, &err);   //  read-only: not converted
     assert(!old && strstr(err.detail, "older format"));
     ledger = lt_ledger_new(db, path, false, &err);
+    assert(ledger && s_version(db) == 3);
+    assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
+    memset(&wait, 0, sizeof(wait));   //  D9 still waits, on its row's wait bit
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 100, s_wait_collect,
+                             &wait, &err) == 0);
+    assert(wait.groups == 1 && wait.count == 1 && strcmp(wait.doc, "D9") == 0);
+    assert(sqlite3_exec(db, "SELECT 1 FROM ledger_open", NULL, NULL, NULL) != SQLITE_OK);
+    lt_ledger_destroy(&ledger);
+    assert(sqlite3_exec(db, s_test_downgrade_2, NULL, NULL, NULL) == SQLITE_OK);
+    assert(sqlite3_exec(db, "DROP TABLE ledger_open", NULL, NULL, NULL) == SQLITE_OK);
+    assert(sqlite3_exec(db, s_test_downgrade, NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_version(db) == 1);
+    old = lt_ledger_new(db, path, true, &err);   //  read-only: not converted
+    assert(!old && strstr(err.detail, "older format"));
+    ledger = lt_ledger_new(db, path, false, &err);
     assert(ledger);
-    assert(s_version(db) == 2);
+    assert(s_version(db) == 3);
     assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
     assert(s_count(ledger, 20260901, 20260914, "status", 0) == 1 + 5);
@@ -1929,6 +2301,30 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 2);   //  D2 and D4, not D3
     assert(s_count(ledger, 20261015, 20261031, "doc_in", 0) == 2);
+    //  A relayed document's events share one row: D2's doc_in is in its
+    //  doc_out row's 'more', which the row's hash covers.
+    sqlite3_stmt *q = NULL;
+    assert(sqlite3_prepare_v2(db, "SELECT seq, more FROM ledger WHERE item LIKE 'doc|D2|%'", -1,
+                              &q, NULL) == SQLITE_OK);
+    assert(sqlite3_step(q) == SQLITE_ROW);
+    int64_t d2_seq = sqlite3_column_int64(q, 0);
+    assert(strcmp(s_col(q, 1), "6:doc_in,13:000.00.31.H26,") == 0);
+    assert(sqlite3_step(q) == SQLITE_DONE);
+    sqlite3_finalize(q);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE ledger SET more = '6:doc_in,13:000.00.32.H26,' WHERE seq = %lld",
+             (long long) d2_seq);
+    assert(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 1 &&
+           bad == (uint64_t) d2_seq && strstr(why, "edited"));
+    snprintf(sql, sizeof(sql), "UPDATE ledger SET more = '6:doc_in,13:000.00.31.H26,' WHERE seq = %lld",
+             (long long) d2_seq);
+    assert(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  Listed for the evidence as two items of that row.
+    s_items_t listed = {0};
+    assert(lt_ledger_items(ledger, 20261015, 20261031, s_items_collect, &listed, &err) == 0);
+    assert(listed.count == 4 && listed.d2_in_seq == d2_seq && strstr(listed.d2_in_rows, ":"));
     assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_publish(ledger, LT_KIND_DOCUMENT, "D5", "new", "000.00.12.H26", "000.00.31.H26",
                      true, t20 + 3000) == 0);
@@ -1969,7 +2365,7 @@ void lt_ledger_test(bool verbose)
     assert(lt_ledger_head(ledger, head) == rows_before);   //  nothing written yet
     assert(lt_ledger_flush(ledger, &err) == 0);
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-    assert(lt_ledger_head(ledger, head) == rows_before + 3);   //  D6 out, in, status 01
+    assert(lt_ledger_head(ledger, head) == rows_before + 2);   //  D6 out + in, status 01
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     assert(s_count(ledger, 20261015, 20261031, "doc_in", LT_F_CONFIRMED) == 1);
     assert(s_count(ledger, 20261015, 20261031, "doc_out", 0) == 3);   //  D2, D4, D6
@@ -1991,10 +2387,48 @@ void lt_ledger_test(bool verbose)
         }
         assert(lt_ledger_flush(ledger, &err) == 0);
         assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-        assert(lt_ledger_head(ledger, head) == rows_before + 3 + 80);
+        assert(lt_ledger_head(ledger, head) == rows_before + 2 + 40);   //  out + in each
     }
     assert(s_count(ledger, 20261101, 20261114, "doc_out", 0) == 40);
     assert(s_count(ledger, 20261101, 20261114, "doc_in", 0) == 40);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  The filter built again, full size, from the index (ikeys and
+    //  'more'): a resent document whose doc_in is in its row's 'more' is
+    //  known (nothing appended). A document to two recipients is one row
+    //  of three events, two waiting; a status from one ends its wait in
+    //  the written row.
+    free(ledger->seen);
+    ledger->seen = NULL;
+    ledger->seen_min_bits = S_SEEN_MIN_BITS;
+    int64_t head_n = lt_ledger_head(ledger, head);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0);
+    int64_t waiting = wait.count;
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "N5", "update", "000.00.12.H26", "000.00.31.H26",
+                     true, t3 + 500) == 0);
+    lt_ledger_keep(ledger);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "M1", "new", "000.00.12.H26",
+                     "000.00.31.H26,000.00.32.H26", true, t3 + 600) == 0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    assert(ledger->seen && lt_ledger_head(ledger, head) == head_n + 1);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0 && wait.count == waiting + 2);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_STATUS, "M1", "01", "000.00.32.H26", NULL, true, t3 + 700) ==
+           0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    memset(&wait, 0, sizeof(wait));
+    assert(lt_ledger_waiting(ledger, LT_LEDGER_AWAIT_STATUS, INT64_MAX, 1000, s_wait_collect,
+                             &wait, &err) == 0 && wait.count == waiting + 1);
+    assert(s_count(ledger, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 1);
+    assert(s_count(ledger, 20261101, 20261114, "doc_in", 0) == 42);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     lt_ledger_set_deferred(ledger, false);
     //  A read-only ledger has no list to read.

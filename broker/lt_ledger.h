@@ -7,16 +7,20 @@
     nothing, and a document both relayed and registered is one item with two
     rows (origin "relay" and "register"); the append keeps this, finding an
     item's rows by a 64-bit hash of its key (ikey, its document's items side
-    by side). Each row carries the
+    by side). A row may hold several events (format 3): a relayed
+    document's doc_out and doc_in items share one row, the first in its
+    columns, the others in 'more' (each its event and agency as LENGTH ':'
+    VALUE ','; item and every other field the row's). Each row carries the
     SHA-256 of the row before it ("prev") and its own ("hash"), the SHA-256
     of its canonical form: every column in this order, each written as
     LENGTH ':' VALUE ','
 
         seq event item origin doc agency at day electronic secret sig signer
-        channel dim attrs detail sha256 msgid prev
+        channel dim attrs detail sha256 msgid prev [more]
 
     (numbers in decimal, booleans 0/1, sha256 and prev in lowercase hex,
-    prev of the first row 64 zeros); hash, prev and sha256 are stored as
+    prev of the first row 64 zeros, more only when not empty, so a row of
+    one event hashes as in format 2); hash, prev and sha256 are stored as
     32-byte blobs.
 
     Beside it, ledger_sum holds the number of items per (half month, agency,
@@ -75,9 +79,9 @@ typedef struct {
     const char *rows;       //  "seq:hash" of each of its rows, ';' between
 } lt_ledger_item_t;
 
-//  What an open item waits for (ledger_open: a row per waiting item, keyed
-//  (kind, time of its first row, item), added when it is recorded, removed
-//  by what completes it, in the same transaction).
+//  What an open item waits for (a wait bit of its first row's event, set
+//  when it is recorded, cleared by what completes it, in the same
+//  transaction; the rows with bits set are indexed by time).
 typedef enum {
     LT_LEDGER_AWAIT_STATUS = 1,   //  a document the hub delivered to an agency of the
                                   //  province: a status 01 or 03 from that agency
@@ -132,13 +136,13 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *event, const ch
 void lt_ledger_forget(lt_ledger_t *self);
 
 //  Deferred mode (the store's): what each recorded message writes (its
-//  rows, chained as they are appended, its ledger_open changes and its
-//  ledger_sum moves) waits in memory, and the appends that follow see it
+//  rows, chained as they are appended, its wait bits and its ledger_sum
+//  moves) waits in memory, and the appends that follow see it
 //  (deduplication, a status confirming a document of the same batch).
 //  lt_ledger_keep adds the message's to the batch's, lt_ledger_forget
 //  drops the message's (its publish failed), lt_ledger_flush writes the
-//  batch's (rows in order, then ledger_open, then one statement per sum
-//  line) in the batch's transaction just before its commit, so a row is
+//  batch's (rows in order, then one statement per sum line) in the
+//  batch's transaction just before its commit, so a row is
 //  committed with the fact it records, and lt_ledger_discard drops them
 //  (the batch was rolled back). Set only while nothing is pending.
 void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred);
@@ -146,7 +150,7 @@ void lt_ledger_set_deferred(lt_ledger_t *self, bool deferred);
 //  Keep what the message just recorded wrote for the batch.
 void lt_ledger_keep(lt_ledger_t *self);
 
-//  Write the batch's rows, ledger_open changes and ledger_sum moves; -1 with
+//  Write the batch's rows and ledger_sum moves; -1 with
 //  err on failure (the caller rolls the batch back).
 int lt_ledger_flush(lt_ledger_t *self, lt_err_t *err);
 

@@ -63,9 +63,9 @@ sums=$(sqlite3 "$DIR/data/lthub.db" "SELECT COUNT(*) FROM ledger_sum")
 echo "generated $rows ledger rows ($sums ledger_sum lines) in $(python3 -c "print(round($t1 - $t0, 1))") s"
 # The scan lthubd's first append makes to fill the ledger's presence filter.
 s=$(date +%s.%N)
-sqlite3 "$DIR/data/lthub.db" "SELECT COUNT(ikey) FROM ledger" >/dev/null
+sqlite3 "$DIR/data/lthub.db" "SELECT SUM(ikey & 1), SUM(length(more)) FROM ledger" >/dev/null
 e=$(date +%s.%N)
-echo "reading every ikey (the presence filter's scan at the first append): $(python3 -c "print(round($e - $s, 3))") s"
+echo "reading every ikey and more (the presence filter's scan at the first append): $(python3 -c "print(round($e - $s, 3))") s"
 for agency in "" all; do
   for run in 1 2 3; do
     s=$(date +%s.%N)

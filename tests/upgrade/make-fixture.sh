@@ -67,6 +67,10 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT/data" "$OUT/dms"
 cp "$HUB_DIR/data/lthub.db" "$OUT/data/"
+# Payloads kept in segment files (a release with store/inline_max) beside it.
+if [ -d "$HUB_DIR/data/lthub.db.segments" ]; then
+    cp -r "$HUB_DIR/data/lthub.db.segments" "$OUT/data/"
+fi
 cp "$HUB_DIR"/dms/*.db "$OUT/dms/"
 cp "$HUB_DIR/systems.cfg" "$OUT/"
 sed -e "s|$HUB_DIR|@DIR@|g" -e "s|$HUB_ENDPOINT|@ENDPOINT@|" -e "s|$HUB_ADMIN|@ADMIN@|" \

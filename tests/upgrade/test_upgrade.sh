@@ -3,7 +3,8 @@
 # lthub-dms's mailbox, its config and systems file; made by
 # tests/upgrade/make-fixture.sh, see there for the state) start under this
 # release. The store and the mailbox are migrated on first start (and a
-# counting ledger of format 1 put into the store, converted); what was
+# counting ledger of format 1 put into the store, converted; a release
+# that kept a ledger of format 2 has it converted to format 3); what was
 # queued is delivered once, in lane order; what was in the mailbox is still
 # listed and fetched; resending a stored document or the register stores
 # nothing new; the release's example config passes --check-config.
@@ -28,9 +29,13 @@ hub_keys dms axis pub
 dms_systems
 mkdir -p "$HUB_DIR/data" "$HUB_DIR/dms"
 cp "$FX/data/lthub.db" "$HUB_DIR/data/"
+if [ -d "$FX/data/lthub.db.segments" ]; then   # payloads kept in segment files
+    cp -r "$FX/data/lthub.db.segments" "$HUB_DIR/data/"
+fi
 # A release without a ledger gets a ledger of format 1 in its store
-# (tests/upgrade/ledger_v1.py), converted to format 2 at the first start; a
-# release that kept one (0.2.0) has its own, written by that release.
+# (tests/upgrade/ledger_v1.py), converted to the current format at the
+# first start; a release that kept one (0.2.0: format 1, 0.3.0: format 2)
+# has its own, written by that release.
 HAD_LEDGER=$(sqlite3 "file:$FX/data/lthub.db?mode=ro" \
     "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ledger'")
 if [ "$HAD_LEDGER" = 0 ]; then
@@ -50,7 +55,8 @@ ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 
 # The format 1 ledger was converted: same chain and head, binary hashes, an
 # item index instead of the text one, day sums merged into half months,
-# ledger_open filled (VA's receipt waits for its status), the figures of
+# the waiting items filled (VA's receipt waits for its status: a wait bit
+# on its row, ledger_open gone), the figures of
 # its periods unchanged.
 if [ "$HAD_LEDGER" = 0 ]; then
 "$BIN/broker/lthub" ledger verify --config "$HUB_DIR/lthub.cfg" | grep -q "ledger OK: 4 rows" \
@@ -59,13 +65,15 @@ python3 - "$HUB_DIR/data/lthub.db" "$V1_HEAD" <<'PY' || hub_fail "the converted 
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 q = lambda sql: db.execute(sql).fetchall()
-assert q("SELECT value FROM ledger_meta WHERE name = 'version'") == [(2,)]
+assert q("SELECT value FROM ledger_meta WHERE name = 'version'") == [(3,)]
+assert q("SELECT DISTINCT more FROM ledger") == [("",)], "converted rows keep one event each"
 assert q("SELECT DISTINCT typeof(hash), typeof(prev), typeof(sha256) FROM ledger") == [("blob",) * 3]
 assert q("SELECT lower(hex(hash)) FROM ledger ORDER BY seq DESC LIMIT 1") == [(sys.argv[2],)]
 assert not q("SELECT name FROM sqlite_master WHERE name LIKE '%v1%'"), "old tables left"
 assert q("SELECT name FROM sqlite_master WHERE name = 'ledger_ikey'")
 assert sorted(q("SELECT day, SUM(n) FROM ledger_sum GROUP BY day")) == [(20260901, 3), (20260915, 1)]
-assert q("SELECT doc, agency FROM ledger_open") == [("VA", "000.00.13.H26")]
+assert q("SELECT doc, agency, wait FROM ledger WHERE wait != 0") == [("VA", "000.00.13.H26", 1)]
+assert not q("SELECT name FROM sqlite_master WHERE name = 'ledger_open'"), "ledger_open left"
 PY
 for pe in 2026-09:3 2026-10:1; do
     "$BIN/broker/lthub" indicators --config "$HUB_DIR/lthub.cfg" --period "${pe%:*}" --format json \
@@ -149,7 +157,24 @@ if [ "$HAD_LEDGER" = 1 ]; then
     [ "$before" -gt 0 ] && [ "$after" = "$before" ] \
         || hub_fail "ledger rows: $before in the $RELEASE store, $after after the upgrade"
     [ "$(sqlite3 "file:$HUB_DIR/data/lthub.db?mode=ro" \
-        "SELECT value FROM ledger_meta WHERE name = 'version'")" = 2 ] \
-        || hub_fail "the $RELEASE ledger was not converted to format 2"
-    ok "the $RELEASE ledger converted to format 2, verifies, its $before rows kept"
+        "SELECT value FROM ledger_meta WHERE name = 'version'")" = 3 ] \
+        || hub_fail "the $RELEASE ledger was not converted to format 3"
+    # The rows are the release's, unchanged: the same hashes in the same
+    # order, each with one event ('more' empty).
+    python3 - "$FX/data/lthub.db" "$HUB_DIR/data/lthub.db" <<'PY' || hub_fail "the $RELEASE rows changed"
+import sqlite3, sys
+rows = lambda path: sqlite3.connect("file:%s?mode=ro" % path, uri=True).execute(
+    "SELECT seq, item, CASE typeof(hash) WHEN 'blob' THEN lower(hex(hash)) ELSE hash END,"
+    " CASE typeof(prev) WHEN 'blob' THEN lower(hex(prev)) ELSE prev END FROM ledger ORDER BY seq").fetchall()
+assert rows(sys.argv[1]) == rows(sys.argv[2])
+new = sqlite3.connect(sys.argv[2])
+assert new.execute("SELECT DISTINCT more FROM ledger").fetchall() == [("",)]
+# What waited in ledger_open waits on its item's first row.
+old = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+if old.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_open'").fetchall():
+    want = sorted(old.execute("SELECT item FROM ledger_open").fetchall())
+    assert sorted(new.execute("SELECT item FROM ledger WHERE wait = 1").fetchall()) == want, want
+assert not new.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_open'").fetchall()
+PY
+    ok "the $RELEASE ledger converted to format 3, verifies, its $before rows kept"
 fi
