@@ -252,7 +252,22 @@ static int s_segments_sync(lt_store_t *self, lt_err_t *err);
 //  The checkpointer: its own connection copies committed WAL frames into the
 //  database file every 50 ms (PASSIVE: never blocks the writer), so the
 //  committing thread never pays for a checkpoint in the middle of a commit.
-#define S_WAL_LIMIT 16384   //  WAL frames (64 MiB of 4 KiB pages) before a TRUNCATE
+#define S_WAL_LIMIT 12288   //  WAL frames (48 MiB of 4 KiB pages) before a RESTART
+
+//  Busy handler of the store's connections: poll every 100 µs for the first
+//  20 ms, then every millisecond, up to limit ms. SQLite's own waits in
+//  steps of up to 100 ms, so a relay that found the checkpointer holding
+//  the log slept on long after it was done (stalls of 100-300 ms every
+//  few seconds at 2 000 msgs/s, docs/performance.md).
+static int s_busy_wait(void *limit_ms, int count)
+{
+    int64_t waited_us =
+        count < 200 ? (int64_t) count * 100 : 20000 + (int64_t) (count - 200) * 1000;
+    if (waited_us >= (int64_t) (intptr_t) limit_ms * 1000)
+        return 0;
+    usleep(count < 200 ? 100 : 1000);
+    return 1;
+}
 
 static void *s_checkpointer(void *arg)
 {
@@ -263,7 +278,7 @@ static void *s_checkpointer(void *arg)
         sqlite3_close(db);
         return NULL;
     }
-    sqlite3_busy_timeout(db, 1000);
+    sqlite3_busy_handler(db, s_busy_wait, (void *) (intptr_t) 1000);
     //  A connection takes part in WAL mode only once it has read the
     //  database; until then sqlite3_wal_checkpoint_v2 does nothing and the
     //  WAL grows with everything ever written.
@@ -282,14 +297,21 @@ static void *s_checkpointer(void *arg)
             break;
         pthread_mutex_unlock(&self->stop_lock);
         //  PASSIVE copies what it can without ever waiting for the writer;
-        //  under steady writes it never catches up, so once the WAL passes
-        //  S_WAL_LIMIT frames a TRUNCATE checkpoint waits for a moment
-        //  between two commits, copies the rest and empties the file (the
-        //  writer waits for that one checkpoint, a few ms).
+        //  under steady writes it never catches up (a commit comes before
+        //  the copy and its sync end), so the log never starts over. Once
+        //  it passes S_WAL_LIMIT frames a RESTART checkpoint waits for a
+        //  moment between two commits and copies the rest (at most the
+        //  last 50 ms of writes, the passes before copied the others), so
+        //  that the next commit writes the log from its start again. The
+        //  writer waits for that one checkpoint. The file keeps its size
+        //  (journal_size_limit, 64 MiB, is above S_WAL_LIMIT plus what
+        //  50 ms add, so that a restart does not cut it either): emptying
+        //  it cost 80 ms of ftruncate, and rewriting its blocks is cheaper
+        //  than allocating new ones.
         int frames = 0, copied = 0;
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
         if (frames > S_WAL_LIMIT)
-            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         pthread_mutex_lock(&self->stop_lock);
     }
     pthread_mutex_unlock(&self->stop_lock);
@@ -378,7 +400,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_store_destroy(&self);
         return NULL;
     }
-    sqlite3_busy_timeout(self->db, 5000);
+    sqlite3_busy_handler(self->db, s_busy_wait, (void *) (intptr_t) 5000);
     //  WAL + FULL: a commit returns after the log is fsynced. The page cache
     //  is bounded so memory does not grow with the backlog. The statement
     //  journal of each publish's savepoint stays in memory: on a temporary
