@@ -902,7 +902,7 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
         rc = s_release_held(self, lt_envelope_key(envelope), lt_envelope_received(envelope),
                             err);
     if (rc == 0) {
-        if (self->ledger && !*duplicate)
+        if (self->ledger)
             lt_ledger_keep(self->ledger);
         return 0;
     }
@@ -920,8 +920,8 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
     s_lose_group(self, err);
     if (refused)   //  the refusal stands; the store error is the group's
         return -1;
-    return lt_err_set(err, LT_ESTORE, "store %s: %s; retry", self->path,
-                      self->group_lost_full ? "disk full" : "store error in this group"),
+    return lt_err_set(err, LT_ESTORE, "store %s: %.300s; the group is rolled back, retry",
+                      self->path, self->group_lost_full ? "disk full" : self->group_lost_why),
            -1;
 }
 
