@@ -187,6 +187,16 @@ int64_t lt_ledger_head(lt_ledger_t *self, char hash[65]);
 //  Self-test of this class.
 void lt_ledger_test(bool verbose);
 
+//  The ledger format of a database: 0 none yet, 1 before ledger_meta, else
+//  its version (3 for this release).
+int lt_ledger_format(sqlite3 *db);
+
+//  Self-test support (lt_ledger_test.c): drop the presence filter so that
+//  the next append builds it again from the table, at least min_bits in
+//  size (0: the default); and whether it is built.
+void lt_ledger_test_filter(lt_ledger_t *self, uint64_t min_bits);
+bool lt_ledger_test_filter_built(const lt_ledger_t *self);
+
 #ifdef __cplusplus
 }
 #endif

@@ -404,6 +404,30 @@ int lt_dossier_fill_progress(lt_envelope_t *env, json_t *step, const char *agenc
     return s_kept(env, key, revision, agency, err);
 }
 
+//  The envelope of a dossier_synced fact whose payload is text (taken:
+//  handed to the caller in payload_p, or freed on failure); NULL when out
+//  of memory.
+static lt_envelope_t *s_fact_envelope(const char *key, const char *revision, const char *agency,
+                                      char *text, char **payload_p, size_t *size_p)
+{
+    lt_envelope_t *env = text ? lt_envelope_new() : NULL;
+    if (!env) {
+        free(text);
+        return NULL;
+    }
+    size_t size = strlen(text);
+    lt_envelope_set_kind(env, LT_KIND_FACT);
+    lt_envelope_set_key(env, key);
+    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
+    lt_envelope_set_revision(env, revision);
+    lt_envelope_set_sender(env, agency);
+    lt_envelope_set_created(env, lt_time_ms());
+    lt_envelope_set_payload_facts(env, text, size);
+    *payload_p = text;
+    *size_p = size;
+    return env;
+}
+
 lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const char *agency,
                                char **payload_p, size_t *size_p)
 {
@@ -411,21 +435,7 @@ lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const c
     json_t *body = json_pack("{s:s, s:s}", "MaHoSo", mahoso, "revision", revision);
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
-    lt_envelope_t *env = text ? lt_envelope_new() : NULL;
-    if (!env) {
-        free(text);
-        return NULL;
-    }
-    lt_envelope_set_kind(env, LT_KIND_FACT);
-    lt_envelope_set_key(env, mahoso);
-    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
-    lt_envelope_set_revision(env, revision);
-    lt_envelope_set_sender(env, agency);
-    lt_envelope_set_created(env, lt_time_ms());
-    lt_envelope_set_payload_facts(env, text, strlen(text));
-    *payload_p = text;
-    *size_p = strlen(text);
-    return env;
+    return s_fact_envelope(mahoso, revision, agency, text, payload_p, size_p);
 }
 
 lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const *revision,
@@ -447,26 +457,15 @@ lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const
     json_t *body = list ? json_pack("{s:o}", "dossiers", list) : NULL;
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
-    lt_envelope_t *env = text ? lt_envelope_new() : NULL;
-    if (!env) {
-        free(text);
-        return NULL;
+    //  The revision names the list's content: another list is never taken
+    //  for a duplicate, the same list sent again is one.
+    char rev[96] = "";
+    if (text) {
+        char hex[LT_SHA256_HEX];
+        lt_digest_sha256_hex(text, strlen(text), hex);
+        snprintf(rev, sizeof(rev), "%zu-%s", count, hex);
     }
-    size_t size = strlen(text);
-    char hex[LT_SHA256_HEX];
-    lt_digest_sha256_hex(text, size, hex);
-    char rev[96];
-    snprintf(rev, sizeof(rev), "%zu-%s", count, hex);
-    lt_envelope_set_kind(env, LT_KIND_FACT);
-    lt_envelope_set_key(env, mahoso[0]);
-    lt_envelope_set_btype(env, LT_DOSSIER_FACT_SYNCED);
-    lt_envelope_set_revision(env, rev);
-    lt_envelope_set_sender(env, agency);
-    lt_envelope_set_created(env, lt_time_ms());
-    lt_envelope_set_payload_facts(env, text, size);
-    *payload_p = text;
-    *size_p = size;
-    return env;
+    return s_fact_envelope(mahoso[0], rev, agency, text, payload_p, size_p);
 }
 
 //  ---------------------------------------------------------------------------
