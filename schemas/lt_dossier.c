@@ -438,6 +438,12 @@ lt_envelope_t *lt_dossier_fact(const char *mahoso, const char *revision, const c
     return s_fact_envelope(mahoso, revision, agency, text, payload_p, size_p);
 }
 
+void lt_dossier_fact_rev(size_t count, const char *sha256, char *rev, size_t size)
+{
+    assert(sha256 && rev && size >= 96);
+    snprintf(rev, size, "%zu-%s", count, sha256);
+}
+
 lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const *revision,
                                     size_t count, const char *agency, char **payload_p,
                                     size_t *size_p)
@@ -463,7 +469,7 @@ lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const
     if (text) {
         char hex[LT_SHA256_HEX];
         lt_digest_sha256_hex(text, strlen(text), hex);
-        snprintf(rev, sizeof(rev), "%zu-%s", count, hex);
+        lt_dossier_fact_rev(count, hex, rev, sizeof(rev));
     }
     return s_fact_envelope(mahoso[0], rev, agency, text, payload_p, size_p);
 }

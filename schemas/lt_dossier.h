@@ -92,6 +92,10 @@ lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const
                                     size_t count, const char *agency, char **payload_p,
                                     size_t *size_p);
 
+//  The revision of a list fact of count dossiers whose payload has digest
+//  sha256 (hex): "COUNT-SHA256", written into rev (at least 96 bytes).
+void lt_dossier_fact_rev(size_t count, const char *sha256, char *rev, size_t size);
+
 //  Self-test of this class.
 void lt_dossier_test(bool verbose);
 

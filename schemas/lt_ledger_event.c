@@ -401,7 +401,7 @@ static int s_synced_list(const lt_envelope_t *env, json_t *list, lt_ledger_event
     //  that the broker's dedup key (kind|key|btype|rev|from) tells apart
     //  two calls' facts and finds an exact resend.
     char rev[96];
-    snprintf(rev, sizeof(rev), "%zu-%s", count, lt_envelope_sha256(env));
+    lt_dossier_fact_rev(count, lt_envelope_sha256(env), rev, sizeof(rev));
     if (rc == 0 && strcmp(lt_envelope_key(env), entries[0].mahoso) != 0)
         rc = s_bad(err, "the key '%.100s' is not dossiers[0].MaHoSo '%.100s'",
                    lt_envelope_key(env), entries[0].mahoso);
@@ -524,7 +524,7 @@ static lt_envelope_t *s_list_fact(const char *text, const char *key, size_t coun
     lt_envelope_set_sender(env, "000.00.12.H26");
     lt_envelope_set_payload_facts(env, text, strlen(text));
     char rev[96];
-    snprintf(rev, sizeof(rev), "%zu-%s", count, lt_envelope_sha256(env));
+    lt_dossier_fact_rev(count, lt_envelope_sha256(env), rev, sizeof(rev));
     lt_envelope_set_revision(env, rev);
     return env;
 }

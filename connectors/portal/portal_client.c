@@ -273,42 +273,6 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
     return there;
 }
 
-//  The broker's answer to a dossier_synced fact (session thread).
-static void s_fact_done(void *arg, const lt_publish_result_t *result)
-{
-    portal_t *self = arg;
-    if (result->code == LT_OK) {
-        pthread_mutex_lock(&self->stats_lock);
-        self->stats.facts++;
-        self->stats.synced++;   //  the dossier's delivery is DONE now
-        pthread_mutex_unlock(&self->stats_lock);
-    }
-    else
-        lt_log_warning("event=fact_rejected code=%s reason=\"%s\"", lt_error_name(result->code),
-                       result->reason);
-}
-
-//  Publish the fact that DVCQG accepted this dossier; the delivery's DONE
-//  waits for the broker's ACCEPTED (RETRY when it is refused).
-static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
-{
-    const lt_envelope_t *env = d->envelope;
-    char *payload = NULL;
-    size_t size = 0;
-    lt_envelope_t *fact = lt_dossier_fact(lt_envelope_key(env), lt_envelope_revision(env),
-                                          lt_envelope_sender(env), &payload, &size);
-    if (!fact)
-        return lt_err_set(err, LT_ENOMEM, "out of memory building the dossier_synced fact"), -1;
-    int rc = lt_conn_publish_for(self->conn, d, &fact, payload, size, s_fact_done, self);
-    lt_envelope_destroy(&fact);
-    free(payload);
-    if (rc)
-        return lt_err_set(err, LT_EUNAVAIL, "DVCQG accepted the dossier but its dossier_synced "
-                          "fact cannot be published: the connector is stopping"),
-               -1;
-    return 0;
-}
-
 //  What the broker's answer to a call's fact completes.
 typedef struct {
     portal_t *self;   //  the connector
@@ -333,8 +297,9 @@ static void s_facts_done(void *arg, const lt_publish_result_t *result)
 }
 
 //  Publish one fact naming every dossier of a DVCQG call that it accepted
-//  (all of one agency); the DONE of each of their deliveries waits for the
-//  broker's ACCEPTED (RETRY with its reason when it is refused).
+//  (all of one agency; one dossier gives the one-dossier shape); the DONE
+//  of each of their deliveries waits for the broker's ACCEPTED (RETRY with
+//  its reason when it is refused).
 static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t count,
                        lt_err_t *err)
 {
@@ -365,6 +330,12 @@ static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t co
                           "dossier_synced fact cannot be published: the connector is stopping"),
                -1;
     return 0;
+}
+
+//  Publish the fact that DVCQG accepted this one dossier (a call of its own).
+static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
+{
+    return s_fact_many(self, &d, 1, err);
 }
 
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
