@@ -7,6 +7,7 @@
     order at open; the applied version lives in the user_version pragma.
 */
 #include "lt_store.h"
+#include "lt_sqlite.h"
 #include "lt_follow.h"
 #include "lt_id.h"
 #include "lt_ledger.h"
@@ -392,6 +393,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_err_set(err, LT_ENOMEM, "store: out of memory");
         return NULL;
     }
+    lt_sqlite_setup();
     //  One thread uses the connection: no per-call mutexes (multi-thread mode).
     if (sqlite3_open_v2(path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=

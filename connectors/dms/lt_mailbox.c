@@ -7,6 +7,7 @@
     lives in PRAGMA user_version; migrations run in order at open.
 */
 #include "lt_mailbox.h"
+#include "lt_sqlite.h"
 
 #include "lt_id.h"
 
@@ -215,6 +216,7 @@ lt_mailbox_t *lt_mailbox_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
+    lt_sqlite_setup();
     if (sqlite3_open_v2(path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
         != SQLITE_OK) {

@@ -1,5 +1,6 @@
 /*  lt_sentlog: the sent log of lthub-dms (see the header). */
 #include "lt_sentlog.h"
+#include "lt_sqlite.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ lt_sentlog_t *lt_sentlog_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
+    lt_sqlite_setup();
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
             != SQLITE_OK
         || sqlite3_busy_timeout(self->db, 5000) != SQLITE_OK

@@ -1,5 +1,6 @@
 /*  lt_portal_store: latest record per MaHoSo (see lt_portal_store.h). */
 #include "lt_portal_store.h"
+#include "lt_sqlite.h"
 #include "lt_id.h"
 
 #include <assert.h>
@@ -79,6 +80,7 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
+    lt_sqlite_setup();
     if (sqlite3_open_v2(path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
         != SQLITE_OK) {
