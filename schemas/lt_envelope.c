@@ -19,17 +19,37 @@ typedef enum {
     S_REPLACES, S_DTYPE, S_STR_COUNT
 } s_str_t;
 
-//  Wire key and length limit of each string field.
+//  Wire key (with its length, compared first when decoding) and length
+//  limit of each string field.
+#define S_KEY(k) k, sizeof(k) - 1
 static const struct {
     const char *key;   //  msgpack map key
+    size_t len;        //  strlen(key)
     size_t max;        //  longest accepted value in bytes
 } s_str_fields[S_STR_COUNT] = {
-    [S_ID] = {"id", 64},           [S_KEY] = {"key", 512},
-    [S_BTYPE] = {"btype", 32},     [S_REVISION] = {"rev", 128},
-    [S_SOURCE] = {"src", 64},      [S_SYSTEM] = {"sys", 128},
-    [S_SENDER] = {"from", 64},     [S_SHA256] = {"sha256", 64},
-    [S_SIGNER] = {"signer", 512},  [S_REPLACES] = {"re", 512},
-    [S_DTYPE] = {"dtype", 256},
+    [S_ID] = {S_KEY("id"), 64},           [S_KEY] = {S_KEY("key"), 512},
+    [S_BTYPE] = {S_KEY("btype"), 32},     [S_REVISION] = {S_KEY("rev"), 128},
+    [S_SOURCE] = {S_KEY("src"), 64},      [S_SYSTEM] = {S_KEY("sys"), 128},
+    [S_SENDER] = {S_KEY("from"), 64},     [S_SHA256] = {S_KEY("sha256"), 64},
+    [S_SIGNER] = {S_KEY("signer"), 512},  [S_REPLACES] = {S_KEY("re"), 512},
+    [S_DTYPE] = {S_KEY("dtype"), 256},
+};
+
+//  The other keys the decoder reads.
+typedef enum {
+    S_F_KIND, S_F_SIG, S_F_TO, S_F_CREATED, S_F_RECEIVED, S_F_SIZE, S_F_CHANNEL, S_F_EL,
+    S_F_SECRET, S_F_COUNT
+} s_field_t;
+
+static const struct {
+    const char *key;   //  msgpack map key
+    size_t len;        //  strlen(key)
+} s_fields[S_F_COUNT] = {
+    [S_F_KIND] = {S_KEY("kind")},       [S_F_SIG] = {S_KEY("sig")},
+    [S_F_TO] = {S_KEY("to")},           [S_F_CREATED] = {S_KEY("created")},
+    [S_F_RECEIVED] = {S_KEY("received")}, [S_F_SIZE] = {S_KEY("size")},
+    [S_F_CHANNEL] = {S_KEY("channel")}, [S_F_EL] = {S_KEY("el")},
+    [S_F_SECRET] = {S_KEY("secret")},
 };
 
 #define S_RECIPIENT_MAX 64   //  longest agency code accepted
@@ -211,23 +231,30 @@ const char *lt_envelope_recipient(const lt_envelope_t *self, size_t index)
     return index < self->to_size ? self->to[index] : NULL;
 }
 
+//  Append a recipient taking ownership of copy; -1 (copy freed) on no memory.
+static int s_add_owned(lt_envelope_t *self, char *copy)
+{
+    if (!copy)
+        return -1;
+    if (self->to_size == self->to_alloc) {
+        size_t alloc = self->to_alloc ? self->to_alloc * 2 : 4;
+        char **to = realloc(self->to, alloc * sizeof(char *));
+        if (!to) {
+            free(copy);
+            return -1;
+        }
+        self->to = to;
+        self->to_alloc = alloc;
+    }
+    self->to[self->to_size++] = copy;
+    return 0;
+}
+
 int lt_envelope_add_recipient(lt_envelope_t *self, const char *code)
 {
     assert(self);
     assert(code);
-    if (self->to_size == self->to_alloc) {
-        size_t alloc = self->to_alloc ? self->to_alloc * 2 : 4;
-        char **to = realloc(self->to, alloc * sizeof(char *));
-        if (!to)
-            return -1;
-        self->to = to;
-        self->to_alloc = alloc;
-    }
-    char *copy = strdup(code);
-    if (!copy)
-        return -1;
-    self->to[self->to_size++] = copy;
-    return 0;
+    return s_add_owned(self, strdup(code));
 }
 
 void lt_envelope_clear_recipients(lt_envelope_t *self)
@@ -326,33 +353,53 @@ int lt_envelope_pack(const lt_envelope_t *self, msgpack_packer *pk)
     return rc == 0 ? 0 : -1;
 }
 
-//  True when a msgpack object is a string equal to the C string key.
-static bool s_is(const msgpack_object_str *s, const char *key)
+//  True when a msgpack string is the key of len bytes.
+static bool s_is(const msgpack_object_str *s, const char *key, size_t len)
 {
-    size_t len = strlen(key);
     return s->size == len && memcmp(s->ptr, key, len) == 0;
+}
+
+//  Check a msgpack string value of a field: a string of at most max bytes
+//  without NUL; -1 with err set.
+static int s_check_str(const msgpack_object *v, const char *field, size_t max, lt_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return lt_err_set(err, LT_EFIELD, "envelope: field '%s' must be a string", field), -1;
+    if (v->via.str.size > max)
+        return lt_err_set(err, LT_EFIELD, "envelope: field '%s' is longer than %zu bytes", field,
+                          max),
+               -1;
+    if (memchr(v->via.str.ptr, 0, v->via.str.size))
+        return lt_err_set(err, LT_EFIELD, "envelope: field '%s' contains a NUL byte", field), -1;
+    return 0;
 }
 
 //  Copy a msgpack string into a NUL-terminated heap string, refusing
 //  embedded NUL bytes and values longer than max; NULL with err set.
 static char *s_copy_str(const msgpack_object *v, const char *field, size_t max, lt_err_t *err)
 {
-    if (v->type != MSGPACK_OBJECT_STR) {
-        lt_err_set(err, LT_EFIELD, "envelope: field '%s' must be a string", field);
+    if (s_check_str(v, field, max, err))
         return NULL;
-    }
-    if (v->via.str.size > max) {
-        lt_err_set(err, LT_EFIELD, "envelope: field '%s' is longer than %zu bytes", field, max);
-        return NULL;
-    }
-    if (memchr(v->via.str.ptr, 0, v->via.str.size)) {
-        lt_err_set(err, LT_EFIELD, "envelope: field '%s' contains a NUL byte", field);
-        return NULL;
-    }
     char *copy = strndup(v->via.str.ptr, v->via.str.size);
     if (!copy)
         lt_err_set(err, LT_ENOMEM, "envelope: out of memory copying '%s'", field);
     return copy;
+}
+
+//  The index of a string value among names[0..count), compared in place;
+//  -1 with err set when it is none of them.
+static int s_name_of(const msgpack_object *v, const char *field, const char *const *names,
+                     size_t count, lt_err_t *err)
+{
+    if (s_check_str(v, field, 32, err))
+        return -1;
+    const msgpack_object_str *str = &v->via.str;
+    for (size_t i = 0; i < count; i++)
+        if (s_is(str, names[i], strlen(names[i])))
+            return (int) i;
+    lt_err_set(err, LT_EFIELD, "envelope: field '%s' has unknown value '%.*s'", field,
+               (int) str->size, str->ptr);
+    return -1;
 }
 
 //  Read an integer field (positive or negative msgpack int) into *out.
@@ -388,7 +435,7 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
                           const msgpack_object *v, lt_err_t *err)
 {
     for (int i = 0; i < S_STR_COUNT; i++)
-        if (s_is(k, s_str_fields[i].key)) {
+        if (s_is(k, s_str_fields[i].key, s_str_fields[i].len)) {
             char *copy = s_copy_str(v, s_str_fields[i].key, s_str_fields[i].max, err);
             if (!copy)
                 return -1;
@@ -396,29 +443,24 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
             self->str[i] = copy;
             return 0;
         }
+    int f = 0;
+    while (f < S_F_COUNT && !s_is(k, s_fields[f].key, s_fields[f].len))
+        f++;
     int64_t n = 0;
-    if (s_is(k, "kind") || s_is(k, "sig")) {
-        bool is_kind = s_is(k, "kind");
-        char *name = s_copy_str(v, is_kind ? "kind" : "sig", 32, err);
-        if (!name)
-            return -1;
+    int value;
+    switch (f) {
+    case S_F_KIND:
         //  An empty kind is how an unset kind encodes; validation refuses it.
-        int value = is_kind ? (*name ? lt_kind_from_name(name) : LT_KIND_NONE)
-                            : lt_sig_from_name(name);
-        if (value < 0) {
-            lt_err_set(err, LT_EFIELD, "envelope: field '%s' has unknown value '%s'",
-                       is_kind ? "kind" : "sig", name);
-            free(name);
+        if ((value = s_name_of(v, "kind", s_kind_names, S_COUNT(s_kind_names), err)) < 0)
             return -1;
-        }
-        free(name);
-        if (is_kind)
-            self->kind = (lt_kind_t) value;
-        else
-            self->signature = (lt_sig_t) value;
+        self->kind = (lt_kind_t) value;
         return 0;
-    }
-    if (s_is(k, "to")) {
+    case S_F_SIG:
+        if ((value = s_name_of(v, "sig", s_sig_names, S_COUNT(s_sig_names), err)) < 0)
+            return -1;
+        self->signature = (lt_sig_t) value;
+        return 0;
+    case S_F_TO:
         if (v->type != MSGPACK_OBJECT_ARRAY)
             return lt_err_set(err, LT_EFIELD, "envelope: field 'to' must be an array"), -1;
         if (v->via.array.size > LT_ENVELOPE_MAX_RECIPIENTS)
@@ -430,37 +472,33 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
             char *code = s_copy_str(&v->via.array.ptr[i], "to[]", S_RECIPIENT_MAX, err);
             if (!code)
                 return -1;
-            int rc = lt_envelope_add_recipient(self, code);
-            free(code);
-            if (rc)
+            if (s_add_owned(self, code))
                 return lt_err_set(err, LT_ENOMEM, "envelope: out of memory"), -1;
         }
         return 0;
-    }
-    if (s_is(k, "created") || s_is(k, "received")) {
-        bool created = s_is(k, "created");
-        if (s_int(v, created ? "created" : "received", 0, INT64_MAX, &n, err))
+    case S_F_CREATED:
+    case S_F_RECEIVED:
+        if (s_int(v, s_fields[f].key, 0, INT64_MAX, &n, err))
             return -1;
-        *(created ? &self->created : &self->received) = n;
+        *(f == S_F_CREATED ? &self->created : &self->received) = n;
         return 0;
-    }
-    if (s_is(k, "size")) {
+    case S_F_SIZE:
         if (s_int(v, "size", 0, INT64_MAX, &n, err))
             return -1;
         self->size = (uint64_t) n;
         return 0;
-    }
-    if (s_is(k, "channel")) {
+    case S_F_CHANNEL:
         if (s_int(v, "channel", 0, LT_CHANNEL_POSTAL, &n, err))
             return -1;
         self->channel = (lt_channel_t) n;
         return 0;
-    }
-    if (s_is(k, "el"))
+    case S_F_EL:
         return s_bool(v, "el", &self->electronic, err);
-    if (s_is(k, "secret"))
+    case S_F_SECRET:
         return s_bool(v, "secret", &self->secret, err);
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 lt_envelope_t *lt_envelope_unpack(const msgpack_object *obj, lt_err_t *err)
@@ -512,18 +550,17 @@ lt_envelope_t *lt_envelope_decode(const void *data, size_t size, lt_err_t *err)
     size_t end = 0;
     if (lt_ltp_check_msgpack(data, size, LT_LTP_MAX_VALUES, &end, err))
         return NULL;
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    size_t offset = 0;
+    msgpack_object obj;
+    bool nomem = false;
     lt_envelope_t *self = NULL;
-    msgpack_unpack_return rc = msgpack_unpack_next(&result, data, size, &offset);
-    if (rc != MSGPACK_UNPACK_SUCCESS)
-        lt_err_set(err, LT_EPROTO, "envelope: not a complete msgpack value (%d)", (int) rc);
-    else if (offset != size)
-        lt_err_set(err, LT_EPROTO, "envelope: %zu trailing bytes after the map", size - offset);
+    if (end != size)
+        lt_err_set(err, LT_EPROTO, "envelope: %zu trailing bytes after the map", size - end);
+    else if (lt_ltp_unpack(data, size, &obj, &nomem) == 0)
+        self = lt_envelope_unpack(&obj, err);
     else
-        self = lt_envelope_unpack(&result.data, err);
-    msgpack_unpacked_destroy(&result);
+        lt_err_set(err, LT_EPROTO, "envelope: not a complete msgpack value%s",
+                   nomem ? " (too large to unpack)" : "");
+    lt_ltp_unpack_done();
     return self;
 }
 

@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -713,6 +714,50 @@ fail:
     return NULL;
 }
 
+//  Each thread's msgpack zone, made at its first decode and freed when the
+//  thread ends (s_zone_key's destructor).
+static pthread_key_t s_zone_key;
+static pthread_once_t s_zone_once = PTHREAD_ONCE_INIT;
+
+static void s_zone_free(void *zone)
+{
+    msgpack_zone_free(zone);
+}
+
+static void s_zone_init(void)
+{
+    pthread_key_create(&s_zone_key, s_zone_free);
+}
+
+int lt_ltp_unpack(const void *data, size_t size, msgpack_object *obj, bool *nomem)
+{
+    assert(obj && nomem);
+    *nomem = false;
+    pthread_once(&s_zone_once, s_zone_init);
+    msgpack_zone *zone = pthread_getspecific(s_zone_key);
+    if (!zone) {
+        zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+        if (!zone || pthread_setspecific(s_zone_key, zone)) {
+            msgpack_zone_free(zone);
+            *nomem = true;
+            return -1;
+        }
+    }
+    size_t offset = 0;
+    msgpack_unpack_return rc = msgpack_unpack(data, size, &offset, zone, obj);
+    *nomem = rc == MSGPACK_UNPACK_NOMEM_ERROR;
+    return rc == MSGPACK_UNPACK_SUCCESS && offset == size ? 0 : -1;
+}
+
+void lt_ltp_unpack_done(void)
+{
+    msgpack_zone *zone = pthread_once(&s_zone_once, s_zone_init) == 0
+                             ? pthread_getspecific(s_zone_key)
+                             : NULL;
+    if (zone)
+        msgpack_zone_clear(zone);
+}
+
 lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *body,
                         size_t body_size, size_t max_frame, lt_err_t *err)
 {
@@ -748,18 +793,16 @@ lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *bo
                    body_size - end);
         return NULL;
     }
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    size_t offset = 0;
+    msgpack_object obj;
+    bool nomem = false;
     lt_ltp_t *self = NULL;
-    msgpack_unpack_return rc = msgpack_unpack_next(&result, body, body_size, &offset);
-    if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
+    if (lt_ltp_unpack(body, body_size, &obj, &nomem) == 0)
+        self = s_decode_map(id, &obj, err);
+    else if (nomem)
         lt_err_set(err, LT_EPROTO, "%s: body nests too deep or is too large to unpack", name);
-    else if (rc != MSGPACK_UNPACK_SUCCESS || offset != body_size)
-        lt_err_set(err, LT_EPROTO, "%s: body is not valid msgpack (%d)", name, (int) rc);
     else
-        self = s_decode_map(id, &result.data, err);
-    msgpack_unpacked_destroy(&result);
+        lt_err_set(err, LT_EPROTO, "%s: body is not valid msgpack", name);
+    lt_ltp_unpack_done();
     return self;
 }
 

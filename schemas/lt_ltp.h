@@ -154,6 +154,18 @@ bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b);
 int lt_ltp_check_msgpack(const void *data, size_t size, size_t max_values, size_t *end_p,
                          lt_err_t *err);
 
+//  Unpack the one msgpack value of data (checked by lt_ltp_check_msgpack
+//  first) into *obj, its maps and arrays in the calling thread's reusable
+//  zone: 0, or -1 when msgpack-c refuses it or bytes follow the value
+//  (*nomem tells an allocation refused). *obj is valid until
+//  lt_ltp_unpack_done, which the caller calls once done with it; the
+//  thread's next decode reuses the zone's memory, so a decode allocates
+//  nothing there in the common case. One unpack at a time per thread.
+int lt_ltp_unpack(const void *data, size_t size, msgpack_object *obj, bool *nomem);
+
+//  Release what the last lt_ltp_unpack of this thread holds.
+void lt_ltp_unpack_done(void);
+
 //  Self-test of this class: round trip of every command, every error path.
 void lt_ltp_test(bool verbose);
 
