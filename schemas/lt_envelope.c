@@ -67,6 +67,9 @@ struct _lt_envelope_t {
     bool secret;              //  state secret, excluded from counting
     lt_sig_t signature;       //  main file signature verdict
     lt_channel_t channel;     //  dossier channel
+    char *block;              //  a decoded envelope's strings, allocated with it
+    size_t block_size;        //  bytes of block
+    size_t block_used;        //  bytes of block handed out
 };
 
 static const char *s_kind_names[] = {
@@ -117,6 +120,14 @@ lt_envelope_t *lt_envelope_new(void)
     return self;
 }
 
+//  Free a string of self unless it lives in the decoded block.
+static void s_free_str(lt_envelope_t *self, char *str)
+{
+    uintptr_t at = (uintptr_t) str, block = (uintptr_t) self->block;
+    if (at < block || at >= block + self->block_size)
+        free(str);
+}
+
 void lt_envelope_destroy(lt_envelope_t **self_p)
 {
     assert(self_p);
@@ -124,9 +135,9 @@ void lt_envelope_destroy(lt_envelope_t **self_p)
     if (!self)
         return;
     for (int i = 0; i < S_STR_COUNT; i++)
-        free(self->str[i]);
+        s_free_str(self, self->str[i]);
     for (size_t i = 0; i < self->to_size; i++)
-        free(self->to[i]);
+        s_free_str(self, self->to[i]);
     free(self->to);
     free(self);
     *self_p = NULL;
@@ -139,7 +150,7 @@ static int s_set(lt_envelope_t *self, s_str_t f, const char *value)
     char *copy = NULL;
     if (value && !(copy = strdup(value)))
         return -1;
-    free(self->str[f]);
+    s_free_str(self, self->str[f]);
     self->str[f] = copy;
     return 0;
 }
@@ -240,7 +251,7 @@ static int s_add_owned(lt_envelope_t *self, char *copy)
         size_t alloc = self->to_alloc ? self->to_alloc * 2 : 4;
         char **to = realloc(self->to, alloc * sizeof(char *));
         if (!to) {
-            free(copy);
+            s_free_str(self, copy);
             return -1;
         }
         self->to = to;
@@ -261,7 +272,7 @@ void lt_envelope_clear_recipients(lt_envelope_t *self)
 {
     assert(self);
     for (size_t i = 0; i < self->to_size; i++)
-        free(self->to[i]);
+        s_free_str(self, self->to[i]);
     self->to_size = 0;
 }
 
@@ -374,13 +385,23 @@ static int s_check_str(const msgpack_object *v, const char *field, size_t max, l
     return 0;
 }
 
-//  Copy a msgpack string into a NUL-terminated heap string, refusing
-//  embedded NUL bytes and values longer than max; NULL with err set.
-static char *s_copy_str(const msgpack_object *v, const char *field, size_t max, lt_err_t *err)
+//  Copy a msgpack string into a NUL-terminated string of self (in its
+//  block while there is room, else on the heap), refusing embedded NUL
+//  bytes and values longer than max; NULL with err set.
+static char *s_copy_str(lt_envelope_t *self, const msgpack_object *v, const char *field,
+                        size_t max, lt_err_t *err)
 {
     if (s_check_str(v, field, max, err))
         return NULL;
-    char *copy = strndup(v->via.str.ptr, v->via.str.size);
+    size_t len = v->via.str.size;
+    if (self->block_size - self->block_used > len) {
+        char *copy = self->block + self->block_used;
+        memcpy(copy, v->via.str.ptr, len);
+        copy[len] = 0;
+        self->block_used += len + 1;
+        return copy;
+    }
+    char *copy = strndup(v->via.str.ptr, len);
     if (!copy)
         lt_err_set(err, LT_ENOMEM, "envelope: out of memory copying '%s'", field);
     return copy;
@@ -436,10 +457,10 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
 {
     for (int i = 0; i < S_STR_COUNT; i++)
         if (s_is(k, s_str_fields[i].key, s_str_fields[i].len)) {
-            char *copy = s_copy_str(v, s_str_fields[i].key, s_str_fields[i].max, err);
+            char *copy = s_copy_str(self, v, s_str_fields[i].key, s_str_fields[i].max, err);
             if (!copy)
                 return -1;
-            free(self->str[i]);
+            s_free_str(self, self->str[i]);
             self->str[i] = copy;
             return 0;
         }
@@ -469,7 +490,7 @@ static int s_unpack_field(lt_envelope_t *self, const msgpack_object_str *k,
                    -1;
         lt_envelope_clear_recipients(self);
         for (uint32_t i = 0; i < v->via.array.size; i++) {
-            char *code = s_copy_str(&v->via.array.ptr[i], "to[]", S_RECIPIENT_MAX, err);
+            char *code = s_copy_str(self, &v->via.array.ptr[i], "to[]", S_RECIPIENT_MAX, err);
             if (!code)
                 return -1;
             if (s_add_owned(self, code))
@@ -507,12 +528,29 @@ lt_envelope_t *lt_envelope_unpack(const msgpack_object *obj, lt_err_t *err)
         lt_err_set(err, LT_EFIELD, "envelope: must be a msgpack map");
         return NULL;
     }
-    lt_envelope_t *self = lt_envelope_new();
+    const msgpack_object_map *map = &obj->via.map;
+    //  The strings it will copy, in one allocation with the envelope.
+    size_t need = 0;
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object_kv *kv = &map->ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            continue;
+        if (kv->val.type == MSGPACK_OBJECT_STR)
+            need += kv->val.via.str.size + 1;
+        else if (kv->val.type == MSGPACK_OBJECT_ARRAY &&
+                 s_is(&kv->key.via.str, s_fields[S_F_TO].key, s_fields[S_F_TO].len))
+            for (uint32_t j = 0; j < kv->val.via.array.size; j++)
+                if (kv->val.via.array.ptr[j].type == MSGPACK_OBJECT_STR)
+                    need += kv->val.via.array.ptr[j].via.str.size + 1;
+    }
+    lt_envelope_t *self = calloc(1, sizeof(*self) + need);
     if (!self) {
         lt_err_set(err, LT_ENOMEM, "envelope: out of memory");
         return NULL;
     }
-    const msgpack_object_map *map = &obj->via.map;
+    self->electronic = true;   //  as lt_envelope_new
+    self->block = (char *) (self + 1);
+    self->block_size = need;
     for (uint32_t i = 0; i < map->size; i++) {
         const msgpack_object_kv *kv = &map->ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
