@@ -387,22 +387,14 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
 //  Read and apply one message from the ROUTER; returns -1 when none.
 static int s_read_one(broker_t *self)
 {
-    zmsg_t *zmsg = zmsg_recv_nowait(self->router);
-    if (!zmsg)
-        return -1;
     const lt_settings_t *st = lt_config_settings(self->config);
-    zframe_t *routing_id = zmsg_pop(zmsg);
-    zframe_t *command = zmsg_pop(zmsg);
-    zframe_t *body = zmsg_pop(zmsg);
     lt_err_t err;
-    lt_err_clear(&err);
-    lt_ltp_t *msg = NULL;
-    if (!routing_id || !command || !body || zmsg_size(zmsg) != 0)
-        lt_err_set(&err, LT_EPROTO, "an LTP message is exactly two frames, command and body");
-    else
-        msg = lt_ltp_decode(zframe_data(command), zframe_size(command), zframe_data(body),
-                            zframe_size(body), (size_t) st->max_frame, &err);
-    const char *user = command ? zframe_meta(command, "User-Id") : NULL;
+    lt_ltp_read_t in;
+    if (lt_ltp_read(self->router, true, (size_t) st->max_frame, &in, &err))
+        return -1;
+    lt_ltp_t *msg = in.msg;
+    zframe_t *routing_id = in.routing_id;
+    const char *user = in.has_user ? in.user : NULL;
     char key[64] = "";
     if (routing_id)
         s_routing_key(routing_id, key);
@@ -476,9 +468,6 @@ static int s_read_one(broker_t *self)
     }
     lt_ltp_destroy(&msg);
     zframe_destroy(&routing_id);
-    zframe_destroy(&command);
-    zframe_destroy(&body);
-    zmsg_destroy(&zmsg);
     return 0;
 }
 

@@ -815,6 +815,32 @@ static bool s_is_router(void *socket)
     return handle && zmq_getsockopt(handle, ZMQ_TYPE, &type, &size) == 0 && type == ZMQ_ROUTER;
 }
 
+//  Send self's frames (its routing id when set, the command, the body) on
+//  the libzmq socket handle, the body packed straight into its message:
+//  what lt_ltp_encode and zmsg_send do, without a zmsg and its frames.
+static int s_send_frames(const lt_ltp_t *self, void *handle)
+{
+    uint32_t mask = s_wire_mask(self);
+    size_t size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &size, s_count_write);
+    zmq_msg_t body;
+    if (s_pack_body(self, mask, 0, &pk) || zmq_msg_init_size(&body, size))
+        return -1;
+    s_cursor_t cursor = {zmq_msg_data(&body), size, 0};
+    msgpack_packer_init(&pk, &cursor, s_frame_write);
+    const char *name = s_commands[self->id].name;
+    bool ok = s_pack_body(self, mask, 0, &pk) == 0 && cursor.used == size;
+    if (ok && self->routing_id)
+        ok = zmq_send(handle, zframe_data(self->routing_id), zframe_size(self->routing_id),
+                      ZMQ_SNDMORE) >= 0;
+    ok = ok && zmq_send(handle, name, strlen(name), ZMQ_SNDMORE) >= 0;
+    ok = ok && zmq_msg_send(&body, handle, 0) >= 0;
+    if (!ok)
+        zmq_msg_close(&body);   //  a sent message belongs to libzmq
+    return ok ? 0 : -1;
+}
+
 int lt_ltp_send(lt_ltp_t **self_p, void *socket)
 {
     assert(self_p);
@@ -823,14 +849,64 @@ int lt_ltp_send(lt_ltp_t **self_p, void *socket)
     if (!self)
         return -1;
     int rc = -1;
-    if (self->routing_id || !s_is_router(socket)) {
-        zmsg_t *msg = lt_ltp_encode(self);
-        if (msg)
-            rc = zmsg_send(&msg, socket);
-        zmsg_destroy(&msg);
-    }
+    void *handle = zsock_resolve(socket);
+    if (handle && (self->routing_id || !s_is_router(handle)))
+        rc = s_send_frames(self, handle);
     lt_ltp_destroy(self_p);
     return rc;
+}
+
+int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
+                lt_err_t *err)
+{
+    assert(socket && out);
+    memset(out, 0, sizeof(*out));
+    lt_err_clear(err);
+    void *handle = zsock_resolve(socket);
+    zmq_msg_t part[3];
+    zmq_msg_init(&part[0]);
+    if (!handle || zmq_msg_recv(&part[0], handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&part[0]);
+        return -1;
+    }
+    //  The parts of a message arrive together: the rest is there already.
+    size_t n = 1;
+    bool extra = false, more = zmq_msg_more(&part[0]);
+    while (more) {
+        zmq_msg_t rest;
+        zmq_msg_t *p = n < 3 ? &part[n] : &rest;
+        zmq_msg_init(p);
+        if (zmq_msg_recv(p, handle, 0) < 0) {
+            zmq_msg_close(p);
+            break;
+        }
+        more = zmq_msg_more(p);
+        if (n < 3)
+            n++;
+        else {
+            extra = true;
+            zmq_msg_close(p);
+        }
+    }
+    size_t first = router ? 1 : 0;   //  the command's part
+    if (router)
+        out->routing_id = zframe_new(zmq_msg_data(&part[0]), zmq_msg_size(&part[0]));
+    if (n > first) {
+        //  A name too long for a session's is taken as none (refused),
+        //  never cut short into another connector's name.
+        const char *user = zmq_msg_gets(&part[first], "User-Id");
+        if ((out->has_user = user && strlen(user) < sizeof(out->user)))
+            memcpy(out->user, user, strlen(user) + 1);
+    }
+    if (extra || n != first + 2)
+        lt_err_set(err, LT_EPROTO, "an LTP message is exactly two frames, command and body");
+    else
+        out->msg = lt_ltp_decode(zmq_msg_data(&part[first]), zmq_msg_size(&part[first]),
+                                 zmq_msg_data(&part[first + 1]), zmq_msg_size(&part[first + 1]),
+                                 max_frame, err);
+    for (size_t i = 0; i < n; i++)
+        zmq_msg_close(&part[i]);
+    return 0;
 }
 
 lt_ltp_t *lt_ltp_recv(void *socket, size_t max_frame, lt_err_t *err, zframe_t **routing_id_p)

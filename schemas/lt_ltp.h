@@ -71,6 +71,23 @@ zmsg_t *lt_ltp_encode(const lt_ltp_t *self);
 //  or -1. On a ROUTER socket the routing id must be set.
 int lt_ltp_send(lt_ltp_t **self_p, void *socket);
 
+//  One message taken by lt_ltp_read.
+typedef struct {
+    lt_ltp_t *msg;          //  the decoded message, NULL when it was bad
+    zframe_t *routing_id;   //  a ROUTER's sender (the caller destroys it), or NULL
+    char user[64];          //  the connection's User-Id (CURVE), "" when none
+    bool has_user;          //  it has one that fits user (a connector name)
+} lt_ltp_read_t;
+
+//  Take one message waiting on a socket without blocking: its frames
+//  ((routing id,) command, body) read straight into libzmq messages and
+//  decoded, with no zmsg or frame objects but the routing id. Returns -1
+//  when no message waits, else 0 with out filled; out->msg is NULL and err
+//  says why when the message was bad (its routing id is still given, to
+//  answer ERROR).
+int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
+                lt_err_t *err);
+
 //  Receive one message from a socket, blocking. A ROUTER socket's routing id
 //  frame is kept in the message (lt_ltp_routing_id). On bad input returns
 //  NULL with err filled and, if routing_id_p is not NULL and the socket is a

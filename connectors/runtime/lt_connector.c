@@ -515,17 +515,13 @@ static void s_attach_stats(session_t *s, lt_ltp_t *msg)
 //  Handle one message from the broker.
 static void s_on_broker(session_t *s)
 {
-    zmsg_t *zmsg = zmsg_recv_nowait(s->dealer);
-    if (!zmsg)
+    lt_err_t err;
+    lt_ltp_read_t in;
+    if (lt_ltp_read(s->dealer, false, 0, &in, &err))
         return;
     lt_conn_t *conn = s->conn;
     s->last_recv = zclock_mono();
-    zframe_t *command = zmsg_first(zmsg), *body = zmsg_next(zmsg);
-    lt_err_t err;
-    lt_ltp_t *msg = command && body ? lt_ltp_decode(zframe_data(command), zframe_size(command),
-                                                    zframe_data(body), zframe_size(body), 0, &err)
-                                    : NULL;
-    zmsg_destroy(&zmsg);
+    lt_ltp_t *msg = in.msg;
     if (!msg) {
         lt_log_warning("event=bad_frame from=broker");
         return;
