@@ -129,8 +129,11 @@ peer_has() {
 peer_copies() { dms_items "$1" | grep -c . || true; }
 
 # Another process holds the mailbox's write lock for 7 s.
+# The lock outlasts two of the mailbox's 5 s busy waits: a delivery may
+# first wait behind a prune step that is itself waiting on the lock, and
+# must still fail (RETRY) before the lock ends.
 peer_fail() {
-    python3 - "$HUB_DIR/dms/dms-mailbox.db" "$HUB_DIR/locked" 7 <<'PY' 2>>"$HUB_DIR/client.log" &
+    python3 - "$HUB_DIR/dms/dms-mailbox.db" "$HUB_DIR/locked" 12 <<'PY' 2>>"$HUB_DIR/client.log" &
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 db.execute("BEGIN EXCLUSIVE")
