@@ -307,6 +307,33 @@ static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req
     return s_queue_response(req, &resp);
 }
 
+//  What s_header_scan looks for among a request's headers.
+typedef struct {
+    const char *prefix;     //  names of interest start with this (case-insensitive)
+    size_t prefix_len;      //  its length
+    const char *names[64];  //  names of interest seen so far (on loan from MHD)
+    size_t count;           //  entries in names
+    const char *twice;      //  the first name seen twice, or NULL
+} s_header_scan_t;
+
+//  MHD header iterator: note a name of interest that comes again.
+static enum MHD_Result s_header_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    s_header_scan_t *scan = cls;
+    if (!key || scan->twice || key_size < scan->prefix_len
+        || strncasecmp(key, scan->prefix, scan->prefix_len) != 0)
+        return MHD_YES;
+    for (size_t i = 0; i < scan->count; i++)
+        if (strcasecmp(scan->names[i], key) == 0) {
+            scan->twice = scan->names[i];
+            return MHD_YES;
+        }
+    if (scan->count < sizeof(scan->names) / sizeof(scan->names[0]))
+        scan->names[scan->count++] = key;
+    return MHD_YES;
+}
+
 //  MHD access handler: gather the body, then dispatch once.
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version,
@@ -642,6 +669,23 @@ const void *lt_http_request_part(const lt_http_request_t *req, const char *name,
     if (filename)
         *filename = NULL;
     return NULL;
+}
+
+size_t lt_http_request_part_count(const lt_http_request_t *req, const char *name)
+{
+    assert(req && name);
+    size_t count = 0;
+    for (size_t i = 0; i < req->part_count; i++)
+        count += strcmp(req->parts[i].name, name) == 0;
+    return count;
+}
+
+const char *lt_http_request_repeated_header(const lt_http_request_t *req, const char *prefix)
+{
+    assert(req && prefix);
+    s_header_scan_t scan = {.prefix = prefix, .prefix_len = strlen(prefix)};
+    MHD_get_connection_values_n(req->connection, MHD_HEADER_KIND, s_header_scan, &scan);
+    return scan.twice;
 }
 
 const char *lt_http_request_peer(const lt_http_request_t *req)
