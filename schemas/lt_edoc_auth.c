@@ -224,7 +224,12 @@ const char *lt_edoc_headers_get(const lt_edoc_headers_t *self, const char *name)
 
 void lt_edoc_auth_timestamp(int64_t ms, char out[LT_EDOC_TIMESTAMP_LEN])
 {
-    lt_period_format_time(ms, "%d%m%YT%H%M%S+0700", out, LT_EDOC_TIMESTAMP_LEN);
+    //  The reference SDK formats ddMMyyyy'T'HHmmss+SSSS: the '+' is a
+    //  literal and SSSS the milliseconds, zero-padded to four digits.
+    char seconds[20];   //  ddMMyyyyTHHmmss: 15 characters
+    lt_period_format_time(ms, "%d%m%YT%H%M%S", seconds, sizeof(seconds));
+    int millis = (int) (((ms % 1000) + 1000) % 1000);
+    snprintf(out, LT_EDOC_TIMESTAMP_LEN, "%s+%04d", seconds, millis);
 }
 
 void lt_edoc_auth_hash_file(const void *data, size_t size, char out[LT_SHA256_UNPADDED])
@@ -539,10 +544,15 @@ void lt_edoc_auth_test(bool verbose)
     };
     lt_err_t err;
 
-    //  Timestamp form: 2026-09-03 01:02:03 UTC is 08:02:03 in Vietnam.
+    //  Timestamp form: 2026-09-03 01:02:03 UTC is 08:02:03 in Vietnam; the
+    //  four digits after '+' are the milliseconds, as the SDK's SSSS.
     char stamp[LT_EDOC_TIMESTAMP_LEN];
+    lt_edoc_auth_timestamp(1788397323045LL, stamp);
+    assert(strcmp(stamp, "03092026T080203+0045") == 0);
+    lt_edoc_auth_timestamp(1788397323999LL, stamp);
+    assert(strcmp(stamp, "03092026T080203+0999") == 0);
     lt_edoc_auth_timestamp(1788397323000LL, stamp);
-    assert(strcmp(stamp, "03092026T080203+0700") == 0);
+    assert(strcmp(stamp, "03092026T080203+0000") == 0);
 
     //  Signing produces every header with the documented shapes.
     lt_edoc_headers_t *headers

@@ -67,8 +67,9 @@ const char *lt_edoc_headers_value(const lt_edoc_headers_t *self, size_t index);
 //  Return the value of the header with this full name (case-insensitive), or NULL.
 const char *lt_edoc_headers_get(const lt_edoc_headers_t *self, const char *name);
 
-//  Write a timestamp in the SDK's form `ddMMyyyy'T'HHmmss+0700` for the Unix
-//  time ms, in Vietnam time (UTC+7, no daylight saving).
+//  Write a timestamp in the SDK's form `ddMMyyyy'T'HHmmss+SSSS` (SSSS the
+//  milliseconds, not an offset) for the Unix time ms, in Vietnam time (UTC+7,
+//  no daylight saving).
 void lt_edoc_auth_timestamp(int64_t ms, char out[LT_EDOC_TIMESTAMP_LEN]);
 
 //  Write the `XroadVnpt-hash-file` value of a file (SHA-256, unpadded hex).
