@@ -361,25 +361,30 @@ lt_error_t lt_edoc_auth_verify(lt_edoc_header_fn *header, void *header_arg,
             rc = lt_err_set(err, LT_EAUTH,
                             "header " LT_EDOC_PREFIX "%s differs from its signed value", shown);
     }
-    json_decref(sign);
-    if (rc != LT_OK)
-        return rc;
-    if (!has_system || !has_time)
-        return lt_err_set(err, LT_EAUTH,
-                          LT_EDOC_PREFIX "sign-header-key does not list %s",
-                          has_system ? "timestamp" : "systemid");
+    if (rc == LT_OK && (!has_system || !has_time))
+        rc = lt_err_set(err, LT_EAUTH, LT_EDOC_PREFIX "sign-header-key does not list %s",
+                        has_system ? "timestamp" : "systemid");
 
-    //  Every parameter of the call that was sent must have been signed.
-    for (size_t i = 0; params && params[i]; i++) {
-        if (!s_header(header, header_arg, params[i]))
+    //  Every parameter of the call that was sent must have been signed, and
+    //  one the client signed must have been received (taking a signed `to`
+    //  away would widen the delivery).
+    for (size_t i = 0; rc == LT_OK && params && params[i]; i++) {
+        if (!s_header(header, header_arg, params[i])) {
+            if (s_signed_value(sign, params[i]))
+                rc = lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is signed but absent",
+                                params[i]);
             continue;
+        }
         bool listed = false;
         for (size_t n = 0; n < name_count && !listed; n++)
             listed = strcasecmp(names[n], params[i]) == 0;
         if (!listed)
-            return lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is not signed",
-                              params[i]);
+            rc = lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is not signed",
+                            params[i]);
     }
+    json_decref(sign);
+    if (rc != LT_OK)
+        return rc;
 
     //  The HMAC over the sign-header text exactly as received.
     char mine[LT_SHA256_HEX];
@@ -660,6 +665,11 @@ void lt_edoc_auth_test(bool verbose)
         if (strcmp(req.names[i], "XroadVnpt-docId") == 0)
             req.names[i][0] = '_';
     s_test_expect(&req, secret, NULL, "header XroadVnpt-docId is signed but absent", verbose);
+    //  A call parameter signed in the JSON, dropped from the key list and
+    //  from the request (a `to` taken away in transit): refused too.
+    s_test_set(&req, "XroadVnpt-sign-header-key", "systemid;timestamp");
+    s_test_expect(&req, secret, call_params, "header XroadVnpt-docId is signed but absent",
+                  verbose);
     s_test_free(&req);
     lt_edoc_headers_destroy(&headers);
     lt_edoc_headers_destroy(&headers);

@@ -189,6 +189,11 @@ check("hash-file in uppercase",
 check("hash-file not signed",
       raw("sendEdoc", signed("sys-a", send()) + [(P + "hash-file", unpadded(doc))], body, ctype),
       "401", "hash-file is not signed")
+h = signed("sys-a", send([("to", '["000.00.13.H26"]'), ("hash-file", unpadded(doc))]))
+h = [(n, v.replace(";to;", ";") if n == P + "sign-header-key" else v) for n, v in h
+     if n != P + "to"]
+check("a signed to taken away in transit", raw("sendEdoc", h, body, ctype), "401",
+      "to is signed but absent")
 check("multipart without a boundary",
       raw("sendEdoc", signed("sys-a", send([("hash-file", unpadded(doc))])), body,
           "multipart/form-data"), "400", "file_doc")
