@@ -43,9 +43,6 @@ class Handler(BaseHTTPRequestHandler):
         p = "xroadvnpt-"
         record = {"op": op, "params": {k[len(p):]: v for k, v in h.items() if k.startswith(p)
                                        and k[len(p):] not in ("sign-header", "hash-header")}}
-        with lock:
-            with open(LOG, "a") as log:
-                log.write(json.dumps(record) + "\n")
         sign = h.get(p + "sign-header", "")
         mac = hmac.new(SECRET, sign.encode("latin-1"), hashlib.sha256).hexdigest()
         try:
@@ -56,6 +53,11 @@ class Handler(BaseHTTPRequestHandler):
         if (not hmac.compare_digest(mac, h.get(p + "hash-header", "")) or not isinstance(signed, dict)
                 or "systemid" not in keys or "timestamp" not in keys
                 or any(signed.get("XroadVnpt-" + k) != h.get(p + k.lower()) for k in keys)):
+            record["refused"] = True
+        with lock:
+            with open(LOG, "a") as log:
+                log.write(json.dumps(record) + "\n")
+        if record.get("refused"):
             return self.fail("401", "authentication failed")
         if op == "getReceivedEdocList":
             with lock:
