@@ -808,8 +808,10 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
         char hex[LT_SHA256_HEX];
         lt_digest_sha256_hex(part, part_size, hex);
         const char *other = lt_http_request_header(req, "X-Other");
-        snprintf(text, sizeof(text), "%s %zu %s %s", filename ? filename : "-", part_size, hex,
-                 other ? other : "-");
+        const char *twice = lt_http_request_repeated_header(req, "x-");
+        snprintf(text, sizeof(text), "%s %zu %s %s parts=%zu twice=%s",
+                 filename ? filename : "-", part_size, hex, other ? other : "-",
+                 lt_http_request_part_count(req, "file_doc"), twice ? twice : "-");
         lt_http_response_set(resp, 201, "text/plain", text);
         return LT_HTTP_ANSWER;
     }
@@ -956,9 +958,26 @@ void lt_http_server_test(bool verbose)
                                     big, &reply, &err)
            == LT_OK);
     char expect[256];
-    snprintf(expect, sizeof(expect), "pkg.edxml %zu %s yes", big, hex);
+    snprintf(expect, sizeof(expect), "pkg.edxml %zu %s yes parts=1 twice=-", big, hex);
     assert(reply.status == 201);
     assert(strcmp(reply.body, expect) == 0);
+    //  Two parts of one name are both kept (the first is served); a header
+    //  sent twice is told.
+    const char *two_parts = "--b42\r\nContent-Disposition: form-data; name=\"file_doc\"; "
+                            "filename=\"a\"\r\n\r\nfirst\r\n--b42\r\nContent-Disposition: "
+                            "form-data; name=\"file_doc\"; filename=\"b\"\r\n\r\nsecond\r\n"
+                            "--b42--\r\n";
+    lt_http_header_t doubled[] = {{"X-Other", "one"}, {"x-other", "two"}};
+    assert(lt_http_client_post(client, "/upload", doubled, 2, two_parts, strlen(two_parts),
+                               "multipart/form-data; boundary=b42", &reply, &err)
+           == LT_OK);
+    assert(reply.status == 201);
+    lt_digest_sha256_hex("first", 5, hex);
+    snprintf(expect, sizeof(expect), "a 5 %s one parts=2 twice=", hex);
+    if (strncmp(reply.body, expect, strlen(expect)) != 0)
+        fprintf(stderr, "lt_http_server: got '%s'\n", reply.body);
+    assert(strncmp(reply.body, expect, strlen(expect)) == 0);
+    assert(strcasecmp(reply.body + strlen(expect), "X-Other") == 0);
     //  A part under another name is not file_doc.
     assert(lt_http_client_post_file(client, "/upload", NULL, 0, "other", "x", data, 10, &reply,
                                     &err)
