@@ -650,11 +650,12 @@ static json_t *s_authenticate(dms_t *self, const lt_http_request_t *req, const s
 {
     lt_err_t err;
     lt_err_clear(&err);
-    //  A parameter sent twice is ambiguous: which one was signed depends on
-    //  who reads the request, so neither is trusted.
+    //  A parameter sent twice with two values is ambiguous: which one was
+    //  signed depends on who reads the request, so neither is trusted.
     const char *twice = lt_http_request_repeated_header(req, LT_EDOC_PREFIX);
     if (twice)
-        lt_err_set(&err, LT_EAUTH, "header %.80s is sent more than once", twice);
+        lt_err_set(&err, LT_EAUTH, "header %.80s is sent more than once, with different values",
+                   twice);
     else if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params,
                                  &err)
              == LT_OK)

@@ -162,6 +162,8 @@ h = signed("sys-a", listp) + [(P + "messagetype", "status")]
 check("a signed header sent twice", raw("getReceivedEdocList", h), "401", "more than once")
 h = signed("sys-a", listp) + [(P + "systemid", "sys-b")]
 check("systemid sent twice", raw("getReceivedEdocList", h), "401", "more than once")
+h = signed("sys-a", listp) + [(P + "messagetype", "edoc")]
+check("a signed header repeated with the same value (ok)", raw("getReceivedEdocList", h))
 # NUL and invalid UTF-8 in header values.
 h = [(n, (v.encode() + b"\x00x") if n == P + "messagetype" else v)
      for n, v in signed("sys-a", listp)]
