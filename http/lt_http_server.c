@@ -307,6 +307,38 @@ static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req
     return s_queue_response(req, &resp);
 }
 
+//  What s_header_scan looks for among a request's headers.
+typedef struct {
+    const char *prefix;     //  names of interest start with this (case-insensitive)
+    size_t prefix_len;      //  its length
+    const char *names[64];  //  names of interest seen so far (on loan from MHD)
+    const char *values[64]; //  their values
+    size_t count;           //  entries in names
+    const char *twice;      //  the first name seen again with another value, or NULL
+} s_header_scan_t;
+
+//  MHD header iterator: note a name of interest that comes again with
+//  another value (the same line sent twice is harmless).
+static enum MHD_Result s_header_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    s_header_scan_t *scan = cls;
+    if (!key || scan->twice || key_size < scan->prefix_len
+        || strncasecmp(key, scan->prefix, scan->prefix_len) != 0)
+        return MHD_YES;
+    for (size_t i = 0; i < scan->count; i++)
+        if (strcasecmp(scan->names[i], key) == 0) {
+            if (strcmp(scan->values[i], value ? value : "") != 0)
+                scan->twice = scan->names[i];
+            return MHD_YES;
+        }
+    if (scan->count < sizeof(scan->names) / sizeof(scan->names[0])) {
+        scan->values[scan->count] = value ? value : "";
+        scan->names[scan->count++] = key;
+    }
+    return MHD_YES;
+}
+
 //  MHD access handler: gather the body, then dispatch once.
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version,
@@ -644,6 +676,23 @@ const void *lt_http_request_part(const lt_http_request_t *req, const char *name,
     return NULL;
 }
 
+size_t lt_http_request_part_count(const lt_http_request_t *req, const char *name)
+{
+    assert(req && name);
+    size_t count = 0;
+    for (size_t i = 0; i < req->part_count; i++)
+        count += strcmp(req->parts[i].name, name) == 0;
+    return count;
+}
+
+const char *lt_http_request_repeated_header(const lt_http_request_t *req, const char *prefix)
+{
+    assert(req && prefix);
+    s_header_scan_t scan = {.prefix = prefix, .prefix_len = strlen(prefix)};
+    MHD_get_connection_values_n(req->connection, MHD_HEADER_KIND, s_header_scan, &scan);
+    return scan.twice;
+}
+
 const char *lt_http_request_peer(const lt_http_request_t *req)
 {
     assert(req);
@@ -764,8 +813,10 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
         char hex[LT_SHA256_HEX];
         lt_digest_sha256_hex(part, part_size, hex);
         const char *other = lt_http_request_header(req, "X-Other");
-        snprintf(text, sizeof(text), "%s %zu %s %s", filename ? filename : "-", part_size, hex,
-                 other ? other : "-");
+        const char *twice = lt_http_request_repeated_header(req, "x-");
+        snprintf(text, sizeof(text), "%s %zu %s %s parts=%zu twice=%s",
+                 filename ? filename : "-", part_size, hex, other ? other : "-",
+                 lt_http_request_part_count(req, "file_doc"), twice ? twice : "-");
         lt_http_response_set(resp, 201, "text/plain", text);
         return LT_HTTP_ANSWER;
     }
@@ -912,9 +963,27 @@ void lt_http_server_test(bool verbose)
                                     big, &reply, &err)
            == LT_OK);
     char expect[256];
-    snprintf(expect, sizeof(expect), "pkg.edxml %zu %s yes", big, hex);
+    snprintf(expect, sizeof(expect), "pkg.edxml %zu %s yes parts=1 twice=-", big, hex);
     assert(reply.status == 201);
     assert(strcmp(reply.body, expect) == 0);
+    //  Two parts of one name are both kept (the first is served); a header
+    //  sent twice with two values is told (twice with one value is not).
+    const char *two_parts = "--b42\r\nContent-Disposition: form-data; name=\"file_doc\"; "
+                            "filename=\"a\"\r\n\r\nfirst\r\n--b42\r\nContent-Disposition: "
+                            "form-data; name=\"file_doc\"; filename=\"b\"\r\n\r\nsecond\r\n"
+                            "--b42--\r\n";
+    lt_http_header_t doubled[] = {{"X-Same", "1"}, {"X-Other", "one"}, {"X-Same", "1"},
+                                  {"x-other", "two"}};
+    assert(lt_http_client_post(client, "/upload", doubled, 4, two_parts, strlen(two_parts),
+                               "multipart/form-data; boundary=b42", &reply, &err)
+           == LT_OK);
+    assert(reply.status == 201);
+    lt_digest_sha256_hex("first", 5, hex);
+    snprintf(expect, sizeof(expect), "a 5 %s one parts=2 twice=", hex);
+    if (strncmp(reply.body, expect, strlen(expect)) != 0)
+        fprintf(stderr, "lt_http_server: got '%s'\n", reply.body);
+    assert(strncmp(reply.body, expect, strlen(expect)) == 0);
+    assert(strcasecmp(reply.body + strlen(expect), "X-Other") == 0);
     //  A part under another name is not file_doc.
     assert(lt_http_client_post_file(client, "/upload", NULL, 0, "other", "x", data, 10, &reply,
                                     &err)

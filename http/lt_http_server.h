@@ -140,6 +140,14 @@ const void *lt_http_request_body(const lt_http_request_t *req, size_t *size);
 const void *lt_http_request_part(const lt_http_request_t *req, const char *name, size_t *size,
                                  const char **filename);
 
+//  Return how many multipart/form-data parts carry this name.
+size_t lt_http_request_part_count(const lt_http_request_t *req, const char *name);
+
+//  Return the name of the first header whose name starts with prefix
+//  (case-insensitive) and that the request carries more than once with
+//  different values, or NULL.
+const char *lt_http_request_repeated_header(const lt_http_request_t *req, const char *prefix);
+
 //  Return the client's address and port as text ("127.0.0.1:41234").
 const char *lt_http_request_peer(const lt_http_request_t *req);
 

@@ -224,7 +224,12 @@ const char *lt_edoc_headers_get(const lt_edoc_headers_t *self, const char *name)
 
 void lt_edoc_auth_timestamp(int64_t ms, char out[LT_EDOC_TIMESTAMP_LEN])
 {
-    lt_period_format_time(ms, "%d%m%YT%H%M%S+0700", out, LT_EDOC_TIMESTAMP_LEN);
+    //  The reference SDK formats ddMMyyyy'T'HHmmss+SSSS: the '+' is a
+    //  literal and SSSS the milliseconds, zero-padded to four digits.
+    char seconds[20];   //  ddMMyyyyTHHmmss: 15 characters
+    lt_period_format_time(ms, "%d%m%YT%H%M%S", seconds, sizeof(seconds));
+    int millis = (int) (((ms % 1000) + 1000) % 1000);
+    snprintf(out, LT_EDOC_TIMESTAMP_LEN, "%s+%04d", seconds, millis);
 }
 
 void lt_edoc_auth_hash_file(const void *data, size_t size, char out[LT_SHA256_UNPADDED])
@@ -356,25 +361,30 @@ lt_error_t lt_edoc_auth_verify(lt_edoc_header_fn *header, void *header_arg,
             rc = lt_err_set(err, LT_EAUTH,
                             "header " LT_EDOC_PREFIX "%s differs from its signed value", shown);
     }
-    json_decref(sign);
-    if (rc != LT_OK)
-        return rc;
-    if (!has_system || !has_time)
-        return lt_err_set(err, LT_EAUTH,
-                          LT_EDOC_PREFIX "sign-header-key does not list %s",
-                          has_system ? "timestamp" : "systemid");
+    if (rc == LT_OK && (!has_system || !has_time))
+        rc = lt_err_set(err, LT_EAUTH, LT_EDOC_PREFIX "sign-header-key does not list %s",
+                        has_system ? "timestamp" : "systemid");
 
-    //  Every parameter of the call that was sent must have been signed.
-    for (size_t i = 0; params && params[i]; i++) {
-        if (!s_header(header, header_arg, params[i]))
+    //  Every parameter of the call that was sent must have been signed, and
+    //  one the client signed must have been received (taking a signed `to`
+    //  away would widen the delivery).
+    for (size_t i = 0; rc == LT_OK && params && params[i]; i++) {
+        if (!s_header(header, header_arg, params[i])) {
+            if (s_signed_value(sign, params[i]))
+                rc = lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is signed but absent",
+                                params[i]);
             continue;
+        }
         bool listed = false;
         for (size_t n = 0; n < name_count && !listed; n++)
             listed = strcasecmp(names[n], params[i]) == 0;
         if (!listed)
-            return lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is not signed",
-                              params[i]);
+            rc = lt_err_set(err, LT_EAUTH, "header " LT_EDOC_PREFIX "%s is not signed",
+                            params[i]);
     }
+    json_decref(sign);
+    if (rc != LT_OK)
+        return rc;
 
     //  The HMAC over the sign-header text exactly as received.
     char mine[LT_SHA256_HEX];
@@ -539,10 +549,15 @@ void lt_edoc_auth_test(bool verbose)
     };
     lt_err_t err;
 
-    //  Timestamp form: 2026-09-03 01:02:03 UTC is 08:02:03 in Vietnam.
+    //  Timestamp form: 2026-09-03 01:02:03 UTC is 08:02:03 in Vietnam; the
+    //  four digits after '+' are the milliseconds, as the SDK's SSSS.
     char stamp[LT_EDOC_TIMESTAMP_LEN];
+    lt_edoc_auth_timestamp(1788397323045LL, stamp);
+    assert(strcmp(stamp, "03092026T080203+0045") == 0);
+    lt_edoc_auth_timestamp(1788397323999LL, stamp);
+    assert(strcmp(stamp, "03092026T080203+0999") == 0);
     lt_edoc_auth_timestamp(1788397323000LL, stamp);
-    assert(strcmp(stamp, "03092026T080203+0700") == 0);
+    assert(strcmp(stamp, "03092026T080203+0000") == 0);
 
     //  Signing produces every header with the documented shapes.
     lt_edoc_headers_t *headers
@@ -650,6 +665,11 @@ void lt_edoc_auth_test(bool verbose)
         if (strcmp(req.names[i], "XroadVnpt-docId") == 0)
             req.names[i][0] = '_';
     s_test_expect(&req, secret, NULL, "header XroadVnpt-docId is signed but absent", verbose);
+    //  A call parameter signed in the JSON, dropped from the key list and
+    //  from the request (a `to` taken away in transit): refused too.
+    s_test_set(&req, "XroadVnpt-sign-header-key", "systemid;timestamp");
+    s_test_expect(&req, secret, call_params, "header XroadVnpt-docId is signed but absent",
+                  verbose);
     s_test_free(&req);
     lt_edoc_headers_destroy(&headers);
     lt_edoc_headers_destroy(&headers);

@@ -67,8 +67,9 @@ const char *lt_edoc_headers_value(const lt_edoc_headers_t *self, size_t index);
 //  Return the value of the header with this full name (case-insensitive), or NULL.
 const char *lt_edoc_headers_get(const lt_edoc_headers_t *self, const char *name);
 
-//  Write a timestamp in the SDK's form `ddMMyyyy'T'HHmmss+0700` for the Unix
-//  time ms, in Vietnam time (UTC+7, no daylight saving).
+//  Write a timestamp in the SDK's form `ddMMyyyy'T'HHmmss+SSSS` (SSSS the
+//  milliseconds, not an offset) for the Unix time ms, in Vietnam time (UTC+7,
+//  no daylight saving).
 void lt_edoc_auth_timestamp(int64_t ms, char out[LT_EDOC_TIMESTAMP_LEN]);
 
 //  Write the `XroadVnpt-hash-file` value of a file (SHA-256, unpadded hex).
@@ -91,8 +92,9 @@ typedef const void *(lt_edoc_secret_fn)(void *arg, const char *system_id, size_t
 //  value equals the header actually received; the HMAC over the received
 //  sign-header text matches hash-header (constant-time). params, when not
 //  NULL, is a NULL-terminated list of the call's parameter names: each one
-//  the request carries must be signed. Returns LT_OK, or LT_EAUTH with err
-//  naming what failed (never the secret).
+//  the request carries must be signed, and each one the sign-header signs
+//  must be carried. Returns LT_OK, or LT_EAUTH with err naming what failed
+//  (never the secret).
 lt_error_t lt_edoc_auth_verify(lt_edoc_header_fn *header, void *header_arg,
                                lt_edoc_secret_fn *secret, void *secret_arg,
                                const char *const *params, lt_err_t *err);

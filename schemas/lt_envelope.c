@@ -247,6 +247,13 @@ static int s_add_owned(lt_envelope_t *self, char *copy)
 {
     if (!copy)
         return -1;
+    //  A package may name an agency twice (To list, `to`): it is still one
+    //  recipient, delivered and counted once.
+    for (size_t i = 0; i < self->to_size; i++)
+        if (strcmp(self->to[i], copy) == 0) {
+            s_free_str(self, copy);
+            return 0;
+        }
     if (self->to_size == self->to_alloc) {
         size_t alloc = self->to_alloc ? self->to_alloc * 2 : 4;
         char **to = realloc(self->to, alloc * sizeof(char *));
@@ -698,6 +705,9 @@ void lt_envelope_test(bool verbose)
     lt_envelope_set_sender(env, "000.00.12.H26");
     assert(lt_envelope_add_recipient(env, "000.00.00.G22") == 0);
     assert(lt_envelope_add_recipient(env, "000.00.13.H26") == 0);
+    //  A recipient named again is one recipient: one delivery, one count.
+    assert(lt_envelope_add_recipient(env, "000.00.00.G22") == 0);
+    assert(lt_envelope_recipients(env) == 2);
     lt_envelope_set_created(env, 1788000000000);
     lt_envelope_set_received(env, 1788000000123);
     lt_envelope_set_payload_facts(env, "payload", 7);

@@ -84,7 +84,7 @@ const char *lt_envelope_sender(const lt_envelope_t *self);      //  sender agenc
 void lt_envelope_set_sender(lt_envelope_t *self, const char *sender);
 size_t lt_envelope_recipients(const lt_envelope_t *self);       //  how many recipients
 const char *lt_envelope_recipient(const lt_envelope_t *self, size_t index);
-int lt_envelope_add_recipient(lt_envelope_t *self, const char *code);
+int lt_envelope_add_recipient(lt_envelope_t *self, const char *code);   //  no-op if present
 void lt_envelope_clear_recipients(lt_envelope_t *self);
 int64_t lt_envelope_created(const lt_envelope_t *self);         //  Unix ms at the source
 void lt_envelope_set_created(lt_envelope_t *self, int64_t ms);

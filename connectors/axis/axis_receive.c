@@ -177,13 +177,15 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 }
 
 //  Narrow the envelope's recipients to the agencies the hub receives for,
-//  and the item's own recipient; keep them all when none matches.
-static void s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
+//  and the item's own recipient. Returns how many remain; with none the
+//  envelope is left as it was and the package must not be published (its
+//  recipients would route it back to the axis).
+static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
 {
     size_t count = lt_envelope_recipients(env);
     char **keep = calloc(count + 1, sizeof(char *));
     if (!keep)
-        return;
+        return count;   //  out of memory: publish as listed, the broker routes it
     size_t kept = 0;
     bool has_item_to = false;
     for (size_t i = 0; i < count; i++) {
@@ -206,18 +208,21 @@ static void s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     for (size_t i = 0; i < kept; i++)
         free(keep[i]);
     free(keep);
+    return kept;
 }
 
-//  Build the envelope of a received package; NULL on no memory.
+//  Build the envelope of a received package; NULL on no memory. *ours is
+//  false when the package names no agency the hub receives for.
 static lt_envelope_t *s_envelope(axis_t *self, const lt_edxml_t *package,
-                                 const lt_edoc_item_t *item, const void *data, size_t size)
+                                 const lt_edoc_item_t *item, const void *data, size_t size,
+                                 bool *ours)
 {
     lt_envelope_t *env = lt_envelope_new();
     if (!env || lt_edxml_fill_envelope(package, env)) {
         lt_envelope_destroy(&env);
         return NULL;
     }
-    s_narrow(self, env, item->to);
+    *ours = s_narrow(self, env, item->to) > 0;
     lt_envelope_set_system(env, "axis");
     lt_envelope_set_payload_facts(env, data, size);
     if (!lt_edxml_is_status(package)) {
@@ -257,15 +262,28 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         free(data);
         return taken;
     }
-    lt_envelope_t *env = s_envelope(self, package, item, data, size);
+    bool ours = false;
+    lt_envelope_t *env = s_envelope(self, package, item, data, size, &ours);
     char key[256];
-    snprintf(key, sizeof(key), "%s", lt_envelope_key(env));
+    snprintf(key, sizeof(key), "%s", env ? lt_envelope_key(env) : "");
     bool status = lt_edxml_is_status(package);
     lt_edxml_destroy(&package);
     if (!env) {
         free(data);
         s_item_failed(loop, item, memo, "envelope", "out of memory");
         return S_ITEM_FAILED;
+    }
+    if (!ours) {
+        char reason[600];
+        snprintf(reason, sizeof(reason),
+                 "the package names no agency the hub receives for (recipients %s%s, item to "
+                 "'%.64s'); it is not relayed",
+                 lt_envelope_recipients(env) ? lt_envelope_recipient(env, 0) : "none",
+                 lt_envelope_recipients(env) > 1 ? ",..." : "", item->to);
+        lt_envelope_destroy(&env);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        free(data);
+        return taken;
     }
     char verdict[32];
     snprintf(verdict, sizeof(verdict), "%s", lt_sig_name(lt_envelope_signature(env)));

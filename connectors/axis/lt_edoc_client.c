@@ -285,24 +285,34 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         lt_err_set(err, LT_ENOMEM, "getReceivedEdocList: out of memory for %zu items", count);
         return LT_EDOC_TRANSIENT;
     }
+    //  An item without a usable docId cannot be fetched nor acknowledged:
+    //  it is skipped, so that it never holds up the items after it.
+    size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
         json_t *item = json_array_get(data, i);
-        s_member(item, "docId", items[i].doc_id, sizeof(items[i].doc_id));
-        if (!json_is_object(item) || !items[i].doc_id[0]) {
-            free(items);
-            json_decref(answer);
-            lt_err_set(err, LT_EPEER, "getReceivedEdocList: item %zu has no docId", i);
-            return LT_EDOC_TRANSIENT;
-        }
-        s_member(item, "messageType", items[i].message_type, sizeof(items[i].message_type));
-        s_member(item, "from", items[i].from, sizeof(items[i].from));
-        s_member(item, "to", items[i].to, sizeof(items[i].to));
-        s_member(item, "status", items[i].status, sizeof(items[i].status));
-        s_member(item, "created_time", items[i].created, sizeof(items[i].created));
+        lt_edoc_item_t *out = &items[kept];
+        json_t *id = json_object_get(item, "docId");
+        if (!json_is_object(item) || (!json_is_string(id) && !json_is_integer(id))
+            || (json_is_string(id)
+                && (json_string_length(id) == 0 || json_string_length(id) >= sizeof(out->doc_id)
+                    || strlen(json_string_value(id)) != json_string_length(id))))
+            continue;
+        memset(out, 0, sizeof(*out));
+        s_member(item, "docId", out->doc_id, sizeof(out->doc_id));
+        s_member(item, "messageType", out->message_type, sizeof(out->message_type));
+        s_member(item, "from", out->from, sizeof(out->from));
+        s_member(item, "to", out->to, sizeof(out->to));
+        s_member(item, "status", out->status, sizeof(out->status));
+        s_member(item, "created_time", out->created, sizeof(out->created));
+        kept++;
     }
     json_decref(answer);
+    if (kept == 0) {
+        free(items);
+        items = NULL;
+    }
     *items_p = items;
-    *count_p = count;
+    *count_p = kept;
     return LT_EDOC_OK;
 }
 
@@ -369,31 +379,27 @@ lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_
                                         lt_err_t *err)
 {
     assert(self && doc_id && status);
+    //  Header values beyond printable ASCII are not portable (RFC 9110
+    //  leaves other bytes opaque; servlet containers read them as Latin-1,
+    //  which would no longer match the signed, ASCII-escaped JSON): control
+    //  characters become spaces, each other character one '?'.
     char desc[S_DESC_MAX + 1] = "";
-    if (description) {
-        snprintf(desc, sizeof(desc), "%s", description);
-        //  A header value holds no line break.
-        for (char *c = desc; *c; c++)
-            if (*c == '\r' || *c == '\n')
-                *c = ' ';
-        size_t len = strlen(desc);
-        if (len == S_DESC_MAX && strlen(description) > len) {
-            //  The cut may split a UTF-8 sequence: drop an incomplete last one.
-            size_t start = len;
-            while (start > 0 && ((unsigned char) desc[start - 1] & 0xC0) == 0x80)
-                start--;
-            if (start > 0) {
-                unsigned char lead = (unsigned char) desc[start - 1];
-                size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-                if (len - (start - 1) < need)
-                    desc[start - 1] = 0;
-            }
-        }
+    size_t used = 0;
+    for (const unsigned char *c = (const unsigned char *) (description ? description : "");
+         *c && used < S_DESC_MAX; c++) {
+        if (*c >= 0x80 && (*c & 0xC0) == 0x80)
+            continue;   //  a continuation byte: its character is written already
+        desc[used++] = *c < 0x20 || *c == 0x7f ? ' ' : *c >= 0x80 ? '?' : (char) *c;
     }
+    //  HTTP drops the whitespace around a header value: so must the signed copy.
+    while (used > 0 && desc[used - 1] == ' ')
+        used--;
+    desc[used] = 0;
+    size_t lead = strspn(desc, " ");
     lt_edoc_param_t params[3] = {{"docId", doc_id}, {"status", status}};
     size_t count = 2;
-    if (*desc)
-        params[count++] = (lt_edoc_param_t){"description", desc};
+    if (desc[lead])
+        params[count++] = (lt_edoc_param_t){"description", desc + lead};
     return lt_edoc_client_call(self, "updateStatus", params, count, NULL, 0, NULL, NULL, err);
 }
 

@@ -91,7 +91,8 @@ lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *packag
 
 //  getReceivedEdocList for one messagetype: fill *items_p with a malloc'd
 //  array of *count_p items (caller frees; NULL when empty). A server answer
-//  whose data is not a list of objects with a docId is TRANSIENT.
+//  whose data is not a list is TRANSIENT; an item without a usable docId
+//  (not an object, none, empty, longer than doc_id holds) is skipped.
 lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
                                       lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err);
 
@@ -102,7 +103,8 @@ lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
                                      uint8_t **data_p, size_t *size_p, lt_err_t *err);
 
 //  updateStatus: processing, done or fail, with an optional description
-//  (CR and LF are replaced by spaces; it is cut to 400 bytes).
+//  (sent as printable ASCII: control characters become spaces, other
+//  non-ASCII characters '?'; cut to 400 bytes).
 lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,
                                         const char *status, const char *description,
                                         lt_err_t *err);

@@ -15,6 +15,9 @@
 
 #define S_SECRET "test-secret"
 #define S_PACKAGE "<edXML>package bytes\n\x0a\x00 with a NUL</edXML>"
+#define S_LONG_ID                                                                                 \
+    "0123456789012345678901234567890123456789012345678901234567890123456789"                      \
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
 
 //  How the test server answers the next requests.
 typedef enum {
@@ -117,7 +120,10 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
         s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":["
                      "{\"docId\":\"A1\",\"messageType\":\"edoc\",\"from\":\"000.00.00.G22\","
                      "\"to\":\"000.00.12.H26\",\"status\":\"initial\"},"
-                     "{\"docId\":42,\"messageType\":\"edoc\"}]}");
+                     "{\"docId\":42,\"messageType\":\"edoc\"},"
+                     //  Items no client can take: skipped, the others still taken.
+                     "{\"messageType\":\"edoc\"},\"not an item\",{\"docId\":\"\"},"
+                     "{\"docId\":\"" S_LONG_ID "\"}]}");
     else if (strcmp(path, "/api/getEdoc") == 0) {
         if (mode == S_BAD_BASE64) {
             s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"@@not base64@@\"}");
@@ -200,7 +206,8 @@ void lt_edoc_client_test(bool verbose)
     assert(strcmp(doc_id, "D-1") == 0);
     assert(strcmp(server.last_to, "[\"000.00.00.G22\",\"000.00.00.G01\"]") == 0);
 
-    //  getReceivedEdocList: items, a numeric docId printed.
+    //  getReceivedEdocList: items, a numeric docId printed; items without a
+    //  usable docId (missing, empty, not an object, too long) skipped.
     lt_edoc_item_t *items = NULL;
     size_t count = 0;
     assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
@@ -221,18 +228,26 @@ void lt_edoc_client_test(bool verbose)
     assert(data == NULL && strstr(err.detail, "base64"));
     s_mode(&server, S_NORMAL);
 
-    //  updateStatus: line breaks in the description become spaces; a long
-    //  one is cut without splitting a UTF-8 sequence.
-    assert(lt_edoc_client_update(client, "A1", "fail", "line one\nline two", &err)
+    //  updateStatus: the description travels as printable ASCII (header
+    //  values beyond it are not portable): control characters become
+    //  spaces, each other character '?'; a long one is cut to 400 bytes.
+    assert(lt_edoc_client_update(client, "A1", "fail", " line one\nline\ttwo\x01", &err)
            == LT_EDOC_OK);
     assert(strcmp(server.last_status, "fail") == 0);
     assert(strcmp(server.last_desc, "line one line two") == 0);
+    assert(lt_edoc_client_update(client, "A1", "fail", "B\xe1\xba\xa3n tin l\xe1\xbb\x97i \xff!",
+                                 &err)
+           == LT_EDOC_OK);
+    assert(strcmp(server.last_desc, "B?n tin l?i ?!") == 0);
     char long_desc[1000] = "";
     for (size_t i = 0; i + 3 < sizeof(long_desc); i += 3)
         memcpy(long_desc + i, "\xe1\xba\xa1", 3);   //  U+1EA1, three bytes
     long_desc[999] = 0;
     assert(lt_edoc_client_update(client, "A1", "fail", long_desc, &err) == LT_EDOC_OK);
-    assert(strlen(server.last_desc) == 399);
+    assert(strlen(server.last_desc) == 333);
+    memset(long_desc, 'x', 999);
+    assert(lt_edoc_client_update(client, "A1", "fail", long_desc, &err) == LT_EDOC_OK);
+    assert(strlen(server.last_desc) == 400);
     assert(lt_edoc_client_update(client, "A1", "done", NULL, &err) == LT_EDOC_OK);
     assert(strcmp(server.last_desc, "") == 0);
 

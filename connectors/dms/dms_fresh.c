@@ -19,6 +19,7 @@
 #include "lt_id.h"
 #include "lt_log.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,13 @@ json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller
     }
     if (!signature || strlen(signature) > 128)
         return dms_fail("401", "missing or overlong " LT_EDOC_PREFIX "hash-header");
+    //  The HMAC is compared case-insensitively, so the replay memory keys
+    //  on its lowercase form: the same signature in uppercase is no new request.
     char key[200];
-    snprintf(key, sizeof(key), "%s/%s", system, signature);
+    size_t used = (size_t) snprintf(key, sizeof(key), "%.64s/", system);
+    for (size_t i = 0; signature[i] && used + 1 < sizeof(key); i++)
+        key[used++] = (char) tolower((unsigned char) signature[i]);
+    key[used] = 0;
     json_t *answer = NULL;
     pthread_mutex_lock(&self->seen_lock);
     int64_t *until = zhashx_lookup(self->seen, key);

@@ -288,6 +288,10 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
     const void *file = lt_http_request_part(req, "file_doc", &size, NULL);
     if (!file)
         return s_send_fail(self, dms_fail("400", "missing the multipart part file_doc"));
+    if (lt_http_request_part_count(req, "file_doc") > 1)
+        return s_send_fail(self, dms_fail("400", "the body holds %zu parts named file_doc, "
+                                                 "sendEdoc takes one",
+                                          lt_http_request_part_count(req, "file_doc")));
     if (size > self->max_package)
         return s_send_fail(self, dms_fail("413", "the package has %zu bytes, over the limit of %zu",
                                           size, self->max_package));
@@ -646,8 +650,15 @@ static json_t *s_authenticate(dms_t *self, const lt_http_request_t *req, const s
 {
     lt_err_t err;
     lt_err_clear(&err);
-    if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params, &err)
-        == LT_OK)
+    //  A parameter sent twice with two values is ambiguous: which one was
+    //  signed depends on who reads the request, so neither is trusted.
+    const char *twice = lt_http_request_repeated_header(req, LT_EDOC_PREFIX);
+    if (twice)
+        lt_err_set(&err, LT_EAUTH, "header %.80s is sent more than once, with different values",
+                   twice);
+    else if (lt_edoc_auth_verify(s_auth_header, (void *) req, s_auth_secret, self, op->params,
+                                 &err)
+             == LT_OK)
         return NULL;
     dms_count(self, &self->stats.auth_failures);
     const char *claimed = dms_param(req, "systemid");

@@ -62,6 +62,16 @@ ok "authentication headers and hash-file accepted"
 hub_wait 10 'grep -q "215/STTTT-VP" "$HUB_DIR/dms.rec" 2>/dev/null' || fail "dms lane got nothing"
 ok "000.00.13.H26 went to the dms connector"
 
+# A To list naming the Government Office twice: `to` names it once, the
+# axis gets one package for it.
+"$BIN/tests/dms/dms-tool" mkdoc --from 000.00.12.H26 --to 000.00.00.G22,000.00.00.G22 \
+    --number 216 --notation STTTT-VP "$HUB_DIR/twice.edxml" || fail "mkdoc"
+publish "$HUB_DIR/twice.edxml"
+hub_wait 20 '[ "$(sim_received_count)" = 2 ]' || fail "the second package did not reach the axis"
+[ "$(jget "$HUB_DIR/received.json" 'd["received"][1]["to"]')" = '["000.00.00.G22"]' ] \
+    || fail "to of a doubled recipient: $(jget "$HUB_DIR/received.json" 'd["received"][1]')"
+ok "a recipient listed twice is sent once"
+
 # The axis connector stops cleanly (exit status 0, leak-free under ASan).
 stop_pid "$AXIS_PID" || fail "lthub-axis exit status $?"
 grep -q "event=sent kind=document" "$HUB_DIR/axis.log" || fail "no sent event in the log"

@@ -140,6 +140,19 @@ answer=$(replay "$list_cap")
 echo "replay for a fresh system: $answer"
 [ "$(jget 'j["ErrorCode"]' <<< "$answer")" = 401 ] || hub_fail "a replay for a fresh system was accepted"
 jget 'j["ErrorDesc"]' <<< "$answer" | grep -q "replay" || hub_fail "the replay refusal is unclear"
+# The same signature in uppercase hex is the same signature: still a replay.
+upper=$(python3 - "$list_cap" <<'PY'
+import json, sys
+cap = json.load(open(sys.argv[1]))
+cap["headers"] = [[k, v.upper() if k == "XroadVnpt-hash-header" else v] for k, v in cap["headers"]]
+out = sys.argv[1] + ".upper"
+json.dump(cap, open(out, "w"))
+print(out)
+PY
+)
+answer=$(replay "$upper")
+echo "replay in uppercase hex: $answer"
+[ "$(jget 'j["ErrorCode"]' <<< "$answer")" = 401 ] || hub_fail "a replay with the signature in uppercase was accepted"
 stale=$(python3 - "$list_cap" <<'PY'
 import json, sys, hmac, hashlib
 cap = json.load(open(sys.argv[1]))

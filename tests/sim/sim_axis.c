@@ -6,8 +6,9 @@
     "*SUFFIX"). Every request is authenticated with lt_edoc_auth_verify; a
     failure answers {"status":"FAIL","ErrorCode":"401"} and stores nothing.
     sendEdoc checks hash-file (ErrorCode "400" on mismatch), reads the
-    package's recipients (the `to` header when given, else its To/OrganId
-    list, or ResponseFor/OrganId for a status) and DocumentId, and puts one
+    package's recipients (the `to` header when given, each code of it in the
+    package's To list, else its To/OrganId list, or ResponseFor/OrganId for
+    a status) and DocumentId, and puts one
     item per recipient agency into that agency's mailbox, in memory and, with
     --store DIR, as DIR/<seq>-<DocId>.edxml byte for byte.
 
@@ -203,7 +204,8 @@ static void s_package_free(s_package_t *package)
     free(package);
 }
 
-//  Read recipients from the `to` parameter (a JSON array of codes) into package.
+//  Read recipients from the `to` parameter (a JSON array of codes, each one
+//  in the package's own To list, as the axis requires) into package.
 static json_t *s_recipients(s_package_t *package, const char *to)
 {
     json_error_t jerr;
@@ -218,6 +220,15 @@ static json_t *s_recipients(s_package_t *package, const char *to)
         if (!code || !*code) {
             json_decref(array);
             return s_fail("400", LT_EDOC_PREFIX "to entry %zu is not an agency code", i);
+        }
+        bool listed = false;
+        for (size_t t = 0; t < package->peek.to_count && !listed; t++)
+            listed = package->peek.to[t] && strcmp(package->peek.to[t], code) == 0;
+        if (!listed) {
+            json_t *problem = s_fail("400", LT_EDOC_PREFIX "to names %.64s, which is not in the "
+                                            "package's To list", code);
+            json_decref(array);
+            return problem;
         }
         package->to[package->to_count] = strdup(code);
         if (!package->to[package->to_count])

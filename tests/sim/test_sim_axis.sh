@@ -95,6 +95,12 @@ done
 expect_rc 1 "$WORK/mismatch.json" "$SIM" axis-send "${HUB[@]}" --messagetype status "$PKG"
 ok "malformed packages get ErrorCode 400"
 
+# `to` must name agencies of the package's own To list (spec/peers.md A).
+expect_rc 1 "$WORK/stray.json" "$SIM" axis-send "${HUB[@]}" --to 000.00.00.G22,000.00.00.G01 "$PKG"
+[ "$(jget "$WORK/stray.json" 'd["ErrorCode"]')" = 400 ] || fail "a stray to code: $(cat "$WORK/stray.json")"
+grep -q "000.00.00.G01" "$WORK/stray.json" || fail "the stray code is not named: $(cat "$WORK/stray.json")"
+ok "a to code outside the package's To list gets ErrorCode 400"
+
 http_get "$SIM_URL/_sim/stats" "$WORK/stats.json"
 [ "$(jget "$WORK/stats.json" 'd["received"]')" = 1 ] || fail "something was stored: $(cat "$WORK/stats.json")"
 [ "$(jget "$WORK/stats.json" 'd["auth_failures"]')" = 2 ] || fail "auth_failures"

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+# An independent national axis for tests, written from spec/peers.md A alone
+# (no code shared with the hub): it checks every request's HMAC, and serves
+# a fixed mailbox given as a JSON file, in the shapes a foreign implementation
+# may use (a numeric docId, an item without `to`, items no client can take).
+# Every call is appended to a JSON-lines log for the test to read.
+# usage: fake_axis.py PORT_FILE SECRET_FILE MAILBOX.json LOG.jsonl
+#   MAILBOX.json: {"items": [{"item": {...as listed...}, "file": PATH or null}]}
+import base64, hashlib, hmac, json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT_FILE, SECRET_FILE, MAILBOX, LOG = sys.argv[1:5]
+SECRET = open(SECRET_FILE, "rb").read().rstrip(b"\r\n \t")
+mailbox = json.load(open(MAILBOX))["items"]
+done = set()
+lock = threading.Lock()
+
+
+def unpadded(data):
+    return "".join("%x" % b for b in hashlib.sha256(data).digest())
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def answer(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def fail(self, code, desc):
+        self.answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc})
+
+    def do_POST(self):
+        op = self.path.rsplit("/", 1)[-1]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        h = {k.lower(): v for k, v in self.headers.items()}
+        p = "xroadvnpt-"
+        record = {"op": op, "params": {k[len(p):]: v for k, v in h.items() if k.startswith(p)
+                                       and k[len(p):] not in ("sign-header", "hash-header")}}
+        sign = h.get(p + "sign-header", "")
+        mac = hmac.new(SECRET, sign.encode("latin-1"), hashlib.sha256).hexdigest()
+        try:
+            signed = json.loads(sign)
+        except ValueError:
+            signed = None
+        keys = [k.strip() for k in h.get(p + "sign-header-key", "").split(";") if k.strip()]
+        if (not hmac.compare_digest(mac, h.get(p + "hash-header", "")) or not isinstance(signed, dict)
+                or "systemid" not in keys or "timestamp" not in keys
+                or any(signed.get("XroadVnpt-" + k) != h.get(p + k.lower()) for k in keys)):
+            record["refused"] = True
+        with lock:
+            with open(LOG, "a") as log:
+                log.write(json.dumps(record) + "\n")
+        if record.get("refused"):
+            return self.fail("401", "authentication failed")
+        if op == "getReceivedEdocList":
+            with lock:
+                data = [m["item"] for m in mailbox
+                        if str(m["item"].get("docId")) not in done
+                        and m["item"].get("messageType", "edoc") == h.get(p + "messagetype")]
+            return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "data": data})
+        if op == "getEdoc":
+            for m in mailbox:
+                if str(m["item"].get("docId")) == h.get(p + "docid") and m.get("file"):
+                    data = base64.b64encode(open(m["file"], "rb").read()).decode()
+                    return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "",
+                                        "data": data})
+            return self.fail("404", "no such docId")
+        if op == "updateStatus":
+            if h.get(p + "status") not in ("processing", "done", "fail"):
+                return self.fail("400", "bad status")
+            if h.get(p + "status") == "done":
+                with lock:
+                    done.add(h.get(p + "docid"))
+            return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": ""})
+        if op == "sendEdoc":
+            return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "DocId": "S1"})
+        return self.fail("404", "unknown operation")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+open(PORT_FILE, "w").write(str(server.server_address[1]))
+server.serve_forever()
