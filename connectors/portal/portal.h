@@ -25,6 +25,7 @@
 #define PORTAL_TOKEN_LEN 64            //  hex characters of a session token
 #define PORTAL_BATCH_MAX 500           //  records per DVCQG call at most (--batch)
 #define PORTAL_FLUSHERS  4             //  batched DVCQG calls in flight at once at most
+#define PORTAL_REPLY_SLACK (1024 * 1024)   //  DVCQG answer bytes beyond --max-body read at most
 
 //  Counters of the connector (under stats_lock).
 typedef struct {
