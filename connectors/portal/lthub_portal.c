@@ -170,7 +170,14 @@ failed:
 static int s_start(void *state, lt_err_t *err)
 {
     portal_t *self = state;
-    lt_http_limits_t limits = {.max_body = self->max_body, .max_parts = 1};
+    lt_http_limits_t limits = {
+        .max_body = self->max_body,
+        .max_parts = 1,
+        .max_connections = (unsigned) lt_conn_option_int(self->conn, "max-connections"),
+        .max_per_ip = (unsigned) lt_conn_option_int(self->conn, "max-per-ip"),
+        .idle_timeout_s = (unsigned) lt_conn_option_int(self->conn, "idle-timeout"),
+        .max_request_s = (unsigned) lt_conn_option_int(self->conn, "max-request-time"),
+    };
     self->server = lt_http_server_new(self->host, self->port, portal_handle, self, &limits, err);
     if (!self->server)
         return -1;

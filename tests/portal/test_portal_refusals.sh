@@ -4,7 +4,8 @@
 # session gets -2; a call with one malformed record gets -1 naming the
 # record's index and field, and nothing of that call reaches the broker,
 # the record store or DVCQG; oversized, too deep, duplicate-key, bad UTF-8
-# and over-long bodies are refused the same way; lthub-portal keeps serving.
+# and over-long bodies are refused the same way, a body that trickles in is
+# cut off after --max-request-time; lthub-portal keeps serving.
 # usage: test_portal_refusals.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=$1
@@ -13,7 +14,7 @@ SRC=$2
 
 portal_hub
 portal_sim
-portal_conn --max-records 50 --max-body 200000
+portal_conn --max-records 50 --max-body 200000 --max-request-time 3
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -87,6 +88,32 @@ status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: 
     --data-binary @"$HUB_DIR/big.json" "$PORTAL_URL/service")
 [ "$status" = 413 ] || fail "an oversized body got HTTP $status, expected 413"
 ok "oversized body: HTTP 413"
+# A body that trickles in (a byte every 0.3 s) is cut off after
+# --max-request-time (3 s), not held for ever.
+cut=$(python3 - "$PORTAL_PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"POST /service HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 1000\r\n\r\n{")
+t0 = time.time()
+try:
+    while time.time() - t0 < 15:
+        s.sendall(b" ")
+        time.sleep(0.3)
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                break
+        except BlockingIOError:
+            pass
+        s.setblocking(True)
+except OSError:
+    pass
+print("%.0f" % (time.time() - t0))
+PY
+)
+[ "$cut" -le 8 ] || fail "a trickling body held its connection for $cut s"
+ok "a trickling body is cut off after $cut s"
 
 # Nothing of the refused calls was stored anywhere.
 [ "$(hub_stat 's["store"]["messages"]')" = "$messages0" ] || fail "the broker stored refused records"
