@@ -18,8 +18,9 @@
     each wave one call, each answered before the next: the new records
     (isUpdating False), the progress steps, the supplement updates, the
     final updates (a quarter of them sent with isUpdating False, as some
-    one-stop systems do). -2 logs in again; -9 and HTTP failures are
-    retried --retries times. --rate paces dossiers per second overall.
+    one-stop systems do; a -3 answer to those is sent again as an update,
+    spec/peers.md B). -2 logs in again; -9 and HTTP failures are retried
+    --retries times. --rate paces dossiers per second overall.
 
     It prints a summary of what was accepted, per category (text, or JSON
     with --json); --out writes, per MaHoSo, every item accepted in the
@@ -44,7 +45,7 @@
 typedef struct {
     uint64_t dossiers, channel[4], postal_returns, on_time, late, unfinished;
     uint64_t supplements, updates, updates_as_new, steps, records;
-    uint64_t calls, calls_ok, calls_failed, retries, relogins;
+    uint64_t calls, calls_ok, calls_failed, retries, relogins, resent_as_update;
 } s_counts_t;
 
 //  The generator.
@@ -275,6 +276,7 @@ static int s_call(s_worker_t *w, const char *service, const char *updating, json
     lt_err_t err;
     lt_err_clear(&err);
     int rc = -1;
+    bool resent = false;   //  a -3 turned the call into an update already
     for (long long attempt = 0; attempt <= g->retries && !g->stop; attempt++) {
         if (attempt > 0) {
             pthread_mutex_lock(&g->mutex);
@@ -303,6 +305,15 @@ static int s_call(s_worker_t *w, const char *service, const char *updating, json
             g->counts.relogins++;
             pthread_mutex_unlock(&g->mutex);
             attempt--;   //  a new session is not a retry
+        }
+        else if (code && strcmp(code, "-3") == 0 && updating && strcmp(updating, "False") == 0
+                 && !resent) {
+            updating = "True";   //  the dossier exists: send it again as an update
+            resent = true;
+            pthread_mutex_lock(&g->mutex);
+            g->counts.resent_as_update++;
+            pthread_mutex_unlock(&g->mutex);
+            attempt--;
         }
         else if (code) {
             lt_err_set(&err, LT_EPEER, "%s answered %s: %.300s", service, code,
@@ -501,7 +512,7 @@ static void s_summary(s_gen_t *g, double seconds)
     s_counts_t c = g->counts;
     json_t *summary = json_pack(
         "{s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:f, s:f, s:O}",
+        "s:I, s:I, s:I, s:f, s:f, s:O}",
         "dossiers", (json_int_t) c.dossiers, "channels", "in_person", (json_int_t) c.channel[1],
         "online", (json_int_t) c.channel[2], "postal", (json_int_t) c.channel[3],
         "postal_returns", (json_int_t) c.postal_returns, "on_time", (json_int_t) c.on_time,
@@ -510,7 +521,8 @@ static void s_summary(s_gen_t *g, double seconds)
         (json_int_t) c.updates_as_new, "steps", (json_int_t) c.steps, "records",
         (json_int_t) c.records, "calls", (json_int_t) c.calls, "calls_ok",
         (json_int_t) c.calls_ok, "calls_failed", (json_int_t) c.calls_failed, "retries",
-        (json_int_t) c.retries, "relogins", (json_int_t) c.relogins, "seconds", seconds,
+        (json_int_t) c.retries, "relogins", (json_int_t) c.relogins, "resent_as_update",
+        (json_int_t) c.resent_as_update, "seconds", seconds,
         "records_per_s", seconds > 0 ? (double) c.records / seconds : 0.0, "errors", g->errors);
     if (g->json) {
         char *text = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
