@@ -60,11 +60,16 @@ static void s_server_error(const lt_http_reply_t *reply, char *out, size_t size)
 }
 
 //  Read the id from an acceptance answer into id; false when the body is
-//  not a JSON object with a non-empty printable string id.
+//  not a JSON object with a non-empty printable string id, or an integer id
+//  (a system that numbers its reports), kept in decimal.
 static bool s_answer_id(const lt_http_reply_t *reply, char *id, size_t size)
 {
     json_t *body = reply->body ? json_loadb(reply->body, reply->size, 0, NULL) : NULL;
-    const char *text = json_string_value(json_object_get(body, "id"));
+    json_t *value = json_object_get(body, "id");
+    char number[32];
+    if (json_is_integer(value))
+        snprintf(number, sizeof(number), "%lld", (long long) json_integer_value(value));
+    const char *text = json_is_integer(value) ? number : json_string_value(value);
     bool ok = text && *text && strlen(text) < size;
     for (const char *p = text; ok && *p; p++)
         ok = (unsigned char) *p > 0x20 && (unsigned char) *p < 0x7f && *p != '"';
