@@ -460,6 +460,19 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
     return NULL;
 }
 
+//  Return true when a madonvi can name an agency: 1 to 63 bytes, none of
+//  them a blank, a control character, a quote, a backslash or '|'.
+static bool s_agency_code_ok(const char *code)
+{
+    size_t len = code ? strlen(code) : 0;
+    if (len == 0 || len > 63)
+        return false;
+    for (const unsigned char *c = (const unsigned char *) code; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' || *c == '|')
+            return false;
+    return true;
+}
+
 //  Run one service call; returns the answer or NULL when resp was filled.
 static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
@@ -476,8 +489,9 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
     call.agency = json_string_value(json_object_get(call.root, "madonvi"));
     if (!service)
         answer = s_answer("-1", "service is missing");
-    else if (!call.agency || !*call.agency || strlen(call.agency) > 63)
-        answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes");
+    else if (!s_agency_code_ok(call.agency))
+        answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes, without "
+                          "blanks, control characters, quotes, '\\' or '|'");
     else if (!portal_agency_ok(self, call.agency))
         answer = s_answer("-1", "madonvi %s is not an agency this hub serves", call.agency);
     else if (strcmp(service, "DongBoHoSoMC") == 0)

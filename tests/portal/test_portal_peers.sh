@@ -68,7 +68,7 @@ ok "error_code -3 as a number: resent as an update"
 ctl '{"numeric": false}'
 
 # 2. A -1 sent with HTTP 400: the delivery fails at once with DVCQG's message.
-ctl '{"script": [{"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại"}, {"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại"}]}'
+ctl '{"script": [{"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại\nevent=forged"}, {"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại\nevent=forged"}]}'
 sync 3 False
 within 20 '[ "$(cstat portal dead)" = 1 ]' || fail "the refused dossier is not in dead letters"
 "$LTHUB" dead --admin "$HUB_ADMIN" --json >"$HUB_DIR/dead.json" || fail "lthub dead"
@@ -78,7 +78,9 @@ dead = json.load(open(sys.argv[1]))["dead"]
 assert len(dead) == 1 and dead[0]["key"] == "000.00.12.H26-PEER-3", dead
 assert "mã thủ tục không tồn tại" in json.dumps(dead[0], ensure_ascii=False), dead[0]
 PY
-ok "-1 with HTTP 400: dead letter with DVCQG's message"
+! grep -q "^event=forged" "$HUB_DIR"/portal-*.err "$HUB_DIR"/lthubd.log \
+    || fail "DVCQG's message split a log line: $(grep -l '^event=forged' "$HUB_DIR"/portal-*.err "$HUB_DIR"/lthubd.log)"
+ok "-1 with HTTP 400: dead letter with DVCQG's message, one log line each"
 
 # 3. A gateway answers HTTP 401 (no adapter body) once the session is gone.
 ctl '{"script": [{"service": "DongBoHoSoMC", "expire": true, "status": 401, "raw": {"error": "Unauthorized"}}]}'

@@ -83,6 +83,16 @@ expect "bad isUpdating" 200 -1 "isUpdating" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"False"/"Maybe"/')")"
 expect "unknown service" 200 -1 "unknown service" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"XoaHoSo\"}")"
+# Line ends in what the one-stop system sends never split a log line.
+expect "service with a line end" 200 -1 "unknown service" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"Xoa\\nevent=forged service\"}")"
+expect "madonvi with a line end" 200 -1 "madonvi" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\\nevent=forged madonvi\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\"}")"
+expect "mahoso with a line end" 200 -1 "no dossier" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\\r\\nevent=forged mahoso\"}")"
+sleep 0.5
+! grep -q "^event=forged" "$HUB_DIR"/portal-*.err || fail "a request split a log line: $(grep -B1 '^event=forged' "$HUB_DIR"/portal-*.err)"
+ok "line ends in a request stay inside one log line"
 python3 -c 'print("{\"pad\":\"" + "x" * 300000 + "\"}")' >"$HUB_DIR/big.json"
 status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary @"$HUB_DIR/big.json" "$PORTAL_URL/service")
