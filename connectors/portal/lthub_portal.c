@@ -88,6 +88,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
     self->conn = conn;
     pthread_mutex_init(&self->session_lock, NULL);
+    pthread_mutex_init(&self->login_pause_lock, NULL);
     pthread_mutex_init(&self->login_lock, NULL);
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
@@ -244,6 +245,7 @@ static void s_fini(void **state_p)
         memset(self->sessions, 0, self->max_sessions * sizeof(*self->sessions));
     free(self->sessions);
     pthread_mutex_destroy(&self->session_lock);
+    pthread_mutex_destroy(&self->login_pause_lock);
     pthread_mutex_destroy(&self->login_lock);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stats_lock);

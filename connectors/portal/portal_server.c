@@ -24,6 +24,7 @@
 #include "lt_id.h"
 #include "lt_log.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -518,6 +519,20 @@ done:;
     return answer;
 }
 
+//  Return true when a JSON string equals the expected bytes; the time
+//  taken tells nothing of where they differ nor of the expected length
+//  (both sides are compared as SHA-256 digests, in constant time).
+static bool s_secret_equal(const json_t *given, const char *expected, size_t size)
+{
+    unsigned char a[LT_SHA256_SIZE], b[LT_SHA256_SIZE];
+    const char *text = json_is_string(given) ? json_string_value(given) : "";
+    size_t length = json_is_string(given) ? json_string_length(given) : 0;
+    lt_digest_sha256(text, length, a);
+    lt_digest_sha256(expected, size, b);
+    bool equal = CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+    return equal && json_is_string(given);
+}
+
 //  Login: a session for the configured username and password.
 static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
@@ -526,16 +541,19 @@ static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_res
     free(call.spans);
     if (answer)
         return answer;
-    const char *username = json_string_value(json_object_get(call.root, "username"));
-    const char *password = json_string_value(json_object_get(call.root, "password"));
-    bool user_ok = username && lt_digest_equal(username, self->username);
-    bool pass_ok = password && strlen(password) == self->password_size
-                   && lt_digest_equal(password, self->password);
+    json_t *username = json_object_get(call.root, "username");
+    json_t *password = json_object_get(call.root, "password");
+    //  Both compared in full, whatever the first gives.
+    bool user_ok = s_secret_equal(username, self->username, strlen(self->username));
+    bool pass_ok = s_secret_equal(password, self->password, self->password_size);
     json_decref(call.root);
     if (!user_ok || !pass_ok) {
         portal_count(self, &self->stats.login_refused);
         lt_log_warning("event=login_refused peer=%s", lt_http_request_peer(req));
+        //  One refusal at a time: guesses sent in parallel wait in line.
+        pthread_mutex_lock(&self->login_pause_lock);
         lt_http_request_wait(req, S_LOGIN_PAUSE_MS);
+        pthread_mutex_unlock(&self->login_pause_lock);
         lt_http_response_set_status(resp, 401);
         return s_answer("401", "login refused: wrong username or password");
     }

@@ -36,6 +36,32 @@ expect "wrong password" 401 401 "wrong username or password" \
     "$(http_post "$PORTAL_URL/login" '{"username":"onestop","password":"guess"}')"
 expect "wrong username" 401 401 "wrong username or password" \
     "$(http_post "$PORTAL_URL/login" "{\"username\":\"admin\",\"password\":\"$pass\"}")"
+# Guessing in parallel gains nothing: refused logins are answered one
+# after the other, at most 5 a second (10 at once take 2 s or more).
+took=$(python3 - "$PORTAL_URL/login" <<'PY'
+import json, sys, threading, time, urllib.request, urllib.error
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+codes = []
+def guess(n):
+    req = urllib.request.Request(sys.argv[1], data=json.dumps(
+        {"username": "onestop", "password": "guess-%d" % n}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        opener.open(req, timeout=30)
+        codes.append(200)
+    except urllib.error.HTTPError as e:
+        codes.append(e.code)
+t0 = time.time()
+threads = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert codes == [401] * 10, codes
+print("%.1f" % (time.time() - t0))
+PY
+) || fail "parallel guesses: $took"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.8 else 1)" "$took" \
+    || fail "10 parallel wrong logins were answered in $took s"
+ok "10 parallel wrong logins answered one after the other ($took s)"
 answer=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$pass\"}")
 expect "login" 200 0 "" "$answer"
 S=$(echo "$answer" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
