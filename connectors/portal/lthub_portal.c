@@ -171,15 +171,19 @@ failed:
 static int s_start(void *state, lt_err_t *err)
 {
     portal_t *self = state;
-    lt_http_limits_t limits = {
-        .max_body = self->max_body,
-        .max_parts = 1,
-        .max_connections = (unsigned) lt_conn_option_int(self->conn, "max-connections"),
-        .max_per_ip = (unsigned) lt_conn_option_int(self->conn, "max-per-ip"),
-        .idle_timeout_s = (unsigned) lt_conn_option_int(self->conn, "idle-timeout"),
-        .max_request_s = (unsigned) lt_conn_option_int(self->conn, "max-request-time"),
+    lt_http_options_t options = {
+        .limits = {
+            .max_body = self->max_body,
+            .max_parts = 1,
+            .max_connections = (unsigned) lt_conn_option_int(self->conn, "max-connections"),
+            .max_per_ip = (unsigned) lt_conn_option_int(self->conn, "max-per-ip"),
+            .idle_timeout_s = (unsigned) lt_conn_option_int(self->conn, "idle-timeout"),
+            .max_request_s = (unsigned) lt_conn_option_int(self->conn, "max-request-time"),
+        },
+        .gate = portal_gate,
     };
-    self->server = lt_http_server_new(self->host, self->port, portal_handle, self, &limits, err);
+    self->server = lt_http_server_start(self->host, self->port, portal_handle, self, &options,
+                                        err);
     if (!self->server)
         return -1;
     lt_log_info("event=listening address=%s port=%u", self->host,

@@ -119,6 +119,11 @@ bool portal_agency_ok(const portal_t *self, const char *code);
 lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t *resp,
                                void *arg);
 
+//  The adapter API's gate (lt_http_gate_fn): 404, 405 and the login's body
+//  limit, before a body is read.
+lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                           size_t *max_body, void *arg);
+
 //  Close sessions idle for longer than --session-idle (poll()).
 void portal_sessions_expire(portal_t *self);
 

@@ -9,6 +9,11 @@
         TraCuuHoSo           mahoso -> the latest record kept
       GET /_portal/stats   the connector's counters, to loopback peers only
 
+    Before a body is read (portal_gate), an unknown path gets 404 and a
+    method other than POST 405, and a login body is held to 64 KiB. A
+    service call's session is checked before its body is parsed (-2), so
+    that a client without one makes the hub parse nothing.
+
     Every answer is HTTP 200 with {"error_code","message"} except the login
     refusal and the body limits of lt_http_server (413). The body is
     checked before anything else: size (lt_http_server), nesting depth and
@@ -34,6 +39,7 @@
 #include <time.h>
 
 #define S_LOGIN_PAUSE_MS 200   //  a refused login waits this long before its answer
+#define S_SMALL_BODY     65536 //  largest body of a login (and of the stats page)
 
 //  ---------------------------------------------------------------------------
 //  Answers
@@ -439,8 +445,63 @@ static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp
     return NULL;
 }
 
-//  Parse and check the body of a call; NULL with call filled, or the answer.
-static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *call)
+//  Copy the value of the top-level member `member` of a JSON object text
+//  whose structure lt_dossier_spans checked, when it is a string without
+//  escapes shorter than size; false otherwise. Cheap: nothing is parsed.
+static bool s_top_string(const char *p, size_t size, const char *member, char *out,
+                         size_t out_size)
+{
+    size_t depth = 0, member_len = strlen(member);
+    bool expect_key = false, want_value = false;
+    for (size_t i = 0; i < size; i++) {
+        char c = p[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            bool escaped = false;
+            while (j < size && p[j] != '"') {
+                escaped |= p[j] == '\\';
+                j += p[j] == '\\' ? 2 : 1;
+            }
+            if (j >= size)
+                return false;
+            size_t len = j - i - 1;
+            if (depth == 1 && expect_key) {
+                want_value = !escaped && len == member_len && memcmp(p + i + 1, member, len) == 0;
+                expect_key = false;
+            }
+            else if (depth == 1 && want_value) {
+                if (escaped || len >= out_size)
+                    return false;
+                memcpy(out, p + i + 1, len);
+                out[len] = 0;
+                return true;
+            }
+            i = j;
+        }
+        else if (c == '{' || c == '[') {
+            expect_key = depth == 0 && c == '{';
+            want_value = false;
+            depth++;
+        }
+        else if (c == '}' || c == ']') {
+            if (depth-- == 0)
+                return false;
+        }
+        else if (c == ',' && depth == 1) {
+            expect_key = true;
+            want_value = false;
+        }
+        else if (c != ':' && c != ' ' && c != '\t' && c != '\r' && c != '\n' && depth == 1)
+            want_value = false;   //  a number, true, false or null
+    }
+    return false;
+}
+
+//  Parse and check the body of a call; NULL with call filled, or the
+//  answer. With `session`, the call's session is checked before the body
+//  is parsed (-2), so that a client without one costs no parsing.
+static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *call,
+                       bool session)
 {
     size_t size = 0;
     const char *body = lt_http_request_body(req, &size);
@@ -451,6 +512,12 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
                                  &call->spans, &call->count, &err);
     if (found < 0)
         return s_answer("-1", "the body is refused: %s", err.detail);
+    char token[PORTAL_TOKEN_LEN + 1];
+    if (session && !(s_top_string(body, size, "session", token, sizeof(token))
+                     && s_session_ok(self, token))) {
+        portal_count(self, &self->stats.session_refused);
+        return s_answer("-2", "invalid or expired session: log in again");
+    }
     json_error_t jerr;
     call->root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(call->root))
@@ -478,14 +545,9 @@ static bool s_agency_code_ok(const char *code)
 static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
     s_call_t call = {0};
-    json_t *answer = s_parse(self, req, &call);
+    json_t *answer = s_parse(self, req, &call, true);
     if (answer)
         goto done;
-    if (!s_session_ok(self, json_string_value(json_object_get(call.root, "session")))) {
-        portal_count(self, &self->stats.session_refused);
-        answer = s_answer("-2", "invalid or expired session: log in again");
-        goto done;
-    }
     const char *service = json_string_value(json_object_get(call.root, "service"));
     call.agency = json_string_value(json_object_get(call.root, "madonvi"));
     if (!service)
@@ -537,7 +599,7 @@ static bool s_secret_equal(const json_t *given, const char *expected, size_t siz
 static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
     s_call_t call = {0};
-    json_t *answer = s_parse(self, req, &call);
+    json_t *answer = s_parse(self, req, &call, false);
     free(call.spans);
     if (answer)
         return answer;
@@ -572,6 +634,33 @@ static bool s_loopback(const lt_http_request_t *req)
     const char *peer = lt_http_request_peer(req);
     return strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0
            || strncmp(peer, "::1", 3) == 0;
+}
+
+lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                           size_t *max_body, void *arg)
+{
+    portal_t *self = arg;
+    const char *path = lt_http_request_path(req);
+    if (strcmp(path, "/_portal/stats") == 0) {
+        *max_body = S_SMALL_BODY;
+        return LT_HTTP_GATE_PASS;
+    }
+    bool login = strcmp(path, self->auth_path) == 0;
+    if (!login && strcmp(path, self->service_path) != 0) {
+        portal_count(self, &self->stats.requests);
+        lt_http_response_set_status(resp, 404);
+        s_send(resp, s_answer("404", "unknown path"));
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (strcmp(lt_http_request_method(req), "POST") != 0) {
+        portal_count(self, &self->stats.requests);
+        lt_http_response_set_status(resp, 405);
+        s_send(resp, s_answer("405", "use POST"));
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (login && *max_body > S_SMALL_BODY)
+        *max_body = S_SMALL_BODY;
+    return LT_HTTP_GATE_PASS;
 }
 
 lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)
