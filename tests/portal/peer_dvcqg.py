@@ -21,7 +21,8 @@ a script of answers for the next service calls.
                  gets -2; "store": the records are kept before answering;
                  {"raw": OBJ, "status": N} answers OBJ as it is)
   GET /_log                    every service call: service, isUpdating,
-                               MaHoSo list, the code answered
+                               MaHoSo list, the code answered, the body
+                               as received (raw)
 Prints "listening on PORT" once it serves.
 """
 import json
@@ -95,11 +96,11 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.answer("-1", "sai tên đăng nhập hoặc mật khẩu")
         elif self.path == "/service":
-            self.service(body)
+            self.service(body, raw)
         else:
             self.reply(404, {"error_code": "404", "message": "unknown path"})
 
-    def service(self, body):
+    def service(self, body, raw):
         service = body.get("service")
         data = body.get("data") if isinstance(body.get("data"), list) else []
         keys = [r.get("MaHoSo") for r in data if isinstance(r, dict)]
@@ -112,7 +113,8 @@ class Handler(BaseHTTPRequestHandler):
             if step and step.get("expire"):
                 sessions.discard(body.get("session"))
             live = body.get("session") in sessions
-        entry = {"service": service, "isUpdating": body.get("isUpdating"), "keys": keys}
+        entry = {"service": service, "isUpdating": body.get("isUpdating"), "keys": keys,
+                 "raw": raw.decode("utf-8")}
         if not live:
             code, message, extra = "-2", "phiên làm việc không hợp lệ", {}
         elif step and "raw" in step:

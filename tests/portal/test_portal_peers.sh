@@ -110,6 +110,38 @@ within 30 '[ "$(pqueued)" = 0 ] && [ "$(pstat already_there)" -ge 1 ]' \
     || fail "dossier 7 reached DVCQG $(calls 000.00.12.H26-PEER-7 DongBoHoSoMC) times"
 ok "TraCuuHoSo data as an array: a stored dossier is not sent twice"
 
+# 6. A record with escapes, odd spacing, numbers and fields the spec does not
+#    name reaches DVCQG byte for byte, and TraCuuHoSo on the hub gives it back
+#    byte for byte.
+cat >"$HUB_DIR/odd.json" <<'REC'
+{ "MaHoSo" : "000.00.12.H26-PEER-8",  "MaTTHC":"2.000815.000.00.00.H26", "TenTTHC":"\u0110\u0103ng k\u00fd khai sinh",
+  "KenhThucHien":3,"TrangThaiHoSo" : "2","NgayTiepNhan":"20260904093000","ChuHoSo":"Nguyễn Thị Ánh \"Hồng\"",
+  "LePhi":1.50,"SoTo":1e2,"ThongTinMoRong":{"a":[true,null,{"b":"c\/d"}]},"TaiLieuNop":[{"DuocSoHoa":1}] }
+REC
+printf '{"session":"%s","madonvi":"000.00.12.H26","service":"DongBoHoSoMC","isUpdating":"False","data":[%s]}' \
+    "$S" "$(cat "$HUB_DIR/odd.json")" >"$HUB_DIR/odd-call.json"
+curl -s --noproxy '*' -H 'Content-Type: application/json' --data-binary @"$HUB_DIR/odd-call.json" \
+    "$PORTAL_URL/service" | grep -q '"error_code":"0"' || fail "lthub-portal did not take the odd record"
+within 20 '[ "$(calls 000.00.12.H26-PEER-8 DongBoHoSoMC)" = 1 ] && [ "$(pqueued)" = 0 ]' \
+    || fail "the odd record did not reach DVCQG"
+http_get "$SIM_URL/_log" >"$HUB_DIR/peerlog.json"
+printf '{"session":"%s","madonvi":"000.00.12.H26","service":"TraCuuHoSo","mahoso":"000.00.12.H26-PEER-8"}' "$S" \
+    >"$HUB_DIR/lookup.json"
+curl -s --noproxy '*' -H 'Content-Type: application/json' --data-binary @"$HUB_DIR/lookup.json" \
+    "$PORTAL_URL/service" >"$HUB_DIR/lookup-answer.json"
+python3 - "$HUB_DIR/odd.json" "$HUB_DIR/peerlog.json" "$HUB_DIR/lookup-answer.json" <<'PY' \
+    || fail "the odd record was not relayed byte for byte"
+import json, sys
+record = open(sys.argv[1], encoding="utf-8").read().rstrip("\n")
+log = json.load(open(sys.argv[2]))["log"]
+raw = [e["raw"] for e in log if "000.00.12.H26-PEER-8" in e["keys"]][0]
+assert record in raw, "DVCQG got %r" % raw
+answer = open(sys.argv[3], encoding="utf-8").read()
+assert record in answer, "TraCuuHoSo gave %r" % answer
+assert json.loads(answer)["error_code"] == "0"
+PY
+ok "escapes, spacing, numbers and unknown fields: byte for byte to DVCQG and in TraCuuHoSo"
+
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
