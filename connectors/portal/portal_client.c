@@ -132,8 +132,12 @@ static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *
         return rc == LT_ECONFIG ? S_REFUSED : S_TRANSIENT;
     }
     json_error_t jerr;
-    json_t *answer = reply.body && reply.size ? json_loadb(reply.body, reply.size, 0, &jerr)
-                                              : NULL;
+    size_t bom = reply.body && reply.size >= 3 && memcmp(reply.body, "\xef\xbb\xbf", 3) == 0
+                     ? 3
+                     : 0;   //  a UTF-8 byte order mark, as some servers write
+    json_t *answer = reply.body && reply.size > bom
+                         ? json_loadb(reply.body + bom, reply.size - bom, 0, &jerr)
+                         : NULL;
     long status = reply.status;
     lt_http_reply_free(&reply);
     char code[32];

@@ -505,6 +505,10 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
 {
     size_t size = 0;
     const char *body = lt_http_request_body(req, &size);
+    if (body && size >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;   //  a UTF-8 byte order mark, as some clients write
+        size -= 3;
+    }
     if (!body || size == 0)
         return s_answer("-1", "the body must be a JSON object");
     lt_err_t err;

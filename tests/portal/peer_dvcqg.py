@@ -12,6 +12,7 @@ a script of answers for the next service calls.
   POST /login, POST /service   the adapter API
   POST /_ctl                   merge a JSON object into the behaviour:
       numeric    bool      error_code as a number (0, -1, ...)
+      bom        bool      answers start with a UTF-8 byte order mark
       status     {code: N} HTTP status sent with answers of that code
       lookup     "object" (default), "array", "http404" or "unsupported"
       script     [step...] answers for the next service calls, in order:
@@ -36,7 +37,7 @@ PORT = int(sys.argv[1])
 USERNAME = sys.argv[2]
 PASSWORD = open(sys.argv[3], encoding="utf-8").read().rstrip("\r\n \t")
 
-lock = threading.Lock()
+lock = threading.RLock()
 behaviour = {"numeric": False, "status": {}, "lookup": "object", "script": []}
 sessions = set()
 records = {}
@@ -53,8 +54,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status, obj):
+    def reply(self, status, obj, control=False):
         body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        with lock:
+            if behaviour.get("bom") and not control:
+                body = b"\xef\xbb\xbf" + body
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -71,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_log":
             with lock:
-                self.reply(200, {"log": log, "records": records})
+                self.reply(200, {"log": log, "records": records}, control=True)
         else:
             self.reply(404, {"error_code": "404", "message": "unknown path"})
 
@@ -79,14 +83,14 @@ class Handler(BaseHTTPRequestHandler):
         size = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(size)
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = json.loads(raw.decode("utf-8-sig"))
         except ValueError:
             self.answer("-1", "the body is not JSON")
             return
         if self.path == "/_ctl":
             with lock:
                 behaviour.update(body)
-            self.reply(200, {"ok": True})
+            self.reply(200, {"ok": True}, control=True)
         elif self.path == "/login":
             if body.get("username") == USERNAME and body.get("password") == PASSWORD:
                 token = secrets.token_hex(12)

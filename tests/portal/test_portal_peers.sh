@@ -142,6 +142,19 @@ assert json.loads(answer)["error_code"] == "0"
 PY
 ok "escapes, spacing, numbers and unknown fields: byte for byte to DVCQG and in TraCuuHoSo"
 
+# 7. Answers that start with a UTF-8 byte order mark (as some .NET servers
+#    write them), and a one-stop call that starts with one.
+ctl '{"bom": true, "script": [{"service": "DongBoHoSoMC", "expire": true}]}'
+printf '\xef\xbb\xbf{"session":"%s","madonvi":"000.00.12.H26","service":"DongBoHoSoMC","isUpdating":"False","data":[{"MaHoSo":"000.00.12.H26-PEER-9","MaTTHC":"1.1","KenhThucHien":"1","TrangThaiHoSo":"1"}]}' \
+    "$S" >"$HUB_DIR/bom-call.json"
+answer=$(curl -s --noproxy '*' -H 'Content-Type: application/json; charset=utf-8' \
+    --data-binary @"$HUB_DIR/bom-call.json" "$PORTAL_URL/service")
+case "$answer" in *'"error_code":"0"'*) ;; *) fail "a call starting with a byte order mark: $answer" ;; esac
+within 20 '[ "$(held 9 TrangThaiHoSo)" = 1 ] && [ "$(pqueued)" = 0 ]' \
+    || fail "byte order marks: dossier 9 did not reach DVCQG ($(pstat last_error))"
+ctl '{"bom": false}'
+ok "byte order marks before JSON, from DVCQG (login, -2, 0) and from the one-stop system"
+
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"

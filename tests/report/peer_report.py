@@ -11,7 +11,8 @@ written from spec/peers.md C alone, answering in ways the spec leaves open.
                          chunked with "application/json; charset=utf-8"
   POST /_ctl             {"script": [step...]}: answers for the next
                          submissions: {"status": N, "body": OBJ or "text",
-                         "sleep": seconds} (sleep: answer late)
+                         "sleep": seconds, "bom": bool} (sleep: answer late;
+                         bom: a UTF-8 byte order mark before the body)
   GET /_log              every submission: idempotencyKey (body), the
                          Idempotency-Key header, the status answered
 Prints "listening on PORT" once it serves.
@@ -36,8 +37,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def chunked(self, status, body):
+    def chunked(self, status, body, bom=False):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if bom:
+            data = b"\xef\xbb\xbf" + data
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
@@ -84,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
             log.append(entry)
         if step and step.get("sleep"):
             time.sleep(step["sleep"])
-        self.chunked(status, body)
+        self.chunked(status, body, bool(step and step.get("bom")))
 
 
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)

@@ -5,7 +5,8 @@
 # JSON numbers. A report answered 503, then too late (a timeout), then
 # cut short, then accepted, went out every time with the same
 # idempotencyKey (body and header) and is DONE with one fact carrying the
-# system's id; a 400 whose error is an object reaches the dead letter.
+# system's id; a 400 whose error is an object reaches the dead letter; an
+# answer that starts with a UTF-8 byte order mark is read.
 # Usage: test_report_peers.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=${1:?usage: test_report_peers.sh BUILD_DIR SOURCE_DIR}
@@ -48,6 +49,15 @@ hub_wait 20 '[ "$(dead_count)" = 1 ]' || fail "no dead letter for the refused re
 grep -q "period.to" "$HUB_DIR/dead.json" || fail "the dead letter lacks the system's reason: $(cat "$HUB_DIR/dead.json")"
 [ "$(jget "$HUB_DIR/dead.json" 'd["dead"][0]["attempts"]')" = 1 ] || fail "a 400 was retried"
 ok "a 400 with an error object: dead letter with the system's reason, not retried"
+
+# 3. An acceptance that starts with a UTF-8 byte order mark.
+ctl '{"script": [{"status": 201, "body": {"id": "r-77", "status": "received"}, "bom": true}]}'
+report_publish 1 --codes PAR-7.1 --kinds year
+key=$(tail -1 "$HUB_DIR/published.keys")
+hub_wait 20 '[ "$(conn_stat report done)" = 2 ]' || fail "the report answered with a byte order mark was not DONE"
+fact_payload "$key" >"$HUB_DIR/fact.json"
+[ "$(jget "$HUB_DIR/fact.json" 'd["id"]')" = r-77 ] || fail "the fact's id: $(cat "$HUB_DIR/fact.json")"
+ok "an acceptance after a byte order mark: DONE with the system's id"
 
 kill -TERM "$REPORT_PID"
 wait "$REPORT_PID" || fail "lthub-report exited with $? after SIGTERM"
