@@ -295,7 +295,7 @@ typedef struct {
 //  Check data: an array of 1..max-records elements matching the spans.
 static json_t *s_check_data(portal_t *self, s_call_t *call)
 {
-    if (!json_is_array(call->data) || !call->spans)
+    if (!json_is_array(call->data))
         return s_answer("-1", "data must be an array of records");
     size_t count = json_array_size(call->data);
     if (count == 0)
@@ -303,7 +303,7 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
     if (count > self->max_records)
         return s_answer("-1", "data holds %zu records, over the limit of %zu per call", count,
                         self->max_records);
-    if (count != call->count)
+    if (!call->spans || count != call->count)
         return s_answer("-1", "data is malformed");
     return NULL;
 }

@@ -14,7 +14,8 @@ SRC=$2
 
 portal_hub
 portal_sim
-portal_conn --max-records 50 --max-body 200000 --max-request-time 3
+portal_conn --max-records 50 --max-body 200000 --max-request-time 3 \
+    --agencies "000.00.12.H26,000.00.13.*" --session-idle 10
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -105,6 +106,21 @@ expect "duplicate keys" 200 -1 "not a JSON object" \
 expect "bad UTF-8" 200 -1 "" "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed $'s/"x"/"\xff\xfe"/')")"
 expect "no madonvi" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+expect "madonvi not served" 200 -1 "not an agency this hub serves" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"000.00.12.H26","service"/"000.00.99.H26","service"/')")"
+expect "madonvi as a number" 200 -1 "madonvi" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"madonvi":"000.00.12.H26"/"madonvi":12/')")"
+expect "data not an array" 200 -1 "data must be an array" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.13.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":$(record 1)}")"
+expect "empty data" 200 -1 "no record" "$(http_post "$PORTAL_URL/service" "$(call "")")"
+expect "MaHoSo as a number" 200 -1 "data[0].MaHoSo" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 | sed 's/"MaHoSo": "[^"]*"/"MaHoSo": 12/')")")"
+expect "NUL in a string" 200 -1 "" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed 's/"x"/"a\\u0000b"/')")"
+expect "no isUpdating" 200 -1 "isUpdating" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"isUpdating":"False",//')")"
+expect "session as a number" 200 -2 "log in again" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed "s/\"session\":\"$S\"/\"session\":7/")")"
 expect "bad isUpdating" 200 -1 "isUpdating" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"False"/"Maybe"/')")"
 expect "unknown service" 200 -1 "unknown service" \
@@ -168,6 +184,11 @@ expect "identical resend" 200 0 "3 records stored" \
 sleep 2
 [ "$(sim_n received)" = 3 ] || fail "the identical resend reached DVCQG again"
 ok "a valid call goes through; its identical resend is deduplicated"
+
+# A session unused for --session-idle (10 s) is gone: -2.
+sleep 11
+expect "expired session" 200 -2 "log in again" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
