@@ -119,6 +119,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_records = (size_t) lt_conn_option_int(conn, "max-records");
     self->publish_timeout_ms = (int) lt_conn_option_int(conn, "publish-timeout");
     self->timeout_ms = (long) lt_conn_option_int(conn, "timeout-ms");
+    self->login_pause_ms = lt_conn_option_int(conn, "dvcqg-login-pause") * 1000;
     self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->max_batch = (size_t) batch;
     self->username = lt_conn_option(conn, "username");

@@ -96,6 +96,9 @@ typedef struct {
     pthread_mutex_t login_lock;           //  one login at a time; guards token
     char dvcqg_token[1024];               //  DVCQG session, "" when none
     uint64_t token_generation;            //  bumped at each login
+    int64_t login_pause_ms;               //  --dvcqg-login-pause
+    int64_t login_paused_until;           //  no login before this (monotonic ms) after a refusal
+    char login_refusal[512];              //  why the last login was refused
     size_t max_batch;                     //  --batch: records per DVCQG call
     pthread_mutex_t batch_lock;           //  guards queue, queued and flushing
     struct s_item *queue;                 //  deliveries waiting for a batch

@@ -185,7 +185,16 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
 {
     pthread_mutex_lock(&self->login_lock);
     s_outcome_t outcome = S_OK;
-    if (!self->dvcqg_token[0] || self->token_generation == refused) {
+    bool need = !self->dvcqg_token[0] || self->token_generation == refused;
+    if (need && lt_clock_ms() < self->login_paused_until) {
+        //  DVCQG refused the login a moment ago: do not ask again yet (an
+        //  account locks after a few failed logins); the messages wait.
+        lt_err_set(err, LT_EAUTH, "%s (next login in %lld s)", self->login_refusal,
+                   (long long) ((self->login_paused_until - lt_clock_ms()) / 1000 + 1));
+        outcome = S_TRANSIENT;
+        need = false;
+    }
+    if (need) {
         json_t *body = json_pack("{s:s, s:s%}", "username", self->dvcqg_username, "password",
                                  self->dvcqg_password, self->dvcqg_password_size);
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -204,6 +213,7 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
             outcome = S_TRANSIENT;
         }
         if (outcome == S_OK) {
+            self->login_paused_until = 0;
             snprintf(self->dvcqg_token, sizeof(self->dvcqg_token), "%s", session);
             self->token_generation++;
             lt_log_info("event=dvcqg_login generation=%llu",
@@ -216,6 +226,11 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
             snprintf(detail, sizeof(detail), "%s", err->detail);
             lt_err_set(err, LT_EAUTH, "DVCQG refused the hub's login (check --dvcqg-username "
                        "and --dvcqg-password-file): %s", detail);
+            snprintf(self->login_refusal, sizeof(self->login_refusal), "%s", err->detail);
+            self->login_paused_until = lt_clock_ms() + self->login_pause_ms;
+            self->dvcqg_token[0] = 0;   //  the old session is no use either
+            lt_log_warning("event=dvcqg_login_refused pause_s=%lld reason=\"%s\"",
+                           (long long) (self->login_pause_ms / 1000), detail);
             outcome = S_TRANSIENT;
         }
         json_decref(answer);

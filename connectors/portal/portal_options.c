@@ -35,6 +35,8 @@ const lt_option_t portal_options[] = {
     LT_OPT_TYPED("dvcqg-auth-path", "/login", LT_OPT_URLPATH, "path of DVCQG's login call"),
     LT_OPT_TYPED("dvcqg-service-path", "/service", LT_OPT_URLPATH,
                  "path of DVCQG's service calls"),
+    LT_OPT_NUM("dvcqg-login-pause", "60", 1, 3600,
+               "seconds before the hub logs in to DVCQG again after a refused login"),
     LT_OPT_STR("ca-file", "", "PEM CA file for DVCQG's TLS certificate (default: system store)"),
     LT_OPT_NUM("timeout-ms", "30000", 100, 3600000, "longest wait for one DVCQG call, ms"),
     LT_OPT_NUM("batch", "50", 1, 500,   //  PORTAL_BATCH_MAX

@@ -13,6 +13,7 @@ a script of answers for the next service calls.
   POST /_ctl                   merge a JSON object into the behaviour:
       numeric    bool      error_code as a number (0, -1, ...)
       bom        bool      answers start with a UTF-8 byte order mark
+      refuse_login bool    every login is refused (-1), as after a password change
       status     {code: N} HTTP status sent with answers of that code
       lookup     "object" (default), "array", "http404" or "unsupported"
       script     [step...] answers for the next service calls, in order:
@@ -21,7 +22,7 @@ a script of answers for the next service calls.
                  ("expire": the session is forgotten first, so the call
                  gets -2; "store": the records are kept before answering;
                  {"raw": OBJ, "status": N} answers OBJ as it is)
-  GET /_log                    every service call: service, isUpdating,
+  GET /_log                    every login ("service": "login") and service call: service, isUpdating,
                                MaHoSo list, the code answered, the body
                                as received (raw)
 Prints "listening on PORT" once it serves.
@@ -92,7 +93,13 @@ class Handler(BaseHTTPRequestHandler):
                 behaviour.update(body)
             self.reply(200, {"ok": True}, control=True)
         elif self.path == "/login":
-            if body.get("username") == USERNAME and body.get("password") == PASSWORD:
+            with lock:
+                refuse = behaviour.get("refuse_login")
+            ok = body.get("username") == USERNAME and body.get("password") == PASSWORD
+            with lock:
+                log.append({"service": "login", "keys": [], "code": "0" if ok and not refuse
+                            else "-1"})
+            if ok and not refuse:
                 token = secrets.token_hex(12)
                 with lock:
                     sessions.add(token)

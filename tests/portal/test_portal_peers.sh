@@ -18,7 +18,7 @@ python3 "$SRC/tests/portal/peer_dvcqg.py" "$SIM_PORT" hub-h26 "$HUB_DIR/secrets/
 SIM_PID=$!
 HUB_PIDS="$HUB_PIDS $SIM_PID"
 within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the independent DVCQG did not start"
-portal_conn --timeout-ms 3000
+portal_conn --timeout-ms 3000 --dvcqg-login-pause 3
 
 ctl() { http_post "$SIM_URL/_ctl" "$1" | grep -q '^200 ' || fail "peer control $1"; }
 # peer EXPR: python over the peer's /_log answer (d: {"log": [...], "records": {...}}).
@@ -154,6 +154,23 @@ within 20 '[ "$(held 9 TrangThaiHoSo)" = 1 ] && [ "$(pqueued)" = 0 ]' \
     || fail "byte order marks: dossier 9 did not reach DVCQG ($(pstat last_error))"
 ctl '{"bom": false}'
 ok "byte order marks before JSON, from DVCQG (login, -2, 0) and from the one-stop system"
+
+# 8. DVCQG refuses the hub's login (its password was changed there): the
+#    hub does not hammer it (an account locks after a few failed logins):
+#    one login at most per --dvcqg-login-pause (3 s here) while the
+#    dossiers wait, none dead; once DVCQG takes the login again they go.
+ctl '{"refuse_login": true, "script": [{"service": "DongBoHoSoMC", "expire": true}]}'
+logins0=$(peer "sum(1 for e in d['log'] if e['service'] == 'login')")
+sync 10 False
+sync 11 False
+sleep 7
+logins=$(($(peer "sum(1 for e in d['log'] if e['service'] == 'login')") - logins0))
+[ "$logins" -ge 1 ] && [ "$logins" -le 4 ] || fail "$logins logins refused in 7 s"
+[ "$(held 10 TrangThaiHoSo)" = "" ] || fail "dossier 10 went through a refused login"
+ctl '{"refuse_login": false}'
+within 20 '[ "$(held 10 TrangThaiHoSo)" = 2 ] && [ "$(held 11 TrangThaiHoSo)" = 2 ] && [ "$(pqueued)" = 0 ]' \
+    || fail "dossiers 10 and 11 did not reach DVCQG once it took the login ($(pstat last_error))"
+ok "a refused login is tried again once per pause ($logins logins in 7 s); the dossiers waited"
 
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
 kill -TERM "$PORTAL_PID"
