@@ -21,7 +21,8 @@ a script of answers for the next service calls.
                   "store": bool, "sleep": seconds, "expire": bool}
                  ("expire": the session is forgotten first, so the call
                  gets -2; "store": the records are kept before answering;
-                 {"raw": OBJ, "status": N} answers OBJ as it is)
+                 {"raw": OBJ, "status": N} answers OBJ as it is;
+                 "pad": N makes the message N bytes longer)
   GET /_log                    every login ("service": "login") and service call: service, isUpdating,
                                MaHoSo list, the code answered, the body
                                as received (raw)
@@ -132,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
             code, message, extra = "raw", "", {}
         elif step and "code" in step:
             code, message, extra = step["code"], step.get("message", ""), {}
+            if step.get("pad"):
+                message += "x" * step["pad"]
             if step.get("store"):
                 self.store(service, data)
         elif service == "TraCuuHoSo":

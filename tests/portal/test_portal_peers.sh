@@ -18,7 +18,7 @@ python3 "$SRC/tests/portal/peer_dvcqg.py" "$SIM_PORT" hub-h26 "$HUB_DIR/secrets/
 SIM_PID=$!
 HUB_PIDS="$HUB_PIDS $SIM_PID"
 within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the independent DVCQG did not start"
-portal_conn --timeout-ms 3000 --dvcqg-login-pause 3
+portal_conn --timeout-ms 3000 --dvcqg-login-pause 3 --max-body 1048576
 
 ctl() { http_post "$SIM_URL/_ctl" "$1" | grep -q '^200 ' || fail "peer control $1"; }
 # peer EXPR: python over the peer's /_log answer (d: {"log": [...], "records": {...}}).
@@ -171,6 +171,14 @@ ctl '{"refuse_login": false}'
 within 20 '[ "$(held 10 TrangThaiHoSo)" = 2 ] && [ "$(held 11 TrangThaiHoSo)" = 2 ] && [ "$(pqueued)" = 0 ]' \
     || fail "dossiers 10 and 11 did not reach DVCQG once it took the login ($(pstat last_error))"
 ok "a refused login is tried again once per pause ($logins logins in 7 s); the dossiers waited"
+
+# 9. An answer far larger than any record (3 MB, with --max-body 1 MiB) is
+#    not read: the call is retried, the dossier goes on the next one.
+ctl '{"script": [{"service": "DongBoHoSoMC", "code": "0", "pad": 3000000}]}'
+sync 12 False
+within 20 '[ "$(calls 000.00.12.H26-PEER-12 DongBoHoSoMC)" -ge 2 ] && [ "$(pqueued)" = 0 ]' \
+    || fail "a 3 MB answer was taken ($(calls 000.00.12.H26-PEER-12 DongBoHoSoMC) calls, $(pstat last_error))"
+ok "a 3 MB answer is not read; the call is made again"
 
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
 kill -TERM "$PORTAL_PID"
