@@ -7,10 +7,11 @@
                         [--agency CODE] [--count N] [--rate R] [--seed S]
                         [--batch B] [--inflight K] [--steps N]
                         [--out FILE] [--json] [--retries N] [--timeout MS]
+                        [--mix IN,ONLINE,POSTAL]
 
     It makes --count dossiers, each from its own seeded generator (so a run
     is the same whatever --inflight), as a realistic mix: channels 1/2/3
-    (in person 30 %, online 50 %, postal 20 %), results returned by post
+    (in person 30 %, online 50 %, postal 20 %, or the percentages of --mix), results returned by post
     (HinhThuc 1, TrangThaiHoSo 10) or at the desk, finished on time or
     late, supplements requested (TrangThaiHoSo 5), 1..--steps progress
     steps, Vietnamese text and a field unknown to the spec. --inflight
@@ -53,6 +54,7 @@ typedef struct {
     const char *url, *username, *password_file, *agency, *auth_path, *service_path, *out;
     long long count, seed, batch, inflight, steps, retries, timeout_ms;
     double rate;                //  dossiers per second, 0: as fast as possible
+    int mix[3];                 //  --mix: percent in person, online, postal
     bool json;                  //  --json
     char password[512];         //  the password
     pthread_mutex_t mutex;      //  guards below
@@ -109,7 +111,7 @@ static void s_make(s_gen_t *g, long long i, s_dossier_t *d)
     uint64_t rng = (uint64_t) g->seed * 1000003ull + (uint64_t) i;
     s_random(&rng);
     int pick = (int) (s_random(&rng) % 100);
-    int channel = pick < 30 ? 1 : pick < 80 ? 2 : 3;
+    int channel = pick < g->mix[0] ? 1 : pick < g->mix[0] + g->mix[1] ? 2 : 3;
     bool postal = channel == 3 || s_chance(&rng, 20);
     const char **proc = s_procedures[s_random(&rng) % 4];
     const char *person = s_people[s_random(&rng) % 6];
@@ -432,6 +434,8 @@ static void s_usage(FILE *out)
             "  --agency CODE       madonvi (default 000.00.12.H26)\n"
             "  --count N           dossiers (default 100)\n"
             "  --rate R            dossiers per second, 0 = unpaced (default 0)\n"
+            "  --mix I,O,P         percent of channels in person, online, postal\n"
+            "                      (default 30,50,20; they add up to 100)\n"
             "  --seed S            seed (default 1)\n"
             "  --batch B           dossiers per call (default 1)\n"
             "  --inflight K        calls in flight, one thread each (default 1)\n"
@@ -440,6 +444,23 @@ static void s_usage(FILE *out)
             "  --timeout MS        HTTP timeout (default 60000)\n"
             "  --out FILE          write every accepted item per MaHoSo, in order\n"
             "  --json              print the summary as JSON\n");
+}
+
+//  Parse --mix "I,O,P" (three whole percentages adding up to 100).
+static bool s_parse_mix(const char *value, int mix[3])
+{
+    const char *p = value;
+    int total = 0;
+    for (int i = 0; i < 3; i++) {
+        char *end = NULL;
+        long n = strtol(p, &end, 10);
+        if (end == p || n < 0 || n > 100 || *end != (i < 2 ? ',' : 0))
+            return false;
+        mix[i] = (int) n;
+        total += (int) n;
+        p = end + (i < 2);
+    }
+    return total == 100;
 }
 
 //  Parse the options; 0, or 2 on a usage error (1 for --help).
@@ -489,6 +510,8 @@ static int s_options(s_gen_t *g, int argc, char *argv[])
             ok = sim_parse_long(value, 0, 100000, &g->retries);
         else if (strcmp(name, "--timeout") == 0)
             ok = sim_parse_long(value, 100, 3600000, &g->timeout_ms);
+        else if (strcmp(name, "--mix") == 0)
+            ok = s_parse_mix(value, g->mix);
         else if (strcmp(name, "--rate") == 0)
             ok = sim_parse_double(value, 0, 1e9, &g->rate);
         else
@@ -558,7 +581,8 @@ int sim_onestop_main(int argc, char *argv[])
 {
     s_gen_t gen = {.username = "onestop", .agency = "000.00.12.H26", .auth_path = "/login",
                    .service_path = "/service", .count = 100, .seed = 1, .batch = 1,
-                   .inflight = 1, .steps = 3, .retries = 30, .timeout_ms = 60000};
+                   .inflight = 1, .steps = 3, .retries = 30, .timeout_ms = 60000,
+                   .mix = {30, 50, 20}};
     s_gen_t *g = &gen;
     int rc = s_options(g, argc, argv);
     if (rc)

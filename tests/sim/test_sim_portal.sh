@@ -24,5 +24,11 @@ http_get "$SIM_URL/_sim/stats" "$WORK/stats.json"
 [ "$(jget "$WORK/stats.json" 'd["received"]')" = "$(jget "$WORK/onestop.json" 'd["records"]')" ] \
     || fail "DVCQG holds $(jget "$WORK/stats.json" 'd["received"]') items, the one-stop system sent $(jget "$WORK/onestop.json" 'd["records"]')"
 ok "every record reached DVCQG; -3 answers were resent as updates, -2 logged in again, faults retried"
+# --mix sets the channels (spec/peers.md D: a client generator takes a mix).
+expect_rc 0 "$WORK/mix.json" "$SIM" onestop --url "$SIM_URL" --username onestop \
+    --password-file "$WORK/pass" --count 10 --seed 5 --mix 0,0,100 --retries 50 --json
+[ "$(jget "$WORK/mix.json" 'd["channels"]["postal"]')" = 10 ] || fail "--mix 0,0,100: $(cat "$WORK/mix.json")"
+expect_rc 2 /dev/null "$SIM" onestop --url "$SIM_URL" --password-file "$WORK/pass" --mix 50,60,0
+ok "--mix 0,0,100 makes every dossier postal; a mix that is not 100 % is refused"
 sim_stop "$SIM_PID" || fail "stop"
 echo "PASS: onestop against the DVCQG simulator"
