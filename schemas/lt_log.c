@@ -1,5 +1,7 @@
 /*  lt_log: formatted event lines on stderr, written with one write(2) per
-    line so that lines from several threads never interleave. */
+    line so that lines from several threads never interleave; control
+    characters in a line are written as escapes (\n, \x01), so that text
+    from a peer can never start a line of its own. */
 #include "lt_log.h"
 
 #include <stdarg.h>
@@ -51,13 +53,31 @@ void lt_log(lt_log_level_t level, const char *format, ...)
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, ts.tv_nsec / 1000000, s_program, s_names[level]);
+    char text[2048];
     va_list args;
     va_start(args, format);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, format, args);
+    int m = vsnprintf(text, sizeof(text), format, args);
     va_end(args);
-    size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
+    size_t text_len = m < 0 ? 0 : (size_t) m < sizeof(text) ? (size_t) m : sizeof(text) - 1;
+    //  A control character (a line end in what a peer sent) is written as
+    //  an escape, so that one event stays one line.
+    size_t len = (size_t) n;
+    for (size_t i = 0; i < text_len && len < sizeof(line) - 5; i++) {
+        unsigned char c = (unsigned char) text[i];
+        if (c >= 0x20 && c != 0x7f)
+            line[len++] = (char) c;
+        else if (c == '\n' || c == '\r' || c == '\t') {
+            line[len++] = '\\';
+            line[len++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        }
+        else {
+            static const char hex[] = "0123456789abcdef";
+            line[len++] = '\\';
+            line[len++] = 'x';
+            line[len++] = hex[c >> 4];
+            line[len++] = hex[c & 15];
+        }
+    }
     line[len++] = '\n';
     ssize_t rc = write(STDERR_FILENO, line, len);
     (void) rc;

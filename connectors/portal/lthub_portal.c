@@ -88,6 +88,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
     self->conn = conn;
     pthread_mutex_init(&self->session_lock, NULL);
+    pthread_mutex_init(&self->login_pause_lock, NULL);
     pthread_mutex_init(&self->login_lock, NULL);
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
@@ -118,6 +119,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_records = (size_t) lt_conn_option_int(conn, "max-records");
     self->publish_timeout_ms = (int) lt_conn_option_int(conn, "publish-timeout");
     self->timeout_ms = (long) lt_conn_option_int(conn, "timeout-ms");
+    self->login_pause_ms = lt_conn_option_int(conn, "dvcqg-login-pause") * 1000;
     self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->max_batch = (size_t) batch;
     self->username = lt_conn_option(conn, "username");
@@ -170,8 +172,19 @@ failed:
 static int s_start(void *state, lt_err_t *err)
 {
     portal_t *self = state;
-    lt_http_limits_t limits = {.max_body = self->max_body, .max_parts = 1};
-    self->server = lt_http_server_new(self->host, self->port, portal_handle, self, &limits, err);
+    lt_http_options_t options = {
+        .limits = {
+            .max_body = self->max_body,
+            .max_parts = 1,
+            .max_connections = (unsigned) lt_conn_option_int(self->conn, "max-connections"),
+            .max_per_ip = (unsigned) lt_conn_option_int(self->conn, "max-per-ip"),
+            .idle_timeout_s = (unsigned) lt_conn_option_int(self->conn, "idle-timeout"),
+            .max_request_s = (unsigned) lt_conn_option_int(self->conn, "max-request-time"),
+        },
+        .gate = portal_gate,
+    };
+    self->server = lt_http_server_start(self->host, self->port, portal_handle, self, &options,
+                                        err);
     if (!self->server)
         return -1;
     lt_log_info("event=listening address=%s port=%u", self->host,
@@ -237,6 +250,7 @@ static void s_fini(void **state_p)
         memset(self->sessions, 0, self->max_sessions * sizeof(*self->sessions));
     free(self->sessions);
     pthread_mutex_destroy(&self->session_lock);
+    pthread_mutex_destroy(&self->login_pause_lock);
     pthread_mutex_destroy(&self->login_lock);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stats_lock);

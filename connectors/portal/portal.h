@@ -25,6 +25,7 @@
 #define PORTAL_TOKEN_LEN 64            //  hex characters of a session token
 #define PORTAL_BATCH_MAX 500           //  records per DVCQG call at most (--batch)
 #define PORTAL_FLUSHERS  4             //  batched DVCQG calls in flight at once at most
+#define PORTAL_REPLY_SLACK (1024 * 1024)   //  DVCQG answer bytes beyond --max-body read at most
 
 //  Counters of the connector (under stats_lock).
 typedef struct {
@@ -78,6 +79,7 @@ typedef struct {
     size_t max_sessions;                  //  --max-sessions
     portal_session_t *sessions;           //  open sessions
     pthread_mutex_t session_lock;         //  guards sessions
+    pthread_mutex_t login_pause_lock;     //  refused logins pause one at a time
     size_t max_body;                      //  --max-body
     size_t max_records;                   //  --max-records per call
     int publish_timeout_ms;               //  --publish-timeout
@@ -94,6 +96,9 @@ typedef struct {
     pthread_mutex_t login_lock;           //  one login at a time; guards token
     char dvcqg_token[1024];               //  DVCQG session, "" when none
     uint64_t token_generation;            //  bumped at each login
+    int64_t login_pause_ms;               //  --dvcqg-login-pause
+    int64_t login_paused_until;           //  no login before this (monotonic ms) after a refusal
+    char login_refusal[512];              //  why the last login was refused
     size_t max_batch;                     //  --batch: records per DVCQG call
     pthread_mutex_t batch_lock;           //  guards queue, queued and flushing
     struct s_item *queue;                 //  deliveries waiting for a batch
@@ -116,6 +121,11 @@ bool portal_agency_ok(const portal_t *self, const char *code);
 //  The adapter API handler (lt_http_handler_fn); arg is the portal_t.
 lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t *resp,
                                void *arg);
+
+//  The adapter API's gate (lt_http_gate_fn): 404, 405 and the login's body
+//  limit, before a body is read.
+lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                           size_t *max_body, void *arg);
 
 //  Close sessions idle for longer than --session-idle (poll()).
 void portal_sessions_expire(portal_t *self);

@@ -67,6 +67,8 @@ static lt_http_client_t *s_take(portal_t *self, lt_err_t *err)
     }
     lt_http_client_set_timeout(client, self->timeout_ms);
     lt_http_client_set_connect_timeout(client, self->connect_timeout_ms);
+    //  The largest answer: a TraCuuHoSo record, at most what a call may hold.
+    lt_http_client_set_max_reply(client, self->max_body + PORTAL_REPLY_SLACK);
     if (*self->ca_file && lt_http_client_set_ca_file(client, self->ca_file)) {
         lt_http_client_destroy(&client);
         lt_err_set(err, LT_ECONFIG, "cannot read --ca-file %s", self->ca_file);
@@ -93,8 +95,26 @@ void portal_client_fini(portal_t *self)
     self->pool_count = 0;
 }
 
+//  Read an answer's error_code into code: a string as it is, or a JSON
+//  integer written in decimal (peers that send 0 or -2 as numbers mean the
+//  same codes); false when there is none.
+static bool s_error_code(const json_t *answer, char *code, size_t size)
+{
+    const json_t *value = json_object_get(answer, "error_code");
+    if (json_is_string(value))
+        snprintf(code, size, "%s", json_string_value(value));
+    else if (json_is_integer(value))
+        snprintf(code, size, "%lld", (long long) json_integer_value(value));
+    else
+        return false;
+    return true;
+}
+
 //  POST a JSON body to path and classify the answer; *reply_p gets the
 //  parsed answer on S_OK and S_INVALID.. (caller decrefs), err the reason.
+//  An adapter answer (error_code, string or number) is read whatever the
+//  HTTP status, except that 5xx, 408 and 429 are transient whatever the
+//  body says; an HTTP 401 without an adapter code asks for a new login.
 static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *path,
                           const char *body, size_t size, json_t **reply_p, bool *definite,
                           lt_err_t *err)
@@ -112,29 +132,46 @@ static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *
         return rc == LT_ECONFIG ? S_REFUSED : S_TRANSIENT;
     }
     json_error_t jerr;
-    json_t *answer = reply.status == 200 || reply.status == 401
-                         ? json_loadb(reply.body, reply.size, 0, &jerr)
+    size_t bom = reply.body && reply.size >= 3 && memcmp(reply.body, "\xef\xbb\xbf", 3) == 0
+                     ? 3
+                     : 0;   //  a UTF-8 byte order mark, as some servers write
+    json_t *answer = reply.body && reply.size > bom
+                         ? json_loadb(reply.body + bom, reply.size - bom, 0, &jerr)
                          : NULL;
     long status = reply.status;
     lt_http_reply_free(&reply);
-    const char *code = json_string_value(json_object_get(answer, "error_code"));
+    char code[32];
+    bool has_code = s_error_code(answer, code, sizeof(code));
     const char *message = json_string_value(json_object_get(answer, "message"));
-    if (!code) {
+    if (!has_code || lt_http_status_transient(status)) {
+        bool relogin = status == 401 && !has_code;
+        bool transient = !relogin && (status == 200 || lt_http_status_transient(status));
+        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "DVCQG %s answered HTTP %ld%s%s%.300s",
+                   path, status,
+                   !has_code && status >= 200 && status < 300
+                       ? " with a body that is not an adapter answer"
+                       : "",
+                   message ? ": " : "", message ? message : "");
         json_decref(answer);
-        bool transient = status == 200 || lt_http_status_transient(status);
-        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "DVCQG %s answered HTTP %ld%s", path,
-                   status, status == 200 ? " with a body that is not an adapter answer" : "");
-        return transient ? S_TRANSIENT : S_REFUSED;
+        return relogin ? S_SESSION : transient ? S_TRANSIENT : S_REFUSED;
     }
     s_outcome_t outcome = strcmp(code, "0") == 0    ? S_OK
                           : strcmp(code, "-1") == 0 ? S_INVALID
                           : strcmp(code, "-2") == 0 ? S_SESSION
                           : strcmp(code, "-3") == 0 ? S_EXISTS
                           : strcmp(code, "-9") == 0 ? S_TRANSIENT
+                          : status == 401           ? S_SESSION
                                                     : S_REFUSED;
+    if (outcome == S_OK && (status < 200 || status > 299)) {
+        //  "0" under an error status: not a success anyone can rely on.
+        lt_err_set(err, LT_EPEER, "DVCQG %s answered HTTP %ld with error_code 0", path, status);
+        json_decref(answer);
+        return S_REFUSED;
+    }
     if (outcome != S_OK)
         lt_err_set(err, outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER,
-                   "DVCQG answered error_code %.16s: %.400s", code, message ? message : "");
+                   "DVCQG answered error_code %.16s%s: %.400s", code,
+                   status == 200 ? "" : " with an HTTP error status", message ? message : "");
     *reply_p = answer;
     if (definite)
         *definite = true;   //  DVCQG said what became of the call
@@ -148,7 +185,16 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
 {
     pthread_mutex_lock(&self->login_lock);
     s_outcome_t outcome = S_OK;
-    if (!self->dvcqg_token[0] || self->token_generation == refused) {
+    bool need = !self->dvcqg_token[0] || self->token_generation == refused;
+    if (need && lt_clock_ms() < self->login_paused_until) {
+        //  DVCQG refused the login a moment ago: do not ask again yet (an
+        //  account locks after a few failed logins); the messages wait.
+        lt_err_set(err, LT_EAUTH, "%s (next login in %lld s)", self->login_refusal,
+                   (long long) ((self->login_paused_until - lt_clock_ms()) / 1000 + 1));
+        outcome = S_TRANSIENT;
+        need = false;
+    }
+    if (need) {
         json_t *body = json_pack("{s:s, s:s%}", "username", self->dvcqg_username, "password",
                                  self->dvcqg_password, self->dvcqg_password_size);
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -167,6 +213,7 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
             outcome = S_TRANSIENT;
         }
         if (outcome == S_OK) {
+            self->login_paused_until = 0;
             snprintf(self->dvcqg_token, sizeof(self->dvcqg_token), "%s", session);
             self->token_generation++;
             lt_log_info("event=dvcqg_login generation=%llu",
@@ -179,6 +226,11 @@ static s_outcome_t s_login(portal_t *self, lt_http_client_t *client, uint64_t re
             snprintf(detail, sizeof(detail), "%s", err->detail);
             lt_err_set(err, LT_EAUTH, "DVCQG refused the hub's login (check --dvcqg-username "
                        "and --dvcqg-password-file): %s", detail);
+            snprintf(self->login_refusal, sizeof(self->login_refusal), "%s", err->detail);
+            self->login_paused_until = lt_clock_ms() + self->login_pause_ms;
+            self->dvcqg_token[0] = 0;   //  the old session is no use either
+            lt_log_warning("event=dvcqg_login_refused pause_s=%lld reason=\"%s\"",
+                           (long long) (self->login_pause_ms / 1000), detail);
             outcome = S_TRANSIENT;
         }
         json_decref(answer);
@@ -234,8 +286,10 @@ static void s_note(portal_t *self, lt_delivery_result_t result, const char *deta
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-//  Ask DVCQG (TraCuuHoSo) whether it already holds exactly this record:
-//  1 yes, 0 no, -1 unknown for now (no answer, a transient error; err
+//  Ask DVCQG (TraCuuHoSo) whether it already holds exactly this record
+//  (data the record, or an array of it alone): 1 yes, 0 no (DVCQG does
+//  not know it, or refuses the lookup for good: an adapter without
+//  TraCuuHoSo), -1 unknown for now (no answer, a transient error; err
 //  filled), so that a record is never sent twice on a guess.
 static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
                            lt_err_t *err)
@@ -261,10 +315,13 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
                                 err)
                        : (lt_err_set(err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
         free(body);
+        json_t *data = json_object_get(answer, "data");
+        if (json_is_array(data) && json_array_size(data) == 1)
+            data = json_array_get(data, 0);   //  a peer that answers a list of one
         if (outcome == S_OK)
-            there = json_equal(json_object_get(answer, "data"), record) ? 1 : 0;
-        else if (outcome == S_INVALID)
-            there = 0;   //  DVCQG does not know the dossier
+            there = json_equal(data, record) ? 1 : 0;
+        else if (outcome == S_INVALID || outcome == S_EXISTS || outcome == S_REFUSED)
+            there = 0;   //  DVCQG does not know the dossier, or offers no lookup
         else if (outcome == S_SESSION)
             refused = generation;
         json_decref(answer);

@@ -9,6 +9,11 @@
         TraCuuHoSo           mahoso -> the latest record kept
       GET /_portal/stats   the connector's counters, to loopback peers only
 
+    Before a body is read (portal_gate), an unknown path gets 404 and a
+    method other than POST 405, and a login body is held to 64 KiB. A
+    service call's session is checked before its body is parsed (-2), so
+    that a client without one makes the hub parse nothing.
+
     Every answer is HTTP 200 with {"error_code","message"} except the login
     refusal and the body limits of lt_http_server (413). The body is
     checked before anything else: size (lt_http_server), nesting depth and
@@ -24,6 +29,7 @@
 #include "lt_id.h"
 #include "lt_log.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +39,7 @@
 #include <time.h>
 
 #define S_LOGIN_PAUSE_MS 200   //  a refused login waits this long before its answer
+#define S_SMALL_BODY     65536 //  largest body of a login (and of the stats page)
 
 //  ---------------------------------------------------------------------------
 //  Answers
@@ -288,7 +295,7 @@ typedef struct {
 //  Check data: an array of 1..max-records elements matching the spans.
 static json_t *s_check_data(portal_t *self, s_call_t *call)
 {
-    if (!json_is_array(call->data) || !call->spans)
+    if (!json_is_array(call->data))
         return s_answer("-1", "data must be an array of records");
     size_t count = json_array_size(call->data);
     if (count == 0)
@@ -296,7 +303,7 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
     if (count > self->max_records)
         return s_answer("-1", "data holds %zu records, over the limit of %zu per call", count,
                         self->max_records);
-    if (count != call->count)
+    if (!call->spans || count != call->count)
         return s_answer("-1", "data is malformed");
     return NULL;
 }
@@ -438,11 +445,70 @@ static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp
     return NULL;
 }
 
-//  Parse and check the body of a call; NULL with call filled, or the answer.
-static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *call)
+//  Copy the value of the top-level member `member` of a JSON object text
+//  whose structure lt_dossier_spans checked, when it is a string without
+//  escapes shorter than size; false otherwise. Cheap: nothing is parsed.
+static bool s_top_string(const char *p, size_t size, const char *member, char *out,
+                         size_t out_size)
+{
+    size_t depth = 0, member_len = strlen(member);
+    bool expect_key = false, want_value = false;
+    for (size_t i = 0; i < size; i++) {
+        char c = p[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            bool escaped = false;
+            while (j < size && p[j] != '"') {
+                escaped |= p[j] == '\\';
+                j += p[j] == '\\' ? 2 : 1;
+            }
+            if (j >= size)
+                return false;
+            size_t len = j - i - 1;
+            if (depth == 1 && expect_key) {
+                want_value = !escaped && len == member_len && memcmp(p + i + 1, member, len) == 0;
+                expect_key = false;
+            }
+            else if (depth == 1 && want_value) {
+                if (escaped || len >= out_size)
+                    return false;
+                memcpy(out, p + i + 1, len);
+                out[len] = 0;
+                return true;
+            }
+            i = j;
+        }
+        else if (c == '{' || c == '[') {
+            expect_key = depth == 0 && c == '{';
+            want_value = false;
+            depth++;
+        }
+        else if (c == '}' || c == ']') {
+            if (depth-- == 0)
+                return false;
+        }
+        else if (c == ',' && depth == 1) {
+            expect_key = true;
+            want_value = false;
+        }
+        else if (c != ':' && c != ' ' && c != '\t' && c != '\r' && c != '\n' && depth == 1)
+            want_value = false;   //  a number, true, false or null
+    }
+    return false;
+}
+
+//  Parse and check the body of a call; NULL with call filled, or the
+//  answer. With `session`, the call's session is checked before the body
+//  is parsed (-2), so that a client without one costs no parsing.
+static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *call,
+                       bool session)
 {
     size_t size = 0;
     const char *body = lt_http_request_body(req, &size);
+    if (body && size >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;   //  a UTF-8 byte order mark, as some clients write
+        size -= 3;
+    }
     if (!body || size == 0)
         return s_answer("-1", "the body must be a JSON object");
     lt_err_t err;
@@ -450,6 +516,12 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
                                  &call->spans, &call->count, &err);
     if (found < 0)
         return s_answer("-1", "the body is refused: %s", err.detail);
+    char token[PORTAL_TOKEN_LEN + 1];
+    if (session && !(s_top_string(body, size, "session", token, sizeof(token))
+                     && s_session_ok(self, token))) {
+        portal_count(self, &self->stats.session_refused);
+        return s_answer("-2", "invalid or expired session: log in again");
+    }
     json_error_t jerr;
     call->root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(call->root))
@@ -460,24 +532,33 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
     return NULL;
 }
 
+//  Return true when a madonvi can name an agency: 1 to 63 bytes, none of
+//  them a blank, a control character, a quote, a backslash or '|'.
+static bool s_agency_code_ok(const char *code)
+{
+    size_t len = code ? strlen(code) : 0;
+    if (len == 0 || len > 63)
+        return false;
+    for (const unsigned char *c = (const unsigned char *) code; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' || *c == '|')
+            return false;
+    return true;
+}
+
 //  Run one service call; returns the answer or NULL when resp was filled.
 static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
     s_call_t call = {0};
-    json_t *answer = s_parse(self, req, &call);
+    json_t *answer = s_parse(self, req, &call, true);
     if (answer)
         goto done;
-    if (!s_session_ok(self, json_string_value(json_object_get(call.root, "session")))) {
-        portal_count(self, &self->stats.session_refused);
-        answer = s_answer("-2", "invalid or expired session: log in again");
-        goto done;
-    }
     const char *service = json_string_value(json_object_get(call.root, "service"));
     call.agency = json_string_value(json_object_get(call.root, "madonvi"));
     if (!service)
         answer = s_answer("-1", "service is missing");
-    else if (!call.agency || !*call.agency || strlen(call.agency) > 63)
-        answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes");
+    else if (!s_agency_code_ok(call.agency))
+        answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes, without "
+                          "blanks, control characters, quotes, '\\' or '|'");
     else if (!portal_agency_ok(self, call.agency))
         answer = s_answer("-1", "madonvi %s is not an agency this hub serves", call.agency);
     else if (strcmp(service, "DongBoHoSoMC") == 0)
@@ -504,24 +585,41 @@ done:;
     return answer;
 }
 
+//  Return true when a JSON string equals the expected bytes; the time
+//  taken tells nothing of where they differ nor of the expected length
+//  (both sides are compared as SHA-256 digests, in constant time).
+static bool s_secret_equal(const json_t *given, const char *expected, size_t size)
+{
+    unsigned char a[LT_SHA256_SIZE], b[LT_SHA256_SIZE];
+    const char *text = json_is_string(given) ? json_string_value(given) : "";
+    size_t length = json_is_string(given) ? json_string_length(given) : 0;
+    lt_digest_sha256(text, length, a);
+    lt_digest_sha256(expected, size, b);
+    bool equal = CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+    return equal && json_is_string(given);
+}
+
 //  Login: a session for the configured username and password.
 static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_response_t *resp)
 {
     s_call_t call = {0};
-    json_t *answer = s_parse(self, req, &call);
+    json_t *answer = s_parse(self, req, &call, false);
     free(call.spans);
     if (answer)
         return answer;
-    const char *username = json_string_value(json_object_get(call.root, "username"));
-    const char *password = json_string_value(json_object_get(call.root, "password"));
-    bool user_ok = username && lt_digest_equal(username, self->username);
-    bool pass_ok = password && strlen(password) == self->password_size
-                   && lt_digest_equal(password, self->password);
+    json_t *username = json_object_get(call.root, "username");
+    json_t *password = json_object_get(call.root, "password");
+    //  Both compared in full, whatever the first gives.
+    bool user_ok = s_secret_equal(username, self->username, strlen(self->username));
+    bool pass_ok = s_secret_equal(password, self->password, self->password_size);
     json_decref(call.root);
     if (!user_ok || !pass_ok) {
         portal_count(self, &self->stats.login_refused);
         lt_log_warning("event=login_refused peer=%s", lt_http_request_peer(req));
+        //  One refusal at a time: guesses sent in parallel wait in line.
+        pthread_mutex_lock(&self->login_pause_lock);
         lt_http_request_wait(req, S_LOGIN_PAUSE_MS);
+        pthread_mutex_unlock(&self->login_pause_lock);
         lt_http_response_set_status(resp, 401);
         return s_answer("401", "login refused: wrong username or password");
     }
@@ -540,6 +638,33 @@ static bool s_loopback(const lt_http_request_t *req)
     const char *peer = lt_http_request_peer(req);
     return strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0
            || strncmp(peer, "::1", 3) == 0;
+}
+
+lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
+                           size_t *max_body, void *arg)
+{
+    portal_t *self = arg;
+    const char *path = lt_http_request_path(req);
+    if (strcmp(path, "/_portal/stats") == 0) {
+        *max_body = S_SMALL_BODY;
+        return LT_HTTP_GATE_PASS;
+    }
+    bool login = strcmp(path, self->auth_path) == 0;
+    if (!login && strcmp(path, self->service_path) != 0) {
+        portal_count(self, &self->stats.requests);
+        lt_http_response_set_status(resp, 404);
+        s_send(resp, s_answer("404", "unknown path"));
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (strcmp(lt_http_request_method(req), "POST") != 0) {
+        portal_count(self, &self->stats.requests);
+        lt_http_response_set_status(resp, 405);
+        s_send(resp, s_answer("405", "use POST"));
+        return LT_HTTP_GATE_ANSWER;
+    }
+    if (login && *max_body > S_SMALL_BODY)
+        *max_body = S_SMALL_BODY;
+    return LT_HTTP_GATE_PASS;
 }
 
 lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)

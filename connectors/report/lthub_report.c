@@ -18,7 +18,8 @@
                               idempotencyKey, reportCode, organId, period})
                               that the ledger counts; a 200 is the system
                               saying it already had the report (a resend
-                              after a lost answer), with the same id
+                              after a lost answer), with the same id; an
+                              id given as a JSON integer is kept in decimal
       400                     FAIL with the system's `error`, to dead letters
       401, 403                FAIL: the token was refused; the report waits
                               in dead letters until the token file is fixed

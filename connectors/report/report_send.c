@@ -42,12 +42,25 @@ static void s_count(report_t *self, lt_delivery_result_t result, s_why_t why, co
     pthread_mutex_unlock(&self->stats_lock);
 }
 
+//  Parse an answer's body as JSON (after a UTF-8 byte order mark, which
+//  some servers write); NULL when it is not JSON.
+static json_t *s_reply_json(const lt_http_reply_t *reply)
+{
+    const char *body = reply->body;
+    size_t size = reply->size;
+    if (body && size >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;
+        size -= 3;
+    }
+    return body && size ? json_loadb(body, size, 0, NULL) : NULL;
+}
+
 //  Write a readable version of the system's answer into out: the "error"
 //  field of a JSON body, else the body's first bytes with control
 //  characters replaced.
 static void s_server_error(const lt_http_reply_t *reply, char *out, size_t size)
 {
-    json_t *body = reply->body ? json_loadb(reply->body, reply->size, 0, NULL) : NULL;
+    json_t *body = s_reply_json(reply);
     const char *error = json_string_value(json_object_get(body, "error"));
     if (error)
         snprintf(out, size, "%s", error);
@@ -60,11 +73,16 @@ static void s_server_error(const lt_http_reply_t *reply, char *out, size_t size)
 }
 
 //  Read the id from an acceptance answer into id; false when the body is
-//  not a JSON object with a non-empty printable string id.
+//  not a JSON object with a non-empty printable string id, or an integer id
+//  (a system that numbers its reports), kept in decimal.
 static bool s_answer_id(const lt_http_reply_t *reply, char *id, size_t size)
 {
-    json_t *body = reply->body ? json_loadb(reply->body, reply->size, 0, NULL) : NULL;
-    const char *text = json_string_value(json_object_get(body, "id"));
+    json_t *body = s_reply_json(reply);
+    json_t *value = json_object_get(body, "id");
+    char number[32];
+    if (json_is_integer(value))
+        snprintf(number, sizeof(number), "%lld", (long long) json_integer_value(value));
+    const char *text = json_is_integer(value) ? number : json_string_value(value);
     bool ok = text && *text && strlen(text) < size;
     for (const char *p = text; ok && *p; p++)
         ok = (unsigned char) *p > 0x20 && (unsigned char) *p < 0x7f && *p != '"';

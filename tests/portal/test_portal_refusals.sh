@@ -4,7 +4,8 @@
 # session gets -2; a call with one malformed record gets -1 naming the
 # record's index and field, and nothing of that call reaches the broker,
 # the record store or DVCQG; oversized, too deep, duplicate-key, bad UTF-8
-# and over-long bodies are refused the same way; lthub-portal keeps serving.
+# and over-long bodies are refused the same way, a body that trickles in is
+# cut off after --max-request-time; lthub-portal keeps serving.
 # usage: test_portal_refusals.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=$1
@@ -13,7 +14,8 @@ SRC=$2
 
 portal_hub
 portal_sim
-portal_conn --max-records 50 --max-body 200000
+portal_conn --max-records 50 --max-body 200000 --max-request-time 3 \
+    --agencies "000.00.12.H26,000.00.13.*" --session-idle 10
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -35,6 +37,32 @@ expect "wrong password" 401 401 "wrong username or password" \
     "$(http_post "$PORTAL_URL/login" '{"username":"onestop","password":"guess"}')"
 expect "wrong username" 401 401 "wrong username or password" \
     "$(http_post "$PORTAL_URL/login" "{\"username\":\"admin\",\"password\":\"$pass\"}")"
+# Guessing in parallel gains nothing: refused logins are answered one
+# after the other, at most 5 a second (10 at once take 2 s or more).
+took=$(python3 - "$PORTAL_URL/login" <<'PY'
+import json, sys, threading, time, urllib.request, urllib.error
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+codes = []
+def guess(n):
+    req = urllib.request.Request(sys.argv[1], data=json.dumps(
+        {"username": "onestop", "password": "guess-%d" % n}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        opener.open(req, timeout=30)
+        codes.append(200)
+    except urllib.error.HTTPError as e:
+        codes.append(e.code)
+t0 = time.time()
+threads = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert codes == [401] * 10, codes
+print("%.1f" % (time.time() - t0))
+PY
+) || fail "parallel guesses: $took"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.8 else 1)" "$took" \
+    || fail "10 parallel wrong logins were answered in $took s"
+ok "10 parallel wrong logins answered one after the other ($took s)"
 answer=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$pass\"}")
 expect "login" 200 0 "" "$answer"
 S=$(echo "$answer" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
@@ -78,15 +106,66 @@ expect "duplicate keys" 200 -1 "not a JSON object" \
 expect "bad UTF-8" 200 -1 "" "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed $'s/"x"/"\xff\xfe"/')")"
 expect "no madonvi" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+expect "madonvi not served" 200 -1 "not an agency this hub serves" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"000.00.12.H26","service"/"000.00.99.H26","service"/')")"
+expect "madonvi as a number" 200 -1 "madonvi" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"madonvi":"000.00.12.H26"/"madonvi":12/')")"
+expect "data not an array" 200 -1 "data must be an array" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.13.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":$(record 1)}")"
+expect "empty data" 200 -1 "no record" "$(http_post "$PORTAL_URL/service" "$(call "")")"
+expect "MaHoSo as a number" 200 -1 "data[0].MaHoSo" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 | sed 's/"MaHoSo": "[^"]*"/"MaHoSo": 12/')")")"
+expect "NUL in a string" 200 -1 "" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed 's/"x"/"a\\u0000b"/')")"
+expect "no isUpdating" 200 -1 "isUpdating" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"isUpdating":"False",//')")"
+expect "session as a number" 200 -2 "log in again" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed "s/\"session\":\"$S\"/\"session\":7/")")"
 expect "bad isUpdating" 200 -1 "isUpdating" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"False"/"Maybe"/')")"
 expect "unknown service" 200 -1 "unknown service" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"XoaHoSo\"}")"
+# Line ends in what the one-stop system sends never split a log line.
+expect "service with a line end" 200 -1 "unknown service" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"Xoa\\nevent=forged service\"}")"
+expect "madonvi with a line end" 200 -1 "madonvi" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\\nevent=forged madonvi\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\"}")"
+expect "mahoso with a line end" 200 -1 "no dossier" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\\r\\nevent=forged mahoso\"}")"
+sleep 0.5
+! grep -q "^event=forged" "$HUB_DIR"/portal-*.err || fail "a request split a log line: $(grep -B1 '^event=forged' "$HUB_DIR"/portal-*.err)"
+ok "line ends in a request stay inside one log line"
 python3 -c 'print("{\"pad\":\"" + "x" * 300000 + "\"}")' >"$HUB_DIR/big.json"
 status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary @"$HUB_DIR/big.json" "$PORTAL_URL/service")
 [ "$status" = 413 ] || fail "an oversized body got HTTP $status, expected 413"
 ok "oversized body: HTTP 413"
+# A body that trickles in (a byte every 0.3 s) is cut off after
+# --max-request-time (3 s), not held for ever.
+cut=$(python3 - "$PORTAL_PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"POST /service HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 1000\r\n\r\n{")
+t0 = time.time()
+try:
+    while time.time() - t0 < 15:
+        s.sendall(b" ")
+        time.sleep(0.3)
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                break
+        except BlockingIOError:
+            pass
+        s.setblocking(True)
+except OSError:
+    pass
+print("%.0f" % (time.time() - t0))
+PY
+)
+[ "$cut" -le 8 ] || fail "a trickling body held its connection for $cut s"
+ok "a trickling body is cut off after $cut s"
 
 # Nothing of the refused calls was stored anywhere.
 [ "$(hub_stat 's["store"]["messages"]')" = "$messages0" ] || fail "the broker stored refused records"
@@ -105,6 +184,11 @@ expect "identical resend" 200 0 "3 records stored" \
 sleep 2
 [ "$(sim_n received)" = 3 ] || fail "the identical resend reached DVCQG again"
 ok "a valid call goes through; its identical resend is deduplicated"
+
+# A session unused for --session-idle (10 s) is gone: -2.
+sleep 11
+expect "expired session" 200 -2 "log in again" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 
 kill -TERM "$PORTAL_PID"
 wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"

@@ -7,10 +7,11 @@
                         [--agency CODE] [--count N] [--rate R] [--seed S]
                         [--batch B] [--inflight K] [--steps N]
                         [--out FILE] [--json] [--retries N] [--timeout MS]
+                        [--mix IN,ONLINE,POSTAL]
 
     It makes --count dossiers, each from its own seeded generator (so a run
     is the same whatever --inflight), as a realistic mix: channels 1/2/3
-    (in person 30 %, online 50 %, postal 20 %), results returned by post
+    (in person 30 %, online 50 %, postal 20 %, or the percentages of --mix), results returned by post
     (HinhThuc 1, TrangThaiHoSo 10) or at the desk, finished on time or
     late, supplements requested (TrangThaiHoSo 5), 1..--steps progress
     steps, Vietnamese text and a field unknown to the spec. --inflight
@@ -18,8 +19,9 @@
     each wave one call, each answered before the next: the new records
     (isUpdating False), the progress steps, the supplement updates, the
     final updates (a quarter of them sent with isUpdating False, as some
-    one-stop systems do). -2 logs in again; -9 and HTTP failures are
-    retried --retries times. --rate paces dossiers per second overall.
+    one-stop systems do; a -3 answer to those is sent again as an update,
+    spec/peers.md B). -2 logs in again; -9 and HTTP failures are retried
+    --retries times. --rate paces dossiers per second overall.
 
     It prints a summary of what was accepted, per category (text, or JSON
     with --json); --out writes, per MaHoSo, every item accepted in the
@@ -44,7 +46,7 @@
 typedef struct {
     uint64_t dossiers, channel[4], postal_returns, on_time, late, unfinished;
     uint64_t supplements, updates, updates_as_new, steps, records;
-    uint64_t calls, calls_ok, calls_failed, retries, relogins;
+    uint64_t calls, calls_ok, calls_failed, retries, relogins, resent_as_update;
 } s_counts_t;
 
 //  The generator.
@@ -52,6 +54,7 @@ typedef struct {
     const char *url, *username, *password_file, *agency, *auth_path, *service_path, *out;
     long long count, seed, batch, inflight, steps, retries, timeout_ms;
     double rate;                //  dossiers per second, 0: as fast as possible
+    int mix[3];                 //  --mix: percent in person, online, postal
     bool json;                  //  --json
     char password[512];         //  the password
     pthread_mutex_t mutex;      //  guards below
@@ -108,7 +111,7 @@ static void s_make(s_gen_t *g, long long i, s_dossier_t *d)
     uint64_t rng = (uint64_t) g->seed * 1000003ull + (uint64_t) i;
     s_random(&rng);
     int pick = (int) (s_random(&rng) % 100);
-    int channel = pick < 30 ? 1 : pick < 80 ? 2 : 3;
+    int channel = pick < g->mix[0] ? 1 : pick < g->mix[0] + g->mix[1] ? 2 : 3;
     bool postal = channel == 3 || s_chance(&rng, 20);
     const char **proc = s_procedures[s_random(&rng) % 4];
     const char *person = s_people[s_random(&rng) % 6];
@@ -275,6 +278,7 @@ static int s_call(s_worker_t *w, const char *service, const char *updating, json
     lt_err_t err;
     lt_err_clear(&err);
     int rc = -1;
+    bool resent = false;   //  a -3 turned the call into an update already
     for (long long attempt = 0; attempt <= g->retries && !g->stop; attempt++) {
         if (attempt > 0) {
             pthread_mutex_lock(&g->mutex);
@@ -303,6 +307,15 @@ static int s_call(s_worker_t *w, const char *service, const char *updating, json
             g->counts.relogins++;
             pthread_mutex_unlock(&g->mutex);
             attempt--;   //  a new session is not a retry
+        }
+        else if (code && strcmp(code, "-3") == 0 && updating && strcmp(updating, "False") == 0
+                 && !resent) {
+            updating = "True";   //  the dossier exists: send it again as an update
+            resent = true;
+            pthread_mutex_lock(&g->mutex);
+            g->counts.resent_as_update++;
+            pthread_mutex_unlock(&g->mutex);
+            attempt--;
         }
         else if (code) {
             lt_err_set(&err, LT_EPEER, "%s answered %s: %.300s", service, code,
@@ -421,6 +434,8 @@ static void s_usage(FILE *out)
             "  --agency CODE       madonvi (default 000.00.12.H26)\n"
             "  --count N           dossiers (default 100)\n"
             "  --rate R            dossiers per second, 0 = unpaced (default 0)\n"
+            "  --mix I,O,P         percent of channels in person, online, postal\n"
+            "                      (default 30,50,20; they add up to 100)\n"
             "  --seed S            seed (default 1)\n"
             "  --batch B           dossiers per call (default 1)\n"
             "  --inflight K        calls in flight, one thread each (default 1)\n"
@@ -429,6 +444,23 @@ static void s_usage(FILE *out)
             "  --timeout MS        HTTP timeout (default 60000)\n"
             "  --out FILE          write every accepted item per MaHoSo, in order\n"
             "  --json              print the summary as JSON\n");
+}
+
+//  Parse --mix "I,O,P" (three whole percentages adding up to 100).
+static bool s_parse_mix(const char *value, int mix[3])
+{
+    const char *p = value;
+    int total = 0;
+    for (int i = 0; i < 3; i++) {
+        char *end = NULL;
+        long n = strtol(p, &end, 10);
+        if (end == p || n < 0 || n > 100 || *end != (i < 2 ? ',' : 0))
+            return false;
+        mix[i] = (int) n;
+        total += (int) n;
+        p = end + (i < 2);
+    }
+    return total == 100;
 }
 
 //  Parse the options; 0, or 2 on a usage error (1 for --help).
@@ -478,6 +510,8 @@ static int s_options(s_gen_t *g, int argc, char *argv[])
             ok = sim_parse_long(value, 0, 100000, &g->retries);
         else if (strcmp(name, "--timeout") == 0)
             ok = sim_parse_long(value, 100, 3600000, &g->timeout_ms);
+        else if (strcmp(name, "--mix") == 0)
+            ok = s_parse_mix(value, g->mix);
         else if (strcmp(name, "--rate") == 0)
             ok = sim_parse_double(value, 0, 1e9, &g->rate);
         else
@@ -501,7 +535,7 @@ static void s_summary(s_gen_t *g, double seconds)
     s_counts_t c = g->counts;
     json_t *summary = json_pack(
         "{s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:f, s:f, s:O}",
+        "s:I, s:I, s:I, s:f, s:f, s:O}",
         "dossiers", (json_int_t) c.dossiers, "channels", "in_person", (json_int_t) c.channel[1],
         "online", (json_int_t) c.channel[2], "postal", (json_int_t) c.channel[3],
         "postal_returns", (json_int_t) c.postal_returns, "on_time", (json_int_t) c.on_time,
@@ -510,7 +544,8 @@ static void s_summary(s_gen_t *g, double seconds)
         (json_int_t) c.updates_as_new, "steps", (json_int_t) c.steps, "records",
         (json_int_t) c.records, "calls", (json_int_t) c.calls, "calls_ok",
         (json_int_t) c.calls_ok, "calls_failed", (json_int_t) c.calls_failed, "retries",
-        (json_int_t) c.retries, "relogins", (json_int_t) c.relogins, "seconds", seconds,
+        (json_int_t) c.retries, "relogins", (json_int_t) c.relogins, "resent_as_update",
+        (json_int_t) c.resent_as_update, "seconds", seconds,
         "records_per_s", seconds > 0 ? (double) c.records / seconds : 0.0, "errors", g->errors);
     if (g->json) {
         char *text = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -546,7 +581,8 @@ int sim_onestop_main(int argc, char *argv[])
 {
     s_gen_t gen = {.username = "onestop", .agency = "000.00.12.H26", .auth_path = "/login",
                    .service_path = "/service", .count = 100, .seed = 1, .batch = 1,
-                   .inflight = 1, .steps = 3, .retries = 30, .timeout_ms = 60000};
+                   .inflight = 1, .steps = 3, .retries = 30, .timeout_ms = 60000,
+                   .mix = {30, 50, 20}};
     s_gen_t *g = &gen;
     int rc = s_options(g, argc, argv);
     if (rc)
