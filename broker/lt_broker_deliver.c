@@ -12,6 +12,7 @@
     meanwhile finished is skipped.
 */
 #include "lt_broker_int.h"
+#include "lt_follow.h"
 #include "lt_id.h"
 #include "lt_log.h"
 
@@ -365,15 +366,17 @@ void lt_broker_expire_inflight(broker_t *self)
     }
 }
 
-//  Hold-expiry callback: log the follow-up that goes without its document.
+//  Hold-expiry callback: log the follow-up that goes without its document
+//  (or the progress step without its dossier).
 static int s_unheld(void *arg, lt_store_row_t *row)
 {
     broker_t *self = arg;
     lt_log_warning("event=hold_expired connector=%s delivery=%llu kind=%s btype=%s key=\"%s\" "
-                   "note=\"its document never reached the hub; delivered without it\"",
+                   "note=\"its %s never reached the hub; delivered without it\"",
                    row->dest, (unsigned long long) row->delivery,
                    lt_kind_name(lt_envelope_kind(row->envelope)),
-                   lt_envelope_btype(row->envelope), lt_envelope_key(row->envelope));
+                   lt_envelope_btype(row->envelope), lt_envelope_key(row->envelope),
+                   lt_follow_dossier(row->envelope) ? "dossier" : "document");
     lt_broker_dest(self, row->dest)->due_check_at = 0;
     lt_store_row_destroy(&row);
     return 0;

@@ -44,6 +44,18 @@ bool lt_follow_is_document(const lt_envelope_t *env)
            (strcmp(btype, "new") == 0 || strcmp(btype, "replacement") == 0);
 }
 
+const char *lt_follow_dossier(const lt_envelope_t *env)
+{
+    assert(env);
+    return lt_envelope_kind(env) == LT_KIND_PROGRESS ? lt_envelope_key(env) : NULL;
+}
+
+bool lt_follow_is_dossier(const lt_envelope_t *env)
+{
+    assert(env);
+    return lt_envelope_kind(env) == LT_KIND_DOSSIER;
+}
+
 //  Return true when code is one of the document's recipients.
 static bool s_recipient(const lt_envelope_t *original, const char *code)
 {

@@ -7,6 +7,10 @@
     others. The broker uses these rules to order a follow-up after its
     document (lane), to hold it until that document is stored, and to refuse
     one sent by an agency that has no say over the document.
+
+    A progress step depends the same way on its dossier (MaHoSo): it shares
+    the dossier's lane and is held until a record of the dossier is stored;
+    who may send it is not checked here (a dossier may move between units).
 */
 #ifndef LT_FOLLOW_H_INCLUDED
 #define LT_FOLLOW_H_INCLUDED
@@ -32,6 +36,16 @@ const char *lt_follow_lane(const lt_envelope_t *env);
 //  Return true when the message is a document that follow-ups may depend
 //  on: a new document or a replacement.
 bool lt_follow_is_document(const lt_envelope_t *env);
+
+//  Return the MaHoSo a progress step waits for (its dossier), or NULL when
+//  the message is not a progress step. A step never overtakes its dossier
+//  (spec/peers.md B): one that comes before any record of its dossier is
+//  held until one is stored (or the hold runs out).
+const char *lt_follow_dossier(const lt_envelope_t *env);
+
+//  Return true when the message is a dossier record, which releases the
+//  progress steps held for its MaHoSo.
+bool lt_follow_is_dossier(const lt_envelope_t *env);
 
 //  Check that the follow-up env comes from an agency entitled to it, given
 //  the envelope of its document: a revocation, update, replacement or

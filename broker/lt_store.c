@@ -88,6 +88,9 @@ static const char *s_migrations[] = {
      "ALTER TABLE messages ADD COLUMN seg_off INTEGER;"
      "ALTER TABLE messages ADD COLUMN seg_len INTEGER;"
      "CREATE INDEX messages_seg ON messages(seg, seg_off) WHERE seg IS NOT NULL;"),
+    //  5: a progress step that comes before its dossier is held for it;
+    //  whether a dossier is known is one look in this index.
+    "CREATE INDEX messages_dossier ON messages(bkey) WHERE kind = 3;",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -122,6 +125,7 @@ typedef enum {
     Q_LANE_NEXT,
     Q_LIST_DEAD,
     Q_TRACE,
+    Q_FIND_DOSSIER,
     Q_FIND_DOCUMENT,
     Q_HELD_FOR,
     Q_RENUMBER,
@@ -184,6 +188,7 @@ static const char *s_sql[Q_COUNT] = {
                     " WHERE d.state = 3 ORDER BY d.id DESC LIMIT ?1",
     [Q_TRACE] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
                 " WHERE m.msgid = ?1 ORDER BY d.id",
+    [Q_FIND_DOSSIER] = "SELECT 1 FROM messages WHERE kind = 3 AND bkey = ?1 LIMIT 1",
     [Q_FIND_DOCUMENT] = "SELECT envelope FROM messages WHERE kind = 1 AND bkey = ?1"
                         " AND btype IN ('new', 'replacement') ORDER BY id LIMIT 1",
     [Q_HELD_FOR] = "SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message"
@@ -636,11 +641,21 @@ static int s_check_conflict(lt_store_t *self, const lt_envelope_t *envelope, lt_
 }
 
 //  Return true when the message is a follow-up whose document is not stored
-//  yet, so its deliveries are held.
+//  yet, or a progress step whose dossier is not, so its deliveries are held.
 static bool s_must_hold(lt_store_t *self, const lt_envelope_t *envelope)
 {
+    if (self->hold_ms <= 0)
+        return false;
+    const char *dossier = lt_follow_dossier(envelope);
+    if (dossier) {
+        sqlite3_stmt *find = self->stmt[Q_FIND_DOSSIER];
+        sqlite3_bind_text(find, 1, dossier, -1, SQLITE_STATIC);
+        bool known = sqlite3_step(find) == SQLITE_ROW;
+        s_reset(find);
+        return !known;
+    }
     const char *document = lt_follow_document(envelope);
-    if (self->hold_ms <= 0 || !document)
+    if (!document)
         return false;
     lt_envelope_t *known = lt_store_document(self, document);
     bool hold = known == NULL;
@@ -898,8 +913,10 @@ int lt_store_put(lt_store_t *self, lt_envelope_t *envelope, const void *payload,
         rc = lt_ledger_record(self->ledger, envelope, payload, size, dest_rcpts, dest_count, err);
         refused = rc != 0 && err->code != LT_ESTORE && err->code != LT_ENOMEM;
     }
-    //  A document lets go of the follow-ups that were waiting for it.
-    if (rc == 0 && !*duplicate && lt_follow_is_document(envelope) &&
+    //  A document lets go of the follow-ups that were waiting for it, a
+    //  dossier record of the progress steps.
+    if (rc == 0 && !*duplicate &&
+        (lt_follow_is_document(envelope) || lt_follow_is_dossier(envelope)) &&
         self->counts.held + self->pending.held > 0)
         rc = s_release_held(self, lt_envelope_key(envelope), lt_envelope_received(envelope),
                             err);

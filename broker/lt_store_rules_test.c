@@ -153,6 +153,29 @@ void lt_store_rules_test(bool verbose)
     lt_store_counts(store, NULL, &counts);
     assert(counts.held == 0);
 
+    //  A progress step that comes before its dossier is held, then goes
+    //  behind the dossier's first record; a step of a known dossier is not.
+    assert(s_put(store, LT_KIND_PROGRESS, "HS-9", "step", NULL, "p1", NULL, "e", &dup, msgid,
+                 &err) == 0);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.held == 1 && s_ready(store, "e").count == 0);
+    assert(s_put(store, LT_KIND_DOSSIER, "HS-9", "new", NULL, "h1", NULL, "e", &dup, msgid,
+                 &err) == 0);
+    assert(lt_store_released(store) == 1);
+    seen = s_ready(store, "e");
+    assert(seen.count == 1 && strcmp(seen.btype[0], "new") == 0);
+    uint64_t step = lt_store_lane_next(store, seen.ids[0]);
+    assert(step > seen.ids[0]);
+    s_change(store, lt_store_done, seen.ids[0]);
+    seen = s_ready(store, "e");
+    assert(seen.count == 1 && seen.ids[0] == step && strcmp(seen.btype[0], "step") == 0);
+    s_change(store, lt_store_done, step);
+    assert(s_put(store, LT_KIND_PROGRESS, "HS-9", "step-2", NULL, "p2", NULL, "e", &dup, msgid,
+                 &err) == 0 && !dup);
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.held == 0 && s_ready(store, "e").count == 1);
+    s_change(store, lt_store_done, s_ready(store, "e").ids[0]);
+
     //  Past the hold, a follow-up goes anyway.
     assert(s_put(store, LT_KIND_STATUS, "D5", "01", NULL, "s5", NULL, "d", &dup, msgid, &err) ==
            0);
