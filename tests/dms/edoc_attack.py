@@ -181,10 +181,19 @@ h = signed("sys-a", listp) + [("X-Padding", "a" * 200000)]
 check("a 200 KB header", raw("getReceivedEdocList", h), "401", closed_ok=True)
 
 # --- sendEdoc --------------------------------------------------------------
-body, ctype = multipart([("file_doc", doc)])
+# The two forms differ only when a byte of the digest is under 0x10 (about
+# seven packages in eight): probe with the package plus trailing newlines,
+# still the same XML, until its digest has one.
+probe = doc
+for _ in range(64):
+    if padded(probe) != unpadded(probe):
+        break
+    probe += b"\n"
+body, ctype = multipart([("file_doc", probe)])
 check("hash-file in the zero-padded form",
-      raw("sendEdoc", signed("sys-a", send([("hash-file", padded(doc))])), body, ctype), "400",
+      raw("sendEdoc", signed("sys-a", send([("hash-file", padded(probe))])), body, ctype), "400",
       "hash-file")
+body, ctype = multipart([("file_doc", doc)])
 check("hash-file in uppercase",
       raw("sendEdoc", signed("sys-a", send([("hash-file", unpadded(doc).upper())])), body, ctype),
       "400", "hash-file")
