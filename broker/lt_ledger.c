@@ -246,6 +246,7 @@ struct _lt_ledger_t {
     bool prev_bin_ok;             //  prev_bin holds it (a text head cannot)
     unsigned char sha256_bin[32]; //  sha256 as bytes, when it is a digest
     bool sha256_bin_ok;           //  sha256_bin holds it
+    bool sha256_bin_tried;        //  sha256 was converted (once, for its first row)
     uint64_t *seen;               //  presence filter (s_seen_build), NULL until built
     uint64_t seen_mask;           //  bits in seen - 1
     int64_t seen_rows;            //  rows it holds
@@ -625,6 +626,19 @@ static bool s_unhex(const char *hex, size_t len, unsigned char bin[32])
             bin[k / 2] |= (unsigned char) v;
     }
     return true;
+}
+
+//  The bytes of sha256 when it is the digest of the message being recorded
+//  and a digest, converted on its first row only; NULL otherwise.
+static const unsigned char *s_sha256_bin(lt_ledger_t *self, const char *sha256)
+{
+    if (!sha256 || sha256 != self->sha256)
+        return NULL;
+    if (!self->sha256_bin_tried) {
+        self->sha256_bin_ok = s_unhex(sha256, strlen(sha256), self->sha256_bin);
+        self->sha256_bin_tried = true;
+    }
+    return self->sha256_bin_ok ? self->sha256_bin : NULL;
 }
 
 //  Bind a digest: 32 bytes when it is one in hex, else the text.
@@ -1651,8 +1665,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
     //  needs it, not once per event it gets.
     bool lazy = self->deferred && self->join_from != SIZE_MAX;
     s_prow_t *host = s_join_host(self, &r);
-    const unsigned char *sha256_bin =
-        sha256 == self->sha256 && self->sha256_bin_ok ? self->sha256_bin : NULL;
+    const unsigned char *sha256_bin = host ? NULL : s_sha256_bin(self, sha256);
     const unsigned char *prev_bin = NULL;
     int64_t ikey = s_ikey(r.item);
     //  A document delivered by the hub now waits for its status 01/03, a
@@ -1858,7 +1871,7 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
 {
     assert(self && envelope);
     self->sha256 = lt_envelope_sha256(envelope);
-    self->sha256_bin_ok = s_unhex(self->sha256, strlen(self->sha256), self->sha256_bin);
+    self->sha256_bin_ok = self->sha256_bin_tried = false;   //  converted when a row needs it
     self->msgid = lt_envelope_id(envelope);
     self->secret_doc = lt_envelope_kind(envelope) == LT_KIND_DOCUMENT &&
                        s_secret_type(self, lt_envelope_dtype(envelope));
@@ -1871,7 +1884,7 @@ int lt_ledger_record(lt_ledger_t *self, const lt_envelope_t *envelope, const voi
         rc = -1;
     self->secret_doc = false;
     self->sha256 = NULL;
-    self->sha256_bin_ok = false;
+    self->sha256_bin_ok = self->sha256_bin_tried = false;
     return rc;
 }
 

@@ -424,6 +424,17 @@ void lt_ledger_test(bool verbose)
     assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 1);
     assert(s_count(db, 20261101, 20261114, "doc_in", 0) == 42);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
+    //  Every row, written directly or deferred, keeps its message's digest
+    //  as its 32 bytes.
+    sqlite3_stmt *digests = NULL;
+    assert(sqlite3_prepare_v2(db,
+                              "SELECT count(*), sum(typeof(sha256) = 'blob'"
+                              " AND length(sha256) = 32) FROM ledger",
+                              -1, &digests, NULL) == SQLITE_OK);
+    assert(sqlite3_step(digests) == SQLITE_ROW);
+    assert(sqlite3_column_int64(digests, 0) > 0);
+    assert(sqlite3_column_int64(digests, 0) == sqlite3_column_int64(digests, 1));
+    sqlite3_finalize(digests);
     lt_ledger_set_deferred(ledger, false);
     //  A read-only ledger has no list to read.
     lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);

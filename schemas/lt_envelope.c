@@ -72,42 +72,50 @@ struct _lt_envelope_t {
     size_t block_used;        //  bytes of block handed out
 };
 
-static const char *s_kind_names[] = {
-    [LT_KIND_NONE] = "", [LT_KIND_DOCUMENT] = "document", [LT_KIND_STATUS] = "status",
-    [LT_KIND_DOSSIER] = "dossier", [LT_KIND_PROGRESS] = "progress",
-    [LT_KIND_REPORT] = "report", [LT_KIND_REGISTER] = "register",
-    [LT_KIND_FACT] = "fact",
+//  A name a field takes on the wire, with its length (compared first when
+//  decoding).
+typedef struct {
+    const char *name;   //  the wire name
+    size_t len;         //  strlen(name)
+} s_name_t;
+
+static const s_name_t s_kind_names[] = {
+    [LT_KIND_NONE] = {S_KEY("")}, [LT_KIND_DOCUMENT] = {S_KEY("document")},
+    [LT_KIND_STATUS] = {S_KEY("status")}, [LT_KIND_DOSSIER] = {S_KEY("dossier")},
+    [LT_KIND_PROGRESS] = {S_KEY("progress")}, [LT_KIND_REPORT] = {S_KEY("report")},
+    [LT_KIND_REGISTER] = {S_KEY("register")}, [LT_KIND_FACT] = {S_KEY("fact")},
 };
 
-static const char *s_sig_names[] = {
-    [LT_SIG_UNKNOWN] = "unknown", [LT_SIG_UNSIGNED] = "unsigned", [LT_SIG_VALID] = "valid",
-    [LT_SIG_VALID_UNTRUSTED] = "valid_untrusted", [LT_SIG_INVALID] = "invalid",
+static const s_name_t s_sig_names[] = {
+    [LT_SIG_UNKNOWN] = {S_KEY("unknown")}, [LT_SIG_UNSIGNED] = {S_KEY("unsigned")},
+    [LT_SIG_VALID] = {S_KEY("valid")}, [LT_SIG_VALID_UNTRUSTED] = {S_KEY("valid_untrusted")},
+    [LT_SIG_INVALID] = {S_KEY("invalid")},
 };
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *lt_kind_name(lt_kind_t kind)
 {
-    return (size_t) kind < S_COUNT(s_kind_names) ? s_kind_names[kind] : "";
+    return (size_t) kind < S_COUNT(s_kind_names) ? s_kind_names[kind].name : "";
 }
 
 int lt_kind_from_name(const char *name)
 {
     for (size_t i = 1; name && i < S_COUNT(s_kind_names); i++)
-        if (strcmp(name, s_kind_names[i]) == 0)
+        if (strcmp(name, s_kind_names[i].name) == 0)
             return (int) i;
     return -1;
 }
 
 const char *lt_sig_name(lt_sig_t verdict)
 {
-    return (size_t) verdict < S_COUNT(s_sig_names) ? s_sig_names[verdict] : "unknown";
+    return (size_t) verdict < S_COUNT(s_sig_names) ? s_sig_names[verdict].name : "unknown";
 }
 
 int lt_sig_from_name(const char *name)
 {
     for (size_t i = 0; name && i < S_COUNT(s_sig_names); i++)
-        if (strcmp(name, s_sig_names[i]) == 0)
+        if (strcmp(name, s_sig_names[i].name) == 0)
             return (int) i;
     return -1;
 }
@@ -416,14 +424,14 @@ static char *s_copy_str(lt_envelope_t *self, const msgpack_object *v, const char
 
 //  The index of a string value among names[0..count), compared in place;
 //  -1 with err set when it is none of them.
-static int s_name_of(const msgpack_object *v, const char *field, const char *const *names,
+static int s_name_of(const msgpack_object *v, const char *field, const s_name_t *names,
                      size_t count, lt_err_t *err)
 {
     if (s_check_str(v, field, 32, err))
         return -1;
     const msgpack_object_str *str = &v->via.str;
     for (size_t i = 0; i < count; i++)
-        if (s_is(str, names[i], strlen(names[i])))
+        if (s_is(str, names[i].name, names[i].len))
             return (int) i;
     lt_err_set(err, LT_EFIELD, "envelope: field '%s' has unknown value '%.*s'", field,
                (int) str->size, str->ptr);
@@ -688,6 +696,84 @@ static void s_build_unknown_field(msgpack_packer *pk)
     s_pack_str(pk, "K");
 }
 
+//  Decode a one-field map {field: value} for the tests.
+static lt_envelope_t *s_decode_named(const char *field, const char *value, size_t len,
+                                     lt_err_t *err)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    s_pack_str(&pk, field);
+    msgpack_pack_str(&pk, len);
+    msgpack_pack_str_body(&pk, value, len);
+    lt_envelope_t *env = lt_envelope_decode(sbuf.data, sbuf.size, err);
+    msgpack_sbuffer_destroy(&sbuf);
+    return env;
+}
+
+//  Every kind name and every signature name decodes to its value, alone and
+//  in a full round trip; a name that differs in length or in one byte, or
+//  carries a NUL, is refused.
+static void s_test_names(void)
+{
+    lt_err_t err;
+    const struct {
+        const char *field;       //  the key they are the values of
+        const s_name_t *names;   //  its names, by value
+        size_t count;            //  how many
+    } tables[] = {{"kind", s_kind_names, S_COUNT(s_kind_names)},
+                  {"sig", s_sig_names, S_COUNT(s_sig_names)}};
+    for (size_t t = 0; t < S_COUNT(tables); t++)
+        for (size_t i = 0; i < tables[t].count; i++) {
+            bool kind = t == 0;
+            const s_name_t *name = &tables[t].names[i];
+            assert(strlen(name->name) == name->len);
+            lt_envelope_t *one = s_decode_named(tables[t].field, name->name, name->len, &err);
+            assert(one);
+            int got = kind ? (int) lt_envelope_kind(one) : (int) lt_envelope_signature(one);
+            assert(got == (int) i);
+            lt_envelope_destroy(&one);
+            int value = kind ? lt_kind_from_name(name->name) : lt_sig_from_name(name->name);
+            assert(value == (kind && i == 0 ? -1 : (int) i));   //  no kind is not a kind
+        }
+    for (size_t k = 1; k < S_COUNT(s_kind_names); k++)
+        for (size_t g = 0; g < S_COUNT(s_sig_names); g++) {
+            lt_envelope_t *copy = lt_envelope_new();
+            assert(copy);
+            lt_envelope_set_key(copy, "K");
+            lt_envelope_set_kind(copy, (lt_kind_t) k);
+            lt_envelope_set_signature(copy, (lt_sig_t) g);
+            uint8_t *data = NULL;
+            size_t size = 0;
+            assert(lt_envelope_encode(copy, &data, &size) == 0);
+            lt_envelope_t *back = lt_envelope_decode(data, size, &err);
+            assert(back && lt_envelope_eq(back, copy));
+            assert((size_t) lt_envelope_kind(back) == k);
+            assert((size_t) lt_envelope_signature(back) == g);
+            lt_envelope_destroy(&back);
+            lt_envelope_destroy(&copy);
+            free(data);
+        }
+    static const struct {
+        const char *field;   //  kind or sig
+        const char *value;   //  a name that is none of its names
+        size_t len;          //  its length
+    } bad[] = {
+        {"kind", "documen", 7}, {"kind", "documents", 9}, {"kind", "documenT", 8},
+        {"kind", "fact\0", 5},  {"kind", "unknown", 7},  {"kind", "valid", 5},
+        {"sig", "", 0},          {"sig", "vali", 4},      {"sig", "valid_untrustee", 15},
+        {"sig", "valid\0", 6},  {"sig", "document", 8},  {"sig", "VALID", 5},
+    };
+    for (size_t i = 0; i < S_COUNT(bad); i++) {
+        lt_envelope_t *none = s_decode_named(bad[i].field, bad[i].value, bad[i].len, &err);
+        assert(none == NULL && err.code != LT_OK);
+        assert(strstr(err.detail, bad[i].field));
+    }
+    assert(lt_kind_from_name("letter") == -1 && lt_sig_from_name("letter") == -1);
+}
+
 void lt_envelope_test(bool verbose)
 {
     if (verbose)
@@ -810,6 +896,7 @@ void lt_envelope_test(bool verbose)
     assert(lt_kind_from_name("") == -1);
     assert(lt_sig_from_name("valid_untrusted") == LT_SIG_VALID_UNTRUSTED);
     assert(strcmp(lt_sig_name(LT_SIG_INVALID), "invalid") == 0);
+    s_test_names();
     if (verbose)
         printf("OK\n");
 }

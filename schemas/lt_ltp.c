@@ -856,22 +856,27 @@ int lt_ltp_send(lt_ltp_t **self_p, void *socket)
     return rc;
 }
 
-int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
-                lt_err_t *err)
+//  Take one message's parts ((routing id,) command, body) from the libzmq
+//  socket handle into libzmq messages, check their number and decode them:
+//  the one reading of an LTP message that lt_ltp_read and lt_ltp_recv share.
+//  flags is 0 to block or ZMQ_DONTWAIT. Returns -1 when no message came
+//  (errno says why), else 0 with out filled as lt_ltp_read says.
+static int s_read_frames(void *handle, bool router, int flags, size_t max_frame,
+                         lt_ltp_read_t *out, lt_err_t *err)
 {
-    assert(socket && out);
     memset(out, 0, sizeof(*out));
     lt_err_clear(err);
-    void *handle = zsock_resolve(socket);
     zmq_msg_t part[3];
     zmq_msg_init(&part[0]);
-    if (!handle || zmq_msg_recv(&part[0], handle, ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&part[0], handle, flags) < 0) {
+        int cause = zmq_errno();
         zmq_msg_close(&part[0]);
+        errno = cause;
         return -1;
     }
     //  The parts of a message arrive together: the rest is there already.
-    size_t n = 1;
-    bool extra = false, more = zmq_msg_more(&part[0]);
+    size_t n = 1, total = 1;   //  parts kept, parts received
+    bool more = zmq_msg_more(&part[0]);
     while (more) {
         zmq_msg_t rest;
         zmq_msg_t *p = n < 3 ? &part[n] : &rest;
@@ -881,12 +886,11 @@ int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
             break;
         }
         more = zmq_msg_more(p);
+        total++;
         if (n < 3)
             n++;
-        else {
-            extra = true;
+        else
             zmq_msg_close(p);
-        }
     }
     size_t first = router ? 1 : 0;   //  the command's part
     if (router)
@@ -898,8 +902,10 @@ int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
         if ((out->has_user = user && strlen(user) < sizeof(out->user)))
             memcpy(out->user, user, strlen(user) + 1);
     }
-    if (extra || n != first + 2)
-        lt_err_set(err, LT_EPROTO, "an LTP message is exactly two frames, command and body");
+    if (total != first + 2)
+        lt_err_set(err, LT_EPROTO,
+                   "an LTP message is exactly two frames, command and body; got %zu",
+                   total - first);
     else
         out->msg = lt_ltp_decode(zmq_msg_data(&part[first]), zmq_msg_size(&part[first]),
                                  zmq_msg_data(&part[first + 1]), zmq_msg_size(&part[first + 1]),
@@ -909,43 +915,44 @@ int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
     return 0;
 }
 
+int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
+                lt_err_t *err)
+{
+    assert(socket && out);
+    memset(out, 0, sizeof(*out));
+    lt_err_clear(err);
+    void *handle = zsock_resolve(socket);
+    if (!handle)
+        return -1;
+    return s_read_frames(handle, router, ZMQ_DONTWAIT, max_frame, out, err);
+}
+
 lt_ltp_t *lt_ltp_recv(void *socket, size_t max_frame, lt_err_t *err, zframe_t **routing_id_p)
 {
     assert(socket);
     lt_err_clear(err);
     if (routing_id_p)
         *routing_id_p = NULL;
-    bool router = s_is_router(socket);
-    zmsg_t *msg = zmsg_recv(socket);
-    if (!msg) {
-        if (zmq_errno() == EAGAIN)
+    void *handle = zsock_resolve(socket);
+    lt_ltp_read_t got;
+    if (!handle || s_read_frames(handle, s_is_router(handle), 0, max_frame, &got, err) != 0) {
+        int cause = handle ? zmq_errno() : ENOTSOCK;
+        if (cause == EAGAIN)
             lt_err_set(err, LT_ETIMEOUT, "no LTP message before the receive timeout");
         else
-            lt_err_set(err, LT_EIO, "receive interrupted (%s)", zmq_strerror(zmq_errno()));
+            lt_err_set(err, LT_EIO, "receive interrupted (%s)", zmq_strerror(cause));
         return NULL;
     }
-    zframe_t *routing_id = router ? zmsg_pop(msg) : NULL;
-    lt_ltp_t *self = NULL;
-    if (zmsg_size(msg) != 2)
-        lt_err_set(err, LT_EPROTO, "expected 2 frames (command, body), got %zu",
-                   zmsg_size(msg));
-    else {
-        zframe_t *command = zmsg_first(msg);
-        zframe_t *body = zmsg_next(msg);
-        self = lt_ltp_decode(zframe_data(command), zframe_size(command), zframe_data(body),
-                             zframe_size(body), max_frame, err);
-    }
-    if (self) {
-        self->routing_id = routing_id;
-        routing_id = NULL;
+    if (got.msg) {
+        got.msg->routing_id = got.routing_id;
+        got.routing_id = NULL;
     }
     else if (routing_id_p) {
-        *routing_id_p = routing_id;
-        routing_id = NULL;
+        *routing_id_p = got.routing_id;
+        got.routing_id = NULL;
     }
-    zframe_destroy(&routing_id);
-    zmsg_destroy(&msg);
-    return self;
+    zframe_destroy(&got.routing_id);
+    return got.msg;
 }
 
 void lt_ltp_print(const lt_ltp_t *self, FILE *file)
@@ -1411,13 +1418,24 @@ static void s_test_malformed(const lt_ltp_t *publish)
 }
 
 //  Send and receive over a real inproc DEALER/ROUTER pair.
+//  A ROUTER bound to inproc endpoint and a DEALER connected to it, each
+//  with a 2 s receive timeout.
+static void s_test_pair(const char *endpoint, zsock_t **router, zsock_t **dealer)
+{
+    char bind[64], connect[64];
+    snprintf(bind, sizeof(bind), "@inproc://%s", endpoint);
+    snprintf(connect, sizeof(connect), ">inproc://%s", endpoint);
+    *router = zsock_new_router(bind);
+    *dealer = zsock_new_dealer(connect);
+    assert(*router && *dealer);
+    zsock_set_rcvtimeo(*router, 2000);
+    zsock_set_rcvtimeo(*dealer, 2000);
+}
+
 static void s_test_sockets(bool verbose)
 {
-    zsock_t *router = zsock_new_router("@inproc://lt_ltp_test");
-    zsock_t *dealer = zsock_new_dealer(">inproc://lt_ltp_test");
-    assert(router && dealer);
-    zsock_set_rcvtimeo(router, 2000);
-    zsock_set_rcvtimeo(dealer, 2000);
+    zsock_t *router, *dealer;
+    s_test_pair("lt_ltp_test", &router, &dealer);
     lt_err_t err;
     zframe_t *peer = NULL;
 
@@ -1518,6 +1536,124 @@ static void s_test_sockets(bool verbose)
     zsock_destroy(&router);
     if (verbose)
         printf("sockets ");
+}
+
+//  Send the parts of one raw multipart message (count of them, each a
+//  string of its size) on socket, the first as a ROUTER's routing id when
+//  routing_id is given.
+static void s_test_send_raw(zsock_t *socket, zframe_t *routing_id, const char *const *parts,
+                            const size_t *sizes, size_t count)
+{
+    zmsg_t *raw = zmsg_new();
+    assert(raw);
+    if (routing_id)
+        assert(zmsg_addmem(raw, zframe_data(routing_id), zframe_size(routing_id)) == 0);
+    for (size_t i = 0; i < count; i++)
+        assert(zmsg_addmem(raw, parts[i], sizes[i]) == 0);
+    assert(zmsg_send(&raw, socket) == 0);
+}
+
+//  Read one message with lt_ltp_read, waiting (bounded) for it to come.
+static int s_test_read_wait(zsock_t *socket, bool router, size_t max_frame,
+                            lt_ltp_read_t *out, lt_err_t *err)
+{
+    zmq_pollitem_t item = {zsock_resolve(socket), 0, ZMQ_POLLIN, 0};
+    assert(zmq_poll(&item, 1, 2000) == 1);
+    return lt_ltp_read(socket, router, max_frame, out, err);
+}
+
+//  Each malformed (and one good) multipart message goes once through
+//  lt_ltp_recv and once through lt_ltp_read, on both a ROUTER and a DEALER:
+//  both take or refuse it alike, with the same code and reason.
+static void s_test_both_paths(bool verbose)
+{
+    zsock_t *router, *dealer;
+    s_test_pair("lt_ltp_test_paths", &router, &dealer);
+    //  Learn the dealer's routing id for the way down.
+    const char *ping_parts[] = {"PING", "\x80"};
+    const size_t ping_sizes[] = {4, 1};
+    s_test_send_raw(dealer, NULL, ping_parts, ping_sizes, 2);
+    lt_err_t err;
+    lt_ltp_t *first = lt_ltp_recv(router, 0, &err, NULL);
+    assert(first && lt_ltp_routing_id(first));
+    zframe_t *peer_id = zframe_dup(lt_ltp_routing_id(first));
+    lt_ltp_destroy(&first);
+
+    //  A body with bytes after its map, and one that is not msgpack at all.
+    static const char trailing[] = {'\x80', '\x00'};
+    static const char bad_pack[] = {'\xc1'};
+    char big[2048];
+    memset(big, 0, sizeof(big));
+    big[0] = '\x80';
+    struct {
+        const char *parts[5];   //  the frames after any routing id
+        size_t sizes[5];        //  their sizes
+        size_t count;           //  how many
+        size_t max_frame;       //  the limit given to the reader
+        lt_error_t code;        //  what both readers say (LT_OK: taken)
+    } cases[] = {
+        {{"PING", "\x80"}, {4, 1}, 2, 0, LT_OK},
+        {{"PING"}, {4}, 1, 0, LT_EPROTO},
+        {{""}, {0}, 1, 0, LT_EPROTO},
+        {{"PING", "\x80", "\x80"}, {4, 1, 1}, 3, 0, LT_EPROTO},
+        {{"PING", "\x80", "x", "y", "z"}, {4, 1, 1, 1, 1}, 5, 0, LT_EPROTO},
+        {{"BOGUS", "\x80"}, {5, 1}, 2, 0, LT_ECOMMAND},
+        {{"", "\x80"}, {0, 1}, 2, 0, LT_ECOMMAND},
+        {{"PING", ""}, {4, 0}, 2, 0, LT_EPROTO},
+        {{"PING", trailing}, {4, sizeof(trailing)}, 2, 0, LT_EPROTO},
+        {{"PING", bad_pack}, {4, sizeof(bad_pack)}, 2, 0, LT_EPROTO},
+        {{"PING", big}, {4, sizeof(big)}, 2, 1024, LT_ETOOBIG},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (int side = 0; side < 2; side++) {
+            bool up = side == 0;   //  dealer to router, else router to dealer
+            zsock_t *from = up ? dealer : router;
+            zsock_t *to = up ? router : dealer;
+            zframe_t *down_id = up ? NULL : peer_id;
+            s_test_send_raw(from, down_id, cases[c].parts, cases[c].sizes, cases[c].count);
+            s_test_send_raw(from, down_id, cases[c].parts, cases[c].sizes, cases[c].count);
+            lt_err_t recv_err, read_err;
+            zframe_t *recv_peer = NULL;
+            lt_ltp_t *by_recv = lt_ltp_recv(to, cases[c].max_frame, &recv_err, &recv_peer);
+            lt_ltp_read_t by_read;
+            assert(s_test_read_wait(to, up, cases[c].max_frame, &by_read, &read_err) == 0);
+            if (recv_err.code != read_err.code || strcmp(recv_err.detail, read_err.detail))
+                fprintf(stderr, "lt_ltp_test: case %zu: recv '%s', read '%s'\n", c,
+                        recv_err.detail, read_err.detail);
+            assert(!by_recv == !by_read.msg);
+            assert(recv_err.code == read_err.code);
+            assert(strcmp(recv_err.detail, read_err.detail) == 0);
+            assert(recv_err.code == cases[c].code);
+            if (up) {
+                //  The sender is named on both paths: in the message, or to
+                //  answer ERROR.
+                zframe_t *recv_id = by_recv ? lt_ltp_routing_id(by_recv) : recv_peer;
+                assert(recv_id && zframe_eq(recv_id, peer_id));
+                assert(by_read.routing_id && zframe_eq(by_read.routing_id, peer_id));
+            }
+            else
+                assert(!recv_peer && !by_read.routing_id);
+            if (by_recv) {
+                lt_ltp_set_routing_id(by_recv, NULL);
+                assert(lt_ltp_eq(by_recv, by_read.msg));
+            }
+            zframe_destroy(&recv_peer);
+            zframe_destroy(&by_read.routing_id);
+            lt_ltp_destroy(&by_read.msg);
+            lt_ltp_destroy(&by_recv);
+        }
+    }
+    //  Nothing waiting: recv times out, read says none.
+    zsock_set_rcvtimeo(dealer, 20);
+    s_test_refused(lt_ltp_recv(dealer, 0, &err, NULL), &err, LT_ETIMEOUT, "timeout");
+    lt_ltp_read_t none;
+    assert(lt_ltp_read(dealer, false, 0, &none, &err) == -1 && !none.msg);
+
+    zframe_destroy(&peer_id);
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+    if (verbose)
+        printf("paths ");
 }
 
 void lt_ltp_test(bool verbose)
@@ -1673,6 +1809,7 @@ void lt_ltp_test(bool verbose)
     lt_ltp_destroy(&msg);
 
     s_test_sockets(verbose);
+    s_test_both_paths(verbose);
     for (int id = 0; id < LT_LTP_COUNT; id++)
         lt_ltp_destroy(&samples[id]);
     msgpack_sbuffer_destroy(&sbuf);

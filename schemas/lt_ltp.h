@@ -88,7 +88,9 @@ typedef struct {
 int lt_ltp_read(void *socket, bool router, size_t max_frame, lt_ltp_read_t *out,
                 lt_err_t *err);
 
-//  Receive one message from a socket, blocking. A ROUTER socket's routing id
+//  Receive one message from a socket, blocking; its frames are read and
+//  checked as lt_ltp_read does, so both take and refuse the same messages
+//  with the same reasons. A ROUTER socket's routing id
 //  frame is kept in the message (lt_ltp_routing_id). On bad input returns
 //  NULL with err filled and, if routing_id_p is not NULL and the socket is a
 //  ROUTER, hands the sender's routing id to the caller so it can answer with

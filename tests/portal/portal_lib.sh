@@ -13,6 +13,9 @@
 #   portal_hub                  keys, passwords, config; lthubd started
 #   portal_sim [FAULTS...]      the DVCQG simulator (same port on every restart)
 #   portal_conn [OPTIONS...]    lthub-portal, waited for until connected
+#   portal_up [SIM...] [-- CONN...]  the three above, in that order
+#   portal_login                a one-stop session on lthub-portal
+#   portal_stop                 lthub-portal stopped cleanly, then lthubd
 #   onestop ARGS...             the one-stop generator against lthub-portal
 
 . "$SRC/tests/lib/hub.sh"
@@ -65,6 +68,12 @@ try:
     sys.stdout.write("%d %s" % (r.status, r.read().decode()))
 except urllib.error.HTTPError as e:
     sys.stdout.write("%d %s" % (e.code, e.read().decode()))' "$1" "$2"
+}
+
+# http_status FILE URL: POST the file as a JSON body, print the HTTP status.
+http_status() {
+    curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary @"$1" "$2"
 }
 
 # sim_stat EXPR: a field of the DVCQG simulator's /_sim/stats (python on d).
@@ -140,6 +149,37 @@ portal_conn() {
         || fail "lthub-portal did not connect and serve"
 }
 
+# portal_up [SIMULATOR OPTIONS...] [-- CONNECTOR OPTIONS...]: the hub
+# (portal_hub), the DVCQG simulator with the options before -- (portal_sim),
+# then lthub-portal with those after it (portal_conn).
+portal_up() {
+    local sim=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        sim+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    portal_hub
+    portal_sim "${sim[@]}"
+    portal_conn "$@"
+}
+
+# portal_login: log in to lthub-portal as the one-stop system and print the
+# session; fails (status) when no session came.
+portal_login() {
+    http_post "$PORTAL_URL/login" \
+        "{\"username\":\"onestop\",\"password\":\"$(cat "$HUB_DIR/secrets/onestop")\"}" \
+        | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])'
+}
+
+# portal_stop: SIGTERM to lthub-portal, which must exit with status 0, then
+# lthubd stopped.
+portal_stop() {
+    kill -TERM "$PORTAL_PID"
+    wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
+    hub_stop
+}
+
 # onestop ARGS...: the one-stop generator against lthub-portal.
 onestop() {
     "$SIM" onestop --url "$PORTAL_URL" --username onestop \
@@ -156,6 +196,34 @@ onestop_bg() {
         --password-file "$HUB_DIR/secrets/onestop" "$@" >"$HUB_DIR/onestop-$name.out" 2>&1 &
     ONESTOP_PID=$!
     HUB_PIDS="$HUB_PIDS $ONESTOP_PID"
+}
+
+# onestop_wait NAME SECONDS: the background generator NAME (onestop_bg)
+# finished within SECONDS, with no failure.
+onestop_wait() {
+    within "$2" '! kill -0 $ONESTOP_PID 2>/dev/null' || fail "the one-stop generator did not finish"
+    wait "$ONESTOP_PID" || fail "the one-stop generator saw failures: $(tail -5 "$HUB_DIR/onestop-$1.out")"
+}
+
+# expected_items [KIND]: the items (of KIND only, when given) that the
+# generator's $HUB_DIR/expected.json holds.
+expected_items() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(sum(1 for v in d["sequence"].values() for i in v if sys.argv[2] in ("", i["kind"])))' \
+        "$HUB_DIR/expected.json" "${1:-}"
+}
+
+# portal_delivered SECONDS ITEMS: within SECONDS DVCQG holds ITEMS items and
+# nothing waits for the portal; then each arrived once, in order, field for
+# field (check_sequences), no progress step before its dossier.
+portal_delivered() {
+    local want=$2   # (within evaluates its condition in its own frame)
+    within "$1" '[ "$(sim_n received)" -ge "$want" ] && [ "$(pqueued)" = 0 ]' \
+        || fail "DVCQG holds $(sim_n received) of $want items; portal queue $(pqueued)"
+    sleep 1
+    check_sequences "$HUB_DIR/expected.json"
+    [ "$(sim_n orphan_steps)" = 0 ] || fail "progress steps reached DVCQG before their dossier"
+    [ "$(sim_n repeats)" = 0 ] || fail "DVCQG received identical records twice"
 }
 
 # check_sequences EXPECTED: every MaHoSo's items reached DVCQG once each, in

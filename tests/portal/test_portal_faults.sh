@@ -31,17 +31,11 @@ sim_fault fail-rate 0.5
 ok "DVCQG answering 500, 503 or -9 to half the calls"
 sleep 8
 sim_fault fail-rate 0
-within 60 '! kill -0 $ONESTOP_PID 2>/dev/null' || fail "the one-stop generator did not finish"
-wait "$ONESTOP_PID" || fail "the one-stop generator saw failures: $(tail -5 "$HUB_DIR/onestop-faults.out")"
-items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d["sequence"].values()))' "$HUB_DIR/expected.json")
+onestop_wait faults 60
+items=$(expected_items)
 ok "the one-stop system was served throughout: $items items accepted"
 
-within 180 '[ "$(sim_n received)" -ge "$items" ] && [ "$(pqueued)" = 0 ]' \
-    || fail "DVCQG holds $(sim_n received) of $items items; portal queue $(pqueued)"
-sleep 1
-check_sequences "$HUB_DIR/expected.json"
-[ "$(sim_n orphan_steps)" = 0 ] || fail "progress steps reached DVCQG before their dossier"
-[ "$(sim_n repeats)" = 0 ] || fail "DVCQG received identical records twice"
+portal_delivered 180 "$items"
 [ "$(cstat portal dead)" = 0 ] || fail "dead letters: $(cstat portal dead)"
 ok "every item arrived once, in order; no dead letter"
 
@@ -52,7 +46,5 @@ faults=$(sim_stat 'd["faults"]["hung"] + d["faults"]["http_500"] + d["faults"]["
 [ "$faults" -gt 0 ] || fail "no fault was injected"
 ok "sessions expired $(sim_n expired_sessions) times (relogins $(pstat relogins)), -3 $(sim_n exists) times, $faults faulty answers, $(pstat retried) retries"
 
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal faults"

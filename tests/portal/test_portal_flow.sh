@@ -12,22 +12,15 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 COUNT=${PORTAL_COUNT:-1000}
 
-portal_hub
-portal_sim
-portal_conn
+portal_up
 ok "hub, DVCQG simulator and lthub-portal up"
 
 onestop --count "$COUNT" --seed 7 --batch 10 --inflight 4 --out "$HUB_DIR/expected.json" --json \
     >"$HUB_DIR/onestop-flow.out" 2>&1 || fail "the one-stop generator saw failures: $(tail -5 "$HUB_DIR/onestop-flow.out")"
-items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d["sequence"].values()))' "$HUB_DIR/expected.json")
+items=$(expected_items)
 ok "the one-stop system sent $COUNT dossiers, $items items accepted"
 
-within 120 '[ "$(sim_n received)" -ge "$items" ] && [ "$(pqueued)" = 0 ]' \
-    || fail "DVCQG holds $(sim_n received) of $items items; portal queue $(pqueued)"
-sleep 1
-check_sequences "$HUB_DIR/expected.json"
-[ "$(sim_n orphan_steps)" = 0 ] || fail "progress steps reached DVCQG before their dossier"
-[ "$(sim_n repeats)" = 0 ] || fail "DVCQG received identical records twice"
+portal_delivered 120 "$items"
 ok "every item reached DVCQG once, in order, field for field"
 
 as_new=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["updates_as_new"])' "$HUB_DIR/onestop-flow.out")
@@ -36,7 +29,7 @@ as_new=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["update
 [ "$(sim_n exists)" -ge "$as_new" ] || fail "DVCQG answered -3 $(sim_n exists) times, expected at least $as_new"
 ok "$as_new updates sent as new: -3 from DVCQG, resent as updates"
 
-dossier_items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for v in d["sequence"].values() for i in v if i["kind"]=="dossier"))' "$HUB_DIR/expected.json")
+dossier_items=$(expected_items dossier)
 [ "$(pstat synced)" = "$dossier_items" ] || fail "synced $(pstat synced), expected $dossier_items"
 facts=$(pstat facts)
 [ "$facts" -ge 1 ] && [ "$facts" -lt "$dossier_items" ] \
@@ -46,7 +39,7 @@ check_ledger_synced "$dossier_items"
 ok "$dossier_items dossiers synced in $facts dossier_synced facts accepted by the broker, each counted once by the ledger, no dead letter"
 
 # TraCuuHoSo on the hub: the latest record of one dossier, as sent.
-session=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$(cat "$HUB_DIR/secrets/onestop")\"}" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
+session=$(portal_login) || fail "cannot log in to lthub-portal"
 key=$(python3 -c 'import json,sys; print(list(json.load(open(sys.argv[1]))["sequence"])[3])' "$HUB_DIR/expected.json")
 http_post "$PORTAL_URL/service" "{\"session\":\"$session\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"$key\"}" >"$HUB_DIR/lookup.txt"
 python3 - "$HUB_DIR/expected.json" "$HUB_DIR/lookup.txt" "$key" <<'PY' || fail "TraCuuHoSo did not answer the latest record"
@@ -60,7 +53,5 @@ assert list(answer["data"].items()) == list(latest.items()), "record differs"
 PY
 ok "TraCuuHoSo answers the latest record"
 
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal flow ($COUNT dossiers, $items items)"

@@ -14,9 +14,7 @@ BIN=$1
 SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
-portal_hub
-portal_sim --latency 20
-portal_conn
+portal_up --latency 20
 ok "hub, DVCQG simulator (20 ms per call) and lthub-portal up"
 
 onestop_bg kill --count 400 --rate 40 --seed 23 --batch 4 --inflight 3 --retries 1000 \
@@ -38,19 +36,13 @@ hub_kill
 ok "lthubd killed with DVCQG holding $before items"
 sleep 1
 hub_start
-within 120 '! kill -0 $ONESTOP_PID 2>/dev/null' || fail "the one-stop generator did not finish"
-wait "$ONESTOP_PID" || fail "the one-stop generator saw failures: $(tail -5 "$HUB_DIR/onestop-kill.out")"
-items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d["sequence"].values()))' "$HUB_DIR/expected.json")
+onestop_wait kill 120
+items=$(expected_items)
 ok "the one-stop system got 0 for $items items"
 
-within 120 '[ "$(sim_n received)" -ge "$items" ] && [ "$(pqueued)" = 0 ]' \
-    || fail "DVCQG holds $(sim_n received) of $items items; portal queue $(pqueued)"
-sleep 1
-check_sequences "$HUB_DIR/expected.json"
-[ "$(sim_n orphan_steps)" = 0 ] || fail "progress steps reached DVCQG before their dossier"
-[ "$(sim_n repeats)" = 0 ] || fail "DVCQG received identical records twice"
+portal_delivered 120 "$items"
 [ "$(cstat portal dead)" = 0 ] || fail "dead letters"
-dossier_items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for v in d["sequence"].values() for i in v if i["kind"]=="dossier"))' "$HUB_DIR/expected.json")
+dossier_items=$(expected_items dossier)
 within 30 '[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "SELECT COUNT(*) FROM ledger WHERE event = '"'dossier_synced'"'")" -ge "$dossier_items" ]' \
     || fail "the ledger did not record every dossier as synced"
 check_ledger_synced "$dossier_items"
@@ -58,7 +50,5 @@ unsure=$(cat "$HUB_DIR"/portal-*.err | grep -c "event=resend_unsure" || true)
 [ "$(sim_n step_repeats)" -le "$unsure" ] || fail "$(sim_n step_repeats) steps repeated, only $unsure resends were unsure"
 ok "nothing confirmed was lost, nothing reached DVCQG twice, order kept ($(pstat already_there) redeliveries not sent again; $(sim_n step_repeats) steps resent after a cut call, kept once by DVCQG)"
 
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal kill"

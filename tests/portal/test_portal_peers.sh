@@ -25,10 +25,7 @@ ctl() { http_post "$SIM_URL/_ctl" "$1" | grep -q '^200 ' || fail "peer control $
 peer() { http_get "$SIM_URL/_log" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # calls KEY SERVICE: the service calls the peer logged naming KEY.
 calls() { peer "sum(1 for e in d['log'] if e['service'] == '$2' and '$1' in e['keys'])"; }
-pass=$(cat "$HUB_DIR/secrets/onestop")
-S=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$pass\"}" \
-    | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])') \
-    || fail "cannot log in to lthub-portal"
+S=$(portal_login) || fail "cannot log in to lthub-portal"
 
 # sync N UPDATING [FIELD VALUE]: the one-stop system sends dossier N.
 sync() {
@@ -181,7 +178,5 @@ within 20 '[ "$(calls 000.00.12.H26-PEER-12 DongBoHoSoMC)" -ge 2 ] && [ "$(pqueu
 ok "a 3 MB answer is not read; the call is made again"
 
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal against an independent DVCQG"

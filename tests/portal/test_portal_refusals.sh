@@ -12,9 +12,7 @@ BIN=$1
 SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
-portal_hub
-portal_sim
-portal_conn --max-records 50 --max-body 200000 --max-request-time 3 \
+portal_up -- --max-records 50 --max-body 200000 --max-request-time 3 \
     --agencies "000.00.12.H26,000.00.13.*" --session-idle 10
 messages0=$(hub_stat 's["store"]["messages"]')
 
@@ -136,8 +134,7 @@ sleep 0.5
 ! grep -q "^event=forged" "$HUB_DIR"/portal-*.err || fail "a request split a log line: $(grep -B1 '^event=forged' "$HUB_DIR"/portal-*.err)"
 ok "line ends in a request stay inside one log line"
 python3 -c 'print("{\"pad\":\"" + "x" * 300000 + "\"}")' >"$HUB_DIR/big.json"
-status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-    --data-binary @"$HUB_DIR/big.json" "$PORTAL_URL/service")
+status=$(http_status "$HUB_DIR/big.json" "$PORTAL_URL/service")
 [ "$status" = 413 ] || fail "an oversized body got HTTP $status, expected 413"
 ok "oversized body: HTTP 413"
 # A body that trickles in (a byte every 0.3 s) is cut off after
@@ -190,7 +187,5 @@ sleep 11
 expect "expired session" 200 -2 "log in again" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal refusals"

@@ -10,11 +10,8 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 HUB_HOLD=600000   # the default hold: ten minutes, far longer than this test
-portal_hub
-portal_sim
-portal_conn
-answer=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$(cat "$HUB_DIR/secrets/onestop")\"}")
-S=$(echo "$answer" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
+portal_up
+S=$(portal_login) || fail "cannot log in to lthub-portal"
 ok "hub, DVCQG simulator and lthub-portal up; logged in"
 
 KEY=000.00.12.H26-STEP-FIRST-1

@@ -11,9 +11,7 @@ BIN=$1
 SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
-portal_hub
-portal_sim
-portal_conn
+portal_up
 rss() { awk '/^VmHWM/ {print $2}' "/proc/$PORTAL_PID/status"; }
 before=$(rss)
 python3 - "$PORTAL_URL/service" <<'PY' || fail "the big unauthenticated call"
@@ -33,8 +31,7 @@ grew=$(((after - before) / 1024))
 ok "an 8 MB call without a session: -2, peak memory +$grew MiB"
 
 python3 -c 'print("{\"username\":\"onestop\",\"password\":\"" + "x" * 70000 + "\"}")' >"$HUB_DIR/login.json"
-status=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-    --data-binary @"$HUB_DIR/login.json" "$PORTAL_URL/login")
+status=$(http_status "$HUB_DIR/login.json" "$PORTAL_URL/login")
 [ "$status" = 413 ] || fail "a 70 kB login body got HTTP $status, expected 413"
 ok "a login body over 64 KiB: HTTP 413"
 answer=$(curl -s --noproxy '*' -w ' %{http_code}' "$PORTAL_URL/service")
@@ -50,7 +47,5 @@ answer=$(curl -s --noproxy '*' -H 'Transfer-Encoding: chunked' -H 'Content-Type:
     --data-binary @"$HUB_DIR/ok-login.json" "$PORTAL_URL/login")
 case "$answer" in *'"error_code":"0"'*) ;; *) fail "a chunked login: $answer" ;; esac
 ok "lthub-portal still serves (a chunked login with another Content-Type)"
-kill -TERM "$PORTAL_PID"
-wait "$PORTAL_PID" || fail "lthub-portal exited with status $? after SIGTERM"
-hub_stop
+portal_stop
 echo "PASS: portal without a session"
