@@ -11,6 +11,7 @@
 #include "lt_follow.h"
 #include "lt_id.h"
 #include "lt_ledger.h"
+#include "lt_log.h"
 #include "lt_segments.h"
 
 #include <assert.h>
@@ -381,6 +382,7 @@ static int s_migrate(lt_store_t *self, lt_err_t *err)
                           "store %s: schema version %lld is newer than this lthubd (%d)",
                           self->path, (long long) version, S_MIGRATIONS),
                -1;
+    int64_t started = lt_time_ms();
     for (int i = (int) version; i < S_MIGRATIONS; i++) {
         char pragma[64];
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
@@ -393,6 +395,10 @@ static int s_migrate(lt_store_t *self, lt_err_t *err)
         if (s_exec(self, "COMMIT", err))
             return -1;
     }
+    //  A store of an earlier release: say what was done, and how long it took.
+    if (version > 0 && version < S_MIGRATIONS)
+        lt_log_info("event=store_migrate path=%s from=%lld to=%d ms=%lld", self->path,
+                    (long long) version, S_MIGRATIONS, (long long) (lt_time_ms() - started));
     return 0;
 }
 
@@ -1691,6 +1697,28 @@ static void s_test_ops(void)
     lt_store_test_remove(copy);
 }
 
+//  Self-test: no statement of the store builds a temporary b-tree when it
+//  runs (EXPLAIN shows no OpenEphemeral), which is what a partial index's
+//  "IN (...)" condition cost on every delivery written (migration 6).
+static void s_test_no_ephemeral(lt_store_t *self)
+{
+    for (int q = 0; q < Q_COUNT; q++) {
+        char sql[2048];
+        snprintf(sql, sizeof(sql), "EXPLAIN %s", s_sql[q]);
+        sqlite3_stmt *stmt = NULL;
+        assert(sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) == SQLITE_OK);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *op = (const char *) sqlite3_column_text(stmt, 1);
+            if (op && strcmp(op, "OpenEphemeral") == 0) {
+                fprintf(stderr, "lt_store: statement %d builds a temporary b-tree: %s\n", q,
+                        s_sql[q]);
+                assert(false);
+            }
+        }
+        sqlite3_finalize(stmt);
+    }
+}
+
 void lt_store_test(bool verbose)
 {
     if (verbose)
@@ -1700,6 +1728,7 @@ void lt_store_test(bool verbose)
     lt_err_t err;
     lt_store_t *store = lt_store_new(path, &err);
     assert(store);
+    s_test_no_ephemeral(store);
 
     bool dup = false;
     char msgid[40], first[40];

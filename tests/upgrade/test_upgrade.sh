@@ -53,6 +53,16 @@ DMS_OPTS=()
 dms_start
 ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 
+# The store's schema was migrated to this release's, and the log says so;
+# the lane index holds the unfinished states by two comparisons (migration 6).
+grep -q "event=store_migrate .*to=6 " "$HUB_DIR/lthubd.log" \
+    || hub_fail "no store_migrate line to version 6 in lthubd's log"
+[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "PRAGMA user_version")" = 6 ] \
+    || hub_fail "the store's schema version is not 6"
+sqlite3 "$HUB_DIR/data/lthub.db" "SELECT sql FROM sqlite_master WHERE name = 'deliveries_lane'" \
+    | grep -q "state <> 1 AND state <> 5" || hub_fail "the lane index was not rebuilt"
+ok "store migrated to schema 6 (logged, lane index rebuilt)"
+
 # The format 1 ledger was converted: same chain and head, binary hashes, an
 # item index instead of the text one, day sums merged into half months,
 # the waiting items filled (VA's receipt waits for its status: a wait bit
