@@ -168,6 +168,7 @@ typedef enum {
     Q_HEAD,
     Q_INSERT,
     Q_ITEM_ROWS,
+    Q_ITEM_ROWS_ANY,
     Q_SYNCED,
     Q_CONFIRMED,
     Q_SUM_ADD,
@@ -185,6 +186,10 @@ static const char *s_sql[Q_COUNT] = {
     //  The rows of a document (its half of the ikey): those of the item
     //  are picked from them (s_row_pick), a row holding several items.
     [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey BETWEEN ?1 AND ?2 ORDER BY seq",
+    //  The same in the index's order, for recording: no sort (SQLite would
+    //  sort the rows in a temporary b-tree on every call); s_merge finds
+    //  the first row and the latest relay row by seq itself.
+    [Q_ITEM_ROWS_ANY] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey BETWEEN ?1 AND ?2",
     [Q_SYNCED] = "SELECT MIN(at) FROM ledger WHERE event = 'dossier_synced' AND doc = ?1",
     [Q_CONFIRMED] = "SELECT MIN(at) FROM ledger WHERE ikey = ?1 AND item = ?2",
     [Q_SUM_ADD] = "INSERT INTO ledger_sum (day, agency, event, flags, dim, n)"
@@ -1071,19 +1076,22 @@ typedef struct s_merged {
 
 //  Row facts merged over an item's rows.
 typedef struct {
-    bool found;        //  some row
-    bool relayed;      //  a relay row
-    bool electronic;   //  a row says electronic
-    bool secret;       //  a row says secret
-    bool sig_ok;       //  the relay row's verdict is valid
-    unsigned attrs;    //  LT_EVA_* of every row
+    bool found;          //  some row
+    bool relayed;        //  a relay row
+    bool electronic;     //  a row says electronic
+    bool secret;         //  a row says secret
+    bool sig_ok;         //  the latest relay row's verdict is valid
+    int64_t relay_seq;   //  seq of that row
+    unsigned attrs;      //  LT_EVA_* of every row
 } s_acc_t;
 
+//  Add a row's facts (rows may come in any order).
 static void s_acc_add(s_acc_t *a, const s_row_t *r)
 {
     a->found = true;
-    if (strcmp(r->origin, "relay") == 0) {
+    if (strcmp(r->origin, "relay") == 0 && (!a->relayed || r->seq >= a->relay_seq)) {
         a->relayed = true;
+        a->relay_seq = r->seq;
         a->sig_ok = r->sig == LT_SIG_VALID;
     }
     a->electronic |= r->electronic != 0;
@@ -1159,8 +1167,10 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
         memset(before, 0, sizeof(*before));
     if (dup)
         *dup = false;
-    sqlite3_stmt *stmt = self->stmt[Q_ITEM_ROWS];
+    //  Evidence lists the rows in their order; recording needs no order.
+    sqlite3_stmt *stmt = self->stmt[evidence ? Q_ITEM_ROWS : Q_ITEM_ROWS_ANY];
     s_acc_t all = {0};
+    int64_t sig_seq = -1;   //  the relay row m->sig comes from
     int step = SQLITE_DONE;
     int64_t ikey = s_ikey(item);
     bool may = s_seen_may_item(self, ikey, item);
@@ -1194,7 +1204,7 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
             r = pending->r;
             bit = pending->bit;
         }
-        if (!m->st.found) {
+        if (!m->st.found || r.seq < m->first_seq) {   //  the first row so far
             s_first_row(m, &r);
             m->first_bit = bit;
             if (evidence) {
@@ -1203,7 +1213,8 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
                 snprintf(m->msgid, sizeof(m->msgid), "%s", r.msgid);
             }
         }
-        if (strcmp(r.origin, "relay") == 0) {
+        if (strcmp(r.origin, "relay") == 0 && r.seq >= sig_seq) {   //  the latest relay row
+            sig_seq = r.seq;
             m->sig = (lt_sig_t) r.sig;
             if (evidence)
                 snprintf(m->signer, sizeof(m->signer), "%s", r.signer);
