@@ -92,7 +92,6 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->login_lock, NULL);
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
-    pthread_mutex_init(&self->batch_lock, NULL);
     *state_p = self;
     unsigned port = 0;
     lt_option_addr(lt_conn_option(conn, "listen"), self->host, sizeof(self->host), &port);
@@ -122,6 +121,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->login_pause_ms = lt_conn_option_int(conn, "dvcqg-login-pause") * 1000;
     self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->max_batch = (size_t) batch;
+    lt_conn_set_deliver_max(conn, self->max_batch);
     self->username = lt_conn_option(conn, "username");
     self->dvcqg_url = lt_conn_option(conn, "dvcqg-url");
     self->dvcqg_username = lt_conn_option(conn, "dvcqg-username");
@@ -254,7 +254,6 @@ static void s_fini(void **state_p)
     pthread_mutex_destroy(&self->login_lock);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stats_lock);
-    pthread_mutex_destroy(&self->batch_lock);
     free(self);
     *state_p = NULL;
 }
@@ -268,7 +267,7 @@ static const lt_connector_ops_t s_ops = {
     .init = s_init,
     .start = s_start,
     .poll = s_poll,
-    .deliver = portal_deliver,
+    .deliver_many = portal_deliver_many,
     .stats = s_stats,
     .fini = s_fini,
 };

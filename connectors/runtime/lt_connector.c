@@ -108,6 +108,7 @@ struct _lt_conn_t {
     bool connected;                  //  session established
     pthread_t *workers;              //  worker threads
     int worker_count;                //  how many
+    size_t deliver_max;              //  most deliveries per deliver_many()
     bool started;                    //  lt_conn_start succeeded
     s_stats_t stats;                 //  counters
 };
@@ -283,6 +284,12 @@ const char *lt_conn_option(lt_conn_t *self, const char *name)
 long long lt_conn_option_int(lt_conn_t *self, const char *name)
 {
     return lt_option_number(lt_conn_option(self, name));
+}
+
+void lt_conn_set_deliver_max(lt_conn_t *self, size_t max)
+{
+    assert(self && !self->started);
+    self->deliver_max = max > 0 ? max : 1;
 }
 
 const char *lt_conn_name(lt_conn_t *self)
@@ -484,8 +491,12 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     work->payload = lt_ltp_take_payload(msg, &work->size);
     pthread_mutex_lock(&conn->lock);
     conn->stats.delivered++;
+    //  A worker of deliver_many() takes every delivery waiting: only the
+    //  first one queued wakes one (it wakes another if it leaves some).
+    bool wake = !conn->ops->deliver_many || zlistx_size(conn->work) == 0;
     zlistx_add_end(conn->work, work);
-    pthread_cond_signal(&conn->work_cond);
+    if (wake)
+        pthread_cond_signal(&conn->work_cond);
     pthread_mutex_unlock(&conn->lock);
 }
 
@@ -809,50 +820,88 @@ static bool s_queues_empty(lt_conn_t *self)
     return zlistx_size(self->to_send) == 0 && zlistx_size(self->results) == 0;
 }
 
+//  Take the next deliveries for one worker (lock held): one for deliver(),
+//  up to deliver_max for deliver_many(); a worker that leaves some wakes
+//  another. Returns how many were put in works.
+static size_t s_take_work(lt_conn_t *self, work_t **works, size_t max)
+{
+    size_t count = 0;
+    while (count < max && zlistx_size(self->work) > 0)
+        works[count++] = zlistx_detach(self->work, NULL);
+    if (count > 0 && zlistx_size(self->work) > 0 && self->ops->deliver_many)
+        pthread_cond_signal(&self->work_cond);
+    return count;
+}
+
 static void *s_worker(void *arg)
 {
     lt_conn_t *self = arg;
+    size_t max = self->ops->deliver_many ? self->deliver_max : 1;
+    work_t **works = calloc(max, sizeof(*works));
+    const lt_delivery_t **list = calloc(max, sizeof(*list));
+    lt_delivery_t *deliveries = calloc(max, sizeof(*deliveries));
+    lt_delivery_result_t *outcomes = calloc(max, sizeof(*outcomes));
+    lt_err_t *errs = calloc(max, sizeof(*errs));
+    result_t **results = calloc(max, sizeof(*results));
+    assert(works && list && deliveries && outcomes && errs && results);
     while (true) {
         pthread_mutex_lock(&self->lock);
         while (!self->stopping && zlistx_size(self->work) == 0)
             pthread_cond_wait(&self->work_cond, &self->lock);
-        work_t *work = self->stopping ? NULL : zlistx_detach(self->work, NULL);
+        size_t count = self->stopping ? 0 : s_take_work(self, works, max);
         pthread_mutex_unlock(&self->lock);
-        if (!work)
+        if (count == 0)
             break;
-        lt_delivery_t delivery = {.delivery = work->delivery,
-                                  .attempt = work->attempt,
-                                  .envelope = work->envelope,
-                                  .payload = work->payload,
-                                  .size = work->size};
-        lt_err_t err;
-        lt_err_clear(&err);
-        lt_delivery_result_t outcome = self->ops->deliver
-                                           ? self->ops->deliver(self->state, &delivery, &err)
-                                           : LT_DELIVERY_FAIL;
-        if (!self->ops->deliver)
-            lt_err_set(&err, LT_EINTERNAL, "connector %s does not take deliveries", self->name);
-        result_t *result = calloc(1, sizeof(*result));
-        assert(result);
-        s_message_key(work->envelope, result->msgid);
-        result->result = outcome;
-        snprintf(result->reason, sizeof(result->reason), "%s", err.detail);
-        pthread_mutex_lock(&self->lock);
-        if (outcome == LT_DELIVERY_OK)
-            self->stats.done++;
-        else if (outcome == LT_DELIVERY_RETRY)
-            self->stats.retried++;
+        for (size_t i = 0; i < count; i++) {
+            deliveries[i] = (lt_delivery_t){.delivery = works[i]->delivery,
+                                            .attempt = works[i]->attempt,
+                                            .envelope = works[i]->envelope,
+                                            .payload = works[i]->payload,
+                                            .size = works[i]->size};
+            list[i] = &deliveries[i];
+            outcomes[i] = LT_DELIVERY_FAIL;
+            lt_err_clear(&errs[i]);
+        }
+        if (self->ops->deliver_many)
+            self->ops->deliver_many(self->state, list, count, outcomes, errs);
+        else if (self->ops->deliver)
+            outcomes[0] = self->ops->deliver(self->state, &deliveries[0], &errs[0]);
         else
-            self->stats.failed++;
+            lt_err_set(&errs[0], LT_EINTERNAL, "connector %s does not take deliveries",
+                       self->name);
+        for (size_t i = 0; i < count; i++) {
+            results[i] = calloc(1, sizeof(*results[i]));
+            assert(results[i]);
+            s_message_key(works[i]->envelope, results[i]->msgid);
+            results[i]->result = outcomes[i];
+            snprintf(results[i]->reason, sizeof(results[i]->reason), "%s", errs[i].detail);
+        }
+        pthread_mutex_lock(&self->lock);
         bool wake = s_queues_empty(self);
-        zlistx_add_end(self->results, result);
+        for (size_t i = 0; i < count; i++) {
+            if (outcomes[i] == LT_DELIVERY_OK)
+                self->stats.done++;
+            else if (outcomes[i] == LT_DELIVERY_RETRY)
+                self->stats.retried++;
+            else
+                self->stats.failed++;
+            zlistx_add_end(self->results, results[i]);
+        }
         pthread_mutex_unlock(&self->lock);
         if (wake)
             s_wake(self);
-        lt_envelope_destroy(&work->envelope);
-        free(work->payload);
-        free(work);
+        for (size_t i = 0; i < count; i++) {
+            lt_envelope_destroy(&works[i]->envelope);
+            free(works[i]->payload);
+            free(works[i]);
+        }
     }
+    free(works);
+    free(list);
+    free(deliveries);
+    free(outcomes);
+    free(errs);
+    free(results);
     return NULL;
 }
 
@@ -876,6 +925,7 @@ lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->window_cond, NULL);
     pthread_cond_init(&self->work_cond, NULL);
+    self->deliver_max = 64;
     self->to_send = zlistx_new();
     self->work = zlistx_new();
     self->results = zlistx_new();

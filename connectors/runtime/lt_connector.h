@@ -80,6 +80,16 @@ typedef struct {
     //  Stop and free the state. Main thread, after the session ended and
     //  the workers stopped.
     void (*fini)(void **state_p);
+
+    //  Optional, used instead of deliver() when set: deliver several
+    //  messages at once. A worker hands over every delivery waiting for a
+    //  worker, up to lt_conn_set_deliver_max (never two of the same lane,
+    //  as for deliver()), and the connector writes each one's outcome in
+    //  results[i] (and errs[i] for RETRY and FAIL). lt_conn_publish_for
+    //  and lt_conn_publish_for_many work for any of them. Saves a thread
+    //  switch per message for connectors that send several in one call.
+    void (*deliver_many)(void *state, const lt_delivery_t *const *deliveries, size_t count,
+                         lt_delivery_result_t *results, lt_err_t *errs);
 } lt_connector_ops_t;
 
 //  Result of a publish.
@@ -121,6 +131,10 @@ long long lt_conn_option_int(lt_conn_t *self, const char *name);
 
 //  The options every connector takes (name, broker, keys, workers...).
 const lt_option_t *lt_conn_runtime_options(void);
+
+//  Most deliveries one deliver_many() call gets (default 64, at least 1).
+//  From init().
+void lt_conn_set_deliver_max(lt_conn_t *self, size_t max);
 
 //  The connector's name (from --name or the table).
 const char *lt_conn_name(lt_conn_t *self);
