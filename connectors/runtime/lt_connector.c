@@ -329,6 +329,7 @@ typedef struct {
     bool stats_too_long;      //  the counters did not fit a PING (logged once)
     zhashx_t *seen;           //  message key -> "" for delivered messages
     zlistx_t *seen_order;     //  message keys in insertion order, for eviction
+    zlistx_t *arrived;        //  work_t read in this round, for deliver_many() workers
     zhashx_t *inprog;         //  message key -> inprog_t
     uint32_t credit;          //  credit offered in HELLO
 } session_t;
@@ -489,12 +490,32 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     work->attempt = lt_ltp_attempt(msg);
     work->envelope = lt_ltp_take_envelope(msg);
     work->payload = lt_ltp_take_payload(msg, &work->size);
+    if (conn->ops->deliver_many) {
+        zlistx_add_end(s->arrived, work);   //  handed over with the round (s_hand_over)
+        return;
+    }
     pthread_mutex_lock(&conn->lock);
     conn->stats.delivered++;
-    //  A worker of deliver_many() takes every delivery waiting: only the
-    //  first one queued wakes one (it wakes another if it leaves some).
-    bool wake = !conn->ops->deliver_many || zlistx_size(conn->work) == 0;
     zlistx_add_end(conn->work, work);
+    pthread_cond_signal(&conn->work_cond);
+    pthread_mutex_unlock(&conn->lock);
+}
+
+//  Hand the deliveries read in one round to the workers of deliver_many()
+//  at once: one lock and one wake for the round (the woken worker takes
+//  them all up to its most, and wakes another if it leaves some), so that
+//  deliveries that arrive together go to DVCQG in one call.
+static void s_hand_over(session_t *s)
+{
+    lt_conn_t *conn = s->conn;
+    size_t count = zlistx_size(s->arrived);
+    if (count == 0)
+        return;
+    pthread_mutex_lock(&conn->lock);
+    conn->stats.delivered += count;
+    bool wake = zlistx_size(conn->work) == 0;
+    for (work_t *w = zlistx_detach(s->arrived, NULL); w; w = zlistx_detach(s->arrived, NULL))
+        zlistx_add_end(conn->work, w);
     if (wake)
         pthread_cond_signal(&conn->work_cond);
     pthread_mutex_unlock(&conn->lock);
@@ -758,6 +779,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     s->seen_order = zlistx_new();
     s->inprog = zhashx_new();
     zhashx_set_destructor(s->inprog, s_inprog_free);
+    s->arrived = zlistx_new();
     s->heartbeat = 1000;
     s_hello(s, true);
     zsock_signal(pipe, 0);
@@ -780,6 +802,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
         if (items[1].revents & ZMQ_POLLIN)
             for (int i = 0; i < 1000 && (zsock_events(s->dealer) & ZMQ_POLLIN); i++)
                 s_on_broker(s);
+        s_hand_over(s);
         s_on_tick(s);
     }
     if (s->ready) {
@@ -797,6 +820,8 @@ static void s_session_actor(zsock_t *pipe, void *args)
     zlistx_set_destructor(s->seen_order, (zlistx_destructor_fn *) zstr_free);
     zlistx_destroy(&s->seen_order);
     zhashx_destroy(&s->inprog);
+    s_hand_over(s);   //  the workers free what they did not take
+    zlistx_destroy(&s->arrived);
     zsock_destroy(&s->dealer);
     zcert_destroy(&s->cert);
 }
