@@ -389,12 +389,6 @@ static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t co
     return 0;
 }
 
-//  Publish the fact that DVCQG accepted this one dossier (a call of its own).
-static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
-{
-    return s_fact_many(self, &d, 1, err);
-}
-
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
 //  *updating_p tells whether it went as an update.
 static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
@@ -456,7 +450,7 @@ typedef struct {
     bool updating;               //  sent as an update
     bool done;                   //  outcome known (no call needed)
     bool batch;                  //  may share a call
-    bool covered;                //  its dossier_synced fact is the call's, published
+    bool covered;                //  named by a dossier_synced fact published
     s_outcome_t outcome;         //  what became of it
 } s_item_t;
 
@@ -519,18 +513,6 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
             lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     free(records);
-    //  One dossier_synced fact for the whole call, published before any of
-    //  its deliveries returns (each DONE waits for its ACCEPTED).
-    bool covered = false;
-    if (outcome == S_OK && head->dossier) {
-        const lt_delivery_t *ds[PORTAL_BATCH_MAX];
-        for (size_t i = 0; i < count; i++)
-            ds[i] = batch[i]->d;
-        if (s_fact_many(self, ds, count, &err))
-            outcome = S_TRANSIENT;   //  DVCQG holds them (SENT): the retry publishes it
-        else
-            covered = true;
-    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.batches++;
     self->stats.batched += count;
@@ -542,7 +524,6 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
             continue;
         batch[i]->done = true;
         batch[i]->outcome = outcome;
-        batch[i]->covered = covered;
         if (outcome != S_OK)
             lt_err_set(batch[i]->err, LT_EUNAVAIL, "%s", err.detail);
     }
@@ -648,8 +629,6 @@ static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
                                   : item->outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : item->outcome == S_SESSION   ? LT_DELIVERY_RETRY
                                                                  : LT_DELIVERY_FAIL;
-    if (result == LT_DELIVERY_OK && item->dossier && !item->covered && s_fact(self, d, item->err))
-        result = LT_DELIVERY_RETRY;
     if (result == LT_DELIVERY_OK) {
         if (!item->dossier)
             portal_count(self, &self->stats.steps_out);   //  a dossier counts with its fact
@@ -712,6 +691,31 @@ void portal_deliver_many(void *state, const lt_delivery_t *const *ds, size_t cou
         if (!items[i].done)
             s_send_alone(self, client, &items[i]);
     s_give(self, &client);
+    //  One dossier_synced fact per agency names every dossier DVCQG
+    //  accepted in these calls (a dossier it held already included),
+    //  published before any of their deliveries returns: each DONE waits
+    //  for the broker's ACCEPTED.
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].dossier || items[i].outcome != S_OK || items[i].covered)
+            continue;
+        size_t n = 0;
+        const char *agency = lt_envelope_sender(items[i].d->envelope);
+        for (size_t j = i; j < count && n < PORTAL_BATCH_MAX; j++)
+            if (items[j].dossier && items[j].outcome == S_OK && !items[j].covered
+                && strcmp(lt_envelope_sender(items[j].d->envelope), agency) == 0) {
+                items[j].covered = true;
+                batch[n++] = &items[j];
+            }
+        const lt_delivery_t *facts[PORTAL_BATCH_MAX];
+        for (size_t j = 0; j < n; j++)
+            facts[j] = batch[j]->d;
+        lt_err_t err;
+        if (s_fact_many(self, facts, n, &err))
+            for (size_t j = 0; j < n; j++) {
+                batch[j]->outcome = S_TRANSIENT;   //  DVCQG holds it (SENT): the retry publishes it
+                *batch[j]->err = err;
+            }
+    }
     for (size_t i = 0; i < count; i++)
         results[i] = s_finish(self, &items[i]);
     free(items);

@@ -95,7 +95,8 @@ PY
 onestop_cpu=$(awk '{printf "%.2f", $1 + $2}' "$HUB_DIR/onestop.cpu")
 echo "  CPU seconds when the intake ended: $intake_cpu"
 echo "  CPU seconds at the end: lthubd $(cpu "$HUB_PID"), lthub-portal $(cpu "$PORTAL_PID"), DVCQG simulator $(cpu "$SIM_PID"), one-stop client $onestop_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  dossier_synced facts: $(pstat facts) for $(pstat synced) dossiers"
+echo "  dossier_synced facts: $(pstat facts) for $(pstat synced) dossiers; deliveries answered RETRY $(pstat retried), FAIL $(pstat failed)"
+echo "  lthub-portal's runtime: $(http_get "$PORTAL_URL/_portal/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(", ".join("%s %s" % (k, v) for k, v in sorted(d.items()) if not isinstance(v, (dict, list))))')"
 echo "  DVCQG calls: $(pstat batches) batched calls carried $(pstat batched) records; DVCQG saw $(sim_n requests) requests ($(sim_n logins) logins, $(sim_n lookups) lookups, $(sim_n exists) answered -3)"
 # The broker's group commits (one fsync each): how many, how many writes
 # each carried, how long each took.
