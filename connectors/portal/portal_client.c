@@ -322,8 +322,10 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
             there = json_equal(data, record) ? 1 : 0;
         else if (outcome == S_INVALID || outcome == S_EXISTS || outcome == S_REFUSED)
             there = 0;   //  DVCQG does not know the dossier, or offers no lookup
-        else if (outcome == S_SESSION)
-            refused = generation;
+        else if (outcome == S_SESSION) {
+            portal_count(self, &self->stats.relogins);
+            refused = generation;   //  s_login logs in again unless another worker did
+        }
         json_decref(answer);
     }
     json_decref(record);

@@ -1055,15 +1055,12 @@ void lt_conn_destroy(lt_conn_t **self_p)
     *self_p = NULL;
 }
 
-//  Queue a publish once the window has room; deadline (CLOCK_REALTIME), when
-//  not NULL, bounds the wait for room. Returns 0, -1 when stopping, -2 when
-//  the deadline passed (nothing queued; the envelope is destroyed).
-static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
-                           size_t size, lt_publish_fn *fn, void *arg,
-                           const struct timespec *deadline,
-                           const lt_delivery_t *const *owners, size_t owner_count)
+//  Make the entry of one publish: the envelope taken, the payload copied.
+static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload, size_t size,
+                                lt_publish_fn *fn, void *arg,
+                                const lt_delivery_t *const *owners, size_t owner_count)
 {
-    assert(self && envelope_p && *envelope_p);
+    assert(envelope_p && *envelope_p);
     pending_t *p = calloc(1, sizeof(*p));
     assert(p);
     if (owner_count) {
@@ -1086,34 +1083,92 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
     p->size = size;
     p->fn = fn;
     p->arg = arg;
+    return p;
+}
+
+//  Free an entry that was never queued.
+static void s_pending_drop(pending_t *p)
+{
+    lt_envelope_destroy(&p->envelope);
+    free(p->payload);
+    free(p->owners);
+    free(p);
+}
+
+//  Queue entries in order, each once the window has room; deadline
+//  (CLOCK_REALTIME), when not NULL, bounds the wait for room. The session
+//  thread is woken once for all of them (and before each wait for room, so
+//  that it sends what is queued). Returns 0, -1 when stopping, -2 when the
+//  deadline passed; *queued tells how many went (the others are freed).
+static int s_enqueue(lt_conn_t *self, pending_t **ps, size_t count,
+                     const struct timespec *deadline, size_t *queued)
+{
+    int rc = 0;
+    bool wake = false;
+    size_t n = 0;
     pthread_mutex_lock(&self->lock);
-    //  Wait for room; a message larger than the byte window goes alone.
-    bool late = false;
-    while (!self->stopping && !late &&
-           (self->outstanding >= self->window ||
-            (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes))) {
-        if (!deadline)
-            pthread_cond_wait(&self->window_cond, &self->lock);
-        else if (pthread_cond_timedwait(&self->window_cond, &self->lock, deadline) == ETIMEDOUT)
-            late = true;
+    for (; n < count && rc == 0; n++) {
+        size_t size = ps[n]->size;
+        //  Wait for room; a message larger than the byte window goes alone.
+        while (!self->stopping && rc == 0 &&
+               (self->outstanding >= self->window ||
+                (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes))) {
+            if (wake) {
+                s_wake(self);
+                wake = false;
+            }
+            if (!deadline)
+                pthread_cond_wait(&self->window_cond, &self->lock);
+            else if (pthread_cond_timedwait(&self->window_cond, &self->lock, deadline)
+                     == ETIMEDOUT)
+                rc = -2;
+        }
+        if (self->stopping)
+            rc = -1;
+        if (rc)
+            break;
+        self->outstanding++;
+        self->outstanding_bytes += size;
+        self->stats.published++;
+        wake |= s_queues_empty(self);
+        zlistx_add_end(self->to_send, ps[n]);
     }
-    if (self->stopping || late) {
-        pthread_mutex_unlock(&self->lock);
-        lt_envelope_destroy(&p->envelope);
-        free(p->payload);
-        free(p->owners);
-        free(p);
-        return late ? -2 : -1;
-    }
-    self->outstanding++;
-    self->outstanding_bytes += size;
-    self->stats.published++;
-    bool wake = s_queues_empty(self);
-    zlistx_add_end(self->to_send, p);
     pthread_mutex_unlock(&self->lock);
     if (wake)
         s_wake(self);
-    return 0;
+    for (size_t i = n; i < count; i++)
+        s_pending_drop(ps[i]);
+    if (queued)
+        *queued = n;
+    return rc;
+}
+
+//  Queue a publish once the window has room (see s_enqueue). Returns 0, -1
+//  when stopping, -2 when the deadline passed (nothing queued; the envelope
+//  is destroyed).
+static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                           size_t size, lt_publish_fn *fn, void *arg,
+                           const struct timespec *deadline,
+                           const lt_delivery_t *const *owners, size_t owner_count)
+{
+    assert(self && envelope_p && *envelope_p);
+    pending_t *p = s_pending_new(envelope_p, payload, size, fn, arg, owners, owner_count);
+    return s_enqueue(self, &p, 1, deadline, NULL);
+}
+
+size_t lt_conn_publish_async_many(lt_conn_t *self, lt_envelope_t **envelopes,
+                                  const void *const *payloads, const size_t *sizes, size_t count,
+                                  lt_publish_fn *fn, void *const *args)
+{
+    assert(self && (count == 0 || (envelopes && payloads && sizes && args)));
+    pending_t **ps = calloc(count ? count : 1, sizeof(*ps));
+    assert(ps);
+    for (size_t i = 0; i < count; i++)
+        ps[i] = s_pending_new(&envelopes[i], payloads[i], sizes[i], fn, args[i], NULL, 0);
+    size_t queued = 0;
+    s_enqueue(self, ps, count, NULL, &queued);
+    free(ps);
+    return queued;
 }
 
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,

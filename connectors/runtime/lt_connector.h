@@ -154,6 +154,16 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                           size_t size, lt_publish_fn *fn, void *arg);
 
+//  Publish several messages without waiting, handed to the session thread
+//  together (one wake), so that they reach the broker together; fn is
+//  called once per message, with args[i]. Blocks while the publish window
+//  is full. The envelopes are taken (each set to NULL). Safe from any
+//  thread. Returns how many were queued, in order: count, or fewer when
+//  the runtime is stopping (the others are destroyed, their fn not called).
+size_t lt_conn_publish_async_many(lt_conn_t *self, lt_envelope_t **envelopes,
+                                  const void *const *payloads, const size_t *sizes, size_t count,
+                                  lt_publish_fn *fn, void *const *args);
+
 //  From deliver() only, for the delivery it handles: publish a message that
 //  the delivery's answer waits for. The broker is answered DONE only once
 //  it ACCEPTED this message (a transient rejection is resent, as for any
