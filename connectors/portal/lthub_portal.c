@@ -14,18 +14,20 @@
     every one on disk (else -9: send again, a resend is deduplicated).
     TraCuuHoSo answers the latest record kept in DATA/portal.db.
 
-    Hub -> DVCQG (portal_client.c, deliver() on the runtime's workers). The
-    broker's lanes (destination + MaHoSo) hand over one delivery of a
-    dossier at a time, so a progress step never overtakes its dossier nor an
-    update its record. Each delivery logs in when needed, sends the record
+    Hub -> DVCQG (portal_client.c, deliver_many() on the runtime's
+    workers: each takes every delivery waiting, up to --batch, and sends
+    those of one kind, update flag and agency in one call). The broker's
+    lanes (destination + MaHoSo) hand over one delivery of a dossier at a
+    time, so a progress step never overtakes its dossier nor an update its
+    record. Each delivery logs in when needed, sends the record
     (DongBoHoSoMC with isUpdating from the envelope, or CapNhatTienDoHoSoMC),
     logs in again on -2, resends as an update on -3, retries -9, HTTP 5xx and
     timeouts (RETRY: the broker backs off), and fails on -1 with DVCQG's
     message. When DVCQG accepted dossiers, a fact (dossier_synced) is
-    published for counting: one per DVCQG call, naming every dossier it
-    got accepted (lt_conn_publish_for_many; lt_conn_publish_for for a
-    dossier sent alone). Each delivery is DONE only once the broker holds
-    the fact, without a worker waiting for it.
+    published for counting: one per agency for the deliveries a worker
+    took at once, naming every dossier DVCQG accepted in their calls
+    (lt_conn_publish_for_many). Each delivery is DONE only once the broker
+    holds the fact, without a worker waiting for it.
 */
 #include "portal.h"
 

@@ -1,7 +1,8 @@
-/*  portal_client.c: deliver() of lthub-portal, the hub as a client of
-    DVCQG's adapter (spec/peers.md B).
+/*  portal_client.c: deliver_many() of lthub-portal, the hub as a client
+    of DVCQG's adapter (spec/peers.md B).
 
-    Runs on the runtime's workers, several at once; the broker never hands
+    Runs on the runtime's workers, several at once, each with the
+    deliveries that were waiting for a worker; the broker never hands
     over two deliveries of the same lane (destination + MaHoSo) at a time,
     so a progress step never overtakes its dossier and an update never
     overtakes its record. One DVCQG session is shared by the workers; when
