@@ -662,9 +662,11 @@ void portal_deliver_many(void *state, const lt_delivery_t *const *ds, size_t cou
     s_item_t **batch = calloc(count, sizeof(*batch));
     lt_http_client_t *client = items && ids && marks && batch ? s_take(self, &errs[0]) : NULL;
     if (!client) {
+        if (!errs[0].detail[0])
+            lt_err_set(&errs[0], LT_ENOMEM, "out of memory");
         for (size_t i = 0; i < count; i++) {
-            if (i > 0 || !errs[0].detail[0])
-                lt_err_set(&errs[i], LT_ENOMEM, "out of memory");
+            if (i > 0)
+                errs[i] = errs[0];
             results[i] = LT_DELIVERY_RETRY;
             s_note(self, LT_DELIVERY_RETRY, errs[i].detail);
         }
