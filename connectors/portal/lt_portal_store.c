@@ -268,17 +268,33 @@ int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids
     return rc;
 }
 
-lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid)
+//  Read one delivery state with the lock held.
+static lt_portal_mark_t s_marked(lt_portal_store_t *self, const char *msgid)
 {
-    assert(self && msgid);
-    pthread_mutex_lock(&self->lock);
     sqlite3_reset(self->marked);
     sqlite3_bind_text(self->marked, 1, msgid, -1, SQLITE_STATIC);
     int state = sqlite3_step(self->marked) == SQLITE_ROW ? sqlite3_column_int(self->marked, 0) : 0;
     sqlite3_reset(self->marked);
-    pthread_mutex_unlock(&self->lock);
     return state == LT_PORTAL_SENDING || state == LT_PORTAL_SENT ? (lt_portal_mark_t) state
                                                                    : LT_PORTAL_UNSENT;
+}
+
+lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid)
+{
+    assert(self && msgid);
+    lt_portal_mark_t mark;
+    lt_portal_store_marked_many(self, &msgid, 1, &mark);
+    return mark;
+}
+
+void lt_portal_store_marked_many(lt_portal_store_t *self, const char *const *msgids,
+                                 size_t count, lt_portal_mark_t *marks)
+{
+    assert(self && (count == 0 || (msgids && marks)));
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < count; i++)
+        marks[i] = s_marked(self, msgids[i]);
+    pthread_mutex_unlock(&self->lock);
 }
 
 int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms)
@@ -361,9 +377,14 @@ void lt_portal_store_test(bool verbose)
     assert(lt_portal_store_prune(store, lt_time_ms() - 60000) == 0);
     assert(lt_portal_store_prune(store, lt_time_ms() + 1) == 1);
     assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
-    const char *ids[] = {"m-2", "m-3"};
+    const char *ids[] = {"m-2", "m-3", "m-4"};
     assert(lt_portal_store_mark_many(store, ids, 2, LT_PORTAL_SENT, &err) == 0);
     assert(lt_portal_store_marked(store, "m-3") == LT_PORTAL_SENT);
+    lt_portal_mark_t marks[3];
+    assert(lt_portal_store_mark(store, "m-4", LT_PORTAL_SENDING, &err) == 0);
+    lt_portal_store_marked_many(store, ids, 3, marks);
+    assert(marks[0] == LT_PORTAL_SENT && marks[1] == LT_PORTAL_SENT
+           && marks[2] == LT_PORTAL_SENDING);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);

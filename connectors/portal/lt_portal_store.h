@@ -69,6 +69,10 @@ int lt_portal_store_mark_many(lt_portal_store_t *self, const char *const *msgids
 //  Return the delivery state of message msgid (UNSENT when unknown or on error).
 lt_portal_mark_t lt_portal_store_marked(lt_portal_store_t *self, const char *msgid);
 
+//  The delivery states of several messages at once, into marks[i].
+void lt_portal_store_marked_many(lt_portal_store_t *self, const char *const *msgids,
+                                 size_t count, lt_portal_mark_t *marks);
+
 //  Forget delivery states first marked before before_ms (Unix ms); returns
 //  how many, -1 on error.
 int64_t lt_portal_store_prune(lt_portal_store_t *self, int64_t before_ms);

@@ -14,18 +14,20 @@
     every one on disk (else -9: send again, a resend is deduplicated).
     TraCuuHoSo answers the latest record kept in DATA/portal.db.
 
-    Hub -> DVCQG (portal_client.c, deliver() on the runtime's workers). The
-    broker's lanes (destination + MaHoSo) hand over one delivery of a
-    dossier at a time, so a progress step never overtakes its dossier nor an
-    update its record. Each delivery logs in when needed, sends the record
+    Hub -> DVCQG (portal_client.c, deliver_many() on the runtime's
+    workers: each takes every delivery waiting, up to --batch, and sends
+    those of one kind, update flag and agency in one call). The broker's
+    lanes (destination + MaHoSo) hand over one delivery of a dossier at a
+    time, so a progress step never overtakes its dossier nor an update its
+    record. Each delivery logs in when needed, sends the record
     (DongBoHoSoMC with isUpdating from the envelope, or CapNhatTienDoHoSoMC),
     logs in again on -2, resends as an update on -3, retries -9, HTTP 5xx and
     timeouts (RETRY: the broker backs off), and fails on -1 with DVCQG's
     message. When DVCQG accepted dossiers, a fact (dossier_synced) is
-    published for counting: one per DVCQG call, naming every dossier it
-    got accepted (lt_conn_publish_for_many; lt_conn_publish_for for a
-    dossier sent alone). Each delivery is DONE only once the broker holds
-    the fact, without a worker waiting for it.
+    published for counting: one per agency for the deliveries a worker
+    took at once, naming every dossier DVCQG accepted in their calls
+    (lt_conn_publish_for_many). Each delivery is DONE only once the broker
+    holds the fact, without a worker waiting for it.
 */
 #include "portal.h"
 
@@ -92,7 +94,6 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     pthread_mutex_init(&self->login_lock, NULL);
     pthread_mutex_init(&self->pool_lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
-    pthread_mutex_init(&self->batch_lock, NULL);
     *state_p = self;
     unsigned port = 0;
     lt_option_addr(lt_conn_option(conn, "listen"), self->host, sizeof(self->host), &port);
@@ -122,6 +123,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->login_pause_ms = lt_conn_option_int(conn, "dvcqg-login-pause") * 1000;
     self->connect_timeout_ms = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->max_batch = (size_t) batch;
+    lt_conn_set_deliver_max(conn, self->max_batch);
     self->username = lt_conn_option(conn, "username");
     self->dvcqg_url = lt_conn_option(conn, "dvcqg-url");
     self->dvcqg_username = lt_conn_option(conn, "dvcqg-username");
@@ -254,7 +256,6 @@ static void s_fini(void **state_p)
     pthread_mutex_destroy(&self->login_lock);
     pthread_mutex_destroy(&self->pool_lock);
     pthread_mutex_destroy(&self->stats_lock);
-    pthread_mutex_destroy(&self->batch_lock);
     free(self);
     *state_p = NULL;
 }
@@ -268,7 +269,7 @@ static const lt_connector_ops_t s_ops = {
     .init = s_init,
     .start = s_start,
     .poll = s_poll,
-    .deliver = portal_deliver,
+    .deliver_many = portal_deliver_many,
     .stats = s_stats,
     .fini = s_fini,
 };

@@ -24,7 +24,6 @@
 #define PORTAL_MAX_AGENCIES 64         //  --agencies entries
 #define PORTAL_TOKEN_LEN 64            //  hex characters of a session token
 #define PORTAL_BATCH_MAX 500           //  records per DVCQG call at most (--batch)
-#define PORTAL_FLUSHERS  4             //  batched DVCQG calls in flight at once at most
 #define PORTAL_REPLY_SLACK (1024 * 1024)   //  DVCQG answer bytes beyond --max-body read at most
 
 //  Counters of the connector (under stats_lock).
@@ -100,10 +99,6 @@ typedef struct {
     int64_t login_paused_until;           //  no login before this (monotonic ms) after a refusal
     char login_refusal[512];              //  why the last login was refused
     size_t max_batch;                     //  --batch: records per DVCQG call
-    pthread_mutex_t batch_lock;           //  guards queue, queued and flushing
-    struct s_item *queue;                 //  deliveries waiting for a batch
-    size_t queued;                        //  items in queue
-    size_t flushing;                      //  workers sending a batch now
     pthread_mutex_t pool_lock;            //  guards pool
     lt_http_client_t *pool[PORTAL_POOL_MAX];   //  idle clients
     size_t pool_count;                    //  entries in pool
@@ -130,8 +125,10 @@ lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *res
 //  Close sessions idle for longer than --session-idle (poll()).
 void portal_sessions_expire(portal_t *self);
 
-//  Deliver one dossier or progress step to DVCQG (the deliver slot).
-lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *delivery, lt_err_t *err);
+//  Deliver dossiers and progress steps to DVCQG, several in one call where
+//  they can share it (the deliver_many slot).
+void portal_deliver_many(void *state, const lt_delivery_t *const *deliveries, size_t count,
+                         lt_delivery_result_t *results, lt_err_t *errs);
 
 //  Destroy the pooled DVCQG clients (fini).
 void portal_client_fini(portal_t *self);

@@ -1,7 +1,8 @@
-/*  portal_client.c: deliver() of lthub-portal, the hub as a client of
-    DVCQG's adapter (spec/peers.md B).
+/*  portal_client.c: deliver_many() of lthub-portal, the hub as a client
+    of DVCQG's adapter (spec/peers.md B).
 
-    Runs on the runtime's workers, several at once; the broker never hands
+    Runs on the runtime's workers, several at once, each with the
+    deliveries that were waiting for a worker; the broker never hands
     over two deliveries of the same lane (destination + MaHoSo) at a time,
     so a progress step never overtakes its dossier and an update never
     overtakes its record. One DVCQG session is shared by the workers; when
@@ -322,8 +323,10 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
             there = json_equal(data, record) ? 1 : 0;
         else if (outcome == S_INVALID || outcome == S_EXISTS || outcome == S_REFUSED)
             there = 0;   //  DVCQG does not know the dossier, or offers no lookup
-        else if (outcome == S_SESSION)
-            refused = generation;
+        else if (outcome == S_SESSION) {
+            portal_count(self, &self->stats.relogins);
+            refused = generation;   //  s_login logs in again unless another worker did
+        }
         json_decref(answer);
     }
     json_decref(record);
@@ -389,12 +392,6 @@ static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t co
     return 0;
 }
 
-//  Publish the fact that DVCQG accepted this one dossier (a call of its own).
-static int s_fact(portal_t *self, const lt_delivery_t *d, lt_err_t *err)
-{
-    return s_fact_many(self, &d, 1, err);
-}
-
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
 //  *updating_p tells whether it went as an update.
 static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
@@ -440,29 +437,24 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
 }
 
 //  ---------------------------------------------------------------------------
-//  Batches: concurrent deliveries of the same kind, update flag and agency
-//  share one call. Each worker queues its item; a waiting worker takes a
-//  batch from the head of the queue when no call is in flight, or when a
-//  quarter of --batch items wait beside the calls in flight (at most
-//  PORTAL_FLUSHERS at once), sends it, and hands the outcome to every item
-//  of it. Items of one batch come from different lanes (the
-//  broker never hands over two of one lane at once), so their order within
-//  the call does not matter. A batch DVCQG refuses for another reason than
-//  a transient one is sent again item by item, so that -1, -2 and -3 name
-//  one record.
+//  Batches: the runtime hands deliver_many() every delivery waiting for a
+//  worker (up to --batch, never two of one lane); those of the same kind,
+//  update flag and agency share one call. Items of one call come from
+//  different lanes, so their order within the call does not matter, and
+//  calls of several workers in flight at once never reorder a lane. A
+//  batch DVCQG refuses for another reason than a transient one is sent
+//  again item by item, so that -1, -2 and -3 name one record.
 
-//  One queued delivery.
-typedef struct s_item {
+//  One delivery of a deliver_many() call.
+typedef struct {
     const lt_delivery_t *d;      //  the delivery
+    lt_err_t *err;               //  its reason, for RETRY and FAIL
     bool dossier;                //  dossier (else progress step)
     bool updating;               //  sent as an update
-    int state;                   //  0 queued, 1 taken, 2 done
-    bool alone;                  //  send it alone (the batch was refused)
-    bool covered;                //  its dossier_synced fact is the call's, published
-    s_outcome_t outcome;         //  the batch's outcome
-    char reason[512];            //  its reason
-    pthread_cond_t cond;         //  signalled when done, or when it may flush
-    struct s_item *next;         //  queue link
+    bool done;                   //  outcome known (no call needed)
+    bool batch;                  //  may share a call
+    bool covered;                //  named by a dossier_synced fact published
+    s_outcome_t outcome;         //  what became of it
 } s_item_t;
 
 //  True when two items may share a call.
@@ -472,27 +464,13 @@ static bool s_same_call(const s_item_t *a, const s_item_t *b)
            && strcmp(lt_envelope_sender(a->d->envelope), lt_envelope_sender(b->d->envelope)) == 0;
 }
 
-//  Take one batch from the queue, send it, hand out its outcome.
-static void s_flush(portal_t *self, lt_http_client_t *client)
+//  Send one batch in one call and hand its outcome to every item of it;
+//  items DVCQG refused for another reason than a transient one are left
+//  not done, to be sent alone.
+static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **batch,
+                         size_t count)
 {
-    s_item_t *batch[PORTAL_BATCH_MAX];
-    size_t count = 0;
-    pthread_mutex_lock(&self->batch_lock);
-    s_item_t *head = self->queue;
-    for (s_item_t **link = &self->queue; *link && count < self->max_batch;) {
-        s_item_t *item = *link;
-        if (s_same_call(item, head)) {
-            *link = item->next;
-            item->state = 1;
-            batch[count++] = item;
-            self->queued--;
-        }
-        else
-            link = &item->next;
-    }
-    pthread_mutex_unlock(&self->batch_lock);
-    if (count == 0)
-        return;
+    const s_item_t *head = batch[0];
     const char *ids[PORTAL_BATCH_MAX];
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++) {
@@ -538,79 +516,20 @@ static void s_flush(portal_t *self, lt_http_client_t *client)
             lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
     }
     free(records);
-    //  One dossier_synced fact for the whole call, published before any of
-    //  its deliveries returns (each DONE waits for its ACCEPTED).
-    bool covered = false;
-    if (outcome == S_OK && head->dossier) {
-        const lt_delivery_t *ds[PORTAL_BATCH_MAX];
-        for (size_t i = 0; i < count; i++)
-            ds[i] = batch[i]->d;
-        if (s_fact_many(self, ds, count, &err))
-            outcome = S_TRANSIENT;   //  DVCQG holds them (SENT): the retry publishes it
-        else
-            covered = true;
-    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.batches++;
     self->stats.batched += count;
     pthread_mutex_unlock(&self->stats_lock);
-    pthread_mutex_lock(&self->batch_lock);
+    bool alone = outcome != S_OK && outcome != S_TRANSIENT;
     for (size_t i = 0; i < count; i++) {
+        batch[i]->batch = false;
+        if (alone)
+            continue;
+        batch[i]->done = true;
         batch[i]->outcome = outcome;
-        batch[i]->alone = outcome != S_OK && outcome != S_TRANSIENT;
-        batch[i]->covered = covered;
-        snprintf(batch[i]->reason, sizeof(batch[i]->reason), "%s", err.detail);
-        batch[i]->state = 2;
-        pthread_cond_signal(&batch[i]->cond);
+        if (outcome != S_OK)
+            lt_err_set(batch[i]->err, LT_EUNAVAIL, "%s", err.detail);
     }
-    pthread_mutex_unlock(&self->batch_lock);
-}
-
-//  True when a waiting worker may send a batch now (batch_lock held): when
-//  none is being sent, or when enough items wait for another call beside
-//  those in flight (items of one call come from different lanes, so calls
-//  in flight at once never reorder a lane).
-static bool s_may_flush(const portal_t *self)
-{
-    size_t enough = self->max_batch / 4 ? self->max_batch / 4 : 1;
-    return self->flushing == 0 || (self->flushing < PORTAL_FLUSHERS && self->queued >= enough);
-}
-
-//  Queue a delivery for a batch and wait for its outcome; true when it
-//  must be sent alone instead.
-static bool s_batched(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                      bool dossier, bool updating, s_outcome_t *outcome, bool *covered,
-                      lt_err_t *err)
-{
-    s_item_t item = {.d = d, .dossier = dossier, .updating = updating};
-    pthread_cond_init(&item.cond, NULL);
-    pthread_mutex_lock(&self->batch_lock);
-    s_item_t **tail = &self->queue;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = &item;
-    self->queued++;
-    while (item.state != 2) {
-        if (item.state == 0 && s_may_flush(self)) {
-            self->flushing++;
-            pthread_mutex_unlock(&self->batch_lock);
-            s_flush(self, client);
-            pthread_mutex_lock(&self->batch_lock);
-            self->flushing--;
-            //  Hand the turn to the worker whose item waits first.
-            if (self->queue)
-                pthread_cond_signal(&self->queue->cond);
-        }
-        else
-            pthread_cond_wait(&item.cond, &self->batch_lock);
-    }
-    pthread_mutex_unlock(&self->batch_lock);
-    pthread_cond_destroy(&item.cond);
-    *outcome = item.outcome;
-    *covered = item.covered;
-    if (item.outcome != S_OK)
-        lt_err_set(err, item.outcome == S_TRANSIENT ? LT_EUNAVAIL : LT_EPEER, "%s", item.reason);
-    return item.alone;
 }
 
 //  True for JSON whitespace.
@@ -619,16 +538,21 @@ static bool s_space(uint8_t c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_t *err)
+//  Check one delivery and decide how it goes: done (refused, or DVCQG
+//  holds it already), in a batch, or alone. mark is its delivery mark.
+static void s_prepare(portal_t *self, lt_http_client_t *client, s_item_t *item,
+                      lt_portal_mark_t mark)
 {
-    portal_t *self = state;
+    const lt_delivery_t *d = item->d;
     const lt_envelope_t *env = d->envelope;
     lt_kind_t kind = lt_envelope_kind(env);
+    item->outcome = S_TRANSIENT;
     if (kind != LT_KIND_DOSSIER && kind != LT_KIND_PROGRESS) {
-        lt_err_set(err, LT_EROUTE, "lthub-portal takes dossiers and progress steps, not %s "
-                   "messages", lt_kind_name(kind));
-        s_note(self, LT_DELIVERY_FAIL, err->detail);
-        return LT_DELIVERY_FAIL;
+        lt_err_set(item->err, LT_EROUTE, "lthub-portal takes dossiers and progress steps, not "
+                   "%s messages", lt_kind_name(kind));
+        item->outcome = S_INVALID;
+        item->done = true;
+        return;
     }
     //  The payload was checked when it came in; a record that is not a
     //  JSON object here was published by something else.
@@ -638,86 +562,169 @@ lt_delivery_result_t portal_deliver(void *state, const lt_delivery_t *d, lt_err_
     while (tail > head && s_space(d->payload[tail - 1]))
         tail--;
     if (tail - head < 2 || d->payload[head] != '{' || d->payload[tail - 1] != '}') {
-        lt_err_set(err, LT_EINVAL, "the payload is not a JSON record");
-        s_note(self, LT_DELIVERY_FAIL, err->detail);
-        return LT_DELIVERY_FAIL;
+        lt_err_set(item->err, LT_EINVAL, "the payload is not a JSON record");
+        item->outcome = S_INVALID;
+        item->done = true;
+        return;
     }
-    lt_http_client_t *client = s_take(self, err);
-    if (!client) {
-        s_note(self, LT_DELIVERY_RETRY, err->detail);
-        return LT_DELIVERY_RETRY;
-    }
-    bool dossier = kind == LT_KIND_DOSSIER;
-    bool updating = strcmp(lt_envelope_btype(env), "update") == 0;
-    s_outcome_t outcome = S_TRANSIENT;
-    bool done = false;
-    bool covered = false;   //  the batched call published the fact already
+    item->dossier = kind == LT_KIND_DOSSIER;
+    item->updating = strcmp(lt_envelope_btype(env), "update") == 0;
     //  A message marked SENT reached DVCQG before a crash; one marked
     //  SENDING (or retried) may have: a dossier DVCQG already holds as is
     //  is not sent again.
-    lt_portal_mark_t mark = lt_portal_store_marked(self->store, lt_envelope_id(env));
     int there = mark == LT_PORTAL_SENT ? 1
-                : dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
-                    ? s_already_there(self, client, d, err)
+                : item->dossier && (mark == LT_PORTAL_SENDING || d->attempt > 1)
+                    ? s_already_there(self, client, d, item->err)
                     : 0;
-    if (there < 0)
-        done = true;   //  outcome stays S_TRANSIENT: ask again later
-    else if (there) {
-        outcome = S_OK;
-        done = true;
+    if (there < 0) {
+        item->done = true;   //  outcome stays S_TRANSIENT: ask again later
+        return;
+    }
+    if (there) {
+        item->outcome = S_OK;
+        item->done = true;
         portal_count(self, &self->stats.already_there);
         if (mark != LT_PORTAL_SENT
-            && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, err))
-            lt_log_warning("event=store_error op=mark reason=\"%s\"", err->detail);
+            && lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENT, item->err))
+            lt_log_warning("event=store_error op=mark reason=\"%s\"", item->err->detail);
+        return;
     }
-    else if (mark == LT_PORTAL_SENDING && !dossier)
+    if (mark == LT_PORTAL_SENDING && !item->dossier)
         lt_log_warning("event=resend_unsure kind=%s key=\"%s\" msgid=%s reason=\"an earlier "
                        "call was cut short; DVCQG may receive this step twice\"",
                        lt_kind_name(kind), lt_envelope_key(env), lt_envelope_id(env));
     //  A record sent as new (isUpdating "False") although the hub relayed
     //  an earlier revision of its dossier is answered -3: it goes alone, so
     //  that it does not turn a batch of new dossiers into single calls.
-    bool exists = dossier && !updating && strtoull(lt_envelope_revision(env), NULL, 10) > 1;
-    if (!done && self->max_batch > 1 && d->attempt == 1 && !exists
-        && !s_batched(self, client, d, dossier, updating, &outcome, &covered, err))
-        done = true;
-    if (!done) {
-        if (lt_portal_store_mark(self->store, lt_envelope_id(env), LT_PORTAL_SENDING, err))
-            outcome = S_TRANSIENT;
-        else {
-            bool definite = false;
-            outcome = s_send_one(self, client, d, dossier, &updating, &definite, err);
-            lt_err_t merr;
-            if ((outcome == S_OK || definite)
-                && lt_portal_store_mark(self->store, lt_envelope_id(env),
-                                        outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
-                                        &merr))
-                lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
-        }
-    }
-    s_give(self, &client);
-    lt_delivery_result_t result = outcome == S_OK          ? LT_DELIVERY_OK
-                                  : outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
-                                  : outcome == S_SESSION   ? LT_DELIVERY_RETRY
-                                                           : LT_DELIVERY_FAIL;
-    if (result == LT_DELIVERY_OK && dossier && !covered && s_fact(self, d, err))
-        result = LT_DELIVERY_RETRY;
+    bool exists = item->dossier && !item->updating
+                  && strtoull(lt_envelope_revision(env), NULL, 10) > 1;
+    item->batch = self->max_batch > 1 && d->attempt == 1 && !exists;
+}
+
+//  Send one item alone (the loop of -2 and -3), with its marks.
+static void s_send_alone(portal_t *self, lt_http_client_t *client, s_item_t *item)
+{
+    const lt_delivery_t *d = item->d;
+    const char *id = lt_envelope_id(d->envelope);
+    item->done = true;
+    item->outcome = S_TRANSIENT;
+    if (lt_portal_store_mark(self->store, id, LT_PORTAL_SENDING, item->err))
+        return;
+    bool definite = false;
+    item->outcome = s_send_one(self, client, d, item->dossier, &item->updating, &definite,
+                               item->err);
+    lt_err_t merr;
+    if ((item->outcome == S_OK || definite)
+        && lt_portal_store_mark(self->store, id,
+                                item->outcome == S_OK ? LT_PORTAL_SENT : LT_PORTAL_UNSENT,
+                                &merr))
+        lt_log_warning("event=store_error op=mark reason=\"%s\"", merr.detail);
+}
+
+//  The answer for one item once its outcome is known: publishes the fact
+//  of a dossier sent alone, counts, logs.
+static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
+{
+    const lt_delivery_t *d = item->d;
+    const lt_envelope_t *env = d->envelope;
+    lt_kind_t kind = lt_envelope_kind(env);
+    lt_delivery_result_t result = item->outcome == S_OK          ? LT_DELIVERY_OK
+                                  : item->outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
+                                  : item->outcome == S_SESSION   ? LT_DELIVERY_RETRY
+                                                                 : LT_DELIVERY_FAIL;
     if (result == LT_DELIVERY_OK) {
-        if (!dossier)
+        if (!item->dossier)
             portal_count(self, &self->stats.steps_out);   //  a dossier counts with its fact
         lt_log_debug("event=synced kind=%s key=\"%s\" rev=%s update=%s attempt=%u",
                      lt_kind_name(kind), lt_envelope_key(env), lt_envelope_revision(env),
-                     updating ? "yes" : "no", d->attempt);
+                     item->updating ? "yes" : "no", d->attempt);
         return result;
     }
-    s_note(self, result, err->detail);
+    s_note(self, result, item->err->detail);
     if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
         lt_log_debug("event=send_retry key=\"%s\" attempt=%u reason=\"%s\"", lt_envelope_key(env),
-                     d->attempt, err->detail);
+                     d->attempt, item->err->detail);
     else
         lt_log(result == LT_DELIVERY_RETRY ? LT_LOG_WARNING : LT_LOG_ERROR,
                "event=%s kind=%s key=\"%s\" attempt=%u reason=\"%s\"",
                result == LT_DELIVERY_RETRY ? "send_retry" : "send_failed", lt_kind_name(kind),
-               lt_envelope_key(env), d->attempt, err->detail);
+               lt_envelope_key(env), d->attempt, item->err->detail);
     return result;
+}
+
+void portal_deliver_many(void *state, const lt_delivery_t *const *ds, size_t count,
+                         lt_delivery_result_t *results, lt_err_t *errs)
+{
+    portal_t *self = state;
+    s_item_t *items = calloc(count, sizeof(*items));
+    const char **ids = calloc(count, sizeof(*ids));
+    lt_portal_mark_t *marks = calloc(count, sizeof(*marks));
+    s_item_t **batch = calloc(count, sizeof(*batch));
+    lt_http_client_t *client = items && ids && marks && batch ? s_take(self, &errs[0]) : NULL;
+    if (!client) {
+        if (!errs[0].detail[0])
+            lt_err_set(&errs[0], LT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < count; i++) {
+            if (i > 0)
+                errs[i] = errs[0];
+            results[i] = LT_DELIVERY_RETRY;
+            s_note(self, LT_DELIVERY_RETRY, errs[i].detail);
+        }
+        free(items);
+        free(ids);
+        free(marks);
+        free(batch);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        ids[i] = lt_envelope_id(ds[i]->envelope);
+    lt_portal_store_marked_many(self->store, ids, count, marks);
+    for (size_t i = 0; i < count; i++) {
+        items[i] = (s_item_t){.d = ds[i], .err = &errs[i]};
+        s_prepare(self, client, &items[i], marks[i]);
+    }
+    //  The batches, each led by the first item not yet sent.
+    for (size_t i = 0; i < count; i++) {
+        size_t n = 0;
+        for (size_t j = i; j < count && n < self->max_batch && items[i].batch; j++)
+            if (items[j].batch && s_same_call(&items[j], &items[i]))
+                batch[n++] = &items[j];
+        if (n > 0)
+            s_send_batch(self, client, batch, n);
+    }
+    for (size_t i = 0; i < count; i++)
+        if (!items[i].done)
+            s_send_alone(self, client, &items[i]);
+    s_give(self, &client);
+    //  One dossier_synced fact per agency names every dossier DVCQG
+    //  accepted in these calls (a dossier it held already included),
+    //  published before any of their deliveries returns: each DONE waits
+    //  for the broker's ACCEPTED.
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].dossier || items[i].outcome != S_OK || items[i].covered)
+            continue;
+        size_t n = 0;
+        const char *agency = lt_envelope_sender(items[i].d->envelope);
+        for (size_t j = i; j < count && n < PORTAL_BATCH_MAX; j++)
+            if (items[j].dossier && items[j].outcome == S_OK && !items[j].covered
+                && strcmp(lt_envelope_sender(items[j].d->envelope), agency) == 0) {
+                items[j].covered = true;
+                batch[n++] = &items[j];
+            }
+        const lt_delivery_t *facts[PORTAL_BATCH_MAX];
+        for (size_t j = 0; j < n; j++)
+            facts[j] = batch[j]->d;
+        lt_err_t err;
+        if (s_fact_many(self, facts, n, &err))
+            for (size_t j = 0; j < n; j++) {
+                batch[j]->outcome = S_TRANSIENT;   //  DVCQG holds it (SENT): the retry publishes it
+                *batch[j]->err = err;
+            }
+    }
+    for (size_t i = 0; i < count; i++)
+        results[i] = s_finish(self, &items[i]);
+    free(items);
+    free(ids);
+    free(marks);
+    free(batch);
 }

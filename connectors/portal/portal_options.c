@@ -40,7 +40,8 @@ const lt_option_t portal_options[] = {
     LT_OPT_STR("ca-file", "", "PEM CA file for DVCQG's TLS certificate (default: system store)"),
     LT_OPT_NUM("timeout-ms", "30000", 100, 3600000, "longest wait for one DVCQG call, ms"),
     LT_OPT_NUM("batch", "50", 1, 500,   //  PORTAL_BATCH_MAX
-               "records per DVCQG call at most (concurrent deliveries share calls)"),
+               "records per DVCQG call at most, and deliveries a worker takes at once "
+               "(they share calls)"),
     LT_OPT_NUM("connect-timeout-ms", "10000", 100, 600000,
                "longest wait for a connection to DVCQG, ms"),
     LT_OPT_END,

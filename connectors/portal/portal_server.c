@@ -143,10 +143,11 @@ typedef struct {
     size_t failed_index;      //  the first refused record
     lt_error_t failed_code;   //  its code
     char reason[512];         //  the broker's reason
+    struct s_ticket *tickets; //  one per record, freed with the batch
 } s_batch_t;
 
 //  One record's publish, for the callback.
-typedef struct {
+typedef struct s_ticket {
     s_batch_t *batch;   //  its call
     size_t index;       //  record index in data
 } s_ticket_t;
@@ -160,6 +161,7 @@ static void s_batch_release(s_batch_t *batch)
     if (last) {
         pthread_mutex_destroy(&batch->lock);
         pthread_cond_destroy(&batch->cond);
+        free(batch->tickets);
         free(batch);
     }
 }
@@ -183,7 +185,6 @@ static void s_on_published(void *arg, const lt_publish_result_t *result)
     if (--batch->pending == 0)
         pthread_cond_broadcast(&batch->cond);
     pthread_mutex_unlock(&batch->lock);
-    free(ticket);
     s_batch_release(batch);
 }
 
@@ -202,30 +203,41 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
     pthread_cond_init(&batch->cond, NULL);
     batch->refs = 1;
     int64_t deadline = lt_clock_ms() + self->publish_timeout_ms;
-    bool stopped = false;
-    for (size_t i = 0; i < count; i++) {
-        s_ticket_t *ticket = stopped ? NULL : calloc(1, sizeof(*ticket));
-        if (!ticket) {
-            stopped = true;
-            lt_envelope_destroy(&envs[i]);
-            continue;
+    //  Every record of the call is handed to the session thread at once, so
+    //  that they reach the broker together (most often in one group commit).
+    s_ticket_t *tickets = calloc(count, sizeof(*tickets));
+    const void **payloads = calloc(count, sizeof(*payloads));
+    size_t *sizes = calloc(count, sizeof(*sizes));
+    void **args = calloc(count, sizeof(*args));
+    bool stopped = !tickets || !payloads || !sizes || !args;
+    size_t queued = 0;
+    if (!stopped) {
+        for (size_t i = 0; i < count; i++) {
+            tickets[i] = (s_ticket_t){.batch = batch, .index = i};
+            payloads[i] = body + spans[i].offset;
+            sizes[i] = spans[i].size;
+            args[i] = &tickets[i];
         }
-        *ticket = (s_ticket_t){.batch = batch, .index = i};
+        batch->tickets = tickets;
         pthread_mutex_lock(&batch->lock);
-        batch->refs++;
-        batch->pending++;
+        batch->refs += (int) count;
+        batch->pending += count;
         pthread_mutex_unlock(&batch->lock);
-        if (lt_conn_publish_async(self->conn, &envs[i], body + spans[i].offset, spans[i].size,
-                                  s_on_published, ticket)) {
-            pthread_mutex_lock(&batch->lock);
-            batch->refs--;
-            batch->pending--;
-            pthread_mutex_unlock(&batch->lock);
-            free(ticket);
-            lt_envelope_destroy(&envs[i]);
-            stopped = true;
-        }
+        queued = lt_conn_publish_async_many(self->conn, envs, payloads, sizes, count,
+                                            s_on_published, args);
+        stopped = queued < count;
+        pthread_mutex_lock(&batch->lock);
+        batch->refs -= (int) (count - queued);
+        batch->pending -= count - queued;
+        pthread_mutex_unlock(&batch->lock);
     }
+    else
+        free(tickets);
+    free(payloads);
+    free(sizes);
+    free(args);
+    for (size_t i = queued; i < count; i++)
+        lt_envelope_destroy(&envs[i]);
     pthread_mutex_lock(&batch->lock);
     while (batch->pending > 0) {
         int64_t left = deadline - lt_clock_ms();

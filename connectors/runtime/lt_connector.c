@@ -108,6 +108,7 @@ struct _lt_conn_t {
     bool connected;                  //  session established
     pthread_t *workers;              //  worker threads
     int worker_count;                //  how many
+    size_t deliver_max;              //  most deliveries per deliver_many()
     bool started;                    //  lt_conn_start succeeded
     s_stats_t stats;                 //  counters
 };
@@ -285,6 +286,12 @@ long long lt_conn_option_int(lt_conn_t *self, const char *name)
     return lt_option_number(lt_conn_option(self, name));
 }
 
+void lt_conn_set_deliver_max(lt_conn_t *self, size_t max)
+{
+    assert(self && !self->started);
+    self->deliver_max = max > 0 ? max : 1;
+}
+
 const char *lt_conn_name(lt_conn_t *self)
 {
     assert(self);
@@ -322,6 +329,7 @@ typedef struct {
     bool stats_too_long;      //  the counters did not fit a PING (logged once)
     zhashx_t *seen;           //  message key -> "" for delivered messages
     zlistx_t *seen_order;     //  message keys in insertion order, for eviction
+    zlistx_t *arrived;        //  work_t read in this round, for deliver_many() workers
     zhashx_t *inprog;         //  message key -> inprog_t
     uint32_t credit;          //  credit offered in HELLO
 } session_t;
@@ -482,10 +490,34 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     work->attempt = lt_ltp_attempt(msg);
     work->envelope = lt_ltp_take_envelope(msg);
     work->payload = lt_ltp_take_payload(msg, &work->size);
+    if (conn->ops->deliver_many) {
+        zlistx_add_end(s->arrived, work);   //  handed over with the round (s_hand_over)
+        return;
+    }
     pthread_mutex_lock(&conn->lock);
     conn->stats.delivered++;
     zlistx_add_end(conn->work, work);
     pthread_cond_signal(&conn->work_cond);
+    pthread_mutex_unlock(&conn->lock);
+}
+
+//  Hand the deliveries read in one round to the workers of deliver_many()
+//  at once: one lock and one wake for the round (the woken worker takes
+//  them all up to its most, and wakes another if it leaves some), so that
+//  deliveries that arrive together go to DVCQG in one call.
+static void s_hand_over(session_t *s)
+{
+    lt_conn_t *conn = s->conn;
+    size_t count = zlistx_size(s->arrived);
+    if (count == 0)
+        return;
+    pthread_mutex_lock(&conn->lock);
+    conn->stats.delivered += count;
+    bool wake = zlistx_size(conn->work) == 0;
+    for (work_t *w = zlistx_detach(s->arrived, NULL); w; w = zlistx_detach(s->arrived, NULL))
+        zlistx_add_end(conn->work, w);
+    if (wake)
+        pthread_cond_signal(&conn->work_cond);
     pthread_mutex_unlock(&conn->lock);
 }
 
@@ -747,6 +779,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     s->seen_order = zlistx_new();
     s->inprog = zhashx_new();
     zhashx_set_destructor(s->inprog, s_inprog_free);
+    s->arrived = zlistx_new();
     s->heartbeat = 1000;
     s_hello(s, true);
     zsock_signal(pipe, 0);
@@ -769,6 +802,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
         if (items[1].revents & ZMQ_POLLIN)
             for (int i = 0; i < 1000 && (zsock_events(s->dealer) & ZMQ_POLLIN); i++)
                 s_on_broker(s);
+        s_hand_over(s);
         s_on_tick(s);
     }
     if (s->ready) {
@@ -786,6 +820,8 @@ static void s_session_actor(zsock_t *pipe, void *args)
     zlistx_set_destructor(s->seen_order, (zlistx_destructor_fn *) zstr_free);
     zlistx_destroy(&s->seen_order);
     zhashx_destroy(&s->inprog);
+    s_hand_over(s);   //  the workers free what they did not take
+    zlistx_destroy(&s->arrived);
     zsock_destroy(&s->dealer);
     zcert_destroy(&s->cert);
 }
@@ -809,50 +845,88 @@ static bool s_queues_empty(lt_conn_t *self)
     return zlistx_size(self->to_send) == 0 && zlistx_size(self->results) == 0;
 }
 
+//  Take the next deliveries for one worker (lock held): one for deliver(),
+//  up to deliver_max for deliver_many(); a worker that leaves some wakes
+//  another. Returns how many were put in works.
+static size_t s_take_work(lt_conn_t *self, work_t **works, size_t max)
+{
+    size_t count = 0;
+    while (count < max && zlistx_size(self->work) > 0)
+        works[count++] = zlistx_detach(self->work, NULL);
+    if (count > 0 && zlistx_size(self->work) > 0 && self->ops->deliver_many)
+        pthread_cond_signal(&self->work_cond);
+    return count;
+}
+
 static void *s_worker(void *arg)
 {
     lt_conn_t *self = arg;
+    size_t max = self->ops->deliver_many ? self->deliver_max : 1;
+    work_t **works = calloc(max, sizeof(*works));
+    const lt_delivery_t **list = calloc(max, sizeof(*list));
+    lt_delivery_t *deliveries = calloc(max, sizeof(*deliveries));
+    lt_delivery_result_t *outcomes = calloc(max, sizeof(*outcomes));
+    lt_err_t *errs = calloc(max, sizeof(*errs));
+    result_t **results = calloc(max, sizeof(*results));
+    assert(works && list && deliveries && outcomes && errs && results);
     while (true) {
         pthread_mutex_lock(&self->lock);
         while (!self->stopping && zlistx_size(self->work) == 0)
             pthread_cond_wait(&self->work_cond, &self->lock);
-        work_t *work = self->stopping ? NULL : zlistx_detach(self->work, NULL);
+        size_t count = self->stopping ? 0 : s_take_work(self, works, max);
         pthread_mutex_unlock(&self->lock);
-        if (!work)
+        if (count == 0)
             break;
-        lt_delivery_t delivery = {.delivery = work->delivery,
-                                  .attempt = work->attempt,
-                                  .envelope = work->envelope,
-                                  .payload = work->payload,
-                                  .size = work->size};
-        lt_err_t err;
-        lt_err_clear(&err);
-        lt_delivery_result_t outcome = self->ops->deliver
-                                           ? self->ops->deliver(self->state, &delivery, &err)
-                                           : LT_DELIVERY_FAIL;
-        if (!self->ops->deliver)
-            lt_err_set(&err, LT_EINTERNAL, "connector %s does not take deliveries", self->name);
-        result_t *result = calloc(1, sizeof(*result));
-        assert(result);
-        s_message_key(work->envelope, result->msgid);
-        result->result = outcome;
-        snprintf(result->reason, sizeof(result->reason), "%s", err.detail);
-        pthread_mutex_lock(&self->lock);
-        if (outcome == LT_DELIVERY_OK)
-            self->stats.done++;
-        else if (outcome == LT_DELIVERY_RETRY)
-            self->stats.retried++;
+        for (size_t i = 0; i < count; i++) {
+            deliveries[i] = (lt_delivery_t){.delivery = works[i]->delivery,
+                                            .attempt = works[i]->attempt,
+                                            .envelope = works[i]->envelope,
+                                            .payload = works[i]->payload,
+                                            .size = works[i]->size};
+            list[i] = &deliveries[i];
+            outcomes[i] = LT_DELIVERY_FAIL;
+            lt_err_clear(&errs[i]);
+        }
+        if (self->ops->deliver_many)
+            self->ops->deliver_many(self->state, list, count, outcomes, errs);
+        else if (self->ops->deliver)
+            outcomes[0] = self->ops->deliver(self->state, &deliveries[0], &errs[0]);
         else
-            self->stats.failed++;
+            lt_err_set(&errs[0], LT_EINTERNAL, "connector %s does not take deliveries",
+                       self->name);
+        for (size_t i = 0; i < count; i++) {
+            results[i] = calloc(1, sizeof(*results[i]));
+            assert(results[i]);
+            s_message_key(works[i]->envelope, results[i]->msgid);
+            results[i]->result = outcomes[i];
+            snprintf(results[i]->reason, sizeof(results[i]->reason), "%s", errs[i].detail);
+        }
+        pthread_mutex_lock(&self->lock);
         bool wake = s_queues_empty(self);
-        zlistx_add_end(self->results, result);
+        for (size_t i = 0; i < count; i++) {
+            if (outcomes[i] == LT_DELIVERY_OK)
+                self->stats.done++;
+            else if (outcomes[i] == LT_DELIVERY_RETRY)
+                self->stats.retried++;
+            else
+                self->stats.failed++;
+            zlistx_add_end(self->results, results[i]);
+        }
         pthread_mutex_unlock(&self->lock);
         if (wake)
             s_wake(self);
-        lt_envelope_destroy(&work->envelope);
-        free(work->payload);
-        free(work);
+        for (size_t i = 0; i < count; i++) {
+            lt_envelope_destroy(&works[i]->envelope);
+            free(works[i]->payload);
+            free(works[i]);
+        }
     }
+    free(works);
+    free(list);
+    free(deliveries);
+    free(outcomes);
+    free(errs);
+    free(results);
     return NULL;
 }
 
@@ -876,6 +950,7 @@ lt_conn_t *lt_conn_new(const lt_connector_ops_t *ops, int argc, char **argv, lt_
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->window_cond, NULL);
     pthread_cond_init(&self->work_cond, NULL);
+    self->deliver_max = 64;
     self->to_send = zlistx_new();
     self->work = zlistx_new();
     self->results = zlistx_new();
@@ -980,15 +1055,12 @@ void lt_conn_destroy(lt_conn_t **self_p)
     *self_p = NULL;
 }
 
-//  Queue a publish once the window has room; deadline (CLOCK_REALTIME), when
-//  not NULL, bounds the wait for room. Returns 0, -1 when stopping, -2 when
-//  the deadline passed (nothing queued; the envelope is destroyed).
-static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
-                           size_t size, lt_publish_fn *fn, void *arg,
-                           const struct timespec *deadline,
-                           const lt_delivery_t *const *owners, size_t owner_count)
+//  Make the entry of one publish: the envelope taken, the payload copied.
+static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload, size_t size,
+                                lt_publish_fn *fn, void *arg,
+                                const lt_delivery_t *const *owners, size_t owner_count)
 {
-    assert(self && envelope_p && *envelope_p);
+    assert(envelope_p && *envelope_p);
     pending_t *p = calloc(1, sizeof(*p));
     assert(p);
     if (owner_count) {
@@ -1011,34 +1083,92 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
     p->size = size;
     p->fn = fn;
     p->arg = arg;
+    return p;
+}
+
+//  Free an entry that was never queued.
+static void s_pending_drop(pending_t *p)
+{
+    lt_envelope_destroy(&p->envelope);
+    free(p->payload);
+    free(p->owners);
+    free(p);
+}
+
+//  Queue entries in order, each once the window has room; deadline
+//  (CLOCK_REALTIME), when not NULL, bounds the wait for room. The session
+//  thread is woken once for all of them (and before each wait for room, so
+//  that it sends what is queued). Returns 0, -1 when stopping, -2 when the
+//  deadline passed; *queued tells how many went (the others are freed).
+static int s_enqueue(lt_conn_t *self, pending_t **ps, size_t count,
+                     const struct timespec *deadline, size_t *queued)
+{
+    int rc = 0;
+    bool wake = false;
+    size_t n = 0;
     pthread_mutex_lock(&self->lock);
-    //  Wait for room; a message larger than the byte window goes alone.
-    bool late = false;
-    while (!self->stopping && !late &&
-           (self->outstanding >= self->window ||
-            (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes))) {
-        if (!deadline)
-            pthread_cond_wait(&self->window_cond, &self->lock);
-        else if (pthread_cond_timedwait(&self->window_cond, &self->lock, deadline) == ETIMEDOUT)
-            late = true;
+    for (; n < count && rc == 0; n++) {
+        size_t size = ps[n]->size;
+        //  Wait for room; a message larger than the byte window goes alone.
+        while (!self->stopping && rc == 0 &&
+               (self->outstanding >= self->window ||
+                (self->outstanding > 0 && self->outstanding_bytes + size > self->window_bytes))) {
+            if (wake) {
+                s_wake(self);
+                wake = false;
+            }
+            if (!deadline)
+                pthread_cond_wait(&self->window_cond, &self->lock);
+            else if (pthread_cond_timedwait(&self->window_cond, &self->lock, deadline)
+                     == ETIMEDOUT)
+                rc = -2;
+        }
+        if (self->stopping)
+            rc = -1;
+        if (rc)
+            break;
+        self->outstanding++;
+        self->outstanding_bytes += size;
+        self->stats.published++;
+        wake |= s_queues_empty(self);
+        zlistx_add_end(self->to_send, ps[n]);
     }
-    if (self->stopping || late) {
-        pthread_mutex_unlock(&self->lock);
-        lt_envelope_destroy(&p->envelope);
-        free(p->payload);
-        free(p->owners);
-        free(p);
-        return late ? -2 : -1;
-    }
-    self->outstanding++;
-    self->outstanding_bytes += size;
-    self->stats.published++;
-    bool wake = s_queues_empty(self);
-    zlistx_add_end(self->to_send, p);
     pthread_mutex_unlock(&self->lock);
     if (wake)
         s_wake(self);
-    return 0;
+    for (size_t i = n; i < count; i++)
+        s_pending_drop(ps[i]);
+    if (queued)
+        *queued = n;
+    return rc;
+}
+
+//  Queue a publish once the window has room (see s_enqueue). Returns 0, -1
+//  when stopping, -2 when the deadline passed (nothing queued; the envelope
+//  is destroyed).
+static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
+                           size_t size, lt_publish_fn *fn, void *arg,
+                           const struct timespec *deadline,
+                           const lt_delivery_t *const *owners, size_t owner_count)
+{
+    assert(self && envelope_p && *envelope_p);
+    pending_t *p = s_pending_new(envelope_p, payload, size, fn, arg, owners, owner_count);
+    return s_enqueue(self, &p, 1, deadline, NULL);
+}
+
+size_t lt_conn_publish_async_many(lt_conn_t *self, lt_envelope_t **envelopes,
+                                  const void *const *payloads, const size_t *sizes, size_t count,
+                                  lt_publish_fn *fn, void *const *args)
+{
+    assert(self && (count == 0 || (envelopes && payloads && sizes && args)));
+    pending_t **ps = calloc(count ? count : 1, sizeof(*ps));
+    assert(ps);
+    for (size_t i = 0; i < count; i++)
+        ps[i] = s_pending_new(&envelopes[i], payloads[i], sizes[i], fn, args[i], NULL, 0);
+    size_t queued = 0;
+    s_enqueue(self, ps, count, NULL, &queued);
+    free(ps);
+    return queued;
 }
 
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,

@@ -80,6 +80,16 @@ typedef struct {
     //  Stop and free the state. Main thread, after the session ended and
     //  the workers stopped.
     void (*fini)(void **state_p);
+
+    //  Optional, used instead of deliver() when set: deliver several
+    //  messages at once. A worker hands over every delivery waiting for a
+    //  worker, up to lt_conn_set_deliver_max (never two of the same lane,
+    //  as for deliver()), and the connector writes each one's outcome in
+    //  results[i] (and errs[i] for RETRY and FAIL). lt_conn_publish_for
+    //  and lt_conn_publish_for_many work for any of them. Saves a thread
+    //  switch per message for connectors that send several in one call.
+    void (*deliver_many)(void *state, const lt_delivery_t *const *deliveries, size_t count,
+                         lt_delivery_result_t *results, lt_err_t *errs);
 } lt_connector_ops_t;
 
 //  Result of a publish.
@@ -122,6 +132,10 @@ long long lt_conn_option_int(lt_conn_t *self, const char *name);
 //  The options every connector takes (name, broker, keys, workers...).
 const lt_option_t *lt_conn_runtime_options(void);
 
+//  Most deliveries one deliver_many() call gets (default 64, at least 1).
+//  From init().
+void lt_conn_set_deliver_max(lt_conn_t *self, size_t max);
+
 //  The connector's name (from --name or the table).
 const char *lt_conn_name(lt_conn_t *self);
 
@@ -139,6 +153,16 @@ int lt_conn_publish(lt_conn_t *self, lt_envelope_t **envelope_p, const void *pay
 //  thread. Returns 0, or -1 when the runtime is stopping.
 int lt_conn_publish_async(lt_conn_t *self, lt_envelope_t **envelope_p, const void *payload,
                           size_t size, lt_publish_fn *fn, void *arg);
+
+//  Publish several messages without waiting, handed to the session thread
+//  together (one wake), so that they reach the broker together; fn is
+//  called once per message, with args[i]. Blocks while the publish window
+//  is full. The envelopes are taken (each set to NULL). Safe from any
+//  thread. Returns how many were queued, in order: count, or fewer when
+//  the runtime is stopping (the others are destroyed, their fn not called).
+size_t lt_conn_publish_async_many(lt_conn_t *self, lt_envelope_t **envelopes,
+                                  const void *const *payloads, const size_t *sizes, size_t count,
+                                  lt_publish_fn *fn, void *const *args);
 
 //  From deliver() only, for the delivery it handles: publish a message that
 //  the delivery's answer waits for. The broker is answered DONE only once

@@ -33,7 +33,7 @@ dossier_items=$(expected_items dossier)
 [ "$(pstat synced)" = "$dossier_items" ] || fail "synced $(pstat synced), expected $dossier_items"
 facts=$(pstat facts)
 [ "$facts" -ge 1 ] && [ "$facts" -lt "$dossier_items" ] \
-    || fail "facts $facts for $dossier_items dossiers: expected one per DVCQG call, fewer than the dossiers"
+    || fail "facts $facts for $dossier_items dossiers: expected one per agency for the dossiers a worker sends at once, fewer than the dossiers"
 [ "$(cstat portal dead)" = 0 ] || fail "dead letters"
 check_ledger_synced "$dossier_items"
 ok "$dossier_items dossiers synced in $facts dossier_synced facts accepted by the broker, each counted once by the ledger, no dead letter"
