@@ -54,14 +54,19 @@ dms_start
 ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 
 # The store's schema was migrated to this release's, and the log says so;
-# the lane index holds the unfinished states by two comparisons (migration 6).
-grep -q "event=store_migrate .*to=6 " "$HUB_DIR/lthubd.log" \
-    || hub_fail "no store_migrate line to version 6 in lthubd's log"
-[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "PRAGMA user_version")" = 6 ] \
-    || hub_fail "the store's schema version is not 6"
+# the lane index holds the unfinished states by two comparisons (migration 6);
+# documents and dossiers are found by their key in the dedup key's index,
+# without indexes of their own (migration 7).
+grep -q "event=store_migrate .*to=7 " "$HUB_DIR/lthubd.log" \
+    || hub_fail "no store_migrate line to version 7 in lthubd's log"
+[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "PRAGMA user_version")" = 7 ] \
+    || hub_fail "the store's schema version is not 7"
 sqlite3 "$HUB_DIR/data/lthub.db" "SELECT sql FROM sqlite_master WHERE name = 'deliveries_lane'" \
     | grep -q "state <> 1 AND state <> 5" || hub_fail "the lane index was not rebuilt"
-ok "store migrated to schema 6 (logged, lane index rebuilt)"
+[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "SELECT COUNT(*) FROM sqlite_master
+      WHERE name IN ('messages_document', 'messages_dossier')")" = 0 ] \
+    || hub_fail "the document and dossier indexes were not dropped"
+ok "store migrated to schema 7 (logged, lane index rebuilt, key indexes dropped)"
 
 # The format 1 ledger was converted: same chain and head, binary hashes, an
 # item index instead of the text one, day sums merged into half months,
