@@ -1055,6 +1055,17 @@ static int64_t s_confirmed_at(lt_ledger_t *self, const char *doc, const char *ag
     return at;
 }
 
+//  Row facts merged over an item's rows.
+typedef struct {
+    bool found;          //  some row
+    bool relayed;        //  a relay row
+    bool electronic;     //  a row says electronic
+    bool secret;         //  a row says secret
+    bool sig_ok;         //  the latest relay row's verdict is valid
+    int64_t relay_seq;   //  seq of that row
+    unsigned attrs;      //  LT_EVA_* of every row
+} s_acc_t;
+
 //  Merge the rows of an item; with want_rows, also list "seq:hash" pairs
 //  and copy the evidence fields into it (strings owned by it).
 typedef struct s_merged {
@@ -1072,18 +1083,9 @@ typedef struct s_merged {
     int64_t related_at;    //  status 01/03 time (documents), DVCQG acceptance (dossiers)
     int64_t first_seq;     //  seq of its first row
     int first_bit;         //  the item's place in that row (its wait bit)
+    lt_ev_t ev;            //  its event
+    s_acc_t acc;           //  its rows' facts (with extra's)
 } s_merged_t;
-
-//  Row facts merged over an item's rows.
-typedef struct {
-    bool found;          //  some row
-    bool relayed;        //  a relay row
-    bool electronic;     //  a row says electronic
-    bool secret;         //  a row says secret
-    bool sig_ok;         //  the latest relay row's verdict is valid
-    int64_t relay_seq;   //  seq of that row
-    unsigned attrs;      //  LT_EVA_* of every row
-} s_acc_t;
 
 //  Add a row's facts (rows may come in any order).
 static void s_acc_add(s_acc_t *a, const s_row_t *r)
@@ -1247,6 +1249,8 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
         s_acc_add(&all, extra);
     }
     lt_ev_t ev = lt_ev_from_name(m->st.event);
+    m->ev = ev;
+    m->acc = all;
     if (ev == LT_EV_DOC_IN)
         m->related_at = s_confirmed_at(self, m->doc, m->st.agency);
     else if (ev == LT_EV_DOSSIER_RECEIVED)
@@ -1642,6 +1646,11 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         *rel_before = m->st;
     int64_t rel_seq = *related ? m->first_seq : 0;   //  the related item's first row
     int rel_bit = *related ? m->first_bit : 0;       //  and its place there (its wait bit)
+    //  What its flags are made of: this event changes only its related time.
+    lt_ev_t rel_ev = *related ? m->ev : LT_EV_NONE;
+    s_acc_t rel_acc = *related ? m->acc : (s_acc_t){0};
+    int rel_channel = *related ? m->channel : 0;
+    int64_t rel_at = *related ? m->related_at : 0;
     char prev[65] = "";   //  known once the row's place is (a row of its own or the message's)
     s_row_t r = {.seq = self->head_seq + 1,
                  .event = lt_ev_name(ev->event),
@@ -1753,12 +1762,24 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         rc = s_wait_set(self, m->first_seq, m->first_bit, true, err);
     if (rc == 0 && *related && rel_before->found)
         rc = s_wait_set(self, rel_seq, rel_bit, false, err);
+    //  The item it completes: its rows are unchanged, its related time is
+    //  now the earlier of the one it had and this event's (the time of the
+    //  first status 01/03, the first acceptance by DVCQG), so its state is
+    //  its flags computed again without reading its rows a second time. An
+    //  event without a time reads them (a row without one counts as none).
     if (rc == 0 && *related) {
-        if (s_merge(self, related, NULL, false, m, NULL, NULL, err))
+        s_state_t *rel_after = &m->st;
+        if (!rel_before->found || (ev->at > 0 && rel_at >= 0)) {
+            int64_t at = rel_at == 0 || ev->at < rel_at ? ev->at : rel_at;
+            m->st = *rel_before;
+            if (rel_before->found)
+                m->st.flags = s_flags(rel_ev, &rel_acc, rel_channel, rel_before->day, at);
+        }
+        else if (s_merge(self, related, NULL, false, m, NULL, NULL, err))
             rc = -1;
-        else if (memcmp(rel_before, &m->st, sizeof(s_state_t)) != 0 &&
-                 ((rel_before->found && s_sum_add(self, rel_before, -1, err)) ||
-                  (m->st.found && s_sum_add(self, &m->st, 1, err))))
+        if (rc == 0 && memcmp(rel_before, rel_after, sizeof(s_state_t)) != 0 &&
+            ((rel_before->found && s_sum_add(self, rel_before, -1, err)) ||
+             (rel_after->found && s_sum_add(self, rel_after, 1, err))))
             rc = -1;
     }
 done:
