@@ -337,12 +337,19 @@ char *lt_envelope_dedup_key(const lt_envelope_t *self)
     return key;
 }
 
-static void s_pack_str(msgpack_packer *pk, const char *s)
+static void s_pack_strn(msgpack_packer *pk, const char *s, size_t len)
 {
-    size_t len = strlen(s);
     msgpack_pack_str(pk, len);
     msgpack_pack_str_body(pk, s, len);
 }
+
+static void s_pack_str(msgpack_packer *pk, const char *s)
+{
+    s_pack_strn(pk, s, strlen(s));
+}
+
+//  Pack a key written in the source, its length known when compiled.
+#define S_PACK_KEY(pk, key) s_pack_strn(pk, key, sizeof(key) - 1)
 
 int lt_envelope_pack(const lt_envelope_t *self, msgpack_packer *pk)
 {
@@ -353,28 +360,28 @@ int lt_envelope_pack(const lt_envelope_t *self, msgpack_packer *pk)
     int rc = msgpack_pack_map(pk, entries);
     for (int i = 0; i < S_STR_COUNT; i++)
         if (self->str[i]) {
-            s_pack_str(pk, s_str_fields[i].key);
+            s_pack_strn(pk, s_str_fields[i].key, s_str_fields[i].len);
             s_pack_str(pk, self->str[i]);
         }
-    s_pack_str(pk, "kind");
+    S_PACK_KEY(pk, "kind");
     s_pack_str(pk, lt_kind_name(self->kind));
-    s_pack_str(pk, "to");
+    S_PACK_KEY(pk, "to");
     msgpack_pack_array(pk, self->to_size);
     for (size_t i = 0; i < self->to_size; i++)
         s_pack_str(pk, self->to[i]);
-    s_pack_str(pk, "created");
+    S_PACK_KEY(pk, "created");
     msgpack_pack_int64(pk, self->created);
-    s_pack_str(pk, "received");
+    S_PACK_KEY(pk, "received");
     msgpack_pack_int64(pk, self->received);
-    s_pack_str(pk, "size");
+    S_PACK_KEY(pk, "size");
     msgpack_pack_uint64(pk, self->size);
-    s_pack_str(pk, "el");
+    S_PACK_KEY(pk, "el");
     self->electronic ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    s_pack_str(pk, "secret");
+    S_PACK_KEY(pk, "secret");
     self->secret ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    s_pack_str(pk, "sig");
+    S_PACK_KEY(pk, "sig");
     s_pack_str(pk, lt_sig_name(self->signature));
-    s_pack_str(pk, "channel");
+    S_PACK_KEY(pk, "channel");
     msgpack_pack_uint64(pk, (uint64_t) self->channel);
     return rc == 0 ? 0 : -1;
 }

@@ -64,30 +64,34 @@ struct _lt_ltp_t {
     size_t payload_size;       //  payload bytes in use
 };
 
+//  A wire name and its length, for tables compared with received names.
+#define S_NAME(text) text, sizeof(text) - 1
+
 //  One body field: wire key, type, longest string, where it is stored.
 static const struct {
     const char *key;   //  msgpack map key
+    size_t key_len;    //  its length in bytes
     s_type_t type;     //  wire type
     size_t max;        //  T_STR: longest value in bytes
     size_t offset;     //  offset of the member in lt_ltp_t
 } s_fields[F_COUNT] = {
-    [F_VERSION] = {"version", T_U32, 0, offsetof(lt_ltp_t, version)},
-    [F_NAME] = {"name", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, name)},
-    [F_KIND] = {"kind", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, kind)},
-    [F_CREDIT] = {"credit", T_U32, 0, offsetof(lt_ltp_t, credit)},
-    [F_HEARTBEAT] = {"heartbeat", T_U32, 0, offsetof(lt_ltp_t, heartbeat)},
-    [F_MAX_FRAME] = {"max_frame", T_U32, 0, offsetof(lt_ltp_t, max_frame)},
-    [F_SEQ] = {"seq", T_U64, 0, offsetof(lt_ltp_t, seq)},
-    [F_MSGID] = {"msgid", T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, msgid)},
-    [F_DUPLICATE] = {"duplicate", T_BOOL, 0, offsetof(lt_ltp_t, duplicate)},
-    [F_DELIVERY] = {"delivery", T_U64, 0, offsetof(lt_ltp_t, delivery)},
-    [F_ATTEMPT] = {"attempt", T_U32, 0, offsetof(lt_ltp_t, attempt)},
-    [F_CODE] = {"code", T_U32, 0, offsetof(lt_ltp_t, code)},
-    [F_REASON] = {"reason", T_STR, LT_LTP_MAX_REASON, offsetof(lt_ltp_t, reason)},
-    [F_DELAY] = {"delay", T_U32, 0, offsetof(lt_ltp_t, delay)},
-    [F_ENVELOPE] = {"envelope", T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
-    [F_PAYLOAD] = {"payload", T_BIN, 0, offsetof(lt_ltp_t, payload)},
-    [F_STATS] = {"stats", T_STR, LT_LTP_MAX_STATS, offsetof(lt_ltp_t, stats)},
+    [F_VERSION] = {S_NAME("version"), T_U32, 0, offsetof(lt_ltp_t, version)},
+    [F_NAME] = {S_NAME("name"), T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, name)},
+    [F_KIND] = {S_NAME("kind"), T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, kind)},
+    [F_CREDIT] = {S_NAME("credit"), T_U32, 0, offsetof(lt_ltp_t, credit)},
+    [F_HEARTBEAT] = {S_NAME("heartbeat"), T_U32, 0, offsetof(lt_ltp_t, heartbeat)},
+    [F_MAX_FRAME] = {S_NAME("max_frame"), T_U32, 0, offsetof(lt_ltp_t, max_frame)},
+    [F_SEQ] = {S_NAME("seq"), T_U64, 0, offsetof(lt_ltp_t, seq)},
+    [F_MSGID] = {S_NAME("msgid"), T_STR, LT_LTP_MAX_NAME, offsetof(lt_ltp_t, msgid)},
+    [F_DUPLICATE] = {S_NAME("duplicate"), T_BOOL, 0, offsetof(lt_ltp_t, duplicate)},
+    [F_DELIVERY] = {S_NAME("delivery"), T_U64, 0, offsetof(lt_ltp_t, delivery)},
+    [F_ATTEMPT] = {S_NAME("attempt"), T_U32, 0, offsetof(lt_ltp_t, attempt)},
+    [F_CODE] = {S_NAME("code"), T_U32, 0, offsetof(lt_ltp_t, code)},
+    [F_REASON] = {S_NAME("reason"), T_STR, LT_LTP_MAX_REASON, offsetof(lt_ltp_t, reason)},
+    [F_DELAY] = {S_NAME("delay"), T_U32, 0, offsetof(lt_ltp_t, delay)},
+    [F_ENVELOPE] = {S_NAME("envelope"), T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
+    [F_PAYLOAD] = {S_NAME("payload"), T_BIN, 0, offsetof(lt_ltp_t, payload)},
+    [F_STATS] = {S_NAME("stats"), T_STR, LT_LTP_MAX_STATS, offsetof(lt_ltp_t, stats)},
 };
 
 #define B(f) (1u << (f))
@@ -95,26 +99,27 @@ static const struct {
 //  One command: wire name and the fields it must and may carry.
 static const struct {
     const char *name;    //  command frame contents
+    size_t name_len;     //  its length in bytes
     uint32_t required;   //  fields that must be present
     uint32_t optional;   //  fields that may be present (sent when not zero)
 } s_commands[LT_LTP_COUNT] = {
-    [LT_LTP_NONE] = {"NONE", 0, 0},
-    [LT_LTP_HELLO] = {"HELLO", B(F_VERSION) | B(F_NAME) | B(F_KIND) | B(F_CREDIT), 0},
-    [LT_LTP_WELCOME] = {"WELCOME", B(F_VERSION) | B(F_NAME) | B(F_HEARTBEAT) | B(F_MAX_FRAME),
-                        0},
-    [LT_LTP_PUBLISH] = {"PUBLISH", B(F_SEQ) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
-    [LT_LTP_ACCEPTED] = {"ACCEPTED", B(F_SEQ) | B(F_MSGID), B(F_DUPLICATE)},
-    [LT_LTP_REJECTED] = {"REJECTED", B(F_SEQ) | B(F_CODE) | B(F_REASON), 0},
-    [LT_LTP_DELIVER] = {"DELIVER", B(F_DELIVERY) | B(F_ATTEMPT) | B(F_ENVELOPE) | B(F_PAYLOAD),
-                        0},
-    [LT_LTP_DONE] = {"DONE", B(F_DELIVERY), 0},
-    [LT_LTP_RETRY] = {"RETRY", B(F_DELIVERY) | B(F_REASON), B(F_DELAY)},
-    [LT_LTP_FAIL] = {"FAIL", B(F_DELIVERY) | B(F_REASON), 0},
-    [LT_LTP_CREDIT] = {"CREDIT", B(F_CREDIT), 0},
-    [LT_LTP_PING] = {"PING", 0, B(F_STATS)},
-    [LT_LTP_PONG] = {"PONG", 0, B(F_STATS)},
-    [LT_LTP_ERROR] = {"ERROR", B(F_CODE) | B(F_REASON), 0},
-    [LT_LTP_BYE] = {"BYE", 0, 0},
+    [LT_LTP_NONE] = {S_NAME("NONE"), 0, 0},
+    [LT_LTP_HELLO] = {S_NAME("HELLO"), B(F_VERSION) | B(F_NAME) | B(F_KIND) | B(F_CREDIT), 0},
+    [LT_LTP_WELCOME] = {S_NAME("WELCOME"),
+                        B(F_VERSION) | B(F_NAME) | B(F_HEARTBEAT) | B(F_MAX_FRAME), 0},
+    [LT_LTP_PUBLISH] = {S_NAME("PUBLISH"), B(F_SEQ) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
+    [LT_LTP_ACCEPTED] = {S_NAME("ACCEPTED"), B(F_SEQ) | B(F_MSGID), B(F_DUPLICATE)},
+    [LT_LTP_REJECTED] = {S_NAME("REJECTED"), B(F_SEQ) | B(F_CODE) | B(F_REASON), 0},
+    [LT_LTP_DELIVER] = {S_NAME("DELIVER"),
+                        B(F_DELIVERY) | B(F_ATTEMPT) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
+    [LT_LTP_DONE] = {S_NAME("DONE"), B(F_DELIVERY), 0},
+    [LT_LTP_RETRY] = {S_NAME("RETRY"), B(F_DELIVERY) | B(F_REASON), B(F_DELAY)},
+    [LT_LTP_FAIL] = {S_NAME("FAIL"), B(F_DELIVERY) | B(F_REASON), 0},
+    [LT_LTP_CREDIT] = {S_NAME("CREDIT"), B(F_CREDIT), 0},
+    [LT_LTP_PING] = {S_NAME("PING"), 0, B(F_STATS)},
+    [LT_LTP_PONG] = {S_NAME("PONG"), 0, B(F_STATS)},
+    [LT_LTP_ERROR] = {S_NAME("ERROR"), B(F_CODE) | B(F_REASON), 0},
+    [LT_LTP_BYE] = {S_NAME("BYE"), 0, 0},
 };
 
 //  Member of field f inside a message, as a pointer of the given type.
@@ -170,7 +175,7 @@ lt_ltp_id_t lt_ltp_id_from_name(const char *name, size_t size)
     if (!name)
         return LT_LTP_NONE;
     for (int id = LT_LTP_NONE + 1; id < LT_LTP_COUNT; id++)
-        if (strlen(s_commands[id].name) == size && memcmp(s_commands[id].name, name, size) == 0)
+        if (s_commands[id].name_len == size && memcmp(s_commands[id].name, name, size) == 0)
             return (lt_ltp_id_t) id;
     return LT_LTP_NONE;
 }
@@ -358,7 +363,7 @@ static int s_pack_body(const lt_ltp_t *self, uint32_t mask, size_t extra, msgpac
     for (int f = 0; f < F_COUNT && rc == 0; f++) {
         if (!(mask & B(f)))
             continue;
-        rc |= msgpack_pack_str_with_body(pk, s_fields[f].key, strlen(s_fields[f].key));
+        rc |= msgpack_pack_str_with_body(pk, s_fields[f].key, s_fields[f].key_len);
         switch (s_fields[f].type) {
         case T_U32:
             rc |= msgpack_pack_uint32(pk, *S_CMEMBER(self, f, uint32_t));
@@ -561,7 +566,7 @@ int lt_ltp_check_msgpack(const void *data, size_t size, size_t max_values, size_
 static s_field_t s_field_lookup(const msgpack_object_str *k)
 {
     for (int f = 0; f < F_COUNT; f++)
-        if (strlen(s_fields[f].key) == k->size && memcmp(s_fields[f].key, k->ptr, k->size) == 0)
+        if (s_fields[f].key_len == k->size && memcmp(s_fields[f].key, k->ptr, k->size) == 0)
             return (s_field_t) f;
     return F_COUNT;
 }
