@@ -738,8 +738,8 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     lt_id_new(id);
     lt_envelope_set_id(envelope, id);
     char *legacy = lt_envelope_dedup_key(envelope);
-    size_t dedup_len = legacy ? strlen(legacy) + 66 : 0;
-    char *dedup = legacy ? malloc(dedup_len) : NULL;
+    size_t legacy_len = legacy ? strlen(legacy) : 0;
+    char *dedup = legacy ? malloc(legacy_len + 66) : NULL;
     if (!dedup) {
         free(legacy);
         return lt_err_set(err, LT_ENOMEM, "store: out of memory"), -1;
@@ -748,10 +748,14 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     //  kinds name their own identity in the key (a register entry, a
     //  dossier's MaHoSo and revision, a report's idempotency key).
     lt_kind_t kind = lt_envelope_kind(envelope);
-    if (kind == LT_KIND_DOCUMENT || kind == LT_KIND_STATUS)
-        snprintf(dedup, dedup_len, "%s|%s", legacy, lt_envelope_sha256(envelope));
-    else
-        snprintf(dedup, dedup_len, "%s", legacy);
+    memcpy(dedup, legacy, legacy_len + 1);
+    if (kind == LT_KIND_DOCUMENT || kind == LT_KIND_STATUS) {   //  key|sha256 (64 at most)
+        const char *sha256 = lt_envelope_sha256(envelope);
+        size_t sha_len = strnlen(sha256, 64);
+        dedup[legacy_len] = '|';
+        memcpy(dedup + legacy_len + 1, sha256, sha_len);
+        dedup[legacy_len + 1 + sha_len] = 0;
+    }
     int64_t now = lt_time_ms();
     lt_envelope_set_received(envelope, now);
     uint8_t *blob = NULL;
@@ -1114,6 +1118,18 @@ void lt_store_row_destroy(lt_store_row_t **row_p)
     *row_p = NULL;
 }
 
+//  Copy text column col of stmt into buf, cut to its size.
+static void s_text_col(sqlite3_stmt *stmt, int col, char *buf, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    size_t len = text ? (size_t) sqlite3_column_bytes(stmt, col) : 0;
+    if (len >= size)
+        len = size - 1;
+    if (len)
+        memcpy(buf, text, len);
+    buf[len] = 0;
+}
+
 //  Build a row from the current result of stmt (columns S_ROW_COLUMNS,
 //  then the payload if with_payload). NULL on corrupt data or no memory.
 static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload)
@@ -1123,14 +1139,14 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
         return NULL;
     row->delivery = (uint64_t) sqlite3_column_int64(stmt, 0);
     row->message = (uint64_t) sqlite3_column_int64(stmt, 1);
-    snprintf(row->dest, sizeof(row->dest), "%s", (const char *) sqlite3_column_text(stmt, 2));
+    s_text_col(stmt, 2, row->dest, sizeof(row->dest));
     row->state = (lt_delivery_state_t) sqlite3_column_int(stmt, 3);
     row->attempts = (uint32_t) sqlite3_column_int(stmt, 4);
     row->next_at = sqlite3_column_int64(stmt, 5);
     row->created_at = sqlite3_column_int64(stmt, 6);
     if (sqlite3_column_type(stmt, 7) != SQLITE_NULL)
         row->errors = strdup((const char *) sqlite3_column_text(stmt, 7));
-    snprintf(row->msgid, sizeof(row->msgid), "%s", (const char *) sqlite3_column_text(stmt, 9));
+    s_text_col(stmt, 9, row->msgid, sizeof(row->msgid));
     row->envelope = lt_envelope_decode(sqlite3_column_blob(stmt, 10),
                                        (size_t) sqlite3_column_bytes(stmt, 10), NULL);
     if (!row->envelope)

@@ -326,14 +326,23 @@ int lt_envelope_validate(const lt_envelope_t *self, lt_err_t *err)
 char *lt_envelope_dedup_key(const lt_envelope_t *self)
 {
     assert(self);
-    size_t len = strlen(lt_kind_name(self->kind)) + 5;
-    const s_str_t parts[] = {S_KEY, S_BTYPE, S_REVISION, S_SENDER};
+    //  kind|key|btype|revision|sender, joined by hand (one per publish).
+    const char *parts[] = {lt_kind_name(self->kind), s_get(self, S_KEY), s_get(self, S_BTYPE),
+                           s_get(self, S_REVISION), s_get(self, S_SENDER)};
+    size_t lens[S_COUNT(parts)], len = 0;
     for (size_t i = 0; i < S_COUNT(parts); i++)
-        len += strlen(s_get(self, parts[i]));
+        len += (lens[i] = strlen(parts[i])) + 1;
     char *key = malloc(len);
-    if (key)
-        snprintf(key, len, "%s|%s|%s|%s|%s", lt_kind_name(self->kind), s_get(self, S_KEY),
-                 s_get(self, S_BTYPE), s_get(self, S_REVISION), s_get(self, S_SENDER));
+    if (!key)
+        return NULL;
+    char *at = key;
+    for (size_t i = 0; i < S_COUNT(parts); i++) {
+        if (i)
+            *at++ = '|';
+        memcpy(at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    *at = 0;
     return key;
 }
 
