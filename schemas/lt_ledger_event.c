@@ -1,9 +1,11 @@
 /*  lt_ledger_event: the events a stored message stands for (see the header
-    for the rules). Dossier and fact payloads are read with jansson; a payload
-    that does not parse yields no event.
+    for the rules). Dossier records are checked and read in place with
+    lt_json_scan (the relay thread's hot path), fact payloads with jansson;
+    a payload that does not parse yields no event.
 */
 #include "lt_ledger_event.h"
 #include "lt_dossier.h"
+#include "lt_json_scan.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -214,47 +216,81 @@ static const char *s_text(json_t *obj, const char *name, char *buf, size_t size)
     return buf;
 }
 
-//  A field as an integer (string or number); -1 when absent or not one.
-static long s_int(json_t *obj, const char *name)
+//  A dossier field as text whether the record has it as a string or a
+//  number (as s_text reads a jansson value).
+static const char *s_field(lt_json_t value, char *buf, size_t size)
+{
+    return lt_json_text(value, buf, size);
+}
+
+//  A dossier field as an integer (string or number); -1 when absent or not one.
+static long s_int(lt_json_t value)
 {
     char buf[32];
-    s_text(obj, name, buf, sizeof(buf));
+    s_field(value, buf, sizeof(buf));
     if (!*buf || strspn(buf, "0123456789") != strlen(buf) || strlen(buf) > 9)
         return -1;
     return strtol(buf, NULL, 10);
 }
 
-//  A dossier record (HoSo): received, updated, finished, returned.
+//  The members of a dossier record the ledger reads, in s_dossier_fields order.
+enum {
+    S_MAHOSO,
+    S_MATTHC,
+    S_DONVIXULY,
+    S_NGAYHENTRA,
+    S_NGAYKETTHUCXULY,
+    S_NGAYTRA,
+    S_NGAYTIEPNHAN,
+    S_TRANGTHAIHOSO,
+    S_KENHTHUCHIEN,
+    S_HINHTHUC,
+    S_TAILIEUNOP,
+    S_DOSSIER_FIELDS
+};
+
+static const char *const s_dossier_fields[S_DOSSIER_FIELDS] = {
+    "MaHoSo",       "MaTTHC",        "DonViXuLy",    "NgayHenTra",
+    "NgayKetThucXuLy", "NgayTra",    "NgayTiepNhan", "TrangThaiHoSo",
+    "KenhThucHien", "HinhThuc",      "TaiLieuNop"};
+
+//  A dossier record (HoSo): received, updated, finished, returned. The
+//  record is checked and read in place (lt_json_scan, which accepts exactly
+//  what jansson's json_loadb with JSON_REJECT_DUPLICATES accepts); a record
+//  refused, or not an object, yields nothing.
 static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
                      lt_ledger_event_fn *fn, void *arg, lt_err_t *err)
 {
-    json_t *rec = json_loadb(payload, size, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(rec)) {
-        json_decref(rec);
+    lt_json_scan_t *scan = lt_json_scan_new();
+    if (!scan)
         return 0;
-    }
+    lt_json_t rec;
+    int refused = lt_json_scan_check(scan, payload, size, &rec, NULL);
+    lt_json_scan_destroy(&scan);
+    if (refused || lt_json_type(rec) != LT_JSON_OBJECT)
+        return 0;
+    lt_json_t f[S_DOSSIER_FIELDS];
+    lt_json_pick(rec, s_dossier_fields, S_DOSSIER_FIELDS, f);
     char mahoso[256], matthc[128], unit[64], due[32], done[32], back[32], received[32];
-    s_text(rec, "MaHoSo", mahoso, sizeof(mahoso));
+    s_field(f[S_MAHOSO], mahoso, sizeof(mahoso));
     if (!*mahoso)
         snprintf(mahoso, sizeof(mahoso), "%s", lt_envelope_key(env));
-    s_text(rec, "MaTTHC", matthc, sizeof(matthc));
-    s_text(rec, "DonViXuLy", unit, sizeof(unit));
-    s_text(rec, "NgayHenTra", due, sizeof(due));
-    s_text(rec, "NgayKetThucXuLy", done, sizeof(done));
-    s_text(rec, "NgayTra", back, sizeof(back));
-    s_text(rec, "NgayTiepNhan", received, sizeof(received));
-    long state = s_int(rec, "TrangThaiHoSo");
-    long channel = s_int(rec, "KenhThucHien");
-    long how = s_int(rec, "HinhThuc");
+    s_field(f[S_MATTHC], matthc, sizeof(matthc));
+    s_field(f[S_DONVIXULY], unit, sizeof(unit));
+    s_field(f[S_NGAYHENTRA], due, sizeof(due));
+    s_field(f[S_NGAYKETTHUCXULY], done, sizeof(done));
+    s_field(f[S_NGAYTRA], back, sizeof(back));
+    s_field(f[S_NGAYTIEPNHAN], received, sizeof(received));
+    long state = s_int(f[S_TRANGTHAIHOSO]);
+    long channel = s_int(f[S_KENHTHUCHIEN]);
+    long how = s_int(f[S_HINHTHUC]);
     //  The agency: DonViXuLy when it is an agency code, else the publisher's.
     const char *agency = strchr(unit, '.') ? unit : lt_envelope_sender(env);
     size_t files = 0, digitised = 0;
-    json_t *docs = json_object_get(rec, "TaiLieuNop"), *doc;
-    size_t i;
-    json_array_foreach(docs, i, doc)
-    {
+    lt_json_t cursor = f[S_TAILIEUNOP], doc;
+    while (lt_json_next(&cursor, &doc)) {
         files++;
-        if (s_int(doc, "DuocSoHoa") == 1)
+        if (s_int(lt_json_get(doc, "DuocSoHoa")) == 1)
             digitised++;
     }
     int rc = 0;
@@ -311,7 +347,6 @@ static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
         s_set(ev.detail, sizeof(ev.detail), "NgayTra=%s;HinhThuc=%ld", back, how);
         rc = fn(arg, &ev, err);
     }
-    json_decref(rec);
     return rc;
 }
 
