@@ -12,7 +12,8 @@
 #include <string.h>
 
 #define S_MAX_DEPTH 2048      //  jansson's JSON_PARSER_MAX_DEPTH: the top value is depth 1
-#define S_FEW_KEYS 16         //  objects up to this many keys are checked pair by pair
+#define S_FEW_KEYS 8          //  objects up to this many keys are checked pair by pair
+#define S_HASHED_KEYS 256     //  up to this many with a hash table, more are sorted
 #define S_INLINE_KEYS 64      //  keys held without a further allocation
 #define S_INLINE_FRAMES 64    //  open containers held without a further allocation
 #define S_INLINE_ARENA 1024   //  bytes of unescaped keys held without a further allocation
@@ -31,6 +32,7 @@ typedef struct {
     const char *bytes;   //  its unescaped bytes (set when its object closes)
     size_t off;          //  where its unescaped bytes start in the arena (escaped keys)
     size_t len;          //  unescaped length
+    const char *value;   //  first byte of its value
     uint64_t hash;       //  of the unescaped bytes (big objects only)
     bool escaped;        //  has escapes: its bytes are in the arena
 } s_key_t;
@@ -51,6 +53,9 @@ struct _lt_json_scan_t {
     char *arena;                              //  unescaped bytes of escaped keys
     size_t arena_used;                        //  bytes in use
     size_t arena_cap;                         //  bytes allocated
+    bool top_object;                          //  the last buffer accepted is an object
+    const char *end;                          //  its end
+    uint16_t slots[2 * S_HASHED_KEYS];        //  hash table of a mid-sized object's keys
     s_key_t key_inline[S_INLINE_KEYS];        //  first keys
     s_frame_t frame_inline[S_INLINE_FRAMES];  //  first frames
     char arena_inline[S_INLINE_ARENA];        //  first arena bytes
@@ -69,6 +74,8 @@ lt_json_scan_t *lt_json_scan_new(void)
     self->arena = self->arena_inline;
     self->arena_used = 0;
     self->arena_cap = S_INLINE_ARENA;
+    self->top_object = false;
+    self->end = NULL;
     return self;
 }
 
@@ -137,7 +144,7 @@ static long s_hex4(const char *p, const char *e)
 //  Length of the well-formed UTF-8 sequence of 2 to 4 bytes at p (before
 //  e), or 0 (overlong forms, surrogates and code points past U+10FFFF are
 //  not well formed).
-static size_t s_utf8(const unsigned char *p, const unsigned char *e)
+static inline size_t s_utf8(const unsigned char *p, const unsigned char *e)
 {
     unsigned c = p[0];
     size_t avail = (size_t) (e - p);
@@ -182,23 +189,46 @@ static size_t s_encode(long v, char *u)
     return 4;
 }
 
+//  Bytes a string holds as they are: printable ASCII but '"' and '\\'.
+static const bool s_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0x00
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0x10
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x20
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x30
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x40
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   //  0x50
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x60
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x70
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0x80
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0x90
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xA0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xB0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xC0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xD0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xE0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   //  0xF0
+};
+
 //  Check a string from p (just after its opening quote): the end past its
 //  closing quote with *len its unescaped length and *escaped set, or NULL
 //  with *why set.
 static const char *s_string(const char *p, const char *e, size_t *len, bool *escaped,
                             const char **why)
 {
-    size_t n = 0;
+    size_t shrink = 0;   //  bytes of escapes beyond what they stand for
+    const char *start = p;
     bool esc = false;
-    while (p < e) {
-        unsigned char c = (unsigned char) *p;
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    for (;;) {
+        while (e - p >= 4 && s_plain[(unsigned char) p[0]] && s_plain[(unsigned char) p[1]] &&
+               s_plain[(unsigned char) p[2]] && s_plain[(unsigned char) p[3]])
+            p += 4;
+        while (p < e && s_plain[(unsigned char) *p])
             p++;
-            n++;
-            continue;
-        }
+        if (p == e)
+            break;
+        unsigned char c = (unsigned char) *p;
         if (c == '"') {
-            *len = n;
+            *len = (size_t) (p - start) - shrink;
             *escaped = esc;
             return p + 1;
         }
@@ -209,7 +239,6 @@ static const char *s_string(const char *p, const char *e, size_t *len, bool *esc
             if (!k)
                 return *why = "invalid UTF-8", NULL;
             p += k;
-            n += k;
             continue;
         }
         //  An escape.
@@ -221,7 +250,7 @@ static const char *s_string(const char *p, const char *e, size_t *len, bool *esc
             if (!strchr("\"\\/bfnrt", c) || c == 0)
                 return *why = "invalid escape", NULL;
             p += 2;
-            n++;
+            shrink += 1;
             continue;
         }
         long v = s_hex4(p + 2, e);
@@ -237,14 +266,14 @@ static const char *s_string(const char *p, const char *e, size_t *len, bool *esc
             if (w < 0xDC00 || w > 0xDFFF)
                 return *why = "high surrogate escape without a low one", NULL;
             p += 6;
-            n += 4;
+            shrink += 12 - 4;
         }
         else if (v >= 0xDC00 && v <= 0xDFFF)
             return *why = "low surrogate escape without a high one", NULL;
         else if (v == 0)
             return *why = "\\u0000 in a string", NULL;
         else
-            n += v < 0x80 ? 1 : v < 0x800 ? 2 : 3;
+            shrink += 6 - (v < 0x80 ? 1 : v < 0x800 ? 2 : 3);
     }
     return *why = "unterminated string", NULL;
 }
@@ -288,13 +317,19 @@ static size_t s_unescape(const char *raw, char *out, size_t max)
 {
     size_t used = 0;
     const char *q = raw;
-    while (used < max && *q != '"') {
-        if (*q != '\\') {
-            out[used++] = *q++;
-            continue;
-        }
+    while (used < max) {
+        const char *run = q;
+        while (*q != '"' && *q != '\\')
+            q++;
+        size_t k = (size_t) (q - run);
+        if (k > max - used)
+            k = max - used;
+        memcpy(out + used, run, k);
+        used += k;
+        if (*q == '"' || used == max)
+            break;
         char u[4];
-        size_t k = s_escape(&q, u);
+        k = s_escape(&q, u);
         if (k > max - used)
             k = max - used;
         memcpy(out + used, u, k);
@@ -492,7 +527,9 @@ static bool s_key_same(const s_key_t *x, const s_key_t *y)
     return x->len == y->len && memcmp(x->bytes, y->bytes, x->len) == 0;
 }
 
-//  True when two of the count keys at keys are the same.
+//  True when two of the count keys at keys are the same: pair by pair for
+//  a few, through a hash table for some, sorted for many (an adversary's
+//  colliding keys cost at most S_HASHED_KEYS^2 comparisons).
 static bool s_repeats(lt_json_scan_t *self, s_key_t *keys, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -506,6 +543,23 @@ static bool s_repeats(lt_json_scan_t *self, s_key_t *keys, size_t count)
     }
     for (size_t i = 0; i < count; i++)
         keys[i].hash = s_hash(keys[i].bytes, keys[i].len);
+    if (count <= S_HASHED_KEYS) {
+        size_t size = 32;
+        while (size < 2 * count)
+            size *= 2;
+        memset(self->slots, 0, size * sizeof(self->slots[0]));
+        for (size_t i = 0; i < count; i++) {
+            size_t at = (size_t) (keys[i].hash & (size - 1));
+            while (self->slots[at]) {
+                const s_key_t *other = &keys[self->slots[at] - 1];
+                if (other->hash == keys[i].hash && s_key_same(other, &keys[i]))
+                    return true;
+                at = (at + 1) & (size - 1);
+            }
+            self->slots[at] = (uint16_t) (i + 1);
+        }
+        return false;
+    }
     qsort(keys, count, sizeof(*keys), s_key_cmp);
     for (size_t i = 1; i < count; i++)
         if (s_key_same(&keys[i], &keys[i - 1]))
@@ -536,6 +590,7 @@ int lt_json_scan_check(lt_json_scan_t *self, const void *data, size_t size, lt_j
     size_t depth = 0;   //  open containers
     self->key_count = 0;
     self->arena_used = 0;
+    self->top_object = false;
     p = s_skip_space(p, e);
     if (p == e || (*p != '{' && *p != '['))
         return s_refuse(err, start, p, "'[' or '{' expected");
@@ -614,6 +669,8 @@ after:   //  a value ended at p
             return s_refuse(err, start, p, "end of input expected");
         root->at = top;
         root->end = e;
+        self->top_object = *top == '{';
+        self->end = e;
         return 0;
     }
     p = s_skip_space(p, e);
@@ -632,8 +689,10 @@ after:   //  a value ended at p
     if (frame->object) {
         if (s_repeats(self, self->keys + frame->key_base, self->key_count - frame->key_base))
             return s_refuse(err, start, p, "duplicate object key");
-        self->key_count = frame->key_base;
-        self->arena_used = frame->arena_base;
+        if (depth > 1) {   //  the top object's keys stay for lt_json_scan_pick
+            self->key_count = frame->key_base;
+            self->arena_used = frame->arena_base;
+        }
     }
     depth--;
     goto after;
@@ -665,6 +724,7 @@ key:   //  a member of the innermost object at p (after space)
     if (p == e || *p != ':')
         return s_refuse(err, start, p, "':' expected");
     p = s_skip_space(p + 1, e);
+    self->keys[self->key_count - 1].value = p;
     goto value;
 }
 
@@ -781,8 +841,9 @@ void lt_json_pick(lt_json_t object, const char *const *names, size_t count, lt_j
         const char *raw = p + 1;
         p = s_pass_space(s_pass_string(p), e);   //  at ':'
         p = s_pass_space(p + 1, e);              //  at the value
+        char first = *raw == '"' ? 0 : *raw;   //  the key's first byte, 0 when empty
         for (size_t i = 0; i < count; i++) {
-            if (found[i].at || (*raw != names[i][0] && *raw != '\\'))
+            if (found[i].at || (first != names[i][0] && first != '\\'))
                 continue;   //  cheap test first: the first byte
             if (s_key_is(raw, names[i])) {
                 found[i].at = p;
@@ -793,6 +854,33 @@ void lt_json_pick(lt_json_t object, const char *const *names, size_t count, lt_j
         p = s_pass_space(s_pass_value(p, e), e);   //  at ',' or '}'
         if (p < e && *p == ',')
             p = s_pass_space(p + 1, e);
+    }
+}
+
+void lt_json_scan_pick(lt_json_scan_t *self, const char *const *names, size_t count,
+                       lt_json_t *found)
+{
+    assert(self);
+    size_t missing = count, lens[32];
+    for (size_t i = 0; i < count; i++) {
+        found[i].at = NULL;
+        found[i].end = self->end;
+        if (i < 32)
+            lens[i] = strlen(names[i]);
+    }
+    if (!self->top_object)
+        return;
+    for (size_t k = 0; k < self->key_count && missing; k++) {
+        const s_key_t *key = &self->keys[k];
+        for (size_t i = 0; i < count; i++) {
+            if (found[i].at || key->len != (i < 32 ? lens[i] : strlen(names[i])))
+                continue;
+            if (memcmp(key->bytes, names[i], key->len) == 0) {
+                found[i].at = key->value;
+                missing--;
+                break;
+            }
+        }
     }
 }
 

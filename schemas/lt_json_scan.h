@@ -12,8 +12,9 @@
     number or a literal (true, false, null) is skipped.
 
     Nothing is allocated per value: the keys of the open objects live in
-    one array reused from call to call (objects of more than 16 keys are
-    sorted to find repeats, so 100 000 keys stay fast).
+    one array reused from call to call. Repeats are found pair by pair in
+    objects of up to 8 keys, with a hash table up to 256, by sorting beyond
+    (so 100 000 keys stay fast, even with colliding hashes).
 
     Once a buffer is accepted, values are read where they lie with
     lt_json_t references (valid while the buffer lives): members by name,
@@ -63,6 +64,13 @@ void lt_json_scan_destroy(lt_json_scan_t **self_p);
 //  err (LT_EINVAL naming what and where, LT_ENOMEM) when refused.
 int lt_json_scan_check(lt_json_scan_t *self, const void *data, size_t size, lt_json_t *root,
                        lt_err_t *err);
+
+//  Look up count names among the members of the object last accepted (its
+//  keys were kept by the check, so this reads no bytes): found[i] is the
+//  member named names[i], or absent (as all are when the last check refused
+//  or found an array).
+void lt_json_scan_pick(lt_json_scan_t *self, const char *const *names, size_t count,
+                       lt_json_t *found);
 
 //  Type of a value of an accepted buffer.
 lt_json_type_t lt_json_type(lt_json_t value);

@@ -254,6 +254,42 @@ static const char *const s_dossier_fields[S_DOSSIER_FIELDS] = {
     "NgayKetThucXuLy", "NgayTra",    "NgayTiepNhan", "TrangThaiHoSo",
     "KenhThucHien", "HinhThuc",      "TaiLieuNop"};
 
+//  Decimal text of v into buf (24 bytes), as %zu writes it.
+static const char *s_unsigned(unsigned long long v, char *buf)
+{
+    char *p = buf + 23;
+    *p = 0;
+    do
+        *--p = (char) ('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+//  Decimal text of v into buf (24 bytes), as %ld writes it.
+static const char *s_signed(long v, char *buf)
+{
+    if (v >= 0)
+        return s_unsigned((unsigned long long) v, buf);
+    char *p = (char *) s_unsigned(0ULL - (unsigned long long) v, buf);
+    *--p = '-';
+    return p;
+}
+
+//  A dossier event with its common fields: doc and agency, item
+//  "EVENT|MaHoSo" (then "|tail" when tail is given), dim MaTTHC (no printf:
+//  the relay thread's hot path).
+static void s_dossier_init(lt_ledger_event_t *ev, const lt_envelope_t *env, lt_ev_t event,
+                           const char *mahoso, const char *tail, const char *agency,
+                           const char *matthc)
+{
+    s_init(ev, env, event);
+    s_copy(ev->doc, sizeof(ev->doc), mahoso);
+    s_copy(ev->agency, sizeof(ev->agency), agency);
+    const char *item[] = {lt_ev_name(event), "|", mahoso, "|", tail};
+    s_join(ev->item, sizeof(ev->item), item, tail ? 5 : 3);
+    s_copy(ev->dim, sizeof(ev->dim), matthc);
+}
+
 //  A dossier record (HoSo): received, updated, finished, returned. The
 //  record is checked and read in place (lt_json_scan, which accepts exactly
 //  what jansson's json_loadb with JSON_REJECT_DUPLICATES accepts); a record
@@ -264,17 +300,17 @@ static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
     lt_json_scan_t *scan = lt_json_scan_new();
     if (!scan)
         return 0;
-    lt_json_t rec;
+    lt_json_t rec, f[S_DOSSIER_FIELDS];
     int refused = lt_json_scan_check(scan, payload, size, &rec, NULL);
+    if (!refused)
+        lt_json_scan_pick(scan, s_dossier_fields, S_DOSSIER_FIELDS, f);
     lt_json_scan_destroy(&scan);
     if (refused || lt_json_type(rec) != LT_JSON_OBJECT)
         return 0;
-    lt_json_t f[S_DOSSIER_FIELDS];
-    lt_json_pick(rec, s_dossier_fields, S_DOSSIER_FIELDS, f);
     char mahoso[256], matthc[128], unit[64], due[32], done[32], back[32], received[32];
     s_field(f[S_MAHOSO], mahoso, sizeof(mahoso));
     if (!*mahoso)
-        snprintf(mahoso, sizeof(mahoso), "%s", lt_envelope_key(env));
+        s_copy(mahoso, sizeof(mahoso), lt_envelope_key(env));
     s_field(f[S_MATTHC], matthc, sizeof(matthc));
     s_field(f[S_DONVIXULY], unit, sizeof(unit));
     s_field(f[S_NGAYHENTRA], due, sizeof(due));
@@ -295,56 +331,46 @@ static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
     }
     int rc = 0;
     lt_ledger_event_t ev;
+    char n1[24], n2[24], n3[24];
     int64_t at = lt_ledger_vn_time(received);
     if (at >= 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_RECEIVED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_received|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_RECEIVED, mahoso, NULL, agency, matthc);
         ev.at = at;
         ev.channel = channel > 0 ? (int) channel : 0;
         if (files > 0 && digitised == files)
             ev.attrs |= LT_EVA_DIGITISED;
-        s_set(ev.detail, sizeof(ev.detail), "NgayTiepNhan=%s;KenhThucHien=%ld;TaiLieuNop=%zu/%zu",
-                 received, channel, digitised, files);
+        const char *detail[] = {"NgayTiepNhan=", received, ";KenhThucHien=",
+                                s_signed(channel, n1), ";TaiLieuNop=", s_unsigned(digitised, n2),
+                                "/", s_unsigned(files, n3)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 8);
         rc = fn(arg, &ev, err);
     }
     if (rc == 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_UPDATED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_updated|%s|%s", mahoso,
-                 lt_envelope_sha256(env));
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
-        s_set(ev.detail, sizeof(ev.detail), "TrangThaiHoSo=%ld", state);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_UPDATED, mahoso, lt_envelope_sha256(env), agency,
+                       matthc);
+        const char *detail[] = {"TrangThaiHoSo=", s_signed(state, n1)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 2);
         rc = fn(arg, &ev, err);
     }
     at = lt_ledger_vn_time(done);
     if (rc == 0 && (state == 9 || state == 10) && at >= 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_FINISHED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_finished|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_FINISHED, mahoso, NULL, agency, matthc);
         ev.at = at;
         if (lt_ledger_vn_time(due) >= 0 && strcmp(done, due) <= 0)
             ev.attrs |= LT_EVA_ONTIME;
-        s_set(ev.detail, sizeof(ev.detail), "NgayKetThucXuLy=%s;NgayHenTra=%s", done, due);
+        const char *detail[] = {"NgayKetThucXuLy=", done, ";NgayHenTra=", due};
+        s_join(ev.detail, sizeof(ev.detail), detail, 4);
         rc = fn(arg, &ev, err);
     }
     if (rc == 0 && state == 10) {
-        s_init(&ev, env, LT_EV_DOSSIER_RETURNED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_returned|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_RETURNED, mahoso, NULL, agency, matthc);
         at = lt_ledger_vn_time(back);
         if (at >= 0)
             ev.at = at;
         if (how == 1)
             ev.attrs |= LT_EVA_POSTAL_RETURN;
-        s_set(ev.detail, sizeof(ev.detail), "NgayTra=%s;HinhThuc=%ld", back, how);
+        const char *detail[] = {"NgayTra=", back, ";HinhThuc=", s_signed(how, n1)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 4);
         rc = fn(arg, &ev, err);
     }
     return rc;
