@@ -98,21 +98,25 @@ void lt_json_scan_destroy(lt_json_scan_t **self_p)
 //  ---------------------------------------------------------------------------
 //  Lexical pieces
 
+//  An ASCII digit (jansson's l_isdigit).
 static bool s_digit(int c)
 {
     return c >= '0' && c <= '9';
 }
 
+//  An ASCII letter (a literal is read as a run of them).
 static bool s_alpha(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+//  JSON whitespace: space, tab, newline, carriage return.
 static bool s_space(int c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+//  Past the whitespace at p.
 static const char *s_skip_space(const char *p, const char *e)
 {
     while (p < e && s_space(*p))
@@ -502,6 +506,7 @@ static int s_frame_room(lt_json_scan_t *self, size_t count)
     return 0;
 }
 
+//  FNV-1a of a key's bytes.
 static uint64_t s_hash(const char *bytes, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -522,6 +527,7 @@ static int s_key_cmp(const void *a, const void *b)
     return memcmp(x->bytes, y->bytes, x->len);
 }
 
+//  True when two keys unescape to the same bytes.
 static bool s_key_same(const s_key_t *x, const s_key_t *y)
 {
     return x->len == y->len && memcmp(x->bytes, y->bytes, x->len) == 0;
