@@ -1,9 +1,11 @@
 /*  lt_ledger_event: the events a stored message stands for (see the header
-    for the rules). Dossier and fact payloads are read with jansson; a payload
-    that does not parse yields no event.
+    for the rules). Dossier records are checked and read in place with
+    lt_json_scan (the relay thread's hot path), fact payloads with jansson;
+    a payload that does not parse yields no event.
 */
 #include "lt_ledger_event.h"
 #include "lt_dossier.h"
+#include "lt_json_scan.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -214,104 +216,163 @@ static const char *s_text(json_t *obj, const char *name, char *buf, size_t size)
     return buf;
 }
 
-//  A field as an integer (string or number); -1 when absent or not one.
-static long s_int(json_t *obj, const char *name)
+//  A dossier field as text whether the record has it as a string or a
+//  number (as s_text reads a jansson value).
+static const char *s_field(lt_json_t value, char *buf, size_t size)
+{
+    return lt_json_text(value, buf, size);
+}
+
+//  A dossier field as an integer (string or number); -1 when absent or not one.
+static long s_int(lt_json_t value)
 {
     char buf[32];
-    s_text(obj, name, buf, sizeof(buf));
+    s_field(value, buf, sizeof(buf));
     if (!*buf || strspn(buf, "0123456789") != strlen(buf) || strlen(buf) > 9)
         return -1;
     return strtol(buf, NULL, 10);
 }
 
-//  A dossier record (HoSo): received, updated, finished, returned.
+//  The members of a dossier record the ledger reads, in s_dossier_fields order.
+enum {
+    S_MAHOSO,
+    S_MATTHC,
+    S_DONVIXULY,
+    S_NGAYHENTRA,
+    S_NGAYKETTHUCXULY,
+    S_NGAYTRA,
+    S_NGAYTIEPNHAN,
+    S_TRANGTHAIHOSO,
+    S_KENHTHUCHIEN,
+    S_HINHTHUC,
+    S_TAILIEUNOP,
+    S_DOSSIER_FIELDS
+};
+
+static const char *const s_dossier_fields[S_DOSSIER_FIELDS] = {
+    "MaHoSo",       "MaTTHC",        "DonViXuLy",    "NgayHenTra",
+    "NgayKetThucXuLy", "NgayTra",    "NgayTiepNhan", "TrangThaiHoSo",
+    "KenhThucHien", "HinhThuc",      "TaiLieuNop"};
+
+//  Decimal text of v into buf (24 bytes), as %zu writes it.
+static const char *s_unsigned(unsigned long long v, char *buf)
+{
+    char *p = buf + 23;
+    *p = 0;
+    do
+        *--p = (char) ('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+//  Decimal text of v into buf (24 bytes), as %ld writes it.
+static const char *s_signed(long v, char *buf)
+{
+    if (v >= 0)
+        return s_unsigned((unsigned long long) v, buf);
+    char *p = (char *) s_unsigned(0ULL - (unsigned long long) v, buf);
+    *--p = '-';
+    return p;
+}
+
+//  A dossier event with its common fields: doc and agency, item
+//  "EVENT|MaHoSo" (then "|tail" when tail is given), dim MaTTHC (no printf:
+//  the relay thread's hot path).
+static void s_dossier_init(lt_ledger_event_t *ev, const lt_envelope_t *env, lt_ev_t event,
+                           const char *mahoso, const char *tail, const char *agency,
+                           const char *matthc)
+{
+    s_init(ev, env, event);
+    s_copy(ev->doc, sizeof(ev->doc), mahoso);
+    s_copy(ev->agency, sizeof(ev->agency), agency);
+    const char *item[] = {lt_ev_name(event), "|", mahoso, "|", tail};
+    s_join(ev->item, sizeof(ev->item), item, tail ? 5 : 3);
+    s_copy(ev->dim, sizeof(ev->dim), matthc);
+}
+
+//  A dossier record (HoSo): received, updated, finished, returned. The
+//  record is checked and read in place (lt_json_scan, which accepts exactly
+//  what jansson's json_loadb with JSON_REJECT_DUPLICATES accepts); a record
+//  refused, or not an object, yields nothing.
 static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
                      lt_ledger_event_fn *fn, void *arg, lt_err_t *err)
 {
-    json_t *rec = json_loadb(payload, size, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(rec)) {
-        json_decref(rec);
+    lt_json_scan_t *scan = lt_json_scan_new();
+    if (!scan)
         return 0;
-    }
+    lt_json_t rec, f[S_DOSSIER_FIELDS];
+    int refused = lt_json_scan_check(scan, payload, size, &rec, NULL);
+    if (!refused)
+        lt_json_scan_pick(scan, s_dossier_fields, S_DOSSIER_FIELDS, f);
+    lt_json_scan_destroy(&scan);
+    if (refused || lt_json_type(rec) != LT_JSON_OBJECT)
+        return 0;
     char mahoso[256], matthc[128], unit[64], due[32], done[32], back[32], received[32];
-    s_text(rec, "MaHoSo", mahoso, sizeof(mahoso));
+    s_field(f[S_MAHOSO], mahoso, sizeof(mahoso));
     if (!*mahoso)
-        snprintf(mahoso, sizeof(mahoso), "%s", lt_envelope_key(env));
-    s_text(rec, "MaTTHC", matthc, sizeof(matthc));
-    s_text(rec, "DonViXuLy", unit, sizeof(unit));
-    s_text(rec, "NgayHenTra", due, sizeof(due));
-    s_text(rec, "NgayKetThucXuLy", done, sizeof(done));
-    s_text(rec, "NgayTra", back, sizeof(back));
-    s_text(rec, "NgayTiepNhan", received, sizeof(received));
-    long state = s_int(rec, "TrangThaiHoSo");
-    long channel = s_int(rec, "KenhThucHien");
-    long how = s_int(rec, "HinhThuc");
+        s_copy(mahoso, sizeof(mahoso), lt_envelope_key(env));
+    s_field(f[S_MATTHC], matthc, sizeof(matthc));
+    s_field(f[S_DONVIXULY], unit, sizeof(unit));
+    s_field(f[S_NGAYHENTRA], due, sizeof(due));
+    s_field(f[S_NGAYKETTHUCXULY], done, sizeof(done));
+    s_field(f[S_NGAYTRA], back, sizeof(back));
+    s_field(f[S_NGAYTIEPNHAN], received, sizeof(received));
+    long state = s_int(f[S_TRANGTHAIHOSO]);
+    long channel = s_int(f[S_KENHTHUCHIEN]);
+    long how = s_int(f[S_HINHTHUC]);
     //  The agency: DonViXuLy when it is an agency code, else the publisher's.
     const char *agency = strchr(unit, '.') ? unit : lt_envelope_sender(env);
     size_t files = 0, digitised = 0;
-    json_t *docs = json_object_get(rec, "TaiLieuNop"), *doc;
-    size_t i;
-    json_array_foreach(docs, i, doc)
-    {
+    lt_json_t cursor = f[S_TAILIEUNOP], doc;
+    while (lt_json_next(&cursor, &doc)) {
         files++;
-        if (s_int(doc, "DuocSoHoa") == 1)
+        if (s_int(lt_json_get(doc, "DuocSoHoa")) == 1)
             digitised++;
     }
     int rc = 0;
     lt_ledger_event_t ev;
+    char n1[24], n2[24], n3[24];
     int64_t at = lt_ledger_vn_time(received);
     if (at >= 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_RECEIVED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_received|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_RECEIVED, mahoso, NULL, agency, matthc);
         ev.at = at;
         ev.channel = channel > 0 ? (int) channel : 0;
         if (files > 0 && digitised == files)
             ev.attrs |= LT_EVA_DIGITISED;
-        s_set(ev.detail, sizeof(ev.detail), "NgayTiepNhan=%s;KenhThucHien=%ld;TaiLieuNop=%zu/%zu",
-                 received, channel, digitised, files);
+        const char *detail[] = {"NgayTiepNhan=", received, ";KenhThucHien=",
+                                s_signed(channel, n1), ";TaiLieuNop=", s_unsigned(digitised, n2),
+                                "/", s_unsigned(files, n3)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 8);
         rc = fn(arg, &ev, err);
     }
     if (rc == 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_UPDATED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_updated|%s|%s", mahoso,
-                 lt_envelope_sha256(env));
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
-        s_set(ev.detail, sizeof(ev.detail), "TrangThaiHoSo=%ld", state);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_UPDATED, mahoso, lt_envelope_sha256(env), agency,
+                       matthc);
+        const char *detail[] = {"TrangThaiHoSo=", s_signed(state, n1)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 2);
         rc = fn(arg, &ev, err);
     }
     at = lt_ledger_vn_time(done);
     if (rc == 0 && (state == 9 || state == 10) && at >= 0) {
-        s_init(&ev, env, LT_EV_DOSSIER_FINISHED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_finished|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_FINISHED, mahoso, NULL, agency, matthc);
         ev.at = at;
         if (lt_ledger_vn_time(due) >= 0 && strcmp(done, due) <= 0)
             ev.attrs |= LT_EVA_ONTIME;
-        s_set(ev.detail, sizeof(ev.detail), "NgayKetThucXuLy=%s;NgayHenTra=%s", done, due);
+        const char *detail[] = {"NgayKetThucXuLy=", done, ";NgayHenTra=", due};
+        s_join(ev.detail, sizeof(ev.detail), detail, 4);
         rc = fn(arg, &ev, err);
     }
     if (rc == 0 && state == 10) {
-        s_init(&ev, env, LT_EV_DOSSIER_RETURNED);
-        s_set(ev.doc, sizeof(ev.doc), "%s", mahoso);
-        s_set(ev.agency, sizeof(ev.agency), "%s", agency);
-        s_set(ev.item, sizeof(ev.item), "dossier_returned|%s", mahoso);
-        s_set(ev.dim, sizeof(ev.dim), "%s", matthc);
+        s_dossier_init(&ev, env, LT_EV_DOSSIER_RETURNED, mahoso, NULL, agency, matthc);
         at = lt_ledger_vn_time(back);
         if (at >= 0)
             ev.at = at;
         if (how == 1)
             ev.attrs |= LT_EVA_POSTAL_RETURN;
-        s_set(ev.detail, sizeof(ev.detail), "NgayTra=%s;HinhThuc=%ld", back, how);
+        const char *detail[] = {"NgayTra=", back, ";HinhThuc=", s_signed(how, n1)};
+        s_join(ev.detail, sizeof(ev.detail), detail, 4);
         rc = fn(arg, &ev, err);
     }
-    json_decref(rec);
     return rc;
 }
 

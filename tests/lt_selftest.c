@@ -21,6 +21,7 @@
 #include "lt_follow.h"
 #include "lt_period.h"
 #include "lt_ledger.h"
+#include "lt_json_scan.h"
 #include "lt_agencies.h"
 #include "lt_indicators.h"
 #include "lt_counting.h"
@@ -79,6 +80,7 @@ static const s_test_t s_tests[] = {
     {"lt_store_prune", lt_store_prune_test},
     {"lt_follow", lt_follow_test},
     {"lt_period", lt_period_test},
+    {"lt_json_scan", lt_json_scan_test},
     {"lt_ledger_event", lt_ledger_event_test},
     {"lt_ledger", lt_ledger_test},
     {"lt_agencies", lt_agencies_test},

@@ -1,0 +1,469 @@
+/*  lt_json_scan_test: the self-test of lt_json_scan. Each rule of the header
+    has cases that must be accepted or refused; every case is also given to
+    jansson (json_loadb with JSON_REJECT_DUPLICATES), which must agree, so
+    the expectations are checked against the parser they stand for.
+*/
+#include "lt_json_scan.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  One case: text of len bytes (0: strlen) and whether it is accepted.
+typedef struct {
+    const char *text;   //  input
+    size_t len;         //  its length when it holds NUL bytes, else 0
+    bool ok;            //  accepted
+} s_case_t;
+
+//  Check one buffer both ways; returns whether it was accepted.
+static bool s_accepts(lt_json_scan_t *scan, const char *text, size_t len, lt_json_t *root)
+{
+    lt_err_t err;
+    lt_err_clear(&err);
+    lt_json_t dummy;
+    int rc = lt_json_scan_check(scan, text, len, root ? root : &dummy, &err);
+    json_t *tree = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    bool jansson = tree != NULL;
+    json_decref(tree);
+    if ((rc == 0) != jansson)
+        fprintf(stderr, "lt_json_scan: disagrees with jansson (%s) on '%.80s' (%s)\n",
+                jansson ? "accepted" : "refused", text, err.detail);
+    assert((rc == 0) == jansson);
+    if (rc != 0)
+        assert(err.code == LT_EINVAL && strstr(err.detail, "JSON refused"));
+    return rc == 0;
+}
+
+static void s_cases(lt_json_scan_t *scan, const s_case_t *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+        bool ok = s_accepts(scan, cases[i].text, len, NULL);
+        if (ok != cases[i].ok)
+            fprintf(stderr, "lt_json_scan: case %zu '%s' expected %s\n", i, cases[i].text,
+                    cases[i].ok ? "accepted" : "refused");
+        assert(ok == cases[i].ok);
+    }
+}
+
+//  The text of member name of the object text (accepted), cut to size.
+static const char *s_member(lt_json_scan_t *scan, const char *text, const char *name, char *buf,
+                            size_t size)
+{
+    lt_json_t root;
+    assert(s_accepts(scan, text, strlen(text), &root));
+    return lt_json_text(lt_json_get(root, name), buf, size);
+}
+
+//  Syntax, whitespace, literals, top level, trailing bytes, NUL bytes.
+static void s_test_syntax(lt_json_scan_t *scan)
+{
+    static const s_case_t cases[] = {
+        {"", 0, false},
+        {" \t\r\n", 0, false},
+        {"{}", 0, true},
+        {"[]", 0, true},
+        {" \t\r\n{ \t\r\n} \t\r\n", 0, true},
+        {"\f{}", 0, false},
+        {"{}\v", 0, false},
+        {"1", 0, false},
+        {"\"a\"", 0, false},
+        {"null", 0, false},
+        {"true", 0, false},
+        {"{} {}", 0, false},
+        {"{}x", 0, false},
+        {"{}]", 0, false},
+        {"{", 0, false},
+        {"[", 0, false},
+        {"{\"a\"}", 0, false},
+        {"{\"a\" 1}", 0, false},
+        {"{\"a\":}", 0, false},
+        {"{\"a\":1,}", 0, false},
+        {"{,}", 0, false},
+        {"[1,]", 0, false},
+        {"[,1]", 0, false},
+        {"[1 2]", 0, false},
+        {"{\"a\":1 \"b\":2}", 0, false},
+        {"{\"a\":1}}", 0, false},
+        {"{\"a\":[1}]", 0, false},
+        {"{1:1}", 0, false},
+        {"{'a':1}", 0, false},
+        {"{\"a\":true,\"b\":false,\"c\":null}", 0, true},
+        {"{\"a\":tru}", 0, false},
+        {"{\"a\":True}", 0, false},
+        {"{\"a\":nulll}", 0, false},
+        {"{\"a\":truefalse}", 0, false},
+        {"{\"a\":true1}", 0, false},
+        {"[true,false,null]", 0, true},
+        {"[nan]", 0, false},
+        {"[Infinity]", 0, false},
+        //  NUL bytes: one right after a number or a literal is skipped.
+        {"{}\0", 3, false},
+        {"\0{}", 3, false},
+        {"{\0}", 3, false},
+        {"{\"a\":1\0}", 8, true},
+        {"{\"a\":1\0 }", 9, true},
+        {"{\"a\":1 \0}", 9, false},
+        {"{\"a\":1\0\0}", 9, false},
+        {"{\"a\":-1.5e3\0,\"b\":2}", 19, true},
+        {"[true\0,null\0,false\0]", 20, true},
+        {"[1\0]", 4, true},
+        {"[\"a\"\0]", 6, false},
+        {"[[]\0]", 5, false},
+        {"{\"a\":\"x\0\"}", 10, false},
+        {"{\"a\":\0 1}", 9, false},
+    };
+    s_cases(scan, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+//  Strings: UTF-8, control characters, escapes, surrogates, \u0000.
+static void s_test_strings(lt_json_scan_t *scan)
+{
+    static const s_case_t cases[] = {
+        {"[\"Cấp giấy phép 😀\"]", 0, true},
+        {"[\"\x01\"]", 0, false},
+        {"[\"\x1f\"]", 0, false},
+        {"[\"\t\"]", 0, false},
+        {"[\"\n\"]", 0, false},
+        {"[\"\x7f\"]", 0, true},
+        {"[\"\\u001f\\t\\n\\b\\f\\r\\/\\\\\\\"\"]", 0, true},
+        {"[\"\\a\"]", 0, false},
+        {"[\"\\x41\"]", 0, false},
+        {"[\"\\u41\"]", 0, false},
+        {"[\"\\u00g1\"]", 0, false},
+        {"[\"\\U0041\"]", 0, false},
+        {"[\"\\", 0, false},
+        {"[\"abc", 0, false},
+        {"[\"\\u0000\"]", 0, false},
+        {"{\"\\u0000\":1}", 0, false},
+        {"{\"a\\u0000b\":1}", 0, false},
+        {"[\"\\ud83d\\ude00\"]", 0, true},
+        {"[\"\\uD83D\\uDE00\"]", 0, true},
+        {"[\"\\ud83d\"]", 0, false},
+        {"[\"\\ud83dx\"]", 0, false},
+        {"[\"\\ud83d\\n\"]", 0, false},
+        {"[\"\\ude00\"]", 0, false},
+        {"[\"\\ude00\\ud83d\"]", 0, false},
+        {"[\"\\ud83d\\ud83d\"]", 0, false},
+        {"[\"\\ud83d\\u0041\"]", 0, false},
+        {"[\"\\ud83d\\u00\"]", 0, false},
+        {"[\"\\uffff\\u0800\\u07ff\\u0080\\u007f\\u0001\"]", 0, true},
+        //  Invalid UTF-8: in strings, in keys, outside strings.
+        {"[\"\xc3\"]", 0, false},
+        {"[\"\xc3\xa9\"]", 0, true},
+        {"[\"\xc0\x80\"]", 0, false},
+        {"[\"\xc1\xbf\"]", 0, false},
+        {"[\"\xe0\x80\xaf\"]", 0, false},
+        {"[\"\xe0\xa0\x80\"]", 0, true},
+        {"[\"\xed\xa0\x80\"]", 0, false},
+        {"[\"\xed\x9f\xbf\"]", 0, true},
+        {"[\"\xef\xbf\xbf\"]", 0, true},
+        {"[\"\xf0\x8f\xbf\xbf\"]", 0, false},
+        {"[\"\xf0\x90\x80\x80\"]", 0, true},
+        {"[\"\xf4\x8f\xbf\xbf\"]", 0, true},
+        {"[\"\xf4\x90\x80\x80\"]", 0, false},
+        {"[\"\xf5\x80\x80\x80\"]", 0, false},
+        {"[\"\xff\"]", 0, false},
+        {"[\"\x80\"]", 0, false},
+        {"[\"\xe2\x82\"]", 0, false},
+        {"[\"\xe2\x82", 0, false},
+        {"{\"\xc3\xa9\":1}", 0, true},
+        {"{\"\xc3\":1}", 0, false},
+        {"{}\xc3\xa9", 0, false},
+        {"[1]\xff", 0, false},
+        {"[\xc3\xa9]", 0, false},
+    };
+    s_cases(scan, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+//  Numbers: leading zeros, -0, integer range, real overflow and underflow.
+static void s_test_numbers(lt_json_scan_t *scan)
+{
+    static const s_case_t cases[] = {
+        {"[0,-0,1,-1,10,0.5,-0.5,1e5,1E5,1e+5,1e-5,1.5e3,0e0,-0.0e-0]", 0, true},
+        {"[01]", 0, false},
+        {"[-01]", 0, false},
+        {"[00]", 0, false},
+        {"[0.]", 0, false},
+        {"[.5]", 0, false},
+        {"[-]", 0, false},
+        {"[-a]", 0, false},
+        {"[+1]", 0, false},
+        {"[1e]", 0, false},
+        {"[1e+]", 0, false},
+        {"[1.e5]", 0, false},
+        {"[1.5.3]", 0, false},
+        {"[1e5e5]", 0, false},
+        {"[0x10]", 0, false},
+        {"[- 1]", 0, false},
+        {"[9223372036854775807]", 0, true},
+        {"[9223372036854775808]", 0, false},
+        {"[-9223372036854775808]", 0, true},
+        {"[-9223372036854775809]", 0, false},
+        {"[18446744073709551616]", 0, false},
+        {"[9223372036854775808.0]", 0, true},
+        {"[1e308]", 0, true},
+        {"[1e309]", 0, false},
+        {"[-1e309]", 0, false},
+        {"[1.7976931348623157e308]", 0, true},
+        {"[1.7976931348623158e308]", 0, true},
+        {"[1.7976931348623159e308]", 0, false},
+        {"[0.17976931348623158e309]", 0, true},
+        {"[17976931348623158e292]", 0, true},
+        {"[17976931348623159e292]", 0, false},
+        {"[1e-400]", 0, true},
+        {"[-1e-99999999999999999999]", 0, true},
+        {"[1e99999999999999999999]", 0, false},
+        {"[0e99999999999999999999]", 0, true},
+        {"[0.0000e99999]", 0, true},
+        {"[0.001e311]", 0, true},
+        {"[0.0001e313]", 0, false},
+        {"[4.9e-324,2.5e-324,2e-324]", 0, true},
+    };
+    s_cases(scan, cases, sizeof(cases) / sizeof(cases[0]));
+    //  Around the overflow threshold 2^1024 - 2^970, digit by digit, as
+    //  strtod sees it.
+    static const char *const m =
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649"
+        "017977587207096330286416692887910946555547851940402630657488671505820681908902000708383"
+        "676273854845817711531764475730270069855571366959622842914819860834936475292719074168444"
+        "365510704342711559699508093042880177904174497792";
+    char digits[400], text[800];
+    const char *tails[] = {"", "0", "1", "00001", "99999", "e0", "0e-1", "1e-1", "9e-1"};
+    for (int below = 0; below < 2; below++)
+        for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+            //  m itself, or m - 1 (...791), with more digits after a point.
+            snprintf(digits, sizeof(digits), "%s", m);
+            if (below)
+                digits[strlen(digits) - 1]--;
+            for (int form = 0; form < 2; form++) {
+                if (form == 0)
+                    snprintf(text, sizeof(text), "[%s.0%s]", digits, tails[t]);
+                else if (!strchr(tails[t], 'e'))   //  the point moved: 1.797...e308
+                    snprintf(text, sizeof(text), "[%.1s.%s%se308]", digits, digits + 1, tails[t]);
+                else
+                    continue;
+                char number[800];
+                snprintf(number, sizeof(number), "%.*s", (int) (strlen(text) - 2), text + 1);
+                errno = 0;
+                double v = strtod(number, NULL);
+                bool over = (v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE;
+                if (!strchr(tails[t], 'e'))
+                    assert(over == (below == 0));   //  both sides are tried
+                assert(s_accepts(scan, text, strlen(text), NULL) == !over);
+            }
+        }
+}
+
+//  The overflow threshold's digits with the point anywhere, leading zeros
+//  and exponents that bring the value back to it: decided as strtod does.
+static void s_test_overflow_forms(lt_json_scan_t *scan)
+{
+    static const char *const m =
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649"
+        "017977587207096330286416692887910946555547851940402630657488671505820681908902000708383"
+        "676273854845817711531764475730270069855571366959622842914819860834936475292719074168444"
+        "365510704342711559699508093042880177904174497792";
+    size_t digits = strlen(m);
+    static const size_t splits[] = {0, 1, 17, 200, 308, 309};
+    char text[1000];
+    for (int below = 0; below < 2; below++)
+        for (size_t s = 0; s < sizeof(splits) / sizeof(splits[0]); s++)
+            for (int zeros = 0; zeros <= 3; zeros += 3) {
+                size_t split = splits[s];
+                char d[400];
+                snprintf(d, sizeof(d), "%s", m);
+                if (below)
+                    d[digits - 1]--;
+                //  value = int.frac x 10^(digits - split), with zeros more
+                //  after the point when the integer part is empty.
+                long exp = (long) (digits - split) + (split == 0 ? zeros : 0);
+                int n = split == 0 ? snprintf(text, sizeof(text), "[-0.%.*s%se%ld]", zeros, "000", d, exp)
+                                   : snprintf(text, sizeof(text), "[%.*s.%s0e%ld]", (int) split, d,
+                                              d + split, exp);
+                assert(n > 0 && (size_t) n < sizeof(text));
+                errno = 0;
+                double v = strtod(text + 1, NULL);
+                bool over = (v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE;
+                assert(over == !below);
+                assert(s_accepts(scan, text, strlen(text), NULL) == !over);
+            }
+}
+
+//  Depth: the top value is depth 1 and jansson allows 2048.
+static void s_test_depth(lt_json_scan_t *scan)
+{
+    size_t cap = 6 * 2050 + 16;
+    char *text = malloc(cap);
+    assert(text);
+    for (int depth = 2046; depth <= 2050; depth++) {
+        //  depth arrays nested, empty innermost: depth values deep.
+        size_t used = 0;
+        for (int i = 0; i < depth; i++)
+            text[used++] = '[';
+        for (int i = 0; i < depth; i++)
+            text[used++] = ']';
+        assert(s_accepts(scan, text, used, NULL) == (depth <= 2048));
+        //  The same with a scalar inside: depth + 1 values deep.
+        used = 0;
+        for (int i = 0; i < depth; i++)
+            text[used++] = '[';
+        text[used++] = '1';
+        for (int i = 0; i < depth; i++)
+            text[used++] = ']';
+        assert(s_accepts(scan, text, used, NULL) == (depth + 1 <= 2048));
+        //  Objects: {"a":{"a":...{}}}.
+        used = 0;
+        assert(depth * 6 < (int) cap);
+        for (int i = 0; i < depth; i++) {
+            memcpy(text + used, i + 1 < depth ? "{\"a\":" : "{", i + 1 < depth ? 5 : 1);
+            used += i + 1 < depth ? 5 : 1;
+        }
+        for (int i = 0; i < depth; i++)
+            text[used++] = '}';
+        assert(s_accepts(scan, text, used, NULL) == (depth <= 2048));
+    }
+    free(text);
+}
+
+//  Duplicate keys: at any level, after unescaping, and fast in big objects.
+static void s_test_duplicates(lt_json_scan_t *scan)
+{
+    static const s_case_t cases[] = {
+        {"{\"a\":1,\"a\":1}", 0, false},
+        {"{\"a\":1,\"b\":2,\"a\":3}", 0, false},
+        {"{\"a\":1,\"\\u0061\":2}", 0, false},
+        {"{\"\\u00e9\":1,\"\xc3\xa9\":2}", 0, false},
+        {"{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", 0, false},
+        {"{\"\\/\":1,\"/\":2}", 0, false},
+        {"{\"a\":1,\"A\":2,\"a \":3,\"\":4}", 0, true},
+        {"{\"\":1,\"\":2}", 0, false},
+        {"{\"x\":[{\"k\":1,\"k\":2}]}", 0, false},
+        {"{\"x\":{\"y\":{\"k\":1,\"k\":2}}}", 0, false},
+        {"{\"k\":{\"k\":{\"k\":1}},\"j\":{\"k\":1}}", 0, true},
+        {"[{\"k\":1},{\"k\":1}]", 0, true},
+        {"{\"a\":{\"b\":1},\"b\":{\"a\":1},\"c\":[{\"a\":1,\"b\":2}]}", 0, true},
+        {"{\"ab\":1,\"a\\u0062\":2}", 0, false},
+        {"{\"ab\":1,\"a\\u0063\":2}", 0, true},
+    };
+    s_cases(scan, cases, sizeof(cases) / sizeof(cases[0]));
+    //  100 000 keys in a nested object (the last repeating the first, or
+    //  not), some escaped: each check takes a fraction of a second where
+    //  pair-by-pair comparison would take minutes.
+    size_t keys = 100000, cap = keys * 24 + 64;
+    char *text = malloc(cap);
+    assert(text);
+    for (int repeat = 0; repeat < 2; repeat++) {
+        size_t used = (size_t) snprintf(text, cap, "{\"x\":{");
+        for (size_t i = 0; i < keys; i++)
+            used += (size_t) snprintf(text + used, cap - used, "%s\"%s%zu\":%zu", i ? "," : "",
+                                      i % 7 ? "k" : "\\u006b", i, i);
+        if (repeat)
+            used += (size_t) snprintf(text + used, cap - used, ",\"k0\":0");
+        used += (size_t) snprintf(text + used, cap - used, "}}");
+        clock_t start = clock();
+        lt_json_scan_t *fresh = lt_json_scan_new();
+        lt_err_t err;
+        lt_json_t root;
+        int rc = lt_json_scan_check(fresh, text, used, &root, &err);
+        double seconds = (double) (clock() - start) / CLOCKS_PER_SEC;
+        lt_json_scan_destroy(&fresh);
+        assert(rc == (repeat ? -1 : 0));
+        assert(seconds < 10.0);   //  pair by pair it would take minutes
+        assert(s_accepts(scan, text, used, NULL) == !repeat);
+    }
+    free(text);
+}
+
+//  Values as the ledger reads them.
+static void s_test_values(lt_json_scan_t *scan)
+{
+    char buf[64];
+    const char *rec = "{\"s\":\"Cấp\\n\\u00e9\\ud83d\\ude00\\/\",\"i\":-0,\"j\":42,"
+                      "\"min\":-9223372036854775808,\"r\":1.5,\"e\":1e2,\"t\":true,\"f\":false,"
+                      "\"n\":null,\"o\":{\"s\":\"inner\"},\"a\":[1,{\"s\":\"x\"},[2]],"
+                      "\"k\\u0065y\":\"escaped key\",\"long\":\"0123456789abcdef\","
+                      "\"cut\":\"\xc3\xa9\xc3\xa9\"}";
+    assert(strcmp(s_member(scan, rec, "s", buf, sizeof(buf)), "Cấp\né😀/") == 0);
+    assert(strcmp(s_member(scan, rec, "i", buf, sizeof(buf)), "0") == 0);
+    assert(strcmp(s_member(scan, rec, "j", buf, sizeof(buf)), "42") == 0);
+    assert(strcmp(s_member(scan, rec, "min", buf, sizeof(buf)), "-9223372036854775808") == 0);
+    const char *empty[] = {"r", "e", "t", "f", "n", "o", "a", "missing", "S", ""};
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
+        assert(strcmp(s_member(scan, rec, empty[i], buf, sizeof(buf)), "") == 0);
+    assert(strcmp(s_member(scan, rec, "key", buf, sizeof(buf)), "escaped key") == 0);
+    //  Cut as snprintf cuts: bytes, even inside a character.
+    assert(strcmp(s_member(scan, rec, "long", buf, 5), "0123") == 0);
+    assert(strcmp(s_member(scan, rec, "j", buf, 2), "4") == 0);
+    assert(strcmp(s_member(scan, rec, "cut", buf, 4), "\xc3\xa9\xc3") == 0);
+    assert(strcmp(s_member(scan, rec, "s", buf, 1), "") == 0);
+    //  Types, lookups and walks.
+    lt_json_t root;
+    assert(s_accepts(scan, rec, strlen(rec), &root));
+    assert(lt_json_type(root) == LT_JSON_OBJECT);
+    assert(lt_json_type(lt_json_get(root, "i")) == LT_JSON_INTEGER);
+    assert(lt_json_type(lt_json_get(root, "r")) == LT_JSON_REAL);
+    assert(lt_json_type(lt_json_get(root, "e")) == LT_JSON_REAL);
+    assert(lt_json_type(lt_json_get(root, "t")) == LT_JSON_TRUE);
+    assert(lt_json_type(lt_json_get(root, "f")) == LT_JSON_FALSE);
+    assert(lt_json_type(lt_json_get(root, "n")) == LT_JSON_NULL);
+    assert(lt_json_type(lt_json_get(root, "missing")) == LT_JSON_NONE);
+    lt_json_t inner = lt_json_get(root, "o");
+    assert(strcmp(lt_json_text(lt_json_get(inner, "s"), buf, sizeof(buf)), "inner") == 0);
+    lt_json_t cursor = lt_json_get(root, "a"), item;
+    size_t count = 0;
+    while (lt_json_next(&cursor, &item))
+        count++;
+    assert(count == 3);
+    cursor = lt_json_get(root, "o");   //  not an array
+    assert(!lt_json_next(&cursor, &item));
+    cursor = lt_json_get(root, "missing");
+    assert(!lt_json_next(&cursor, &item));
+    const char *names[] = {"j", "s", "nothing", "key"};
+    lt_json_t found[4];
+    lt_json_pick(root, names, 4, found);
+    assert(found[0].at && found[1].at && !found[2].at && found[3].at);
+    assert(strcmp(lt_json_text(found[0], buf, sizeof(buf)), "42") == 0);
+    //  An empty array and a NUL skipped after a number, walked.
+    const char nul[] = "{\"a\":[],\"b\":[1\0,2\0],\"c\":7\0}";
+    lt_err_t err;
+    assert(lt_json_scan_check(scan, nul, sizeof(nul) - 1, &root, &err) == 0);
+    cursor = lt_json_get(root, "a");
+    assert(!lt_json_next(&cursor, &item));
+    cursor = lt_json_get(root, "b");
+    count = 0;
+    while (lt_json_next(&cursor, &item))
+        count++;
+    assert(count == 2);
+    assert(strcmp(lt_json_text(lt_json_get(root, "c"), buf, sizeof(buf)), "7") == 0);
+    //  A refusal names what is wrong.
+    assert(lt_json_scan_check(scan, "{\"a\":01}", 8, &root, &err) == -1);
+    assert(err.code == LT_EINVAL && strstr(err.detail, "leading zero") && root.at == NULL);
+    assert(lt_json_scan_check(scan, NULL, 0, &root, &err) == -1);
+}
+
+void lt_json_scan_test(bool verbose)
+{
+    if (verbose)
+        printf(" * lt_json_scan: ");
+    lt_json_scan_t *scan = lt_json_scan_new();
+    assert(scan);
+    s_test_syntax(scan);
+    s_test_strings(scan);
+    s_test_numbers(scan);
+    s_test_overflow_forms(scan);
+    s_test_depth(scan);
+    s_test_duplicates(scan);
+    s_test_values(scan);
+    lt_json_scan_destroy(&scan);
+    lt_json_scan_destroy(&scan);
+    assert(scan == NULL);
+    if (verbose)
+        printf("OK\n");
+}
