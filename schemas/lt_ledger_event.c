@@ -216,18 +216,11 @@ static const char *s_text(json_t *obj, const char *name, char *buf, size_t size)
     return buf;
 }
 
-//  A dossier field as text whether the record has it as a string or a
-//  number (as s_text reads a jansson value).
-static const char *s_field(lt_json_t value, char *buf, size_t size)
-{
-    return lt_json_text(value, buf, size);
-}
-
 //  A dossier field as an integer (string or number); -1 when absent or not one.
 static long s_int(lt_json_t value)
 {
     char buf[32];
-    s_field(value, buf, sizeof(buf));
+    lt_json_text(value, buf, sizeof(buf));
     if (!*buf || strspn(buf, "0123456789") != strlen(buf) || strlen(buf) > 9)
         return -1;
     return strtol(buf, NULL, 10);
@@ -308,15 +301,15 @@ static int s_dossier(const lt_envelope_t *env, const void *payload, size_t size,
     if (refused || lt_json_type(rec) != LT_JSON_OBJECT)
         return 0;
     char mahoso[256], matthc[128], unit[64], due[32], done[32], back[32], received[32];
-    s_field(f[S_MAHOSO], mahoso, sizeof(mahoso));
+    lt_json_text(f[S_MAHOSO], mahoso, sizeof(mahoso));
     if (!*mahoso)
         s_copy(mahoso, sizeof(mahoso), lt_envelope_key(env));
-    s_field(f[S_MATTHC], matthc, sizeof(matthc));
-    s_field(f[S_DONVIXULY], unit, sizeof(unit));
-    s_field(f[S_NGAYHENTRA], due, sizeof(due));
-    s_field(f[S_NGAYKETTHUCXULY], done, sizeof(done));
-    s_field(f[S_NGAYTRA], back, sizeof(back));
-    s_field(f[S_NGAYTIEPNHAN], received, sizeof(received));
+    lt_json_text(f[S_MATTHC], matthc, sizeof(matthc));
+    lt_json_text(f[S_DONVIXULY], unit, sizeof(unit));
+    lt_json_text(f[S_NGAYHENTRA], due, sizeof(due));
+    lt_json_text(f[S_NGAYKETTHUCXULY], done, sizeof(done));
+    lt_json_text(f[S_NGAYTRA], back, sizeof(back));
+    lt_json_text(f[S_NGAYTIEPNHAN], received, sizeof(received));
     long state = s_int(f[S_TRANGTHAIHOSO]);
     long channel = s_int(f[S_KENHTHUCHIEN]);
     long how = s_int(f[S_HINHTHUC]);
