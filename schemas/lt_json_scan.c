@@ -6,6 +6,7 @@
 #include "lt_json_scan.h"
 
 #include <assert.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #define S_INLINE_KEYS 64      //  keys held without a further allocation
 #define S_INLINE_FRAMES 64    //  open containers held without a further allocation
 #define S_INLINE_ARENA 1024   //  bytes of unescaped keys held without a further allocation
+#define S_INLINE_SCRATCH 256  //  bytes of lt_json_canon's scratch held without an allocation
+#define S_INSERTION_SORT 16   //  lt_json_canon sorts up to this many keys by insertion
 
 //  The smallest decimal that strtod rounds to infinity, 2^1024 - 2^970 (the
 //  midpoint above DBL_MAX rounds to even, which is infinity): its 309 digits.
@@ -37,10 +40,13 @@ typedef struct {
     bool escaped;        //  has escapes: its bytes are in the arena
 } s_key_t;
 
-//  One open container.
+//  One open container (of the check, or of lt_json_canon).
 typedef struct {
     size_t key_base;     //  index of its first key in keys
-    size_t arena_base;   //  arena bytes in use when it opened
+    size_t arena_base;   //  arena bytes in use when it opened (the check)
+    size_t count;        //  its keys (lt_json_canon)
+    size_t next;         //  the key being written (lt_json_canon)
+    const char *end;     //  past its closing brace (lt_json_canon)
     bool object;         //  an object (else an array)
 } s_frame_t;
 
@@ -53,12 +59,15 @@ struct _lt_json_scan_t {
     char *arena;                              //  unescaped bytes of escaped keys
     size_t arena_used;                        //  bytes in use
     size_t arena_cap;                         //  bytes allocated
+    char *scratch;                            //  lt_json_canon: keys to sort, a real's text
+    size_t scratch_cap;                       //  bytes allocated
     bool top_object;                          //  the last buffer accepted is an object
     const char *end;                          //  its end
     uint16_t slots[2 * S_HASHED_KEYS];        //  hash table of a mid-sized object's keys
     s_key_t key_inline[S_INLINE_KEYS];        //  first keys
     s_frame_t frame_inline[S_INLINE_FRAMES];  //  first frames
     char arena_inline[S_INLINE_ARENA];        //  first arena bytes
+    char scratch_inline[S_INLINE_SCRATCH];    //  first scratch bytes
 };
 
 lt_json_scan_t *lt_json_scan_new(void)
@@ -74,6 +83,8 @@ lt_json_scan_t *lt_json_scan_new(void)
     self->arena = self->arena_inline;
     self->arena_used = 0;
     self->arena_cap = S_INLINE_ARENA;
+    self->scratch = self->scratch_inline;
+    self->scratch_cap = S_INLINE_SCRATCH;
     self->top_object = false;
     self->end = NULL;
     return self;
@@ -91,6 +102,8 @@ void lt_json_scan_destroy(lt_json_scan_t **self_p)
         free(self->frames);
     if (self->arena != self->arena_inline)
         free(self->arena);
+    if (self->scratch != self->scratch_inline)
+        free(self->scratch);
     free(self);
     *self_p = NULL;
 }
@@ -933,4 +946,425 @@ const char *lt_json_text(lt_json_t value, char *buf, size_t size)
         snprintf(buf, size, "%lld", neg ? v : -v);
     }
     return buf;
+}
+
+//  ---------------------------------------------------------------------------
+//  The compact, key-sorted form, as jansson 2.14's json_dumps writes it with
+//  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY (dump.c and strconv.c)
+
+//  Output being appended to.
+typedef struct {
+    char *buf;    //  the caller's buffer
+    size_t len;   //  bytes in it
+    size_t cap;   //  bytes allocated
+} s_out_t;
+
+//  Grow out for n more bytes and a NUL; -1 when out of memory.
+static int s_out_grow(s_out_t *out, size_t n)
+{
+    size_t cap = out->cap < 256 ? 256 : out->cap;
+    while (cap - out->len <= n) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *buf = realloc(out->buf, cap);
+    if (!buf)
+        return -1;
+    out->buf = buf;
+    out->cap = cap;
+    return 0;
+}
+
+//  Make room in out for n more bytes and a NUL; -1 when out of memory.
+static inline int s_out_room(s_out_t *out, size_t n)
+{
+    return out->cap - out->len > n ? 0 : s_out_grow(out, n);
+}
+
+//  Append n bytes; -1 when out of memory.
+static inline int s_put(s_out_t *out, const char *bytes, size_t n)
+{
+    if (s_out_room(out, n))
+        return -1;
+    memcpy(out->buf + out->len, bytes, n);
+    out->len += n;
+    return 0;
+}
+
+//  Make the scratch at least size bytes, keeping what it holds; -1 when out
+//  of memory.
+static int s_scratch_room(lt_json_scan_t *self, size_t size)
+{
+    if (size <= self->scratch_cap)
+        return 0;
+    size_t cap = self->scratch_cap;
+    while (cap < size)
+        cap *= 2;
+    char *scratch = malloc(cap);
+    if (!scratch)
+        return -1;
+    memcpy(scratch, self->scratch, self->scratch_cap);
+    if (self->scratch != self->scratch_inline)
+        free(self->scratch);
+    self->scratch = scratch;
+    self->scratch_cap = cap;
+    return 0;
+}
+
+//  Append the checked string whose opening quote is at p as jansson writes
+//  its value: '"' and '\\' escaped, \b \f \n \r \t short, the other bytes
+//  below 0x20 as \u00XX with capital hex, all else as UTF-8 as it is (so \/
+//  and the \u escapes of other characters come out unescaped). Returns past
+//  the closing quote, or NULL when out of memory.
+static const char *s_put_string(s_out_t *out, const char *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *q = p + 1;
+    if (s_put(out, "\"", 1))
+        return NULL;
+    for (;;) {
+        const char *run = q;
+        while (*q != '"' && *q != '\\')
+            q++;
+        size_t n = (size_t) (q - run);
+        if (s_out_room(out, n + 6))   //  the run and what follows it (6 bytes at most)
+            return NULL;
+        memcpy(out->buf + out->len, run, n);
+        out->len += n;
+        if (*q == '"') {
+            out->buf[out->len++] = '"';
+            return q + 1;
+        }
+        char u[4];
+        size_t k = s_escape(&q, u);
+        char *w = out->buf + out->len;
+        unsigned char c = (unsigned char) u[0];
+        if (k > 1 || (c >= 0x20 && c != '"' && c != '\\')) {
+            memcpy(w, u, k);
+            out->len += k;
+            continue;
+        }
+        w[0] = '\\';
+        out->len += 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            w[1] = (char) c;
+            break;
+        case '\b':
+            w[1] = 'b';
+            break;
+        case '\f':
+            w[1] = 'f';
+            break;
+        case '\n':
+            w[1] = 'n';
+            break;
+        case '\r':
+            w[1] = 'r';
+            break;
+        case '\t':
+            w[1] = 't';
+            break;
+        default:
+            memcpy(w + 1, "u00", 3);
+            w[4] = hex[c >> 4];
+            w[5] = hex[c & 15];
+            out->len += 4;
+            break;
+        }
+    }
+}
+
+//  Append the checked integer [p, q) as %lld writes the long long it is
+//  ("-0" is "0"); -1 when out of memory.
+static int s_put_integer(s_out_t *out, const char *p, const char *q)
+{
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    long long v = 0;   //  accumulated as a negative number, which reaches LLONG_MIN
+    for (; p < q; p++)
+        v = v * 10 - (*p - '0');
+    char digits[24];
+    size_t at = sizeof(digits);
+    neg = neg && v != 0;
+    do {
+        digits[--at] = (char) ('0' - v % 10);
+        v /= 10;
+    } while (v);
+    if (neg)
+        digits[--at] = '-';
+    return s_put(out, digits + at, sizeof(digits) - at);
+}
+
+//  Append the checked real [p, q) as jansson does: strtod of its text,
+//  written with %.17g, ".0" added when that has neither '.' nor 'e', then
+//  the exponent's '+' and leading zeros dropped (1e+20 is 1e20, 1.5e-07 is
+//  1.5e-7). Like jansson it converts in the current locale, swapping '.'
+//  for the locale's decimal point and back. -1 when out of memory.
+static int s_put_real(lt_json_scan_t *self, s_out_t *out, const char *p, const char *q)
+{
+    size_t n = (size_t) (q - p);
+    if (s_scratch_room(self, n + 1))
+        return -1;
+    char *text = self->scratch;
+    memcpy(text, p, n);
+    text[n] = 0;
+    char point = localeconv()->decimal_point[0];
+    if (point != '.') {
+        char *dot = strchr(text, '.');
+        if (dot)
+            *dot = point;
+    }
+    double v = strtod(text, NULL);   //  no overflow: the check refused it
+    char num[40];                    //  %.17g of a double is at most 24 bytes
+    int w = snprintf(num, sizeof(num), "%.17g", v);
+    if (w < 0 || (size_t) w >= sizeof(num) - 2)
+        return -1;
+    size_t len = (size_t) w;
+    if (point != '.') {
+        char *at = strchr(num, point);
+        if (at)
+            *at = '.';
+    }
+    if (!strchr(num, '.') && !strchr(num, 'e')) {
+        memcpy(num + len, ".0", 3);
+        len += 2;
+    }
+    char *start = strchr(num, 'e');
+    if (start) {
+        //  start: the exponent's sign ('-' kept); end: past the zeros that
+        //  follow it.
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len + 1 - (size_t) (end - num));
+            len -= (size_t) (end - start);
+        }
+    }
+    return s_put(out, num, len);
+}
+
+//  Order of keys as jansson sorts them: their unescaped bytes compared as
+//  memcmp does, the shorter first when one begins the other.
+static int s_key_order(const s_key_t *x, const s_key_t *y)
+{
+    int c = memcmp(x->bytes, y->bytes, x->len < y->len ? x->len : y->len);
+    if (c)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+//  s_key_order for qsort.
+static int s_key_order_q(const void *a, const void *b)
+{
+    return s_key_order(a, b);
+}
+
+//  Sort count keys (all different) by s_key_order: by insertion when few,
+//  which is also quick when they already come sorted.
+static void s_sort_keys(s_key_t *keys, size_t count)
+{
+    if (count > S_INSERTION_SORT) {
+        qsort(keys, count, sizeof(*keys), s_key_order_q);
+        return;
+    }
+    for (size_t i = 1; i < count; i++) {
+        if (s_key_order(&keys[i - 1], &keys[i]) < 0)
+            continue;
+        s_key_t key = keys[i];
+        size_t j = i;
+        for (; j > 0 && s_key_order(&keys[j - 1], &key) > 0; j--)
+            keys[j] = keys[j - 1];
+        keys[j] = key;
+    }
+}
+
+//  Push the members of the checked object at p above the keys in use (the
+//  check's stay as they are) and sort them; the unescaped bytes of escaped
+//  keys are in the scratch only while sorting. Returns past the object, or
+//  NULL when out of memory.
+static const char *s_gather(lt_json_scan_t *self, const char *p, const char *e)
+{
+    size_t base = self->key_count, used = 0;
+    p = s_pass_space(p + 1, e);
+    while (p < e && *p == '"') {
+        if (s_key_room(self))
+            return NULL;
+        s_key_t *key = &self->keys[self->key_count++];
+        const char *raw = p + 1, *q = raw;
+        bool escaped = false;
+        for (;; q++) {
+            if (*q == '\\') {
+                escaped = true;
+                q++;
+            }
+            else if (*q == '"')
+                break;
+        }
+        key->raw = raw;
+        key->len = (size_t) (q - raw);
+        key->escaped = escaped;
+        if (escaped) {
+            //  Unescaped, a key is never longer than its text.
+            if (s_scratch_room(self, used + key->len))
+                return NULL;
+            key->off = used;
+            key->len = s_unescape(raw, self->scratch + used, key->len);
+            used += key->len;
+        }
+        p = s_pass_space(q + 1, e);   //  at ':'
+        p = s_pass_space(p + 1, e);   //  at the value
+        key->value = p;
+        p = s_pass_space(s_pass_value(p, e), e);   //  at ',' or '}'
+        if (p < e && *p == ',')
+            p = s_pass_space(p + 1, e);
+    }
+    s_key_t *keys = self->keys + base;
+    size_t count = self->key_count - base;
+    for (size_t i = 0; i < count; i++)
+        keys[i].bytes = keys[i].escaped ? self->scratch + keys[i].off : keys[i].raw;
+    s_sort_keys(keys, count);
+    return p + 1;
+}
+
+int lt_json_canon(lt_json_scan_t *self, lt_json_t value, char **buf, size_t *len, size_t *cap)
+{
+    assert(self && buf && len && cap);
+    assert(*len <= *cap && (*buf || *cap == 0));
+    s_out_t out = {*buf, *len, *cap};
+    const size_t keys_in_use = self->key_count;   //  the check's, kept for lt_json_scan_pick
+    const char *p = value.at, *e = value.end;
+    size_t depth = 0;   //  open containers, in self->frames
+    int rc = -1;
+    if (!p || p >= e)
+        goto done;
+
+value:   //  write the value at p
+    switch (*p) {
+    case '{': {
+        if (depth == S_MAX_DEPTH || s_frame_room(self, depth))
+            goto done;
+        size_t base = self->key_count;
+        const char *end = s_gather(self, p, e);
+        if (!end || s_put(&out, "{", 1))
+            goto done;
+        if (self->key_count == base) {
+            if (s_put(&out, "}", 1))
+                goto done;
+            p = end;
+            goto after;
+        }
+        s_frame_t *frame = &self->frames[depth++];
+        frame->object = true;
+        frame->key_base = base;
+        frame->count = self->key_count - base;
+        frame->next = 0;
+        frame->end = end;
+        goto member;
+    }
+    case '[':
+        if (depth == S_MAX_DEPTH || s_frame_room(self, depth) || s_put(&out, "[", 1))
+            goto done;
+        p = s_pass_space(p + 1, e);
+        if (*p == ']') {
+            if (s_put(&out, "]", 1))
+                goto done;
+            p++;
+            goto after;
+        }
+        self->frames[depth++].object = false;
+        goto value;
+    case '"':
+        p = s_put_string(&out, p);
+        if (!p)
+            goto done;
+        goto after;
+    case 't':
+        if (s_put(&out, "true", 4))
+            goto done;
+        p += 4;
+        goto after;
+    case 'f':
+        if (s_put(&out, "false", 5))
+            goto done;
+        p += 5;
+        goto after;
+    case 'n':
+        if (s_put(&out, "null", 4))
+            goto done;
+        p += 4;
+        goto after;
+    default: {
+        const char *q = p;
+        bool real = false;
+        for (; q < e; q++) {
+            if (*q == '.' || *q == 'e' || *q == 'E')
+                real = true;
+            else if (!s_digit(*q) && *q != '-' && *q != '+')
+                break;
+        }
+        if (real ? s_put_real(self, &out, p, q) : s_put_integer(&out, p, q))
+            goto done;
+        p = q;
+        goto after;
+    }
+    }
+
+after:   //  a value written, p past it in the buffer
+    if (depth == 0) {
+        rc = 0;
+        goto done;
+    }
+    {
+        s_frame_t *frame = &self->frames[depth - 1];
+        if (frame->object) {
+            if (++frame->next < frame->count) {
+                if (s_put(&out, ",", 1))
+                    goto done;
+                goto member;
+            }
+            if (s_put(&out, "}", 1))
+                goto done;
+            self->key_count = frame->key_base;
+            p = frame->end;
+            depth--;
+            goto after;
+        }
+        p = s_pass_space(p, e);   //  at ',' or ']'
+        char c = *p;
+        p = s_pass_space(p + 1, e);
+        if (s_put(&out, &c, 1))
+            goto done;
+        if (c == ',')
+            goto value;
+        depth--;
+        goto after;
+    }
+
+member:   //  write the next key of the innermost object, then its value
+    {
+        const s_frame_t *frame = &self->frames[depth - 1];
+        const s_key_t *key = &self->keys[frame->key_base + frame->next];
+        p = key->value;
+        if (!s_put_string(&out, key->raw - 1) || s_put(&out, ":", 1))
+            goto done;
+        goto value;
+    }
+
+done:
+    self->key_count = keys_in_use;
+    *buf = out.buf;
+    *cap = out.cap;
+    if (rc == 0) {
+        out.buf[out.len] = 0;   //  every write kept room for it
+        *len = out.len;
+    }
+    return rc;
 }

@@ -19,7 +19,9 @@
     Once a buffer is accepted, values are read where they lie with
     lt_json_t references (valid while the buffer lives): members by name,
     array elements in turn, and a value as text (a string unescaped, an
-    integer as %lld, anything else empty) as the ledger reads dossiers.
+    integer as %lld, anything else empty) as the ledger reads dossiers,
+    and any value written out again in jansson's compact, key-sorted form
+    (lt_json_canon), as the portal digests dossier records.
 */
 #ifndef LT_JSON_SCAN_H_INCLUDED
 #define LT_JSON_SCAN_H_INCLUDED
@@ -91,6 +93,19 @@ bool lt_json_next(lt_json_t *cursor, lt_json_t *item);
 //  would: a string's unescaped UTF-8, an integer as %lld ("-0" is "0"),
 //  "" for anything else. Returns buf.
 const char *lt_json_text(lt_json_t value, char *buf, size_t size);
+
+//  Append to *buf (of *len bytes in *cap allocated; NULL and 0 to start,
+//  realloc'ed as needed, the caller frees) the compact, key-sorted form of
+//  value: byte for byte what jansson 2.14's json_dumps(v, JSON_COMPACT |
+//  JSON_SORT_KEYS | JSON_ENCODE_ANY) writes for the value v that json_loadb
+//  reads from the same text (strings re-escaped as jansson does, integers
+//  as %lld, reals through strtod and %.17g, keys sorted by their unescaped
+//  bytes). The bytes appended hold no NUL and one is kept after them (not
+//  counted in *len), so *buf is also a C string. Returns 0, or -1 when out
+//  of memory or value is absent, with *len as it was (*buf and *cap may
+//  have changed). Uses the scanner's arrays as scratch: the keys that
+//  lt_json_scan_pick reads are kept.
+int lt_json_canon(lt_json_scan_t *self, lt_json_t value, char **buf, size_t *len, size_t *cap);
 
 //  Self-test of this class.
 void lt_json_scan_test(bool verbose);

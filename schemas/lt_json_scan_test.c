@@ -448,6 +448,305 @@ static void s_test_values(lt_json_scan_t *scan)
     assert(lt_json_scan_check(scan, NULL, 0, &root, &err) == -1);
 }
 
+//  ---------------------------------------------------------------------------
+//  The compact, key-sorted form against jansson's
+
+#define S_DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+
+//  One case of the written form: text of len bytes (0: strlen) and, when
+//  not NULL, what jansson writes for it (the rule it shows).
+typedef struct {
+    const char *text;     //  input, accepted
+    size_t len;           //  its length when it holds NUL bytes, else 0
+    const char *expect;   //  jansson's output, or NULL
+} s_canon_case_t;
+
+//  A reused output buffer.
+typedef struct {
+    char *buf;    //  bytes
+    size_t len;   //  in use
+    size_t cap;   //  allocated
+} s_buf_t;
+
+//  Append the written form of value to out and check it is jansson's dump
+//  of tree, byte for byte.
+static void s_canon_is(lt_json_scan_t *scan, lt_json_t value, json_t *tree, s_buf_t *out)
+{
+    char *want = json_dumps(tree, S_DUMP_FLAGS);
+    assert(want);
+    size_t before = out->len;
+    assert(lt_json_canon(scan, value, &out->buf, &out->len, &out->cap) == 0);
+    size_t got = out->len - before;
+    if (got != strlen(want) || memcmp(out->buf + before, want, got) != 0)
+        fprintf(stderr, "lt_json_canon: '%.*s' where jansson writes '%s'\n", (int) got,
+                out->buf + before, want);
+    assert(got == strlen(want) && memcmp(out->buf + before, want, got) == 0);
+    assert(out->len < out->cap && out->buf[out->len] == 0);
+    free(want);
+}
+
+//  Check text, write its root and, for an array, each element (as the
+//  portal writes the records of "data"), comparing each with jansson's
+//  dump, and the root with expect when given.
+static void s_canon_case(lt_json_scan_t *scan, const char *text, size_t len, const char *expect,
+                         s_buf_t *out)
+{
+    lt_json_t root;
+    if (!s_accepts(scan, text, len, &root))
+        fprintf(stderr, "lt_json_canon: case refused: '%.80s'\n", text);
+    assert(s_accepts(scan, text, len, &root));
+    json_t *tree = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    assert(tree);
+    out->len = 0;
+    s_canon_is(scan, root, tree, out);
+    if (expect) {
+        if (strcmp(out->buf, expect) != 0)
+            fprintf(stderr, "lt_json_canon: '%s' for '%s', expected '%s'\n", out->buf, text,
+                    expect);
+        assert(strcmp(out->buf, expect) == 0);
+    }
+    if (json_is_array(tree)) {
+        lt_json_t cursor = root, item;
+        size_t i = 0;
+        while (lt_json_next(&cursor, &item)) {
+            out->len = 0;
+            s_canon_is(scan, item, json_array_get(tree, i++), out);
+        }
+        assert(i == json_array_size(tree));
+    }
+    json_decref(tree);
+}
+
+static void s_canon_cases(lt_json_scan_t *scan, const s_canon_case_t *cases, size_t count,
+                          s_buf_t *out)
+{
+    for (size_t i = 0; i < count; i++)
+        s_canon_case(scan, cases[i].text, cases[i].len ? cases[i].len : strlen(cases[i].text),
+                     cases[i].expect, out);
+}
+
+//  Literals, integers, reals, layout and nesting.
+static void s_test_canon_values(lt_json_scan_t *scan, s_buf_t *out)
+{
+    static const s_canon_case_t cases[] = {
+        {"[]", 0, "[]"},
+        {"{}", 0, "{}"},
+        {" [ true , false , null , { } , [ ] ] ", 0, "[true,false,null,{},[]]"},
+        {"{ \"b\" : [ 1 , 2 ] ,\n\t\"a\" : { \"y\" : null , \"x\" : [ ] } }", 0,
+         "{\"a\":{\"x\":[],\"y\":null},\"b\":[1,2]}"},
+        //  Integers: long long, written %lld.
+        {"[0,-0,1,-1,42,-42,1000000]", 0, "[0,0,1,-1,42,-42,1000000]"},
+        {"[9223372036854775807,-9223372036854775808,-9223372036854775807]", 0,
+         "[9223372036854775807,-9223372036854775808,-9223372036854775807]"},
+        //  Reals: %.17g, ".0" when neither '.' nor 'e', exponent trimmed.
+        {"[1E2,1e2,1e+2,100.0,1.0,0.0,-0.0,0e0,-0e-0]", 0,
+         "[100.0,100.0,100.0,100.0,1.0,0.0,-0.0,0.0,-0.0]"},
+        {"[1e20,1e+20,1E-7,1.5e-07,1e16,1e17,1e-5,1e-4,0.0001]", 0,
+         "[1e20,1e20,9.9999999999999995e-8,1.4999999999999999e-7,10000000000000000.0,1e17,"
+         "1.0000000000000001e-5,0.0001,0.0001]"},
+        {"[0.1,0.5,2.5,-1.25,3.141592653589793,123456789.123456789]", 0, NULL},
+        {"[1e300,1e308,1.7976931348623157e308,-1.7976931348623157e308]", 0, NULL},
+        {"[1e-300,2.2250738585072014e-308,2.2250738585072011e-308,-1.2345678901234567e-308]", 0,
+         NULL},
+        {"[5e-324,4.9406564584124654e-324,2.4703282292062328e-324,2.4703282292062327e-324]", 0,
+         NULL},
+        {"[1e-400,-1e-400,0.1e-999999999999,-1e-99999999999999999999]", 0,
+         "[0.0,-0.0,0.0,-0.0]"},
+        {"[123e-2,1e0,1e1,1e15,1e21,1e-1,12345678901234567890.0,12345678901234567890e0]", 0,
+         NULL},
+        {"[0.30000000000000004,9007199254740993.0,1.00000000000000011102230246251565]", 0, NULL},
+        //  A NUL right after a number or literal (jansson skips it).
+        {"[1\0,2.5\0,true\0]", 15, "[1,2.5,true]"},
+        {"{\"b\":1\0,\"a\":null\0}", 18, "{\"a\":null,\"b\":1}"},
+        //  Nesting: objects in arrays in objects, sorted at each level.
+        {"{\"z\":[{\"b\":[{\"d\":1,\"c\":[{\"f\":{},\"e\":[[],[{}]]}]}],\"a\":0}],\"y\":{\"q\":{"
+         "\"s\":1,\"r\":2},\"p\":[3,{\"u\":4,\"t\":5}]}}",
+         0,
+         "{\"y\":{\"p\":[3,{\"t\":5,\"u\":4}],\"q\":{\"r\":2,\"s\":1}},\"z\":[{\"a\":0,\"b\":[{"
+         "\"c\":[{\"e\":[[],[{}]],\"f\":{}}],\"d\":1}]}]}"},
+    };
+    s_canon_cases(scan, cases, sizeof(cases) / sizeof(cases[0]), out);
+
+    //  A real of many digits (longer than any scratch held inline).
+    char text[1200];
+    size_t used = 0;
+    text[used++] = '[';
+    memcpy(text + used, "0.", 2);
+    used += 2;
+    for (int i = 0; i < 700; i++)
+        text[used++] = (char) ('0' + (i * 7) % 10);
+    memcpy(text + used, "e-3,1", 5);
+    used += 5;
+    for (int i = 0; i < 300; i++)
+        text[used++] = '0';
+    memcpy(text + used, ".5]", 3);
+    used += 3;
+    s_canon_case(scan, text, used, NULL, out);
+}
+
+//  Strings and keys: what is escaped and how, what comes out raw.
+static void s_test_canon_strings(lt_json_scan_t *scan, s_buf_t *out)
+{
+    static const s_canon_case_t cases[] = {
+        {"[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", 0, "[\"\\\"\\\\/\\b\\f\\n\\r\\t\"]"},
+        {"[\"\\u0022\\u005c\\u005C\\u002f\\u0008\\u000c\\u000A\\u000d\\u0009\"]", 0,
+         "[\"\\\"\\\\\\\\/\\b\\f\\n\\r\\t\"]"},
+        {"[\"\\u001f\\u001F\\u000b\\u0001\\u007f\x7f\"]", 0,
+         "[\"\\u001F\\u001F\\u000B\\u0001\x7f\x7f\"]"},
+        {"[\"/ a/b \\/\\/\"]", 0, "[\"/ a/b //\"]"},
+        {"[\"\\u00e9\\u00E9\\u1ec7\\u0111\\ud83d\\ude00\\uD83D\\uDE00\\uffff\\u0800\\u07ff\\u0080\"]",
+         0, "[\"ééệđ😀😀\xef\xbf\xbf\xe0\xa0\x80\xdf\xbf\xc2\x80\"]"},
+        //  Vietnamese, raw and escaped, in values and keys.
+        {"{\"tên thủ tục\":\"Cấp giấy phép xây dựng nhà ở riêng lẻ\",\"c\\u01a1 quan\":"
+         "\"S\\u1edf X\\u00e2y d\\u1ef1ng H\\u00e0 N\\u1ed9i\",\"ghi chú\":\"Đã tiếp nhận\\n"
+         "\\\"hồ sơ\\\" — 15 ngày\"}",
+         0,
+         "{\"cơ quan\":\"Sở Xây dựng Hà Nội\",\"ghi chú\":\"Đã tiếp nhận\\n\\\"hồ sơ\\\" — 15 "
+         "ngày\",\"tên thủ tục\":\"Cấp giấy phép xây dựng nhà ở riêng lẻ\"}"},
+        //  Keys by their bytes: capitals before small letters, a prefix first,
+        //  any non-ASCII last ("đ" after "z", "ê" after "e" and "f").
+        {"{\"z\":1,\"\\u0111\":2,\"e\":3,\"\\u00ea\":4,\"f\":5,\"E\":6,\"ab\":7,\"a\":8,\"\":9,"
+         "\"a b\":10,\"a\\u0001\":11,\"_\":12,\"0\":13,\"\\u007f\":14,\"\\t\":15}",
+         0,
+         "{\"\":9,\"\\t\":15,\"0\":13,\"E\":6,\"_\":12,\"a\":8,\"a\\u0001\":11,\"a b\":10,"
+         "\"ab\":7,\"e\":3,\"f\":5,\"z\":1,\"\x7f\":14,\"ê\":4,\"đ\":2}"},
+        //  Keys that differ only once unescaped, escaped and not.
+        {"{\"k\\u0065y2\":1,\"key1\":2,\"ke\\u0079\":3,\"\\\"q\":4,\"\\\\b\":5}", 0,
+         "{\"\\\"q\":4,\"\\\\b\":5,\"key\":3,\"key1\":2,\"key2\":1}"},
+    };
+    s_canon_cases(scan, cases, sizeof(cases) / sizeof(cases[0]), out);
+
+    //  Every control byte, as \u00XX in lower and capital hex and as the
+    //  short escape where there is one, in a value and in a key.
+    static const char hex[] = "0123456789abcdef", cap[] = "0123456789ABCDEF";
+    for (int c = 1; c < 0x20; c++) {
+        char text[96];
+        int n = snprintf(text, sizeof(text), "{\"k\\u00%c%c\":[\"\\u00%c%c\",\"x\\u00%c%cy\"]}",
+                         hex[c >> 4], hex[c & 15], hex[c >> 4], hex[c & 15], cap[c >> 4],
+                         cap[c & 15]);
+        assert(n > 0 && (size_t) n < sizeof(text));
+        s_canon_case(scan, text, (size_t) n, NULL, out);
+        //  The control byte must come out escaped: no raw byte below 0x20.
+        for (size_t i = 0; i < out->len; i++)
+            assert((unsigned char) out->buf[i] >= 0x20);
+    }
+    static const char shorts[] = "bfnrt";
+    for (const char *s = shorts; *s; s++) {
+        char text[32];
+        int n = snprintf(text, sizeof(text), "[\"<\\%c>\",{\"\\%c\":0}]", *s, *s);
+        s_canon_case(scan, text, (size_t) n, NULL, out);
+    }
+}
+
+//  Big objects (past any sort threshold), with escaped keys, and nested.
+static void s_test_canon_big(lt_json_scan_t *scan, s_buf_t *out)
+{
+    const size_t counts[] = {7, 8, 9, 16, 17, 255, 256, 257, 300, 2000};
+    size_t size = 64 * 2000 + 64;
+    char *text = malloc(size);
+    assert(text);
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        size_t count = counts[c], used = 0;
+        used += (size_t) snprintf(text + used, size - used, "{");
+        for (size_t i = 0; i < count; i++) {
+            //  Keys in a scrambled order, some escaped, some sharing a prefix.
+            size_t k = (i * 7919) % count;
+            if (k % 5 == 0)
+                used += (size_t) snprintf(text + used, size - used,
+                                          "\"k\\u0065y%zu\":[%zu,{\"b\":1,\"a\":%zu}]", k, k, k);
+            else if (k % 3 == 0)
+                used += (size_t) snprintf(text + used, size - used,
+                                          "\"key%zu\":\"\\u1ec7%zu\\n\",\"key%zu_\":null", k, k, k);
+            else
+                used += (size_t) snprintf(text + used, size - used, "\"key%zu\":%zu.5", k, k);
+            if (i + 1 < count)
+                text[used++] = ',';
+        }
+        used += (size_t) snprintf(text + used, size - used, "}");
+        assert(used < size);
+        s_canon_case(scan, text, used, NULL, out);
+        //  The same object as the member of an array and of an object.
+        char *wrapped = malloc(2 * used + 32);
+        assert(wrapped);
+        int n = snprintf(wrapped, 2 * used + 32, "[{\"z\":%s,\"a\":%s}]", text, text);
+        assert(n > 0 && (size_t) n < 2 * used + 32);
+        s_canon_case(scan, wrapped, (size_t) n, NULL, out);
+        free(wrapped);
+    }
+    free(text);
+}
+
+//  Depth: 2048 nested containers, the most jansson reads.
+static void s_test_canon_depth(lt_json_scan_t *scan, s_buf_t *out)
+{
+    size_t cap = 8 * 2048 + 16, used = 0;
+    char *text = malloc(cap);
+    assert(text);
+    for (int i = 0; i < 2047; i++)
+        used += (size_t) snprintf(text + used, cap - used, i % 2 ? "[1," : "{\"b\":2,\"a\":");
+    text[used++] = '7';
+    for (int i = 2046; i >= 0; i--)
+        text[used++] = i % 2 ? ']' : '}';
+    s_canon_case(scan, text, used, NULL, out);
+    free(text);
+}
+
+//  One buffer across calls and scanners, appended to; what is kept and
+//  what is refused.
+static void s_test_canon_reuse(lt_json_scan_t *scan, s_buf_t *out)
+{
+    const char *rec = "{\"so_ho_so\":\"000.00.12.H26-260903-00001\",\"k\\u0065y\":1,"
+                      "\"big\":{\"a0\":0,\"a1\":1,\"a2\":2,\"a3\":3,\"a4\":4,\"a5\":5,\"a6\":6,"
+                      "\"a7\":7,\"a8\":8,\"a9\":9,\"b0\":0,\"b1\":1,\"b2\":2,\"b3\":3,\"b4\":4,"
+                      "\"b5\":5,\"b6\":6,\"b7\":7,\"b8\":8,\"b9\":9,\"c0\":0}}";
+    lt_json_t root;
+    assert(s_accepts(scan, rec, strlen(rec), &root));
+    //  Written twice into one buffer: the second copy follows the first.
+    out->len = 0;
+    assert(lt_json_canon(scan, root, &out->buf, &out->len, &out->cap) == 0);
+    size_t once = out->len;
+    assert(lt_json_canon(scan, root, &out->buf, &out->len, &out->cap) == 0);
+    assert(out->len == 2 * once && memcmp(out->buf, out->buf + once, once) == 0);
+    assert(strlen(out->buf) == out->len);
+    //  The keys the check kept still answer lt_json_scan_pick.
+    const char *names[] = {"key", "so_ho_so", "big", "none"};
+    lt_json_t found[4];
+    lt_json_scan_pick(scan, names, 4, found);
+    assert(found[0].at && found[1].at && found[2].at && !found[3].at);
+    assert(found[2].at == lt_json_get(root, "big").at);
+    char text[64];
+    assert(strcmp(lt_json_text(found[1], text, sizeof(text)), "000.00.12.H26-260903-00001") == 0);
+    //  A buffer that starts empty and grows from nothing, from another
+    //  scanner; a member written alone.
+    lt_json_scan_t *other = lt_json_scan_new();
+    assert(other);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    assert(lt_json_canon(other, found[2], &buf, &len, &cap) == 0);
+    assert(len > 0 && cap > len && buf[len] == 0 && buf[0] == '{');
+    assert(lt_json_canon(other, found[1], &buf, &len, &cap) == 0);
+    assert(strcmp(buf + len - 28, "\"000.00.12.H26-260903-00001\"") == 0);
+    lt_json_scan_destroy(&other);
+    free(buf);
+    //  An absent value writes nothing.
+    size_t before = out->len;
+    lt_json_t absent = lt_json_get(root, "none");
+    assert(lt_json_canon(scan, absent, &out->buf, &out->len, &out->cap) == -1);
+    assert(out->len == before);
+}
+
+//  The written form: each rule, compared with jansson's own dump.
+static void s_test_canon(lt_json_scan_t *scan)
+{
+    s_buf_t out = {NULL, 0, 0};
+    s_test_canon_values(scan, &out);
+    s_test_canon_strings(scan, &out);
+    s_test_canon_big(scan, &out);
+    s_test_canon_depth(scan, &out);
+    s_test_canon_reuse(scan, &out);
+    free(out.buf);
+}
+
 void lt_json_scan_test(bool verbose)
 {
     if (verbose)
@@ -461,6 +760,7 @@ void lt_json_scan_test(bool verbose)
     s_test_depth(scan);
     s_test_duplicates(scan);
     s_test_values(scan);
+    s_test_canon(scan);
     lt_json_scan_destroy(&scan);
     lt_json_scan_destroy(&scan);
     assert(scan == NULL);

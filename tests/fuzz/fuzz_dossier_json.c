@@ -11,7 +11,13 @@
       - a top-level member read with lt_json_get (or lt_json_scan_pick) and
         lt_json_text differs from jansson's value as the ledger prints it
         (whole, and cut short), or is of another type;
-      - an array walked with lt_json_next has another length.
+      - an array walked with lt_json_next has another length;
+      - lt_json_canon of the root, or of any element of a top-level "data"
+        array (the records the portal digests), differs by one byte from
+        jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS |
+        JSON_ENCODE_ANY) of the tree; the elements are appended one after
+        the other to one buffer, and the members are compared after that,
+        so the keys lt_json_scan_pick reads must outlive lt_json_canon.
     Built without libFuzzer, tests/fuzz/lt_fuzz_replay.c runs it over the
     seed corpus as an ordinary test.
 */
@@ -111,6 +117,42 @@ static void s_same_members(json_t *obj, lt_json_t root, lt_json_scan_t *scan)
     S_CHECK((lt_json_get(root, "\x01").at != NULL) == (json_object_get(obj, "\x01") != NULL));
 }
 
+//  Append the written form of value to out and compare it with jansson's.
+static void s_same_canon(lt_json_scan_t *scan, lt_json_t value, json_t *tree, char **out,
+                         size_t *len, size_t *cap)
+{
+    char *want = json_dumps(tree, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    S_CHECK(want);
+    size_t before = *len;
+    S_CHECK(lt_json_canon(scan, value, out, len, cap) == 0);
+    size_t got = *len - before;
+    if (got != strlen(want) || memcmp(*out + before, want, got) != 0)
+        fprintf(stderr, "fuzz_dossier_json: lt_json_canon wrote\n%.*s\njansson\n%s\n",
+                (int) got, *out + before, want);
+    S_CHECK(got == strlen(want) && memcmp(*out + before, want, got) == 0);
+    S_CHECK(*len < *cap && (*out)[*len] == 0);
+    free(want);
+}
+
+//  The written form of the root and of each record of "data", both ways.
+static void s_same_written(json_t *tree, lt_json_t root, lt_json_scan_t *scan)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    s_same_canon(scan, root, tree, &out, &len, &cap);
+    json_t *data = json_object_get(tree, "data");
+    if (json_is_array(data)) {
+        lt_json_t cursor = lt_json_get(root, "data"), item;
+        size_t i = 0;
+        while (lt_json_next(&cursor, &item)) {
+            S_CHECK(i < json_array_size(data));
+            s_same_canon(scan, item, json_array_get(data, i++), &out, &len, &cap);
+        }
+        S_CHECK(i == json_array_size(data));
+    }
+    free(out);
+}
+
 //  Check one input.
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -126,6 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         S_CHECK(rc == -1 && err.code == LT_EINVAL && err.detail[0]);
     else
         S_CHECK(rc == 0 && root.at != NULL);
+    if (tree)
+        s_same_written(tree, root, scan);
     if (tree && json_is_object(tree))
         s_same_members(tree, root, scan);
     if (tree)
