@@ -1,9 +1,11 @@
 /*  lt_dossier: checks, exact-byte slicing and envelopes of dossier records
     and progress steps (see lt_dossier.h). */
 #include "lt_dossier.h"
+#include "lt_file.h"
 #include "lt_id.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,20 +197,52 @@ bool lt_dossier_time_ok(const char *text)
     return !(v[1] == 2 && v[2] == 29 && !leap);
 }
 
-//  Read a small code given as a JSON integer or a string of digits; -1
-//  when it is neither, -2 when absent or "".
-static long s_code(json_t *record, const char *name)
+//  Bytes of a JSON string's value once unescaped (a string lt_json_scan
+//  accepted, so every escape is whole and \u0000 never occurs).
+static size_t s_text_len(lt_json_t value)
 {
-    json_t *value = json_object_get(record, name);
-    if (!value || json_is_null(value))
-        return -2;
-    if (json_is_integer(value)) {
-        json_int_t n = json_integer_value(value);
-        return n >= 0 && n < 1000 ? (long) n : -1;
+    const unsigned char *p = (const unsigned char *) value.at + 1;
+    size_t len = 0;
+    while (*p != '"') {
+        if (*p != '\\') {
+            len++;
+            p++;
+            continue;
+        }
+        if (p[1] != 'u') {
+            len++;
+            p += 2;
+            continue;
+        }
+        unsigned cp = 0;
+        for (int k = 2; k < 6; k++)
+            cp = cp * 16 + (unsigned) (p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
+        p += 6;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            len += 4;   //  with the low half that follows: four bytes of UTF-8
+            p += 6;
+        }
+        else
+            len += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
     }
-    const char *text = json_string_value(value);
-    if (!text)
+    return len;
+}
+
+//  Read a small code given as a JSON integer or a string of digits; -1
+//  when it is neither, -2 when absent, null or "".
+static long s_code(lt_json_t value)
+{
+    lt_json_type_t type = lt_json_type(value);
+    if (type == LT_JSON_NONE || type == LT_JSON_NULL)
+        return -2;
+    if (type != LT_JSON_INTEGER && type != LT_JSON_STRING)
         return -1;
+    char text[8];
+    lt_json_text(value, text, sizeof(text));
+    if (type == LT_JSON_INTEGER) {
+        long long n = strtoll(text, NULL, 10);   //  cut short: 7 digits or more, over 999
+        return n >= 0 && n < 1000 && strlen(text) < sizeof(text) - 1 ? (long) n : -1;
+    }
     size_t len = strlen(text);
     if (len == 0)
         return -2;
@@ -218,10 +252,10 @@ static long s_code(json_t *record, const char *name)
 }
 
 //  A code field within [lo, hi]; required or not. 0 or -1 with err.
-static int s_check_code(json_t *record, size_t index, const char *name, long lo, long hi,
+static int s_check_code(lt_json_t value, size_t index, const char *name, long lo, long hi,
                         bool required, lt_err_t *err)
 {
-    long code = s_code(record, name);
+    long code = s_code(value);
     if (code == -2)
         return required ? s_bad(err, index, name, "is required (%ld to %ld)", lo, hi) : 0;
     if (code < lo || code > hi)
@@ -229,85 +263,105 @@ static int s_check_code(json_t *record, size_t index, const char *name, long lo,
     return 0;
 }
 
-//  A time field: absent or "" (unless required), else yyyyMMddHHmmss.
-static int s_check_time(json_t *record, size_t index, const char *name, bool required,
+//  A time field: absent, null or "" (unless required), else yyyyMMddHHmmss.
+static int s_check_time(lt_json_t value, size_t index, const char *name, bool required,
                         lt_err_t *err)
 {
-    json_t *value = json_object_get(record, name);
-    if (!value || json_is_null(value) || (json_is_string(value) && !*json_string_value(value)))
+    lt_json_type_t type = lt_json_type(value);
+    char text[24];   //  longer texts are cut, still longer than 14: refused
+    if (type == LT_JSON_STRING)
+        lt_json_text(value, text, sizeof(text));
+    if (type == LT_JSON_NONE || type == LT_JSON_NULL || (type == LT_JSON_STRING && !*text))
         return required ? s_bad(err, index, name, "is required (yyyyMMddHHmmss)") : 0;
-    if (!lt_dossier_time_ok(json_string_value(value)))
+    if (type != LT_JSON_STRING || !lt_dossier_time_ok(text))
         return s_bad(err, index, name, "must be a valid time yyyyMMddHHmmss");
     return 0;
 }
 
 //  A text field: absent (unless required) or a string of at most max bytes.
-static int s_check_text(json_t *record, size_t index, const char *name, bool required,
+static int s_check_text(lt_json_t value, size_t index, const char *name, bool required,
                         size_t max, lt_err_t *err)
 {
-    json_t *value = json_object_get(record, name);
-    if (!value || json_is_null(value))
+    lt_json_type_t type = lt_json_type(value);
+    if (type == LT_JSON_NONE || type == LT_JSON_NULL)
         return required ? s_bad(err, index, name, "is required") : 0;
-    if (!json_is_string(value))
+    if (type != LT_JSON_STRING)
         return s_bad(err, index, name, "must be a string");
-    if (required && json_string_length(value) == 0)
+    size_t len = s_text_len(value);
+    if (required && len == 0)
         return s_bad(err, index, name, "is required");
-    if (json_string_length(value) > max)
+    if (len > max)
         return s_bad(err, index, name, "is over %zu bytes", max);
     return 0;
 }
 
 //  The business key: a non-empty string without control characters.
-static int s_check_key(json_t *record, size_t index, lt_err_t *err)
+static int s_check_key(lt_json_t value, size_t index, lt_err_t *err)
 {
-    if (s_check_text(record, index, "MaHoSo", true, LT_DOSSIER_MAX_KEY, err))
+    if (s_check_text(value, index, "MaHoSo", true, LT_DOSSIER_MAX_KEY, err))
         return -1;
-    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
+    char key[LT_DOSSIER_MAX_KEY + 1];
+    lt_json_text(value, key, sizeof(key));
     for (const unsigned char *c = (const unsigned char *) key; *c; c++)
         if (*c < 0x20 || *c == 0x7f || *c == '|')
             return s_bad(err, index, "MaHoSo", "holds a control character or '|'");
     return 0;
 }
 
-int lt_dossier_check(json_t *record, size_t index, lt_err_t *err)
+//  The members of a dossier record the checks and the envelope read, in
+//  the order of s_record_names.
+typedef enum {
+    R_MAHOSO, R_MATTHC, R_KENH, R_TRANGTHAI, R_HINHTHUC, R_DOITUONG,
+    R_TENTTHC, R_MALINHVUC, R_TENLINHVUC, R_CHUHOSO, R_TRICHYEU, R_DONVI,
+    R_NGAYNOP, R_NGAYTIEPNHAN, R_NGAYHENTRA, R_NGAYKETTHUC, R_NGAYTRA,
+    R_TAILIEU, R_GIAYTO, R_BOSUNG, R_LEPHI, R_COUNT
+} s_record_member_t;
+
+static const char *const s_record_names[R_COUNT] = {
+    "MaHoSo", "MaTTHC", "KenhThucHien", "TrangThaiHoSo", "HinhThuc", "LoaiDoiTuong",
+    "TenTTHC", "MaLinhVuc", "TenLinhVuc", "ChuHoSo", "TrichYeuHoSo", "DonViXuLy",
+    "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra",
+    "TaiLieuNop", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "DanhSachLePhi"};
+
+int lt_dossier_check(lt_json_t record, size_t index, lt_err_t *err)
 {
-    if (!json_is_object(record))
+    if (lt_json_type(record) != LT_JSON_OBJECT)
         return s_bad(err, index, "*", "is not a JSON object");
-    if (s_check_key(record, index, err)
-        || s_check_text(record, index, "MaTTHC", true, 255, err)
-        || s_check_code(record, index, "KenhThucHien", 1, 3, true, err)
-        || s_check_code(record, index, "TrangThaiHoSo", 1, 10, true, err)
-        || s_check_code(record, index, "HinhThuc", 0, 1, false, err)
-        || s_check_code(record, index, "LoaiDoiTuong", 0, 99, false, err))
+    lt_json_t m[R_COUNT];
+    lt_json_pick(record, s_record_names, R_COUNT, m);
+    if (s_check_key(m[R_MAHOSO], index, err)
+        || s_check_text(m[R_MATTHC], index, "MaTTHC", true, 255, err)
+        || s_check_code(m[R_KENH], index, "KenhThucHien", 1, 3, true, err)
+        || s_check_code(m[R_TRANGTHAI], index, "TrangThaiHoSo", 1, 10, true, err)
+        || s_check_code(m[R_HINHTHUC], index, "HinhThuc", 0, 1, false, err)
+        || s_check_code(m[R_DOITUONG], index, "LoaiDoiTuong", 0, 99, false, err))
         return -1;
-    static const char *texts[] = {"TenTTHC", "MaLinhVuc", "TenLinhVuc", "ChuHoSo",
-                                  "TrichYeuHoSo", "DonViXuLy"};
-    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-        if (s_check_text(record, index, texts[i], false, 65536, err))
+    for (int i = R_TENTTHC; i <= R_DONVI; i++)
+        if (s_check_text(m[i], index, s_record_names[i], false, 65536, err))
             return -1;
-    long state = s_code(record, "TrangThaiHoSo");
-    if (s_check_time(record, index, "NgayNopHoSo", false, err)
-        || s_check_time(record, index, "NgayTiepNhan", state >= 2 && state != 3 && state != 7, err)
-        || s_check_time(record, index, "NgayHenTra", false, err)
-        || s_check_time(record, index, "NgayKetThucXuLy", state >= 9, err)
-        || s_check_time(record, index, "NgayTra", state == 10, err))
+    long state = s_code(m[R_TRANGTHAI]);
+    if (s_check_time(m[R_NGAYNOP], index, "NgayNopHoSo", false, err)
+        || s_check_time(m[R_NGAYTIEPNHAN], index, "NgayTiepNhan",
+                        state >= 2 && state != 3 && state != 7, err)
+        || s_check_time(m[R_NGAYHENTRA], index, "NgayHenTra", false, err)
+        || s_check_time(m[R_NGAYKETTHUC], index, "NgayKetThucXuLy", state >= 9, err)
+        || s_check_time(m[R_NGAYTRA], index, "NgayTra", state == 10, err))
         return -1;
-    static const char *lists[] = {"TaiLieuNop", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung",
-                                  "DanhSachLePhi"};
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        json_t *list = json_object_get(record, lists[i]);
-        if (list && !json_is_null(list) && !json_is_array(list))
-            return s_bad(err, index, lists[i], "must be an array");
-        for (size_t k = 0; k < json_array_size(list); k++)
-            if (!json_is_object(json_array_get(list, k))) {
+    for (int i = R_TAILIEU; i <= R_LEPHI; i++) {
+        lt_json_type_t type = lt_json_type(m[i]);
+        if (type != LT_JSON_NONE && type != LT_JSON_NULL && type != LT_JSON_ARRAY)
+            return s_bad(err, index, s_record_names[i], "must be an array");
+        lt_json_t cursor = m[i], item;
+        for (size_t k = 0; lt_json_next(&cursor, &item); k++)
+            if (lt_json_type(item) != LT_JSON_OBJECT) {
                 char name[64];
-                snprintf(name, sizeof(name), "%s[%zu]", lists[i], k);
+                snprintf(name, sizeof(name), "%s[%zu]", s_record_names[i], k);
                 return s_bad(err, index, name, "must be an object");
             }
     }
-    json_t *files = json_object_get(record, "TaiLieuNop");
-    for (size_t k = 0; k < json_array_size(files); k++) {
-        long digitised = s_code(json_array_get(files, k), "DuocSoHoa");
+    lt_json_t cursor = m[R_TAILIEU], file;
+    for (size_t k = 0; lt_json_next(&cursor, &file); k++) {
+        long digitised = s_code(lt_json_get(file, "DuocSoHoa"));
         if (digitised != -2 && digitised != 0 && digitised != 1) {
             char name[64];
             snprintf(name, sizeof(name), "TaiLieuNop[%zu].DuocSoHoa", k);
@@ -317,18 +371,30 @@ int lt_dossier_check(json_t *record, size_t index, lt_err_t *err)
     return 0;
 }
 
-int lt_dossier_check_progress(json_t *step, size_t index, lt_err_t *err)
+//  The members of a progress step the checks read.
+typedef enum {
+    P_MAHOSO, P_THOIDIEM, P_BATDAU, P_KETTHUC, P_TRANGTHAI,
+    P_NGUOI, P_CHUCDANH, P_PHONGBAN, P_NOIDUNG, P_COUNT
+} s_step_member_t;
+
+static const char *const s_step_names[P_COUNT] = {
+    "MaHoSo", "ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh", "TrangThai",
+    "NguoiXuLy", "ChucDanh", "PhongBanXuLy", "NoiDungXuLy"};
+
+int lt_dossier_check_progress(lt_json_t step, size_t index, lt_err_t *err)
 {
-    if (!json_is_object(step))
+    if (lt_json_type(step) != LT_JSON_OBJECT)
         return s_bad(err, index, "*", "is not a JSON object");
-    if (s_check_key(step, index, err) || s_check_time(step, index, "ThoiDiemXuLy", true, err)
-        || s_check_time(step, index, "NgayBatDau", false, err)
-        || s_check_time(step, index, "NgayKetThucTheoQuyDinh", false, err)
-        || s_check_code(step, index, "TrangThai", 0, 99, false, err))
+    lt_json_t m[P_COUNT];
+    lt_json_pick(step, s_step_names, P_COUNT, m);
+    if (s_check_key(m[P_MAHOSO], index, err)
+        || s_check_time(m[P_THOIDIEM], index, "ThoiDiemXuLy", true, err)
+        || s_check_time(m[P_BATDAU], index, "NgayBatDau", false, err)
+        || s_check_time(m[P_KETTHUC], index, "NgayKetThucTheoQuyDinh", false, err)
+        || s_check_code(m[P_TRANGTHAI], index, "TrangThai", 0, 99, false, err))
         return -1;
-    static const char *texts[] = {"NguoiXuLy", "ChucDanh", "PhongBanXuLy", "NoiDungXuLy"};
-    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-        if (s_check_text(step, index, texts[i], false, 65536, err))
+    for (int i = P_NGUOI; i <= P_NOIDUNG; i++)
+        if (s_check_text(m[i], index, s_step_names[i], false, 65536, err))
             return -1;
     return 0;
 }
@@ -336,12 +402,15 @@ int lt_dossier_check_progress(json_t *step, size_t index, lt_err_t *err)
 //  ---------------------------------------------------------------------------
 //  Envelopes
 
-int lt_dossier_digest(json_t *record, char hex[LT_SHA256_HEX])
+int lt_dossier_digest(lt_json_scan_t *scan, lt_json_t record, char hex[LT_SHA256_HEX])
 {
-    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    if (!text)
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    if (lt_json_canon(scan, record, &text, &len, &cap)) {
+        free(text);
         return -1;
-    lt_digest_sha256_hex(text, strlen(text), hex);
+    }
+    lt_digest_sha256_hex(text, len, hex);
     free(text);
     return 0;
 }
@@ -359,15 +428,19 @@ static int s_kept(const lt_envelope_t *env, const char *key, const char *revisio
     return 0;
 }
 
-int lt_dossier_fill_envelope(lt_envelope_t *env, json_t *record, const char *revision,
+int lt_dossier_fill_envelope(lt_envelope_t *env, lt_json_t record, const char *revision,
                              const char *agency, bool updating, const void *payload, size_t size,
                              lt_err_t *err)
 {
-    assert(env && record && revision && agency && payload);
-    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
-    if (!key)
+    assert(env && revision && agency && payload);
+    static const char *const names[] = {"MaHoSo", "KenhThucHien"};
+    lt_json_t m[2];
+    lt_json_pick(record, names, 2, m);
+    char key[514];   //  s_kept refuses a key over 512 bytes (cut to 513)
+    if (lt_json_type(m[0]) != LT_JSON_STRING)
         return lt_err_set(err, LT_EFIELD, "MaHoSo is missing"), -1;
-    long channel = s_code(record, "KenhThucHien");
+    lt_json_text(m[0], key, sizeof(key));
+    long channel = s_code(m[1]);
     lt_envelope_set_kind(env, LT_KIND_DOSSIER);
     lt_envelope_set_key(env, key);
     lt_envelope_set_btype(env, updating ? "update" : "new");
@@ -381,16 +454,19 @@ int lt_dossier_fill_envelope(lt_envelope_t *env, json_t *record, const char *rev
     return s_kept(env, key, revision, agency, err);
 }
 
-int lt_dossier_fill_progress(lt_envelope_t *env, json_t *step, const char *agency,
-                             const void *payload, size_t size, lt_err_t *err)
+int lt_dossier_fill_progress(lt_envelope_t *env, lt_json_scan_t *scan, lt_json_t step,
+                             const char *agency, const void *payload, size_t size, lt_err_t *err)
 {
-    assert(env && step && agency && payload);
-    const char *key = json_string_value(json_object_get(step, "MaHoSo"));
-    const char *when = json_string_value(json_object_get(step, "ThoiDiemXuLy"));
-    char digest[LT_SHA256_HEX];
-    if (!key || !when)
+    assert(env && scan && agency && payload);
+    static const char *const names[] = {"MaHoSo", "ThoiDiemXuLy"};
+    lt_json_t m[2];
+    lt_json_pick(step, names, 2, m);
+    char key[514], when[16], digest[LT_SHA256_HEX];
+    if (lt_json_type(m[0]) != LT_JSON_STRING || lt_json_type(m[1]) != LT_JSON_STRING)
         return lt_err_set(err, LT_EFIELD, "MaHoSo or ThoiDiemXuLy is missing"), -1;
-    if (lt_dossier_digest(step, digest))
+    lt_json_text(m[0], key, sizeof(key));
+    lt_json_text(m[1], when, sizeof(when));
+    if (lt_dossier_digest(scan, step, digest))
         return lt_err_set(err, LT_ENOMEM, "out of memory"), -1;
     char revision[96];
     snprintf(revision, sizeof(revision), "%.14s-%s", when, digest);
@@ -477,16 +553,34 @@ lt_envelope_t *lt_dossier_fact_many(const char *const *mahoso, const char *const
 //  ---------------------------------------------------------------------------
 //  Self-test
 
-//  Parse text, check record 0 of its data array, return the error detail.
+//  Check text as one record (or progress step); returns the check's result.
 static int s_try(const char *text, bool progress, lt_err_t *err)
 {
-    json_error_t jerr;
-    json_t *record = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    assert(record);
+    lt_json_scan_t *scan = lt_json_scan_new();
+    lt_json_t record;
+    assert(scan && lt_json_scan_check(scan, text, strlen(text), &record, err) == 0);
     int rc = progress ? lt_dossier_check_progress(record, 0, err)
                       : lt_dossier_check(record, 0, err);
-    json_decref(record);
+    lt_json_scan_destroy(&scan);
     return rc;
+}
+
+//  The digest of text as lt_dossier_digest gives it, and as SHA-256 over
+//  jansson's compact, key-sorted dump of the same text (the form digests
+//  stored by earlier releases were made of): both must agree.
+static void s_digest_same(lt_json_scan_t *scan, const char *text, char hex[LT_SHA256_HEX])
+{
+    lt_json_t value;
+    lt_err_t err;
+    assert(lt_json_scan_check(scan, text, strlen(text), &value, &err) == 0);
+    assert(lt_dossier_digest(scan, value, hex) == 0);
+    json_t *tree = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    char *dump = json_dumps(tree, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char expected[LT_SHA256_HEX];
+    lt_digest_sha256_hex(dump, strlen(dump), expected);
+    assert(strcmp(hex, expected) == 0);
+    free(dump);
+    json_decref(tree);
 }
 
 void lt_dossier_test(bool verbose)
@@ -540,18 +634,23 @@ void lt_dossier_test(bool verbose)
     if (fixtures) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/dossier/dossiers.json", fixtures);
-        json_error_t jerr;
-        json_t *records = json_load_file(path, 0, &jerr);
-        assert(json_array_size(records) >= 2);
-        for (size_t i = 0; i < json_array_size(records); i++)
-            assert(lt_dossier_check(json_array_get(records, i), i, &err) == 0);
-        json_decref(records);
-        snprintf(path, sizeof(path), "%s/dossier/progress.json", fixtures);
-        json_t *steps = json_load_file(path, 0, &jerr);
-        assert(json_array_size(steps) >= 1);
-        for (size_t i = 0; i < json_array_size(steps); i++)
-            assert(lt_dossier_check_progress(json_array_get(steps, i), i, &err) == 0);
-        json_decref(steps);
+        lt_json_scan_t *scan = lt_json_scan_new();
+        const char *files[] = {"dossiers.json", "progress.json"};
+        for (int f = 0; f < 2; f++) {
+            snprintf(path, sizeof(path), "%s/dossier/%s", fixtures, files[f]);
+            size_t size = 0;
+            char *text = lt_file_read(path, 16u * 1024 * 1024, &size, &err);
+            lt_json_t list, item;
+            assert(text && lt_json_scan_check(scan, text, size, &list, &err) == 0);
+            size_t n = 0;
+            for (; lt_json_next(&list, &item); n++)
+                assert((f ? lt_dossier_check_progress(item, n, &err)
+                          : lt_dossier_check(item, n, &err))
+                       == 0);
+            assert(n >= 1 + (size_t) !f);
+            free(text);
+        }
+        lt_json_scan_destroy(&scan);
     }
     const char *good = "{\"MaHoSo\":\"H-1\",\"MaTTHC\":\"1.0\",\"KenhThucHien\":\"3\","
                        "\"TrangThaiHoSo\":10,\"NgayTiepNhan\":\"20260903081500\","
@@ -592,21 +691,40 @@ void lt_dossier_test(bool verbose)
         assert(strncmp(err.detail, cases[i].field, strlen(cases[i].field)) == 0);
         assert(err.detail[strlen(cases[i].field)] == ':');
     }
+    //  Escapes count once unescaped: 255 bytes of key written as 1 275
+    //  bytes of \u escapes pass, 256 do not; a code may be escaped too.
+    for (int n = 255; n <= 256; n++) {
+        char escaped[2048] = "{\"MaHoSo\":\"";
+        for (int i = 0; i < n; i++)
+            strcat(escaped, "\\u0041");
+        strcat(escaped, "\",\"MaTTHC\":\"1\",\"KenhThucHien\":\"\\u0032\",\"TrangThaiHoSo\":1}");
+        assert(s_try(escaped, false, &err) == (n == 255 ? 0 : -1));
+        assert(n == 255 || strstr(err.detail, "data[0].MaHoSo: is over 255 bytes"));
+    }
+    assert(s_try("{\"MaHoSo\":\"\\ud83d\\ude00\\u00e9\",\"MaTTHC\":\"1\",\"KenhThucHien\":1,"
+                 "\"TrangThaiHoSo\":1234567,\"ChuHoSo\":null}",
+                 false, &err)
+           == -1);
+    assert(strstr(err.detail, "data[0].TrangThaiHoSo:"));
     assert(s_try("{\"MaHoSo\":\"A\",\"ThoiDiemXuLy\":\"20260904100000\"}", true, &err) == 0);
     assert(s_try("{\"MaHoSo\":\"A\"}", true, &err) == -1);
     assert(strstr(err.detail, "ThoiDiemXuLy"));
 
-    //  Envelopes: the digest ignores key order and whitespace.
-    json_error_t jerr;
-    json_t *a = json_loads(good, 0, &jerr);
-    json_t *b = json_loads("{\"Moi\":1, \"TaiLieuNop\":[{\"DuocSoHoa\":\"1\"}],\"HinhThuc\":\"1\","
-                           "\"NgayTra\":\"20260905150000\",\"NgayKetThucXuLy\":\"20260905100000\","
-                           "\"NgayTiepNhan\":\"20260903081500\",\"TrangThaiHoSo\":10,"
-                           "\"KenhThucHien\":\"3\",\"MaTTHC\":\"1.0\",\"MaHoSo\":\"H-1\"}",
-                           0, &jerr);
+    //  Envelopes: the digest ignores key order and whitespace, and is the
+    //  one jansson's dump gave.
+    lt_json_scan_t *scan = lt_json_scan_new();
+    const char *other = "{\"Moi\":1, \"TaiLieuNop\":[{\"DuocSoHoa\":\"1\"}],\"HinhThuc\":\"1\","
+                        "\"NgayTra\":\"20260905150000\",\"NgayKetThucXuLy\":\"20260905100000\","
+                        "\"NgayTiepNhan\":\"20260903081500\",\"TrangThaiHoSo\":10,"
+                        "\"KenhThucHien\":\"3\",\"MaTTHC\":\"1.0\",\"MaHoSo\":\"H-1\"}";
     char da[LT_SHA256_HEX], db[LT_SHA256_HEX];
-    assert(lt_dossier_digest(a, da) == 0 && lt_dossier_digest(b, db) == 0);
+    s_digest_same(scan, other, db);
+    s_digest_same(scan, "{\"ChuHoSo\":\"Nguy\\u1ec5n V\u0103n A\\n\\t\\u0001/\",\"x\":[1.5e-7,-0,"
+                        "1E2,-0.0,true,null,{}],\"\\u00e9\":{\"b\":1,\"a\":[]}}", da);
+    s_digest_same(scan, good, da);
     assert(strcmp(da, db) == 0);
+    lt_json_t a;
+    assert(lt_json_scan_check(scan, good, strlen(good), &a, &err) == 0);
     lt_envelope_t *env = lt_envelope_new();
     assert(lt_dossier_fill_envelope(env, a, "1-abc", "000.00.12.H26", false, good, strlen(good),
                                     &err)
@@ -627,15 +745,16 @@ void lt_dossier_test(bool verbose)
     assert(lt_dossier_fill_envelope(env, a, "1", long_agency, true, good, strlen(good), &err)
            == -1);
     lt_envelope_destroy(&env);
-    json_t *step = json_loads("{\"MaHoSo\":\"H-1\",\"ThoiDiemXuLy\":\"20260904100000\"}", 0,
-                              &jerr);
+    const char *step_text = "{\"MaHoSo\":\"H-1\",\"ThoiDiemXuLy\":\"20260904100000\"}";
+    lt_json_t step;
+    assert(lt_json_scan_check(scan, step_text, strlen(step_text), &step, &err) == 0);
     env = lt_envelope_new();
-    assert(lt_dossier_fill_progress(env, step, "000.00.12.H26", "{}", 2, &err) == 0);
+    assert(lt_dossier_fill_progress(env, scan, step, "000.00.12.H26", "{}", 2, &err) == 0);
     assert(lt_envelope_kind(env) == LT_KIND_PROGRESS);
     assert(strncmp(lt_envelope_revision(env), "20260904100000-", 15) == 0);
     assert(strlen(lt_envelope_revision(env)) == 15 + 64);
     lt_envelope_destroy(&env);
-    json_decref(step);
+    lt_json_scan_destroy(&scan);
     char *payload = NULL;
     size_t size = 0;
     env = lt_dossier_fact("H-1", "1-abc", "000.00.12.H26", &payload, &size);
@@ -660,8 +779,6 @@ void lt_dossier_test(bool verbose)
     assert(env && strcmp(payload, "{\"MaHoSo\":\"H-1\",\"revision\":\"1\"}") == 0);
     lt_envelope_destroy(&env);
     free(payload);
-    json_decref(a);
-    json_decref(b);
     if (verbose)
         printf("OK\n");
 }

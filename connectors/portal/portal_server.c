@@ -17,8 +17,10 @@
     Every answer is HTTP 200 with {"error_code","message"} except the login
     refusal and the body limits of lt_http_server (413). The body is
     checked before anything else: size (lt_http_server), nesting depth and
-    item count (lt_dossier_spans, before jansson allocates anything), JSON
-    with valid UTF-8 and no duplicate keys (jansson). A call is all or
+    item count (lt_dossier_spans, before anything is allocated), JSON with
+    valid UTF-8 and no duplicate keys (lt_json_scan, which accepts what
+    jansson's JSON_REJECT_DUPLICATES parse accepts and builds no tree: the
+    records are checked and read where they lie in the body). A call is all or
     nothing: its records are all checked before one is published, and the
     answer 0 comes only once the broker confirmed every record on disk.
 */
@@ -294,22 +296,36 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
 //  ---------------------------------------------------------------------------
 //  Services
 
-//  A parsed service call.
+//  The top-level members of a service call that the hub reads.
+typedef enum {
+    C_SERVICE, C_MADONVI, C_ISUPDATING, C_MAHOSO, C_DATA, C_USERNAME, C_PASSWORD, C_COUNT
+} s_member_t;
+
+static const char *const s_member_names[C_COUNT] = {
+    "service", "madonvi", "isUpdating", "mahoso", "data", "username", "password"};
+
+//  A checked service call, read in place.
 typedef struct {
     const char *body;               //  the request body
-    json_t *root;                   //  parsed
-    const char *agency;             //  madonvi
-    json_t *data;                   //  the data array, or NULL
-    lt_dossier_span_t *spans;       //  exact bytes of data's elements
+    lt_json_scan_t *scan;           //  the scanner that checked it
+    lt_json_t m[C_COUNT];           //  its top-level members (absent when not there)
+    char agency[65];                //  madonvi when a string, cut to 64 bytes (too long)
+    char service[72];               //  service, cut to 71 bytes
+    lt_json_t *records;             //  the elements of data
+    lt_dossier_span_t *spans;       //  their exact bytes
     size_t count;                   //  elements
 } s_call_t;
 
-//  Check data: an array of 1..max-records elements matching the spans.
+//  Check data: an array of 1..max-records elements matching the spans, its
+//  elements listed in call->records.
 static json_t *s_check_data(portal_t *self, s_call_t *call)
 {
-    if (!json_is_array(call->data))
+    lt_json_t cursor = call->m[C_DATA], item;
+    if (lt_json_type(cursor) != LT_JSON_ARRAY)
         return s_answer("-1", "data must be an array of records");
-    size_t count = json_array_size(call->data);
+    size_t count = 0;
+    while (lt_json_next(&cursor, &item) && count <= call->count)
+        count++;
     if (count == 0)
         return s_answer("-1", "data holds no record");
     if (count > self->max_records)
@@ -317,6 +333,11 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
                         self->max_records);
     if (!call->spans || count != call->count)
         return s_answer("-1", "data is malformed");
+    if (!(call->records = calloc(count, sizeof(*call->records))))
+        return s_answer("-9", "out of memory, send the call again later");
+    cursor = call->m[C_DATA];
+    for (size_t i = 0; i < count && lt_json_next(&cursor, &call->records[i]); i++)
+        ;
     return NULL;
 }
 
@@ -326,18 +347,21 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
     json_t *problem = s_check_data(self, call);
     if (problem)
         return problem;
-    json_t *flag = json_object_get(call->root, "isUpdating");
-    const char *text = json_string_value(flag);
+    lt_json_t flag = call->m[C_ISUPDATING];
+    lt_json_type_t type = lt_json_type(flag);
+    char text[8] = "";
+    if (type == LT_JSON_STRING)
+        lt_json_text(flag, text, sizeof(text));
     bool updating;
-    if (json_is_boolean(flag))
-        updating = json_is_true(flag);
-    else if (text && (strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0))
+    if (type == LT_JSON_TRUE || type == LT_JSON_FALSE)
+        updating = type == LT_JSON_TRUE;
+    else if (strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0)
         updating = strcasecmp(text, "true") == 0;
     else
         return s_answer("-1", "isUpdating must be \"True\" or \"False\"");
     lt_err_t err;
     for (size_t i = 0; i < call->count; i++)
-        if (lt_dossier_check(json_array_get(call->data, i), i, &err))
+        if (lt_dossier_check(call->records[i], i, &err))
             return s_answer("-1", "%s", err.detail);
     lt_portal_record_t *records = calloc(call->count, sizeof(*records));
     lt_envelope_t **envs = calloc(call->count, sizeof(*envs));
@@ -347,16 +371,20 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
         goto done;
     }
     char (*digests)[LT_SHA256_HEX] = calloc(call->count, LT_SHA256_HEX);
-    if (!digests) {
+    char (*keys)[LT_DOSSIER_MAX_KEY + 1] = calloc(call->count, LT_DOSSIER_MAX_KEY + 1);
+    if (!digests || !keys) {
+        free(digests);
+        free(keys);
         answer = s_answer("-9", "out of memory, send the call again later");
         goto done;
     }
     for (size_t i = 0; i < call->count && !answer; i++) {
-        json_t *record = json_array_get(call->data, i);
-        if (lt_dossier_digest(record, digests[i]))
+        lt_json_t record = call->records[i];
+        if (lt_dossier_digest(call->scan, record, digests[i]))
             answer = s_answer("-9", "out of memory, send the call again later");
+        lt_json_text(lt_json_get(record, "MaHoSo"), keys[i], LT_DOSSIER_MAX_KEY + 1);
         records[i] = (lt_portal_record_t){
-            .mahoso = json_string_value(json_object_get(record, "MaHoSo")),
+            .mahoso = keys[i],
             .agency = call->agency,
             .digest = digests[i],
             .body = call->body + call->spans[i].offset,
@@ -370,8 +398,8 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
     for (size_t i = 0; i < call->count && !answer; i++) {
         const lt_dossier_span_t *span = &call->spans[i];
         if (!(envs[i] = lt_envelope_new())
-            || lt_dossier_fill_envelope(envs[i], json_array_get(call->data, i),
-                                        records[i].revision, call->agency, updating,
+            || lt_dossier_fill_envelope(envs[i], call->records[i], records[i].revision,
+                                        call->agency, updating,
                                         call->body + span->offset, span->size, &err))
             answer = envs[i] ? s_answer("-1", "data[%zu]: %s", i, err.detail)
                              : s_answer("-9", "out of memory, send the call again later");
@@ -381,6 +409,7 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
     if (!answer)
         answer = s_publish_all(self, envs, call->body, call->spans, call->count, false);
     free(digests);
+    free(keys);
 done:
     for (size_t i = 0; envs && i < call->count; i++)
         lt_envelope_destroy(&envs[i]);
@@ -397,7 +426,7 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
         return problem;
     lt_err_t err;
     for (size_t i = 0; i < call->count; i++)
-        if (lt_dossier_check_progress(json_array_get(call->data, i), i, &err))
+        if (lt_dossier_check_progress(call->records[i], i, &err))
             return s_answer("-1", "%s", err.detail);
     lt_envelope_t **envs = calloc(call->count, sizeof(*envs));
     if (!envs)
@@ -406,7 +435,7 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
     for (size_t i = 0; i < call->count && !answer; i++) {
         const lt_dossier_span_t *span = &call->spans[i];
         if (!(envs[i] = lt_envelope_new())
-            || lt_dossier_fill_progress(envs[i], json_array_get(call->data, i), call->agency,
+            || lt_dossier_fill_progress(envs[i], call->scan, call->records[i], call->agency,
                                         call->body + span->offset, span->size, &err))
             answer = envs[i] ? s_answer("-1", "data[%zu]: %s", i, err.detail)
                              : s_answer("-9", "out of memory, send the call again later");
@@ -426,8 +455,10 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
 static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp)
 {
     portal_count(self, &self->stats.lookups);
-    const char *mahoso = json_string_value(json_object_get(call->root, "mahoso"));
-    if (!mahoso || !*mahoso || strlen(mahoso) > LT_DOSSIER_MAX_KEY)
+    char mahoso[LT_DOSSIER_MAX_KEY + 2];   //  one byte over: a longer one is refused
+    lt_json_text(call->m[C_MAHOSO], mahoso, sizeof(mahoso));
+    if (lt_json_type(call->m[C_MAHOSO]) != LT_JSON_STRING || !*mahoso
+        || strlen(mahoso) > LT_DOSSIER_MAX_KEY)
         return s_answer("-1", "mahoso must name a dossier");
     char *record = NULL;
     size_t size = 0;
@@ -509,6 +540,16 @@ static bool s_top_string(const char *p, size_t size, const char *member, char *o
     return false;
 }
 
+//  Free what a call holds (not the call itself).
+static void s_call_free(s_call_t *call)
+{
+    lt_json_scan_destroy(&call->scan);
+    free(call->records);
+    free(call->spans);
+    call->records = NULL;
+    call->spans = NULL;
+}
+
 //  Parse and check the body of a call; NULL with call filled, or the
 //  answer. With `session`, the call's session is checked before the body
 //  is parsed (-2), so that a client without one costs no parsing.
@@ -534,13 +575,21 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
         portal_count(self, &self->stats.session_refused);
         return s_answer("-2", "invalid or expired session: log in again");
     }
-    json_error_t jerr;
-    call->root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(call->root))
-        return s_answer("-1", "the body is not a JSON object (line %d, column %d): %s", jerr.line,
-                        jerr.column, call->root ? "not an object" : jerr.text);
+    lt_json_t root;
+    if (!(call->scan = lt_json_scan_new()))
+        return s_answer("-9", "out of memory, send the call again later");
+    if (lt_json_scan_check(call->scan, body, size, &root, &err))
+        return err.code == LT_ENOMEM ? s_answer("-9", "out of memory, send the call again later")
+                                     : s_answer("-1", "the body is not a JSON object: %s",
+                                                err.detail);
+    if (lt_json_type(root) != LT_JSON_OBJECT)
+        return s_answer("-1", "the body is not a JSON object: it is an array");
     call->body = body;
-    call->data = json_object_get(call->root, "data");
+    lt_json_scan_pick(call->scan, s_member_names, C_COUNT, call->m);
+    if (lt_json_type(call->m[C_SERVICE]) == LT_JSON_STRING)
+        lt_json_text(call->m[C_SERVICE], call->service, sizeof(call->service));
+    if (lt_json_type(call->m[C_MADONVI]) == LT_JSON_STRING)
+        lt_json_text(call->m[C_MADONVI], call->agency, sizeof(call->agency));
     return NULL;
 }
 
@@ -564,9 +613,8 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
     json_t *answer = s_parse(self, req, &call, true);
     if (answer)
         goto done;
-    const char *service = json_string_value(json_object_get(call.root, "service"));
-    call.agency = json_string_value(json_object_get(call.root, "madonvi"));
-    if (!service)
+    const char *service = call.service;
+    if (lt_json_type(call.m[C_SERVICE]) != LT_JSON_STRING)
         answer = s_answer("-1", "service is missing");
     else if (!s_agency_code_ok(call.agency))
         answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes, without "
@@ -587,28 +635,27 @@ done:;
         portal_count(self, &self->stats.invalid);
         lt_log_warning("event=call_refused peer=%s service=%.64s reason=\"%s\"",
                        lt_http_request_peer(req),
-                       call.root && json_string_value(json_object_get(call.root, "service"))
-                           ? json_string_value(json_object_get(call.root, "service"))
-                           : "",
-                       json_string_value(json_object_get(answer, "message")));
+                       call.service, json_string_value(json_object_get(answer, "message")));
     }
-    json_decref(call.root);
-    free(call.spans);
+    s_call_free(&call);
     return answer;
 }
 
 //  Return true when a JSON string equals the expected bytes; the time
 //  taken tells nothing of where they differ nor of the expected length
-//  (both sides are compared as SHA-256 digests, in constant time).
-static bool s_secret_equal(const json_t *given, const char *expected, size_t size)
+//  (both sides are compared as SHA-256 digests, in constant time). buf
+//  holds the unescaped string: room for the whole body (size_max bytes and
+//  a NUL), which an unescaped string never outgrows.
+static bool s_secret_equal(lt_json_t given, const char *expected, size_t size, char *buf,
+                           size_t size_max)
 {
     unsigned char a[LT_SHA256_SIZE], b[LT_SHA256_SIZE];
-    const char *text = json_is_string(given) ? json_string_value(given) : "";
-    size_t length = json_is_string(given) ? json_string_length(given) : 0;
-    lt_digest_sha256(text, length, a);
+    bool is_string = lt_json_type(given) == LT_JSON_STRING;
+    const char *value = is_string ? lt_json_text(given, buf, size_max + 1) : "";
+    lt_digest_sha256(value, strlen(value), a);
     lt_digest_sha256(expected, size, b);
     bool equal = CRYPTO_memcmp(a, b, sizeof(a)) == 0;
-    return equal && json_is_string(given);
+    return equal && is_string;
 }
 
 //  Login: a session for the configured username and password.
@@ -616,15 +663,22 @@ static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_res
 {
     s_call_t call = {0};
     json_t *answer = s_parse(self, req, &call, false);
-    free(call.spans);
-    if (answer)
+    size_t body_size = 0;
+    lt_http_request_body(req, &body_size);
+    char *buf = answer ? NULL : malloc(body_size + 1);
+    if (!answer && !buf)
+        answer = s_answer("-9", "out of memory, try again later");
+    if (answer) {
+        s_call_free(&call);
         return answer;
-    json_t *username = json_object_get(call.root, "username");
-    json_t *password = json_object_get(call.root, "password");
+    }
     //  Both compared in full, whatever the first gives.
-    bool user_ok = s_secret_equal(username, self->username, strlen(self->username));
-    bool pass_ok = s_secret_equal(password, self->password, self->password_size);
-    json_decref(call.root);
+    bool user_ok = s_secret_equal(call.m[C_USERNAME], self->username, strlen(self->username),
+                                  buf, body_size);
+    bool pass_ok = s_secret_equal(call.m[C_PASSWORD], self->password, self->password_size, buf,
+                                  body_size);
+    free(buf);
+    s_call_free(&call);
     if (!user_ok || !pass_ok) {
         portal_count(self, &self->stats.login_refused);
         lt_log_warning("event=login_refused peer=%s", lt_http_request_peer(req));

@@ -203,13 +203,16 @@ static void s_publish_dossier(s_state_t *self, long seq, const char *path)
     lt_err_t err;
     size_t size = 0;
     char *bytes = lt_file_read(path, 16u * 1024 * 1024, &size, &err);
-    json_error_t jerr;
-    json_t *record = bytes ? json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    char line[1400], revision[80] = "1-", digest[LT_SHA256_HEX];
-    const char *key = json_string_value(json_object_get(record, "MaHoSo"));
+    lt_json_scan_t *scan = lt_json_scan_new();
+    lt_json_t record = {0};
+    bool parsed = bytes && scan && lt_json_scan_check(scan, bytes, size, &record, &err) == 0;
+    char line[1400], revision[80] = "1-", digest[LT_SHA256_HEX], key[LT_DOSSIER_MAX_KEY + 1] = "";
+    if (parsed && lt_json_type(lt_json_get(record, "MaHoSo")) == LT_JSON_STRING)
+        lt_json_text(lt_json_get(record, "MaHoSo"), key, sizeof(key));
     lt_publish_result_t result = {.code = LT_EINVAL};
     snprintf(result.reason, sizeof(result.reason), "not a dossier record: %s", path);
-    if (key && lt_dossier_check(record, 0, &err) == 0 && lt_dossier_digest(record, digest) == 0) {
+    if (*key && lt_dossier_check(record, 0, &err) == 0
+        && lt_dossier_digest(scan, record, digest) == 0) {
         snprintf(revision + 2, sizeof(revision) - 2, "%s", digest);
         for (int tries = 0; tries < 100; tries++) {
             lt_envelope_t *env = lt_envelope_new();
@@ -224,9 +227,9 @@ static void s_publish_dossier(s_state_t *self, long seq, const char *path)
     if (result.code == LT_OK)
         snprintf(line, sizeof(line), "%ld %s %s\n", seq, result.msgid, key);
     else
-        snprintf(line, sizeof(line), "%ld rejected %s %s\n", seq, key ? key : path, result.reason);
+        snprintf(line, sizeof(line), "%ld rejected %s %s\n", seq, *key ? key : path, result.reason);
     s_record(self, line);
-    json_decref(record);
+    lt_json_scan_destroy(&scan);
     free(bytes);
 }
 
