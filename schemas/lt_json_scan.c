@@ -19,7 +19,7 @@
 #define S_INLINE_FRAMES 64    //  open containers held without a further allocation
 #define S_INLINE_ARENA 1024   //  bytes of unescaped keys held without a further allocation
 #define S_INLINE_SCRATCH 256  //  bytes of lt_json_canon's scratch held without an allocation
-#define S_INSERTION_SORT 16   //  lt_json_canon sorts up to this many keys by insertion
+#define S_INSERTION_SORT 32   //  lt_json_canon sorts up to this many keys by insertion
 
 //  The smallest decimal that strtod rounds to infinity, 2^1024 - 2^970 (the
 //  midpoint above DBL_MAX rounds to even, which is infinity): its 309 digits.
@@ -1012,6 +1012,26 @@ static int s_scratch_room(lt_json_scan_t *self, size_t size)
     return 0;
 }
 
+//  Bytes a checked string holds as they are: all but '"' and '\\'.
+static const bool s_quiet[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x00
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x10
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x20
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x30
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x40
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   //  0x50
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x60
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x70
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x80
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0x90
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xA0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xB0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xC0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xD0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xE0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   //  0xF0
+};
+
 //  Append the checked string whose opening quote is at p as jansson writes
 //  its value: '"' and '\\' escaped, \b \f \n \r \t short, the other bytes
 //  below 0x20 as \u00XX with capital hex, all else as UTF-8 as it is (so \/
@@ -1025,7 +1045,10 @@ static const char *s_put_string(s_out_t *out, const char *p)
         return NULL;
     for (;;) {
         const char *run = q;
-        while (*q != '"' && *q != '\\')
+        while (s_quiet[(unsigned char) q[0]] && s_quiet[(unsigned char) q[1]] &&
+               s_quiet[(unsigned char) q[2]] && s_quiet[(unsigned char) q[3]])
+            q += 4;   //  safe: the closing quote stops it
+        while (s_quiet[(unsigned char) *q])
             q++;
         size_t n = (size_t) (q - run);
         if (s_out_room(out, n + 6))   //  the run and what follows it (6 bytes at most)

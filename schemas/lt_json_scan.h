@@ -96,15 +96,16 @@ const char *lt_json_text(lt_json_t value, char *buf, size_t size);
 
 //  Append to *buf (of *len bytes in *cap allocated; NULL and 0 to start,
 //  realloc'ed as needed, the caller frees) the compact, key-sorted form of
-//  value: byte for byte what jansson 2.14's json_dumps(v, JSON_COMPACT |
-//  JSON_SORT_KEYS | JSON_ENCODE_ANY) writes for the value v that json_loadb
-//  reads from the same text (strings re-escaped as jansson does, integers
-//  as %lld, reals through strtod and %.17g, keys sorted by their unescaped
-//  bytes). The bytes appended hold no NUL and one is kept after them (not
-//  counted in *len), so *buf is also a C string. Returns 0, or -1 when out
-//  of memory or value is absent, with *len as it was (*buf and *cap may
-//  have changed). Uses the scanner's arrays as scratch: the keys that
-//  lt_json_scan_pick reads are kept.
+//  value, any value of a buffer some scanner accepted (a root, a member, an
+//  element): byte for byte what jansson 2.14's json_dumps(v, JSON_COMPACT
+//  | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes for the value v that
+//  json_loadb reads from the same text (strings re-escaped as jansson does,
+//  integers as %lld, reals through strtod and %.17g, keys sorted by their
+//  unescaped bytes). The bytes appended hold no NUL and one is kept after
+//  them (not counted in *len), so *buf is also a C string. Returns 0, or -1
+//  when out of memory or value is absent, with *len as it was (*buf and
+//  *cap may have changed). Uses the scanner's arrays as scratch, kept from
+//  call to call; the keys that lt_json_scan_pick reads stay as they were.
 int lt_json_canon(lt_json_scan_t *self, lt_json_t value, char **buf, size_t *len, size_t *cap);
 
 //  Self-test of this class.
