@@ -197,37 +197,6 @@ bool lt_dossier_time_ok(const char *text)
     return !(v[1] == 2 && v[2] == 29 && !leap);
 }
 
-//  Bytes of a JSON string's value once unescaped (a string lt_json_scan
-//  accepted, so every escape is whole and \u0000 never occurs).
-static size_t s_text_len(lt_json_t value)
-{
-    const unsigned char *p = (const unsigned char *) value.at + 1;
-    size_t len = 0;
-    while (*p != '"') {
-        if (*p != '\\') {
-            len++;
-            p++;
-            continue;
-        }
-        if (p[1] != 'u') {
-            len++;
-            p += 2;
-            continue;
-        }
-        unsigned cp = 0;
-        for (int k = 2; k < 6; k++)
-            cp = cp * 16 + (unsigned) (p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
-        p += 6;
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            len += 4;   //  with the low half that follows: four bytes of UTF-8
-            p += 6;
-        }
-        else
-            len += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
-    }
-    return len;
-}
-
 //  Read a small code given as a JSON integer or a string of digits; -1
 //  when it is neither, -2 when absent, null or "".
 static long s_code(lt_json_t value)
@@ -287,7 +256,7 @@ static int s_check_text(lt_json_t value, size_t index, const char *name, bool re
         return required ? s_bad(err, index, name, "is required") : 0;
     if (type != LT_JSON_STRING)
         return s_bad(err, index, name, "must be a string");
-    size_t len = s_text_len(value);
+    size_t len = lt_json_size(value);
     if (required && len == 0)
         return s_bad(err, index, name, "is required");
     if (len > max)

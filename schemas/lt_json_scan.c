@@ -948,6 +948,24 @@ const char *lt_json_text(lt_json_t value, char *buf, size_t size)
     return buf;
 }
 
+size_t lt_json_size(lt_json_t value)
+{
+    if (lt_json_type(value) != LT_JSON_STRING)
+        return 0;
+    size_t size = 0;
+    const char *q = value.at + 1;
+    for (;;) {
+        const char *run = q;
+        while (*q != '"' && *q != '\\')
+            q++;
+        size += (size_t) (q - run);
+        if (*q == '"')
+            return size;
+        char u[4];
+        size += s_escape(&q, u);
+    }
+}
+
 //  ---------------------------------------------------------------------------
 //  The compact, key-sorted form, as jansson 2.14's json_dumps writes it with
 //  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY (dump.c and strconv.c)

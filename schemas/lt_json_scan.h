@@ -94,6 +94,10 @@ bool lt_json_next(lt_json_t *cursor, lt_json_t *item);
 //  "" for anything else. Returns buf.
 const char *lt_json_text(lt_json_t value, char *buf, size_t size);
 
+//  Bytes of a string's value once unescaped (what lt_json_text writes when
+//  nothing is cut, jansson's json_string_length); 0 for any other value.
+size_t lt_json_size(lt_json_t value);
+
 //  Append to *buf (of *len bytes in *cap allocated; NULL and 0 to start,
 //  realloc'ed as needed, the caller frees) the compact, key-sorted form of
 //  value, any value of a buffer some scanner accepted (a root, a member, an

@@ -430,6 +430,24 @@ static void s_test_values(lt_json_scan_t *scan)
     lt_json_pick(root, names, 4, found);
     assert(found[0].at && found[1].at && !found[2].at && found[3].at);
     assert(strcmp(lt_json_text(found[0], buf, sizeof(buf)), "42") == 0);
+    //  Sizes once unescaped, as jansson's json_string_length gives them.
+    const char *sized = "{\"plain\":\"abc\",\"esc\":\"a\\n\\\"\\\\\\/\\u0041\\u00e9\\u20ac\","
+                        "\"pair\":\"\\ud83d\\ude00x\",\"raw\":\"Vi\xe1\xbb\x87t\",\"empty\":\"\","
+                        "\"n\":12,\"o\":{}}";
+    json_t *tree = json_loads(sized, JSON_REJECT_DUPLICATES, NULL);
+    assert(tree && s_accepts(scan, sized, strlen(sized), &root));
+    const char *key;
+    json_t *value;
+    size_t strings = 0;
+    json_object_foreach(tree, key, value)
+    {
+        size_t want = json_is_string(value) ? json_string_length(value) : 0;
+        assert(lt_json_size(lt_json_get(root, key)) == want);
+        strings += json_is_string(value);
+    }
+    assert(strings == 5 && lt_json_size(lt_json_get(root, "esc")) == 11);
+    assert(lt_json_size(lt_json_get(root, "missing")) == 0);
+    json_decref(tree);
     //  An empty array and a NUL skipped after a number, walked.
     const char nul[] = "{\"a\":[],\"b\":[1\0,2\0],\"c\":7\0}";
     lt_err_t err;

@@ -10,7 +10,8 @@
         any field from the reference's;
       - a top-level member read with lt_json_get (or lt_json_scan_pick) and
         lt_json_text differs from jansson's value as the ledger prints it
-        (whole, and cut short), or is of another type;
+        (whole, and cut short), or is of another type, or a string's
+        lt_json_size is not json_string_length;
       - an array walked with lt_json_next has another length;
       - lt_json_canon of the root, or of any element of a top-level "data"
         array (the records the portal digests), differs by one byte from
@@ -97,6 +98,7 @@ static void s_same_members(json_t *obj, lt_json_t root, lt_json_scan_t *scan)
             S_CHECK(strcmp(want, got) == 0);
         }
         lt_json_type_t type = lt_json_type(mine);
+        S_CHECK(lt_json_size(mine) == (json_is_string(value) ? json_string_length(value) : 0));
         S_CHECK((type == LT_JSON_OBJECT) == json_is_object(value));
         S_CHECK((type == LT_JSON_ARRAY) == json_is_array(value));
         S_CHECK((type == LT_JSON_STRING) == json_is_string(value));
