@@ -6,9 +6,10 @@
 #              its answer is the DocId, which must be the broker's message id
 #   outbound   a ministry's document for 000.00.13.H26 lands in sys-b's
 #              mailbox; getEdoc returns the bytes published, byte for byte
-#   failure    the mailbox file is locked by another process for 7 s (a
-#              disk that cannot take a write for a while): the delivery
-#              fails with SQLITE_BUSY, lthub-dms answers RETRY
+#   failure    the mailbox file is locked by another process (a disk that
+#              cannot take a write for a while) until the broker logs a
+#              RETRY: the delivery fails with SQLITE_BUSY, lthub-dms
+#              answers RETRY
 
 CONN_NAME=dms
 CONN_BIN="$BIN/connectors/dms/lthub-dms"
@@ -128,17 +129,30 @@ peer_has() {
 
 peer_copies() { dms_items "$1" | grep -c . || true; }
 
-# Another process holds the mailbox's write lock for 7 s.
-# The lock outlasts two of the mailbox's 5 s busy waits: a delivery may
-# first wait behind a prune step that is itself waiting on the lock, and
-# must still fail (RETRY) before the lock ends.
+# Another process holds the mailbox's write lock until the broker has
+# logged a RETRY from lthub-dms (at most 40 s), then 1 s more. A delivery
+# waits at most two of the mailbox's 5 s busy waits (behind a prune step
+# that is itself waiting on the lock) and then fails; a lock of fixed
+# length could end before a delivery that reached lthub-dms late (a loaded
+# machine) had failed, and the test would see no RETRY.
 peer_fail() {
-    python3 - "$HUB_DIR/dms/dms-mailbox.db" "$HUB_DIR/locked" 12 <<'PY' 2>>"$HUB_DIR/client.log" &
+    python3 - "$HUB_DIR/dms/dms-mailbox.db" "$HUB_DIR/locked" "$HUB_DIR/lthubd.log" \
+        <<'PY' 2>>"$HUB_DIR/client.log" &
 import sqlite3, sys, time
+def retries():
+    try:
+        with open(sys.argv[3], errors="replace") as log:
+            return sum("event=retry connector=dms " in line for line in log)
+    except OSError:
+        return 0
 db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 db.execute("BEGIN EXCLUSIVE")
+before = retries()
 open(sys.argv[2], "w").close()
-time.sleep(float(sys.argv[3]))
+deadline = time.monotonic() + 40
+while retries() == before and time.monotonic() < deadline:
+    time.sleep(0.1)
+time.sleep(1)
 db.execute("ROLLBACK")
 PY
     LOCK_PID=$!
