@@ -484,7 +484,10 @@ static void s_resync(broker_t *self)
     }
 }
 
-//  Commit the open batch, then send the replies it owes.
+static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *why);
+static void s_send_durable(broker_t *self);
+
+//  Commit the open batch, then send the replies it owes once it is on disk.
 bool lt_broker_commit(broker_t *self)
 {
     bool ok = true;
@@ -533,32 +536,103 @@ bool lt_broker_commit(broker_t *self)
             self->stats.commit_max_us = took;
         self->in_batch = false;
     }
+    //  The open batch's replies wait for this commit, or for the last one
+    //  when nothing was written (a duplicate's answer rests on an earlier
+    //  commit); a failed commit answers them at once.
+    uint64_t gen = lt_store_committed(self->store);
+    for (size_t i = 0; i < self->reply_count; i++)
+        if (self->replies[i].gen == 0) {
+            if (ok)
+                self->replies[i].gen = gen;
+            else
+                s_send_reply(self, &self->replies[i], false, why);
+        }
+    if (lt_store_notify_fd(self->store) < 0)
+        self->durable_gen = gen;   //  not pipelined: a commit is on disk when it returns
+    s_send_durable(self);
+    return ok;
+}
+
+//  Send one owed reply (ok: as decided; otherwise REJECTED with why) and
+//  release it.
+static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *why)
+{
+    char key[64];
+    s_routing_key(reply->routing_id, key);
+    session_t *session = zhashx_lookup(self->sessions, key);
+    if (session) {
+        lt_ltp_t *msg = lt_ltp_new(ok ? reply->id : LT_LTP_REJECTED);
+        lt_ltp_set_seq(msg, reply->seq);
+        if (ok && reply->id == LT_LTP_ACCEPTED) {
+            lt_ltp_set_msgid(msg, reply->msgid);
+            lt_ltp_set_duplicate(msg, reply->duplicate);
+            if (reply->duplicate)
+                session->dest->stats.duplicates++;
+            else
+                session->dest->stats.accepted++;
+        }
+        else {
+            lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
+            lt_ltp_set_reason(msg, ok ? reply->reason : why);
+        }
+        lt_broker_send(self, session, &msg);
+    }
+    zframe_destroy(&reply->routing_id);
+    reply->gen = UINT64_MAX;   //  sent
+}
+
+//  Send the replies whose commit is on disk, in order, and keep the rest.
+static void s_send_durable(broker_t *self)
+{
+    size_t kept = 0;
     for (size_t i = 0; i < self->reply_count; i++) {
         reply_t *reply = &self->replies[i];
-        char key[64];
-        s_routing_key(reply->routing_id, key);
-        session_t *session = zhashx_lookup(self->sessions, key);
-        if (session) {
-            lt_ltp_t *msg = lt_ltp_new(ok ? reply->id : LT_LTP_REJECTED);
-            lt_ltp_set_seq(msg, reply->seq);
-            if (ok && reply->id == LT_LTP_ACCEPTED) {
-                lt_ltp_set_msgid(msg, reply->msgid);
-                lt_ltp_set_duplicate(msg, reply->duplicate);
-                if (reply->duplicate)
-                    session->dest->stats.duplicates++;
-                else
-                    session->dest->stats.accepted++;
-            }
-            else {
-                lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
-                lt_ltp_set_reason(msg, ok ? reply->reason : why);
-            }
-            lt_broker_send(self, session, &msg);
-        }
-        zframe_destroy(&reply->routing_id);
+        if (reply->gen == UINT64_MAX)
+            continue;   //  answered at a failed commit
+        if (reply->gen != 0 && reply->gen <= self->durable_gen)
+            s_send_reply(self, reply, true, NULL);
+        else if (kept++ != i)
+            self->replies[kept - 1] = *reply;
     }
-    self->reply_count = 0;
-    return ok;
+    self->reply_count = kept;
+}
+
+//  The store reports more commits on disk: answer their publishers and let
+//  their deliveries go. A failed sync of the log stops the broker, as a
+//  failed commit does: nothing after it can be confirmed, and a restart
+//  reads what is on disk.
+static void s_on_durable(broker_t *self)
+{
+    lt_err_t err;
+    uint64_t gen, top;
+    if (lt_store_durable(self->store, &gen, &top, &err)) {
+        if (!self->terminated) {
+            self->terminated = true;
+            lt_log_error("event=store_error op=sync reason=\"%s\" action=stopping", err.detail);
+            zstr_send(self->pipe, "FATAL");
+        }
+        return;
+    }
+    if (gen > self->durable_gen)
+        self->durable_gen = gen;
+    if (top > self->durable_top || self->durable_top == UINT64_MAX) {
+        self->durable_top = top;
+        for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+            dest->scan_ready = true;
+    }
+    s_send_durable(self);
+}
+
+int lt_broker_sync(broker_t *self)
+{
+    lt_err_t err;
+    if (lt_store_sync(self->store, &err)) {
+        lt_log_error("event=store_error op=sync reason=\"%s\"", err.detail);
+        s_on_durable(self);   //  stops the broker
+        return -1;
+    }
+    s_on_durable(self);
+    return 0;
 }
 
 //  Heartbeats and expiry of silent sessions.
@@ -653,6 +727,15 @@ static int s_start(broker_t *self)
     }
     lt_ledger_set_province(lt_store_ledger(self->store), st->province);   //  ledger
     lt_ledger_set_secret_types(lt_store_ledger(self->store), st->secret_types);
+    //  Commits do not wait for the disk; the store's thread syncs the log
+    //  behind them and replies and deliveries wait for that (s_on_durable).
+    if (lt_store_set_pipelined(self->store, &err))
+        lt_log_warning("event=store_sync_inline reason=\"%s\"", err.detail);
+    self->durable_gen = lt_store_committed(self->store);
+    if (lt_store_durable(self->store, &self->durable_gen, &self->durable_top, &err)) {
+        lt_log_error("event=start_failed reason=\"%s\"", err.detail);
+        return -1;
+    }
 
     snprintf(path, sizeof(path), "%s/broker.cert_secret", keys);
     zcert_t *cert = zcert_load(path);
@@ -709,6 +792,8 @@ static void s_stop(broker_t *self)
 {
     if (self->in_batch)
         lt_broker_commit(self);
+    if (self->store && self->reply_count)
+        lt_broker_sync(self);   //  answer what is on disk before the sessions go
     zhashx_destroy(&self->sessions);
     zhashx_destroy(&self->dests);
     json_decref(self->stuck);
@@ -720,6 +805,38 @@ static void s_stop(broker_t *self)
     for (size_t i = 0; i < self->reply_count; i++)
         zframe_destroy(&self->replies[i].routing_id);
     free(self->replies);
+}
+
+//  Commit the open batch, unless the store is still syncing an earlier
+//  commit: then the batch goes on taking what arrives until that sync ends
+//  (the loop commits it on the store's notice), so each sync of the log
+//  carries one commit of everything that came meanwhile, and the relay
+//  reads and stores while the disk syncs. A batch past its bounds is
+//  committed at once.
+static void s_commit_due(broker_t *self)
+{
+    if (!self->in_batch && !self->reply_count)
+        return;
+    const lt_settings_t *st = lt_config_settings(self->config);
+    bool syncing = lt_store_committed(self->store) > self->durable_gen;
+    if (!syncing || self->batch_writes >= (size_t) st->batch_max ||
+        self->batch_bytes >= (size_t) st->batch_bytes)
+        lt_broker_commit(self);
+}
+
+//  Hand every connected destination what is due.
+static void s_dispatch_all(broker_t *self)
+{
+    //  While the disk is full, answers cannot be recorded: deliver at
+    //  most once a second (which also probes whether space is back).
+    bool dispatch = !self->store_full || zclock_mono() >= self->next_full_dispatch;
+    if (self->store_full && dispatch)
+        self->next_full_dispatch = zclock_mono() + 1000;
+    for (dest_t *dest = zhashx_first(self->dests); dest && dispatch;
+         dest = zhashx_next(self->dests))
+        if (dest->session)
+            lt_broker_dispatch(self, dest);
+    s_commit_due(self);   //  dispatch may have moved deliveries to dead letters
 }
 
 void lt_broker_actor(zsock_t *pipe, void *args)
@@ -738,11 +855,14 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         return;
     }
     zsock_signal(pipe, 0);
+    int durable_fd = lt_store_notify_fd(self->store);
     zmq_pollitem_t items[] = {
         {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->admin), 0, ZMQ_POLLIN, 0},
+        {NULL, durable_fd, ZMQ_POLLIN, 0},
     };
+    int item_count = durable_fd >= 0 ? 4 : 3;
     int64_t next_beat = zclock_mono(), next_trim = 0;
     while (!self->terminated) {
         const lt_settings_t *st = lt_config_settings(self->config);
@@ -753,8 +873,15 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Wake up for due retries too.
         if (timeout > 50)
             timeout = 50;
-        if (zmq_poll(items, 3, timeout) < 0)
+        if (zmq_poll(items, item_count, timeout) < 0)
             break;
+        if (item_count == 4 && (items[3].revents & ZMQ_POLLIN)) {
+            //  Answer and deliver what reached the disk, and commit what
+            //  was stored meanwhile, before reading more.
+            s_on_durable(self);
+            s_commit_due(self);
+            s_dispatch_all(self);
+        }
         if (items[1].revents & ZMQ_POLLIN) {
             s_on_pipe(self);
             st = lt_config_settings(self->config);   //  RELOAD replaced the config
@@ -768,8 +895,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
                s_read_one(self) == 0)
             reads++;
         size_t round_bytes = self->batch_bytes;
-        if (self->in_batch || self->reply_count)
-            lt_broker_commit(self);
+        s_commit_due(self);
         //  Large payloads pass through heap blocks freed on this thread but
         //  allocated on ZeroMQ's I/O thread; give them back to the system so
         //  memory stays flat whatever the traffic (at most every 100 ms).
@@ -781,17 +907,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             lt_broker_release_holds(self);
             self->next_unhold = lt_time_ms() + 500;
         }
-        //  While the disk is full, answers cannot be recorded: deliver at
-        //  most once a second (which also probes whether space is back).
-        bool dispatch = !self->store_full || zclock_mono() >= self->next_full_dispatch;
-        if (self->store_full && dispatch)
-            self->next_full_dispatch = zclock_mono() + 1000;
-        for (dest_t *dest = zhashx_first(self->dests); dest && dispatch;
-             dest = zhashx_next(self->dests))
-            if (dest->session)
-                lt_broker_dispatch(self, dest);
-        if (self->in_batch)
-            lt_broker_commit(self);   //  dispatch may have moved deliveries to dead letters
+        s_dispatch_all(self);
         lt_broker_retain(self, reads > 0);   //  a bounded prune step when one is due
         if (zclock_mono() >= next_beat) {
             s_heartbeat(self);
@@ -878,6 +994,30 @@ static lt_ltp_t *s_test_expect(zsock_t *client, lt_ltp_id_t id)
                 msg ? lt_ltp_command(msg) : "nothing");
     assert(msg && lt_ltp_id(msg) == id);
     return msg;
+}
+
+//  True when neither client gets anything but PINGs (answered, so that the
+//  sessions stay up) for ms milliseconds.
+static bool s_test_quiet(zsock_t *one, zsock_t *two, int ms)
+{
+    int64_t until = zclock_mono() + ms;
+    zsock_t *clients[] = {one, two};
+    while (zclock_mono() < until)
+        for (int i = 0; i < 2; i++) {
+            zsock_set_rcvtimeo(clients[i], 20);
+            lt_err_t err;
+            lt_ltp_t *msg = lt_ltp_recv(zsock_resolve(clients[i]), 0, &err, NULL);
+            zsock_set_rcvtimeo(clients[i], 2000);
+            if (!msg)
+                continue;
+            bool ping = lt_ltp_id(msg) == LT_LTP_PING;
+            lt_ltp_destroy(&msg);
+            if (!ping)
+                return false;
+            lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
+            lt_ltp_send(&pong, zsock_resolve(clients[i]));
+        }
+    return true;
 }
 
 static void s_test_hello(zsock_t *client, const char *name, uint32_t credit)
@@ -1033,6 +1173,23 @@ void lt_broker_test(bool verbose)
     assert(strstr(reply, "\"messages\":1,"));
     assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":1,"));
     zstr_free(&reply);
+
+    //  Nothing is confirmed or delivered before its commit is on disk: while
+    //  the store's log syncs are held, a publish gets no answer and the idle
+    //  sink (credit 1) nothing; once the syncs go on, both come.
+    lt_store_test_hold_syncs(true);
+    s_test_publish(pub, 5, LT_KIND_DOCUMENT, "DOC-5", "000.00.00.G22", false);
+    assert(s_test_quiet(pub, sink, 400));
+    lt_store_test_hold_syncs(false);
+    msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    assert(lt_ltp_seq(msg) == 5 && !lt_ltp_duplicate(msg));
+    lt_ltp_destroy(&msg);
+    msg = s_test_expect(sink, LT_LTP_DELIVER);
+    assert(streq(lt_envelope_key(lt_ltp_envelope(msg)), "DOC-5"));
+    done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, lt_ltp_delivery(msg));
+    lt_ltp_send(&done, zsock_resolve(sink));
+    lt_ltp_destroy(&msg);
 
     //  A session is bound to the certificate that said HELLO: another
     //  connector reusing the routing id of a gone one is refused.

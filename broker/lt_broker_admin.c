@@ -163,7 +163,7 @@ static int s_collect_reject(void *arg, lt_store_reject_t *reject)
 //  error when the commit failed (then nothing was changed).
 static json_t *s_committed(broker_t *self, json_t *answer)
 {
-    if (lt_broker_commit(self))
+    if (lt_broker_commit(self) && lt_broker_sync(self) == 0)
         return answer;
     json_decref(answer);
     return json_pack("{s:s}", "error",

@@ -109,6 +109,12 @@ static int s_take(void *arg, lt_store_row_t *row)
     broker_t *self = ctx[0];
     dest_t *dest = ctx[1];
     (*(uint32_t *) ctx[2])++;   //  rows the scan returned
+    if (row->delivery > self->durable_top) {
+        //  Its commit is not on disk yet: the scan stops here, before the
+        //  cursor moves, and starts again once it is (s_on_durable).
+        lt_store_row_destroy(&row);
+        return -1;
+    }
     char key[24];
     s_key(row->delivery, key);
     if (row->payload_error) {
@@ -177,6 +183,10 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
     //  1. Deliveries to look at again.
     while (dest->again_size && session->credit > 0) {
         uint64_t delivery = dest->again[--dest->again_size];
+        if (delivery > self->durable_top) {
+            dest->scan_ready = true;   //  above the cursor: a scan finds it once on disk
+            continue;
+        }
         char key[24];
         s_key(delivery, key);
         if (zhashx_lookup(dest->inflight, key))

@@ -77,8 +77,9 @@ struct _s_dest_t {
     size_t bad_size;        //  entries used
 };
 
-//  A reply owed once the current batch is committed.
+//  A reply owed once the current batch is committed and on disk.
 typedef struct {
+    uint64_t gen;           //  the store commit it waits for (0: the open batch's)
     zframe_t *routing_id;   //  to whom
     lt_ltp_id_t id;         //  ACCEPTED or REJECTED
     uint64_t seq;           //  publisher's sequence number
@@ -120,8 +121,10 @@ typedef struct {
     lt_store_t *store;      //  durable store
     zhashx_t *sessions;     //  routing id hex -> session_t
     zhashx_t *dests;        //  name -> dest_t
-    reply_t *replies;       //  replies owed after the commit
+    reply_t *replies;       //  replies owed after the commit, oldest first
     size_t reply_count;     //  replies in use
+    uint64_t durable_gen;   //  store commits known on disk
+    uint64_t durable_top;   //  highest delivery id on disk: none above it is delivered
     size_t reply_alloc;     //  replies allocated
     bool in_batch;          //  store batch open
     size_t batch_writes;    //  writes in the open batch
@@ -153,6 +156,10 @@ int lt_broker_publish(broker_t *self, const char *source, lt_envelope_t *env,
 //  Commit the open batch and send the replies it owes; false when the
 //  commit failed (nothing of the batch was kept).
 bool lt_broker_commit(broker_t *self);
+//  Wait until every commit is on disk and send what waited for it (an
+//  operator's answer is given only then); -1 when the sync failed (the
+//  broker is stopping).
+int lt_broker_sync(broker_t *self);
 
 //  lt_broker_deliver.c
 void lt_broker_dispatch(broker_t *self, dest_t *dest);

@@ -28,7 +28,11 @@
 void lt_broker_retain(broker_t *self, bool busy)
 {
     int64_t now = zclock_mono();
-    if (now < self->next_prune || self->in_batch)
+    if (now < self->next_prune)
+        return;
+    //  A batch left open while the store syncs an earlier commit is
+    //  committed first: a prune step is a transaction of its own.
+    if (self->in_batch && !lt_broker_commit(self))
         return;
     const lt_settings_t *st = lt_config_settings(self->config);
     self->next_prune = now + S_IDLE_MS;

@@ -1,7 +1,9 @@
 /*  lt_store: SQLite backend of the broker's store.
 
     One database file in WAL mode with synchronous=FULL, so a COMMIT returns
-    only after the write-ahead log is fsynced. Statements are prepared once.
+    only after the write-ahead log is fsynced; or, pipelined (the broker),
+    synchronous=NORMAL with a thread that fdatasyncs the log behind the
+    commits and tells the caller which of them are durable. Statements are prepared once.
     Counters are kept in memory (initialised by counting at open) so stats
     never scan the tables. Schema changes are numbered migrations applied in
     order at open; the applied version lives in the user_version pragma.
@@ -15,12 +17,18 @@
 #include "lt_segments.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <pthread.h>
 #include <time.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +170,7 @@ typedef enum {
     Q_REJECT_REPLAYED,
     Q_UNPUT_DELIVERIES,
     Q_UNPUT_MESSAGE,
+    Q_TOP_DELIVERY,
     Q_COUNT
 } s_query_t;
 
@@ -241,6 +250,7 @@ static const char *s_sql[Q_COUNT] = {
     [Q_REJECT_REPLAYED] = "UPDATE rejects SET replayed = ?2 WHERE id = ?1",
     [Q_UNPUT_DELIVERIES] = "DELETE FROM deliveries WHERE message = ?1",
     [Q_UNPUT_MESSAGE] = "DELETE FROM messages WHERE id = ?1",
+    [Q_TOP_DELIVERY] = "SELECT MAX(id) FROM deliveries",
 };
 
 struct _lt_store_t {
@@ -273,6 +283,22 @@ struct _lt_store_t {
     uint64_t payload_errors;     //  payloads found missing or damaged when read
     uint32_t seg_cursor;         //  next segment retention looks at
     uint64_t segs_deleted;       //  segment files deleted since open
+    //  Pipelined durability (lt_store_set_pipelined).
+    bool pipelined;              //  the syncer thread runs
+    pthread_t syncer;            //  fdatasyncs the WAL behind the commits
+    pthread_mutex_t sync_lock;   //  guards the fields up to sync_errno
+    pthread_cond_t sync_cond;    //  wakes the syncer: a commit, or stop
+    pthread_cond_t durable_cond; //  wakes lt_store_sync: durable moved
+    uint64_t gen_committed;      //  commits so far
+    uint64_t top_committed;      //  highest delivery id as of the last commit
+    uint64_t gen_durable;        //  commits known on disk
+    uint64_t top_durable;        //  highest delivery id as of gen_durable
+    bool sync_stop;              //  the syncer ends once everything is synced
+    int sync_errno;              //  a failed sync of the log (0: none)
+    int notify_fd;               //  eventfd: durable moved (-1: not pipelined)
+    int wal_fd;                  //  the syncer's descriptor of the WAL
+    dev_t wal_dev;               //  ... and the file it was opened on
+    ino_t wal_ino;
 };
 
 static void s_retain_free(lt_store_t *self);
@@ -428,6 +454,8 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         lt_err_set(err, LT_ENOMEM, "store: out of memory");
         return NULL;
     }
+    self->notify_fd = -1;
+    self->wal_fd = -1;
     lt_sqlite_setup();
     //  One thread uses the connection: no per-call mutexes (multi-thread mode).
     if (sqlite3_open_v2(path, &self->db,
@@ -514,6 +542,20 @@ void lt_store_destroy(lt_store_t **self_p)
     }
     if (self->in_batch)
         lt_store_rollback(self);
+    if (self->pipelined) {   //  the syncer syncs what is committed, then ends
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_stop = true;
+        pthread_cond_signal(&self->sync_cond);
+        pthread_mutex_unlock(&self->sync_lock);
+        pthread_join(self->syncer, NULL);
+        pthread_mutex_destroy(&self->sync_lock);
+        pthread_cond_destroy(&self->sync_cond);
+        pthread_cond_destroy(&self->durable_cond);
+    }
+    if (self->notify_fd >= 0)
+        close(self->notify_fd);
+    if (self->wal_fd >= 0)
+        close(self->wal_fd);
     lt_ledger_destroy(&self->ledger);
     lt_segments_destroy(&self->segs);
     s_retain_free(self);
@@ -533,6 +575,202 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err)
         return -1;
     self->in_batch = true;
     memset(&self->pending, 0, sizeof(self->pending));
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Pipelined durability. With synchronous=NORMAL a COMMIT writes its frames
+//  to the WAL and returns; the syncer thread fdatasyncs the WAL once for
+//  every commit that returned before the sync began, while the caller
+//  reads and stores the next group. SQLite itself still syncs the WAL
+//  before a checkpoint copies it and the database file after, and the WAL
+//  header when the log starts over, so the file is never corrupt: a crash
+//  of the machine can lose only commits not yet reported durable, and
+//  nothing of those was confirmed to anyone.
+
+//  Note a successful commit on the main connection; top: the highest
+//  delivery id it made visible (0: not known, keep the last).
+static void s_committed(lt_store_t *self, uint64_t top)
+{
+    if (!self->pipelined) {
+        self->gen_committed++;
+        self->gen_durable = self->gen_committed;
+        return;
+    }
+    pthread_mutex_lock(&self->sync_lock);
+    self->gen_committed++;
+    if (top > self->top_committed)
+        self->top_committed = top;
+    pthread_cond_signal(&self->sync_cond);
+    pthread_mutex_unlock(&self->sync_lock);
+}
+
+//  fdatasync the WAL, opened once by name (again if the file was replaced:
+//  SQLite deletes it only when the last connection closes).
+static int s_sync_wal(lt_store_t *self, const char *wal)
+{
+    struct stat st;
+    if (self->wal_fd >= 0 &&
+        (stat(wal, &st) || st.st_ino != self->wal_ino || st.st_dev != self->wal_dev)) {
+        close(self->wal_fd);
+        self->wal_fd = -1;
+    }
+    if (self->wal_fd < 0) {
+        self->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
+        if (self->wal_fd < 0 || fstat(self->wal_fd, &st))
+            return -1;
+        self->wal_dev = st.st_dev;
+        self->wal_ino = st.st_ino;
+    }
+    return fdatasync(self->wal_fd);
+}
+
+//  Tests hold the syncer to see that nothing waits on a sync in vain.
+static volatile int s_hold_syncs;
+
+void lt_store_test_hold_syncs(bool hold)
+{
+    __atomic_store_n(&s_hold_syncs, hold ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+static void *s_syncer(void *arg)
+{
+    lt_store_t *self = arg;
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof(wal), "%s-wal", self->path);
+    pthread_mutex_lock(&self->sync_lock);
+    while (!self->sync_errno) {
+        while (self->gen_committed == self->gen_durable && !self->sync_stop)
+            pthread_cond_wait(&self->sync_cond, &self->sync_lock);
+        if (self->gen_committed == self->gen_durable)
+            break;   //  stopping, and everything is synced
+        pthread_mutex_unlock(&self->sync_lock);
+        for (int i = 0; i < 10000 && __atomic_load_n(&s_hold_syncs, __ATOMIC_SEQ_CST); i++)
+            usleep(1000);   //  at most 10 s
+        pthread_mutex_lock(&self->sync_lock);
+        uint64_t gen = self->gen_committed, top = self->top_committed;
+        pthread_mutex_unlock(&self->sync_lock);
+        int rc = s_sync_wal(self, wal);
+        int saved = errno;
+        pthread_mutex_lock(&self->sync_lock);
+        if (rc)
+            self->sync_errno = saved ? saved : EIO;
+        else {
+            self->gen_durable = gen;
+            self->top_durable = top;
+        }
+        pthread_cond_broadcast(&self->durable_cond);
+        uint64_t one = 1;
+        if (write(self->notify_fd, &one, sizeof(one)) < 0) {
+            //  The counter is full only if nobody reads it: nothing to do.
+        }
+    }
+    pthread_mutex_unlock(&self->sync_lock);
+    return NULL;
+}
+
+int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
+{
+    assert(self);
+    assert(!self->in_batch);
+    if (self->pipelined)
+        return 0;
+    self->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->notify_fd < 0) {
+        lt_err_set(err, LT_ESTORE, "store %s: eventfd: %s", self->path, strerror(errno));
+        return -1;
+    }
+    if (s_exec(self, "PRAGMA synchronous = NORMAL", err)) {
+        close(self->notify_fd);
+        self->notify_fd = -1;
+        return -1;
+    }
+    pthread_mutex_init(&self->sync_lock, NULL);
+    pthread_cond_init(&self->sync_cond, NULL);
+    pthread_cond_init(&self->durable_cond, NULL);
+    self->top_committed = self->top_durable =
+        (uint64_t) s_scalar(self, "SELECT MAX(id) FROM deliveries", 0);
+    self->gen_durable = self->gen_committed;
+    //  What an earlier run committed without a sync (it was killed) is
+    //  synced now, before any of it is delivered.
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof(wal), "%s-wal", self->path);
+    if (s_sync_wal(self, wal) && errno != ENOENT) {
+        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
+                   strerror(errno));
+        s_exec(self, "PRAGMA synchronous = FULL", NULL);
+        close(self->notify_fd);
+        self->notify_fd = -1;
+        return -1;
+    }
+    if (pthread_create(&self->syncer, NULL, s_syncer, self)) {
+        pthread_mutex_destroy(&self->sync_lock);
+        pthread_cond_destroy(&self->sync_cond);
+        pthread_cond_destroy(&self->durable_cond);
+        s_exec(self, "PRAGMA synchronous = FULL", NULL);
+        close(self->notify_fd);
+        self->notify_fd = -1;
+        lt_err_set(err, LT_ESTORE, "store %s: cannot start the log's sync thread", self->path);
+        return -1;
+    }
+    self->pipelined = true;
+    return 0;
+}
+
+uint64_t lt_store_committed(const lt_store_t *self)
+{
+    assert(self);
+    return self->gen_committed;   //  written by this thread only
+}
+
+int lt_store_notify_fd(const lt_store_t *self)
+{
+    assert(self);
+    return self->notify_fd;
+}
+
+int lt_store_durable(lt_store_t *self, uint64_t *generation, uint64_t *top_delivery,
+                     lt_err_t *err)
+{
+    assert(self);
+    if (!self->pipelined) {
+        *generation = self->gen_durable;
+        *top_delivery = UINT64_MAX;
+        return 0;
+    }
+    uint64_t count;
+    if (read(self->notify_fd, &count, sizeof(count)) < 0) {
+        //  EAGAIN: nothing new since the last call.
+    }
+    pthread_mutex_lock(&self->sync_lock);
+    int failed = self->sync_errno;
+    *generation = self->gen_durable;
+    *top_delivery = self->top_durable;
+    pthread_mutex_unlock(&self->sync_lock);
+    if (failed) {
+        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
+                   strerror(failed));
+        return -1;
+    }
+    return 0;
+}
+
+int lt_store_sync(lt_store_t *self, lt_err_t *err)
+{
+    assert(self);
+    if (!self->pipelined)
+        return 0;
+    pthread_mutex_lock(&self->sync_lock);
+    uint64_t want = self->gen_committed;
+    while (self->gen_durable < want && !self->sync_errno)
+        pthread_cond_wait(&self->durable_cond, &self->sync_lock);
+    int failed = self->sync_errno;
+    pthread_mutex_unlock(&self->sync_lock);
+    if (failed) {
+        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
+                   strerror(failed));
+        return -1;
+    }
     return 0;
 }
 
@@ -567,12 +805,22 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err)
         lt_store_rollback(self);
         return -1;
     }
+    //  Pipelined: the highest delivery id this commit makes visible, so
+    //  that the caller delivers nothing above it before it is durable.
+    uint64_t top = 0;
+    if (self->pipelined) {
+        sqlite3_stmt *stmt = self->stmt[Q_TOP_DELIVERY];
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            top = (uint64_t) sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+    }
     //  The group's payload records are on disk before the commit that
     //  references them.
     if (s_segments_sync(self, err) || s_exec(self, "COMMIT", err)) {
         lt_store_rollback(self);
         return -1;
     }
+    s_committed(self, top);
     lt_segments_settle(self->segs);
     self->in_batch = false;
     self->full = false;
@@ -1777,6 +2025,59 @@ static void s_test_key_plans(lt_store_t *self)
     }
 }
 
+//  Pipelined durability: a commit returns before its sync; the notice
+//  comes once the log is synced, with the generation and the highest
+//  delivery id it covers; what was committed is there after a reopen.
+static void s_test_pipelined(void)
+{
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_pipe");
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store && lt_store_notify_fd(store) == -1);
+    uint64_t gen, top;
+    assert(lt_store_durable(store, &gen, &top, &err) == 0 && top == UINT64_MAX);
+    assert(lt_store_set_pipelined(store, &err) == 0);
+    int fd = lt_store_notify_fd(store);
+    assert(fd >= 0);
+    assert(lt_store_durable(store, &gen, &top, &err) == 0 && top == 0);
+    uint64_t base = lt_store_committed(store);
+    assert(gen == base);
+    lt_store_test_hold_syncs(true);
+    bool dup;
+    char msgid[40];
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-P1", "new", "axis", &dup, msgid);
+    s_put(store, "DOC-P2", "new", "axis", &dup, msgid);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(lt_store_committed(store) == base + 1);
+    //  Held: committed, not durable, no notice.
+    struct pollfd item = {fd, POLLIN, 0};
+    assert(poll(&item, 1, 100) == 0);
+    assert(lt_store_durable(store, &gen, &top, &err) == 0 && gen == base && top == 0);
+    lt_store_test_hold_syncs(false);
+    assert(poll(&item, 1, 5000) == 1);
+    assert(lt_store_durable(store, &gen, &top, &err) == 0 && gen == base + 1);
+    uint64_t highest = (uint64_t) s_scalar(store, "SELECT MAX(id) FROM deliveries", 0);
+    assert(top == highest && top >= 2);
+    assert(poll(&item, 1, 0) == 0);   //  the notice was taken
+    //  lt_store_sync waits for everything committed.
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-P3", "new", "axis", &dup, msgid);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(lt_store_sync(store, &err) == 0);
+    assert(lt_store_durable(store, &gen, &top, &err) == 0 && gen == lt_store_committed(store));
+    assert(top == highest + 1);
+    lt_store_destroy(&store);
+    store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_counts_t counts;
+    lt_store_counts(store, "axis", &counts);
+    assert(counts.ready == 3);
+    lt_store_destroy(&store);
+    lt_store_test_remove(path);
+}
+
 void lt_store_test(bool verbose)
 {
     if (verbose)
@@ -1984,6 +2285,7 @@ void lt_store_test(bool verbose)
     assert(store == NULL && err.code == LT_ESTORE);
     lt_store_test_remove(path);
     s_test_ops();
+    s_test_pipelined();
     if (verbose)
         printf("OK\n");
 }
@@ -2211,6 +2513,7 @@ int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t 
         free(ids);
         return -1;
     }
+    s_committed(self, 0);
     self->counts.messages -= result->pruned;
     self->counts.done -= done;
     self->counts.discarded -= discarded;
@@ -2237,6 +2540,10 @@ static int s_segments_reclaim(lt_store_t *self, uint32_t max_files, lt_err_t *er
     lt_segments_stats(self->segs, &segs);
     if (!segs.first || segs.first >= segs.current)
         return 0;
+    //  A file goes only once the commits that stopped referring to it are
+    //  on disk: a machine crash must not bring back rows without it.
+    if (lt_store_sync(self, err))
+        return -1;
     if (self->seg_cursor < segs.first || self->seg_cursor >= segs.current)
         self->seg_cursor = segs.first;
     struct s_retain *retain = s_retain(self, err);

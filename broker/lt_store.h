@@ -113,8 +113,44 @@ void lt_store_destroy(lt_store_t **self_p);
 //  Start a write batch. Every write below happens inside one.
 int lt_store_begin(lt_store_t *self, lt_err_t *err);
 
-//  Commit the batch and fsync; only then are its messages durable.
+//  Commit the batch and fsync; only then are its messages durable. In the
+//  pipelined mode (below) the commit returns once its writes are in the
+//  write-ahead log, and they are durable once lt_store_durable reaches
+//  lt_store_committed as it was after this commit.
 int lt_store_commit(lt_store_t *self, lt_err_t *err);
+
+//  Pipelined durability, the broker's mode. Commits no longer wait for the
+//  disk: a thread of the store fdatasyncs the write-ahead log once for
+//  every commit that came before the sync began, while the next group is
+//  read and stored. The caller must not let anything of a commit be seen
+//  outside (an ACCEPTED, a delivery, an operator's answer) before that
+//  commit is durable. Payload segment records are still synced before the
+//  commit that refers to them. Without the thread (it could not start) the
+//  store stays synchronous and every commit is durable when it returns.
+int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err);
+
+//  Self-tests: hold every store's log syncs (at most 10 s) or let them go.
+void lt_store_test_hold_syncs(bool hold);
+
+//  Commits so far (a generation number; 0 before the first).
+uint64_t lt_store_committed(const lt_store_t *self);
+
+//  A file descriptor that becomes readable when more commits are durable
+//  (poll it, then call lt_store_durable); -1 when not pipelined.
+int lt_store_notify_fd(const lt_store_t *self);
+
+//  The generation known durable (every commit up to it is on disk) and the
+//  highest delivery id as of that commit (0: none; a delivery above it must
+//  not be delivered yet); clears the notification. Not pipelined: the last
+//  commit and UINT64_MAX. -1 with err once a sync of the log failed: from
+//  then on nothing more can be confirmed, and the caller must stop (a
+//  restart reads what is on disk).
+int lt_store_durable(lt_store_t *self, uint64_t *generation, uint64_t *top_delivery,
+                     lt_err_t *err);
+
+//  Wait until every commit so far is durable (at once when not
+//  pipelined); -1 with err when the sync failed.
+int lt_store_sync(lt_store_t *self, lt_err_t *err);
 
 //  Abandon the batch.
 void lt_store_rollback(lt_store_t *self);

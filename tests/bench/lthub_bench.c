@@ -477,6 +477,16 @@ int main(int argc, char *argv[])
         if (s_run.arrivals[i])
             lat[arrived++] = s_run.latency_us[i];
     }
+    //  LTHUB_BENCH_LATENCIES=FILE: each arrived message's sequence number
+    //  and latency in microseconds, in publish order (to see when the tail
+    //  happens, not only how long it is).
+    const char *dump = getenv("LTHUB_BENCH_LATENCIES");
+    FILE *df = dump && *dump ? fopen(dump, "w") : NULL;
+    for (long i = 0; df && i < o.messages; i++)
+        if (s_run.arrivals[i])
+            fprintf(df, "%ld %lld\n", i, (long long) s_run.latency_us[i]);
+    if (df)
+        fclose(df);
     qsort(lat, (size_t) arrived, sizeof(int64_t), s_cmp);
     double p50 = arrived ? lat[(arrived - 1) * 50 / 100] / 1000.0 : 0;
     double p99 = arrived ? lat[(arrived - 1) * 99 / 100] / 1000.0 : 0;
