@@ -530,6 +530,7 @@ bool lt_broker_commit(broker_t *self)
         uint64_t took = (uint64_t) (zclock_usecs() - start);
         self->stats.commits++;
         self->stats.committed += self->batch_writes;
+        self->last_batch_writes = self->batch_writes;
         lt_broker_ops_commit(self, took, self->batch_writes);
         self->stats.commit_us += took;
         if (took > self->stats.commit_max_us)
@@ -807,6 +808,8 @@ static void s_stop(broker_t *self)
     free(self->replies);
 }
 
+#define S_BUSY_GROUP 64   //  writes per group from which the relay reads during syncs
+
 //  Commit the open batch, unless the store is still syncing an earlier
 //  commit: then the batch goes on taking what arrives until that sync ends
 //  (the loop commits it on the store's notice), so each sync of the log
@@ -873,6 +876,15 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Wake up for due retries too.
         if (timeout > 50)
             timeout = 50;
+        //  While the log syncs, a lightly loaded relay leaves new input in
+        //  the socket until the sync ends, then reads it all and commits
+        //  once (as when the relay itself waited for the disk); a relay
+        //  whose groups are large goes on reading meanwhile.
+        bool syncing = lt_store_committed(self->store) > self->durable_gen;
+        items[0].events = syncing && self->last_batch_writes < S_BUSY_GROUP &&
+                                  self->batch_writes < S_BUSY_GROUP
+                              ? 0
+                              : ZMQ_POLLIN;
         if (zmq_poll(items, item_count, timeout) < 0)
             break;
         if (item_count == 4 && (items[3].revents & ZMQ_POLLIN)) {
@@ -891,10 +903,17 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Read everything waiting, within the batch bounds, then commit once.
         self->batch_bytes = 0;
         size_t reads = 0;
-        while (reads < (size_t) st->batch_max && self->batch_bytes < (size_t) st->batch_bytes &&
-               s_read_one(self) == 0)
+        while (items[0].events && reads < (size_t) st->batch_max &&
+               self->batch_bytes < (size_t) st->batch_bytes && s_read_one(self) == 0) {
             reads++;
+            //  The sync ended: commit what was read meanwhile and answer
+            //  what it covered now rather than after a long read.
+            if (lt_store_synced(self->store) > self->durable_gen)
+                break;
+        }
         size_t round_bytes = self->batch_bytes;
+        if (lt_store_synced(self->store) > self->durable_gen)
+            s_on_durable(self);
         s_commit_due(self);
         //  Large payloads pass through heap blocks freed on this thread but
         //  allocated on ZeroMQ's I/O thread; give them back to the system so

@@ -91,6 +91,13 @@ static json_t *s_stats(broker_t *self)
     lt_broker_retain_stats(self, json_object_get(stats, "store"));
     json_object_set_new(json_object_get(stats, "broker"), "started_at",
                         json_integer(self->started));
+    lt_store_syncstats_t syncs;   //  the log's syncs behind the commits
+    lt_store_sync_stats(self->store, &syncs);
+    json_object_set_new(json_object_get(stats, "broker"), "syncs", json_integer((json_int_t) syncs.syncs));
+    json_object_set_new(json_object_get(stats, "broker"), "sync_us_total",
+                        json_integer((json_int_t) syncs.sync_us));
+    json_object_set_new(json_object_get(stats, "broker"), "sync_us_max",
+                        json_integer((json_int_t) syncs.sync_us_max));
     json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
     json_object_set_new(stats, "alerts",
                         lt_broker_ops_alert_counts(self, json_object_get(stats, "connectors")));

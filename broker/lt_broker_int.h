@@ -128,6 +128,7 @@ typedef struct {
     size_t reply_alloc;     //  replies allocated
     bool in_batch;          //  store batch open
     size_t batch_writes;    //  writes in the open batch
+    size_t last_batch_writes;   //  writes in the last group committed
     size_t batch_bytes;     //  payload bytes in the open batch
     bool terminated;        //  $TERM received
     bool store_full;        //  the last commit failed on a full disk

@@ -296,6 +296,7 @@ struct _lt_store_t {
     bool sync_stop;              //  the syncer ends once everything is synced
     int sync_errno;              //  a failed sync of the log (0: none)
     int notify_fd;               //  eventfd: durable moved (-1: not pipelined)
+    lt_store_syncstats_t syncstats; //  guarded by sync_lock
     int wal_fd;                  //  the syncer's descriptor of the WAL
     dev_t wal_dev;               //  ... and the file it was opened on
     ino_t wal_ino;
@@ -650,14 +651,23 @@ static void *s_syncer(void *arg)
         pthread_mutex_lock(&self->sync_lock);
         uint64_t gen = self->gen_committed, top = self->top_committed;
         pthread_mutex_unlock(&self->sync_lock);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = s_sync_wal(self, wal);
         int saved = errno;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        uint64_t took = (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000 +
+                                    (t1.tv_nsec - t0.tv_nsec) / 1000);
         pthread_mutex_lock(&self->sync_lock);
+        self->syncstats.syncs++;
+        self->syncstats.sync_us += took;
+        if (took > self->syncstats.sync_us_max)
+            self->syncstats.sync_us_max = took;
         if (rc)
             self->sync_errno = saved ? saved : EIO;
         else {
-            self->gen_durable = gen;
             self->top_durable = top;
+            __atomic_store_n(&self->gen_durable, gen, __ATOMIC_RELEASE);
         }
         pthread_cond_broadcast(&self->durable_cond);
         uint64_t one = 1;
@@ -715,6 +725,23 @@ int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
     }
     self->pipelined = true;
     return 0;
+}
+
+void lt_store_sync_stats(lt_store_t *self, lt_store_syncstats_t *figures)
+{
+    assert(self);
+    memset(figures, 0, sizeof(*figures));
+    if (!self->pipelined)
+        return;
+    pthread_mutex_lock(&self->sync_lock);
+    *figures = self->syncstats;
+    pthread_mutex_unlock(&self->sync_lock);
+}
+
+uint64_t lt_store_synced(const lt_store_t *self)
+{
+    assert(self);
+    return __atomic_load_n(&self->gen_durable, __ATOMIC_ACQUIRE);
 }
 
 uint64_t lt_store_committed(const lt_store_t *self)

@@ -129,11 +129,23 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err);
 //  store stays synchronous and every commit is durable when it returns.
 int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err);
 
+//  Syncs of the log the pipelined store ran, their total and longest time.
+typedef struct {
+    uint64_t syncs;
+    uint64_t sync_us;
+    uint64_t sync_us_max;
+} lt_store_syncstats_t;
+void lt_store_sync_stats(lt_store_t *self, lt_store_syncstats_t *figures);
+
 //  Self-tests: hold every store's log syncs (at most 10 s) or let them go.
 void lt_store_test_hold_syncs(bool hold);
 
 //  Commits so far (a generation number; 0 before the first).
 uint64_t lt_store_committed(const lt_store_t *self);
+
+//  The generation on disk, read without waiting (a cheap check between two
+//  reads; lt_store_durable is the one that takes the notice).
+uint64_t lt_store_synced(const lt_store_t *self);
 
 //  A file descriptor that becomes readable when more commits are durable
 //  (poll it, then call lt_store_durable); -1 when not pipelined.

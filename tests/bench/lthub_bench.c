@@ -499,7 +499,7 @@ int main(int argc, char *argv[])
     long long cpu_us = broker ? s_proc_cpu_us(broker) : -1;
     double cpu_per_msg = cpu_us >= 0 && arrived ? (double) cpu_us / arrived : -1;
     //  Group commit figures from the broker's admin API (our own hub only).
-    long long commits = 0, writes = 0, commit_us = 0;
+    long long commits = 0, writes = 0, commit_us = 0, syncs = 0, sync_us = 0;
     if (*o.admin) {
         char url[96];
         snprintf(url, sizeof(url), "http://%s", o.admin);
@@ -512,6 +512,8 @@ int main(int argc, char *argv[])
             commits = json_integer_value(json_object_get(b, "commits"));
             writes = json_integer_value(json_object_get(b, "committed"));
             commit_us = json_integer_value(json_object_get(b, "commit_us_total"));
+            syncs = json_integer_value(json_object_get(b, "syncs"));
+            sync_us = json_integer_value(json_object_get(b, "sync_us_total"));
             json_decref(stats);
         }
         lt_http_reply_free(&reply);
@@ -581,6 +583,9 @@ int main(int argc, char *argv[])
         if (commits)
             printf("store       %lld group commits, %.1f writes each, %.1f us each\n", commits,
                    (double) writes / commits, (double) commit_us / commits);
+        if (syncs)
+            printf("log syncs   %lld, %.1f us each (behind the commits)\n", syncs,
+                   (double) sync_us / syncs);
         if (o.ledger)
             printf("ledger      %lld doc_out, %lld doc_in items, %lld rows, chain %s\n",
                    ledger_out, ledger_in, ledger_rows,
