@@ -827,6 +827,19 @@ static void s_commit_due(broker_t *self)
         lt_broker_commit(self);
 }
 
+#define S_DISPATCH_EVERY 64   //  reads between two dispatches in a long read
+
+//  Hand connected destinations what is due, inside the open batch (only
+//  deliveries already on disk go: the durable top).
+static void s_dispatch_ready(broker_t *self)
+{
+    if (self->store_full)
+        return;
+    for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
+        if (dest->session && dest->session->credit > 0)
+            lt_broker_dispatch(self, dest);
+}
+
 //  Hand every connected destination what is due.
 static void s_dispatch_all(broker_t *self)
 {
@@ -906,6 +919,10 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         while (items[0].events && reads < (size_t) st->batch_max &&
                self->batch_bytes < (size_t) st->batch_bytes && s_read_one(self) == 0) {
             reads++;
+            //  Credit that came back with DONEs is used at once for what
+            //  is on disk, rather than after the whole read.
+            if (reads % S_DISPATCH_EVERY == 0 && self->durable_top != UINT64_MAX)
+                s_dispatch_ready(self);
             //  The sync ended: commit what was read meanwhile and answer
             //  what it covered now rather than after a long read.
             if (lt_store_synced(self->store) > self->durable_gen)
