@@ -487,6 +487,12 @@ static void s_resync(broker_t *self)
 static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *why);
 static void s_send_durable(broker_t *self);
 
+//  Writes per group from which the relay counts as loaded: its groups are
+//  synced behind while it reads the next; smaller ones are synced at once
+//  in the relay's thread (fewer hand-offs between threads, the latency of
+//  a relay that waits for the disk itself).
+#define S_BUSY_GROUP 64
+
 //  Commit the open batch, then send the replies it owes once it is on disk.
 bool lt_broker_commit(broker_t *self)
 {
@@ -550,6 +556,12 @@ bool lt_broker_commit(broker_t *self)
         }
     if (lt_store_notify_fd(self->store) < 0)
         self->durable_gen = gen;   //  not pipelined: a commit is on disk when it returns
+    else if (ok && gen > self->durable_gen) {
+        if (self->last_batch_writes >= S_BUSY_GROUP)
+            lt_store_sync_behind(self->store);
+        else
+            lt_broker_sync(self);   //  answers what it covers
+    }
     s_send_durable(self);
     return ok;
 }
@@ -807,8 +819,6 @@ static void s_stop(broker_t *self)
         zframe_destroy(&self->replies[i].routing_id);
     free(self->replies);
 }
-
-#define S_BUSY_GROUP 64   //  writes per group from which the relay reads during syncs
 
 //  Commit the open batch, unless the store is still syncing an earlier
 //  commit: then the batch goes on taking what arrives until that sync ends

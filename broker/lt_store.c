@@ -294,6 +294,8 @@ struct _lt_store_t {
     uint64_t gen_durable;        //  commits known on disk
     uint64_t top_durable;        //  highest delivery id as of gen_durable
     bool sync_stop;              //  the syncer ends once everything is synced
+    bool syncing;                //  a sync of the log runs (one at a time)
+    uint64_t gen_requested;      //  the syncer syncs up to here (lt_store_sync_behind)
     int sync_errno;              //  a failed sync of the log (0: none)
     int notify_fd;               //  eventfd: durable moved (-1: not pipelined)
     lt_store_syncstats_t syncstats; //  guarded by sync_lock
@@ -590,7 +592,9 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err)
 //  nothing of those was confirmed to anyone.
 
 //  Note a successful commit on the main connection; top: the highest
-//  delivery id it made visible (0: not known, keep the last).
+//  delivery id it made visible (0: not known, keep the last). Nothing is
+//  synced yet: the caller syncs here (lt_store_sync) or behind
+//  (lt_store_sync_behind).
 static void s_committed(lt_store_t *self, uint64_t top)
 {
     if (!self->pipelined) {
@@ -602,7 +606,6 @@ static void s_committed(lt_store_t *self, uint64_t top)
     self->gen_committed++;
     if (top > self->top_committed)
         self->top_committed = top;
-    pthread_cond_signal(&self->sync_cond);
     pthread_mutex_unlock(&self->sync_lock);
 }
 
@@ -626,7 +629,7 @@ static int s_sync_wal(lt_store_t *self, const char *wal)
     return fdatasync(self->wal_fd);
 }
 
-//  Tests hold the syncer to see that nothing waits on a sync in vain.
+//  Tests hold the syncs to see that nothing waits on a sync in vain.
 static volatile int s_hold_syncs;
 
 void lt_store_test_hold_syncs(bool hold)
@@ -634,49 +637,76 @@ void lt_store_test_hold_syncs(bool hold)
     __atomic_store_n(&s_hold_syncs, hold ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
+//  One sync of the log covering every commit so far, by whichever thread
+//  calls it (sync_lock held on entry and on return; one sync at a time).
+//  notify: write the eventfd (the syncer does; a caller that synced in
+//  its own thread knows).
+static void s_sync_once(lt_store_t *self, bool notify)
+{
+    self->syncing = true;
+    uint64_t gen = self->gen_committed, top = self->top_committed;
+    pthread_mutex_unlock(&self->sync_lock);
+    for (int i = 0; i < 10000 && __atomic_load_n(&s_hold_syncs, __ATOMIC_SEQ_CST); i++)
+        usleep(1000);   //  at most 10 s
+    char wal[PATH_MAX];
+    snprintf(wal, sizeof(wal), "%s-wal", self->path);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = s_sync_wal(self, wal);
+    int saved = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t took =
+        (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    pthread_mutex_lock(&self->sync_lock);
+    self->syncing = false;
+    self->syncstats.syncs++;
+    self->syncstats.sync_us += took;
+    if (took > self->syncstats.sync_us_max)
+        self->syncstats.sync_us_max = took;
+    if (rc)
+        self->sync_errno = saved ? saved : EIO;
+    else if (gen > self->gen_durable) {
+        self->top_durable = top;
+        __atomic_store_n(&self->gen_durable, gen, __ATOMIC_RELEASE);
+    }
+    pthread_cond_broadcast(&self->durable_cond);
+    pthread_cond_broadcast(&self->sync_cond);
+    uint64_t one = 1;
+    if (notify && write(self->notify_fd, &one, sizeof(one)) < 0) {
+        //  The counter is full only if nobody reads it: nothing to do.
+    }
+}
+
 static void *s_syncer(void *arg)
 {
     lt_store_t *self = arg;
-    char wal[PATH_MAX];
-    snprintf(wal, sizeof(wal), "%s-wal", self->path);
     pthread_mutex_lock(&self->sync_lock);
     while (!self->sync_errno) {
-        while (self->gen_committed == self->gen_durable && !self->sync_stop)
+        while (!self->sync_stop &&
+               (self->syncing || self->gen_requested <= self->gen_durable))
             pthread_cond_wait(&self->sync_cond, &self->sync_lock);
-        if (self->gen_committed == self->gen_durable)
-            break;   //  stopping, and everything is synced
-        pthread_mutex_unlock(&self->sync_lock);
-        for (int i = 0; i < 10000 && __atomic_load_n(&s_hold_syncs, __ATOMIC_SEQ_CST); i++)
-            usleep(1000);   //  at most 10 s
-        pthread_mutex_lock(&self->sync_lock);
-        uint64_t gen = self->gen_committed, top = self->top_committed;
-        pthread_mutex_unlock(&self->sync_lock);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int rc = s_sync_wal(self, wal);
-        int saved = errno;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        uint64_t took = (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000 +
-                                    (t1.tv_nsec - t0.tv_nsec) / 1000);
-        pthread_mutex_lock(&self->sync_lock);
-        self->syncstats.syncs++;
-        self->syncstats.sync_us += took;
-        if (took > self->syncstats.sync_us_max)
-            self->syncstats.sync_us_max = took;
-        if (rc)
-            self->sync_errno = saved ? saved : EIO;
-        else {
-            self->top_durable = top;
-            __atomic_store_n(&self->gen_durable, gen, __ATOMIC_RELEASE);
+        if (self->syncing)
+            continue;
+        if (self->gen_committed <= self->gen_durable) {
+            if (self->sync_stop)
+                break;   //  stopping, and everything is synced
+            continue;
         }
-        pthread_cond_broadcast(&self->durable_cond);
-        uint64_t one = 1;
-        if (write(self->notify_fd, &one, sizeof(one)) < 0) {
-            //  The counter is full only if nobody reads it: nothing to do.
-        }
+        s_sync_once(self, true);
     }
     pthread_mutex_unlock(&self->sync_lock);
     return NULL;
+}
+
+void lt_store_sync_behind(lt_store_t *self)
+{
+    assert(self);
+    if (!self->pipelined)
+        return;
+    pthread_mutex_lock(&self->sync_lock);
+    self->gen_requested = self->gen_committed;
+    pthread_cond_signal(&self->sync_cond);
+    pthread_mutex_unlock(&self->sync_lock);
 }
 
 int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
@@ -789,8 +819,12 @@ int lt_store_sync(lt_store_t *self, lt_err_t *err)
         return 0;
     pthread_mutex_lock(&self->sync_lock);
     uint64_t want = self->gen_committed;
-    while (self->gen_durable < want && !self->sync_errno)
-        pthread_cond_wait(&self->durable_cond, &self->sync_lock);
+    while (self->gen_durable < want && !self->sync_errno) {
+        if (self->syncing)   //  the syncer's sync may not cover want: wait, then see
+            pthread_cond_wait(&self->durable_cond, &self->sync_lock);
+        else
+            s_sync_once(self, false);
+    }
     int failed = self->sync_errno;
     pthread_mutex_unlock(&self->sync_lock);
     if (failed) {
@@ -2078,6 +2112,7 @@ static void s_test_pipelined(void)
     s_put(store, "DOC-P2", "new", "axis", &dup, msgid);
     assert(lt_store_commit(store, &err) == 0);
     assert(lt_store_committed(store) == base + 1);
+    lt_store_sync_behind(store);
     //  Held: committed, not durable, no notice.
     struct pollfd item = {fd, POLLIN, 0};
     assert(poll(&item, 1, 100) == 0);
@@ -2541,6 +2576,7 @@ int lt_store_prune(lt_store_t *self, int64_t before, uint32_t max_rows, int64_t 
         return -1;
     }
     s_committed(self, 0);
+    lt_store_sync_behind(self);
     self->counts.messages -= result->pruned;
     self->counts.done -= done;
     self->counts.discarded -= discarded;

@@ -120,9 +120,10 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err);
 int lt_store_commit(lt_store_t *self, lt_err_t *err);
 
 //  Pipelined durability, the broker's mode. Commits no longer wait for the
-//  disk: a thread of the store fdatasyncs the write-ahead log once for
-//  every commit that came before the sync began, while the next group is
-//  read and stored. The caller must not let anything of a commit be seen
+//  disk: the caller syncs the write-ahead log itself (lt_store_sync), or
+//  asks a thread of the store to (lt_store_sync_behind) and reads and
+//  stores the next group meanwhile; one sync covers every commit that came
+//  before it began. The caller must not let anything of a commit be seen
 //  outside (an ACCEPTED, a delivery, an operator's answer) before that
 //  commit is durable. Payload segment records are still synced before the
 //  commit that refers to them. Without the thread (it could not start) the
@@ -139,6 +140,10 @@ void lt_store_sync_stats(lt_store_t *self, lt_store_syncstats_t *figures);
 
 //  Self-tests: hold every store's log syncs (at most 10 s) or let them go.
 void lt_store_test_hold_syncs(bool hold);
+
+//  Ask the store's thread to sync the log for every commit so far; the
+//  notice comes when it is done (a commit alone starts no sync).
+void lt_store_sync_behind(lt_store_t *self);
 
 //  Commits so far (a generation number; 0 before the first).
 uint64_t lt_store_committed(const lt_store_t *self);
@@ -160,8 +165,9 @@ int lt_store_notify_fd(const lt_store_t *self);
 int lt_store_durable(lt_store_t *self, uint64_t *generation, uint64_t *top_delivery,
                      lt_err_t *err);
 
-//  Wait until every commit so far is durable (at once when not
-//  pipelined); -1 with err when the sync failed.
+//  Make every commit so far durable: sync the log in this thread, or wait
+//  for the sync the store's thread runs (at once when not pipelined); -1
+//  with err when the sync failed.
 int lt_store_sync(lt_store_t *self, lt_err_t *err);
 
 //  Abandon the batch.
