@@ -820,12 +820,12 @@ static void s_stop(broker_t *self)
     free(self->replies);
 }
 
-//  Commit the open batch, unless the store is still syncing an earlier
-//  commit: then the batch goes on taking what arrives until that sync ends
-//  (the loop commits it on the store's notice), so each sync of the log
-//  carries one commit of everything that came meanwhile, and the relay
-//  reads and stores while the disk syncs. A batch past its bounds is
-//  committed at once.
+//  Commit the open batch, unless the store's thread is still syncing an
+//  earlier commit (a large group, lt_broker_commit): then the batch goes on
+//  taking what arrives until that sync ends (the loop commits it on the
+//  store's notice), so each sync of the log carries one commit of
+//  everything that came meanwhile, and the relay reads and stores while
+//  the disk syncs. A batch past its bounds is committed at once.
 static void s_commit_due(broker_t *self)
 {
     if (!self->in_batch && !self->reply_count)
@@ -899,15 +899,6 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Wake up for due retries too.
         if (timeout > 50)
             timeout = 50;
-        //  While the log syncs, a lightly loaded relay leaves new input in
-        //  the socket until the sync ends, then reads it all and commits
-        //  once (as when the relay itself waited for the disk); a relay
-        //  whose groups are large goes on reading meanwhile.
-        bool syncing = lt_store_committed(self->store) > self->durable_gen;
-        items[0].events = syncing && self->last_batch_writes < S_BUSY_GROUP &&
-                                  self->batch_writes < S_BUSY_GROUP
-                              ? 0
-                              : ZMQ_POLLIN;
         if (zmq_poll(items, item_count, timeout) < 0)
             break;
         if (item_count == 4 && (items[3].revents & ZMQ_POLLIN)) {
@@ -926,8 +917,8 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Read everything waiting, within the batch bounds, then commit once.
         self->batch_bytes = 0;
         size_t reads = 0;
-        while (items[0].events && reads < (size_t) st->batch_max &&
-               self->batch_bytes < (size_t) st->batch_bytes && s_read_one(self) == 0) {
+        while (reads < (size_t) st->batch_max && self->batch_bytes < (size_t) st->batch_bytes &&
+               s_read_one(self) == 0) {
             reads++;
             //  Credit that came back with DONEs is used at once for what
             //  is on disk, rather than after the whole read.

@@ -629,6 +629,14 @@ static int s_sync_wal(lt_store_t *self, const char *wal)
     return fdatasync(self->wal_fd);
 }
 
+//  Fill err for a failed sync of the log; -1.
+static int s_sync_failed(lt_store_t *self, lt_err_t *err, int error)
+{
+    lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
+               strerror(error));
+    return -1;
+}
+
 //  Tests hold the syncs to see that nothing waits on a sync in vain.
 static volatile int s_hold_syncs;
 
@@ -736,8 +744,7 @@ int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
     char wal[PATH_MAX];
     snprintf(wal, sizeof(wal), "%s-wal", self->path);
     if (s_sync_wal(self, wal) && errno != ENOENT) {
-        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
-                   strerror(errno));
+        s_sync_failed(self, err, errno);
         s_exec(self, "PRAGMA synchronous = FULL", NULL);
         close(self->notify_fd);
         self->notify_fd = -1;
@@ -804,12 +811,7 @@ int lt_store_durable(lt_store_t *self, uint64_t *generation, uint64_t *top_deliv
     *generation = self->gen_durable;
     *top_delivery = self->top_durable;
     pthread_mutex_unlock(&self->sync_lock);
-    if (failed) {
-        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
-                   strerror(failed));
-        return -1;
-    }
-    return 0;
+    return failed ? s_sync_failed(self, err, failed) : 0;
 }
 
 int lt_store_sync(lt_store_t *self, lt_err_t *err)
@@ -827,12 +829,7 @@ int lt_store_sync(lt_store_t *self, lt_err_t *err)
     }
     int failed = self->sync_errno;
     pthread_mutex_unlock(&self->sync_lock);
-    if (failed) {
-        lt_err_set(err, LT_ESTORE, "store %s: fdatasync of the write-ahead log: %s", self->path,
-                   strerror(failed));
-        return -1;
-    }
-    return 0;
+    return failed ? s_sync_failed(self, err, failed) : 0;
 }
 
 //  Add signed deltas kept in the pending counters to the committed ones.
