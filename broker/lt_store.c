@@ -2,8 +2,9 @@
 
     One database file in WAL mode with synchronous=FULL, so a COMMIT returns
     only after the write-ahead log is fsynced; or, pipelined (the broker),
-    synchronous=NORMAL with a thread that fdatasyncs the log behind the
-    commits and tells the caller which of them are durable. Statements are prepared once.
+    synchronous=NORMAL, the log fdatasynced after the commit by the caller
+    or by a thread of the store, which tells the caller which commits are
+    durable. Statements are prepared once.
     Counters are kept in memory (initialised by counting at open) so stats
     never scan the tables. Schema changes are numbered migrations applied in
     order at open; the applied version lives in the user_version pragma.
@@ -583,9 +584,10 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err)
 
 //  ---------------------------------------------------------------------------
 //  Pipelined durability. With synchronous=NORMAL a COMMIT writes its frames
-//  to the WAL and returns; the syncer thread fdatasyncs the WAL once for
-//  every commit that returned before the sync began, while the caller
-//  reads and stores the next group. SQLite itself still syncs the WAL
+//  to the WAL and returns; one fdatasync of the WAL then covers every
+//  commit that returned before it began, run by the caller (lt_store_sync)
+//  or by the syncer thread while the caller reads and stores the next
+//  group (lt_store_sync_behind). SQLite itself still syncs the WAL
 //  before a checkpoint copies it and the database file after, and the WAL
 //  header when the log starts over, so the file is never corrupt: a crash
 //  of the machine can lose only commits not yet reported durable, and
@@ -717,6 +719,17 @@ void lt_store_sync_behind(lt_store_t *self)
     pthread_mutex_unlock(&self->sync_lock);
 }
 
+//  Undoes what lt_store_set_pipelined set up before its sync thread ran.
+static void s_unpipeline(lt_store_t *self)
+{
+    pthread_mutex_destroy(&self->sync_lock);
+    pthread_cond_destroy(&self->sync_cond);
+    pthread_cond_destroy(&self->durable_cond);
+    s_exec(self, "PRAGMA synchronous = FULL", NULL);
+    close(self->notify_fd);
+    self->notify_fd = -1;
+}
+
 int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
 {
     assert(self);
@@ -745,18 +758,11 @@ int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err)
     snprintf(wal, sizeof(wal), "%s-wal", self->path);
     if (s_sync_wal(self, wal) && errno != ENOENT) {
         s_sync_failed(self, err, errno);
-        s_exec(self, "PRAGMA synchronous = FULL", NULL);
-        close(self->notify_fd);
-        self->notify_fd = -1;
+        s_unpipeline(self);
         return -1;
     }
     if (pthread_create(&self->syncer, NULL, s_syncer, self)) {
-        pthread_mutex_destroy(&self->sync_lock);
-        pthread_cond_destroy(&self->sync_cond);
-        pthread_cond_destroy(&self->durable_cond);
-        s_exec(self, "PRAGMA synchronous = FULL", NULL);
-        close(self->notify_fd);
-        self->notify_fd = -1;
+        s_unpipeline(self);
         lt_err_set(err, LT_ESTORE, "store %s: cannot start the log's sync thread", self->path);
         return -1;
     }
