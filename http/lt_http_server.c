@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <netinet/in.h>
@@ -30,9 +31,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_MAX_RESPONSE_HEADERS 16   //  extra headers a handler may add
+//  A body refused from its headers is still read and dropped when it is at
+//  most this long (or, over the body limit, at most this much or the limit
+//  over it), then answered: a client that does not wait for "100 Continue"
+//  is still sending when the answer goes, and a close with its bytes unread
+//  resets the connection, which can reach the client before the answer does.
+#define S_DRAIN_MIN (1024u * 1024)
 
 //  One multipart/form-data part, accumulated from the post processor.
 typedef struct {
@@ -68,7 +77,9 @@ struct _lt_http_request_t {
     size_t size;                        //  body bytes
     size_t cap;                         //  body bytes allocated
     bool too_big;                       //  over max_body: answer 413
-    size_t discarded;                   //  bytes dropped after too_big
+    size_t discarded;                   //  bytes dropped after too_big or refused
+    size_t drain_limit;                 //  close when more than this is dropped
+    struct _lt_http_response_t *answer; //  the gate's answer, sent after the drain, or NULL
     s_part_t *parts;                    //  multipart parts, owned
     size_t part_count;                  //  parts in use
     bool parts_failed;                  //  a part could not be stored
@@ -117,6 +128,8 @@ static void s_parts_free(lt_http_request_t *req)
     req->part_count = 0;
 }
 
+static void s_response_clear(struct _lt_http_response_t *resp);
+
 //  MHD completion callback: free the per-request state.
 static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
@@ -128,6 +141,10 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
         MHD_destroy_post_processor(req->pp);
     s_parts_free(req);
     free(req->body);
+    if (req->answer) {
+        s_response_clear(req->answer);
+        free(req->answer);
+    }
     free(req);
     *con_cls = NULL;
 }
@@ -376,35 +393,71 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         }
         req->started = lt_clock_ms();
         req->max_body = self->limits.max_body;
+        //  The declared length, when there is one; a client that waits for
+        //  "100 Continue" sends no body once answered, so nothing is drained.
+        const char *length
+            = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
+        const char *expect = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Expect");
+        bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+        unsigned long long declared = 0;
+        bool known = false;
+        if (length) {
+            char *end = NULL;
+            errno = 0;
+            declared = strtoull(length, &end, 10);
+            known = errno != ERANGE && end != length;
+            if (!known)
+                declared = ULLONG_MAX;
+        }
         if (self->gate) {
             //  Headers only: the gate may answer before the body is read.
             lt_http_response_t resp = {.status = 200};
             size_t max_body = req->max_body;
             if (self->gate(req, &resp, &max_body, self->arg) == LT_HTTP_GATE_ANSWER) {
                 req->refused = true;
-                return s_queue_response(req, &resp);
+                if (waits || !known || declared == 0 || declared > S_DRAIN_MIN)
+                    return s_queue_response(req, &resp);
+                req->answer = malloc(sizeof(*req->answer));
+                if (!req->answer) {
+                    s_response_clear(&resp);
+                    return MHD_NO;
+                }
+                *req->answer = resp;
+                req->drain_limit = (size_t) declared;
+                return MHD_YES;
             }
             s_response_clear(&resp);
             if (max_body < req->max_body)
                 req->max_body = max_body;
         }
-        //  A declared length over the limit is refused before reading the body.
-        const char *length
-            = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
-        if (length) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long declared = strtoull(length, &end, 10);
-            if (errno == ERANGE || declared > req->max_body) {
-                req->too_big = true;
+        //  A declared length over the limit is refused without keeping the
+        //  body; one just over it is read and dropped first (S_DRAIN_MIN).
+        if (length && declared > req->max_body) {
+            req->too_big = true;
+            size_t allowance = req->max_body > S_DRAIN_MIN ? req->max_body : S_DRAIN_MIN;
+            if (waits || !known || declared - req->max_body > allowance)
                 return s_queue_text(connection, 413, "request body too large\n");
-            }
+            req->drain_limit = (size_t) declared;
+            return MHD_YES;
         }
         s_stream_parts(req);
         return MHD_YES;
     }
-    if (req->refused)
+    if (req->refused && !req->answer)
         return MHD_NO;   //  answered by the gate: never read the body
+    if (req->answer) {
+        //  Refused by the gate, body short enough to read and drop first.
+        if (*upload_data_size > 0) {
+            req->discarded += *upload_data_size;
+            *upload_data_size = 0;
+            return req->discarded > req->drain_limit ? MHD_NO : MHD_YES;
+        }
+        lt_http_response_t *answer = req->answer;
+        req->answer = NULL;
+        enum MHD_Result rc = s_queue_response(req, answer);
+        free(answer);
+        return rc;
+    }
     if (self->limits.max_request_s
         && lt_clock_ms() - req->started > (int64_t) self->limits.max_request_s * 1000)
         return MHD_NO;   //  too slow a client: close the connection
@@ -414,6 +467,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         size_t held = req->streamed ? req->received : req->size;
         if (!req->too_big && chunk > req->max_body - held) {
             req->too_big = true;
+            req->drain_limit = req->max_body;
             free(req->body);
             req->body = NULL;
             req->size = req->cap = 0;
@@ -423,9 +477,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             s_parts_free(req);
         }
         if (req->too_big) {
-            //  Drop the rest of an oversized chunked body, within reason.
+            //  Drop the rest of an oversized body, within reason.
             req->discarded += chunk;
-            return req->discarded > req->max_body ? MHD_NO : MHD_YES;
+            return req->discarded > req->drain_limit ? MHD_NO : MHD_YES;
         }
         if (req->streamed) {
             req->received += chunk;
@@ -835,6 +889,34 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
     return LT_HTTP_ANSWER;
 }
 
+//  Test helper: send a request's head over a plain socket, without a body,
+//  and return the status of the answer (0 when none came in 5 s).
+static unsigned s_test_raw_status(uint16_t port, const char *head)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval wait = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+    size_t len = strlen(head);
+    assert(send(fd, head, len, MSG_NOSIGNAL) == (ssize_t) len);
+    char answer[256] = {0};
+    size_t got = 0;
+    while (got < 12) {
+        ssize_t n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+    }
+    close(fd);
+    unsigned status = 0;
+    if (got >= 12 && strncmp(answer, "HTTP/1.1 ", 9) == 0)
+        status = (unsigned) atoi(answer + 9);
+    return status;
+}
+
 //  Test gate: refuses /gated from its headers, bounds /small to 1000 bytes.
 static lt_http_gate_t s_test_gate(const lt_http_request_t *req, lt_http_response_t *resp,
                                   size_t *max_body, void *arg)
@@ -871,15 +953,29 @@ static void s_test_gate_server(void)
     size_t big = 3u * 1024 * 1024;
     char *blob = calloc(1, big);
     assert(blob);
-    //  Refused from the headers: the handler never runs, the body is not needed.
-    //  (a body that fits the socket buffers: a larger one may still be in
-    //  the client's send when the server answers and closes, and the client
-    //  then sees a reset instead of the answer)
-    lt_error_t rc = lt_http_client_post(client, "/gated", NULL, 0, blob, 65536,
-                                        "application/octet-stream", &reply, &err);
-    assert(rc == LT_OK && reply.status == 401);
-    assert(strcmp(reply.body, "refused from the headers") == 0);
+    //  Refused from the headers: the handler never runs. A body of up to
+    //  S_DRAIN_MIN is read and dropped before the answer, so a client that
+    //  sends it all without waiting still gets the answer, never a reset.
+    for (int round = 0; round < 3; round++) {
+        lt_error_t rc = lt_http_client_post(client, "/gated", NULL, 0, blob, S_DRAIN_MIN,
+                                            "application/octet-stream", &reply, &err);
+        if (rc != LT_OK)
+            fprintf(stderr, "lt_http_server: gated post: %s\n", err.detail);
+        assert(rc == LT_OK && reply.status == 401);
+        assert(strcmp(reply.body, "refused from the headers") == 0);
+    }
     assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
+    //  Longer, or waiting for "100 Continue": answered from the headers alone.
+    char head[512];
+    snprintf(head, sizeof(head),
+             "POST /gated HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n",
+             S_DRAIN_MIN + 1);
+    assert(s_test_raw_status(lt_http_server_port(server), head) == 401);
+    snprintf(head, sizeof(head),
+             "POST /gated HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+             "Expect: 100-continue\r\n\r\n");
+    assert(s_test_raw_status(lt_http_server_port(server), head) == 401);
+    lt_error_t rc;
     //  A lowered limit for one path; others keep the server's.
     rc = lt_http_client_post(client, "/small", NULL, 0, blob, 2000, "application/octet-stream",
                              &reply, &err);
@@ -995,21 +1091,38 @@ void lt_http_server_test(bool verbose)
            == LT_OK);
     assert(reply.status == 400);
 
-    //  Over the body limit: 413 and the handler is not called. Just over it,
-    //  so the whole body sits in the socket buffers when the server answers
-    //  and closes: a body much larger races the reset against the answer
-    //  (the client then sees a broken pipe instead of the 413).
+    //  Over the body limit: 413 and the handler is not called. Up to
+    //  S_DRAIN_MIN over it, the body is read and dropped before the answer,
+    //  so a client that does not wait for "100 Continue" gets the 413 and
+    //  not a reset (larger than the socket buffers, it is still sending when
+    //  the server decides).
     int before = __atomic_load_n(&calls, __ATOMIC_SEQ_CST);
-    size_t huge = limits.max_body + 1024;
+    size_t huge = limits.max_body + S_DRAIN_MIN;
     unsigned char *too_much = calloc(1, huge);
     assert(too_much);
-    lt_error_t rc = lt_http_client_post(client, "/mirror", NULL, 0, too_much, huge,
-                                        "application/octet-stream", &reply, &err);
-    if (rc != LT_OK)
-        fprintf(stderr, "lt_http_server: oversized post: %s\n", err.detail);
-    assert(rc == LT_OK && reply.status == 413);
+    lt_error_t rc = LT_OK;
+    for (int round = 0; round < 3; round++) {
+        size_t size = round == 0 ? limits.max_body + 1 : huge;
+        rc = lt_http_client_post(client, "/mirror", NULL, 0, too_much, size,
+                                 "application/octet-stream", &reply, &err);
+        if (rc != LT_OK)
+            fprintf(stderr, "lt_http_server: oversized post: %s\n", err.detail);
+        assert(rc == LT_OK && reply.status == 413);
+    }
     assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == before);
     free(too_much);
+    //  Far over the limit, or waiting for "100 Continue": the 413 comes
+    //  from the headers alone, without the body.
+    char head[512];
+    snprintf(head, sizeof(head),
+             "POST /mirror HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n");
+    assert(s_test_raw_status(port, head) == 413);
+    snprintf(head, sizeof(head),
+             "POST /mirror HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+             "Expect: 100-continue\r\n\r\n",
+             limits.max_body + 1);
+    assert(s_test_raw_status(port, head) == 413);
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == before);
     //  The client recovers a new connection afterwards.
     assert(lt_http_client_get(client, "/echo", NULL, 0, &reply, &err) == LT_OK);
     assert(reply.status == 200);
