@@ -11,12 +11,16 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
 static void s_setup(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    const char *plain = getenv("LT_SQLITE_PLAIN_VFS");
+    if (!plain || !*plain)
+        lt_sqlite_vfs_register();
 }
 
 void lt_sqlite_setup(void)

@@ -3,6 +3,8 @@
 #ifndef LT_SQLITE_H_INCLUDED
 #define LT_SQLITE_H_INCLUDED
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -10,6 +12,13 @@ extern "C" {
 //  Apply the process-wide settings once; safe from any thread, any number
 //  of times. Call it before opening a connection.
 void lt_sqlite_setup(void);
+
+//  Make the default VFS one that writes a commit's WAL frames with one
+//  call (lt_sqlite_vfs.c); lt_sqlite_setup does it.
+void lt_sqlite_vfs_register(void);
+
+//  Self-test of the VFS.
+void lt_sqlite_vfs_test(bool verbose);
 
 #ifdef __cplusplus
 }

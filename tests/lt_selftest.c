@@ -21,6 +21,7 @@
 #include "lt_follow.h"
 #include "lt_period.h"
 #include "lt_ledger.h"
+#include "lt_sqlite.h"
 #include "lt_json_scan.h"
 #include "lt_agencies.h"
 #include "lt_indicators.h"
@@ -73,6 +74,7 @@ static const s_test_t s_tests[] = {
     {"lt_catalog", lt_catalog_test},
     {"lt_edxml", lt_edxml_test},
     {"lt_ltp", lt_ltp_test},
+    {"lt_sqlite_vfs", lt_sqlite_vfs_test},
     {"lt_store", lt_store_test},
     {"lt_segments", lt_segments_test},
     {"lt_store_segments", lt_store_segments_test},
