@@ -79,7 +79,7 @@ struct _lt_http_request_t {
     bool too_big;                       //  over max_body: answer 413
     size_t discarded;                   //  bytes dropped after too_big or refused
     size_t drain_limit;                 //  close when more than this is dropped
-    struct _lt_http_response_t *answer; //  the gate's answer, sent after the drain, or NULL
+    lt_http_response_t *answer;         //  the gate's answer, sent after the drain, or NULL
     s_part_t *parts;                    //  multipart parts, owned
     size_t part_count;                  //  parts in use
     bool parts_failed;                  //  a part could not be stored
@@ -128,7 +128,7 @@ static void s_parts_free(lt_http_request_t *req)
     req->part_count = 0;
 }
 
-static void s_response_clear(struct _lt_http_response_t *resp);
+static void s_response_clear(lt_http_response_t *resp);
 
 //  MHD completion callback: free the per-request state.
 static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
@@ -445,19 +445,6 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
     }
     if (req->refused && !req->answer)
         return MHD_NO;   //  answered by the gate: never read the body
-    if (req->answer) {
-        //  Refused by the gate, body short enough to read and drop first.
-        if (*upload_data_size > 0) {
-            req->discarded += *upload_data_size;
-            *upload_data_size = 0;
-            return req->discarded > req->drain_limit ? MHD_NO : MHD_YES;
-        }
-        lt_http_response_t *answer = req->answer;
-        req->answer = NULL;
-        enum MHD_Result rc = s_queue_response(req, answer);
-        free(answer);
-        return rc;
-    }
     if (self->limits.max_request_s
         && lt_clock_ms() - req->started > (int64_t) self->limits.max_request_s * 1000)
         return MHD_NO;   //  too slow a client: close the connection
@@ -465,7 +452,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         size_t chunk = *upload_data_size;
         *upload_data_size = 0;
         size_t held = req->streamed ? req->received : req->size;
-        if (!req->too_big && chunk > req->max_body - held) {
+        if (!req->too_big && !req->answer && chunk > req->max_body - held) {
             req->too_big = true;
             req->drain_limit = req->max_body;
             free(req->body);
@@ -476,8 +463,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             req->pp = NULL;
             s_parts_free(req);
         }
-        if (req->too_big) {
-            //  Drop the rest of an oversized body, within reason.
+        if (req->too_big || req->answer) {
+            //  Drop the rest of an oversized or refused body, within reason.
             req->discarded += chunk;
             return req->discarded > req->drain_limit ? MHD_NO : MHD_YES;
         }
@@ -492,6 +479,13 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         memcpy(req->body + req->size, upload_data, chunk);
         req->size += chunk;
         return MHD_YES;
+    }
+    if (req->answer) {   //  the gate's, once the body is dropped
+        lt_http_response_t *answer = req->answer;
+        req->answer = NULL;
+        enum MHD_Result rc = s_queue_response(req, answer);
+        free(answer);
+        return rc;
     }
     if (req->too_big)
         return s_queue_text(connection, 413, "request body too large\n");
