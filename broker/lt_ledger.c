@@ -7,8 +7,8 @@
     agency, event, flags, dim) to its new one. The event's own item is read
     once, before the insert: its rows give the state before, with the new
     row the state after, and a row of the same origin means nothing is to
-    be appended. Every read is an index lookup on the document's half of
-    the item's 64-bit hash. A relayed doc_in or a dossier_received not yet
+    be appended. Every read is an index lookup on the document's part of
+    the item's 64-bit key. A relayed doc_in or a dossier_received not yet
     completed sets a wait bit on its item's first row; what completes it
     clears the bit (the alerts read the rows with bits set, by time).
 
@@ -28,6 +28,8 @@
 */
 #include "lt_ledger.h"
 #include "lt_digest.h"
+#include "lt_id.h"
+#include "lt_log.h"
 #include "lt_period.h"
 
 #include <assert.h>
@@ -48,11 +50,15 @@
 //  in the row's columns, the others in 'more' (s_more_add), which the
 //  row's hash covers when it is not empty (a version 2 row, whose 'more' is
 //  empty, hashes as before). Rows of an item are found by their
-//  document's half of the ikey (a range of the index on (ikey, more)).
+//  document's part of the ikey (a range of the index on (ikey, more)).
 //  ledger_open is replaced by 'wait', bits of the row's events still
 //  waiting (bit 0 the columns' event, bit k more's k-th), outside the
-//  hash like ledger_open was outside the chain, indexed by time.
-#define S_VERSION 3
+//  hash like ledger_open was outside the chain, indexed by time. Version
+//  4: the document's part of the ikey, 48 bits instead of 32, from the
+//  date and number a DocumentId or MaHoSo carries (s_doc_part), so that
+//  new documents' index entries go to a few pages; the rows and their
+//  hashes are unchanged.
+#define S_VERSION 4
 
 //  The presence filter's smallest size in bits (1 MiB; see s_seen_build).
 #define S_SEEN_MIN_BITS (1ull << 23)
@@ -100,7 +106,7 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS ledger_meta ("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 3);";
+    "INSERT OR IGNORE INTO ledger_meta (name, value) VALUES ('version', 4);";
 
 //  Version 2 to 3, in one transaction: the rows stay as they are (one
 //  event each, 'more' empty, their hashes unchanged); then s_migrate_open.
@@ -108,6 +114,12 @@ static const char *s_migrate_3 = "ALTER TABLE ledger ADD COLUMN more TEXT NOT NU
                                  "DROP INDEX IF EXISTS ledger_ikey;"
                                  "ALTER TABLE ledger ADD COLUMN wait INTEGER NOT NULL DEFAULT 0;"
                                  "UPDATE ledger_meta SET value = 3 WHERE name = 'version';";
+
+//  Version 3 to 4 (and 2 after s_migrate_3), in one transaction: every
+//  row's ikey computed again; s_schema then builds the index afresh.
+static const char *s_migrate_4 = "DROP INDEX IF EXISTS ledger_ikey;"
+                                 "UPDATE ledger SET ikey = lt_ikey(item);"
+                                 "UPDATE ledger_meta SET value = 4 WHERE name = 'version';";
 
 //  ledger_open (versions 1 and 2) into the rows' wait bits: each waiting
 //  item's first row (one event: bit 0).
@@ -183,7 +195,7 @@ static const char *s_sql[Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO ledger (" S_COLUMNS ", ikey, wait) VALUES (?1, ?2, ?3, ?4, ?5,"
                  " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
                  " ?22, ?23)",
-    //  The rows of a document (its half of the ikey): those of the item
+    //  The rows of a document (its part of the ikey): those of the item
     //  are picked from them (s_row_pick), a row holding several items.
     [Q_ITEM_ROWS] = "SELECT " S_COLUMNS " FROM ledger WHERE ikey BETWEEN ?1 AND ?2 ORDER BY seq",
     //  The same in the index's order, for recording: no sort (SQLite would
@@ -348,6 +360,7 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
         sqlite3_create_function(self->db, "lt_unhex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                 NULL, s_sql_unhex, NULL, NULL) != SQLITE_OK)
         return s_fail(self, err, "cannot convert the ledger");
+    int64_t started = lt_time_ms();
     bool had_open = false;
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(self->db, "SELECT 1 FROM sqlite_master WHERE name = 'ledger_open'",
@@ -365,8 +378,9 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
                      s_run(self, s_migrate_copy, "cannot convert the ledger", err)
                  ? -1
                  : 0;
-    else if (rc == 0)   //  version 2: two columns more
-        rc = s_run(self, s_migrate_3, "cannot convert the ledger", err) ||
+    else if (rc == 0)   //  version 2: two columns more; 2 and 3: the new ikey
+        rc = (version == 2 && s_run(self, s_migrate_3, "cannot convert the ledger", err)) ||
+                     s_run(self, s_migrate_4, "cannot convert the ledger", err) ||
                      s_run(self, s_schema, "cannot create tables", err)
                  ? -1
                  : 0;
@@ -379,6 +393,9 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
                  : 0;
     if (rc && !sqlite3_get_autocommit(self->db))
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == 0)   //  say what was done, and how long it took (a minute for 10^7 rows)
+        lt_log_info("event=ledger_convert path=%s from=%d to=%d ms=%lld", self->path, version,
+                    S_VERSION, (long long) (lt_time_ms() - started));
     sqlite3_create_function(self->db, "lt_ikey", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
     sqlite3_create_function(self->db, "lt_unhex", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
     return rc;
@@ -665,23 +682,88 @@ static uint32_t s_fnv32(const char *text, size_t len)
     return h;
 }
 
-//  The item's index key: the hash of its document (the key's second field:
-//  DocumentId, MaHoSo, ...) in the high 32 bits, of the whole key in the
-//  low ones, so that the items of one document (its doc_out, doc_in and
-//  statuses) sit side by side in the index: one page written, not one per
-//  item. Two items may share a key; every lookup also compares the text.
+//  n decimal digits at text as a number; -1 unless they are all digits.
+static long s_digits(const char *text, size_t n)
+{
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+//  The document's part of its items' index key (format 4; 48 bits), from
+//  the document's key (len bytes at doc). A key that carries its date and
+//  number, a DocumentId (ORGAN,yyyy/MM/dd,NUMBER/NOTATION) or a MaHoSo
+//  (ORGAN-yyMMdd-NUMBER), gives its day since 2000-01-01 in the top 15
+//  bits, a hash of the rest (organ and notation) in the next 13 and the
+//  number's low 20 bits last: a day's documents from one agency, numbered
+//  in order, go to the end of one run of the index, so a commit of many
+//  documents writes a few index pages, not one per document. Any other
+//  key (or a date outside 2000-2088) gives 48 bits of its FNV-1a hash.
+//  Two documents may share a part: every lookup compares the item's text.
+static uint64_t s_doc_part(const char *doc, size_t len)
+{
+    const char *c1 = memchr(doc, ',', len);
+    int y = -1, m = -1, d = -1;
+    long number = -1;
+    const char *organ_end = NULL, *rest = NULL;
+    if (c1 && (size_t) (doc + len - c1) > 12 && c1[5] == '/' && c1[8] == '/' && c1[11] == ',') {
+        y = (int) s_digits(c1 + 1, 4);   //  DocumentId
+        m = (int) s_digits(c1 + 6, 2);
+        d = (int) s_digits(c1 + 9, 2);
+        const char *num = c1 + 12, *end = doc + len;
+        const char *slash = memchr(num, '/', (size_t) (end - num));
+        if (slash && slash > num && slash - num <= 9)
+            number = s_digits(num, (size_t) (slash - num));
+        organ_end = c1;
+        rest = slash;
+    }
+    else if (!c1 && len > 15) {   //  MaHoSo: the last two '-' fields
+        const char *dash2 = doc + len - 1;
+        while (dash2 > doc && *dash2 != '-')
+            dash2--;
+        if (dash2 - doc > 7 && dash2[-7] == '-' && doc + len - dash2 - 1 <= 9 &&
+            doc + len - dash2 > 1) {
+            y = (int) s_digits(dash2 - 6, 2);
+            y = y < 0 ? -1 : 2000 + y;
+            m = (int) s_digits(dash2 - 4, 2);
+            d = (int) s_digits(dash2 - 2, 2);
+            number = s_digits(dash2 + 1, (size_t) (doc + len - dash2 - 1));
+            organ_end = dash2 - 7;
+            rest = doc + len;
+        }
+    }
+    if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0) {
+        uint64_t h = 14695981039346656037ull;   //  64-bit FNV-1a
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char) doc[i]) * 1099511628211ull;
+        return h >> 16;
+    }
+    uint64_t day = (uint64_t) (lt_period_days_from_civil(y, m, d) -
+                               lt_period_days_from_civil(2000, 1, 1));
+    uint32_t h = s_fnv32(doc, (size_t) (organ_end - doc));
+    h = (h ^ s_fnv32(rest, (size_t) (doc + len - rest))) * 16777619u;
+    return day << 33 | (uint64_t) (h >> 19) << 20 | ((uint64_t) number & 0xfffffu);
+}
+
+//  The low 16 bits of the ikey of an item.
+#define S_ITEM_MASK 0xffffull
+
+//  The item's index key: its document's part (from the key's second field:
+//  DocumentId, MaHoSo, ...) in the high 48 bits, 16 bits of the hash of
+//  the whole key in the low ones, so that the items of one document (its
+//  doc_out, doc_in and statuses) sit side by side in the index: one page
+//  written, not one per item. Two items may share a key; every lookup also
+//  compares the text.
 static int64_t s_ikey(const char *item)
 {
     const char *doc = strchr(item, '|');
     doc = doc ? doc + 1 : item;
-    uint64_t high = s_fnv32(doc, strcspn(doc, "|"));
-    return (int64_t) ((high << 32) | s_fnv32(item, strlen(item)));
-}
-
-//  The hash of a document as the high half of its items' ikey holds it.
-static uint32_t s_doc_hash(const char *doc)
-{
-    return s_fnv32(doc, strcspn(doc, "|"));
+    uint32_t h = s_fnv32(item, strlen(item));
+    return (int64_t) (s_doc_part(doc, strcspn(doc, "|")) << 16 | ((h ^ h >> 16) & S_ITEM_MASK));
 }
 
 //  A row's other events ('more', version 3): for each, its event name and
@@ -790,16 +872,17 @@ static int s_more_add(s_prow_t *p, const char *event, const char *agency)
 //  ikey index with 8 to 16 bits a row (at least 1 MiB), and built again,
 //  larger, once there are fewer than 4.
 
-//  The word of a key and its two bits in it. The word comes from the
-//  key's high half, the document's hash in every key (ikey, the keys of
-//  events in 'more', a dossier's sync), the bits from the rest: all the
-//  lookups of a message's document read one word, one cache miss.
+//  The word of a key and its two bits in it, from a mix of the whole key
+//  (splitmix64's finalizer), not from the document's part alone, which
+//  many documents may share (s_doc_part).
 static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bits)
 {
-    uint64_t w = (key >> 32) * 0x9e3779b97f4a7c15ull;
-    uint64_t b = ((key & 0xffffffffull) ^ (w >> 17)) * 0xc2b2ae3d27d4eb4full;
-    *bits = (1ull << (b >> 58)) | (1ull << ((b >> 52) & 63));
-    return &self->seen[((w >> 32) & self->seen_mask) >> 6];
+    uint64_t z = key + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    *bits = (1ull << (z >> 58)) | (1ull << ((z >> 52) & 63));
+    return &self->seen[(z & self->seen_mask) >> 6];
 }
 
 static void s_seen_set(lt_ledger_t *self, uint64_t key)
@@ -821,16 +904,16 @@ static bool s_seen_may(const lt_ledger_t *self, uint64_t key)
 //  shared value only costs a probe).
 static uint64_t s_synced_key(const char *doc)
 {
-    return ((uint64_t) s_doc_hash(doc) << 32) ^ 0x5f5f5f5fu;
+    return s_doc_part(doc, strcspn(doc, "|")) << 16 ^ 0x5f5fu;
 }
 
 //  The filter's key of a document event kept in a row's 'more' (which has
-//  no ikey in the index): the document's half of the ikey with a hash of
+//  no ikey in the index): the document's part of the ikey with a hash of
 //  its agency and direction, all that the index's (ikey, more) gives.
 static uint64_t s_extra_key(int64_t ikey, const char *agency, size_t len, bool in)
 {
     uint64_t low = s_fnv32(agency, len) ^ (in ? 0x9e3779b9u : 0x7f4a7c15u) ^ 0x5bd1e995u;
-    return ((uint64_t) ikey & 0xffffffff00000000ull) | (low & 0xffffffffull);
+    return ((uint64_t) ikey & ~S_ITEM_MASK) | ((low ^ low >> 16) & S_ITEM_MASK);
 }
 
 //  Whether rows of an item may exist: its ikey, or for a document item its
@@ -1177,9 +1260,9 @@ static int s_merge(lt_ledger_t *self, const char *item, const s_row_t *extra, bo
     int64_t ikey = s_ikey(item);
     bool may = s_seen_may_item(self, ikey, item);
     if (may) {   //  the rows of its document
-        uint64_t doc = (uint64_t) ikey & 0xffffffff00000000ull;
+        uint64_t doc = (uint64_t) ikey & ~S_ITEM_MASK;
         sqlite3_bind_int64(stmt, 1, (int64_t) doc);
-        sqlite3_bind_int64(stmt, 2, (int64_t) (doc | 0xffffffffull));
+        sqlite3_bind_int64(stmt, 2, (int64_t) (doc | S_ITEM_MASK));
     }
     char ibuf[800], abuf[64];
     int bit = 0;

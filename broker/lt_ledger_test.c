@@ -219,7 +219,7 @@ void lt_ledger_test(bool verbose)
     lt_ledger_t *old = lt_ledger_new(db, path, true, &err);   //  read-only: not converted
     assert(!old && strstr(err.detail, "older format"));
     ledger = lt_ledger_new(db, path, false, &err);
-    assert(ledger && lt_ledger_format(db) == 3);
+    assert(ledger && lt_ledger_format(db) == 4);
     assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
     memset(&wait, 0, sizeof(wait));   //  D9 still waits, on its row's wait bit
@@ -236,7 +236,7 @@ void lt_ledger_test(bool verbose)
     assert(!old && strstr(err.detail, "older format"));
     ledger = lt_ledger_new(db, path, false, &err);
     assert(ledger);
-    assert(lt_ledger_format(db) == 3);
+    assert(lt_ledger_format(db) == 4);
     assert(lt_ledger_head(ledger, head) == 8 && strcmp(head, head_before) == 0);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0 && rows == 8);
     assert(s_count(db, 20260901, 20260914, "status", 0) == 1 + 5);
@@ -435,6 +435,80 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_column_int64(digests, 0) > 0);
     assert(sqlite3_column_int64(digests, 0) == sqlite3_column_int64(digests, 1));
     sqlite3_finalize(digests);
+    //  Format 4's keys: the DocumentIds of one agency, day and notation,
+    //  numbered in order, have consecutive document parts of their ikey;
+    //  number 7 + 2^20 shares 7's part, yet each is its own item and a
+    //  status confirms only its own document.
+    int64_t t5 = lt_period_local_ms(2026, 11, 5, 9, 0, 0);
+    char dated[24][64];
+    for (int i = 0; i < 24; i++)
+        snprintf(dated[i], sizeof(dated[i]), "000.00.12.H26,2026/11/05,%d/UBND-VP",
+                 i < 20 ? i + 1 : i == 20 ? 1048583 : 4000 + i);
+    for (int round = 0; round < 2; round++) {   //  sent, then resent
+        assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+        for (int i = 0; i < 24; i++) {
+            assert(s_publish(ledger, LT_KIND_DOCUMENT, dated[i], "new", "000.00.12.H26",
+                             "000.00.31.H26", true, t5 + i) == 0);
+            lt_ledger_keep(ledger);
+        }
+        assert(lt_ledger_flush(ledger, &err) == 0);
+        assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    }
+    assert(s_count(db, 20261101, 20261114, "doc_out", 0) == 40 + 1 + 24);
+    sqlite3_stmt *halves = NULL;
+    assert(sqlite3_prepare_v2(db,
+                              "SELECT COUNT(*), MAX(ikey >> 16) - MIN(ikey >> 16) FROM ledger"
+                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,_/UBND-VP|%'"
+                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1_/UBND-VP|%'"
+                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,20/UBND-VP|%'",
+                              -1, &halves, NULL) == SQLITE_OK);
+    assert(sqlite3_step(halves) == SQLITE_ROW);
+    assert(sqlite3_column_int64(halves, 0) == 20 && sqlite3_column_int64(halves, 1) == 19);
+    sqlite3_finalize(halves);
+    assert(sqlite3_prepare_v2(db,
+                              "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger"
+                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
+                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1048583/UBND-VP|%'",
+                              -1, &halves, NULL) == SQLITE_OK);
+    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 1);
+    sqlite3_finalize(halves);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_publish(ledger, LT_KIND_STATUS, dated[20], "01", "000.00.31.H26", NULL, true,
+                     t5 + 100) == 0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 2);   //  M1's, 1048583's
+    //  A format 3 ledger (its ikeys the FNV-1a hash of the document) is
+    //  converted at open: every ikey computed again, and the items found
+    //  by them (resends add nothing, a status confirms 7's receipt).
+    int64_t head_4 = lt_ledger_head(ledger, head);
+    lt_ledger_destroy(&ledger);
+    assert(sqlite3_exec(db, "UPDATE ledger SET ikey = 0;"
+                            "UPDATE ledger_meta SET value = 3 WHERE name = 'version'",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    ledger = lt_ledger_new(db, path, false, &err);
+    assert(ledger && lt_ledger_format(db) == 4);
+    lt_ledger_set_province(ledger, "H26");
+    lt_ledger_set_deferred(ledger, true);
+    assert(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM ledger WHERE ikey = 0", -1, &halves,
+                              NULL) == SQLITE_OK);
+    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 0);
+    sqlite3_finalize(halves);
+    assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    for (int i = 0; i < 24; i++) {
+        assert(s_publish(ledger, LT_KIND_DOCUMENT, dated[i], "update", "000.00.12.H26",
+                         "000.00.31.H26", true, t5 + 200 + i) == 0);
+        lt_ledger_keep(ledger);
+    }
+    assert(s_publish(ledger, LT_KIND_STATUS, dated[6], "01", "000.00.31.H26", NULL, true,
+                     t5 + 300) == 0);
+    lt_ledger_keep(ledger);
+    assert(lt_ledger_flush(ledger, &err) == 0);
+    assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    assert(lt_ledger_head(ledger, head) == head_4 + 1);   //  the status alone
+    assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 3);
+    assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     lt_ledger_set_deferred(ledger, false);
     //  A read-only ledger has no list to read.
     lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);

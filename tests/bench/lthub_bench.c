@@ -8,10 +8,12 @@
     sink measures end-to-end latency and counts what arrived twice or never.
     --kill-broker N SIGKILLs and restarts lthubd N times during the run.
     --backlog queues everything with no sink attached, then reports the
-    broker's memory and restart time, then drains. --ledger makes every
-    message a document between two agencies of the province, which the
-    ledger records (two events each), and reports the ledger afterwards:
-    items per event and whether its chain verifies.
+    broker's memory and restart time, then drains. Every message's key is
+    a DocumentId (eight agencies' documents of the day, each numbered in
+    order). --ledger makes every message a document from that agency to
+    another of the province, which the ledger records (two events each),
+    and reports the ledger afterwards: items per event and whether its
+    chain verifies.
 
     Figures: msgs/s and MB/s (10^6 bytes) from the first publish to the last
     arrival, latency p50/p99/p99.9 in ms, lost (accepted, never delivered)
@@ -391,6 +393,10 @@ int main(int argc, char *argv[])
 
     char runid[LT_ID_LEN + 1];
     lt_id_new(runid);
+    char today[16];
+    time_t now_s = time(NULL);
+    struct tm tm_now;
+    strftime(today, sizeof(today), "%Y/%m/%d", localtime_r(&now_s, &tm_now));
     uint8_t *payload = malloc((size_t) o.size);
     for (long i = 16; i < o.size; i++)
         payload[i] = (uint8_t) (i * 31 + 7);
@@ -419,14 +425,18 @@ int main(int argc, char *argv[])
         int64_t now = s_now_us();
         memcpy(payload, &useq, 8);
         memcpy(payload + 8, &now, 8);
-        char key[96];
-        snprintf(key, sizeof(key), "bench-%.13s-%ld", runid + 24, seq);
+        //  A DocumentId as agencies number their documents: eight
+        //  senders in turn, each numbering its own in order, dated today.
+        char key[128], organ[16];
+        snprintf(organ, sizeof(organ), "000.00.%02ld.H26", 20 + seq % 8);
+        snprintf(key, sizeof(key), "%s,%s,%ld/BENCH-%.13s", organ, today, seq / 8 + 1,
+                 runid + 24);
         lt_envelope_t *env = lt_envelope_new();
         lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
         lt_envelope_set_key(env, key);
         lt_envelope_set_btype(env, "new");
-        if (o.ledger) {   //  out for 000.00.12.H26, in for 000.00.13.H26
-            lt_envelope_set_sender(env, "000.00.12.H26");
+        if (o.ledger) {   //  out for the sender, in for 000.00.13.H26
+            lt_envelope_set_sender(env, organ);
             lt_envelope_set_signature(env, LT_SIG_VALID);
             lt_envelope_add_recipient(env, "000.00.13.H26");
         }
