@@ -273,6 +273,7 @@ struct _lt_ledger_t {
     size_t prow_count;            //  entries in prows
     size_t prow_kept;             //  of which kept for the batch (the rest: current)
     size_t prow_alloc;            //  entries allocated
+    struct s_chunk *text;         //  the pending rows' strings (s_text_alloc), newest first
     s_wundo_t *wundo;             //  wait changes of the message being recorded
     size_t wundo_count;           //  entries in wundo
     size_t wundo_alloc;           //  entries allocated
@@ -296,6 +297,7 @@ typedef struct {
 } s_state_t;
 
 static void s_pending_clear(lt_ledger_t *self);
+static void s_text_clear(lt_ledger_t *self, bool keep);
 
 static int s_fail(lt_ledger_t *self, lt_err_t *err, const char *what)
 {
@@ -393,7 +395,7 @@ static int s_upgrade(lt_ledger_t *self, int version, lt_err_t *err)
                  : 0;
     if (rc && !sqlite3_get_autocommit(self->db))
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
-    if (rc == 0)   //  say what was done, and how long it took (a minute for 10^7 rows)
+    if (rc == 0)   //  say what was done, and how long it took (30 s for 10^7 rows)
         lt_log_info("event=ledger_convert path=%s from=%d to=%d ms=%lld", self->path, version,
                     S_VERSION, (long long) (lt_time_ms() - started));
     sqlite3_create_function(self->db, "lt_ikey", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
@@ -448,6 +450,7 @@ void lt_ledger_destroy(lt_ledger_t **self_p)
     free(self->sums);
     free(self->seen);
     s_pending_clear(self);
+    s_text_clear(self, false);
     free(self->prows);
     free(self->wundo);
     free(self->merged);
@@ -544,12 +547,11 @@ struct s_prow {
     unsigned char prev[32];    //  prev as bytes, when prev_bin
     bool prev_bin;             //  r.prev is a digest
     unsigned char hash[32];    //  the row's hash
-    char *text;                //  its strings
     bool joined;               //  an event added to the row of the entry before it
     int bit;                   //  its event's place in the row (0: the columns, k: more's k-th)
     int events;                //  events in the row (its first entry)
     int64_t wait;              //  the row's wait bits (its first entry)
-    char *more;                //  the row's other events (heap), NULL = none
+    char *more;                //  the row's other events (s_text_alloc), NULL = none
     size_t more_len;           //  bytes in more
 };
 
@@ -635,19 +637,20 @@ static const char *s_hexcol(sqlite3_stmt *stmt, int i, char buf[65])
 //  as text, so that its canonical form comes back unchanged).
 static bool s_unhex(const char *hex, size_t len, unsigned char bin[32])
 {
+    //  Each character's value, 16 and above for anything but a digit.
+    static const unsigned char value[256] = {
+        ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+        ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
     if (len != 64)
         return false;
-    for (int k = 0; k < 64; k++) {
-        char c = hex[k];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0)
-            return false;
-        if (k % 2 == 0)
-            bin[k / 2] = (unsigned char) (v << 4);
-        else
-            bin[k / 2] |= (unsigned char) v;
+    unsigned bad = 0;
+    for (int k = 0; k < 32; k++) {
+        unsigned hi = value[(unsigned char) hex[2 * k]] - 1u;
+        unsigned lo = value[(unsigned char) hex[2 * k + 1]] - 1u;
+        bad |= hi | lo;
+        bin[k] = (unsigned char) (hi << 4 | (lo & 15));
     }
-    return true;
+    return bad < 16;
 }
 
 //  The bytes of sha256 when it is the digest of the message being recorded
@@ -682,6 +685,31 @@ static uint32_t s_fnv32(const char *text, size_t len)
     return h;
 }
 
+//  A 64-bit hash of len bytes, eight at a time (little-endian, the same on
+//  every machine), each word mixed in by a multiply, the result by
+//  splitmix64's finalizer.
+static uint64_t s_hash64(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) text;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    for (;;) {
+        uint64_t w = 0;
+        memcpy(&w, p, len < 8 ? len : 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        if (len <= 8)
+            break;
+        p += 8;
+        len -= 8;
+    }
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
 //  n decimal digits at text as a number; -1 unless they are all digits.
 static long s_digits(const char *text, size_t n)
 {
@@ -702,7 +730,7 @@ static long s_digits(const char *text, size_t n)
 //  number's low 20 bits last: a day's documents from one agency, numbered
 //  in order, go to the end of one run of the index, so a commit of many
 //  documents writes a few index pages, not one per document. Any other
-//  key (or a date outside 2000-2088) gives 48 bits of its FNV-1a hash.
+//  key (or a date outside 2000-2088) gives 48 bits of its hash (s_hash64).
 //  Two documents may share a part: every lookup compares the item's text.
 static uint64_t s_doc_part(const char *doc, size_t len)
 {
@@ -737,10 +765,7 @@ static uint64_t s_doc_part(const char *doc, size_t len)
         }
     }
     if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0) {
-        uint64_t h = 14695981039346656037ull;   //  64-bit FNV-1a
-        for (size_t i = 0; i < len; i++)
-            h = (h ^ (unsigned char) doc[i]) * 1099511628211ull;
-        return h >> 16;
+        return s_hash64(doc, len) >> 16;
     }
     uint64_t day = (uint64_t) (lt_period_days_from_civil(y, m, d) -
                                lt_period_days_from_civil(2000, 1, 1));
@@ -762,8 +787,8 @@ static int64_t s_ikey(const char *item)
 {
     const char *doc = strchr(item, '|');
     doc = doc ? doc + 1 : item;
-    uint32_t h = s_fnv32(item, strlen(item));
-    return (int64_t) (s_doc_part(doc, strcspn(doc, "|")) << 16 | ((h ^ h >> 16) & S_ITEM_MASK));
+    return (int64_t) (s_doc_part(doc, strcspn(doc, "|")) << 16 |
+                      (s_hash64(item, strlen(item)) & S_ITEM_MASK));
 }
 
 //  A row's other events ('more', version 3): for each, its event name and
@@ -835,8 +860,11 @@ static bool s_row_pick(s_row_t *r, const char *item, char *ibuf, size_t isize, c
     return false;
 }
 
-//  Add an event (name, agency) to a pending row's more; -1 out of memory.
-static int s_more_add(s_prow_t *p, const char *event, const char *agency)
+static char *s_text_alloc(lt_ledger_t *self, size_t size);
+
+//  Add an event (name, agency) to a pending row's more (copied into the
+//  pending rows' chunks); -1 out of memory.
+static int s_more_add(lt_ledger_t *self, s_prow_t *p, const char *event, const char *agency)
 {
     char head[2][24];
     const char *val[2] = {event, agency};
@@ -847,9 +875,11 @@ static int s_more_add(s_prow_t *p, const char *event, const char *agency)
         head[i][hl[i]++] = ':';
         need += hl[i] + len[i] + 1;
     }
-    char *more = realloc(p->more, need);
+    char *more = s_text_alloc(self, need);
     if (!more)
         return -1;
+    if (p->more_len)
+        memcpy(more, p->more, p->more_len);
     p->more = more;
     for (int i = 0; i < 2; i++) {
         memcpy(more + p->more_len, head[i], hl[i]);
@@ -872,9 +902,11 @@ static int s_more_add(s_prow_t *p, const char *event, const char *agency)
 //  ikey index with 8 to 16 bits a row (at least 1 MiB), and built again,
 //  larger, once there are fewer than 4.
 
-//  The word of a key and its two bits in it, from a mix of the whole key
-//  (splitmix64's finalizer), not from the document's part alone, which
-//  many documents may share (s_doc_part).
+//  The word of a key and its two bits in it. The word comes from the
+//  key's document part, the same in every key of a document (ikey, the
+//  keys of events in 'more', a dossier's sync): all the lookups of a
+//  message's document read one word, one cache miss. The bits come from a
+//  mix of the whole key (splitmix64's finalizer).
 static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bits)
 {
     uint64_t z = key + 0x9e3779b97f4a7c15ull;
@@ -882,7 +914,8 @@ static uint64_t *s_seen_word(const lt_ledger_t *self, uint64_t key, uint64_t *bi
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
     *bits = (1ull << (z >> 58)) | (1ull << ((z >> 52) & 63));
-    return &self->seen[(z & self->seen_mask) >> 6];
+    uint64_t w = (key >> 16) * 0x9e3779b97f4a7c15ull;
+    return &self->seen[((w >> 32) & self->seen_mask) >> 6];
 }
 
 static void s_seen_set(lt_ledger_t *self, uint64_t key)
@@ -1423,15 +1456,61 @@ void lt_ledger_keep(lt_ledger_t *self)
     self->wundo_count = 0;   //  its wait changes stay
 }
 
+//  The pending rows' strings live in chunks of at least 64 KiB, emptied
+//  together when the batch's rows are written or dropped: no allocation a
+//  row. A row dropped with its message (lt_ledger_forget) leaves its bytes
+//  until then.
+typedef struct s_chunk {
+    struct s_chunk *next;   //  the one before
+    size_t used, size;      //  bytes of data
+    char data[];
+} s_chunk_t;
+
+#define S_CHUNK_MIN 65536
+
+//  size bytes for a pending row's strings; NULL out of memory.
+static char *s_text_alloc(lt_ledger_t *self, size_t size)
+{
+    s_chunk_t *c = self->text;
+    if (!c || c->size - c->used < size) {
+        size_t room = size > S_CHUNK_MIN ? size : S_CHUNK_MIN;
+        if (!(c = malloc(sizeof(*c) + room)))
+            return NULL;
+        c->next = self->text;
+        c->used = 0;
+        c->size = room;
+        self->text = c;
+    }
+    char *at = c->data + c->used;
+    c->used += size;
+    return at;
+}
+
+//  Empty the chunks, keeping the newest for the next batch (keep false:
+//  none).
+static void s_text_clear(lt_ledger_t *self, bool keep)
+{
+    s_chunk_t *c = self->text;
+    if (c && keep) {
+        c->used = 0;
+        c = c->next;
+        self->text->next = NULL;
+    }
+    else
+        self->text = NULL;
+    while (c) {
+        s_chunk_t *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
 //  Drop every row and wait change not yet written.
 static void s_pending_clear(lt_ledger_t *self)
 {
-    for (size_t i = 0; i < self->prow_count; i++) {
-        free(self->prows[i].text);
-        free(self->prows[i].more);
-    }
     self->prow_count = self->prow_kept = 0;
     self->wundo_count = 0;
+    s_text_clear(self, true);
 }
 
 //  Write one row (Q_INSERT); sha256_bin and prev_bin are the bytes of those
@@ -1493,14 +1572,13 @@ static int s_prow_add(lt_ledger_t *self, const s_row_t *r, const unsigned char *
     size_t len[11], total = 0;
     for (int i = 0; i < 11; i++)
         total += (len[i] = strlen(in[i])) + 1;
-    char *text = malloc(total);
+    char *text = s_text_alloc(self, total);
     if (!text)
         return lt_err_set(err, LT_ENOMEM, "ledger: out of memory"), -1;
     s_prow_t *p = &self->prows[self->prow_count++];
     memset(p, 0, sizeof(*p));
     p->r = *r;
     p->r.more = "";
-    p->text = text;
     p->events = 1;
     const char **out[] = {&p->r.event, &p->r.item,   &p->r.origin, &p->r.doc,
                           &p->r.agency, &p->r.signer, &p->r.dim,    &p->r.detail,
@@ -1680,11 +1758,7 @@ void lt_ledger_forget(lt_ledger_t *self)
         const s_wundo_t *u = &self->wundo[--self->wundo_count];
         self->prows[u->prow].wait = u->wait;
     }
-    while (self->prow_count > self->prow_kept) {
-        self->prow_count--;
-        free(self->prows[self->prow_count].text);
-        free(self->prows[self->prow_count].more);
-    }
+    self->prow_count = self->prow_kept;   //  their strings stay until the batch ends
     if (self->prow_count) {
         const s_prow_t *last = &self->prows[self->prow_count - 1];
         self->head_seq = last->r.seq;
@@ -1785,7 +1859,7 @@ int lt_ledger_append(lt_ledger_t *self, const lt_ledger_event_t *ev, const char 
         r.seq = host->r.seq;
         r.prev = host->r.prev;
         sha256_bin = NULL;   //  written with the host
-        if (s_more_add(host, r.event, r.agency)) {
+        if (s_more_add(self, host, r.event, r.agency)) {
             lt_err_set(err, LT_ENOMEM, "ledger: out of memory");
             rc = -1;
             goto done;

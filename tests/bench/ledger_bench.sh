@@ -3,7 +3,9 @@
 # ledger of ROWS rows (default 10 000 000), province and every agency.
 # The rows are generated with SQL straight into a store lthubd created (200
 # agencies, documents and dossiers spread over 2026), ledger_sum built from
-# them (half-month lines, as lthubd keeps them), then the query is timed. usage: ledger_bench.sh BUILD_DIR [ROWS]
+# them (half-month lines, as lthubd keeps them), then the query is timed;
+# last, the conversion of those rows from ledger format 3 at lthubd's start.
+# usage: ledger_bench.sh BUILD_DIR [ROWS]
 set -euo pipefail
 BIN=$1
 ROWS=${2:-10000000}
@@ -77,3 +79,10 @@ done
 python3 -c "
 import json; d = json.load(open('$DIR/out.json'))
 print('agencies in the answer:', len(d['agencies']), '; province doc_electronic_rate', d['agencies'][0]['indicators'][0]['numerator'], '/', d['agencies'][0]['indicators'][0]['denominator'])"
+# The conversion of these rows from ledger format 3 (lthubd's first start
+# after an upgrade): every ikey computed again and the index built afresh.
+sqlite3 "$DIR/data/lthub.db" "UPDATE ledger_meta SET value = 3 WHERE name = 'version'"
+"$BIN/broker/lthubd" --config "$DIR/lthub.cfg" >"$DIR/lthubd.log" 2>&1 & PID=$!
+for _ in $(seq 1 6000); do grep -q "event=ledger_convert" "$DIR/lthubd.log" && break; sleep 0.1; done
+kill -TERM $PID; wait $PID 2>/dev/null || true; PID=
+echo "converting $rows rows from ledger format 3 at lthubd's start: $(grep -o 'event=ledger_convert.*' "$DIR/lthubd.log")"

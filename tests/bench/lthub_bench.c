@@ -13,7 +13,9 @@
     order). --ledger makes every message a document from that agency to
     another of the province, which the ledger records (two events each),
     and reports the ledger afterwards: items per event and whether its
-    chain verifies.
+    chain verifies. --documents sends the same documents to a hub whose
+    province is another, so that the ledger records none: the difference
+    between the two is the ledger's cost.
 
     Figures: msgs/s and MB/s (10^6 bytes) from the first publish to the last
     arrival, latency p50/p99/p99.9 in ms, lost (accepted, never delivered)
@@ -55,6 +57,7 @@ typedef struct {
     char keys[PATH_MAX + 8];  //  keys directory
     bool external;            //  --broker given: use a running hub
     bool ledger;              //  --ledger: recorded documents
+    bool documents;           //  --documents: the same documents, not recorded
     long inline_max;          //  --inline-max: store/inline_max for lthubd (-1 = its default)
 } s_opts_t;
 
@@ -258,13 +261,13 @@ static int s_prepare(s_opts_t *o)
         return -1;
     fprintf(cfg,
             "broker\n    endpoint = \"%s\"\n    data = \"%s/data\"\n    keys = \"%s\"\n"
-            "    province = \"H26\"\n"
+            "    province = \"%s\"\n"
             "admin\n    listen = \"%s\"\nlog\n    level = \"warning\"\n"
             "routes\n    route\n        kind = \"document\"\n        match = \"BENCH\"\n"
             "        to = \"bench-sink\"\n    route\n        kind = \"document\"\n"
             "        match = \"*.H26\"\n        to = \"bench-sink\"\n"
             "connectors\n    bench-pub\n    bench-sink\n",
-            o->endpoint, o->dir, o->keys, o->admin);
+            o->endpoint, o->dir, o->keys, o->documents ? "X99" : "H26", o->admin);
     if (o->inline_max >= 0)
         fprintf(cfg, "store\n    inline_max = %ld\n", o->inline_max);
     fclose(cfg);
@@ -286,6 +289,8 @@ static void s_usage(FILE *out)
             "  --lthubd PATH     lthubd program (default: beside this program's build)\n"
             "  --broker EP --keys DIR   use a running hub (route BENCH to bench-sink)\n"
             "  --ledger          every message a document the ledger records (2 events)\n"
+            "  --documents       the same documents, in a hub whose province is another:\n"
+            "                    the ledger records none (the figure --ledger compares with)\n"
             "  --keep            keep the temporary directory\n"
             "  --inline-max N    store/inline_max of lthubd: payloads up to N bytes stay in\n"
             "                    the database, larger ones go to segment files\n"
@@ -325,6 +330,8 @@ int main(int argc, char *argv[])
             o.keep = true;
         else if (!strcmp(a, "--ledger"))
             o.ledger = true;
+        else if (!strcmp(a, "--documents"))
+            o.documents = true;
         else if (v && !strcmp(a, "--messages"))
             o.messages = strtol(argv[++i], NULL, 10);
         else if (v && !strcmp(a, "--size"))
@@ -356,7 +363,8 @@ int main(int argc, char *argv[])
         }
     }
     if (o.messages < 1 || o.size < 16 || o.rate < 0 || o.kills < 0 || o.credit < 1 ||
-        o.window < 1 || (o.external && (o.kills || o.backlog || !*o.keys))) {
+        o.window < 1 || (o.external && (o.kills || o.backlog || !*o.keys)) ||
+        (o.ledger && o.documents)) {
         fprintf(stderr, "lthub-bench: bad option values (size >= 16; --broker needs --keys and "
                         "excludes --kill-broker and --backlog)\n");
         return 2;
@@ -435,7 +443,7 @@ int main(int argc, char *argv[])
         lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
         lt_envelope_set_key(env, key);
         lt_envelope_set_btype(env, "new");
-        if (o.ledger) {   //  out for the sender, in for 000.00.13.H26
+        if (o.ledger || o.documents) {   //  out for the sender, in for 000.00.13.H26
             lt_envelope_set_sender(env, organ);
             lt_envelope_set_signature(env, LT_SIG_VALID);
             lt_envelope_add_recipient(env, "000.00.13.H26");
