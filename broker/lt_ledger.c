@@ -764,9 +764,8 @@ static uint64_t s_doc_part(const char *doc, size_t len)
             rest = doc + len;
         }
     }
-    if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0) {
+    if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0)
         return s_hash64(doc, len) >> 16;
-    }
     uint64_t day = (uint64_t) (lt_period_days_from_civil(y, m, d) -
                                lt_period_days_from_civil(2000, 1, 1));
     uint32_t h = s_fnv32(doc, (size_t) (organ_end - doc));
