@@ -727,11 +727,12 @@ static long s_digits(const char *text, size_t n)
 //  number, a DocumentId (ORGAN,yyyy/MM/dd,NUMBER/NOTATION) or a MaHoSo
 //  (ORGAN-yyMMdd-NUMBER), gives its day since 2000-01-01 in the top 15
 //  bits, a hash of the rest (organ and notation) in the next 13 and the
-//  number's low 20 bits last: a day's documents from one agency, numbered
+//  number (under 2^20) last: a day's documents from one agency, numbered
 //  in order, go to the end of one run of the index, so a commit of many
 //  documents writes a few index pages, not one per document. Any other
-//  key (or a date outside 2000-2088) gives 48 bits of its hash (s_hash64).
-//  Two documents may share a part: every lookup compares the item's text.
+//  key (a date outside 2000-2088, a larger number) gives 48 bits of its
+//  hash (s_hash64). Two documents may share a part (another notation in
+//  the same hash bucket): every lookup compares the item's text.
 static uint64_t s_doc_part(const char *doc, size_t len)
 {
     const char *c1 = memchr(doc, ',', len);
@@ -764,7 +765,8 @@ static uint64_t s_doc_part(const char *doc, size_t len)
             rest = doc + len;
         }
     }
-    if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0)
+    if (y < 2000 || y > 2088 || m < 1 || m > 12 || d < 1 || d > 31 || number < 0 ||
+        number >= 1 << 20)
         return s_hash64(doc, len) >> 16;
     uint64_t day = (uint64_t) (lt_period_days_from_civil(y, m, d) -
                                lt_period_days_from_civil(2000, 1, 1));

@@ -437,13 +437,15 @@ void lt_ledger_test(bool verbose)
     sqlite3_finalize(digests);
     //  Format 4's keys: the DocumentIds of one agency, day and notation,
     //  numbered in order, have consecutive document parts of their ikey;
-    //  number 7 + 2^20 shares 7's part, yet each is its own item and a
-    //  status confirms only its own document.
+    //  7/TB-2001 shares 7/UBND-VP's part (its notation in the same hash
+    //  bucket), yet each is its own item and a status confirms only its
+    //  own document; a number of 2^20 or more is hashed like any key.
     int64_t t5 = lt_period_local_ms(2026, 11, 5, 9, 0, 0);
     char dated[24][64];
     for (int i = 0; i < 24; i++)
-        snprintf(dated[i], sizeof(dated[i]), "000.00.12.H26,2026/11/05,%d/UBND-VP",
-                 i < 20 ? i + 1 : i == 20 ? 1048583 : 4000 + i);
+        snprintf(dated[i], sizeof(dated[i]), "000.00.12.H26,2026/11/05,%d/%s",
+                 i < 20 ? i + 1 : i == 20 ? 7 : i == 21 ? 1048583 : 4000 + i,
+                 i == 20 ? "TB-2001" : "UBND-VP");
     for (int round = 0; round < 2; round++) {   //  sent, then resent
         assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
         for (int i = 0; i < 24; i++) {
@@ -468,9 +470,16 @@ void lt_ledger_test(bool verbose)
     assert(sqlite3_prepare_v2(db,
                               "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger"
                               " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
-                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1048583/UBND-VP|%'",
+                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,7/TB-2001|%'",
                               -1, &halves, NULL) == SQLITE_OK);
     assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 1);
+    sqlite3_finalize(halves);
+    assert(sqlite3_prepare_v2(db,
+                              "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger"
+                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
+                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1048583/UBND-VP|%'",
+                              -1, &halves, NULL) == SQLITE_OK);
+    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 2);
     sqlite3_finalize(halves);
     assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_publish(ledger, LT_KIND_STATUS, dated[20], "01", "000.00.31.H26", NULL, true,
@@ -478,7 +487,7 @@ void lt_ledger_test(bool verbose)
     lt_ledger_keep(ledger);
     assert(lt_ledger_flush(ledger, &err) == 0);
     assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
-    assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 2);   //  M1's, 1048583's
+    assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 2);   //  M1's, 7/TB-2001's
     //  A format 3 ledger (its ikeys the FNV-1a hash of the document) is
     //  converted at open: every ikey computed again, and the items found
     //  by them (resends add nothing, a status confirms 7's receipt).

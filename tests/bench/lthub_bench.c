@@ -366,7 +366,7 @@ int main(int argc, char *argv[])
         o.window < 1 || (o.external && (o.kills || o.backlog || !*o.keys)) ||
         (o.ledger && o.documents)) {
         fprintf(stderr, "lthub-bench: bad option values (size >= 16; --broker needs --keys and "
-                        "excludes --kill-broker and --backlog)\n");
+                        "excludes --kill-broker and --backlog; --ledger excludes --documents)\n");
         return 2;
     }
     zsys_handler_set(NULL);
