@@ -8,10 +8,10 @@
     sink measures end-to-end latency and counts what arrived twice or never.
     --kill-broker N SIGKILLs and restarts lthubd N times during the run.
     --backlog queues everything with no sink attached, then reports the
-    broker's memory and restart time, then drains. Every message's key is
-    a DocumentId (eight agencies' documents of the day, each numbered in
-    order). --ledger makes every message a document from that agency to
-    another of the province, which the ledger records (two events each),
+    broker's memory and restart time, then drains. --ledger makes every
+    message a document from one of eight agencies of the province to
+    another, its key a DocumentId (each agency numbering its documents of
+    the day in order), which the ledger records (two events each),
     and reports the ledger afterwards: items per event and whether its
     chain verifies. --documents sends the same documents to a hub whose
     province is another, so that the ledger records none: the difference
@@ -433,12 +433,17 @@ int main(int argc, char *argv[])
         int64_t now = s_now_us();
         memcpy(payload, &useq, 8);
         memcpy(payload + 8, &now, 8);
-        //  A DocumentId as agencies number their documents: eight
-        //  senders in turn, each numbering its own in order, dated today.
+        //  Documents (--ledger, --documents) get a DocumentId as agencies
+        //  number theirs: eight senders in turn, each numbering its own in
+        //  order, dated today. Other messages keep the key the relay's
+        //  figures were measured with.
         char key[128], organ[16];
         snprintf(organ, sizeof(organ), "000.00.%02ld.H26", 20 + seq % 8);
-        snprintf(key, sizeof(key), "%s,%s,%ld/BENCH-%.13s", organ, today, seq / 8 + 1,
-                 runid + 24);
+        if (o.ledger || o.documents)
+            snprintf(key, sizeof(key), "%s,%s,%ld/BENCH-%.13s", organ, today, seq / 8 + 1,
+                     runid + 24);
+        else
+            snprintf(key, sizeof(key), "bench-%.13s-%ld", runid + 24, seq);
         lt_envelope_t *env = lt_envelope_new();
         lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
         lt_envelope_set_key(env, key);
