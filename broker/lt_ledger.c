@@ -710,18 +710,6 @@ static uint64_t s_hash64(const char *text, size_t len)
     return h ^ (h >> 31);
 }
 
-//  n decimal digits at text as a number; -1 unless they are all digits.
-static long s_digits(const char *text, size_t n)
-{
-    long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        v = v * 10 + (text[i] - '0');
-    }
-    return v;
-}
-
 //  The document's part of its items' index key (format 4; 48 bits), from
 //  the document's key (len bytes at doc). A key that carries its date and
 //  number, a DocumentId (ORGAN,yyyy/MM/dd,NUMBER/NOTATION) or a MaHoSo
@@ -737,16 +725,16 @@ static uint64_t s_doc_part(const char *doc, size_t len)
 {
     const char *c1 = memchr(doc, ',', len);
     int y = -1, m = -1, d = -1;
-    long number = -1;
+    int64_t number = -1;
     const char *organ_end = NULL, *rest = NULL;
     if (c1 && (size_t) (doc + len - c1) > 12 && c1[5] == '/' && c1[8] == '/' && c1[11] == ',') {
-        y = (int) s_digits(c1 + 1, 4);   //  DocumentId
-        m = (int) s_digits(c1 + 6, 2);
-        d = (int) s_digits(c1 + 9, 2);
+        y = (int) lt_period_digits(c1 + 1, 4);   //  DocumentId
+        m = (int) lt_period_digits(c1 + 6, 2);
+        d = (int) lt_period_digits(c1 + 9, 2);
         const char *num = c1 + 12, *end = doc + len;
         const char *slash = memchr(num, '/', (size_t) (end - num));
         if (slash && slash > num && slash - num <= 9)
-            number = s_digits(num, (size_t) (slash - num));
+            number = lt_period_digits(num, (size_t) (slash - num));
         organ_end = c1;
         rest = slash;
     }
@@ -756,11 +744,11 @@ static uint64_t s_doc_part(const char *doc, size_t len)
             dash2--;
         if (dash2 - doc > 7 && dash2[-7] == '-' && doc + len - dash2 - 1 <= 9 &&
             doc + len - dash2 > 1) {
-            y = (int) s_digits(dash2 - 6, 2);
+            y = (int) lt_period_digits(dash2 - 6, 2);
             y = y < 0 ? -1 : 2000 + y;
-            m = (int) s_digits(dash2 - 4, 2);
-            d = (int) s_digits(dash2 - 2, 2);
-            number = s_digits(dash2 + 1, (size_t) (doc + len - dash2 - 1));
+            m = (int) lt_period_digits(dash2 - 4, 2);
+            d = (int) lt_period_digits(dash2 - 2, 2);
+            number = lt_period_digits(dash2 + 1, (size_t) (doc + len - dash2 - 1));
             organ_end = dash2 - 7;
             rest = doc + len;
         }

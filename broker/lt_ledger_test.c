@@ -63,6 +63,18 @@ static int s_publish(lt_ledger_t *ledger, lt_kind_t kind, const char *key, const
     return rc;
 }
 
+//  The first column of the query head tail, -1 when it gives no row.
+static int64_t s_scalar(sqlite3 *db, const char *head, const char *tail)
+{
+    char sql[600];
+    snprintf(sql, sizeof(sql), "%s%s", head, tail);
+    sqlite3_stmt *stmt = NULL;
+    assert(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK);
+    int64_t v = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    return v;
+}
+
 //  What the self-test saw of lt_ledger_waiting.
 typedef struct {
     int groups;       //  agencies yielded
@@ -457,30 +469,17 @@ void lt_ledger_test(bool verbose)
         assert(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     }
     assert(s_count(db, 20261101, 20261114, "doc_out", 0) == 40 + 1 + 24);
-    sqlite3_stmt *halves = NULL;
-    assert(sqlite3_prepare_v2(db,
-                              "SELECT COUNT(*), MAX(ikey >> 16) - MIN(ikey >> 16) FROM ledger"
-                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,_/UBND-VP|%'"
-                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1_/UBND-VP|%'"
-                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,20/UBND-VP|%'",
-                              -1, &halves, NULL) == SQLITE_OK);
-    assert(sqlite3_step(halves) == SQLITE_ROW);
-    assert(sqlite3_column_int64(halves, 0) == 20 && sqlite3_column_int64(halves, 1) == 19);
-    sqlite3_finalize(halves);
-    assert(sqlite3_prepare_v2(db,
-                              "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger"
-                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
-                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,7/TB-2001|%'",
-                              -1, &halves, NULL) == SQLITE_OK);
-    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 1);
-    sqlite3_finalize(halves);
-    assert(sqlite3_prepare_v2(db,
-                              "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger"
-                              " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
-                              " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1048583/UBND-VP|%'",
-                              -1, &halves, NULL) == SQLITE_OK);
-    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 2);
-    sqlite3_finalize(halves);
+    const char *in_run = " FROM ledger WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,_/UBND-VP|%'"
+                         " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1_/UBND-VP|%'"
+                         " OR item LIKE 'doc|000.00.12.H26,2026/11/05,20/UBND-VP|%'";
+    assert(s_scalar(db, "SELECT COUNT(*)", in_run) == 20);
+    assert(s_scalar(db, "SELECT MAX(ikey >> 16) - MIN(ikey >> 16)", in_run) == 19);
+    assert(s_scalar(db, "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger",
+                    " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
+                    " OR item LIKE 'doc|000.00.12.H26,2026/11/05,7/TB-2001|%'") == 1);
+    assert(s_scalar(db, "SELECT COUNT(DISTINCT ikey >> 16) FROM ledger",
+                    " WHERE item LIKE 'doc|000.00.12.H26,2026/11/05,7/UBND-VP|%'"
+                    " OR item LIKE 'doc|000.00.12.H26,2026/11/05,1048583/UBND-VP|%'") == 2);
     assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     assert(s_publish(ledger, LT_KIND_STATUS, dated[20], "01", "000.00.31.H26", NULL, true,
                      t5 + 100) == 0);
@@ -500,10 +499,7 @@ void lt_ledger_test(bool verbose)
     assert(ledger && lt_ledger_format(db) == 4);
     lt_ledger_set_province(ledger, "H26");
     lt_ledger_set_deferred(ledger, true);
-    assert(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM ledger WHERE ikey = 0", -1, &halves,
-                              NULL) == SQLITE_OK);
-    assert(sqlite3_step(halves) == SQLITE_ROW && sqlite3_column_int64(halves, 0) == 0);
-    sqlite3_finalize(halves);
+    assert(s_scalar(db, "SELECT COUNT(*) FROM ledger", " WHERE ikey = 0") == 0);
     assert(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     for (int i = 0; i < 24; i++) {
         assert(s_publish(ledger, LT_KIND_DOCUMENT, dated[i], "update", "000.00.12.H26",

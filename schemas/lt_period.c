@@ -167,16 +167,21 @@ void lt_period_of_day(lt_period_kind_t kind, int day, bool calendar, lt_period_t
     lt_period_make(kind, y, index, calendar, p);
 }
 
-//  Parse exactly n digits at text; -1 when they are not digits.
-static int s_digits(const char *text, int n)
+int64_t lt_period_digits(const char *text, size_t n)
 {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
         if (text[i] < '0' || text[i] > '9')
             return -1;
         v = v * 10 + (text[i] - '0');
     }
     return v;
+}
+
+//  Exactly n (at most 4) digits at text; -1 when they are not digits.
+static int s_digits(const char *text, int n)
+{
+    return (int) lt_period_digits(text, (size_t) n);
 }
 
 int lt_period_parse(const char *text, bool calendar, lt_period_t *p, lt_err_t *err)

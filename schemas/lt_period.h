@@ -62,6 +62,9 @@ int64_t lt_period_day_start(int day);
 //  Unix ms of a local date and time.
 int64_t lt_period_local_ms(int year, int month, int day, int hour, int minute, int second);
 
+//  The n decimal digits at text as a number; -1 unless all n are digits.
+int64_t lt_period_digits(const char *text, size_t n);
+
 //  Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int64_t lt_period_days_from_civil(int year, int month, int day);
 
