@@ -98,6 +98,12 @@ static json_t *s_stats(broker_t *self)
                         json_integer((json_int_t) syncs.sync_us));
     json_object_set_new(json_object_get(stats, "broker"), "sync_us_max",
                         json_integer((json_int_t) syncs.sync_us_max));
+    json_object_set_new(json_object_get(stats, "broker"), "log_restarts",
+                        json_integer((json_int_t) syncs.restarts));
+    json_object_set_new(json_object_get(stats, "broker"), "log_restart_us_max",
+                        json_integer((json_int_t) syncs.restart_us_max));
+    json_object_set_new(json_object_get(stats, "broker"), "begin_wait_us_max",
+                        json_integer((json_int_t) syncs.begin_wait_us_max));
     json_object_set_new(stats, "histograms", lt_broker_ops_histograms(self));
     json_object_set_new(stats, "alerts",
                         lt_broker_ops_alert_counts(self, json_object_get(stats, "connectors")));

@@ -130,11 +130,18 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err);
 //  store stays synchronous and every commit is durable when it returns.
 int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err);
 
-//  Syncs of the log the pipelined store ran, their total and longest time.
+//  Syncs of the log the pipelined store ran, their total and longest time;
+//  the log's restarts (RESTART checkpoints, the writer waits for each) and
+//  the longest one, its wait for a moment between two commits included;
+//  the longest the writer waited to begin a group (for a restart).
+//  Called from the writer's thread.
 typedef struct {
     uint64_t syncs;
     uint64_t sync_us;
     uint64_t sync_us_max;
+    uint64_t restarts;
+    uint64_t restart_us_max;
+    uint64_t begin_wait_us_max;
 } lt_store_syncstats_t;
 void lt_store_sync_stats(lt_store_t *self, lt_store_syncstats_t *figures);
 

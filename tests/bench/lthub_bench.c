@@ -522,7 +522,8 @@ int main(int argc, char *argv[])
     long long cpu_us = broker ? s_proc_cpu_us(broker) : -1;
     double cpu_per_msg = cpu_us >= 0 && arrived ? (double) cpu_us / arrived : -1;
     //  Group commit figures from the broker's admin API (our own hub only).
-    long long commits = 0, writes = 0, commit_us = 0, syncs = 0, sync_us = 0;
+    long long commits = 0, writes = 0, commit_us = 0, syncs = 0, sync_us = 0, log_restarts = 0,
+              log_restart_max = 0, begin_wait_max = 0;
     if (*o.admin) {
         char url[96];
         snprintf(url, sizeof(url), "http://%s", o.admin);
@@ -537,6 +538,9 @@ int main(int argc, char *argv[])
             commit_us = json_integer_value(json_object_get(b, "commit_us_total"));
             syncs = json_integer_value(json_object_get(b, "syncs"));
             sync_us = json_integer_value(json_object_get(b, "sync_us_total"));
+            log_restarts = json_integer_value(json_object_get(b, "log_restarts"));
+            log_restart_max = json_integer_value(json_object_get(b, "log_restart_us_max"));
+            begin_wait_max = json_integer_value(json_object_get(b, "begin_wait_us_max"));
             json_decref(stats);
         }
         lt_http_reply_free(&reply);
@@ -576,11 +580,12 @@ int main(int argc, char *argv[])
                "\"lost\":%ld,\"duplicates\":%ld,\"accepted\":%ld,\"rejected\":%ld,"
                "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
                "\"broker_peak_rss_kib\":%ld,\"commits\":%lld,\"writes_per_commit\":%.1f,"
-               "\"commit_us_avg\":%.1f,\"broker_cpu_us_per_msg\":%.1f",
+               "\"commit_us_avg\":%.1f,\"broker_cpu_us_per_msg\":%.1f,\"log_restarts\":%lld,"
+               "\"log_restart_ms_max\":%.1f,\"begin_wait_ms_max\":%.1f",
                o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, lost, duplicates,
                s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm, commits,
                commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0,
-               cpu_per_msg);
+               cpu_per_msg, log_restarts, log_restart_max / 1000.0, begin_wait_max / 1000.0);
         if (o.backlog)
             printf(",\"backlog_rss_kib\":%ld,\"backlog_peak_rss_kib\":%ld,\"restart_ms\":%ld",
                    rss_backlog, peak_backlog, restart_ms);
@@ -607,8 +612,10 @@ int main(int argc, char *argv[])
             printf("store       %lld group commits, %.1f writes each, %.1f us each\n", commits,
                    (double) writes / commits, (double) commit_us / commits);
         if (syncs)
-            printf("log syncs   %lld, %.1f us each (behind the commits)\n", syncs,
-                   (double) sync_us / syncs);
+            printf("log syncs   %lld, %.1f us each (behind the commits); %lld restarts of the log,"
+                   " the longest %.1f ms; the longest wait to begin a group %.1f ms\n",
+                   syncs, (double) sync_us / syncs, log_restarts, log_restart_max / 1000.0,
+                   begin_wait_max / 1000.0);
         if (o.ledger)
             printf("ledger      %lld doc_out, %lld doc_in items, %lld rows, chain %s\n",
                    ledger_out, ledger_in, ledger_rows,
