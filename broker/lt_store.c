@@ -621,7 +621,8 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err)
     int64_t t0 = s_mono_us();
     if (s_exec(self, "BEGIN IMMEDIATE", err))
         return -1;
-    //  BEGIN IMMEDIATE waits only while the checkpointer restarts the log.
+    //  BEGIN IMMEDIATE waits while another connection holds the write
+    //  lock: in lthubd, the checkpointer restarting the log.
     uint64_t waited = (uint64_t) (s_mono_us() - t0);
     if (waited > self->begin_wait_us_max)
         self->begin_wait_us_max = waited;
