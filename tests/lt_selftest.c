@@ -15,6 +15,7 @@
 #include "lt_file.h"
 #include "lt_error.h"
 #include "lt_id.h"
+#include "lt_seen.h"
 #include "lt_ltp.h"
 #include "lt_segments.h"
 #include "lt_store.h"
@@ -59,6 +60,7 @@ typedef struct {
 static const s_test_t s_tests[] = {
     {"lt_error", lt_error_test},
     {"lt_id", lt_id_test},
+    {"lt_seen", lt_seen_test},
     {"lt_digest", lt_digest_test},
     {"lt_edoc_auth", lt_edoc_auth_test},
     {"lt_http_server", lt_http_server_test},

@@ -65,6 +65,7 @@ typedef struct {
     uint8_t *arrivals;        //  deliveries per sequence number
     uint8_t *accepted;        //  ACCEPTED per sequence number
     int64_t *latency_us;      //  first-arrival latency per sequence number
+    int64_t *sent_us;         //  publish time per sequence number (CLOCK_MONOTONIC)
     long arrived;             //  distinct sequence numbers arrived
     long accepted_count;      //  ACCEPTED answers
     long rejected;            //  REJECTED answers
@@ -98,6 +99,7 @@ static lt_delivery_result_t s_sink_deliver(void *state, const lt_delivery_t *d, 
     if (before == 0) {
         int64_t now = s_now_us();
         s_run.latency_us[seq] = now - sent;
+        s_run.sent_us[seq] = sent;
         __atomic_fetch_add(&s_run.arrived, 1, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s_run.last_arrival_us, now, __ATOMIC_SEQ_CST);
     }
@@ -375,6 +377,7 @@ int main(int argc, char *argv[])
     s_run.arrivals = calloc((size_t) o.messages, 1);
     s_run.accepted = calloc((size_t) o.messages, 1);
     s_run.latency_us = calloc((size_t) o.messages, sizeof(int64_t));
+    s_run.sent_us = calloc((size_t) o.messages, sizeof(int64_t));
     pid_t broker = 0;
     if (!o.external) {
         if (s_prepare(&o)) {
@@ -500,14 +503,16 @@ int main(int argc, char *argv[])
         if (s_run.arrivals[i])
             lat[arrived++] = s_run.latency_us[i];
     }
-    //  LTHUB_BENCH_LATENCIES=FILE: each arrived message's sequence number
-    //  and latency in microseconds, in publish order (to see when the tail
-    //  happens, not only how long it is).
+    //  LTHUB_BENCH_LATENCIES=FILE: each arrived message's sequence number,
+    //  latency in microseconds and publish time (CLOCK_MONOTONIC, in
+    //  microseconds), in publish order: when the tail happens, on the clock
+    //  of `perf record -k CLOCK_MONOTONIC` and of lthubd's threads.
     const char *dump = getenv("LTHUB_BENCH_LATENCIES");
     FILE *df = dump && *dump ? fopen(dump, "w") : NULL;
     for (long i = 0; df && i < o.messages; i++)
         if (s_run.arrivals[i])
-            fprintf(df, "%ld %lld\n", i, (long long) s_run.latency_us[i]);
+            fprintf(df, "%ld %lld %lld\n", i, (long long) s_run.latency_us[i],
+                    (long long) s_run.sent_us[i]);
     if (df)
         fclose(df);
     qsort(lat, (size_t) arrived, sizeof(int64_t), s_cmp);
@@ -645,5 +650,6 @@ int main(int argc, char *argv[])
     free(s_run.arrivals);
     free(s_run.accepted);
     free(s_run.latency_us);
+    free(s_run.sent_us);
     return lost || duplicates ? 3 : 0;
 }
