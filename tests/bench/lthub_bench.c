@@ -18,7 +18,8 @@
     between the two is the ledger's cost.
 
     Figures: msgs/s and MB/s (10^6 bytes) from the first publish to the last
-    arrival, latency p50/p99/p99.9 in ms, lost (accepted, never delivered)
+    arrival, latency p50/p99/p99.9 in ms (publish to arrival, and publish to
+    ACCEPTED), lost (accepted, never delivered)
     and duplicates (delivered more than once to the sink).
 */
 #include "lt_connector.h"
@@ -66,6 +67,7 @@ typedef struct {
     uint8_t *accepted;        //  ACCEPTED per sequence number
     int64_t *latency_us;      //  first-arrival latency per sequence number
     int64_t *sent_us;         //  publish time per sequence number (CLOCK_MONOTONIC)
+    int64_t *accept_us;       //  publish-to-ACCEPTED time per sequence number (0: none)
     long arrived;             //  distinct sequence numbers arrived
     long accepted_count;      //  ACCEPTED answers
     long rejected;            //  REJECTED answers
@@ -99,7 +101,6 @@ static lt_delivery_result_t s_sink_deliver(void *state, const lt_delivery_t *d, 
     if (before == 0) {
         int64_t now = s_now_us();
         s_run.latency_us[seq] = now - sent;
-        s_run.sent_us[seq] = sent;
         __atomic_fetch_add(&s_run.arrived, 1, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s_run.last_arrival_us, now, __ATOMIC_SEQ_CST);
     }
@@ -127,6 +128,7 @@ static void s_on_published(void *arg, const lt_publish_result_t *result)
     uint64_t seq = (uint64_t) (uintptr_t) arg;
     if (result->code == LT_OK) {
         s_run.accepted[seq] = 1;
+        s_run.accept_us[seq] = s_now_us() - s_run.sent_us[seq];
         __atomic_fetch_add(&s_run.accepted_count, 1, __ATOMIC_SEQ_CST);
     }
     else
@@ -378,6 +380,7 @@ int main(int argc, char *argv[])
     s_run.accepted = calloc((size_t) o.messages, 1);
     s_run.latency_us = calloc((size_t) o.messages, sizeof(int64_t));
     s_run.sent_us = calloc((size_t) o.messages, sizeof(int64_t));
+    s_run.accept_us = calloc((size_t) o.messages, sizeof(int64_t));
     pid_t broker = 0;
     if (!o.external) {
         if (s_prepare(&o)) {
@@ -436,6 +439,7 @@ int main(int argc, char *argv[])
         int64_t now = s_now_us();
         memcpy(payload, &useq, 8);
         memcpy(payload + 8, &now, 8);
+        s_run.sent_us[seq] = now;
         //  Documents (--ledger, --documents) get a DocumentId as agencies
         //  number theirs: eight senders in turn, each numbering its own in
         //  order, dated today. Other messages keep the key the relay's
@@ -504,21 +508,32 @@ int main(int argc, char *argv[])
             lat[arrived++] = s_run.latency_us[i];
     }
     //  LTHUB_BENCH_LATENCIES=FILE: each arrived message's sequence number,
-    //  latency in microseconds and publish time (CLOCK_MONOTONIC, in
-    //  microseconds), in publish order: when the tail happens, on the clock
-    //  of `perf record -k CLOCK_MONOTONIC` and of lthubd's threads.
+    //  latency in microseconds, publish time (CLOCK_MONOTONIC, in
+    //  microseconds) and time from publish to ACCEPTED (microseconds, 0 if
+    //  it never came), in publish order: when the tail happens and on which
+    //  side of the store, on the clock of `perf record -k CLOCK_MONOTONIC`.
     const char *dump = getenv("LTHUB_BENCH_LATENCIES");
     FILE *df = dump && *dump ? fopen(dump, "w") : NULL;
     for (long i = 0; df && i < o.messages; i++)
         if (s_run.arrivals[i])
-            fprintf(df, "%ld %lld %lld\n", i, (long long) s_run.latency_us[i],
-                    (long long) s_run.sent_us[i]);
+            fprintf(df, "%ld %lld %lld %lld\n", i, (long long) s_run.latency_us[i],
+                    (long long) s_run.sent_us[i], (long long) s_run.accept_us[i]);
     if (df)
         fclose(df);
     qsort(lat, (size_t) arrived, sizeof(int64_t), s_cmp);
     double p50 = arrived ? lat[(arrived - 1) * 50 / 100] / 1000.0 : 0;
     double p99 = arrived ? lat[(arrived - 1) * 99 / 100] / 1000.0 : 0;
     double p999 = arrived ? lat[(arrived - 1) * 999 / 1000] / 1000.0 : 0;
+    //  Publish to ACCEPTED: the way in and the store's commit and sync,
+    //  without the way out to the sink.
+    long acks = 0;
+    for (long i = 0; i < o.messages; i++)
+        if (s_run.accepted[i])
+            lat[acks++] = s_run.accept_us[i];
+    qsort(lat, (size_t) acks, sizeof(int64_t), s_cmp);
+    double a50 = acks ? lat[(acks - 1) * 50 / 100] / 1000.0 : 0;
+    double a99 = acks ? lat[(acks - 1) * 99 / 100] / 1000.0 : 0;
+    double a999 = acks ? lat[(acks - 1) * 999 / 1000] / 1000.0 : 0;
     double seconds = (s_run.last_arrival_us - s_run.first_send_us) / 1e6;
     if (seconds <= 0)
         seconds = (published_us - s_run.first_send_us) / 1e6;
@@ -582,12 +597,14 @@ int main(int argc, char *argv[])
     if (o.json) {
         printf("{\"messages\":%ld,\"size\":%ld,\"rate\":%ld,\"msgs_per_s\":%.0f,"
                "\"mb_per_s\":%.2f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
+               "\"accept_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
                "\"lost\":%ld,\"duplicates\":%ld,\"accepted\":%ld,\"rejected\":%ld,"
                "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
                "\"broker_peak_rss_kib\":%ld,\"commits\":%lld,\"writes_per_commit\":%.1f,"
                "\"commit_us_avg\":%.1f,\"broker_cpu_us_per_msg\":%.1f,\"log_restarts\":%lld,"
                "\"log_restart_ms_max\":%.1f,\"begin_wait_ms_max\":%.1f",
-               o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, lost, duplicates,
+               o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, a50, a99, a999, lost,
+               duplicates,
                s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm, commits,
                commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0,
                cpu_per_msg, log_restarts, log_restart_max / 1000.0, begin_wait_max / 1000.0);
@@ -607,6 +624,8 @@ int main(int argc, char *argv[])
                seconds);
         printf("throughput  %.0f msgs/s  %.2f MB/s\n", mps, mbps);
         printf("latency     p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms\n", p50, p99, p999);
+        printf("accepted    p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms (publish to ACCEPTED)\n", a50,
+               a99, a999);
         printf("lost %ld  duplicates %ld  rejected %ld  broker restarts %ld\n", lost, duplicates,
                s_run.rejected, restarts);
         printf("broker RSS  %ld KiB now, %ld KiB peak\n", rss, hwm);
@@ -651,5 +670,6 @@ int main(int argc, char *argv[])
     free(s_run.accepted);
     free(s_run.latency_us);
     free(s_run.sent_us);
+    free(s_run.accept_us);
     return lost || duplicates ? 3 : 0;
 }
