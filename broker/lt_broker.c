@@ -134,6 +134,7 @@ static reply_t *s_reply(broker_t *self, session_t *session, lt_ltp_id_t id, uint
     reply->routing_id = zframe_dup(session->routing_id);
     reply->id = id;
     reply->seq = seq;
+    reply->read_us = zclock_usecs();
     return reply;
 }
 
@@ -589,6 +590,7 @@ static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *wh
             lt_ltp_set_reason(msg, ok ? reply->reason : why);
         }
         lt_broker_send(self, session, &msg);
+        lt_broker_ops_confirm(self, (uint64_t) (zclock_usecs() - reply->read_us));
     }
     zframe_destroy(&reply->routing_id);
     reply->gen = UINT64_MAX;   //  sent

@@ -87,6 +87,7 @@ typedef struct {
     bool duplicate;         //  known dedup key
     lt_error_t code;        //  rejection code
     char reason[512];       //  rejection reason
+    int64_t read_us;        //  monotonic µs when the relay read the PUBLISH
 } reply_t;
 
 //  Broker-wide counters.
@@ -100,6 +101,7 @@ typedef struct {
     uint64_t store_errors;  //  failed commits
     lt_histo_t commit_seconds;  //  duration of each group commit
     lt_histo_t commit_writes;   //  writes in each group commit
+    lt_histo_t confirm_seconds; //  PUBLISH read to its answer sent
 } lt_broker_stats_t;
 
 //  Retention timer state (lt_broker_retain.c).
@@ -182,7 +184,9 @@ void lt_broker_admin_handle(broker_t *self);
 //  lt_broker_ops.c: figures and alerts for operators
 //  Record one group commit in the histograms.
 void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes);
-//  The commit histograms as JSON (lt_histo_json each).
+//  Record the time from a PUBLISH read to its answer sent.
+void lt_broker_ops_confirm(broker_t *self, uint64_t took_us);
+//  The commit and confirm histograms as JSON (lt_histo_json each).
 json_t *lt_broker_ops_histograms(broker_t *self);
 //  Active alerts per kind; conns: the stats reply's connectors, or NULL.
 json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns);

@@ -1,5 +1,5 @@
 /*  lt_broker_ops: what operators ask the broker actor beyond the relay's
-    counters: commit histograms, alerts, and the admin requests
+    counters: commit and confirm histograms, alerts, and the admin requests
     (discard is lt_broker_admin.c's, with replay)
 
       {"op":"alerts"}                         active alerts and counts per kind
@@ -31,6 +31,9 @@
 //  Commit latency buckets, seconds: 0.5 ms to 5 s.
 static const double s_commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1,    5};
+//  PUBLISH read to its answer sent, seconds: 0.25 ms to 5 s.
+static const double s_confirm_bounds[] = {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                          0.05,    0.1,    0.25,  1,     5};
 //  Writes per commit: 1 to the largest broker/batch.
 static const double s_write_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 8192};
 
@@ -43,6 +46,8 @@ static void s_histo_ready(broker_t *self)
         lt_histo_init(&self->stats.commit_seconds, s_commit_bounds, S_COUNT(s_commit_bounds));
     if (self->stats.commit_writes.bucket_count == 0)
         lt_histo_init(&self->stats.commit_writes, s_write_bounds, S_COUNT(s_write_bounds));
+    if (self->stats.confirm_seconds.bucket_count == 0)
+        lt_histo_init(&self->stats.confirm_seconds, s_confirm_bounds, S_COUNT(s_confirm_bounds));
 }
 
 void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes)
@@ -52,11 +57,19 @@ void lt_broker_ops_commit(broker_t *self, uint64_t took_us, size_t writes)
     lt_histo_observe(&self->stats.commit_writes, (double) writes);
 }
 
+void lt_broker_ops_confirm(broker_t *self, uint64_t took_us)
+{
+    s_histo_ready(self);
+    lt_histo_observe(&self->stats.confirm_seconds, (double) took_us / 1e6);
+}
+
 json_t *lt_broker_ops_histograms(broker_t *self)
 {
     s_histo_ready(self);
-    return json_pack("{s:o, s:o}", "commit_seconds", lt_histo_json(&self->stats.commit_seconds),
-                     "commit_writes", lt_histo_json(&self->stats.commit_writes));
+    return json_pack("{s:o, s:o, s:o}", "commit_seconds",
+                     lt_histo_json(&self->stats.commit_seconds), "commit_writes",
+                     lt_histo_json(&self->stats.commit_writes), "confirm_seconds",
+                     lt_histo_json(&self->stats.confirm_seconds));
 }
 
 //  Dead letters waiting for dest: from the connectors array of a stats

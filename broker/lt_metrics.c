@@ -276,7 +276,11 @@ char *lt_metrics_render(json_t *stats)
     json_t *histos = json_object_get(stats, "histograms");
     s_histogram(out, json_object_get(histos, "commit_seconds"),
                 "lthub_store_commit_duration_seconds",
-                "Time one group commit takes (write and fsync).");
+                "Time one group commit takes to write the log (its sync is counted apart).");
+    s_histogram(out, json_object_get(histos, "confirm_seconds"),
+                "lthub_publish_confirm_duration_seconds",
+                "Time from a PUBLISH read by the relay to its answer sent: the wait for its group,"
+                " the commit and the log's sync.");
     s_histogram(out, json_object_get(histos, "commit_writes"), "lthub_store_commit_batch_messages",
                 "Publishes and acknowledgements written by one group commit.");
     json_t *connectors = json_object_get(stats, "connectors");

@@ -1,7 +1,8 @@
 /*  lt_metrics: lthubd's figures in the Prometheus text format (0.0.4).
 
-    The broker keeps counters (lt_broker_int.h) and two histograms of this
-    class (store commit latency, writes per commit); lt_broker_admin renders
+    The broker keeps counters (lt_broker_int.h) and three histograms of
+    this class (store commit latency, writes per commit, the time from a
+    PUBLISH read to its answer); lt_broker_admin renders
     them as one JSON stats object, and lt_metrics_render turns that same
     object into /metrics, so the JSON API, the CLI, the dashboard and
     Prometheus always agree (STYLE.md: one struct, one renderer). Every

@@ -54,5 +54,11 @@ commits=$(m lthub_store_commits_total)
 [ "$(m 'lthub_store_commit_duration_seconds_bucket\{le="\+Inf"\}')" = "$commits" ] || hub_fail "commit histogram count != commits"
 [ "$(m 'lthub_store_commit_batch_messages_count')" = "$commits" ] || hub_fail "batch histogram count"
 [ "$(m 'lthub_store_commit_batch_messages_sum')" -ge 600 ] || hub_fail "batch histogram sum"
+#  Every PUBLISH read was answered once, and no answer came before its read.
+[ "$(m 'lthub_publish_confirm_duration_seconds_count')" = 301 ] ||
+  hub_fail "confirm histogram count: $(m 'lthub_publish_confirm_duration_seconds_count')"
+[ "$(m 'lthub_publish_confirm_duration_seconds_bucket\{le="\+Inf"\}')" = 301 ] || hub_fail "confirm +Inf"
+awk '/^lthub_publish_confirm_duration_seconds_sum / {exit !($2 > 0 && $2 < 301 * 5)}' \
+  "$HUB_DIR/metrics.txt" || hub_fail "confirm histogram sum"
 grep -c '^# HELP' "$HUB_DIR/metrics.txt" >/dev/null
 echo "PASS: promtool accepts /metrics ($(grep -c '^# HELP' "$HUB_DIR/metrics.txt") families, $(grep -vc '^#' "$HUB_DIR/metrics.txt") samples); figures match the traffic"
