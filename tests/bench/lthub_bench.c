@@ -122,6 +122,19 @@ static const lt_connector_ops_t s_pub_ops = {
     .summary = "benchmark publisher",
 };
 
+//  The upper bound (ms) of the bucket of a JSON histogram (lt_histo_json:
+//  cumulative buckets) that holds quantile q; -1 when no data, or above
+//  the last bound.
+static double s_histo_bound_ms(json_t *histo, double q)
+{
+    json_t *bounds = json_object_get(histo, "bounds"), *buckets = json_object_get(histo, "buckets");
+    json_int_t count = json_integer_value(json_object_get(histo, "count"));
+    for (size_t i = 0; count > 0 && i < json_array_size(bounds); i++)
+        if ((double) json_integer_value(json_array_get(buckets, i)) >= q * (double) count)
+            return json_number_value(json_array_get(bounds, i)) * 1000;
+    return -1;
+}
+
 //  Publish callback: note the outcome.
 static void s_on_published(void *arg, const lt_publish_result_t *result)
 {
@@ -544,6 +557,7 @@ int main(int argc, char *argv[])
     //  Group commit figures from the broker's admin API (our own hub only).
     long long commits = 0, writes = 0, commit_us = 0, syncs = 0, sync_us = 0, log_restarts = 0,
               log_restart_max = 0, begin_wait_max = 0;
+    double confirm50 = -1, confirm99 = -1;   //  lthubd's own part of the ACCEPTED wait
     if (*o.admin) {
         char url[96];
         snprintf(url, sizeof(url), "http://%s", o.admin);
@@ -561,6 +575,10 @@ int main(int argc, char *argv[])
             log_restarts = json_integer_value(json_object_get(b, "log_restarts"));
             log_restart_max = json_integer_value(json_object_get(b, "log_restart_us_max"));
             begin_wait_max = json_integer_value(json_object_get(b, "begin_wait_us_max"));
+            json_t *confirm =
+                json_object_get(json_object_get(stats, "histograms"), "confirm_seconds");
+            confirm50 = s_histo_bound_ms(confirm, 0.5);
+            confirm99 = s_histo_bound_ms(confirm, 0.99);
             json_decref(stats);
         }
         lt_http_reply_free(&reply);
@@ -602,12 +620,14 @@ int main(int argc, char *argv[])
                "\"arrived\":%ld,\"broker_restarts\":%ld,\"broker_rss_kib\":%ld,"
                "\"broker_peak_rss_kib\":%ld,\"commits\":%lld,\"writes_per_commit\":%.1f,"
                "\"commit_us_avg\":%.1f,\"broker_cpu_us_per_msg\":%.1f,\"log_restarts\":%lld,"
-               "\"log_restart_ms_max\":%.1f,\"begin_wait_ms_max\":%.1f",
+               "\"log_restart_ms_max\":%.1f,\"begin_wait_ms_max\":%.1f,"
+               "\"broker_confirm_ms\":{\"p50_le\":%g,\"p99_le\":%g}",
                o.messages, o.size, o.rate, mps, mbps, p50, p99, p999, a50, a99, a999, lost,
                duplicates,
                s_run.accepted_count, s_run.rejected, arrived, restarts, rss, hwm, commits,
                commits ? (double) writes / commits : 0, commits ? (double) commit_us / commits : 0,
-               cpu_per_msg, log_restarts, log_restart_max / 1000.0, begin_wait_max / 1000.0);
+               cpu_per_msg, log_restarts, log_restart_max / 1000.0, begin_wait_max / 1000.0,
+               confirm50, confirm99);
         if (o.backlog)
             printf(",\"backlog_rss_kib\":%ld,\"backlog_peak_rss_kib\":%ld,\"restart_ms\":%ld",
                    rss_backlog, peak_backlog, restart_ms);
@@ -626,6 +646,10 @@ int main(int argc, char *argv[])
         printf("latency     p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms\n", p50, p99, p999);
         printf("accepted    p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms (publish to ACCEPTED)\n", a50,
                a99, a999);
+        if (confirm99 > 0)
+            printf("in lthubd   p50 <= %g ms  p99 <= %g ms (PUBLISH read to ACCEPTED sent: its"
+                   " confirm histogram's bucket bounds)\n",
+                   confirm50, confirm99);
         printf("lost %ld  duplicates %ld  rejected %ld  broker restarts %ld\n", lost, duplicates,
                s_run.rejected, restarts);
         printf("broker RSS  %ld KiB now, %ld KiB peak\n", rss, hwm);
