@@ -39,7 +39,8 @@ class Dom(HTMLParser):
         self.stack.append((tag, a))
         if tag == "canvas" and a.get("id") == "chart":
             self.canvas = True
-        if a.get("id") in ("messages", "queued", "dead", "rejects", "nalerts", "snapshot"):
+        if a.get("id") in ("messages", "queued", "dead", "rejects", "confirm", "nalerts",
+                           "snapshot"):
             self._cur = (a["id"], [])
         if tag == "tr" and "data-connector" in a:
             self._row = (a["data-connector"], [])
@@ -87,6 +88,19 @@ class Dom(HTMLParser):
             self._cur[1].append(data)
         if self._cell is not None:
             self._cell.append(data)
+
+
+def ms_text(seconds):
+    """A bound in ms as the page writes it (en-US grouping, no trailing .0)."""
+    v = round(seconds * 1e6) / 1e3
+    return ("{:,}".format(int(v)) if v == int(v) else "{:,}".format(v)) + " ms"
+
+
+def confirm_p99(h):
+    for bound, cum in zip(h["bounds"], h["buckets"]):
+        if cum >= 0.99 * h["count"]:
+            return "\u2264 " + ms_text(bound)
+    return "> " + ms_text(h["bounds"][-1])
 
 
 def num(text):
@@ -151,6 +165,11 @@ def main():
     assert num(dom.text["queued"]) == st["ready"] + st["waiting"], (dom.text["queued"], st)
     assert num(dom.text["dead"]) == st["dead"], (dom.text["dead"], st)
     assert num(dom.text["rejects"]) == st["rejects"], (dom.text["rejects"], st)
+    # The p99 of the time to answer a publish, as the upper bound of the
+    # histogram's bucket that holds it.
+    h = snap.get("histograms", {}).get("confirm_seconds")
+    assert h and h["count"] > 0, ("no confirm histogram in the reading", h)
+    assert dom.text.get("confirm") == confirm_p99(h), (dom.text.get("confirm"), h)
     # Table: connector, state, pub/s, del/s, published, delivered, queued,
     # in flight, retries, dead, rejected.
     names = {c["name"] for c in snap["connectors"]}
