@@ -30,10 +30,9 @@ int64_t lt_clock_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-//  Fill buf with random bytes; falls back to a weaker mix only if the kernel
-//  refuses, which getrandom does not do once the pool is initialised.
-static void s_random(uint8_t *buf, size_t size)
+void lt_random_bytes(void *out, size_t size)
 {
+    uint8_t *buf = out;
     size_t got = 0;
     while (got < size) {
         ssize_t rc = getrandom(buf + got, size - got, 0);
@@ -70,7 +69,7 @@ static void s_pool_take(uint8_t *buf, size_t size)
 {
     pthread_once(&s_pool_once, s_pool_init);
     if (s_pool_left < size) {
-        s_random(s_pool, S_POOL);
+        lt_random_bytes(s_pool, S_POOL);
         s_pool_left = S_POOL;
     }
     uint8_t *from = s_pool + S_POOL - s_pool_left;

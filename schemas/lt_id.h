@@ -8,6 +8,7 @@
 #define LT_ID_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -27,6 +28,11 @@ int64_t lt_id_time_ms(const char *text);
 
 //  Return the current Unix time in milliseconds (wall clock).
 int64_t lt_time_ms(void);
+
+//  Fill out with size random bytes from the kernel (getrandom(2)); falls
+//  back to a weaker mix only if the kernel refuses, which it does not do
+//  once its pool is initialised.
+void lt_random_bytes(void *out, size_t size);
 
 //  Return a monotonic clock reading in milliseconds.
 int64_t lt_clock_ms(void);

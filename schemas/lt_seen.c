@@ -9,17 +9,16 @@
     back (no tombstones, so lookups stay short however long the set lives).
 */
 #include "lt_seen.h"
+#include "lt_id.h"
 
 #include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 typedef struct {
+    uint32_t hash;   //  the index's hash of the key, for forgetting it
     uint8_t len;
     char key[LT_SEEN_KEY_MAX];
 } s_entry_t;
@@ -110,14 +109,7 @@ lt_seen_t *lt_seen_new(size_t capacity)
     self->slots = calloc(slots, sizeof(uint64_t));
     self->ring = calloc(capacity, sizeof(s_entry_t));
     uint64_t key[2];
-    if (getrandom(key, sizeof(key), 0) != (ssize_t) sizeof(key)) {
-        //  Only before the kernel's pool is ready: a key that differs per
-        //  process and moment still keeps other processes' sets apart.
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        key[0] = (uint64_t) ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid();
-        key[1] = (uint64_t) ts.tv_sec ^ (uint64_t) (uintptr_t) self;
-    }
+    lt_random_bytes(key, sizeof(key));
     self->k0 = key[0];
     self->k1 = key[1];
     if (!self->slots || !self->ring) {
@@ -177,7 +169,7 @@ static void s_remove_slot(lt_seen_t *self, size_t i)
 static void s_forget_oldest(lt_seen_t *self)
 {
     const s_entry_t *entry = &self->ring[self->head];
-    size_t slot = s_find(self, entry->key, entry->len, s_hash(self, entry->key, entry->len));
+    size_t slot = s_find(self, entry->key, entry->len, entry->hash);
     assert(slot != SIZE_MAX && (uint32_t) self->slots[slot] == self->head + 1);
     s_remove_slot(self, slot);
     self->head = (self->head + 1) % self->capacity;
@@ -205,6 +197,7 @@ bool lt_seen_add(lt_seen_t *self, const char *key)
         s_forget_oldest(self);
     size_t pos = (self->head + self->count) % self->capacity;
     s_entry_t *entry = &self->ring[pos];
+    entry->hash = hash;
     entry->len = (uint8_t) len;
     memcpy(entry->key, key, len);
     size_t i = hash & self->mask;
