@@ -17,6 +17,7 @@
 #include "lt_config.h"
 #include "lt_counting.h"
 #include "lt_log.h"
+#include "lt_malloc.h"
 #include "lt_sqlite.h"
 #include "lt_supervisor.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char *argv[])
 {
     const char *path = "/etc/lthub/lthub.cfg";
     lt_log_init("lthubd");
+    lt_malloc_setup();   //  before the threads
     lt_sqlite_setup();   //  before the first connection
     for (int i = 1; i < argc; i++) {
         if (streq(argv[i], "--help") || streq(argv[i], "-h")) {

@@ -24,6 +24,7 @@
 #include "lt_catalog.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_malloc.h"
 #include "lt_ltp.h"
 #include "lt_seen.h"
 #include "lt_zpl.h"
@@ -1313,6 +1314,7 @@ int lt_conn_main(const lt_connector_ops_t *ops, int argc, char **argv)
     char program[80];
     snprintf(program, sizeof(program), "lthub-%s", ops->name);
     lt_log_init(program);
+    lt_malloc_setup();   //  before the threads
     for (int i = 1; i < argc; i++) {
         if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
             s_usage(ops, stdout);

@@ -28,6 +28,7 @@
 #include "lt_id.h"
 #include "lt_keys.h"
 #include "lt_log.h"
+#include "lt_malloc.h"
 
 #include <czmq.h>
 #include <fcntl.h>
@@ -320,6 +321,7 @@ int main(int argc, char *argv[])
         .messages = 100000, .size = 1024, .credit = 256, .window = 4096, .inline_max = -1};
     lt_log_init("lthub-bench");
     lt_log_set_level(LT_LOG_WARNING);
+    lt_malloc_setup();   //  as lt_conn_main does for the connectors it stands for
     char self[PATH_MAX - 64];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     self[n > 0 ? n : 0] = 0;
