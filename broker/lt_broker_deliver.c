@@ -94,7 +94,7 @@ static void s_deliver(broker_t *self, dest_t *dest, lt_store_row_t **row_p)
     lt_envelope_t *env = row->envelope;
     row->envelope = NULL;
     lt_ltp_set_envelope(msg, &env);
-    lt_ltp_set_payload(msg, row->payload, row->payload_size);
+    lt_ltp_give_payload(msg, &row->payload, row->payload_size);
     dest->stats.delivered++;
     dest->stats.bytes_out += row->payload_size;
     session->credit--;

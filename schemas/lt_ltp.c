@@ -60,9 +60,16 @@ struct _lt_ltp_t {
     uint32_t attempt;          //  attempt number, 1 for the first
     uint32_t delay;            //  RETRY: minimum wait, ms
     lt_envelope_t *envelope;   //  owned envelope, NULL when unset
-    uint8_t *payload;          //  owned payload bytes, NULL when empty
+    uint8_t *payload;          //  payload bytes, NULL when empty: owned, or lent by frame
     size_t payload_size;       //  payload bytes in use
+    bool lent;                 //  payload lies in frame, the received body (not copied)
+    zmq_msg_t frame;           //  the body frame the payload lies in, when lent
 };
+
+//  Bodies larger than this lend their payload to the decoded message
+//  instead of having it copied out (smaller ones may be held inside
+//  libzmq's message itself, which moves with it).
+#define S_LEND_MIN 1024
 
 //  A wire name and its length, for tables compared with received names.
 #define S_NAME(text) text, sizeof(text) - 1
@@ -137,6 +144,18 @@ lt_ltp_t *lt_ltp_new(lt_ltp_id_t id)
     return self;
 }
 
+//  Drop the payload: free it, or let go of the frame that lent it.
+static void s_payload_release(lt_ltp_t *self)
+{
+    if (self->lent)
+        zmq_msg_close(&self->frame);
+    else
+        free(self->payload);
+    self->lent = false;
+    self->payload = NULL;
+    self->payload_size = 0;
+}
+
 void lt_ltp_destroy(lt_ltp_t **self_p)
 {
     assert(self_p);
@@ -148,7 +167,7 @@ void lt_ltp_destroy(lt_ltp_t **self_p)
         if (s_fields[f].type == T_STR)
             free(*S_MEMBER(self, f, char *));
     lt_envelope_destroy(&self->envelope);
-    free(self->payload);
+    s_payload_release(self);
     free(self);
     *self_p = NULL;
 }
@@ -305,18 +324,40 @@ int lt_ltp_set_payload(lt_ltp_t *self, const void *data, size_t size)
             return -1;
         memcpy(copy, data, size);
     }
-    free(self->payload);
+    s_payload_release(self);
     self->payload = copy;
     self->payload_size = size;
     return 0;
+}
+
+void lt_ltp_give_payload(lt_ltp_t *self, uint8_t **data_p, size_t size)
+{
+    assert(self);
+    assert(data_p);
+    assert(*data_p || size == 0);
+    s_payload_release(self);
+    if (size) {
+        self->payload = *data_p;
+        self->payload_size = size;
+    }
+    else
+        free(*data_p);
+    *data_p = NULL;
 }
 
 uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p)
 {
     assert(self);
     assert(size_p);
-    uint8_t *payload = self->payload;
     *size_p = self->payload_size;
+    uint8_t *payload = self->payload;
+    if (self->lent) {   //  the frame stays libzmq's: hand over a copy
+        payload = malloc(self->payload_size);
+        if (!payload)
+            return NULL;
+        memcpy(payload, self->payload, self->payload_size);
+        s_payload_release(self);
+    }
     self->payload = NULL;
     self->payload_size = 0;
     return payload;
@@ -573,7 +614,8 @@ static s_field_t s_field_lookup(const msgpack_object_str *k)
 
 //  Store value v into field f of self after checking its type and range;
 //  0, or -1 with err naming the command and the field.
-static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v, lt_err_t *err)
+static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v,
+                          zmq_msg_t *lend, lt_err_t *err)
 {
     const char *command = s_commands[self->id].name;
     const char *key = s_fields[f].key;
@@ -642,6 +684,19 @@ static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v, 
             return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be binary (msgpack bin)",
                               command, key),
                    -1;
+        if (lend && v->via.bin.size && !self->lent) {
+            //  The payload stays where it arrived: the frame moves into
+            //  the message (its bytes do not move: see S_LEND_MIN).
+            const uint8_t *data = zmq_msg_data(lend);
+            size_t at = (size_t) ((const uint8_t *) v->via.bin.ptr - data);
+            s_payload_release(self);
+            zmq_msg_init(&self->frame);
+            zmq_msg_move(&self->frame, lend);
+            self->lent = true;
+            self->payload = (uint8_t *) zmq_msg_data(&self->frame) + at;
+            self->payload_size = v->via.bin.size;
+            return 0;
+        }
         if (lt_ltp_set_payload(self, v->via.bin.ptr, v->via.bin.size))
             return lt_err_set(err, LT_ENOMEM, "%s: out of memory for %u payload bytes", command,
                               v->via.bin.size),
@@ -666,7 +721,8 @@ static bool s_repeated_key(const msgpack_object_map *map, uint32_t i)
 }
 
 //  Fill a new message of command id from an unpacked body map; NULL with err.
-static lt_ltp_t *s_decode_map(lt_ltp_id_t id, const msgpack_object *body, lt_err_t *err)
+static lt_ltp_t *s_decode_map(lt_ltp_id_t id, const msgpack_object *body, zmq_msg_t *lend,
+                              lt_err_t *err)
 {
     const char *command = s_commands[id].name;
     if (body->type != MSGPACK_OBJECT_MAP) {
@@ -704,7 +760,7 @@ static lt_ltp_t *s_decode_map(lt_ltp_id_t id, const msgpack_object *body, lt_err
         if (f == F_COUNT)
             continue;   //  unknown key: a newer peer's field, ignored
         seen |= B(f);
-        if ((allowed & B(f)) && s_decode_field(self, f, &map->ptr[i].val, err))
+        if ((allowed & B(f)) && s_decode_field(self, f, &map->ptr[i].val, lend, err))
             goto fail;
     }
     uint32_t missing = s_commands[id].required & ~seen;
@@ -763,8 +819,10 @@ void lt_ltp_unpack_done(void)
         msgpack_zone_clear(zone);
 }
 
-lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *body,
-                        size_t body_size, size_t max_frame, lt_err_t *err)
+//  lt_ltp_decode; lend, when not NULL, is the libzmq message holding body,
+//  which the decoded message takes over if its payload lies in it.
+static lt_ltp_t *s_decode(const void *command, size_t command_size, const void *body,
+                          size_t body_size, size_t max_frame, zmq_msg_t *lend, lt_err_t *err)
 {
     lt_err_clear(err);
     char text[40];
@@ -802,13 +860,19 @@ lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *bo
     bool nomem = false;
     lt_ltp_t *self = NULL;
     if (lt_ltp_unpack(body, body_size, &obj, &nomem) == 0)
-        self = s_decode_map(id, &obj, err);
+        self = s_decode_map(id, &obj, lend, err);
     else if (nomem)
         lt_err_set(err, LT_EPROTO, "%s: body nests too deep or is too large to unpack", name);
     else
         lt_err_set(err, LT_EPROTO, "%s: body is not valid msgpack", name);
     lt_ltp_unpack_done();
     return self;
+}
+
+lt_ltp_t *lt_ltp_decode(const void *command, size_t command_size, const void *body,
+                        size_t body_size, size_t max_frame, lt_err_t *err)
+{
+    return s_decode(command, command_size, body, body_size, max_frame, NULL, err);
 }
 
 //  True when socket (a zsock_t, an actor or a raw libzmq socket) is a ROUTER.
@@ -911,10 +975,12 @@ static int s_read_frames(void *handle, bool router, int flags, size_t max_frame,
         lt_err_set(err, LT_EPROTO,
                    "an LTP message is exactly two frames, command and body; got %zu",
                    total - first);
-    else
-        out->msg = lt_ltp_decode(zmq_msg_data(&part[first]), zmq_msg_size(&part[first]),
-                                 zmq_msg_data(&part[first + 1]), zmq_msg_size(&part[first + 1]),
-                                 max_frame, err);
+    else {
+        zmq_msg_t *body = &part[first + 1];
+        out->msg = s_decode(zmq_msg_data(&part[first]), zmq_msg_size(&part[first]),
+                            zmq_msg_data(body), zmq_msg_size(body), max_frame,
+                            zmq_msg_size(body) > S_LEND_MIN ? body : NULL, err);
+    }
     for (size_t i = 0; i < n; i++)
         zmq_msg_close(&part[i]);
     return 0;
@@ -1474,6 +1540,34 @@ static void s_test_sockets(bool verbose)
     back = lt_ltp_recv(router, 0, &err, &peer);
     assert(back && lt_ltp_payload_size(back) == size);
     assert(memcmp(lt_ltp_payload(back), payload, size) == 0);
+    //  Its payload lies in the frame it came in: it can be sent on as it
+    //  is, taken (as a copy of its own), replaced, and given a buffer.
+    lt_ltp_t *copy = lt_ltp_new(LT_LTP_PUBLISH);
+    assert(copy);
+    lt_ltp_set_seq(copy, 99);
+    lt_envelope_t *env = lt_envelope_dup(lt_ltp_envelope(back));
+    lt_ltp_set_envelope(copy, &env);
+    size_t taken_size = 0;
+    uint8_t *taken = lt_ltp_take_payload(back, &taken_size);
+    assert(taken && taken_size == size && memcmp(taken, payload, size) == 0);
+    assert(lt_ltp_payload(back) == NULL && lt_ltp_payload_size(back) == 0);
+    lt_ltp_give_payload(copy, &taken, taken_size);
+    assert(taken == NULL && lt_ltp_payload_size(copy) == size);
+    assert(lt_ltp_send(&copy, dealer) == 0);
+    lt_ltp_destroy(&back);
+    back = lt_ltp_recv(router, 0, &err, &peer);
+    assert(back && lt_ltp_seq(back) == 99 && lt_ltp_payload_size(back) == size);
+    assert(memcmp(lt_ltp_payload(back), payload, size) == 0);
+    lt_ltp_set_routing_id(back, NULL);
+    assert(lt_ltp_send(&back, dealer) == 0);   //  a lent payload goes out again
+    back = lt_ltp_recv(router, 0, &err, &peer);
+    assert(back && lt_ltp_payload_size(back) == size);
+    assert(memcmp(lt_ltp_payload(back), payload, size) == 0);
+    assert(lt_ltp_set_payload(back, "short", 5) == 0);   //  the frame is let go
+    assert(lt_ltp_payload_size(back) == 5 && memcmp(lt_ltp_payload(back), "short", 5) == 0);
+    uint8_t *none = NULL;
+    lt_ltp_give_payload(back, &none, 0);
+    assert(lt_ltp_payload(back) == NULL && lt_ltp_payload_size(back) == 0);
     lt_ltp_destroy(&back);
 
     //  The same over a smaller limit: refused, and the peer is handed out.

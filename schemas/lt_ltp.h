@@ -150,11 +150,15 @@ const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self);
 void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p);
 lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
 
-//  Payload bytes: the getter lends; set copies; take_payload hands the
-//  buffer (malloc'd) to the caller and clears the field.
+//  Payload bytes: the getter lends; set copies; give takes over a malloc'd
+//  buffer (*data_p is cleared); take_payload hands a malloc'd buffer to the
+//  caller and clears the field (NULL with *size_p set when a received
+//  payload could not be copied out of its frame: no memory). A message
+//  read by lt_ltp_read keeps a large payload in the frame it arrived in.
 const uint8_t *lt_ltp_payload(const lt_ltp_t *self);
 size_t lt_ltp_payload_size(const lt_ltp_t *self);
 int lt_ltp_set_payload(lt_ltp_t *self, const void *data, size_t size);
+void lt_ltp_give_payload(lt_ltp_t *self, uint8_t **data_p, size_t size);
 uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p);
 
 //  Print the message for logs and debugging (payload as its size only).

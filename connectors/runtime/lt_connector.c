@@ -485,6 +485,7 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     work->attempt = lt_ltp_attempt(msg);
     work->envelope = lt_ltp_take_envelope(msg);
     work->payload = lt_ltp_take_payload(msg, &work->size);
+    assert(work->payload || work->size == 0);
     if (conn->ops->deliver_many) {
         zlistx_add_end(s->arrived, work);   //  handed over with the round (s_hand_over)
         return;
