@@ -322,7 +322,7 @@ static int s_segments_sync(lt_store_t *self, lt_err_t *err);
 //  pass of about 1 900 frames took 2.4 ms at 10 000 msgs/s and put the
 //  messages of those moments past 3-6 ms (the p99). Passes every 10 ms copy
 //  about a third more frames in all (a page written by several commits is
-//  copied once per pass) in pieces a quarter the size: p99 2.7-2.9 ms, the
+//  copied once per pass) in pieces a quarter the size: p99 2.5-3.1 ms, the
 //  same throughput at full speed (docs/performance.md, "The checkpointer's
 //  passes").
 #define S_WAL_LIMIT 12288   //  WAL frames (48 MiB of 4 KiB pages) before a RESTART

@@ -684,7 +684,7 @@ static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v,
             return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be binary (msgpack bin)",
                               command, key),
                    -1;
-        if (lend && v->via.bin.size && !self->lent) {
+        if (lend && v->via.bin.size) {   //  a payload key comes once (s_decode_map)
             //  The payload stays where it arrived: the frame moves into
             //  the message (its bytes do not move: see S_LEND_MIN).
             const uint8_t *data = zmq_msg_data(lend);

@@ -15,12 +15,8 @@
 extern "C" {
 #endif
 
-//  Allocations up to this come from the heaps and are reused after free.
-#define LT_MALLOC_MMAP_MIN (32u << 20)
-//  A heap gives its free top back to the system only past this.
-#define LT_MALLOC_TRIM_MIN (64u << 20)
-
-//  Set the allocator's thresholds. Call at the start of main, before
+//  Set the allocator's thresholds (blocks up to 32 MiB from the heaps; a
+//  heap's free top given back only past 64 MiB). Call at the start of main, before
 //  threads start; idempotent; returns 0, or -1 when the C library refused.
 int lt_malloc_setup(void);
 
