@@ -27,8 +27,8 @@
 //  command's masks says it carries the field.
 typedef enum {
     F_VERSION, F_NAME, F_KIND, F_CREDIT, F_HEARTBEAT, F_MAX_FRAME, F_SEQ, F_MSGID, F_DUPLICATE,
-    F_DELIVERY, F_ATTEMPT, F_CODE, F_REASON, F_DELAY, F_ENVELOPE, F_PAYLOAD, F_STATS,
-    F_COUNT
+    F_DELIVERY, F_ATTEMPT, F_CODE, F_REASON, F_DELAY, F_ENVELOPE, F_PAYLOAD, F_STATS, F_BATCH,
+    F_ACKS, F_DELIVERIES, F_COUNT
 } s_field_t;
 
 //  Wire types of body fields.
@@ -39,6 +39,8 @@ typedef enum {
     T_STR,        //  msgpack str, no NUL byte, at most max bytes
     T_ENVELOPE,   //  msgpack map read by lt_envelope_unpack
     T_BIN,        //  msgpack bin
+    T_ACKS,       //  msgpack array of [seq, msgid, duplicate] arrays
+    T_IDS,        //  msgpack array of positive integers
 } s_type_t;
 
 struct _lt_ltp_t {
@@ -64,6 +66,13 @@ struct _lt_ltp_t {
     size_t payload_size;       //  payload bytes in use
     bool lent;                 //  payload lies in frame, the received body (not copied)
     zmq_msg_t frame;           //  the body frame the payload lies in, when lent
+    bool batch;                //  HELLO, WELCOME: takes batched acknowledgements
+    lt_ltp_ack_t *acks;        //  ACCEPTED: further acknowledgements
+    size_t ack_count;          //  entries in use
+    size_t ack_alloc;          //  entries allocated
+    uint64_t *ids;             //  DONE: further delivery ids
+    size_t id_count;           //  entries in use
+    size_t id_alloc;           //  entries allocated
 };
 
 //  Bodies larger than this lend their payload to the decoded message
@@ -79,7 +88,7 @@ static const struct {
     const char *key;   //  msgpack map key
     size_t key_len;    //  its length in bytes
     s_type_t type;     //  wire type
-    size_t max;        //  T_STR: longest value in bytes
+    size_t max;        //  T_STR: longest value in bytes; T_ACKS, T_IDS: most entries
     size_t offset;     //  offset of the member in lt_ltp_t
 } s_fields[F_COUNT] = {
     [F_VERSION] = {S_NAME("version"), T_U32, 0, offsetof(lt_ltp_t, version)},
@@ -99,6 +108,9 @@ static const struct {
     [F_ENVELOPE] = {S_NAME("envelope"), T_ENVELOPE, 0, offsetof(lt_ltp_t, envelope)},
     [F_PAYLOAD] = {S_NAME("payload"), T_BIN, 0, offsetof(lt_ltp_t, payload)},
     [F_STATS] = {S_NAME("stats"), T_STR, LT_LTP_MAX_STATS, offsetof(lt_ltp_t, stats)},
+    [F_BATCH] = {S_NAME("batch"), T_BOOL, 0, offsetof(lt_ltp_t, batch)},
+    [F_ACKS] = {S_NAME("acks"), T_ACKS, LT_LTP_MAX_BATCH, offsetof(lt_ltp_t, acks)},
+    [F_DELIVERIES] = {S_NAME("deliveries"), T_IDS, LT_LTP_MAX_BATCH, offsetof(lt_ltp_t, ids)},
 };
 
 #define B(f) (1u << (f))
@@ -111,15 +123,16 @@ static const struct {
     uint32_t optional;   //  fields that may be present (sent when not zero)
 } s_commands[LT_LTP_COUNT] = {
     [LT_LTP_NONE] = {S_NAME("NONE"), 0, 0},
-    [LT_LTP_HELLO] = {S_NAME("HELLO"), B(F_VERSION) | B(F_NAME) | B(F_KIND) | B(F_CREDIT), 0},
+    [LT_LTP_HELLO] = {S_NAME("HELLO"), B(F_VERSION) | B(F_NAME) | B(F_KIND) | B(F_CREDIT),
+                      B(F_BATCH)},
     [LT_LTP_WELCOME] = {S_NAME("WELCOME"),
-                        B(F_VERSION) | B(F_NAME) | B(F_HEARTBEAT) | B(F_MAX_FRAME), 0},
+                        B(F_VERSION) | B(F_NAME) | B(F_HEARTBEAT) | B(F_MAX_FRAME), B(F_BATCH)},
     [LT_LTP_PUBLISH] = {S_NAME("PUBLISH"), B(F_SEQ) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
-    [LT_LTP_ACCEPTED] = {S_NAME("ACCEPTED"), B(F_SEQ) | B(F_MSGID), B(F_DUPLICATE)},
+    [LT_LTP_ACCEPTED] = {S_NAME("ACCEPTED"), B(F_SEQ) | B(F_MSGID), B(F_DUPLICATE) | B(F_ACKS)},
     [LT_LTP_REJECTED] = {S_NAME("REJECTED"), B(F_SEQ) | B(F_CODE) | B(F_REASON), 0},
     [LT_LTP_DELIVER] = {S_NAME("DELIVER"),
                         B(F_DELIVERY) | B(F_ATTEMPT) | B(F_ENVELOPE) | B(F_PAYLOAD), 0},
-    [LT_LTP_DONE] = {S_NAME("DONE"), B(F_DELIVERY), 0},
+    [LT_LTP_DONE] = {S_NAME("DONE"), B(F_DELIVERY), B(F_DELIVERIES)},
     [LT_LTP_RETRY] = {S_NAME("RETRY"), B(F_DELIVERY) | B(F_REASON), B(F_DELAY)},
     [LT_LTP_FAIL] = {S_NAME("FAIL"), B(F_DELIVERY) | B(F_REASON), 0},
     [LT_LTP_CREDIT] = {S_NAME("CREDIT"), B(F_CREDIT), 0},
@@ -168,6 +181,8 @@ void lt_ltp_destroy(lt_ltp_t **self_p)
             free(*S_MEMBER(self, f, char *));
     lt_envelope_destroy(&self->envelope);
     s_payload_release(self);
+    free(self->acks);
+    free(self->ids);
     free(self);
     *self_p = NULL;
 }
@@ -363,6 +378,83 @@ uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p)
     return payload;
 }
 
+bool lt_ltp_batch(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->batch;
+}
+
+void lt_ltp_set_batch(lt_ltp_t *self, bool batch)
+{
+    assert(self);
+    self->batch = batch;
+}
+
+//  Make room for one more entry in an array of size entries of width
+//  bytes with *alloc allocated; -1 when full or out of memory.
+static int s_grow(void **array, size_t width, size_t size, size_t *alloc)
+{
+    if (size >= LT_LTP_MAX_BATCH)
+        return -1;
+    if (size < *alloc)
+        return 0;
+    size_t want = *alloc ? *alloc * 2 : 16;
+    if (want > LT_LTP_MAX_BATCH)
+        want = LT_LTP_MAX_BATCH;
+    void *more = realloc(*array, want * width);
+    if (!more)
+        return -1;
+    *array = more;
+    *alloc = want;
+    return 0;
+}
+
+int lt_ltp_add_ack(lt_ltp_t *self, uint64_t seq, const char *msgid, bool duplicate)
+{
+    assert(self && msgid);
+    if (strlen(msgid) > LT_LTP_MAX_NAME ||
+        s_grow((void **) &self->acks, sizeof(lt_ltp_ack_t), self->ack_count, &self->ack_alloc))
+        return -1;
+    lt_ltp_ack_t *ack = &self->acks[self->ack_count++];
+    ack->seq = seq;
+    ack->duplicate = duplicate;
+    snprintf(ack->msgid, sizeof(ack->msgid), "%s", msgid);
+    return 0;
+}
+
+size_t lt_ltp_ack_count(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->ack_count;
+}
+
+const lt_ltp_ack_t *lt_ltp_ack(const lt_ltp_t *self, size_t index)
+{
+    assert(self && index < self->ack_count);
+    return &self->acks[index];
+}
+
+int lt_ltp_add_delivery(lt_ltp_t *self, uint64_t delivery)
+{
+    assert(self);
+    if (s_grow((void **) &self->ids, sizeof(uint64_t), self->id_count, &self->id_alloc))
+        return -1;
+    self->ids[self->id_count++] = delivery;
+    return 0;
+}
+
+size_t lt_ltp_delivery_count(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->id_count;
+}
+
+uint64_t lt_ltp_delivery_at(const lt_ltp_t *self, size_t index)
+{
+    assert(self && index < self->id_count);
+    return self->ids[index];
+}
+
 //  True when field f holds something other than its zero value; decides
 //  whether an optional field goes on the wire.
 static bool s_field_set(const lt_ltp_t *self, s_field_t f)
@@ -380,6 +472,10 @@ static bool s_field_set(const lt_ltp_t *self, s_field_t f)
         return self->envelope != NULL;
     case T_BIN:
         return self->payload_size != 0;
+    case T_ACKS:
+        return self->ack_count != 0;
+    case T_IDS:
+        return self->id_count != 0;
     }
     return false;
 }
@@ -426,6 +522,21 @@ static int s_pack_body(const lt_ltp_t *self, uint32_t mask, size_t extra, msgpac
             break;
         case T_BIN:
             rc |= msgpack_pack_bin_with_body(pk, self->payload, self->payload_size);
+            break;
+        case T_ACKS:
+            rc |= msgpack_pack_array(pk, self->ack_count);
+            for (size_t i = 0; i < self->ack_count && rc == 0; i++) {
+                const lt_ltp_ack_t *ack = &self->acks[i];
+                rc |= msgpack_pack_array(pk, 3);
+                rc |= msgpack_pack_uint64(pk, ack->seq);
+                rc |= msgpack_pack_str_with_body(pk, ack->msgid, strlen(ack->msgid));
+                rc |= ack->duplicate ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+            }
+            break;
+        case T_IDS:
+            rc |= msgpack_pack_array(pk, self->id_count);
+            for (size_t i = 0; i < self->id_count && rc == 0; i++)
+                rc |= msgpack_pack_uint64(pk, self->ids[i]);
             break;
         }
     }
@@ -612,6 +723,62 @@ static s_field_t s_field_lookup(const msgpack_object_str *k)
     return F_COUNT;
 }
 
+//  T_ACKS and T_IDS: check array v entry by entry and fill self's list;
+//  0, or -1 with err naming the command, the field and the entry.
+static int s_decode_list(lt_ltp_t *self, s_field_t f, const msgpack_object *v, lt_err_t *err)
+{
+    const char *command = s_commands[self->id].name;
+    const char *key = s_fields[f].key;
+    bool acks = s_fields[f].type == T_ACKS;
+    if (v->type != MSGPACK_OBJECT_ARRAY)
+        return lt_err_set(err, LT_EFIELD, "%s: field '%s' must be an array", command, key), -1;
+    if (v->via.array.size > s_fields[f].max)
+        return lt_err_set(err, LT_EFIELD, "%s: field '%s' has %u entries, more than %zu",
+                          command, key, v->via.array.size, s_fields[f].max),
+               -1;
+    self->ack_count = 0;
+    self->id_count = 0;
+    for (uint32_t i = 0; i < v->via.array.size; i++) {
+        const msgpack_object *e = &v->via.array.ptr[i];
+        if (!acks) {
+            if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return lt_err_set(err, LT_EFIELD,
+                                  "%s: field '%s' entry %u must be an unsigned integer", command,
+                                  key, i),
+                       -1;
+            if (lt_ltp_add_delivery(self, e->via.u64))
+                return lt_err_set(err, LT_ENOMEM, "%s: out of memory", command), -1;
+            continue;
+        }
+        const msgpack_object *part = e->via.array.ptr;
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3)
+            return lt_err_set(err, LT_EFIELD,
+                              "%s: field '%s' entry %u must be an array [seq, msgid, duplicate]",
+                              command, key, i),
+                   -1;
+        if (part[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' entry %u: seq must be an unsigned "
+                              "integer", command, key, i),
+                   -1;
+        if (part[1].type != MSGPACK_OBJECT_STR || part[1].via.str.size > LT_LTP_MAX_NAME ||
+            (part[1].via.str.size && memchr(part[1].via.str.ptr, 0, part[1].via.str.size)))
+            return lt_err_set(err, LT_EFIELD, "%s: field '%s' entry %u: msgid must be a string "
+                              "of at most %d bytes without NUL", command, key, i, LT_LTP_MAX_NAME),
+                   -1;
+        if (part[2].type != MSGPACK_OBJECT_BOOLEAN)
+            return lt_err_set(err, LT_EFIELD,
+                              "%s: field '%s' entry %u: duplicate must be a boolean", command, key,
+                              i),
+                   -1;
+        char msgid[LT_LTP_MAX_NAME + 1];
+        memcpy(msgid, part[1].via.str.ptr, part[1].via.str.size);
+        msgid[part[1].via.str.size] = 0;
+        if (lt_ltp_add_ack(self, part[0].via.u64, msgid, part[2].via.boolean))
+            return lt_err_set(err, LT_ENOMEM, "%s: out of memory", command), -1;
+    }
+    return 0;
+}
+
 //  Store value v into field f of self after checking its type and range;
 //  0, or -1 with err naming the command and the field.
 static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v,
@@ -702,6 +869,9 @@ static int s_decode_field(lt_ltp_t *self, s_field_t f, const msgpack_object *v,
                               v->via.bin.size),
                    -1;
         return 0;
+    case T_ACKS:
+    case T_IDS:
+        return s_decode_list(self, f, v, err);
     }
     return lt_err_set(err, LT_EINTERNAL, "%s: field '%s' has no type", command, key), -1;
 }
@@ -1065,6 +1235,20 @@ void lt_ltp_print(const lt_ltp_t *self, FILE *file)
         case T_BIN:
             fprintf(file, " %s=%zu bytes", key, self->payload_size);
             break;
+        case T_ACKS:
+            fprintf(file, " %s=%zu", key, self->ack_count);
+            for (size_t i = 0; i < self->ack_count; i++)
+                fprintf(file, "%s%llu:%s%s", i ? "," : "[",
+                        (unsigned long long) self->acks[i].seq, self->acks[i].msgid,
+                        self->acks[i].duplicate ? ":duplicate" : "");
+            fprintf(file, "%s", self->ack_count ? "]" : "");
+            break;
+        case T_IDS:
+            fprintf(file, " %s=%zu", key, self->id_count);
+            for (size_t i = 0; i < self->id_count; i++)
+                fprintf(file, "%s%llu", i ? "," : "[", (unsigned long long) self->ids[i]);
+            fprintf(file, "%s", self->id_count ? "]" : "");
+            break;
         }
     }
     fprintf(file, "\n");
@@ -1113,6 +1297,20 @@ bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b)
         case T_BIN:
             if (a->payload_size != b->payload_size ||
                 (a->payload_size && memcmp(a->payload, b->payload, a->payload_size)))
+                return false;
+            break;
+        case T_ACKS:
+            if (a->ack_count != b->ack_count)
+                return false;
+            for (size_t i = 0; i < a->ack_count; i++)
+                if (a->acks[i].seq != b->acks[i].seq ||
+                    a->acks[i].duplicate != b->acks[i].duplicate ||
+                    strcmp(a->acks[i].msgid, b->acks[i].msgid))
+                    return false;
+            break;
+        case T_IDS:
+            if (a->id_count != b->id_count ||
+                (a->id_count && memcmp(a->ids, b->ids, a->id_count * sizeof(uint64_t))))
                 return false;
             break;
         }
@@ -1172,6 +1370,15 @@ static lt_ltp_t *s_test_sample(lt_ltp_id_t id)
         }
         case T_BIN:
             assert(lt_ltp_set_payload(self, "<edXML/>", 8) == 0);
+            break;
+        case T_ACKS:
+            assert(lt_ltp_add_ack(self, UINT64_MAX, "01890a5d-ac96-774b-bcce-b302099a8057",
+                                  true) == 0);
+            assert(lt_ltp_add_ack(self, 7, "", false) == 0);
+            break;
+        case T_IDS:
+            assert(lt_ltp_add_delivery(self, UINT64_MAX) == 0);
+            assert(lt_ltp_add_delivery(self, 0) == 0);
             break;
         }
     }
@@ -1234,7 +1441,8 @@ static void s_test_pack_str(msgpack_packer *pk, const char *text)
 //  Bad values put in place of a field by the mistyped-field tests.
 typedef enum {
     V_NEGATIVE, V_OVER_U32, V_TEXT, V_INT, V_LONG_NAME, V_NUL, V_FLOAT, V_NIL, V_LONG_REASON,
-    V_ARRAY, V_BAD_ENVELOPE, V_TRUE,
+    V_ARRAY, V_BAD_ENVELOPE, V_TRUE, V_ACK_MSGID, V_ACK_DUPLICATE, V_ACK_SEQ, V_ID_NEGATIVE,
+    V_TOO_MANY,
 } s_bad_t;
 
 static void s_test_pack_bad(msgpack_packer *pk, s_bad_t bad)
@@ -1281,6 +1489,29 @@ static void s_test_pack_bad(msgpack_packer *pk, s_bad_t bad)
     case V_TRUE:
         msgpack_pack_true(pk);
         break;
+    case V_ACK_MSGID:   //  the second entry's msgid is a number
+    case V_ACK_DUPLICATE:   //  the first entry's duplicate is a number
+    case V_ACK_SEQ:   //  the first entry's seq is negative
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_array(pk, 3);
+        bad == V_ACK_SEQ ? msgpack_pack_int64(pk, -1) : msgpack_pack_uint64(pk, 1);
+        s_test_pack_str(pk, "a");
+        bad == V_ACK_DUPLICATE ? msgpack_pack_int(pk, 1) : msgpack_pack_false(pk);
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_uint64(pk, 2);
+        bad == V_ACK_MSGID ? msgpack_pack_int(pk, 3) : s_test_pack_str(pk, "b");
+        msgpack_pack_true(pk);
+        break;
+    case V_ID_NEGATIVE:
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_uint64(pk, 1);
+        msgpack_pack_int64(pk, -1);
+        break;
+    case V_TOO_MANY:
+        msgpack_pack_array(pk, LT_LTP_MAX_BATCH + 1);
+        for (int i = 0; i <= LT_LTP_MAX_BATCH; i++)
+            msgpack_pack_uint64(pk, (uint64_t) i);
+        break;
     }
 }
 
@@ -1310,6 +1541,20 @@ static void s_test_mistyped(lt_ltp_t **samples)
         {LT_LTP_PUBLISH, F_PAYLOAD, V_TEXT, LT_EFIELD, "PUBLISH: field 'payload' must be binary"},
         {LT_LTP_ACCEPTED, F_MSGID, V_NIL, LT_EFIELD, "ACCEPTED: field 'msgid' must be a string"},
         {LT_LTP_ACCEPTED, F_DUPLICATE, V_INT, LT_EFIELD, "'duplicate' must be a boolean"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_TEXT, LT_EFIELD, "ACCEPTED: field 'acks' must be an array"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_ARRAY, LT_EFIELD,
+         "field 'acks' entry 0 must be an array [seq, msgid, duplicate]"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_ACK_MSGID, LT_EFIELD, "'acks' entry 1: msgid must be a string"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_ACK_DUPLICATE, LT_EFIELD,
+         "'acks' entry 0: duplicate must be a boolean"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_ACK_SEQ, LT_EFIELD, "'acks' entry 0: seq must be an unsigned"},
+        {LT_LTP_ACCEPTED, F_ACKS, V_TOO_MANY, LT_EFIELD,
+         "ACCEPTED: field 'acks' has 4097 entries, more than 4096"},
+        {LT_LTP_DONE, F_DELIVERIES, V_ID_NEGATIVE, LT_EFIELD,
+         "DONE: field 'deliveries' entry 1 must be an unsigned integer"},
+        {LT_LTP_DONE, F_DELIVERIES, V_TOO_MANY, LT_EFIELD,
+         "DONE: field 'deliveries' has 4097 entries, more than 4096"},
+        {LT_LTP_HELLO, F_BATCH, V_INT, LT_EFIELD, "HELLO: field 'batch' must be a boolean"},
         {LT_LTP_REJECTED, F_REASON, V_LONG_REASON, LT_EFIELD, "'reason' is longer than 1024"},
         {LT_LTP_REJECTED, F_CODE, V_NIL, LT_EFIELD, "REJECTED: field 'code' must be"},
         {LT_LTP_DELIVER, F_DELIVERY, V_TRUE, LT_EFIELD, "DELIVER: field 'delivery' must be"},
@@ -1788,6 +2033,9 @@ void lt_ltp_test(bool verbose)
         lt_ltp_set_duplicate(bare, false);
         lt_ltp_set_delay(bare, 0);
         lt_ltp_set_stats(bare, NULL);
+        lt_ltp_set_batch(bare, false);
+        bare->ack_count = 0;
+        bare->id_count = 0;
         assert((s_wire_mask(bare) & optional) == 0);
         copy = s_test_roundtrip(bare);
         assert(lt_ltp_eq(copy, bare));
@@ -1804,6 +2052,41 @@ void lt_ltp_test(bool verbose)
     assert(!lt_ltp_eq(copy, samples[LT_LTP_DELIVER]));   //  routing ids differ
     lt_ltp_destroy(&copy);
     lt_ltp_destroy(&routed);
+
+    //  Batched acknowledgements: entries come back in order, and the
+    //  lists stop at LT_LTP_MAX_BATCH entries.
+    copy = s_test_roundtrip(samples[LT_LTP_ACCEPTED]);
+    assert(lt_ltp_ack_count(copy) == 2);
+    assert(lt_ltp_ack(copy, 0)->seq == UINT64_MAX && lt_ltp_ack(copy, 0)->duplicate);
+    assert(streq(lt_ltp_ack(copy, 0)->msgid, "01890a5d-ac96-774b-bcce-b302099a8057"));
+    assert(lt_ltp_ack(copy, 1)->seq == 7 && !lt_ltp_ack(copy, 1)->duplicate);
+    assert(streq(lt_ltp_ack(copy, 1)->msgid, ""));
+    lt_ltp_destroy(&copy);
+    copy = s_test_roundtrip(samples[LT_LTP_DONE]);
+    assert(lt_ltp_delivery_count(copy) == 2);
+    assert(lt_ltp_delivery_at(copy, 0) == UINT64_MAX && lt_ltp_delivery_at(copy, 1) == 0);
+    assert(lt_ltp_batch(samples[LT_LTP_HELLO]) && lt_ltp_batch(samples[LT_LTP_WELCOME]));
+    lt_ltp_destroy(&copy);
+    lt_ltp_t *full = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_t *acks = lt_ltp_new(LT_LTP_ACCEPTED);
+    char long_id[LT_LTP_MAX_NAME + 2];
+    memset(long_id, 'a', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = 0;
+    assert(lt_ltp_add_ack(acks, 1, long_id, false) == -1 && lt_ltp_ack_count(acks) == 0);
+    for (int i = 0; i < LT_LTP_MAX_BATCH; i++) {
+        assert(lt_ltp_add_delivery(full, (uint64_t) i) == 0);
+        assert(lt_ltp_add_ack(acks, (uint64_t) i, "01890a5d-ac96-774b-bcce-b302099a8057",
+                              i % 2) == 0);
+    }
+    assert(lt_ltp_add_delivery(full, 1) == -1 && lt_ltp_add_ack(acks, 1, "x", false) == -1);
+    copy = s_test_roundtrip(full);
+    assert(lt_ltp_eq(copy, full) && lt_ltp_delivery_count(copy) == LT_LTP_MAX_BATCH);
+    lt_ltp_destroy(&copy);
+    copy = s_test_roundtrip(acks);
+    assert(lt_ltp_eq(copy, acks) && lt_ltp_ack(copy, LT_LTP_MAX_BATCH - 1)->duplicate);
+    lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&full);
+    lt_ltp_destroy(&acks);
 
     //  A PUBLISH with no payload and no envelope set still round-trips.
     lt_ltp_t *empty = lt_ltp_new(LT_LTP_PUBLISH);

@@ -30,6 +30,7 @@ extern "C" {
 #define LT_LTP_MAX_STATS 65536                 //  longest stats (JSON text), in bytes
 #define LT_LTP_MAX_KEYS 64                     //  most keys in a body map
 #define LT_LTP_MAX_VALUES 65536                //  most msgpack values in one body
+#define LT_LTP_MAX_BATCH 4096                  //  most entries in 'acks' or 'deliveries'
 
 //  Commands. Values are stable (used in logs and stats), names travel on the wire.
 typedef enum {
@@ -52,6 +53,13 @@ typedef enum {
 } lt_ltp_id_t;
 
 typedef struct _lt_ltp_t lt_ltp_t;
+
+//  One further acknowledgement an ACCEPTED carries (field 'acks').
+typedef struct {
+    uint64_t seq;                        //  publisher's sequence number
+    bool duplicate;                      //  the broker already had the message
+    char msgid[LT_LTP_MAX_NAME + 1];     //  stored message id
+} lt_ltp_ack_t;
 
 //  Create a message with the given command and no fields set; NULL on no memory.
 lt_ltp_t *lt_ltp_new(lt_ltp_id_t id);
@@ -143,6 +151,19 @@ uint32_t lt_ltp_delay(const lt_ltp_t *self);            //  RETRY: wait at least
 void lt_ltp_set_delay(lt_ltp_t *self, uint32_t ms);
 const char *lt_ltp_stats(const lt_ltp_t *self);         //  PING/PONG c->b: own counters, JSON
 void lt_ltp_set_stats(lt_ltp_t *self, const char *stats);
+
+//  Batched acknowledgements (schemas/ltp.md, section 4.1). 'batch' in
+//  HELLO: the connector takes ACCEPTED with 'acks'; in WELCOME: the broker
+//  takes DONE with 'deliveries'. add_ack and add_delivery append one entry
+//  (-1 past LT_LTP_MAX_BATCH entries, an overlong msgid, or no memory).
+bool lt_ltp_batch(const lt_ltp_t *self);
+void lt_ltp_set_batch(lt_ltp_t *self, bool batch);
+int lt_ltp_add_ack(lt_ltp_t *self, uint64_t seq, const char *msgid, bool duplicate);
+size_t lt_ltp_ack_count(const lt_ltp_t *self);
+const lt_ltp_ack_t *lt_ltp_ack(const lt_ltp_t *self, size_t index);
+int lt_ltp_add_delivery(lt_ltp_t *self, uint64_t delivery);
+size_t lt_ltp_delivery_count(const lt_ltp_t *self);
+uint64_t lt_ltp_delivery_at(const lt_ltp_t *self, size_t index);
 
 //  Envelope: the getter lends; set takes ownership (*envelope_p becomes NULL);
 //  take hands the envelope to the caller and clears the field.
