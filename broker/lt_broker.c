@@ -24,6 +24,7 @@ static void s_session_destroy(session_t **session_p)
     session_t *session = *session_p;
     if (session) {
         zframe_destroy(&session->routing_id);
+        lt_ltp_destroy(&session->acks);
         free(session);
         *session_p = NULL;
     }
@@ -366,6 +367,7 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
     snprintf(session->name, sizeof(session->name), "%s", user);
     snprintf(session->kind, sizeof(session->kind), "%s", lt_ltp_kind(msg));
     session->credit = lt_ltp_credit(msg);
+    session->batch = lt_ltp_batch(msg);
     session->last_recv = zclock_mono();
     session->started = lt_time_ms();
     session->dest = dest;
@@ -380,6 +382,7 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
     lt_ltp_set_name(welcome, st->name);
     lt_ltp_set_heartbeat(welcome, (uint32_t) st->heartbeat_ms);
     lt_ltp_set_max_frame(welcome, (uint32_t) st->max_frame);
+    lt_ltp_set_batch(welcome, true);   //  DONE may carry further 'deliveries'
     lt_broker_send(self, session, &welcome);
     lt_log_info("event=session_start connector=%s kind=%s credit=%u", user, session->kind,
                 session->credit);
@@ -567,29 +570,49 @@ bool lt_broker_commit(broker_t *self)
     return ok;
 }
 
+//  Send the ACCEPTED a session's answers were gathered into, if any.
+static void s_flush_acks(broker_t *self, session_t *session)
+{
+    if (session->acks)
+        lt_broker_send(self, session, &session->acks);
+}
+
 //  Send one owed reply (ok: as decided; otherwise REJECTED with why) and
-//  release it.
+//  release it. To a session that takes batched acknowledgements, an
+//  ACCEPTED joins the one being filled (s_flush_acks sends it).
 static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *why)
 {
     char key[64];
     s_routing_key(reply->routing_id, key);
     session_t *session = zhashx_lookup(self->sessions, key);
     if (session) {
-        lt_ltp_t *msg = lt_ltp_new(ok ? reply->id : LT_LTP_REJECTED);
-        lt_ltp_set_seq(msg, reply->seq);
-        if (ok && reply->id == LT_LTP_ACCEPTED) {
-            lt_ltp_set_msgid(msg, reply->msgid);
-            lt_ltp_set_duplicate(msg, reply->duplicate);
+        bool accepted = ok && reply->id == LT_LTP_ACCEPTED;
+        if (accepted) {
             if (reply->duplicate)
                 session->dest->stats.duplicates++;
             else
                 session->dest->stats.accepted++;
         }
+        if (accepted && session->acks &&
+            lt_ltp_add_ack(session->acks, reply->seq, reply->msgid, reply->duplicate) == 0)
+            ;   //  goes with the ACCEPTED being filled
         else {
-            lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
-            lt_ltp_set_reason(msg, ok ? reply->reason : why);
+            s_flush_acks(self, session);
+            lt_ltp_t *msg = lt_ltp_new(ok ? reply->id : LT_LTP_REJECTED);
+            lt_ltp_set_seq(msg, reply->seq);
+            if (accepted) {
+                lt_ltp_set_msgid(msg, reply->msgid);
+                lt_ltp_set_duplicate(msg, reply->duplicate);
+            }
+            else {
+                lt_ltp_set_code(msg, ok ? (uint32_t) reply->code : LT_ESTORE);
+                lt_ltp_set_reason(msg, ok ? reply->reason : why);
+            }
+            if (accepted && session->batch)
+                session->acks = msg;
+            else
+                lt_broker_send(self, session, &msg);
         }
-        lt_broker_send(self, session, &msg);
         lt_broker_ops_confirm(self, (uint64_t) (zclock_usecs() - reply->read_us));
     }
     zframe_destroy(&reply->routing_id);
@@ -600,16 +623,22 @@ static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *wh
 static void s_send_durable(broker_t *self)
 {
     size_t kept = 0;
+    bool sent = false;
     for (size_t i = 0; i < self->reply_count; i++) {
         reply_t *reply = &self->replies[i];
         if (reply->gen == UINT64_MAX)
             continue;   //  answered at a failed commit
-        if (reply->gen != 0 && reply->gen <= self->durable_gen)
+        if (reply->gen != 0 && reply->gen <= self->durable_gen) {
             s_send_reply(self, reply, true, NULL);
+            sent = true;
+        }
         else if (kept++ != i)
             self->replies[kept - 1] = *reply;
     }
     self->reply_count = kept;
+    for (session_t *session = sent ? zhashx_first(self->sessions) : NULL; session;
+         session = zhashx_next(self->sessions))
+        s_flush_acks(self, session);
 }
 
 //  The store reports more commits on disk: answer their publishers and let
@@ -1059,14 +1088,21 @@ static bool s_test_quiet(zsock_t *one, zsock_t *two, int ms)
     return true;
 }
 
-static void s_test_hello(zsock_t *client, const char *name, uint32_t credit)
+//  Say HELLO; batch: offer to take batched acknowledgements.
+static void s_test_hello_batch(zsock_t *client, const char *name, uint32_t credit, bool batch)
 {
     lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
     lt_ltp_set_version(hello, LT_LTP_VERSION);
     lt_ltp_set_name(hello, name);
     lt_ltp_set_kind(hello, "test");
     lt_ltp_set_credit(hello, credit);
+    lt_ltp_set_batch(hello, batch);
     assert(lt_ltp_send(&hello, zsock_resolve(client)) == 0);
+}
+
+static void s_test_hello(zsock_t *client, const char *name, uint32_t credit)
+{
+    s_test_hello_batch(client, name, credit, false);
 }
 
 //  Send a PUBLISH of a document with key to recipient.
@@ -1229,6 +1265,66 @@ void lt_broker_test(bool verbose)
     lt_ltp_set_delivery(done, lt_ltp_delivery(msg));
     lt_ltp_send(&done, zsock_resolve(sink));
     lt_ltp_destroy(&msg);
+
+    //  Batched acknowledgements. A connector that says 'batch' in HELLO
+    //  gets the answers that one sync makes durable as one ACCEPTED (the
+    //  first in its own fields, the others in 'acks', in order); the
+    //  broker says 'batch' in WELCOME and takes a DONE naming several
+    //  deliveries. A connector that does not say it gets one each (above).
+    s_test_hello_batch(pub, "pub", 10, true);
+    msg = s_test_expect(pub, LT_LTP_WELCOME);
+    assert(lt_ltp_batch(msg));
+    lt_ltp_destroy(&msg);
+    s_test_hello_batch(sink, "sink", 10, true);
+    msg = s_test_expect(sink, LT_LTP_WELCOME);
+    assert(lt_ltp_batch(msg));
+    lt_ltp_destroy(&msg);
+    lt_store_test_hold_syncs(true);
+    s_test_publish(pub, 6, LT_KIND_DOCUMENT, "DOC-6", "000.00.00.G22", false);
+    s_test_publish(pub, 7, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
+    s_test_publish(pub, 8, LT_KIND_DOCUMENT, "DOC-8", "000.00.00.G22", false);
+    assert(s_test_quiet(pub, sink, 300));
+    lt_store_test_hold_syncs(false);
+    uint64_t answered[3] = {0};
+    size_t answers = 0, accepted_msgs = 0;
+    while (answers < 3) {
+        msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+        accepted_msgs++;
+        answered[answers++] = lt_ltp_seq(msg);
+        assert(lt_ltp_duplicate(msg) == (lt_ltp_seq(msg) == 7));
+        for (size_t i = 0; i < lt_ltp_ack_count(msg) && answers < 3; i++) {
+            const lt_ltp_ack_t *ack = lt_ltp_ack(msg, i);
+            answered[answers++] = ack->seq;
+            assert(ack->duplicate == (ack->seq == 7));
+            assert(lt_id_valid(ack->msgid) && (ack->seq != 7 || streq(ack->msgid, first)));
+        }
+        lt_ltp_destroy(&msg);
+    }
+    assert(answered[0] == 6 && answered[1] == 7 && answered[2] == 8);
+    assert(accepted_msgs < 3);   //  7 and 8 came while 6's sync was held: one group
+    done = lt_ltp_new(LT_LTP_DONE);
+    for (int i = 0; i < 2; i++) {
+        msg = s_test_expect(sink, LT_LTP_DELIVER);
+        const char *key = lt_envelope_key(lt_ltp_envelope(msg));
+        assert(streq(key, i ? "DOC-8" : "DOC-6"));
+        if (i)
+            assert(lt_ltp_add_delivery(done, lt_ltp_delivery(msg)) == 0);
+        else
+            lt_ltp_set_delivery(done, lt_ltp_delivery(msg));
+        lt_ltp_destroy(&msg);
+    }
+    lt_ltp_send(&done, zsock_resolve(sink));
+    for (int i = 0; i < 50; i++) {
+        zstr_free(&reply);
+        reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
+        assert(reply);
+        if (strstr(reply, "\"done\":4,"))
+            break;
+        zclock_sleep(20);
+    }
+    assert(strstr(reply, "\"done\":4,"));
+    assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":10,"));
+    zstr_free(&reply);
 
     //  A session is bound to the certificate that said HELLO: another
     //  connector reusing the routing id of a gone one is refused.

@@ -268,11 +268,11 @@ static void s_late_done(broker_t *self, dest_t *dest, uint64_t delivery)
     s_release_lane(self, dest, delivery);
 }
 
-void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg)
+//  One delivery id a DONE names.
+static void s_done(broker_t *self, session_t *session, uint64_t delivery)
 {
     dest_t *dest = session->dest;
     char key[24];
-    uint64_t delivery = lt_ltp_delivery(msg);
     inflight_t *item = s_inflight(dest, delivery, key);
     if (!item) {
         s_late_done(self, dest, delivery);
@@ -286,6 +286,13 @@ void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg)
     zhashx_delete(dest->inflight, key);
     dest->stats.done++;
     s_release_lane(self, dest, delivery);
+}
+
+void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg)
+{
+    s_done(self, session, lt_ltp_delivery(msg));
+    for (size_t i = 0; i < lt_ltp_delivery_count(msg); i++)
+        s_done(self, session, lt_ltp_delivery_at(msg, i));
 }
 
 //  Exponential backoff with equal jitter: half fixed, half random.

@@ -47,6 +47,8 @@ typedef struct {
     int64_t last_send;      //  monotonic ms of last message to it
     int64_t started;        //  Unix ms when HELLO was accepted
     dest_t *dest;           //  its destination state
+    bool batch;             //  takes ACCEPTED with further 'acks' (HELLO 'batch')
+    lt_ltp_t *acks;         //  the ACCEPTED being filled while answers go out, or NULL
 } session_t;
 
 //  One delivery handed to a session and not yet answered.

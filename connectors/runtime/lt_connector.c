@@ -333,6 +333,8 @@ typedef struct {
     zlistx_t *arrived;        //  work_t read in this round, for deliver_many() workers
     zhashx_t *inprog;         //  message key -> inprog_t
     uint32_t credit;          //  credit offered in HELLO
+    bool batch;               //  the broker takes DONE with further 'deliveries' (WELCOME)
+    lt_ltp_t *done;           //  the DONE being filled this round, or NULL (s_flush_done)
 } session_t;
 
 static void s_send(session_t *s, lt_ltp_t **msg_p)
@@ -359,11 +361,16 @@ static void s_hello(session_t *s, bool new_socket)
                          lt_conn_option(conn, "broker"), zmq_strerror(zmq_errno()));
     }
     s->ready = false;
+    s->batch = false;
+    //  DONEs not yet sent belong to the lost session: the broker puts its
+    //  deliveries back in the queue, and their repeats are answered again.
+    lt_ltp_destroy(&s->done);
     pthread_mutex_lock(&conn->lock);
     conn->connected = false;
     pthread_mutex_unlock(&conn->lock);
     lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
     lt_ltp_set_version(hello, LT_LTP_VERSION);
+    lt_ltp_set_batch(hello, true);   //  ACCEPTED may carry further 'acks'
     lt_ltp_set_name(hello, conn->name);
     lt_ltp_set_kind(hello, conn->ops->kind ? conn->ops->kind : conn->ops->name);
     lt_ltp_set_credit(hello, s->credit);
@@ -427,17 +434,31 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     pthread_mutex_unlock(&conn->lock);
 }
 
-//  Answer one delivery id with an outcome.
+//  Send the DONE this round's successes were gathered into, if any.
+static void s_flush_done(session_t *s)
+{
+    if (s->done)
+        s_send(s, &s->done);
+}
+
+//  Answer one delivery id with an outcome. A broker that takes batched
+//  acknowledgements gets the round's DONEs as one (s_flush_done).
 static void s_answer(session_t *s, uint64_t delivery, lt_delivery_result_t result,
                      const char *reason)
 {
+    if (result == LT_DELIVERY_OK && s->done && lt_ltp_add_delivery(s->done, delivery) == 0)
+        return;
+    s_flush_done(s);
     lt_ltp_t *msg = lt_ltp_new(result == LT_DELIVERY_OK      ? LT_LTP_DONE
                                : result == LT_DELIVERY_RETRY ? LT_LTP_RETRY
                                                              : LT_LTP_FAIL);
     lt_ltp_set_delivery(msg, delivery);
     if (result != LT_DELIVERY_OK)
         lt_ltp_set_reason(msg, reason && *reason ? reason : "no reason given");
-    s_send(s, &msg);
+    if (result == LT_DELIVERY_OK && s->batch)
+        s->done = msg;
+    else
+        s_send(s, &msg);
 }
 
 //  Remember a message id as delivered (the oldest forgotten past
@@ -540,6 +561,25 @@ static void s_attach_stats(session_t *s, lt_ltp_t *msg)
     free(text);
 }
 
+//  The pending publish with sequence number seq, or NULL (answered already).
+static pending_t *s_pending_of(session_t *s, uint64_t seq)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%llu", (unsigned long long) seq);
+    return zhashx_lookup(s->by_seq, key);
+}
+
+//  One acknowledgement of an ACCEPTED: the publish is on the broker's disk.
+static void s_on_accepted(session_t *s, uint64_t seq, const char *msgid, bool duplicate)
+{
+    pending_t *p = s_pending_of(s, seq);
+    if (!p)
+        return;   //  answer to a resend already answered
+    lt_publish_result_t result = {.code = LT_OK, .duplicate = duplicate};
+    snprintf(result.msgid, sizeof(result.msgid), "%s", msgid);
+    s_complete(s, p, &result);
+}
+
 //  Handle one message from the broker.
 static void s_on_broker(session_t *s)
 {
@@ -559,6 +599,7 @@ static void s_on_broker(session_t *s)
         if (s->ready)
             break;   //  answer to a HELLO repeated while the first was on its way
         s->ready = true;
+        s->batch = lt_ltp_batch(msg);
         s->hello_backoff = 0;
         s->heartbeat = (int) lt_ltp_heartbeat(msg);
         if (s->heartbeat < 100)
@@ -575,26 +616,22 @@ static void s_on_broker(session_t *s)
         }
         break;
     case LT_LTP_ACCEPTED:
+        s_on_accepted(s, lt_ltp_seq(msg), lt_ltp_msgid(msg), lt_ltp_duplicate(msg));
+        for (size_t i = 0; i < lt_ltp_ack_count(msg); i++) {
+            const lt_ltp_ack_t *ack = lt_ltp_ack(msg, i);
+            s_on_accepted(s, ack->seq, ack->msgid, ack->duplicate);
+        }
+        break;
     case LT_LTP_REJECTED: {
-        char key[24];
-        snprintf(key, sizeof(key), "%llu", (unsigned long long) lt_ltp_seq(msg));
-        pending_t *p = zhashx_lookup(s->by_seq, key);
+        pending_t *p = s_pending_of(s, lt_ltp_seq(msg));
         if (!p)
             break;   //  answer to a resend already answered
-        lt_publish_result_t result = {.code = LT_OK};
-        if (lt_ltp_id(msg) == LT_LTP_ACCEPTED) {
-            snprintf(result.msgid, sizeof(result.msgid), "%s", lt_ltp_msgid(msg));
-            result.duplicate = lt_ltp_duplicate(msg);
-        }
-        else {
-            result.code = (lt_error_t) lt_ltp_code(msg);
-            snprintf(result.reason, sizeof(result.reason), "%s", lt_ltp_reason(msg));
-            if (lt_error_transient(result.code)) {
-                p->resend_at = zclock_mono() + 1000;
-                break;
-            }
-        }
-        s_complete(s, p, &result);
+        lt_publish_result_t result = {.code = (lt_error_t) lt_ltp_code(msg)};
+        snprintf(result.reason, sizeof(result.reason), "%s", lt_ltp_reason(msg));
+        if (lt_error_transient(result.code))
+            p->resend_at = zclock_mono() + 1000;
+        else
+            s_complete(s, p, &result);
         break;
     }
     case LT_LTP_DELIVER:
@@ -804,8 +841,10 @@ static void s_session_actor(zsock_t *pipe, void *args)
             for (int i = 0; i < 1000 && (zsock_events(s->dealer) & ZMQ_POLLIN); i++)
                 s_on_broker(s);
         s_hand_over(s);
+        s_flush_done(s);
         s_on_tick(s);
     }
+    s_flush_done(s);
     if (s->ready) {
         lt_ltp_t *bye = lt_ltp_new(LT_LTP_BYE);
         s_send(s, &bye);
@@ -815,6 +854,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     snprintf(stopped.reason, sizeof(stopped.reason), "connector stopping");
     while (zlistx_size(s->pending))
         s_complete(s, zlistx_first(s->pending), &stopped);
+    lt_ltp_destroy(&s->done);   //  answers found only now: the session is over
     zhashx_destroy(&s->by_seq);
     zlistx_destroy(&s->pending);
     lt_seen_destroy(&s->seen);
