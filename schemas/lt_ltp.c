@@ -73,6 +73,10 @@ struct _lt_ltp_t {
     uint64_t *ids;             //  DONE: further delivery ids
     size_t id_count;           //  entries in use
     size_t id_alloc;           //  entries allocated
+    lt_ltp_t **items;          //  BATCH: the messages, in order (NULL once taken)
+    size_t item_count;         //  entries in use
+    size_t item_alloc;         //  entries allocated
+    size_t item_bytes;         //  their payload bytes
 };
 
 //  Bodies larger than this lend their payload to the decoded message
@@ -140,6 +144,7 @@ static const struct {
     [LT_LTP_PONG] = {S_NAME("PONG"), 0, B(F_STATS)},
     [LT_LTP_ERROR] = {S_NAME("ERROR"), B(F_CODE) | B(F_REASON), 0},
     [LT_LTP_BYE] = {S_NAME("BYE"), 0, 0},
+    [LT_LTP_BATCH] = {S_NAME("BATCH"), 0, 0},   //  its body is its messages (s_pack_batch)
 };
 
 //  Member of field f inside a message, as a pointer of the given type.
@@ -183,6 +188,9 @@ void lt_ltp_destroy(lt_ltp_t **self_p)
     s_payload_release(self);
     free(self->acks);
     free(self->ids);
+    for (size_t i = 0; i < self->item_count; i++)
+        lt_ltp_destroy(&self->items[i]);
+    free(self->items);
     free(self);
     *self_p = NULL;
 }
@@ -455,6 +463,38 @@ uint64_t lt_ltp_delivery_at(const lt_ltp_t *self, size_t index)
     return self->ids[index];
 }
 
+int lt_ltp_batch_add(lt_ltp_t *self, lt_ltp_t **msg_p)
+{
+    assert(self && self->id == LT_LTP_BATCH && msg_p && *msg_p);
+    if ((*msg_p)->id == LT_LTP_BATCH ||
+        s_grow((void **) &self->items, sizeof(lt_ltp_t *), self->item_count, &self->item_alloc))
+        return -1;
+    self->item_bytes += (*msg_p)->payload_size;
+    self->items[self->item_count++] = *msg_p;
+    *msg_p = NULL;
+    return 0;
+}
+
+size_t lt_ltp_batch_count(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->item_count;
+}
+
+lt_ltp_t *lt_ltp_batch_take(lt_ltp_t *self, size_t index)
+{
+    assert(self && index < self->item_count);
+    lt_ltp_t *msg = self->items[index];
+    self->items[index] = NULL;
+    return msg;
+}
+
+size_t lt_ltp_batch_bytes(const lt_ltp_t *self)
+{
+    assert(self);
+    return self->item_bytes;
+}
+
 //  True when field f holds something other than its zero value; decides
 //  whether an optional field goes on the wire.
 static bool s_field_set(const lt_ltp_t *self, s_field_t f)
@@ -496,6 +536,23 @@ static uint32_t s_wire_mask(const lt_ltp_t *self)
 //  fails.
 static int s_pack_body(const lt_ltp_t *self, uint32_t mask, size_t extra, msgpack_packer *pk)
 {
+    if (self->id == LT_LTP_BATCH) {
+        //  A BATCH's body is an array of its messages' command names and
+        //  bodies, one after the other.
+        size_t count = 0;
+        for (size_t i = 0; i < self->item_count; i++)
+            count += self->items[i] != NULL;
+        int rc = msgpack_pack_array(pk, 2 * count + extra);
+        for (size_t i = 0; i < self->item_count && rc == 0; i++) {
+            const lt_ltp_t *item = self->items[i];
+            if (!item)
+                continue;
+            const char *name = s_commands[item->id].name;
+            rc |= msgpack_pack_str_with_body(pk, name, strlen(name));
+            rc |= s_pack_body(item, s_wire_mask(item), 0, pk);
+        }
+        return rc == 0 ? 0 : -1;
+    }
     int rc = msgpack_pack_map(pk, (size_t) __builtin_popcount(mask) + extra);
     for (int f = 0; f < F_COUNT && rc == 0; f++) {
         if (!(mask & B(f)))
@@ -989,6 +1046,105 @@ void lt_ltp_unpack_done(void)
         msgpack_zone_clear(zone);
 }
 
+static lt_ltp_t *s_decode(const void *command, size_t command_size, const void *body,
+                          size_t body_size, size_t max_frame, zmq_msg_t *lend, lt_err_t *err);
+
+//  A BATCH's body: an array holding, for each message, its command name and
+//  its body map. Each message is checked and decoded as if it had come
+//  alone (its own limits, its own errors); one bad message refuses the
+//  whole BATCH, naming it. lend, when not NULL, is the frame holding body:
+//  each message that lends its payload keeps a reference to it.
+static lt_ltp_t *s_decode_batch(const uint8_t *body, size_t size, size_t max_frame,
+                                zmq_msg_t *lend, lt_err_t *err)
+{
+    uint64_t values = 0;
+    size_t at = 0;
+    if (size >= 1 && body[0] >= 0x90 && body[0] <= 0x9f) {
+        values = body[0] & 0x0f;
+        at = 1;
+    }
+    else if (size >= 3 && body[0] == 0xdc) {
+        values = s_be(body + 1, 2);
+        at = 3;
+    }
+    else if (size >= 5 && body[0] == 0xdd) {
+        values = s_be(body + 1, 4);
+        at = 5;
+    }
+    else {
+        lt_err_set(err, LT_EPROTO, "BATCH: body is not a msgpack array");
+        return NULL;
+    }
+    if (values == 0 || values % 2 || values / 2 > LT_LTP_MAX_BATCH) {
+        lt_err_set(err, LT_EPROTO,
+                   "BATCH: array of %llu values; expected a command name and a body for each "
+                   "of 1 to %d messages",
+                   (unsigned long long) values, LT_LTP_MAX_BATCH);
+        return NULL;
+    }
+    lt_ltp_t *self = lt_ltp_new(LT_LTP_BATCH);
+    if (!self) {
+        lt_err_set(err, LT_ENOMEM, "BATCH: out of memory");
+        return NULL;
+    }
+    lt_err_t sub;
+    for (size_t i = 0; i < values / 2; i++) {
+        size_t len = 0, head = 0;
+        if (at < size && body[at] >= 0xa0 && body[at] <= 0xbf) {
+            len = body[at] & 0x1f;
+            head = 1;
+        }
+        else if (at + 1 < size && body[at] == 0xd9) {
+            len = body[at + 1];
+            head = 2;
+        }
+        if (head == 0 || len > size - at - head) {
+            lt_err_set(err, LT_EPROTO, "BATCH: message %zu: %s", i,
+                       at >= size ? "missing (the body ends before it)"
+                                  : "command name is not a string within the body");
+            goto fail;
+        }
+        const uint8_t *name = body + at + head;
+        at += head + len;
+        size_t end = 0;
+        if (lt_ltp_check_msgpack(body + at, size - at, LT_LTP_MAX_VALUES, &end, &sub)) {
+            lt_err_set(err, LT_EPROTO, "BATCH: message %zu: body: %s", i, sub.detail);
+            goto fail;
+        }
+        zmq_msg_t share;
+        if (lend) {
+            zmq_msg_init(&share);
+            zmq_msg_copy(&share, lend);   //  a reference, not a copy of the bytes
+        }
+        lt_ltp_t *msg = s_decode(name, len, body + at, end, max_frame, lend ? &share : NULL, &sub);
+        if (lend)
+            zmq_msg_close(&share);   //  empty when msg took it over
+        if (!msg) {
+            lt_err_set(err, sub.code, "BATCH: message %zu: %s", i, sub.detail);
+            goto fail;
+        }
+        if (msg->id == LT_LTP_BATCH) {
+            lt_ltp_destroy(&msg);
+            lt_err_set(err, LT_EPROTO, "BATCH: message %zu is a BATCH (batches do not nest)", i);
+            goto fail;
+        }
+        if (lt_ltp_batch_add(self, &msg)) {   //  at most LT_LTP_MAX_BATCH: no memory
+            lt_ltp_destroy(&msg);
+            lt_err_set(err, LT_ENOMEM, "BATCH: out of memory at message %zu", i);
+            goto fail;
+        }
+        at += end;
+    }
+    if (at != size) {
+        lt_err_set(err, LT_EPROTO, "BATCH: %zu trailing bytes after its messages", size - at);
+        goto fail;
+    }
+    return self;
+fail:
+    lt_ltp_destroy(&self);
+    return NULL;
+}
+
 //  lt_ltp_decode; lend, when not NULL, is the libzmq message holding body,
 //  which the decoded message takes over if its payload lies in it.
 static lt_ltp_t *s_decode(const void *command, size_t command_size, const void *body,
@@ -1015,6 +1171,8 @@ static lt_ltp_t *s_decode(const void *command, size_t command_size, const void *
         lt_err_set(err, LT_EPROTO, "%s: empty body (expected a msgpack map)", name);
         return NULL;
     }
+    if (id == LT_LTP_BATCH)
+        return s_decode_batch(body, body_size, max_frame, lend, err);
     size_t end = 0;
     lt_err_t sub;
     if (lt_ltp_check_msgpack(body, body_size, LT_LTP_MAX_VALUES, &end, &sub)) {
@@ -1206,6 +1364,8 @@ void lt_ltp_print(const lt_ltp_t *self, FILE *file)
         fprintf(file, " routing_id=%s", hex ? hex : "?");
         free(hex);
     }
+    if (self->id == LT_LTP_BATCH)
+        fprintf(file, " messages=%zu", self->item_count);
     uint32_t mask = s_wire_mask(self);
     for (int f = 0; f < F_COUNT; f++) {
         if (!(mask & B(f)))
@@ -1260,6 +1420,14 @@ bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b)
     if (a->id != b->id || !a->routing_id != !b->routing_id ||
         (a->routing_id && !zframe_eq(a->routing_id, b->routing_id)))
         return false;
+    if (a->id == LT_LTP_BATCH) {
+        if (a->item_count != b->item_count)
+            return false;
+        for (size_t i = 0; i < a->item_count; i++)
+            if (!a->items[i] != !b->items[i] ||
+                (a->items[i] && !lt_ltp_eq(a->items[i], b->items[i])))
+                return false;
+    }
     uint32_t mask = s_commands[a->id].required | s_commands[a->id].optional;
     for (int f = 0; f < F_COUNT; f++) {
         if (!(mask & B(f)))
@@ -1382,6 +1550,11 @@ static lt_ltp_t *s_test_sample(lt_ltp_id_t id)
             break;
         }
     }
+    if (id == LT_LTP_BATCH)
+        for (lt_ltp_id_t item = LT_LTP_PUBLISH; item <= LT_LTP_DONE; item++) {
+            lt_ltp_t *msg = s_test_sample(item);
+            assert(lt_ltp_batch_add(self, &msg) == 0 && msg == NULL);
+        }
     return self;
 }
 
@@ -1909,6 +2082,101 @@ static int s_test_read_wait(zsock_t *socket, bool router, size_t max_frame,
 //  Each malformed (and one good) multipart message goes once through
 //  lt_ltp_recv and once through lt_ltp_read, on both a ROUTER and a DEALER:
 //  both take or refuse it alike, with the same code and reason.
+//  BATCH: messages in one frame, each decoded as if alone; a bad one
+//  refuses the whole frame and is named.
+static void s_test_batch(bool verbose)
+{
+    lt_err_t err;
+    static const struct {
+        const char *body;    //  the BATCH body
+        size_t size;         //  its bytes
+        lt_error_t code;     //  expected (LT_OK: taken)
+        const char *text;    //  expected in the detail
+    } cases[] = {
+        {S_NAME("\x92\xa4PING\x80"), LT_OK, ""},
+        {S_NAME("\x80"), LT_EPROTO, "BATCH: body is not a msgpack array"},
+        {S_NAME("\x90"), LT_EPROTO, "BATCH: array of 0 values"},
+        {S_NAME("\x91\xa4PING"), LT_EPROTO, "BATCH: array of 1 values"},
+        {S_NAME("\xdc\x20\x02"), LT_EPROTO, "BATCH: array of 8194 values"},
+        {S_NAME("\x92\x01\x80"), LT_EPROTO, "BATCH: message 0: command name is not a string"},
+        {S_NAME("\x92\xa9PING"), LT_EPROTO, "BATCH: message 0: command name is not a string"},
+        {S_NAME("\x92\xa4PING\xc1"), LT_EPROTO, "BATCH: message 0: body:"},
+        {S_NAME("\x94\xa4PING\x80"), LT_EPROTO, "BATCH: message 1: missing"},
+        {S_NAME("\x92\xa4PING\x80\x00"), LT_EPROTO, "BATCH: 1 trailing bytes after its messages"},
+        {S_NAME("\x92\xa5" "BATCH\x92\xa4PING\x80"), LT_EPROTO,
+         "BATCH: message 0 is a BATCH (batches do not nest)"},
+        {S_NAME("\x92\xa5" "BOGUS\x80"), LT_ECOMMAND, "BATCH: message 0: unknown command 'BOGUS'"},
+        {S_NAME("\x94\xa4PING\x80\xa4" "DONE\x80"), LT_EFIELD,
+         "BATCH: message 1: DONE: field 'delivery' is missing"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        lt_ltp_t *msg = lt_ltp_decode("BATCH", 5, cases[c].body, cases[c].size, 0, &err);
+        if (cases[c].code == LT_OK) {
+            assert(msg && lt_ltp_batch_count(msg) == 1);
+            lt_ltp_t *ping = lt_ltp_batch_take(msg, 0);
+            assert(ping && lt_ltp_id(ping) == LT_LTP_PING && !lt_ltp_batch_take(msg, 0));
+            lt_ltp_destroy(&ping);
+            lt_ltp_destroy(&msg);
+        }
+        else
+            s_test_refused(msg, &err, cases[c].code, cases[c].text);
+    }
+    //  A BATCH does not take a BATCH, nor more than LT_LTP_MAX_BATCH messages.
+    lt_ltp_t *batch = lt_ltp_new(LT_LTP_BATCH), *inner = lt_ltp_new(LT_LTP_BATCH);
+    assert(lt_ltp_batch_add(batch, &inner) == -1 && inner);
+    lt_ltp_destroy(&inner);
+    for (int i = 0; i < LT_LTP_MAX_BATCH; i++) {
+        lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+        assert(lt_ltp_batch_add(batch, &ping) == 0);
+    }
+    lt_ltp_t *extra = lt_ltp_new(LT_LTP_PING);
+    assert(lt_ltp_batch_add(batch, &extra) == -1 && extra);
+    lt_ltp_destroy(&extra);
+    lt_ltp_t *copy = s_test_roundtrip(batch);
+    assert(lt_ltp_eq(copy, batch) && lt_ltp_batch_count(copy) == LT_LTP_MAX_BATCH);
+    lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&batch);
+
+    //  Through sockets: payloads of the messages stay readable after the
+    //  BATCH that brought them is gone (each holds its share of the frame).
+    zsock_t *router, *dealer;
+    s_test_pair("lt_ltp_test_batch", &router, &dealer);
+    batch = lt_ltp_new(LT_LTP_BATCH);
+    uint8_t payload[3000];
+    for (int i = 0; i < 3; i++) {
+        lt_ltp_t *publish = s_test_sample(LT_LTP_PUBLISH);
+        lt_ltp_set_seq(publish, (uint64_t) i + 1);
+        memset(payload, 'a' + i, sizeof(payload));
+        assert(lt_ltp_set_payload(publish, payload, sizeof(payload) - (size_t) i) == 0);
+        assert(lt_ltp_batch_add(batch, &publish) == 0);
+    }
+    assert(lt_ltp_batch_bytes(batch) == 3 * sizeof(payload) - 3);
+    assert(lt_ltp_send(&batch, dealer) == 0 && !batch);
+    lt_ltp_read_t in;
+    assert(s_test_read_wait(router, true, 0, &in, &err) == 0);
+    assert(in.msg && lt_ltp_id(in.msg) == LT_LTP_BATCH && lt_ltp_batch_count(in.msg) == 3);
+    lt_ltp_t *got[3];
+    for (size_t i = 0; i < 3; i++)
+        got[i] = lt_ltp_batch_take(in.msg, i);
+    lt_ltp_destroy(&in.msg);
+    zframe_destroy(&in.routing_id);
+    for (int i = 0; i < 3; i++) {
+        assert(lt_ltp_id(got[i]) == LT_LTP_PUBLISH && lt_ltp_seq(got[i]) == (uint64_t) i + 1);
+        memset(payload, 'a' + i, sizeof(payload));
+        assert(lt_ltp_payload_size(got[i]) == sizeof(payload) - (size_t) i);
+        assert(memcmp(lt_ltp_payload(got[i]), payload, sizeof(payload) - (size_t) i) == 0);
+        size_t size = 0;
+        uint8_t *taken = lt_ltp_take_payload(got[i], &size);
+        assert(taken && size == sizeof(payload) - (size_t) i && taken[0] == 'a' + i);
+        free(taken);
+        lt_ltp_destroy(&got[i]);
+    }
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+    if (verbose)
+        printf("batch ");
+}
+
 static void s_test_both_paths(bool verbose)
 {
     zsock_t *router, *dealer;
@@ -2192,6 +2460,7 @@ void lt_ltp_test(bool verbose)
 
     s_test_sockets(verbose);
     s_test_both_paths(verbose);
+    s_test_batch(verbose);
     for (int id = 0; id < LT_LTP_COUNT; id++)
         lt_ltp_destroy(&samples[id]);
     msgpack_sbuffer_destroy(&sbuf);

@@ -30,7 +30,7 @@ extern "C" {
 #define LT_LTP_MAX_STATS 65536                 //  longest stats (JSON text), in bytes
 #define LT_LTP_MAX_KEYS 64                     //  most keys in a body map
 #define LT_LTP_MAX_VALUES 65536                //  most msgpack values in one body
-#define LT_LTP_MAX_BATCH 4096                  //  most entries in 'acks' or 'deliveries'
+#define LT_LTP_MAX_BATCH 4096                  //  most entries in 'acks', 'deliveries' or a BATCH
 
 //  Commands. Values are stable (used in logs and stats), names travel on the wire.
 typedef enum {
@@ -49,6 +49,7 @@ typedef enum {
     LT_LTP_PONG = 12,      //  both  stats (optional, connector to broker)
     LT_LTP_ERROR = 13,     //  b->c  code, reason (session-level error)
     LT_LTP_BYE = 14,       //  both  (no fields) clean close
+    LT_LTP_BATCH = 15,     //  both  several messages in one frame (peers that said 'batch')
     LT_LTP_COUNT
 } lt_ltp_id_t;
 
@@ -164,6 +165,16 @@ const lt_ltp_ack_t *lt_ltp_ack(const lt_ltp_t *self, size_t index);
 int lt_ltp_add_delivery(lt_ltp_t *self, uint64_t delivery);
 size_t lt_ltp_delivery_count(const lt_ltp_t *self);
 uint64_t lt_ltp_delivery_at(const lt_ltp_t *self, size_t index);
+
+//  BATCH: several messages to one peer in one frame (schemas/ltp.md,
+//  section 4.2). add takes *msg_p (cleared) and fails, leaving it, past
+//  LT_LTP_MAX_BATCH messages or for a BATCH; count says how many it holds;
+//  take hands message index to the caller (NULL when taken already);
+//  bytes is the sum of the held messages' payload sizes.
+int lt_ltp_batch_add(lt_ltp_t *self, lt_ltp_t **msg_p);
+size_t lt_ltp_batch_count(const lt_ltp_t *self);
+lt_ltp_t *lt_ltp_batch_take(lt_ltp_t *self, size_t index);
+size_t lt_ltp_batch_bytes(const lt_ltp_t *self);
 
 //  Envelope: the getter lends; set takes ownership (*envelope_p becomes NULL);
 //  take hands the envelope to the caller and clears the field.
