@@ -25,6 +25,7 @@ static void s_session_destroy(session_t **session_p)
     if (session) {
         zframe_destroy(&session->routing_id);
         lt_ltp_destroy(&session->acks);
+        lt_ltp_destroy(&session->out);
         free(session);
         *session_p = NULL;
     }
@@ -70,7 +71,14 @@ static void s_routing_key(zframe_t *routing_id, char key[64])
     key[2 * size] = 0;
 }
 
-void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
+//  A session's gathered messages go out past these (and at each round's end).
+#define S_OUT_BYTES (1024 * 1024)   //  payload bytes
+#define S_OUT_COUNT 1024            //  messages
+//  A message with a larger payload goes alone, after what was gathered.
+#define S_OUT_ALONE (64 * 1024)
+
+//  Send *msg_p to the session's connector now.
+static void s_send_now(broker_t *self, session_t *session, lt_ltp_t **msg_p)
 {
     lt_ltp_set_routing_id(*msg_p, session->routing_id);
     if (lt_ltp_send(msg_p, zsock_resolve(self->router)) == 0)
@@ -78,6 +86,52 @@ void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
     else
         lt_log_warning("event=send_failed connector=%s reason=\"%s\"", session->name,
                        zmq_strerror(zmq_errno()));
+}
+
+//  Send what the session gathered, if anything: one message alone, more
+//  as one BATCH.
+static void s_flush_out(broker_t *self, session_t *session)
+{
+    if (!session->out)
+        return;
+    if (lt_ltp_batch_count(session->out) == 1) {
+        lt_ltp_t *only = lt_ltp_batch_take(session->out, 0);
+        lt_ltp_destroy(&session->out);
+        s_send_now(self, session, &only);
+    }
+    else
+        s_send_now(self, session, &session->out);
+}
+
+void lt_broker_flush(broker_t *self)
+{
+    for (session_t *session = zhashx_first(self->sessions); session;
+         session = zhashx_next(self->sessions))
+        s_flush_out(self, session);
+}
+
+//  To a connector that said 'batch', messages are gathered and go out as
+//  one BATCH at the end of the broker's round (lt_broker_flush), or once
+//  they are many; in the order they were given.
+void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
+{
+    if (!session->batch || lt_ltp_payload_size(*msg_p) > S_OUT_ALONE) {
+        s_flush_out(self, session);
+        s_send_now(self, session, msg_p);
+        return;
+    }
+    if (!session->out && !(session->out = lt_ltp_new(LT_LTP_BATCH))) {
+        s_send_now(self, session, msg_p);
+        return;
+    }
+    if (lt_ltp_batch_add(session->out, msg_p)) {
+        s_flush_out(self, session);
+        s_send_now(self, session, msg_p);
+        return;
+    }
+    if (lt_ltp_batch_count(session->out) >= S_OUT_COUNT ||
+        lt_ltp_batch_bytes(session->out) >= S_OUT_BYTES)
+        s_flush_out(self, session);
 }
 
 //  Answer a peer without a session (or before one exists) with ERROR.
@@ -383,38 +437,20 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
     lt_ltp_set_heartbeat(welcome, (uint32_t) st->heartbeat_ms);
     lt_ltp_set_max_frame(welcome, (uint32_t) st->max_frame);
     lt_ltp_set_batch(welcome, true);   //  DONE may carry further 'deliveries'
-    lt_broker_send(self, session, &welcome);
+    s_send_now(self, session, &welcome);
     lt_log_info("event=session_start connector=%s kind=%s credit=%u", user, session->kind,
                 session->credit);
 }
 
 //  Read and apply one message from the ROUTER; returns -1 when none.
-static int s_read_one(broker_t *self)
+//  Apply one message from the connection routing_id (its CURVE identity
+//  user, NULL when none): HELLO, or a command of its session.
+static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg)
 {
-    const lt_settings_t *st = lt_config_settings(self->config);
-    lt_err_t err;
-    lt_ltp_read_t in;
-    if (lt_ltp_read(self->router, true, (size_t) st->max_frame, &in, &err))
-        return -1;
-    lt_ltp_t *msg = in.msg;
-    zframe_t *routing_id = in.routing_id;
-    const char *user = in.has_user ? in.user : NULL;
     char key[64] = "";
-    if (routing_id)
-        s_routing_key(routing_id, key);
-    session_t *session = routing_id ? zhashx_lookup(self->sessions, key) : NULL;
-    if (session)
-        session->last_recv = zclock_mono();
-    if (!msg) {
-        self->stats.bad_frames++;
-        if (session)
-            session->dest->stats.errors++;
-        lt_log_warning("event=bad_frame connector=%s code=%s reason=\"%s\"",
-                       user ? user : "?", lt_error_name(err.code), err.detail);
-        if (routing_id)
-            s_send_error(self, routing_id, err.code, err.detail);
-    }
-    else if (lt_ltp_id(msg) == LT_LTP_HELLO)
+    s_routing_key(routing_id, key);
+    session_t *session = zhashx_lookup(self->sessions, key);
+    if (lt_ltp_id(msg) == LT_LTP_HELLO)
         s_on_hello(self, routing_id, user, msg);
     else if (!session) {
         if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG)
@@ -471,8 +507,50 @@ static int s_read_one(broker_t *self)
         }
     }
     lt_ltp_destroy(&msg);
+}
+
+//  Read and apply one message from the ROUTER, or each message of a
+//  BATCH in order; returns how many, or -1 when none waits.
+static int s_read_one(broker_t *self)
+{
+    const lt_settings_t *st = lt_config_settings(self->config);
+    lt_err_t err;
+    lt_ltp_read_t in;
+    if (lt_ltp_read(self->router, true, (size_t) st->max_frame, &in, &err))
+        return -1;
+    lt_ltp_t *msg = in.msg;
+    zframe_t *routing_id = in.routing_id;
+    const char *user = in.has_user ? in.user : NULL;
+    char key[64] = "";
+    if (routing_id)
+        s_routing_key(routing_id, key);
+    session_t *session = routing_id ? zhashx_lookup(self->sessions, key) : NULL;
+    if (session)
+        session->last_recv = zclock_mono();
+    int count = 1;
+    if (!msg) {
+        self->stats.bad_frames++;
+        if (session)
+            session->dest->stats.errors++;
+        lt_log_warning("event=bad_frame connector=%s code=%s reason=\"%s\"",
+                       user ? user : "?", lt_error_name(err.code), err.detail);
+        if (routing_id)
+            s_send_error(self, routing_id, err.code, err.detail);
+    }
+    else if (!routing_id)
+        ;   //  a ROUTER always gives one
+    else if (lt_ltp_id(msg) == LT_LTP_BATCH) {
+        count = (int) lt_ltp_batch_count(msg);
+        for (size_t i = 0; i < lt_ltp_batch_count(msg); i++)
+            s_handle(self, routing_id, user, lt_ltp_batch_take(msg, i));
+    }
+    else {
+        s_handle(self, routing_id, user, msg);
+        msg = NULL;
+    }
+    lt_ltp_destroy(&msg);
     zframe_destroy(&routing_id);
-    return 0;
+    return count;
 }
 
 //  After a commit that kept nothing, the in-memory view (in flight,
@@ -838,6 +916,8 @@ static void s_stop(broker_t *self)
         lt_broker_commit(self);
     if (self->store && self->reply_count)
         lt_broker_sync(self);   //  answer what is on disk before the sessions go
+    if (self->sessions)
+        lt_broker_flush(self);
     zhashx_destroy(&self->sessions);
     zhashx_destroy(&self->dests);
     json_decref(self->stuck);
@@ -948,13 +1028,18 @@ void lt_broker_actor(zsock_t *pipe, void *args)
         //  Read everything waiting, within the batch bounds, then commit once.
         self->batch_bytes = 0;
         size_t reads = 0;
+        size_t dispatch_at = S_DISPATCH_EVERY;
+        int got;
         while (reads < (size_t) st->batch_max && self->batch_bytes < (size_t) st->batch_bytes &&
-               s_read_one(self) == 0) {
-            reads++;
+               (got = s_read_one(self)) >= 0) {
+            reads += (size_t) got;
             //  Credit that came back with DONEs is used at once for what
             //  is on disk, rather than after the whole read.
-            if (reads % S_DISPATCH_EVERY == 0 && self->durable_top != UINT64_MAX)
+            if (reads >= dispatch_at && self->durable_top != UINT64_MAX) {
+                dispatch_at = reads + S_DISPATCH_EVERY;
                 s_dispatch_ready(self);
+                lt_broker_flush(self);
+            }
             //  The sync ended: commit what was read meanwhile and answer
             //  what it covered now rather than after a long read.
             if (lt_store_synced(self->store) > self->durable_gen)
@@ -982,6 +1067,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             lt_broker_expire_inflight(self);
             next_beat = zclock_mono() + st->heartbeat_ms / 4 + 1;
         }
+        lt_broker_flush(self);
     }
     lt_log_info("event=stopping");
     s_stop(self);
@@ -1042,11 +1128,43 @@ static zsock_t *s_test_client_as(const char *keys, const char *name, const char 
 }
 
 //  Receive one LTP message, skipping PINGs; NULL on timeout.
+//  Messages a BATCH brought that the test has not read yet, per client.
+static struct {
+    zsock_t *client;     //  the socket they came on
+    lt_ltp_t *batch;     //  the BATCH
+    size_t next;         //  its next message
+} s_test_held[4];
+
+//  The next message on client, the messages of a BATCH one by one (a
+//  client that said 'batch' may get several in one frame).
+static lt_ltp_t *s_test_next(zsock_t *client, lt_err_t *err)
+{
+    for (size_t i = 0; i < sizeof(s_test_held) / sizeof(s_test_held[0]); i++)
+        if (s_test_held[i].client == client && s_test_held[i].batch) {
+            lt_ltp_t *msg = lt_ltp_batch_take(s_test_held[i].batch, s_test_held[i].next++);
+            if (s_test_held[i].next == lt_ltp_batch_count(s_test_held[i].batch))
+                lt_ltp_destroy(&s_test_held[i].batch);
+            return msg;
+        }
+    lt_ltp_t *msg = lt_ltp_recv(zsock_resolve(client), 0, err, NULL);
+    if (!msg || lt_ltp_id(msg) != LT_LTP_BATCH)
+        return msg;
+    for (size_t i = 0; i < sizeof(s_test_held) / sizeof(s_test_held[0]); i++)
+        if (!s_test_held[i].batch) {
+            s_test_held[i].client = client;
+            s_test_held[i].batch = msg;
+            s_test_held[i].next = 0;
+            return s_test_next(client, err);
+        }
+    assert(!"more clients holding batches than the test keeps");
+    return NULL;
+}
+
 static lt_ltp_t *s_test_recv(zsock_t *client)
 {
     while (true) {
         lt_err_t err;
-        lt_ltp_t *msg = lt_ltp_recv(zsock_resolve(client), 0, &err, NULL);
+        lt_ltp_t *msg = s_test_next(client, &err);
         if (!msg || lt_ltp_id(msg) != LT_LTP_PING)
             return msg;
         lt_ltp_destroy(&msg);
@@ -1074,7 +1192,7 @@ static bool s_test_quiet(zsock_t *one, zsock_t *two, int ms)
         for (int i = 0; i < 2; i++) {
             zsock_set_rcvtimeo(clients[i], 20);
             lt_err_t err;
-            lt_ltp_t *msg = lt_ltp_recv(zsock_resolve(clients[i]), 0, &err, NULL);
+            lt_ltp_t *msg = s_test_next(clients[i], &err);
             zsock_set_rcvtimeo(clients[i], 2000);
             if (!msg)
                 continue;
@@ -1105,9 +1223,9 @@ static void s_test_hello(zsock_t *client, const char *name, uint32_t credit)
     s_test_hello_batch(client, name, credit, false);
 }
 
-//  Send a PUBLISH of a document with key to recipient.
-static void s_test_publish(zsock_t *client, uint64_t seq, lt_kind_t kind, const char *key,
-                           const char *to, bool bad_digest)
+//  A PUBLISH of a document with key to recipient.
+static lt_ltp_t *s_test_publish_msg(uint64_t seq, lt_kind_t kind, const char *key,
+                                    const char *to, bool bad_digest)
 {
     lt_envelope_t *env = lt_envelope_new();
     lt_envelope_set_kind(env, kind);
@@ -1121,6 +1239,14 @@ static void s_test_publish(zsock_t *client, uint64_t seq, lt_kind_t kind, const 
     lt_ltp_set_seq(msg, seq);
     lt_ltp_set_envelope(msg, &env);
     lt_ltp_set_payload(msg, "payload", 7);
+    return msg;
+}
+
+//  Send a PUBLISH of a document with key to recipient.
+static void s_test_publish(zsock_t *client, uint64_t seq, lt_kind_t kind, const char *key,
+                           const char *to, bool bad_digest)
+{
+    lt_ltp_t *msg = s_test_publish_msg(seq, kind, key, to, bad_digest);
     assert(lt_ltp_send(&msg, zsock_resolve(client)) == 0);
 }
 
@@ -1325,6 +1451,40 @@ void lt_broker_test(bool verbose)
     assert(strstr(reply, "\"done\":4,"));
     assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":10,"));
     zstr_free(&reply);
+
+    //  A BATCH from a connector: its messages are applied in order, each
+    //  as if it came alone; one that holds a bad message is refused whole
+    //  with an ERROR naming it.
+    lt_ltp_t *batch = lt_ltp_new(LT_LTP_BATCH);
+    for (uint64_t seq = 9; seq <= 10; seq++) {
+        lt_ltp_t *publish = s_test_publish_msg(seq, LT_KIND_DOCUMENT, seq == 9 ? "DOC-9" : "DOC-10",
+                                               "000.00.00.G22", false);
+        assert(lt_ltp_batch_add(batch, &publish) == 0);
+    }
+    assert(lt_ltp_send(&batch, zsock_resolve(pub)) == 0);
+    for (uint64_t seq = 9; seq <= 10;) {
+        msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+        assert(lt_ltp_seq(msg) == seq++);
+        for (size_t i = 0; i < lt_ltp_ack_count(msg); i++)
+            assert(lt_ltp_ack(msg, i)->seq == seq++);
+        lt_ltp_destroy(&msg);
+    }
+    done = lt_ltp_new(LT_LTP_DONE);
+    for (int i = 0; i < 2; i++) {
+        msg = s_test_expect(sink, LT_LTP_DELIVER);
+        assert(streq(lt_envelope_key(lt_ltp_envelope(msg)), i ? "DOC-10" : "DOC-9"));
+        if (i)
+            assert(lt_ltp_add_delivery(done, lt_ltp_delivery(msg)) == 0);
+        else
+            lt_ltp_set_delivery(done, lt_ltp_delivery(msg));
+        lt_ltp_destroy(&msg);
+    }
+    lt_ltp_send(&done, zsock_resolve(sink));
+    zstr_sendx(pub, "BATCH", "\x94\xa4PING\x80\xa4" "DONE\x80", NULL);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_EFIELD);
+    assert(strstr(lt_ltp_reason(msg), "BATCH: message 1: DONE: field 'delivery' is missing"));
+    lt_ltp_destroy(&msg);
 
     //  A session is bound to the certificate that said HELLO: another
     //  connector reusing the routing id of a gone one is refused.

@@ -49,6 +49,7 @@ typedef struct {
     dest_t *dest;           //  its destination state
     bool batch;             //  takes ACCEPTED with further 'acks' (HELLO 'batch')
     lt_ltp_t *acks;         //  the ACCEPTED being filled while answers go out, or NULL
+    lt_ltp_t *out;          //  BATCH of the messages to send at the end of the round, or NULL
 } session_t;
 
 //  One delivery handed to a session and not yet answered.
@@ -165,6 +166,9 @@ bool lt_broker_commit(broker_t *self);
 //  operator's answer is given only then); -1 when the sync failed (the
 //  broker is stopping).
 int lt_broker_sync(broker_t *self);
+
+//  Send every session's gathered messages (lt_broker_send) now.
+void lt_broker_flush(broker_t *self);
 
 //  lt_broker_deliver.c
 void lt_broker_dispatch(broker_t *self, dest_t *dest);
