@@ -335,12 +335,51 @@ typedef struct {
     uint32_t credit;          //  credit offered in HELLO
     bool batch;               //  the broker takes DONE with further 'deliveries' (WELCOME)
     lt_ltp_t *done;           //  the DONE being filled this round, or NULL (s_flush_done)
+    lt_ltp_t *out;            //  BATCH of this round's messages to the broker, or NULL
 } session_t;
 
-static void s_send(session_t *s, lt_ltp_t **msg_p)
+//  This round's messages go out past these (and at the round's end).
+#define S_OUT_BYTES (1024 * 1024)   //  payload bytes
+#define S_OUT_COUNT 1024            //  messages
+//  A message with a larger payload goes alone, after what was gathered.
+#define S_OUT_ALONE (64 * 1024)
+
+static void s_send_now(session_t *s, lt_ltp_t **msg_p)
 {
     if (lt_ltp_send(msg_p, zsock_resolve(s->dealer)) == 0)
         s->last_send = zclock_mono();
+}
+
+//  Send what this round gathered: one message alone, more as one BATCH.
+static void s_flush_out(session_t *s)
+{
+    if (!s->out)
+        return;
+    if (lt_ltp_batch_count(s->out) == 1) {
+        lt_ltp_t *only = lt_ltp_batch_take(s->out, 0);
+        lt_ltp_destroy(&s->out);
+        s_send_now(s, &only);
+    }
+    else
+        s_send_now(s, &s->out);
+}
+
+//  To a broker that said 'batch', the round's messages go as one BATCH
+//  at its end (s_flush_out), or once they are many; in the order given.
+static void s_send(session_t *s, lt_ltp_t **msg_p)
+{
+    if (!s->batch || lt_ltp_payload_size(*msg_p) > S_OUT_ALONE) {
+        s_flush_out(s);
+        s_send_now(s, msg_p);
+        return;
+    }
+    if ((!s->out && !(s->out = lt_ltp_new(LT_LTP_BATCH))) || lt_ltp_batch_add(s->out, msg_p)) {
+        s_flush_out(s);
+        s_send_now(s, msg_p);
+        return;
+    }
+    if (lt_ltp_batch_count(s->out) >= S_OUT_COUNT || lt_ltp_batch_bytes(s->out) >= S_OUT_BYTES)
+        s_flush_out(s);
 }
 
 //  Create (or recreate) the DEALER socket and say HELLO.
@@ -362,9 +401,11 @@ static void s_hello(session_t *s, bool new_socket)
     }
     s->ready = false;
     s->batch = false;
-    //  DONEs not yet sent belong to the lost session: the broker puts its
-    //  deliveries back in the queue, and their repeats are answered again.
+    //  DONEs and messages not yet sent belong to the lost session: the
+    //  broker puts its deliveries back in the queue, their repeats are
+    //  answered again, and every unanswered publish is sent after WELCOME.
     lt_ltp_destroy(&s->done);
+    lt_ltp_destroy(&s->out);
     pthread_mutex_lock(&conn->lock);
     conn->connected = false;
     pthread_mutex_unlock(&conn->lock);
@@ -581,19 +622,33 @@ static void s_on_accepted(session_t *s, uint64_t seq, const char *msgid, bool du
 }
 
 //  Handle one message from the broker.
+static void s_on_message(session_t *s, lt_ltp_t *msg);
+
 static void s_on_broker(session_t *s)
 {
     lt_err_t err;
     lt_ltp_read_t in;
     if (lt_ltp_read(s->dealer, false, 0, &in, &err))
         return;
-    lt_conn_t *conn = s->conn;
     s->last_recv = zclock_mono();
     lt_ltp_t *msg = in.msg;
     if (!msg) {
-        lt_log_warning("event=bad_frame from=broker");
+        lt_log_warning("event=bad_frame from=broker reason=\"%s\"", err.detail);
         return;
     }
+    if (lt_ltp_id(msg) != LT_LTP_BATCH) {
+        s_on_message(s, msg);
+        return;
+    }
+    for (size_t i = 0; i < lt_ltp_batch_count(msg); i++)
+        s_on_message(s, lt_ltp_batch_take(msg, i));
+    lt_ltp_destroy(&msg);
+}
+
+//  Handle one message from the broker, alone or out of a BATCH; takes msg.
+static void s_on_message(session_t *s, lt_ltp_t *msg)
+{
+    lt_conn_t *conn = s->conn;
     switch (lt_ltp_id(msg)) {
     case LT_LTP_WELCOME:
         if (s->ready)
@@ -841,13 +896,15 @@ static void s_session_actor(zsock_t *pipe, void *args)
             for (int i = 0; i < 1000 && (zsock_events(s->dealer) & ZMQ_POLLIN); i++)
                 s_on_broker(s);
         s_hand_over(s);
-        s_flush_done(s);
         s_on_tick(s);
+        s_flush_done(s);
+        s_flush_out(s);
     }
     s_flush_done(s);
+    s_flush_out(s);
     if (s->ready) {
         lt_ltp_t *bye = lt_ltp_new(LT_LTP_BYE);
-        s_send(s, &bye);
+        s_send_now(s, &bye);
     }
     //  Fail what is still waiting so callers are not left hanging.
     lt_publish_result_t stopped = {.code = LT_EUNAVAIL};
@@ -855,6 +912,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     while (zlistx_size(s->pending))
         s_complete(s, zlistx_first(s->pending), &stopped);
     lt_ltp_destroy(&s->done);   //  answers found only now: the session is over
+    lt_ltp_destroy(&s->out);
     zhashx_destroy(&s->by_seq);
     zlistx_destroy(&s->pending);
     lt_seen_destroy(&s->seen);
