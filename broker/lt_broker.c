@@ -444,8 +444,12 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
 
 //  Read and apply one message from the ROUTER; returns -1 when none.
 //  Apply one message from the connection routing_id (its CURVE identity
-//  user, NULL when none): HELLO, or a command of its session.
-static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg)
+//  user, NULL when none): HELLO, or a command of its session. *refused
+//  says a session-level ERROR (no session, another identity) was sent for
+//  the frame already: the other messages of a BATCH that earn it too are
+//  not answered again, so that one frame never brings thousands of ERRORs.
+static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg,
+                     bool *refused)
 {
     char key[64] = "";
     s_routing_key(routing_id, key);
@@ -453,8 +457,10 @@ static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_
     if (lt_ltp_id(msg) == LT_LTP_HELLO)
         s_on_hello(self, routing_id, user, msg);
     else if (!session) {
-        if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG)
+        if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG && !*refused) {
             s_send_error(self, routing_id, LT_ESTATE, "no session: send HELLO first");
+            *refused = true;
+        }
     }
     else if (!user || strcmp(user, session->name) != 0) {
         //  A session is bound to the CURVE identity that opened it, not
@@ -464,9 +470,12 @@ static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_
                  "this connection's session belongs to '%s', but the command comes from '%s'",
                  session->name, user ? user : "");
         session->dest->stats.identity++;
-        lt_log_warning("event=identity_mismatch session=%s certificate=%s command=%s",
-                       session->name, user ? user : "", lt_ltp_command(msg));
-        s_send_error(self, routing_id, LT_EAUTH, reason);
+        if (!*refused) {
+            lt_log_warning("event=identity_mismatch session=%s certificate=%s command=%s",
+                           session->name, user ? user : "", lt_ltp_command(msg));
+            s_send_error(self, routing_id, LT_EAUTH, reason);
+            *refused = true;
+        }
     }
     else {
         switch (lt_ltp_id(msg)) {
@@ -541,11 +550,13 @@ static int s_read_one(broker_t *self)
         ;   //  a ROUTER always gives one
     else if (lt_ltp_id(msg) == LT_LTP_BATCH) {
         count = (int) lt_ltp_batch_count(msg);
+        bool refused = false;
         for (size_t i = 0; i < lt_ltp_batch_count(msg); i++)
-            s_handle(self, routing_id, user, lt_ltp_batch_take(msg, i));
+            s_handle(self, routing_id, user, lt_ltp_batch_take(msg, i), &refused);
     }
     else {
-        s_handle(self, routing_id, user, msg);
+        bool refused = false;
+        s_handle(self, routing_id, user, msg, &refused);
         msg = NULL;
     }
     lt_ltp_destroy(&msg);
@@ -1336,11 +1347,22 @@ void lt_broker_test(bool verbose)
     msg = s_test_expect(pub, LT_LTP_ERROR);
     assert(lt_ltp_code(msg) == LT_EPROTO);
     lt_ltp_destroy(&msg);
-    //  Nothing but HELLO before a session.
+    //  Nothing but HELLO before a session; a BATCH of such messages earns
+    //  one ERROR, not one each.
     s_test_publish(pub, 1, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
     msg = s_test_expect(pub, LT_LTP_ERROR);
     assert(lt_ltp_code(msg) == LT_ESTATE);
     lt_ltp_destroy(&msg);
+    lt_ltp_t *early = lt_ltp_new(LT_LTP_BATCH);
+    for (int i = 0; i < 3; i++) {
+        lt_ltp_t *publish = s_test_publish_msg(1, LT_KIND_DOCUMENT, "DOC-1", "000.00.00.G22", false);
+        assert(lt_ltp_batch_add(early, &publish) == 0);
+    }
+    assert(lt_ltp_send(&early, zsock_resolve(pub)) == 0);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_ESTATE);
+    lt_ltp_destroy(&msg);
+    assert(s_test_quiet(pub, pub, 200));
     //  A HELLO claiming another connector's name is refused.
     s_test_hello(pub, "sink", 10);
     msg = s_test_expect(pub, LT_LTP_ERROR);
