@@ -436,13 +436,12 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
     lt_ltp_set_name(welcome, st->name);
     lt_ltp_set_heartbeat(welcome, (uint32_t) st->heartbeat_ms);
     lt_ltp_set_max_frame(welcome, (uint32_t) st->max_frame);
-    lt_ltp_set_batch(welcome, true);   //  DONE may carry further 'deliveries'
+    lt_ltp_set_batch(welcome, true);   //  takes DONE with further 'deliveries', and BATCH
     s_send_now(self, session, &welcome);
     lt_log_info("event=session_start connector=%s kind=%s credit=%u", user, session->kind,
                 session->credit);
 }
 
-//  Read and apply one message from the ROUTER; returns -1 when none.
 //  Apply one message from the connection routing_id (its CURVE identity
 //  user, NULL when none): HELLO, or a command of its session. *refused
 //  says a session-level ERROR (no session, another identity) was sent for
@@ -1139,7 +1138,6 @@ static zsock_t *s_test_client_as(const char *keys, const char *name, const char 
     return client;
 }
 
-//  Receive one LTP message, skipping PINGs; NULL on timeout.
 //  Messages a BATCH brought that the test has not read yet, per client.
 static struct {
     zsock_t *client;     //  the socket they came on
@@ -1172,6 +1170,7 @@ static lt_ltp_t *s_test_next(zsock_t *client, lt_err_t *err)
     return NULL;
 }
 
+//  Receive one LTP message, skipping PINGs; NULL on timeout.
 static lt_ltp_t *s_test_recv(zsock_t *client)
 {
     while (true) {
@@ -1218,7 +1217,7 @@ static bool s_test_quiet(zsock_t *one, zsock_t *two, int ms)
     return true;
 }
 
-//  Say HELLO; batch: offer to take batched acknowledgements.
+//  Say HELLO; batch: offer to take batched acknowledgements and BATCH.
 static void s_test_hello_batch(zsock_t *client, const char *name, uint32_t credit, bool batch)
 {
     lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
@@ -1543,6 +1542,8 @@ void lt_broker_test(bool verbose)
     assert(reply && strstr(reply, "not JSON"));
     zstr_free(&reply);
 
+    for (size_t i = 0; i < sizeof(s_test_held) / sizeof(s_test_held[0]); i++)
+        lt_ltp_destroy(&s_test_held[i].batch);   //  what the test did not read
     zsock_destroy(&pub);
     zsock_destroy(&sink);
     zstr_free(&endpoint);

@@ -411,7 +411,7 @@ static void s_hello(session_t *s, bool new_socket)
     pthread_mutex_unlock(&conn->lock);
     lt_ltp_t *hello = lt_ltp_new(LT_LTP_HELLO);
     lt_ltp_set_version(hello, LT_LTP_VERSION);
-    lt_ltp_set_batch(hello, true);   //  ACCEPTED may carry further 'acks'
+    lt_ltp_set_batch(hello, true);   //  takes ACCEPTED with further 'acks', and BATCH
     lt_ltp_set_name(hello, conn->name);
     lt_ltp_set_kind(hello, conn->ops->kind ? conn->ops->kind : conn->ops->name);
     lt_ltp_set_credit(hello, s->credit);
@@ -621,9 +621,10 @@ static void s_on_accepted(session_t *s, uint64_t seq, const char *msgid, bool du
     s_complete(s, p, &result);
 }
 
-//  Handle one message from the broker.
 static void s_on_message(session_t *s, lt_ltp_t *msg);
 
+//  Read one message from the broker and handle it, or each message of a
+//  BATCH in order.
 static void s_on_broker(session_t *s)
 {
     lt_err_t err;
