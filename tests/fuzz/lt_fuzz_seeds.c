@@ -99,6 +99,18 @@ static void s_fill(lt_ltp_t *msg)
     if (envelope)
         lt_ltp_set_envelope(msg, &envelope);
     lt_ltp_set_payload(msg, "<edXML/>", 8);
+    lt_ltp_set_batch(msg, true);
+    lt_ltp_add_ack(msg, 43, "01890a5d-ac96-774b-bcce-b302099a8058", false);
+    lt_ltp_add_delivery(msg, 8);
+    if (lt_ltp_id(msg) == LT_LTP_BATCH)   //  a publish and its answers, in one frame
+        for (lt_ltp_id_t id = LT_LTP_PUBLISH; id <= LT_LTP_DONE; id++) {
+            lt_ltp_t *item = lt_ltp_new(id);
+            if (!item)
+                continue;
+            s_fill(item);
+            if (lt_ltp_batch_add(msg, &item))
+                lt_ltp_destroy(&item);
+        }
 }
 
 //  Encode msg and write it as seed <name>; 0 or -1.
