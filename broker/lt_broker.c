@@ -71,12 +71,6 @@ static void s_routing_key(zframe_t *routing_id, char key[64])
     key[2 * size] = 0;
 }
 
-//  A session's gathered messages go out past these (and at each round's end).
-#define S_OUT_BYTES (1024 * 1024)   //  payload bytes
-#define S_OUT_COUNT 1024            //  messages
-//  A message with a larger payload goes alone, after what was gathered.
-#define S_OUT_ALONE (64 * 1024)
-
 //  Send *msg_p to the session's connector now.
 static void s_send_now(broker_t *self, session_t *session, lt_ltp_t **msg_p)
 {
@@ -92,15 +86,9 @@ static void s_send_now(broker_t *self, session_t *session, lt_ltp_t **msg_p)
 //  as one BATCH.
 static void s_flush_out(broker_t *self, session_t *session)
 {
-    if (!session->out)
-        return;
-    if (lt_ltp_batch_count(session->out) == 1) {
-        lt_ltp_t *only = lt_ltp_batch_take(session->out, 0);
-        lt_ltp_destroy(&session->out);
-        s_send_now(self, session, &only);
-    }
-    else
-        s_send_now(self, session, &session->out);
+    lt_ltp_t *msg = lt_ltp_gathered(&session->out);
+    if (msg)
+        s_send_now(self, session, &msg);
 }
 
 void lt_broker_flush(broker_t *self)
@@ -115,23 +103,11 @@ void lt_broker_flush(broker_t *self)
 //  they are many; in the order they were given.
 void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
 {
-    if (!session->batch || lt_ltp_payload_size(*msg_p) > S_OUT_ALONE) {
-        s_flush_out(self, session);
+    int gathered = session->batch ? lt_ltp_gather(&session->out, msg_p) : -1;
+    if (gathered != 0)
+        s_flush_out(self, session);   //  full, or what came before *msg_p
+    if (gathered < 0)
         s_send_now(self, session, msg_p);
-        return;
-    }
-    if (!session->out && !(session->out = lt_ltp_new(LT_LTP_BATCH))) {
-        s_send_now(self, session, msg_p);
-        return;
-    }
-    if (lt_ltp_batch_add(session->out, msg_p)) {
-        s_flush_out(self, session);
-        s_send_now(self, session, msg_p);
-        return;
-    }
-    if (lt_ltp_batch_count(session->out) >= S_OUT_COUNT ||
-        lt_ltp_batch_bytes(session->out) >= S_OUT_BYTES)
-        s_flush_out(self, session);
 }
 
 //  Answer a peer without a session (or before one exists) with ERROR.

@@ -495,6 +495,32 @@ size_t lt_ltp_batch_bytes(const lt_ltp_t *self)
     return self->item_bytes;
 }
 
+//  A round's gathered messages go out past these; a larger payload alone.
+#define S_GATHER_BYTES (1024 * 1024)
+#define S_GATHER_COUNT 1024
+#define S_GATHER_ALONE (64 * 1024)
+
+int lt_ltp_gather(lt_ltp_t **batch_p, lt_ltp_t **msg_p)
+{
+    assert(batch_p && msg_p && *msg_p);
+    if ((*msg_p)->payload_size > S_GATHER_ALONE ||
+        (!*batch_p && !(*batch_p = lt_ltp_new(LT_LTP_BATCH))) || lt_ltp_batch_add(*batch_p, msg_p))
+        return -1;
+    return (*batch_p)->item_count >= S_GATHER_COUNT || (*batch_p)->item_bytes >= S_GATHER_BYTES;
+}
+
+lt_ltp_t *lt_ltp_gathered(lt_ltp_t **batch_p)
+{
+    assert(batch_p);
+    lt_ltp_t *batch = *batch_p;
+    *batch_p = NULL;
+    if (!batch || batch->item_count != 1)
+        return batch;
+    lt_ltp_t *only = lt_ltp_batch_take(batch, 0);
+    lt_ltp_destroy(&batch);
+    return only;
+}
+
 //  True when field f holds something other than its zero value; decides
 //  whether an optional field goes on the wire.
 static bool s_field_set(const lt_ltp_t *self, s_field_t f)
@@ -2136,6 +2162,29 @@ static void s_test_batch(bool verbose)
     assert(lt_ltp_eq(copy, batch) && lt_ltp_batch_count(copy) == LT_LTP_MAX_BATCH);
     lt_ltp_destroy(&copy);
     lt_ltp_destroy(&batch);
+
+    //  Gathering: one message goes as itself, more as a BATCH; a large
+    //  payload is left to go alone; the BATCH says when it is full.
+    lt_ltp_t *gather = NULL, *ping = lt_ltp_new(LT_LTP_PING);
+    assert(lt_ltp_gathered(&gather) == NULL);
+    assert(lt_ltp_gather(&gather, &ping) == 0 && !ping && gather);
+    lt_ltp_t *one = lt_ltp_gathered(&gather);
+    assert(one && lt_ltp_id(one) == LT_LTP_PING && !gather);
+    lt_ltp_destroy(&one);
+    lt_ltp_t *big = lt_ltp_new(LT_LTP_PUBLISH);
+    static uint8_t large[64 * 1024 + 1];
+    assert(lt_ltp_set_payload(big, large, sizeof(large)) == 0);
+    assert(lt_ltp_gather(&gather, &big) == -1 && big);
+    lt_ltp_destroy(&big);
+    int full = 0;
+    for (int i = 0; i < 1024; i++) {
+        ping = lt_ltp_new(LT_LTP_PING);
+        full = lt_ltp_gather(&gather, &ping);
+        assert(full == (i == 1023));
+    }
+    one = lt_ltp_gathered(&gather);
+    assert(one && lt_ltp_id(one) == LT_LTP_BATCH && lt_ltp_batch_count(one) == 1024);
+    lt_ltp_destroy(&one);
 
     //  Through sockets: payloads of the messages stay readable after the
     //  BATCH that brought them is gone (each holds its share of the frame).

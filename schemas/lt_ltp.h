@@ -176,6 +176,16 @@ size_t lt_ltp_batch_count(const lt_ltp_t *self);
 lt_ltp_t *lt_ltp_batch_take(lt_ltp_t *self, size_t index);
 size_t lt_ltp_batch_bytes(const lt_ltp_t *self);
 
+//  Gathering the messages of one round for a peer that reads BATCH (the
+//  broker's and the runtime's sending). gather adds *msg_p to *batch_p
+//  (made when NULL) and returns 1 when the BATCH should go now (1024
+//  messages or 1 MiB of payload), else 0; -1 leaves *msg_p to be sent
+//  alone, after what was gathered: a payload over 64 KiB, no room, no
+//  memory. gathered hands over what *batch_p holds as one message to
+//  send (its only message, or the BATCH), NULL when nothing.
+int lt_ltp_gather(lt_ltp_t **batch_p, lt_ltp_t **msg_p);
+lt_ltp_t *lt_ltp_gathered(lt_ltp_t **batch_p);
+
 //  Envelope: the getter lends; set takes ownership (*envelope_p becomes NULL);
 //  take hands the envelope to the caller and clears the field.
 const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self);

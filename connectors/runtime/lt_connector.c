@@ -338,12 +338,6 @@ typedef struct {
     lt_ltp_t *out;            //  BATCH of this round's messages to the broker, or NULL
 } session_t;
 
-//  This round's messages go out past these (and at the round's end).
-#define S_OUT_BYTES (1024 * 1024)   //  payload bytes
-#define S_OUT_COUNT 1024            //  messages
-//  A message with a larger payload goes alone, after what was gathered.
-#define S_OUT_ALONE (64 * 1024)
-
 static void s_send_now(session_t *s, lt_ltp_t **msg_p)
 {
     if (lt_ltp_send(msg_p, zsock_resolve(s->dealer)) == 0)
@@ -353,33 +347,20 @@ static void s_send_now(session_t *s, lt_ltp_t **msg_p)
 //  Send what this round gathered: one message alone, more as one BATCH.
 static void s_flush_out(session_t *s)
 {
-    if (!s->out)
-        return;
-    if (lt_ltp_batch_count(s->out) == 1) {
-        lt_ltp_t *only = lt_ltp_batch_take(s->out, 0);
-        lt_ltp_destroy(&s->out);
-        s_send_now(s, &only);
-    }
-    else
-        s_send_now(s, &s->out);
+    lt_ltp_t *msg = lt_ltp_gathered(&s->out);
+    if (msg)
+        s_send_now(s, &msg);
 }
 
 //  To a broker that said 'batch', the round's messages go as one BATCH
 //  at its end (s_flush_out), or once they are many; in the order given.
 static void s_send(session_t *s, lt_ltp_t **msg_p)
 {
-    if (!s->batch || lt_ltp_payload_size(*msg_p) > S_OUT_ALONE) {
-        s_flush_out(s);
+    int gathered = s->batch ? lt_ltp_gather(&s->out, msg_p) : -1;
+    if (gathered != 0)
+        s_flush_out(s);   //  full, or what came before *msg_p
+    if (gathered < 0)
         s_send_now(s, msg_p);
-        return;
-    }
-    if ((!s->out && !(s->out = lt_ltp_new(LT_LTP_BATCH))) || lt_ltp_batch_add(s->out, msg_p)) {
-        s_flush_out(s);
-        s_send_now(s, msg_p);
-        return;
-    }
-    if (lt_ltp_batch_count(s->out) >= S_OUT_COUNT || lt_ltp_batch_bytes(s->out) >= S_OUT_BYTES)
-        s_flush_out(s);
 }
 
 //  Create (or recreate) the DEALER socket and say HELLO.
