@@ -496,8 +496,6 @@ size_t lt_ltp_batch_bytes(const lt_ltp_t *self)
 }
 
 //  A round's gathered messages go out past these; a larger payload alone.
-#define S_GATHER_BYTES (1024 * 1024)
-#define S_GATHER_COUNT 1024
 #define S_GATHER_ALONE (64 * 1024)
 
 int lt_ltp_gather(lt_ltp_t **batch_p, lt_ltp_t **msg_p)
@@ -506,7 +504,8 @@ int lt_ltp_gather(lt_ltp_t **batch_p, lt_ltp_t **msg_p)
     if ((*msg_p)->payload_size > S_GATHER_ALONE ||
         (!*batch_p && !(*batch_p = lt_ltp_new(LT_LTP_BATCH))) || lt_ltp_batch_add(*batch_p, msg_p))
         return -1;
-    return (*batch_p)->item_count >= S_GATHER_COUNT || (*batch_p)->item_bytes >= S_GATHER_BYTES;
+    return (*batch_p)->item_count >= LT_LTP_GATHER_COUNT ||
+           (*batch_p)->item_bytes >= LT_LTP_GATHER_BYTES;
 }
 
 lt_ltp_t *lt_ltp_gathered(lt_ltp_t **batch_p)
@@ -2177,13 +2176,26 @@ static void s_test_batch(bool verbose)
     assert(lt_ltp_gather(&gather, &big) == -1 && big);
     lt_ltp_destroy(&big);
     int full = 0;
-    for (int i = 0; i < 1024; i++) {
+    for (int i = 0; i < LT_LTP_GATHER_COUNT; i++) {
         ping = lt_ltp_new(LT_LTP_PING);
         full = lt_ltp_gather(&gather, &ping);
-        assert(full == (i == 1023));
+        assert(full == (i == LT_LTP_GATHER_COUNT - 1));
     }
     one = lt_ltp_gathered(&gather);
-    assert(one && lt_ltp_id(one) == LT_LTP_BATCH && lt_ltp_batch_count(one) == 1024);
+    assert(one && lt_ltp_id(one) == LT_LTP_BATCH &&
+           lt_ltp_batch_count(one) == LT_LTP_GATHER_COUNT);
+    lt_ltp_destroy(&one);
+    //  ... or when its payloads reach the bytes bound, whatever the count.
+    uint8_t *chunk = calloc(1, LT_LTP_GATHER_BYTES / 16);
+    assert(chunk);
+    for (int i = 0; i < 16; i++) {
+        lt_ltp_t *publish = lt_ltp_new(LT_LTP_PUBLISH);
+        assert(lt_ltp_set_payload(publish, chunk, LT_LTP_GATHER_BYTES / 16) == 0);
+        assert(lt_ltp_gather(&gather, &publish) == (i == 15));
+    }
+    free(chunk);
+    one = lt_ltp_gathered(&gather);
+    assert(one && lt_ltp_batch_count(one) == 16);
     lt_ltp_destroy(&one);
 
     //  Through sockets: payloads of the messages stay readable after the
