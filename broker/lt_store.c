@@ -13,6 +13,7 @@
 #include "lt_sqlite.h"
 #include "lt_follow.h"
 #include "lt_id.h"
+#include "lt_lanes.h"
 #include "lt_ledger.h"
 #include "lt_log.h"
 #include "lt_segments.h"
@@ -119,6 +120,25 @@ static const char *s_migrations[] = {
     //  the dedup index instead (S_KEY_RANGE).
     ("DROP INDEX messages_document;"
      "DROP INDEX messages_dossier;"),
+    //  8: lanes in memory (lt_lanes). The lane index's key began with the
+    //  lane, a hash: every publish and every DONE wrote a leaf at a random
+    //  place, and the scans asked it once a row. Lanes are now kept in
+    //  memory, built at open from the partial indexes of the unfinished
+    //  states, each given the destination, the lane and the state as
+    //  columns so that the build reads no row of the table (SQLite 3.40
+    //  counts the state of the partial index's condition as a column to
+    //  read; an index of its own cost about 1 us a message more:
+    //  docs/performance.md, "Lanes in memory").
+    ("DROP INDEX deliveries_lane;"
+     "DROP INDEX deliveries_ready;"
+     "CREATE INDEX deliveries_ready ON deliveries(dest, id, lane, state) WHERE state = 0;"
+     "DROP INDEX deliveries_waiting;"
+     "CREATE INDEX deliveries_waiting ON deliveries(dest, next_at, id, lane, state)"
+     " WHERE state = 2;"
+     "DROP INDEX deliveries_dead;"
+     "CREATE INDEX deliveries_dead ON deliveries(id, dest, lane, state) WHERE state = 3;"
+     "DROP INDEX deliveries_held;"
+     "CREATE INDEX deliveries_held ON deliveries(lane, id, dest, state) WHERE state = 4;"),
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -156,7 +176,7 @@ typedef enum {
     Q_SET_RETRY,
     Q_SET_DEAD,
     Q_SET_REPLAY,
-    Q_LANE_NEXT,
+    Q_LANE_OF,
     Q_LIST_DEAD,
     Q_TRACE,
     Q_FIND_DOSSIER,
@@ -166,11 +186,13 @@ typedef enum {
     Q_HELD_EXPIRED,
     Q_UNHOLD,
     Q_SET_DISCARD,
-    Q_LIST_BLOCKED,
+    Q_LIST_DEAD_LANES,
+    Q_LANES,
     Q_LIST_REJECTS,
     Q_GET_REJECT,
     Q_REJECT_REPLAYED,
     Q_UNPUT_DELIVERIES,
+    Q_PUT_DELIVERIES,
     Q_UNPUT_MESSAGE,
     Q_TOP_DELIVERY,
     Q_COUNT
@@ -189,14 +211,12 @@ static const char *s_sql[Q_COUNT] = {
     [Q_SCAN_READY] = "SELECT " S_ROW_COLUMNS ", m.payload, " S_SEG_COLUMNS " FROM deliveries d"
                      " JOIN messages m ON m.id = d.message"
                      " WHERE d.dest = ?1 AND d.state = 0 AND d.id > ?2"
-                     " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
-                     "   AND e.lane = d.lane AND e.state <> 1 AND e.state <> 5 AND e.id < d.id)"
+                     " AND lt_lane_head(d.dest, d.lane, d.id)"
                      " ORDER BY d.id LIMIT ?3",
     [Q_SCAN_DUE] = "SELECT " S_ROW_COLUMNS ", m.payload, " S_SEG_COLUMNS " FROM deliveries d"
                    " JOIN messages m ON m.id = d.message"
                    " WHERE d.dest = ?1 AND d.state = 2 AND d.next_at <= ?2"
-                   " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.dest = d.dest"
-                   "   AND e.lane = d.lane AND e.state <> 1 AND e.state <> 5 AND e.id < d.id)"
+                   " AND lt_lane_head(d.dest, d.lane, d.id)"
                    " ORDER BY d.next_at, d.id LIMIT ?3",
     [Q_NEXT_DUE] = "SELECT MIN(next_at) FROM deliveries WHERE dest = ?1 AND state = 2",
     [Q_GET] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
@@ -213,10 +233,7 @@ static const char *s_sql[Q_COUNT] = {
                    " WHERE id = ?1 AND state = ?9",
     [Q_SET_REPLAY] = "UPDATE deliveries SET state = 2, attempts = 0, next_at = 0,"
                      " updated_at = ?2 WHERE id = ?1 AND state = 3",
-    [Q_LANE_NEXT] = "SELECT e.id FROM deliveries d JOIN deliveries e"
-                    " ON e.dest = d.dest AND e.lane = d.lane"
-                    " WHERE d.id = ?1 AND e.state <> 1 AND e.state <> 5 AND e.id > d.id"
-                    " ORDER BY e.id LIMIT 1",
+    [Q_LANE_OF] = "SELECT dest, lane FROM deliveries WHERE id = ?1",
     [Q_LIST_DEAD] = "SELECT " S_ROW_COLUMNS " FROM deliveries d"
                     " JOIN messages m ON m.id = d.message"
                     " WHERE d.state = 3 ORDER BY d.id DESC LIMIT ?1",
@@ -229,7 +246,7 @@ static const char *s_sql[Q_COUNT] = {
                         " AND btype IN ('new', 'replacement'))",
     [Q_HELD_FOR] = "SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message"
                    " WHERE d.lane = ?1 AND d.state = 4 AND m.lkey = ?2 ORDER BY d.id",
-    [Q_RENUMBER] = "UPDATE deliveries SET id = (SELECT MAX(id) FROM deliveries) + 1, state = 0,"
+    [Q_RENUMBER] = "UPDATE deliveries SET id = ?3, state = 0,"
                    " next_at = 0, updated_at = ?2 WHERE id = ?1 AND state = 4",
     [Q_HELD_EXPIRED] = "SELECT " S_ROW_COLUMNS " FROM deliveries d"
                        " JOIN messages m ON m.id = d.message"
@@ -239,18 +256,18 @@ static const char *s_sql[Q_COUNT] = {
     [Q_SET_DISCARD] = "UPDATE deliveries SET state = 5, updated_at = ?2,"
                       " errors = COALESCE(errors || char(10), '') || 'discarded by the operator'"
                       " WHERE id = ?1 AND state = 3",
-    [Q_LIST_BLOCKED] = "SELECT " S_ROW_COLUMNS ", MIN(x.id) FROM deliveries x"
-                       " JOIN deliveries d ON d.dest = x.dest AND d.lane = x.lane"
-                       "   AND d.state <> 1 AND d.state <> 5 AND d.id > x.id"
-                       " JOIN messages m ON m.id = d.message"
-                       " WHERE x.state = 3 AND d.state <> 3"
-                       " GROUP BY d.id ORDER BY d.id LIMIT ?1",
+    [Q_LIST_DEAD_LANES] = "SELECT id, dest, lane FROM deliveries WHERE state = 3 ORDER BY id",
+    [Q_LANES] = "SELECT id, dest, lane FROM deliveries WHERE state = 0"
+                " UNION ALL SELECT id, dest, lane FROM deliveries WHERE state = 2"
+                " UNION ALL SELECT id, dest, lane FROM deliveries WHERE state = 3"
+                " UNION ALL SELECT id, dest, lane FROM deliveries WHERE state = 4",
     [Q_LIST_REJECTS] = "SELECT id, at, source, code, reason, envelope, replayed FROM rejects"
                        " ORDER BY id DESC LIMIT ?1",
     [Q_GET_REJECT] = "SELECT id, at, source, code, reason, envelope, replayed, data FROM rejects"
                      " WHERE id = ?1",
     [Q_REJECT_REPLAYED] = "UPDATE rejects SET replayed = ?2 WHERE id = ?1",
     [Q_UNPUT_DELIVERIES] = "DELETE FROM deliveries WHERE message = ?1",
+    [Q_PUT_DELIVERIES] = "SELECT id, dest, lane FROM deliveries WHERE message = ?1",
     [Q_UNPUT_MESSAGE] = "DELETE FROM messages WHERE id = ?1",
     [Q_TOP_DELIVERY] = "SELECT MAX(id) FROM deliveries",
 };
@@ -277,6 +294,10 @@ struct _lt_store_t {
     bool legacy_dedup;           //  rows stored before content dedup exist
     struct s_retain *retain;     //  retention state (prune section, end of file)
     lt_segments_t *segs;         //  payload segments (DB path + ".segments")
+    lt_lanes_t *lanes;           //  the unfinished deliveries of each lane (lt_lanes)
+    bool lanes_stale;            //  lanes must be built again (a rolled-back batch)
+    uint64_t gone_id;            //  the delivery that last left its lane ...
+    uint64_t gone_key;           //  ... and its lane's key (lt_store_lane_next)
     size_t inline_max;           //  payloads up to this size stay in the database
     lt_seg_ref_t put_ref;        //  the current put's segment record
     bool put_appended;           //  the current put appended put_ref
@@ -310,6 +331,7 @@ struct _lt_store_t {
 };
 
 static void s_retain_free(lt_store_t *self);
+static void s_reset(sqlite3_stmt *stmt);
 static void s_retain_open(lt_store_t *self);
 static int s_segments_open(lt_store_t *self, lt_err_t *err);
 static int s_segments_sync(lt_store_t *self, lt_err_t *err);
@@ -474,6 +496,72 @@ static int64_t s_scalar(lt_store_t *self, const char *sql, int64_t fallback)
 }
 
 //  Apply every migration newer than the file's user_version.
+//  lt_lane_head(dest, lane, id): 1 when delivery id heads its lane (no
+//  unfinished delivery of the lane has a smaller id), for the scans. While
+//  the lanes are not built (no memory after a rollback) nothing heads one:
+//  nothing is delivered out of order.
+static void s_sql_lane_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void) argc;
+    lt_store_t *self = sqlite3_user_data(ctx);
+    const char *dest = (const char *) sqlite3_value_text(argv[0]);
+    uint64_t key = lt_lanes_key(dest ? dest : "", sqlite3_value_int64(argv[1]));
+    uint64_t id = (uint64_t) sqlite3_value_int64(argv[2]);
+    sqlite3_result_int(ctx, !self->lanes_stale && lt_lanes_head(self->lanes, key) == id);
+}
+
+//  The key of the lane of the current row of stmt, whose columns col and
+//  col + 1 are the destination and the lane number.
+static uint64_t s_lane_key(sqlite3_stmt *stmt, int col)
+{
+    const char *dest = (const char *) sqlite3_column_text(stmt, col);
+    return lt_lanes_key(dest ? dest : "", sqlite3_column_int64(stmt, col + 1));
+}
+
+//  The key of a delivery's lane, read from its row; 0 when there is none.
+static uint64_t s_lane_key_of(lt_store_t *self, uint64_t delivery)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_LANE_OF];
+    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
+    uint64_t key = sqlite3_step(stmt) == SQLITE_ROW ? s_lane_key(stmt, 0) : 0;
+    s_reset(stmt);
+    return key;
+}
+
+//  The highest delivery id stored (0: none).
+static int64_t s_top_delivery(lt_store_t *self)
+{
+    sqlite3_stmt *stmt = self->stmt[Q_TOP_DELIVERY];
+    int64_t top = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    s_reset(stmt);
+    return top;
+}
+
+//  Build the lanes from the unfinished deliveries (the partial indexes of
+//  their four states): at open, and after a rolled-back batch. 0, or -1 with err; the
+//  lanes are then stale and no delivery heads its lane until a later
+//  build succeeds (lt_store_begin tries again).
+static int s_lanes_load(lt_store_t *self, lt_err_t *err)
+{
+    lt_lanes_clear(self->lanes);
+    self->gone_id = 0;
+    sqlite3_stmt *stmt = self->stmt[Q_LANES];
+    int step, rc = 0;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (lt_lanes_add(self->lanes, s_lane_key(stmt, 1),
+                         (uint64_t) sqlite3_column_int64(stmt, 0))) {
+            rc = lt_err_set(err, LT_ENOMEM, "store %s: out of memory for the lanes", self->path);
+            break;
+        }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_fail(self, err, "cannot read the unfinished deliveries");
+    s_reset(stmt);
+    self->lanes_stale = rc != 0;
+    if (rc)
+        lt_lanes_clear(self->lanes);
+    return rc;
+}
+
 static int s_migrate(lt_store_t *self, lt_err_t *err)
 {
     int64_t version = s_scalar(self, "PRAGMA user_version", 0);
@@ -541,6 +629,17 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     s_retain_open(self);
+    if (!(self->lanes = lt_lanes_new())) {
+        lt_err_set(err, LT_ENOMEM, "store: out of memory");
+        lt_store_destroy(&self);
+        return NULL;
+    }
+    if (sqlite3_create_function(self->db, "lt_lane_head", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                self, s_sql_lane_head, NULL, NULL) != SQLITE_OK) {
+        s_fail(self, err, "cannot add the lane function");
+        lt_store_destroy(&self);
+        return NULL;
+    }
     for (int q = 0; q < Q_COUNT; q++)
         if (sqlite3_prepare_v3(self->db, s_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &self->stmt[q],
                                NULL) != SQLITE_OK) {
@@ -548,6 +647,10 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
             lt_store_destroy(&self);
             return NULL;
         }
+    if (s_lanes_load(self, err)) {
+        lt_store_destroy(&self);
+        return NULL;
+    }
     if (!(self->ledger = lt_ledger_new(self->db, path, false, err))) {
         lt_store_destroy(&self);
         return NULL;
@@ -615,6 +718,7 @@ void lt_store_destroy(lt_store_t **self_p)
         close(self->wal_fd);
     lt_ledger_destroy(&self->ledger);
     lt_segments_destroy(&self->segs);
+    lt_lanes_destroy(&self->lanes);
     s_retain_free(self);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
@@ -628,6 +732,8 @@ int lt_store_begin(lt_store_t *self, lt_err_t *err)
 {
     assert(self);
     assert(!self->in_batch);
+    if (self->lanes_stale && s_lanes_load(self, err))   //  not built after a rollback
+        return -1;
     int64_t t0 = s_mono_us();
     if (s_exec(self, "BEGIN IMMEDIATE", err))
         return -1;
@@ -964,8 +1070,13 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err)
 void lt_store_rollback(lt_store_t *self)
 {
     assert(self);
-    if (self->in_batch)
+    if (self->in_batch) {
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+        //  The batch's changes to the lanes went with it.
+        lt_err_t err;
+        if (s_lanes_load(self, &err))
+            lt_log_error("event=store_error op=lanes reason=\"%s\"", err.detail);
+    }
     if (self->segs)
         lt_segments_rollback(self->segs);   //  its records are unreferenced
     if (self->ledger) {
@@ -1090,12 +1201,22 @@ static int s_release_held(lt_store_t *self, const char *key, int64_t now, lt_err
     s_reset(find);
     sqlite3_stmt *move = self->stmt[Q_RENUMBER];
     for (size_t i = 0; i < count; i++) {
+        //  It goes after everything stored so far, in its lane under its
+        //  new id.
+        uint64_t lane_key = s_lane_key_of(self, ids[i]);
+        int64_t renumbered = s_top_delivery(self) + 1;
         sqlite3_bind_int64(move, 1, (int64_t) ids[i]);
         sqlite3_bind_int64(move, 2, now);
+        sqlite3_bind_int64(move, 3, renumbered);
         step = sqlite3_step(move);
         s_reset(move);
         if (step != SQLITE_DONE)
             return s_fail(self, err, "cannot release a held delivery");
+        if (lane_key) {
+            lt_lanes_remove(self->lanes, lane_key, ids[i]);
+            if (lt_lanes_add(self->lanes, lane_key, (uint64_t) renumbered))
+                return lt_err_set(err, LT_ENOMEM, "store: out of memory for the lanes"), -1;
+        }
         self->pending.held--;
         self->pending.ready++;
         self->released++;
@@ -1225,6 +1346,11 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
             s_fail(self, err, "cannot insert delivery");
             goto done;
         }
+        if (lt_lanes_add(self->lanes, lt_lanes_key(dests[i], lane),
+                         (uint64_t) sqlite3_last_insert_rowid(self->db))) {
+            lt_err_set(err, LT_ENOMEM, "store: out of memory for the lanes");
+            goto done;
+        }
         if (hold)
             self->pending.held++;
         else
@@ -1275,7 +1401,14 @@ static int s_unput(lt_store_t *self)
 {
     if (!self->put_message)
         return 0;
-    if (s_step_id(self, Q_UNPUT_DELIVERIES, self->put_message) ||
+    sqlite3_stmt *stmt = self->stmt[Q_PUT_DELIVERIES];
+    sqlite3_bind_int64(stmt, 1, self->put_message);
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)   //  each leaves its lane
+        lt_lanes_remove(self->lanes, s_lane_key(stmt, 1),
+                        (uint64_t) sqlite3_column_int64(stmt, 0));
+    s_reset(stmt);
+    if (step != SQLITE_DONE || s_step_id(self, Q_UNPUT_DELIVERIES, self->put_message) ||
         s_step_id(self, Q_UNPUT_MESSAGE, self->put_message))
         return -1;
     self->put_message = 0;
@@ -1680,6 +1813,8 @@ static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char
         from = held, froms = 1;
     sqlite3_stmt *stmt = self->stmt[q];
     int64_t now = lt_time_ms();
+    //  DONE and discard finish the delivery: its lane is read first.
+    uint64_t key = q == Q_SET_DONE || q == Q_SET_DISCARD ? s_lane_key_of(self, delivery) : 0;
     for (size_t i = 0; i < froms; i++) {
         sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
         switch (q) {
@@ -1703,6 +1838,11 @@ static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char
         if (step != SQLITE_DONE)
             return s_fail(self, err, "cannot update delivery");
         if (sqlite3_changes(self->db) > 0) {
+            if (key) {   //  finished: it leaves its lane
+                lt_lanes_remove(self->lanes, key, delivery);
+                self->gone_id = delivery;
+                self->gone_key = key;
+            }
             s_count_move(self, from[i], to);
             return 1;
         }
@@ -1780,25 +1920,77 @@ int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_s
     return rc;
 }
 
+typedef struct {
+    uint64_t delivery;   //  a delivery of a lane with a dead letter before it
+    uint64_t behind;     //  that dead letter
+} s_blocked_t;
+
+static int s_blocked_cmp(const void *a, const void *b)
+{
+    const s_blocked_t *x = a, *y = b;
+    if (x->delivery != y->delivery)
+        return x->delivery < y->delivery ? -1 : 1;
+    return x->behind < y->behind ? -1 : x->behind > y->behind;
+}
+
+//  Each dead letter's lane is walked in memory from it; a delivery behind
+//  several dead letters is listed once, behind the first.
 int lt_store_list_blocked(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
                           lt_err_t *err)
 {
     assert(self && fn);
-    sqlite3_stmt *stmt = self->stmt[Q_LIST_BLOCKED];
-    sqlite3_bind_int(stmt, 1, (int) limit);
-    return s_yield(self, stmt, false, fn, arg, err);
+    s_blocked_t *list = NULL;
+    size_t count = 0, alloc = 0;
+    int rc = 0, step;
+    sqlite3_stmt *stmt = self->stmt[Q_LIST_DEAD_LANES];
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        uint64_t dead = (uint64_t) sqlite3_column_int64(stmt, 0), key = s_lane_key(stmt, 1);
+        for (uint64_t d = lt_lanes_next(self->lanes, key, dead); d && rc == 0;
+             d = lt_lanes_next(self->lanes, key, d)) {
+            if (count == alloc) {
+                size_t more = alloc ? alloc * 2 : 64;
+                s_blocked_t *grown = realloc(list, more * sizeof(*list));
+                if (!grown) {
+                    lt_err_set(err, LT_ENOMEM, "store: out of memory");
+                    rc = -1;
+                    break;
+                }
+                list = grown;
+                alloc = more;
+            }
+            list[count++] = (s_blocked_t){.delivery = d, .behind = dead};
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_fail(self, err, "query failed");
+    s_reset(stmt);
+    if (rc == 0 && count)
+        qsort(list, count, sizeof(*list), s_blocked_cmp);
+    uint32_t yielded = 0;
+    for (size_t i = 0; rc == 0 && i < count && yielded < limit; i++) {
+        if (i > 0 && list[i].delivery == list[i - 1].delivery)
+            continue;
+        lt_store_row_t *row = lt_store_get(self, list[i].delivery, false);
+        if (!row || row->state == LT_DELIVERY_DEAD) {   //  a dead letter is not "blocked"
+            lt_store_row_destroy(&row);
+            continue;
+        }
+        row->behind = list[i].behind;
+        yielded++;
+        if (fn(arg, row))
+            break;
+    }
+    free(list);
+    return rc;
 }
 
 uint64_t lt_store_lane_next(lt_store_t *self, uint64_t delivery)
 {
     assert(self);
-    sqlite3_stmt *stmt = self->stmt[Q_LANE_NEXT];
-    sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
-    uint64_t next = 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        next = (uint64_t) sqlite3_column_int64(stmt, 0);
-    s_reset(stmt);
-    return next;
+    //  Usually asked right after the delivery's DONE, which kept its lane.
+    uint64_t key = delivery && delivery == self->gone_id ? self->gone_key
+                                                          : s_lane_key_of(self, delivery);
+    return key ? lt_lanes_next(self->lanes, key, delivery) : 0;
 }
 
 int lt_store_list_dead(lt_store_t *self, uint32_t limit, lt_store_row_fn *fn, void *arg,
@@ -2156,6 +2348,20 @@ static void s_test_key_plans(lt_store_t *self)
         sqlite3_finalize(stmt);
         assert(searches >= 1);
     }
+    //  The lanes are built at open from the partial indexes of the unfinished
+    //  states alone, not from the table (done deliveries are kept for days).
+    sqlite3_stmt *stmt = NULL;
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", s_sql[Q_LANES]);
+    assert(sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) == SQLITE_OK);
+    int covered = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *detail = (const char *) sqlite3_column_text(stmt, 3);
+        covered += detail && strncmp(detail, "SCAN deliveries USING COVERING INDEX", 36) == 0;
+        assert(!detail || strncmp(detail, "SCAN deliveries", 15) != 0 || strstr(detail, "COVERING"));
+    }
+    sqlite3_finalize(stmt);
+    assert(covered == 4);
 }
 
 //  Pipelined durability: a commit returns before its sync; the notice
@@ -2388,6 +2594,7 @@ void lt_store_test(bool verbose)
                             " (SELECT id FROM messages WHERE bkey = 'DOC-HALF');"
                             " DELETE FROM messages WHERE bkey = 'DOC-HALF'",
                             NULL, NULL, NULL) == SQLITE_OK);
+        assert(s_lanes_load(store, &err) == 0);   //  deleted behind the lanes' back
         store->counts = before;
         counts = before;
     }

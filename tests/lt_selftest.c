@@ -18,6 +18,7 @@
 #include "lt_seen.h"
 #include "lt_ltp.h"
 #include "lt_segments.h"
+#include "lt_lanes.h"
 #include "lt_store.h"
 #include "lt_follow.h"
 #include "lt_period.h"
@@ -79,6 +80,7 @@ static const s_test_t s_tests[] = {
     {"lt_sqlite_vfs", lt_sqlite_vfs_test},
     {"lt_store", lt_store_test},
     {"lt_segments", lt_segments_test},
+    {"lt_lanes", lt_lanes_test},
     {"lt_store_segments", lt_store_segments_test},
     {"lt_store_rules", lt_store_rules_test},
     {"lt_store_prune", lt_store_prune_test},

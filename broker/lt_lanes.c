@@ -1,0 +1,488 @@
+/*  lt_lanes: the unfinished deliveries of each lane, in memory.
+
+    An open-addressing table of lanes (linear probing, deletion by shifting
+    back, so no tombstones), its size any number rather than a power of
+    two (a slot is chosen by multiplying the key by the size), grown by
+    half when 85 % full: a million lanes take about 1.2 to 1.8 million
+    slots of 16 bytes. A slot's value is the lane's only delivery id, or,
+    with the top bit set, the index of a sorted list of ids for a lane
+    with more than one.
+*/
+#include "lt_lanes.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_LIST (UINT64_C(1) << 63)   //  the value is a list's index
+#define S_MIN_SLOTS 1024
+
+typedef struct {
+    uint64_t key;   //  0: empty
+    uint64_t val;   //  the only id, or S_LIST | index of the list
+} s_slot_t;
+
+typedef struct {
+    uint64_t *ids;   //  sorted, no duplicates; NULL when the list is free
+    uint32_t size;
+    uint32_t alloc;
+} s_list_t;
+
+struct _lt_lanes_t {
+    s_slot_t *slots;
+    size_t cap;          //  slots
+    size_t used;         //  lanes
+    size_t deliveries;   //  ids in all lanes
+    s_list_t *lists;     //  lists, in use or free
+    size_t lists_size;
+    size_t lists_alloc;
+    uint32_t *spare;     //  indexes of free lists
+    size_t spare_size;
+    size_t spare_alloc;
+    size_t id_bytes;     //  bytes of the lists' ids
+};
+
+lt_lanes_t *lt_lanes_new(void)
+{
+    lt_lanes_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->slots = calloc(S_MIN_SLOTS, sizeof(s_slot_t));
+    if (!self->slots) {
+        free(self);
+        return NULL;
+    }
+    self->cap = S_MIN_SLOTS;
+    return self;
+}
+
+static void s_free_lists(lt_lanes_t *self)
+{
+    for (size_t i = 0; i < self->lists_size; i++)
+        free(self->lists[i].ids);
+    free(self->lists);
+    free(self->spare);
+    self->lists = NULL;
+    self->spare = NULL;
+    self->lists_size = self->lists_alloc = 0;
+    self->spare_size = self->spare_alloc = 0;
+    self->id_bytes = 0;
+}
+
+void lt_lanes_destroy(lt_lanes_t **self_p)
+{
+    assert(self_p);
+    lt_lanes_t *self = *self_p;
+    if (self) {
+        s_free_lists(self);
+        free(self->slots);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+void lt_lanes_clear(lt_lanes_t *self)
+{
+    assert(self);
+    s_free_lists(self);
+    s_slot_t *slots = calloc(S_MIN_SLOTS, sizeof(s_slot_t));
+    if (slots) {
+        free(self->slots);
+        self->slots = slots;
+        self->cap = S_MIN_SLOTS;
+    }
+    else
+        memset(self->slots, 0, self->cap * sizeof(s_slot_t));
+    self->used = 0;
+    self->deliveries = 0;
+}
+
+//  A 64-bit finalizer (splitmix64's): every bit of the input moves every
+//  bit of the output, so the table's slot can be taken from the top bits.
+static uint64_t s_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+uint64_t lt_lanes_key(const char *dest, int64_t lane)
+{
+    assert(dest);
+    uint64_t h = UINT64_C(1469598103934665603);   //  FNV-1a 64 of the destination
+    for (const unsigned char *p = (const unsigned char *) dest; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    uint64_t key = s_mix(h ^ s_mix((uint64_t) lane));
+    return key ? key : 1;
+}
+
+//  The slot a key starts its search at.
+static size_t s_home(const lt_lanes_t *self, uint64_t key)
+{
+    return (size_t) (((unsigned __int128) key * self->cap) >> 64);
+}
+
+static size_t s_next(const lt_lanes_t *self, size_t i)
+{
+    return i + 1 == self->cap ? 0 : i + 1;
+}
+
+//  The slot holding key, or the empty slot where it would go.
+static size_t s_find(const lt_lanes_t *self, uint64_t key)
+{
+    size_t i = s_home(self, key);
+    while (self->slots[i].key && self->slots[i].key != key)
+        i = s_next(self, i);
+    return i;
+}
+
+//  Make room for one more lane: 0, or -1 when out of memory.
+static int s_reserve(lt_lanes_t *self)
+{
+    if ((self->used + 1) * 100 <= self->cap * 85)
+        return 0;
+    size_t cap = self->cap + self->cap / 2;
+    s_slot_t *slots = calloc(cap, sizeof(s_slot_t));
+    if (!slots)
+        return -1;
+    s_slot_t *old = self->slots;
+    size_t old_cap = self->cap;
+    self->slots = slots;
+    self->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].key)
+            self->slots[s_find(self, old[i].key)] = old[i];
+    free(old);
+    return 0;
+}
+
+//  Empty slot i, moving back the slots after it that would no longer be
+//  found (linear probing's deletion, without tombstones).
+static void s_delete_slot(lt_lanes_t *self, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        j = s_next(self, j);
+        if (!self->slots[j].key)
+            break;
+        size_t home = s_home(self, self->slots[j].key);
+        //  The slot at j stays when its home lies cyclically in (i, j].
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        self->slots[i] = self->slots[j];
+        i = j;
+    }
+    self->slots[i].key = 0;
+    self->slots[i].val = 0;
+    self->used--;
+}
+
+//  A list for a lane that gets a second id: its index, or -1.
+static int64_t s_list_new(lt_lanes_t *self, uint64_t first, uint64_t second)
+{
+    uint64_t *ids = malloc(4 * sizeof(uint64_t));
+    if (!ids)
+        return -1;
+    size_t index;
+    if (self->spare_size)
+        index = self->spare[--self->spare_size];
+    else {
+        if (self->lists_size == self->lists_alloc) {
+            size_t alloc = self->lists_alloc ? self->lists_alloc * 2 : 64;
+            s_list_t *lists = realloc(self->lists, alloc * sizeof(s_list_t));
+            if (!lists) {
+                free(ids);
+                return -1;
+            }
+            self->lists = lists;
+            self->lists_alloc = alloc;
+        }
+        //  Room to give this list back later without allocating.
+        if (self->spare_alloc < self->lists_alloc) {
+            uint32_t *spare = realloc(self->spare, self->lists_alloc * sizeof(uint32_t));
+            if (!spare) {
+                free(ids);
+                return -1;
+            }
+            self->spare = spare;
+            self->spare_alloc = self->lists_alloc;
+        }
+        index = self->lists_size++;
+    }
+    ids[0] = first < second ? first : second;
+    ids[1] = first < second ? second : first;
+    self->lists[index] = (s_list_t){.ids = ids, .size = 2, .alloc = 4};
+    self->id_bytes += 4 * sizeof(uint64_t);
+    return (int64_t) index;
+}
+
+static void s_list_free(lt_lanes_t *self, size_t index)
+{
+    s_list_t *list = &self->lists[index];
+    self->id_bytes -= list->alloc * sizeof(uint64_t);
+    free(list->ids);
+    *list = (s_list_t){0};
+    self->spare[self->spare_size++] = (uint32_t) index;
+}
+
+//  The position of the first id of list above or equal to id.
+static uint32_t s_lower(const s_list_t *list, uint64_t id)
+{
+    uint32_t lo = 0, hi = list->size;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (list->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id)
+{
+    assert(self && key && id && !(id & S_LIST));
+    if (s_reserve(self))
+        return -1;
+    size_t i = s_find(self, key);
+    s_slot_t *slot = &self->slots[i];
+    if (!slot->key) {
+        slot->key = key;
+        slot->val = id;
+        self->used++;
+        self->deliveries++;
+        return 0;
+    }
+    if (!(slot->val & S_LIST)) {
+        if (slot->val == id)
+            return 0;
+        int64_t index = s_list_new(self, slot->val, id);
+        if (index < 0)
+            return -1;
+        slot->val = S_LIST | (uint64_t) index;
+        self->deliveries++;
+        return 0;
+    }
+    s_list_t *list = &self->lists[slot->val & ~S_LIST];
+    uint32_t at = s_lower(list, id);
+    if (at < list->size && list->ids[at] == id)
+        return 0;
+    if (list->size == list->alloc) {
+        if (list->alloc > UINT32_MAX / 2)
+            return -1;
+        uint32_t alloc = list->alloc * 2;
+        uint64_t *ids = realloc(list->ids, alloc * sizeof(uint64_t));
+        if (!ids)
+            return -1;
+        self->id_bytes += (alloc - list->alloc) * sizeof(uint64_t);
+        list->ids = ids;
+        list->alloc = alloc;
+    }
+    memmove(list->ids + at + 1, list->ids + at, (list->size - at) * sizeof(uint64_t));
+    list->ids[at] = id;
+    list->size++;
+    self->deliveries++;
+    return 0;
+}
+
+void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
+{
+    assert(self && key);
+    size_t i = s_find(self, key);
+    s_slot_t *slot = &self->slots[i];
+    if (!slot->key)
+        return;
+    if (!(slot->val & S_LIST)) {
+        if (slot->val == id) {
+            s_delete_slot(self, i);
+            self->deliveries--;
+        }
+        return;
+    }
+    size_t index = slot->val & ~S_LIST;
+    s_list_t *list = &self->lists[index];
+    uint32_t at = s_lower(list, id);
+    if (at == list->size || list->ids[at] != id)
+        return;
+    memmove(list->ids + at, list->ids + at + 1, (list->size - at - 1) * sizeof(uint64_t));
+    list->size--;
+    self->deliveries--;
+    if (list->size == 1) {   //  back to a lane of one
+        slot->val = list->ids[0];
+        s_list_free(self, index);
+    }
+}
+
+uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
+{
+    assert(self && key);
+    const s_slot_t *slot = &self->slots[s_find(self, key)];
+    if (!slot->key)
+        return 0;
+    if (!(slot->val & S_LIST))
+        return slot->val;
+    return self->lists[slot->val & ~S_LIST].ids[0];
+}
+
+uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
+{
+    assert(self && key);
+    const s_slot_t *slot = &self->slots[s_find(self, key)];
+    if (!slot->key)
+        return 0;
+    if (!(slot->val & S_LIST))
+        return slot->val > id ? slot->val : 0;
+    const s_list_t *list = &self->lists[slot->val & ~S_LIST];
+    uint32_t at = s_lower(list, id + 1);
+    return at < list->size ? list->ids[at] : 0;
+}
+
+size_t lt_lanes_deliveries(const lt_lanes_t *self)
+{
+    assert(self);
+    return self->deliveries;
+}
+
+size_t lt_lanes_count(const lt_lanes_t *self)
+{
+    assert(self);
+    return self->used;
+}
+
+size_t lt_lanes_bytes(const lt_lanes_t *self)
+{
+    assert(self);
+    return sizeof(*self) + self->cap * sizeof(s_slot_t) +
+           self->lists_alloc * sizeof(s_list_t) + self->spare_alloc * sizeof(uint32_t) +
+           self->id_bytes;
+}
+
+//  ---------------------------------------------------------------------------
+//  Self-test: random adds and removes checked against a plain model.
+
+#define S_TEST_KEYS 3000
+#define S_TEST_PER_KEY 8
+
+typedef struct {
+    uint64_t key;
+    uint64_t ids[S_TEST_PER_KEY];   //  sorted
+    size_t size;
+} s_test_lane_t;
+
+static uint64_t s_test_rand(uint64_t *state)
+{
+    *state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return *state >> 33;
+}
+
+static void s_test_check(const lt_lanes_t *lanes, const s_test_lane_t *model, size_t count)
+{
+    size_t deliveries = 0, used = 0;
+    for (size_t k = 0; k < count; k++) {
+        const s_test_lane_t *m = &model[k];
+        deliveries += m->size;
+        used += m->size > 0;
+        assert(lt_lanes_head(lanes, m->key) == (m->size ? m->ids[0] : 0));
+        for (size_t i = 0; i < m->size; i++) {
+            uint64_t next = i + 1 < m->size ? m->ids[i + 1] : 0;
+            assert(lt_lanes_next(lanes, m->key, m->ids[i]) == next);
+            //  Between two ids (an id already gone) the next is the same.
+            if (m->ids[i] > 1 && (i == 0 || m->ids[i - 1] < m->ids[i] - 1))
+                assert(lt_lanes_next(lanes, m->key, m->ids[i] - 1) == m->ids[i]);
+        }
+        if (m->size == 0)
+            assert(lt_lanes_next(lanes, m->key, 0) == 0);
+    }
+    assert(lt_lanes_deliveries(lanes) == deliveries);
+    assert(lt_lanes_count(lanes) == used);
+}
+
+void lt_lanes_test(bool verbose)
+{
+    printf(" * lt_lanes: ");
+    //  Keys: the destination and the lane both count, and are never 0.
+    assert(lt_lanes_key("a", 1) != lt_lanes_key("b", 1));
+    assert(lt_lanes_key("a", 1) != lt_lanes_key("a", 2));
+    assert(lt_lanes_key("a", 1) == lt_lanes_key("a", 1));
+    assert(lt_lanes_key("", 0) != 0);
+
+    lt_lanes_t *lanes = lt_lanes_new();
+    assert(lanes);
+    uint64_t k = lt_lanes_key("sink", 42);
+    assert(lt_lanes_head(lanes, k) == 0 && lt_lanes_next(lanes, k, 0) == 0);
+    assert(lt_lanes_add(lanes, k, 10) == 0);
+    assert(lt_lanes_add(lanes, k, 10) == 0);   //  twice is once
+    assert(lt_lanes_head(lanes, k) == 10 && lt_lanes_deliveries(lanes) == 1);
+    assert(lt_lanes_next(lanes, k, 9) == 10 && lt_lanes_next(lanes, k, 10) == 0);
+    assert(lt_lanes_add(lanes, k, 30) == 0 && lt_lanes_add(lanes, k, 20) == 0);
+    assert(lt_lanes_head(lanes, k) == 10 && lt_lanes_next(lanes, k, 10) == 20);
+    assert(lt_lanes_next(lanes, k, 25) == 30 && lt_lanes_next(lanes, k, 30) == 0);
+    lt_lanes_remove(lanes, k, 10);
+    lt_lanes_remove(lanes, k, 11);   //  not there: nothing
+    assert(lt_lanes_head(lanes, k) == 20 && lt_lanes_next(lanes, k, 10) == 20);
+    lt_lanes_remove(lanes, k, 20);
+    assert(lt_lanes_head(lanes, k) == 30 && lt_lanes_deliveries(lanes) == 1);
+    lt_lanes_remove(lanes, k, 30);
+    assert(lt_lanes_head(lanes, k) == 0 && lt_lanes_count(lanes) == 0);
+    lt_lanes_remove(lanes, k, 30);
+
+    //  Many lanes, through growth and shifting deletions, against a model.
+    s_test_lane_t *model = calloc(S_TEST_KEYS, sizeof(*model));
+    assert(model);
+    char dest[16];
+    for (size_t i = 0; i < S_TEST_KEYS; i++) {
+        snprintf(dest, sizeof(dest), "dest-%zu", i % 7);
+        model[i].key = lt_lanes_key(dest, (int64_t) (i / 7));
+    }
+    uint64_t seed = 12345, next_id = 1;
+    for (int round = 0; round < 40; round++) {
+        for (int op = 0; op < 2000; op++) {
+            s_test_lane_t *m = &model[s_test_rand(&seed) % S_TEST_KEYS];
+            bool add = m->size == 0 ||
+                       (m->size < S_TEST_PER_KEY && s_test_rand(&seed) % 100 < (uint64_t) (55 - round));
+            if (add) {
+                uint64_t id = next_id++;
+                assert(lt_lanes_add(lanes, m->key, id) == 0);
+                m->ids[m->size++] = id;   //  ids only grow: appended in order
+            }
+            else {
+                size_t at = s_test_rand(&seed) % m->size;
+                lt_lanes_remove(lanes, m->key, m->ids[at]);
+                memmove(m->ids + at, m->ids + at + 1, (m->size - at - 1) * sizeof(uint64_t));
+                m->size--;
+            }
+        }
+        s_test_check(lanes, model, S_TEST_KEYS);
+    }
+    //  An id added out of order (rebuilt at start, say) takes its place.
+    s_test_lane_t *m = &model[0];
+    while (m->size)
+        lt_lanes_remove(lanes, m->key, m->ids[--m->size]);
+    assert(lt_lanes_add(lanes, m->key, 500) == 0 && lt_lanes_add(lanes, m->key, 300) == 0 &&
+           lt_lanes_add(lanes, m->key, 400) == 0);
+    m->ids[0] = 300, m->ids[1] = 400, m->ids[2] = 500, m->size = 3;
+    s_test_check(lanes, model, S_TEST_KEYS);
+    if (verbose)
+        printf("(%zu lanes, %zu deliveries, %zu bytes) ", lt_lanes_count(lanes),
+               lt_lanes_deliveries(lanes), lt_lanes_bytes(lanes));
+    lt_lanes_clear(lanes);
+    assert(lt_lanes_count(lanes) == 0 && lt_lanes_head(lanes, m->key) == 0);
+    //  A million lanes of one: the memory the header promises.
+    for (uint64_t id = 1; id <= 1000000; id++)
+        assert(lt_lanes_add(lanes, lt_lanes_key("sink", (int64_t) id), id) == 0);
+    assert(lt_lanes_count(lanes) == 1000000);
+    assert(lt_lanes_bytes(lanes) < 32u * 1024 * 1024);
+    if (verbose)
+        printf("(a million lanes: %zu bytes) ", lt_lanes_bytes(lanes));
+    free(model);
+    lt_lanes_destroy(&lanes);
+    lt_lanes_destroy(&lanes);
+    printf("OK\n");
+}
