@@ -1,12 +1,15 @@
 /*  lt_lanes: the unfinished deliveries of each lane, in memory.
 
     An open-addressing table of lanes (linear probing, deletion by shifting
-    back, so no tombstones), its size any number rather than a power of
-    two (a slot is chosen by multiplying the key by the size), grown by
-    half when 85 % full: a million lanes take about 1.2 to 1.8 million
-    slots of 16 bytes. A slot's value is the lane's only delivery id, or,
-    with the top bit set, the index of a sorted list of ids for a lane
-    with more than one.
+    back, so no tombstones), cut in 256 shards by the key's top byte so
+    that growing or shrinking one moves 1/256 of the lanes: a queue of a
+    million lanes never holds an old and a new table of its whole size at
+    once. A shard's size is any number rather than a power of two (a slot
+    is chosen by multiplying the key by the size); it grows by half when
+    85 % full and shrinks when a quarter full. Shards of 64 KiB or more are
+    mapped pages, given back to the system when freed. A slot's value is
+    the lane's only delivery id, or, with the top bit set, the index of a
+    sorted list of ids for a lane with more than one.
 */
 #include "lt_lanes.h"
 
@@ -14,14 +17,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define S_LIST (UINT64_C(1) << 63)   //  the value is a list's index
-#define S_MIN_SLOTS 1024
+#define S_SHARDS 256
+#define S_SHARD_MIN 16                //  slots of a shard at least
+#define S_MAPPED (64 * 1024)          //  slot arrays this large are mapped pages
 
 typedef struct {
     uint64_t key;   //  0: empty
     uint64_t val;   //  the only id, or S_LIST | index of the list
 } s_slot_t;
+
+typedef struct {
+    s_slot_t *slots;
+    size_t cap;    //  slots
+    size_t used;   //  lanes
+} s_shard_t;
 
 typedef struct {
     uint64_t *ids;   //  sorted, no duplicates; NULL when the list is free
@@ -30,10 +42,10 @@ typedef struct {
 } s_list_t;
 
 struct _lt_lanes_t {
-    s_slot_t *slots;
-    size_t cap;          //  slots
+    s_shard_t shards[S_SHARDS];
     size_t used;         //  lanes
     size_t deliveries;   //  ids in all lanes
+    size_t slot_bytes;   //  bytes of all shards' slots
     s_list_t *lists;     //  lists, in use or free
     size_t lists_size;
     size_t lists_alloc;
@@ -43,63 +55,26 @@ struct _lt_lanes_t {
     size_t id_bytes;     //  bytes of the lists' ids
 };
 
-lt_lanes_t *lt_lanes_new(void)
+static s_slot_t *s_slots_new(size_t cap)
 {
-    lt_lanes_t *self = calloc(1, sizeof(*self));
-    if (!self)
-        return NULL;
-    self->slots = calloc(S_MIN_SLOTS, sizeof(s_slot_t));
-    if (!self->slots) {
-        free(self);
-        return NULL;
-    }
-    self->cap = S_MIN_SLOTS;
-    return self;
+    size_t bytes = cap * sizeof(s_slot_t);
+    if (bytes < S_MAPPED)
+        return calloc(cap, sizeof(s_slot_t));
+    void *slots = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return slots == MAP_FAILED ? NULL : slots;
 }
 
-static void s_free_lists(lt_lanes_t *self)
+static void s_slots_free(s_slot_t *slots, size_t cap)
 {
-    for (size_t i = 0; i < self->lists_size; i++)
-        free(self->lists[i].ids);
-    free(self->lists);
-    free(self->spare);
-    self->lists = NULL;
-    self->spare = NULL;
-    self->lists_size = self->lists_alloc = 0;
-    self->spare_size = self->spare_alloc = 0;
-    self->id_bytes = 0;
-}
-
-void lt_lanes_destroy(lt_lanes_t **self_p)
-{
-    assert(self_p);
-    lt_lanes_t *self = *self_p;
-    if (self) {
-        s_free_lists(self);
-        free(self->slots);
-        free(self);
-        *self_p = NULL;
-    }
-}
-
-void lt_lanes_clear(lt_lanes_t *self)
-{
-    assert(self);
-    s_free_lists(self);
-    s_slot_t *slots = calloc(S_MIN_SLOTS, sizeof(s_slot_t));
-    if (slots) {
-        free(self->slots);
-        self->slots = slots;
-        self->cap = S_MIN_SLOTS;
-    }
-    else
-        memset(self->slots, 0, self->cap * sizeof(s_slot_t));
-    self->used = 0;
-    self->deliveries = 0;
+    size_t bytes = cap * sizeof(s_slot_t);
+    if (bytes < S_MAPPED)
+        free(slots);
+    else if (slots)
+        munmap(slots, bytes);
 }
 
 //  A 64-bit finalizer (splitmix64's): every bit of the input moves every
-//  bit of the output, so the table's slot can be taken from the top bits.
+//  bit of the output, so the shard and the slot can be taken from its bits.
 static uint64_t s_mix(uint64_t x)
 {
     x ^= x >> 30;
@@ -122,66 +97,157 @@ uint64_t lt_lanes_key(const char *dest, int64_t lane)
     return key ? key : 1;
 }
 
-//  The slot a key starts its search at.
-static size_t s_home(const lt_lanes_t *self, uint64_t key)
+static s_shard_t *s_shard(lt_lanes_t *self, uint64_t key)
 {
-    return (size_t) (((unsigned __int128) key * self->cap) >> 64);
+    return &self->shards[key >> 56];
 }
 
-static size_t s_next(const lt_lanes_t *self, size_t i)
+//  The slot a key starts its search at: from the bits below the shard's.
+static size_t s_home(const s_shard_t *shard, uint64_t key)
 {
-    return i + 1 == self->cap ? 0 : i + 1;
+    return (size_t) (((unsigned __int128) (key << 8) * shard->cap) >> 64);
+}
+
+static size_t s_next(const s_shard_t *shard, size_t i)
+{
+    return i + 1 == shard->cap ? 0 : i + 1;
 }
 
 //  The slot holding key, or the empty slot where it would go.
-static size_t s_find(const lt_lanes_t *self, uint64_t key)
+static size_t s_find(const s_shard_t *shard, uint64_t key)
 {
-    size_t i = s_home(self, key);
-    while (self->slots[i].key && self->slots[i].key != key)
-        i = s_next(self, i);
+    size_t i = s_home(shard, key);
+    while (shard->slots[i].key && shard->slots[i].key != key)
+        i = s_next(shard, i);
     return i;
 }
 
-//  Make room for one more lane: 0, or -1 when out of memory.
-static int s_reserve(lt_lanes_t *self)
+//  Move a shard's lanes to a table of cap slots: 0, or -1 when out of
+//  memory (the shard is then unchanged).
+static int s_resize(lt_lanes_t *self, s_shard_t *shard, size_t cap)
 {
-    if ((self->used + 1) * 100 <= self->cap * 85)
-        return 0;
-    size_t cap = self->cap + self->cap / 2;
-    s_slot_t *slots = calloc(cap, sizeof(s_slot_t));
+    s_slot_t *slots = s_slots_new(cap);
     if (!slots)
         return -1;
-    s_slot_t *old = self->slots;
-    size_t old_cap = self->cap;
-    self->slots = slots;
-    self->cap = cap;
+    s_slot_t *old = shard->slots;
+    size_t old_cap = shard->cap;
+    shard->slots = slots;
+    shard->cap = cap;
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].key)
-            self->slots[s_find(self, old[i].key)] = old[i];
-    free(old);
+            shard->slots[s_find(shard, old[i].key)] = old[i];
+    s_slots_free(old, old_cap);
+    self->slot_bytes += cap * sizeof(s_slot_t);
+    self->slot_bytes -= old_cap * sizeof(s_slot_t);
     return 0;
 }
 
-//  Empty slot i, moving back the slots after it that would no longer be
-//  found (linear probing's deletion, without tombstones).
-static void s_delete_slot(lt_lanes_t *self, size_t i)
+//  Make room in a shard for one more lane: 0, or -1 when out of memory.
+static int s_reserve(lt_lanes_t *self, s_shard_t *shard)
+{
+    if ((shard->used + 1) * 100 <= shard->cap * 85)
+        return 0;
+    return s_resize(self, shard, shard->cap + shard->cap / 2);
+}
+
+//  Free the shards and lists, leaving every shard empty with no slots.
+static void s_free_all(lt_lanes_t *self)
+{
+    for (size_t i = 0; i < self->lists_size; i++)
+        free(self->lists[i].ids);
+    free(self->lists);
+    free(self->spare);
+    self->lists = NULL;
+    self->spare = NULL;
+    self->lists_size = self->lists_alloc = 0;
+    self->spare_size = self->spare_alloc = 0;
+    self->id_bytes = 0;
+    for (size_t i = 0; i < S_SHARDS; i++) {
+        s_slots_free(self->shards[i].slots, self->shards[i].cap);
+        self->shards[i] = (s_shard_t){0};
+    }
+    self->slot_bytes = 0;
+    self->used = 0;
+    self->deliveries = 0;
+}
+
+//  Give every shard its smallest table: 0, or -1 when out of memory.
+static int s_start_shards(lt_lanes_t *self)
+{
+    for (size_t i = 0; i < S_SHARDS; i++) {
+        if (!(self->shards[i].slots = s_slots_new(S_SHARD_MIN)))
+            return -1;
+        self->shards[i].cap = S_SHARD_MIN;
+        self->slot_bytes += S_SHARD_MIN * sizeof(s_slot_t);
+    }
+    return 0;
+}
+
+lt_lanes_t *lt_lanes_new(void)
+{
+    lt_lanes_t *self = calloc(1, sizeof(*self));
+    if (self && s_start_shards(self)) {
+        s_free_all(self);
+        free(self);
+        self = NULL;
+    }
+    return self;
+}
+
+void lt_lanes_destroy(lt_lanes_t **self_p)
+{
+    assert(self_p);
+    lt_lanes_t *self = *self_p;
+    if (self) {
+        s_free_all(self);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+int lt_lanes_clear(lt_lanes_t *self, size_t expect)
+{
+    assert(self);
+    s_free_all(self);
+    if (s_start_shards(self))
+        return -1;
+    //  Room for what is expected (with a margin for uneven shards), so
+    //  that a build does not grow each shard several times.
+    size_t per_shard = expect / S_SHARDS + expect / S_SHARDS / 8 + 8;
+    size_t cap = per_shard * 100 / 85 + 1;
+    if (cap > S_SHARD_MIN)
+        for (size_t i = 0; i < S_SHARDS; i++)
+            if (s_resize(self, &self->shards[i], cap))
+                return -1;
+    return 0;
+}
+
+//  Empty slot i of a shard, moving back the slots after it that would no
+//  longer be found (linear probing's deletion, without tombstones); then
+//  shrink the shard once it is a quarter full.
+static void s_delete_slot(lt_lanes_t *self, s_shard_t *shard, size_t i)
 {
     size_t j = i;
     for (;;) {
-        j = s_next(self, j);
-        if (!self->slots[j].key)
+        j = s_next(shard, j);
+        if (!shard->slots[j].key)
             break;
-        size_t home = s_home(self, self->slots[j].key);
+        size_t home = s_home(shard, shard->slots[j].key);
         //  The slot at j stays when its home lies cyclically in (i, j].
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
-        self->slots[i] = self->slots[j];
+        shard->slots[i] = shard->slots[j];
         i = j;
     }
-    self->slots[i].key = 0;
-    self->slots[i].val = 0;
+    shard->slots[i].key = 0;
+    shard->slots[i].val = 0;
+    shard->used--;
     self->used--;
+    if (shard->cap > S_SHARD_MIN && shard->used * 4 < shard->cap) {
+        size_t cap = shard->used * 2 > S_SHARD_MIN ? shard->used * 2 : S_SHARD_MIN;
+        s_resize(self, shard, cap);   //  no memory: it stays as large
+    }
 }
 
 //  A list for a lane that gets a second id: its index, or -1.
@@ -249,13 +315,14 @@ static uint32_t s_lower(const s_list_t *list, uint64_t id)
 int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key && id && !(id & S_LIST));
-    if (s_reserve(self))
+    s_shard_t *shard = s_shard(self, key);
+    if (s_reserve(self, shard))
         return -1;
-    size_t i = s_find(self, key);
-    s_slot_t *slot = &self->slots[i];
+    s_slot_t *slot = &shard->slots[s_find(shard, key)];
     if (!slot->key) {
         slot->key = key;
         slot->val = id;
+        shard->used++;
         self->used++;
         self->deliveries++;
         return 0;
@@ -295,14 +362,15 @@ int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id)
 void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
-    size_t i = s_find(self, key);
-    s_slot_t *slot = &self->slots[i];
+    s_shard_t *shard = s_shard(self, key);
+    size_t i = s_find(shard, key);
+    s_slot_t *slot = &shard->slots[i];
     if (!slot->key)
         return;
     if (!(slot->val & S_LIST)) {
         if (slot->val == id) {
-            s_delete_slot(self, i);
             self->deliveries--;
+            s_delete_slot(self, shard, i);
         }
         return;
     }
@@ -323,7 +391,8 @@ void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
 uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
 {
     assert(self && key);
-    const s_slot_t *slot = &self->slots[s_find(self, key)];
+    const s_shard_t *shard = &self->shards[key >> 56];
+    const s_slot_t *slot = &shard->slots[s_find(shard, key)];
     if (!slot->key)
         return 0;
     if (!(slot->val & S_LIST))
@@ -334,7 +403,8 @@ uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
 uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
-    const s_slot_t *slot = &self->slots[s_find(self, key)];
+    const s_shard_t *shard = &self->shards[key >> 56];
+    const s_slot_t *slot = &shard->slots[s_find(shard, key)];
     if (!slot->key)
         return 0;
     if (!(slot->val & S_LIST))
@@ -359,9 +429,8 @@ size_t lt_lanes_count(const lt_lanes_t *self)
 size_t lt_lanes_bytes(const lt_lanes_t *self)
 {
     assert(self);
-    return sizeof(*self) + self->cap * sizeof(s_slot_t) +
-           self->lists_alloc * sizeof(s_list_t) + self->spare_alloc * sizeof(uint32_t) +
-           self->id_bytes;
+    return sizeof(*self) + self->slot_bytes + self->lists_alloc * sizeof(s_list_t) +
+           self->spare_alloc * sizeof(uint32_t) + self->id_bytes;
 }
 
 //  ---------------------------------------------------------------------------
@@ -472,15 +541,28 @@ void lt_lanes_test(bool verbose)
     if (verbose)
         printf("(%zu lanes, %zu deliveries, %zu bytes) ", lt_lanes_count(lanes),
                lt_lanes_deliveries(lanes), lt_lanes_bytes(lanes));
-    lt_lanes_clear(lanes);
+    assert(lt_lanes_clear(lanes, 0) == 0);
     assert(lt_lanes_count(lanes) == 0 && lt_lanes_head(lanes, m->key) == 0);
-    //  A million lanes of one: the memory the header promises.
+    //  A million lanes of one: the memory the header promises, grown one
+    //  by one, and made room for at once (no shard grows then).
     for (uint64_t id = 1; id <= 1000000; id++)
         assert(lt_lanes_add(lanes, lt_lanes_key("sink", (int64_t) id), id) == 0);
     assert(lt_lanes_count(lanes) == 1000000);
-    assert(lt_lanes_bytes(lanes) < 32u * 1024 * 1024);
+    size_t grown = lt_lanes_bytes(lanes);
+    assert(grown < 32u * 1024 * 1024);
+    assert(lt_lanes_clear(lanes, 1000000) == 0);
+    size_t reserved = lt_lanes_bytes(lanes);
+    for (uint64_t id = 1; id <= 1000000; id++)
+        assert(lt_lanes_add(lanes, lt_lanes_key("sink", (int64_t) id), id) == 0);
+    assert(lt_lanes_bytes(lanes) == reserved && reserved < 32u * 1024 * 1024);
+    //  Emptied, the shards shrink back.
+    for (uint64_t id = 1; id <= 1000000; id++)
+        lt_lanes_remove(lanes, lt_lanes_key("sink", (int64_t) id), id);
+    assert(lt_lanes_count(lanes) == 0 && lt_lanes_deliveries(lanes) == 0);
+    assert(lt_lanes_bytes(lanes) < 256u * 1024);
     if (verbose)
-        printf("(a million lanes: %zu bytes) ", lt_lanes_bytes(lanes));
+        printf("(a million lanes: %zu bytes grown, %zu made room for; empty: %zu) ", grown,
+               reserved, lt_lanes_bytes(lanes));
     free(model);
     lt_lanes_destroy(&lanes);
     lt_lanes_destroy(&lanes);

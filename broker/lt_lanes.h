@@ -33,8 +33,10 @@ lt_lanes_t *lt_lanes_new(void);
 //  Free the lanes and set *self_p to NULL; safe on NULL.
 void lt_lanes_destroy(lt_lanes_t **self_p);
 
-//  Forget every lane (before building them again).
-void lt_lanes_clear(lt_lanes_t *self);
+//  Forget every lane, and make room for expect deliveries in lanes of their
+//  own (before building them again: no growing on the way). 0, or -1 when
+//  out of memory (the set is then empty and smaller).
+int lt_lanes_clear(lt_lanes_t *self, size_t expect);
 
 //  The key of a lane: its destination and lane number, hashed to 64 bits
 //  (never 0). Two lanes with the same key are ordered together, which

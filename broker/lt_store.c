@@ -296,6 +296,7 @@ struct _lt_store_t {
     lt_segments_t *segs;         //  payload segments (DB path + ".segments")
     lt_lanes_t *lanes;           //  the unfinished deliveries of each lane (lt_lanes)
     bool lanes_stale;            //  lanes must be built again (a rolled-back batch)
+    bool closing;                //  lt_store_destroy runs
     uint64_t gone_id;            //  the delivery that last left its lane ...
     uint64_t gone_key;           //  ... and its lane's key (lt_store_lane_next)
     size_t inline_max;           //  payloads up to this size stay in the database
@@ -543,8 +544,11 @@ static int64_t s_top_delivery(lt_store_t *self)
 //  build succeeds (lt_store_begin tries again).
 static int s_lanes_load(lt_store_t *self, lt_err_t *err)
 {
-    lt_lanes_clear(self->lanes);
     self->gone_id = 0;
+    self->lanes_stale = true;
+    const lt_store_counts_t *c = &self->counts;   //  what is on disk
+    if (lt_lanes_clear(self->lanes, c->ready + c->waiting + c->dead + c->held))
+        return lt_err_set(err, LT_ENOMEM, "store %s: out of memory for the lanes", self->path);
     sqlite3_stmt *stmt = self->stmt[Q_LANES];
     int step, rc = 0;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -558,7 +562,7 @@ static int s_lanes_load(lt_store_t *self, lt_err_t *err)
     s_reset(stmt);
     self->lanes_stale = rc != 0;
     if (rc)
-        lt_lanes_clear(self->lanes);
+        lt_lanes_clear(self->lanes, 0);
     return rc;
 }
 
@@ -647,10 +651,6 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
             lt_store_destroy(&self);
             return NULL;
         }
-    if (s_lanes_load(self, err)) {
-        lt_store_destroy(&self);
-        return NULL;
-    }
     if (!(self->ledger = lt_ledger_new(self->db, path, false, err))) {
         lt_store_destroy(&self);
         return NULL;
@@ -677,6 +677,10 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         s_scalar(self, "SELECT value FROM store_meta WHERE key = 'legacy_dedup'", 0) != 0;
     self->counts.discarded =
         (uint64_t) s_scalar(self, "SELECT COUNT(*) FROM deliveries WHERE state = 5", 0);
+    if (s_lanes_load(self, err)) {
+        lt_store_destroy(&self);
+        return NULL;
+    }
     pthread_mutex_init(&self->stop_lock, NULL);
     pthread_cond_init(&self->stop_cond, NULL);
     self->checkpointing = pthread_create(&self->checkpointer, NULL, s_checkpointer, self) == 0;
@@ -700,6 +704,7 @@ void lt_store_destroy(lt_store_t **self_p)
         pthread_mutex_destroy(&self->stop_lock);
         pthread_cond_destroy(&self->stop_cond);
     }
+    self->closing = true;   //  a rollback here builds no lanes
     if (self->in_batch)
         lt_store_rollback(self);
     if (self->pipelined) {   //  the syncer syncs what is committed, then ends
@@ -1074,7 +1079,7 @@ void lt_store_rollback(lt_store_t *self)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
         //  The batch's changes to the lanes went with it.
         lt_err_t err;
-        if (s_lanes_load(self, &err))
+        if (!self->closing && s_lanes_load(self, &err))
             lt_log_error("event=store_error op=lanes reason=\"%s\"", err.detail);
     }
     if (self->segs)
