@@ -35,9 +35,13 @@ typedef struct {
     size_t used;   //  lanes
 } s_shard_t;
 
+//  A lane's ids are ids[start..end): sorted, no duplicates (except while
+//  the lanes are built, lt_lanes_built). The head leaves by moving start,
+//  so a long lane drains in constant time a DONE.
 typedef struct {
-    uint64_t *ids;   //  sorted, no duplicates; NULL when the list is free
-    uint32_t size;
+    uint64_t *ids;   //  NULL when the list is free
+    uint32_t start;
+    uint32_t end;
     uint32_t alloc;
 } s_list_t;
 
@@ -53,6 +57,7 @@ struct _lt_lanes_t {
     size_t spare_size;
     size_t spare_alloc;
     size_t id_bytes;     //  bytes of the lists' ids
+    bool building;       //  ids are appended unsorted until lt_lanes_built
 };
 
 static s_slot_t *s_slots_new(size_t cap)
@@ -205,10 +210,35 @@ void lt_lanes_destroy(lt_lanes_t **self_p)
     }
 }
 
+static int s_cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+void lt_lanes_built(lt_lanes_t *self)
+{
+    assert(self);
+    for (size_t i = 0; i < self->lists_size && self->building; i++) {
+        s_list_t *list = &self->lists[i];
+        if (!list->ids)
+            continue;
+        qsort(list->ids + list->start, list->end - list->start, sizeof(uint64_t), s_cmp_id);
+        uint32_t kept = list->start + 1;   //  without duplicates
+        for (uint32_t j = list->start + 1; j < list->end; j++)
+            if (list->ids[j] != list->ids[kept - 1])
+                list->ids[kept++] = list->ids[j];
+        self->deliveries -= list->end - kept;
+        list->end = kept;
+    }
+    self->building = false;
+}
+
 int lt_lanes_clear(lt_lanes_t *self, size_t expect)
 {
     assert(self);
     s_free_all(self);
+    self->building = true;
     if (s_start_shards(self))
         return -1;
     //  Room for what is expected (with a margin for uneven shards), so
@@ -284,7 +314,7 @@ static int64_t s_list_new(lt_lanes_t *self, uint64_t first, uint64_t second)
     }
     ids[0] = first < second ? first : second;
     ids[1] = first < second ? second : first;
-    self->lists[index] = (s_list_t){.ids = ids, .size = 2, .alloc = 4};
+    self->lists[index] = (s_list_t){.ids = ids, .start = 0, .end = 2, .alloc = 4};
     self->id_bytes += 4 * sizeof(uint64_t);
     return (int64_t) index;
 }
@@ -301,7 +331,7 @@ static void s_list_free(lt_lanes_t *self, size_t index)
 //  The position of the first id of list above or equal to id.
 static uint32_t s_lower(const s_list_t *list, uint64_t id)
 {
-    uint32_t lo = 0, hi = list->size;
+    uint32_t lo = list->start, hi = list->end;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (list->ids[mid] < id)
@@ -338,23 +368,33 @@ int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id)
         return 0;
     }
     s_list_t *list = &self->lists[slot->val & ~S_LIST];
-    uint32_t at = s_lower(list, id);
-    if (at < list->size && list->ids[at] == id)
+    bool append = self->building || list->ids[list->end - 1] < id;
+    uint32_t at = append ? list->end : s_lower(list, id);
+    if (!append && list->ids[at] == id)
         return 0;
-    if (list->size == list->alloc) {
-        if (list->alloc > UINT32_MAX / 2)
-            return -1;
-        uint32_t alloc = list->alloc * 2;
-        uint64_t *ids = realloc(list->ids, alloc * sizeof(uint64_t));
-        if (!ids)
-            return -1;
-        self->id_bytes += (alloc - list->alloc) * sizeof(uint64_t);
-        list->ids = ids;
-        list->alloc = alloc;
+    if (list->end == list->alloc) {
+        uint32_t size = list->end - list->start;
+        if (list->start >= size / 2 && list->start > 0) {   //  room at the front: move down
+            memmove(list->ids, list->ids + list->start, size * sizeof(uint64_t));
+            at -= list->start;
+            list->start = 0;
+            list->end = size;
+        }
+        else {
+            if (list->alloc > UINT32_MAX / 2)
+                return -1;
+            uint32_t alloc = list->alloc * 2;
+            uint64_t *ids = realloc(list->ids, alloc * sizeof(uint64_t));
+            if (!ids)
+                return -1;
+            self->id_bytes += (alloc - list->alloc) * sizeof(uint64_t);
+            list->ids = ids;
+            list->alloc = alloc;
+        }
     }
-    memmove(list->ids + at + 1, list->ids + at, (list->size - at) * sizeof(uint64_t));
+    memmove(list->ids + at + 1, list->ids + at, (list->end - at) * sizeof(uint64_t));
     list->ids[at] = id;
-    list->size++;
+    list->end++;
     self->deliveries++;
     return 0;
 }
@@ -377,13 +417,17 @@ void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
     size_t index = slot->val & ~S_LIST;
     s_list_t *list = &self->lists[index];
     uint32_t at = s_lower(list, id);
-    if (at == list->size || list->ids[at] != id)
+    if (at == list->end || list->ids[at] != id)
         return;
-    memmove(list->ids + at, list->ids + at + 1, (list->size - at - 1) * sizeof(uint64_t));
-    list->size--;
+    if (at == list->start)   //  the head: the usual case
+        list->start++;
+    else {
+        memmove(list->ids + at, list->ids + at + 1, (list->end - at - 1) * sizeof(uint64_t));
+        list->end--;
+    }
     self->deliveries--;
-    if (list->size == 1) {   //  back to a lane of one
-        slot->val = list->ids[0];
+    if (list->end - list->start == 1) {   //  back to a lane of one
+        slot->val = list->ids[list->start];
         s_list_free(self, index);
     }
 }
@@ -397,7 +441,8 @@ uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
         return 0;
     if (!(slot->val & S_LIST))
         return slot->val;
-    return self->lists[slot->val & ~S_LIST].ids[0];
+    const s_list_t *list = &self->lists[slot->val & ~S_LIST];
+    return list->ids[list->start];
 }
 
 uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
@@ -411,7 +456,7 @@ uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
         return slot->val > id ? slot->val : 0;
     const s_list_t *list = &self->lists[slot->val & ~S_LIST];
     uint32_t at = s_lower(list, id + 1);
-    return at < list->size ? list->ids[at] : 0;
+    return at < list->end ? list->ids[at] : 0;
 }
 
 size_t lt_lanes_deliveries(const lt_lanes_t *self)
@@ -542,7 +587,37 @@ void lt_lanes_test(bool verbose)
         printf("(%zu lanes, %zu deliveries, %zu bytes) ", lt_lanes_count(lanes),
                lt_lanes_deliveries(lanes), lt_lanes_bytes(lanes));
     assert(lt_lanes_clear(lanes, 0) == 0);
+    lt_lanes_built(lanes);
     assert(lt_lanes_count(lanes) == 0 && lt_lanes_head(lanes, m->key) == 0);
+
+    //  A build takes ids in any order, twice even, and sorts each lane once.
+    assert(lt_lanes_clear(lanes, 10) == 0);
+    uint64_t b = lt_lanes_key("sink", 7), ids[] = {50, 20, 40, 20, 10, 30, 50};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        assert(lt_lanes_add(lanes, b, ids[i]) == 0);
+    lt_lanes_built(lanes);
+    assert(lt_lanes_deliveries(lanes) == 5 && lt_lanes_head(lanes, b) == 10);
+    for (uint64_t id = 10; id < 50; id += 10)
+        assert(lt_lanes_next(lanes, b, id) == id + 10);
+    assert(lt_lanes_next(lanes, b, 50) == 0);
+    lt_lanes_remove(lanes, b, 30);   //  from the middle
+    assert(lt_lanes_next(lanes, b, 20) == 40 && lt_lanes_deliveries(lanes) == 4);
+    assert(lt_lanes_clear(lanes, 0) == 0);
+    lt_lanes_built(lanes);
+
+    //  One long lane fills at its end and drains from its head, each step
+    //  in constant time (a lane of 200 000 would take minutes otherwise).
+    for (uint64_t id = 1; id <= 200000; id++)
+        assert(lt_lanes_add(lanes, b, id) == 0);
+    for (uint64_t id = 1; id <= 200000; id++) {
+        assert(lt_lanes_head(lanes, b) == id);
+        lt_lanes_remove(lanes, b, id);
+        if (id % 3 == 0)   //  and takes more at its end meanwhile
+            assert(lt_lanes_add(lanes, b, 1000000 + id) == 0);
+    }
+    assert(lt_lanes_deliveries(lanes) == 66666 && lt_lanes_head(lanes, b) == 1000003);
+    assert(lt_lanes_clear(lanes, 0) == 0);
+    lt_lanes_built(lanes);
     //  A million lanes of one: the memory the header promises, grown one
     //  by one, and made room for at once (no shard grows then).
     for (uint64_t id = 1; id <= 1000000; id++)
@@ -551,6 +626,7 @@ void lt_lanes_test(bool verbose)
     size_t grown = lt_lanes_bytes(lanes);
     assert(grown < 32u * 1024 * 1024);
     assert(lt_lanes_clear(lanes, 1000000) == 0);
+    lt_lanes_built(lanes);
     size_t reserved = lt_lanes_bytes(lanes);
     for (uint64_t id = 1; id <= 1000000; id++)
         assert(lt_lanes_add(lanes, lt_lanes_key("sink", (int64_t) id), id) == 0);

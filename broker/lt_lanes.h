@@ -43,6 +43,11 @@ int lt_lanes_clear(lt_lanes_t *self, size_t expect);
 //  delays and never reorders; at 64 bits it does not happen in practice.
 uint64_t lt_lanes_key(const char *dest, int64_t lane);
 
+//  Say the lanes are built: after lt_lanes_clear, lt_lanes_add only
+//  appends (the ids of a build come in any order), and this sorts each
+//  lane once. Until then, head and next are not to be asked.
+void lt_lanes_built(lt_lanes_t *self);
+
 //  Add an unfinished delivery to its lane. 0, or -1 when out of memory
 //  (the set is then unchanged).
 int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id);

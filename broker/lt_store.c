@@ -547,8 +547,10 @@ static int s_lanes_load(lt_store_t *self, lt_err_t *err)
     self->gone_id = 0;
     self->lanes_stale = true;
     const lt_store_counts_t *c = &self->counts;   //  what is on disk
-    if (lt_lanes_clear(self->lanes, c->ready + c->waiting + c->dead + c->held))
+    if (lt_lanes_clear(self->lanes, c->ready + c->waiting + c->dead + c->held)) {
+        lt_lanes_built(self->lanes);
         return lt_err_set(err, LT_ENOMEM, "store %s: out of memory for the lanes", self->path);
+    }
     sqlite3_stmt *stmt = self->stmt[Q_LANES];
     int step, rc = 0;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -563,6 +565,7 @@ static int s_lanes_load(lt_store_t *self, lt_err_t *err)
     self->lanes_stale = rc != 0;
     if (rc)
         lt_lanes_clear(self->lanes, 0);
+    lt_lanes_built(self->lanes);
     return rc;
 }
 
