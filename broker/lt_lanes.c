@@ -152,7 +152,9 @@ static int s_reserve(lt_lanes_t *self, s_shard_t *shard)
 {
     if ((shard->used + 1) * 100 <= shard->cap * 85)
         return 0;
-    return s_resize(self, shard, shard->cap + shard->cap / 2);
+    //  A shard left without slots (out of memory in lt_lanes_clear) starts again.
+    return s_resize(self, shard, shard->cap < S_SHARD_MIN ? S_SHARD_MIN
+                                                          : shard->cap + shard->cap / 2);
 }
 
 //  Free the shards and lists, leaving every shard empty with no slots.
@@ -403,6 +405,8 @@ void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
     s_shard_t *shard = s_shard(self, key);
+    if (!shard->cap)
+        return;
     size_t i = s_find(shard, key);
     s_slot_t *slot = &shard->slots[i];
     if (!slot->key)
@@ -436,6 +440,8 @@ uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
 {
     assert(self && key);
     const s_shard_t *shard = &self->shards[key >> 56];
+    if (!shard->cap)
+        return 0;
     const s_slot_t *slot = &shard->slots[s_find(shard, key)];
     if (!slot->key)
         return 0;
@@ -449,6 +455,8 @@ uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
     const s_shard_t *shard = &self->shards[key >> 56];
+    if (!shard->cap)
+        return 0;
     const s_slot_t *slot = &shard->slots[s_find(shard, key)];
     if (!slot->key)
         return 0;
@@ -559,8 +567,9 @@ void lt_lanes_test(bool verbose)
     for (int round = 0; round < 40; round++) {
         for (int op = 0; op < 2000; op++) {
             s_test_lane_t *m = &model[s_test_rand(&seed) % S_TEST_KEYS];
+            uint64_t add_percent = (uint64_t) (55 - round);   //  fuller, then emptier
             bool add = m->size == 0 ||
-                       (m->size < S_TEST_PER_KEY && s_test_rand(&seed) % 100 < (uint64_t) (55 - round));
+                       (m->size < S_TEST_PER_KEY && s_test_rand(&seed) % 100 < add_percent);
             if (add) {
                 uint64_t id = next_id++;
                 assert(lt_lanes_add(lanes, m->key, id) == 0);

@@ -539,9 +539,9 @@ static int64_t s_top_delivery(lt_store_t *self)
 }
 
 //  Build the lanes from the unfinished deliveries (the partial indexes of
-//  their four states): at open, and after a rolled-back batch. 0, or -1 with err; the
-//  lanes are then stale and no delivery heads its lane until a later
-//  build succeeds (lt_store_begin tries again).
+//  their four states): at open, and after a rolled-back batch. 0, or -1
+//  with err; the lanes are then stale and no delivery heads its lane until
+//  a later build succeeds (lt_store_begin tries again).
 static int s_lanes_load(lt_store_t *self, lt_err_t *err)
 {
     self->gone_id = 0;
@@ -2366,7 +2366,8 @@ static void s_test_key_plans(lt_store_t *self)
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         const char *detail = (const char *) sqlite3_column_text(stmt, 3);
         covered += detail && strncmp(detail, "SCAN deliveries USING COVERING INDEX", 36) == 0;
-        assert(!detail || strncmp(detail, "SCAN deliveries", 15) != 0 || strstr(detail, "COVERING"));
+        assert(!detail || strncmp(detail, "SCAN deliveries", 15) != 0 ||
+               strstr(detail, "COVERING"));
     }
     sqlite3_finalize(stmt);
     assert(covered == 4);
