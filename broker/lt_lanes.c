@@ -436,14 +436,21 @@ void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
     }
 }
 
+//  The slot of a lane, NULL when the lane is empty.
+static const s_slot_t *s_lookup(const lt_lanes_t *self, uint64_t key)
+{
+    const s_shard_t *shard = &self->shards[key >> 56];
+    if (!shard->cap)
+        return NULL;
+    const s_slot_t *slot = &shard->slots[s_find(shard, key)];
+    return slot->key ? slot : NULL;
+}
+
 uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
 {
     assert(self && key);
-    const s_shard_t *shard = &self->shards[key >> 56];
-    if (!shard->cap)
-        return 0;
-    const s_slot_t *slot = &shard->slots[s_find(shard, key)];
-    if (!slot->key)
+    const s_slot_t *slot = s_lookup(self, key);
+    if (!slot)
         return 0;
     if (!(slot->val & S_LIST))
         return slot->val;
@@ -454,11 +461,8 @@ uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key)
 uint64_t lt_lanes_next(const lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
-    const s_shard_t *shard = &self->shards[key >> 56];
-    if (!shard->cap)
-        return 0;
-    const s_slot_t *slot = &shard->slots[s_find(shard, key)];
-    if (!slot->key)
+    const s_slot_t *slot = s_lookup(self, key);
+    if (!slot)
         return 0;
     if (!(slot->val & S_LIST))
         return slot->val > id ? slot->val : 0;

@@ -40,10 +40,11 @@ static s_seen_t s_ready(lt_store_t *store, const char *dest)
     return seen;
 }
 
-//  Put one message in its own batch; returns lt_store_put's result.
-static int s_put(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
-                 const char *replaces, const char *content, const char *preset_id,
-                 const char *dest, bool *dup, char msgid[40], lt_err_t *err)
+//  Put one message in the batch the caller opened; returns lt_store_put's
+//  result.
+static int s_put_in(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
+                    const char *replaces, const char *content, const char *preset_id,
+                    const char *dest, bool *dup, char msgid[40], lt_err_t *err)
 {
     lt_envelope_t *env = lt_envelope_new();
     lt_envelope_set_kind(env, kind);
@@ -56,30 +57,21 @@ static int s_put(lt_store_t *store, lt_kind_t kind, const char *key, const char 
     lt_envelope_set_payload_facts(env, content, strlen(content));
     const char *dests[] = {dest};
     const char *rcpts[] = {"000.00.00.G22"};
-    assert(lt_store_begin(store, err) == 0);
     int rc = lt_store_put(store, env, content, strlen(content), dests, rcpts, 1, dup, msgid, err);
-    lt_err_t commit_err;
-    assert(lt_store_commit(store, &commit_err) == 0);
     lt_envelope_destroy(&env);
     return rc;
 }
 
-//  Put one message in the batch the caller opened.
-static int s_put_in(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
-                    const char *content, const char *dest, bool *dup, char msgid[40],
-                    lt_err_t *err)
+//  Put one message in its own batch.
+static int s_put(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
+                 const char *replaces, const char *content, const char *preset_id,
+                 const char *dest, bool *dup, char msgid[40], lt_err_t *err)
 {
-    lt_envelope_t *env = lt_envelope_new();
-    lt_envelope_set_kind(env, kind);
-    lt_envelope_set_key(env, key);
-    lt_envelope_set_btype(env, btype);
-    lt_envelope_set_sender(env, "000.00.12.H26");
-    lt_envelope_add_recipient(env, "000.00.00.G22");
-    lt_envelope_set_payload_facts(env, content, strlen(content));
-    const char *dests[] = {dest};
-    const char *rcpts[] = {"000.00.00.G22"};
-    int rc = lt_store_put(store, env, content, strlen(content), dests, rcpts, 1, dup, msgid, err);
-    lt_envelope_destroy(&env);
+    assert(lt_store_begin(store, err) == 0);
+    int rc = s_put_in(store, kind, key, btype, replaces, content, preset_id, dest, dup, msgid,
+                      err);
+    lt_err_t commit_err;
+    assert(lt_store_commit(store, &commit_err) == 0);
     return rc;
 }
 
@@ -290,7 +282,8 @@ void lt_store_rules_test(bool verbose)
     assert(seen.count == 1);
     uint64_t l1 = seen.ids[0];
     assert(lt_store_begin(store, &err) == 0);
-    assert(s_put_in(store, LT_KIND_STATUS, "L1", "01", "l1s", "k", &dup, msgid, &err) == 0);
+    assert(s_put_in(store, LT_KIND_STATUS, "L1", "01", NULL, "l1s", NULL, "k", &dup, msgid,
+                    &err) == 0);
     assert(lt_store_lane_next(store, l1) > l1);
     lt_store_rollback(store);
     assert(lt_store_lane_next(store, l1) == 0);
