@@ -114,4 +114,8 @@ void lt_broker_retain_stats(broker_t *self, json_t *store)
     json_object_set_new(store, "payload_errors", json_integer((json_int_t) segs.payload_errors));
     json_object_set_new(store, "payload_reads_hot", json_integer((json_int_t) segs.reads_hot));
     json_object_set_new(store, "payload_reads_disk", json_integer((json_int_t) segs.reads_disk));
+    size_t lanes, lane_bytes;
+    lt_store_lane_stats(self->store, &lanes, &lane_bytes);
+    json_object_set_new(store, "lanes", json_integer((json_int_t) lanes));
+    json_object_set_new(store, "lanes_bytes", json_integer((json_int_t) lane_bytes));
 }

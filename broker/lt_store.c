@@ -2184,6 +2184,13 @@ static int s_segments_sync(lt_store_t *self, lt_err_t *err)
     return -1;
 }
 
+void lt_store_lane_stats(lt_store_t *self, size_t *lanes, size_t *bytes)
+{
+    assert(self && lanes && bytes);
+    *lanes = lt_lanes_count(self->lanes);
+    *bytes = lt_lanes_bytes(self->lanes);
+}
+
 void lt_store_set_inline_max(lt_store_t *self, size_t bytes)
 {
     assert(self);

@@ -382,6 +382,10 @@ typedef struct {
 //  Fill the segment figures.
 void lt_store_segment_stats(lt_store_t *self, lt_store_segstats_t *figures);
 
+//  The lanes kept in memory (lt_lanes): lanes with unfinished deliveries,
+//  and the bytes they take.
+void lt_store_lane_stats(lt_store_t *self, size_t *lanes, size_t *bytes);
+
 //  Self-test of the payload segments (lt_store_seg_test.c).
 void lt_store_segments_test(bool verbose);
 

@@ -109,6 +109,11 @@ pruned=$(m lthub_store_pruned_messages_total)
 [ "$(m lthub_store_retention_seconds)" = 2 ] || hub_fail "retention gauge: $(m lthub_store_retention_seconds)"
 [ "$(m lthub_store_size_bytes)" -gt 0 ] || hub_fail "size"
 m lthub_store_free_bytes | grep -qx '[0-9]*' || hub_fail "free bytes"
+# The lanes of what is unfinished (the dead letter, the documents waiting
+# for their connector) are in memory, and so counted.
+lanes=$(m lthub_store_lanes)
+[ "${lanes:-0}" -ge 2 ] && [ "$(m lthub_store_lanes_bytes)" -gt 0 ] \
+    || hub_fail "lanes gauges: ${lanes:-none}, $(m lthub_store_lanes_bytes) bytes"
 # The oldest kept message is the first unfinished one: a KEEP document,
 # published before every round.
 age=$(m lthub_store_oldest_message_age_seconds)
@@ -123,6 +128,9 @@ hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args later) --record "$HUB_DIR/
 hub_wait 30 '[ -f "$HUB_DIR/later.rec" ] && [ $(wc -l < "$HUB_DIR/later.rec") -ge 50 ]' || hub_fail "later got $(cat "$HUB_DIR/later.rec" 2>/dev/null | wc -l) of 50"
 sleep 0.5
 [ "$(sort -u "$HUB_DIR/later.rec" | wc -l)" = 50 ] && [ "$(wc -l < "$HUB_DIR/later.rec")" = 50 ] || hub_fail "later: $(wc -l < "$HUB_DIR/later.rec") deliveries"
+# Their lanes left memory with their DONEs.
+hub_wait 10 '[ "$(curl -sf "http://$HUB_ADMIN/metrics" | awk "/^lthub_store_lanes /{print \$2}")" -lt "$lanes" ]' \
+    || hub_fail "lanes after the deliveries: $(curl -sf "http://$HUB_ADMIN/metrics" | grep '^lthub_store_lanes ')"
 [ "$(awk '{print $2}' "$HUB_DIR/later.rec" | sort)" = "$(awk '{print $3}' "$HUB_DIR/keep.rec" | sort)" ] || hub_fail "later got other documents"
 grep -q "event=pruned" "$HUB_DIR/lthubd.log" || hub_fail "no event=pruned in the log"
 hub_stop
