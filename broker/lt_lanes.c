@@ -178,14 +178,14 @@ static void s_free_all(lt_lanes_t *self)
     self->deliveries = 0;
 }
 
-//  Give every shard its smallest table: 0, or -1 when out of memory.
-static int s_start_shards(lt_lanes_t *self)
+//  Give every shard a table of cap slots: 0, or -1 when out of memory.
+static int s_start_shards(lt_lanes_t *self, size_t cap)
 {
     for (size_t i = 0; i < S_SHARDS; i++) {
-        if (!(self->shards[i].slots = s_slots_new(S_SHARD_MIN)))
+        if (!(self->shards[i].slots = s_slots_new(cap)))
             return -1;
-        self->shards[i].cap = S_SHARD_MIN;
-        self->slot_bytes += S_SHARD_MIN * sizeof(s_slot_t);
+        self->shards[i].cap = cap;
+        self->slot_bytes += cap * sizeof(s_slot_t);
     }
     return 0;
 }
@@ -193,7 +193,7 @@ static int s_start_shards(lt_lanes_t *self)
 lt_lanes_t *lt_lanes_new(void)
 {
     lt_lanes_t *self = calloc(1, sizeof(*self));
-    if (self && s_start_shards(self)) {
+    if (self && s_start_shards(self, S_SHARD_MIN)) {
         s_free_all(self);
         free(self);
         self = NULL;
@@ -241,17 +241,11 @@ int lt_lanes_clear(lt_lanes_t *self, size_t expect)
     assert(self);
     s_free_all(self);
     self->building = true;
-    if (s_start_shards(self))
-        return -1;
     //  Room for what is expected (with a margin for uneven shards), so
     //  that a build does not grow each shard several times.
     size_t per_shard = expect / S_SHARDS + expect / S_SHARDS / 8 + 8;
     size_t cap = per_shard * 100 / 85 + 1;
-    if (cap > S_SHARD_MIN)
-        for (size_t i = 0; i < S_SHARDS; i++)
-            if (s_resize(self, &self->shards[i], cap))
-                return -1;
-    return 0;
+    return s_start_shards(self, cap > S_SHARD_MIN ? cap : S_SHARD_MIN);
 }
 
 //  Empty slot i of a shard, moving back the slots after it that would no

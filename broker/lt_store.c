@@ -296,7 +296,6 @@ struct _lt_store_t {
     lt_segments_t *segs;         //  payload segments (DB path + ".segments")
     lt_lanes_t *lanes;           //  the unfinished deliveries of each lane (lt_lanes)
     bool lanes_stale;            //  lanes must be built again (a rolled-back batch)
-    bool closing;                //  lt_store_destroy runs
     uint64_t gone_id;            //  the delivery that last left its lane ...
     uint64_t gone_key;           //  ... and its lane's key (lt_store_lane_next)
     size_t inline_max;           //  payloads up to this size stay in the database
@@ -707,7 +706,7 @@ void lt_store_destroy(lt_store_t **self_p)
         pthread_mutex_destroy(&self->stop_lock);
         pthread_cond_destroy(&self->stop_cond);
     }
-    self->closing = true;   //  a rollback here builds no lanes
+    lt_lanes_destroy(&self->lanes);   //  first: the rollback below builds none
     if (self->in_batch)
         lt_store_rollback(self);
     if (self->pipelined) {   //  the syncer syncs what is committed, then ends
@@ -726,7 +725,6 @@ void lt_store_destroy(lt_store_t **self_p)
         close(self->wal_fd);
     lt_ledger_destroy(&self->ledger);
     lt_segments_destroy(&self->segs);
-    lt_lanes_destroy(&self->lanes);
     s_retain_free(self);
     for (int q = 0; q < Q_COUNT; q++)
         sqlite3_finalize(self->stmt[q]);
@@ -1082,7 +1080,7 @@ void lt_store_rollback(lt_store_t *self)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
         //  The batch's changes to the lanes went with it.
         lt_err_t err;
-        if (!self->closing && s_lanes_load(self, &err))
+        if (self->lanes && s_lanes_load(self, &err))
             lt_log_error("event=store_error op=lanes reason=\"%s\"", err.detail);
     }
     if (self->segs)
