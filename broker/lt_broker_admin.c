@@ -94,6 +94,8 @@ static json_t *s_stats(broker_t *self)
     lt_store_syncstats_t syncs;   //  the log's syncs behind the commits
     lt_store_sync_stats(self->store, &syncs);
     json_object_set_new(json_object_get(stats, "broker"), "syncs", json_integer((json_int_t) syncs.syncs));
+    json_object_set_new(json_object_get(stats, "broker"), "lazy_commits",
+                        json_integer((json_int_t) b->lazy_commits));
     json_object_set_new(json_object_get(stats, "broker"), "sync_us_total",
                         json_integer((json_int_t) syncs.sync_us));
     json_object_set_new(json_object_get(stats, "broker"), "sync_us_max",

@@ -102,6 +102,7 @@ typedef struct {
     uint64_t bad_frames;    //  undecodable LTP messages
     uint64_t refused;       //  HELLOs refused
     uint64_t store_errors;  //  failed commits
+    uint64_t lazy_commits;  //  commits that owed nothing, synced with a later one
     lt_histo_t commit_seconds;  //  duration of each group commit
     lt_histo_t commit_writes;   //  writes in each group commit
     lt_histo_t confirm_seconds; //  PUBLISH read to its answer sent
@@ -130,6 +131,9 @@ typedef struct {
     size_t reply_count;     //  replies in use
     uint64_t durable_gen;   //  store commits known on disk
     uint64_t durable_top;   //  highest delivery id on disk: none above it is delivered
+    uint64_t sync_asked;    //  the last commit a sync was asked for
+    uint64_t lazy_gen;      //  a commit that owed nothing, its sync left for later
+    int64_t lazy_due;       //  monotonic ms by which that sync is asked for
     size_t reply_alloc;     //  replies allocated
     bool in_batch;          //  store batch open
     size_t batch_writes;    //  writes in the open batch

@@ -155,6 +155,10 @@ void lt_store_sync_behind(lt_store_t *self);
 //  Commits so far (a generation number; 0 before the first).
 uint64_t lt_store_committed(const lt_store_t *self);
 
+//  The highest delivery id as of the last commit (pipelined; 0 otherwise):
+//  above the durable top, that commit made deliveries that wait for a sync.
+uint64_t lt_store_top_committed(lt_store_t *self);
+
 //  The generation on disk, read without waiting (a cheap check between two
 //  reads; lt_store_durable is the one that takes the notice).
 uint64_t lt_store_synced(const lt_store_t *self);

@@ -6,7 +6,9 @@
 #    down all along, and a dead letter, are kept and delivered whole later;
 #  - nothing is delivered twice, and a resend of pruned documents is
 #    answered as a duplicate with the first ids;
-#  - the store's size stops growing across rounds;
+#  - the store's size stops growing across rounds: the database file, and
+#    the payload segment files (4 MiB each here), deleted once nothing
+#    refers to them;
 #  - /metrics (promtool-clean) and lthub status show the figures, lthub
 #    trace says a pruned message was pruned.
 # usage: test_retention.sh BUILD_DIR SOURCE_DIR
@@ -23,6 +25,7 @@ hub_config <<CFG
 store
     retention = 2
     prune_batch = 10
+    segment_size = 4194304
 CFG
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" --fail-match POISON 2>>"$HUB_DIR/sink.log"
@@ -34,7 +37,7 @@ pub --count 50 --size $SIZE --prefix KEEP --to 000.00.00.X01 --record "$HUB_DIR/
 pub --count 1 --size 100 --prefix POISON --record "$HUB_DIR/poison.rec"
 hub_wait 20 '[ "$(hub_stat s[\"store\"][\"dead\"])" = 1 ]' || hub_fail "no dead letter"
 
-sizes="" totals=""
+sizes="" totals="" segs=""
 for r in $(seq 1 "$ROUNDS"); do
   pub --count $PER --size $SIZE --prefix "R$r" --record "$HUB_DIR/pub.rec"
   hub_wait 60 '[ "$(delivered)" -ge $((r * PER)) ]' || hub_fail "round $r: $(delivered) delivered"
@@ -52,18 +55,21 @@ for r in $(seq 1 "$ROUNDS"); do
   hub_wait 30 '[ "$(hub_stat s[\"store\"][\"free_bytes\"])" -le 4300000 ]' || hub_fail "round $r: free pages not given back: $(hub_stat s[\"store\"][\"free_bytes\"])"
   sizes="$sizes $(stat -c %s "$HUB_DIR/data/lthub.db")"
   totals="$totals $(hub_stat s[\"store\"][\"size_bytes\"])"
+  segs="$segs $(hub_stat s[\"store\"][\"segment_bytes\"])"
 done
 echo "database file after each round:$sizes"
-echo "database + WAL after each round:$totals"
+echo "database + WAL + segments after each round:$totals"
+echo "segment files after each round:$segs"
 
 # Resend the first round: every one is a duplicate with its first id, and
 # nothing more reaches the sink.
 pub --count $PER --size $SIZE --prefix R1 --record "$HUB_DIR/resend.rec"
 sleep 1.5
-python3 - "$HUB_DIR" "$ROUNDS" "$PER" "$sizes" "$SIZE" "$totals" <<'PY'
+python3 - "$HUB_DIR" "$ROUNDS" "$PER" "$sizes" "$SIZE" "$totals" "$segs" <<'PY'
 import sys
 d, rounds, per, sizes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(x) for x in sys.argv[4].split()]
 size, totals = int(sys.argv[5]), [int(x) for x in sys.argv[6].split()]
+segs = [int(x) for x in sys.argv[7].split()]
 def lines(name):
     return [l.split() for l in open(d + "/" + name) if l.strip()]
 first = {l[2]: l[1] for l in lines("pub.rec")}
@@ -81,12 +87,17 @@ if sorted(ids) != sorted(first.values()): problems.append("the sink got %d, not 
 # file; with it only the ledger rows and the pruned messages' dedup keys
 # stay (about 1.5 KB a message): over the last half of the rounds the file
 # grows by less than a tenth of what they published. The write-ahead log
-# has its own bound (emptied past 64 MiB).
+# has its own bound: it is written ahead to 64 MiB and starts over within
+# them. Segment files go once retention pruned every message in them: at
+# most the one the queued documents keep, the one being appended to, and
+# those retention has not reached yet (each round publishes 6.4 MB, a
+# segment and a half).
 half = len(sizes) // 2
 growth = sizes[-1] - sizes[half - 1]
 budget = (len(sizes) - half) * per * size // 10
 if growth > budget: problems.append("database grew %d bytes over the last %d rounds (budget %d): %s" % (growth, len(sizes) - half, budget, sizes))
-if max(totals) > sizes[-1] + 80 * 1024 * 1024: problems.append("database + WAL: %s" % totals)
+if max(segs) > 6 * 4194304: problems.append("segment files not deleted: %s" % segs)
+if max(totals) > sizes[-1] + 64 * 1048576 + max(segs): problems.append("database + WAL + segments: %s" % totals)
 if problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)
 print("PASS: %d delivered once each, %d resent answered as duplicates; database file %d -> %d bytes over the last %d rounds (%d bytes published)" % (len(ids), per, sizes[half - 1], sizes[-1], len(sizes) - half, (len(sizes) - half) * per * size))
