@@ -139,6 +139,12 @@ static const char *s_migrations[] = {
      "CREATE INDEX deliveries_dead ON deliveries(id, dest, lane, state) WHERE state = 3;"
      "DROP INDEX deliveries_held;"
      "CREATE INDEX deliveries_held ON deliveries(lane, id, dest, state) WHERE state = 4;"),
+    //  9: no index of message ids. A message's id carries its row number,
+    //  scrambled by a key of the store (s_msgid_tail), so the row is found
+    //  from the id alone; every publish wrote one more index entry (about
+    //  1.9 pages of the log a commit at 10 000 msgs/s). The ids of the rows
+    //  stored before keep an index of their own (s_migrate_msgid).
+    "DROP INDEX messages_msgid;",
 };
 
 #define S_MIGRATIONS (int) (sizeof(s_migrations) / sizeof(s_migrations[0]))
@@ -200,8 +206,8 @@ typedef enum {
 
 static const char *s_sql[Q_COUNT] = {
     [Q_INSERT_MESSAGE] = "INSERT INTO messages (msgid, dedup, kind, bkey, source, received,"
-                         " envelope, payload, btype, lkey, seg, seg_off, seg_len)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                         " envelope, payload, btype, lkey, seg, seg_off, seg_len, id)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                          " ON CONFLICT (dedup) DO NOTHING",
     [Q_FIND_DEDUP] = "SELECT msgid FROM messages WHERE dedup = ?1",
     [Q_INSERT_DELIVERY] = "INSERT INTO deliveries (message, dest, lane, rcpt, state, next_at,"
@@ -238,7 +244,7 @@ static const char *s_sql[Q_COUNT] = {
                     " JOIN messages m ON m.id = d.message"
                     " WHERE d.state = 3 ORDER BY d.id DESC LIMIT ?1",
     [Q_TRACE] = "SELECT " S_ROW_COLUMNS " FROM deliveries d JOIN messages m ON m.id = d.message"
-                " WHERE m.msgid = ?1 ORDER BY d.id",
+                " WHERE m.id = ?1 ORDER BY d.id",
     [Q_FIND_DOSSIER] = "SELECT 1 FROM messages WHERE " S_KEY_RANGE("dossier")
                        " AND kind = 3 AND bkey = ?1 LIMIT 1",
     [Q_FIND_DOCUMENT] = "SELECT envelope FROM messages WHERE id = (SELECT MIN(id) FROM messages"
@@ -292,6 +298,9 @@ struct _lt_store_t {
     bool full;                   //  the last failure was a full disk
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
     bool legacy_dedup;           //  rows stored before content dedup exist
+    uint64_t msgid_keys[4];      //  the round keys of message ids' row numbers
+    int64_t msgid_legacy;        //  rows up to this one have random ids (index messages_msgid_legacy)
+    int64_t next_message;        //  the row number of the next message (0: read it again)
     struct s_retain *retain;     //  retention state (prune section, end of file)
     lt_segments_t *segs;         //  payload segments (DB path + ".segments")
     lt_lanes_t *lanes;           //  the unfinished deliveries of each lane (lt_lanes)
@@ -569,6 +578,114 @@ static int s_lanes_load(lt_store_t *self, lt_err_t *err)
     return rc;
 }
 
+//  Message ids and row numbers. A message's id is a UUIDv7 whose last 62
+//  bits are its row number through a keyed permutation (a Feistel network
+//  of four rounds on two 31-bit halves), so that the id names the row
+//  without an index and without telling how many messages the hub stored.
+//  The key is the store's (store_meta 'msgid_key', made at migration 9).
+static uint32_t s_msgid_round(uint32_t half, uint64_t key)
+{
+    uint64_t z = ((uint64_t) half << 32 | half) ^ key;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t) ((z ^ (z >> 31)) >> 33);   //  31 bits
+}
+
+static uint64_t s_msgid_tail(const lt_store_t *self, int64_t row)
+{
+    uint32_t left = (uint32_t) ((uint64_t) row >> 31) & 0x7fffffff;
+    uint32_t right = (uint32_t) row & 0x7fffffff;
+    for (int i = 0; i < 4; i++) {
+        uint32_t next = left ^ s_msgid_round(right, self->msgid_keys[i]);
+        left = right;
+        right = next;
+    }
+    return (uint64_t) left << 31 | right;
+}
+
+static int64_t s_msgid_row(const lt_store_t *self, uint64_t tail)
+{
+    uint32_t left = (uint32_t) (tail >> 31) & 0x7fffffff;
+    uint32_t right = (uint32_t) tail & 0x7fffffff;
+    for (int i = 3; i >= 0; i--) {
+        uint32_t prev = right ^ s_msgid_round(left, self->msgid_keys[i]);
+        right = left;
+        left = prev;
+    }
+    return (int64_t) ((uint64_t) left << 31 | right);
+}
+
+//  Read the message ids' key and where the random ids end (store_meta).
+static void s_msgid_load(lt_store_t *self)
+{
+    uint64_t key = (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_key'", 0);
+    for (int i = 0; i < 4; i++) {
+        key += 0x9e3779b97f4a7c15ULL;   //  one round key each, drawn from it
+        uint64_t z = key;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        self->msgid_keys[i] = z ^ (z >> 31);
+    }
+    self->msgid_legacy =
+        s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_legacy'", 0);
+    self->next_message = 0;
+}
+
+//  Migration 9's part in code: the store's key of message ids, and an index
+//  of the ids of the rows stored so far (random ids), bounded by their last
+//  row number so that no later row enters it.
+static int s_migrate_msgid(lt_store_t *self, lt_err_t *err)
+{
+    int64_t last = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM messages", 0);
+    int64_t key;
+    lt_random_bytes(&key, sizeof(key));
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "INSERT OR REPLACE INTO store_meta VALUES ('msgid_key', %lld), ('msgid_legacy', %lld)",
+             (long long) key, (long long) last);
+    if (s_exec(self, sql, err))
+        return -1;
+    if (last == 0)
+        return 0;
+    snprintf(sql, sizeof(sql),
+             "CREATE INDEX messages_msgid_legacy ON messages(msgid) WHERE id <= %lld",
+             (long long) last);
+    return s_exec(self, sql, err);
+}
+
+//  The row number of the message msgid names, 0 when there is none.
+static int64_t s_message_row(lt_store_t *self, const char *msgid)
+{
+    uint64_t tail;
+    bool made = lt_id_tail(msgid, &tail);
+    sqlite3_stmt *stmt = NULL;
+    int64_t found = 0, row = made ? s_msgid_row(self, tail) : 0;
+    if (made && row > self->msgid_legacy &&
+        sqlite3_prepare_v2(self->db, "SELECT msgid = ?2 FROM messages WHERE id = ?1", -1, &stmt,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, row);
+        sqlite3_bind_text(stmt, 2, msgid, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0))
+            found = row;
+        sqlite3_finalize(stmt);
+    }
+    if (found || self->msgid_legacy <= 0)
+        return found;
+    //  A row stored before migration 9: its id is random, in the index of
+    //  those rows (the query repeats the index's bound, as a number).
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT id FROM messages WHERE msgid = ?1 AND id <= %lld",
+             (long long) self->msgid_legacy);
+    stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            found = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
 static int s_migrate(lt_store_t *self, lt_err_t *err)
 {
     int64_t version = s_scalar(self, "PRAGMA user_version", 0);
@@ -583,7 +700,8 @@ static int s_migrate(lt_store_t *self, lt_err_t *err)
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
         if (s_exec(self, "BEGIN IMMEDIATE", err))
             return -1;
-        if (s_exec(self, s_migrations[i], err) || s_exec(self, pragma, err)) {
+        if (s_exec(self, s_migrations[i], err) || (i + 1 == 9 && s_migrate_msgid(self, err)) ||
+            s_exec(self, pragma, err)) {
             s_exec(self, "ROLLBACK", NULL);
             return -1;
         }
@@ -670,6 +788,7 @@ lt_store_t *lt_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     s_wal_ahead(self);
+    s_msgid_load(self);
     s_retain_open(self);
     if (!(self->lanes = lt_lanes_new())) {
         lt_err_set(err, LT_ENOMEM, "store: out of memory");
@@ -1137,6 +1256,7 @@ void lt_store_rollback(lt_store_t *self)
         lt_ledger_discard(self->ledger);  //  and the batch's ledger_sum moves are
     }
     self->in_batch = false;
+    self->next_message = 0;   //  its rows are gone: the next row number is read again
     memset(&self->pending, 0, sizeof(self->pending));
 }
 
@@ -1289,8 +1409,11 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     self->released = 0;
     //  Message ids are the broker's: what a publisher wrote is never trusted
     //  (two different messages under one id would be merged downstream).
+    //  The id names the row the message is about to take (s_msgid_tail).
+    if (self->next_message <= 0)
+        self->next_message = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM messages", 0) + 1;
     char id[LT_ID_LEN + 1];
-    lt_id_new(id);
+    lt_id_make(id, s_msgid_tail(self, self->next_message));
     lt_envelope_set_id(envelope, id);
     char *legacy = lt_envelope_dedup_key(envelope);
     size_t legacy_len = legacy ? strlen(legacy) : 0;
@@ -1350,6 +1473,7 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     sqlite3_bind_blob64(ins, 7, blob, blob_size, SQLITE_STATIC);
     sqlite3_bind_text(ins, 9, lt_envelope_btype(envelope), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 10, lane_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 14, self->next_message);
     if (self->put_appended) {
         sqlite3_bind_blob(ins, 8, "", 0, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 11, self->put_ref.seg);
@@ -1379,7 +1503,7 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
             lt_err_set(err, LT_ESTORE, "store %s: dedup key vanished", self->path);
         goto done;
     }
-    int64_t message = sqlite3_last_insert_rowid(self->db);
+    int64_t message = self->next_message++;
     self->put_message = message;
     int64_t lane = s_lane(lane_key);
     bool hold = s_must_hold(self, envelope);
@@ -2060,7 +2184,7 @@ int lt_store_trace(lt_store_t *self, const char *msgid, lt_store_row_fn *fn, voi
 {
     assert(self && msgid && fn);
     sqlite3_stmt *stmt = self->stmt[Q_TRACE];
-    sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 1, s_message_row(self, msgid));
     return s_yield(self, stmt, false, fn, arg, err);
 }
 
@@ -2370,6 +2494,105 @@ static void s_test_wal_ahead(void)
     lt_store_destroy(&image);
     lt_store_test_remove(path);
     lt_store_test_remove(copy);
+}
+
+//  Self-test: a message's id names its row through the store's key; an id
+//  stored before migration 9 (random) is found in the index of those rows.
+static void s_test_msgids(void)
+{
+    char path[64];
+    lt_store_test_path(path, sizeof(path), "lt_store_msgids");
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    //  The permutation gives every row number back, and does not keep
+    //  consecutive ones near each other.
+    uint64_t tails[3];
+    for (int64_t row = 1; row < 20000; row++)
+        assert(s_msgid_row(store, s_msgid_tail(store, row)) == row);
+    assert(s_msgid_row(store, s_msgid_tail(store, INT64_C(0x3fffffffffffffff))) ==
+           INT64_C(0x3fffffffffffffff));
+    for (int i = 0; i < 3; i++) {
+        tails[i] = s_msgid_tail(store, i + 1);
+        assert(tails[i] > 0xffff && tails[i] < (UINT64_C(1) << 62));
+    }
+    assert(tails[0] != tails[1] && tails[1] != tails[2] && tails[1] - tails[0] != tails[2] - tails[1]);
+    bool dup;
+    char ids[3][40];
+    s_seen_t seen;
+    assert(lt_store_begin(store, &err) == 0);
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "DOC-M%d", i);
+        s_put(store, key, "new", "axis", &dup, ids[i]);
+        assert(!dup && lt_id_valid(ids[i]));
+        assert(i == 0 || strcmp(ids[i - 1], ids[i]) < 0);   //  still in time order
+    }
+    assert(lt_store_commit(store, &err) == 0);
+    for (int i = 0; i < 3; i++) {
+        memset(&seen, 0, sizeof(seen));
+        assert(lt_store_trace(store, ids[i], s_collect, &seen, &err) == 0);
+        char key[16];
+        snprintf(key, sizeof(key), "DOC-M%d", i);
+        assert(seen.count == 1 && strcmp(seen.keys[0], key) == 0);
+    }
+    //  An id whose last bits name a row, but not this id, finds nothing;
+    //  nor does an id of no row, nor text that is no id.
+    char other[40];
+    uint64_t tail;
+    assert(lt_id_tail(ids[1], &tail));
+    lt_id_make(other, tail);   //  the same row number, another moment
+    assert(strcmp(other, ids[1]) != 0);
+    const char *nothing[] = {other, "0190a8a2-0000-7000-8000-000000000001", "DOC-M1", ""};
+    for (size_t i = 0; i < sizeof(nothing) / sizeof(nothing[0]); i++) {
+        memset(&seen, 0, sizeof(seen));
+        assert(lt_store_trace(store, nothing[i], s_collect, &seen, &err) == 0 && seen.count == 0);
+        assert(lt_store_pruned_at(store, nothing[i]) == 0);
+    }
+    lt_store_destroy(&store);
+
+    //  The first row as a release before migration 9 left it: a random id,
+    //  in the index of those rows.
+    sqlite3 *db = NULL;
+    assert(sqlite3_open(path, &db) == SQLITE_OK);
+    char random_id[40], sql[400];
+    lt_id_new(random_id);
+    snprintf(sql, sizeof(sql),
+             "UPDATE messages SET msgid = '%s' WHERE id = 1;"
+             "UPDATE store_meta SET value = 1 WHERE key = 'msgid_legacy';"
+             "CREATE INDEX messages_msgid_legacy ON messages(msgid) WHERE id <= 1;",
+             random_id);
+    assert(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    store = lt_store_new(path, &err);
+    assert(store);
+    const char *find[] = {random_id, ids[1], ids[2]};
+    for (int i = 0; i < 3; i++) {
+        memset(&seen, 0, sizeof(seen));
+        assert(lt_store_trace(store, find[i], s_collect, &seen, &err) == 0);
+        assert(seen.count == 1 && seen.keys[0][5] == '0' + i);
+    }
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace(store, ids[0], s_collect, &seen, &err) == 0 && seen.count == 0);
+    //  The next message takes the next row, and its id names it.
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-M3", "new", "axis", &dup, ids[0]);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(lt_id_tail(ids[0], &tail) && s_msgid_row(store, tail) == 4);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace(store, ids[0], s_collect, &seen, &err) == 0 && seen.count == 1);
+    //  Rows of a rolled-back group leave no gap the next one trips on.
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-M4", "new", "axis", &dup, ids[1]);
+    lt_store_rollback(store);
+    assert(lt_store_begin(store, &err) == 0);
+    s_put(store, "DOC-M5", "new", "axis", &dup, ids[2]);
+    assert(lt_store_commit(store, &err) == 0);
+    assert(lt_id_tail(ids[2], &tail) && s_msgid_row(store, tail) == 5);
+    memset(&seen, 0, sizeof(seen));
+    assert(lt_store_trace(store, ids[1], s_collect, &seen, &err) == 0 && seen.count == 0);
+    lt_store_destroy(&store);
+    lt_store_test_remove(path);
 }
 
 //  Self-test of the operations block: discard, trace by key, size, online
@@ -2757,6 +2980,7 @@ void lt_store_test(bool verbose)
     lt_store_test_remove(path);
     s_test_ops();
     s_test_wal_ahead();
+    s_test_msgids();
     s_test_pipelined();
     if (verbose)
         printf("OK\n");
@@ -3086,12 +3310,12 @@ int64_t lt_store_pruned_at(lt_store_t *self, const char *msgid)
 {
     assert(self && msgid);
     sqlite3_stmt *stmt = NULL;
-    int64_t at = 0;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT pruned_at FROM messages WHERE msgid = ?1"
-                           " AND pruned_at IS NOT NULL LIMIT 1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+    int64_t at = 0, row = s_message_row(self, msgid);
+    if (row && sqlite3_prepare_v2(self->db,
+                                  "SELECT pruned_at FROM messages WHERE id = ?1"
+                                  " AND pruned_at IS NOT NULL",
+                                  -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, row);
         if (sqlite3_step(stmt) == SQLITE_ROW)
             at = sqlite3_column_int64(stmt, 0);
     }

@@ -78,10 +78,10 @@ static void s_pool_take(uint8_t *buf, size_t size)
     s_pool_left -= size;
 }
 
-void lt_id_new(char *buf)
+//  Fill buf with the id of this moment; b[6..15] hold random bits, of
+//  which b[6] gives the counter's start and b[8..15] the id's last bits.
+static void s_make(char *buf, uint8_t b[16])
 {
-    uint8_t b[16];
-    s_pool_take(b + 6, 10);
     pthread_mutex_lock(&s_lock);
     int64_t now = lt_time_ms();
     if (now <= s_last_ms) {
@@ -115,6 +115,41 @@ void lt_id_new(char *buf)
         *out++ = hex[b[i] & 15];
     }
     *out = 0;
+}
+
+void lt_id_new(char *buf)
+{
+    uint8_t b[16];
+    s_pool_take(b + 6, 10);
+    s_make(buf, b);
+}
+
+void lt_id_make(char *buf, uint64_t tail)
+{
+    uint8_t b[16];
+    s_pool_take(b + 6, 1);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (uint8_t) (tail >> (56 - 8 * i));   //  the top 2 bits: the variant's
+    s_make(buf, b);
+}
+
+static int s_hex(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+bool lt_id_tail(const char *text, uint64_t *tail)
+{
+    if (!lt_id_valid(text))
+        return false;
+    //  rand_b: the last 16 hex digits (after the dash at 23, from 19 on),
+    //  without the variant's 2 bits.
+    uint64_t bits = 0;
+    for (int i = 19; i < LT_ID_LEN; i++)
+        if (i != 23)
+            bits = bits << 4 | (uint64_t) s_hex(text[i]);
+    *tail = bits & 0x3fffffffffffffffULL;
+    return true;
 }
 
 bool lt_id_valid(const char *text)
@@ -152,6 +187,19 @@ void lt_id_test(bool verbose)
     if (verbose)
         printf(" * lt_id: ");
     char prev[LT_ID_LEN + 1], next[LT_ID_LEN + 1];
+    //  An id made with given last bits gives them back, whatever they are,
+    //  and keeps the order of the ids around it.
+    const uint64_t tails[] = {0, 1, 0x2a, 0x3fffffffffffffffULL, 0x123456789abcdefULL};
+    lt_id_new(prev);
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        uint64_t tail = 99;
+        lt_id_make(next, tails[i]);
+        assert(lt_id_valid(next) && strcmp(prev, next) < 0);
+        assert(lt_id_tail(next, &tail) && tail == tails[i]);
+        memcpy(prev, next, sizeof(prev));
+    }
+    uint64_t tail;
+    assert(!lt_id_tail("not an id", &tail));
     lt_id_new(prev);
     assert(lt_id_valid(prev));
     int64_t t = lt_id_time_ms(prev);

@@ -20,6 +20,14 @@ extern "C" {
 //  Write a new id into buf (at least LT_ID_LEN + 1 bytes).
 void lt_id_new(char *buf);
 
+//  Write a new id into buf whose last 62 bits (rand_b) are tail instead of
+//  random bits: a store that makes them from its row number finds the row
+//  again from the id alone (lt_id_tail).
+void lt_id_make(char *buf, uint64_t tail);
+
+//  The last 62 bits of a valid id into tail; false when text is not one.
+bool lt_id_tail(const char *text, uint64_t *tail);
+
 //  Return true when text is a well-formed UUIDv7 in canonical form.
 bool lt_id_valid(const char *text);
 

@@ -58,13 +58,20 @@ ok "lthubd and lthub-dms started on the $RELEASE store and mailbox"
 # documents and dossiers are found by their key in the dedup key's index,
 # without indexes of their own (migration 7); lanes are kept in memory, the
 # lane index is gone and the partial indexes of the unfinished states carry
-# the destination and lane they are built from (migration 8).
-if [ "$OLD_SCHEMA" -lt 8 ]; then
-    grep -q "event=store_migrate .*to=8 " "$HUB_DIR/lthubd.log" \
-        || hub_fail "no store_migrate line to version 8 in lthubd's log"
+# the destination and lane they are built from (migration 8); message ids
+# name their rows, and only the ids stored before keep an index, bounded by
+# their last row (migration 9).
+if [ "$OLD_SCHEMA" -lt 9 ]; then
+    grep -q "event=store_migrate .*to=9 " "$HUB_DIR/lthubd.log" \
+        || hub_fail "no store_migrate line to version 9 in lthubd's log"
 fi
-[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "PRAGMA user_version")" = 8 ] \
-    || hub_fail "the store's schema version is not 8"
+[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "PRAGMA user_version")" = 9 ] \
+    || hub_fail "the store's schema version is not 9"
+[ "$(sqlite3 "$HUB_DIR/data/lthub.db" "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_msgid'")" = 0 ] \
+    || hub_fail "the index of message ids was not dropped"
+LAST_OLD=$(sqlite3 "file:$FX/data/lthub.db?mode=ro" "SELECT MAX(id) FROM messages")
+sqlite3 "$HUB_DIR/data/lthub.db" "SELECT sql FROM sqlite_master WHERE name = 'messages_msgid_legacy'" \
+    | grep -q "(msgid) WHERE id <= $LAST_OLD\$" || hub_fail "no index of the $LAST_OLD old message ids"
 [ "$(sqlite3 "$HUB_DIR/data/lthub.db" "SELECT COUNT(*) FROM sqlite_master
       WHERE name IN ('messages_document', 'messages_dossier', 'deliveries_lane')")" = 0 ] \
     || hub_fail "the document, dossier and lane indexes were not dropped"
@@ -72,7 +79,7 @@ for index in deliveries_ready deliveries_waiting deliveries_dead deliveries_held
     sqlite3 "$HUB_DIR/data/lthub.db" "SELECT sql FROM sqlite_master WHERE name = '$index'" \
         | grep -q "lane.*state) WHERE" || hub_fail "$index does not carry the lane"
 done
-ok "store at schema 8 (key and lane indexes dropped, lanes from the state indexes; the migration logged)"
+ok "store at schema 9 (key, lane and id indexes dropped, lanes from the state indexes, the old ids indexed; the migration logged)"
 
 # The format 1 ledger was converted: same chain and head, binary hashes, an
 # item index instead of the text one, day sums merged into half months,
@@ -146,6 +153,16 @@ assert len(doc) == 1 and len(rev) == 1
 assert ids.index(doc[0]) < ids.index(rev[0]), "the revocation overtook its document"
 PY
 ok "the 5 queued messages delivered once each, the document before its revocation"
+
+# Every document the old release stored is found by its id (random, in the
+# index of the old rows; lt_store's self-test finds new ones among them).
+for msgid in $(sqlite3 "file:$FX/data/lthub.db?mode=ro" "SELECT msgid FROM messages WHERE kind = 1"); do
+    "$BIN/broker/lthub" trace "$msgid" --admin "$HUB_ADMIN" > "$HUB_DIR/trace.txt" \
+        || hub_fail "lthub trace $msgid after the upgrade"
+    grep -q "^20.* $msgid document  *axis " "$HUB_DIR/trace.txt" \
+        || hub_fail "lthub trace of the old message $msgid: $(cat "$HUB_DIR/trace.txt")"
+done
+ok "the old messages found by their ids after the upgrade"
 
 # Resends of what the old release stored are recognised.
 answer=$(dms_send sys-a "$LT_FIXTURES/edxml/new-signed.edxml")
