@@ -570,7 +570,7 @@ static void s_send_durable(broker_t *self);
 //  (the commit is in the page cache). At 1 000 msgs/s this halves the
 //  syncs: every message's DONE came back between two publishes and was
 //  synced alone (docs/performance.md, "Acknowledgements synced with the
-//  next publish").
+//  next commit").
 #define S_LAZY_MS 100
 
 //  Commit the open batch, then send the replies it owes once it is on disk.

@@ -721,8 +721,8 @@ static int s_migrate(lt_store_t *self, lt_err_t *err)
 //  checkpointer). A log that grows takes new blocks at every commit, and
 //  the commit's sync writes the file's size and extents as well: at
 //  10 000 msgs/s the first half second, before the log first started over,
-//  put a thousand messages past 4-10 ms (docs/performance.md, "The log
-//  written ahead"). Best effort: a log that cannot be extended grows as
+//  put a thousand messages past 4-10 ms (docs/architecture.md, "The log
+//  is written ahead"). Best effort: a log that cannot be extended grows as
 //  before.
 static void s_wal_ahead(lt_store_t *self)
 {
@@ -2522,7 +2522,7 @@ static void s_test_msgids(void)
     s_seen_t seen;
     assert(lt_store_begin(store, &err) == 0);
     for (int i = 0; i < 3; i++) {
-        char key[16];
+        char key[24];
         snprintf(key, sizeof(key), "DOC-M%d", i);
         s_put(store, key, "new", "axis", &dup, ids[i]);
         assert(!dup && lt_id_valid(ids[i]));
@@ -2532,7 +2532,7 @@ static void s_test_msgids(void)
     for (int i = 0; i < 3; i++) {
         memset(&seen, 0, sizeof(seen));
         assert(lt_store_trace(store, ids[i], s_collect, &seen, &err) == 0);
-        char key[16];
+        char key[24];
         snprintf(key, sizeof(key), "DOC-M%d", i);
         assert(seen.count == 1 && strcmp(seen.keys[0], key) == 0);
     }
