@@ -140,7 +140,8 @@ static const s_scalar_t s_scalars[] = {
     {"broker", "syncs", "lthub_store_syncs_total", "counter", 1,
      "fdatasyncs of the write-ahead log; answers and deliveries wait for the one after their commit."},
     {"broker", "lazy_commits", "lthub_store_lazy_commits_total", "counter", 1,
-     "Commits that owed no answer and made no delivery visible (acknowledgements, retries): their sync was the next one's, at most 100 ms later."},
+     "Commits that owed no answer and made no delivery visible (acknowledgements, retries):"
+     " synced by the next sync, at most 100 ms later."},
     {"broker", "sync_us_total", "lthub_store_sync_seconds_total", "counter", 0.000001,
      "Time spent in those fdatasyncs."},
     {"broker", "committed", "lthub_store_writes_total", "counter", 1,

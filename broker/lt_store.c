@@ -299,7 +299,7 @@ struct _lt_store_t {
     lt_ledger_t *ledger;         //  the counting ledger, in the same database
     bool legacy_dedup;           //  rows stored before content dedup exist
     uint64_t msgid_keys[4];      //  the round keys of message ids' row numbers
-    int64_t msgid_legacy;        //  rows up to this one have random ids (index messages_msgid_legacy)
+    int64_t msgid_legacy;        //  rows up to this one have random ids (their own index)
     int64_t next_message;        //  the row number of the next message (0: read it again)
     struct s_retain *retain;     //  retention state (prune section, end of file)
     lt_segments_t *segs;         //  payload segments (DB path + ".segments")
@@ -618,7 +618,8 @@ static int64_t s_msgid_row(const lt_store_t *self, uint64_t tail)
 //  Read the message ids' key and where the random ids end (store_meta).
 static void s_msgid_load(lt_store_t *self)
 {
-    uint64_t key = (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_key'", 0);
+    uint64_t key =
+        (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_key'", 0);
     for (int i = 0; i < 4; i++) {
         key += 0x9e3779b97f4a7c15ULL;   //  one round key each, drawn from it
         uint64_t z = key;
@@ -2489,7 +2490,8 @@ static void s_test_wal_ahead(void)
     assert(image);
     lt_store_counts(image, NULL, &counts);
     assert(counts.messages == 2 && counts.ready == 2);
-    assert(s_scalar(image, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'",
+    assert(s_scalar(image,
+                    "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'",
                     0) == 1);
     lt_store_destroy(&image);
     lt_store_test_remove(path);
@@ -2516,7 +2518,8 @@ static void s_test_msgids(void)
         tails[i] = s_msgid_tail(store, i + 1);
         assert(tails[i] > 0xffff && tails[i] < (UINT64_C(1) << 62));
     }
-    assert(tails[0] != tails[1] && tails[1] != tails[2] && tails[1] - tails[0] != tails[2] - tails[1]);
+    assert(tails[0] != tails[1] && tails[1] != tails[2]);
+    assert(tails[1] - tails[0] != tails[2] - tails[1]);
     bool dup;
     char ids[3][40];
     s_seen_t seen;
