@@ -12,6 +12,7 @@
 #include "lt_store.h"
 #include "lt_sqlite.h"
 #include "lt_follow.h"
+#include "lt_file.h"
 #include "lt_id.h"
 #include "lt_lanes.h"
 #include "lt_ledger.h"
@@ -583,12 +584,17 @@ static int s_lanes_load(lt_store_t *self, lt_err_t *err)
 //  of four rounds on two 31-bit halves), so that the id names the row
 //  without an index and without telling how many messages the hub stored.
 //  The key is the store's (store_meta 'msgid_key', made at migration 9).
-static uint32_t s_msgid_round(uint32_t half, uint64_t key)
+//  SplitMix64's finaliser: every bit of z stirs every bit of the result.
+static uint64_t s_mix64(uint64_t z)
 {
-    uint64_t z = ((uint64_t) half << 32 | half) ^ key;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return (uint32_t) ((z ^ (z >> 31)) >> 33);   //  31 bits
+    return z ^ (z >> 31);
+}
+
+static uint32_t s_msgid_round(uint32_t half, uint64_t key)
+{
+    return (uint32_t) (s_mix64(((uint64_t) half << 32 | half) ^ key) >> 33);   //  31 bits
 }
 
 static uint64_t s_msgid_tail(const lt_store_t *self, int64_t row)
@@ -620,16 +626,17 @@ static void s_msgid_load(lt_store_t *self)
 {
     uint64_t key =
         (uint64_t) s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_key'", 0);
-    for (int i = 0; i < 4; i++) {
-        key += 0x9e3779b97f4a7c15ULL;   //  one round key each, drawn from it
-        uint64_t z = key;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        self->msgid_keys[i] = z ^ (z >> 31);
-    }
+    for (int i = 0; i < 4; i++)   //  one round key each, drawn from it
+        self->msgid_keys[i] = s_mix64(key += 0x9e3779b97f4a7c15ULL);
     self->msgid_legacy =
         s_scalar(self, "SELECT value FROM store_meta WHERE key = 'msgid_legacy'", 0);
     self->next_message = 0;
+}
+
+//  The highest message row number (0: none).
+static int64_t s_last_message(lt_store_t *self)
+{
+    return s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM messages", 0);
 }
 
 //  Migration 9's part in code: the store's key of message ids, and an index
@@ -637,7 +644,7 @@ static void s_msgid_load(lt_store_t *self)
 //  row number so that no later row enters it.
 static int s_migrate_msgid(lt_store_t *self, lt_err_t *err)
 {
-    int64_t last = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM messages", 0);
+    int64_t last = s_last_message(self);
     int64_t key;
     lt_random_bytes(&key, sizeof(key));
     char sql[300];
@@ -1412,7 +1419,7 @@ static int s_put_rows(lt_store_t *self, lt_envelope_t *envelope, const void *pay
     //  (two different messages under one id would be merged downstream).
     //  The id names the row the message is about to take (s_msgid_tail).
     if (self->next_message <= 0)
-        self->next_message = s_scalar(self, "SELECT COALESCE(MAX(id), 0) FROM messages", 0) + 1;
+        self->next_message = s_last_message(self) + 1;
     char id[LT_ID_LEN + 1];
     lt_id_make(id, s_msgid_tail(self, self->next_message));
     lt_envelope_set_id(envelope, id);
@@ -2431,14 +2438,11 @@ static void s_put(lt_store_t *store, const char *key, const char *btype, const c
 //  Copy file from to file to (a test's image of a store's files).
 static void s_test_copy(const char *from, const char *to)
 {
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    assert(in && out);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        assert(fwrite(buf, 1, n, out) == n);
-    fclose(in);
-    assert(fclose(out) == 0);
+    lt_err_t err;
+    size_t size;
+    void *data = lt_file_read(from, 0, &size, &err);
+    assert(data && lt_file_write(to, data, size, false, &err) == 0);
+    free(data);
 }
 
 static off_t s_test_wal_size(const char *path)
