@@ -47,9 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, never one this test was given before.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 "$SRC/tests/lib/free_port.py" "$WORK/ports"
 }
 
 # The example config runs: its paths moved under WORK, its ports made free,

@@ -18,9 +18,12 @@ HUB_PIDS=""
 
 hub_fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, never one this test was given before
+# (tests/lib/free_port.py keeps them in HUB_PORTS_FILE).
+HUB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HUB_PORTS_FILE="${TMPDIR:-/tmp}/lthub-ports-$$"
 hub_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 "$HUB_LIB_DIR/free_port.py" "$HUB_PORTS_FILE"
 }
 
 hub_cleanup() {
@@ -30,6 +33,7 @@ hub_cleanup() {
   if [ -n "${HUB_KEYS:-}" ]; then
     for pid in $(pgrep -f -- "--keys $HUB_KEYS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
   fi
+  rm -f "$HUB_PORTS_FILE"
   [ -n "${HUB_KEEP:-}" ] || rm -rf "${HUB_DIR:-/nonexistent}"
 }
 
