@@ -65,6 +65,7 @@ struct _lt_ltp_t {
     uint8_t *payload;          //  payload bytes, NULL when empty: owned, or lent by frame
     size_t payload_size;       //  payload bytes in use
     bool lent;                 //  payload lies in frame, the received body (not copied)
+    bool borrowed;             //  envelope and payload are the caller's (lt_ltp_borrow)
     zmq_msg_t frame;           //  the body frame the payload lies in, when lent
     bool batch;                //  HELLO, WELCOME: takes batched acknowledgements
     lt_ltp_ack_t *acks;        //  ACCEPTED: further acknowledgements
@@ -167,11 +168,23 @@ static void s_payload_release(lt_ltp_t *self)
 {
     if (self->lent)
         zmq_msg_close(&self->frame);
-    else
+    else if (!self->borrowed)
         free(self->payload);
     self->lent = false;
     self->payload = NULL;
     self->payload_size = 0;
+}
+
+//  Drop a borrowed envelope and payload (lt_ltp_borrow): the caller's, not
+//  freed here.
+static void s_unborrow(lt_ltp_t *self)
+{
+    if (self->borrowed) {
+        self->envelope = NULL;
+        self->payload = NULL;
+        self->payload_size = 0;
+        self->borrowed = false;
+    }
 }
 
 void lt_ltp_destroy(lt_ltp_t **self_p)
@@ -184,6 +197,7 @@ void lt_ltp_destroy(lt_ltp_t **self_p)
     for (int f = 0; f < F_COUNT; f++)
         if (s_fields[f].type == T_STR)
             free(*S_MEMBER(self, f, char *));
+    s_unborrow(self);
     lt_envelope_destroy(&self->envelope);
     s_payload_release(self);
     free(self->acks);
@@ -311,6 +325,7 @@ void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
 {
     assert(self);
     assert(envelope_p);
+    s_unborrow(self);
     lt_envelope_destroy(&self->envelope);
     self->envelope = *envelope_p;
     *envelope_p = NULL;
@@ -319,9 +334,26 @@ void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
 lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self)
 {
     assert(self);
+    if (self->borrowed)
+        return self->envelope ? lt_envelope_dup(self->envelope) : NULL;
     lt_envelope_t *envelope = self->envelope;
     self->envelope = NULL;
     return envelope;
+}
+
+void lt_ltp_borrow(lt_ltp_t *self, const lt_envelope_t *envelope, const void *payload,
+                   size_t size)
+{
+    assert(self);
+    assert(payload || size == 0);
+    s_unborrow(self);
+    lt_envelope_destroy(&self->envelope);
+    s_payload_release(self);
+    //  Read only, until the message is sent or destroyed (s_unborrow).
+    self->envelope = (lt_envelope_t *) envelope;
+    self->payload = size ? (uint8_t *) payload : NULL;
+    self->payload_size = size;
+    self->borrowed = true;
 }
 
 const uint8_t *lt_ltp_payload(const lt_ltp_t *self)
@@ -347,6 +379,7 @@ int lt_ltp_set_payload(lt_ltp_t *self, const void *data, size_t size)
             return -1;
         memcpy(copy, data, size);
     }
+    s_unborrow(self);
     s_payload_release(self);
     self->payload = copy;
     self->payload_size = size;
@@ -358,6 +391,7 @@ void lt_ltp_give_payload(lt_ltp_t *self, uint8_t **data_p, size_t size)
     assert(self);
     assert(data_p);
     assert(*data_p || size == 0);
+    s_unborrow(self);
     s_payload_release(self);
     if (size) {
         self->payload = *data_p;
@@ -374,7 +408,7 @@ uint8_t *lt_ltp_take_payload(lt_ltp_t *self, size_t *size_p)
     assert(size_p);
     *size_p = self->payload_size;
     uint8_t *payload = self->payload;
-    if (self->lent) {   //  the frame stays libzmq's: hand over a copy
+    if (self->lent || self->borrowed) {   //  libzmq's frame, or the caller's: a copy
         payload = malloc(self->payload_size);
         if (!payload)
             return NULL;
@@ -2381,6 +2415,41 @@ void lt_ltp_test(bool verbose)
     assert(!lt_ltp_eq(copy, samples[LT_LTP_DELIVER]));   //  routing ids differ
     lt_ltp_destroy(&copy);
     lt_ltp_destroy(&routed);
+
+    //  A PUBLISH that borrows its envelope and payload goes on the wire as
+    //  one that owns copies of them, and leaves both to their owner (a
+    //  sanitizer build sees a double free otherwise); what is taken from
+    //  it is a copy, and setting either drops both.
+    const lt_ltp_t *owning = samples[LT_LTP_PUBLISH];
+    lt_ltp_t *borrowing = lt_ltp_new(LT_LTP_PUBLISH);
+    lt_ltp_set_seq(borrowing, lt_ltp_seq(owning));
+    lt_ltp_borrow(borrowing, lt_ltp_envelope(owning), lt_ltp_payload(owning),
+                  lt_ltp_payload_size(owning));
+    assert(lt_ltp_eq(borrowing, owning));
+    copy = s_test_roundtrip(borrowing);
+    assert(lt_ltp_eq(copy, owning));
+    lt_ltp_destroy(&copy);
+    lt_envelope_t *taken = lt_ltp_take_envelope(borrowing);
+    assert(taken && taken != lt_ltp_envelope(owning) && lt_ltp_envelope(borrowing) ==
+           lt_ltp_envelope(owning));
+    lt_envelope_destroy(&taken);
+    size_t taken_size = 0;
+    uint8_t *taken_payload = lt_ltp_take_payload(borrowing, &taken_size);
+    assert(taken_payload && taken_payload != lt_ltp_payload(owning) &&
+           taken_size == lt_ltp_payload_size(owning) &&
+           memcmp(taken_payload, lt_ltp_payload(owning), taken_size) == 0);
+    free(taken_payload);
+    assert(lt_ltp_payload_size(borrowing) == 0);
+    lt_ltp_borrow(borrowing, lt_ltp_envelope(owning), lt_ltp_payload(owning),
+                  lt_ltp_payload_size(owning));
+    assert(lt_ltp_set_payload(borrowing, "own", 3) == 0);
+    assert(!lt_ltp_envelope(borrowing) && lt_ltp_payload_size(borrowing) == 3);
+    lt_ltp_borrow(borrowing, lt_ltp_envelope(owning), NULL, 0);
+    lt_envelope_t *own = lt_envelope_dup(lt_ltp_envelope(owning));
+    lt_ltp_set_envelope(borrowing, &own);
+    assert(!own && lt_ltp_envelope(borrowing) != lt_ltp_envelope(owning));
+    lt_ltp_destroy(&borrowing);
+    assert(lt_ltp_eq(samples[LT_LTP_PUBLISH], owning));   //  the owner's are whole
 
     //  Batched acknowledgements: entries come back in order, and the
     //  lists stop at LT_LTP_MAX_BATCH entries.

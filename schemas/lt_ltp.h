@@ -203,6 +203,15 @@ const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self);
 void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p);
 lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
 
+//  Refer to an envelope and payload that stay the caller's: nothing is
+//  copied, and the message frees neither. The caller keeps both alive and
+//  unchanged until the message is sent or destroyed (the connector runtime
+//  sends a pending publish this way; it keeps it until its ACCEPTED).
+//  take_envelope and take_payload then hand over copies; setting either
+//  one afterwards drops both. Replaces the envelope and payload set before.
+void lt_ltp_borrow(lt_ltp_t *self, const lt_envelope_t *envelope, const void *payload,
+                   size_t size);
+
 //  Payload bytes: the getter lends; set copies; give takes over a malloc'd
 //  buffer (*data_p is cleared); take_payload hands a malloc'd buffer to the
 //  caller and clears the field (NULL with *size_p set when a received

@@ -45,8 +45,9 @@
 typedef struct {
     uint64_t seq;              //  sequence number, 0 until queued on the session
     lt_envelope_t *envelope;   //  owned
-    uint8_t *payload;          //  owned
+    uint8_t *payload;          //  a copy, in the same allocation as the entry
     size_t size;               //  payload bytes
+    uint64_t gathered;         //  the session's out_round its PUBLISH waits in, 0: none
     lt_publish_fn *fn;         //  completion callback
     void *arg;                 //  its argument
     int64_t resend_at;         //  monotonic ms to resend after a transient rejection
@@ -319,7 +320,7 @@ typedef struct {
     zcert_t *cert;            //  own certificate
     char broker_key[41];      //  broker public key (Z85)
     zlistx_t *pending;        //  pending_t in seq order
-    zhashx_t *by_seq;         //  seq text -> pending_t
+    zhashx_t *by_seq;         //  &pending_t.seq -> pending_t
     uint64_t next_seq;        //  next sequence number
     bool ready;               //  WELCOME received
     int64_t hello_at;         //  monotonic ms of the last HELLO
@@ -336,6 +337,7 @@ typedef struct {
     bool batch;               //  the broker takes DONE with further 'deliveries' (WELCOME)
     lt_ltp_t *done;           //  the DONE being filled this round, or NULL (s_flush_done)
     lt_ltp_t *out;            //  BATCH of this round's messages to the broker, or NULL
+    uint64_t out_round;       //  counts the times out was sent or dropped, from 1
 } session_t;
 
 static void s_send_now(session_t *s, lt_ltp_t **msg_p)
@@ -348,8 +350,19 @@ static void s_send_now(session_t *s, lt_ltp_t **msg_p)
 static void s_flush_out(session_t *s)
 {
     lt_ltp_t *msg = lt_ltp_gathered(&s->out);
-    if (msg)
+    if (msg) {
+        s->out_round++;
         s_send_now(s, &msg);
+    }
+}
+
+//  Drop what this round gathered, unsent.
+static void s_drop_out(session_t *s)
+{
+    if (s->out) {
+        s->out_round++;
+        lt_ltp_destroy(&s->out);
+    }
 }
 
 //  To a broker that said 'batch', the round's messages go as one BATCH
@@ -386,7 +399,7 @@ static void s_hello(session_t *s, bool new_socket)
     //  broker puts its deliveries back in the queue, their repeats are
     //  answered again, and every unanswered publish is sent after WELCOME.
     lt_ltp_destroy(&s->done);
-    lt_ltp_destroy(&s->out);
+    s_drop_out(s);
     pthread_mutex_lock(&conn->lock);
     conn->connected = false;
     pthread_mutex_unlock(&conn->lock);
@@ -401,15 +414,18 @@ static void s_hello(session_t *s, bool new_socket)
     s->last_recv = s->hello_at;
 }
 
-//  Send PUBLISH for one pending message.
+//  Send PUBLISH for one pending message. The message borrows the entry's
+//  envelope and payload (no copy): the entry outlives it, since an entry
+//  whose PUBLISH still waits in the round's BATCH sends that BATCH before
+//  it is freed (s_complete).
 static void s_publish(session_t *s, pending_t *p)
 {
     lt_ltp_t *msg = lt_ltp_new(LT_LTP_PUBLISH);
+    assert(msg);
     lt_ltp_set_seq(msg, p->seq);
-    lt_envelope_t *copy = lt_envelope_dup(p->envelope);
-    lt_ltp_set_envelope(msg, &copy);
-    lt_ltp_set_payload(msg, p->payload, p->size);
+    lt_ltp_borrow(msg, p->envelope, p->payload, p->size);
     s_send(s, &msg);
+    p->gathered = s->out ? s->out_round : 0;
     p->resend_at = 0;
 }
 
@@ -420,9 +436,9 @@ static void s_settle(session_t *s, const char *msgid, inprog_t *in);
 static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *result)
 {
     lt_conn_t *conn = s->conn;
-    char key[24];
-    snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
-    zhashx_delete(s->by_seq, key);
+    if (p->gathered && p->gathered == s->out_round)
+        s_flush_out(s);   //  its PUBLISH borrows from it (s_publish)
+    zhashx_delete(s->by_seq, &p->seq);
     zlistx_delete(s->pending, p->handle);
     if (p->fn)
         p->fn(p->arg, result);
@@ -442,7 +458,6 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     }
     size_t size = p->size;
     lt_envelope_destroy(&p->envelope);
-    free(p->payload);
     free(p->owners);
     free(p);
     pthread_mutex_lock(&conn->lock);
@@ -586,9 +601,24 @@ static void s_attach_stats(session_t *s, lt_ltp_t *msg)
 //  The pending publish with sequence number seq, or NULL (answered already).
 static pending_t *s_pending_of(session_t *s, uint64_t seq)
 {
-    char key[24];
-    snprintf(key, sizeof(key), "%llu", (unsigned long long) seq);
-    return zhashx_lookup(s->by_seq, key);
+    return zhashx_lookup(s->by_seq, &seq);
+}
+
+//  The pending publishes' index is keyed by their sequence numbers, the
+//  keys being the entries' own seq fields (no copy, nothing formatted).
+static size_t s_seq_hash(const void *key)
+{
+    uint64_t seq = *(const uint64_t *) key;
+    seq ^= seq >> 33;
+    seq *= 0xff51afd7ed558ccdULL;
+    seq ^= seq >> 33;
+    return (size_t) seq;
+}
+
+static int s_seq_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
 }
 
 //  One acknowledgement of an ACCEPTED: the publish is on the broker's disk.
@@ -721,10 +751,8 @@ static void s_on_wake(session_t *s)
     pthread_mutex_unlock(&conn->lock);
     for (pending_t *p = zlistx_detach(queued, NULL); p; p = zlistx_detach(queued, NULL)) {
         p->seq = ++s->next_seq;
-        char key[24];
-        snprintf(key, sizeof(key), "%llu", (unsigned long long) p->seq);
         p->handle = zlistx_add_end(s->pending, p);
-        zhashx_insert(s->by_seq, key, p);
+        zhashx_insert(s->by_seq, &p->seq, p);
         for (size_t i = 0; i < p->owner_count; i++) {
             inprog_t *owner = zhashx_lookup(s->inprog, p->owners[i]);
             if (owner)
@@ -852,6 +880,11 @@ static void s_session_actor(zsock_t *pipe, void *args)
     s->credit = (uint32_t) lt_conn_option_int(conn, "credit");
     s->pending = zlistx_new();
     s->by_seq = zhashx_new();
+    zhashx_set_key_duplicator(s->by_seq, NULL);
+    zhashx_set_key_destructor(s->by_seq, NULL);
+    zhashx_set_key_hasher(s->by_seq, s_seq_hash);
+    zhashx_set_key_comparator(s->by_seq, s_seq_compare);
+    s->out_round = 1;
     s->inprog = zhashx_new();
     zhashx_set_destructor(s->inprog, s_inprog_free);
     s->arrived = zlistx_new();
@@ -894,7 +927,7 @@ static void s_session_actor(zsock_t *pipe, void *args)
     while (zlistx_size(s->pending))
         s_complete(s, zlistx_first(s->pending), &stopped);
     lt_ltp_destroy(&s->done);   //  answers found only now: the session is over
-    lt_ltp_destroy(&s->out);
+    s_drop_out(s);
     zhashx_destroy(&s->by_seq);
     zlistx_destroy(&s->pending);
     lt_seen_destroy(&s->seen);
@@ -1094,7 +1127,6 @@ static void s_free_pending(void **item)
         if (p->fn)
             p->fn(p->arg, &stopped);
         lt_envelope_destroy(&p->envelope);
-        free(p->payload);
         free(p->owners);
         free(p);
         *item = NULL;
@@ -1140,8 +1172,11 @@ static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload,
                                 const lt_delivery_t *const *owners, size_t owner_count)
 {
     assert(envelope_p && *envelope_p);
-    pending_t *p = calloc(1, sizeof(*p));
+    assert(size <= SIZE_MAX - sizeof(pending_t));
+    pending_t *p = malloc(sizeof(*p) + size);
     assert(p);
+    memset(p, 0, sizeof(*p));
+    p->payload = (uint8_t *) (p + 1);
     if (owner_count) {
         p->owners = calloc(owner_count, sizeof(*p->owners));
         assert(p->owners);
@@ -1155,8 +1190,6 @@ static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload,
         lt_envelope_set_payload_facts(p->envelope, payload, size);
     if (!lt_envelope_created(p->envelope))
         lt_envelope_set_created(p->envelope, lt_time_ms());
-    p->payload = malloc(size ? size : 1);
-    assert(p->payload);
     if (size)
         memcpy(p->payload, payload, size);
     p->size = size;
@@ -1169,7 +1202,6 @@ static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload,
 static void s_pending_drop(pending_t *p)
 {
     lt_envelope_destroy(&p->envelope);
-    free(p->payload);
     free(p->owners);
     free(p);
 }
