@@ -61,7 +61,9 @@ typedef struct {
     uint64_t delivery;         //  delivery id
     uint32_t attempt;          //  attempt number
     lt_envelope_t *envelope;   //  owned
-    uint8_t *payload;          //  owned
+    lt_ltp_t *msg;             //  the DELIVER, owned: holds the payload (a large one
+                               //  in the frame it arrived in, not copied out)
+    const uint8_t *payload;    //  its payload bytes
     size_t size;               //  bytes
 } work_t;
 
@@ -514,9 +516,11 @@ static void s_message_key(const lt_envelope_t *env, char key[112])
     snprintf(key, 112, "%.40s/%.64s", lt_envelope_id(env), lt_envelope_sha256(env));
 }
 
-//  DELIVER: hand to workers unless seen or already in progress.
-static void s_on_deliver(session_t *s, lt_ltp_t *msg)
+//  DELIVER: hand to workers unless seen or already in progress; a message
+//  handed over is taken (*msg_p becomes NULL).
+static void s_on_deliver(session_t *s, lt_ltp_t **msg_p)
 {
+    lt_ltp_t *msg = *msg_p;
     lt_conn_t *conn = s->conn;
     char msgid[112];
     s_message_key(lt_ltp_envelope(msg), msgid);
@@ -542,8 +546,10 @@ static void s_on_deliver(session_t *s, lt_ltp_t *msg)
     work->delivery = delivery;
     work->attempt = lt_ltp_attempt(msg);
     work->envelope = lt_ltp_take_envelope(msg);
-    work->payload = lt_ltp_take_payload(msg, &work->size);
-    assert(work->payload || work->size == 0);
+    work->payload = lt_ltp_payload(msg);
+    work->size = lt_ltp_payload_size(msg);
+    work->msg = msg;
+    *msg_p = NULL;
     if (conn->ops->deliver_many) {
         zlistx_add_end(s->arrived, work);   //  handed over with the round (s_hand_over)
         return;
@@ -702,7 +708,7 @@ static void s_on_message(session_t *s, lt_ltp_t *msg)
         break;
     }
     case LT_LTP_DELIVER:
-        s_on_deliver(s, msg);
+        s_on_deliver(s, &msg);
         break;
     case LT_LTP_PING: {
         lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
@@ -1029,7 +1035,7 @@ static void *s_worker(void *arg)
             s_wake(self);
         for (size_t i = 0; i < count; i++) {
             lt_envelope_destroy(&works[i]->envelope);
-            free(works[i]->payload);
+            lt_ltp_destroy(&works[i]->msg);
             free(works[i]);
         }
     }
@@ -1112,7 +1118,7 @@ static void s_free_work(void **item)
     work_t *work = *item;
     if (work) {
         lt_envelope_destroy(&work->envelope);
-        free(work->payload);
+        lt_ltp_destroy(&work->msg);
         free(work);
         *item = NULL;
     }
