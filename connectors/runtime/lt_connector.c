@@ -39,6 +39,10 @@
 #include <unistd.h>
 
 #define S_SEEN_MAX 65536   //  message ids remembered as delivered
+//  A delivered payload from this size stays in the frame it arrived in
+//  until deliver() returns; a smaller one is copied out, so that it does
+//  not hold a BATCH's whole frame (the broker sends larger ones alone).
+#define S_KEEP_FRAME_MIN (64 * 1024)
 #define S_STATS_EVERY_MS 5000   //  the connector's own counters go to the broker this often
 
 //  One message waiting for its ACCEPTED.
@@ -61,9 +65,9 @@ typedef struct {
     uint64_t delivery;         //  delivery id
     uint32_t attempt;          //  attempt number
     lt_envelope_t *envelope;   //  owned
-    lt_ltp_t *msg;             //  the DELIVER, owned: holds the payload (a large one
-                               //  in the frame it arrived in, not copied out)
-    const uint8_t *payload;    //  its payload bytes
+    lt_ltp_t *msg;             //  the DELIVER holding a large payload, or NULL
+    uint8_t *copy;             //  a smaller payload copied out, or NULL
+    const uint8_t *payload;    //  the payload bytes, in one of those
     size_t size;               //  bytes
 } work_t;
 
@@ -517,7 +521,7 @@ static void s_message_key(const lt_envelope_t *env, char key[112])
 }
 
 //  DELIVER: hand to workers unless seen or already in progress; a message
-//  handed over is taken (*msg_p becomes NULL).
+//  whose payload stays in its frame is taken (*msg_p becomes NULL).
 static void s_on_deliver(session_t *s, lt_ltp_t **msg_p)
 {
     lt_ltp_t *msg = *msg_p;
@@ -546,10 +550,17 @@ static void s_on_deliver(session_t *s, lt_ltp_t **msg_p)
     work->delivery = delivery;
     work->attempt = lt_ltp_attempt(msg);
     work->envelope = lt_ltp_take_envelope(msg);
-    work->payload = lt_ltp_payload(msg);
     work->size = lt_ltp_payload_size(msg);
-    work->msg = msg;
-    *msg_p = NULL;
+    if (work->size >= S_KEEP_FRAME_MIN) {
+        work->payload = lt_ltp_payload(msg);
+        work->msg = msg;
+        *msg_p = NULL;
+    }
+    else {
+        work->copy = lt_ltp_take_payload(msg, &work->size);
+        assert(work->copy || work->size == 0);
+        work->payload = work->copy;
+    }
     if (conn->ops->deliver_many) {
         zlistx_add_end(s->arrived, work);   //  handed over with the round (s_hand_over)
         return;
@@ -1036,6 +1047,7 @@ static void *s_worker(void *arg)
         for (size_t i = 0; i < count; i++) {
             lt_envelope_destroy(&works[i]->envelope);
             lt_ltp_destroy(&works[i]->msg);
+            free(works[i]->copy);
             free(works[i]);
         }
     }
@@ -1119,6 +1131,7 @@ static void s_free_work(void **item)
     if (work) {
         lt_envelope_destroy(&work->envelope);
         lt_ltp_destroy(&work->msg);
+        free(work->copy);
         free(work);
         *item = NULL;
     }
