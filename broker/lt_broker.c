@@ -922,6 +922,7 @@ static int s_start(broker_t *self)
     }
     lt_store_set_hold(self->store, st->hold_ms);
     lt_store_set_inline_max(self->store, (size_t) st->inline_max);
+    lt_store_set_packed_rows(self->store, true);   //  s_deliver sends them as they are
     lt_store_set_segment_size(self->store, (uint64_t) st->segment_size);
     for (size_t i = 0; i < lt_config_connectors(self->config); i++)
         lt_broker_dest(self, lt_config_connector(self->config, i)->name);

@@ -63,7 +63,12 @@ typedef struct {
     int64_t created_at;         //  Unix ms when the delivery was queued
     uint64_t behind;            //  dead letter this delivery waits behind (0 = none)
     char *errors;               //  every failure reason so far, one per line
-    lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest
+    lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest (NULL
+                                //  when packed holds it)
+    uint8_t *packed;            //  the envelope as stored, when the scans were asked
+                                //  for it (lt_store_set_packed_rows) and it needs no
+                                //  narrowing; else NULL
+    size_t packed_size;         //  bytes of packed
     uint8_t *payload;           //  the payload (NULL when not asked for or unreadable)
     size_t payload_size;        //  payload bytes
     char *payload_error;        //  why the payload could not be read (missing or
@@ -363,6 +368,12 @@ void lt_store_prune_test(bool verbose);
 //  before the commit that refers to them; smaller ones stay in the
 //  database. Retention deletes a segment file once no kept message refers
 //  to it (lt_store_reclaim).
+
+//  Scans that read payloads (lt_store_scan_ready, lt_store_scan_due) hand
+//  an envelope that needs no narrowing as the bytes stored (row->packed,
+//  row->envelope NULL) when packed is true: what a relay sends on as it
+//  is. Default false.
+void lt_store_set_packed_rows(lt_store_t *self, bool packed);
 
 //  Payloads up to bytes stay in the database (default 2048); larger ones
 //  go to segment files. 0 puts every non-empty payload in a segment.

@@ -62,6 +62,77 @@ static int s_put_in(lt_store_t *store, lt_kind_t kind, const char *key, const ch
     return rc;
 }
 
+//  Scan callback: keep the rows.
+static int s_keep(void *arg, lt_store_row_t *row)
+{
+    lt_store_row_t **rows = arg;
+    for (int i = 0; i < 4; i++)
+        if (!rows[i]) {
+            rows[i] = row;
+            return 0;
+        }
+    lt_store_row_destroy(&row);
+    return 0;
+}
+
+//  Packed rows: a delivery that takes every recipient of its envelope is
+//  scanned as the stored bytes (which decode to the envelope, whole); one
+//  whose recipients were narrowed is scanned decoded and narrowed, as
+//  before; reads other than the scans always decode.
+static void s_test_packed_rows(const char *path)
+{
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_set_packed_rows(store, true);
+    bool dup;
+    char msgid[40];
+    assert(lt_store_begin(store, &err) == 0);
+    const char *codes[][2] = {{"000.00.31.H26", "000.00.32.H26"}, {"000.00.31.H26", NULL}};
+    for (int m = 0; m < 2; m++) {
+        lt_envelope_t *env = lt_envelope_new();
+        lt_envelope_set_kind(env, LT_KIND_DOCUMENT);
+        lt_envelope_set_key(env, m ? "P2" : "P1");
+        lt_envelope_set_btype(env, "new");
+        lt_envelope_set_sender(env, "000.00.12.H26");
+        for (int c = 0; c < 2 && codes[m][c]; c++)
+            lt_envelope_add_recipient(env, codes[m][c]);
+        lt_envelope_set_payload_facts(env, "x", 1);
+        //  P1: one recipient each to p and q; P2: its only one to p.
+        const char *dests[] = {"p", "q"};
+        assert(lt_store_put(store, env, "x", 1, dests, codes[m], m ? 1 : 2, &dup, msgid, &err) ==
+               0);
+        lt_envelope_destroy(&env);
+    }
+    assert(lt_store_commit(store, &err) == 0);
+    lt_store_row_t *rows[4] = {0};
+    assert(lt_store_scan_ready(store, "p", 0, 4, s_keep, rows, &err) == 0);
+    assert(rows[0] && rows[1] && !rows[2]);
+    //  P1 to p: narrowed to its one recipient there.
+    assert(rows[0]->envelope && !rows[0]->packed);
+    assert(lt_envelope_recipients(rows[0]->envelope) == 1);
+    assert(strcmp(lt_envelope_key(rows[0]->envelope), "P1") == 0);
+    //  P2 to p: as stored.
+    assert(!rows[1]->envelope && rows[1]->packed && rows[1]->packed_size > 0);
+    lt_envelope_t *whole = lt_envelope_decode(rows[1]->packed, rows[1]->packed_size, &err);
+    assert(whole && strcmp(lt_envelope_key(whole), "P2") == 0);
+    assert(lt_envelope_recipients(whole) == 1);
+    lt_store_row_t *got = lt_store_get(store, rows[1]->delivery, true);
+    assert(got && got->envelope && !got->packed && lt_envelope_eq(got->envelope, whole));
+    lt_store_row_destroy(&got);
+    lt_envelope_destroy(&whole);
+    for (int i = 0; i < 4; i++)
+        lt_store_row_destroy(&rows[i]);
+    //  Off: every scanned row is decoded.
+    lt_store_set_packed_rows(store, false);
+    assert(lt_store_scan_ready(store, "p", 0, 4, s_keep, rows, &err) == 0);
+    assert(rows[1] && rows[1]->envelope && !rows[1]->packed);
+    for (int i = 0; i < 4; i++)
+        lt_store_row_destroy(&rows[i]);
+    lt_store_destroy(&store);
+    lt_store_test_remove(path);
+}
+
 //  Put one message in its own batch.
 static int s_put(lt_store_t *store, lt_kind_t kind, const char *key, const char *btype,
                  const char *replaces, const char *content, const char *preset_id,
@@ -353,6 +424,7 @@ void lt_store_rules_test(bool verbose)
     assert(seen.count == 1 && seen.ids[0] == l2s);
     lt_store_destroy(&store);
     lt_store_test_remove(path);
+    s_test_packed_rows(path);
     if (verbose)
         printf("OK\n");
 }

@@ -62,6 +62,9 @@ struct _lt_ltp_t {
     uint32_t attempt;          //  attempt number, 1 for the first
     uint32_t delay;            //  RETRY: minimum wait, ms
     lt_envelope_t *envelope;   //  owned envelope, NULL when unset
+    uint8_t *packed;           //  the envelope as packed bytes (lt_ltp_set_envelope_packed),
+                               //  sent as they are; decoded into envelope when asked for
+    size_t packed_size;        //  bytes of packed
     uint8_t *payload;          //  payload bytes, NULL when empty: owned, or lent by frame
     size_t payload_size;       //  payload bytes in use
     bool lent;                 //  payload lies in frame, the received body (not copied)
@@ -199,6 +202,7 @@ void lt_ltp_destroy(lt_ltp_t **self_p)
             free(*S_MEMBER(self, f, char *));
     s_unborrow(self);
     lt_envelope_destroy(&self->envelope);
+    free(self->packed);
     s_payload_release(self);
     free(self->acks);
     free(self->ids);
@@ -315,10 +319,30 @@ S_SCALAR_ACCESSORS(delivery, uint64_t)
 S_SCALAR_ACCESSORS(attempt, uint32_t)
 S_SCALAR_ACCESSORS(delay, uint32_t)
 
+//  Drop packed envelope bytes (lt_ltp_set_envelope_packed).
+static void s_unpack_drop(lt_ltp_t *self)
+{
+    free(self->packed);
+    self->packed = NULL;
+    self->packed_size = 0;
+}
+
+//  The envelope, decoded from its packed bytes on first use: reading a
+//  message is not changing it, so the getters stay const for the caller.
+//  NULL when unset, or when the bytes do not decode.
+static lt_envelope_t *s_envelope(const lt_ltp_t *self)
+{
+    if (!self->envelope && self->packed) {
+        lt_ltp_t *mut = (lt_ltp_t *) self;
+        mut->envelope = lt_envelope_decode(self->packed, self->packed_size, NULL);
+    }
+    return self->envelope;
+}
+
 const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self)
 {
     assert(self);
-    return self->envelope;
+    return s_envelope(self);
 }
 
 void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
@@ -327,13 +351,36 @@ void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
     assert(envelope_p);
     s_unborrow(self);
     lt_envelope_destroy(&self->envelope);
+    s_unpack_drop(self);
     self->envelope = *envelope_p;
     *envelope_p = NULL;
+}
+
+int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size)
+{
+    assert(self);
+    assert(data_p && *data_p);
+    //  One complete msgpack map and nothing after it: these bytes go into
+    //  a frame as they are, where anything else would spoil the frame.
+    size_t end = 0;
+    if (size == 0 || ((**data_p & 0xf0) != 0x80 && **data_p != 0xde && **data_p != 0xdf))
+        return -1;
+    if (lt_ltp_check_msgpack(*data_p, size, LT_LTP_MAX_VALUES, &end, NULL) || end != size)
+        return -1;
+    s_unborrow(self);
+    lt_envelope_destroy(&self->envelope);
+    s_unpack_drop(self);
+    self->packed = *data_p;
+    self->packed_size = size;
+    *data_p = NULL;
+    return 0;
 }
 
 lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self)
 {
     assert(self);
+    s_envelope(self);
+    s_unpack_drop(self);
     if (self->borrowed)
         return self->envelope ? lt_envelope_dup(self->envelope) : NULL;
     lt_envelope_t *envelope = self->envelope;
@@ -348,6 +395,7 @@ void lt_ltp_borrow(lt_ltp_t *self, const lt_envelope_t *envelope, const void *pa
     assert(payload || size == 0);
     s_unborrow(self);
     lt_envelope_destroy(&self->envelope);
+    s_unpack_drop(self);
     s_payload_release(self);
     //  Read only, until the message is sent or destroyed (s_unborrow).
     self->envelope = (lt_envelope_t *) envelope;
@@ -568,7 +616,7 @@ static bool s_field_set(const lt_ltp_t *self, s_field_t f)
     case T_STR:
         return *S_CMEMBER(self, f, char *) != NULL;
     case T_ENVELOPE:
-        return self->envelope != NULL;
+        return self->envelope != NULL || self->packed != NULL;
     case T_BIN:
         return self->payload_size != 0;
     case T_ACKS:
@@ -633,8 +681,13 @@ static int s_pack_body(const lt_ltp_t *self, uint32_t mask, size_t extra, msgpac
             break;
         }
         case T_ENVELOPE:
-            //  An unset envelope travels as an empty map.
-            rc |= self->envelope ? lt_envelope_pack(self->envelope, pk) : msgpack_pack_map(pk, 0);
+            //  Packed bytes go as they are; an unset envelope travels as
+            //  an empty map.
+            if (self->packed)
+                rc |= pk->callback(pk->data, (const char *) self->packed, self->packed_size);
+            else
+                rc |= self->envelope ? lt_envelope_pack(self->envelope, pk)
+                                     : msgpack_pack_map(pk, 0);
             break;
         case T_BIN:
             rc |= msgpack_pack_bin_with_body(pk, self->payload, self->payload_size);
@@ -1445,7 +1498,7 @@ void lt_ltp_print(const lt_ltp_t *self, FILE *file)
             fprintf(file, " %s=\"%s\"", key, s_get_str(self, (s_field_t) f));
             break;
         case T_ENVELOPE:
-            if (self->envelope)
+            if (s_envelope(self))
                 fprintf(file, " envelope.id=%s envelope.kind=%s envelope.key=\"%s\"",
                         lt_envelope_id(self->envelope),
                         lt_kind_name(lt_envelope_kind(self->envelope)),
@@ -1509,7 +1562,7 @@ bool lt_ltp_eq(const lt_ltp_t *a, const lt_ltp_t *b)
                 return false;
             break;
         case T_ENVELOPE: {
-            if (!a->envelope && !b->envelope)
+            if (!s_envelope(a) && !s_envelope(b))
                 break;
             lt_envelope_t *empty = NULL;
             if (!a->envelope != !b->envelope && !(empty = lt_envelope_new()))
@@ -2450,6 +2503,64 @@ void lt_ltp_test(bool verbose)
     assert(!own && lt_ltp_envelope(borrowing) != lt_ltp_envelope(owning));
     lt_ltp_destroy(&borrowing);
     assert(lt_ltp_eq(samples[LT_LTP_PUBLISH], owning));   //  the owner's are whole
+
+    //  A DELIVER whose envelope is set as packed bytes (what the store
+    //  keeps) goes on the wire byte for byte as one set decoded, alone and
+    //  in a BATCH; the getter decodes it; bytes that are not exactly one
+    //  msgpack map are refused and left to the caller.
+    const lt_ltp_t *decoded = samples[LT_LTP_DELIVER];
+    lt_ltp_t *packed = lt_ltp_new(LT_LTP_DELIVER);
+    lt_ltp_set_delivery(packed, lt_ltp_delivery(decoded));
+    lt_ltp_set_attempt(packed, lt_ltp_attempt(decoded));
+    assert(lt_ltp_set_payload(packed, lt_ltp_payload(decoded), lt_ltp_payload_size(decoded)) ==
+           0);
+    uint8_t *bytes = NULL;
+    size_t bytes_size = 0;
+    assert(lt_envelope_encode(lt_ltp_envelope(decoded), &bytes, &bytes_size) == 0);
+    uint8_t *spoilt = malloc(bytes_size + 1);
+    assert(spoilt);
+    memcpy(spoilt, bytes, bytes_size);
+    spoilt[bytes_size] = 0xc0;   //  a nil after the map
+    assert(lt_ltp_set_envelope_packed(packed, &spoilt, bytes_size + 1) == -1 && spoilt);
+    assert(lt_ltp_set_envelope_packed(packed, &spoilt, bytes_size - 1) == -1 && spoilt);
+    spoilt[0] = 0x91;   //  an array, not a map
+    assert(lt_ltp_set_envelope_packed(packed, &spoilt, bytes_size) == -1 && spoilt);
+    free(spoilt);
+    assert(lt_ltp_set_envelope_packed(packed, &bytes, bytes_size) == 0 && !bytes);
+    for (int batched = 0; batched < 2; batched++) {
+        lt_ltp_t *one = packed, *other = (lt_ltp_t *) decoded;
+        lt_ltp_t *batch_a = NULL, *batch_b = NULL;
+        if (batched) {   //  each in a BATCH after a copy of the other kind
+            lt_ltp_t *a1 = s_test_roundtrip(decoded), *b1 = s_test_roundtrip(decoded);
+            lt_ltp_t *a2 = packed, *b2 = s_test_roundtrip(decoded);
+            batch_a = lt_ltp_new(LT_LTP_BATCH);
+            batch_b = lt_ltp_new(LT_LTP_BATCH);
+            assert(lt_ltp_batch_add(batch_a, &a1) == 0 && lt_ltp_batch_add(batch_a, &a2) == 0);
+            assert(lt_ltp_batch_add(batch_b, &b1) == 0 && lt_ltp_batch_add(batch_b, &b2) == 0);
+            one = batch_a, other = batch_b;
+        }
+        zmsg_t *wire_a = lt_ltp_encode(one), *wire_b = lt_ltp_encode(other);
+        assert(wire_a && wire_b && zmsg_size(wire_a) == zmsg_size(wire_b));
+        for (zframe_t *fa = zmsg_first(wire_a), *fb = zmsg_first(wire_b); fa;
+             fa = zmsg_next(wire_a), fb = zmsg_next(wire_b))
+            assert(zframe_eq(fa, fb));
+        zmsg_destroy(&wire_a);
+        zmsg_destroy(&wire_b);
+        if (batched) {
+            packed = lt_ltp_batch_take(batch_a, 1);   //  back out for the checks below
+            lt_ltp_destroy(&batch_a);
+            lt_ltp_destroy(&batch_b);
+        }
+    }
+    assert(lt_envelope_eq(lt_ltp_envelope(packed), lt_ltp_envelope(decoded)));
+    assert(lt_ltp_eq(packed, decoded));
+    lt_envelope_t *replaced = lt_envelope_dup(lt_ltp_envelope(decoded));
+    lt_envelope_set_key(replaced, "another");
+    lt_ltp_set_envelope(packed, &replaced);   //  drops the packed bytes
+    copy = s_test_roundtrip(packed);
+    assert(streq(lt_envelope_key(lt_ltp_envelope(copy)), "another"));
+    lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&packed);
 
     //  Batched acknowledgements: entries come back in order, and the
     //  lists stop at LT_LTP_MAX_BATCH entries.

@@ -203,6 +203,14 @@ const lt_envelope_t *lt_ltp_envelope(const lt_ltp_t *self);
 void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p);
 lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
 
+//  Set the envelope as the bytes lt_envelope_encode made of it (as a store
+//  keeps it): they go on the wire as they are, neither decoded nor packed
+//  again. Takes *data_p (malloc'd; NULL after) when it is one complete
+//  msgpack map and nothing else; -1 otherwise, *data_p left to the caller.
+//  The getters decode it on first use. Setting or borrowing an envelope
+//  afterwards drops it.
+int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size);
+
 //  Refer to an envelope and payload that stay the caller's: nothing is
 //  copied, and the message frees neither. The caller keeps both alive and
 //  unchanged until the message is sent or destroyed (the connector runtime
