@@ -85,6 +85,7 @@ static void s_deliver(broker_t *self, dest_t *dest, lt_store_row_t **row_p)
     item->attempt = row->attempts + 1;
     item->created_at = row->created_at;
     item->sent_at = zclock_mono();
+    item->lane_key = row->lane_key;
     char key[24];
     s_key(row->delivery, key);
     zhashx_insert(dest->inflight, key, item);
@@ -289,7 +290,8 @@ static void s_done(broker_t *self, session_t *session, uint64_t delivery)
     }
     session->credit++;
     lt_err_t err;
-    if (lt_broker_batch_open(self) == 0 && lt_store_done(self->store, delivery, &err))
+    if (lt_broker_batch_open(self) == 0 &&
+        lt_store_done_in_lane(self->store, delivery, item->lane_key, &err))
         lt_log_error("event=store_error op=done reason=\"%s\"", err.detail);
     self->batch_writes++;
     zhashx_delete(dest->inflight, key);

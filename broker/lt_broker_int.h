@@ -58,6 +58,7 @@ typedef struct {
     uint32_t attempt;       //  attempt number sent (1 = first)
     int64_t created_at;     //  Unix ms when queued (for the age budget)
     int64_t sent_at;        //  monotonic ms when sent
+    uint64_t lane_key;      //  its lane, as its row had it (lt_store_done_in_lane)
 } inflight_t;
 
 //  Per destination connector: survives its sessions.

@@ -395,28 +395,28 @@ int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id)
     return 0;
 }
 
-void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
+bool lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
 {
     assert(self && key);
     s_shard_t *shard = s_shard(self, key);
     if (!shard->cap)
-        return;
+        return false;
     size_t i = s_find(shard, key);
     s_slot_t *slot = &shard->slots[i];
     if (!slot->key)
-        return;
+        return false;
     if (!(slot->val & S_LIST)) {
-        if (slot->val == id) {
-            self->deliveries--;
-            s_delete_slot(self, shard, i);
-        }
-        return;
+        if (slot->val != id)
+            return false;
+        self->deliveries--;
+        s_delete_slot(self, shard, i);
+        return true;
     }
     size_t index = slot->val & ~S_LIST;
     s_list_t *list = &self->lists[index];
     uint32_t at = s_lower(list, id);
     if (at == list->end || list->ids[at] != id)
-        return;
+        return false;
     if (at == list->start)   //  the head: the usual case
         list->start++;
     else {
@@ -428,6 +428,7 @@ void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id)
         slot->val = list->ids[list->start];
         s_list_free(self, index);
     }
+    return true;
 }
 
 //  The slot of a lane, NULL when the lane is empty.
@@ -544,14 +545,16 @@ void lt_lanes_test(bool verbose)
     assert(lt_lanes_add(lanes, k, 30) == 0 && lt_lanes_add(lanes, k, 20) == 0);
     assert(lt_lanes_head(lanes, k) == 10 && lt_lanes_next(lanes, k, 10) == 20);
     assert(lt_lanes_next(lanes, k, 25) == 30 && lt_lanes_next(lanes, k, 30) == 0);
-    lt_lanes_remove(lanes, k, 10);
-    lt_lanes_remove(lanes, k, 11);   //  not there: nothing
+    assert(lt_lanes_remove(lanes, k, 10));
+    assert(!lt_lanes_remove(lanes, k, 11));   //  not there: nothing
+    assert(!lt_lanes_remove(lanes, k + 1, 20));   //  not its lane: nothing
     assert(lt_lanes_head(lanes, k) == 20 && lt_lanes_next(lanes, k, 10) == 20);
-    lt_lanes_remove(lanes, k, 20);
+    assert(lt_lanes_remove(lanes, k, 20));
     assert(lt_lanes_head(lanes, k) == 30 && lt_lanes_deliveries(lanes) == 1);
-    lt_lanes_remove(lanes, k, 30);
+    assert(!lt_lanes_remove(lanes, k, 31));   //  a lane of one, another id
+    assert(lt_lanes_remove(lanes, k, 30));
     assert(lt_lanes_head(lanes, k) == 0 && lt_lanes_count(lanes) == 0);
-    lt_lanes_remove(lanes, k, 30);
+    assert(!lt_lanes_remove(lanes, k, 30));
 
     //  Many lanes, through growth and shifting deletions, against a model.
     s_test_lane_t *model = calloc(S_TEST_KEYS, sizeof(*model));

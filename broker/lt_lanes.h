@@ -53,8 +53,8 @@ void lt_lanes_built(lt_lanes_t *self);
 int lt_lanes_add(lt_lanes_t *self, uint64_t key, uint64_t id);
 
 //  Take a delivery out of its lane (finished, renumbered or deleted);
-//  nothing when it is not there.
-void lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id);
+//  nothing when it is not there. True when it was there.
+bool lt_lanes_remove(lt_lanes_t *self, uint64_t key, uint64_t id);
 
 //  The smallest id of the lane; 0 when the lane is empty.
 uint64_t lt_lanes_head(const lt_lanes_t *self, uint64_t key);

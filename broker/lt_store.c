@@ -165,10 +165,13 @@ static const char *s_migrations[] = {
     "dedup >= '" kind "|' || ?1 || '|' AND dedup < '" kind "|' || ?1 || '}'"
 
 //  Columns every row query selects, in this order; queries with payload
-//  add m.payload and then S_SEG_COLUMNS.
+//  add m.payload (S_COL_PAYLOAD) and then S_SEG_COLUMNS (from S_COL_SEG).
 #define S_ROW_COLUMNS                                                                             \
     "d.id, d.message, d.dest, d.state, d.attempts, d.next_at, d.created_at, d.errors, d.rcpt,"   \
-    " m.msgid, m.envelope"
+    " m.msgid, m.envelope, d.lane"
+#define S_COL_LANE 11
+#define S_COL_PAYLOAD 12
+#define S_COL_SEG 13
 
 typedef enum {
     Q_INSERT_MESSAGE,
@@ -1888,6 +1891,8 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
     row->delivery = (uint64_t) sqlite3_column_int64(stmt, 0);
     row->message = (uint64_t) sqlite3_column_int64(stmt, 1);
     s_text_col(stmt, 2, row->dest, sizeof(row->dest));
+    const char *dest = (const char *) sqlite3_column_text(stmt, 2);
+    row->lane_key = lt_lanes_key(dest ? dest : "", sqlite3_column_int64(stmt, S_COL_LANE));
     row->state = (lt_delivery_state_t) sqlite3_column_int(stmt, 3);
     row->attempts = (uint32_t) sqlite3_column_int(stmt, 4);
     row->next_at = sqlite3_column_int64(stmt, 5);
@@ -1924,12 +1929,12 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
             lt_envelope_add_recipient(row->envelope, code);
         free(list);
     }
-    if (with_payload && sqlite3_column_type(stmt, 12) != SQLITE_NULL) {
+    if (with_payload && sqlite3_column_type(stmt, S_COL_SEG) != SQLITE_NULL) {
         //  In a segment: a missing or damaged record leaves the payload
         //  NULL and says why, so the caller can dead-letter the delivery.
-        lt_seg_ref_t ref = {.seg = (uint32_t) sqlite3_column_int64(stmt, 12),
-                            .offset = (uint64_t) sqlite3_column_int64(stmt, 13),
-                            .size = (uint32_t) sqlite3_column_int64(stmt, 14)};
+        lt_seg_ref_t ref = {.seg = (uint32_t) sqlite3_column_int64(stmt, S_COL_SEG),
+                            .offset = (uint64_t) sqlite3_column_int64(stmt, S_COL_SEG + 1),
+                            .size = (uint32_t) sqlite3_column_int64(stmt, S_COL_SEG + 2)};
         lt_err_t err;
         row->payload_size = ref.size;
         if (lt_segments_read(self->segs, &ref, &row->payload, &err)) {
@@ -1942,12 +1947,12 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
         }
     }
     else if (with_payload) {
-        row->payload_size = (size_t) sqlite3_column_bytes(stmt, 11);
+        row->payload_size = (size_t) sqlite3_column_bytes(stmt, S_COL_PAYLOAD);
         row->payload = malloc(row->payload_size ? row->payload_size : 1);
         if (!row->payload)
             goto fail;
         if (row->payload_size)
-            memcpy(row->payload, sqlite3_column_blob(stmt, 11), row->payload_size);
+            memcpy(row->payload, sqlite3_column_blob(stmt, S_COL_PAYLOAD), row->payload_size);
     }
     return row;
 fail:
@@ -1962,9 +1967,6 @@ static int s_yield(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload, lt_s
     int rc = 0, step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         lt_store_row_t *row = s_row(self, stmt, with_payload, with_payload && self->packed_rows);
-        //  A twelfth column without payload is the dead letter it waits behind.
-        if (row && !with_payload && sqlite3_column_count(stmt) > 11)
-            row->behind = (uint64_t) sqlite3_column_int64(stmt, 11);
         if (!row) {
             lt_err_set(err, LT_ESTORE, "store %s: unreadable delivery %lld", self->path,
                        (long long) sqlite3_column_int64(stmt, 0));
@@ -2043,7 +2045,7 @@ static void s_count_move(lt_store_t *self, int from, lt_delivery_state_t to)
 //  Run one of the state-changing updates; returns 1 if a row changed, 0 if
 //  the delivery was not in a state the update applies to, -1 on error.
 static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char *reason,
-                    int64_t next_at, lt_delivery_state_t to, lt_err_t *err)
+                    int64_t next_at, lt_delivery_state_t to, uint64_t lane_key, lt_err_t *err)
 {
     assert(self->in_batch);
     //  The states the update applies to, each tried in turn (the first is
@@ -2060,8 +2062,10 @@ static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char
         from = held, froms = 1;
     sqlite3_stmt *stmt = self->stmt[q];
     int64_t now = lt_time_ms();
-    //  DONE and discard finish the delivery: its lane is read first.
-    uint64_t key = q == Q_SET_DONE || q == Q_SET_DISCARD ? s_lane_key_of(self, delivery) : 0;
+    //  DONE and discard finish the delivery: its lane is the caller's (the
+    //  row it was read in) or read first.
+    bool finishes = q == Q_SET_DONE || q == Q_SET_DISCARD;
+    uint64_t key = finishes ? (lane_key ? lane_key : s_lane_key_of(self, delivery)) : 0;
     for (size_t i = 0; i < froms; i++) {
         sqlite3_bind_int64(stmt, 1, (int64_t) delivery);
         switch (q) {
@@ -2086,7 +2090,11 @@ static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char
             return s_fail(self, err, "cannot update delivery");
         if (sqlite3_changes(self->db) > 0) {
             if (key) {   //  finished: it leaves its lane
-                lt_lanes_remove(self->lanes, key, delivery);
+                //  A lane given that does not hold it is never trusted: the
+                //  row says which does.
+                if (!lt_lanes_remove(self->lanes, key, delivery) && lane_key &&
+                    (key = s_lane_key_of(self, delivery)))
+                    lt_lanes_remove(self->lanes, key, delivery);
                 self->gone_id = delivery;
                 self->gone_key = key;
             }
@@ -2099,15 +2107,22 @@ static int s_update(lt_store_t *self, s_query_t q, uint64_t delivery, const char
 
 int lt_store_done(lt_store_t *self, uint64_t delivery, lt_err_t *err)
 {
+    return lt_store_done_in_lane(self, delivery, 0, err);
+}
+
+int lt_store_done_in_lane(lt_store_t *self, uint64_t delivery, uint64_t lane_key, lt_err_t *err)
+{
     assert(self);
-    return s_update(self, Q_SET_DONE, delivery, NULL, 0, LT_DELIVERY_DONE, err) < 0 ? -1 : 0;
+    return s_update(self, Q_SET_DONE, delivery, NULL, 0, LT_DELIVERY_DONE, lane_key, err) < 0
+               ? -1
+               : 0;
 }
 
 int lt_store_retry(lt_store_t *self, uint64_t delivery, const char *reason, int64_t next_at,
                    lt_err_t *err)
 {
     assert(self);
-    return s_update(self, Q_SET_RETRY, delivery, reason, next_at, LT_DELIVERY_WAITING, err) < 0
+    return s_update(self, Q_SET_RETRY, delivery, reason, next_at, LT_DELIVERY_WAITING, 0, err) < 0
                ? -1
                : 0;
 }
@@ -2115,13 +2130,13 @@ int lt_store_retry(lt_store_t *self, uint64_t delivery, const char *reason, int6
 int lt_store_dead(lt_store_t *self, uint64_t delivery, const char *reason, lt_err_t *err)
 {
     assert(self);
-    return s_update(self, Q_SET_DEAD, delivery, reason, 0, LT_DELIVERY_DEAD, err) < 0 ? -1 : 0;
+    return s_update(self, Q_SET_DEAD, delivery, reason, 0, LT_DELIVERY_DEAD, 0, err) < 0 ? -1 : 0;
 }
 
 int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err)
 {
     assert(self);
-    int rc = s_update(self, Q_SET_REPLAY, delivery, NULL, 0, LT_DELIVERY_WAITING, err);
+    int rc = s_update(self, Q_SET_REPLAY, delivery, NULL, 0, LT_DELIVERY_WAITING, 0, err);
     if (rc == 0)
         return lt_err_set(err, LT_ESTATE, "delivery %llu is not a dead letter",
                           (unsigned long long) delivery),
@@ -2132,7 +2147,7 @@ int lt_store_replay(lt_store_t *self, uint64_t delivery, lt_err_t *err)
 int lt_store_discard(lt_store_t *self, uint64_t delivery, lt_err_t *err)
 {
     assert(self);
-    int rc = s_update(self, Q_SET_DISCARD, delivery, NULL, 0, LT_DELIVERY_DISCARDED, err);
+    int rc = s_update(self, Q_SET_DISCARD, delivery, NULL, 0, LT_DELIVERY_DISCARDED, 0, err);
     if (rc == 0)
         return lt_err_set(err, LT_ESTATE, "delivery %llu is not a dead letter",
                           (unsigned long long) delivery),
@@ -2157,7 +2172,7 @@ int lt_store_release_expired(lt_store_t *self, int64_t now, uint32_t limit, lt_s
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         if (rc == 0 && s_update(self, Q_UNHOLD, rows[i]->delivery, NULL, 0, LT_DELIVERY_WAITING,
-                                err) < 0)
+                                0, err) < 0)
             rc = -1;
         if (rc == 0)
             fn(arg, rows[i]);

@@ -61,6 +61,7 @@ typedef struct {
     uint32_t attempts;          //  attempts made so far
     int64_t next_at;            //  Unix ms of the next attempt (WAITING)
     int64_t created_at;         //  Unix ms when the delivery was queued
+    uint64_t lane_key;          //  its lane (lt_store_done_in_lane)
     uint64_t behind;            //  dead letter this delivery waits behind (0 = none)
     char *errors;               //  every failure reason so far, one per line
     lt_envelope_t *envelope;    //  the envelope, recipients narrowed to dest (NULL
@@ -262,6 +263,11 @@ lt_store_row_t *lt_store_get(lt_store_t *self, uint64_t delivery, bool with_payl
 
 //  Mark a delivery DONE.
 int lt_store_done(lt_store_t *self, uint64_t delivery, lt_err_t *err);
+
+//  The same, given the delivery's lane as its row had it (row->lane_key),
+//  which spares reading it again; 0 reads it. A lane that does not hold
+//  the delivery is not trusted: its row is read then.
+int lt_store_done_in_lane(lt_store_t *self, uint64_t delivery, uint64_t lane_key, lt_err_t *err);
 
 //  Record a failed attempt: WAITING until next_at, reason appended.
 int lt_store_retry(lt_store_t *self, uint64_t delivery, const char *reason, int64_t next_at,

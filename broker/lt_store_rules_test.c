@@ -129,6 +129,36 @@ static void s_test_packed_rows(const char *path)
     assert(rows[1] && rows[1]->envelope && !rows[1]->packed);
     for (int i = 0; i < 4; i++)
         lt_store_row_destroy(&rows[i]);
+
+    //  DONE given the lane its row had lets the next of the lane go; a
+    //  lane that does not hold the delivery is not trusted (the row says
+    //  which does), and the lane still moves.
+    assert(lt_store_begin(store, &err) == 0);
+    assert(s_put_in(store, LT_KIND_DOCUMENT, "L", "new", NULL, "l0", NULL, "r", &dup, msgid,
+                    &err) == 0);
+    assert(s_put_in(store, LT_KIND_DOCUMENT, "L", "update", NULL, "l1", NULL, "r", &dup, msgid,
+                    &err) == 0);
+    assert(s_put_in(store, LT_KIND_DOCUMENT, "L", "update", NULL, "l2", NULL, "r", &dup, msgid,
+                    &err) == 0);
+    assert(lt_store_commit(store, &err) == 0);
+    for (int step = 0; step < 3; step++) {
+        assert(lt_store_scan_ready(store, "r", 0, 4, s_keep, rows, &err) == 0);
+        assert(rows[0] && !rows[1] && rows[0]->lane_key != 0);   //  only the lane's head
+        uint64_t next = step < 2 ? rows[0]->delivery + 1 : 0;
+        assert(lt_store_lane_next(store, rows[0]->delivery) == next);
+        assert(lt_store_begin(store, &err) == 0);
+        uint64_t given = step == 1 ? rows[0]->lane_key ^ 1 : rows[0]->lane_key;
+        assert(lt_store_done_in_lane(store, rows[0]->delivery, given, &err) == 0);
+        assert(lt_store_commit(store, &err) == 0);
+        lt_store_row_destroy(&rows[0]);
+    }
+    assert(lt_store_scan_ready(store, "r", 0, 4, s_keep, rows, &err) == 0 && !rows[0]);
+    lt_store_counts_t counts;
+    lt_store_counts(store, NULL, &counts);
+    assert(counts.ready == 3 && counts.done == 3);   //  the three to p and q are left
+    size_t lanes = 0, lane_bytes = 0;
+    lt_store_lane_stats(store, &lanes, &lane_bytes);
+    assert(lanes == 3);   //  P1's to p and to q, P2's to p: left READY
     lt_store_destroy(&store);
     lt_store_test_remove(path);
 }
