@@ -92,14 +92,11 @@ static void s_deliver(broker_t *self, dest_t *dest, lt_store_row_t **row_p)
     lt_ltp_t *msg = lt_ltp_new(LT_LTP_DELIVER);
     lt_ltp_set_delivery(msg, row->delivery);
     lt_ltp_set_attempt(msg, item->attempt);
-    if (row->packed) {
-        //  As stored: one msgpack map (checked), sent without a decode and
-        //  a pack. Bytes that are not one are decoded below, and a delivery
-        //  whose envelope does not decode goes without one (the connector
-        //  refuses it), as when its row was read decoded.
-        if (lt_ltp_set_envelope_packed(msg, &row->packed, row->packed_size) && !row->envelope)
-            row->envelope = lt_envelope_decode(row->packed, row->packed_size, NULL);
-    }
+    //  As stored (the store checked that it is one msgpack map): sent
+    //  without a decode and a pack.
+    if (row->packed && lt_ltp_set_envelope_packed(msg, &row->packed, row->packed_size) &&
+        !row->envelope)
+        row->envelope = lt_envelope_decode(row->packed, row->packed_size, NULL);
     lt_envelope_t *env = row->envelope;
     row->envelope = NULL;
     if (env)

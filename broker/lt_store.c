@@ -1903,13 +1903,10 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
     const char *rcpt = (const char *) sqlite3_column_text(stmt, 8);
     const void *blob = sqlite3_column_blob(stmt, 10);
     size_t blob_size = (size_t) sqlite3_column_bytes(stmt, 10);
-    size_t end = 0;
-    if (packed && !(rcpt && *rcpt) && blob_size > 0 &&
-        lt_ltp_check_msgpack(blob, blob_size, LT_LTP_MAX_VALUES, &end, NULL) == 0 &&
-        end == blob_size) {
+    if (packed && !(rcpt && *rcpt) && lt_ltp_packed_map(blob, (size_t) blob_size)) {
         //  The bytes go to the connector as they are; decoding them only to
         //  pack them again cost about a tenth of the relay thread at full
-        //  speed. Bytes that are not one msgpack value are decoded, and fail
+        //  speed. Bytes that are not one msgpack map are decoded, and fail
         //  as before.
         if (!(row->packed = malloc(blob_size)))
             goto fail;

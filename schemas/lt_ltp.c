@@ -356,16 +356,22 @@ void lt_ltp_set_envelope(lt_ltp_t *self, lt_envelope_t **envelope_p)
     *envelope_p = NULL;
 }
 
+bool lt_ltp_packed_map(const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    size_t end = 0;
+    return data && size > 0 &&
+           ((bytes[0] & 0xf0) == 0x80 || bytes[0] == 0xde || bytes[0] == 0xdf) &&
+           lt_ltp_check_msgpack(data, size, LT_LTP_MAX_VALUES, &end, NULL) == 0 && end == size;
+}
+
 int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size)
 {
     assert(self);
     assert(data_p && *data_p);
-    //  One complete msgpack map and nothing after it: these bytes go into
-    //  a frame as they are, where anything else would spoil the frame.
-    size_t end = 0;
-    if (size == 0 || ((**data_p & 0xf0) != 0x80 && **data_p != 0xde && **data_p != 0xdf))
-        return -1;
-    if (lt_ltp_check_msgpack(*data_p, size, LT_LTP_MAX_VALUES, &end, NULL) || end != size)
+    //  These bytes go into a frame as they are, where anything but one
+    //  map would spoil the frame.
+    if (!lt_ltp_packed_map(*data_p, size))
         return -1;
     s_unborrow(self);
     lt_envelope_destroy(&self->envelope);

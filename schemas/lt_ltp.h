@@ -211,6 +211,11 @@ lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
 //  afterwards drops it.
 int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size);
 
+//  True when data is exactly one complete msgpack map (fixmap, map 16 or
+//  map 32) within the value bounds of lt_ltp_check_msgpack: what
+//  lt_ltp_set_envelope_packed takes.
+bool lt_ltp_packed_map(const void *data, size_t size);
+
 //  Refer to an envelope and payload that stay the caller's: nothing is
 //  copied, and the message frees neither. The caller keeps both alive and
 //  unchanged until the message is sent or destroyed (the connector runtime
