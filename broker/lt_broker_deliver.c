@@ -92,15 +92,12 @@ static void s_deliver(broker_t *self, dest_t *dest, lt_store_row_t **row_p)
     lt_ltp_t *msg = lt_ltp_new(LT_LTP_DELIVER);
     lt_ltp_set_delivery(msg, row->delivery);
     lt_ltp_set_attempt(msg, item->attempt);
-    //  As stored (the store checked that it is one msgpack map): sent
-    //  without a decode and a pack.
-    if (row->packed && lt_ltp_set_envelope_packed(msg, &row->packed, row->packed_size) &&
-        !row->envelope)
-        row->envelope = lt_envelope_decode(row->packed, row->packed_size, NULL);
-    lt_envelope_t *env = row->envelope;
-    row->envelope = NULL;
-    if (env)
-        lt_ltp_set_envelope(msg, &env);
+    //  As stored (the store's scan checked that it is one msgpack map):
+    //  sent without a decode and a pack.
+    if (row->packed)
+        lt_ltp_adopt_envelope_packed(msg, &row->packed, row->packed_size);
+    else if (row->envelope)
+        lt_ltp_set_envelope(msg, &row->envelope);
     lt_ltp_give_payload(msg, &row->payload, row->payload_size);
     dest->stats.delivered++;
     dest->stats.bytes_out += row->payload_size;

@@ -492,16 +492,8 @@ static int s_fail(lt_store_t *self, lt_err_t *err, const char *what)
 //  Run SQL with no results; -1 with err on failure.
 static int s_exec(lt_store_t *self, const char *sql, lt_err_t *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        self->full = (sqlite3_errcode(self->db) & 0xff) == SQLITE_FULL;
-        if (self->full)
-            lt_err_set(err, LT_ESTORE, "store %s: disk full, retry later", self->path);
-        else
-            lt_err_set(err, LT_ESTORE, "store %s: %s", self->path, msg ? msg : "exec failed");
-        sqlite3_free(msg);
-        return -1;
-    }
+    if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return s_fail(self, err, "exec");
     return 0;
 }
 
@@ -511,16 +503,11 @@ static int s_run(lt_store_t *self, s_query_t q, lt_err_t *err)
 {
     sqlite3_stmt *stmt = self->stmt[q];
     int rc = sqlite3_step(stmt);
+    //  The database's error is read before the reset, which would
+    //  report it again as its own.
+    int failed = rc == SQLITE_DONE ? 0 : s_fail(self, err, s_sql[q]);
     sqlite3_reset(stmt);
-    if (rc == SQLITE_DONE)
-        return 0;
-    self->full = (rc & 0xff) == SQLITE_FULL || (sqlite3_errcode(self->db) & 0xff) == SQLITE_FULL;
-    if (self->full)
-        lt_err_set(err, LT_ESTORE, "store %s: disk full, retry later", self->path);
-    else
-        lt_err_set(err, LT_ESTORE, "store %s: %s: %s", self->path, s_sql[q],
-                   sqlite3_errmsg(self->db));
-    return -1;
+    return failed;
 }
 
 //  Return one integer from a single-value query, or fallback.

@@ -68,7 +68,8 @@ typedef struct {
                                 //  when packed holds it)
     uint8_t *packed;            //  the envelope as stored, when the scans were asked
                                 //  for it (lt_store_set_packed_rows) and it needs no
-                                //  narrowing; else NULL
+                                //  narrowing, checked to be one msgpack map
+                                //  (lt_ltp_packed_map); else NULL
     size_t packed_size;         //  bytes of packed
     uint8_t *payload;           //  the payload (NULL when not asked for or unreadable)
     size_t payload_size;        //  payload bytes

@@ -365,6 +365,18 @@ bool lt_ltp_packed_map(const void *data, size_t size)
            lt_ltp_check_msgpack(data, size, LT_LTP_MAX_VALUES, &end, NULL) == 0 && end == size;
 }
 
+void lt_ltp_adopt_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size)
+{
+    assert(self);
+    assert(data_p && *data_p && size > 0);
+    s_unborrow(self);
+    lt_envelope_destroy(&self->envelope);
+    s_unpack_drop(self);
+    self->packed = *data_p;
+    self->packed_size = size;
+    *data_p = NULL;
+}
+
 int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size)
 {
     assert(self);
@@ -373,12 +385,7 @@ int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size)
     //  map would spoil the frame.
     if (!lt_ltp_packed_map(*data_p, size))
         return -1;
-    s_unborrow(self);
-    lt_envelope_destroy(&self->envelope);
-    s_unpack_drop(self);
-    self->packed = *data_p;
-    self->packed_size = size;
-    *data_p = NULL;
+    lt_ltp_adopt_envelope_packed(self, data_p, size);
     return 0;
 }
 

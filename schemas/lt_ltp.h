@@ -211,6 +211,11 @@ lt_envelope_t *lt_ltp_take_envelope(lt_ltp_t *self);
 //  afterwards drops it.
 int lt_ltp_set_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size);
 
+//  As lt_ltp_set_envelope_packed, for bytes the caller has already had
+//  lt_ltp_packed_map accept (a store's scan checks each row it reads):
+//  taken without checking them a second time.
+void lt_ltp_adopt_envelope_packed(lt_ltp_t *self, uint8_t **data_p, size_t size);
+
 //  True when data is exactly one complete msgpack map (fixmap, map 16 or
 //  map 32) within the value bounds of lt_ltp_check_msgpack: what
 //  lt_ltp_set_envelope_packed takes.
