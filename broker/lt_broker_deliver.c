@@ -153,16 +153,20 @@ static int s_take(void *arg, lt_store_row_t *row)
 }
 
 //  Move deliveries whose payload is missing or damaged (a segment record
-//  that fails its CRC or is gone) to the dead letters, with the reason:
-//  the operator sees them, the broker goes on.
+//  that fails its CRC or is gone), or whose stored envelope no longer
+//  decodes, to the dead letters, with the reason: the operator sees them,
+//  the broker goes on.
 static void s_dead_unreadable(broker_t *self, dest_t *dest)
 {
     for (size_t i = 0; i < dest->bad_size; i++) {
         lt_err_t err;
         char reason[600];
-        snprintf(reason, sizeof(reason), "payload unreadable: %s", dest->bad_why[i]);
-        lt_log_error("event=payload_unreadable connector=%s delivery=%llu reason=\"%s\"",
-                     dest->name, (unsigned long long) dest->bad[i], dest->bad_why[i]);
+        bool envelope = strncmp(dest->bad_why[i], "envelope unreadable", 19) == 0;
+        snprintf(reason, sizeof(reason), "%s%s", envelope ? "" : "payload unreadable: ",
+                 dest->bad_why[i]);
+        lt_log_error("event=%s connector=%s delivery=%llu reason=\"%s\"",
+                     envelope ? "envelope_unreadable" : "payload_unreadable", dest->name,
+                     (unsigned long long) dest->bad[i], dest->bad_why[i]);
         if (lt_broker_batch_open(self) == 0) {
             self->batch_writes++;
             if (lt_store_dead(self->store, dest->bad[i], reason, &err))

@@ -1867,8 +1867,10 @@ static void s_text_col(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 
 //  Build a row from the current result of stmt (columns S_ROW_COLUMNS,
 //  then the payload if with_payload). packed: an envelope that needs no
-//  narrowing is handed as stored (row->packed), not decoded. NULL on
-//  corrupt data or no memory.
+//  narrowing is handed as stored (row->packed), not decoded, on a first
+//  attempt. A stored envelope that does not decode gives a blank one and
+//  row->payload_error "envelope unreadable: ...", without the payload.
+//  NULL when out of memory.
 static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload,
                              bool packed)
 {
@@ -1890,18 +1892,35 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
     const char *rcpt = (const char *) sqlite3_column_text(stmt, 8);
     const void *blob = sqlite3_column_blob(stmt, 10);
     size_t blob_size = (size_t) sqlite3_column_bytes(stmt, 10);
-    if (packed && !(rcpt && *rcpt) && lt_ltp_packed_map(blob, (size_t) blob_size)) {
+    lt_err_t err;
+    if (packed && row->attempts == 0 && !(rcpt && *rcpt) &&
+        lt_ltp_packed_map(blob, (size_t) blob_size)) {
         //  The bytes go to the connector as they are; decoding them only to
         //  pack them again cost about a tenth of the relay thread at full
-        //  speed. Bytes that are not one msgpack map are decoded, and fail
-        //  as before.
+        //  speed. Only a first attempt trusts them: a map that is no
+        //  envelope (damage on disk) fails at the connector, and its retry
+        //  is decoded here and found.
         if (!(row->packed = malloc(blob_size)))
             goto fail;
         memcpy(row->packed, blob, blob_size);
         row->packed_size = blob_size;
     }
-    else if (!(row->envelope = lt_envelope_decode(blob, blob_size, NULL)))
-        goto fail;
+    else if (!(row->envelope = lt_envelope_decode(blob, blob_size, &err))) {
+        //  Damaged on disk: the row is still handed out, so that a scan does
+        //  not stop at it for good (holding its destination) and a listing
+        //  shows it; the relay moves it to the dead letters with the reason.
+        if (err.code == LT_ENOMEM || !(row->envelope = lt_envelope_new()))
+            goto fail;
+        const char *detail = err.detail;
+        if (strncmp(detail, "envelope: ", 10) == 0)
+            detail += 10;
+        char why[sizeof(err.detail) + 32];
+        snprintf(why, sizeof(why), "envelope unreadable: %s", detail);
+        if (!(row->payload_error = strdup(why)))
+            goto fail;
+        self->payload_errors++;
+        return row;
+    }
     //  Narrow the recipients to those routed to this destination.
     if (row->envelope && rcpt && *rcpt) {
         lt_envelope_clear_recipients(row->envelope);
@@ -1919,7 +1938,6 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
         lt_seg_ref_t ref = {.seg = (uint32_t) sqlite3_column_int64(stmt, S_COL_SEG),
                             .offset = (uint64_t) sqlite3_column_int64(stmt, S_COL_SEG + 1),
                             .size = (uint32_t) sqlite3_column_int64(stmt, S_COL_SEG + 2)};
-        lt_err_t err;
         row->payload_size = ref.size;
         if (lt_segments_read(self->segs, &ref, &row->payload, &err)) {
             if (err.code == LT_ENOMEM)
