@@ -76,6 +76,16 @@ static int s_keep(void *arg, lt_store_row_t *row)
     return 0;
 }
 
+//  A store at path whose scans hand envelopes as stored, as lthubd's do.
+static lt_store_t *s_packed_store(const char *path)
+{
+    lt_err_t err;
+    lt_store_t *store = lt_store_new(path, &err);
+    assert(store);
+    lt_store_set_packed_rows(store, true);
+    return store;
+}
+
 //  Packed rows: a delivery that takes every recipient of its envelope is
 //  scanned as the stored bytes (which decode to the envelope, whole); one
 //  whose recipients were narrowed is scanned decoded and narrowed, as
@@ -83,9 +93,7 @@ static int s_keep(void *arg, lt_store_row_t *row)
 static void s_test_packed_rows(const char *path)
 {
     lt_err_t err;
-    lt_store_t *store = lt_store_new(path, &err);
-    assert(store);
-    lt_store_set_packed_rows(store, true);
+    lt_store_t *store = s_packed_store(path);
     bool dup;
     char msgid[40];
     assert(lt_store_begin(store, &err) == 0);
@@ -203,9 +211,7 @@ static bool s_envelope_error(const lt_store_row_t *row)
 static void s_test_damaged_envelope(const char *path)
 {
     lt_err_t err;
-    lt_store_t *store = lt_store_new(path, &err);
-    assert(store);
-    lt_store_set_packed_rows(store, true);
+    lt_store_t *store = s_packed_store(path);
     bool dup;
     char msgid[40];
     assert(lt_store_begin(store, &err) == 0);
