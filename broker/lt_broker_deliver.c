@@ -161,7 +161,8 @@ static void s_dead_unreadable(broker_t *self, dest_t *dest)
     for (size_t i = 0; i < dest->bad_size; i++) {
         lt_err_t err;
         char reason[600];
-        bool envelope = strncmp(dest->bad_why[i], "envelope unreadable", 19) == 0;
+        bool envelope = strncmp(dest->bad_why[i], LT_STORE_ENVELOPE_UNREADABLE,
+                                strlen(LT_STORE_ENVELOPE_UNREADABLE)) == 0;
         snprintf(reason, sizeof(reason), "%s%s", envelope ? "" : "payload unreadable: ",
                  dest->bad_why[i]);
         lt_log_error("event=%s connector=%s delivery=%llu reason=\"%s\"",

@@ -1869,7 +1869,7 @@ static void s_text_col(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 //  then the payload if with_payload). packed: an envelope that needs no
 //  narrowing is handed as stored (row->packed), not decoded, on a first
 //  attempt. A stored envelope that does not decode gives a blank one and
-//  row->payload_error "envelope unreadable: ...", without the payload.
+//  row->payload_error LT_STORE_ENVELOPE_UNREADABLE "...", without the payload.
 //  NULL when out of memory.
 static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_payload,
                              bool packed)
@@ -1915,7 +1915,7 @@ static lt_store_row_t *s_row(lt_store_t *self, sqlite3_stmt *stmt, bool with_pay
         if (strncmp(detail, "envelope: ", 10) == 0)
             detail += 10;
         char why[sizeof(err.detail) + 32];
-        snprintf(why, sizeof(why), "envelope unreadable: %s", detail);
+        snprintf(why, sizeof(why), LT_STORE_ENVELOPE_UNREADABLE "%s", detail);
         if (!(row->payload_error = strdup(why)))
             goto fail;
         self->payload_errors++;

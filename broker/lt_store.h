@@ -74,8 +74,13 @@ typedef struct {
     uint8_t *payload;           //  the payload (NULL when not asked for or unreadable)
     size_t payload_size;        //  payload bytes
     char *payload_error;        //  why the payload could not be read (missing or
-                                //  damaged segment record), else NULL
+                                //  damaged segment record), or the envelope
+                                //  (LT_STORE_ENVELOPE_UNREADABLE), else NULL
 } lt_store_row_t;
+
+//  How payload_error begins when the stored envelope did not decode (the
+//  row then has a blank envelope and no payload); what follows says why.
+#define LT_STORE_ENVELOPE_UNREADABLE "envelope unreadable: "
 
 //  Called for each row a query yields; the callee takes ownership of the row
 //  (free with lt_store_row_destroy). Return 0 to go on, -1 to stop.

@@ -199,7 +199,9 @@ static int s_pick(void *arg, lt_store_row_t *row)
 static bool s_envelope_error(const lt_store_row_t *row)
 {
     return row && row->envelope && !row->packed && row->payload_error &&
-           strncmp(row->payload_error, "envelope unreadable: ", 21) == 0 && !row->payload;
+           strncmp(row->payload_error, LT_STORE_ENVELOPE_UNREADABLE,
+                   strlen(LT_STORE_ENVELOPE_UNREADABLE)) == 0 &&
+           !row->payload;
 }
 
 //  A stored envelope that no longer decodes does not stop the scans at its
