@@ -10,6 +10,7 @@
 #include "lt_edxml_int.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -722,6 +723,76 @@ int lt_edxml_fill_envelope(const lt_edxml_t *self, lt_envelope_t *env)
         || strcmp(lt_envelope_btype(env), lt_edxml_btype(self)))
         return -1;
     return 0;
+}
+
+bool lt_edxml_key_owner(const char *document_id, char owner[64])
+{
+    owner[0] = 0;
+    if (!document_id)
+        return false;
+    size_t length = strcspn(document_id, ",");
+    if (document_id[length] != ',' || length == 0 || length > 63)
+        return false;
+    bool dot = false, letter = false;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char) document_id[i];
+        if (c == '.')
+            dot = true;
+        else if (isalpha(c))
+            letter = true;
+        else if (!isdigit(c))
+            return false;
+    }
+    if (!dot || !letter)
+        return false;
+    memcpy(owner, document_id, length);
+    owner[length] = 0;
+    return true;
+}
+
+//  Write the Decision 20/2020 form of a QCVN 102 code (level 4, 3, 2
+//  groups of digits, then the level-1 unit: `000.01.12.H26` -> `H26.12.01`,
+//  unused levels left out); false when code is not in that form.
+static bool s_agency_2020(const char *code, char out[64])
+{
+    char groups[4][8];
+    size_t count = 0;
+    for (const char *p = code;; p++) {
+        size_t length = strcspn(p, ".");
+        if (count == 4 || length == 0 || length >= sizeof(groups[0]))
+            return false;
+        memcpy(groups[count], p, length);
+        groups[count++][length] = 0;
+        p += length;
+        if (!*p)
+            break;
+    }
+    if (count != 4 || !isalpha((unsigned char) groups[3][0]))
+        return false;
+    for (size_t g = 0; g < 3; g++)
+        for (const char *c = groups[g]; *c; c++)
+            if (!isdigit((unsigned char) *c))
+                return false;
+    //  Levels 2, 3, 4 after the unit, up to the last one in use.
+    size_t used = 0;
+    for (size_t level = 1; level <= 3; level++)
+        if (strspn(groups[3 - level], "0") != strlen(groups[3 - level]))
+            used = level;
+    size_t written = (size_t) snprintf(out, 64, "%s", groups[3]);
+    for (size_t level = 1; level <= used; level++)
+        written += (size_t) snprintf(out + written, 64 - written, ".%s", groups[3 - level]);
+    return true;
+}
+
+bool lt_edxml_agency_same(const char *a, const char *b)
+{
+    if (!a || !b || !*a || !*b)
+        return false;
+    if (strcasecmp(a, b) == 0)
+        return true;
+    char other[64];
+    return (s_agency_2020(a, other) && strcasecmp(other, b) == 0)
+           || (s_agency_2020(b, other) && strcasecmp(other, a) == 0);
 }
 
 bool lt_edxml_status_code_valid(const char *code)

@@ -275,6 +275,19 @@ int lt_edxml_fill_envelope(const lt_edxml_t *self, lt_envelope_t *env);
 
 //  Return true when StatusCode is one of the spec's codes.
 bool lt_edxml_status_code_valid(const char *code);
+//  The agency a document's key names as its sender: the part of the
+//  DocumentId before its first comma (spec/edxml.md: `<sender OrganId>,
+//  <yyyy/MM/dd>,<number>/<notation>`), copied into owner. False, owner
+//  empty, when that part is not shaped like an agency code (letters,
+//  digits and dots, with a dot and a letter), so the key is not in the
+//  standard's form.
+bool lt_edxml_key_owner(const char *document_id, char owner[64]);
+
+//  True when a and b name the same agency, each in the QCVN 102 form
+//  (`000.00.12.H26`) or the Decision 20/2020 form (`H26.12`), letters in
+//  either case.
+bool lt_edxml_agency_same(const char *a, const char *b);
+
 
 //  Return the meaning of a StatusCode ("accepted"), or NULL when unknown.
 const char *lt_edxml_status_name(const char *code);

@@ -679,6 +679,88 @@ int lt_edxml_validate(const lt_edxml_t *self, lt_err_t *err)
     return 0;
 }
 
+//  How many child elements of parent are named name.
+static size_t s_count(const xmlNode *parent, const char *name)
+{
+    size_t count = 0;
+    for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
+        count += s_is(c, name);
+    return count;
+}
+
+//  Check that each of the named children of parent appears at most once;
+//  path names parent in the error. 0, or -1 with err set.
+static int s_once(s_reader_t *r, const xmlNode *parent, const char *path,
+                  const char *const *names)
+{
+    for (; parent && *names; names++) {
+        size_t count = s_count(parent, *names);
+        if (count > 1) {
+            lt_err_set(r->err, LT_EINVAL,
+                       "edXML: %s/%s appears %zu times; it may appear only once", path, *names,
+                       count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Check the same for each child of parent named name, as path/name.
+static int s_once_each(s_reader_t *r, const xmlNode *parent, const char *path, const char *name,
+                       const char *const *names)
+{
+    char inner[160];
+    snprintf(inner, sizeof(inner), "%s/%s", path, name);
+    for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
+        if (s_is(c, name) && s_once(r, c, inner, names))
+            return -1;
+    return 0;
+}
+
+//  The elements that say who sent a package, what it is, whom it reaches
+//  and what it answers may each appear once: readers that keep the first
+//  of two and readers that keep the last would see different senders,
+//  keys or recipients, so such a package is refused, naming the element.
+static int s_check_once(s_reader_t *r, const xmlNode *root, const xmlNode *envelope,
+                        const xmlNode *header)
+{
+    static const char *const root_once[] = {"edXMLEnvelope", NULL};
+    static const char *const header_once[] = {"MessageHeader", "Status", "TraceHeaderList", NULL};
+    static const char *const message_once[]
+        = {"From", "DocumentId", "Code", "PromulgationInfo", "DocumentType", "SteeringType", NULL};
+    static const char *const status_once[]
+        = {"From", "ResponseFor", "StatusCode", "Timestamp", NULL};
+    static const char *const organ_once[] = {"OrganId", NULL};
+    static const char *const response_once[] = {"OrganId", "DocumentId", NULL};
+    static const char *const traces_once[] = {"Bussiness", NULL};
+    static const char *const business_once[] = {"DocumentId", "BussinessDocType", "Paper", NULL};
+    static const char *const envelope_once[] = {"edXMLHeader", NULL};
+    if (s_once(r, root, "edXML", root_once) || s_once(r, envelope, "edXMLEnvelope", envelope_once)
+        || s_once(r, header, "edXMLHeader", header_once))
+        return -1;
+    if (s_count(header, "MessageHeader") && s_count(header, "Status")) {
+        lt_err_set(r->err, LT_EINVAL,
+                   "edXML: edXMLHeader holds both MessageHeader and Status; a package is one "
+                   "or the other");
+        return -1;
+    }
+    const xmlNode *message = s_child(header, "MessageHeader");
+    const xmlNode *status = s_child(header, "Status");
+    const xmlNode *traces = s_child(header, "TraceHeaderList");
+    const xmlNode *business = s_child(traces, "Bussiness");
+    if (s_once(r, message, "MessageHeader", message_once)
+        || s_once_each(r, message, "MessageHeader", "From", organ_once)
+        || s_once_each(r, message, "MessageHeader", "To", organ_once)
+        || s_once_each(r, message, "MessageHeader", "ResponseFor", response_once)
+        || s_once(r, status, "Status", status_once)
+        || s_once_each(r, status, "Status", "From", organ_once)
+        || s_once_each(r, status, "Status", "ResponseFor", response_once)
+        || s_once(r, traces, "TraceHeaderList", traces_once)
+        || s_once(r, business, "TraceHeaderList/Bussiness", business_once))
+        return -1;
+    return 0;
+}
+
 //  Walk a parsed tree into r->pkg; 0, or -1 with err set.
 static int s_read_tree(s_reader_t *r, const xmlDoc *doc)
 {
@@ -708,6 +790,8 @@ static int s_read_tree(s_reader_t *r, const xmlDoc *doc)
                    envelope ? "edXMLEnvelope/edXMLHeader" : "edXMLEnvelope");
         return -1;
     }
+    if (s_check_once(r, root, envelope, header))
+        return -1;
     xmlNode *message = s_child(header, "MessageHeader");
     xmlNode *status = s_child(header, "Status");
     if (!message && !status) {

@@ -325,6 +325,101 @@ static void s_assert_rejects(const void *data, size_t size, const lt_edxml_limit
     assert(!pkg && err.code == code && strstr(err.detail, detail));
 }
 
+//  A second sender, key, recipient code, business block or status code is
+//  refused, naming the element; the package as written is read.
+static void s_test_once(void)
+{
+    char owner[64];
+    assert(lt_edxml_key_owner("000.00.12.H26,2026/09/03,215/STTTT-VP", owner));
+    assert(strcmp(owner, "000.00.12.H26") == 0);
+    assert(lt_edxml_key_owner("H26.12,2026/09/03,1/X", owner) && strcmp(owner, "H26.12") == 0);
+    assert(!lt_edxml_key_owner("TTT-VP", owner) && !*owner);
+    assert(!lt_edxml_key_owner("x,2026/09/03,1/X", owner));
+    assert(!lt_edxml_key_owner("DocumentId 20, y", owner));
+    assert(!lt_edxml_key_owner(",2026", owner) && !lt_edxml_key_owner(NULL, owner));
+    assert(lt_edxml_agency_same("000.00.12.H26", "000.00.12.h26"));
+    assert(lt_edxml_agency_same("000.00.12.H26", "H26.12"));
+    assert(lt_edxml_agency_same("H26.12.01", "000.01.12.H26"));
+    assert(lt_edxml_agency_same("000.00.00.H26", "H26"));
+    assert(lt_edxml_agency_same("001.01.12.H26", "H26.12.01.001"));
+    assert(lt_edxml_agency_same("000.03.31.H26", "H26.31.03"));
+    assert(!lt_edxml_agency_same("000.00.12.H26", "000.00.13.H26"));
+    assert(!lt_edxml_agency_same("000.00.12.H26", "H26.13"));
+    assert(!lt_edxml_agency_same("000.00.12.H26", "H26.12.00.000.1"));
+    assert(!lt_edxml_agency_same("000.00.12.H26.1", "H26.12"));
+    assert(!lt_edxml_agency_same("", "") && !lt_edxml_agency_same(NULL, "H26"));
+    size_t size = 0;
+    char *good = (char *) s_fixture("edxml/new-signed.edxml", &size);
+    static const struct {
+        const char *from, *to, *detail;
+    } cases[] = {
+        //  a second From after the first
+        {"</edXML:From>", "</edXML:From><edXML:From><edXML:OrganId>000.00.13.H26</edXML:OrganId>"
+                          "</edXML:From>",
+         "MessageHeader/From appears 2 times; it may appear only once"},
+        //  a second OrganId inside From
+        {"<edXML:From><edXML:OrganId>000.00.12.H26</edXML:OrganId>",
+         "<edXML:From><edXML:OrganId>000.00.12.H26</edXML:OrganId>"
+         "<edXML:OrganId>000.00.13.H26</edXML:OrganId>",
+         "MessageHeader/From/OrganId appears 2 times"},
+        //  a second DocumentId in the header (the business block keeps its one)
+        {"<edXML:DocumentId>000.00.12.H26,2026/09/03,215/STTTT-VP</edXML:DocumentId>\n"
+         "        <edXML:Code>",
+         "<edXML:DocumentId>000.00.12.H26,2026/09/03,215/STTTT-VP</edXML:DocumentId>"
+         "<edXML:DocumentId>000.00.12.H26,2026/09/03,999/X</edXML:DocumentId>\n"
+         "        <edXML:Code>",
+         "MessageHeader/DocumentId appears 2 times"},
+        //  two business blocks, one spelled Business
+        {"<edXML:Bussiness>", "<edXML:Business><edXML:BussinessDocType>1</edXML:BussinessDocType>"
+                              "</edXML:Business><edXML:Bussiness>",
+         "TraceHeaderList/Bussiness appears 2 times"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (!strstr(good, cases[i].from))
+            fprintf(stderr, "s_test_once: case %zu: '%s' not in the fixture\n", i, cases[i].from);
+        assert(strstr(good, cases[i].from));
+        char *bad = s_replace(good, cases[i].from, cases[i].to);
+        s_assert_rejects(bad, strlen(bad), NULL, LT_EINVAL, cases[i].detail);
+        free(bad);
+    }
+    //  a To block with two codes
+    {
+        const char *to_open = strstr(good, "<edXML:To>");
+        assert(to_open);
+        const char *code = strstr(to_open, "<edXML:OrganId>");
+        assert(code);
+        char *bad = s_splice(good, code, code,
+                             "<edXML:OrganId>000.00.99.H26</edXML:OrganId>");
+        s_assert_rejects(bad, strlen(bad), NULL, LT_EINVAL,
+                         "MessageHeader/To/OrganId appears 2 times");
+        free(bad);
+    }
+    free(good);
+    //  a status package with a second StatusCode, and one with two ResponseFor
+    char *status = (char *) s_fixture("edxml/status-03-accepted.edxml", &size);
+    char *bad = s_replace(status, "<edXML:StatusCode>03</edXML:StatusCode>",
+                          "<edXML:StatusCode>03</edXML:StatusCode>"
+                          "<edXML:StatusCode>02</edXML:StatusCode>");
+    s_assert_rejects(bad, strlen(bad), NULL, LT_EINVAL, "Status/StatusCode appears 2 times");
+    free(bad);
+    const char *response = strstr(status, "<edXML:ResponseFor>");
+    assert(response);
+    const char *response_end = strstr(response, "</edXML:ResponseFor>");
+    assert(response_end);
+    response_end += strlen("</edXML:ResponseFor>");
+    char *block = strndup(response, (size_t) (response_end - response));
+    assert(block);
+    bad = s_splice(status, response_end, response_end, block);
+    s_assert_rejects(bad, strlen(bad), NULL, LT_EINVAL, "Status/ResponseFor appears 2 times");
+    free(bad);
+    free(block);
+    lt_err_t err;
+    lt_edxml_t *pkg = lt_edxml_read(status, size, NULL, &err);
+    assert(pkg);
+    lt_edxml_destroy(&pkg);
+    free(status);
+}
+
 //  The reader's tolerances on a real package: unprefixed children,
 //  Business, ContentId forms, wrapped base64, an XML-DSig signature.
 static void s_test_tolerance(void)
@@ -745,6 +840,7 @@ void lt_edxml_test(bool verbose)
         s_test_fixtures();
         s_test_bad_fixtures();
         s_test_tolerance();
+        s_test_once();
     }
     else if (verbose)
         printf("(LT_FIXTURES not set: fixture checks skipped) ");

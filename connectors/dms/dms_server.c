@@ -337,6 +337,26 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
         lt_edxml_destroy(&package);
         return s_send_fail(self, dms_fail("403", "%s", reason));
     }
+    //  A document's key names its sender's agency first: a key in the
+    //  standard's form must name the sender or an agency the system
+    //  serves, so that no system can take another agency's key (and with
+    //  it that agency's later revocations and updates of the document).
+    char owner[64];
+    if (!status && lt_edxml_key_owner(lt_edxml_document_id(package), owner)
+        && !lt_edxml_agency_same(owner, from)
+        && !lt_dms_systems_serves(self->systems, caller, owner)) {
+        char reason[512];
+        snprintf(reason, sizeof(reason),
+                 "DocumentId '%.160s' names agency %s as the document's sender, but "
+                 "From/OrganId is %.64s and system %s does not serve %s",
+                 lt_edxml_document_id(package), owner, from, system, owner);
+        dms_count(self, &self->stats.impersonations);
+        lt_log_warning("event=impersonation system=%s from=%.64s key_owner=%s", system, from,
+                       owner);
+        dms_keep_rejected(self, system, reason, file, size, "edxml");
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, dms_fail("403", "%s", reason));
+    }
     lt_envelope_t *env = lt_envelope_new();
     if (!env || lt_edxml_fill_envelope(package, env)) {
         lt_envelope_destroy(&env);
