@@ -372,19 +372,33 @@ int lt_mailbox_list(lt_mailbox_t *self, const char *system, const char *messaget
     assert(self && system && items_p && count_p);
     *items_p = NULL;
     *count_p = 0;
+    //  Items still to fetch or being processed first, then those the system
+    //  marked fail: failed items stay listed, but never so many that they
+    //  hide new ones from a bounded answer.
+    static const char *const passes[] = {
+        "SELECT " S_ITEM_COLUMNS " FROM items i JOIN packages p"
+        " ON p.msgid = i.msgid WHERE i.system = ?1"
+        " AND i.state <> 'done' AND i.state <> 'fail' AND (?2 = '' OR p.kind = ?2)"
+        " ORDER BY i.rowid LIMIT ?3",
+        "SELECT " S_ITEM_COLUMNS " FROM items i JOIN packages p"
+        " ON p.msgid = i.msgid WHERE i.system = ?1"
+        " AND i.state <> 'done' AND i.state = 'fail' AND (?2 = '' OR p.kind = ?2)"
+        " ORDER BY i.rowid LIMIT ?3",
+    };
+    if (max > INT32_MAX)
+        max = INT32_MAX;
+    int rc = 0;
+    size_t alloc = 0;
     pthread_mutex_lock(&self->lock);
-    sqlite3_stmt *stmt = s_prepare(self,
-                                   "SELECT " S_ITEM_COLUMNS " FROM items i JOIN packages p"
-                                   " ON p.msgid = i.msgid WHERE i.system = ?1"
-                                   " AND i.state <> 'done' AND (?2 = '' OR p.kind = ?2)"
-                                   " ORDER BY i.rowid LIMIT ?3",
-                                   err);
-    int rc = stmt ? 0 : -1;
-    if (stmt) {
+    for (size_t pass = 0; rc == 0 && pass < 2 && *count_p < max; pass++) {
+        sqlite3_stmt *stmt = s_prepare(self, passes[pass], err);
+        if (!stmt) {
+            rc = -1;
+            break;
+        }
         sqlite3_bind_text(stmt, 1, system, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, messagetype ? messagetype : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, (sqlite3_int64) (max > INT32_MAX ? INT32_MAX : max));
-        size_t alloc = 0;
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64) (max - *count_p));
         int step;
         while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
             if (*count_p == alloc) {
@@ -1362,10 +1376,18 @@ void lt_mailbox_test(bool verbose)
     assert(lt_mailbox_update(box, "sys-b", second_id, "fail", "cannot import", &err) == 0);
     assert(lt_mailbox_update(box, "sys-b", first_id, "done", "", &err) == 0);
     assert(lt_mailbox_update(box, "sys-b", first_id, "fail", "late", &err) == 0);
+    //  A failed item stays listed, after the ones still to fetch, so a
+    //  bounded answer never fills with failures and hides new documents.
     assert(lt_mailbox_list(box, "sys-b", NULL, 100, &items, &count, &err) == 0);
     assert(count == 2);
-    assert(strcmp(items[0].id, second_id) == 0 && strcmp(items[0].state, "fail") == 0);
-    assert(strcmp(items[0].description, "cannot import") == 0);
+    assert(strcmp(items[0].state, "fail") != 0);
+    assert(strcmp(items[1].id, second_id) == 0 && strcmp(items[1].state, "fail") == 0);
+    assert(strcmp(items[1].description, "cannot import") == 0);
+    char open_id[LT_MAILBOX_ID_MAX];
+    snprintf(open_id, sizeof(open_id), "%s", items[0].id);
+    lt_mailbox_items_free(&items, count);
+    assert(lt_mailbox_list(box, "sys-b", NULL, 1, &items, &count, &err) == 0);
+    assert(count == 1 && strcmp(items[0].id, open_id) == 0);
     lt_mailbox_items_free(&items, count);
     json_t *counts = lt_mailbox_counts(box);
     assert(counts);
