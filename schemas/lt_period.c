@@ -167,6 +167,16 @@ void lt_period_of_day(lt_period_kind_t kind, int day, bool calendar, lt_period_t
     lt_period_make(kind, y, index, calendar, p);
 }
 
+void lt_period_last_completed(lt_period_kind_t kind, int day, bool calendar, lt_period_t *p)
+{
+    lt_period_of_day(kind, day, calendar, p);
+    if (p->to_day < day)
+        return;   //  the nine months of the year ended before day
+    lt_period_t current = *p;
+    lt_period_of_day(kind, lt_period_day(lt_period_day_start(current.from_day) - 1000), calendar,
+                     p);
+}
+
 int64_t lt_period_digits(const char *text, size_t n)
 {
     int64_t v = 0;
@@ -289,6 +299,32 @@ void lt_period_test(bool verbose)
     assert(strcmp(p.name, "2027") == 0 && p.from_day == 20261215);
     lt_period_of_day(LT_PERIOD_MONTH, 20261215, true, &p);
     assert(strcmp(p.name, "2026-12") == 0);
+    //  The last completed period, as reports take it.
+    lt_period_last_completed(LT_PERIOD_QUARTER, 20261205, false, &p);
+    assert(strcmp(p.name, "2026-Q4") != 0 && strcmp(p.name, "2026-Q3") == 0);
+    lt_period_last_completed(LT_PERIOD_QUARTER, 20261215, false, &p);
+    assert(strcmp(p.name, "2026-Q4") == 0);
+    lt_period_last_completed(LT_PERIOD_MONTH, 20261205, false, &p);
+    assert(strcmp(p.name, "2026-11") == 0);
+    lt_period_last_completed(LT_PERIOD_YEAR, 20261205, false, &p);
+    assert(strcmp(p.name, "2025") == 0);
+    lt_period_last_completed(LT_PERIOD_YEAR, 20261215, false, &p);
+    assert(strcmp(p.name, "2026") == 0);
+    //  Nine months (15 Dec to 14 Sep): from 15 Sep the year's own has ended.
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20261205, false, &p);
+    assert(strcmp(p.name, "2026-9M") == 0 && p.from_day == 20251215 && p.to_day == 20260914);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20260915, false, &p);
+    assert(strcmp(p.name, "2026-9M") == 0);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20260914, false, &p);
+    assert(strcmp(p.name, "2025-9M") == 0);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20261220, false, &p);
+    assert(strcmp(p.name, "2026-9M") == 0);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20270301, false, &p);
+    assert(strcmp(p.name, "2026-9M") == 0);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20261001, true, &p);
+    assert(strcmp(p.name, "2026-9M") == 0 && p.to_day == 20260930);
+    lt_period_last_completed(LT_PERIOD_NINE_MONTHS, 20260930, true, &p);
+    assert(strcmp(p.name, "2025-9M") == 0);
     assert(lt_period_kind_from_name("nine_months") == LT_PERIOD_NINE_MONTHS);
     assert(lt_period_kind_from_name("week") == -1);
     char text[11];

@@ -53,6 +53,12 @@ int lt_period_make(lt_period_kind_t kind, int year, int index, bool calendar,
 //  The period of a kind that holds day.
 void lt_period_of_day(lt_period_kind_t kind, int day, bool calendar, lt_period_t *period);
 
+//  Fill period with the last period of this kind that ended before day
+//  (YYYYMMDD): the one before the period holding day, or, for the nine
+//  months that leave part of the year uncovered, the one of the year that
+//  ended before day.
+void lt_period_last_completed(lt_period_kind_t kind, int day, bool calendar, lt_period_t *period);
+
 //  The local day (yyyymmdd) of a Unix ms.
 int lt_period_day(int64_t ms);
 

@@ -23,6 +23,7 @@
 #include "lt_file.h"
 #include "dms_int.h"
 
+#include "lt_digest.h"
 #include "lt_edoc_auth.h"
 #include "lt_id.h"
 #include "lt_log.h"
@@ -186,6 +187,64 @@ static json_t *s_recipients(lt_envelope_t *env, const char *to)
     for (size_t i = 0; i < listed; i++)
         free(allowed[i]);
     free(allowed);
+    return problem;
+}
+
+//  qsort order of C strings.
+static int s_text_order(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+//  A document this system already sent, sent again to agencies it did not
+//  reach before (a later `to`, or the whole To list after a narrower one):
+//  those agencies only get it, as a supplement whose revision names them,
+//  so that the hub's deduplication does not take it for the first sending
+//  and those who had it do not get it twice. A resend to agencies that all
+//  had it stays a duplicate of the first sending. NULL, or a FAIL answer.
+static json_t *s_supplement(dms_t *self, const char *system, lt_envelope_t *env)
+{
+    lt_err_t err;
+    lt_err_clear(&err);
+    const char *key = lt_envelope_key(env);
+    int sent = lt_sentlog_sent_to(self->sent, system, key, "edoc", "", &err);
+    if (sent <= 0)
+        return sent < 0 ? dms_fail("500", "sent log: %s", err.detail) : NULL;
+    size_t count = lt_envelope_recipients(env);
+    char **fresh = calloc(count ? count : 1, sizeof(char *));
+    if (!fresh)
+        return dms_fail("500", "out of memory");
+    size_t fresh_count = 0;
+    json_t *problem = NULL;
+    for (size_t i = 0; i < count && !problem; i++) {
+        const char *agency = lt_envelope_recipient(env, i);
+        int had = lt_sentlog_sent_to(self->sent, system, key, "edoc", agency, &err);
+        if (had < 0)
+            problem = dms_fail("500", "sent log: %s", err.detail);
+        else if (had == 0 && !(fresh[fresh_count++] = strdup(agency)))
+            problem = dms_fail("500", "out of memory");
+    }
+    if (!problem && fresh_count > 0) {
+        //  The agencies in code order, so the same supplement is the same revision.
+        qsort(fresh, fresh_count, sizeof(char *), s_text_order);
+        char list[DMS_MAX_RECIPIENTS * 65] = "";
+        for (size_t i = 0; i < fresh_count; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", fresh[i]);
+        }
+        char digest[65], revision[80];
+        lt_digest_sha256_hex(list, strlen(list), digest);
+        snprintf(revision, sizeof(revision), "to:%s", digest);
+        lt_envelope_clear_recipients(env);
+        for (size_t i = 0; i < fresh_count && !problem; i++)
+            if (lt_envelope_add_recipient(env, fresh[i]))
+                problem = dms_fail("500", "out of memory");
+        lt_envelope_set_revision(env, revision);
+        lt_log_info("event=supplement system=%s key=\"%s\" agencies=%.500s", system, key, list);
+    }
+    for (size_t i = 0; i < fresh_count; i++)
+        free(fresh[i]);
+    free(fresh);
     return problem;
 }
 
@@ -368,6 +427,14 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
     if (!problem && lt_envelope_recipients(env) == 0)
         problem = dms_fail("400", "the package names no recipient (%s)",
                            status ? "Status/ResponseFor/OrganId" : "MessageHeader/To/OrganId");
+    if (problem) {
+        lt_envelope_destroy(&env);
+        lt_edxml_destroy(&package);
+        return s_send_fail(self, problem);
+    }
+    problem = status || strcmp(lt_envelope_btype(env), "new") != 0
+                  ? NULL
+                  : s_supplement(self, system, env);
     if (problem) {
         lt_envelope_destroy(&env);
         lt_edxml_destroy(&package);

@@ -21,7 +21,8 @@ struct _lt_sentlog_t {
     "  key TEXT NOT NULL, sender TEXT NOT NULL, notation TEXT NOT NULL,"                       \
     "  messagetype TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,"         \
     "  PRIMARY KEY (system, msgid, agency));"                                                  \
-    "CREATE INDEX IF NOT EXISTS sent_by_time ON sent (system, created);"
+    "CREATE INDEX IF NOT EXISTS sent_by_time ON sent (system, created);"                      \
+    "CREATE INDEX IF NOT EXISTS sent_by_key ON sent (system, key, messagetype);"
 
 //  Fill err from the connection's last error; returns -1.
 static int s_fail(lt_sentlog_t *self, lt_err_t *err, const char *what)
@@ -101,6 +102,36 @@ int lt_sentlog_add(lt_sentlog_t *self, const char *system, const char *msgid, co
         rc = s_fail(self, err, "commit");
     if (rc)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+int lt_sentlog_sent_to(lt_sentlog_t *self, const char *system, const char *key,
+                       const char *messagetype, const char *agency, lt_err_t *err)
+{
+    assert(self && system && key && messagetype && agency);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_stmt *stmt = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT 1 FROM sent WHERE system = ?1 AND key = ?2"
+                           " AND messagetype = ?3 AND (?4 = '' OR agency = ?4) LIMIT 1",
+                           -1, &stmt, NULL)
+        != SQLITE_OK)
+        s_fail(self, err, "prepare");
+    else {
+        const char *texts[] = {system, key, messagetype, agency};
+        for (int c = 0; c < 4; c++)
+            sqlite3_bind_text(stmt, c + 1, texts[c], -1, SQLITE_STATIC);
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_ROW)
+            rc = 1;
+        else if (step == SQLITE_DONE)
+            rc = 0;
+        else
+            s_fail(self, err, "select");
+    }
+    sqlite3_finalize(stmt);
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
@@ -222,6 +253,13 @@ void lt_sentlog_test(bool verbose)
     lt_sentlog_free(&list, count);
     assert(lt_sentlog_list(log, "sys-a", NULL, NULL, 1, &list, &count, &err) == 0 && count == 1);
     lt_sentlog_free(&list, count);
+    //  What a system already sent of a key, to whom.
+    assert(lt_sentlog_sent_to(log, "sys-a", "K1", "edoc", "000.00.13.H26", &err) == 1);
+    assert(lt_sentlog_sent_to(log, "sys-a", "K1", "edoc", "", &err) == 1);
+    assert(lt_sentlog_sent_to(log, "sys-a", "K1", "edoc", "000.00.99.H26", &err) == 0);
+    assert(lt_sentlog_sent_to(log, "sys-a", "K1", "status", "000.00.00.G22", &err) == 0);
+    assert(lt_sentlog_sent_to(log, "sys-b", "K1", "edoc", "", &err) == 0);
+    assert(lt_sentlog_sent_to(log, "sys-a", "K2", "edoc", "", &err) == 0);
     lt_sentlog_destroy(&log);
     lt_sentlog_destroy(&log);
     //  A folder that does not exist cannot hold the log.

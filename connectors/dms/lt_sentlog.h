@@ -55,6 +55,11 @@ int lt_sentlog_list(lt_sentlog_t *self, const char *system, const char *messaget
                     const char *msgid, size_t max, lt_sent_t **list_p, size_t *count_p,
                     lt_err_t *err);
 
+//  Whether a system already sent a package of this key and messagetype to
+//  agency ("": to any agency): 1 yes, 0 no, -1 with err filled.
+int lt_sentlog_sent_to(lt_sentlog_t *self, const char *system, const char *key,
+                       const char *messagetype, const char *agency, lt_err_t *err);
+
 //  Free a list from lt_sentlog_list and set the pointer to NULL.
 void lt_sentlog_free(lt_sent_t **list_p, size_t count);
 
