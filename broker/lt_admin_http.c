@@ -160,6 +160,24 @@ static void s_metrics(lt_http_response_t *resp)
     json_decref(stats);
 }
 
+//  A delivery or reject id at text: its decimal digits, up to end (set
+//  past them), in 1 .. INT64_MAX (the store's ids are SQLite integers);
+//  0 when there are no digits, or a sign, or the value is out of that range.
+static unsigned long long s_parse_id(const char *text, const char **end)
+{
+    unsigned long long id = 0;
+    const char *at = text;
+    for (; *at >= '0' && *at <= '9'; at++) {
+        unsigned digit = (unsigned) (*at - '0');
+        if (id > ((unsigned long long) INT64_MAX - digit) / 10)
+            id = (unsigned long long) INT64_MAX + 1;   //  too large; read on to the end
+        else
+            id = id * 10 + digit;
+    }
+    *end = at;
+    return at == text || id > (unsigned long long) INT64_MAX ? 0 : id;
+}
+
 //  The operators' read endpoints: alerts, one delivery, trace by business
 //  key. Returns false when path is none of them.
 static bool s_ops_handle(const char *method, const char *path, const lt_http_request_t *req,
@@ -174,9 +192,9 @@ static bool s_ops_handle(const char *method, const char *path, const lt_http_req
     if (strncmp(path, "/api/v1/dead/", 13) == 0 || strncmp(path, "/api/v1/delivery/", 17) == 0) {
         bool dead = strncmp(path, "/api/v1/dead/", 13) == 0;
         const char *digits = path + (dead ? 13 : 17);
-        char *end = NULL;
-        unsigned long long id = strtoull(digits, &end, 10);
-        if (!*digits || *end || id == 0) {
+        const char *end = NULL;
+        unsigned long long id = s_parse_id(digits, &end);
+        if (*end || id == 0) {
             lt_http_response_set(resp, 404, "application/json",
                                  "{\"error\":\"use GET /api/v1/dead/ID\"}");
             return true;
@@ -240,9 +258,9 @@ static unsigned long long s_action_id(const char *path, const char *prefix, cons
     size_t len = strlen(prefix);
     if (strncmp(path, prefix, len) != 0)
         return 0;
-    char *end = NULL;
-    unsigned long long id = strtoull(path + len, &end, 10);
-    if (!end || end == path + len || *end != '/' || strcmp(end + 1, action) != 0)
+    const char *end = NULL;
+    unsigned long long id = s_parse_id(path + len, &end);
+    if (*end != '/' || strcmp(end + 1, action) != 0)
         return 0;
     return id;
 }

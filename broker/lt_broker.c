@@ -56,12 +56,13 @@ dest_t *lt_broker_dest(broker_t *self, const char *name)
     return dest;
 }
 
-//  Hex text of a routing id, the sessions table key.
-static void s_routing_key(zframe_t *routing_id, char key[64])
+//  Hex text of a routing id, the sessions table key: all of it, so that two
+//  connections whose ids share a long prefix never share a session.
+static void s_routing_key(zframe_t *routing_id, char key[LT_BROKER_KEY_SIZE])
 {
     size_t size = zframe_size(routing_id);
-    if (size > 31)
-        size = 31;
+    if (size > LT_BROKER_KEY_SIZE / 2 - 1)
+        size = LT_BROKER_KEY_SIZE / 2 - 1;   //  ZeroMQ's ids are at most 255 bytes
     static const char hex[] = "0123456789abcdef";
     const byte *data = zframe_data(routing_id);
     for (size_t i = 0; i < size; i++) {
@@ -71,12 +72,39 @@ static void s_routing_key(zframe_t *routing_id, char key[64])
     key[2 * size] = 0;
 }
 
-//  Send *msg_p to the session's connector now.
+//  A send to the session failed: its connector does not read (its queue in
+//  ZeroMQ is full) or its connection is gone. Sends never wait (the ROUTER's
+//  send timeout is 0), so one peer never holds up the others: this one
+//  loses its session, logged once. Nothing more is sent to it, and the
+//  round's end ends the session (s_reap), its deliveries back to the queue
+//  as for a silent peer; here the caller may still be using it.
+static void s_session_lost(broker_t *self, session_t *session, int cause)
+{
+    if (session->lost)
+        return;
+    session->lost = true;
+    session->dest->stats.lost++;
+    self->lost_sessions++;
+    lt_log_warning("event=session_lost connector=%s reason=\"%s\" action=\"answers to it are "
+                   "dropped; its session ends and its deliveries go back to the queue\"",
+                   session->name,
+                   cause == EAGAIN ? "its queue is full: the connector does not read what it is sent"
+                   : cause == EHOSTUNREACH ? "its connection is gone"
+                                           : zmq_strerror(cause));
+}
+
+//  Send *msg_p to the session's connector now, never waiting.
 static void s_send_now(broker_t *self, session_t *session, lt_ltp_t **msg_p)
 {
+    if (session->lost) {
+        lt_ltp_destroy(msg_p);
+        return;
+    }
     lt_ltp_set_routing_id(*msg_p, session->routing_id);
     if (lt_ltp_send(msg_p, zsock_resolve(self->router)) == 0)
         session->last_send = zclock_mono();
+    else if (zmq_errno() == EAGAIN || zmq_errno() == EHOSTUNREACH)
+        s_session_lost(self, session, zmq_errno());
     else
         lt_log_warning("event=send_failed connector=%s reason=\"%s\"", session->name,
                        zmq_strerror(zmq_errno()));
@@ -110,15 +138,77 @@ void lt_broker_send(broker_t *self, session_t *session, lt_ltp_t **msg_p)
         s_send_now(self, session, msg_p);
 }
 
-//  Answer a peer without a session (or before one exists) with ERROR.
-static void s_send_error(broker_t *self, zframe_t *routing_id, lt_error_t code,
+//  ERRORs one routing id gets in a second at most: a peer that sends
+//  nothing but bad frames gets a few answers, not one per frame.
+#define S_ERRORS_PER_SECOND 16
+
+//  ERRORs sent to one routing id in the current second.
+typedef struct {
+    int64_t since;          //  monotonic ms the second began
+    uint32_t sent;          //  ERRORs sent in it
+    uint32_t dropped;       //  ERRORs not sent in it
+} s_error_limit_t;
+
+//  True when one more ERROR may go to the routing id key now; the ERRORs
+//  dropped in a second are logged once, when the next one begins.
+static bool s_error_allowed(broker_t *self, const char *key)
+{
+    int64_t now = zclock_mono();
+    s_error_limit_t *limit = zhashx_lookup(self->error_limits, key);
+    if (!limit) {
+        limit = calloc(1, sizeof(*limit));
+        assert(limit);
+        limit->since = now;
+        zhashx_insert(self->error_limits, key, limit);
+    }
+    if (now - limit->since >= 1000) {
+        if (limit->dropped)
+            lt_log_warning("event=errors_dropped routing_id=%.64s count=%u note=\"over %d "
+                           "ERRORs a second to one connection\"",
+                           key, limit->dropped, S_ERRORS_PER_SECOND);
+        limit->since = now;
+        limit->sent = 0;
+        limit->dropped = 0;
+    }
+    if (limit->sent >= S_ERRORS_PER_SECOND) {
+        limit->dropped++;
+        self->stats.errors_dropped++;
+        return false;
+    }
+    limit->sent++;
+    return true;
+}
+
+//  Forget the ERROR counts of routing ids quiet for a while.
+static void s_error_limits_trim(broker_t *self)
+{
+    int64_t now = zclock_mono();
+    zlistx_t *old = zlistx_new();
+    zlistx_set_destructor(old, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_duplicator(old, (zlistx_duplicator_fn *) strdup);
+    for (s_error_limit_t *limit = zhashx_first(self->error_limits); limit;
+         limit = zhashx_next(self->error_limits))
+        if (now - limit->since > 10000)
+            zlistx_add_end(old, (void *) zhashx_cursor(self->error_limits));
+    for (char *key = zlistx_first(old); key; key = zlistx_next(old))
+        zhashx_delete(self->error_limits, key);
+    zlistx_destroy(&old);
+}
+
+//  Answer a peer without a session (or before one exists) with ERROR,
+//  within the rate one routing id (key, its hex) is allowed; never waits.
+//  Returns false when the ERROR was not sent for that rate.
+static bool s_send_error(broker_t *self, zframe_t *routing_id, const char *key, lt_error_t code,
                          const char *reason)
 {
+    if (!s_error_allowed(self, key))
+        return false;
     lt_ltp_t *msg = lt_ltp_new(LT_LTP_ERROR);
     lt_ltp_set_code(msg, (uint32_t) code);
     lt_ltp_set_reason(msg, reason);
     lt_ltp_set_routing_id(msg, routing_id);
     lt_ltp_send(&msg, zsock_resolve(self->router));
+    return true;
 }
 
 //  Drop a session: its in-flight deliveries go back to the queue.
@@ -133,6 +223,23 @@ static void s_session_end(broker_t *self, session_t *session, const char *why)
         dest->down_since = lt_time_ms();
     }
     zhashx_delete(self->sessions, session->key);
+}
+
+//  End the sessions a failed send marked lost (s_session_lost), now that
+//  nothing up the stack holds them.
+static void s_reap(broker_t *self)
+{
+    if (!self->lost_sessions)
+        return;
+    self->lost_sessions = 0;
+    zlistx_t *lost = zlistx_new();
+    for (session_t *session = zhashx_first(self->sessions); session;
+         session = zhashx_next(self->sessions))
+        if (session->lost)
+            zlistx_add_end(lost, session);
+    for (session_t *session = zlistx_first(lost); session; session = zlistx_next(lost))
+        s_session_end(self, session, "a send to it failed (queue full or connection gone)");
+    zlistx_destroy(&lost);
 }
 
 int lt_broker_batch_open(broker_t *self)
@@ -356,11 +463,12 @@ static void s_on_own_stats(session_t *session, lt_ltp_t *msg)
     session->dest->own_at = lt_time_ms();
 }
 
-//  HELLO: check version and identity, open the session, answer WELCOME.
-static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg)
+//  HELLO on the connection routing_id (key, its hex): check version and
+//  identity, open the session, answer WELCOME. A session already on this
+//  routing id is the same identity's (s_read_one ended any other's).
+static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *key, const char *user,
+                       lt_ltp_t *msg)
 {
-    char key[64];
-    s_routing_key(routing_id, key);
     char reason[256] = "";
     lt_error_t code = LT_OK;
     if (lt_ltp_version(msg) != LT_LTP_VERSION) {
@@ -381,7 +489,7 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
         self->stats.refused++;
         lt_log_warning("event=hello_refused claimed=%s certificate=%s reason=\"%s\"",
                        lt_ltp_name(msg), user ? user : "", reason);
-        s_send_error(self, routing_id, code, reason);
+        s_send_error(self, routing_id, key, code, reason);
         return;
     }
     session_t *old = zhashx_lookup(self->sessions, key);
@@ -396,7 +504,8 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
     snprintf(session->key, sizeof(session->key), "%s", key);
     snprintf(session->name, sizeof(session->name), "%s", user);
     snprintf(session->kind, sizeof(session->kind), "%s", lt_ltp_kind(msg));
-    session->credit = lt_ltp_credit(msg);
+    session->credit = lt_ltp_credit(msg) < LT_BROKER_CREDIT_MAX ? lt_ltp_credit(msg)
+                                                                 : LT_BROKER_CREDIT_MAX;
     session->batch = lt_ltp_batch(msg);
     session->last_recv = zclock_mono();
     session->started = lt_time_ms();
@@ -418,37 +527,21 @@ static void s_on_hello(broker_t *self, zframe_t *routing_id, const char *user, l
                 session->credit);
 }
 
-//  Apply one message from the connection routing_id (its CURVE identity
-//  user, NULL when none): HELLO, or a command of its session. *refused
-//  says a session-level ERROR (no session, another identity) was sent for
-//  the frame already: the other messages of a BATCH that earn it too are
-//  not answered again, so that one frame never brings thousands of ERRORs.
-static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_ltp_t *msg,
-                     bool *refused)
+//  Apply one message from the connection routing_id (key, its hex; its
+//  CURVE identity user, which s_read_one checked against the session's):
+//  HELLO, or a command of its session. *refused says a session-level ERROR
+//  (no session, a command the broker does not take) was sent for the frame
+//  already: the other messages of a BATCH that earn it too are not answered
+//  again, so that one frame never brings thousands of ERRORs.
+static void s_handle(broker_t *self, zframe_t *routing_id, const char *key, const char *user,
+                     lt_ltp_t *msg, bool *refused)
 {
-    char key[64] = "";
-    s_routing_key(routing_id, key);
     session_t *session = zhashx_lookup(self->sessions, key);
     if (lt_ltp_id(msg) == LT_LTP_HELLO)
-        s_on_hello(self, routing_id, user, msg);
+        s_on_hello(self, routing_id, key, user, msg);
     else if (!session) {
         if (lt_ltp_id(msg) != LT_LTP_BYE && lt_ltp_id(msg) != LT_LTP_PONG && !*refused) {
-            s_send_error(self, routing_id, LT_ESTATE, "no session: send HELLO first");
-            *refused = true;
-        }
-    }
-    else if (!user || strcmp(user, session->name) != 0) {
-        //  A session is bound to the CURVE identity that opened it, not
-        //  only to the routing id (which a peer may choose and reuse).
-        char reason[256];
-        snprintf(reason, sizeof(reason),
-                 "this connection's session belongs to '%s', but the command comes from '%s'",
-                 session->name, user ? user : "");
-        session->dest->stats.identity++;
-        if (!*refused) {
-            lt_log_warning("event=identity_mismatch session=%s certificate=%s command=%s",
-                           session->name, user ? user : "", lt_ltp_command(msg));
-            s_send_error(self, routing_id, LT_EAUTH, reason);
+            s_send_error(self, routing_id, key, LT_ESTATE, "no session: send HELLO first");
             *refused = true;
         }
     }
@@ -466,9 +559,13 @@ static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_
         case LT_LTP_FAIL:
             lt_broker_on_retry(self, session, msg, true);
             break;
-        case LT_LTP_CREDIT:
-            session->credit += lt_ltp_credit(msg);
+        case LT_LTP_CREDIT: {
+            //  Saturates at the most a session may hold, never wraps.
+            uint64_t credit = (uint64_t) session->credit + lt_ltp_credit(msg);
+            session->credit =
+                credit < LT_BROKER_CREDIT_MAX ? (uint32_t) credit : LT_BROKER_CREDIT_MAX;
             break;
+        }
         case LT_LTP_PING: {
             s_on_own_stats(session, msg);
             lt_ltp_t *pong = lt_ltp_new(LT_LTP_PONG);
@@ -482,19 +579,46 @@ static void s_handle(broker_t *self, zframe_t *routing_id, const char *user, lt_
             s_session_end(self, session, "BYE");
             break;
         default: {
-            char reason[96];
-            snprintf(reason, sizeof(reason), "%s is not sent by connectors",
-                     lt_ltp_command(msg));
             session->dest->stats.errors++;
-            s_send_error(self, routing_id, LT_ESTATE, reason);
+            if (!*refused) {
+                char reason[96];
+                snprintf(reason, sizeof(reason), "%s is not sent by connectors",
+                         lt_ltp_command(msg));
+                s_send_error(self, routing_id, key, LT_ESTATE, reason);
+                *refused = true;
+            }
         }
         }
     }
     lt_ltp_destroy(&msg);
 }
 
+//  A frame came on the routing id of session from another CURVE identity
+//  (user, NULL when none). ZeroMQ turns away a second connection under a
+//  routing id that is in use, so the connection that opened the session is
+//  gone and another one took its id: nothing more may go to that id for
+//  the session (its DELIVERs would reach the newcomer), so the session ends
+//  (its deliveries back to the queue) and the frame is refused, whatever it
+//  holds (a HELLO too: the newcomer may say HELLO again, for itself).
+static void s_foreign_frame(broker_t *self, session_t *session, zframe_t *routing_id,
+                            const char *key, const char *user)
+{
+    char reason[256];
+    snprintf(reason, sizeof(reason),
+             "this connection's session belongs to '%s', but the command comes from '%s'",
+             session->name, user ? user : "");
+    session->dest->stats.identity++;
+    lt_log_warning("event=identity_mismatch session=%s certificate=%s action=\"session ended: "
+                   "its routing id is now another connection's\"",
+                   session->name, user ? user : "");
+    s_session_end(self, session, "a frame from another certificate on its routing id");
+    s_send_error(self, routing_id, key, LT_EAUTH, reason);
+}
+
 //  Read and apply one message from the ROUTER, or each message of a
-//  BATCH in order; returns how many, or -1 when none waits.
+//  BATCH in order; returns how many, or -1 when none waits. Nothing of a
+//  frame is applied, and no session is kept alive by it, before its CURVE
+//  identity is known to be the session's.
 static int s_read_one(broker_t *self)
 {
     const lt_settings_t *st = lt_config_settings(self->config);
@@ -504,35 +628,49 @@ static int s_read_one(broker_t *self)
         return -1;
     lt_ltp_t *msg = in.msg;
     zframe_t *routing_id = in.routing_id;
-    const char *user = in.has_user ? in.user : NULL;
-    char key[64] = "";
-    if (routing_id)
-        s_routing_key(routing_id, key);
-    session_t *session = routing_id ? zhashx_lookup(self->sessions, key) : NULL;
-    if (session)
-        session->last_recv = zclock_mono();
-    int count = 1;
-    if (!msg) {
-        self->stats.bad_frames++;
-        if (session)
-            session->dest->stats.errors++;
-        lt_log_warning("event=bad_frame connector=%s code=%s reason=\"%s\"",
-                       user ? user : "?", lt_error_name(err.code), err.detail);
-        if (routing_id)
-            s_send_error(self, routing_id, err.code, err.detail);
+    if (!routing_id) {   //  a ROUTER always gives one
+        lt_ltp_destroy(&msg);
+        return 1;
     }
-    else if (!routing_id)
-        ;   //  a ROUTER always gives one
-    else if (lt_ltp_id(msg) == LT_LTP_BATCH) {
-        count = (int) lt_ltp_batch_count(msg);
-        bool refused = false;
-        for (size_t i = 0; i < lt_ltp_batch_count(msg); i++)
-            s_handle(self, routing_id, user, lt_ltp_batch_take(msg, i), &refused);
+    const char *user = in.has_user ? in.user : NULL;
+    char key[LT_BROKER_KEY_SIZE];
+    s_routing_key(routing_id, key);
+    session_t *session = zhashx_lookup(self->sessions, key);
+    int count = msg && lt_ltp_id(msg) == LT_LTP_BATCH ? (int) lt_ltp_batch_count(msg) : 1;
+    if (session && (!user || strcmp(user, session->name) != 0)) {
+        s_foreign_frame(self, session, routing_id, key, user);
+        session = NULL;
+    }
+    else if (!msg) {
+        self->stats.bad_frames++;
+        if (session) {
+            session->last_recv = zclock_mono();
+            session->dest->stats.errors++;
+        }
+        if (s_send_error(self, routing_id, key, err.code, err.detail))
+            lt_log_warning("event=bad_frame connector=%s code=%s reason=\"%s\"",
+                           user ? user : "?", lt_error_name(err.code), err.detail);
     }
     else {
+        if (session)
+            session->last_recv = zclock_mono();
+        self->stale_lookups = LT_BROKER_STALE_LOOKUPS;
+        uint64_t skipped = self->stats.stale_skipped;
         bool refused = false;
-        s_handle(self, routing_id, user, msg, &refused);
-        msg = NULL;
+        if (lt_ltp_id(msg) == LT_LTP_BATCH)
+            for (size_t i = 0; i < lt_ltp_batch_count(msg); i++)
+                s_handle(self, routing_id, key, user, lt_ltp_batch_take(msg, i), &refused);
+        else {
+            s_handle(self, routing_id, key, user, msg, &refused);
+            msg = NULL;
+        }
+        if (self->stats.stale_skipped > skipped)
+            lt_log_info("event=stale_done_skipped connector=%s count=%llu note=\"over %d "
+                        "stale DONE ids in one frame: left alone (one still queued goes "
+                        "again)\"",
+                        user ? user : "?",
+                        (unsigned long long) (self->stats.stale_skipped - skipped),
+                        LT_BROKER_STALE_LOOKUPS);
     }
     lt_ltp_destroy(&msg);
     zframe_destroy(&routing_id);
@@ -683,7 +821,7 @@ static void s_flush_acks(broker_t *self, session_t *session)
 //  ACCEPTED joins the one being filled (s_flush_acks sends it).
 static void s_send_reply(broker_t *self, reply_t *reply, bool ok, const char *why)
 {
-    char key[64];
+    char key[LT_BROKER_KEY_SIZE];
     s_routing_key(reply->routing_id, key);
     session_t *session = zhashx_lookup(self->sessions, key);
     if (session) {
@@ -802,6 +940,7 @@ static void s_heartbeat(broker_t *self)
         s_session_end(self, session, "silent for 3 heartbeats");
     }
     zlistx_destroy(&gone);
+    s_error_limits_trim(self);
 }
 
 //  Apply a new config sent with RELOAD: routes and reloadable settings.
@@ -907,7 +1046,9 @@ static int s_start(broker_t *self)
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, 100000);
     zsock_set_rcvhwm(self->router, 10000);
-    zsock_set_sndtimeo(self->router, 1000);
+    //  Sends never wait: a connector that does not read (its queue full)
+    //  loses its session rather than stall everyone (s_session_lost).
+    zsock_set_sndtimeo(self->router, 0);
     zsock_set_maxmsgsize(self->router, (int64_t) st->max_frame + 4096);
     if (zsock_bind(self->router, "%s", st->endpoint) < 0) {
         lt_log_error("event=start_failed reason=\"cannot bind %s: %s\"", st->endpoint,
@@ -945,6 +1086,7 @@ static void s_stop(broker_t *self)
     if (self->sessions)
         lt_broker_flush(self);
     zhashx_destroy(&self->sessions);
+    zhashx_destroy(&self->error_limits);
     zhashx_destroy(&self->dests);
     json_decref(self->stuck);
     zsock_destroy(&self->admin);
@@ -983,7 +1125,7 @@ static void s_dispatch_ready(broker_t *self)
     if (self->store_full)
         return;
     for (dest_t *dest = zhashx_first(self->dests); dest; dest = zhashx_next(self->dests))
-        if (dest->session && dest->session->credit > 0)
+        if (dest->session && dest->session->credit > 0 && !dest->session->lost)
             lt_broker_dispatch(self, dest);
 }
 
@@ -1010,6 +1152,8 @@ void lt_broker_actor(zsock_t *pipe, void *args)
     self->started = lt_time_ms();
     self->sessions = zhashx_new();
     zhashx_set_destructor(self->sessions, s_session_free);
+    self->error_limits = zhashx_new();
+    zhashx_set_destructor(self->error_limits, (zhashx_destructor_fn *) zstr_free);
     self->dests = zhashx_new();
     zhashx_set_destructor(self->dests, s_dest_free);
     if (s_start(self)) {
@@ -1071,6 +1215,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             if (lt_store_synced(self->store) > self->durable_gen)
                 break;
         }
+        s_reap(self);   //  sessions a failed send marked lost
         size_t round_bytes = self->batch_bytes;
         if (lt_store_synced(self->store) > self->durable_gen)
             s_on_durable(self);
@@ -1095,6 +1240,7 @@ void lt_broker_actor(zsock_t *pipe, void *args)
             next_beat = zclock_mono() + st->heartbeat_ms / 4 + 1;
         }
         lt_broker_flush(self);
+        s_reap(self);
     }
     lt_log_info("event=stopping");
     s_stop(self);
@@ -1145,6 +1291,7 @@ static zsock_t *s_test_client_as(const char *keys, const char *name, const char 
     zcert_apply(cert, client);
     zsock_set_curve_serverkey(client, zcert_public_txt(broker));
     zsock_set_rcvtimeo(client, 2000);
+    zsock_set_sndtimeo(client, 2000);   //  a broker that stopped reading fails the test
     zsock_set_linger(client, 0);
     if (routing_id)
         zsock_set_identity(client, routing_id);
@@ -1323,6 +1470,267 @@ static void s_test_done_two(zsock_t *sink, const char *first, const char *second
     assert(lt_ltp_send(&done, zsock_resolve(sink)) == 0);
 }
 
+//  Whether connector name has a session, as the broker's stats say: 1 or
+//  0; -1 when the broker did not answer within 2 s.
+static int s_test_connected(const char *name)
+{
+    char *reply = lt_broker_admin_request("{\"op\":\"stats\"}", 2000);
+    if (!reply)
+        return -1;
+    json_t *stats = json_loads(reply, 0, NULL);
+    zstr_free(&reply);
+    int connected = 0;
+    json_t *conns = json_object_get(stats, "connectors");
+    for (size_t i = 0; i < json_array_size(conns); i++) {
+        json_t *conn = json_array_get(conns, i);
+        if (streq(json_string_value(json_object_get(conn, "name")), name))
+            connected = json_is_true(json_object_get(conn, "connected"));
+    }
+    json_decref(stats);
+    return connected;
+}
+
+//  A client as name (on the routing id given, NULL: ZeroMQ's) with a
+//  session opened: HELLO with credit, WELCOME read.
+static zsock_t *s_test_session(const char *keys, const char *name, const char *endpoint,
+                               const char *routing_id, uint32_t credit)
+{
+    zsock_t *client = s_test_client_as(keys, name, endpoint, routing_id);
+    s_test_hello(client, name, credit);
+    lt_ltp_t *msg = s_test_expect(client, LT_LTP_WELCOME);
+    lt_ltp_destroy(&msg);
+    return client;
+}
+
+//  Open client's session again (its HELLO on the same connection), so a
+//  test that was busy elsewhere does not find it expired.
+static void s_test_rehello(zsock_t *client, const char *name, uint32_t credit)
+{
+    s_test_hello(client, name, credit);
+    lt_ltp_t *msg = s_test_expect(client, LT_LTP_WELCOME);
+    lt_ltp_destroy(&msg);
+}
+
+//  ERRORs client gets until it has been quiet for 300 ms (at most 3 s);
+//  PINGs are skipped, anything else fails the test.
+static int s_test_count_errors(zsock_t *client)
+{
+    int errors = 0;
+    zsock_set_rcvtimeo(client, 300);
+    for (int64_t until = zclock_mono() + 3000; zclock_mono() < until;) {
+        lt_ltp_t *msg = s_test_recv(client);
+        if (!msg)
+            break;
+        if (lt_ltp_id(msg) != LT_LTP_ERROR)
+            fprintf(stderr, "expected ERROR or nothing, got %s\n", lt_ltp_command(msg));
+        assert(lt_ltp_id(msg) == LT_LTP_ERROR);
+        errors++;
+        lt_ltp_destroy(&msg);
+    }
+    zsock_set_rcvtimeo(client, 2000);
+    return errors;
+}
+
+//  A BATCH of count DONEs each naming delivery in 'delivery' and ids times
+//  in 'deliveries'.
+static lt_ltp_t *s_test_done_batch(size_t count, uint64_t delivery, size_t ids)
+{
+    lt_ltp_t *batch = lt_ltp_new(LT_LTP_BATCH);
+    for (size_t i = 0; i < count; i++) {
+        lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
+        lt_ltp_set_delivery(done, delivery);
+        for (size_t k = 0; k < ids; k++)
+            assert(lt_ltp_add_delivery(done, delivery) == 0);
+        assert(lt_ltp_batch_add(batch, &done) == 0);
+    }
+    return batch;
+}
+
+//  The hostile-peer part of the self-test: peers that stop reading, flood
+//  bad frames, take another's routing id, or send frames that ask for
+//  much work; none of them may stall the broker or reach another's session.
+static void s_test_hostile(const char *keys, const char *endpoint)
+{
+    zsock_t *pub = s_test_session(keys, "pub", endpoint, NULL, 10);
+
+    //  ERRORs to one connection are limited to S_ERRORS_PER_SECOND a
+    //  second: 300 unknown commands get a few answers, not 300.
+    zsock_t *noisy = s_test_client(keys, "evil", endpoint);
+    json_int_t dropped = s_test_broker_stat("errors_dropped");
+    for (int i = 0; i < 300; i++)
+        assert(zstr_sendx(noisy, "NOPE", "\x80", NULL) == 0);
+    int errors = s_test_count_errors(noisy);
+    assert(errors >= 1 && errors <= 2 * S_ERRORS_PER_SECOND);
+    assert(s_test_broker_stat("errors_dropped") >= dropped + 300 - 2 * S_ERRORS_PER_SECOND);
+    zsock_destroy(&noisy);
+
+    //  A connector that stops reading never stalls the broker or the
+    //  others: sends to it never wait, and once its queue is full it loses
+    //  its session; its delivery goes back to the queue.
+    zsock_t *evil = s_test_session(keys, "evil", endpoint, NULL, 1);
+    s_test_rehello(pub, "pub", 10);
+    s_test_publish(pub, 100, LT_KIND_DOCUMENT, "DOC-EVIL", "000.00.00.X01", false);
+    lt_ltp_t *msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    lt_ltp_destroy(&msg);
+    msg = s_test_expect(evil, LT_LTP_DELIVER);
+    uint64_t held = lt_ltp_delivery(msg);
+    assert(lt_ltp_attempt(msg) == 1);
+    lt_ltp_destroy(&msg);
+    int connected = 1;
+    int64_t until = zclock_mono() + 10000;
+    for (int round = 0; round < 64 && connected == 1 && zclock_mono() < until; round++) {
+        for (int b = 0; b < 4; b++) {
+            lt_ltp_t *pings = lt_ltp_new(LT_LTP_BATCH);
+            for (int i = 0; i < LT_LTP_MAX_BATCH; i++) {
+                lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+                assert(lt_ltp_batch_add(pings, &ping) == 0);
+            }
+            assert(lt_ltp_send(&pings, zsock_resolve(evil)) == 0);
+        }
+        connected = s_test_connected("evil");
+        assert(connected >= 0);   //  the broker answers its operators at once
+    }
+    assert(connected == 0);
+    s_test_rehello(pub, "pub", 10);
+    s_test_publish(pub, 101, LT_KIND_DOCUMENT, "DOC-AFTER", "000.00.00.G22", false);
+    msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    assert(lt_ltp_seq(msg) == 101);
+    lt_ltp_destroy(&msg);
+    zsock_t *sink = s_test_session(keys, "sink", endpoint, NULL, 5);
+    msg = s_test_expect(sink, LT_LTP_DELIVER);
+    assert(streq(lt_envelope_key(lt_ltp_envelope(msg)), "DOC-AFTER"));
+    lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, lt_ltp_delivery(msg));
+    assert(lt_ltp_send(&done, zsock_resolve(sink)) == 0);
+    lt_ltp_destroy(&msg);
+    zsock_t *again = s_test_session(keys, "evil", endpoint, NULL, 1);
+    msg = s_test_expect(again, LT_LTP_DELIVER);
+    assert(lt_ltp_delivery(msg) == held);   //  the same delivery, to the next session
+    done = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(done, held);
+    assert(lt_ltp_send(&done, zsock_resolve(again)) == 0);
+    lt_ltp_destroy(&msg);
+    char *reply = s_test_stats_with("\"lost\":1");
+    assert(strstr(reply, "\"lost\":1"));
+    zstr_free(&reply);
+    zsock_destroy(&again);
+    zsock_destroy(&evil);
+    zsock_destroy(&sink);
+
+    //  A session is bound to the connection that opened it: another
+    //  certificate on the routing id of a gone sink ends the sink's session
+    //  at once and is refused; nothing of the sink's reaches it. (The sink's
+    //  session may end before the newcomer speaks, which gives ESTATE, or
+    //  ZeroMQ may turn the newcomer away while it still holds the old
+    //  connection: then try again.)
+    bool ended = false;
+    for (int tries = 0; tries < 8 && !ended; tries++) {
+        char id[32];
+        snprintf(id, sizeof(id), "sinkconn-%04d", tries);
+        zsock_t *victim = s_test_session(keys, "sink", endpoint, id, 5);
+        zsock_destroy(&victim);   //  gone without BYE
+        zsock_t *thief = s_test_client_as(keys, "evil", endpoint, id);
+        lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+        assert(lt_ltp_send(&ping, zsock_resolve(thief)) == 0);
+        zsock_set_rcvtimeo(thief, 500);
+        msg = s_test_recv(thief);
+        if (msg && lt_ltp_id(msg) == LT_LTP_ERROR && lt_ltp_code(msg) == LT_EAUTH) {
+            assert(strstr(lt_ltp_reason(msg), "belongs to 'sink'"));
+            ended = true;
+            s_test_rehello(pub, "pub", 10);
+            s_test_publish(pub, 102, LT_KIND_DOCUMENT, "DOC-THIEF", "000.00.00.G22", false);
+            lt_ltp_t *accepted = s_test_expect(pub, LT_LTP_ACCEPTED);
+            lt_ltp_destroy(&accepted);
+            for (int i = 0; i < 4; i++) {
+                ping = lt_ltp_new(LT_LTP_PING);
+                assert(lt_ltp_send(&ping, zsock_resolve(thief)) == 0);
+                zclock_sleep(100);
+            }
+            s_test_count_errors(thief);   //  its PINGs get ERRORs, and nothing else comes
+            assert(s_test_connected("sink") == 0);
+        }
+        lt_ltp_destroy(&msg);
+        zsock_destroy(&thief);
+    }
+    assert(ended);
+
+    //  Routing ids are told apart in full: two live connections whose long
+    //  ids share their first 40 bytes have a session each.
+    char prefix[41], long_sink[64], long_evil[64];
+    memset(prefix, 'L', 40);
+    prefix[40] = 0;
+    snprintf(long_sink, sizeof(long_sink), "%s-sink", prefix);
+    snprintf(long_evil, sizeof(long_evil), "%s-evil", prefix);
+    sink = s_test_session(keys, "sink", endpoint, long_sink, 5);
+    evil = s_test_session(keys, "evil", endpoint, long_evil, 1);
+    assert(s_test_connected("sink") == 1 && s_test_connected("evil") == 1);
+    s_test_rehello(pub, "pub", 10);
+    s_test_publish(pub, 103, LT_KIND_DOCUMENT, "DOC-LONG", "000.00.00.G22", false);
+    msg = s_test_expect(pub, LT_LTP_ACCEPTED);
+    lt_ltp_destroy(&msg);
+    s_test_done_two(sink, "DOC-THIEF", "DOC-LONG");
+    zsock_destroy(&evil);
+
+    //  The work one frame asks is bounded. 64 DONEs of 4097 ids, all of
+    //  them done already, cost LT_BROKER_STALE_LOOKUPS store look-ups; the
+    //  rest are left alone, and the sink's session goes on.
+    json_int_t skipped = s_test_broker_stat("stale_skipped");
+    lt_ltp_t *bomb = s_test_done_batch(64, held, LT_LTP_MAX_BATCH);
+    assert(lt_ltp_send(&bomb, zsock_resolve(sink)) == 0);
+    lt_ltp_t *ping = lt_ltp_new(LT_LTP_PING);
+    assert(lt_ltp_send(&ping, zsock_resolve(sink)) == 0);
+    msg = s_test_expect(sink, LT_LTP_PONG);
+    lt_ltp_destroy(&msg);
+    assert(s_test_broker_stat("stale_skipped") ==
+           skipped + 64 * (LT_LTP_MAX_BATCH + 1) - LT_BROKER_STALE_LOOKUPS);
+    //  One more id in the BATCH refuses it whole, named.
+    bomb = s_test_done_batch(64, held, LT_LTP_MAX_BATCH);
+    lt_ltp_t *extra = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(extra, held);
+    assert(lt_ltp_add_delivery(extra, held) == 0);
+    assert(lt_ltp_batch_add(bomb, &extra) == 0);
+    assert(lt_ltp_send(&bomb, zsock_resolve(sink)) == 0);
+    msg = s_test_expect(sink, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_ETOOBIG && strstr(lt_ltp_reason(msg), "BATCH: message 64: DONE"));
+    lt_ltp_destroy(&msg);
+
+    //  Credit saturates at LT_BROKER_CREDIT_MAX instead of wrapping.
+    for (int i = 0; i < 2; i++) {
+        lt_ltp_t *credit = lt_ltp_new(LT_LTP_CREDIT);
+        lt_ltp_set_credit(credit, UINT32_MAX);
+        assert(lt_ltp_send(&credit, zsock_resolve(sink)) == 0);
+    }
+    reply = s_test_stats_with("\"credit\":100000,");
+    assert(strstr(reply, "\"name\":\"sink\",\"connected\":true,\"kind\":\"test\",\"credit\":100000,"));
+    zstr_free(&reply);
+    zsock_destroy(&sink);
+
+    //  One ERROR a frame: a BATCH of 100 commands connectors do not send
+    //  earns one; a BATCH holding a HELLO is refused whole, no WELCOME.
+    s_test_rehello(pub, "pub", 10);
+    lt_ltp_t *batch = lt_ltp_new(LT_LTP_BATCH);
+    for (int i = 0; i < 100; i++) {
+        lt_ltp_t *accepted = lt_ltp_new(LT_LTP_ACCEPTED);
+        lt_ltp_set_seq(accepted, 1);
+        lt_ltp_set_msgid(accepted, "x");
+        assert(lt_ltp_batch_add(batch, &accepted) == 0);
+    }
+    assert(lt_ltp_send(&batch, zsock_resolve(pub)) == 0);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_ESTATE && strstr(lt_ltp_reason(msg), "ACCEPTED"));
+    lt_ltp_destroy(&msg);
+    assert(s_test_count_errors(pub) == 0);
+    zstr_sendx(pub, "BATCH",
+               "\x94\xa5HELLO\x84\xa7version\x01\xa4name\xa3pub\xa4kind\xa1t\xa6"
+               "credit\x05\xa4PING\x80",
+               NULL);
+    msg = s_test_expect(pub, LT_LTP_ERROR);
+    assert(lt_ltp_code(msg) == LT_EPROTO && strstr(lt_ltp_reason(msg), "message 0 is a HELLO"));
+    lt_ltp_destroy(&msg);
+    assert(s_test_count_errors(pub) == 0);
+    zsock_destroy(&pub);
+}
+
 void lt_broker_test(bool verbose)
 {
     if (verbose)
@@ -1335,6 +1743,7 @@ void lt_broker_test(bool verbose)
     assert(lt_keys_broker(keys, &err) >= 0);
     assert(lt_keys_connector(keys, "pub", &err) >= 0);
     assert(lt_keys_connector(keys, "sink", &err) >= 0);
+    assert(lt_keys_connector(keys, "evil", &err) >= 0);
     char cfg_path[96];
     snprintf(cfg_path, sizeof(cfg_path), "%s/lthub.cfg", dir);
     FILE *cfg = fopen(cfg_path, "w");
@@ -1342,8 +1751,10 @@ void lt_broker_test(bool verbose)
     fprintf(cfg,
             "broker\n    endpoint = \"tcp://127.0.0.1:*\"\n    data = \"%s/data\"\n"
             "    keys = \"%s\"\n    heartbeat = 200\nroutes\n    route\n"
+            "        kind = \"document\"\n        match = \"000.00.00.X01\"\n"
+            "        to = \"evil\"\n    route\n"
             "        kind = \"document,status\"\n        match = \"*\"\n        to = \"sink\"\n"
-            "connectors\n    pub\n    sink\n",
+            "connectors\n    pub\n    sink\n    evil\n",
             dir, keys);
     fclose(cfg);
     lt_config_t *config = lt_config_load(cfg_path, stderr, &err);
@@ -1575,6 +1986,7 @@ void lt_broker_test(bool verbose)
         zsock_destroy(&impostor);
     }
     assert(refused);
+    s_test_hostile(keys, endpoint);
     reply = lt_broker_admin_request("{\"op\":\"bogus\"}", 2000);
     assert(reply && strstr(reply, "unknown op"));
     zstr_free(&reply);

@@ -35,6 +35,7 @@ static json_t *s_conn_json(broker_t *self, dest_t *dest)
     json_object_set_new(conn, "timeouts", json_integer((json_int_t) dest->stats.timeouts));
     json_object_set_new(conn, "identity_refused",
                         json_integer((json_int_t) dest->stats.identity));
+    json_object_set_new(conn, "lost", json_integer((json_int_t) dest->stats.lost));
     //  The connector's own figures, as its last PING or PONG carried them.
     if (dest->own) {
         json_object_set_new(conn, "own", json_deep_copy(dest->own));
@@ -96,6 +97,10 @@ static json_t *s_stats(broker_t *self)
     json_object_set_new(json_object_get(stats, "broker"), "syncs", json_integer((json_int_t) syncs.syncs));
     json_object_set_new(json_object_get(stats, "broker"), "lazy_commits",
                         json_integer((json_int_t) b->lazy_commits));
+    json_object_set_new(json_object_get(stats, "broker"), "errors_dropped",
+                        json_integer((json_int_t) b->errors_dropped));
+    json_object_set_new(json_object_get(stats, "broker"), "stale_skipped",
+                        json_integer((json_int_t) b->stale_skipped));
     json_object_set_new(json_object_get(stats, "broker"), "sync_us_total",
                         json_integer((json_int_t) syncs.sync_us));
     json_object_set_new(json_object_get(stats, "broker"), "sync_us_max",

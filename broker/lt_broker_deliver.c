@@ -136,8 +136,8 @@ static int s_take(void *arg, lt_store_row_t *row)
         lt_store_row_destroy(&row);
         return 0;
     }
-    if (!dest->session || dest->session->credit == 0) {
-        //  Out of credit: stop here, and do not move the cursor past rows
+    if (!dest->session || dest->session->credit == 0 || dest->session->lost) {
+        //  Out of credit (or lost, lt_broker.c): stop here, and do not move the cursor past rows
         //  that were not handed out.
         lt_store_row_destroy(&row);
         return -1;
@@ -183,14 +183,14 @@ static void s_dead_unreadable(broker_t *self, dest_t *dest)
 void lt_broker_dispatch(broker_t *self, dest_t *dest)
 {
     session_t *session = dest->session;
-    if (!session || session->credit == 0)
+    if (!session || session->credit == 0 || session->lost)
         return;
     const lt_settings_t *st = lt_config_settings(self->config);
     uint32_t rows = 0;
     void *ctx[] = {self, dest, &rows};
     lt_err_t err;
     //  1. Deliveries to look at again.
-    while (dest->again_size && session->credit > 0) {
+    while (dest->again_size && session->credit > 0 && !session->lost) {
         uint64_t delivery = dest->again[--dest->again_size];
         if (delivery > self->durable_top) {
             dest->scan_ready = true;   //  above the cursor: a scan finds it once on disk
@@ -215,13 +215,14 @@ void lt_broker_dispatch(broker_t *self, dest_t *dest)
     //  2. Due retries.
     int64_t now = lt_time_ms();
     if (session->credit > 0 && now >= dest->due_check_at) {
-        uint32_t limit = session->credit + (uint32_t) zhashx_size(dest->inflight);
+        uint64_t window = (uint64_t) session->credit + zhashx_size(dest->inflight);
+        uint32_t limit = window < UINT32_MAX ? (uint32_t) window : UINT32_MAX;
         if (lt_store_scan_due(self->store, dest->name, now, limit, s_take, ctx, &err))
             lt_log_error("event=store_error op=scan_due reason=\"%s\"", err.detail);
         dest->due_check_at = now + S_DUE_INTERVAL_MS;
     }
     //  3. New deliveries.
-    while (session->credit > 0 && dest->scan_ready) {
+    while (session->credit > 0 && dest->scan_ready && !session->lost) {
         uint32_t limit = session->credit < (uint32_t) st->scan_limit ? session->credit
                                                                       : (uint32_t) st->scan_limit;
         uint64_t before = dest->cursor;
@@ -256,11 +257,30 @@ static void s_release_lane(broker_t *self, dest_t *dest, uint64_t delivery)
         dest->scan_ready = true;   //  beyond the cursor: the next scan finds it
 }
 
+//  One credit back to a session, saturating at LT_BROKER_CREDIT_MAX.
+static void s_credit_back(session_t *session)
+{
+    if (session->credit < LT_BROKER_CREDIT_MAX)
+        session->credit++;
+}
+
 //  A DONE for a delivery no longer in flight (answered after its deadline,
 //  or from before the session was replaced): it adds no credit; if the
 //  delivery is still queued for this destination it is done now, once.
+//  Each costs a store look-up, so a frame gets LT_BROKER_STALE_LOOKUPS of
+//  them: past that (a frame naming the same ids again and again, or ids
+//  never handed out) an id is left alone; if it was a real delivery it goes
+//  again, and the connector, which remembers it, answers DONE at once. An
+//  id above every delivery on disk was never handed out: no look-up.
 static void s_late_done(broker_t *self, dest_t *dest, uint64_t delivery)
 {
+    if (delivery == 0 || delivery > self->durable_top)
+        return;
+    if (self->stale_lookups == 0) {
+        self->stats.stale_skipped++;
+        return;
+    }
+    self->stale_lookups--;
     lt_store_row_t *row = lt_store_get(self->store, delivery, false);
     bool queued = row && strcmp(row->dest, dest->name) == 0 &&
                   (row->state == LT_DELIVERY_READY || row->state == LT_DELIVERY_WAITING);
@@ -287,7 +307,7 @@ static void s_done(broker_t *self, session_t *session, uint64_t delivery)
         s_late_done(self, dest, delivery);
         return;
     }
-    session->credit++;
+    s_credit_back(session);
     lt_err_t err;
     if (lt_broker_batch_open(self) == 0 &&
         lt_store_done_in_lane(self->store, delivery, item->lane_key, &err))
@@ -371,7 +391,7 @@ void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool 
     inflight_t *item = s_inflight(dest, lt_ltp_delivery(msg), key);
     if (!item)
         return;   //  stale: no credit, the delivery is handled elsewhere
-    session->credit++;
+    s_credit_back(session);
     s_attempt_failed(self, dest, item, key, fail ? "FAIL" : "RETRY", lt_ltp_reason(msg), fail,
                      lt_ltp_delay(msg));
 }
@@ -395,7 +415,7 @@ void lt_broker_expire_inflight(broker_t *self)
             //  The connector is taken to have lost it: its credit comes back
             //  now, and a late answer is stale (no credit).
             if (dest->session)
-                dest->session->credit++;
+                s_credit_back(dest->session);
             dest->stats.timeouts++;
             snprintf(why, sizeof(why), "no answer within %d ms", st->answer_timeout_ms);
             s_attempt_failed(self, dest, item, key, "TIMEOUT", why, false, 0);

@@ -17,6 +17,19 @@
 
 typedef struct _s_dest_t dest_t;
 
+//  A session's key: its full routing id in hex (ZeroMQ allows 255 bytes).
+#define LT_BROKER_KEY_SIZE 512
+
+//  The most deliveries a session may hold at once, whatever HELLO and
+//  CREDIT ask: what the connector runtime's 'credit' option allows. Credit
+//  saturates there rather than wrap.
+#define LT_BROKER_CREDIT_MAX 100000
+
+//  Store look-ups one frame's stale DONEs may cost (section 7 of
+//  schemas/ltp.md): past them, a stale id is left alone (the delivery goes
+//  again, and the connector answers DONE at once).
+#define LT_BROKER_STALE_LOOKUPS 4096
+
 //  Counters of one connector (STYLE.md: one struct, one renderer).
 typedef struct {
     uint64_t published;    //  PUBLISH received
@@ -34,12 +47,13 @@ typedef struct {
     uint64_t timeouts;     //  deliveries not answered within delivery/answer_timeout
     uint64_t identity;     //  commands refused: not from the identity that said HELLO
     uint64_t errors;       //  ERROR sent (protocol or state errors)
+    uint64_t lost;         //  sessions ended because a send to them failed (queue full, gone)
 } lt_conn_stats_t;
 
 //  One connected connector.
 typedef struct {
     zframe_t *routing_id;   //  ROUTER routing id
-    char key[64];           //  routing id as hex, the sessions table key
+    char key[LT_BROKER_KEY_SIZE];   //  routing id as hex, the sessions table key
     char name[64];          //  authenticated connector name
     char kind[32];          //  kind from HELLO
     uint32_t credit;        //  deliveries it can still take
@@ -50,6 +64,7 @@ typedef struct {
     bool batch;             //  takes ACCEPTED with further 'acks' (HELLO 'batch')
     lt_ltp_t *acks;         //  the ACCEPTED being filled while answers go out, or NULL
     lt_ltp_t *out;          //  BATCH of the messages to send at the end of the round, or NULL
+    bool lost;              //  a send failed: nothing more goes to it, ended at the round's end
 } session_t;
 
 //  One delivery handed to a session and not yet answered.
@@ -102,6 +117,8 @@ typedef struct {
     uint64_t commit_max_us; //  slowest commit
     uint64_t bad_frames;    //  undecodable LTP messages
     uint64_t refused;       //  HELLOs refused
+    uint64_t errors_dropped;    //  ERRORs not sent: over the rate allowed to one routing id
+    uint64_t stale_skipped; //  stale DONE ids left alone: over a frame's look-ups
     uint64_t store_errors;  //  failed commits
     uint64_t lazy_commits;  //  commits that owed nothing, synced with a later one
     lt_histo_t commit_seconds;  //  duration of each group commit
@@ -127,6 +144,9 @@ typedef struct {
     lt_config_t *config;    //  current config (owned)
     lt_store_t *store;      //  durable store
     zhashx_t *sessions;     //  routing id hex -> session_t
+    zhashx_t *error_limits; //  routing id hex -> ERRORs sent to it in the current second
+    size_t lost_sessions;   //  sessions marked lost, to end at the round's end
+    uint32_t stale_lookups; //  store look-ups left for stale DONEs in the frame being read
     zhashx_t *dests;        //  name -> dest_t
     reply_t *replies;       //  replies owed after the commit, oldest first
     size_t reply_count;     //  replies in use

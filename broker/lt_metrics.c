@@ -150,6 +150,10 @@ static const s_scalar_t s_scalars[] = {
      "Store commits that failed."},
     {"broker", "bad_frames", "lthub_ltp_bad_frames_total", "counter", 1,
      "LTP messages that could not be decoded."},
+    {"broker", "errors_dropped", "lthub_ltp_errors_dropped_total", "counter", 1,
+     "ERRORs not sent: over the 16 a second one connection is answered."},
+    {"broker", "stale_skipped", "lthub_ltp_stale_done_skipped_total", "counter", 1,
+     "Stale DONE ids left alone: over the 4096 store look-ups one frame may cost."},
     {"broker", "refused", "lthub_ltp_refused_sessions_total", "counter", 1,
      "HELLOs refused (unknown connector, bad version)."},
     {"store", "messages", "lthub_store_stored_messages", "gauge", 1,
@@ -225,6 +229,9 @@ static const s_conn_metric_t s_conn_metrics[] = {
      "Sessions the connector opened."},
     {"expired", "lthub_connector_expired_sessions_total", "counter",
      "Sessions lost because the connector went silent."},
+    {"lost", "lthub_connector_lost_sessions_total", "counter",
+     "Sessions ended because the connector did not read what it was sent (its queue full) "
+     "or its connection was gone."},
 };
 
 //  Histogram family from its JSON form, values scaled by factor.

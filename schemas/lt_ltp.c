@@ -1174,10 +1174,12 @@ void lt_ltp_unpack_done(void)
 static lt_ltp_t *s_decode(const void *command, size_t command_size, const void *body,
                           size_t body_size, size_t max_frame, zmq_msg_t *lend, lt_err_t *err);
 
-//  A BATCH's body: an array holding, for each message, its command name and
-//  its body map. Each message is checked and decoded as if it had come
-//  alone (its own limits, its own errors); one bad message refuses the
-//  whole BATCH, naming it. lend, when not NULL, is the frame holding body:
+//  A BATCH's body: an array holding, for each message, its command name
+//  (any msgpack string form) and its body map. Each message is checked and
+//  decoded as if it had come alone (its own limits, its own errors); one
+//  bad message refuses the whole BATCH, naming it, as does a HELLO (a
+//  session is opened alone) or more than LT_LTP_MAX_BATCH_ENTRIES entries
+//  of 'acks' and 'deliveries' in all. lend, when not NULL, is the frame holding body:
 //  each message that lends its payload keeps a reference to it.
 static lt_ltp_t *s_decode_batch(const uint8_t *body, size_t size, size_t max_frame,
                                 zmq_msg_t *lend, lt_err_t *err)
@@ -1213,6 +1215,7 @@ static lt_ltp_t *s_decode_batch(const uint8_t *body, size_t size, size_t max_fra
         return NULL;
     }
     lt_err_t sub;
+    size_t entries = 0;   //  'acks' and 'deliveries' entries so far
     for (size_t i = 0; i < values / 2; i++) {
         size_t len = 0, head = 0;
         if (at < size && body[at] >= 0xa0 && body[at] <= 0xbf) {
@@ -1222,6 +1225,14 @@ static lt_ltp_t *s_decode_batch(const uint8_t *body, size_t size, size_t max_fra
         else if (at + 1 < size && body[at] == 0xd9) {
             len = body[at + 1];
             head = 2;
+        }
+        else if (at + 2 < size && body[at] == 0xda) {
+            len = (size_t) s_be(body + at + 1, 2);
+            head = 3;
+        }
+        else if (at + 4 < size && body[at] == 0xdb) {
+            len = (size_t) s_be(body + at + 1, 4);
+            head = 5;
         }
         if (head == 0 || len > size - at - head) {
             lt_err_set(err, LT_EPROTO, "BATCH: message %zu: %s", i,
@@ -1251,6 +1262,21 @@ static lt_ltp_t *s_decode_batch(const uint8_t *body, size_t size, size_t max_fra
         if (msg->id == LT_LTP_BATCH) {
             lt_ltp_destroy(&msg);
             lt_err_set(err, LT_EPROTO, "BATCH: message %zu is a BATCH (batches do not nest)", i);
+            goto fail;
+        }
+        if (msg->id == LT_LTP_HELLO) {
+            lt_ltp_destroy(&msg);
+            lt_err_set(err, LT_EPROTO, "BATCH: message %zu is a HELLO (a session is opened by "
+                       "a HELLO alone)", i);
+            goto fail;
+        }
+        entries += msg->ack_count + msg->id_count;
+        if (entries > LT_LTP_MAX_BATCH_ENTRIES) {
+            lt_err_set(err, LT_ETOOBIG,
+                       "BATCH: message %zu: %s: over %d 'acks' and 'deliveries' entries in "
+                       "one BATCH",
+                       i, s_commands[msg->id].name, LT_LTP_MAX_BATCH_ENTRIES);
+            lt_ltp_destroy(&msg);
             goto fail;
         }
         if (lt_ltp_batch_add(self, &msg)) {   //  at most LT_LTP_MAX_BATCH: no memory
@@ -2233,6 +2259,18 @@ static void s_test_batch(bool verbose)
         {S_NAME("\x92\xa5" "BOGUS\x80"), LT_ECOMMAND, "BATCH: message 0: unknown command 'BOGUS'"},
         {S_NAME("\x94\xa4PING\x80\xa4" "DONE\x80"), LT_EFIELD,
          "BATCH: message 1: DONE: field 'delivery' is missing"},
+        //  Command names in any msgpack string form.
+        {S_NAME("\x92\xd9\x04PING\x80"), LT_OK, ""},
+        {S_NAME("\x92\xda\x00\x04PING\x80"), LT_OK, ""},
+        {S_NAME("\x92\xdb\x00\x00\x00\x04PING\x80"), LT_OK, ""},
+        {S_NAME("\x92\xda\x00\x09PING\x80"), LT_EPROTO,
+         "BATCH: message 0: command name is not a string"},
+        {S_NAME("\x92\xdb\xff\xff\xff\xff"), LT_EPROTO,
+         "BATCH: message 0: command name is not a string"},
+        //  A session is opened by a HELLO alone.
+        {S_NAME("\x92\xa5HELLO\x84\xa7version\x01\xa4name\xa1x\xa4kind\xa1x\xa6"
+                "credit\x01"),
+         LT_EPROTO, "BATCH: message 0 is a HELLO"},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         lt_ltp_t *msg = lt_ltp_decode("BATCH", 5, cases[c].body, cases[c].size, 0, &err);
@@ -2260,6 +2298,32 @@ static void s_test_batch(bool verbose)
     lt_ltp_t *copy = s_test_roundtrip(batch);
     assert(lt_ltp_eq(copy, batch) && lt_ltp_batch_count(copy) == LT_LTP_MAX_BATCH);
     lt_ltp_destroy(&copy);
+    lt_ltp_destroy(&batch);
+
+    //  64 DONEs with full 'deliveries' (what a gathered BATCH may hold) are
+    //  taken; one more entry refuses the whole BATCH, naming the message.
+    batch = lt_ltp_new(LT_LTP_BATCH);
+    for (int i = 0; i < LT_LTP_MAX_BATCH_ENTRIES / LT_LTP_MAX_BATCH; i++) {
+        lt_ltp_t *done = lt_ltp_new(LT_LTP_DONE);
+        lt_ltp_set_delivery(done, 1);
+        for (int k = 0; k < LT_LTP_MAX_BATCH; k++)
+            assert(lt_ltp_add_delivery(done, (uint64_t) k + 2) == 0);
+        assert(lt_ltp_batch_add(batch, &done) == 0);
+    }
+    copy = s_test_roundtrip(batch);
+    assert(lt_ltp_eq(copy, batch));
+    lt_ltp_destroy(&copy);
+    lt_ltp_t *over = lt_ltp_new(LT_LTP_DONE);
+    lt_ltp_set_delivery(over, 1);
+    assert(lt_ltp_add_delivery(over, 2) == 0);
+    assert(lt_ltp_batch_add(batch, &over) == 0);
+    zmsg_t *frames = lt_ltp_encode(batch);
+    assert(frames && zmsg_size(frames) == 2);
+    zframe_t *body = zmsg_last(frames);
+    copy = lt_ltp_decode("BATCH", 5, zframe_data(body), zframe_size(body), 0, &err);
+    s_test_refused(copy, &err, LT_ETOOBIG, "BATCH: message 64: DONE: over 262144 'acks' and "
+                                           "'deliveries' entries in one BATCH");
+    zmsg_destroy(&frames);
     lt_ltp_destroy(&batch);
 
     //  Gathering: one message goes as itself, more as a BATCH; a large

@@ -31,6 +31,11 @@ extern "C" {
 #define LT_LTP_MAX_KEYS 64                     //  most keys in a body map
 #define LT_LTP_MAX_VALUES 65536                //  most msgpack values in one body
 #define LT_LTP_MAX_BATCH 4096                  //  most entries in 'acks', 'deliveries' or a BATCH
+//  Most 'acks' and 'deliveries' entries in all the messages of one BATCH:
+//  as many as LT_LTP_GATHER_COUNT (64) messages with full lists, so a BATCH
+//  that the broker or the runtime gathers never exceeds it, while the work
+//  one frame asks of its receiver stays bounded.
+#define LT_LTP_MAX_BATCH_ENTRIES (64 * LT_LTP_MAX_BATCH)
 
 //  Commands. Values are stable (used in logs and stats), names travel on the wire.
 typedef enum {

@@ -28,4 +28,16 @@ hub_start
 grep -q "event=admin_not_loopback" "$HUB_DIR/lthubd.log" && hub_fail "warning on loopback"
 [ "$(code "http://$HUB_ADMIN/api/v1/stats")" = 200 ] || hub_fail "loopback read refused"
 [ "$(code -X POST "http://$HUB_ADMIN/api/v1/dead/1/replay")" = 401 ] || hub_fail "loopback change without token"
-echo "PASS: beyond loopback every read needs the token and lthubd warns; loopback unchanged"
+# An id out of the store's range (over INT64_MAX, or negative) names no
+# delivery: 404, as any unknown path, never a relayed request gone wrong.
+for id in 18446744073709551615 18446744073709551616 123456789012345678901234 \
+          9223372036854775808 -1 +5; do
+  for path in /api/v1/dead/$id /api/v1/delivery/$id; do
+    [ "$(code "http://$HUB_ADMIN$path")" = 404 ] || hub_fail "GET $path did not answer 404"
+  done
+  [ "$(code -X POST -H "Authorization: Bearer $TOKEN" "http://$HUB_ADMIN/api/v1/dead/$id/replay")" = 404 ] \
+    || hub_fail "POST /api/v1/dead/$id/replay did not answer 404"
+done
+curl -s "http://$HUB_ADMIN/api/v1/dead/9223372036854775807" | grep -q "no such delivery" \
+  || hub_fail "the largest id was not looked up"
+echo "PASS: beyond loopback every read needs the token and lthubd warns; loopback unchanged; out-of-range ids 404"
