@@ -56,7 +56,7 @@ typedef struct {
     unsigned idle_timeout_s;        //  idle connection timeout (default 60 s)
     unsigned max_hang_s;            //  longest a hung request is held (default 600 s)
     unsigned max_per_ip;            //  concurrent connections per client address (0: no limit)
-    unsigned max_request_s;         //  whole request (headers and body) within this (0: no limit)
+    unsigned max_request_s;         //  whole request, headers too, from the accept (0: no limit)
 } lt_http_limits_t;
 
 //  What the handler wants done with the request.

@@ -3,7 +3,8 @@
 # headers with HMAC-SHA256 like the reference SDK and prints "HTTP_STATUS BODY";
 # the time the HTTP exchange took goes to stderr as "elapsed_ms=N".
 # usage: edoc_call.py URL OPERATION SYSTEM SECRET_FILE [NAME=VALUE ...] [--file PATH]
-#                     [--cafile CA] [--timeout SECONDS]
+#                     [--cafile CA] [--timeout SECONDS] [--raw-multipart PATH BOUNDARY]
+# (--raw-multipart sends PATH as it is, as a multipart/form-data body with BOUNDARY)
 import hashlib, hmac, json, ssl, sys, time, urllib.error, urllib.request, uuid
 
 def unpadded(data):
@@ -11,7 +12,7 @@ def unpadded(data):
 
 def main(argv):
     url, op, system, secret_file = argv[1:5]
-    params, path, cafile, timeout = [], None, None, 30.0
+    params, path, cafile, timeout, raw = [], None, None, 30.0, None
     rest = argv[5:]
     i = 0
     while i < len(rest):
@@ -19,6 +20,8 @@ def main(argv):
             path = rest[i + 1]; i += 2
         elif rest[i] == "--cafile":
             cafile = rest[i + 1]; i += 2
+        elif rest[i] == "--raw-multipart":
+            raw = (rest[i + 1], rest[i + 2]); i += 3
         elif rest[i] == "--timeout":
             timeout = float(rest[i + 1]); i += 2
         else:
@@ -34,6 +37,9 @@ def main(argv):
                 b"filename=\"doc.edxml\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data +
                 b"\r\n--" + boundary.encode() + b"--\r\n")
         ctype = "multipart/form-data; boundary=" + boundary
+    if raw:
+        body = open(raw[0], "rb").read()
+        ctype = "multipart/form-data; boundary=" + raw[1]
     t = time.time() + 7 * 3600
     stamp = time.strftime("%d%m%Y", time.gmtime(t)) + "T" + time.strftime("%H%M%S", time.gmtime(t)) \
         + "+%04d" % int((t % 1) * 1000)
