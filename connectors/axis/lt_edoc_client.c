@@ -432,11 +432,16 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
 }
 
 lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
-                                     uint8_t **data_p, size_t *size_p, lt_err_t *err)
+                                     uint8_t **data_p, size_t *size_p, char **raw_p,
+                                     size_t *raw_size_p, lt_err_t *err)
 {
     assert(self && doc_id && data_p && size_p);
     *data_p = NULL;
     *size_p = 0;
+    if (raw_p)
+        *raw_p = NULL;
+    if (raw_size_p)
+        *raw_size_p = 0;
     if (!s_id_sendable(doc_id))
         return lt_err_set(err, LT_EINVAL,
                           "getEdoc: docId '%.140s' cannot be sent as a header exactly", doc_id),
@@ -453,13 +458,25 @@ lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
         lt_err_set(err, LT_EPEER, "getEdoc %s: the answer has no data", doc_id);
         return LT_EDOC_TRANSIENT;
     }
-    *data_p = s_base64_decode(json_string_value(data), json_string_length(data), size_p);
-    json_decref(answer);
+    const char *text = json_string_value(data);
+    size_t length = json_string_length(data);
+    *data_p = s_base64_decode(text, length, size_p);
     if (!*data_p) {
-        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64", doc_id);
-        return LT_EDOC_PERMANENT;
+        //  Servers and proxies have been seen cutting or garbling answers:
+        //  the next fetch may be whole, so the caller decides how often to
+        //  try, and may keep what came.
+        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64 (%zu characters)", doc_id,
+                   length);
+        size_t keep = length < LT_EDOC_RAW_MAX ? length : LT_EDOC_RAW_MAX;
+        if (raw_p && raw_size_p && (*raw_p = malloc(keep + 1))) {
+            memcpy(*raw_p, text, keep);
+            (*raw_p)[keep] = 0;
+            *raw_size_p = keep;
+        }
+        outcome = LT_EDOC_TRANSIENT;
     }
-    return LT_EDOC_OK;
+    json_decref(answer);
+    return outcome;
 }
 
 lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,

@@ -233,16 +233,27 @@ void lt_edoc_client_test(bool verbose)
     //  getEdoc: base64 with a line break decodes to the exact bytes.
     uint8_t *data = NULL;
     size_t size = 0;
-    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_OK);
+    char *raw = NULL;
+    size_t raw_size = 0;
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &raw, &raw_size, &err) == LT_EDOC_OK);
     assert(size == sizeof(S_PACKAGE) - 1 && memcmp(data, S_PACKAGE, size) == 0);
+    assert(raw == NULL && raw_size == 0);
     free(data);
+    //  Data that is not base64 may be a garbled answer: transient, with the
+    //  text as it came for the caller to keep.
     s_mode(&server, S_BAD_BASE64);
-    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_PERMANENT);
-    assert(data == NULL && strstr(err.detail, "base64"));
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &raw, &raw_size, &err)
+           == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL && strstr(err.detail, "base64"));
+    assert(raw && raw_size == strlen("@@not base64@@") && strcmp(raw, "@@not base64@@") == 0);
+    free(raw);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL);
     s_mode(&server, S_NORMAL);
     //  An id that cannot travel as a header exactly is refused before any call.
     int before = server.requests;
-    assert(lt_edoc_client_get(client, " SP ", &data, &size, &err) == LT_EDOC_PERMANENT);
+    assert(lt_edoc_client_get(client, " SP ", &data, &size, NULL, NULL, &err)
+           == LT_EDOC_PERMANENT);
     assert(err.code == LT_EINVAL && strstr(err.detail, "' SP '"));
     assert(lt_edoc_client_update(client, "Vi\xe1\xbb\x87t", "done", NULL, &err)
            == LT_EDOC_PERMANENT);
