@@ -15,9 +15,10 @@
     logged, and its recovery, not every attempt. The memo of items is pruned
     to those the axis still lists, so it stays as small as the axis's list.
 
-    Refusals (updateStatus fail, the package kept in the quarantine): a
-    package naming no agency the hub receives for; a package the broker
-    refuses for good; and a package that does not decode (base64) or read (edXML) --unreadable-fetches
+    Refusals (updateStatus fail, the package kept in the quarantine): an
+    item addressed to an agency the hub does not receive for; a package
+    naming none of them; a package the broker refuses for good; and a
+    package that does not decode (base64) or read (edXML) --unreadable-fetches
     times in a row. The last is not refused at its first fetch: servers and
     proxies cut or garble answers now and then, and the next fetch, backed
     off as any failure of one item, may be whole.
@@ -149,6 +150,15 @@ static void s_item_failed(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *
     s_backoff(loop, memo);
 }
 
+//  Return true when code is an agency the hub receives for (--agencies).
+static bool s_ours(axis_t *self, const char *code)
+{
+    for (size_t a = 0; a < self->agency_count; a++)
+        if (lt_pattern_match(self->agencies[a], code))
+            return true;
+    return false;
+}
+
 //  Keep a refused package (or, raw, the getEdoc data as received when it
 //  did not decode) and the reason in DATA/axis-rejected/; without --data,
 //  say that nothing is kept.
@@ -200,9 +210,9 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 }
 
 //  Narrow the envelope's recipients to the agencies the hub receives for,
-//  and the item's own recipient. Returns how many remain; with none the
-//  envelope is left as it was and the package must not be published (its
-//  recipients would route it back to the axis).
+//  adding the item's own recipient when it is one of them. Returns how many
+//  remain; with none the envelope is left as it was and the package must
+//  not be published (its recipients would route it back to the axis).
 static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
 {
     size_t count = lt_envelope_recipients(env);
@@ -213,15 +223,12 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     bool has_item_to = false;
     for (size_t i = 0; i < count; i++) {
         const char *code = lt_envelope_recipient(env, i);
-        bool ours = *item_to && strcmp(code, item_to) == 0;
-        for (size_t a = 0; !ours && a < self->agency_count; a++)
-            ours = lt_pattern_match(self->agencies[a], code);
-        if (ours && (keep[kept] = strdup(code))) {
+        if (s_ours(self, code) && (keep[kept] = strdup(code))) {
             has_item_to |= strcmp(code, item_to) == 0;
             kept++;
         }
     }
-    if (*item_to && !has_item_to && (keep[kept] = strdup(item_to)))
+    if (*item_to && !has_item_to && s_ours(self, item_to) && (keep[kept] = strdup(item_to)))
         kept++;
     if (kept > 0) {
         lt_envelope_clear_recipients(env);
@@ -311,6 +318,18 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         //  No answer at all: the axis is down or hung, spare the other items.
         return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
                                                                     : S_ITEM_FAILED;
+    }
+    if (*item->to && !s_ours(self, item->to)) {
+        //  Published, it would be routed back to the axis; acknowledged
+        //  done, the agency it is meant for would never see it.
+        char reason[300];
+        snprintf(reason, sizeof(reason),
+                 "the item is addressed to %.64s, not an agency this hub receives for; it is "
+                 "not relayed",
+                 item->to);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, false, reason);
+        free(data);
+        return taken;
     }
     lt_err_t perr;
     lt_edxml_t *package = lt_edxml_read(data, size, NULL, &perr);
