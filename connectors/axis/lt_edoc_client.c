@@ -21,7 +21,7 @@
 
 #define S_DESC_MAX 400    //  longest updateStatus description sent
 #define S_SKIP_MEMO 256   //  skipped list items remembered, so each is logged once
-#define S_EXACT_MAX 9007199254740992.0   //  2^53: a double holds every integer up to it
+#define S_EXACT_MAX 9007199254740992.0   //  2^53: every integer below it is read exactly
 
 struct _lt_edoc_client_t {
     lt_http_client_t *http;             //  the kept-alive connection to the server
@@ -117,7 +117,9 @@ static bool s_text(json_t *value, char *out, size_t size)
         n = snprintf(out, size, "%lld", (long long) json_integer_value(value));
     else if (json_is_real(value)) {
         double real = json_real_value(value);
-        if (real >= -S_EXACT_MAX && real <= S_EXACT_MAX && real == (double) (long long) real)
+        //  Strictly below 2^53: a larger integer may have been rounded
+        //  onto 2^53 itself, or onto another integer.
+        if (real > -S_EXACT_MAX && real < S_EXACT_MAX && real == (double) (long long) real)
             n = snprintf(out, size, "%lld", (long long) real);
     }
     if (n < 0 || (size_t) n >= size) {

@@ -125,7 +125,7 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
         s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":0,\"data\":["
                      "{\"docId\":12345678901234567890,\"messageType\":\"edoc\"},"
                      "{\"docId\":\"B1\",\"from\":99999999999999999999,\"to\":\"000.00.12.H26\"},"
-                     "{\"docId\":43,\"status\":\"initial\"},"
+                     "{\"docId\":43,\"status\":\"initial\"},{\"docId\":9007199254740993},"
                      "{\"docId\":1.5},{\"docId\":true},{\"docId\":\" SP \"},"
                      "{\"docId\":\"Vi\u1ec7t\"},{\"docId\":\"a\\r\\nb\"},{\"docId\":\"tab\\t\"},"
                      "{\"docId\":\"in ner\"}]}");
