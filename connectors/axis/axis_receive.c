@@ -266,7 +266,9 @@ static lt_envelope_t *s_envelope(axis_t *self, const lt_edxml_t *package,
 
 //  An answer that did not decode or read: a failure of the item, backed
 //  off, until it came so --unreadable-fetches times in a row; then the item
-//  is refused and what came the last time is kept.
+//  is refused and what came the last time is kept. An item the axis lists
+//  as failed already (refused before a restart) had its fetches: one more
+//  unreadable answer refuses it again.
 static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
                              const void *data, size_t size, bool raw, const char *reason)
 {
@@ -276,12 +278,12 @@ static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_
         return S_ITEM_FAILED;
     }
     memo->unreadable++;
-    if (memo->unreadable < (uint32_t) self->unreadable_fetches) {
+    long most = strcmp(item->status, "fail") == 0 ? 1 : self->unreadable_fetches;
+    if (memo->unreadable < (uint32_t) most) {
         s_failed(self, reason);
         lt_log_warning("event=unreadable_fetch docid=%s fetch=%u of=%ld reason=\"%s\" (fetched "
                        "again with backoff; refused after %ld in a row)",
-                       item->doc_id, memo->unreadable, self->unreadable_fetches, reason,
-                       self->unreadable_fetches);
+                       item->doc_id, memo->unreadable, most, reason, most);
         s_backoff(loop, memo);
         return S_ITEM_FAILED;
     }
