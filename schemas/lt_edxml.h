@@ -221,11 +221,14 @@ int lt_edxml_append_trace(lt_edxml_t *self, const char *organ_id, const char *ti
 //  package, changing no other byte: after the last TraceHeader of
 //  edXMLHeader/TraceHeaderList, with that list's prefix and the whitespace
 //  found before the previous TraceHeader; without a TraceHeaderList, a new
-//  one holding only it goes after MessageHeader or Status. Elements are
-//  found by namespace, whatever their prefixes. *out_p (caller frees,
-//  NUL-terminated) receives the result; at_p and length_p, when not NULL,
-//  the offset and length of the inserted span. Returns 0, or -1 with err
-//  (LT_EINVAL naming what is missing, LT_ENOMEM).
+//  one holding only it goes after MessageHeader or Status; an empty-element
+//  <TraceHeaderList/> is opened to hold it (its "/>" becomes ">", the
+//  TraceHeader and the list's end tag). Elements are found by namespace,
+//  whatever their prefixes. *out_p (caller frees, NUL-terminated) receives
+//  the result; at_p and length_p, when not NULL, the offset where it starts
+//  to differ from the input and the number of bytes it adds (the inserted
+//  span, but for the two bytes "/>" of an opened list). Returns 0, or -1
+//  with err (LT_EINVAL naming what is missing, LT_ENOMEM).
 int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
                           const char *timestamp, uint8_t **out_p, size_t *out_size_p,
                           size_t *at_p, size_t *length_p, lt_err_t *err);

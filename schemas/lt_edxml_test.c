@@ -799,6 +799,29 @@ static void s_test_insert_trace(void)
         "</x:edXMLHeader></x:edXMLEnvelope></x:edXML>",
         "<x:TraceHeaderList><x:TraceHeader><x:OrganId>000.00.00.H26</x:OrganId>");
     free(out);
+    //  An empty-element list is opened to hold the TraceHeader, written with
+    //  its own qname; its attribute, the whitespace before "/>" and every
+    //  other byte stay.
+    const char *closed = "<edXML xmlns=\"" LT_EDXML_NS "\">\n<edXML:edXMLEnvelope xmlns:edXML=\""
+                         LT_EDXML_NS "\"><edXML:edXMLHeader>\n  <edXML:MessageHeader/>\n"
+                         "  <edXML:TraceHeaderList a=\"/>\" />\n</edXML:edXMLHeader>"
+                         "</edXML:edXMLEnvelope></edXML>\n";
+    const char *opened = "<edXML xmlns=\"" LT_EDXML_NS "\">\n<edXML:edXMLEnvelope xmlns:edXML=\""
+                         LT_EDXML_NS "\"><edXML:edXMLHeader>\n  <edXML:MessageHeader/>\n"
+                         "  <edXML:TraceHeaderList a=\"/>\" ><edXML:TraceHeader><edXML:OrganId>"
+                         "000.00.00.H26</edXML:OrganId><edXML:Timestamp>2026/09/03 08:00:00"
+                         "</edXML:Timestamp></edXML:TraceHeader></edXML:TraceHeaderList>\n"
+                         "</edXML:edXMLHeader></edXML:edXMLEnvelope></edXML>\n";
+    uint8_t *expanded = NULL;
+    size_t expanded_size = 0, at = 0, length = 0;
+    lt_err_t expand_err;
+    assert(lt_edxml_insert_trace(closed, strlen(closed), "000.00.00.H26", "2026/09/03 08:00:00",
+                                 &expanded, &expanded_size, &at, &length, &expand_err)
+           == 0);
+    assert(expanded_size == strlen(opened) && strcmp((char *) expanded, opened) == 0);
+    assert(at == (size_t) (strstr(closed, " />") - closed) + 1);
+    assert(length == strlen(opened) - strlen(closed));
+    free(expanded);
     //  No list at all: one is added after Status, in the default namespace.
     out = s_trace_into("<edXML xmlns=\"" LT_EDXML_NS "\"><edXMLEnvelope>\n <edXMLHeader>\n"
                        "  <Status><From/></Status>\n </edXMLHeader></edXMLEnvelope></edXML>",

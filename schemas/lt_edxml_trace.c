@@ -13,7 +13,10 @@
     indentation. A package without a TraceHeaderList gets one holding only
     the new TraceHeader, right after MessageHeader or Status, with the
     header's prefix. Removing the inserted span gives back the input
-    exactly; the span is reported to the caller.
+    exactly; the span is reported to the caller. A TraceHeaderList written
+    as an empty-element tag (<p:TraceHeaderList/>) is the one exception:
+    it cannot hold a child, so its "/>" becomes ">", the TraceHeader and
+    the list's end tag; its name, attributes and every other byte stay.
 */
 #include "lt_edxml_int.h"
 
@@ -48,6 +51,7 @@ typedef struct {
     size_t first_ws;           //  offset where the whitespace before that child starts
     size_t list_open;          //  offset after TraceHeaderList's start tag (0: none)
     const char *list_qname;    //  TraceHeaderList's qname, for its prefix
+    size_t list_name_len;      //  its qname's length
     size_t list_prefix;        //  its prefix length
     bool list_empty_tag;       //  TraceHeaderList written as <.../>
     size_t list_start;         //  offset of TraceHeaderList's '<'
@@ -195,6 +199,7 @@ static int s_start_tag(s_scan_t *s, size_t p, size_t *next, lt_err_t *err)
              && s_edxml(s, qname, name_len, "TraceHeaderList")) {
         kind = S_K_LIST;
         s->list_qname = qname;
+        s->list_name_len = name_len;
         const char *colon = memchr(qname, ':', name_len);
         s->list_prefix = colon ? (size_t) (colon - qname) : 0;
         s->list_open = q;
@@ -325,9 +330,6 @@ int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
     if (!rc && !s->list_qname && !s->after_first)
         rc = lt_err_set(err, LT_EINVAL, "edXML trace: edXMLHeader has neither MessageHeader "
                                         "nor Status");
-    if (!rc && s->list_qname && s->list_empty_tag)
-        rc = lt_err_set(err, LT_EINVAL, "edXML trace: an empty <TraceHeaderList/> cannot take "
-                                        "a TraceHeader without rewriting its tag");
     if (rc) {
         free(s);
         return -1;
@@ -344,7 +346,9 @@ int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
             ws_to++;
     }
     else if (s->list_qname) {
-        at = s->list_open;   //  first child of an empty list
+        //  First child of an empty list; of <list/>, in place of its "/>"
+        //  (an empty-element tag ends with those two bytes, nothing between).
+        at = s->list_empty_tag ? s->list_open - 2 : s->list_open;
         ws_from = ws_to = 0;
     }
     else {
@@ -365,8 +369,15 @@ int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
     char list_open[100], list_close[100];
     snprintf(list_open, sizeof(list_open), "<%sTraceHeaderList>", prefix);
     snprintf(list_close, sizeof(list_close), "</%sTraceHeaderList>", prefix);
+    //  What closes an empty-element list: ">", the TraceHeader, its end tag
+    //  with the qname as the start tag wrote it.
     size_t ws = ws_to - ws_from;
     size_t extra = ws + (size_t) n + (s->list_qname ? 0 : strlen(list_open) + strlen(list_close));
+    size_t skip = 0;   //  input bytes replaced at `at` ("/>" of an empty list)
+    if (s->list_qname && s->list_empty_tag) {
+        skip = 2;
+        extra += 1 + 3 + s->list_name_len - skip;   //  ">" and "</qname>", less "/>"
+    }
     uint8_t *out = malloc(size + extra + 1);
     if (!out) {
         free(s);
@@ -377,10 +388,17 @@ int lt_edxml_insert_trace(const void *data, size_t size, const char *organ_id,
     s_put(out, &used, (const char *) data + ws_from, ws);
     if (!s->list_qname)
         s_put(out, &used, list_open, strlen(list_open));
+    if (skip)
+        s_put(out, &used, ">", 1);
     s_put(out, &used, element, (size_t) n);
     if (!s->list_qname)
         s_put(out, &used, list_close, strlen(list_close));
-    s_put(out, &used, (const char *) data + at, size - at);
+    if (skip) {
+        s_put(out, &used, "</", 2);
+        s_put(out, &used, s->list_qname, s->list_name_len);
+        s_put(out, &used, ">", 1);
+    }
+    s_put(out, &used, (const char *) data + at + skip, size - at - skip);
     out[used] = 0;
     free(s);
     *out_p = out;

@@ -44,6 +44,7 @@ typedef struct {
     char *agencies[AXIS_MAX_AGENCIES];     //  codes or patterns the hub receives for
     size_t agency_count;                   //  entries in agencies
     long poll_ms;                          //  receive cycle period
+    long unreadable_fetches;               //  unreadable fetches in a row before fail
     bool receive;                          //  run the receive thread
     X509_STORE *anchors;                   //  trust anchors for verdicts, or NULL
     char quarantine[1024];                 //  DIR/axis-rejected, "" when --data unset

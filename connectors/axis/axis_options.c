@@ -13,6 +13,9 @@ const lt_option_t axis_options[] = {
     LT_OPT_STR("agencies", "", "codes or patterns the hub receives for (default *.LNN and LNN.* "
                                "of the province code)"),
     LT_OPT_NUM("poll-ms", "2000", 100, 3600000, "period of the receive loop, ms"),
+    LT_OPT_NUM("unreadable-fetches", "3", 1, 1000,
+               "fetches in a row an item must come unreadable (not base64, not edXML) before it "
+               "is acknowledged fail"),
     LT_OPT_TYPED("receive", "yes", LT_OPT_BOOL, "run the receive loop (yes or no)"),
     LT_OPT_STR("ca-file", "", "PEM CA file for the axis's TLS certificate (default: system store)"),
     LT_OPT_NUM("timeout-ms", "30000", 100, 3600000, "longest wait for one axis call, ms"),

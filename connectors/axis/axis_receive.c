@@ -11,9 +11,17 @@
     waits twice as long, up to a minute when no answer came (down, hung),
     up to five seconds when the axis answered with an error (overloaded,
     flaky); an item that fails on its own waits twice as long each time, up
-    to five minutes, while the others go on. Each item's first failure is logged, and its recovery,
-    not every attempt. The memo of items is pruned to those the axis still
-    lists, so it stays as small as the axis's list.
+    to five minutes, while the others go on. Each item's first failure is
+    logged, and its recovery, not every attempt. The memo of items is pruned
+    to those the axis still lists, so it stays as small as the axis's list.
+
+    Refusals (updateStatus fail, the package kept in the quarantine): an
+    item addressed to an agency the hub does not receive for; a package
+    naming none of them; a package the broker refuses for good; and a
+    package that does not decode (base64) or read (edXML) --unreadable-fetches
+    times in a row. The last is not refused at its first fetch: servers and
+    proxies cut or garble answers now and then, and the next fetch, backed
+    off as any failure of one item, may be whole.
 */
 #include "axis.h"
 #include "lt_pattern.h"
@@ -38,6 +46,7 @@
 //  What the loop remembers of one item between cycles.
 typedef struct {
     uint32_t failures;     //  failed attempts in a row
+    uint32_t unreadable;   //  fetches in a row whose answer did not decode or read
     int64_t next_at;       //  monotonic ms before which it is not tried again
     bool gave_up;          //  acknowledged with fail: not taken again by this process
     uint64_t seen;         //  last cycle that listed it
@@ -117,6 +126,16 @@ static s_memo_t *s_memo(s_loop_t *loop, const char *doc_id)
     return memo;
 }
 
+//  Back an item off after a failure: twice as long as after the last one.
+static void s_backoff(s_loop_t *loop, s_memo_t *memo)
+{
+    memo->failures++;
+    int64_t wait = loop->axis->poll_ms;
+    for (uint32_t i = 1; i < memo->failures && wait < S_ITEM_BACKOFF_MAX; i++)
+        wait *= 2;
+    memo->next_at = zclock_mono() + (wait < S_ITEM_BACKOFF_MAX ? wait : S_ITEM_BACKOFF_MAX);
+}
+
 //  Note an item's failure: back it off, log only its first failure.
 static void s_item_failed(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
                           const char *step, const char *detail)
@@ -128,22 +147,36 @@ static void s_item_failed(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *
         lt_log_warning("event=receive_failed docid=%s step=%s reason=\"%s\" (retried with "
                        "backoff, logged once)",
                        item->doc_id, step, detail);
-    memo->failures++;
-    int64_t wait = loop->axis->poll_ms;
-    for (uint32_t i = 1; i < memo->failures && wait < S_ITEM_BACKOFF_MAX; i++)
-        wait *= 2;
-    memo->next_at = zclock_mono() + (wait < S_ITEM_BACKOFF_MAX ? wait : S_ITEM_BACKOFF_MAX);
+    s_backoff(loop, memo);
 }
 
-//  Keep a refused package and the reason in DATA/axis-rejected/.
-static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *data, size_t size,
-                         const char *reason)
+//  Return true when code is an agency the hub receives for (--agencies).
+static bool s_ours(axis_t *self, const char *code)
 {
-    if (!self->kept)
+    for (size_t a = 0; a < self->agency_count; a++)
+        if (lt_pattern_match(self->agencies[a], code))
+            return true;
+    return false;
+}
+
+//  Keep a refused package (or, raw, the getEdoc data as received when it
+//  did not decode) and the reason in DATA/axis-rejected/; without --data,
+//  say that nothing is kept.
+static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *data, size_t size,
+                         bool raw, const char *reason)
+{
+    if (!self->kept) {
+        lt_log_error("event=not_kept docid=%s size=%zu reason=\"lthub-axis runs without --data: "
+                     "the refused package is kept nowhere; give --data DIR to keep refused "
+                     "packages in DIR/axis-rejected/\"",
+                     item->doc_id, size);
         return;
-    char text[1200];
-    snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nreason: %s\n", item->doc_id,
-             item->from, item->to, reason);
+    }
+    char text[1300];
+    snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nkept: %s\nreason: %s\n",
+             item->doc_id, item->from, item->to,
+             raw ? "the getEdoc data as received (not base64)" : "the package as received",
+             reason);
     lt_err_t err;
     lt_err_clear(&err);
     if (lt_quarantine_keep(self->kept, item->doc_id, data, size, text, &err))
@@ -153,10 +186,10 @@ static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *d
 //  Refuse a package: keep it, tell the axis with updateStatus fail and the
 //  reason, and give the item up for this process's life.
 static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
-                         const void *data, size_t size, const char *reason)
+                         const void *data, size_t size, bool raw, const char *reason)
 {
     axis_t *self = loop->axis;
-    s_quarantine(self, item, data, size, reason);
+    s_quarantine(self, item, data, size, raw, reason);
     lt_err_t err;
     lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "fail", reason,
                                                       &err);
@@ -177,9 +210,9 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 }
 
 //  Narrow the envelope's recipients to the agencies the hub receives for,
-//  and the item's own recipient. Returns how many remain; with none the
-//  envelope is left as it was and the package must not be published (its
-//  recipients would route it back to the axis).
+//  adding the item's own recipient when it is one of them. Returns how many
+//  remain; with none the envelope is left as it was and the package must
+//  not be published (its recipients would route it back to the axis).
 static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
 {
     size_t count = lt_envelope_recipients(env);
@@ -190,15 +223,12 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     bool has_item_to = false;
     for (size_t i = 0; i < count; i++) {
         const char *code = lt_envelope_recipient(env, i);
-        bool ours = *item_to && strcmp(code, item_to) == 0;
-        for (size_t a = 0; !ours && a < self->agency_count; a++)
-            ours = lt_pattern_match(self->agencies[a], code);
-        if (ours && (keep[kept] = strdup(code))) {
+        if (s_ours(self, code) && (keep[kept] = strdup(code))) {
             has_item_to |= strcmp(code, item_to) == 0;
             kept++;
         }
     }
-    if (*item_to && !has_item_to && (keep[kept] = strdup(item_to)))
+    if (*item_to && !has_item_to && s_ours(self, item_to) && (keep[kept] = strdup(item_to)))
         kept++;
     if (kept > 0) {
         lt_envelope_clear_recipients(env);
@@ -234,6 +264,38 @@ static lt_envelope_t *s_envelope(axis_t *self, const lt_edxml_t *package,
     return env;
 }
 
+//  An answer that did not decode or read: a failure of the item, backed
+//  off, until it came so --unreadable-fetches times in a row; then the item
+//  is refused and what came the last time is kept. An item the axis lists
+//  as failed already (refused before a restart) had its fetches: one more
+//  unreadable answer refuses it again.
+static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                             const void *data, size_t size, bool raw, const char *reason)
+{
+    axis_t *self = loop->axis;
+    if (!memo) {
+        s_failed(self, reason);   //  no memory to count in: taken again next cycle
+        return S_ITEM_FAILED;
+    }
+    memo->unreadable++;
+    long most = strcmp(item->status, "fail") == 0 ? 1 : self->unreadable_fetches;
+    if (memo->unreadable < (uint32_t) most) {
+        s_failed(self, reason);
+        lt_log_warning("event=unreadable_fetch docid=%s fetch=%u of=%ld reason=\"%s\" (fetched "
+                       "again with backoff; refused after %ld in a row)",
+                       item->doc_id, memo->unreadable, most, reason, most);
+        s_backoff(loop, memo);
+        return S_ITEM_FAILED;
+    }
+    char why[900];
+    if (memo->unreadable > 1)
+        snprintf(why, sizeof(why), "%s (the same in %u fetches in a row)", reason,
+                 memo->unreadable);
+    else
+        snprintf(why, sizeof(why), "%s", reason);
+    return s_refuse(loop, item, memo, data, size, raw, why);
+}
+
 //  Take one listed item: fetch, read, publish, acknowledge.
 static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
 {
@@ -244,24 +306,44 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
     lt_err_t err;
     uint8_t *data = NULL;
     size_t size = 0;
-    lt_edoc_outcome_t outcome = lt_edoc_client_get(loop->client, item->doc_id, &data, &size, &err);
-    if (outcome == LT_EDOC_PERMANENT && err.code == LT_EINVAL)
-        return s_refuse(loop, item, memo, "", 0, err.detail);   //  not base64
+    char *raw = NULL;
+    size_t raw_size = 0;
+    lt_edoc_outcome_t outcome = lt_edoc_client_get(loop->client, item->doc_id, &data, &size, &raw,
+                                                   &raw_size, &err);
+    if (outcome == LT_EDOC_TRANSIENT && err.code == LT_EINVAL) {
+        s_take_t taken = s_unreadable(loop, item, memo, raw, raw_size, true, err.detail);
+        free(raw);
+        return taken;
+    }
     if (outcome != LT_EDOC_OK) {
         s_item_failed(loop, item, memo, "getEdoc", err.detail);
         //  No answer at all: the axis is down or hung, spare the other items.
         return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
                                                                     : S_ITEM_FAILED;
     }
+    if (*item->to && !s_ours(self, item->to)) {
+        //  Published, it would be routed back to the axis; acknowledged
+        //  done, the agency it is meant for would never see it.
+        char reason[300];
+        snprintf(reason, sizeof(reason),
+                 "the item is addressed to %.64s, not an agency this hub receives for; it is "
+                 "not relayed",
+                 item->to);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, false, reason);
+        free(data);
+        return taken;
+    }
     lt_err_t perr;
     lt_edxml_t *package = lt_edxml_read(data, size, NULL, &perr);
     if (!package) {
         char reason[600];
         snprintf(reason, sizeof(reason), "the hub cannot read the package: %s", perr.detail);
-        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        s_take_t taken = s_unreadable(loop, item, memo, data, size, false, reason);
         free(data);
         return taken;
     }
+    if (memo)
+        memo->unreadable = 0;
     bool ours = false;
     lt_envelope_t *env = s_envelope(self, package, item, data, size, &ours);
     char key[256];
@@ -281,7 +363,7 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
                  lt_envelope_recipients(env) ? lt_envelope_recipient(env, 0) : "none",
                  lt_envelope_recipients(env) > 1 ? ",..." : "", item->to);
         lt_envelope_destroy(&env);
-        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, false, reason);
         free(data);
         return taken;
     }
@@ -293,7 +375,7 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         //  The broker refused it for good and keeps it with its rejects.
         char reason[700];
         snprintf(reason, sizeof(reason), "the hub refused the package: %s", result.reason);
-        s_take_t taken = s_refuse(loop, item, memo, data, size, reason);
+        s_take_t taken = s_refuse(loop, item, memo, data, size, false, reason);
         free(data);
         return taken;
     }

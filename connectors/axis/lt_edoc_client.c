@@ -11,6 +11,7 @@
 #include "lt_digest.h"
 #include "lt_http_client.h"
 #include "lt_id.h"
+#include "lt_log.h"
 
 #include <assert.h>
 #include <openssl/evp.h>
@@ -18,13 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DESC_MAX 400   //  longest updateStatus description sent
+#define S_DESC_MAX 400    //  longest updateStatus description sent
+#define S_SKIP_MEMO 256   //  skipped list items remembered, so each is logged once
+#define S_EXACT_MAX 9007199254740992.0   //  2^53: every integer below it is read exactly
 
 struct _lt_edoc_client_t {
-    lt_http_client_t *http;    //  the kept-alive connection to the server
-    char *system_id;           //  this client system's id
-    char *secret;              //  secret bytes (a copy, wiped on destroy)
-    size_t secret_size;        //  secret length
+    lt_http_client_t *http;             //  the kept-alive connection to the server
+    char *system_id;                    //  this client system's id
+    char *secret;                       //  secret bytes (a copy, wiped on destroy)
+    size_t secret_size;                 //  secret length
+    uint64_t skipped[S_SKIP_MEMO];      //  hashes of the list items skipped and logged
+    size_t skipped_next;                //  next slot of skipped to overwrite
 };
 
 lt_edoc_client_t *lt_edoc_client_new(const lt_edoc_client_config_t *config, lt_err_t *err)
@@ -97,6 +102,33 @@ static bool s_code_transient(const char *code)
     return value == 408 || value == 425 || value == 429 || (value >= 500 && value <= 599);
 }
 
+//  Write a scalar of an answer as text: a string as it is, an integer, or
+//  a real whose value is an integer a double holds exactly (an answer with
+//  a number beyond 64 bits is read with every number as a real). Returns
+//  false, with out "", for anything else or text that does not fit.
+static bool s_text(json_t *value, char *out, size_t size)
+{
+    int n = -1;
+    if (json_is_string(value)) {
+        if (strlen(json_string_value(value)) == json_string_length(value))   //  no NUL inside
+            n = snprintf(out, size, "%s", json_string_value(value));
+    }
+    else if (json_is_integer(value))
+        n = snprintf(out, size, "%lld", (long long) json_integer_value(value));
+    else if (json_is_real(value)) {
+        double real = json_real_value(value);
+        //  Strictly below 2^53: a larger integer may have been rounded
+        //  onto 2^53 itself, or onto another integer.
+        if (real > -S_EXACT_MAX && real < S_EXACT_MAX && real == (double) (long long) real)
+            n = snprintf(out, size, "%lld", (long long) real);
+    }
+    if (n < 0 || (size_t) n >= size) {
+        out[0] = 0;
+        return false;
+    }
+    return true;
+}
+
 //  Read the verdict of a JSON answer: OK, or a FAIL sorted by its ErrorCode.
 static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err_t *err)
 {
@@ -109,10 +141,7 @@ static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err
         return LT_EDOC_OK;
     json_t *code_json = json_object_get(answer, "ErrorCode");
     char code[32] = "";
-    if (json_is_string(code_json))
-        snprintf(code, sizeof(code), "%s", json_string_value(code_json));
-    else if (json_is_integer(code_json))
-        snprintf(code, sizeof(code), "%lld", (long long) json_integer_value(code_json));
+    s_text(code_json, code, sizeof(code));
     const char *desc = json_string_value(json_object_get(answer, "ErrorDesc"));
     bool transient = s_code_transient(code);
     lt_err_set(err, LT_EPEER, "%s refused: ErrorCode %s: %s",
@@ -178,6 +207,11 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
     else {
         json_error_t jerr;
         json_t *answer = json_loadb(reply.body, reply.size, 0, &jerr);
+        //  A number beyond 64 bits (an id a server writes as a number) must
+        //  not make the whole answer unreadable: read every number as a
+        //  real, and let each field say whether its value is usable.
+        if (!answer && json_error_code(&jerr) == json_error_numeric_overflow)
+            answer = json_loadb(reply.body, reply.size, JSON_DECODE_INT_AS_REAL, &jerr);
         if (!json_is_object(answer)) {
             lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
                        answer ? "another JSON value" : jerr.text);
@@ -236,28 +270,81 @@ lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *packag
     lt_edoc_outcome_t outcome = lt_edoc_client_call(self, "sendEdoc", params, count, package, size,
                                                     filename, &answer, err);
     free(to_text);
-    if (outcome == LT_EDOC_OK) {
-        json_t *id = json_object_get(answer, "DocId");
-        if (json_is_string(id))
-            snprintf(doc_id, 128, "%s", json_string_value(id));
-        else if (json_is_integer(id))
-            snprintf(doc_id, 128, "%lld", (long long) json_integer_value(id));
-    }
+    if (outcome == LT_EDOC_OK)
+        s_text(json_object_get(answer, "DocId"), doc_id, 128);
     json_decref(answer);
     return outcome;
 }
 
-//  Copy a string member of an object into a buffer ("" when absent); a
-//  number is printed.
+//  Copy a string member of an object into a buffer ("" when absent or
+//  unusable); an integer is printed.
 static void s_member(json_t *object, const char *key, char *out, size_t size)
 {
-    json_t *value = json_object_get(object, key);
-    if (json_is_string(value))
-        snprintf(out, size, "%s", json_string_value(value));
-    else if (json_is_integer(value))
-        snprintf(out, size, "%lld", (long long) json_integer_value(value));
-    else
-        out[0] = 0;
+    s_text(json_object_get(object, key), out, size);
+}
+
+//  Return true when an id can travel as a header value exactly as the
+//  server wrote it: printable ASCII without spaces at its ends (HTTP drops
+//  those, and other bytes are read differently by different servers, so
+//  that the value received would differ from the one signed).
+static bool s_id_sendable(const char *id)
+{
+    size_t length = strlen(id);
+    if (length == 0 || id[0] == ' ' || id[length - 1] == ' ')
+        return false;
+    for (const unsigned char *c = (const unsigned char *) id; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return false;
+    return true;
+}
+
+//  Fold text into an FNV-1a hash.
+static uint64_t s_fnv(uint64_t hash, const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++)
+        hash = (hash ^ *c) * 1099511628211ull;
+    return (hash ^ 0xff) * 1099511628211ull;   //  a separator, so "ab"+"c" differs from "a"+"bc"
+}
+
+//  Log a list item that cannot be taken, once per client for the same item.
+static void s_skip_log(lt_edoc_client_t *self, const char *messagetype, size_t index,
+                       json_t *item, const char *why)
+{
+    char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+    uint64_t hash = s_fnv(s_fnv(14695981039346656037ull, messagetype), text ? text : "");
+    bool logged = false;
+    for (size_t i = 0; i < S_SKIP_MEMO && !logged; i++)
+        logged = self->skipped[i] == hash;
+    if (!logged) {
+        self->skipped[self->skipped_next] = hash;
+        self->skipped_next = (self->skipped_next + 1) % S_SKIP_MEMO;
+        lt_log_warning("event=list_item_skipped messagetype=%s index=%zu reason=\"%s\" "
+                       "item=%.300s (it can be neither fetched nor acknowledged; logged once)",
+                       messagetype, index, why, text ? text : "?");
+    }
+    free(text);
+}
+
+//  Say why a listed item cannot be taken, or NULL when it can; fills doc_id.
+static const char *s_item_unusable(json_t *item, char *doc_id, size_t size)
+{
+    doc_id[0] = 0;
+    if (!json_is_object(item))
+        return "not an object";
+    json_t *id = json_object_get(item, "docId");
+    if (!id)
+        return "no docId";
+    if (!json_is_string(id) && !json_is_integer(id) && !json_is_real(id))
+        return "docId is neither a string nor a number";
+    if (!s_text(id, doc_id, size))
+        return json_is_string(id) ? "docId is too long or holds a NUL"
+                                  : "docId is not an integer a client can write exactly";
+    if (!*doc_id)
+        return "docId is empty";
+    if (!s_id_sendable(doc_id))
+        return "docId has spaces at its ends, control or non-ASCII characters: it cannot be "
+               "sent back as a header exactly";
+    return NULL;
 }
 
 lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
@@ -286,19 +373,18 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         return LT_EDOC_TRANSIENT;
     }
     //  An item without a usable docId cannot be fetched nor acknowledged:
-    //  it is skipped, so that it never holds up the items after it.
+    //  it is skipped (logged once), so that it never holds up the items
+    //  after it.
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
         json_t *item = json_array_get(data, i);
         lt_edoc_item_t *out = &items[kept];
-        json_t *id = json_object_get(item, "docId");
-        if (!json_is_object(item) || (!json_is_string(id) && !json_is_integer(id))
-            || (json_is_string(id)
-                && (json_string_length(id) == 0 || json_string_length(id) >= sizeof(out->doc_id)
-                    || strlen(json_string_value(id)) != json_string_length(id))))
-            continue;
         memset(out, 0, sizeof(*out));
-        s_member(item, "docId", out->doc_id, sizeof(out->doc_id));
+        const char *why = s_item_unusable(item, out->doc_id, sizeof(out->doc_id));
+        if (why) {
+            s_skip_log(self, messagetype, i, item, why);
+            continue;
+        }
         s_member(item, "messageType", out->message_type, sizeof(out->message_type));
         s_member(item, "from", out->from, sizeof(out->from));
         s_member(item, "to", out->to, sizeof(out->to));
@@ -348,11 +434,20 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
 }
 
 lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
-                                     uint8_t **data_p, size_t *size_p, lt_err_t *err)
+                                     uint8_t **data_p, size_t *size_p, char **raw_p,
+                                     size_t *raw_size_p, lt_err_t *err)
 {
     assert(self && doc_id && data_p && size_p);
     *data_p = NULL;
     *size_p = 0;
+    if (raw_p)
+        *raw_p = NULL;
+    if (raw_size_p)
+        *raw_size_p = 0;
+    if (!s_id_sendable(doc_id))
+        return lt_err_set(err, LT_EINVAL,
+                          "getEdoc: docId '%.140s' cannot be sent as a header exactly", doc_id),
+               LT_EDOC_PERMANENT;
     lt_edoc_param_t params[] = {{"docId", doc_id}};
     json_t *answer = NULL;
     lt_edoc_outcome_t outcome
@@ -365,13 +460,25 @@ lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
         lt_err_set(err, LT_EPEER, "getEdoc %s: the answer has no data", doc_id);
         return LT_EDOC_TRANSIENT;
     }
-    *data_p = s_base64_decode(json_string_value(data), json_string_length(data), size_p);
-    json_decref(answer);
+    const char *text = json_string_value(data);
+    size_t length = json_string_length(data);
+    *data_p = s_base64_decode(text, length, size_p);
     if (!*data_p) {
-        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64", doc_id);
-        return LT_EDOC_PERMANENT;
+        //  Servers and proxies have been seen cutting or garbling answers:
+        //  the next fetch may be whole, so the caller decides how often to
+        //  try, and may keep what came.
+        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64 (%zu characters)", doc_id,
+                   length);
+        size_t keep = length < LT_EDOC_RAW_MAX ? length : LT_EDOC_RAW_MAX;
+        if (raw_p && raw_size_p && (*raw_p = malloc(keep + 1))) {
+            memcpy(*raw_p, text, keep);
+            (*raw_p)[keep] = 0;
+            *raw_size_p = keep;
+        }
+        outcome = LT_EDOC_TRANSIENT;
     }
-    return LT_EDOC_OK;
+    json_decref(answer);
+    return outcome;
 }
 
 lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,
@@ -379,6 +486,11 @@ lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_
                                         lt_err_t *err)
 {
     assert(self && doc_id && status);
+    if (!s_id_sendable(doc_id))
+        return lt_err_set(err, LT_EINVAL,
+                          "updateStatus: docId '%.140s' cannot be sent as a header exactly",
+                          doc_id),
+               LT_EDOC_PERMANENT;
     //  Header values beyond printable ASCII are not portable (RFC 9110
     //  leaves other bytes opaque; servlet containers read them as Latin-1,
     //  which would no longer match the signed, ASCII-escaped JSON): control

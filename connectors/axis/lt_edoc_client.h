@@ -35,6 +35,8 @@ extern "C" {
 
 typedef struct _lt_edoc_client_t lt_edoc_client_t;
 
+#define LT_EDOC_RAW_MAX (64u * 1024 * 1024)   //  undecodable getEdoc data kept at most, bytes
+
 //  How a call ended.
 typedef enum {
     LT_EDOC_OK = 0,          //  status OK: the operation was performed
@@ -91,20 +93,31 @@ lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *packag
 
 //  getReceivedEdocList for one messagetype: fill *items_p with a malloc'd
 //  array of *count_p items (caller frees; NULL when empty). A server answer
-//  whose data is not a list is TRANSIENT; an item without a usable docId
-//  (not an object, none, empty, longer than doc_id holds) is skipped.
+//  whose data is not a list is TRANSIENT. An item without a usable docId
+//  (not an object, none, empty, longer than doc_id holds, a number beyond
+//  what a double holds exactly, or text that cannot travel as a header
+//  exactly: spaces at its ends, control or non-ASCII characters) is
+//  skipped and logged, once per client object, naming it; the others are
+//  returned. A number beyond 64 bits anywhere in an answer does not make
+//  it unreadable (fields holding one are treated as absent).
 lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
                                       lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err);
 
 //  getEdoc: fetch one package, base64-decoded into a malloc'd buffer the
-//  caller frees. Data that is not base64 is PERMANENT: the same bytes will
-//  come again.
+//  caller frees. Data that is not base64 is TRANSIENT with err->code
+//  LT_EINVAL (an answer cut or garbled on its way; the caller counts how
+//  often the same item comes so); then, when raw_p and raw_size_p are not
+//  NULL, *raw_p holds the data text as received, cut to LT_EDOC_RAW_MAX
+//  bytes and NUL-terminated (caller frees). A docId that cannot travel as a
+//  header exactly is PERMANENT with LT_EINVAL, and no call is made.
 lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
-                                     uint8_t **data_p, size_t *size_p, lt_err_t *err);
+                                     uint8_t **data_p, size_t *size_p, char **raw_p,
+                                     size_t *raw_size_p, lt_err_t *err);
 
 //  updateStatus: processing, done or fail, with an optional description
 //  (sent as printable ASCII: control characters become spaces, other
-//  non-ASCII characters '?'; cut to 400 bytes).
+//  non-ASCII characters '?'; cut to 400 bytes). A docId that cannot travel
+//  as a header exactly is PERMANENT with LT_EINVAL, and no call is made.
 lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_id,
                                         const char *status, const char *description,
                                         lt_err_t *err);

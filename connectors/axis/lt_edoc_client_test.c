@@ -29,6 +29,7 @@ typedef enum {
     S_TRUNCATED,      //  200 with JSON cut short
     S_HANG,           //  never answer
     S_BAD_BASE64,     //  getEdoc data that is not base64
+    S_BIG_NUMBERS,    //  lists with numbers beyond 64 bits, odd docIds
 } s_mode_t;
 
 //  The test server's state.
@@ -116,6 +117,18 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
             s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"DocId\":\"D-1\"}");
         }
     }
+    else if (strcmp(path, "/api/getReceivedEdocList") == 0 && mode == S_BIG_NUMBERS)
+        //  A docId beyond 64 bits makes jansson refuse the text as it is;
+        //  the other items are still taken (a number read then as a real),
+        //  ids that cannot travel as a header exactly are skipped, and a
+        //  field beyond 64 bits elsewhere reads as absent.
+        s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":0,\"data\":["
+                     "{\"docId\":12345678901234567890,\"messageType\":\"edoc\"},"
+                     "{\"docId\":\"B1\",\"from\":99999999999999999999,\"to\":\"000.00.12.H26\"},"
+                     "{\"docId\":43,\"status\":\"initial\"},{\"docId\":9007199254740993},"
+                     "{\"docId\":1.5},{\"docId\":true},{\"docId\":\" SP \"},"
+                     "{\"docId\":\"Vi\u1ec7t\"},{\"docId\":\"a\\r\\nb\"},{\"docId\":\"tab\\t\"},"
+                     "{\"docId\":\"in ner\"}]}");
     else if (strcmp(path, "/api/getReceivedEdocList") == 0)
         s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":["
                      "{\"docId\":\"A1\",\"messageType\":\"edoc\",\"from\":\"000.00.00.G22\","
@@ -220,12 +233,45 @@ void lt_edoc_client_test(bool verbose)
     //  getEdoc: base64 with a line break decodes to the exact bytes.
     uint8_t *data = NULL;
     size_t size = 0;
-    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_OK);
+    char *raw = NULL;
+    size_t raw_size = 0;
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &raw, &raw_size, &err) == LT_EDOC_OK);
     assert(size == sizeof(S_PACKAGE) - 1 && memcmp(data, S_PACKAGE, size) == 0);
+    assert(raw == NULL && raw_size == 0);
     free(data);
+    //  Data that is not base64 may be a garbled answer: transient, with the
+    //  text as it came for the caller to keep.
     s_mode(&server, S_BAD_BASE64);
-    assert(lt_edoc_client_get(client, "A1", &data, &size, &err) == LT_EDOC_PERMANENT);
-    assert(data == NULL && strstr(err.detail, "base64"));
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &raw, &raw_size, &err)
+           == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL && strstr(err.detail, "base64"));
+    assert(raw && raw_size == strlen("@@not base64@@") && strcmp(raw, "@@not base64@@") == 0);
+    free(raw);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL);
+    s_mode(&server, S_NORMAL);
+    //  An id that cannot travel as a header exactly is refused before any call.
+    int before = server.requests;
+    assert(lt_edoc_client_get(client, " SP ", &data, &size, NULL, NULL, &err)
+           == LT_EDOC_PERMANENT);
+    assert(err.code == LT_EINVAL && strstr(err.detail, "' SP '"));
+    assert(lt_edoc_client_update(client, "Vi\xe1\xbb\x87t", "done", NULL, &err)
+           == LT_EDOC_PERMANENT);
+    assert(err.code == LT_EINVAL && server.requests == before);
+
+    //  A list with a docId beyond 64 bits is still read: that item and the
+    //  ids no header carries exactly are skipped, the others taken.
+    s_mode(&server, S_BIG_NUMBERS);
+    assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
+    assert(count == 3);
+    assert(strcmp(items[0].doc_id, "B1") == 0 && items[0].from[0] == 0);
+    assert(strcmp(items[0].to, "000.00.12.H26") == 0);
+    assert(strcmp(items[1].doc_id, "43") == 0 && strcmp(items[1].status, "initial") == 0);
+    assert(strcmp(items[2].doc_id, "in ner") == 0);
+    free(items);
+    assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
+    assert(count == 3);   //  the same again (the skipped ones logged only the first time)
+    free(items);
     s_mode(&server, S_NORMAL);
 
     //  updateStatus: the description travels as printable ASCII (header

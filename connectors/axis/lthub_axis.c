@@ -24,11 +24,12 @@
     --trust) and published, and only once the broker confirmed it on disk
     is the item acknowledged with updateStatus done. An item listed again
     after a crash is published again and the broker deduplicates it on its
-    business key. A package that cannot be read is acknowledged with
-    updateStatus fail and the reader's reason, and kept in
-    DATA/axis-rejected/. Failures back off (the whole cycle when the axis
-    or the broker is unreachable, one item when only it fails) and are
-    logged once per item, not once per cycle.
+    business key. A package that cannot be decoded or read in
+    --unreadable-fetches fetches in a row, or that is addressed to no agency
+    the hub receives for (--agencies), is acknowledged with updateStatus
+    fail and the reason, and kept in DATA/axis-rejected/. Failures back off
+    (the whole cycle when the axis or the broker is unreachable, one item
+    when only it fails) and are logged once per item, not once per cycle.
 
     The quarantine is bounded (--quarantine-max-age, -items, -bytes): from
     poll(), about once a second, the oldest packages beyond a bound are
@@ -165,6 +166,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     long timeout = (long) lt_conn_option_int(conn, "timeout-ms");
     long connect = (long) lt_conn_option_int(conn, "connect-timeout-ms");
     self->poll_ms = (long) lt_conn_option_int(conn, "poll-ms");
+    self->unreadable_fetches = (long) lt_conn_option_int(conn, "unreadable-fetches");
     self->receive = lt_conn_option_int(conn, "receive") == 1;
     self->kept_bounds = (lt_quarantine_bounds_t){
         .max_age_ms = lt_conn_option_int(conn, "quarantine-max-age") * 1000,

@@ -158,3 +158,45 @@ axis_dump() {
     done
 }
 fail() { axis_dump; hub_fail "$@"; }
+
+# fake_axis MAILBOX: start tests/axis/fake_axis.py (an independent axis
+# checking every HMAC against hub.secret) serving MAILBOX, its calls logged
+# in $HUB_DIR/fake.log; sets FAKE_PID and SIM_URL.
+fake_axis() {
+    : >"$HUB_DIR/fake.log"
+    rm -f "$HUB_DIR/fake.port"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/fake_axis.py" "$HUB_DIR/fake.port" \
+        "$HUB_DIR/hub.secret" "$1" "$HUB_DIR/fake.log" 2>"$HUB_DIR/fake.err" &
+    FAKE_PID=$!
+    HUB_PIDS="$HUB_PIDS $FAKE_PID"
+    hub_wait 10 '[ -s "$HUB_DIR/fake.port" ]' || fail "the fake axis did not start: $(cat "$HUB_DIR/fake.err")"
+    SIM_URL="http://127.0.0.1:$(cat "$HUB_DIR/fake.port")"
+}
+
+# calls EXPR: how many calls logged by the fake axis satisfy the Python
+# expression EXPR over the call c ({"op", "params", "refused"?}).
+calls() {
+    python3 -c 'import json, sys
+print(sum(1 for l in open(sys.argv[1]) if eval(sys.argv[2], {"c": json.loads(l)})))' \
+        "$HUB_DIR/fake.log" "$1"
+}
+
+# acks DOCID STATUS: how many updateStatus STATUS the fake axis got for
+# DOCID (grep, not Python: it runs in tight waits).
+acks() {
+    grep -F '"op": "updateStatus"' "$HUB_DIR/fake.log" | grep -F "\"docid\": \"$1\"" \
+        | grep -cF "\"status\": \"$2\""
+}
+
+# fetches DOCID: how many getEdoc the fake axis got for DOCID.
+fetches() {
+    grep -F '"op": "getEdoc"' "$HUB_DIR/fake.log" | grep -cF "\"docid\": \"$1\""
+}
+
+# ack_desc DOCID: the description of the first updateStatus fail of DOCID.
+ack_desc() {
+    python3 -c 'import json, sys
+print([c["params"].get("description", "") for c in map(json.loads, open(sys.argv[1]))
+       if c["op"] == "updateStatus" and c["params"].get("docid") == sys.argv[2]
+       and c["params"].get("status") == "fail"][0])' "$HUB_DIR/fake.log" "$1"
+}

@@ -5,7 +5,12 @@
 # may use (a numeric docId, an item without `to`, items no client can take).
 # Every call is appended to a JSON-lines log for the test to read.
 # usage: fake_axis.py PORT_FILE SECRET_FILE MAILBOX.json LOG.jsonl
-#   MAILBOX.json: {"items": [{"item": {...as listed...}, "file": PATH or null}]}
+#   MAILBOX.json: {"items": [{"item": {...as listed...}, "file": PATH or null,
+#                             "corrupt": "b64" or "xml", "times": N}]}
+#   corrupt: the first N getEdoc answers of the item (every one when N is
+#   -1) are cut: "b64" drops the last 3 base64 characters (no longer
+#   base64), "xml" keeps the first half, at a 4-character boundary (base64
+#   of a truncated document).
 import base64, hashlib, hmac, json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +18,7 @@ PORT_FILE, SECRET_FILE, MAILBOX, LOG = sys.argv[1:5]
 SECRET = open(SECRET_FILE, "rb").read().rstrip(b"\r\n \t")
 mailbox = json.load(open(MAILBOX))["items"]
 done = set()
+served = {}
 lock = threading.Lock()
 
 
@@ -69,6 +75,12 @@ class Handler(BaseHTTPRequestHandler):
             for m in mailbox:
                 if str(m["item"].get("docId")) == h.get(p + "docid") and m.get("file"):
                     data = base64.b64encode(open(m["file"], "rb").read()).decode()
+                    with lock:
+                        n = served.get(h.get(p + "docid"), 0)
+                        served[h.get(p + "docid")] = n + 1
+                    times = m.get("times", 1)
+                    if m.get("corrupt") and (times < 0 or n < times):
+                        data = data[:-3] if m["corrupt"] == "b64" else data[:len(data) // 8 * 4]
                     return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "",
                                         "data": data})
             return self.fail("404", "no such docId")

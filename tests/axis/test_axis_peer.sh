@@ -6,7 +6,10 @@
 # - items without a usable docId: skipped, never holding up the others;
 # - an item without `to` whose package names no agency of the province: not
 #   published (which would send it back to the axis) but acknowledged fail
-#   with a description, and kept in the quarantine.
+#   with a description, and kept in the quarantine;
+# - an item whose `to` is an agency the hub does not receive for (another
+#   province's, its package addressed to it alone): the same, the
+#   description naming that agency.
 # Usage: test_axis_peer.sh BUILD_DIR   (LT_FIXTURES names the fixtures)
 set -u
 BIN=${1:?usage: test_axis_peer.sh BUILD_DIR}
@@ -24,12 +27,16 @@ axis_sink
     --subject "Nội dung khác" "$HUB_DIR/changed.edxml" || fail "mkdoc changed"
 "$TOOL" mkdoc --from 000.00.00.G22 --to 000.00.00.G01 --number 82 --notation VPCP-TTĐT \
     "$HUB_DIR/foreign.edxml" || fail "mkdoc foreign"
+"$TOOL" mkdoc --from 000.00.00.G22 --to 000.00.07.H30 --number 83 --notation VPCP-TTĐT \
+    "$HUB_DIR/h30.edxml" || fail "mkdoc h30"
 cat >"$HUB_DIR/mailbox.json" <<JSON
 {"items": [
   {"item": {"messageType": "edoc", "from": "000.00.00.G22"}, "file": null},
   {"item": {"docId": "", "messageType": "edoc"}, "file": null},
   {"item": {"docId": "F1", "serviceType": "eDoc", "messageType": "edoc", "from": "000.00.00.G22",
             "status": "initial"}, "file": "$HUB_DIR/foreign.edxml"},
+  {"item": {"docId": "H30", "serviceType": "eDoc", "messageType": "edoc", "from": "000.00.00.G22",
+            "to": "000.00.07.H30", "status": "initial"}, "file": "$HUB_DIR/h30.edxml"},
   {"item": {"docId": 77, "serviceType": "eDoc", "messageType": "edoc", "from": "000.00.00.G22",
             "to": "000.00.12.H26", "status": "initial"}, "file": "$HUB_DIR/ours.edxml"},
   {"item": {"docId": "C1", "serviceType": "eDoc", "messageType": "edoc", "from": "000.00.00.G22",
@@ -66,6 +73,21 @@ echo "$desc" | grep -q "no agency" || fail "the fail description does not say wh
 [ "$(calls 'c["op"] == "getEdoc" and c["params"].get("docid", "") == ""')" = 0 ] \
     || fail "an item without a docId was fetched"
 ok "a package for no agency of the province is refused with fail, kept, not echoed"
+
+hub_wait 20 '[ "$(calls "c[\"op\"] == \"updateStatus\" and c[\"params\"].get(\"docid\") == \"H30\" and c[\"params\"][\"status\"] == \"fail\"")" -ge 1 ]' \
+    || fail "item H30 was not acknowledged fail: $(grep H30 "$HUB_DIR/fake.log")"
+[ "$(calls 'c["op"] == "updateStatus" and c["params"].get("docid") == "H30" and c["params"]["status"] == "done"')" = 0 ] \
+    || fail "item H30 was acknowledged done"
+desc=$(python3 -c 'import json, sys
+print([json.loads(l)["params"].get("description", "") for l in open(sys.argv[1])
+       if json.loads(l)["op"] == "updateStatus" and json.loads(l)["params"].get("docid") == "H30"][0])' "$HUB_DIR/fake.log")
+echo "fail description: $desc"
+echo "$desc" | grep -q "000.00.07.H30, not an agency this hub receives for" \
+    || fail "the fail description does not name the agency: $desc"
+[ -s "$HUB_DIR/axisdata/axis-rejected/H30.edxml" ] || fail "the refused package H30 is not kept"
+! grep -q "83/VPCP-TT" "$HUB_DIR/dms.rec" 2>/dev/null || fail "the package for H30 reached the dms lane"
+[ "$(calls 'c["op"] == "sendEdoc"')" = 0 ] || fail "the package for H30 was sent back to the axis"
+ok "an item for an agency the hub does not receive for is refused with fail, kept, not echoed"
 
 # The refusal of the changed package reaches the axis: its description is
 # ASCII, so a server that reads header bytes as Latin-1 (as servlet

@@ -386,7 +386,7 @@ static void s_poll(s_gen_t *g)
             g->polled++;
             uint8_t *data = NULL;
             size_t size = 0;
-            if (lt_edoc_client_get(g->client, items[i].doc_id, &data, &size, &err)
+            if (lt_edoc_client_get(g->client, items[i].doc_id, &data, &size, NULL, NULL, &err)
                 != LT_EDOC_OK) {
                 g->receive_failed++;
                 s_error(g, err.detail);
