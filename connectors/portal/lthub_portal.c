@@ -12,7 +12,8 @@
     published), then publish each record as one message whose payload is
     the record's exact bytes, and answer 0 only once the broker confirmed
     every one on disk (else -9: send again, a resend is deduplicated).
-    TraCuuHoSo answers the latest record kept in DATA/portal.db.
+    TraCuuHoSo answers the latest record kept in DATA/portal.db once the
+    broker confirmed it (a call answered -9 shows nothing).
 
     Hub -> DVCQG (portal_client.c, deliver_many() on the runtime's
     workers: each takes every delivery waiting, up to --batch, and sends

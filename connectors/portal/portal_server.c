@@ -6,7 +6,7 @@
       POST {service_path}  {"session","madonvi","service",...}:
         DongBoHoSoMC         isUpdating "True"/"False", data = dossier records
         CapNhatTienDoHoSoMC  data = progress steps
-        TraCuuHoSo           mahoso -> the latest record kept
+        TraCuuHoSo           mahoso -> the latest record the broker confirmed
       GET /_portal/stats   the connector's counters, to loopback peers only
 
     Before a body is read (portal_gate), an unknown path gets 404 and a
@@ -191,10 +191,13 @@ static void s_on_published(void *arg, const lt_publish_result_t *result)
 }
 
 //  Publish the envelopes (taken) with their payloads and wait for the
-//  broker; returns the answer of the call.
+//  broker; once it confirmed every one, the dossier records (NULL for
+//  steps) become what TraCuuHoSo answers. Returns the answer of the call.
 static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *body,
-                             const lt_dossier_span_t *spans, size_t count, bool steps)
+                             const lt_dossier_span_t *spans, size_t count,
+                             const lt_portal_record_t *records)
 {
+    bool steps = !records;
     s_batch_t *batch = calloc(1, sizeof(*batch));
     if (!batch) {
         for (size_t i = 0; i < count; i++)
@@ -279,6 +282,14 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
                         "(records already stored are not sent twice)",
                         accepted, count);
     }
+    lt_err_t err;
+    if (records && lt_portal_store_confirm(self->store, records, count, &err)) {
+        //  The broker holds them: a resend is a duplicate there, and shows them.
+        lt_log_error("event=store_error op=confirm reason=\"%s\"", err.detail);
+        portal_count(self, &self->stats.calls_unconfirmed);
+        return s_answer("-9", "the hub cannot write its record store now; send the call "
+                        "again later (records already stored are not sent twice)");
+    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.calls_ok++;
     if (steps)
@@ -341,7 +352,8 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
     return NULL;
 }
 
-//  DongBoHoSoMC: check, number, publish every record of the call.
+//  DongBoHoSoMC: check, number, publish every record of the call; the
+//  records are shown to TraCuuHoSo only once the broker confirmed them.
 static json_t *s_sync(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);
@@ -407,7 +419,7 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
             lt_envelope_set_system(envs[i], self->username);
     }
     if (!answer)
-        answer = s_publish_all(self, envs, call->body, call->spans, call->count, false);
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, records);
     free(digests);
     free(keys);
 done:
@@ -443,15 +455,15 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
             lt_envelope_set_system(envs[i], self->username);
     }
     if (!answer)
-        answer = s_publish_all(self, envs, call->body, call->spans, call->count, true);
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, NULL);
     for (size_t i = 0; i < call->count; i++)
         lt_envelope_destroy(&envs[i]);
     free(envs);
     return answer;
 }
 
-//  TraCuuHoSo: the latest record of mahoso, byte for byte; NULL when resp
-//  was filled.
+//  TraCuuHoSo: the latest record of mahoso the broker confirmed, byte for
+//  byte; NULL when resp was filled.
 static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp)
 {
     portal_count(self, &self->stats.lookups);
