@@ -14,7 +14,7 @@
 struct _lt_portal_store_t {
     sqlite3 *db;              //  the connection
     pthread_mutex_t lock;     //  one writer or reader at a time
-    sqlite3_stmt *select;     //  revision and digest of a key
+    sqlite3_stmt *select;     //  revision, digest and shown agency of a key
     sqlite3_stmt *upsert;     //  reserve the latest revision
     sqlite3_stmt *confirm;    //  show a confirmed record
     sqlite3_stmt *body;       //  read a confirmed record's bytes
@@ -139,8 +139,10 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                " PRAGMA synchronous = NORMAL;",
                err)
         || s_exec(self, s_schema, err) || s_migrate(self, err)
-        || s_prepare(self, "SELECT revision, digest FROM records WHERE mahoso = ?1", &self->select,
-                     err)
+        || s_prepare(self,
+                     "SELECT revision, digest, (SELECT agency FROM shown WHERE mahoso = ?1)"
+                     " FROM records WHERE mahoso = ?1",
+                     &self->select, err)
         || s_prepare(self,
                      "INSERT INTO records (mahoso, agency, revision, digest, updated, body)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mahoso) DO UPDATE SET"
@@ -150,9 +152,9 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                      "INSERT INTO shown (mahoso, agency, revision, updated, body)"
                      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (mahoso) DO UPDATE SET"
                      " agency = ?2, revision = ?3, updated = ?4, body = ?5"
-                     " WHERE ?3 >= shown.revision",
+                     " WHERE ?3 >= shown.revision AND shown.agency = ?2",
                      &self->confirm, err)
-        || s_prepare(self, "SELECT body FROM shown WHERE mahoso = ?1", &self->body, err)
+        || s_prepare(self, "SELECT body, agency FROM shown WHERE mahoso = ?1", &self->body, err)
         || s_prepare(self,
                      "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (msgid) DO UPDATE SET state = ?2",
@@ -189,7 +191,8 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
     *self_p = NULL;
 }
 
-//  Number and write one record inside the open transaction; -1 with err.
+//  Number and write one record inside the open transaction; 1 (nothing
+//  written) when its MaHoSo is shown for another agency, -1 with err.
 static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_t now,
                      lt_err_t *err)
 {
@@ -197,15 +200,20 @@ static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_
     sqlite3_bind_text(self->select, 1, record->mahoso, -1, SQLITE_STATIC);
     int64_t revision = 0;
     bool same = false;
+    record->foreign = false;
     int rc = sqlite3_step(self->select);
     if (rc == SQLITE_ROW) {
         revision = sqlite3_column_int64(self->select, 0);
         const char *digest = (const char *) sqlite3_column_text(self->select, 1);
+        const char *owner = (const char *) sqlite3_column_text(self->select, 2);
         same = digest && strcmp(digest, record->digest) == 0;
+        record->foreign = owner && strcmp(owner, record->agency) != 0;
     }
     else if (rc != SQLITE_DONE)
         return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
     sqlite3_reset(self->select);
+    if (record->foreign)
+        return 1;
     if (!same)
         revision++;
     record->same = same;
@@ -242,7 +250,7 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
     if (rc == 0)
         rc = s_run(self, self->commit, err);
     if (rc && !sqlite3_get_autocommit(self->db))
-        s_run(self, self->rollback, NULL);
+        s_run(self, self->rollback, NULL);   //  a foreign record (1) leaves nothing written
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
@@ -286,8 +294,8 @@ int lt_portal_store_confirm(lt_portal_store_t *self, const lt_portal_record_t *r
     return rc;
 }
 
-int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
-                        size_t *size_p, lt_err_t *err)
+int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char *agency,
+                        char **body_p, size_t *size_p, lt_err_t *err)
 {
     assert(self && mahoso && body_p && size_p);
     pthread_mutex_lock(&self->lock);
@@ -295,7 +303,10 @@ int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body
     sqlite3_bind_text(self->body, 1, mahoso, -1, SQLITE_STATIC);
     int rc = sqlite3_step(self->body);
     int result = 1;
-    if (rc == SQLITE_ROW) {
+    const char *owner = rc == SQLITE_ROW ? (const char *) sqlite3_column_text(self->body, 1) : NULL;
+    if (rc == SQLITE_ROW && agency && (!owner || strcmp(owner, agency) != 0))
+        ;   //  another agency's dossier: unknown to this one
+    else if (rc == SQLITE_ROW) {
         size_t size = (size_t) sqlite3_column_bytes(self->body, 0);
         char *body = malloc(size + 1);
         if (body) {
@@ -441,9 +452,9 @@ void lt_portal_store_test(bool verbose)
     char *body = NULL;
     size_t size = 0;
     assert(lt_portal_store_count(store) == 0);
-    assert(lt_portal_store_get(store, "H-1", &body, &size, &err) == 1);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 1);
     assert(lt_portal_store_confirm(store, records, 2, &err) == 0);
-    assert(lt_portal_store_get(store, "H-1", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":1}") == 0);
     free(body);
     //  Confirmed out of order: the later revision stays shown.
@@ -463,19 +474,19 @@ void lt_portal_store_test(bool verbose)
     lt_portal_store_destroy(&store);
     store = lt_portal_store_new(path, &err);
     assert(store);
-    assert(lt_portal_store_get(store, "H-1", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":3}") == 0);
     free(body);
-    assert(lt_portal_store_get(store, "H-2", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-2", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":2}") == 0);
     free(body);
     assert(lt_portal_store_put(store, &again[1], 1, &err) == 0);
     assert(strcmp(again[1].revision, "2-aa") == 0 && again[1].same);
     assert(lt_portal_store_confirm(store, &again[1], 1, &err) == 0);
-    assert(lt_portal_store_get(store, "H-2", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-2", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":1}") == 0);
     free(body);
-    assert(lt_portal_store_get(store, "H-9", &body, &size, &err) == 1);
+    assert(lt_portal_store_get(store, "H-9", NULL, &body, &size, &err) == 1);
     //  Delivery states survive a reopen; pruning forgets old ones.
     assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
     assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENDING, &err) == 0);
@@ -495,6 +506,19 @@ void lt_portal_store_test(bool verbose)
     lt_portal_store_marked_many(store, ids, 3, marks);
     assert(marks[0] == LT_PORTAL_SENT && marks[1] == LT_PORTAL_SENT
            && marks[2] == LT_PORTAL_SENDING);
+    //  A dossier shown for agency A is unknown to agency B, which cannot
+    //  number a record of it either.
+    assert(lt_portal_store_get(store, "H-1", "A", &body, &size, &err) == 0);
+    free(body);
+    assert(lt_portal_store_get(store, "H-1", "B", &body, &size, &err) == 1);
+    lt_portal_record_t other[2] = {
+        {.mahoso = "H-5", .agency = "B", .digest = "ee", .body = "{}", .size = 2},
+        {.mahoso = "H-1", .agency = "B", .digest = "ff", .body = "{}", .size = 2},
+    };
+    assert(lt_portal_store_put(store, other, 2, &err) == 1);
+    assert(!other[0].foreign && other[1].foreign);
+    assert(lt_portal_store_put(store, other, 1, &err) == 0);   //  H-5 was not kept before
+    assert(strcmp(other[0].revision, "1-ee") == 0);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);
@@ -512,7 +536,7 @@ void lt_portal_store_test(bool verbose)
     sqlite3_close(db);
     store = lt_portal_store_new(path, &err);
     assert(store && lt_portal_store_count(store) == 1);
-    assert(lt_portal_store_get(store, "H-7", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-7", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":7}") == 0);
     free(body);
     lt_portal_record_t old = {.mahoso = "H-7", .agency = "A", .digest = "dd", .body = "{}",

@@ -31,12 +31,13 @@ typedef struct _lt_portal_store_t lt_portal_store_t;
 //  One record to remember.
 typedef struct {
     const char *mahoso;                  //  business key
-    const char *agency;                  //  madonvi of the call
+    const char *agency;                  //  madonvi of the call (the dossier's owner)
     const char *digest;                  //  content digest (hex)
     const void *body;                    //  the record's exact bytes
     size_t size;                         //  their length
     char revision[LT_PORTAL_REVISION];   //  out: "N-digest"
     int64_t number;                      //  out: N
+    bool foreign;                        //  out: MaHoSo shown for another agency
     bool same;                           //  out: identical to the stored one
 } lt_portal_record_t;
 
@@ -48,7 +49,10 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p);
 
 //  Give each record its revision and reserve it as the latest of its
 //  MaHoSo (not shown before lt_portal_store_confirm), all in one
-//  transaction (records of one call, in order). -1 with err.
+//  transaction (records of one call, in order). A dossier belongs to the
+//  agency it was first shown for: 1, with nothing written and foreign set
+//  on the first such record, when a record names another agency's
+//  dossier; -1 with err.
 int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, size_t count,
                         lt_err_t *err);
 
@@ -59,10 +63,11 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
 int lt_portal_store_confirm(lt_portal_store_t *self, const lt_portal_record_t *records,
                             size_t count, lt_err_t *err);
 
-//  Read the latest confirmed record of mahoso: 0 with *body_p (caller frees, NUL
-//  terminated) and *size_p, 1 when unknown, -1 with err.
-int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
-                        size_t *size_p, lt_err_t *err);
+//  Read the latest confirmed record of mahoso kept for agency (NULL: any):
+//  0 with *body_p (caller frees, NUL terminated) and *size_p, 1 when
+//  unknown (or another agency's), -1 with err.
+int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char *agency,
+                        char **body_p, size_t *size_p, lt_err_t *err);
 
 //  What the hub knows of its own delivery of a message to DVCQG.
 typedef enum {

@@ -353,7 +353,9 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
 }
 
 //  DongBoHoSoMC: check, number, publish every record of the call; the
-//  records are shown to TraCuuHoSo only once the broker confirmed them.
+//  records are shown to TraCuuHoSo only once the broker confirmed them. A
+//  dossier belongs to the madonvi it was first shown for: a record of it
+//  under another madonvi is refused (-1).
 static json_t *s_sync(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);
@@ -403,8 +405,13 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
             .size = call->spans[i].size,
         };
     }
-    if (!answer && lt_portal_store_put(self->store, records, call->count, &err)) {
-        lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
+    int put = answer ? 0 : lt_portal_store_put(self->store, records, call->count, &err);
+    for (size_t i = 0; put == 1 && i < call->count && !answer; i++)
+        if (records[i].foreign)
+            answer = s_answer("-1", "data[%zu].MaHoSo: dossier %.255s is kept for another agency "
+                              "than madonvi %s", i, keys[i], call->agency);
+    if (put < 0 || (put == 1 && !answer)) {
+        lt_log_error("event=store_error op=put reason=\"%s\"", put < 0 ? err.detail : "refused");
         answer = s_answer("-9", "the hub cannot write its record store now, try again later");
     }
     for (size_t i = 0; i < call->count && !answer; i++) {
@@ -463,7 +470,8 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
 }
 
 //  TraCuuHoSo: the latest record of mahoso the broker confirmed, byte for
-//  byte; NULL when resp was filled.
+//  byte, when it belongs to the call's madonvi (another agency's dossier
+//  is answered as unknown); NULL when resp was filled.
 static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp)
 {
     portal_count(self, &self->stats.lookups);
@@ -475,7 +483,7 @@ static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp
     char *record = NULL;
     size_t size = 0;
     lt_err_t err;
-    int rc = lt_portal_store_get(self->store, mahoso, &record, &size, &err);
+    int rc = lt_portal_store_get(self->store, mahoso, call->agency, &record, &size, &err);
     if (rc == 1)
         return s_answer("-1", "no dossier with mahoso %.255s", mahoso);
     if (rc) {
