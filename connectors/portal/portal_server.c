@@ -71,6 +71,13 @@ static void s_send(lt_http_response_t *resp, json_t *answer)
 //  ---------------------------------------------------------------------------
 //  Sessions
 
+//  Return true when a session is open and neither idle nor open for too long.
+static bool s_session_live(const portal_t *self, const portal_session_t *s, int64_t now)
+{
+    return s->token[0] && now - s->used_ms <= self->session_idle_ms
+           && now - s->opened_ms <= self->session_max_ms;
+}
+
 //  Open a session; writes its token. -1 on no randomness.
 static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
 {
@@ -84,7 +91,7 @@ static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
     size_t slot = 0;
     for (size_t i = 0; i < self->max_sessions; i++) {
         portal_session_t *s = &self->sessions[i];
-        if (!s->token[0] || now - s->used_ms > self->session_idle_ms) {
+        if (!s_session_live(self, s, now)) {
             slot = i;
             break;
         }
@@ -93,12 +100,14 @@ static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
     }
     memcpy(self->sessions[slot].token, token, PORTAL_TOKEN_LEN + 1);
     self->sessions[slot].used_ms = now;
+    self->sessions[slot].opened_ms = now;
     pthread_mutex_unlock(&self->session_lock);
     return 0;
 }
 
-//  Return true when token names a live session (and touch it).
-static bool s_session_ok(portal_t *self, const char *token)
+//  Return true when token names a live session; with touch, it counts as
+//  used now (an accepted call: a refused one keeps no session alive).
+static bool s_session_check(portal_t *self, const char *token, bool touch)
 {
     if (!token || strlen(token) != PORTAL_TOKEN_LEN)
         return false;
@@ -108,10 +117,11 @@ static bool s_session_ok(portal_t *self, const char *token)
     for (size_t i = 0; i < self->max_sessions && !ok; i++) {
         portal_session_t *s = &self->sessions[i];
         if (s->token[0] && lt_digest_equal(s->token, token)) {
-            if (now - s->used_ms > self->session_idle_ms)
+            if (!s_session_live(self, s, now))
                 memset(s, 0, sizeof(*s));
             else {
-                s->used_ms = now;
+                if (touch)
+                    s->used_ms = now;
                 ok = true;
             }
         }
@@ -125,7 +135,7 @@ void portal_sessions_expire(portal_t *self)
     int64_t now = lt_clock_ms();
     pthread_mutex_lock(&self->session_lock);
     for (size_t i = 0; i < self->max_sessions; i++)
-        if (self->sessions[i].token[0] && now - self->sessions[i].used_ms > self->session_idle_ms)
+        if (self->sessions[i].token[0] && !s_session_live(self, &self->sessions[i], now))
             memset(&self->sessions[i], 0, sizeof(self->sessions[i]));
     pthread_mutex_unlock(&self->session_lock);
 }
@@ -322,6 +332,7 @@ typedef struct {
     lt_json_t m[C_COUNT];           //  its top-level members (absent when not there)
     char agency[65];                //  madonvi when a string, cut to 64 bytes (too long)
     char service[72];               //  service, cut to 71 bytes
+    char session[PORTAL_TOKEN_LEN + 1];   //  the session it came with, once checked
     lt_json_t *records;             //  the elements of data
     lt_dossier_span_t *spans;       //  their exact bytes
     size_t count;                   //  elements
@@ -591,10 +602,12 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
         return s_answer("-1", "the body is refused: %s", err.detail);
     char token[PORTAL_TOKEN_LEN + 1];
     if (session && !(s_top_string(body, size, "session", token, sizeof(token))
-                     && s_session_ok(self, token))) {
+                     && s_session_check(self, token, false))) {
         portal_count(self, &self->stats.session_refused);
         return s_answer("-2", "invalid or expired session: log in again");
     }
+    if (session)
+        memcpy(call->session, token, sizeof(call->session));
     lt_json_t root;
     if (!(call->scan = lt_json_scan_new()))
         return s_answer("-9", "out of memory, send the call again later");
@@ -651,6 +664,8 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
         answer = s_answer("-1", "unknown service '%.64s'", service);
 done:;
     const char *code = json_string_value(json_object_get(answer, "error_code"));
+    if (call.session[0] && (!answer || (code && strcmp(code, "0") == 0)))
+        s_session_check(self, call.session, true);   //  accepted (a lookup answered in resp)
     if (code && strcmp(code, "-1") == 0) {
         portal_count(self, &self->stats.invalid);
         lt_log_warning("event=call_refused peer=%s service=%.64s reason=\"%s\"",
