@@ -13,7 +13,7 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 portal_up -- --max-records 50 --max-body 200000 --max-request-time 3 \
-    --agencies "000.00.12.H26,000.00.13.*" --session-idle 10
+    --agencies "000.00.12.H26,000.00.13.*" --session-idle 30
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -211,8 +211,8 @@ sleep 2
 [ "$(sim_n received)" = 3 ] || fail "the identical resend reached DVCQG again"
 ok "a valid call goes through; its identical resend is deduplicated"
 
-# A session unused for --session-idle (10 s) is gone: -2.
-sleep 11
+# A session unused for --session-idle (30 s) is gone: -2.
+sleep 31
 expect "expired session" 200 -2 "log in again" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 
