@@ -14,9 +14,10 @@
 struct _lt_portal_store_t {
     sqlite3 *db;              //  the connection
     pthread_mutex_t lock;     //  one writer or reader at a time
-    sqlite3_stmt *select;     //  revision and digest of a key
-    sqlite3_stmt *upsert;     //  write the latest record
-    sqlite3_stmt *body;       //  read a record's bytes
+    sqlite3_stmt *select;     //  revision, digest and shown agency of a key
+    sqlite3_stmt *upsert;     //  reserve the latest revision
+    sqlite3_stmt *confirm;    //  show a confirmed record
+    sqlite3_stmt *body;       //  read a confirmed record's bytes
     sqlite3_stmt *mark;       //  write a delivery state
     sqlite3_stmt *marked;     //  read a delivery state
     sqlite3_stmt *begin;      //  BEGIN IMMEDIATE
@@ -24,12 +25,21 @@ struct _lt_portal_store_t {
     sqlite3_stmt *rollback;   //  ROLLBACK
 };
 
+//  records: the revision last reserved per MaHoSo (its body is no longer
+//  kept there: empty since schema 1); shown: the record the broker last
+//  confirmed, the one TraCuuHoSo answers.
 static const char *s_schema
     = "CREATE TABLE IF NOT EXISTS records ("
       "  mahoso TEXT PRIMARY KEY,"
       "  agency TEXT NOT NULL,"
       "  revision INTEGER NOT NULL,"
       "  digest TEXT NOT NULL,"
+      "  updated INTEGER NOT NULL,"
+      "  body BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS shown ("
+      "  mahoso TEXT PRIMARY KEY,"
+      "  agency TEXT NOT NULL,"
+      "  revision INTEGER NOT NULL,"
       "  updated INTEGER NOT NULL,"
       "  body BLOB NOT NULL);"
       "CREATE TABLE IF NOT EXISTS sent ("
@@ -47,6 +57,38 @@ static int s_exec(lt_portal_store_t *self, const char *sql, lt_err_t *err)
     lt_err_set(err, LT_ESTORE, "portal store: %s", message ? message : "failed");
     sqlite3_free(message);
     return -1;
+}
+
+//  Bring a store written before schema 1 (one table, a record shown as
+//  soon as it was reserved) up to date: its records were all answered by
+//  TraCuuHoSo then, so they stay shown; the reservations keep no body.
+//  -1 with err.
+static int s_migrate(lt_portal_store_t *self, lt_err_t *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(self->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (version < 0)
+        return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
+    if (version >= 1)
+        return 0;
+    if (s_exec(self,
+               "BEGIN IMMEDIATE;"
+               " INSERT OR IGNORE INTO shown (mahoso, agency, revision, updated, body)"
+               "  SELECT mahoso, agency, revision, updated, body FROM records"
+               "  WHERE length(body) > 0;"
+               " UPDATE records SET body = X'' WHERE length(body) > 0;"
+               " PRAGMA user_version = 1;"
+               " COMMIT;",
+               err)) {
+        if (!sqlite3_get_autocommit(self->db))
+            sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 //  Run a prepared statement without results (BEGIN, COMMIT, ROLLBACK); -1
@@ -96,15 +138,23 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
                " PRAGMA synchronous = NORMAL;",
                err)
-        || s_exec(self, s_schema, err)
-        || s_prepare(self, "SELECT revision, digest FROM records WHERE mahoso = ?1", &self->select,
-                     err)
+        || s_exec(self, s_schema, err) || s_migrate(self, err)
+        || s_prepare(self,
+                     "SELECT revision, digest, (SELECT agency FROM shown WHERE mahoso = ?1)"
+                     " FROM records WHERE mahoso = ?1",
+                     &self->select, err)
         || s_prepare(self,
                      "INSERT INTO records (mahoso, agency, revision, digest, updated, body)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mahoso) DO UPDATE SET"
                      " agency = ?2, revision = ?3, digest = ?4, updated = ?5, body = ?6",
                      &self->upsert, err)
-        || s_prepare(self, "SELECT body FROM records WHERE mahoso = ?1", &self->body, err)
+        || s_prepare(self,
+                     "INSERT INTO shown (mahoso, agency, revision, updated, body)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (mahoso) DO UPDATE SET"
+                     " agency = ?2, revision = ?3, updated = ?4, body = ?5"
+                     " WHERE ?3 >= shown.revision AND shown.agency = ?2",
+                     &self->confirm, err)
+        || s_prepare(self, "SELECT body, agency FROM shown WHERE mahoso = ?1", &self->body, err)
         || s_prepare(self,
                      "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (msgid) DO UPDATE SET state = ?2",
@@ -127,6 +177,7 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
         return;
     sqlite3_finalize(self->select);
     sqlite3_finalize(self->upsert);
+    sqlite3_finalize(self->confirm);
     sqlite3_finalize(self->body);
     sqlite3_finalize(self->mark);
     sqlite3_finalize(self->marked);
@@ -140,7 +191,8 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
     *self_p = NULL;
 }
 
-//  Number and write one record inside the open transaction; -1 with err.
+//  Number and write one record inside the open transaction; 1 (nothing
+//  written) when its MaHoSo is shown for another agency, -1 with err.
 static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_t now,
                      lt_err_t *err)
 {
@@ -148,18 +200,24 @@ static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_
     sqlite3_bind_text(self->select, 1, record->mahoso, -1, SQLITE_STATIC);
     int64_t revision = 0;
     bool same = false;
+    record->foreign = false;
     int rc = sqlite3_step(self->select);
     if (rc == SQLITE_ROW) {
         revision = sqlite3_column_int64(self->select, 0);
         const char *digest = (const char *) sqlite3_column_text(self->select, 1);
+        const char *owner = (const char *) sqlite3_column_text(self->select, 2);
         same = digest && strcmp(digest, record->digest) == 0;
+        record->foreign = owner && strcmp(owner, record->agency) != 0;
     }
     else if (rc != SQLITE_DONE)
         return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
     sqlite3_reset(self->select);
+    if (record->foreign)
+        return 1;
     if (!same)
         revision++;
     record->same = same;
+    record->number = revision;
     snprintf(record->revision, sizeof(record->revision), "%lld-%.64s", (long long) revision,
              record->digest);
     sqlite3_reset(self->upsert);
@@ -168,7 +226,7 @@ static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_
     sqlite3_bind_int64(self->upsert, 3, revision);
     sqlite3_bind_text(self->upsert, 4, record->digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(self->upsert, 5, now);
-    sqlite3_bind_blob(self->upsert, 6, record->body, (int) record->size, SQLITE_STATIC);
+    sqlite3_bind_zeroblob(self->upsert, 6, 0);   //  the body waits for the broker (confirm)
     rc = sqlite3_step(self->upsert);
     sqlite3_reset(self->upsert);
     if (rc != SQLITE_DONE)
@@ -192,13 +250,52 @@ int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, si
     if (rc == 0)
         rc = s_run(self, self->commit, err);
     if (rc && !sqlite3_get_autocommit(self->db))
+        s_run(self, self->rollback, NULL);   //  a foreign record (1) leaves nothing written
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+//  Show one confirmed record inside the open transaction, unless a later
+//  revision is shown already (calls confirmed out of order); -1 with err.
+static int s_confirm_one(lt_portal_store_t *self, const lt_portal_record_t *record, int64_t now,
+                         lt_err_t *err)
+{
+    sqlite3_reset(self->confirm);
+    sqlite3_bind_text(self->confirm, 1, record->mahoso, -1, SQLITE_STATIC);
+    sqlite3_bind_text(self->confirm, 2, record->agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(self->confirm, 3, record->number);
+    sqlite3_bind_int64(self->confirm, 4, now);
+    sqlite3_bind_blob(self->confirm, 5, record->body, (int) record->size, SQLITE_STATIC);
+    int rc = sqlite3_step(self->confirm);
+    sqlite3_reset(self->confirm);
+    if (rc != SQLITE_DONE)
+        return lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1;
+    return 0;
+}
+
+int lt_portal_store_confirm(lt_portal_store_t *self, const lt_portal_record_t *records,
+                            size_t count, lt_err_t *err)
+{
+    assert(self && (records || count == 0));
+    int64_t now = lt_time_ms();
+    pthread_mutex_lock(&self->lock);
+    int rc = s_run(self, self->begin, err);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (records[i].size > 0x7fffffff || records[i].number < 1)
+            rc = (lt_err_set(err, LT_EINVAL, "portal store: record not reserved"), -1);
+        else
+            rc = s_confirm_one(self, &records[i], now, err);
+    }
+    if (rc == 0)
+        rc = s_run(self, self->commit, err);
+    if (rc && !sqlite3_get_autocommit(self->db))
         s_run(self, self->rollback, NULL);
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
 
-int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body_p,
-                        size_t *size_p, lt_err_t *err)
+int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char *agency,
+                        char **body_p, size_t *size_p, lt_err_t *err)
 {
     assert(self && mahoso && body_p && size_p);
     pthread_mutex_lock(&self->lock);
@@ -206,7 +303,10 @@ int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, char **body
     sqlite3_bind_text(self->body, 1, mahoso, -1, SQLITE_STATIC);
     int rc = sqlite3_step(self->body);
     int result = 1;
-    if (rc == SQLITE_ROW) {
+    const char *owner = rc == SQLITE_ROW ? (const char *) sqlite3_column_text(self->body, 1) : NULL;
+    if (rc == SQLITE_ROW && agency && (!owner || strcmp(owner, agency) != 0))
+        ;   //  another agency's dossier: unknown to this one
+    else if (rc == SQLITE_ROW) {
         size_t size = (size_t) sqlite3_column_bytes(self->body, 0);
         char *body = malloc(size + 1);
         if (body) {
@@ -320,7 +420,7 @@ int64_t lt_portal_store_count(lt_portal_store_t *self)
     pthread_mutex_lock(&self->lock);
     sqlite3_stmt *stmt = NULL;
     int64_t count = -1;
-    if (sqlite3_prepare_v2(self->db, "SELECT count(*) FROM records", -1, &stmt, NULL) == SQLITE_OK
+    if (sqlite3_prepare_v2(self->db, "SELECT count(*) FROM shown", -1, &stmt, NULL) == SQLITE_OK
         && sqlite3_step(stmt) == SQLITE_ROW)
         count = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
@@ -348,6 +448,18 @@ void lt_portal_store_test(bool verbose)
     assert(strcmp(records[0].revision, "1-aa") == 0 && !records[0].same);
     assert(strcmp(records[1].revision, "1-bb") == 0);
     assert(strcmp(records[2].revision, "2-cc") == 0);
+    //  Reserved, not confirmed: nothing to look up yet.
+    char *body = NULL;
+    size_t size = 0;
+    assert(lt_portal_store_count(store) == 0);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 1);
+    assert(lt_portal_store_confirm(store, records, 2, &err) == 0);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 0);
+    assert(size == 7 && strcmp(body, "{\"v\":1}") == 0);
+    free(body);
+    //  Confirmed out of order: the later revision stays shown.
+    assert(lt_portal_store_confirm(store, &records[2], 1, &err) == 0);
+    assert(lt_portal_store_confirm(store, &records[0], 1, &err) == 0);
     assert(lt_portal_store_count(store) == 2);
     //  An identical resend keeps its revision; a return to an old content does not.
     lt_portal_record_t again[2] = {
@@ -357,15 +469,24 @@ void lt_portal_store_test(bool verbose)
     assert(lt_portal_store_put(store, again, 2, &err) == 0);
     assert(strcmp(again[0].revision, "2-cc") == 0 && again[0].same);
     assert(strcmp(again[1].revision, "2-aa") == 0 && !again[1].same);
+    //  A reservation lost before its confirmation (a crash) leaves the
+    //  confirmed record shown; its resend gets the same revision.
     lt_portal_store_destroy(&store);
     store = lt_portal_store_new(path, &err);
     assert(store);
-    char *body = NULL;
-    size_t size = 0;
-    assert(lt_portal_store_get(store, "H-1", &body, &size, &err) == 0);
+    assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":3}") == 0);
     free(body);
-    assert(lt_portal_store_get(store, "H-9", &body, &size, &err) == 1);
+    assert(lt_portal_store_get(store, "H-2", NULL, &body, &size, &err) == 0);
+    assert(size == 7 && strcmp(body, "{\"v\":2}") == 0);
+    free(body);
+    assert(lt_portal_store_put(store, &again[1], 1, &err) == 0);
+    assert(strcmp(again[1].revision, "2-aa") == 0 && again[1].same);
+    assert(lt_portal_store_confirm(store, &again[1], 1, &err) == 0);
+    assert(lt_portal_store_get(store, "H-2", NULL, &body, &size, &err) == 0);
+    assert(size == 7 && strcmp(body, "{\"v\":1}") == 0);
+    free(body);
+    assert(lt_portal_store_get(store, "H-9", NULL, &body, &size, &err) == 1);
     //  Delivery states survive a reopen; pruning forgets old ones.
     assert(lt_portal_store_marked(store, "m-1") == LT_PORTAL_UNSENT);
     assert(lt_portal_store_mark(store, "m-1", LT_PORTAL_SENDING, &err) == 0);
@@ -385,8 +506,43 @@ void lt_portal_store_test(bool verbose)
     lt_portal_store_marked_many(store, ids, 3, marks);
     assert(marks[0] == LT_PORTAL_SENT && marks[1] == LT_PORTAL_SENT
            && marks[2] == LT_PORTAL_SENDING);
+    //  A dossier shown for agency A is unknown to agency B, which cannot
+    //  number a record of it either.
+    assert(lt_portal_store_get(store, "H-1", "A", &body, &size, &err) == 0);
+    free(body);
+    assert(lt_portal_store_get(store, "H-1", "B", &body, &size, &err) == 1);
+    lt_portal_record_t other[2] = {
+        {.mahoso = "H-5", .agency = "B", .digest = "ee", .body = "{}", .size = 2},
+        {.mahoso = "H-1", .agency = "B", .digest = "ff", .body = "{}", .size = 2},
+    };
+    assert(lt_portal_store_put(store, other, 2, &err) == 1);
+    assert(!other[0].foreign && other[1].foreign);
+    assert(lt_portal_store_put(store, other, 1, &err) == 0);   //  H-5 was not kept before
+    assert(strcmp(other[0].revision, "1-ee") == 0);
     lt_portal_store_destroy(&store);
     assert(!store);
+    lt_portal_store_destroy(&store);
+    //  A store of schema 0 (records shown as soon as numbered) keeps them shown.
+    unlink(path);
+    sqlite3 *db = NULL;
+    assert(sqlite3_open(path, &db) == SQLITE_OK);
+    assert(sqlite3_exec(db,
+                        "CREATE TABLE records (mahoso TEXT PRIMARY KEY, agency TEXT NOT NULL,"
+                        " revision INTEGER NOT NULL, digest TEXT NOT NULL,"
+                        " updated INTEGER NOT NULL, body BLOB NOT NULL);"
+                        "INSERT INTO records VALUES ('H-7', 'A', 3, 'dd', 1, '{\"v\":7}')",
+                        NULL, NULL, NULL)
+           == SQLITE_OK);
+    sqlite3_close(db);
+    store = lt_portal_store_new(path, &err);
+    assert(store && lt_portal_store_count(store) == 1);
+    assert(lt_portal_store_get(store, "H-7", NULL, &body, &size, &err) == 0);
+    assert(size == 7 && strcmp(body, "{\"v\":7}") == 0);
+    free(body);
+    lt_portal_record_t old = {.mahoso = "H-7", .agency = "A", .digest = "dd", .body = "{}",
+                              .size = 2};
+    assert(lt_portal_store_put(store, &old, 1, &err) == 0);
+    assert(strcmp(old.revision, "3-dd") == 0 && old.same);
     lt_portal_store_destroy(&store);
     unlink(path);
     char side[sizeof(path) + 8];

@@ -6,13 +6,15 @@
     as DVCQG, so a one-stop system already integrated with DVCQG connects by
     changing its base URL and credentials: login (--username and the
     password in --password-file) gives a random session token that expires
-    after --session-idle seconds without use; DongBoHoSoMC and
+    after --session-idle seconds without an accepted call (one answered 0),
+    and --session-max seconds after the login whatever its use; DongBoHoSoMC and
     CapNhatTienDoHoSoMC check every record of the call first (a bad one is
     answered -1 naming its index and field, and nothing of the call is
     published), then publish each record as one message whose payload is
     the record's exact bytes, and answer 0 only once the broker confirmed
     every one on disk (else -9: send again, a resend is deduplicated).
-    TraCuuHoSo answers the latest record kept in DATA/portal.db.
+    TraCuuHoSo answers the latest record kept in DATA/portal.db once the
+    broker confirmed it (a call answered -9 shows nothing).
 
     Hub -> DVCQG (portal_client.c, deliver_many() on the runtime's
     workers: each takes every delivery waiting, up to --batch, and sends
@@ -115,6 +117,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
         goto failed;
     }
     self->session_idle_ms = idle * 1000;
+    self->session_max_ms = lt_conn_option_int(conn, "session-max") * 1000;
     self->max_sessions = (size_t) lt_conn_option_int(conn, "max-sessions");
     self->max_body = (size_t) lt_conn_option_int(conn, "max-body");
     self->max_records = (size_t) lt_conn_option_int(conn, "max-records");

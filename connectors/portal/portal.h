@@ -56,7 +56,8 @@ typedef struct {
 //  One session of the one-stop system.
 typedef struct {
     char token[PORTAL_TOKEN_LEN + 1];   //  random hex, "" when free
-    int64_t used_ms;                    //  last use, monotonic ms
+    int64_t used_ms;                    //  last accepted call (or login), monotonic ms
+    int64_t opened_ms;                  //  login, monotonic ms
 } portal_session_t;
 
 //  The connector's state.
@@ -75,6 +76,7 @@ typedef struct {
     char *agencies[PORTAL_MAX_AGENCIES];  //  madonvi codes or patterns accepted
     size_t agency_count;                  //  entries in agencies
     int64_t session_idle_ms;              //  --session-idle
+    int64_t session_max_ms;               //  --session-max
     size_t max_sessions;                  //  --max-sessions
     portal_session_t *sessions;           //  open sessions
     pthread_mutex_t session_lock;         //  guards sessions
@@ -122,7 +124,8 @@ lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t 
 lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
                            size_t *max_body, void *arg);
 
-//  Close sessions idle for longer than --session-idle (poll()).
+//  Close sessions idle for longer than --session-idle or open for longer
+//  than --session-max (poll()).
 void portal_sessions_expire(portal_t *self);
 
 //  Deliver dossiers and progress steps to DVCQG, several in one call where

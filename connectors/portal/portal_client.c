@@ -393,14 +393,16 @@ static int s_fact_many(portal_t *self, const lt_delivery_t *const *ds, size_t co
 }
 
 //  Send one message alone (the loop of -2 and -3); returns the outcome;
-//  *updating_p tells whether it went as an update.
+//  *updating_p tells whether it went as an update. refused is a DVCQG
+//  session already answered -2 (0: none), which is not used again.
 static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt_delivery_t *d,
-                              bool dossier, bool *updating_p, bool *definite, lt_err_t *err)
+                              bool dossier, bool *updating_p, uint64_t refused, bool *definite,
+                              lt_err_t *err)
 {
     *definite = false;
     const lt_envelope_t *env = d->envelope;
     s_outcome_t outcome = S_TRANSIENT;
-    uint64_t generation = 0, refused = 0;
+    uint64_t generation = 0;
     for (int tries = 0; tries < S_TRIES; tries++) {
         char token[sizeof(self->dvcqg_token)];
         outcome = s_login(self, client, refused, token, sizeof(token), &generation, err);
@@ -442,8 +444,11 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
 //  update flag and agency share one call. Items of one call come from
 //  different lanes, so their order within the call does not matter, and
 //  calls of several workers in flight at once never reorder a lane. A
-//  batch DVCQG refuses for another reason than a transient one is sent
-//  again item by item, so that -1, -2 and -3 name one record.
+//  batch answered -2 is sent again once after a new login; a batch DVCQG
+//  refuses for another reason than a transient one is sent again item by
+//  item, so that -1 and -3 name one record. A lone delivery goes alone
+//  from the start: its -1 is final, its -3 turns it into an update, and
+//  no call is made twice the same.
 
 //  One delivery of a deliver_many() call.
 typedef struct {
@@ -454,6 +459,7 @@ typedef struct {
     bool done;                   //  outcome known (no call needed)
     bool batch;                  //  may share a call
     bool covered;                //  named by a dossier_synced fact published
+    uint64_t refused;            //  DVCQG session its batch got -2 with (0: none)
     s_outcome_t outcome;         //  what became of it
 } s_item_t;
 
@@ -482,12 +488,10 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
     s_outcome_t outcome = S_TRANSIENT;
     uint8_t *records = malloc(bytes + 1);
     char token[sizeof(self->dvcqg_token)];
-    uint64_t generation = 0;
+    uint64_t generation = 0, refused = 0;
     if (!records)
         lt_err_set(&err, LT_ENOMEM, "out of memory");
-    else if (lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENDING, &err) == 0
-             && (outcome = s_login(self, client, 0, token, sizeof(token), &generation, &err))
-                    == S_OK) {
+    else if (lt_portal_store_mark_many(self->store, ids, count, LT_PORTAL_SENDING, &err) == 0) {
         size_t used = 0;
         for (size_t i = 0; i < count; i++) {
             if (i)
@@ -495,18 +499,30 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
             memcpy(records + used, batch[i]->d->payload, batch[i]->d->size);
             used += batch[i]->d->size;
         }
-        size_t len = 0;
-        char *body = s_body(token, lt_envelope_sender(head->d->envelope),
-                            head->dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
-                            head->dossier ? (head->updating ? "True" : "False") : NULL, NULL,
-                            records, used, &len);
-        json_t *answer = NULL;
         bool definite = false;
-        outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer,
-                                &definite, &err)
-                       : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
-        free(body);
-        json_decref(answer);
+        //  A -2 is about the session, not the records: a new login, then
+        //  the same records once more.
+        for (int tries = 0; tries < 2; tries++) {
+            definite = false;
+            outcome = s_login(self, client, refused, token, sizeof(token), &generation, &err);
+            if (outcome != S_OK)
+                break;
+            size_t len = 0;
+            char *body = s_body(token, lt_envelope_sender(head->d->envelope),
+                                head->dossier ? "DongBoHoSoMC" : "CapNhatTienDoHoSoMC",
+                                head->dossier ? (head->updating ? "True" : "False") : NULL, NULL,
+                                records, used, &len);
+            json_t *answer = NULL;
+            outcome = body ? s_call(self, client, self->dvcqg_service_path, body, len, &answer,
+                                    &definite, &err)
+                           : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
+            free(body);
+            json_decref(answer);
+            if (outcome != S_SESSION)
+                break;
+            portal_count(self, &self->stats.relogins);
+            refused = generation;   //  s_login logs in again unless another worker did
+        }
         lt_err_t merr;
         //  SENT once accepted; UNSENT again when DVCQG said it took nothing.
         if ((outcome == S_OK || definite)
@@ -523,6 +539,7 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
     bool alone = outcome != S_OK && outcome != S_TRANSIENT;
     for (size_t i = 0; i < count; i++) {
         batch[i]->batch = false;
+        batch[i]->refused = outcome == S_SESSION ? refused : 0;
         if (alone)
             continue;
         batch[i]->done = true;
@@ -611,8 +628,8 @@ static void s_send_alone(portal_t *self, lt_http_client_t *client, s_item_t *ite
     if (lt_portal_store_mark(self->store, id, LT_PORTAL_SENDING, item->err))
         return;
     bool definite = false;
-    item->outcome = s_send_one(self, client, d, item->dossier, &item->updating, &definite,
-                               item->err);
+    item->outcome = s_send_one(self, client, d, item->dossier, &item->updating, item->refused,
+                               &definite, item->err);
     lt_err_t merr;
     if ((item->outcome == S_OK || definite)
         && lt_portal_store_mark(self->store, id,
@@ -689,8 +706,11 @@ void portal_deliver_many(void *state, const lt_delivery_t *const *ds, size_t cou
         for (size_t j = i; j < count && n < self->max_batch && items[i].batch; j++)
             if (items[j].batch && s_same_call(&items[j], &items[i]))
                 batch[n++] = &items[j];
-        if (n > 0)
+        if (n > 1)
             s_send_batch(self, client, batch, n);
+        else if (n == 1)
+            items[i].batch = false;   //  alone: s_send_alone
+
     }
     for (size_t i = 0; i < count; i++)
         if (!items[i].done)

@@ -6,7 +6,7 @@
       POST {service_path}  {"session","madonvi","service",...}:
         DongBoHoSoMC         isUpdating "True"/"False", data = dossier records
         CapNhatTienDoHoSoMC  data = progress steps
-        TraCuuHoSo           mahoso -> the latest record kept
+        TraCuuHoSo           mahoso -> the latest record the broker confirmed
       GET /_portal/stats   the connector's counters, to loopback peers only
 
     Before a body is read (portal_gate), an unknown path gets 404 and a
@@ -71,6 +71,13 @@ static void s_send(lt_http_response_t *resp, json_t *answer)
 //  ---------------------------------------------------------------------------
 //  Sessions
 
+//  Return true when a session is open and neither idle nor open for too long.
+static bool s_session_live(const portal_t *self, const portal_session_t *s, int64_t now)
+{
+    return s->token[0] && now - s->used_ms <= self->session_idle_ms
+           && now - s->opened_ms <= self->session_max_ms;
+}
+
 //  Open a session; writes its token. -1 on no randomness.
 static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
 {
@@ -84,7 +91,7 @@ static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
     size_t slot = 0;
     for (size_t i = 0; i < self->max_sessions; i++) {
         portal_session_t *s = &self->sessions[i];
-        if (!s->token[0] || now - s->used_ms > self->session_idle_ms) {
+        if (!s_session_live(self, s, now)) {
             slot = i;
             break;
         }
@@ -93,12 +100,14 @@ static int s_session_open(portal_t *self, char token[PORTAL_TOKEN_LEN + 1])
     }
     memcpy(self->sessions[slot].token, token, PORTAL_TOKEN_LEN + 1);
     self->sessions[slot].used_ms = now;
+    self->sessions[slot].opened_ms = now;
     pthread_mutex_unlock(&self->session_lock);
     return 0;
 }
 
-//  Return true when token names a live session (and touch it).
-static bool s_session_ok(portal_t *self, const char *token)
+//  Return true when token names a live session; with touch, it counts as
+//  used now (an accepted call: a refused one keeps no session alive).
+static bool s_session_check(portal_t *self, const char *token, bool touch)
 {
     if (!token || strlen(token) != PORTAL_TOKEN_LEN)
         return false;
@@ -108,10 +117,11 @@ static bool s_session_ok(portal_t *self, const char *token)
     for (size_t i = 0; i < self->max_sessions && !ok; i++) {
         portal_session_t *s = &self->sessions[i];
         if (s->token[0] && lt_digest_equal(s->token, token)) {
-            if (now - s->used_ms > self->session_idle_ms)
+            if (!s_session_live(self, s, now))
                 memset(s, 0, sizeof(*s));
             else {
-                s->used_ms = now;
+                if (touch)
+                    s->used_ms = now;
                 ok = true;
             }
         }
@@ -125,7 +135,7 @@ void portal_sessions_expire(portal_t *self)
     int64_t now = lt_clock_ms();
     pthread_mutex_lock(&self->session_lock);
     for (size_t i = 0; i < self->max_sessions; i++)
-        if (self->sessions[i].token[0] && now - self->sessions[i].used_ms > self->session_idle_ms)
+        if (self->sessions[i].token[0] && !s_session_live(self, &self->sessions[i], now))
             memset(&self->sessions[i], 0, sizeof(self->sessions[i]));
     pthread_mutex_unlock(&self->session_lock);
 }
@@ -191,10 +201,13 @@ static void s_on_published(void *arg, const lt_publish_result_t *result)
 }
 
 //  Publish the envelopes (taken) with their payloads and wait for the
-//  broker; returns the answer of the call.
+//  broker; once it confirmed every one, the dossier records (NULL for
+//  steps) become what TraCuuHoSo answers. Returns the answer of the call.
 static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *body,
-                             const lt_dossier_span_t *spans, size_t count, bool steps)
+                             const lt_dossier_span_t *spans, size_t count,
+                             const lt_portal_record_t *records)
 {
+    bool steps = !records;
     s_batch_t *batch = calloc(1, sizeof(*batch));
     if (!batch) {
         for (size_t i = 0; i < count; i++)
@@ -279,6 +292,14 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
                         "(records already stored are not sent twice)",
                         accepted, count);
     }
+    lt_err_t err;
+    if (records && lt_portal_store_confirm(self->store, records, count, &err)) {
+        //  The broker holds them: a resend is a duplicate there, and shows them.
+        lt_log_error("event=store_error op=confirm reason=\"%s\"", err.detail);
+        portal_count(self, &self->stats.calls_unconfirmed);
+        return s_answer("-9", "the hub cannot write its record store now; send the call "
+                        "again later (records already stored are not sent twice)");
+    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.calls_ok++;
     if (steps)
@@ -311,6 +332,7 @@ typedef struct {
     lt_json_t m[C_COUNT];           //  its top-level members (absent when not there)
     char agency[65];                //  madonvi when a string, cut to 64 bytes (too long)
     char service[72];               //  service, cut to 71 bytes
+    char session[PORTAL_TOKEN_LEN + 1];   //  the session it came with, once checked
     lt_json_t *records;             //  the elements of data
     lt_dossier_span_t *spans;       //  their exact bytes
     size_t count;                   //  elements
@@ -341,7 +363,10 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
     return NULL;
 }
 
-//  DongBoHoSoMC: check, number, publish every record of the call.
+//  DongBoHoSoMC: check, number, publish every record of the call; the
+//  records are shown to TraCuuHoSo only once the broker confirmed them. A
+//  dossier belongs to the madonvi it was first shown for: a record of it
+//  under another madonvi is refused (-1).
 static json_t *s_sync(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);
@@ -391,8 +416,13 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
             .size = call->spans[i].size,
         };
     }
-    if (!answer && lt_portal_store_put(self->store, records, call->count, &err)) {
-        lt_log_error("event=store_error op=put reason=\"%s\"", err.detail);
+    int put = answer ? 0 : lt_portal_store_put(self->store, records, call->count, &err);
+    for (size_t i = 0; put == 1 && i < call->count && !answer; i++)
+        if (records[i].foreign)
+            answer = s_answer("-1", "data[%zu].MaHoSo: dossier %.255s is kept for another agency "
+                              "than madonvi %s", i, keys[i], call->agency);
+    if (put < 0 || (put == 1 && !answer)) {
+        lt_log_error("event=store_error op=put reason=\"%s\"", put < 0 ? err.detail : "refused");
         answer = s_answer("-9", "the hub cannot write its record store now, try again later");
     }
     for (size_t i = 0; i < call->count && !answer; i++) {
@@ -407,7 +437,7 @@ static json_t *s_sync(portal_t *self, s_call_t *call)
             lt_envelope_set_system(envs[i], self->username);
     }
     if (!answer)
-        answer = s_publish_all(self, envs, call->body, call->spans, call->count, false);
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, records);
     free(digests);
     free(keys);
 done:
@@ -443,15 +473,16 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
             lt_envelope_set_system(envs[i], self->username);
     }
     if (!answer)
-        answer = s_publish_all(self, envs, call->body, call->spans, call->count, true);
+        answer = s_publish_all(self, envs, call->body, call->spans, call->count, NULL);
     for (size_t i = 0; i < call->count; i++)
         lt_envelope_destroy(&envs[i]);
     free(envs);
     return answer;
 }
 
-//  TraCuuHoSo: the latest record of mahoso, byte for byte; NULL when resp
-//  was filled.
+//  TraCuuHoSo: the latest record of mahoso the broker confirmed, byte for
+//  byte, when it belongs to the call's madonvi (another agency's dossier
+//  is answered as unknown); NULL when resp was filled.
 static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp)
 {
     portal_count(self, &self->stats.lookups);
@@ -463,7 +494,7 @@ static json_t *s_lookup(portal_t *self, s_call_t *call, lt_http_response_t *resp
     char *record = NULL;
     size_t size = 0;
     lt_err_t err;
-    int rc = lt_portal_store_get(self->store, mahoso, &record, &size, &err);
+    int rc = lt_portal_store_get(self->store, mahoso, call->agency, &record, &size, &err);
     if (rc == 1)
         return s_answer("-1", "no dossier with mahoso %.255s", mahoso);
     if (rc) {
@@ -571,10 +602,12 @@ static json_t *s_parse(portal_t *self, const lt_http_request_t *req, s_call_t *c
         return s_answer("-1", "the body is refused: %s", err.detail);
     char token[PORTAL_TOKEN_LEN + 1];
     if (session && !(s_top_string(body, size, "session", token, sizeof(token))
-                     && s_session_ok(self, token))) {
+                     && s_session_check(self, token, false))) {
         portal_count(self, &self->stats.session_refused);
         return s_answer("-2", "invalid or expired session: log in again");
     }
+    if (session)
+        memcpy(call->session, token, sizeof(call->session));
     lt_json_t root;
     if (!(call->scan = lt_json_scan_new()))
         return s_answer("-9", "out of memory, send the call again later");
@@ -631,6 +664,8 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
         answer = s_answer("-1", "unknown service '%.64s'", service);
 done:;
     const char *code = json_string_value(json_object_get(answer, "error_code"));
+    if (call.session[0] && (!answer || (code && strcmp(code, "0") == 0)))
+        s_session_check(self, call.session, true);   //  accepted (a lookup answered in resp)
     if (code && strcmp(code, "-1") == 0) {
         portal_count(self, &self->stats.invalid);
         lt_log_warning("event=call_refused peer=%s service=%.64s reason=\"%s\"",

@@ -65,9 +65,11 @@ ok "error_code -3 as a number: resent as an update"
 ctl '{"numeric": false}'
 
 # 2. A -1 sent with HTTP 400: the delivery fails at once with DVCQG's message.
-ctl '{"script": [{"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại\nevent=forged"}, {"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại\nevent=forged"}]}'
+ctl '{"script": [{"service": "DongBoHoSoMC", "code": "-1", "status": 400, "message": "data[0].MaTTHC: mã thủ tục không tồn tại\nevent=forged"}]}'
 sync 3 False
 within 20 '[ "$(cstat portal dead)" = 1 ]' || fail "the refused dossier is not in dead letters"
+[ "$(calls 000.00.12.H26-PEER-3 DongBoHoSoMC)" = 1 ] \
+    || fail "the refused dossier was sent $(calls 000.00.12.H26-PEER-3 DongBoHoSoMC) times"
 "$LTHUB" dead --admin "$HUB_ADMIN" --json >"$HUB_DIR/dead.json" || fail "lthub dead"
 python3 - "$HUB_DIR/dead.json" <<'PY' || fail "the dead letter lacks DVCQG's message: $(cat "$HUB_DIR/dead.json")"
 import json, sys

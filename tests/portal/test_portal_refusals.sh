@@ -13,7 +13,7 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 portal_up -- --max-records 50 --max-body 200000 --max-request-time 3 \
-    --agencies "000.00.12.H26,000.00.13.*" --session-idle 10
+    --agencies "000.00.12.H26,000.00.13.*" --session-idle 30
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -85,49 +85,75 @@ call() { echo "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"D
 
 expect "bad session" 200 -2 "log in again" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"0000\",\"madonvi\":\"000.00.12.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+# A refused call keeps no session alive (--session-idle counts accepted
+# calls only): each check below comes with a session of its own.
+fresh() { S=$(portal_login) || fail "cannot log in to lthub-portal"; }
+fresh
 expect "status out of range" 200 -1 "data[1].TrangThaiHoSo" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2 TrangThaiHoSo 12),$(record 3)")")"
+fresh
 expect "missing MaTTHC" 200 -1 "data[2].MaTTHC" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3 MaTTHC DEL)")")"
+fresh
 expect "bad date" 200 -1 "data[0].NgayTiepNhan" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 NgayTiepNhan 20260231093000)")")"
+fresh
 expect "bad channel" 200 -1 "data[0].KenhThucHien" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 KenhThucHien 7)")")"
+fresh
 expect "progress without time" 200 -1 "data[0].ThoiDiemXuLy" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"CapNhatTienDoHoSoMC\",\"data\":[{\"MaHoSo\":\"000.00.12.H26-REF-1\"}]}")"
 deep=$(python3 -c 'print("[" * 200 + "]" * 200)')
+fresh
 expect "deep nesting" 200 -1 "nested deeper" "$(http_post "$PORTAL_URL/service" "$(call "$deep")")"
 many=$(python3 -c 'import json; print(",".join(["{}"] * 51))')
+fresh
 expect "too many records" 200 -1 "more than 50" "$(http_post "$PORTAL_URL/service" "$(call "$many")")"
+fresh
 expect "duplicate keys" 200 -1 "not a JSON object" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"session\":\"$S\",\"service\":\"TraCuuHoSo\"}")"
+fresh
 expect "bad UTF-8" 200 -1 "" "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed $'s/"x"/"\xff\xfe"/')")"
+fresh
 expect "no madonvi" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
+fresh
 expect "madonvi not served" 200 -1 "not an agency this hub serves" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"000.00.12.H26","service"/"000.00.99.H26","service"/')")"
+fresh
 expect "madonvi as a number" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"madonvi":"000.00.12.H26"/"madonvi":12/')")"
+fresh
 expect "data not an array" 200 -1 "data must be an array" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.13.H26\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":$(record 1)}")"
+fresh
 expect "empty data" 200 -1 "no record" "$(http_post "$PORTAL_URL/service" "$(call "")")"
+fresh
 expect "MaHoSo as a number" 200 -1 "data[0].MaHoSo" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 | sed 's/"MaHoSo": "[^"]*"/"MaHoSo": 12/')")")"
+fresh
 expect "NUL in a string" 200 -1 "" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed 's/"x"/"a\\u0000b"/')")"
+fresh
 expect "no isUpdating" 200 -1 "isUpdating" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"isUpdating":"False",//')")"
+fresh
 expect "session as a number" 200 -2 "log in again" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed "s/\"session\":\"$S\"/\"session\":7/")")"
+fresh
 expect "bad isUpdating" 200 -1 "isUpdating" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"False"/"Maybe"/')")"
+fresh
 expect "unknown service" 200 -1 "unknown service" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"XoaHoSo\"}")"
 # Line ends in what the one-stop system sends never split a log line.
+fresh
 expect "service with a line end" 200 -1 "unknown service" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"Xoa\\nevent=forged service\"}")"
+fresh
 expect "madonvi with a line end" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\\nevent=forged madonvi\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\"}")"
+fresh
 expect "mahoso with a line end" 200 -1 "no dossier" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"x\\r\\nevent=forged mahoso\"}")"
 sleep 0.5
@@ -166,15 +192,18 @@ ok "a trickling body is cut off after $cut s"
 
 # Nothing of the refused calls was stored anywhere.
 [ "$(hub_stat 's["store"]["messages"]')" = "$messages0" ] || fail "the broker stored refused records"
+fresh
 expect "nothing kept for lookup" 200 -1 "no dossier" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 [ "$(sim_n received)" = 0 ] || fail "DVCQG received refused records"
 ok "nothing of the refused calls reached the broker, the record store or DVCQG"
 
 # lthub-portal still serves: the same records, corrected, go through.
+fresh
 expect "valid call" 200 0 "3 records stored" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3)")")"
 within 30 '[ "$(sim_n received)" = 3 ]' || fail "the valid records did not reach DVCQG"
+fresh
 expect "identical resend" 200 0 "3 records stored" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1),$(record 2),$(record 3)")")"
 [ "$(pstat duplicates_in)" = 3 ] || fail "the resend was not deduplicated ($(pstat duplicates_in))"
@@ -182,8 +211,8 @@ sleep 2
 [ "$(sim_n received)" = 3 ] || fail "the identical resend reached DVCQG again"
 ok "a valid call goes through; its identical resend is deduplicated"
 
-# A session unused for --session-idle (10 s) is gone: -2.
-sleep 11
+# A session unused for --session-idle (30 s) is gone: -2.
+sleep 31
 expect "expired session" 200 -2 "log in again" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"TraCuuHoSo\",\"mahoso\":\"000.00.12.H26-REF-1\"}")"
 
