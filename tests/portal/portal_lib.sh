@@ -134,6 +134,16 @@ portal_sim() {
     within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the DVCQG simulator did not start"
 }
 
+# Start the independent DVCQG (tests/portal/peer_dvcqg.py) on SIM_PORT
+# instead of lthub-sim, stopped with the hub.
+portal_peer() {
+    python3 "$SRC/tests/portal/peer_dvcqg.py" "$SIM_PORT" hub-h26 "$HUB_DIR/secrets/dvcqg" \
+        >"$HUB_DIR/sim.out" 2>"$HUB_DIR/sim.err" &
+    SIM_PID=$!
+    HUB_PIDS="$HUB_PIDS $SIM_PID"
+    within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the independent DVCQG did not start"
+}
+
 # portal_conn [OPTIONS...]: start lthub-portal, wait until connected and serving.
 PORTAL_RUNS=0
 portal_conn() {

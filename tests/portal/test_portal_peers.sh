@@ -13,11 +13,7 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 portal_hub
-python3 "$SRC/tests/portal/peer_dvcqg.py" "$SIM_PORT" hub-h26 "$HUB_DIR/secrets/dvcqg" \
-    >"$HUB_DIR/sim.out" 2>"$HUB_DIR/sim.err" &
-SIM_PID=$!
-HUB_PIDS="$HUB_PIDS $SIM_PID"
-within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the independent DVCQG did not start"
+portal_peer
 portal_conn --timeout-ms 3000 --dvcqg-login-pause 3 --max-body 1048576
 
 ctl() { http_post "$SIM_URL/_ctl" "$1" | grep -q '^200 ' || fail "peer control $1"; }

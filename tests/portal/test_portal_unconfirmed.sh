@@ -11,11 +11,7 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 portal_hub
-python3 "$SRC/tests/portal/peer_dvcqg.py" "$SIM_PORT" hub-h26 "$HUB_DIR/secrets/dvcqg" \
-    >"$HUB_DIR/sim.out" 2>"$HUB_DIR/sim.err" &
-SIM_PID=$!
-HUB_PIDS="$HUB_PIDS $SIM_PID"
-within 10 'grep -q "listening on" "$HUB_DIR/sim.out"' || fail "the independent DVCQG did not start"
+portal_peer
 portal_conn --publish-timeout 3000
 ok "hub, DVCQG and lthub-portal up"
 
