@@ -54,8 +54,11 @@ for r in $(seq 1 "$ROUNDS"); do
   hub_wait 30 '[ "$(hub_stat s[\"store\"][\"pruned\"])" -ge $((r * PER - 1)) ]' || hub_fail "round $r: pruned $(hub_stat s[\"store\"][\"pruned\"])"
   hub_wait 30 '[ "$(hub_stat s[\"store\"][\"free_bytes\"])" -le 4300000 ]' || hub_fail "round $r: free pages not given back: $(hub_stat s[\"store\"][\"free_bytes\"])"
   sizes="$sizes $(stat -c %s "$HUB_DIR/data/lthub.db")"
-  totals="$totals $(hub_stat s[\"store\"][\"size_bytes\"])"
-  segs="$segs $(hub_stat s[\"store\"][\"segment_bytes\"])"
+  # The store's size and its segments' from one snapshot: a segment made
+  # or deleted between two reads would otherwise count in one, not the other.
+  snap=$(hub_stat 'str(s["store"]["size_bytes"]) + " " + str(s["store"]["segment_bytes"])')
+  totals="$totals ${snap% *}"
+  segs="$segs ${snap#* }"
 done
 echo "database file after each round:$sizes"
 echo "database + WAL + segments after each round:$totals"
