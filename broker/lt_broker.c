@@ -218,7 +218,7 @@ static void s_session_end(broker_t *self, session_t *session, const char *why)
     lt_log_info("event=session_end connector=%s reason=\"%s\" inflight=%zu", session->name, why,
                 dest ? zhashx_size(dest->inflight) : (size_t) 0);
     if (dest && dest->session == session) {
-        lt_broker_requeue(self, dest);
+        lt_broker_requeue(self, dest, why);
         dest->session = NULL;
         dest->down_since = lt_time_ms();
     }
@@ -1605,7 +1605,8 @@ static void s_test_hostile(const char *keys, const char *endpoint)
     lt_ltp_destroy(&msg);
     zsock_t *again = s_test_session(keys, "evil", endpoint, NULL, 1);
     msg = s_test_expect(again, LT_LTP_DELIVER);
-    assert(lt_ltp_delivery(msg) == held);   //  the same delivery, to the next session
+    assert(lt_ltp_delivery(msg) == held);   //  the same delivery, to the next session,
+    assert(lt_ltp_attempt(msg) == 2);       //  with a higher attempt (ltp.md section 8)
     done = lt_ltp_new(LT_LTP_DONE);
     lt_ltp_set_delivery(done, held);
     assert(lt_ltp_send(&done, zsock_resolve(again)) == 0);

@@ -50,12 +50,36 @@ void lt_broker_again(dest_t *dest, uint64_t delivery)
     dest->again[dest->again_size++] = delivery;
 }
 
-void lt_broker_requeue(broker_t *self, dest_t *dest)
+static void s_key(uint64_t delivery, char key[24]);
+static void s_attempt_failed(broker_t *self, dest_t *dest, inflight_t *item, const char *key,
+                             const char *what, const char *why, bool fail, int64_t delay_ms);
+
+void lt_broker_requeue(broker_t *self, dest_t *dest, const char *why)
 {
-    (void) self;
-    for (inflight_t *item = zhashx_first(dest->inflight); item;
+    //  Each in-flight delivery has had its attempt: counted in the store as
+    //  a timeout would be, so that the next DELIVER says a higher attempt
+    //  and a message that brings its connector down every time stops at the
+    //  attempt budget. Due again at once: the connector never answered.
+    size_t count = zhashx_size(dest->inflight);
+    uint64_t *ids = count ? malloc(count * sizeof(uint64_t)) : NULL;
+    assert(ids || !count);
+    size_t n = 0;
+    for (inflight_t *item = zhashx_first(dest->inflight); item && n < count;
          item = zhashx_next(dest->inflight))
-        lt_broker_again(dest, item->delivery);
+        ids[n++] = item->delivery;
+    for (size_t i = 0; i < n; i++) {
+        char key[24];
+        s_key(ids[i], key);
+        inflight_t *item = zhashx_lookup(dest->inflight, key);
+        if (!item)
+            continue;
+        s_attempt_failed(self, dest, item, key, "SESSION_END", why, false, 0);
+        //  Still there if the store could not take it. Looked at again
+        //  either way: the row decides (waiting, or dead).
+        zhashx_delete(dest->inflight, key);
+        lt_broker_again(dest, ids[i]);
+    }
+    free(ids);
     zhashx_purge(dest->inflight);
 }
 
@@ -339,12 +363,14 @@ static int64_t s_backoff(const lt_settings_t *st, uint32_t attempt, uint32_t ask
     return delay;
 }
 
-//  A failed attempt of an in-flight delivery (RETRY, FAIL or no answer in
-//  time): back off, or to dead letters past the budget or on FAIL. The
-//  delivery leaves the in-flight table.
+//  A failed attempt of an in-flight delivery (RETRY, FAIL, no answer in
+//  time, or its session's end): back off (at least delay_ms; none for a
+//  session's end, delay_ms 0 then), or to dead letters past the budget or
+//  on FAIL. The delivery leaves the in-flight table.
 static void s_attempt_failed(broker_t *self, dest_t *dest, inflight_t *item, const char *key,
-                             const char *what, const char *why, bool fail, uint32_t asked_ms)
+                             const char *what, const char *why, bool fail, int64_t delay_ms)
 {
+    bool session_end = strcmp(what, "SESSION_END") == 0;
     const lt_settings_t *st = lt_config_settings(self->config);
     uint64_t delivery = item->delivery;
     if (lt_broker_batch_open(self))
@@ -372,9 +398,13 @@ static void s_attempt_failed(broker_t *self, dest_t *dest, inflight_t *item, con
         zhashx_delete(dest->inflight, key);
         return;
     }
-    int64_t next_at = now + s_backoff(st, item->attempt, asked_ms);
+    int64_t next_at = session_end ? now : now + s_backoff(st, item->attempt, (uint32_t) delay_ms);
     if (lt_store_retry(self->store, delivery, reason, next_at, &err))
         lt_log_error("event=store_error op=retry reason=\"%s\"", err.detail);
+    if (session_end) {
+        zhashx_delete(dest->inflight, key);
+        return;   //  the session's end was logged once, with its count
+    }
     dest->stats.retried++;
     if (next_at < dest->due_check_at || dest->due_check_at == 0)
         dest->due_check_at = next_at;

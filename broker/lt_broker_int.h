@@ -199,7 +199,7 @@ void lt_broker_flush(broker_t *self);
 void lt_broker_dispatch(broker_t *self, dest_t *dest);
 void lt_broker_on_done(broker_t *self, session_t *session, lt_ltp_t *msg);
 void lt_broker_on_retry(broker_t *self, session_t *session, lt_ltp_t *msg, bool fail);
-void lt_broker_requeue(broker_t *self, dest_t *dest);
+void lt_broker_requeue(broker_t *self, dest_t *dest, const char *why);
 //  Requeue (with backoff) every in-flight delivery past its answer deadline.
 void lt_broker_expire_inflight(broker_t *self);
 //  Let follow-ups whose hold ended go (logged).
