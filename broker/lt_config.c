@@ -269,6 +269,52 @@ static void s_default_routes(lt_config_t *self, s_problems_t *p)
         }
 }
 
+//  Report each listed connector to which the default routes would send
+//  nothing because every one of its routes needs broker/province and it is
+//  empty (lthub-dms, lthub-axis): the hub would start and refuse every
+//  document as unroutable.
+static void s_province_needed(lt_config_t *self, s_problems_t *p)
+{
+    if (*self->settings.province)
+        return;
+    for (size_t i = 0; i < lt_catalog_size(); i++) {
+        const lt_connector_conf_t *c = lt_config_connector_find(self, lt_catalog_at(i)->name);
+        lt_routes_t *routes = c ? lt_catalog_routes(i, NULL) : NULL;
+        size_t needing = 0, size = routes ? lt_routes_size(routes) : 0;
+        for (size_t j = 0; j < size; j++)
+            needing += lt_routes_at(routes, j)->needs_province;
+        if (size > 0 && needing == size)
+            s_problem(p, c->line,
+                      "connectors/%s: broker/province is empty, so its default routes (%s:%d "
+                      "and on) are left out and nothing is routed to it: set broker/province "
+                      "(e.g. H26) or write a routes section",
+                      c->name, lt_routes_origin(routes), lt_routes_at(routes, 0)->line);
+        lt_routes_destroy(&routes);
+    }
+}
+
+//  Say why an LTP endpoint names no address, or return NULL when it does:
+//  tcp://HOST:PORT (HOST may be * or [IPv6]), ipc://PATH, inproc://NAME.
+static const char *s_endpoint_problem(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0)
+        return endpoint[6] ? NULL : "names no path (ipc://PATH)";
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return endpoint[9] ? NULL : "names no endpoint (inproc://NAME)";
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return "must start with tcp://, ipc:// or inproc://";
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    if (!colon || colon == host)
+        return "names no address: tcp://HOST:PORT (e.g. tcp://127.0.0.1:5570)";
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
+        return "needs a port from 1 to 65535: tcp://HOST:PORT (e.g. tcp://127.0.0.1:5570)";
+    return NULL;
+}
+
 //  Read the [routes] section.
 static void s_load_routes(lt_config_t *self, zconfig_t *section, const lt_zpl_t *zpl,
                           s_problems_t *p)
@@ -524,10 +570,9 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
     }
     //  Cross-checks.
     const lt_settings_t *st = &self->settings;
-    if (strncmp(st->endpoint, "tcp://", 6) && strncmp(st->endpoint, "ipc://", 6) &&
-        strncmp(st->endpoint, "inproc://", 9))
-        s_problem(&p, 0, "broker/endpoint '%s' must start with tcp://, ipc:// or inproc://",
-                  st->endpoint);
+    const char *endpoint_problem = s_endpoint_problem(st->endpoint);
+    if (endpoint_problem)
+        s_problem(&p, 0, "broker/endpoint '%s' %s", st->endpoint, endpoint_problem);
     if (lt_log_level_from_name(st->log_level) < 0)
         s_problem(&p, 0, "log/level '%s' is not error, warning, info or debug", st->log_level);
     if (st->backoff_min_ms > st->backoff_max_ms)
@@ -540,8 +585,10 @@ lt_config_t *lt_config_load(const char *path, FILE *report, lt_err_t *err)
             s_problem(&p, 0, "%s '%s' cannot be read", i ? "admin/tls_key" : "admin/tls_cert",
                       file);
     }
-    if (!routes_seen)
+    if (!routes_seen) {
         s_default_routes(self, &p);   //  checks where they go itself
+        s_province_needed(self, &p);
+    }
     for (size_t i = 0; routes_seen && i < self->route_count; i++)
         if (self->connector_count && !lt_config_connector_find(self, self->routes[i].to))
             s_problem(&p, self->routes[i].line,
@@ -796,8 +843,51 @@ void lt_config_test(bool verbose)
     unlink(path);
     free(path);
 
+    //  A broker endpoint that names no address, and default routes that
+    //  would send nothing to dms and axis for want of broker/province.
+    path = s_write_temp("broker\n    endpoint = \"tcp://\"\n"
+                        "connectors\n    dms\n    axis\n    portal\n    report\n");
+    report = NULL;
+    stream = open_memstream(&report, &report_size);
+    config = lt_config_load(path, stream, &err);
+    fclose(stream);
+    if (verbose)
+        printf("\n%s", report);
+    assert(config == NULL);
+    assert(strstr(report, ":0: broker/endpoint 'tcp://' names no address"));
+    assert(strstr(report, ":4: connectors/dms: broker/province is empty, so its default routes"));
+    assert(strstr(report, ":5: connectors/axis: broker/province is empty"));
+    assert(!strstr(report, "connectors/portal") && !strstr(report, "connectors/report"));
+    free(report);
+    unlink(path);
+    free(path);
+    const char *endpoints[] = {"tcp://127.0.0.1:", "tcp://:5570", "tcp://h:0", "tcp://h:x1",
+                               "tcp://h:70000", "ipc://", "inproc://"};
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        char text[200];
+        snprintf(text, sizeof(text), "broker\n    endpoint = \"%s\"\n", endpoints[i]);
+        path = s_write_temp(text);
+        config = lt_config_load(path, NULL, &err);
+        assert(config == NULL && strstr(err.detail, "broker/endpoint"));
+        unlink(path);
+        free(path);
+    }
+    const char *good[] = {"tcp://*:5570", "tcp://[::1]:5570", "ipc:///run/lthub.sock",
+                          "inproc://hub"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char text[200];
+        snprintf(text, sizeof(text), "broker\n    endpoint = \"%s\"\n", good[i]);
+        path = s_write_temp(text);
+        config = lt_config_load(path, NULL, &err);
+        assert(config);
+        lt_config_destroy(&config);
+        unlink(path);
+        free(path);
+    }
+
     //  The section form: the options kept for the supervisor, in file order.
-    path = s_write_temp("connectors\n    dms\n        program = \"lthub-dms\"\n"
+    path = s_write_temp("broker\n    province = \"H26\"\n"
+                        "connectors\n    dms\n        program = \"lthub-dms\"\n"
                         "        systems = \"/etc/lthub/dms-systems.cfg\"\n"
                         "        listen = \"127.0.0.1:9999\"\n        workers = 2\n"
                         "    axis\n    portal\n    report\n");

@@ -130,6 +130,10 @@ static size_t s_sink_write(char *data, size_t size, size_t count, void *arg)
         size_t cap = sink->cap ? sink->cap : 4096;
         while (cap < sink->size + bytes + 1)
             cap *= 2;
+        //  Grown on demand, never past the limit: doubling alone would
+        //  reserve up to twice it (256 MiB for a 128 MiB reply).
+        if (cap > sink->max + 1)
+            cap = sink->max + 1;
         char *grown = realloc(sink->data, cap);
         if (!grown) {
             sink->nomem = true;
@@ -485,6 +489,17 @@ void lt_http_client_test(bool verbose)
     lt_http_client_set_max_reply(client, 0);
     assert(lt_http_client_get(client, "/large", NULL, 0, &reply, &err) == LT_OK);
     assert(reply.size == 8192);
+
+    //  The reply buffer grows with what comes, from 4 KiB, and never past
+    //  the limit (plus its NUL).
+    s_sink_t sink = {.max = 5000};
+    char chunk[4097];
+    memset(chunk, 'x', sizeof(chunk));
+    assert(s_sink_write(chunk, 1, 100, &sink) == 100 && sink.cap == 4096);
+    assert(s_sink_write(chunk, 1, 4000, &sink) == 4000 && sink.cap == 5001);
+    assert(s_sink_write(chunk, 1, 900, &sink) == 900 && sink.size == 5000 && sink.cap == 5001);
+    assert(s_sink_write(chunk, 1, 1, &sink) == 0 && sink.too_big);
+    free(sink.data);
 
     //  Header injection is refused before anything is sent.
     lt_http_header_t bad[] = {{"X-Test", "a\r\nX-Evil: 1"}};

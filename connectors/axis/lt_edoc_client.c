@@ -4,8 +4,7 @@
     The edoc servers answer HTTP 200 with a JSON body whatever happened and
     put the verdict in "status" and "ErrorCode" (the SDKs read the body, not
     the HTTP status), so the body decides; an HTTP status other than 200 is
-    a proxy or a failing server speaking, and lt_http_status_transient()
-    decides.
+    a proxy or a failing server speaking, and s_http_transient() decides.
 */
 #include "lt_edoc_client.h"
 #include "lt_digest.h"
@@ -14,10 +13,11 @@
 #include "lt_log.h"
 
 #include <assert.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define S_DESC_MAX 400    //  longest updateStatus description sent
 #define S_SKIP_MEMO 256   //  skipped list items remembered, so each is logged once
@@ -129,6 +129,19 @@ static bool s_text(json_t *value, char *out, size_t size)
     return true;
 }
 
+//  Return true when a status field says OK. The reference SDK writes "OK",
+//  but servers written apart from it send "ok" or "Ok", some with blanks
+//  around it; the word cannot be mistaken for FAIL, so case and blanks
+//  are not held against it.
+static bool s_status_ok(const char *status)
+{
+    status += strspn(status, " \t");
+    size_t length = strlen(status);
+    while (length > 0 && (status[length - 1] == ' ' || status[length - 1] == '\t'))
+        length--;
+    return length == 2 && strncasecmp(status, "OK", 2) == 0;
+}
+
 //  Read the verdict of a JSON answer: OK, or a FAIL sorted by its ErrorCode.
 static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err_t *err)
 {
@@ -137,7 +150,7 @@ static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err
         lt_err_set(err, LT_EPEER, "%s: the answer has no status field", operation);
         return LT_EDOC_TRANSIENT;
     }
-    if (strcmp(status, "OK") == 0)
+    if (s_status_ok(status))
         return LT_EDOC_OK;
     json_t *code_json = json_object_get(answer, "ErrorCode");
     char code[32] = "";
@@ -147,6 +160,23 @@ static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err
     lt_err_set(err, LT_EPEER, "%s refused: ErrorCode %s: %s",
                operation, *code ? code : "(none)", desc && *desc ? desc : "(no ErrorDesc)");
     return transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
+}
+
+//  Return true when an HTTP status other than 200 is worth trying again.
+//  The edoc API answers 200 whatever happened and says its verdict in the
+//  body, so another status comes from what stands in front of it (a
+//  proxy, a load balancer) and is about the place, not the package: a 404
+//  from a balancer with no backend for the path during a deploy, a
+//  redirect to a maintenance or login page (not followed: the signed
+//  headers would go elsewhere). Every package sent there would get the
+//  same, so it is retried with backoff, bounded by the broker's attempts
+//  and age, rather than dead-lettered one by one. Statuses that speak of
+//  the request itself (400, 413, ...) or of the credentials (401, 403)
+//  stay final.
+static bool s_http_transient(long status)
+{
+    return lt_http_status_transient(status) || (status >= 300 && status <= 399)
+           || status == 404;
 }
 
 //  The body of one request: nothing, a file part, or a JSON text.
@@ -199,9 +229,11 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
     }
     lt_edoc_outcome_t outcome;
     if (reply.status != 200) {
-        bool transient = lt_http_status_transient(reply.status);
-        lt_err_set(err, LT_EPEER, "%s: HTTP status %ld: %.120s",
-                   operation, reply.status, reply.body ? reply.body : "");
+        bool transient = s_http_transient(reply.status);
+        bool redirect = reply.status >= 300 && reply.status <= 399;
+        lt_err_set(err, LT_EPEER, "%s: HTTP status %ld%s: %.120s", operation, reply.status,
+                   redirect ? " (a redirect, not followed: check the axis URL)" : "",
+                   reply.body ? reply.body : "");
         outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
     }
     else {
@@ -402,34 +434,68 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
     return LT_EDOC_OK;
 }
 
-//  Decode base64 text (line breaks allowed) with OpenSSL; NULL when it is
-//  not base64 or memory runs out.
+//  Return the value of a base64 digit (RFC 4648 alphabet), or -1.
+static int s_base64_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+//  Decode base64 text into a malloc'd buffer; NULL when it is not base64 or
+//  memory runs out. Tolerant of what the encoders in use write: line breaks
+//  (LF or CRLF, every 76 characters from a MIME encoder), blanks, and the
+//  '=' padding left out. Strict about the rest, since a garbled answer must
+//  not pass for a package: any other character (OpenSSL's decoder stopped
+//  silently at a '-'), text after the padding, padding that does not end a
+//  group, or a last group of one character (it holds no byte: cut text).
 static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
 {
-    uint8_t *out = malloc(length / 4 * 3 + 4);
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    int used = 0, last = 0;
-    bool ok = out && ctx;
-    if (ok) {
-        EVP_DecodeInit(ctx);
-        //  EVP_DecodeUpdate takes an int length: feed large inputs in slices.
-        size_t done = 0, total = 0;
-        while (ok && done < length) {
-            size_t slice = length - done > (1u << 30) ? (1u << 30) : length - done;
-            ok = EVP_DecodeUpdate(ctx, out + total, &used, (const unsigned char *) text + done,
-                                  (int) slice)
-                 >= 0;
-            total += (size_t) used;
-            done += slice;
+    uint8_t *out = malloc(length / 4 * 3 + 3);
+    if (!out)
+        return NULL;
+    uint32_t group = 0;   //  bits of the group being read
+    size_t held = 0;      //  digits in it
+    size_t pad = 0;       //  '=' seen
+    size_t total = 0;     //  bytes written
+    bool ok = true;
+    for (size_t i = 0; ok && i < length; i++) {
+        unsigned char c = (unsigned char) text[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            ok = ++pad <= 2;
+            continue;
         }
-        ok = ok && EVP_DecodeFinal(ctx, out + total, &last) == 1;
-        *size_p = total + (size_t) last;
+        int digit = s_base64_digit(c);
+        ok = digit >= 0 && pad == 0;
+        if (!ok)
+            break;
+        group = group << 6 | (uint32_t) digit;
+        if (++held == 4) {
+            out[total++] = (uint8_t) (group >> 16);
+            out[total++] = (uint8_t) (group >> 8);
+            out[total++] = (uint8_t) group;
+            group = 0;
+            held = 0;
+        }
     }
-    EVP_ENCODE_CTX_free(ctx);
+    ok = ok && held != 1 && (pad == 0 || held + pad == 4);
+    if (ok && held == 2)
+        out[total++] = (uint8_t) (group >> 4);
+    else if (ok && held == 3) {
+        out[total++] = (uint8_t) (group >> 10);
+        out[total++] = (uint8_t) (group >> 2);
+    }
     if (!ok) {
         free(out);
         return NULL;
     }
+    *size_p = total;
     return out;
 }
 

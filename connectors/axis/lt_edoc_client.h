@@ -4,11 +4,13 @@
     own lthub-dms) as one client system: it signs every call with the
     system's secret (lt_edoc_auth), posts it over one kept-alive
     lt_http_client, reads the JSON answer and sorts the outcome into OK,
-    TRANSIENT (try again later: no answer, a timeout, HTTP 5xx/408/429, an
-    answer that is not the JSON the API promises, a FAIL whose ErrorCode is
+    TRANSIENT (try again later: no answer, a timeout, HTTP 5xx/408/429, or
+    HTTP 3xx/404 from a proxy or balancer in front of the API, an answer
+    that is not the JSON the API promises, a FAIL whose ErrorCode is
     5xx/408/429) or PERMANENT (the peer refused the call for good: a FAIL
-    with ErrorCode 400, 401, 403, 404..., or an HTTP status that no retry
-    will change). The detail of a failure names the operation, the peer's
+    with ErrorCode 400, 401, 403, 404..., or an HTTP status about the
+    request or the credentials, 400, 401, 403, 413...). The status word is
+    read in any case ("OK", "ok", "Ok"). The detail of a failure names the operation, the peer's
     ErrorCode and ErrorDesc, never the secret; its code is LT_EPEER when
     the server answered (a FAIL, an HTTP error status, a garbled body) and
     the HTTP client's transport code (LT_ETIMEOUT, LT_EUNAVAIL...) when no
@@ -104,7 +106,8 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
                                       lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err);
 
 //  getEdoc: fetch one package, base64-decoded into a malloc'd buffer the
-//  caller frees. Data that is not base64 is TRANSIENT with err->code
+//  caller frees (line breaks, blanks and missing '=' padding are
+//  accepted). Data that is not base64 is TRANSIENT with err->code
 //  LT_EINVAL (an answer cut or garbled on its way; the caller counts how
 //  often the same item comes so); then, when raw_p and raw_size_p are not
 //  NULL, *raw_p holds the data text as received, cut to LT_EDOC_RAW_MAX

@@ -1,7 +1,8 @@
 /*  lt_edoc_client_test: self-test of the edoc API client against an
     in-process lt_http_server that authenticates every call with
     lt_edoc_auth_verify and answers as the test tells it to: normally, with
-    HTTP 503 or 404, a FAIL body, a truncated answer, or never.
+    HTTP 503, 404 or a redirect, a FAIL body, a truncated answer, a status
+    or base64 written the ways other implementations write them, or never.
 */
 #include "lt_edoc_client.h"
 #include "lt_http_server.h"
@@ -30,6 +31,12 @@ typedef enum {
     S_HANG,           //  never answer
     S_BAD_BASE64,     //  getEdoc data that is not base64
     S_BIG_NUMBERS,    //  lists with numbers beyond 64 bits, odd docIds
+    S_HTTP_302,       //  HTTP 302 to another place
+    S_STATUS_CASE,    //  status "ok" / "Ok" / " OK " instead of "OK"
+    S_FAIL_LOWER,     //  status "fail", ErrorCode 400
+    S_BASE64_LOOSE,   //  getEdoc data unpadded, with CRLF every 4 characters
+    S_BASE64_CUT,     //  getEdoc data with one character too few for any byte
+    S_BASE64_DASH,    //  getEdoc data with a '-' inside
 } s_mode_t;
 
 //  The test server's state.
@@ -79,6 +86,12 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     case S_HTTP_404:
         lt_http_response_set(resp, 404, "text/plain", "no such path\n");
         return LT_HTTP_ANSWER;
+    case S_HTTP_302:
+        lt_http_response_set(resp, 302, "text/html", "<a href=\"/login\">moved</a>\n");
+        return LT_HTTP_ANSWER;
+    case S_FAIL_LOWER:
+        s_json(resp, "{\"status\":\"fail\",\"ErrorCode\":\"400\",\"ErrorDesc\":\"bad\"}");
+        return LT_HTTP_ANSWER;
     case S_FAIL_500:
         s_json(resp, "{\"status\":\"FAIL\",\"ErrorCode\":\"500\",\"ErrorDesc\":\"later\"}");
         return LT_HTTP_ANSWER;
@@ -114,9 +127,13 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
             pthread_mutex_lock(&server->lock);
             snprintf(server->last_to, sizeof(server->last_to), "%s", to ? to : "");
             pthread_mutex_unlock(&server->lock);
-            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"DocId\":\"D-1\"}");
+            s_json(resp, mode == S_STATUS_CASE
+                             ? "{\"status\":\"Ok\",\"ErrorCode\":\"0\",\"DocId\":\"D-2\"}"
+                             : "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"DocId\":\"D-1\"}");
         }
     }
+    else if (strcmp(path, "/api/getReceivedEdocList") == 0 && mode == S_STATUS_CASE)
+        s_json(resp, "{\"status\":\" ok \",\"ErrorCode\":\"0\",\"data\":[{\"docId\":\"C1\"}]}");
     else if (strcmp(path, "/api/getReceivedEdocList") == 0 && mode == S_BIG_NUMBERS)
         //  A docId beyond 64 bits makes jansson refuse the text as it is;
         //  the other items are still taken (a number read then as a real),
@@ -140,6 +157,19 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     else if (strcmp(path, "/api/getEdoc") == 0) {
         if (mode == S_BAD_BASE64) {
             s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"@@not base64@@\"}");
+            return LT_HTTP_ANSWER;
+        }
+        if (mode == S_BASE64_DASH) {
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"YWJj-ZGU=\"}");
+            return LT_HTTP_ANSWER;
+        }
+        if (mode == S_BASE64_LOOSE || mode == S_BASE64_CUT) {
+            //  "abcde" is YWJjZGU= padded; Java's MIME encoder breaks lines
+            //  with CRLF, and encoders told not to pad leave the '=' out.
+            //  One character past a whole group carries no byte: garbled.
+            s_json(resp, mode == S_BASE64_LOOSE
+                             ? "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"YWJj\\r\\nZGU\"}"
+                             : "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"YWJjZ\"}");
             return LT_HTTP_ANSWER;
         }
         unsigned char b64[256];
@@ -249,6 +279,20 @@ void lt_edoc_client_test(bool verbose)
     free(raw);
     assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
     assert(data == NULL && err.code == LT_EINVAL);
+    //  Base64 without its padding, broken into CRLF lines, is whole data.
+    s_mode(&server, S_BASE64_LOOSE);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, &raw, &raw_size, &err) == LT_EDOC_OK);
+    assert(size == 5 && memcmp(data, "abcde", 5) == 0 && raw == NULL);
+    free(data);
+    //  A lone character after the last whole group holds no byte, and a
+    //  character outside the alphabet does not end the data early: neither
+    //  is base64.
+    s_mode(&server, S_BASE64_CUT);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL);
+    s_mode(&server, S_BASE64_DASH);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
+    assert(data == NULL && err.code == LT_EINVAL);
     s_mode(&server, S_NORMAL);
     //  An id that cannot travel as a header exactly is refused before any call.
     int before = server.requests;
@@ -272,6 +316,17 @@ void lt_edoc_client_test(bool verbose)
     assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
     assert(count == 3);   //  the same again (the skipped ones logged only the first time)
     free(items);
+    s_mode(&server, S_NORMAL);
+
+    //  The status word in any case, with blanks around it, is OK (servers
+    //  written apart from the reference SDK send "ok" or "Ok").
+    s_mode(&server, S_STATUS_CASE);
+    assert(lt_edoc_client_list(client, "edoc", &items, &count, &err) == LT_EDOC_OK);
+    assert(count == 1 && strcmp(items[0].doc_id, "C1") == 0);
+    free(items);
+    assert(lt_edoc_client_send(client, S_PACKAGE, 5, "edoc", NULL, 0, NULL, doc_id, &err)
+           == LT_EDOC_OK);
+    assert(strcmp(doc_id, "D-2") == 0);
     s_mode(&server, S_NORMAL);
 
     //  updateStatus: the description travels as printable ASCII (header
@@ -312,7 +367,12 @@ void lt_edoc_client_test(bool verbose)
         const char *detail;
     } cases[] = {
         {S_HTTP_503, LT_EDOC_TRANSIENT, "HTTP status 503"},
-        {S_HTTP_404, LT_EDOC_PERMANENT, "HTTP status 404"},
+        //  Not the API's answer but a proxy's or a load balancer's, about
+        //  the place rather than the package: transient, as every
+        //  package sent there would get the same.
+        {S_HTTP_404, LT_EDOC_TRANSIENT, "HTTP status 404"},
+        {S_HTTP_302, LT_EDOC_TRANSIENT, "HTTP status 302"},
+        {S_FAIL_LOWER, LT_EDOC_PERMANENT, "ErrorCode 400: bad"},
         {S_FAIL_500, LT_EDOC_TRANSIENT, "ErrorCode 500: later"},
         {S_FAIL_400, LT_EDOC_PERMANENT, "ErrorCode 400: bad package"},
         {S_TRUNCATED, LT_EDOC_TRANSIENT, "not a JSON object"},
