@@ -19,6 +19,18 @@
     of each connection's start and close (s_connection), and a sweeper
     thread shuts down the sockets of those past it, in the header phase as
     in the body.
+
+    The budget (limits.max_inflight_body) bounds the body bytes held by all
+    requests at once, whatever their number: each request counts its body
+    against it under the server's mutex, the whole declared Content-Length
+    as soon as the headers are in (so the buffer is allocated once, at its
+    size), a chunked body chunk by chunk. A request the budget cannot take
+    gets 503 with Retry-After once its body is read and dropped (as for a
+    413; a client waiting for "100 Continue" gets it at once), and what it
+    held goes back as soon as its body is dropped or freed: at its answer's
+    completion, which MHD reports on every end (answered, client gone, idle
+    timeout, deadline sweep, server stopped). Without it, connections x
+    max_body could be held by clients the handler would refuse anyway.
 */
 #include "lt_http_server.h"
 
@@ -52,6 +64,13 @@
 #define S_DRAIN_MIN (1024u * 1024)
 //  How often connections are checked against max_request_s.
 #define S_SWEEP_MS 200
+//  Default budget of body bytes held at once: S_BUDGET_FACTOR bodies of
+//  the largest size, and never less than S_BUDGET_MIN.
+#define S_BUDGET_FACTOR 4
+#define S_BUDGET_MIN    (64u * 1024 * 1024)
+//  Seconds a client refused for the budget is asked to wait: bodies in
+//  flight are answered and freed within a few seconds on a healthy link.
+#define S_RETRY_AFTER "5"
 
 //  Multipart/form-data bounds: RFC 2046 allows a boundary of 1 to 70
 //  characters; the header block of one part is read whole before its body,
@@ -122,6 +141,8 @@ struct _lt_http_server_t {
     pthread_cond_t cond;             //  signalled when stopping
     bool stopping;                   //  destroy has begun: hung requests go
     s_conn_t *conns;                 //  open connections (guarded by mutex)
+    size_t held;                     //  body bytes counted by requests (guarded by mutex)
+    uint64_t busy_refused;           //  requests answered 503 for the budget (guarded by mutex)
     pthread_t sweeper;               //  closes connections past max_request_s
     bool sweeping;                   //  the sweeper runs
     char mhd_error[256];             //  MHD's last log line, for start errors
@@ -136,6 +157,9 @@ struct _lt_http_request_t {
     size_t size;                        //  body bytes
     size_t cap;                         //  body bytes allocated
     bool too_big;                       //  over max_body: answer 413
+    bool over_budget;                   //  over the server's body budget: answer 503
+    size_t charged;                     //  body bytes counted against the budget
+    size_t declared;                    //  Content-Length within the limit, or 0
     size_t discarded;                   //  bytes dropped after too_big or refused
     size_t drain_limit;                 //  close when more than this is dropped
     lt_http_response_t *answer;         //  the gate's answer, sent after the drain, or NULL
@@ -175,6 +199,41 @@ __attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const cha
 static void s_response_clear(lt_http_response_t *resp);
 static void s_form_destroy(s_form_t **form_p);
 
+//  Count the body of req against the server's budget up to want bytes in
+//  all (a request never counts less than it did); false, and nothing more
+//  counted, when the budget cannot take them.
+static bool s_budget_take(lt_http_request_t *req, size_t want)
+{
+    if (want <= req->charged)
+        return true;
+    lt_http_server_t *self = req->server;
+    size_t more = want - req->charged;
+    pthread_mutex_lock(&self->mutex);
+    bool fits = more <= self->limits.max_inflight_body - self->held;
+    if (fits)
+        self->held += more;
+    else
+        self->busy_refused++;
+    pthread_mutex_unlock(&self->mutex);
+    if (fits)
+        req->charged = want;
+    return fits;
+}
+
+//  Give back what req counted against the budget (its body is freed or
+//  about to be); safe to call again.
+static void s_budget_release(lt_http_request_t *req)
+{
+    if (!req->charged)
+        return;
+    lt_http_server_t *self = req->server;
+    pthread_mutex_lock(&self->mutex);
+    assert(self->held >= req->charged);
+    self->held -= req->charged;
+    pthread_mutex_unlock(&self->mutex);
+    req->charged = 0;
+}
+
 //  MHD completion callback: free the per-request state.
 static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
@@ -191,6 +250,7 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
     }
     s_form_destroy(&req->form);
     free(req->body);
+    s_budget_release(req);
     if (req->answer) {
         s_response_clear(req->answer);
         free(req->answer);
@@ -277,18 +337,29 @@ static void *s_sweep(void *arg)
     return NULL;
 }
 
-//  Queue a plain-text answer without involving the handler.
+//  Queue a plain-text answer without involving the handler, with a
+//  Retry-After header when retry_after is not NULL.
 static enum MHD_Result s_queue_text(struct MHD_Connection *connection, unsigned status,
-                                    const char *text)
+                                    const char *text, const char *retry_after)
 {
     struct MHD_Response *response
         = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
     if (!response)
         return MHD_NO;
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    if (retry_after)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
     enum MHD_Result rc = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
     return rc;
+}
+
+//  Queue the answer to a request whose body the budget could not take.
+static enum MHD_Result s_queue_busy(struct MHD_Connection *connection)
+{
+    return s_queue_text(connection, 503,
+                        "server busy: too many request bodies in memory, retry later\n",
+                        S_RETRY_AFTER);
 }
 
 //  Grow a buffer to hold need bytes (+1 for a NUL); false on no memory.
@@ -685,7 +756,7 @@ static enum MHD_Result s_queue_response(lt_http_request_t *req, lt_http_response
 static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req)
 {
     if (!s_reserve(&req->body, &req->cap, req->size))
-        return s_queue_text(req->connection, 500, "out of memory\n");
+        return s_queue_text(req->connection, 500, "out of memory\n", NULL);
     req->body[req->size] = 0;
     if (req->conn) {
         pthread_mutex_lock(&self->mutex);
@@ -811,9 +882,22 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             req->too_big = true;
             size_t allowance = req->max_body > S_DRAIN_MIN ? req->max_body : S_DRAIN_MIN;
             if (waits || !known || declared - req->max_body > allowance)
-                return s_queue_text(connection, 413, "request body too large\n");
+                return s_queue_text(connection, 413, "request body too large\n", NULL);
             req->drain_limit = (size_t) declared;
             return MHD_YES;
+        }
+        //  The whole declared body is counted before a byte of it is
+        //  kept; over the budget it is dropped as it comes (MHD never
+        //  passes more than the declared length) and answered 503.
+        if (length && declared > 0) {
+            if (!s_budget_take(req, (size_t) declared)) {
+                req->over_budget = true;
+                if (waits)
+                    return s_queue_busy(connection);
+                req->drain_limit = (size_t) declared;
+                return MHD_YES;
+            }
+            req->declared = (size_t) declared;
         }
         s_stream_parts(req);
         return MHD_YES;
@@ -828,16 +912,22 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         size_t chunk = *upload_data_size;
         *upload_data_size = 0;
         size_t held = req->streamed ? req->received : req->size;
-        if (!req->too_big && !req->answer && chunk > req->max_body - held) {
+        bool dropping = req->too_big || req->over_budget || req->answer;
+        if (!dropping && chunk > req->max_body - held)
             req->too_big = true;
+        else if (!dropping && !s_budget_take(req, held + chunk))
+            req->over_budget = true;   //  a chunked body that grew past the budget
+        if (!dropping && (req->too_big || req->over_budget)) {
             req->drain_limit = req->max_body;
             free(req->body);
             req->body = NULL;
             req->size = req->cap = 0;
             s_form_destroy(&req->form);
+            s_budget_release(req);
         }
-        if (req->too_big || req->answer) {
-            //  Drop the rest of an oversized or refused body, within reason.
+        if (req->too_big || req->over_budget || req->answer) {
+            //  Drop the rest of an oversized, refused or over-budget body,
+            //  within reason.
             req->discarded += chunk;
             return req->discarded > req->drain_limit ? MHD_NO : MHD_YES;
         }
@@ -846,6 +936,13 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             if (req->form)
                 s_form_feed(req->form, upload_data, chunk);   //  malformed: read on, no parts
             return MHD_YES;
+        }
+        if (!req->body && req->declared) {
+            //  At its size at once: doubling up to it could take twice.
+            req->body = malloc(req->declared + 1);
+            if (!req->body)
+                return MHD_NO;
+            req->cap = req->declared + 1;
         }
         if (!s_reserve(&req->body, &req->cap, req->size + chunk))
             return MHD_NO;
@@ -861,7 +958,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         return rc;
     }
     if (req->too_big)
-        return s_queue_text(connection, 413, "request body too large\n");
+        return s_queue_text(connection, 413, "request body too large\n", NULL);
+    if (req->over_budget)
+        return s_queue_busy(connection);
     if (req->form)
         s_form_end(req->form);
     return s_dispatch(self, req);
@@ -960,6 +1059,16 @@ lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
     self->limits = *limits;
     if (!self->limits.max_body)
         self->limits.max_body = LT_HTTP_MAX_BODY;
+    if (!self->limits.max_inflight_body) {
+        size_t body = self->limits.max_body;
+        self->limits.max_inflight_body
+            = body > SIZE_MAX / S_BUDGET_FACTOR ? SIZE_MAX : body * S_BUDGET_FACTOR;
+        if (self->limits.max_inflight_body < S_BUDGET_MIN)
+            self->limits.max_inflight_body = S_BUDGET_MIN;
+    }
+    //  A body the limit allows must fit alone, or it could never be served.
+    if (self->limits.max_inflight_body < self->limits.max_body)
+        self->limits.max_inflight_body = self->limits.max_body;
     if (!self->limits.max_parts)
         self->limits.max_parts = 16;
     if (!self->limits.max_connections)
@@ -1058,6 +1167,17 @@ uint16_t lt_http_server_port(const lt_http_server_t *self)
 {
     assert(self);
     return self->port;
+}
+
+size_t lt_http_server_body_held(lt_http_server_t *self, uint64_t *refused)
+{
+    assert(self);
+    pthread_mutex_lock(&self->mutex);
+    size_t held = self->held;
+    if (refused)
+        *refused = self->busy_refused;
+    pthread_mutex_unlock(&self->mutex);
+    return held;
 }
 
 const char *lt_http_request_method(const lt_http_request_t *req)
@@ -1608,10 +1728,46 @@ static void s_test_form_server(uint16_t port)
     }
 }
 
+//  Test helper: connect to port, send head and then sent zero bytes of a
+//  body; return the socket (answers wait up to 5 s).
+static int s_test_raw_open(uint16_t port, const char *head, size_t sent)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval wait = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+    size_t len = strlen(head);
+    assert(send(fd, head, len, MSG_NOSIGNAL) == (ssize_t) len);
+    char *zeros = calloc(1, sent + 1);
+    assert(zeros);
+    assert(send(fd, zeros, sent, MSG_NOSIGNAL) == (ssize_t) sent);
+    free(zeros);
+    return fd;
+}
+
+//  Test helper: true once the server counts want body bytes against its
+//  budget (within 3 s).
+static bool s_test_held(lt_http_server_t *server, size_t want)
+{
+    for (int i = 0; i < 600; i++) {
+        if (lt_http_server_body_held(server, NULL) == want)
+            return true;
+        usleep(5000);
+    }
+    fprintf(stderr, "lt_http_server: %zu body bytes held, want %zu\n",
+            lt_http_server_body_held(server, NULL), want);
+    return false;
+}
+
 //  Self-test of the whole-request deadline (max_request_s, 1 s here): a
 //  client sending its headers a byte at a time is cut off at the deadline
 //  although it is never idle, others are served meanwhile, a slow upload
-//  within the deadline and a handler that takes longer are answered.
+//  within the deadline and a handler that takes longer are answered. A
+//  body stalled mid-way is cut too, and what it held from the budget goes
+//  back.
 static void s_test_deadline(void)
 {
     int calls = 0;
@@ -1633,6 +1789,9 @@ static void s_test_deadline(void)
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+    int stalled = s_test_raw_open(
+        port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 10);
+    assert(s_test_held(server, 100));
     int64_t start = lt_clock_ms();
     const char *head = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     bool closed = false;
@@ -1655,6 +1814,8 @@ static void s_test_deadline(void)
     int64_t took = lt_clock_ms() - start;
     close(fd);
     assert(closed && took >= 900 && took < 2500);
+    assert(s_test_held(server, 0));
+    close(stalled);
     //  A body that takes 0.6 s, within the deadline.
     char answer[512];
     const char *request = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -1668,6 +1829,109 @@ static void s_test_deadline(void)
     assert(reply.status == 200 && strcmp(reply.body, "slept") == 0);
     lt_http_reply_free(&reply);
     lt_http_client_destroy(&client);
+    lt_http_server_destroy(&server);
+}
+
+//  Self-test of the budget of body bytes held at once (2.5 bodies of the
+//  1 MiB limit here): two bodies under way hold 2 MiB; a third, declared
+//  or chunked, gets 503 with Retry-After and the handler never sees it; a
+//  small request is served meanwhile; a client gone mid-body and an
+//  answered one give their share back, to zero.
+static void s_test_budget(void)
+{
+    const size_t mib = 1024 * 1024;
+    int calls = 0;
+    lt_err_t err;
+    lt_http_limits_t limits
+        = {.max_body = mib, .max_inflight_body = 2 * mib + mib / 2, .idle_timeout_s = 30};
+    lt_http_server_t *server
+        = lt_http_server_new("127.0.0.1", 0, s_test_handler, &calls, &limits, &err);
+    assert(server);
+    uint16_t port = lt_http_server_port(server);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             mib);
+    //  Two bodies under way count their whole declared length.
+    int gone = s_test_raw_open(port, head, 64 * 1024);
+    assert(s_test_held(server, mib));
+    int slow = s_test_raw_open(port, head, 64 * 1024);
+    assert(s_test_held(server, 2 * mib));
+    //  A third one is over the budget: read, dropped, answered 503.
+    size_t size = strlen(head) + mib;
+    char *request = calloc(1, size + 64 * 1024);
+    assert(request);
+    memcpy(request, head, strlen(head));
+    char answer[1024];
+    assert(s_test_raw_request(port, request, size, size, 0, answer, sizeof(answer)) == 503);
+    assert(strstr(answer, "\r\nRetry-After: 5\r\n"));
+    assert(strstr(answer, "\r\n\r\nserver busy: too many request bodies in memory"));
+    //  Waiting for "100 Continue": 503 from the headers alone.
+    snprintf(head, sizeof(head),
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+             "Expect: 100-continue\r\n\r\n",
+             mib);
+    assert(s_test_raw_status(port, head) == 503);
+    //  Chunked, 768 KiB: counted as it comes, refused past 512 KiB.
+    size_t len = (size_t) snprintf(request, 256,
+                                   "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 12; i++) {
+        len += (size_t) snprintf(request + len, 16, "10000\r\n");
+        memset(request + len, 'c', 0x10000);
+        len += 0x10000;
+        memcpy(request + len, "\r\n", 2);
+        len += 2;
+    }
+    memcpy(request + len, "0\r\n\r\n", 5);
+    len += 5;
+    assert(s_test_raw_request(port, request, len, 4096, 0, answer, sizeof(answer)) == 503);
+    assert(strstr(answer, "\r\nRetry-After: 5\r\n"));
+    assert(s_test_held(server, 2 * mib));
+    uint64_t refused = 0;
+    lt_http_server_body_held(server, &refused);
+    assert(refused == 3);
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
+    //  A small request is served meanwhile.
+    const char *small = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        "Content-Length: 100\r\n\r\n";
+    memset(request, 's', 100);
+    len = strlen(small);
+    memmove(request + len, request, 100);
+    memcpy(request, small, len);
+    assert(s_test_raw_request(port, request, len + 100, len + 100, 0, answer, sizeof(answer))
+           == 200);
+    assert(strstr(answer, "POST /echo q=- x=- size=100 "));
+    //  A client gone mid-body gives its share back; an answered one too.
+    close(gone);
+    assert(s_test_held(server, mib));
+    char *rest = calloc(1, mib);
+    assert(rest);
+    assert(send(slow, rest, mib - 64 * 1024, MSG_NOSIGNAL) == (ssize_t) (mib - 64 * 1024));
+    free(rest);
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < sizeof(answer)
+           && (n = recv(slow, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
+        got += (size_t) n;
+    answer[got] = 0;
+    close(slow);
+    assert(strncmp(answer, "HTTP/1.1 200", 12) == 0);
+    assert(strstr(answer, "POST /echo q=- x=- size=1048576 "));
+    assert(s_test_held(server, 0));
+    //  With the budget free again, a whole body is taken.
+    snprintf(head, sizeof(head),
+             "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             mib);
+    memset(request, 0, size);
+    memcpy(request, head, strlen(head));
+    assert(s_test_raw_request(port, request, size, size, 0, answer, sizeof(answer)) == 200);
+    assert(s_test_held(server, 0));
+    lt_http_server_body_held(server, &refused);
+    assert(refused == 3 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 3);
+    free(request);
     lt_http_server_destroy(&server);
 }
 
@@ -1924,6 +2188,7 @@ void lt_http_server_test(bool verbose)
     free(data);
     s_test_gate_server();
     s_test_deadline();
+    s_test_budget();
     if (verbose)
         printf("OK\n");
 }

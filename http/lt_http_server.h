@@ -7,7 +7,10 @@
     whose excess is read and dropped up to the limit again, after which the
     connection is closed), parses multipart/form-data parts as they arrive
     when the request carries them (keeping the parts, not the raw body),
-    then calls the handler once with the complete request. The handler fills a response (status, body, headers),
+    then calls the handler once with the complete request. The bodies held
+    by all requests in flight share one budget (limits.max_inflight_body):
+    a body that would pass it gets 503 with Retry-After, its bytes are
+    dropped, and the handler is not called. The handler fills a response (status, body, headers),
     or asks to hang: the connection is then held without an answer until the
     server is destroyed or the hang limit passes, which is how simulators
     inject "accept and never answer" faults.
@@ -57,6 +60,8 @@ typedef struct {
     unsigned max_hang_s;            //  longest a hung request is held (default 600 s)
     unsigned max_per_ip;            //  concurrent connections per client address (0: no limit)
     unsigned max_request_s;         //  whole request, headers too, from the accept (0: no limit)
+    size_t max_inflight_body;       //  body bytes held by all requests at once (default
+                                    //  4 x max_body, at least 64 MiB; never below max_body)
 } lt_http_limits_t;
 
 //  What the handler wants done with the request.
@@ -116,6 +121,10 @@ void lt_http_server_destroy(lt_http_server_t **self_p);
 
 //  Return the port the server listens on.
 uint16_t lt_http_server_port(const lt_http_server_t *self);
+
+//  Return the request body bytes counted against max_inflight_body now,
+//  and (when refused is not NULL) how many requests got 503 for it so far.
+size_t lt_http_server_body_held(lt_http_server_t *self, uint64_t *refused);
 
 //  Return the request method ("GET", "POST", ...).
 const char *lt_http_request_method(const lt_http_request_t *req);

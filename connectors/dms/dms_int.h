@@ -98,6 +98,7 @@ typedef struct {
     unsigned max_per_ip;              //  --max-per-ip
     unsigned idle_timeout_s;          //  --idle-timeout
     unsigned max_request_s;           //  --max-request-time
+    size_t max_inflight_body;         //  --max-inflight-body (0: lt_http_server's default)
     pthread_mutex_t seen_lock;        //  guards seen and seen_purged
     zhashx_t *seen;                   //  "system/signature" -> int64_t expiry (fresh systems)
     int64_t seen_purged;              //  when seen was last purged (Unix ms)

@@ -31,6 +31,9 @@ const lt_option_t dms_options[] = {
                "seconds a connection may stay silent before it is closed"),
     LT_OPT_NUM("max-request-time", "600", 1, 86400,
                "seconds a request (headers and body) may take to arrive"),
+    LT_OPT_NUM("max-inflight-body", "0", 0, 1LL << 40,
+               "request body bytes held in memory at once, all connections together (over it: "
+               "HTTP 503); 0: 4 x the largest body, at least 64 MiB"),
     LT_OPT_NUM("max-register", "16777216", 1024, 256LL * 1024 * 1024,
                "largest registerDocuments body, bytes"),
     LT_OPT_NUM("max-entries", "10000", 1, 100000, "register entries per registerDocuments call"),

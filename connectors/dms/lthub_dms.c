@@ -151,6 +151,7 @@ static int s_init(lt_conn_t *conn, void **state_p, lt_err_t *err)
     self->max_per_ip = (unsigned) lt_conn_option_int(conn, "max-per-ip");
     self->idle_timeout_s = (unsigned) lt_conn_option_int(conn, "idle-timeout");
     self->max_request_s = (unsigned) lt_conn_option_int(conn, "max-request-time");
+    self->max_inflight_body = (size_t) lt_conn_option_int(conn, "max-inflight-body");
     snprintf(self->tls_cert, sizeof(self->tls_cert), "%s", tls_cert);
     snprintf(self->tls_key, sizeof(self->tls_key), "%s", tls_key);
     snprintf(self->data_dir, sizeof(self->data_dir), "%s", data);
@@ -201,6 +202,7 @@ static int s_start(void *state, lt_err_t *err)
             .max_per_ip = self->max_per_ip,
             .idle_timeout_s = self->idle_timeout_s,
             .max_request_s = self->max_request_s,
+            .max_inflight_body = self->max_inflight_body,
         },
         .gate = s_gate,
         .tls_cert = *self->tls_cert ? self->tls_cert : NULL,
@@ -341,6 +343,13 @@ json_t *dms_stats_json(dms_t *self)
         "arrivals_failed", (json_int_t) s.arrivals_failed, "rejected_kept",
         (json_int_t) s.rejected_kept, "mailbox_full", (json_int_t) s.mailbox_full,
         "bound_refusals", (json_int_t) s.bound_refusals);
+    if (out && self->server) {
+        //  The HTTP edge's body budget: bytes held now, requests refused 503.
+        uint64_t busy = 0;
+        size_t held = lt_http_server_body_held(self->server, &busy);
+        json_object_set_new(out, "body_held", json_integer((json_int_t) held));
+        json_object_set_new(out, "body_busy", json_integer((json_int_t) busy));
+    }
     if (out) {
         json_object_set_new(out, "mailboxes", counts ? counts : json_object());
         json_t *bounds = dms_bounds_json(self);

@@ -185,6 +185,7 @@ static int s_start(void *state, lt_err_t *err)
             .max_per_ip = (unsigned) lt_conn_option_int(self->conn, "max-per-ip"),
             .idle_timeout_s = (unsigned) lt_conn_option_int(self->conn, "idle-timeout"),
             .max_request_s = (unsigned) lt_conn_option_int(self->conn, "max-request-time"),
+            .max_inflight_body = (size_t) lt_conn_option_int(self->conn, "max-inflight-body"),
         },
         .gate = portal_gate,
     };
@@ -232,6 +233,13 @@ static void s_stats(void *state, json_t *out)
         (json_int_t) s.failed, "facts", (json_int_t) s.facts, "last_error", s.last_error,
         "last_error_at", (json_int_t) s.last_error_at, "batches", (json_int_t) s.batches,
         "batched", (json_int_t) s.batched);
+    if (portal && self->server) {
+        //  The HTTP edge's body budget: bytes held now, requests refused 503.
+        uint64_t busy = 0;
+        size_t held = lt_http_server_body_held(self->server, &busy);
+        json_object_set_new(portal, "body_held", json_integer((json_int_t) held));
+        json_object_set_new(portal, "body_busy", json_integer((json_int_t) busy));
+    }
     if (portal)
         json_object_set_new(out, "portal", portal);
 }

@@ -120,7 +120,8 @@ lt_http_action_t portal_handle(const lt_http_request_t *req, lt_http_response_t 
                                void *arg);
 
 //  The adapter API's gate (lt_http_gate_fn): 404, 405 and the login's body
-//  limit, before a body is read.
+//  limit, before a body is read. It cannot check a service call's session,
+//  which the protocol puts in the body (spec/peers.md B).
 lt_http_gate_t portal_gate(const lt_http_request_t *req, lt_http_response_t *resp,
                            size_t *max_body, void *arg);
 

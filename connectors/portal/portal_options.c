@@ -29,6 +29,9 @@ const lt_option_t portal_options[] = {
                "seconds a connection may stay silent before it is closed"),
     LT_OPT_NUM("max-request-time", "300", 1, 86400,
                "seconds a request (headers and body) may take to arrive"),
+    LT_OPT_NUM("max-inflight-body", "0", 0, 1LL << 40,
+               "request body bytes held in memory at once, all connections together (over it: "
+               "HTTP 503); 0: 4 x max-body, at least 64 MiB"),
     LT_OPT_NUM("max-records", "1000", 1, 100000, "records or steps per service call at most"),
     LT_OPT_NUM("publish-timeout", "15000", 100, 600000,
                "ms to wait for the broker's ACCEPTED before answering -9"),

@@ -12,10 +12,15 @@
     Before a body is read (portal_gate), an unknown path gets 404 and a
     method other than POST 405, and a login body is held to 64 KiB. A
     service call's session is checked before its body is parsed (-2), so
-    that a client without one makes the hub parse nothing.
+    that a client without one makes the hub parse nothing. It cannot be
+    checked before the body is read: the protocol carries it in the JSON
+    body, not in a header, the query or the path. What clients without a
+    session can make the hub hold is bounded instead by lt_http_server's
+    budget of body bytes in flight (--max-inflight-body, then HTTP 503).
 
     Every answer is HTTP 200 with {"error_code","message"} except the login
-    refusal and the body limits of lt_http_server (413). The body is
+    refusal and the body limits of lt_http_server (413, and 503 when the
+    bodies in flight fill --max-inflight-body). The body is
     checked before anything else: size (lt_http_server), nesting depth and
     item count (lt_dossier_spans, before anything is allocated), JSON with
     valid UTF-8 and no duplicate keys (lt_json_scan, which accepts what
