@@ -68,6 +68,10 @@
 //  the largest size, and never less than S_BUDGET_MIN.
 #define S_BUDGET_FACTOR 4
 #define S_BUDGET_MIN    (64u * 1024 * 1024)
+//  A body up to this size (or a sixteenth of the budget, if less) is never
+//  refused for the budget; with the connection limit it bounds what the
+//  budget lets past (64 connections: 64 MiB).
+#define S_BUDGET_SMALL  (1024u * 1024)
 //  Seconds a client refused for the budget is asked to wait: bodies in
 //  flight are answered and freed within a few seconds on a healthy link.
 #define S_RETRY_AFTER "5"
@@ -208,8 +212,13 @@ static bool s_budget_take(lt_http_request_t *req, size_t want)
         return true;
     lt_http_server_t *self = req->server;
     size_t more = want - req->charged;
+    size_t budget = self->limits.max_inflight_body;
+    //  A small body always fits (counted all the same): slow clients
+    //  holding the budget with large declared bodies must not stop the
+    //  ordinary calls, and a connection can hold no more than this.
+    size_t small = budget / 16 < S_BUDGET_SMALL ? budget / 16 : S_BUDGET_SMALL;
     pthread_mutex_lock(&self->mutex);
-    bool fits = more <= self->limits.max_inflight_body - self->held;
+    bool fits = want <= small || (self->held <= budget && more <= budget - self->held);
     if (fits)
         self->held += more;
     else
@@ -1893,7 +1902,14 @@ static void s_test_budget(void)
     lt_http_server_body_held(server, &refused);
     assert(refused == 3);
     assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
-    //  A small request is served meanwhile.
+    //  With the budget full (a slow 512 KiB body), a small request is
+    //  still served: small bodies are never refused for the budget.
+    snprintf(head, sizeof(head),
+             "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             mib / 2);
+    int half = s_test_raw_open(port, head, 1024);
+    assert(s_test_held(server, 2 * mib + mib / 2));
     const char *small = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                         "Content-Length: 100\r\n\r\n";
     memset(request, 's', 100);
@@ -1903,6 +1919,8 @@ static void s_test_budget(void)
     assert(s_test_raw_request(port, request, len + 100, len + 100, 0, answer, sizeof(answer))
            == 200);
     assert(strstr(answer, "POST /echo q=- x=- size=100 "));
+    close(half);
+    assert(s_test_held(server, 2 * mib));
     //  A client gone mid-body gives its share back; an answered one too.
     close(gone);
     assert(s_test_held(server, mib));
