@@ -18,6 +18,7 @@ struct _lt_portal_store_t {
     sqlite3_stmt *upsert;     //  reserve the latest revision
     sqlite3_stmt *confirm;    //  show a confirmed record
     sqlite3_stmt *body;       //  read a confirmed record's bytes
+    sqlite3_stmt *owner;      //  read the agency a key is shown for
     sqlite3_stmt *mark;       //  write a delivery state
     sqlite3_stmt *marked;     //  read a delivery state
     sqlite3_stmt *begin;      //  BEGIN IMMEDIATE
@@ -155,6 +156,7 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                      " WHERE ?3 >= shown.revision AND shown.agency = ?2",
                      &self->confirm, err)
         || s_prepare(self, "SELECT body, agency FROM shown WHERE mahoso = ?1", &self->body, err)
+        || s_prepare(self, "SELECT agency FROM shown WHERE mahoso = ?1", &self->owner, err)
         || s_prepare(self,
                      "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (msgid) DO UPDATE SET state = ?2",
@@ -179,6 +181,7 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
     sqlite3_finalize(self->upsert);
     sqlite3_finalize(self->confirm);
     sqlite3_finalize(self->body);
+    sqlite3_finalize(self->owner);
     sqlite3_finalize(self->mark);
     sqlite3_finalize(self->marked);
     sqlite3_finalize(self->begin);
@@ -323,6 +326,26 @@ int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char 
     else if (rc != SQLITE_DONE)
         result = (lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1);
     sqlite3_reset(self->body);
+    pthread_mutex_unlock(&self->lock);
+    return result;
+}
+
+int lt_portal_store_foreign(lt_portal_store_t *self, const char *mahoso, const char *agency,
+                            lt_err_t *err)
+{
+    assert(self && mahoso && agency);
+    pthread_mutex_lock(&self->lock);
+    sqlite3_reset(self->owner);
+    sqlite3_bind_text(self->owner, 1, mahoso, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(self->owner);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        const char *owner = (const char *) sqlite3_column_text(self->owner, 0);
+        result = !owner || strcmp(owner, agency) != 0;
+    }
+    else if (rc != SQLITE_DONE)
+        result = (lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1);
+    sqlite3_reset(self->owner);
     pthread_mutex_unlock(&self->lock);
     return result;
 }
@@ -519,6 +542,12 @@ void lt_portal_store_test(bool verbose)
     assert(!other[0].foreign && other[1].foreign);
     assert(lt_portal_store_put(store, other, 1, &err) == 0);   //  H-5 was not kept before
     assert(strcmp(other[0].revision, "1-ee") == 0);
+    //  Whose a dossier is, for a progress step: H-1 is A's, H-5 only
+    //  reserved (not shown), H-9 never seen.
+    assert(lt_portal_store_foreign(store, "H-1", "A", &err) == 0);
+    assert(lt_portal_store_foreign(store, "H-1", "B", &err) == 1);
+    assert(lt_portal_store_foreign(store, "H-5", "A", &err) == 0);
+    assert(lt_portal_store_foreign(store, "H-9", "B", &err) == 0);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);

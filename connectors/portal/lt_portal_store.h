@@ -69,6 +69,12 @@ int lt_portal_store_confirm(lt_portal_store_t *self, const lt_portal_record_t *r
 int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char *agency,
                         char **body_p, size_t *size_p, lt_err_t *err);
 
+//  Return 1 when mahoso is shown for another agency than agency (a
+//  confirmed record of it was first taken under another madonvi), 0 when
+//  it is shown for agency or not shown at all, -1 with err.
+int lt_portal_store_foreign(lt_portal_store_t *self, const char *mahoso, const char *agency,
+                            lt_err_t *err);
+
 //  What the hub knows of its own delivery of a message to DVCQG.
 typedef enum {
     LT_PORTAL_UNSENT = 0,    //  never tried (or forgotten)

@@ -5,7 +5,7 @@
                            a wrong pair gets HTTP 401 and error_code "401"
       POST {service_path}  {"session","madonvi","service",...}:
         DongBoHoSoMC         isUpdating "True"/"False", data = dossier records
-        CapNhatTienDoHoSoMC  data = progress steps
+        CapNhatTienDoHoSoMC  data = progress steps (of dossiers of madonvi, or not yet seen)
         TraCuuHoSo           mahoso -> the latest record the broker confirmed
       GET /_portal/stats   the connector's counters, to loopback peers only
 
@@ -454,6 +454,9 @@ done:
 }
 
 //  CapNhatTienDoHoSoMC: check and publish every progress step of the call.
+//  A step of a dossier shown for another madonvi is refused (-1) as a
+//  record of it is by DongBoHoSoMC; a step of a dossier not shown yet is
+//  taken (the broker holds it until its dossier comes, spec/peers.md B).
 static json_t *s_progress(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);
@@ -463,6 +466,18 @@ static json_t *s_progress(portal_t *self, s_call_t *call)
     for (size_t i = 0; i < call->count; i++)
         if (lt_dossier_check_progress(call->records[i], i, &err))
             return s_answer("-1", "%s", err.detail);
+    for (size_t i = 0; i < call->count; i++) {
+        char key[LT_DOSSIER_MAX_KEY + 1];
+        lt_json_text(lt_json_get(call->records[i], "MaHoSo"), key, sizeof(key));
+        int foreign = lt_portal_store_foreign(self->store, key, call->agency, &err);
+        if (foreign == 1)
+            return s_answer("-1", "data[%zu].MaHoSo: dossier %.255s is kept for another agency "
+                            "than madonvi %s", i, key, call->agency);
+        if (foreign < 0) {
+            lt_log_error("event=store_error op=owner reason=\"%s\"", err.detail);
+            return s_answer("-9", "the hub cannot read its record store now, try again later");
+        }
+    }
     lt_envelope_t **envs = calloc(call->count, sizeof(*envs));
     if (!envs)
         return s_answer("-9", "out of memory, send the call again later");

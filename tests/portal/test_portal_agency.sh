@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A dossier belongs to the agency (madonvi) it was first taken for. Its
 # TraCuuHoSo under another madonvi served by the same hub is answered as
-# unknown, and a DongBoHoSoMC of it under another madonvi is refused (-1,
-# naming madonvi) and changes nothing; its own agency still looks it up
-# and updates it, and DVCQG gets only that agency's records.
+# unknown, and a DongBoHoSoMC or a CapNhatTienDoHoSoMC (progress step) of
+# it under another madonvi is refused (-1, naming madonvi) and changes
+# nothing; its own agency still looks it up, updates it and posts its
+# progress, and DVCQG gets only that agency's records and steps.
 # usage: test_portal_agency.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=$1
@@ -29,6 +30,12 @@ lookup() {
         | sed 's/^200 //' \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["error_code"], d.get("data", {}).get("TrangThaiHoSo", "-"))'
 }
+# progress MADONVI NOIDUNG: CapNhatTienDoHoSoMC of AG-1; prints the answer.
+progress() {
+    http_post "$PORTAL_URL/service" \
+        "{\"session\":\"$S\",\"madonvi\":\"$1\",\"service\":\"CapNhatTienDoHoSoMC\",\"data\":[{\"MaHoSo\":\"AG-1\",\"NguoiXuLy\":\"Trần Thị Bình\",\"ChucDanh\":\"Chuyên viên\",\"ThoiDiemXuLy\":\"20260904110000\",\"PhongBanXuLy\":\"Bộ phận một cửa\",\"NoiDungXuLy\":\"$2\",\"TrangThai\":\"4\",\"NgayBatDau\":\"20260904093000\",\"NgayKetThucTheoQuyDinh\":\"20260905170000\"}]}" \
+        | sed 's/^200 //'
+}
 S=$(portal_login) || fail "cannot log in to lthub-portal"
 
 sync 000.00.12.H26 False 2 | grep -q '"error_code":"0"' || fail "AG-1 was not taken"
@@ -46,14 +53,25 @@ ok "an update under another madonvi is refused: $answer"
 
 sync 000.00.12.H26 True 5 | grep -q '"error_code":"0"' || fail "its own agency's update was not taken"
 [ "$(lookup 000.00.12.H26)" = "0 5" ] || fail "after the update: $(lookup 000.00.12.H26)"
-within 20 '[ "$(pqueued)" = 0 ] && [ "$(sim_n received)" -ge 2 ]' || fail "DVCQG did not get AG-1's records"
+
+answer=$(progress 000.00.99.H26 foreign)
+case "$answer" in
+*'"error_code":"-1"'*'data[0].MaHoSo'*madonvi*) ;;
+*) fail "a progress step under another madonvi got: $answer" ;;
+esac
+progress 000.00.12.H26 own | grep -q '"error_code":"0"' || fail "its own agency's progress step was not taken"
+ok "a progress step under another madonvi is refused: $answer"
+
+within 20 '[ "$(pqueued)" = 0 ] && [ "$(sim_n received)" -ge 3 ]' || fail "DVCQG did not get AG-1's records and step"
 sleep 1
 http_get "$SIM_URL/_sim/received" | python3 -c '
 import json, sys
-got = [e["record"]["TrangThaiHoSo"] for e in json.load(sys.stdin)["received"] if e["record"]["MaHoSo"] == "AG-1"]
-sys.exit(0 if got == ["2", "5"] else "DVCQG holds %s" % got)
-' || fail "DVCQG got other records of AG-1 than its agency's"
-ok "its own agency updates it; DVCQG gets those records only"
+got = [(e["kind"], e["record"].get("TrangThaiHoSo", e["record"].get("NoiDungXuLy")))
+       for e in json.load(sys.stdin)["received"] if e["record"]["MaHoSo"] == "AG-1"]
+want = [("dossier", "2"), ("dossier", "5"), ("progress", "own")]
+sys.exit(0 if got == want else "DVCQG holds %s" % got)
+' || fail "DVCQG got other records or steps of AG-1 than its agency's"
+ok "its own agency updates it and posts its progress; DVCQG gets those only"
 
 portal_stop
 echo "PASS: portal agencies"
