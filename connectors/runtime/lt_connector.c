@@ -44,6 +44,11 @@
 //  not hold a BATCH's whole frame (the broker sends larger ones alone).
 #define S_KEEP_FRAME_MIN (64 * 1024)
 #define S_STATS_EVERY_MS 5000   //  the connector's own counters go to the broker this often
+//  Entries of answered publishes kept for the next ones (their payload room
+//  up to S_SPARE_ROOM): a 1 KiB payload's entry is a "large" request to
+//  malloc, which merged all its small free blocks at every publish.
+#define S_SPARE_MAX  256
+#define S_SPARE_ROOM (64 * 1024)
 
 //  One message waiting for its ACCEPTED.
 typedef struct {
@@ -51,6 +56,7 @@ typedef struct {
     lt_envelope_t *envelope;   //  owned
     uint8_t *payload;          //  a copy, in the same allocation as the entry
     size_t size;               //  payload bytes
+    size_t room;               //  payload bytes the allocation holds
     uint64_t gathered;         //  the session's out_round its PUBLISH waits in, 0: none
     lt_publish_fn *fn;         //  completion callback
     void *arg;                 //  its argument
@@ -119,6 +125,8 @@ struct _lt_conn_t {
     int worker_count;                //  how many
     size_t deliver_max;              //  most deliveries per deliver_many()
     bool started;                    //  lt_conn_start succeeded
+    void *spare[S_SPARE_MAX];        //  pending_t of answered publishes, for reuse
+    size_t spare_count;              //  how many
     s_stats_t stats;                 //  counters
 };
 
@@ -465,8 +473,13 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     size_t size = p->size;
     lt_envelope_destroy(&p->envelope);
     free(p->owners);
-    free(p);
+    p->owners = NULL;
+    bool kept = false;
     pthread_mutex_lock(&conn->lock);
+    if (p->room <= S_SPARE_ROOM && conn->spare_count < S_SPARE_MAX) {
+        conn->spare[conn->spare_count++] = p;
+        kept = true;
+    }
     conn->outstanding--;
     conn->outstanding_bytes -= size;
     if (result->code == LT_OK)
@@ -475,6 +488,8 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
         conn->stats.rejected++;
     pthread_cond_broadcast(&conn->window_cond);
     pthread_mutex_unlock(&conn->lock);
+    if (!kept)
+        free(p);
 }
 
 //  Send the DONE this round's successes were gathered into, if any.
@@ -1175,6 +1190,8 @@ void lt_conn_destroy(lt_conn_t **self_p)
     zlistx_set_destructor(self->results, (zlistx_destructor_fn *) zstr_free);
     zlistx_destroy(&self->results);
     zhash_destroy(&self->options);
+    for (size_t i = 0; i < self->spare_count; i++)
+        free(self->spare[i]);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     pthread_mutex_destroy(&self->lock);
@@ -1185,15 +1202,34 @@ void lt_conn_destroy(lt_conn_t **self_p)
 }
 
 //  Make the entry of one publish: the envelope taken, the payload copied.
-static pending_t *s_pending_new(lt_envelope_t **envelope_p, const void *payload, size_t size,
-                                lt_publish_fn *fn, void *arg,
+static pending_t *s_pending_new(lt_conn_t *conn, lt_envelope_t **envelope_p,
+                                const void *payload, size_t size, lt_publish_fn *fn, void *arg,
                                 const lt_delivery_t *const *owners, size_t owner_count)
 {
     assert(envelope_p && *envelope_p);
-    assert(size <= SIZE_MAX - sizeof(pending_t));
-    pending_t *p = malloc(sizeof(*p) + size);
-    assert(p);
+    assert(size <= SIZE_MAX - sizeof(pending_t) - 256);
+    //  An answered publish's entry with room enough, if one is kept (the
+    //  last few looked at: a connector's payloads are mostly alike).
+    pending_t *p = NULL;
+    if (size <= S_SPARE_ROOM) {
+        pthread_mutex_lock(&conn->lock);
+        for (size_t i = conn->spare_count, looked = 0; i > 0 && looked < 4; i--, looked++) {
+            pending_t *spare = conn->spare[i - 1];
+            if (spare->room >= size) {
+                p = spare;
+                conn->spare[i - 1] = conn->spare[--conn->spare_count];
+                break;
+            }
+        }
+        pthread_mutex_unlock(&conn->lock);
+    }
+    size_t room = p ? p->room : (size + 255) & ~(size_t) 255;   //  some room for the next
+    if (!p) {
+        p = malloc(sizeof(*p) + room);
+        assert(p);
+    }
     memset(p, 0, sizeof(*p));
+    p->room = room;
     p->payload = (uint8_t *) (p + 1);
     if (owner_count) {
         p->owners = calloc(owner_count, sizeof(*p->owners));
@@ -1281,7 +1317,7 @@ static int s_publish_queue(lt_conn_t *self, lt_envelope_t **envelope_p, const vo
                            const lt_delivery_t *const *owners, size_t owner_count)
 {
     assert(self && envelope_p && *envelope_p);
-    pending_t *p = s_pending_new(envelope_p, payload, size, fn, arg, owners, owner_count);
+    pending_t *p = s_pending_new(self, envelope_p, payload, size, fn, arg, owners, owner_count);
     return s_enqueue(self, &p, 1, deadline, NULL);
 }
 
@@ -1293,7 +1329,7 @@ size_t lt_conn_publish_async_many(lt_conn_t *self, lt_envelope_t **envelopes,
     pending_t **ps = calloc(count ? count : 1, sizeof(*ps));
     assert(ps);
     for (size_t i = 0; i < count; i++)
-        ps[i] = s_pending_new(&envelopes[i], payloads[i], sizes[i], fn, args[i], NULL, 0);
+        ps[i] = s_pending_new(self, &envelopes[i], payloads[i], sizes[i], fn, args[i], NULL, 0);
     size_t queued = 0;
     s_enqueue(self, ps, count, NULL, &queued);
     free(ps);
