@@ -16,6 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+//  The page may run script and fetch only from this server, never be framed,
+//  and post nowhere; every other answer is data and may run nothing at all.
+#define S_CSP_PAGE                                                                          \
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; " \
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+#define S_CSP_DATA "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 struct _lt_admin_http_t {
     lt_http_server_t *server;   //  the HTTP server
@@ -34,6 +42,28 @@ static bool s_loopback(const char *host)
         strcmp(host, "[::1]") == 0)
         return true;
     return strncmp(host, "127.", 4) == 0 && strspn(host + 4, "0123456789.") == strlen(host + 4);
+}
+
+//  Return true when a request's Host header names a loopback address (with
+//  or without a port), or is absent (HTTP/1.0). A page of another site whose
+//  name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name.
+static bool s_loopback_host(const char *header)
+{
+    if (!header)
+        return true;
+    char host[256];
+    snprintf(host, sizeof(host), "%s", header);
+    char *port = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+    if (port && host[0] == '[')
+        port++;   //  past "[::1]"
+    if (port && *port) {
+        if (*port != ':' || strspn(port + 1, "0123456789") != strlen(port + 1))
+            return false;
+        *port = 0;
+    }
+    for (char *c = host; *c; c++)
+        *c = (char) (*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    return *host && s_loopback(host);
 }
 
 bool lt_admin_http_loopback(const char *listen)
@@ -233,7 +263,7 @@ static bool s_authorized(lt_admin_http_t *self, const lt_http_request_t *req)
     if (!*self->token)
         return false;
     const char *auth = lt_http_request_header(req, "Authorization");
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
         return false;
     return lt_digest_equal(auth + 7, self->token);
 }
@@ -265,23 +295,15 @@ static unsigned long long s_action_id(const char *path, const char *prefix, cons
     return id;
 }
 
-static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_t *resp,
-                                 void *arg)
+//  Route one request (method GET for HEAD too) and fill its answer.
+static void s_route(lt_admin_http_t *self, const lt_http_request_t *req, const char *method,
+                    const char *path, lt_http_response_t *resp)
 {
-    lt_admin_http_t *self = arg;
-    const char *method = lt_http_request_method(req);
-    const char *path = lt_http_request_path(req);
     char request[512];
-    //  Beyond loopback, everything but the static page and the health
-    //  check needs the token, reads included.
-    bool open_path = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
-                     strcmp(path, "/ops.js") == 0 || strcmp(path, "/healthz") == 0;
-    if (self->public_listen && !open_path && !s_authorized(self, req)) {
-        s_refuse(self, resp, false);
-        return LT_HTTP_ANSWER;
-    }
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
         lt_http_response_set(resp, 200, "text/html; charset=utf-8", lt_dashboard_html);
+    else if (strcmp(path, "/app.js") == 0)
+        lt_http_response_set(resp, 200, "text/javascript; charset=utf-8", lt_dashboard_js);
     else if (strcmp(path, "/ops.js") == 0)
         lt_http_response_set(resp, 200, "text/javascript; charset=utf-8", lt_dashboard_ops_js);
     else if (strcmp(path, "/healthz") == 0) {
@@ -356,6 +378,49 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
     }
     else
         lt_http_response_set(resp, 404, "application/json", "{\"error\":\"no such endpoint\"}");
+}
+
+//  Answer one request: its method and Host checked, routed, and every
+//  answer sent with headers that keep a browser from caching, sniffing,
+//  framing or running what it carries (the API returns text that outside
+//  parties wrote: keys, agency codes, peers' error messages, payload heads).
+static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_t *resp,
+                                 void *arg)
+{
+    lt_admin_http_t *self = arg;
+    const char *method = lt_http_request_method(req);
+    const char *path = lt_http_request_path(req);
+    bool page = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+                strcmp(path, "/app.js") == 0 || strcmp(path, "/ops.js") == 0;
+    bool post_path = strncmp(path, "/api/v1/dead/", 13) == 0 ||
+                     strncmp(path, "/api/v1/rejects/", 16) == 0 ||
+                     strcmp(path, "/api/v1/reports") == 0;
+    bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (!(read || (post_path && strcmp(method, "POST") == 0))) {
+        lt_http_response_set(resp, 405, "application/json",
+                             "{\"error\":\"method not allowed\"}");
+        lt_http_response_add_header(resp, "Allow", post_path ? "GET, HEAD, POST" : "GET, HEAD");
+    }
+    //  Beyond loopback, everything but the static page and the health
+    //  check needs the token, reads included.
+    else if (self->public_listen && !page && strcmp(path, "/healthz") != 0 &&
+             !s_authorized(self, req))
+        s_refuse(self, resp, false);
+    //  On loopback, a browser's request must name the loopback address,
+    //  else a site that rebinds its name to 127.0.0.1 could read the API
+    //  from the operator's browser; the token is proof enough otherwise.
+    else if (!self->public_listen && strcmp(path, "/healthz") != 0 &&
+             !s_loopback_host(lt_http_request_header(req, "Host")) && !s_authorized(self, req))
+        lt_http_response_set(resp, 421, "application/json",
+                             "{\"error\":\"the Host header is not a loopback address: "
+                             "use 127.0.0.1 or localhost, or send the bearer token\"}");
+    else
+        s_route(self, req, read ? "GET" : method, path, resp);
+    lt_http_response_add_header(resp, "Content-Security-Policy", page ? S_CSP_PAGE : S_CSP_DATA);
+    lt_http_response_add_header(resp, "X-Content-Type-Options", "nosniff");
+    lt_http_response_add_header(resp, "X-Frame-Options", "DENY");
+    lt_http_response_add_header(resp, "Referrer-Policy", "no-referrer");
+    lt_http_response_add_header(resp, "Cache-Control", "no-store");
     return LT_HTTP_ANSWER;
 }
 

@@ -23,7 +23,12 @@
     "Authorization: Bearer TOKEN" with the token read from admin/token_file;
     without a token file they are refused. When admin/listen is not a
     loopback address, every endpoint but / and /healthz needs the token,
-    reads included.
+    reads included. On loopback, a request whose Host header names another
+    machine (a page that rebound its name to 127.0.0.1) is answered 421
+    unless it carries the token. Only GET and HEAD (and POST on the
+    changing endpoints) are served; every answer forbids caching, MIME
+    sniffing and framing, and carries a Content-Security-Policy (the page's
+    script is served as /app.js and /ops.js, never inline).
 */
 #ifndef LT_ADMIN_HTTP_H_INCLUDED
 #define LT_ADMIN_HTTP_H_INCLUDED

@@ -1,7 +1,8 @@
-/*  lt_dashboard: the page's text. It needs nothing but the admin API of the
-    same server, so it works on a machine with no network. Under each
-    connector's row, its own figures (connectors[].own of /api/v1/stats,
-    as lthub status shows them), set as text, never as markup. */
+/*  lt_dashboard: the page's text and its script (served as /app.js, so the
+    page's Content-Security-Policy can forbid inline script). It needs
+    nothing but the admin API of the same server, so it works on a machine
+    with no network. Everything the API returns (agency codes, keys,
+    reasons, connectors' own figures) is set as text, never as markup. */
 #include "lt_dashboard.h"
 #include "lt_dashboard_ops.h"
 
@@ -53,7 +54,11 @@ const char lt_dashboard_html[] =
     "<tbody></tbody></table>\n"
     "<p id=\"err\"></p>\n"
     LT_DASHBOARD_OPS_SECTION
-    "<script>\n"
+    "<script src=\"app.js\"></script>\n"
+    "</body></html>\n";
+
+const char lt_dashboard_js[] =
+    "// lthub dashboard: cards, connector table, indicators.\n"
     "let last=null,lastAt=0;\n"
     "function fmt(n){return n.toLocaleString('en-US')}\n"
     "function cell(t,c){const td=document.createElement('td');td.textContent=t;"
@@ -132,17 +137,7 @@ const char lt_dashboard_html[] =
     "cell(i.value===null?'không có dữ liệu':i.value.toFixed(2)+' %'),cell(i.target+' %'),"
     "cell(i.points===null?'\\u2013':i.points.toFixed(2)+' / '+i.max_points));\n"
     "   body.append(tr);\n"
-    "   const f=ownFigures(c);\n"
-    "   if(f){const o=document.createElement('tr');o.className='own';o.dataset.own=c.name;\n"
-    "    const td=document.createElement('td');td.colSpan=11;\n"
-    "    for(const [n,v] of f.figs){const sp=document.createElement('span');sp.className='fig';"
-    "sp.dataset.figure=n;const b=document.createElement('b');"
-    "b.textContent=typeof v==='number'?fmt(v):v;sp.append(n+' ',b);td.append(sp)}\n"
-    "    if(f.err){const sp=document.createElement('span');sp.className='lasterr';"
-    "sp.textContent='last error: '+f.err;td.append(sp)}\n"
-    "    o.append(td);body.append(o)}\n"
     "  }\n"
-    " }catch(e){}\n"
+    " }catch(e){console.error('indicators',e)}\n"
     "}\n"
-    "tick();setInterval(tick,1000);indicators();setInterval(indicators,30000);\n"
-    "</script></body></html>\n";
+    "tick();setInterval(tick,1000);indicators();setInterval(indicators,30000);\n";

@@ -4,7 +4,11 @@
 #ifndef LT_DASHBOARD_H_INCLUDED
 #define LT_DASHBOARD_H_INCLUDED
 
-//  The page (HTML with its script and style inline), NUL-terminated.
+//  The page (HTML with its style inline), NUL-terminated.
 extern const char lt_dashboard_html[];
+
+//  The page's script, served as /app.js (no inline script: the page's
+//  Content-Security-Policy allows script from the server only).
+extern const char lt_dashboard_js[];
 
 #endif

@@ -49,8 +49,12 @@ browse() {
     >"$out" 2>>"$HUB_DIR/chromium.log" || hub_fail "chromium failed: $(tail -5 "$HUB_DIR/chromium.log")"
 }
 
-hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" --retry-match POISON --delay-ms 2 2>>"$HUB_DIR/sink.log"
-"$BIN/tests/lthub-testconn" $(hub_conn_args pub) --count 2 --prefix POISON --record "$HUB_DIR/pub.rec" 2>>"$HUB_DIR/pub.log"
+# The poisoned keys carry markup, as outside parties' text may (keys, agency
+# codes, a peer's error kept as the reason, the connector's last error): the
+# page must show it as text.
+POISON='POISON<img src=x onerror=document.title=9>'
+hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" --fail-match POISON --delay-ms 2 2>>"$HUB_DIR/sink.log"
+"$BIN/tests/lthub-testconn" $(hub_conn_args pub) --count 2 --prefix "$POISON" --record "$HUB_DIR/pub.rec" 2>>"$HUB_DIR/pub.log"
 hub_wait 20 '[ "$(hub_stat s[\"store\"][\"dead\"])" = 2 ]' || hub_fail "no dead letters"
 "$BIN/tests/lthub-testconn" $(hub_conn_args pub) --count 6000 --prefix LIVE --record "$HUB_DIR/pub.rec" 2>>"$HUB_DIR/pub.log" &
 PUB=$!; HUB_PIDS="$HUB_PIDS $PUB"
@@ -85,6 +89,21 @@ python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); c=next(c for c in s
   "$HUB_DIR/before.json" "$(wc -l < "$HUB_DIR/sink.rec")" || hub_fail "the sink's own figure moved after the queue drained"
 python3 "$CHECK" "$HUB_DIR/still.html" "$HUB_DIR/before.json" "$HUB_DIR/after.json" "$HUB_DIR/alerts.json" --exact \
   || { cp "$HUB_DIR/still.html" "$SHOT_DIR/dashboard-still.html"; hub_fail "dashboard does not match the API"; }
+
+# Text with markup stayed text (no element made of it, the title untouched),
+# and every indicator of the period has its row.
+grep -q '&lt;img src=x onerror=document.title=9&gt;' "$HUB_DIR/still.html" || hub_fail "the poisoned key is not shown"
+grep -q '<img' "$HUB_DIR/still.html" && hub_fail "text from the API became markup"
+grep -q '<title>lthub</title>' "$HUB_DIR/still.html" || hub_fail "the page's title changed"
+curl -sf "http://$HUB_ADMIN/api/v1/indicators" >"$HUB_DIR/ind.json"
+python3 - "$HUB_DIR/still.html" "$HUB_DIR/ind.json" <<'PY' || hub_fail "the indicator table lacks rows"
+import json, re, sys
+dom = open(sys.argv[1], encoding="utf-8").read()
+want = len(json.load(open(sys.argv[2]))["indicators"])
+body = re.search(r'<table id="ind">.*?<tbody>(.*?)</tbody>', dom, re.S).group(1)
+got = len(re.findall(r"<tr", body))
+assert want > 1 and got == want, (got, want)
+PY
 
 # The page is self-contained: nothing but this server is referenced.
 curl -sf "http://$HUB_ADMIN/" >"$HUB_DIR/page.html"
