@@ -108,6 +108,7 @@ PY
 # The page is self-contained: nothing but this server is referenced.
 curl -sf "http://$HUB_ADMIN/" >"$HUB_DIR/page.html"
 curl -sf "http://$HUB_ADMIN/ops.js" >>"$HUB_DIR/page.html"
+curl -sf "http://$HUB_ADMIN/app.js" >>"$HUB_DIR/page.html"
 if grep -Eo '(src|href)="[^"]*"|https?://[^"'"'"' )]*' "$HUB_DIR/page.html" | grep -Ev '^(src|href)="[a-z./]*"$' | grep -v 'http://www.w3.org'; then
   hub_fail "the page references something outside the admin server"
 fi
