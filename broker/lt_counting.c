@@ -372,11 +372,19 @@ json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const cha
 //  ---------------------------------------------------------------------------
 //  Evidence
 
-//  Write a CSV field, quoted when needed.
+//  Write a CSV field (RFC 4180: quoted when it holds a comma, a quote or a
+//  line break, quotes doubled). A field that begins with = + - @ TAB CR,
+//  which a spreadsheet would run as a formula (a DocumentId or signer
+//  written by an outside party), gets one ' in front, and so does one that
+//  begins with ' itself, so the rule is reversible: drop one leading ' to
+//  get the value back (docs/indicators.md, tests/ledger/rederive.py).
 static void s_csv(FILE *out, const char *value, bool last)
 {
+    bool guard = value[0] && strchr("=+-@\t\r'", value[0]);
     if (strpbrk(value, ",\"\r\n")) {
         fputc('"', out);
+        if (guard)
+            fputc('\'', out);
         for (const char *p = value; *p; p++) {
             if (*p == '"')
                 fputc('"', out);
@@ -384,8 +392,11 @@ static void s_csv(FILE *out, const char *value, bool last)
         }
         fputc('"', out);
     }
-    else
+    else {
+        if (guard)
+            fputc('\'', out);
         fputs(value, out);
+    }
     fputc(last ? '\n' : ',', out);
 }
 
@@ -811,6 +822,24 @@ static void s_test_empty_report(void)
     lt_store_test_remove(path);
 }
 
+//  CSV fields: quoting, and formulas from outside parties kept as text.
+static void s_test_csv(void)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert(out);
+    const char *fields[] = {"plain", "a,b", "say \"hi\"", "two\nlines", "=HYPERLINK(\"x\")",
+                            "+1", "-1", "@SUM(A1)", "\tx", "'quoted", "=a,b", "mid=dle", ""};
+    size_t n = sizeof(fields) / sizeof(fields[0]);
+    for (size_t i = 0; i < n; i++)
+        s_csv(out, fields[i], i == n - 1);
+    fclose(out);
+    assert(strcmp(text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"'=HYPERLINK(\"\"x\"\")\","
+                        "'+1,'-1,'@SUM(A1),'\tx,''quoted,\"'=a,b\",mid=dle,\n") == 0);
+    free(text);
+}
+
 void lt_counting_test(bool verbose)
 {
     if (verbose)
@@ -821,6 +850,7 @@ void lt_counting_test(bool verbose)
     char flags[64];
     s_flags_text(LT_F_ELECTRONIC | LT_F_SIGNED, flags, sizeof(flags));
     assert(strcmp(flags, "electronic signed") == 0);
+    s_test_csv();
     s_test_empty_report();
     if (verbose)
         printf("OK\n");

@@ -8,12 +8,17 @@
     direction, so the broker's dedup makes a resent register harmless),
     published without waiting one by one; the answer OK carries the count
     once the broker confirmed every entry on disk.
+
+    A refused body (bad JSON, a bad entry, an agency the system does not
+    serve) is kept in DATA/rejected with a note of the reason, as refused
+    packages are, so the operator can show the DMS's vendor what it sent.
 */
 #include "dms_int.h"
 
 #include "lt_edoc_auth.h"
 #include "lt_id.h"
 #include "lt_log.h"
+#include "lt_period.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,15 +85,16 @@ static void s_on_published(void *arg, const lt_publish_result_t *result)
     s_batch_release(batch);
 }
 
-//  Return true when text is "yyyy/MM/dd HH:mm:ss" with plausible values.
-static bool s_datetime_ok(const char *text)
+//  Return the time of text, "yyyy/MM/dd HH:mm:ss" in Vietnam time, as Unix
+//  ms, or -1 when it is not that shape or not a real date and time.
+static int64_t s_datetime(const char *text)
 {
     if (strlen(text) != 19)
-        return false;
+        return -1;
     static const char shape[] = "dddd/dd/dd dd:dd:dd";
     for (size_t i = 0; i < 19; i++)
         if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
-            return false;
+            return -1;
     int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
     int month = (text[5] - '0') * 10 + text[6] - '0';
     int day = (text[8] - '0') * 10 + text[9] - '0';
@@ -98,9 +104,24 @@ static bool s_datetime_ok(const char *text)
     static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (year < 1945 || year > 2999 || month < 1 || month > 12 || day < 1
         || day > days[month - 1] || hour > 23 || minute > 59 || second > 59)
-        return false;
+        return -1;
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return !(month == 2 && day == 29 && !leap);
+    if (month == 2 && day == 29 && !leap)
+        return -1;
+    return lt_period_local_ms(year, month, day, hour, minute, second);
+}
+
+//  A register line may be dated at most this far after the hub's clock (a
+//  DMS whose clock runs a little ahead); later is a typing or clock error.
+#define S_FUTURE_SLACK_MS (24LL * 3600 * 1000)
+
+//  Offset of the first control character (C0 or DEL) in text, or -1.
+static long s_control_at(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            return (long) (p - text);
+    return -1;
 }
 
 //  Return a FAIL answer naming an entry and field.
@@ -135,8 +156,14 @@ static json_t *s_check_entry(dms_t *self, size_t caller, json_t *entry, size_t i
         return s_entry_fail("400", index, "documentId", "is missing or not a string");
     if (strlen(document_id) > 512)
         return s_entry_fail("400", index, "documentId", "is over 512 bytes");
+    //  A DocumentId never holds a line break or a control character; one in
+    //  a register line would end up in logs and evidence files as written.
+    long bad = s_control_at(document_id);
+    if (bad >= 0)
+        return s_entry_fail("400", index, "documentId", "has a control character (0x%02x) at byte %ld",
+                            (unsigned char) document_id[bad], bad);
     const char *organ = s_string(entry, "organId");
-    if (!organ || !*organ || strlen(organ) > 63)
+    if (!organ || !*organ || strlen(organ) > 63 || s_control_at(organ) >= 0)
         return s_entry_fail("400", index, "organId", "is missing or not an agency code");
     if (!lt_dms_systems_serves(self->systems, caller, organ))
         return s_entry_fail("403", index, "organId", "'%s': system %s may not register for it",
@@ -151,9 +178,13 @@ static json_t *s_check_entry(dms_t *self, size_t caller, json_t *entry, size_t i
     if (secret && !json_is_boolean(secret))
         return s_entry_fail("400", index, "secret", "must be true or false");
     const char *at = s_string(entry, "registeredAt");
-    if (!at || !s_datetime_ok(at))
+    int64_t at_ms = at ? s_datetime(at) : -1;
+    if (at_ms < 0)
         return s_entry_fail("400", index, "registeredAt",
                             "must be a valid time \"yyyy/MM/dd HH:mm:ss\"");
+    if (at_ms > lt_time_ms() + S_FUTURE_SLACK_MS)
+        return s_entry_fail("400", index, "registeredAt",
+                            "'%s' is in the future (the hub's clock says otherwise)", at);
     json_t *subject = json_object_get(entry, "subject");
     if (!json_is_string(subject))
         return s_entry_fail("400", index, "subject", "is missing or not a string");
@@ -274,6 +305,64 @@ static json_t *s_publish_all(dms_t *self, json_t *entries, const char *system)
     return answer;
 }
 
+//  One entry's identity, to find an entry given twice in one call.
+typedef struct {
+    const char *doc, *organ, *direction;   //  on loan from the entry
+    size_t index;                          //  in the body
+} s_ident_t;
+
+static int s_ident_cmp(const void *a, const void *b)
+{
+    const s_ident_t *x = a, *y = b;
+    int c = strcmp(x->doc, y->doc);
+    if (!c)
+        c = strcmp(x->organ, y->organ);
+    if (!c)
+        c = strcmp(x->direction, y->direction);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+//  Refuse a call that gives one entry (documentId, organId, direction) twice
+//  with a different channel or secret: the broker keeps only the first, so
+//  the second would be answered "accepted" and silently not counted. The
+//  entries are checked already. NULL when there is no such pair.
+static json_t *s_check_repeats(json_t *entries)
+{
+    size_t count = json_array_size(entries);
+    s_ident_t *list = malloc(count * sizeof(*list));
+    if (!list)
+        return dms_fail("500", "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        json_t *entry = json_array_get(entries, i);
+        list[i] = (s_ident_t){s_string(entry, "documentId"), s_string(entry, "organId"),
+                              s_string(entry, "direction"), i};
+    }
+    qsort(list, count, sizeof(*list), s_ident_cmp);
+    json_t *answer = NULL;
+    size_t first = 0;
+    for (size_t i = 1; i < count && !answer; i++) {
+        if (strcmp(list[i].doc, list[first].doc) || strcmp(list[i].organ, list[first].organ)
+            || strcmp(list[i].direction, list[first].direction)) {
+            first = i;
+            continue;
+        }
+        json_t *a = json_array_get(entries, list[first].index);
+        json_t *b = json_array_get(entries, list[i].index);
+        const char *field = strcmp(s_string(a, "channel"), s_string(b, "channel")) ? "channel"
+                            : json_is_true(json_object_get(a, "secret"))
+                                    != json_is_true(json_object_get(b, "secret"))
+                                ? "secret"
+                                : NULL;
+        if (field)
+            answer = s_entry_fail("400", list[i].index, field,
+                                  "differs from entries[%zu], the same documentId, organId and "
+                                  "direction: send one line per document, agency and direction",
+                                  list[first].index);
+    }
+    free(list);
+    return answer;
+}
+
 //  Check the body and its entries; NULL when all is good (entries set).
 static json_t *s_check_body(dms_t *self, const lt_http_request_t *req, size_t caller,
                             json_t **root_p)
@@ -291,6 +380,12 @@ static json_t *s_check_body(dms_t *self, const lt_http_request_t *req, size_t ca
     if (!lt_edoc_auth_hash_file_ok(hash, body, size)) {
         dms_count(self, &self->stats.hash_failures);
         return dms_fail("400", LT_EDOC_PREFIX "hash-file does not match the body");
+    }
+    //  A byte order mark, as some Windows exports write, is not JSON (RFC
+    //  8259 lets a parser ignore it); the hash above covers it as sent.
+    if (size >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;
+        size -= 3;
     }
     json_error_t jerr;
     json_t *root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
@@ -312,7 +407,7 @@ static json_t *s_check_body(dms_t *self, const lt_http_request_t *req, size_t ca
         if (problem)
             return problem;
     }
-    return NULL;
+    return s_check_repeats(entries);
 }
 
 json_t *dms_op_register(dms_t *self, const lt_http_request_t *req, size_t caller)
@@ -333,8 +428,17 @@ json_t *dms_op_register(dms_t *self, const lt_http_request_t *req, size_t caller
     }
     else {
         dms_count(self, &self->stats.register_fail);
-        lt_log_warning("event=register_refused system=%s reason=\"%s\"", system,
-                       json_string_value(json_object_get(answer, "ErrorDesc")));
+        const char *why = json_string_value(json_object_get(answer, "ErrorDesc"));
+        lt_log_warning("event=register_refused system=%s reason=\"%s\"", system, why);
+        //  Keep what the DMS sent when the input itself was refused (not an
+        //  oversized body, which the limits are there to keep out, nor a
+        //  hub that is busy or stopping).
+        const char *code = json_string_value(json_object_get(answer, "ErrorCode"));
+        size_t size = 0;
+        const char *body = lt_http_request_body(req, &size);
+        if (code && (strcmp(code, "400") == 0 || strcmp(code, "403") == 0) && body && size
+            && size <= self->max_register)
+            dms_keep_rejected(self, system, why ? why : "", body, size, "json");
     }
     return answer;
 }

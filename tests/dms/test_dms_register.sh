@@ -3,7 +3,10 @@
 # (N entries, N messages of kind register stored); sending it again stores
 # nothing new; a bad entry gets a FAIL naming its index and field and nothing
 # of that call is stored; an agency the system does not serve is refused; a
-# wrong hash-file or secret is refused.
+# wrong hash-file or secret is refused; a line dated in the future, a
+# DocumentId with a control character, and one entry given twice with
+# another channel are refused; a byte order mark is accepted; every refused
+# body is kept in DATA/rejected with a note.
 # usage: test_dms_register.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -90,6 +93,22 @@ bad secret '"no"' 2
 bad documentId null 1
 bad subject 42 0
 bad organId '"000.00.13.H26"' 2 403
+bad registeredAt '"2999/01/01 00:00:00"' 2
+bad documentId '"215/STTTT\nVP"' 0
+
+# One entry (documentId, organId, direction) twice with another channel: the
+# broker would keep the first and answer OK for both, so the call is refused.
+python3 - "$body" "$HUB_DIR/twice.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = dict(d["entries"][1], documentId="twice-1")
+json.dump({"entries": [e, dict(d["entries"][0], documentId="twice-0"), dict(e, channel="electronic")]},
+          open(sys.argv[2], "w"), ensure_ascii=False)
+PY
+answer=$(register sys-a "$HUB_DIR/twice.json")
+echo "twice: $answer"
+[ "$(jget 'str(j["index"])+"/"+j["field"]' <<< "$answer")" = "2/channel" ] || hub_fail "a repeated entry with another channel: $answer"
+[ "$(store_messages)" = "$count" ] || hub_fail "a refused register stored entries"
 
 # Body problems.
 answer=$(register sys-a "$body" --hash-file 0123)
@@ -105,6 +124,22 @@ answer=$(register sys-a "$HUB_DIR/broken.json")
 jget 'j["ErrorDesc"]' <<< "$answer" | grep -q "not JSON" || hub_fail "broken JSON: $answer"
 [ "$(store_messages)" = "$count" ] || hub_fail "a refused register stored entries"
 
+# A byte order mark before the JSON (Windows exports) is accepted.
+python3 - "$body" "$HUB_DIR/bom.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+open(sys.argv[2], "wb").write(b"\xef\xbb\xbf" + json.dumps({"entries": [dict(d["entries"][0], documentId="bom-1")]}).encode())
+PY
+answer=$(register sys-a "$HUB_DIR/bom.json")
+[ "$(jget 'j["accepted"]' <<< "$answer")" = 1 ] || hub_fail "a register with a byte order mark: $answer"
+count=$((count + 1))
+[ "$(store_messages)" = "$count" ] || hub_fail "the register with a byte order mark was not stored"
+
+# Every refused body (not the one with a wrong secret) is kept with its reason.
+kept=$(ls "$HUB_DIR/dms/rejected/"*.json 2>/dev/null | wc -l)
+[ "$kept" = 14 ] || hub_fail "$kept refused registers kept in DATA/rejected, expected 14"
+grep -l -q 'reason=entries\[2\].registeredAt' "$HUB_DIR/dms/rejected/"*.txt || hub_fail "no note naming the refused line"
+
 # The broker holds them as register messages, delivered nowhere.
 "$BIN/broker/lthub" status --admin "$HUB_ADMIN" --json > "$HUB_DIR/status.json"
 [ "$(jget 'j["store"]["ready"]' < "$HUB_DIR/status.json")" = 0 ] \
@@ -114,9 +149,9 @@ python3 - "$stats" "$entries" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])["dms"]
 n = int(sys.argv[2])
-assert s["register_ok"] == 4, s
-assert s["register_entries"] == 3 * n + 1, s
-assert s["register_fail"] == 11, s
+assert s["register_ok"] == 5, s
+assert s["register_entries"] == 3 * n + 2, s
+assert s["register_fail"] == 14, s
 PY
 dms_stop
 echo "PASS: register of $entries entries accepted, resend and changed channel not doubled, bad entries named by index and field"

@@ -10,6 +10,10 @@ flags are computed again from the raw columns (channel, secret, signature
 verdict, origins, times, the dossier details), then the definition's filters
 are applied and the figure recomputed. Exit 0 when every bundle gives the
 manifest's numbers, 1 otherwise (each difference printed).
+
+A field that begins with ' had one ' put in front by lthub (so that a
+spreadsheet does not run a value beginning with = + - @ as a formula); it is
+dropped before anything is compared.
 """
 import csv
 import hashlib
@@ -20,6 +24,11 @@ import sys
 
 FLAGS = ["electronic", "secret", "signed", "declared", "relayed", "confirmed", "online",
          "postal", "ontime", "postal_return", "digitised", "synced"]
+
+
+def unguard(value):
+    """The value lthub wrote: one leading ' is lthub's formula guard."""
+    return value[1:] if value.startswith("'") else value
 
 
 def detail_of(text):
@@ -99,7 +108,8 @@ def rederive(bundle):
     raw = open(path, "rb").read()
     if hashlib.sha256(raw).hexdigest() != man["items"]["sha256"]:
         problems.append("items.csv does not match the manifest's sha256")
-    rows = list(csv.DictReader(open(path, encoding="utf-8", newline="")))
+    rows = [{k: unguard(v) for k, v in r.items()}
+            for r in csv.DictReader(open(path, encoding="utf-8", newline=""))]
     if len(rows) != man["items"]["count"]:
         problems.append("items.csv has %d items, the manifest says %d" % (len(rows), man["items"]["count"]))
     ind = man["indicator"]

@@ -75,6 +75,8 @@ dossier() {   # MaHoSo MaTTHC channel received due done state back how files age
   echo "register${T}P1${T}out${T}000.00.31.H26|out${T}000.00.31.H26${T}-${T}paper${T}{\"line\":2}"
   echo "register${T}E1${T}in${T}000.00.31.H26|in${T}000.00.31.H26${T}-${T}-${T}{\"line\":3}"
   echo "register${T}S1${T}out${T}000.00.12.H26|out${T}000.00.12.H26${T}-${T}paper,secret${T}{\"line\":4}"
+  # A DocumentId a spreadsheet would run as a formula (secret: counted nowhere).
+  echo "register${T}=HYPERLINK(\"http://x/\",\"y\")${T}out${T}000.00.12.H26|out${T}000.00.12.H26${T}-${T}paper,secret${T}{\"line\":5}"
   # Dossiers (record dates): H1 on the 14th at 23:59 (Q3), H2 on the 15th at 00:00 (Q4).
   dossier H1 1.001 2 20260914235900 20260920170000 "" 2 "" 0 2/2 000.00.12.H26
   dossier H1 1.001 2 20260914235900 20260920170000 "" 2 "" 0 2/2 000.00.12.H26
@@ -201,6 +203,17 @@ grep -q 'doc|D1|000.00.13.H26|in,doc_in,D1,000.00.13.H26,in,relay+register,elect
 grep -q 'doc|E1|000.00.31.H26|in,doc_in,E1,000.00.31.H26,in,register,electronic,0,,,,,,electronic declared' "$ev" \
   || hub_fail "E1 is not marked declared"
 echo "PASS: secret items (marked, registered, of a secret type) listed as excluded, relayed+registered one item, declared marked"
+# No field of items.csv begins as a spreadsheet formula; the guard (one
+# leading ') is dropped to get the value back, as rederive.py does.
+python3 - "$ev" <<'PY2' || hub_fail "items.csv holds a field a spreadsheet would run as a formula"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8", newline="")))
+bad = [f for r in rows for f in r if f[:1] in ("=", "+", "-", "@", "\t", "\r")]
+assert not bad, bad
+docs = [r[4][1:] if r[4].startswith("'") else r[4] for r in rows[1:]]
+assert '=HYPERLINK("http://x/","y")' in docs, docs
+PY2
+echo "PASS: a DocumentId written as a formula is exported as text (guarded) and re-derives"
 
 # Reports: lthubd submitted the last completed quarter by itself; submitting
 # it again is a duplicate (same idempotency key); another period is new.
