@@ -378,7 +378,7 @@ json_t *lt_counting_indicators(lt_counting_t *self, const char *store, const cha
 //  written by an outside party), gets one ' in front, and so does one that
 //  begins with ' itself, so the rule is reversible: drop one leading ' to
 //  get the value back (docs/indicators.md, tests/ledger/rederive.py).
-static void s_csv(FILE *out, const char *value, bool last)
+void lt_counting_csv(FILE *out, const char *value, bool last)
 {
     bool guard = value[0] && strchr("=+-@\t\r'", value[0]);
     if (strpbrk(value, ",\"\r\n")) {
@@ -491,29 +491,29 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
                                                         : "";
     bool doc = it->event == LT_EV_DOC_OUT || it->event == LT_EV_DOC_IN;
     FILE *o = ev->csv;
-    s_csv(o, counted, false);
-    s_csv(o, reason, false);
-    s_csv(o, it->item, false);
-    s_csv(o, lt_ev_name(it->event), false);
-    s_csv(o, it->doc, false);
-    s_csv(o, it->agency, false);
-    s_csv(o, direction, false);
-    s_csv(o, it->origins, false);
-    s_csv(o, doc ? ((it->flags & LT_F_ELECTRONIC) ? "electronic" : "paper") : "", false);
-    s_csv(o, (it->flags & LT_F_SECRET) ? "1" : "0", false);
-    s_csv(o, doc && strstr(it->origins, "relay") ? lt_sig_name(it->sig) : "", false);
-    s_csv(o, it->signer, false);
-    s_csv(o, it->channel ? channel : "", false);
-    s_csv(o, it->dim, false);
-    s_csv(o, it->detail, false);
-    s_csv(o, flags, false);
+    lt_counting_csv(o, counted, false);
+    lt_counting_csv(o, reason, false);
+    lt_counting_csv(o, it->item, false);
+    lt_counting_csv(o, lt_ev_name(it->event), false);
+    lt_counting_csv(o, it->doc, false);
+    lt_counting_csv(o, it->agency, false);
+    lt_counting_csv(o, direction, false);
+    lt_counting_csv(o, it->origins, false);
+    lt_counting_csv(o, doc ? ((it->flags & LT_F_ELECTRONIC) ? "electronic" : "paper") : "", false);
+    lt_counting_csv(o, (it->flags & LT_F_SECRET) ? "1" : "0", false);
+    lt_counting_csv(o, doc && strstr(it->origins, "relay") ? lt_sig_name(it->sig) : "", false);
+    lt_counting_csv(o, it->signer, false);
+    lt_counting_csv(o, it->channel ? channel : "", false);
+    lt_counting_csv(o, it->dim, false);
+    lt_counting_csv(o, it->detail, false);
+    lt_counting_csv(o, flags, false);
     snprintf(num, sizeof(num), "%d", it->day);
-    s_csv(o, num, false);
-    s_csv(o, at, false);
-    s_csv(o, confirmed, false);
-    s_csv(o, it->sha256, false);
-    s_csv(o, it->msgid, false);
-    s_csv(o, it->rows, true);
+    lt_counting_csv(o, num, false);
+    lt_counting_csv(o, at, false);
+    lt_counting_csv(o, confirmed, false);
+    lt_counting_csv(o, it->sha256, false);
+    lt_counting_csv(o, it->msgid, false);
+    lt_counting_csv(o, it->rows, true);
     //  The chain hashes covering the item.
     const char *p = it->rows;
     while (*p) {
@@ -833,7 +833,7 @@ static void s_test_csv(void)
                             "+1", "-1", "@SUM(A1)", "\tx", "'quoted", "=a,b", "mid=dle", ""};
     size_t n = sizeof(fields) / sizeof(fields[0]);
     for (size_t i = 0; i < n; i++)
-        s_csv(out, fields[i], i == n - 1);
+        lt_counting_csv(out, fields[i], i == n - 1);
     fclose(out);
     assert(strcmp(text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"'=HYPERLINK(\"\"x\"\")\","
                         "'+1,'-1,'@SUM(A1),'\tx,''quoted,\"'=a,b\",mid=dle,\n") == 0);

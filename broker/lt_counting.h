@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,12 @@ void lt_counting_destroy(lt_counting_t **self_p);
 const lt_indicators_t *lt_counting_indicators_defs(const lt_counting_t *self);
 const lt_agencies_t *lt_counting_agencies(const lt_counting_t *self);
 bool lt_counting_calendar(const lt_counting_t *self);
+
+//  Write one CSV field to out, then a comma, or a line end when last: quoted
+//  (RFC 4180) when it holds a comma, a quote or a line break, and with one '
+//  in front when it begins with = + - @ TAB CR or ' (a spreadsheet would run
+//  it as a formula); dropping one leading ' gives the value back.
+void lt_counting_csv(FILE *out, const char *value, bool last);
 
 //  The store file of a data directory (DATA/lthub.db).
 void lt_counting_store_path(const lt_settings_t *settings, char *out, size_t size);

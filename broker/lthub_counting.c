@@ -162,11 +162,13 @@ static void s_print(json_t *block, const char *format, bool header)
         json_array_foreach(json_object_get(block, "indicators"), i, ind)
         {
             json_t *v = json_object_get(ind, "value"), *pts = json_object_get(ind, "points");
-            printf("%s,%s,\"%s\",%s,%lld,%lld,", *agency ? agency : "province",
-                   json_string_value(json_object_get(ind, "code")),
-                   json_string_value(json_object_get(ind, "name")),
-                   json_string_value(json_object_get(ind, "label")),
-                   (long long) json_integer_value(json_object_get(ind, "numerator")),
+            const char *texts[] = {*agency ? agency : "province",
+                                   json_string_value(json_object_get(ind, "code")),
+                                   json_string_value(json_object_get(ind, "name")),
+                                   json_string_value(json_object_get(ind, "label"))};
+            for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++)
+                lt_counting_csv(stdout, texts[t] ? texts[t] : "", false);
+            printf("%lld,%lld,", (long long) json_integer_value(json_object_get(ind, "numerator")),
                    (long long) json_integer_value(json_object_get(ind, "denominator")));
             if (json_is_null(v))
                 printf(",");

@@ -43,7 +43,10 @@ connectors
     pub
     sink
 CFG
-cp "$SRC/schemas/indicators/default.ind" "$HUB_DIR/indicators.ind"
+# One label with a comma and a quote, as a province may write them: the CSV
+# form must keep it one field.
+sed '0,/label       = 7.1.1/s//label       = "7.1.1, \\"a\\""/' \
+  "$SRC/schemas/indicators/default.ind" > "$HUB_DIR/indicators.ind"
 "$BIN/broker/lthubd" --check-config "$HUB_DIR/lthub.cfg" || hub_fail "check-config"
 hub_start
 hub_spawn "$BIN/tests/lthub-testconn" $(hub_conn_args sink) --record "$HUB_DIR/sink.rec" 2>>"$HUB_DIR/sink.log"
@@ -111,6 +114,21 @@ for p in "$CUR" 2026-Q3 2026-Q4 2025-Q3; do
   done
 done
 "$LT" indicators --config "$HUB_DIR/lthub.cfg" --period "$CUR" | head -8
+# The CSV form reads back as CSV (names with commas or quotes stay one
+# field) and says what the JSON says.
+"$LT" indicators --config "$HUB_DIR/lthub.cfg" --period "$CUR" --format csv \
+  > "$HUB_DIR/ind.csv" || hub_fail "lthub indicators --format csv"
+python3 - "$HUB_DIR/ind.csv" "$HUB_DIR/ind-$CUR-province.json" <<'PYCSV' || hub_fail "the CSV form does not read back"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")))
+want = {i["code"]: i for i in json.load(open(sys.argv[2]))["indicators"]}
+assert len(rows) == len(want), (len(rows), len(want))
+for r in rows:
+    assert None not in r and len(r) == 11, r
+    j = want[r["code"]]
+    assert r["name"] == j["name"] and r["label"] == j["label"], (r, j)
+    assert int(r["numerator"]) == j["numerator"] and int(r["denominator"]) == j["denominator"], r
+PYCSV
 # The API gives the same figures.
 curl -sf "http://$HUB_ADMIN/api/v1/indicators?period=$CUR&agency=000.00.31.H26" > "$HUB_DIR/api.json" \
   || hub_fail "GET /api/v1/indicators"
