@@ -101,9 +101,16 @@ void dms_keep_rejected(dms_t *self, const char *system, const char *reason, cons
     char path[1300], note_path[1300];
     snprintf(path, sizeof(path), "%s/%s.%s", self->rejected_dir, id, extension);
     snprintf(note_path, sizeof(note_path), "%s/%s.txt", self->rejected_dir, id);
+    //  The reason may quote what the peer sent: its control characters
+    //  (a line end) become spaces, so that it stays the note's one line.
+    char one_line[1024];
+    snprintf(one_line, sizeof(one_line), "%s", reason);
+    for (char *c = one_line; *c; c++)
+        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+            *c = ' ';
     char note[1400];
     int len = snprintf(note, sizeof(note), "system=%s\nsize=%zu\ntime_ms=%lld\nreason=%s\n",
-                       system, size, (long long) lt_time_ms(), reason);
+                       system, size, (long long) lt_time_ms(), one_line);
     if (len < 0 || (size_t) len >= sizeof(note))
         len = (int) strlen(note);
     lt_err_t err;
