@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ts.h>
+#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@
 #define S_MAX_DEPTH  32                                  //  nesting inside one dictionary
 #define S_MAX_FILES  1000                                //  files read from a trust directory
 #define S_MAX_NAMES  (4 * LT_PDFSIG_MAX_SIGS)            //  /ByteRange names examined per file
+#define S_AUTH_LEVEL 2   //  OpenSSL security level of a chain: 112 bits (RSA >= 2048,
+                         //  EC >= 224, no MD5 or SHA-1 certificate signatures)
 
 struct _lt_pdfsig_t {
     lt_sig_t verdict;                             //  file verdict
@@ -624,6 +627,9 @@ int lt_pdfsig_trust_check(X509_STORE *anchors, X509 *cert, STACK_OF(X509) *untru
         ERR_clear_error();
         return -1;
     }
+    //  Without a level OpenSSL accepts MD5 and SHA-1 certificate signatures
+    //  and 512-bit keys outside TLS; 2026 needs 112 bits.
+    X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), S_AUTH_LEVEL);
     int ok = X509_verify_cert(ctx);
     if (ok != 1)
         snprintf(reason, size, "signer certificate does not chain to a trust anchor: %s",
@@ -734,8 +740,100 @@ static void s_explain_failure(CMS_ContentInfo *cms, const uint8_t *content, size
                last ? ERR_reason_error_string(last) : "unknown reason");
 }
 
-//  Check the signer certificates of a verified CMS against the anchors and
-//  fill the names; sets the verdict to valid or valid_untrusted.
+//  Return true when an extended key usage allows signing documents: any,
+//  e-mail protection and client authentication (what personal signing
+//  certificates carry), document signing (RFC 9336, Microsoft, Adobe).
+static bool s_eku_signs_documents(const ASN1_OBJECT *oid)
+{
+    static const char *const allowed[] = {
+        "2.5.29.37.0",               //  anyExtendedKeyUsage
+        "1.3.6.1.5.5.7.3.4",         //  emailProtection
+        "1.3.6.1.5.5.7.3.2",         //  clientAuth
+        "1.3.6.1.5.5.7.3.36",        //  documentSigning (RFC 9336)
+        "1.3.6.1.4.1.311.10.3.12",   //  Microsoft document signing
+        "1.2.840.113583.1.1.5",      //  Adobe Authentic Documents Trust
+    };
+    char text[80];
+    if (OBJ_obj2txt(text, sizeof(text), oid, 1) <= 0)
+        return false;
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strcmp(text, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+//  Check that cert may make this kind of signature: a timestamp needs a
+//  time-stamping certificate (RFC 3161: critical extended key usage
+//  timeStamping alone); a person's or organisation's signature a key usage,
+//  when present, with digitalSignature or nonRepudiation (a CA key or an
+//  encryption-only key does not sign documents) and an extended key usage,
+//  when present, that allows document signing (not a TLS server
+//  certificate). Returns 0, or -1 with the reason written.
+static int s_check_usage(X509 *cert, bool timestamp, char *reason, size_t size)
+{
+    if (timestamp) {
+        if (X509_check_purpose(cert, X509_PURPOSE_TIMESTAMP_SIGN, 0) == 1)
+            return 0;
+        snprintf(reason, size, "timestamp certificate is not a time-stamping certificate "
+                               "(critical extended key usage timeStamping)");
+        return -1;
+    }
+    uint32_t flags = X509_get_extension_flags(cert);
+    if ((flags & EXFLAG_INVALID) != 0) {
+        snprintf(reason, size, "signer certificate has malformed extensions");
+        return -1;
+    }
+    if ((flags & EXFLAG_KUSAGE) != 0 &&
+        (X509_get_key_usage(cert) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
+        snprintf(reason, size, "signer certificate key usage allows neither digitalSignature "
+                               "nor nonRepudiation");
+        return -1;
+    }
+    if ((flags & EXFLAG_XKUSAGE) == 0)
+        return 0;
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+    bool ok = false;
+    for (int i = 0; eku && !ok && i < sk_ASN1_OBJECT_num(eku); i++)
+        ok = s_eku_signs_documents(sk_ASN1_OBJECT_value(eku, i));
+    EXTENDED_KEY_USAGE_free(eku);
+    if (!ok)
+        snprintf(reason, size, "signer certificate extended key usage does not allow signing "
+                               "documents");
+    return ok ? 0 : -1;
+}
+
+//  Check that the signing time the signature states (ISO 8601 UTC as
+//  s_asn1_time writes it, signed by the signer or the TSA) lies within the
+//  certificate's validity. Returns 0 (also when there is no such time), or
+//  -1 with the reason written.
+static int s_check_time(X509 *cert, const lt_pdfsig_info_t *info, char *reason, size_t size)
+{
+    const char *t = info->signing_time;
+    if (!info->time_signed || strlen(t) != 20 || t[19] != 'Z')
+        return 0;
+    char compact[16];   //  YYYYMMDDHHMMSSZ
+    snprintf(compact, sizeof(compact), "%.4s%.2s%.2s%.2s%.2s%.2sZ", t, t + 5, t + 8, t + 11,
+             t + 14, t + 17);
+    ASN1_TIME *when = ASN1_TIME_new();
+    int rc = 0;
+    if (!when || ASN1_TIME_set_string_X509(when, compact) != 1)
+        rc = 0;   //  unreadable: the chain check at the current time stands
+    else if (ASN1_TIME_compare(when, X509_get0_notBefore(cert)) < 0) {
+        snprintf(reason, size, "signing time %s is before the signer certificate is valid", t);
+        rc = -1;
+    }
+    else if (ASN1_TIME_compare(when, X509_get0_notAfter(cert)) > 0) {
+        snprintf(reason, size, "signing time %s is after the signer certificate expired", t);
+        rc = -1;
+    }
+    ASN1_TIME_free(when);
+    ERR_clear_error();
+    return rc;
+}
+
+//  Check the signer certificates of a verified CMS against the anchors, the
+//  certificates' usage and the signing time, and fill the names; sets the
+//  verdict to valid or valid_untrusted.
 static void s_check_signers(CMS_ContentInfo *cms, X509_STORE *anchors, lt_pdfsig_info_t *info)
 {
     STACK_OF(X509) *signers = CMS_get0_signers(cms);
@@ -751,14 +849,47 @@ static void s_check_signers(CMS_ContentInfo *cms, X509_STORE *anchors, lt_pdfsig
                          sizeof(info->issuer));
     info->verdict = LT_SIG_VALID;
     for (int i = 0; i < sk_X509_num(signers); i++) {
-        if (lt_pdfsig_trust_check(anchors, sk_X509_value(signers, i), certs, info->reason,
-                                  sizeof(info->reason)) != 0) {
+        X509 *cert = sk_X509_value(signers, i);
+        if (lt_pdfsig_trust_check(anchors, cert, certs, info->reason, sizeof(info->reason)) !=
+                0 ||
+            s_check_usage(cert, info->timestamp, info->reason, sizeof(info->reason)) != 0 ||
+            s_check_time(cert, info, info->reason, sizeof(info->reason)) != 0) {
             info->verdict = LT_SIG_VALID_UNTRUSTED;
             break;
         }
     }
     sk_X509_free(signers);
     sk_X509_pop_free(certs, X509_free);
+}
+
+//  Return true for a digest strong enough for a signature made in 2026: the
+//  SHA-2 and SHA-3 families of at least 256 bits (MD5 and SHA-1 have known
+//  collisions; ETSI TS 119 312 no longer lists them for new signatures).
+static bool s_digest_strong(int nid)
+{
+    return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512 ||
+           nid == NID_sha3_256 || nid == NID_sha3_384 || nid == NID_sha3_512;
+}
+
+//  Check that every SignerInfo digests with a strong algorithm; false with
+//  info failed.
+static bool s_check_digests(CMS_ContentInfo *cms, lt_pdfsig_info_t *info)
+{
+    STACK_OF(CMS_SignerInfo) *infos = CMS_get0_SignerInfos(cms);
+    for (int i = 0; i < sk_CMS_SignerInfo_num(infos); i++) {
+        X509_ALGOR *alg = NULL;
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, i), NULL, NULL, &alg, NULL);
+        const ASN1_OBJECT *obj = NULL;
+        if (alg)
+            X509_ALGOR_get0(&obj, NULL, NULL, alg);
+        int nid = obj ? OBJ_obj2nid(obj) : NID_undef;
+        if (!s_digest_strong(nid)) {
+            s_fail(info, "signer %d uses a weak or unknown digest algorithm (%s)", i + 1,
+                   nid == NID_undef ? "unknown" : OBJ_nid2sn(nid));
+            return false;
+        }
+    }
+    return true;
 }
 
 //  Verify a document timestamp token (ETSI.RFC3161): the token's signature
@@ -800,6 +931,9 @@ static void s_verify_timestamp(CMS_ContentInfo *cms, const uint8_t *content, siz
     unsigned int got_len = 0;
     if (!md || !EVP_Digest(content, size, got, &got_len, md, NULL))
         s_fail(info, "timestamp imprint uses an unknown digest");
+    else if (!s_digest_strong(EVP_MD_get_type(md)))
+        s_fail(info, "timestamp imprint uses a weak digest algorithm (%s)",
+               OBJ_nid2sn(EVP_MD_get_type(md)));
     else if ((unsigned int) ASN1_STRING_length(want) != got_len ||
              memcmp(ASN1_STRING_get0_data(want), got, got_len) != 0)
         s_fail(info, "timestamp imprint mismatch (file altered after timestamping)");
@@ -842,6 +976,9 @@ static void s_verify_cms(const uint8_t *der, size_t der_len, const uint8_t *cont
         }
     if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
         s_fail(info, "CMS is not SignedData");
+    else if (!s_check_digests(cms, info)) {
+        //  Failed with its reason: a weak digest is not worth verifying.
+    }
     else if (strcmp(info->subfilter, "ETSI.RFC3161") == 0)
         s_verify_timestamp(cms, content, size, anchors, info);
     else if (info->subfilter[0] && strcmp(info->subfilter, "adbe.pkcs7.detached") != 0 &&
@@ -981,12 +1118,32 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
             self->verdict = self->sigs[i].verdict;
             worst = i;
         }
+    //  The file as sent must be what was signed: a revision appended after
+    //  the last signature (an incremental update that may change any page)
+    //  is signed by nobody. White space after the signed bytes changes
+    //  nothing a reader shows and is allowed.
+    size_t signed_end = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->sigs[i].verdict != LT_SIG_INVALID &&
+            self->sigs[i].byte_range[2] + self->sigs[i].byte_range[3] > signed_end)
+            signed_end = (size_t) (self->sigs[i].byte_range[2] + self->sigs[i].byte_range[3]);
+    size_t tail = signed_end;
+    while (tail < size && s_is_space(bytes[tail]))
+        tail++;
     if (self->too_many) {
         self->verdict = LT_SIG_INVALID;
         snprintf(self->reason, sizeof(self->reason),
                  "more than %d signature dictionaries or %d /ByteRange names; not all were "
                  "checked",
                  LT_PDFSIG_MAX_SIGS, S_MAX_NAMES);
+    }
+    else if (self->verdict != LT_SIG_INVALID && self->verdict != LT_SIG_UNSIGNED &&
+             tail < size) {
+        self->verdict = LT_SIG_INVALID;
+        snprintf(self->reason, sizeof(self->reason),
+                 "signed revision is not the whole file: %zu bytes after the last signature "
+                 "(byte %zu of %zu) are signed by nobody",
+                 size - signed_end, signed_end, size);
     }
     else if (self->verdict != LT_SIG_VALID && self->verdict != LT_SIG_UNSIGNED)
         snprintf(self->reason, sizeof(self->reason), "signature %zu of %zu: %s", worst + 1,

@@ -8,8 +8,16 @@
     small bounded scanner, checks that each /ByteRange covers the file except
     exactly the /Contents hex string, verifies the CMS over those bytes with
     OpenSSL, then chain-checks the signer certificate against the configured
-    trust anchors. Incremental updates after signing are legal PDF: they are
-    reported per signature (covers_file) and do not change the verdict.
+    trust anchors (OpenSSL security level 2: no MD5/SHA-1 certificate
+    signatures, RSA >= 2048), and checks that the signer certificate may
+    sign documents (key usage, extended key usage; a timestamp needs a
+    time-stamping certificate) and was valid at the signed signing time.
+    SignerInfo digests must be SHA-256 or stronger. Incremental updates
+    between signatures are legal PDF (the organisation signs over the
+    person's revision), but bytes after the last signature other than white
+    space are signed by nobody: the file is then invalid ("signed revision
+    is not the whole file"), though each signature's own verdict stands.
+    See docs/indicators.md "Signature verdicts".
 
     The same trust anchors serve the header's XML-DSig (lt_xmldsig), so the
     anchor loading and chain check live here as lt_pdfsig_trust_*().
@@ -68,7 +76,8 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors);
 void lt_pdfsig_destroy(lt_pdfsig_t **self_p);
 
 //  Return the file verdict: UNSIGNED without signature dictionaries, else
-//  the worst of its signatures (invalid > valid_untrusted > valid).
+//  the worst of its signatures (invalid > valid_untrusted > valid), invalid
+//  when bytes other than white space follow the last signed range.
 lt_sig_t lt_pdfsig_verdict(const lt_pdfsig_t *self);
 
 //  Return why the file is not valid, naming the signature ("" when valid

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 //  Check a fixture PDF and return its result.
@@ -155,11 +156,90 @@ static void s_expect(const char *pdf, size_t size, lt_sig_t verdict, const char 
     lt_pdfsig_destroy(&self);
 }
 
+//  How a test signature is made when not by a fixture signer: the key, its
+//  certificate, the digest, and a signingTime attribute (0: the current
+//  time, as CMS_sign writes it).
+typedef struct {
+    X509 *cert;
+    EVP_PKEY *key;
+    const EVP_MD *md;
+    time_t signing_time;
+} s_signer_t;
+
+//  Return a CMS signature (DER, caller frees with OPENSSL_free) over content
+//  made as signer says.
+static unsigned char *s_cms_sign(const s_signer_t *signer, const uint8_t *content, size_t size,
+                                 int *der_len)
+{
+    unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
+    BIO *in = BIO_new_mem_buf(content, (int) size);
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+    assert(in && cms);
+    CMS_SignerInfo *si = CMS_add1_signer(cms, signer->cert, signer->key, signer->md, flags);
+    assert(si);
+    if (signer->signing_time) {
+        ASN1_TIME *when = ASN1_TIME_set(NULL, signer->signing_time);
+        assert(when && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type,
+                                                   when, -1) == 1);
+        ASN1_TIME_free(when);
+    }
+    assert(CMS_final(cms, in, NULL, flags) == 1);
+    unsigned char *der = NULL;
+    *der_len = i2d_CMS_ContentInfo(cms, &der);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    return der;
+}
+
+//  Return a certificate for key issued by the fixture CA (or by itself when
+//  self_issued), with the given key usage and extended key usage (NULL:
+//  none), signed with md, valid from not_before seconds from now for a day.
+static X509 *s_make_cert(const char *fixtures, EVP_PKEY *key, const char *cn, const char *ku,
+                         const char *eku, const EVP_MD *md, long not_before, bool self_issued)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/pki/ca.crt", fixtures);
+    BIO *bio = BIO_new_file(path, "rb");
+    X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    snprintf(path, sizeof(path), "%s/pki/ca.key", fixtures);
+    bio = BIO_new_file(path, "rb");
+    EVP_PKEY *ca_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    X509 *cert = X509_new();
+    assert(ca && ca_key && cert);
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 7000 + (long) strlen(cn));
+    X509_gmtime_adj(X509_getm_notBefore(cert), not_before);
+    X509_gmtime_adj(X509_getm_notAfter(cert), not_before + 86400);
+    X509_set_pubkey(cert, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               (const unsigned char *) cn, -1, -1, 0);
+    X509_set_issuer_name(cert, self_issued ? X509_get_subject_name(cert)
+                                           : X509_get_subject_name(ca));
+    const char *values[2] = {ku, eku};
+    int nids[2] = {NID_key_usage, NID_ext_key_usage};
+    for (int i = 0; i < 2; i++) {
+        if (!values[i])
+            continue;
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, nids[i], values[i]);
+        assert(ext);
+        X509_add_ext(cert, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    assert(X509_sign(cert, self_issued ? key : ca_key, md) > 0);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    return cert;
+}
+
 //  Sign a synthetic PDF for real with the fixture signer, as a signing tool
 //  does: reserve /Contents, fix the /ByteRange, sign the ranges. prefix is
-//  an earlier revision (may be "") the new one is appended to.
-static char *s_sign_synthetic(const char *fixtures, const char *prefix, const char *who,
-                              size_t *size)
+//  an earlier revision (may be "") the new one is appended to; who names
+//  the fixture signer, "tsa" for a document timestamp, or "custom" for
+//  custom (then not NULL).
+static char *s_sign_as(const char *fixtures, const char *prefix, const char *who,
+                       const s_signer_t *custom, size_t *size)
 {
     char contents[8193];
     memset(contents, '0', sizeof(contents) - 1);
@@ -191,6 +271,8 @@ static char *s_sign_synthetic(const char *fixtures, const char *prefix, const ch
     int der_len = 0;
     if (tsa)
         der = s_tsa_token(fixtures, content, signed_len, &der_len);
+    else if (custom)
+        der = s_cms_sign(custom, content, signed_len, &der_len);
     else {
         char path[1024];
         snprintf(path, sizeof(path), "%s/pki/%s.crt", fixtures, who);
@@ -221,6 +303,32 @@ static char *s_sign_synthetic(const char *fixtures, const char *prefix, const ch
     free(content);
     *size = len;
     return pdf;
+}
+
+//  The same with a fixture signer or the test TSA.
+static char *s_sign_synthetic(const char *fixtures, const char *prefix, const char *who,
+                              size_t *size)
+{
+    return s_sign_as(fixtures, prefix, who, NULL, size);
+}
+
+//  Sign a synthetic PDF as signer says, check it against anchors and assert
+//  the verdict and that the reason contains want.
+static void s_expect_signed(const char *fixtures, const s_signer_t *signer, X509_STORE *anchors,
+                            lt_sig_t verdict, const char *want)
+{
+    size_t size = 0;
+    char *pdf = s_sign_as(fixtures, "", "custom", signer, &size);
+    lt_pdfsig_t *self = lt_pdfsig_new(pdf, size, anchors);
+    assert(self);
+    if (lt_pdfsig_verdict(self) != verdict || !strstr(lt_pdfsig_reason(self), want)) {
+        fprintf(stderr, "\nlt_pdfsig: got %s '%s', want %s '%s'\n",
+                lt_sig_name(lt_pdfsig_verdict(self)), lt_pdfsig_reason(self),
+                lt_sig_name(verdict), want);
+        assert(false);
+    }
+    lt_pdfsig_destroy(&self);
+    free(pdf);
 }
 
 void lt_pdfsig_test(bool verbose)
@@ -409,8 +517,9 @@ void lt_pdfsig_test(bool verbose)
     assert(strstr(lt_pdfsig_reason(self), "no trust anchors"));
     lt_pdfsig_destroy(&self);
 
-    //  Bytes appended after signing (an incremental update) keep the
-    //  verdict but the signature no longer covers the file.
+    //  Bytes appended after signing (an incremental update that may change
+    //  any page) are signed by nobody: the signature itself still verifies
+    //  over its ranges, the file does not count as signed.
     snprintf(path, sizeof(path), "%s/pdf/signed.pdf", fixtures);
     uint8_t *signed_pdf = lt_file_read(path, 0, &size, NULL);
     assert(signed_pdf);
@@ -419,8 +528,15 @@ void lt_pdfsig_test(bool verbose)
     memcpy(grown, signed_pdf, size);
     memcpy(grown + size, "% appended\n", 11);
     self = lt_pdfsig_new(grown, size + 11, anchors);
-    assert(lt_pdfsig_verdict(self) == LT_SIG_VALID);
+    assert(lt_pdfsig_verdict(self) == LT_SIG_INVALID);
+    assert(strstr(lt_pdfsig_reason(self), "signed revision is not the whole file: 11 bytes"));
+    assert(lt_pdfsig_info(self, 0)->verdict == LT_SIG_VALID);
     assert(!lt_pdfsig_info(self, 0)->covers_file && !lt_pdfsig_covers_file(self));
+    lt_pdfsig_destroy(&self);
+    //  White space after the signed bytes changes nothing a reader shows.
+    memcpy(grown + size, "\r\n \n", 4);
+    self = lt_pdfsig_new(grown, size + 4, anchors);
+    assert(lt_pdfsig_verdict(self) == LT_SIG_VALID && !lt_pdfsig_covers_file(self));
     lt_pdfsig_destroy(&self);
     //  Truncated: the ByteRange now points past the end.
     self = lt_pdfsig_new(signed_pdf, size - 100, anchors);
@@ -491,6 +607,44 @@ void lt_pdfsig_test(bool verbose)
     lt_pdfsig_destroy(&self);
     free(first);
     free(stamped);
+
+    //  What the signature is made with and by whom: weak digests, keys and
+    //  certificates that may not sign documents, an impossible signing time.
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    assert(key);
+    s_signer_t signer = {
+        s_make_cert(fixtures, key, "Good", "critical,digitalSignature,nonRepudiation",
+                    "emailProtection,clientAuth", EVP_sha256(), -3600, false),
+        key, EVP_sha256(), 0};
+    s_expect_signed(fixtures, &signer, anchors, LT_SIG_VALID, "");
+    signer.md = EVP_sha1();
+    s_expect_signed(fixtures, &signer, anchors, LT_SIG_INVALID, "weak or unknown digest");
+    signer.md = EVP_sha224();   //  MD5 is refused by the same allow-list (ECDSA has no MD5)
+    s_expect_signed(fixtures, &signer, anchors, LT_SIG_INVALID, "weak or unknown digest");
+    signer.md = EVP_sha256();
+    //  A signing time before the certificate was issued.
+    signer.signing_time = time(NULL) - 2 * 86400;
+    s_expect_signed(fixtures, &signer, anchors, LT_SIG_VALID_UNTRUSTED, "before the signer");
+    signer.signing_time = 0;
+    X509_free(signer.cert);
+    const struct {
+        const char *cn, *ku, *eku;
+        const EVP_MD *md;
+        const char *want;
+    } certs[] = {
+        {"Encryption only", "critical,keyEncipherment", NULL, EVP_sha256(), "key usage"},
+        {"Authority key", "critical,keyCertSign,cRLSign", NULL, EVP_sha256(), "key usage"},
+        {"www.mau.gov.vn", "critical,digitalSignature", "serverAuth", EVP_sha256(),
+         "extended key usage"},
+        {"SHA-1 certificate", "critical,digitalSignature", NULL, EVP_sha1(), "too weak"},
+    };
+    for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+        signer.cert = s_make_cert(fixtures, key, certs[i].cn, certs[i].ku, certs[i].eku,
+                                  certs[i].md, -3600, false);
+        s_expect_signed(fixtures, &signer, anchors, LT_SIG_VALID_UNTRUSTED, certs[i].want);
+        X509_free(signer.cert);
+    }
+    EVP_PKEY_free(key);
 
     X509_STORE_free(anchors);
     X509_STORE_free(everyone);
