@@ -1030,9 +1030,13 @@ static bool s_check_layout(size_t size, const s_sigdict_t *dict, lt_pdfsig_info_
     return false;
 }
 
-//  Check one signature dictionary and fill info.
+//  Check one signature dictionary and fill info. After an invalid
+//  signature (failed, an earlier one) the file is invalid whatever follows,
+//  so the layout is still checked but not the cryptography: each check
+//  hashes up to the whole file, and sixteen of a large file would stall the
+//  hub.
 static void s_check(const uint8_t *data, size_t size, const s_sigdict_t *dict,
-                    X509_STORE *anchors, lt_pdfsig_info_t *info)
+                    X509_STORE *anchors, size_t failed, lt_pdfsig_info_t *info)
 {
     memset(info, 0, sizeof(*info));
     info->verdict = LT_SIG_INVALID;
@@ -1046,6 +1050,10 @@ static void s_check(const uint8_t *data, size_t size, const s_sigdict_t *dict,
         return;
     size_t b = (size_t) dict->range[1], c = (size_t) dict->range[2], d = (size_t) dict->range[3];
     info->covers_file = c + d == size;
+    if (failed) {
+        s_fail(info, "not verified: signature %zu is invalid", failed);
+        return;
+    }
     size_t der_len = 0;
     uint8_t *der = s_hex_decode(data + b + 1, c - b - 2, &der_len, info);
     if (!der)
@@ -1074,6 +1082,7 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
         return NULL;
     const uint8_t *bytes = data;
     size_t pos = 0, names = 0;
+    size_t failed = 0;         //  number of the first invalid signature, 0 when none
     s_sigdict_t seen = {0};    //  the last dictionary read where its name was no key
     size_t seen_start = 0;     //  where it opens
     bool seen_valid = false;   //  seen holds one
@@ -1109,7 +1118,10 @@ lt_pdfsig_t *lt_pdfsig_new(const void *data, size_t size, X509_STORE *anchors)
             self->too_many = true;
             break;
         }
-        s_check(bytes, size, &dict, anchors, &self->sigs[self->count++]);
+        s_check(bytes, size, &dict, anchors, failed, &self->sigs[self->count]);
+        self->count++;
+        if (!failed && self->sigs[self->count - 1].verdict == LT_SIG_INVALID)
+            failed = self->count;
     }
     self->verdict = self->count ? LT_SIG_VALID : LT_SIG_UNSIGNED;
     size_t worst = 0;
