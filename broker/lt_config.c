@@ -739,6 +739,21 @@ void lt_config_print_reference(FILE *out)
     }
 }
 
+//  Test helper: load the configuration at path; return what the check
+//  reported (caller frees), *config_p the configuration or NULL.
+static char *s_test_load(const char *path, lt_config_t **config_p, lt_err_t *err, bool verbose)
+{
+    char *report = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream(&report, &size);
+    assert(stream);
+    *config_p = lt_config_load(path, stream, err);
+    fclose(stream);
+    if (verbose)
+        printf("\n%s", report);
+    return report;
+}
+
 //  Write text to a temporary file for the self-test; returns its path.
 static char *s_write_temp(const char *text)
 {
@@ -827,12 +842,7 @@ void lt_config_test(bool verbose)
                         "    report\n        program = \"/usr/bin/lthub-report\"\n"
                         "        url = \"https://r.example\"\n"
                         "    other\n        program = \"my-connector\"\n        anything = \"x\"\n");
-    report = NULL;
-    stream = open_memstream(&report, &report_size);
-    config = lt_config_load(path, stream, &err);
-    fclose(stream);
-    if (verbose)
-        printf("\n%s", report);
+    report = s_test_load(path, &config, &err, verbose);
     assert(config == NULL);
     assert(strstr(report, ":4: connectors/dms: listen must be ADDR:PORT, not 'nowhere'"));
     assert(strstr(report, ":5: connectors/dms: max-package must be a number from 1024 to"));
@@ -850,12 +860,7 @@ void lt_config_test(bool verbose)
     //  would send nothing to dms and axis for want of broker/province.
     path = s_write_temp("broker\n    endpoint = \"tcp://\"\n"
                         "connectors\n    dms\n    axis\n    portal\n    report\n");
-    report = NULL;
-    stream = open_memstream(&report, &report_size);
-    config = lt_config_load(path, stream, &err);
-    fclose(stream);
-    if (verbose)
-        printf("\n%s", report);
+    report = s_test_load(path, &config, &err, verbose);
     assert(config == NULL);
     assert(strstr(report, ":0: broker/endpoint 'tcp://' names no address"));
     assert(strstr(report, ":4: connectors/dms: broker/province is empty, so its default routes"));

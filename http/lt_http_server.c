@@ -1419,9 +1419,9 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
     return LT_HTTP_ANSWER;
 }
 
-//  Test helper: send a request's head over a plain socket, without a body,
-//  and return the status of the answer (0 when none came in 5 s).
-static unsigned s_test_raw_status(uint16_t port, const char *head)
+//  Test helper: connect to port, send head and then sent zero bytes of a
+//  body; return the socket (answers wait up to 5 s).
+static int s_test_raw_open(uint16_t port, const char *head, size_t sent)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert(fd >= 0);
@@ -1432,6 +1432,18 @@ static unsigned s_test_raw_status(uint16_t port, const char *head)
     assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
     size_t len = strlen(head);
     assert(send(fd, head, len, MSG_NOSIGNAL) == (ssize_t) len);
+    char *zeros = calloc(1, sent + 1);
+    assert(zeros);
+    assert(send(fd, zeros, sent, MSG_NOSIGNAL) == (ssize_t) sent);
+    free(zeros);
+    return fd;
+}
+
+//  Test helper: send a request's head over a plain socket, without a body,
+//  and return the status of the answer (0 when none came in 5 s).
+static unsigned s_test_raw_status(uint16_t port, const char *head)
+{
+    int fd = s_test_raw_open(port, head, 0);
     char answer[256] = {0};
     size_t got = 0;
     while (got < 12) {
@@ -1735,26 +1747,6 @@ static void s_test_form_server(uint16_t port)
                     parts == 16 ? "unnamed=0 size=0 file_doc=16 " : "unnamed=0 size=0 file_doc=0 -",
                     29) == 0);
     }
-}
-
-//  Test helper: connect to port, send head and then sent zero bytes of a
-//  body; return the socket (answers wait up to 5 s).
-static int s_test_raw_open(uint16_t port, const char *head, size_t sent)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval wait = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
-    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
-    size_t len = strlen(head);
-    assert(send(fd, head, len, MSG_NOSIGNAL) == (ssize_t) len);
-    char *zeros = calloc(1, sent + 1);
-    assert(zeros);
-    assert(send(fd, zeros, sent, MSG_NOSIGNAL) == (ssize_t) sent);
-    free(zeros);
-    return fd;
 }
 
 //  Test helper: true once the server counts want body bytes against its

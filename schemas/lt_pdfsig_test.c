@@ -68,21 +68,29 @@ static char *s_synthetic(const char *contents, size_t *size)
     return s_synthetic_as(contents, "adbe.pkcs7.detached", size);
 }
 
+//  Read the fixture CA's certificate and key (NULL when unreadable).
+static void s_load_ca(const char *fixtures, X509 **ca, EVP_PKEY **ca_key)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/pki/ca.crt", fixtures);
+    BIO *bio = BIO_new_file(path, "rb");
+    *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    snprintf(path, sizeof(path), "%s/pki/ca.key", fixtures);
+    bio = BIO_new_file(path, "rb");
+    *ca_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+}
+
 //  Return an RFC 3161 timestamp token (DER, caller frees with
 //  OPENSSL_free) over content, from a TSA certificate made here and issued
 //  by the fixture CA, as a document timestamp carries.
 static unsigned char *s_tsa_token(const char *fixtures, const uint8_t *content, size_t size,
                                   int *der_len)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/pki/ca.crt", fixtures);
-    BIO *bio = BIO_new_file(path, "rb");
-    X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    snprintf(path, sizeof(path), "%s/pki/ca.key", fixtures);
-    bio = BIO_new_file(path, "rb");
-    EVP_PKEY *ca_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    s_load_ca(fixtures, &ca, &ca_key);
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *cert = X509_new();
     assert(ca && ca_key && key && cert);
@@ -197,15 +205,9 @@ static unsigned char *s_cms_sign(const s_signer_t *signer, const uint8_t *conten
 static X509 *s_make_cert(const char *fixtures, EVP_PKEY *key, const char *cn, const char *ku,
                          const char *eku, const EVP_MD *md, long not_before, bool self_issued)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/pki/ca.crt", fixtures);
-    BIO *bio = BIO_new_file(path, "rb");
-    X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    snprintf(path, sizeof(path), "%s/pki/ca.key", fixtures);
-    bio = BIO_new_file(path, "rb");
-    EVP_PKEY *ca_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    s_load_ca(fixtures, &ca, &ca_key);
     X509 *cert = X509_new();
     assert(ca && ca_key && cert);
     X509_set_version(cert, 2);
