@@ -481,8 +481,9 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
         counted = "other";
         s_reason(def, it, reason, sizeof(reason));
     }
-    char at[32], confirmed[32], flags[256], channel[8], num[32];
+    char at[32], received[32], confirmed[32], flags[256], channel[8], num[32];
     s_iso(it->at, at);
+    s_iso(it->received_at, received);
     s_iso(it->related_at, confirmed);
     s_flags_text(it->flags, flags, sizeof(flags));
     snprintf(channel, sizeof(channel), "%d", it->channel);
@@ -510,6 +511,7 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
     snprintf(num, sizeof(num), "%d", it->day);
     lt_counting_csv(o, num, false);
     lt_counting_csv(o, at, false);
+    lt_counting_csv(o, received, false);
     lt_counting_csv(o, confirmed, false);
     lt_counting_csv(o, it->sha256, false);
     lt_counting_csv(o, it->msgid, false);
@@ -579,7 +581,7 @@ int lt_counting_evidence(lt_counting_t *self, const char *store, const char *ind
         return lt_err_set(err, LT_EIO, "cannot write %s", path), -1;
     }
     fputs("counted,reason,item,event,doc,agency,direction,origins,channel,secret,signature,"
-          "signer,dossier_channel,dim,detail,flags,day,at,related_at,sha256,msgid,rows\n",
+          "signer,dossier_channel,dim,detail,flags,day,at,received_at,related_at,sha256,msgid,rows\n",
           ev.csv);
     s_reader_t r;
     int rc = s_open(store, &r, err);
