@@ -481,8 +481,9 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
         counted = "other";
         s_reason(def, it, reason, sizeof(reason));
     }
-    char at[32], confirmed[32], flags[256], channel[8], num[32];
+    char at[32], received[32], confirmed[32], flags[256], channel[8], num[32];
     s_iso(it->at, at);
+    s_iso(it->received_at, received);
     s_iso(it->related_at, confirmed);
     s_flags_text(it->flags, flags, sizeof(flags));
     snprintf(channel, sizeof(channel), "%d", it->channel);
@@ -510,6 +511,7 @@ static int s_evidence_item(void *arg, const lt_ledger_item_t *it)
     snprintf(num, sizeof(num), "%d", it->day);
     lt_counting_csv(o, num, false);
     lt_counting_csv(o, at, false);
+    lt_counting_csv(o, received, false);
     lt_counting_csv(o, confirmed, false);
     lt_counting_csv(o, it->sha256, false);
     lt_counting_csv(o, it->msgid, false);
@@ -579,7 +581,7 @@ int lt_counting_evidence(lt_counting_t *self, const char *store, const char *ind
         return lt_err_set(err, LT_EIO, "cannot write %s", path), -1;
     }
     fputs("counted,reason,item,event,doc,agency,direction,origins,channel,secret,signature,"
-          "signer,dossier_channel,dim,detail,flags,day,at,related_at,sha256,msgid,rows\n",
+          "signer,dossier_channel,dim,detail,flags,day,at,received_at,related_at,sha256,msgid,rows\n",
           ev.csv);
     s_reader_t r;
     int rc = s_open(store, &r, err);
@@ -652,7 +654,14 @@ json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *c
 {
     char province_code[64];
     snprintf(province_code, sizeof(province_code), "000.00.00.%s", self->province);
-    const char *organ = agency && *agency ? agency : province_code;
+    //  The province, however it is named ("", "province", its level-1 code or
+    //  its full code), reports as its full code: one report, one key.
+    const char *target = s_target(self, agency);
+    const char *organ = *target ? target : province_code;
+    if (!strchr(organ, '.'))
+        return lt_err_set(err, LT_EFIELD,
+                          "agency '%.64s' is neither an agency code nor the province's", organ),
+               NULL;
     json_t *figures = lt_counting_indicators(self, store, p->name,
                                              strcmp(organ, province_code) == 0 ? "" : organ, err);
     if (!figures)
@@ -813,6 +822,23 @@ static void s_test_empty_report(void)
                       == 0);
     assert(json_integer_value(json_object_get(evidence, "ledger_rows")) == 0);
     json_decref(report);
+    //  The province reports under its full code whatever it is called, so
+    //  submitting it again is a duplicate, never a second report.
+    snprintf(counting->province, sizeof(counting->province), "H26");
+    const char *names[] = {"", "province", "H26", "000.00.00.H26"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        report = lt_counting_report(counting, path, "PAR-7.1", &period, names[i], &err);
+        assert(report);
+        assert(strcmp(json_string_value(json_object_get(report, "organId")), "000.00.00.H26")
+               == 0);
+        assert(strcmp(json_string_value(json_object_get(report, "idempotencyKey")),
+                      "PAR-7.1/000.00.00.H26/2026-Q3/1")
+               == 0);
+        json_decref(report);
+    }
+    //  A name that is no agency code is refused, not reported as the province.
+    assert(!lt_counting_report(counting, path, "PAR-7.1", &period, "H27", &err)
+           && err.code == LT_EFIELD);
     //  A store that cannot be read gives no report rather than one without evidence.
     lt_store_test_remove(path);
     report = lt_counting_report(counting, path, "PAR-7.1", &period, "000.00.12.H26", &err);

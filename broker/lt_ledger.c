@@ -1168,6 +1168,7 @@ typedef struct {
     bool secret;         //  a row says secret
     bool sig_ok;         //  the latest relay row's verdict is valid
     int64_t relay_seq;   //  seq of that row
+    int64_t relay_at;    //  its time: when the hub delivered the document
     unsigned attrs;      //  LT_EVA_* of every row
 } s_acc_t;
 
@@ -1199,6 +1200,7 @@ static void s_acc_add(s_acc_t *a, const s_row_t *r)
     if (strcmp(r->origin, "relay") == 0 && (!a->relayed || r->seq >= a->relay_seq)) {
         a->relayed = true;
         a->relay_seq = r->seq;
+        a->relay_at = r->at;
         a->sig_ok = r->sig == LT_SIG_VALID;
     }
     a->electronic |= r->electronic != 0;
@@ -1217,7 +1219,10 @@ static unsigned s_flags(lt_ev_t ev, const s_acc_t *a, int channel, int day, int6
             f |= LT_F_DECLARED | LT_F_ELECTRONIC;
         if (a->sig_ok)
             f |= LT_F_SIGNED;
-        if (ev == LT_EV_DOC_IN && related_at && lt_period_day(related_at) == day)
+        //  Received when the hub delivered it, even when a register line
+        //  came first (spec/indicators.md, Rules: the hub's own clock).
+        int received = a->relayed ? lt_period_day(a->relay_at) : day;
+        if (ev == LT_EV_DOC_IN && related_at && lt_period_day(related_at) == received)
             f |= LT_F_CONFIRMED;
     }
     else if (ev == LT_EV_DOSSIER_RECEIVED) {
@@ -2170,6 +2175,7 @@ static int s_item_yield(lt_ledger_t *self, const char *item, int64_t seq, s_merg
                            .sha256 = m->sha256,
                            .msgid = m->msgid,
                            .related_at = m->related_at,
+                           .received_at = m->acc.relayed ? m->acc.relay_at : 0,
                            .rows = m->rows};
     *stop = fn(arg, &it) != 0;
     return 0;

@@ -76,6 +76,8 @@ typedef struct {
     int64_t related_at;     //  Unix ms of the event completing it, 0 = none: the first
                             //  status 01/03 from this agency (doc_in), the first
                             //  DVCQG acceptance (dossier_received)
+    int64_t received_at;    //  Unix ms the hub delivered it (its relay row), 0 = never
+                            //  relayed; a doc_in is confirmed by a status that day
     const char *rows;       //  "seq:hash" of each of its rows, ';' between
 } lt_ledger_item_t;
 

@@ -98,6 +98,8 @@ typedef struct {
     int count;              //  items yielded
     int64_t d2_in_seq;      //  seq of D2's doc_in (in its rows)
     char d2_in_rows[128];   //  its rows
+    int64_t r1_in_at;       //  time of R1's doc_in (its first row)
+    int64_t r1_in_received; //  when the hub delivered R1
 } s_items_t;
 
 static int s_items_collect(void *arg, const lt_ledger_item_t *it)
@@ -108,6 +110,10 @@ static int s_items_collect(void *arg, const lt_ledger_item_t *it)
         strcmp(it->agency, "000.00.31.H26") == 0 && (it->flags & LT_F_RELAYED)) {
         seen->d2_in_seq = strtoll(it->rows, NULL, 10);
         snprintf(seen->d2_in_rows, sizeof(seen->d2_in_rows), "%s", it->rows);
+    }
+    if (strcmp(it->item, "doc|R1|000.00.31.H26|in") == 0) {
+        seen->r1_in_at = it->at;
+        seen->r1_in_received = it->received_at;
     }
     return 0;
 }
@@ -515,6 +521,23 @@ void lt_ledger_test(bool verbose)
     assert(s_count(db, 20261101, 20261114, "doc_in", LT_F_CONFIRMED) == 3);
     assert(lt_ledger_verify(ledger, &rows, &bad, why, sizeof(why)) == 0);
     lt_ledger_set_deferred(ledger, false);
+    //  A document on the register (paper) the day before the hub delivers
+    //  it: received when delivered, so a status 01 that day confirms it.
+    int64_t reg_day = lt_period_local_ms(2026, 12, 2, 9, 0, 0);
+    int64_t relay_day = lt_period_local_ms(2026, 12, 3, 9, 0, 0);
+    assert(s_publish(ledger, LT_KIND_REGISTER, "R1", "in", "000.00.31.H26", NULL, false,
+                     reg_day) == 0);
+    assert(s_publish(ledger, LT_KIND_DOCUMENT, "R1", "new", "000.00.12.H26", "000.00.31.H26",
+                     true, relay_day) == 0);
+    assert(s_count(db, 20261201, 20261214, "doc_in", LT_F_RELAYED) == 1);
+    assert(s_count(db, 20261201, 20261214, "doc_in", LT_F_CONFIRMED) == 0);
+    assert(s_publish(ledger, LT_KIND_STATUS, "R1", "01", "000.00.31.H26", NULL, true,
+                     relay_day + 60000) == 0);
+    assert(s_count(db, 20261201, 20261214, "doc_in", LT_F_RELAYED | LT_F_CONFIRMED) == 1);
+    assert(s_count(db, 20261201, 20261214, "doc_in", 0) == 1);
+    s_items_t delivered = {0};
+    assert(lt_ledger_items(ledger, 20261201, 20261214, s_items_collect, &delivered, &err) == 0);
+    assert(delivered.r1_in_received == relay_day && delivered.r1_in_at == reg_day);
     //  A read-only ledger has no list to read.
     lt_ledger_t *reader = lt_ledger_new(db, path, true, &err);
     assert(reader);

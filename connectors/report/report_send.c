@@ -209,7 +209,8 @@ static lt_delivery_result_t s_post(report_t *self, const lt_delivery_t *d,
                        reply.status, said, self->token_file);
             result = LT_DELIVERY_FAIL;
         }
-        else if (lt_http_status_transient(reply.status)) {
+        else if (lt_http_status_transient(reply.status) || reply.status / 100 == 5) {
+            //  Every 5xx is transient (spec/peers.md C), 507 or 501 as 503.
             lt_err_set(err, LT_EUNAVAIL, "HTTP %ld from the reporting system: %s", reply.status,
                        said);
             result = LT_DELIVERY_RETRY;

@@ -61,8 +61,10 @@ def flags_of(row):
             f.add("declared")
         if row["signature"] == "valid":
             f.add("signed")
-        # The same calendar day in Asia/Ho_Chi_Minh: both times are +07:00.
-        if ev == "doc_in" and row["related_at"] and row["related_at"][:10] == row["at"][:10]:
+        # The same calendar day in Asia/Ho_Chi_Minh (both times are +07:00)
+        # as the hub delivered it (received_at), even after a register line.
+        received = row.get("received_at") or row["at"]
+        if ev == "doc_in" and row["related_at"] and row["related_at"][:10] == received[:10]:
             f.add("confirmed")
     elif ev == "dossier_received":
         if row["dossier_channel"] == "2":
