@@ -836,6 +836,27 @@ static void s_answer(lt_http_response_t *resp, json_t *answer)
     free(text);
 }
 
+void dms_refusal(const lt_http_request_t *req, unsigned status, const char *reason,
+                 lt_http_response_t *resp, void *arg)
+{
+    dms_t *self = arg;
+    const char *name = NULL;
+    const s_op_t *op = s_find_op(req, &name);
+    dms_count(self, &self->stats.requests);
+    if (op && op->handler == s_op_send)
+        dms_count(self, &self->stats.send_fail);
+    const char *system = dms_param(req, "systemid");
+    lt_log_warning("event=request_refused op=%.64s system=\"%.64s\" peer=%s status=%u "
+                   "reason=\"%s\"",
+                   name, system ? system : "", lt_http_request_peer(req), status, reason);
+    char code[16];
+    snprintf(code, sizeof(code), "%u", status);
+    s_answer(resp, op && op->handler == s_op_send && status == 413
+                       ? dms_fail(code, "%s; the hub takes packages of at most %zu bytes", reason,
+                                  self->max_package)
+                       : dms_fail(code, "%s", reason));
+}
+
 lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)
 {
     dms_t *self = arg;
