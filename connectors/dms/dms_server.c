@@ -612,16 +612,23 @@ static const char *s_agency_name(dms_t *self, const char *code)
     return name ? name : code;
 }
 
-//  getAgenciesList: the exact agency codes the configured systems serve.
+//  getAgenciesList: the exact agency codes the configured systems serve,
+//  each once (two systems may serve one agency, during a DMS migration).
 static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller,
                              lt_http_response_t *resp)
 {
+    zhashx_t *listed = zhashx_new();
     json_t *data = json_array();
+    if (!listed || !data) {
+        zhashx_destroy(&listed);
+        json_decref(data);
+        return dms_fail("500", "out of memory");
+    }
     json_int_t id = 1;
     for (size_t s = 0; s < lt_dms_systems_count(self->systems); s++)
         for (size_t a = 0; a < lt_dms_systems_agencies(self->systems, s); a++) {
             const char *code = lt_dms_systems_agency(self->systems, s, a);
-            if (strchr(code, '*'))
+            if (strchr(code, '*') || zhashx_insert(listed, code, (void *) code) != 0)
                 continue;
             json_array_append_new(data,
                                   json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "id", id++, "pid",
@@ -629,6 +636,7 @@ static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t c
                                             s_agency_name(self, code), "mail",
                                             "", "oldCode", ""));
         }
+    zhashx_destroy(&listed);
     json_t *answer = dms_ok();
     json_object_set_new(answer, "data", data);
     return answer;
