@@ -285,16 +285,17 @@ static void s_sent_record(dms_t *self, const char *system, const char *msgid,
                        agencies ? err.detail : "out of memory");
 }
 
-//  Publish a checked package within the request's deadline and turn the
-//  broker's answer into the reply (HTTP 503 for a transient failure).
-static json_t *s_publish(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp,
+//  Publish a checked package within the request's deadline (from begun,
+//  when the whole request had arrived) and turn the broker's answer into
+//  the reply (HTTP 503 for a transient failure).
+static json_t *s_publish(dms_t *self, int64_t begun, lt_http_response_t *resp,
                          lt_envelope_t **env_p, const void *file, size_t size, const char *system,
                          const s_sent_facts_t *facts)
 {
     char key[512];
     snprintf(key, sizeof(key), "%s", lt_envelope_key(*env_p));
     lt_envelope_t *copy = lt_envelope_dup(*env_p);
-    int64_t left = lt_http_request_started(req) + self->request_timeout_ms - lt_clock_ms();
+    int64_t left = begun + self->request_timeout_ms - lt_clock_ms();
     if (left > self->publish_timeout_ms)
         left = self->publish_timeout_ms;
     lt_publish_result_t result;
@@ -346,9 +347,13 @@ static json_t *s_publish(dms_t *self, const lt_http_request_t *req, lt_http_resp
 }
 
 //  sendEdoc: check, read and publish one package; DocId only after ACCEPTED.
+//  The deadline (--request-timeout) runs from here, the whole request in:
+//  the upload is --max-request-time's, so a large package on a slow link
+//  is not refused on every resend.
 static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t caller,
                          lt_http_response_t *resp)
 {
+    int64_t begun = lt_clock_ms();
     const char *system = lt_dms_systems_id(self->systems, caller);
     size_t size = 0;
     const void *file = lt_http_request_part(req, "file_doc", &size, NULL);
@@ -462,7 +467,7 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
                  notation ? notation : "");
     }
     lt_edxml_destroy(&package);
-    return s_publish(self, req, resp, &env, file, size, system, &facts);
+    return s_publish(self, begun, resp, &env, file, size, system, &facts);
 }
 
 //  getReceivedEdocList: the caller's items not yet done, oldest first.
