@@ -137,6 +137,7 @@ struct _lt_http_server_t {
     void *arg;                       //  its argument
     lt_http_limits_t limits;         //  bounds, defaults applied
     lt_http_gate_fn *gate;           //  header check, or NULL
+    lt_http_refusal_fn *refusal;     //  body of the server's own refusals, or NULL (text)
     char *tls_cert;                  //  PEM certificate, owned, or NULL (plain HTTP)
     char *tls_key;                   //  PEM key, owned (wiped on destroy), or NULL
     size_t tls_key_size;             //  its bytes
@@ -201,6 +202,7 @@ __attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const cha
 }
 
 static void s_response_clear(lt_http_response_t *resp);
+static enum MHD_Result s_queue_response(lt_http_request_t *req, lt_http_response_t *resp);
 static void s_form_destroy(s_form_t **form_p);
 
 //  Count the body of req against the server's budget up to want bytes in
@@ -363,12 +365,42 @@ static enum MHD_Result s_queue_text(struct MHD_Connection *connection, unsigned 
     return rc;
 }
 
-//  Queue the answer to a request whose body the budget could not take.
-static enum MHD_Result s_queue_busy(struct MHD_Connection *connection)
+//  Queue the server's own refusal of a request (413 over its body limit,
+//  503 over the budget, 500 no memory), reason on one line: the body the
+//  owner's refusal callback fills, else the reason as text. The status,
+//  and Retry-After with a 503, stay the server's.
+static enum MHD_Result s_queue_refusal(lt_http_request_t *req, unsigned status,
+                                       const char *reason)
 {
-    return s_queue_text(connection, 503,
-                        "server busy: too many request bodies in memory, retry later\n",
-                        S_RETRY_AFTER);
+    lt_http_server_t *self = req->server;
+    const char *retry_after = status == 503 ? S_RETRY_AFTER : NULL;
+    lt_http_response_t resp = {.status = status};
+    if (self->refusal)
+        self->refusal(req, status, reason, &resp, self->arg);
+    if (!resp.body) {
+        s_response_clear(&resp);
+        char text[256];
+        snprintf(text, sizeof(text), "%s\n", reason);
+        return s_queue_text(req->connection, status, text, retry_after);
+    }
+    resp.status = status;
+    if (retry_after)
+        lt_http_response_add_header(&resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    return s_queue_response(req, &resp);
+}
+
+//  Queue the answer to a request whose body the budget could not take.
+static enum MHD_Result s_queue_busy(lt_http_request_t *req)
+{
+    return s_queue_refusal(req, 503, "server busy: too many request bodies in memory, retry later");
+}
+
+//  Queue the answer to a request whose body is over its limit.
+static enum MHD_Result s_queue_too_big(lt_http_request_t *req)
+{
+    char reason[128];
+    snprintf(reason, sizeof(reason), "request body too large (over %zu bytes)", req->max_body);
+    return s_queue_refusal(req, 413, reason);
 }
 
 //  Grow a buffer to hold need bytes (+1 for a NUL); false on no memory.
@@ -765,7 +797,7 @@ static enum MHD_Result s_queue_response(lt_http_request_t *req, lt_http_response
 static enum MHD_Result s_dispatch(lt_http_server_t *self, lt_http_request_t *req)
 {
     if (!s_reserve(&req->body, &req->cap, req->size))
-        return s_queue_text(req->connection, 500, "out of memory\n", NULL);
+        return s_queue_refusal(req, 500, "out of memory");
     req->body[req->size] = 0;
     if (req->conn) {
         pthread_mutex_lock(&self->mutex);
@@ -891,7 +923,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             req->too_big = true;
             size_t allowance = req->max_body > S_DRAIN_MIN ? req->max_body : S_DRAIN_MIN;
             if (waits || !known || declared - req->max_body > allowance)
-                return s_queue_text(connection, 413, "request body too large\n", NULL);
+                return s_queue_too_big(req);
             req->drain_limit = (size_t) declared;
             return MHD_YES;
         }
@@ -902,7 +934,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             if (!s_budget_take(req, (size_t) declared)) {
                 req->over_budget = true;
                 if (waits)
-                    return s_queue_busy(connection);
+                    return s_queue_busy(req);
                 req->drain_limit = (size_t) declared;
                 return MHD_YES;
             }
@@ -967,9 +999,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         return rc;
     }
     if (req->too_big)
-        return s_queue_text(connection, 413, "request body too large\n", NULL);
+        return s_queue_too_big(req);
     if (req->over_budget)
-        return s_queue_busy(connection);
+        return s_queue_busy(req);
     if (req->form)
         s_form_end(req->form);
     return s_dispatch(self, req);
@@ -1065,6 +1097,7 @@ lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
     self->handler = handler;
     self->arg = arg;
     self->gate = options->gate;
+    self->refusal = options->refusal;
     self->limits = *limits;
     if (!self->limits.max_body)
         self->limits.max_body = LT_HTTP_MAX_BODY;
@@ -1962,7 +1995,16 @@ static lt_http_gate_t s_test_gate(const lt_http_request_t *req, lt_http_response
     return LT_HTTP_GATE_PASS;
 }
 
-//  Self-test of the gate and of the TLS option errors.
+//  Test refusal callback: the status and the reason in the body.
+static void s_test_refusal(const lt_http_request_t *req, unsigned status, const char *reason,
+                           lt_http_response_t *resp, void *arg)
+{
+    char text[300];
+    snprintf(text, sizeof(text), "refused %u: %s", status, reason);
+    assert(lt_http_response_set_body(resp, text, strlen(text), "application/json") == 0);
+}
+
+//  Self-test of the gate, of the refusal callback and of the TLS option errors.
 static void s_test_gate_server(void)
 {
     int calls = 0;
@@ -2008,9 +2050,26 @@ static void s_test_gate_server(void)
     rc = lt_http_client_post(client, "/small", NULL, 0, blob, 2000, "application/octet-stream",
                              &reply, &err);
     assert(rc == LT_OK && reply.status == 413);
+    assert(strcmp(reply.body, "request body too large (over 1000 bytes)\n") == 0);
     rc = lt_http_client_post(client, "/mirror", NULL, 0, blob, big, "application/octet-stream",
                              &reply, &err);
     assert(rc == LT_OK && reply.status == 200 && reply.size == big);
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 1);
+    lt_http_client_destroy(&client);
+    lt_http_server_destroy(&server);
+    //  With a refusal callback, the server's own refusals carry its body
+    //  (a JSON protocol answers them in JSON); the status stays.
+    options.refusal = s_test_refusal;
+    server = lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &options, &err);
+    assert(server);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) lt_http_server_port(server));
+    client = lt_http_client_new(base);
+    assert(client);
+    lt_http_client_set_timeout(client, 5000);
+    rc = lt_http_client_post(client, "/small", NULL, 0, blob, 2000, "application/octet-stream",
+                             &reply, &err);
+    assert(rc == LT_OK && reply.status == 413);
+    assert(strcmp(reply.body, "refused 413: request body too large (over 1000 bytes)") == 0);
     assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 1);
     lt_http_reply_free(&reply);
     lt_http_client_destroy(&client);

@@ -28,7 +28,9 @@
     Optional (lt_http_server_start): a gate, called on the connection's
     thread with the headers only, before a byte of the body is read; it may
     answer at once (the body is then never read: the connection is closed
-    after the answer) or lower the body limit for this request. A
+    after the answer) or lower the body limit for this request. A refusal
+    callback gives the server's own 413, 503 and 500 answers the
+    body of the owner's protocol (lthub-dms: an edoc FAIL in JSON). A
     certificate and key (PEM files) make the server speak HTTPS only (MHD's
     TLS over GnuTLS).
 */
@@ -89,12 +91,22 @@ typedef enum {
 typedef lt_http_gate_t(lt_http_gate_fn)(const lt_http_request_t *req, lt_http_response_t *resp,
                                         size_t *max_body, void *arg);
 
+//  Fill the body of a request the server refuses by itself, after the gate
+//  let it through: status 413 (body over its limit), 503 (no room in the
+//  body budget; Retry-After is added) or 500 (no memory), reason one line
+//  of text. The status stays; a callback that sets no body leaves the
+//  reason as text/plain. Same thread rules as the handler; the body of the
+//  request is empty.
+typedef void(lt_http_refusal_fn)(const lt_http_request_t *req, unsigned status,
+                                 const char *reason, lt_http_response_t *resp, void *arg);
+
 //  Everything optional about a server; zero fields take their defaults.
 typedef struct {
-    lt_http_limits_t limits;   //  bounds
-    lt_http_gate_fn *gate;     //  header check before the body, or NULL (gets the handler's arg)
-    const char *tls_cert;      //  PEM certificate chain file: serve HTTPS; NULL: plain HTTP
-    const char *tls_key;       //  PEM private key file (with tls_cert)
+    lt_http_limits_t limits;       //  bounds
+    lt_http_gate_fn *gate;         //  header check before the body, or NULL (gets the handler's arg)
+    lt_http_refusal_fn *refusal;   //  body of the server's own refusals, or NULL (text/plain)
+    const char *tls_cert;          //  PEM certificate chain file: serve HTTPS; NULL: plain HTTP
+    const char *tls_key;           //  PEM private key file (with tls_cert)
 } lt_http_options_t;
 
 //  Start a server on address ("127.0.0.1", "::1", "0.0.0.0") and port (0

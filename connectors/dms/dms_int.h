@@ -135,6 +135,13 @@ json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller
 //  ms; -1 when it is not one.
 int64_t dms_timestamp_ms(const char *text);
 
+//  The body of a request lt_http_server refuses by itself (lt_http_refusal_fn:
+//  over its operation's body bound, over the body budget, no memory): an
+//  edoc FAIL answer whose ErrorCode is the HTTP status, as the SDKs read
+//  the body, not the status.
+void dms_refusal(const lt_http_request_t *req, unsigned status, const char *reason,
+                 lt_http_response_t *resp, void *arg);
+
 //  The edoc API request handler (lt_http_handler_fn); arg is the dms_t.
 lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg);
 

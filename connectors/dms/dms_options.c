@@ -20,7 +20,7 @@ const lt_option_t dms_options[] = {
     LT_OPT_NUM("publish-timeout", "15000", 100, 600000,
                "ms to wait for the broker's ACCEPTED before answering 503"),
     LT_OPT_NUM("request-timeout", "30000", 200, 3600000,
-               "ms from a request's start after which sendEdoc answers 503"),
+               "ms from a request's arrival (its body in) after which sendEdoc answers 503"),
     LT_OPT_STR("tls-cert", "", "PEM certificate chain: serve the edoc API over HTTPS (with --tls-key)"),
     LT_OPT_STR("tls-key", "", "PEM private key of --tls-cert"),
     LT_OPT_NUM("max-connections", "128", 4, 100000,

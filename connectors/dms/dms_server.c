@@ -285,16 +285,17 @@ static void s_sent_record(dms_t *self, const char *system, const char *msgid,
                        agencies ? err.detail : "out of memory");
 }
 
-//  Publish a checked package within the request's deadline and turn the
-//  broker's answer into the reply (HTTP 503 for a transient failure).
-static json_t *s_publish(dms_t *self, const lt_http_request_t *req, lt_http_response_t *resp,
+//  Publish a checked package within the request's deadline (from begun,
+//  when the whole request had arrived) and turn the broker's answer into
+//  the reply (HTTP 503 for a transient failure).
+static json_t *s_publish(dms_t *self, int64_t begun, lt_http_response_t *resp,
                          lt_envelope_t **env_p, const void *file, size_t size, const char *system,
                          const s_sent_facts_t *facts)
 {
     char key[512];
     snprintf(key, sizeof(key), "%s", lt_envelope_key(*env_p));
     lt_envelope_t *copy = lt_envelope_dup(*env_p);
-    int64_t left = lt_http_request_started(req) + self->request_timeout_ms - lt_clock_ms();
+    int64_t left = begun + self->request_timeout_ms - lt_clock_ms();
     if (left > self->publish_timeout_ms)
         left = self->publish_timeout_ms;
     lt_publish_result_t result;
@@ -346,9 +347,13 @@ static json_t *s_publish(dms_t *self, const lt_http_request_t *req, lt_http_resp
 }
 
 //  sendEdoc: check, read and publish one package; DocId only after ACCEPTED.
+//  The deadline (--request-timeout) runs from here, the whole request in:
+//  the upload is --max-request-time's, so a large package on a slow link
+//  is not refused on every resend.
 static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t caller,
                          lt_http_response_t *resp)
 {
+    int64_t begun = lt_clock_ms();
     const char *system = lt_dms_systems_id(self->systems, caller);
     size_t size = 0;
     const void *file = lt_http_request_part(req, "file_doc", &size, NULL);
@@ -462,7 +467,7 @@ static json_t *s_op_send(dms_t *self, const lt_http_request_t *req, size_t calle
                  notation ? notation : "");
     }
     lt_edxml_destroy(&package);
-    return s_publish(self, req, resp, &env, file, size, system, &facts);
+    return s_publish(self, begun, resp, &env, file, size, system, &facts);
 }
 
 //  getReceivedEdocList: the caller's items not yet done, oldest first.
@@ -612,16 +617,23 @@ static const char *s_agency_name(dms_t *self, const char *code)
     return name ? name : code;
 }
 
-//  getAgenciesList: the exact agency codes the configured systems serve.
+//  getAgenciesList: the exact agency codes the configured systems serve,
+//  each once (two systems may serve one agency, during a DMS migration).
 static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t caller,
                              lt_http_response_t *resp)
 {
+    zhashx_t *listed = zhashx_new();
     json_t *data = json_array();
+    if (!listed || !data) {
+        zhashx_destroy(&listed);
+        json_decref(data);
+        return dms_fail("500", "out of memory");
+    }
     json_int_t id = 1;
     for (size_t s = 0; s < lt_dms_systems_count(self->systems); s++)
         for (size_t a = 0; a < lt_dms_systems_agencies(self->systems, s); a++) {
             const char *code = lt_dms_systems_agency(self->systems, s, a);
-            if (strchr(code, '*'))
+            if (strchr(code, '*') || zhashx_insert(listed, code, (void *) code) != 0)
                 continue;
             json_array_append_new(data,
                                   json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "id", id++, "pid",
@@ -629,6 +641,7 @@ static json_t *s_op_agencies(dms_t *self, const lt_http_request_t *req, size_t c
                                             s_agency_name(self, code), "mail",
                                             "", "oldCode", ""));
         }
+    zhashx_destroy(&listed);
     json_t *answer = dms_ok();
     json_object_set_new(answer, "data", data);
     return answer;
@@ -834,6 +847,27 @@ static void s_answer(lt_http_response_t *resp, json_t *answer)
     if (!text || lt_http_response_set_body(resp, text, strlen(text), "application/json"))
         lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
     free(text);
+}
+
+void dms_refusal(const lt_http_request_t *req, unsigned status, const char *reason,
+                 lt_http_response_t *resp, void *arg)
+{
+    dms_t *self = arg;
+    const char *name = NULL;
+    const s_op_t *op = s_find_op(req, &name);
+    dms_count(self, &self->stats.requests);
+    if (op && op->handler == s_op_send)
+        dms_count(self, &self->stats.send_fail);
+    const char *system = dms_param(req, "systemid");
+    lt_log_warning("event=request_refused op=%.64s system=\"%.64s\" peer=%s status=%u "
+                   "reason=\"%s\"",
+                   name, system ? system : "", lt_http_request_peer(req), status, reason);
+    char code[16];
+    snprintf(code, sizeof(code), "%u", status);
+    s_answer(resp, op && op->handler == s_op_send && status == 413
+                       ? dms_fail(code, "%s; the hub takes packages of at most %zu bytes", reason,
+                                  self->max_package)
+                       : dms_fail(code, "%s", reason));
 }
 
 lt_http_action_t dms_handle(const lt_http_request_t *req, lt_http_response_t *resp, void *arg)

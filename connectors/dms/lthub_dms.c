@@ -205,6 +205,7 @@ static int s_start(void *state, lt_err_t *err)
             .max_inflight_body = self->max_inflight_body,
         },
         .gate = s_gate,
+        .refusal = dms_refusal,
         .tls_cert = *self->tls_cert ? self->tls_cert : NULL,
         .tls_key = *self->tls_key ? self->tls_key : NULL,
     };

@@ -4,7 +4,9 @@
 # the time the HTTP exchange took goes to stderr as "elapsed_ms=N".
 # usage: edoc_call.py URL OPERATION SYSTEM SECRET_FILE [NAME=VALUE ...] [--file PATH]
 #                     [--cafile CA] [--timeout SECONDS] [--raw-multipart PATH BOUNDARY]
-# (--raw-multipart sends PATH as it is, as a multipart/form-data body with BOUNDARY)
+#                     [--upload-seconds SECONDS]
+# (--raw-multipart sends PATH as it is, as a multipart/form-data body with BOUNDARY;
+# --upload-seconds spreads the body's upload over that time, as a slow link does)
 import hashlib, hmac, json, ssl, sys, time, urllib.error, urllib.request, uuid
 
 def unpadded(data):
@@ -12,7 +14,7 @@ def unpadded(data):
 
 def main(argv):
     url, op, system, secret_file = argv[1:5]
-    params, path, cafile, timeout, raw = [], None, None, 30.0, None
+    params, path, cafile, timeout, raw, upload = [], None, None, 30.0, None, 0.0
     rest = argv[5:]
     i = 0
     while i < len(rest):
@@ -24,6 +26,8 @@ def main(argv):
             raw = (rest[i + 1], rest[i + 2]); i += 3
         elif rest[i] == "--timeout":
             timeout = float(rest[i + 1]); i += 2
+        elif rest[i] == "--upload-seconds":
+            upload = float(rest[i + 1]); i += 2
         else:
             name, value = rest[i].split("=", 1)
             params.append((name, value)); i += 1
@@ -51,7 +55,17 @@ def main(argv):
     headers["XroadVnpt-hash-header"] = hmac.new(secret, sign.encode(), hashlib.sha256).hexdigest()
     if ctype:
         headers["Content-Type"] = ctype
-    req = urllib.request.Request(url + "/" + op, data=body, headers=headers, method="POST")
+    data = body
+    if upload > 0 and body:
+        headers["Content-Length"] = str(len(body))
+        step = (len(body) + 19) // 20
+
+        def slowly():
+            for at in range(0, len(body), step):
+                time.sleep(upload / 20)
+                yield body[at:at + step]
+        data = slowly()
+    req = urllib.request.Request(url + "/" + op, data=data, headers=headers, method="POST")
     ctx = ssl.create_default_context(cafile=cafile) if cafile else None
     start = time.monotonic()
     try:

@@ -3,8 +3,9 @@
 # whose description is the reader's own (as `lthub edxml validate` words it),
 # is kept in DATA/rejected with a note naming the reason and the system, and
 # stores nothing; so do garbage, an empty file, a missing file part and an
-# oversized package. The hub keeps serving: a good document afterwards goes
-# through.
+# oversized package (an edoc FAIL in JSON also when the body is past the
+# HTTP server's bound). The hub keeps serving: a good document afterwards
+# goes through.
 # usage: test_dms_bad_input.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -50,6 +51,20 @@ head -c 400000 /dev/urandom > "$HUB_DIR/big.bin"
 answer=$(dms_send sys-a "$HUB_DIR/big.edxml")
 echo "big: $(head -c 200 <<< "$answer")"
 [ "$(jget 'j["ErrorCode"]' <<< "$answer")" = 413 ] || hub_fail "an oversized package was not refused: $answer"
+# A body past sendEdoc's bound (the package limit and 1 MiB of multipart
+# framing) is refused before any handler runs: still an edoc FAIL in JSON
+# (the SDKs read the body, not the status), naming the package limit.
+head -c 1500000 /dev/zero > "$HUB_DIR/huge.edxml"
+out=$(python3 "$SRC/tests/dms/edoc_call.py" "$DMS_URL" sendEdoc sys-a "$HUB_DIR/secrets/sys-a" \
+    from=sys-a servicetype=eDoc messagetype=edoc --file "$HUB_DIR/huge.edxml" 2>/dev/null)
+echo "huge: $out"
+[ "${out%% *}" = 413 ] || hub_fail "a body past the bound: not HTTP 413: $out"
+[ "$(jget 'j["status"]+"/"+j["ErrorCode"]' <<< "${out#* }" 2>/dev/null)" = FAIL/413 ] \
+    || hub_fail "a body past the bound: not an edoc FAIL 413: $out"
+case "$(jget 'j["ErrorDesc"]' <<< "${out#* }")" in
+    *"at most 300000 bytes"*) ;;
+    *) hub_fail "the refusal does not name the package limit: $out" ;;
+esac
 [ "$(store_messages)" = "$before" ] || hub_fail "bad input was stored: $before -> $(store_messages)"
 kill -0 "$DMS_PID" || hub_fail "lthub-dms died on bad input"
 

@@ -5,7 +5,8 @@
 # full (here --window 2), instead of piling up; getReceivedEdocList, getEdoc
 # and updateStatus keep answering at once. When the broker comes back,
 # sending works again and nothing answered 503 was lost: a resend is accepted
-# once.
+# once. The deadline runs from the end of the upload: a package that takes
+# longer than --request-timeout to arrive is still accepted.
 # usage: test_dms_broker_down.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -77,4 +78,17 @@ done
 hub_wait 30 '[ "$(dms_count sys-b)" = 9 ]' || hub_fail "sys-b does not hold the 9 documents: $(dms_count sys-b)"
 sleep 1
 [ "$(dms_count sys-b)" = 9 ] || hub_fail "sys-b holds $(dms_count sys-b) items, not 9"
+
+# A package whose upload takes longer than --request-timeout (a slow link;
+# --max-request-time bounds the upload): the deadline runs from the end of
+# the upload, so it is accepted, not answered 503 on every resend.
+head -c 300000 /dev/urandom > "$HUB_DIR/scan.bin"
+"$TOOL" mkdoc --from 000.00.12.H26 --to 000.00.13.H26 --number 510 --notation STTTT-VP \
+    --attach "$HUB_DIR/scan.bin" "$HUB_DIR/slow.edxml"
+out=$($CALL sendEdoc sys-a "$HUB_DIR/secrets/sys-a" from=sys-a servicetype=eDoc messagetype=edoc \
+    --file "$HUB_DIR/slow.edxml" --upload-seconds 4.5 --timeout 30 2> "$HUB_DIR/slow.elapsed")
+echo "slow upload ($(sed -n 's/^elapsed_ms=//p' "$HUB_DIR/slow.elapsed") ms): ${out:0:200}"
+[ "${out%% *}" = 200 ] && [ "$(jget 'j["status"]' <<< "${out#* }")" = OK ] \
+    || hub_fail "a package uploaded for longer than --request-timeout was refused: $out"
+hub_wait 20 '[ "$(dms_count sys-b)" = 10 ]' || hub_fail "the slowly uploaded package did not arrive"
 echo "PASS: test_dms_broker_down"

@@ -6,7 +6,8 @@
 #   recipient's docId and state when the hub holds it, filtered by docId and
 #   messagetype, never another system's (item 17);
 # - getAgenciesList puts each agency's code in `code` and its name in `name`
-#   (names from the systems file until the agency directory gives them).
+#   (names from the systems file until the agency directory gives them),
+#   each agency once, also when two systems serve it.
 # usage: test_dms_protocol.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -14,6 +15,11 @@ SRC=$2
 . "$SRC/tests/dms/dms_lib.sh"
 DMS_SYS_A_EXTRA='    names
         000.00.12.H26 = "Sở Thông tin và Truyền thông"'
+# sys-c, the department's new DMS, serves it too while the old one runs.
+DMS_SYS_B_EXTRA='system
+    id = "sys-c"
+    secret_file = "secrets/sys-b"
+    agencies = "000.00.12.H26"'
 dms_setup
 
 # A package addressed to the Government Office and the Home Affairs department.
@@ -86,9 +92,12 @@ dms_send sys-a "$HUB_DIR/doc.edxml" --to 000.00.13.H26 > /dev/null
 [ "$(dms_call sys-a getSentEdocList servicetype=eDoc | jget 'len(j["data"])')" = 3 ] \
     || hub_fail "a resend added a row"
 
-# getAgenciesList: code in code, name in name (from the systems file, else the code).
+# getAgenciesList: code in code, name in name (from the systems file, else
+# the code); an agency two systems serve is listed once.
 agencies=$(dms_call sys-a getAgenciesList)
 echo "agencies: $agencies"
+[ "$(jget 'sorted(a["code"] for a in j["data"])' <<< "$agencies")" = "['000.00.12.H26', '000.00.13.H26']" ] \
+    || hub_fail "getAgenciesList does not list each agency once: $agencies"
 [ "$(jget '{a["code"]: a["name"] for a in j["data"]} == {"000.00.12.H26": "Sở Thông tin và Truyền thông", "000.00.13.H26": "000.00.13.H26"}' <<< "$agencies")" = True ] \
     || hub_fail "getAgenciesList codes and names wrong: $agencies"
 echo "PASS: test_dms_protocol"
