@@ -370,7 +370,8 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
 
 //  DongBoHoSoMC: check, number, publish every record of the call; the
 //  records are shown to TraCuuHoSo only once the broker confirmed them. A
-//  dossier belongs to the madonvi it was first shown for: a record of it
+//  dossier belongs to the madonvi it was first taken for (shown, or
+//  reserved while nothing is shown: lt_portal_store_put): a record of it
 //  under another madonvi is refused (-1).
 static json_t *s_sync(portal_t *self, s_call_t *call)
 {
@@ -454,8 +455,8 @@ done:
 }
 
 //  CapNhatTienDoHoSoMC: check and publish every progress step of the call.
-//  A step of a dossier shown for another madonvi is refused (-1) as a
-//  record of it is by DongBoHoSoMC; a step of a dossier not shown yet is
+//  A step of a dossier kept for another madonvi is refused (-1) as a
+//  record of it is by DongBoHoSoMC; a step of a dossier not seen yet is
 //  taken (the broker holds it until its dossier comes, spec/peers.md B).
 static json_t *s_progress(portal_t *self, s_call_t *call)
 {
