@@ -220,7 +220,7 @@ static void s_stats(void *state, json_t *out)
     pthread_mutex_unlock(&self->stats_lock);
     json_t *portal = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:s, s:I, s:I, s:I}",
+        "s:I, s:I, s:s, s:I, s:I, s:I, s:I}",
         "requests", (json_int_t) s.requests, "logins", (json_int_t) s.logins, "login_refused",
         (json_int_t) s.login_refused, "session_refused", (json_int_t) s.session_refused,
         "invalid", (json_int_t) s.invalid, "calls_ok", (json_int_t) s.calls_ok,
@@ -232,7 +232,7 @@ static void s_stats(void *state, json_t *out)
         (json_int_t) s.already_there, "retried", (json_int_t) s.retried, "failed",
         (json_int_t) s.failed, "facts", (json_int_t) s.facts, "last_error", s.last_error,
         "last_error_at", (json_int_t) s.last_error_at, "batches", (json_int_t) s.batches,
-        "batched", (json_int_t) s.batched);
+        "batched", (json_int_t) s.batched, "foreign_steps", (json_int_t) s.foreign_steps);
     if (portal && self->server) {
         //  The HTTP edge's body budget: bytes held now, requests refused 503.
         uint64_t busy = 0;

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t resent_as_update;  //  -3 answers turned into updates
     uint64_t relogins;          //  -2 answers followed by a new login
     uint64_t already_there;     //  redeliveries DVCQG already held (not sent again)
+    uint64_t foreign_steps;     //  steps not sent: their dossier is another agency's
     uint64_t retried;           //  deliveries answered RETRY
     uint64_t failed;            //  deliveries answered FAIL
     uint64_t facts;             //  dossier_synced facts accepted by the broker

@@ -457,7 +457,9 @@ done:
 //  CapNhatTienDoHoSoMC: check and publish every progress step of the call.
 //  A step of a dossier kept for another madonvi is refused (-1) as a
 //  record of it is by DongBoHoSoMC; a step of a dossier not seen yet is
-//  taken (the broker holds it until its dossier comes, spec/peers.md B).
+//  taken (the broker holds it until its dossier comes, spec/peers.md B),
+//  and is not relayed if that dossier comes for another madonvi
+//  (portal_client.c).
 static json_t *s_progress(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);
