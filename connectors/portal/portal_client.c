@@ -678,6 +678,9 @@ static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
                      item->updating ? "yes" : "no", d->attempt);
         return result;
     }
+    //  DVCQG's message, cut to its share of the reason, may end in half a
+    //  letter: the reason goes to the counters and the dead letter as JSON.
+    portal_utf8_scrub(item->err->detail);
     s_note(self, result, item->err->detail);
     if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
         lt_log_debug("event=send_retry key=\"%s\" attempt=%u reason=\"%s\"", lt_envelope_key(env),

@@ -51,36 +51,6 @@
 //  ---------------------------------------------------------------------------
 //  Answers
 
-//  Drop from text, in place, every byte that is not part of a well-formed
-//  UTF-8 sequence (as jansson checks it: no overlong forms, surrogates or
-//  code points past U+10FFFF). A message quotes what the caller sent cut to
-//  a number of bytes (%.64s, lt_json_text), which may split a code point,
-//  and jansson refuses to pack a string that is not valid UTF-8.
-static void s_utf8_scrub(char *text)
-{
-    unsigned char *in = (unsigned char *) text, *out = in;
-    while (*in) {
-        unsigned char c = *in;
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        bool ok = len > 0;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (in[k] & 0xc0) == 0x80;   //  stops at the NUL too
-        if (ok && len == 3)
-            ok = !(c == 0xe0 && in[1] < 0xa0) && !(c == 0xed && in[1] > 0x9f);
-        if (ok && len == 4)
-            ok = !(c == 0xf0 && in[1] < 0x90) && !(c == 0xf4 && in[1] > 0x8f);
-        if (!ok) {
-            in++;
-            continue;
-        }
-        memmove(out, in, len);
-        out += len;
-        in += len;
-    }
-    *out = 0;
-}
-
 //  Return {"error_code": code, "message": formatted}.
 __attribute__((format(printf, 2, 3))) static json_t *s_answer(const char *code,
                                                               const char *format, ...)
@@ -90,7 +60,7 @@ __attribute__((format(printf, 2, 3))) static json_t *s_answer(const char *code,
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
-    s_utf8_scrub(message);
+    portal_utf8_scrub(message);
     return json_pack("{s:s, s:s}", "error_code", code, "message", message);
 }
 
