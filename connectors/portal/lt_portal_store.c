@@ -18,7 +18,7 @@ struct _lt_portal_store_t {
     sqlite3_stmt *upsert;     //  reserve the latest revision
     sqlite3_stmt *confirm;    //  show a confirmed record
     sqlite3_stmt *body;       //  read a confirmed record's bytes
-    sqlite3_stmt *owner;      //  read the agency a key is shown for
+    sqlite3_stmt *owner;      //  read the agency a key is kept for
     sqlite3_stmt *mark;       //  write a delivery state
     sqlite3_stmt *marked;     //  read a delivery state
     sqlite3_stmt *begin;      //  BEGIN IMMEDIATE
@@ -141,7 +141,8 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                err)
         || s_exec(self, s_schema, err) || s_migrate(self, err)
         || s_prepare(self,
-                     "SELECT revision, digest, (SELECT agency FROM shown WHERE mahoso = ?1)"
+                     "SELECT revision, digest,"
+                     " COALESCE((SELECT agency FROM shown WHERE mahoso = ?1), agency)"
                      " FROM records WHERE mahoso = ?1",
                      &self->select, err)
         || s_prepare(self,
@@ -156,7 +157,10 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
                      " WHERE ?3 >= shown.revision AND shown.agency = ?2",
                      &self->confirm, err)
         || s_prepare(self, "SELECT body, agency FROM shown WHERE mahoso = ?1", &self->body, err)
-        || s_prepare(self, "SELECT agency FROM shown WHERE mahoso = ?1", &self->owner, err)
+        || s_prepare(self,
+                     "SELECT COALESCE((SELECT agency FROM shown WHERE mahoso = ?1),"
+                     " (SELECT agency FROM records WHERE mahoso = ?1))",
+                     &self->owner, err)
         || s_prepare(self,
                      "INSERT INTO sent (msgid, state, at) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (msgid) DO UPDATE SET state = ?2",
@@ -195,7 +199,9 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p)
 }
 
 //  Number and write one record inside the open transaction; 1 (nothing
-//  written) when its MaHoSo is shown for another agency, -1 with err.
+//  written) when its MaHoSo is kept for another agency (shown for it, or,
+//  when nothing is shown yet, reserved for it: a reservation may already
+//  be at the broker, on its way to DVCQG), -1 with err.
 static int s_put_one(lt_portal_store_t *self, lt_portal_record_t *record, int64_t now,
                      lt_err_t *err)
 {
@@ -341,7 +347,7 @@ int lt_portal_store_foreign(lt_portal_store_t *self, const char *mahoso, const c
     int result = 0;
     if (rc == SQLITE_ROW) {
         const char *owner = (const char *) sqlite3_column_text(self->owner, 0);
-        result = !owner || strcmp(owner, agency) != 0;
+        result = owner && strcmp(owner, agency) != 0;   //  NULL: never seen
     }
     else if (rc != SQLITE_DONE)
         result = (lt_err_set(err, LT_ESTORE, "portal store: %s", sqlite3_errmsg(self->db)), -1);
@@ -543,11 +549,20 @@ void lt_portal_store_test(bool verbose)
     assert(lt_portal_store_put(store, other, 1, &err) == 0);   //  H-5 was not kept before
     assert(strcmp(other[0].revision, "1-ee") == 0);
     //  Whose a dossier is, for a progress step: H-1 is A's, H-5 only
-    //  reserved (not shown), H-9 never seen.
+    //  reserved (not shown) for B, H-9 never seen.
     assert(lt_portal_store_foreign(store, "H-1", "A", &err) == 0);
     assert(lt_portal_store_foreign(store, "H-1", "B", &err) == 1);
-    assert(lt_portal_store_foreign(store, "H-5", "A", &err) == 0);
+    assert(lt_portal_store_foreign(store, "H-5", "A", &err) == 1);
+    assert(lt_portal_store_foreign(store, "H-5", "B", &err) == 0);
     assert(lt_portal_store_foreign(store, "H-9", "B", &err) == 0);
+    //  A reservation not yet confirmed (a call answered -9, whose record
+    //  may be at the broker already) keeps the dossier for its agency.
+    lt_portal_record_t claim = {.mahoso = "H-5", .agency = "A", .digest = "dd", .body = "{}",
+                                .size = 2};
+    assert(lt_portal_store_put(store, &claim, 1, &err) == 1 && claim.foreign);
+    claim.agency = "B";
+    assert(lt_portal_store_put(store, &claim, 1, &err) == 0 && !claim.foreign);
+    assert(strcmp(claim.revision, "2-dd") == 0);
     lt_portal_store_destroy(&store);
     assert(!store);
     lt_portal_store_destroy(&store);

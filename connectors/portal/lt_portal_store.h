@@ -37,7 +37,7 @@ typedef struct {
     size_t size;                         //  their length
     char revision[LT_PORTAL_REVISION];   //  out: "N-digest"
     int64_t number;                      //  out: N
-    bool foreign;                        //  out: MaHoSo shown for another agency
+    bool foreign;                        //  out: MaHoSo kept for another agency
     bool same;                           //  out: identical to the stored one
 } lt_portal_record_t;
 
@@ -50,9 +50,10 @@ void lt_portal_store_destroy(lt_portal_store_t **self_p);
 //  Give each record its revision and reserve it as the latest of its
 //  MaHoSo (not shown before lt_portal_store_confirm), all in one
 //  transaction (records of one call, in order). A dossier belongs to the
-//  agency it was first shown for: 1, with nothing written and foreign set
-//  on the first such record, when a record names another agency's
-//  dossier; -1 with err.
+//  agency it was first shown for, or, while none of its records is shown,
+//  reserved for (a reserved record may be at the broker already): 1, with
+//  nothing written and foreign set on the first such record, when a record
+//  names another agency's dossier; -1 with err.
 int lt_portal_store_put(lt_portal_store_t *self, lt_portal_record_t *records, size_t count,
                         lt_err_t *err);
 
@@ -69,9 +70,10 @@ int lt_portal_store_confirm(lt_portal_store_t *self, const lt_portal_record_t *r
 int lt_portal_store_get(lt_portal_store_t *self, const char *mahoso, const char *agency,
                         char **body_p, size_t *size_p, lt_err_t *err);
 
-//  Return 1 when mahoso is shown for another agency than agency (a
-//  confirmed record of it was first taken under another madonvi), 0 when
-//  it is shown for agency or not shown at all, -1 with err.
+//  Return 1 when mahoso is kept for another agency than agency (shown for
+//  it, or, while nothing of it is shown, reserved for it: see
+//  lt_portal_store_put), 0 when it is kept for agency or never seen, -1
+//  with err.
 int lt_portal_store_foreign(lt_portal_store_t *self, const char *mahoso, const char *agency,
                             lt_err_t *err);
 

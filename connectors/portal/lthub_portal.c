@@ -211,6 +211,33 @@ static void s_poll(void *state)
     }
 }
 
+//  Well-formed UTF-8 as jansson checks it: no overlong forms, surrogates
+//  or code points past U+10FFFF; anything else is dropped (portal.h).
+void portal_utf8_scrub(char *text)
+{
+    unsigned char *in = (unsigned char *) text, *out = in;
+    while (*in) {
+        unsigned char c = *in;
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        bool ok = len > 0;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (in[k] & 0xc0) == 0x80;   //  stops at the NUL too
+        if (ok && len == 3)
+            ok = !(c == 0xe0 && in[1] < 0xa0) && !(c == 0xed && in[1] > 0x9f);
+        if (ok && len == 4)
+            ok = !(c == 0xf0 && in[1] < 0x90) && !(c == 0xf4 && in[1] > 0x8f);
+        if (!ok) {
+            in++;
+            continue;
+        }
+        memmove(out, in, len);
+        out += len;
+        in += len;
+    }
+    *out = 0;
+}
+
 //  Add the connector's counters under "portal".
 static void s_stats(void *state, json_t *out)
 {
@@ -220,7 +247,7 @@ static void s_stats(void *state, json_t *out)
     pthread_mutex_unlock(&self->stats_lock);
     json_t *portal = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:s, s:I, s:I, s:I}",
+        "s:I, s:I, s:s, s:I, s:I, s:I, s:I}",
         "requests", (json_int_t) s.requests, "logins", (json_int_t) s.logins, "login_refused",
         (json_int_t) s.login_refused, "session_refused", (json_int_t) s.session_refused,
         "invalid", (json_int_t) s.invalid, "calls_ok", (json_int_t) s.calls_ok,
@@ -232,7 +259,7 @@ static void s_stats(void *state, json_t *out)
         (json_int_t) s.already_there, "retried", (json_int_t) s.retried, "failed",
         (json_int_t) s.failed, "facts", (json_int_t) s.facts, "last_error", s.last_error,
         "last_error_at", (json_int_t) s.last_error_at, "batches", (json_int_t) s.batches,
-        "batched", (json_int_t) s.batched);
+        "batched", (json_int_t) s.batched, "foreign_steps", (json_int_t) s.foreign_steps);
     if (portal && self->server) {
         //  The HTTP edge's body budget: bytes held now, requests refused 503.
         uint64_t busy = 0;

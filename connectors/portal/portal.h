@@ -44,6 +44,7 @@ typedef struct {
     uint64_t resent_as_update;  //  -3 answers turned into updates
     uint64_t relogins;          //  -2 answers followed by a new login
     uint64_t already_there;     //  redeliveries DVCQG already held (not sent again)
+    uint64_t foreign_steps;     //  steps not sent: their dossier is another agency's
     uint64_t retried;           //  deliveries answered RETRY
     uint64_t failed;            //  deliveries answered FAIL
     uint64_t facts;             //  dossier_synced facts accepted by the broker
@@ -111,6 +112,11 @@ typedef struct {
 
 //  Add one to a counter under the stats lock.
 void portal_count(portal_t *self, uint64_t *counter);
+
+//  Drop from text, in place, every byte that is not part of well-formed
+//  UTF-8: a text cut to a number of bytes may split a letter, and jansson
+//  refuses to pack a string that is not valid UTF-8.
+void portal_utf8_scrub(char *text);
 
 //  Return true when a code matches one of --agencies ("*", "*.SUFFIX", "PREFIX*", exact).
 bool portal_agency_ok(const portal_t *self, const char *code);

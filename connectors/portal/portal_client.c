@@ -459,6 +459,7 @@ typedef struct {
     bool done;                   //  outcome known (no call needed)
     bool batch;                  //  may share a call
     bool covered;                //  named by a dossier_synced fact published
+    bool foreign;                //  a step of another agency's dossier: not sent
     uint64_t refused;            //  DVCQG session its batch got -2 with (0: none)
     s_outcome_t outcome;         //  what became of it
 } s_item_t;
@@ -586,6 +587,19 @@ static void s_prepare(portal_t *self, lt_http_client_t *client, s_item_t *item,
     }
     item->dossier = kind == LT_KIND_DOSSIER;
     item->updating = strcmp(lt_envelope_btype(env), "update") == 0;
+    //  A step taken before its dossier was seen waited for it at the
+    //  broker; when the dossier came for another agency, the step is not
+    //  that agency's to send. It is dropped (s_finish logs and counts it),
+    //  not failed: a dead letter would hold back the dossier's own lane.
+    int foreign = item->dossier ? 0
+                                : lt_portal_store_foreign(self->store, lt_envelope_key(env),
+                                                          lt_envelope_sender(env), item->err);
+    if (foreign) {
+        item->foreign = foreign > 0;
+        item->outcome = foreign > 0 ? S_OK : S_TRANSIENT;   //  a store error: ask again later
+        item->done = true;
+        return;
+    }
     //  A message marked SENT reached DVCQG before a crash; one marked
     //  SENDING (or retried) may have: a dossier DVCQG already holds as is
     //  is not sent again.
@@ -649,6 +663,13 @@ static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
                                   : item->outcome == S_TRANSIENT ? LT_DELIVERY_RETRY
                                   : item->outcome == S_SESSION   ? LT_DELIVERY_RETRY
                                                                  : LT_DELIVERY_FAIL;
+    if (item->foreign) {
+        portal_count(self, &self->stats.foreign_steps);
+        lt_log_warning("event=step_dropped key=\"%s\" madonvi=%s msgid=%s reason=\"the dossier is "
+                       "kept for another agency\"", lt_envelope_key(env), lt_envelope_sender(env),
+                       lt_envelope_id(env));
+        return result;
+    }
     if (result == LT_DELIVERY_OK) {
         if (!item->dossier)
             portal_count(self, &self->stats.steps_out);   //  a dossier counts with its fact
@@ -657,6 +678,9 @@ static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
                      item->updating ? "yes" : "no", d->attempt);
         return result;
     }
+    //  DVCQG's message, cut to its share of the reason, may end in half a
+    //  letter: the reason goes to the counters and the dead letter as JSON.
+    portal_utf8_scrub(item->err->detail);
     s_note(self, result, item->err->detail);
     if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
         lt_log_debug("event=send_retry key=\"%s\" attempt=%u reason=\"%s\"", lt_envelope_key(env),

@@ -60,6 +60,7 @@ __attribute__((format(printf, 2, 3))) static json_t *s_answer(const char *code,
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
+    portal_utf8_scrub(message);
     return json_pack("{s:s, s:s}", "error_code", code, "message", message);
 }
 
@@ -370,7 +371,8 @@ static json_t *s_check_data(portal_t *self, s_call_t *call)
 
 //  DongBoHoSoMC: check, number, publish every record of the call; the
 //  records are shown to TraCuuHoSo only once the broker confirmed them. A
-//  dossier belongs to the madonvi it was first shown for: a record of it
+//  dossier belongs to the madonvi it was first taken for (shown, or
+//  reserved while nothing is shown: lt_portal_store_put): a record of it
 //  under another madonvi is refused (-1).
 static json_t *s_sync(portal_t *self, s_call_t *call)
 {
@@ -454,9 +456,11 @@ done:
 }
 
 //  CapNhatTienDoHoSoMC: check and publish every progress step of the call.
-//  A step of a dossier shown for another madonvi is refused (-1) as a
-//  record of it is by DongBoHoSoMC; a step of a dossier not shown yet is
-//  taken (the broker holds it until its dossier comes, spec/peers.md B).
+//  A step of a dossier kept for another madonvi is refused (-1) as a
+//  record of it is by DongBoHoSoMC; a step of a dossier not seen yet is
+//  taken (the broker holds it until its dossier comes, spec/peers.md B),
+//  and is not relayed if that dossier comes for another madonvi
+//  (portal_client.c).
 static json_t *s_progress(portal_t *self, s_call_t *call)
 {
     json_t *problem = s_check_data(self, call);

@@ -5,7 +5,8 @@
 # with HTTP 400, an HTTP 401 from a gateway in front of the service, a
 # TraCuuHoSo that the adapter does not offer (-4, HTTP 404) after a call
 # that failed, and a TraCuuHoSo whose data is an array. Every dossier
-# reaches DVCQG, once; a -1 lands in dead letters with DVCQG's own message.
+# reaches DVCQG, once; a -1 lands in dead letters with DVCQG's own message,
+# even one cut in the middle of a letter.
 # usage: test_portal_peers.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=$1
@@ -174,7 +175,26 @@ sync 12 False
 within 20 '[ "$(calls 000.00.12.H26-PEER-12 DongBoHoSoMC)" -ge 2 ] && [ "$(pqueued)" = 0 ]' \
     || fail "a 3 MB answer was taken ($(calls 000.00.12.H26-PEER-12 DongBoHoSoMC) calls, $(pstat last_error))"
 ok "a 3 MB answer is not read; the call is made again"
-
 [ "$(cstat portal dead)" = 1 ] || fail "dead letters: $(cstat portal dead)"
+
+# 10. A -1 whose Vietnamese message is longer than the reason keeps: cut,
+#     it may end in half a letter; the counters and the dead letter still
+#     read as JSON, with DVCQG's message.
+long="x$(printf 'Đ%.0s' $(seq 300))"
+ctl "{\"script\": [{\"service\": \"DongBoHoSoMC\", \"code\": \"-1\", \"message\": \"$long\"}]}"
+sync 13 False
+within 20 '[ "$(cstat portal dead)" = 2 ]' || fail "the refused dossier 13 is not in dead letters"
+pstat last_error | grep -q '^DVCQG answered error_code -1: xĐĐĐ' \
+    || fail "lthub-portal's counters lost: $(http_get "$PORTAL_URL/_portal/stats" | cut -c1-300)"
+[ "$(cstat portal own | python3 -c 'import ast,sys; print("failed" in ast.literal_eval(sys.stdin.read()).get("portal", {}))')" = True ] \
+    || fail "lthub status lacks lthub-portal's counters: $(cstat portal own | cut -c1-400)"
+"$LTHUB" dead --admin "$HUB_ADMIN" --json >"$HUB_DIR/dead.json" || fail "lthub dead"
+python3 - "$HUB_DIR/dead.json" <<'PY' || fail "dead letter 13: $(cut -c1-600 "$HUB_DIR/dead.json")"
+import json, sys
+dead = [d for d in json.load(open(sys.argv[1]))["dead"] if d["key"] == "000.00.12.H26-PEER-13"]
+assert len(dead) == 1 and "xĐĐĐ" in json.dumps(dead[0], ensure_ascii=False), dead
+PY
+ok "a -1 with a long Vietnamese message: counters and dead letter intact"
+
 portal_stop
 echo "PASS: portal against an independent DVCQG"

@@ -114,6 +114,12 @@ expect "duplicate keys" 200 -1 "not a JSON object" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"session\":\"$S\",\"service\":\"TraCuuHoSo\"}")"
 fresh
 expect "bad UTF-8" 200 -1 "" "$(http_post "$PORTAL_URL/service" "$(call "$(record 1 ChuHoSo x)" | sed $'s/"x"/"\xff\xfe"/')")"
+# An unknown service named in Vietnamese is quoted cut to 64 bytes, which
+# may split a letter: the answer is still an adapter answer (-1), valid UTF-8.
+fresh
+service="x$(printf 'Đ%.0s' $(seq 40))"   # 81 bytes: a cut at 64 splits a Đ
+expect "unknown service in Vietnamese" 200 -1 "unknown service 'xĐĐĐ" \
+    "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"madonvi\":\"000.00.12.H26\",\"service\":\"$service\",\"mahoso\":\"x\"}")"
 fresh
 expect "no madonvi" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "{\"session\":\"$S\",\"service\":\"DongBoHoSoMC\",\"isUpdating\":\"False\",\"data\":[$(record 1)]}")"
