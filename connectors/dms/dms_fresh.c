@@ -8,7 +8,8 @@
     signs each request freshly: its XroadVnpt-timestamp (ddMMyyyy'T'HHmmss,
     Vietnam time) must be within W seconds of the hub's clock, and a
     signature (XroadVnpt-hash-header) seen in the last W seconds is refused
-    as a replay. Signatures are remembered in memory only (a restart forgets
+    as a replay (unless the HTTP server then refused the request unprocessed:
+    dms_fresh_forget). Signatures are remembered in memory only (a restart forgets
     them, and the window bounds what a restart lets through), at most
     DMS_MAX_SEEN of them: past that, requests of such systems get a
     transient 503 until older ones expire.
@@ -97,6 +98,17 @@ void dms_fresh_fini(dms_t *self)
     pthread_mutex_destroy(&self->seen_lock);
 }
 
+//  The replay memory's key of a system's signature. The HMAC is compared
+//  case-insensitively, so the key is its lowercase form: the same signature
+//  in uppercase is no new request.
+static void s_seen_key(const char *system, const char *signature, char *key, size_t size)
+{
+    size_t used = (size_t) snprintf(key, size, "%.64s/", system);
+    for (size_t i = 0; signature[i] && used + 1 < size; i++)
+        key[used++] = (char) tolower((unsigned char) signature[i]);
+    key[used] = 0;
+}
+
 json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller,
                         lt_http_response_t *resp)
 {
@@ -119,13 +131,8 @@ json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller
     }
     if (!signature || strlen(signature) > 128)
         return dms_fail("401", "missing or overlong " LT_EDOC_PREFIX "hash-header");
-    //  The HMAC is compared case-insensitively, so the replay memory keys
-    //  on its lowercase form: the same signature in uppercase is no new request.
     char key[200];
-    size_t used = (size_t) snprintf(key, sizeof(key), "%.64s/", system);
-    for (size_t i = 0; signature[i] && used + 1 < sizeof(key); i++)
-        key[used++] = (char) tolower((unsigned char) signature[i]);
-    key[used] = 0;
+    s_seen_key(system, signature, key, sizeof(key));
     json_t *answer = NULL;
     pthread_mutex_lock(&self->seen_lock);
     int64_t *until = zhashx_lookup(self->seen, key);
@@ -155,4 +162,18 @@ json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller
     }
     pthread_mutex_unlock(&self->seen_lock);
     return answer;
+}
+
+void dms_fresh_forget(dms_t *self, const lt_http_request_t *req)
+{
+    int caller = lt_dms_systems_find(self->systems, dms_param(req, "systemid"));
+    const char *signature = dms_param(req, "hash-header");
+    if (caller < 0 || !signature || strlen(signature) > 128
+        || !lt_dms_systems_fresh_window(self->systems, (size_t) caller))
+        return;
+    char key[200];
+    s_seen_key(lt_dms_systems_id(self->systems, (size_t) caller), signature, key, sizeof(key));
+    pthread_mutex_lock(&self->seen_lock);
+    zhashx_delete(self->seen, key);
+    pthread_mutex_unlock(&self->seen_lock);
 }

@@ -131,6 +131,12 @@ void dms_fresh_fini(dms_t *self);
 json_t *dms_fresh_check(dms_t *self, const lt_http_request_t *req, size_t caller,
                         lt_http_response_t *resp);
 
+//  Forget the signature of a request the HTTP server refused by itself
+//  after the gate remembered it (dms_refusal: body over its bound, no room
+//  in the body budget, no memory): nothing of it was processed, so the
+//  same signed request sent again is a retry, not a replay.
+void dms_fresh_forget(dms_t *self, const lt_http_request_t *req);
+
 //  Read an edoc timestamp (ddMMyyyy'T'HHmmss[+SSSS], Vietnam time) as Unix
 //  ms; -1 when it is not one.
 int64_t dms_timestamp_ms(const char *text);

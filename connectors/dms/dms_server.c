@@ -855,6 +855,7 @@ void dms_refusal(const lt_http_request_t *req, unsigned status, const char *reas
     dms_t *self = arg;
     const char *name = NULL;
     const s_op_t *op = s_find_op(req, &name);
+    dms_fresh_forget(self, req);
     dms_count(self, &self->stats.requests);
     if (op && op->handler == s_op_send)
         dms_count(self, &self->stats.send_fail);

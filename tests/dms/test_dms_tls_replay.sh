@@ -7,7 +7,8 @@
 #   several times store one message, deliver it once, and leave the item
 #   done;
 # - a system with fresh_window set refuses a replayed request and a stale
-#   timestamp, and takes fresh ones; other systems accept stale timestamps.
+#   timestamp, and takes fresh ones; other systems accept stale timestamps;
+#   a signed request the server refused by itself (413) may be sent again.
 # usage: test_dms_tls_replay.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BIN=$1
@@ -86,13 +87,16 @@ capture() {   # capture SYSTEM OPERATION|--send FILE [args...]: prints the captu
     printf '%s/captured/%03d.json\n' "$HUB_DIR" "$n"
 }
 cat > "$HUB_DIR/replay.py" <<'PY'
-import json, ssl, sys, urllib.request
+import json, ssl, sys, urllib.error, urllib.request
 cap = json.load(open(sys.argv[1]))
 ctx = ssl.create_default_context(cafile=sys.argv[3])
 headers = {k: v for k, v in cap["headers"] if k.lower() not in ("host", "content-length")}
 req = urllib.request.Request(sys.argv[2] + cap["path"], data=bytes.fromhex(cap["body"]),
                              headers=headers, method="POST")
-print(urllib.request.urlopen(req, context=ctx, timeout=20).read().decode())
+try:
+    print(urllib.request.urlopen(req, context=ctx, timeout=20).read().decode())
+except urllib.error.HTTPError as refused:   # the body of a 413 or 503 answer
+    print(refused.read().decode())
 PY
 replay() { python3 "$HUB_DIR/replay.py" "$1" "$DMS_URL" "$DMS_CA"; }
 
@@ -153,6 +157,25 @@ PY
 answer=$(replay "$upper")
 echo "replay in uppercase hex: $answer"
 [ "$(jget 'j["ErrorCode"]' <<< "$answer")" = 401 ] || hub_fail "a replay with the signature in uppercase was accepted"
+# A signed request the server refuses by itself (its body over the
+# operation's bound: 413) was not processed, so the same signed request
+# sent again, within bounds, is taken, once.
+big_cap=$(capture sys-b getReceivedEdocList servicetype=eDoc)
+python3 - "$big_cap" <<'PY'
+import json, sys
+cap = json.load(open(sys.argv[1]))
+cap["body"] = "00" * (100 * 1024)
+json.dump(cap, open(sys.argv[1] + ".big", "w"))
+PY
+answer=$(replay "$big_cap.big")
+echo "fresh request with a body over its bound: $answer"
+[ "$(jget 'j["status"]+"/"+j["ErrorCode"]' <<< "$answer")" = FAIL/413 ] \
+    || hub_fail "a body over the bound was not refused 413 in an edoc answer: $answer"
+answer=$(replay "$big_cap")
+[ "$(jget 'j["status"]' <<< "$answer")" = OK ] \
+    || hub_fail "the request sent again after the server's own 413 was taken for a replay: $answer"
+answer=$(replay "$big_cap")
+[ "$(jget 'j["ErrorCode"]' <<< "$answer")" = 401 ] || hub_fail "a processed request replayed was accepted"
 stale=$(python3 - "$list_cap" <<'PY'
 import json, sys, hmac, hashlib
 cap = json.load(open(sys.argv[1]))
