@@ -17,7 +17,10 @@ portal_conn --timeout-ms 2000
 portal_sim --session-ttl 2 --down-from 2 --down-for "$DOWN"
 ok "hub and lthub-portal up; DVCQG goes down in 2 s for $DOWN s"
 
-onestop_bg faults --count 300 --rate 25 --seed 11 --batch 5 --inflight 2 --retries 100 \
+# The one-stop system sends for about 50 s, through every phase below, so
+# that each fault meets calls (a short burst could drain the moment DVCQG
+# came back, before the hang was set).
+onestop_bg faults --count 1250 --rate 25 --seed 11 --batch 5 --inflight 2 --retries 100 \
     --out "$HUB_DIR/expected.json" --json
 within 20 'grep -q "down (listener closed)" "$HUB_DIR/sim.err"' || fail "the simulator did not go down"
 ok "DVCQG down"
