@@ -181,6 +181,24 @@ static inline size_t s_utf8(const unsigned char *p, const unsigned char *e)
     return 0;
 }
 
+void lt_json_utf8_scrub(char *text)
+{
+    assert(text);
+    unsigned char *in = (unsigned char *) text, *out = in;
+    const unsigned char *end = in + strlen(text);
+    while (in < end) {
+        size_t len = *in < 0x80 ? 1 : s_utf8(in, end);
+        if (!len) {
+            in++;
+            continue;
+        }
+        memmove(out, in, len);
+        out += len;
+        in += len;
+    }
+    *out = 0;
+}
+
 //  Write code point v as UTF-8 into u; returns its length.
 static size_t s_encode(long v, char *u)
 {

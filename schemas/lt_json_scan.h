@@ -112,6 +112,11 @@ size_t lt_json_size(lt_json_t value);
 //  call to call; the keys that lt_json_scan_pick reads stay as they were.
 int lt_json_canon(lt_json_scan_t *self, lt_json_t value, char **buf, size_t *len, size_t *cap);
 
+//  Drop from text, in place, every byte that is not part of well-formed
+//  UTF-8 as the scanner (and jansson) checks it: a text cut to a number of
+//  bytes may split a letter, and jansson refuses to pack such a string.
+void lt_json_utf8_scrub(char *text);
+
 //  Self-test of this class.
 void lt_json_scan_test(bool verbose);
 

@@ -765,6 +765,25 @@ static void s_test_canon(lt_json_scan_t *scan)
     free(out.buf);
 }
 
+//  lt_json_utf8_scrub keeps well-formed UTF-8 and drops every other byte:
+//  a letter cut short, overlong forms, surrogates, stray continuations.
+static void s_test_scrub(lt_json_scan_t *scan)
+{
+    char cut[] = "T\xc3\xaan \xc4\x90\xc4";   //  "Tên Đ" and half of another Đ
+    lt_json_utf8_scrub(cut);
+    assert(strcmp(cut, "T\xc3\xaan \xc4\x90") == 0);
+    char bad[] = "a\xc0\xaf" "b\xed\xa0\x80" "c\xe0\x80\xaf" "d\x80" "e\xf4\x90\x80\x80"
+                 "f\xf0\x9f\x98\x80";
+    lt_json_utf8_scrub(bad);
+    assert(strcmp(bad, "abcdef\xf0\x9f\x98\x80") == 0);
+    //  What is left is a string the scanner accepts.
+    char quoted[64];
+    snprintf(quoted, sizeof(quoted), "[\"%s\"]", cut);
+    lt_json_t root;
+    lt_err_t err;
+    assert(lt_json_scan_check(scan, quoted, strlen(quoted), &root, &err) == 0);
+}
+
 void lt_json_scan_test(bool verbose)
 {
     if (verbose)
@@ -779,6 +798,7 @@ void lt_json_scan_test(bool verbose)
     s_test_duplicates(scan);
     s_test_values(scan);
     s_test_canon(scan);
+    s_test_scrub(scan);
     lt_json_scan_destroy(&scan);
     lt_json_scan_destroy(&scan);
     assert(scan == NULL);

@@ -211,33 +211,6 @@ static void s_poll(void *state)
     }
 }
 
-//  Well-formed UTF-8 as jansson checks it: no overlong forms, surrogates
-//  or code points past U+10FFFF; anything else is dropped (portal.h).
-void portal_utf8_scrub(char *text)
-{
-    unsigned char *in = (unsigned char *) text, *out = in;
-    while (*in) {
-        unsigned char c = *in;
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        bool ok = len > 0;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (in[k] & 0xc0) == 0x80;   //  stops at the NUL too
-        if (ok && len == 3)
-            ok = !(c == 0xe0 && in[1] < 0xa0) && !(c == 0xed && in[1] > 0x9f);
-        if (ok && len == 4)
-            ok = !(c == 0xf0 && in[1] < 0x90) && !(c == 0xf4 && in[1] > 0x8f);
-        if (!ok) {
-            in++;
-            continue;
-        }
-        memmove(out, in, len);
-        out += len;
-        in += len;
-    }
-    *out = 0;
-}
-
 //  Add the connector's counters under "portal".
 static void s_stats(void *state, json_t *out)
 {

@@ -113,11 +113,6 @@ typedef struct {
 //  Add one to a counter under the stats lock.
 void portal_count(portal_t *self, uint64_t *counter);
 
-//  Drop from text, in place, every byte that is not part of well-formed
-//  UTF-8: a text cut to a number of bytes may split a letter, and jansson
-//  refuses to pack a string that is not valid UTF-8.
-void portal_utf8_scrub(char *text);
-
 //  Return true when a code matches one of --agencies ("*", "*.SUFFIX", "PREFIX*", exact).
 bool portal_agency_ok(const portal_t *self, const char *code);
 

@@ -29,6 +29,7 @@
 
 #include "lt_dossier.h"
 #include "lt_id.h"
+#include "lt_json_scan.h"
 #include "lt_log.h"
 
 #include <stdarg.h>
@@ -680,7 +681,7 @@ static lt_delivery_result_t s_finish(portal_t *self, s_item_t *item)
     }
     //  DVCQG's message, cut to its share of the reason, may end in half a
     //  letter: the reason goes to the counters and the dead letter as JSON.
-    portal_utf8_scrub(item->err->detail);
+    lt_json_utf8_scrub(item->err->detail);
     s_note(self, result, item->err->detail);
     if (result == LT_DELIVERY_RETRY && d->attempt > 1 && d->attempt % 10 != 0)
         lt_log_debug("event=send_retry key=\"%s\" attempt=%u reason=\"%s\"", lt_envelope_key(env),

@@ -34,6 +34,7 @@
 #include "lt_digest.h"
 #include "lt_dossier.h"
 #include "lt_id.h"
+#include "lt_json_scan.h"
 #include "lt_log.h"
 
 #include <openssl/crypto.h>
@@ -60,7 +61,7 @@ __attribute__((format(printf, 2, 3))) static json_t *s_answer(const char *code,
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
-    portal_utf8_scrub(message);
+    lt_json_utf8_scrub(message);
     return json_pack("{s:s, s:s}", "error_code", code, "message", message);
 }
 
