@@ -777,45 +777,6 @@ static void s_usage(FILE *out)
             sim_fault_usage());
 }
 
-//  Run the accept loop until SIGINT/SIGTERM, closing the listener during the down window.
-static int s_run(s_axis_t *self, const lt_http_limits_t *limits)
-{
-    lt_err_t err;
-    lt_http_server_t *server
-        = lt_http_server_new(self->host, self->port, s_handle, self, limits, &err);
-    if (!server) {
-        fprintf(stderr, "lthub-sim axis: %s\n", err.detail);
-        return 1;
-    }
-    self->port = lt_http_server_port(server);
-    bool v6 = strchr(self->host, ':') != NULL;
-    printf("lthub-sim axis listening on %s%s%s:%u\n", v6 ? "[" : "", self->host, v6 ? "]" : "",
-           (unsigned) self->port);
-    fflush(stdout);
-    int64_t start = lt_clock_ms();
-    int sig = 0;
-    while (!(sig = sim_wait_signal(100))) {
-        if (!sim_fault_has_window(self->fault))
-            continue;
-        bool down = sim_fault_down(self->fault, lt_clock_ms() - start);
-        if (down && server) {
-            lt_http_server_destroy(&server);
-            sim_fault_count_down(self->fault);
-            fprintf(stderr, "lthub-sim axis: down (listener closed)\n");
-        }
-        else if (!down && !server) {
-            server = lt_http_server_new(self->host, self->port, s_handle, self, limits, &err);
-            if (server)
-                fprintf(stderr, "lthub-sim axis: up again on port %u\n", (unsigned) self->port);
-            else
-                fprintf(stderr, "lthub-sim axis: cannot listen again yet: %s\n", err.detail);
-        }
-    }
-    lt_http_server_destroy(&server);
-    fprintf(stderr, "lthub-sim axis: stopped by signal %d\n", sig);
-    return 0;
-}
-
 int sim_axis_main(int argc, char *argv[])
 {
     s_axis_t axis = {0};
@@ -881,7 +842,8 @@ int sim_axis_main(int argc, char *argv[])
     xmlInitParser();
     sim_block_signals();
     lt_http_limits_t limits = {.max_body = S_MAX_PACKAGE + 1024 * 1024, .max_hang_s = 600};
-    rc = s_run(self, &limits);
+    rc = sim_fault_serve(self->fault, "axis", self->host, &self->port, s_handle, self,
+                         &limits);
 done:
     s_axis_free(self);
     return rc;

@@ -1,9 +1,11 @@
 /*  sim_fault: seeded fault decisions and their counters. */
 #include "sim_fault.h"
+#include "lt_id.h"
 #include "sim.h"
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,4 +189,43 @@ json_t *sim_fault_stats(sim_fault_t *self)
                               (json_int_t) self->downs);
     pthread_mutex_unlock(&self->mutex);
     return stats;
+}
+
+int sim_fault_serve(sim_fault_t *self, const char *mode, const char *host, uint16_t *port,
+                    lt_http_handler_fn *handler, void *arg, const lt_http_limits_t *limits)
+{
+    assert(self && mode && host && port && handler);
+    lt_err_t err;
+    lt_http_server_t *server = lt_http_server_new(host, *port, handler, arg, limits, &err);
+    if (!server) {
+        fprintf(stderr, "lthub-sim %s: %s\n", mode, err.detail);
+        return 1;
+    }
+    *port = lt_http_server_port(server);
+    bool v6 = strchr(host, ':') != NULL;
+    printf("lthub-sim %s listening on %s%s%s:%u\n", mode, v6 ? "[" : "", host, v6 ? "]" : "",
+           (unsigned) *port);
+    fflush(stdout);
+    int64_t start = lt_clock_ms();
+    int sig = 0;
+    while (!(sig = sim_wait_signal(100))) {
+        if (!sim_fault_has_window(self))
+            continue;
+        bool down = sim_fault_down(self, lt_clock_ms() - start);
+        if (down && server) {
+            lt_http_server_destroy(&server);
+            sim_fault_count_down(self);
+            fprintf(stderr, "lthub-sim %s: down (listener closed)\n", mode);
+        }
+        else if (!down && !server) {
+            server = lt_http_server_new(host, *port, handler, arg, limits, &err);
+            if (server)
+                fprintf(stderr, "lthub-sim %s: up again on port %u\n", mode, (unsigned) *port);
+            else
+                fprintf(stderr, "lthub-sim %s: cannot listen again yet: %s\n", mode, err.detail);
+        }
+    }
+    lt_http_server_destroy(&server);
+    fprintf(stderr, "lthub-sim %s: stopped by signal %d\n", mode, sig);
+    return 0;
 }

@@ -22,6 +22,8 @@
 #ifndef SIM_FAULT_H_INCLUDED
 #define SIM_FAULT_H_INCLUDED
 
+#include "lt_http_server.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +71,14 @@ bool sim_fault_has_window(const sim_fault_t *self);
 
 //  Count one connection refused by the down window (for the stats).
 void sim_fault_count_down(sim_fault_t *self);
+
+//  Serve HTTP on host:*port with handler(arg) until SIGINT or SIGTERM: print
+//  "lthub-sim MODE listening on ADDR:PORT" once it accepts (the chosen port
+//  is written back to *port), and close and reopen the listener as the
+//  fault's down window says. Returns 0 when stopped by a signal, 1 when it
+//  cannot listen at first.
+int sim_fault_serve(sim_fault_t *self, const char *mode, const char *host, uint16_t *port,
+                    lt_http_handler_fn *handler, void *arg, const lt_http_limits_t *limits);
 
 //  Return the fault counters as a new JSON object.
 json_t *sim_fault_stats(sim_fault_t *self);

@@ -378,41 +378,6 @@ static void s_usage(FILE *out)
             sim_fault_usage());
 }
 
-//  Accept loop until SIGINT/SIGTERM, closing the listener in the down window.
-static int s_run(s_portal_t *self, const lt_http_limits_t *limits)
-{
-    lt_err_t err;
-    lt_http_server_t *server
-        = lt_http_server_new(self->host, self->port, s_handle, self, limits, &err);
-    if (!server) {
-        fprintf(stderr, "lthub-sim portal: %s\n", err.detail);
-        return 1;
-    }
-    self->port = lt_http_server_port(server);
-    printf("lthub-sim portal listening on %s:%u\n", self->host, (unsigned) self->port);
-    fflush(stdout);
-    int64_t start = lt_clock_ms();
-    int sig = 0;
-    while (!(sig = sim_wait_signal(100))) {
-        if (!sim_fault_has_window(self->fault))
-            continue;
-        bool down = sim_fault_down(self->fault, lt_clock_ms() - start);
-        if (down && server) {
-            lt_http_server_destroy(&server);
-            sim_fault_count_down(self->fault);
-            fprintf(stderr, "lthub-sim portal: down (listener closed)\n");
-        }
-        else if (!down && !server) {
-            server = lt_http_server_new(self->host, self->port, s_handle, self, limits, &err);
-            if (server)
-                fprintf(stderr, "lthub-sim portal: up again on port %u\n", (unsigned) self->port);
-        }
-    }
-    lt_http_server_destroy(&server);
-    fprintf(stderr, "lthub-sim portal: stopped by signal %d\n", sig);
-    return 0;
-}
-
 int sim_portal_main(int argc, char *argv[])
 {
     s_portal_t portal = {0};
@@ -492,7 +457,8 @@ int sim_portal_main(int argc, char *argv[])
     sim_block_signals();
     lt_http_limits_t limits = {.max_body = 64u * 1024 * 1024, .max_hang_s = 600,
                                .max_connections = 256};
-    rc = s_run(self, &limits);
+    rc = sim_fault_serve(self->fault, "portal", self->host, &self->port, s_handle, self,
+                         &limits);
 done:
     free(self->password);
     json_decref(self->current);
