@@ -191,6 +191,25 @@ json_t *sim_fault_stats(sim_fault_t *self)
     return stats;
 }
 
+void sim_fault_answer(sim_fault_t *self, lt_http_response_t *resp, unsigned status,
+                      json_t *answer, bool faults)
+{
+    char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+    json_decref(answer);
+    if (!text) {
+        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
+        return;
+    }
+    size_t size = strlen(text);
+    if (faults)
+        sim_fault_corrupt(self, text, &size);
+    if (status)
+        lt_http_response_set_status(resp, status);
+    if (lt_http_response_set_body(resp, text, size, "application/json"))
+        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
+    free(text);
+}
+
 int sim_fault_serve(sim_fault_t *self, const char *mode, const char *host, uint16_t *port,
                     lt_http_handler_fn *handler, void *arg, const lt_http_limits_t *limits)
 {

@@ -72,6 +72,12 @@ bool sim_fault_has_window(const sim_fault_t *self);
 //  Count one connection refused by the down window (for the stats).
 void sim_fault_count_down(sim_fault_t *self);
 
+//  Answer with status (0: the one already set) and answer as compact JSON
+//  (taking answer), its body cut short by the corrupt rate when faults is
+//  true; 500 when out of memory.
+void sim_fault_answer(sim_fault_t *self, lt_http_response_t *resp, unsigned status,
+                      json_t *answer, bool faults);
+
 //  Serve HTTP on host:*port with handler(arg) until SIGINT or SIGTERM: print
 //  "lthub-sim MODE listening on ADDR:PORT" once it accepts (the chosen port
 //  is written back to *port), and close and reopen the listener as the

@@ -283,18 +283,7 @@ static json_t *s_received(s_portal_t *self)
 //  Send an answer, maybe corrupted by fault injection.
 static void s_send(s_portal_t *self, lt_http_response_t *resp, json_t *answer, bool faults)
 {
-    char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-    json_decref(answer);
-    if (!text) {
-        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
-        return;
-    }
-    size_t size = strlen(text);
-    if (faults)
-        sim_fault_corrupt(self->fault, text, &size);
-    if (lt_http_response_set_body(resp, text, size, "application/json"))
-        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
-    free(text);
+    sim_fault_answer(self->fault, resp, 0, answer, faults);
 }
 
 //  The HTTP handler: control endpoints, faults, then the adapter call.

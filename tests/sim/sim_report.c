@@ -291,19 +291,7 @@ static json_t *s_stats(s_report_t *self)
 static void s_answer(s_report_t *self, lt_http_response_t *resp, unsigned status, json_t *answer,
                      bool faults)
 {
-    char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-    json_decref(answer);
-    if (!text) {
-        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
-        return;
-    }
-    size_t size = strlen(text);
-    if (faults)
-        sim_fault_corrupt(self->fault, text, &size);
-    lt_http_response_set_status(resp, status);
-    if (lt_http_response_set_body(resp, text, size, "application/json"))
-        lt_http_response_set(resp, 500, "text/plain", "out of memory\n");
-    free(text);
+    sim_fault_answer(self->fault, resp, status, answer, faults);
 }
 
 //  The /api/ calls, after faults: authentication, then the endpoint.
