@@ -137,6 +137,9 @@ wait "$LOAD"
 printf 'broker\n    heartbeat = 5\n' > "$HUB_DIR/bad.cfg"
 rc=0; "$LTHUB" check-config "$HUB_DIR/bad.cfg" > "$HUB_DIR/bad.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q 'bad.cfg:2:' "$HUB_DIR/bad.txt" || hub_fail "check-config of a bad file: exit $rc, $(cat "$HUB_DIR/bad.txt")"
+rc=0; "$BIN/broker/lthubd" --check-config 2>"$HUB_DIR/nofile.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--check-config needs a FILE' "$HUB_DIR/nofile.txt" \
+  || hub_fail "lthubd --check-config without a file: exit $rc, $(cat "$HUB_DIR/nofile.txt")"
 { "$LTHUB" check-config "$HUB_DIR/bad.cfg" --json || true; } | python3 -c 'import json,sys; d=json.load(sys.stdin); assert not d["valid"] and d["problems"], d'
 "$LTHUB" --help | grep -q 'Exit codes' || hub_fail "--help has no exit codes"
 "$LTHUB" keygen --dir "$HUB_KEYS" sink extra --json | python3 -c '
