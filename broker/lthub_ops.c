@@ -40,6 +40,12 @@ static int s_parse(int argc, char **argv, s_opts_t *o, const char *usage)
         }
         else if (argv[i][0] != '-' && !o->arg)
             o->arg = argv[i];
+        else if (i + 1 == argc && (strcmp(argv[i], "--admin") == 0 ||
+                                   strcmp(argv[i], "--token-file") == 0 ||
+                                   strcmp(argv[i], "--limit") == 0)) {
+            fprintf(stderr, "lthub %s: %s needs a value\nusage: %s\n", argv[0], argv[i], usage);
+            return -1;
+        }
         else {
             fprintf(stderr, "lthub %s: unknown argument '%s'\nusage: %s\n", argv[0], argv[i],
                     usage);
@@ -97,13 +103,26 @@ static json_t *s_call(const s_opts_t *o, const char *method, const char *path)
     json_t *json = NULL;
     if (lt_http_client_request(client, method, path, *auth ? &header : NULL, *auth ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
-        fprintf(stderr, "lthub: cannot reach lthubd at %s: %s\n", o->admin, err.detail);
+        fprintf(stderr,
+                "lthub: cannot reach lthubd at %s: %s\n"
+                "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
+                "$LTHUB_ADMIN.\n",
+                o->admin, err.detail);
     else {
         json = json_loads(reply.body, 0, NULL);
         if (!json)
             fprintf(stderr, "lthub: HTTP %ld: %s\n", reply.status, reply.body);
         else if (json_object_get(json, "error")) {
             fprintf(stderr, "lthub: %s\n", json_string_value(json_object_get(json, "error")));
+            //  Say which token was used and where the right one is.
+            if (reply.status == 401 && !*o->token_file)
+                fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
+                                "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
+            else if (reply.status == 401)
+                fprintf(stderr,
+                        "  lthubd refused the token in %s: give the file its admin/token_file "
+                        "names (read when lthubd started).\n",
+                        o->token_file);
             json_decref(json);
             json = NULL;
         }

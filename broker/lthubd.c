@@ -140,6 +140,12 @@ int main(int argc, char *argv[])
         }
         if (streq(argv[i], "--config") && i + 1 < argc)
             path = argv[++i];
+        else if (streq(argv[i], "--config") || streq(argv[i], "--check-config")) {
+            fprintf(stderr, "lthubd: %s needs a FILE (the config, e.g. /etc/lthub/lthub.cfg)\n",
+                    argv[i]);
+            s_usage(stderr);
+            return 2;
+        }
         else {
             fprintf(stderr, "lthubd: unknown argument '%s'\n", argv[i]);
             s_usage(stderr);

@@ -133,10 +133,12 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    //  Only this process opens the file: exclusive locking keeps the WAL
-    //  index in memory, so a transaction takes no file locks (fcntl).
+    //  Normal locking, not EXCLUSIVE: `lthub backup` reads this file with
+    //  SQLite's online backup while lthub-portal runs, as it reads every
+    //  database of the data directory; an exclusive lock made it fail
+    //  ("database is locked") after its busy timeout.
     if (s_exec(self,
-               "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+               "PRAGMA journal_mode = WAL;"
                " PRAGMA synchronous = NORMAL;",
                err)
         || s_exec(self, s_schema, err) || s_migrate(self, err)
@@ -486,6 +488,24 @@ void lt_portal_store_test(bool verbose)
     assert(lt_portal_store_get(store, "H-1", NULL, &body, &size, &err) == 0);
     assert(size == 7 && strcmp(body, "{\"v\":1}") == 0);
     free(body);
+    //  Another process (lthub backup) can copy the file while it is open.
+    {
+        sqlite3 *from = NULL, *to = NULL;
+        assert(sqlite3_open_v2(path, &from, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        sqlite3_busy_timeout(from, 1000);
+        assert(sqlite3_open(":memory:", &to) == SQLITE_OK);
+        sqlite3_backup *copy = sqlite3_backup_init(to, "main", from, "main");
+        assert(copy);
+        assert(sqlite3_backup_step(copy, -1) == SQLITE_DONE);
+        sqlite3_backup_finish(copy);
+        sqlite3_stmt *count = NULL;
+        assert(sqlite3_prepare_v2(to, "SELECT count(*) FROM records", -1, &count, NULL) ==
+               SQLITE_OK);
+        assert(sqlite3_step(count) == SQLITE_ROW && sqlite3_column_int(count, 0) == 2);
+        sqlite3_finalize(count);
+        sqlite3_close(to);
+        sqlite3_close(from);
+    }
     //  Confirmed out of order: the later revision stays shown.
     assert(lt_portal_store_confirm(store, &records[2], 1, &err) == 0);
     assert(lt_portal_store_confirm(store, &records[0], 1, &err) == 0);

@@ -71,8 +71,18 @@ delivery=$("$LTHUB" dead list $A --json | python3 -c 'import json,sys; print(jso
 grep -q "delivery $delivery (dead) to sink" "$HUB_DIR/show.txt" || hub_fail "dead show: $(cat "$HUB_DIR/show.txt")"
 grep -q 'RETRY' "$HUB_DIR/show.txt" || hub_fail "dead show has no reasons"
 "$LTHUB" dead show "$delivery" $A --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="dead" and d["key"]=="POISON-1", d'
-rc=0; "$LTHUB" dead replay "$delivery" $A 2>/dev/null || rc=$?
+rc=0; "$LTHUB" dead replay "$delivery" $A 2>"$HUB_DIR/notoken.txt" || rc=$?
 [ "$rc" = 1 ] || hub_fail "replay without token: exit $rc (want 1)"
+grep -q -- '--token-file FILE' "$HUB_DIR/notoken.txt" \
+  || hub_fail "replay without token does not say to give --token-file: $(cat "$HUB_DIR/notoken.txt")"
+echo wrong >"$HUB_DIR/wrong.token"
+rc=0; "$LTHUB" dead replay "$delivery" $A --token-file "$HUB_DIR/wrong.token" 2>"$HUB_DIR/badtoken.txt" || rc=$?
+[ "$rc" = 1 ] || hub_fail "replay with a wrong token: exit $rc (want 1)"
+grep -q "refused the token in $HUB_DIR/wrong.token" "$HUB_DIR/badtoken.txt" \
+  || hub_fail "a refused token file is not named: $(cat "$HUB_DIR/badtoken.txt")"
+rc=0; "$LTHUB" status --admin 2>"$HUB_DIR/noadmin.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--admin needs a value' "$HUB_DIR/noadmin.txt" \
+  || hub_fail "lthub status --admin without a value: exit $rc, $(cat "$HUB_DIR/noadmin.txt")"
 rc=0; "$LTHUB" dead show nonsense $A 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || hub_fail "dead show nonsense: exit $rc (want 2)"
 # The sink now accepts everything: the replayed letter goes through.
@@ -127,6 +137,9 @@ wait "$LOAD"
 printf 'broker\n    heartbeat = 5\n' > "$HUB_DIR/bad.cfg"
 rc=0; "$LTHUB" check-config "$HUB_DIR/bad.cfg" > "$HUB_DIR/bad.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q 'bad.cfg:2:' "$HUB_DIR/bad.txt" || hub_fail "check-config of a bad file: exit $rc, $(cat "$HUB_DIR/bad.txt")"
+rc=0; "$BIN/broker/lthubd" --check-config 2>"$HUB_DIR/nofile.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--check-config needs a FILE' "$HUB_DIR/nofile.txt" \
+  || hub_fail "lthubd --check-config without a file: exit $rc, $(cat "$HUB_DIR/nofile.txt")"
 { "$LTHUB" check-config "$HUB_DIR/bad.cfg" --json || true; } | python3 -c 'import json,sys; d=json.load(sys.stdin); assert not d["valid"] and d["problems"], d'
 "$LTHUB" --help | grep -q 'Exit codes' || hub_fail "--help has no exit codes"
 "$LTHUB" keygen --dir "$HUB_KEYS" sink extra --json | python3 -c '
