@@ -273,6 +273,15 @@ test_run() {
     [ "$up" = "[True]" ] || fail "lthub status: $name connected is $up"
   done
   ok "lthub status: connected: $supervised"
+  # A backup of the running hub copies every database of the data
+  # directory, the connectors' own (lthub-portal's store) included.
+  "$BIN/broker/lthub" backup "$WORK/backup" --config "$WORK/sandbox/lthub.cfg" \
+    >"$WORK/backup.txt" 2>&1 || fail "lthub backup of the running sandbox: $(cat "$WORK/backup.txt")"
+  if grep -qw portal <<<"$supervised"; then
+    [ -n "$(find "$WORK/backup" -name portal.db)" ] \
+      || fail "the backup holds no portal.db: $(find "$WORK/backup" -name '*.db')"
+  fi
+  ok "lthub backup of the running sandbox: $(tail -n 1 "$WORK/backup.txt")"
   sleep 2
   done1=$(hub_stat "sum(x['done'] for x in c)")
   sleep 3
