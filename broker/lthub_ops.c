@@ -384,15 +384,22 @@ static int s_action(int argc, char **argv, const char *usage, const char *collec
     return s_show(&o, "POST", path, s_print_action, &what);
 }
 
+//  The array reply[key] of a listing, after printing none when it is empty.
+static json_t *s_items(json_t *reply, const char *key, const char *none)
+{
+    json_t *list = json_object_get(reply, key);
+    if (json_array_size(list) == 0)
+        printf("%s\n", none);
+    return list;
+}
+
 //  The dead letters, each with its errors, then the deliveries waiting.
 static void s_print_dead(const s_opts_t *o, json_t *reply, const void *arg)
 {
     (void) o, (void) arg;
     size_t i;
     json_t *d;
-    json_t *list = json_object_get(reply, "dead");
-    if (json_array_size(list) == 0)
-        printf("no dead letters\n");
+    json_t *list = s_items(reply, "dead", "no dead letters");
     json_array_foreach(list, i, d)
     {
         printf("delivery %lld  %s -> %s  %s %s  attempts %lld\n", s_int(d, "delivery"),
@@ -431,11 +438,9 @@ int lthub_dead_main(int argc, char **argv)
 static void s_print_rejects(const s_opts_t *o, json_t *reply, const void *arg)
 {
     (void) o, (void) arg;
+    json_t *list = s_items(reply, "rejects", "no rejected inputs");
     size_t i;
     json_t *r;
-    json_t *list = json_object_get(reply, "rejects");
-    if (json_array_size(list) == 0)
-        printf("no rejected inputs\n");
     json_array_foreach(list, i, r)
     {
         const char *replayed = json_string_value(json_object_get(r, "replayed"));
@@ -465,17 +470,25 @@ static void s_print_replay(const s_opts_t *o, json_t *reply, const void *arg)
     printf("delivery %s is queued again\n", o->arg);
 }
 
-int lthub_replay_main(int argc, char **argv)
+//  Parse a subcommand on one item named by its first argument and show
+//  METHOD PREFIX ITEM SUFFIX (the item cut at 64 bytes). Returns the exit status.
+static int s_one(int argc, char **argv, const char *usage, const char *method,
+                 const char *prefix, const char *suffix, s_print_fn *print)
 {
     s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub replay DELIVERY [--token-file FILE] [--json]") ||
-        !o.arg) {
-        fprintf(stderr, "usage: lthub replay DELIVERY [--token-file FILE]\n");
+    if (s_parse(argc, argv, &o, usage) || !o.arg) {
+        fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
-    char path[96];
-    snprintf(path, sizeof(path), "/api/v1/dead/%s/replay", o.arg);
-    return s_show(&o, "POST", path, s_print_replay, NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "%s%.64s%s", prefix, o.arg, suffix);
+    return s_show(&o, method, path, print, NULL);
+}
+
+int lthub_replay_main(int argc, char **argv)
+{
+    return s_one(argc, argv, "lthub replay DELIVERY [--token-file FILE] [--json]", "POST",
+                 "/api/v1/dead/", "/replay", s_print_replay);
 }
 
 //  The deliveries of one message, one line each.
@@ -497,14 +510,8 @@ static void s_print_trace(const s_opts_t *o, json_t *reply, const void *arg)
 
 int lthub_trace_main(int argc, char **argv)
 {
-    s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub trace MESSAGE-ID [--json]") || !o.arg) {
-        fprintf(stderr, "usage: lthub trace MESSAGE-ID [--json]\n");
-        return 2;
-    }
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/trace/%.64s", o.arg);
-    return s_show(&o, "GET", path, s_print_trace, NULL);
+    return s_one(argc, argv, "lthub trace MESSAGE-ID [--json]", "GET", "/api/v1/trace/", "",
+                 s_print_trace);
 }
 
 //  The admin API client for the other subcommand files (lthub_cli.h).
