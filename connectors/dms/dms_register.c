@@ -185,32 +185,27 @@ static json_t *s_publish_all(dms_t *self, json_t *entries, const char *system)
     lt_conn_batch_result_t done;
     lt_conn_batch_wait(batch, deadline, &done);
     lt_conn_batch_destroy(&batch);
-    size_t pending = done.pending, accepted = done.accepted, duplicates = done.duplicates;
-    bool failed = done.failed;
-    size_t failed_index = done.failed_index;
-    lt_error_t failed_code = done.failed_code;
-    const char *reason = done.reason;
     if (problem)
         return problem;
-    if (failed && !lt_error_transient(failed_code)) {
+    if (done.failed && !lt_error_transient(done.failed_code)) {
         char code[16];
-        snprintf(code, sizeof(code), "%d", (int) failed_code);
-        json_t *answer = dms_fail(code, "entries[%zu] refused by the hub (%s): %s", failed_index,
-                                  lt_error_name(failed_code), reason);
-        json_object_set_new(answer, "index", json_integer((json_int_t) failed_index));
-        json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
+        snprintf(code, sizeof(code), "%d", (int) done.failed_code);
+        json_t *answer = dms_fail(code, "entries[%zu] refused by the hub (%s): %s",
+                                  done.failed_index, lt_error_name(done.failed_code), done.reason);
+        json_object_set_new(answer, "index", json_integer((json_int_t) done.failed_index));
+        json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
         return answer;
     }
-    if (failed || pending > 0)
+    if (done.failed || done.pending > 0)
         return dms_fail("503",
                         "%zu of %zu entries confirmed so far; send the register again later "
                         "(entries already stored are not counted twice)",
-                        accepted, count);
-    lt_log_info("event=registered system=%s entries=%zu duplicates=%zu", system, accepted,
-                duplicates);
+                        done.accepted, count);
+    lt_log_info("event=registered system=%s entries=%zu duplicates=%zu", system, done.accepted,
+                done.duplicates);
     json_t *answer = dms_ok();
-    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
-    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) done.duplicates));
     return answer;
 }
 

@@ -187,26 +187,21 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
     lt_conn_batch_result_t done;
     lt_conn_batch_wait(batch, deadline, &done);
     lt_conn_batch_destroy(&batch);
-    size_t pending = done.pending, accepted = done.accepted, duplicates = done.duplicates;
-    bool failed = done.failed;
-    size_t failed_index = done.failed_index;
-    lt_error_t failed_code = done.failed_code;
-    const char *reason = done.reason;
-    if (failed && !lt_error_transient(failed_code)) {
-        lt_log_warning("event=call_rejected index=%zu code=%s reason=\"%s\"", failed_index,
-                       lt_error_name(failed_code), reason);
-        json_t *answer = s_answer("-9", "data[%zu] refused by the hub (%s): %s", failed_index,
-                                  lt_error_name(failed_code), reason);
+    if (done.failed && !lt_error_transient(done.failed_code)) {
+        lt_log_warning("event=call_rejected index=%zu code=%s reason=\"%s\"", done.failed_index,
+                       lt_error_name(done.failed_code), done.reason);
+        json_t *answer = s_answer("-9", "data[%zu] refused by the hub (%s): %s", done.failed_index,
+                                  lt_error_name(done.failed_code), done.reason);
         portal_count(self, &self->stats.calls_unconfirmed);
         return answer;
     }
-    if (stopped || failed || pending > 0) {
+    if (stopped || done.failed || done.pending > 0) {
         portal_count(self, &self->stats.calls_unconfirmed);
-        lt_log_warning("event=call_unconfirmed records=%zu accepted=%zu", count, accepted);
+        lt_log_warning("event=call_unconfirmed records=%zu accepted=%zu", count, done.accepted);
         return s_answer("-9",
                         "%zu of %zu records confirmed so far; send the call again later "
                         "(records already stored are not sent twice)",
-                        accepted, count);
+                        done.accepted, count);
     }
     lt_err_t err;
     if (records && lt_portal_store_confirm(self->store, records, count, &err)) {
@@ -219,14 +214,14 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
     pthread_mutex_lock(&self->stats_lock);
     self->stats.calls_ok++;
     if (steps)
-        self->stats.steps_in += accepted;
+        self->stats.steps_in += done.accepted;
     else
-        self->stats.records_in += accepted;
-    self->stats.duplicates_in += duplicates;
+        self->stats.records_in += done.accepted;
+    self->stats.duplicates_in += done.duplicates;
     pthread_mutex_unlock(&self->stats_lock);
-    json_t *answer = s_answer("0", "%zu %s stored", accepted, steps ? "steps" : "records");
-    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
-    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    json_t *answer = s_answer("0", "%zu %s stored", done.accepted, steps ? "steps" : "records");
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) done.duplicates));
     return answer;
 }
 
