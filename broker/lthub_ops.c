@@ -340,6 +340,53 @@ int lthub_status_main(int argc, char **argv)
     return 0;
 }
 
+//  Prints a reply of the admin API for people (--json prints it as it is);
+//  arg is what s_show was given for it.
+typedef void(s_print_fn)(const s_opts_t *o, json_t *reply, const void *arg);
+
+//  Call the admin API and print its reply, as JSON with --json, else with
+//  print. Returns the exit status: 0, or 1 when the call failed.
+static int s_show(const s_opts_t *o, const char *method, const char *path, s_print_fn *print,
+                  const void *arg)
+{
+    json_t *reply = s_call(o, method, path);
+    if (!reply)
+        return 1;
+    if (o->json)
+        s_print_json(reply);
+    else
+        print(o, reply, arg);
+    json_decref(reply);
+    return 0;
+}
+
+//  Parse a listing subcommand's options and show GET
+//  /api/v1/COLLECTION?limit=N (50 unless given). Returns the exit status.
+static int s_list(int argc, char **argv, const char *usage, const char *collection,
+                  s_print_fn *print)
+{
+    s_opts_t o = {0};
+    if (s_parse(argc, argv, &o, usage))
+        return 2;
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/%s?limit=%ld", collection, o.limit > 0 ? o.limit : 50);
+    return s_show(&o, "GET", path, print, NULL);
+}
+
+//  What an action on one item did, for s_print_action.
+typedef struct {
+    const char *collection;   //  "dead", "rejects"
+    const char *done;         //  what the action did, in words
+} s_action_t;
+
+//  What an action on one item did: "COLLECTION ID DONE[MSGID]".
+static void s_print_action(const s_opts_t *o, json_t *reply, const void *arg)
+{
+    const s_action_t *action = arg;
+    const char *msgid = json_string_value(json_object_get(reply, "msgid"));
+    printf("%s %s %s%s\n", action->collection, o->arg, action->done, msgid ? msgid : "");
+}
+
 //  POST an action on one item (dead letter or rejected input) and print
 //  what the API answered.
 static int s_action(int argc, char **argv, const char *usage, const char *collection,
@@ -352,17 +399,49 @@ static int s_action(int argc, char **argv, const char *usage, const char *collec
     }
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/%s/%s/%s", collection, o.arg, action);
-    json_t *reply = s_call(&o, "POST", path);
-    if (!reply)
-        return 1;
-    if (o.json)
-        s_print_json(reply);
-    else {
-        const char *msgid = json_string_value(json_object_get(reply, "msgid"));
-        printf("%s %s %s%s\n", collection, o.arg, done, msgid ? msgid : "");
+    s_action_t what = {collection, done};
+    return s_show(&o, "POST", path, s_print_action, &what);
+}
+
+//  The array reply[key] of a listing, after printing none when it is empty.
+static json_t *s_items(json_t *reply, const char *key, const char *none)
+{
+    json_t *list = json_object_get(reply, key);
+    if (json_array_size(list) == 0)
+        printf("%s\n", none);
+    return list;
+}
+
+//  The dead letters, each with its errors, then the deliveries waiting.
+static void s_print_dead(const s_opts_t *o, json_t *reply, const void *arg)
+{
+    (void) o, (void) arg;
+    size_t i;
+    json_t *d;
+    json_t *list = s_items(reply, "dead", "no dead letters");
+    json_array_foreach(list, i, d)
+    {
+        printf("delivery %lld  %s -> %s  %s %s  attempts %lld\n", s_int(d, "delivery"),
+               json_string_value(json_object_get(d, "source")),
+               json_string_value(json_object_get(d, "dest")),
+               json_string_value(json_object_get(d, "kind")),
+               json_string_value(json_object_get(d, "key")), s_int(d, "attempts"));
+        printf("  message %s\n", json_string_value(json_object_get(d, "msgid")));
+        char *errors = strdup(json_string_value(json_object_get(d, "errors")));
+        char *save = NULL;
+        for (char *line = strtok_r(errors, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            printf("  - %s\n", line);
+        free(errors);
     }
-    json_decref(reply);
-    return 0;
+    list = json_object_get(reply, "waiting");
+    json_array_foreach(list, i, d)
+    printf("delivery %lld  %s -> %s  %s %s %s  %s\n", s_int(d, "delivery"),
+           json_string_value(json_object_get(d, "source")),
+           json_string_value(json_object_get(d, "dest")),
+           json_string_value(json_object_get(d, "kind")),
+           json_string_value(json_object_get(d, "btype")),
+           json_string_value(json_object_get(d, "key")),
+           json_string_value(json_object_get(d, "note")));
 }
 
 int lthub_dead_main(int argc, char **argv)
@@ -370,49 +449,28 @@ int lthub_dead_main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "discard") == 0)
         return s_action(argc - 1, argv + 1, "lthub dead discard DELIVERY [--token-file FILE]",
                         "dead", "discard", "discarded; its lane goes on");
-    s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub dead [--limit N] [--json] | lthub dead discard DELIVERY"))
-        return 2;
-    char path[64];
-    snprintf(path, sizeof(path), "/api/v1/dead?limit=%ld", o.limit > 0 ? o.limit : 50);
-    json_t *reply = s_call(&o, "GET", path);
-    if (!reply)
-        return 1;
-    if (o.json)
-        s_print_json(reply);
-    else {
-        size_t i;
-        json_t *d;
-        json_t *list = json_object_get(reply, "dead");
-        if (json_array_size(list) == 0)
-            printf("no dead letters\n");
-        json_array_foreach(list, i, d)
-        {
-            printf("delivery %lld  %s -> %s  %s %s  attempts %lld\n",
-                   s_int(d, "delivery"), json_string_value(json_object_get(d, "source")),
-                   json_string_value(json_object_get(d, "dest")),
-                   json_string_value(json_object_get(d, "kind")),
-                   json_string_value(json_object_get(d, "key")), s_int(d, "attempts"));
-            printf("  message %s\n", json_string_value(json_object_get(d, "msgid")));
-            char *errors = strdup(json_string_value(json_object_get(d, "errors")));
-            char *save = NULL;
-            for (char *line = strtok_r(errors, "\n", &save); line;
-                 line = strtok_r(NULL, "\n", &save))
-                printf("  - %s\n", line);
-            free(errors);
-        }
-        list = json_object_get(reply, "waiting");
-        json_array_foreach(list, i, d)
-        printf("delivery %lld  %s -> %s  %s %s %s  %s\n", s_int(d, "delivery"),
-               json_string_value(json_object_get(d, "source")),
-               json_string_value(json_object_get(d, "dest")),
-               json_string_value(json_object_get(d, "kind")),
-               json_string_value(json_object_get(d, "btype")),
-               json_string_value(json_object_get(d, "key")),
-               json_string_value(json_object_get(d, "note")));
+    return s_list(argc, argv, "lthub dead [--limit N] [--json] | lthub dead discard DELIVERY",
+                  "dead", s_print_dead);
+}
+
+//  The rejected inputs, each with its reason and what replayed it.
+static void s_print_rejects(const s_opts_t *o, json_t *reply, const void *arg)
+{
+    (void) o, (void) arg;
+    json_t *list = s_items(reply, "rejects", "no rejected inputs");
+    size_t i;
+    json_t *r;
+    json_array_foreach(list, i, r)
+    {
+        const char *replayed = json_string_value(json_object_get(r, "replayed"));
+        printf("reject %lld  from %s  %s %s  %s%s%s\n", s_int(r, "reject"),
+               json_string_value(json_object_get(r, "source")),
+               json_string_value(json_object_get(r, "kind")),
+               json_string_value(json_object_get(r, "key")),
+               json_string_value(json_object_get(r, "error")),
+               replayed && *replayed ? "  replayed as " : "", replayed ? replayed : "");
+        printf("  - %s\n", json_string_value(json_object_get(r, "reason")));
     }
-    json_decref(reply);
-    return 0;
 }
 
 int lthub_rejects_main(int argc, char **argv)
@@ -420,88 +478,59 @@ int lthub_rejects_main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "replay") == 0)
         return s_action(argc - 1, argv + 1, "lthub rejects replay REJECT [--token-file FILE]",
                         "rejects", "replay", "published again as message ");
+    return s_list(argc, argv, "lthub rejects [--limit N] [--json] | lthub rejects replay ID",
+                  "rejects", s_print_rejects);
+}
+
+//  A dead letter replayed: its delivery is queued again.
+static void s_print_replay(const s_opts_t *o, json_t *reply, const void *arg)
+{
+    (void) reply, (void) arg;
+    printf("delivery %s is queued again\n", o->arg);
+}
+
+//  Parse a subcommand on one item named by its first argument and show
+//  METHOD PREFIX ITEM SUFFIX (the item cut at 64 bytes). Returns the exit status.
+static int s_one(int argc, char **argv, const char *usage, const char *method,
+                 const char *prefix, const char *suffix, s_print_fn *print)
+{
     s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub rejects [--limit N] [--json] | lthub rejects replay ID"))
+    if (s_parse(argc, argv, &o, usage) || !o.arg) {
+        fprintf(stderr, "usage: %s\n", usage);
         return 2;
-    char path[64];
-    snprintf(path, sizeof(path), "/api/v1/rejects?limit=%ld", o.limit > 0 ? o.limit : 50);
-    json_t *reply = s_call(&o, "GET", path);
-    if (!reply)
-        return 1;
-    if (o.json)
-        s_print_json(reply);
-    else {
-        size_t i;
-        json_t *r;
-        json_t *list = json_object_get(reply, "rejects");
-        if (json_array_size(list) == 0)
-            printf("no rejected inputs\n");
-        json_array_foreach(list, i, r)
-        {
-            const char *replayed = json_string_value(json_object_get(r, "replayed"));
-            printf("reject %lld  from %s  %s %s  %s%s%s\n", s_int(r, "reject"),
-                   json_string_value(json_object_get(r, "source")),
-                   json_string_value(json_object_get(r, "kind")),
-                   json_string_value(json_object_get(r, "key")),
-                   json_string_value(json_object_get(r, "error")),
-                   replayed && *replayed ? "  replayed as " : "", replayed ? replayed : "");
-            printf("  - %s\n", json_string_value(json_object_get(r, "reason")));
-        }
     }
-    json_decref(reply);
-    return 0;
+    char path[128];
+    snprintf(path, sizeof(path), "%s%.64s%s", prefix, o.arg, suffix);
+    return s_show(&o, method, path, print, NULL);
 }
 
 int lthub_replay_main(int argc, char **argv)
 {
-    s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub replay DELIVERY [--token-file FILE] [--json]") ||
-        !o.arg) {
-        fprintf(stderr, "usage: lthub replay DELIVERY [--token-file FILE]\n");
-        return 2;
-    }
-    char path[96];
-    snprintf(path, sizeof(path), "/api/v1/dead/%s/replay", o.arg);
-    json_t *reply = s_call(&o, "POST", path);
-    if (!reply)
-        return 1;
-    if (o.json)
-        s_print_json(reply);
-    else
-        printf("delivery %s is queued again\n", o.arg);
-    json_decref(reply);
-    return 0;
+    return s_one(argc, argv, "lthub replay DELIVERY [--token-file FILE] [--json]", "POST",
+                 "/api/v1/dead/", "/replay", s_print_replay);
+}
+
+//  The deliveries of one message, one line each.
+static void s_print_trace(const s_opts_t *o, json_t *reply, const void *arg)
+{
+    (void) arg;
+    size_t i;
+    json_t *d;
+    json_t *list = json_object_get(reply, "deliveries");
+    if (json_array_size(list) == 0)
+        printf("no message %s\n", o->arg);
+    json_array_foreach(list, i, d)
+    printf("delivery %lld to %-8s %-8s attempts %lld  %s %s\n", s_int(d, "delivery"),
+           json_string_value(json_object_get(d, "dest")),
+           json_string_value(json_object_get(d, "state")), s_int(d, "attempts"),
+           json_string_value(json_object_get(d, "kind")),
+           json_string_value(json_object_get(d, "key")));
 }
 
 int lthub_trace_main(int argc, char **argv)
 {
-    s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, "lthub trace MESSAGE-ID [--json]") || !o.arg) {
-        fprintf(stderr, "usage: lthub trace MESSAGE-ID [--json]\n");
-        return 2;
-    }
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/trace/%.64s", o.arg);
-    json_t *reply = s_call(&o, "GET", path);
-    if (!reply)
-        return 1;
-    if (o.json)
-        s_print_json(reply);
-    else {
-        size_t i;
-        json_t *d;
-        json_t *list = json_object_get(reply, "deliveries");
-        if (json_array_size(list) == 0)
-            printf("no message %s\n", o.arg);
-        json_array_foreach(list, i, d)
-        printf("delivery %lld to %-8s %-8s attempts %lld  %s %s\n", s_int(d, "delivery"),
-               json_string_value(json_object_get(d, "dest")),
-               json_string_value(json_object_get(d, "state")), s_int(d, "attempts"),
-               json_string_value(json_object_get(d, "kind")),
-               json_string_value(json_object_get(d, "key")));
-    }
-    json_decref(reply);
-    return 0;
+    return s_one(argc, argv, "lthub trace MESSAGE-ID [--json]", "GET", "/api/v1/trace/", "",
+                 s_print_trace);
 }
 
 //  The admin API client for the other subcommand files (lthub_cli.h).

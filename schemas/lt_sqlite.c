@@ -10,7 +10,6 @@
 #include "lt_sqlite.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
@@ -26,4 +25,18 @@ static void s_setup(void)
 void lt_sqlite_setup(void)
 {
     pthread_once(&s_once, s_setup);
+}
+
+sqlite3 *lt_sqlite_open(const char *path, int flags, const char *what, lt_err_t *err)
+{
+    lt_sqlite_setup();
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        lt_err_set(err, LT_ESTORE, "%s: cannot open %s: %s", what, path,
+                   db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
 }

@@ -12,6 +12,7 @@
 #include "lt_envelope.h"
 #include "lt_dossier.h"
 #include "lt_portal_store.h"
+#include "lt_conn_batch.h"
 #include "lt_file.h"
 #include "lt_error.h"
 #include "lt_id.h"
@@ -69,6 +70,7 @@ static const s_test_t s_tests[] = {
     {"lt_envelope", lt_envelope_test},
     {"lt_dossier", lt_dossier_test},
     {"lt_portal_store", lt_portal_store_test},
+    {"lt_conn_batch", lt_conn_batch_test},
     {"lt_file", lt_file_test},
     {"lt_option", lt_option_test},
     {"lt_zpl", lt_zpl_test},

@@ -15,6 +15,7 @@
 */
 #include "dms_int.h"
 
+#include "lt_conn_batch.h"
 #include "lt_edoc_auth.h"
 #include "lt_id.h"
 #include "lt_log.h"
@@ -25,65 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-//  The publishes of one call, shared with their completion callbacks.
-typedef struct s_batch s_batch_t;
-
-//  One entry's publish: its batch and its index, for the callback.
-typedef struct {
-    s_batch_t *batch;   //  the call it belongs to
-    size_t index;       //  entry index in the body
-} s_ticket_t;
-
-struct s_batch {
-    pthread_mutex_t lock;         //  guards everything below
-    pthread_cond_t cond;          //  signalled when pending drops to 0
-    int refs;                     //  the handler plus each unanswered publish
-    size_t pending;               //  publishes not yet answered
-    size_t accepted;              //  entries ACCEPTED (duplicates included)
-    size_t duplicates;            //  of those, already stored
-    bool failed;                  //  an entry was refused
-    size_t failed_index;          //  the first refused entry
-    lt_error_t failed_code;       //  its error code
-    char reason[512];             //  the broker's reason
-    s_ticket_t *tickets;          //  one per entry
-};
-
-//  Drop one reference; the last one frees the batch.
-static void s_batch_release(s_batch_t *batch)
-{
-    pthread_mutex_lock(&batch->lock);
-    bool last = --batch->refs == 0;
-    pthread_mutex_unlock(&batch->lock);
-    if (!last)
-        return;
-    pthread_mutex_destroy(&batch->lock);
-    pthread_cond_destroy(&batch->cond);
-    free(batch->tickets);
-    free(batch);
-}
-
-//  Publish completion (session thread): count the outcome, wake the handler.
-static void s_on_published(void *arg, const lt_publish_result_t *result)
-{
-    s_ticket_t *ticket = arg;
-    s_batch_t *batch = ticket->batch;
-    pthread_mutex_lock(&batch->lock);
-    if (result->code == LT_OK) {
-        batch->accepted++;
-        batch->duplicates += result->duplicate;
-    }
-    else if (!batch->failed || ticket->index < batch->failed_index) {
-        batch->failed = true;
-        batch->failed_index = ticket->index;
-        batch->failed_code = result->code;
-        snprintf(batch->reason, sizeof(batch->reason), "%s", result->reason);
-    }
-    if (--batch->pending == 0)
-        pthread_cond_broadcast(&batch->cond);
-    pthread_mutex_unlock(&batch->lock);
-    s_batch_release(batch);
-}
 
 //  Return the time of text, "yyyy/MM/dd HH:mm:ss" in Vietnam time, as Unix
 //  ms, or -1 when it is not that shape or not a real date and time.
@@ -221,16 +163,9 @@ static lt_envelope_t *s_envelope(json_t *entry, const char *system)
 static json_t *s_publish_all(dms_t *self, json_t *entries, const char *system)
 {
     size_t count = json_array_size(entries);
-    s_batch_t *batch = calloc(1, sizeof(*batch));
-    s_ticket_t *tickets = batch ? calloc(count, sizeof(*tickets)) : NULL;
-    if (!tickets) {
-        free(batch);
+    lt_conn_batch_t *batch = lt_conn_batch_new(self->conn, count);
+    if (!batch)
         return dms_fail("500", "out of memory");
-    }
-    pthread_mutex_init(&batch->lock, NULL);
-    pthread_cond_init(&batch->cond, NULL);
-    batch->refs = 1;
-    batch->tickets = tickets;
     int64_t deadline = lt_clock_ms() + self->publish_timeout_ms + (int64_t) count;
     json_t *problem = NULL;
     for (size_t i = 0; i < count && !problem; i++) {
@@ -242,66 +177,35 @@ static json_t *s_publish_all(dms_t *self, json_t *entries, const char *system)
             problem = dms_fail("500", "out of memory");
             break;
         }
-        tickets[i] = (s_ticket_t){.batch = batch, .index = i};
-        pthread_mutex_lock(&batch->lock);
-        batch->refs++;
-        batch->pending++;
-        pthread_mutex_unlock(&batch->lock);
-        if (lt_conn_publish_async(self->conn, &env, payload, strlen(payload), s_on_published,
-                                  &tickets[i])) {
-            pthread_mutex_lock(&batch->lock);
-            batch->refs--;
-            batch->pending--;
-            pthread_mutex_unlock(&batch->lock);
+        if (lt_conn_batch_publish(batch, i, &env, payload, strlen(payload)))
             problem = dms_fail("503", "the hub is stopping; send the register again later");
-        }
         free(payload);
     }
     //  Wait for the answers of what was handed over, up to the deadline.
-    pthread_mutex_lock(&batch->lock);
-    while (batch->pending > 0) {
-        int64_t left = deadline - lt_clock_ms();
-        if (left <= 0)
-            break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t) (left / 1000);
-        until.tv_nsec += (long) (left % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&batch->cond, &batch->lock, &until);
-    }
-    size_t pending = batch->pending, accepted = batch->accepted, duplicates = batch->duplicates;
-    bool failed = batch->failed;
-    size_t failed_index = batch->failed_index;
-    lt_error_t failed_code = batch->failed_code;
-    char reason[512];
-    snprintf(reason, sizeof(reason), "%s", batch->reason);
-    pthread_mutex_unlock(&batch->lock);
-    s_batch_release(batch);
+    lt_conn_batch_result_t done;
+    lt_conn_batch_wait(batch, deadline, &done);
+    lt_conn_batch_destroy(&batch);
     if (problem)
         return problem;
-    if (failed && !lt_error_transient(failed_code)) {
+    if (done.failed && !lt_error_transient(done.failed_code)) {
         char code[16];
-        snprintf(code, sizeof(code), "%d", (int) failed_code);
-        json_t *answer = dms_fail(code, "entries[%zu] refused by the hub (%s): %s", failed_index,
-                                  lt_error_name(failed_code), reason);
-        json_object_set_new(answer, "index", json_integer((json_int_t) failed_index));
-        json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
+        snprintf(code, sizeof(code), "%d", (int) done.failed_code);
+        json_t *answer = dms_fail(code, "entries[%zu] refused by the hub (%s): %s",
+                                  done.failed_index, lt_error_name(done.failed_code), done.reason);
+        json_object_set_new(answer, "index", json_integer((json_int_t) done.failed_index));
+        json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
         return answer;
     }
-    if (failed || pending > 0)
+    if (done.failed || done.pending > 0)
         return dms_fail("503",
                         "%zu of %zu entries confirmed so far; send the register again later "
                         "(entries already stored are not counted twice)",
-                        accepted, count);
-    lt_log_info("event=registered system=%s entries=%zu duplicates=%zu", system, accepted,
-                duplicates);
+                        done.accepted, count);
+    lt_log_info("event=registered system=%s entries=%zu duplicates=%zu", system, done.accepted,
+                done.duplicates);
     json_t *answer = dms_ok();
-    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
-    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) done.duplicates));
     return answer;
 }
 

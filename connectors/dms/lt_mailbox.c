@@ -216,16 +216,12 @@ lt_mailbox_t *lt_mailbox_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
-    lt_sqlite_setup();
-    if (sqlite3_open_v2(path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
-        != SQLITE_OK) {
-        lt_err_set(err, LT_ESTORE, "mailbox: cannot open %s: %s", path,
-                   self->db ? sqlite3_errmsg(self->db) : "out of memory");
+    self->db = lt_sqlite_open(
+        path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, "mailbox", err);
+    if (!self->db) {
         lt_mailbox_destroy(&self);
         return NULL;
     }
-    sqlite3_busy_timeout(self->db, 5000);
     //  synchronous=FULL: a committed item is on disk before the broker hears DONE.
     if (s_exec(self,
                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"

@@ -40,16 +40,17 @@ lt_sentlog_t *lt_sentlog_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
-    lt_sqlite_setup();
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
-            != SQLITE_OK
-        || sqlite3_busy_timeout(self->db, 5000) != SQLITE_OK
-        || sqlite3_exec(self->db,
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;" S_SCHEMA, NULL,
-                        NULL, NULL)
-               != SQLITE_OK) {
+    self->db = lt_sqlite_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "sent log", err);
+    if (!self->db) {
+        lt_sentlog_destroy(&self);
+        return NULL;
+    }
+    if (sqlite3_exec(self->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;" S_SCHEMA, NULL,
+                     NULL, NULL)
+        != SQLITE_OK) {
         lt_err_set(err, LT_ESTORE, "sent log: cannot open %s: %s", path,
-                   self->db ? sqlite3_errmsg(self->db) : "out of memory");
+                   sqlite3_errmsg(self->db));
         lt_sentlog_destroy(&self);
         return NULL;
     }

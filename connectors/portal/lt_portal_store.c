@@ -123,16 +123,13 @@ lt_portal_store_t *lt_portal_store_new(const char *path, lt_err_t *err)
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
-    lt_sqlite_setup();
-    if (sqlite3_open_v2(path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
-        != SQLITE_OK) {
-        lt_err_set(err, LT_ESTORE, "portal store: cannot open %s: %s", path,
-                   self->db ? sqlite3_errmsg(self->db) : "out of memory");
+    self->db = lt_sqlite_open(path,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                              "portal store", err);
+    if (!self->db) {
         lt_portal_store_destroy(&self);
         return NULL;
     }
-    sqlite3_busy_timeout(self->db, 5000);
     //  Normal locking, not EXCLUSIVE: `lthub backup` reads this file with
     //  SQLite's online backup while lthub-portal runs, as it reads every
     //  database of the data directory; an exclusive lock made it fail

@@ -31,6 +31,7 @@
 */
 #include "portal.h"
 
+#include "lt_conn_batch.h"
 #include "lt_digest.h"
 #include "lt_dossier.h"
 #include "lt_id.h"
@@ -150,63 +151,6 @@ void portal_sessions_expire(portal_t *self)
 //  ---------------------------------------------------------------------------
 //  Publishing the records of one call
 
-//  The publishes of one call, shared with their completion callbacks.
-typedef struct {
-    pthread_mutex_t lock;     //  guards everything below
-    pthread_cond_t cond;      //  signalled when pending reaches 0
-    int refs;                 //  the handler plus each unanswered publish
-    size_t pending;           //  publishes not yet answered
-    size_t accepted;          //  records ACCEPTED (duplicates included)
-    size_t duplicates;        //  of those, already stored
-    bool failed;              //  a record was refused
-    size_t failed_index;      //  the first refused record
-    lt_error_t failed_code;   //  its code
-    char reason[512];         //  the broker's reason
-    struct s_ticket *tickets; //  one per record, freed with the batch
-} s_batch_t;
-
-//  One record's publish, for the callback.
-typedef struct s_ticket {
-    s_batch_t *batch;   //  its call
-    size_t index;       //  record index in data
-} s_ticket_t;
-
-//  Drop one reference; the last frees the batch.
-static void s_batch_release(s_batch_t *batch)
-{
-    pthread_mutex_lock(&batch->lock);
-    bool last = --batch->refs == 0;
-    pthread_mutex_unlock(&batch->lock);
-    if (last) {
-        pthread_mutex_destroy(&batch->lock);
-        pthread_cond_destroy(&batch->cond);
-        free(batch->tickets);
-        free(batch);
-    }
-}
-
-//  Publish completion (session thread): count it, wake the handler.
-static void s_on_published(void *arg, const lt_publish_result_t *result)
-{
-    s_ticket_t *ticket = arg;
-    s_batch_t *batch = ticket->batch;
-    pthread_mutex_lock(&batch->lock);
-    if (result->code == LT_OK) {
-        batch->accepted++;
-        batch->duplicates += result->duplicate;
-    }
-    else if (!batch->failed || ticket->index < batch->failed_index) {
-        batch->failed = true;
-        batch->failed_index = ticket->index;
-        batch->failed_code = result->code;
-        snprintf(batch->reason, sizeof(batch->reason), "%s", result->reason);
-    }
-    if (--batch->pending == 0)
-        pthread_cond_broadcast(&batch->cond);
-    pthread_mutex_unlock(&batch->lock);
-    s_batch_release(batch);
-}
-
 //  Publish the envelopes (taken) with their payloads and wait for the
 //  broker; once it confirmed every one, the dossier records (NULL for
 //  steps) become what TraCuuHoSo answers. Returns the answer of the call.
@@ -215,89 +159,49 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
                              const lt_portal_record_t *records)
 {
     bool steps = !records;
-    s_batch_t *batch = calloc(1, sizeof(*batch));
+    lt_conn_batch_t *batch = lt_conn_batch_new(self->conn, count);
     if (!batch) {
         for (size_t i = 0; i < count; i++)
             lt_envelope_destroy(&envs[i]);
         return s_answer("-9", "out of memory, send the call again later");
     }
-    pthread_mutex_init(&batch->lock, NULL);
-    pthread_cond_init(&batch->cond, NULL);
-    batch->refs = 1;
     int64_t deadline = lt_clock_ms() + self->publish_timeout_ms;
     //  Every record of the call is handed to the session thread at once, so
     //  that they reach the broker together (most often in one group commit).
-    s_ticket_t *tickets = calloc(count, sizeof(*tickets));
     const void **payloads = calloc(count, sizeof(*payloads));
     size_t *sizes = calloc(count, sizeof(*sizes));
-    void **args = calloc(count, sizeof(*args));
-    bool stopped = !tickets || !payloads || !sizes || !args;
+    bool stopped = !payloads || !sizes;
     size_t queued = 0;
     if (!stopped) {
         for (size_t i = 0; i < count; i++) {
-            tickets[i] = (s_ticket_t){.batch = batch, .index = i};
             payloads[i] = body + spans[i].offset;
             sizes[i] = spans[i].size;
-            args[i] = &tickets[i];
         }
-        batch->tickets = tickets;
-        pthread_mutex_lock(&batch->lock);
-        batch->refs += (int) count;
-        batch->pending += count;
-        pthread_mutex_unlock(&batch->lock);
-        queued = lt_conn_publish_async_many(self->conn, envs, payloads, sizes, count,
-                                            s_on_published, args);
+        queued = lt_conn_batch_publish_many(batch, envs, payloads, sizes, count);
         stopped = queued < count;
-        pthread_mutex_lock(&batch->lock);
-        batch->refs -= (int) (count - queued);
-        batch->pending -= count - queued;
-        pthread_mutex_unlock(&batch->lock);
     }
-    else
-        free(tickets);
     free(payloads);
     free(sizes);
-    free(args);
     for (size_t i = queued; i < count; i++)
         lt_envelope_destroy(&envs[i]);
-    pthread_mutex_lock(&batch->lock);
-    while (batch->pending > 0) {
-        int64_t left = deadline - lt_clock_ms();
-        if (left <= 0)
-            break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t) (left / 1000);
-        until.tv_nsec += (long) (left % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&batch->cond, &batch->lock, &until);
-    }
-    size_t pending = batch->pending, accepted = batch->accepted, duplicates = batch->duplicates;
-    bool failed = batch->failed;
-    size_t failed_index = batch->failed_index;
-    lt_error_t failed_code = batch->failed_code;
-    char reason[512];
-    snprintf(reason, sizeof(reason), "%s", batch->reason);
-    pthread_mutex_unlock(&batch->lock);
-    s_batch_release(batch);
-    if (failed && !lt_error_transient(failed_code)) {
-        lt_log_warning("event=call_rejected index=%zu code=%s reason=\"%s\"", failed_index,
-                       lt_error_name(failed_code), reason);
-        json_t *answer = s_answer("-9", "data[%zu] refused by the hub (%s): %s", failed_index,
-                                  lt_error_name(failed_code), reason);
+    lt_conn_batch_result_t done;
+    lt_conn_batch_wait(batch, deadline, &done);
+    lt_conn_batch_destroy(&batch);
+    if (done.failed && !lt_error_transient(done.failed_code)) {
+        lt_log_warning("event=call_rejected index=%zu code=%s reason=\"%s\"", done.failed_index,
+                       lt_error_name(done.failed_code), done.reason);
+        json_t *answer = s_answer("-9", "data[%zu] refused by the hub (%s): %s", done.failed_index,
+                                  lt_error_name(done.failed_code), done.reason);
         portal_count(self, &self->stats.calls_unconfirmed);
         return answer;
     }
-    if (stopped || failed || pending > 0) {
+    if (stopped || done.failed || done.pending > 0) {
         portal_count(self, &self->stats.calls_unconfirmed);
-        lt_log_warning("event=call_unconfirmed records=%zu accepted=%zu", count, accepted);
+        lt_log_warning("event=call_unconfirmed records=%zu accepted=%zu", count, done.accepted);
         return s_answer("-9",
                         "%zu of %zu records confirmed so far; send the call again later "
                         "(records already stored are not sent twice)",
-                        accepted, count);
+                        done.accepted, count);
     }
     lt_err_t err;
     if (records && lt_portal_store_confirm(self->store, records, count, &err)) {
@@ -310,14 +214,14 @@ static json_t *s_publish_all(portal_t *self, lt_envelope_t **envs, const char *b
     pthread_mutex_lock(&self->stats_lock);
     self->stats.calls_ok++;
     if (steps)
-        self->stats.steps_in += accepted;
+        self->stats.steps_in += done.accepted;
     else
-        self->stats.records_in += accepted;
-    self->stats.duplicates_in += duplicates;
+        self->stats.records_in += done.accepted;
+    self->stats.duplicates_in += done.duplicates;
     pthread_mutex_unlock(&self->stats_lock);
-    json_t *answer = s_answer("0", "%zu %s stored", accepted, steps ? "steps" : "records");
-    json_object_set_new(answer, "accepted", json_integer((json_int_t) accepted));
-    json_object_set_new(answer, "duplicates", json_integer((json_int_t) duplicates));
+    json_t *answer = s_answer("0", "%zu %s stored", done.accepted, steps ? "steps" : "records");
+    json_object_set_new(answer, "accepted", json_integer((json_int_t) done.accepted));
+    json_object_set_new(answer, "duplicates", json_integer((json_int_t) done.duplicates));
     return answer;
 }
 
