@@ -732,6 +732,32 @@ static void s_form_destroy(s_form_t **form_p)
     }
 }
 
+int lt_http_form_parse(const char *content_type, const void *body, size_t size, size_t step,
+                       size_t max_parts, lt_http_part_fn *part, void *arg)
+{
+    assert(body || size == 0);
+    s_form_t *form = malloc(sizeof(*form));
+    if (!form)
+        return -1;
+    if (!s_form_start(form, content_type, max_parts)) {
+        free(form);
+        return -1;
+    }
+    if (step == 0)
+        step = size ? size : 1;
+    for (size_t at = 0; at < size; at += step)
+        s_form_feed(form, (const char *) body + at, size - at < step ? size - at : step);
+    int count = -1;
+    if (s_form_end(form)) {
+        count = (int) form->count;
+        for (size_t i = 0; part && i < form->count; i++)
+            part(form->parts[i].name, form->parts[i].filename, form->parts[i].data,
+                 form->parts[i].size, arg);
+    }
+    s_form_destroy(&form);
+    return count;
+}
+
 //  Start parsing a multipart/form-data body as it arrives, so that its
 //  bytes are held once (in the parts), not twice; false when the request
 //  is not multipart or its Content-Type has no usable boundary (the body

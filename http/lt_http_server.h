@@ -155,6 +155,19 @@ const char *lt_http_request_query(const lt_http_request_t *req, const char *name
 //  parts are (lt_http_request_part), the body is then empty.
 const void *lt_http_request_body(const lt_http_request_t *req, size_t *size);
 
+//  One part of a multipart/form-data body, for lt_http_form_parse:
+//  filename is NULL when the part had none, data is NUL-terminated.
+typedef void(lt_http_part_fn)(const char *name, const char *filename, const void *data,
+                              size_t size, void *arg);
+
+//  Parse a whole multipart/form-data body with the server's own streaming
+//  parser, fed in chunks of step bytes (0: all at once), keeping at most
+//  max_parts parts; call part(arg) for each part in order and return how
+//  many there were, or -1 when the Content-Type is refused or the body is
+//  malformed (part is then not called). For checks of the parser.
+int lt_http_form_parse(const char *content_type, const void *body, size_t size, size_t step,
+                       size_t max_parts, lt_http_part_fn *part, void *arg);
+
 //  Return the bytes of the multipart/form-data part with this name (first
 //  one), its size and file name (NULL when it had none), or NULL when the
 //  request holds no such part. A malformed multipart body holds no parts.
