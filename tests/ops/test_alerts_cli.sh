@@ -93,7 +93,7 @@ hub_wait 20 'grep -q POISON-1 "$HUB_DIR/sink.rec"' || hub_fail "replayed letter 
 hub_wait 10 '[ "$(sink_alerts dead_letter)" = 0 ]' || hub_fail "dead_letter did not clear after replay"
 msgid=$(awk '/POISON-1/ {print $1}' "$HUB_DIR/sink.rec")
 "$LTHUB" trace "$msgid" $A | grep -q 'done' || hub_fail "trace by id: $("$LTHUB" trace "$msgid" $A)"
-# Not found is exit 1 (as a refused request), naming the input.
+# Not found is exit 1 (as dead show of no such delivery), naming the input.
 unknown=00000000-0000-7000-8000-000000000000
 rc=0; "$LTHUB" trace "$unknown" $A >/dev/null 2>"$HUB_DIR/trace-unknown.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q "no message $unknown" "$HUB_DIR/trace-unknown.txt" \
@@ -101,6 +101,9 @@ rc=0; "$LTHUB" trace "$unknown" $A >/dev/null 2>"$HUB_DIR/trace-unknown.txt" || 
 rc=0; "$LTHUB" trace --key NO-SUCH-KEY $A --json > "$HUB_DIR/trace-unknown.json" 2>/dev/null || rc=$?
 [ "$rc" = 1 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["deliveries"] == []' "$HUB_DIR/trace-unknown.json" \
   || hub_fail "trace --key of an unknown key: exit $rc"
+rc=0; "$LTHUB" dead show 99999999 $A 2>"$HUB_DIR/show-unknown.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "no such delivery 99999999" "$HUB_DIR/show-unknown.txt" && grep -q "lthub dead list" "$HUB_DIR/show-unknown.txt" \
+  || hub_fail "dead show of no such delivery: exit $rc, $(cat "$HUB_DIR/show-unknown.txt")"
 echo "ok - dead_letter raised, shown, replayed, delivered, cleared"
 
 # --- dead letter, discard
