@@ -513,20 +513,52 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/data", o.dir);
     if (s_copy_tree(&walk, path, data, "data", 0, &err))
         goto failed;
+    //  Keys that lived outside the data directory have a folder of their
+    //  own in the backup; those inside came back with data/.
     snprintf(path, sizeof(path), "%s/keys", o.dir);
-    if (stat(path, &st) == 0 && keys && *keys && s_copy_tree(&walk, path, keys, "keys", 0, &err))
+    bool keys_restored = stat(path, &st) == 0 && keys && *keys;
+    if (keys_restored && s_copy_tree(&walk, path, keys, "keys", 0, &err))
         goto failed;
     snprintf(path, sizeof(path), "%s/config", o.dir);
-    if (!o.no_config && stat(path, &st) == 0 && cfg_dir && *cfg_dir &&
-        s_copy_tree(&walk, path, cfg_dir, "config", 0, &err))
+    bool config_restored = !o.no_config && stat(path, &st) == 0 && cfg_dir && *cfg_dir;
+    if (config_restored && s_copy_tree(&walk, path, cfg_dir, "config", 0, &err))
         goto failed;
-    if (o.json)
-        printf("{\"restored\":\"%s\",\"files\":%zu,\"bytes\":%llu}\n", data, walk.count,
-               (unsigned long long) walk.bytes);
-    else
-        printf("restored %zu files (%.1f MB) into %s%s%s\n", walk.count,
-               (double) walk.bytes / 1e6, data, o.no_config ? "" : " and ",
-               o.no_config ? "" : (cfg_dir ? cfg_dir : ""));
+    if (o.json) {
+        json_t *out = json_pack("{s:s, s:s?, s:s?, s:I, s:I}", "restored", data, "keys",
+                                keys_restored ? keys : NULL, "config",
+                                config_restored ? cfg_dir : NULL, "files",
+                                (json_int_t) walk.count, "bytes", (json_int_t) walk.bytes);
+        char *line = json_dumps(out, JSON_COMPACT);
+        printf("%s\n", line);
+        free(line);
+        json_decref(out);
+    }
+    else {
+        //  Say where each part went: the operator checks owners and paths.
+        char where_keys[4200], where_config[4200];
+        if (keys_restored)
+            snprintf(where_keys, sizeof(where_keys), "keys into %s", keys);
+        else {
+            //  Keys inside the data directory: the same place under the
+            //  restored data directory.
+            const char *was_data = json_string_value(json_object_get(manifest, "data"));
+            const char *was_keys = json_string_value(json_object_get(manifest, "keys"));
+            size_t n = was_data ? strlen(was_data) : 0;
+            if (n && was_keys && strncmp(was_keys, was_data, n) == 0 && was_keys[n] == '/')
+                snprintf(where_keys, sizeof(where_keys), "keys with the data (%s%s)", data,
+                         was_keys + n);
+            else
+                snprintf(where_keys, sizeof(where_keys), "no keys in the backup");
+        }
+        if (config_restored)
+            snprintf(where_config, sizeof(where_config), "config into %s", cfg_dir);
+        else
+            snprintf(where_config, sizeof(where_config), "%s",
+                     o.no_config ? "config left as it is (--no-config)"
+                                 : "no config in the backup");
+        printf("restored %zu files (%.1f MB): data into %s, %s, %s\n", walk.count,
+               (double) walk.bytes / 1e6, data, where_keys, where_config);
+    }
     code = LTHUB_EXIT_OK;
     goto done;
 failed:

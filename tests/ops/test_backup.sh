@@ -71,7 +71,11 @@ sed -e "s|$HUB_DIR/data|$HUB_DIR/data2|; s|$HUB_DIR/keys|$HUB_KEYS|" \
     "$HUB_DIR/lthub.cfg" > "$HUB_DIR/lthub2.cfg"
 # Run as root, restored files take the owner of the directory they go into.
 if [ "$(id -u)" = 0 ]; then mkdir -p "$HUB_DIR/data2" && chown 4242:4243 "$HUB_DIR/data2"; fi
-"$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --keys "$HUB_KEYS" --config-dir "$HUB_DIR/etc2" || hub_fail "restore"
+"$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --keys "$HUB_KEYS" --config-dir "$HUB_DIR/etc2" > "$HUB_DIR/restore.txt" || hub_fail "restore"
+cat "$HUB_DIR/restore.txt"
+# Its last line says where each part went, the keys included.
+grep -q "data into $HUB_DIR/data2, keys into $HUB_KEYS, config into $HUB_DIR/etc2" "$HUB_DIR/restore.txt" \
+  || hub_fail "restore does not say where everything went: $(cat "$HUB_DIR/restore.txt")"
 if [ "$(id -u)" = 0 ]; then
   [ "$(stat -c %u:%g "$HUB_DIR/data2/lthub.db")" = 4242:4243 ] || hub_fail "restored store owned by $(stat -c %u:%g "$HUB_DIR/data2/lthub.db")"
   [ "$(stat -c %u "$HUB_DIR/etc2/lthub.cfg")" = 0 ] || hub_fail "restored config not owned by root"
