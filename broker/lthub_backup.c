@@ -304,7 +304,8 @@ int lthub_backup_main(int argc, char **argv)
                 "usage: lthub backup DIR [--config FILE] [--json]\n"
                 "  copy the store (online: lthubd may run), the other databases and files of\n"
                 "  the data directory, the keys and the config directory into DIR (new or\n"
-                "  empty); restore with lthub restore DIR\n");
+                "  empty); MANIFEST.json is written last, once every file is copied: a DIR\n"
+                "  without it is incomplete; restore with lthub restore DIR\n");
         return help ? LTHUB_EXIT_OK : LTHUB_EXIT_USAGE;
     }
     lt_err_t err;
@@ -326,17 +327,40 @@ int lthub_backup_main(int argc, char **argv)
     int code = LTHUB_EXIT_FAIL;
     json_t *manifest = NULL;
     char *self_dir = NULL;
+    //  DIR must be new or empty. What a backup writes there is data/, keys/,
+    //  config/ and, last, MANIFEST.json: without it, DIR is a backup that
+    //  failed or was interrupted, and nothing else uses it.
     DIR *existing = opendir(o.dir);
     struct dirent *entry;
-    bool empty = true;
-    while (existing && (entry = readdir(existing)))
-        empty = empty && (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0);
+    bool empty = true, manifest_seen = false, only_parts = true;
+    while (existing && (entry = readdir(existing))) {
+        const char *name = entry->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        empty = false;
+        if (strcmp(name, "MANIFEST.json") == 0)
+            manifest_seen = true;
+        else if (strcmp(name, "data") && strcmp(name, "keys") && strcmp(name, "config"))
+            only_parts = false;
+    }
     if (existing)
         closedir(existing);
-    if (!empty) {
-        fprintf(stderr, "lthub backup: %s is not empty; give a new directory\n", o.dir);
+    if (!empty && manifest_seen)
+        fprintf(stderr,
+                "lthub backup: %s already holds a backup (it has a MANIFEST.json); give a new"
+                " or empty directory\n",
+                o.dir);
+    else if (!empty && only_parts)
+        fprintf(stderr,
+                "lthub backup: %s holds an incomplete backup (no MANIFEST.json: an earlier"
+                " lthub backup failed or was interrupted); remove it (rm -r %s) and run"
+                " lthub backup again, or give a new directory\n",
+                o.dir, o.dir);
+    else if (!empty)
+        fprintf(stderr, "lthub backup: %s is not empty and holds no backup; give a new or empty"
+                        " directory\n", o.dir);
+    if (!empty)
         goto done;
-    }
     if (!data) {
         fprintf(stderr, "lthub backup: data directory %s not found\n", st->data_dir);
         goto done;
@@ -398,7 +422,11 @@ int lthub_backup_main(int argc, char **argv)
     code = LTHUB_EXIT_OK;
     goto done;
 failed:
-    fprintf(stderr, "lthub backup: %s (the backup in %s is incomplete)\n", err.detail, o.dir);
+    fprintf(stderr,
+            "lthub backup: %s\n"
+            "  The backup in %s is incomplete (it has no MANIFEST.json, so lthub restore"
+            " refuses it): fix the cause, remove it (rm -r %s) and run lthub backup again.\n",
+            err.detail, o.dir, o.dir);
 done:
     json_decref(manifest);
     free(data);
@@ -459,9 +487,19 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/MANIFEST.json", o.dir);
     json_error_t jerr;
     json_t *manifest = json_load_file(path, 0, &jerr);
+    struct stat st;
+    if (!manifest && stat(path, &st) != 0)
+        fprintf(stderr,
+                "lthub restore: %s has no MANIFEST.json: it is not a backup, or an incomplete"
+                " one (lthub backup writes it last, once every file is copied); give the"
+                " directory of a complete backup. Nothing was changed.\n",
+                o.dir);
+    else if (!manifest || !json_is_array(json_object_get(manifest, "files")))
+        fprintf(stderr,
+                "lthub restore: %s is damaged (%s); give another backup. Nothing was"
+                " changed.\n",
+                path, manifest ? "no file list" : jerr.text);
     if (!manifest || !json_is_array(json_object_get(manifest, "files"))) {
-        fprintf(stderr, "lthub restore: %s: %s\n", path,
-                manifest ? "no file list" : jerr.text);
         json_decref(manifest);
         return LTHUB_EXIT_FAIL;
     }
@@ -478,7 +516,6 @@ int lthub_restore_main(int argc, char **argv)
         fprintf(stderr, "lthub restore: %s; nothing was changed\n", err.detail);
         goto done;
     }
-    struct stat st;
     snprintf(path, sizeof(path), "%s/lthub.db", data);
     if (stat(path, &st) == 0 && !o.force) {
         fprintf(stderr,

@@ -61,6 +61,26 @@ cp -r "$BK" "$HUB_DIR/broken"
 echo tampered >> "$HUB_DIR/broken/config/lthub.cfg"
 rc=0; "$LTHUB" restore "$HUB_DIR/broken" --data "$HUB_DIR/nowhere" --no-config 2>"$HUB_DIR/broken.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q SHA-256 "$HUB_DIR/broken.txt" && [ ! -e "$HUB_DIR/nowhere" ] || hub_fail "a tampered backup was restored"
+# A backup that fails (here: a config directory nested too deep) says it is
+# incomplete and what to do; the next run into that directory says what it
+# holds; restore refuses it (MANIFEST.json is written last).
+mkdir -p "$HUB_DIR/etcdeep/1/2/3/4/5/6/7/8/9/10"
+touch "$HUB_DIR/etcdeep/1/2/3/4/5/6/7/8/9/10/deep"
+cp "$HUB_DIR/lthub.cfg" "$HUB_DIR/etcdeep/lthub.cfg"
+FB="$HUB_DIR/bk-failed"
+rc=0; "$LTHUB" backup "$FB" --config "$HUB_DIR/etcdeep/lthub.cfg" 2>"$HUB_DIR/bk-failed.txt" || rc=$?
+cat "$HUB_DIR/bk-failed.txt"
+[ "$rc" = 1 ] && grep -q "The backup in $FB is incomplete" "$HUB_DIR/bk-failed.txt" && grep -q "rm -r $FB" "$HUB_DIR/bk-failed.txt" \
+  && [ -d "$FB/data" ] && [ ! -e "$FB/MANIFEST.json" ] || hub_fail "failed backup: exit $rc, $(cat "$HUB_DIR/bk-failed.txt")"
+rc=0; "$LTHUB" backup "$FB" --config "$HUB_DIR/lthub.cfg" 2>"$HUB_DIR/bk-again.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$FB holds an incomplete backup" "$HUB_DIR/bk-again.txt" && grep -q "rm -r $FB" "$HUB_DIR/bk-again.txt" \
+  || hub_fail "backup into an incomplete one: exit $rc, $(cat "$HUB_DIR/bk-again.txt")"
+rc=0; "$LTHUB" backup "$BK" --config "$HUB_DIR/lthub.cfg" 2>"$HUB_DIR/bk-again.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$BK already holds a backup" "$HUB_DIR/bk-again.txt" || hub_fail "backup over a backup: exit $rc, $(cat "$HUB_DIR/bk-again.txt")"
+rc=0; "$LTHUB" restore "$FB" --data "$HUB_DIR/nowhere" --no-config 2>"$HUB_DIR/restore-failed.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$FB has no MANIFEST.json" "$HUB_DIR/restore-failed.txt" && [ ! -e "$HUB_DIR/nowhere" ] \
+  || hub_fail "restore of an incomplete backup: exit $rc, $(cat "$HUB_DIR/restore-failed.txt")"
+rm -r "$FB" "$HUB_DIR/etcdeep"
 
 # A new hub on other ports and directories.
 HUB_PORT=$(hub_free_port); HUB_ADMIN_PORT=$(hub_free_port)
