@@ -153,6 +153,11 @@ rc=0; "$BIN/broker/lthubd" --check-config 2>"$HUB_DIR/nofile.txt" || rc=$?
   || hub_fail "lthubd --check-config without a file: exit $rc, $(cat "$HUB_DIR/nofile.txt")"
 { "$LTHUB" check-config "$HUB_DIR/bad.cfg" --json || true; } | python3 -c 'import json,sys; d=json.load(sys.stdin); assert not d["valid"] and d["problems"], d'
 "$LTHUB" --help | grep -q 'Exit codes' || hub_fail "--help has no exit codes"
+# Every command of --help has its row in docs/operations.md's command table.
+for cmd in $("$LTHUB" --help | awk '/^  [a-z]/ {print $1}'); do
+  grep -q "^| \`lthub .*\`lthub $cmd[\` ]\|^| \`lthub $cmd[\` ]" "$2/docs/operations.md" \
+    || hub_fail "lthub $cmd is in --help but not in docs/operations.md's command table"
+done
 "$LTHUB" keygen --dir "$HUB_KEYS" sink extra --json | python3 -c '
 import json, sys
 c = {x["name"]: x for x in json.load(sys.stdin)["certificates"]}
