@@ -357,8 +357,10 @@ int lthub_backup_main(int argc, char **argv)
                 " lthub backup again, or give a new directory\n",
                 o.dir, o.dir);
     else if (!empty)
-        fprintf(stderr, "lthub backup: %s is not empty and holds no backup; give a new or empty"
-                        " directory\n", o.dir);
+        fprintf(stderr,
+                "lthub backup: %s is not empty and holds no backup; give a new or empty"
+                " directory\n",
+                o.dir);
     if (!empty)
         goto done;
     if (!data) {
