@@ -286,9 +286,22 @@ static int s_parse(int argc, char **argv, s_opts_t *o, bool restore)
             o->force = true;
         else if (a[0] != '-' && !o->dir)
             o->dir = a;
-        else
+        else {
+            if (strcmp(a, "--help")) {
+                bool takes = strcmp(a, "--config") == 0 ||
+                             (restore && (strcmp(a, "--data") == 0 || strcmp(a, "--keys") == 0 ||
+                                          strcmp(a, "--config-dir") == 0));
+                if (takes)
+                    fprintf(stderr, "lthub %s: %s needs a value\n", argv[0], a);
+                else
+                    fprintf(stderr, "lthub %s: %s '%s'\n", argv[0],
+                            a[0] == '-' ? "unknown option" : "one DIR only, not also", a);
+            }
             return -1;
+        }
     }
+    if (!o->dir)
+        fprintf(stderr, "lthub %s: needs the backup directory DIR\n", argv[0]);
     return o->dir ? 0 : -1;
 }
 

@@ -8,7 +8,8 @@
                                           every message with that business key
                                           (DocumentId, MaHoSo), with its times
 
-    `lthub dead` alone and `lthub replay` behave as before (lthub_ops.c). */
+    `lthub dead` alone (the list) is lthub_dead_main (lthub_ops.c); `lthub
+    replay ID` is `lthub dead replay ID`. */
 #include "lthub_cli.h"
 
 #include <stdio.h>
@@ -86,12 +87,21 @@ int lthub_dead_cmd_main(int argc, char **argv)
             continue;
         if (argv[i][0] != '-' && !o.arg)
             o.arg = argv[i];
-        else
+        else {
+            fprintf(stderr, "lthub dead %s: unexpected argument '%s'\n", verb, argv[i]);
             return s_dead_usage(stderr, LTHUB_EXIT_USAGE);
+        }
     }
     unsigned long long id = s_delivery(o.arg);
-    if (strcmp(verb, "show") && strcmp(verb, "replay") && strcmp(verb, "discard"))
+    if (strcmp(verb, "show") && strcmp(verb, "replay") && strcmp(verb, "discard")) {
+        fprintf(stderr, "lthub dead: unknown command '%s'\n", verb);
         return s_dead_usage(stderr, LTHUB_EXIT_USAGE);
+    }
+    if (!id && o.arg) {
+        fprintf(stderr, "lthub dead %s: '%s' is not a delivery id: give a positive number (see"
+                        " lthub dead list)\n", verb, o.arg);
+        return LTHUB_EXIT_USAGE;
+    }
     if (!id) {
         fprintf(stderr, "lthub dead %s: needs a delivery id (a positive number, see lthub dead"
                         " list)\n", verb);

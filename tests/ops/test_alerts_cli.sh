@@ -83,8 +83,17 @@ grep -q "refused the token in $HUB_DIR/wrong.token" "$HUB_DIR/badtoken.txt" \
 rc=0; "$LTHUB" status --admin 2>"$HUB_DIR/noadmin.txt" || rc=$?
 [ "$rc" = 2 ] && grep -q -- '--admin needs a value' "$HUB_DIR/noadmin.txt" \
   || hub_fail "lthub status --admin without a value: exit $rc, $(cat "$HUB_DIR/noadmin.txt")"
-rc=0; "$LTHUB" dead show nonsense $A 2>/dev/null || rc=$?
-[ "$rc" = 2 ] || hub_fail "dead show nonsense: exit $rc (want 2)"
+rc=0; "$LTHUB" dead show nonsense $A 2>"$HUB_DIR/nonsense.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q "'nonsense' is not a delivery id" "$HUB_DIR/nonsense.txt" \
+  || hub_fail "dead show nonsense: exit $rc (want 2), $(cat "$HUB_DIR/nonsense.txt")"
+# Every usage error names the bad input, exit 2; lthub replay is dead replay.
+for args in "replay nonsense" "dead shwo" "rejects replay nonsense" "dead list --limit many" \
+            "backup $HUB_DIR/nowhere --bogus" "restore $HUB_DIR/nowhere --data"; do
+  rc=0; "$LTHUB" $args $A 2>"$HUB_DIR/usage.txt" >/dev/null || rc=$?
+  bad=${args##* }
+  [ "$rc" = 2 ] && grep -q -- "$bad" "$HUB_DIR/usage.txt" \
+    || hub_fail "lthub $args: exit $rc (want 2) and '$bad' named: $(cat "$HUB_DIR/usage.txt")"
+done
 # The sink now accepts everything: the replayed letter goes through.
 kill -9 "$SINK_PID"
 start_sink
