@@ -88,7 +88,8 @@ rc=0; "$LTHUB" dead show nonsense $A 2>"$HUB_DIR/nonsense.txt" || rc=$?
   || hub_fail "dead show nonsense: exit $rc (want 2), $(cat "$HUB_DIR/nonsense.txt")"
 # Every usage error names the bad input, exit 2; lthub replay is dead replay.
 for args in "replay nonsense" "dead shwo" "rejects replay nonsense" "dead list --limit many" \
-            "backup $HUB_DIR/nowhere --bogus" "restore $HUB_DIR/nowhere --data"; do
+            "backup $HUB_DIR/nowhere --bogus" "restore $HUB_DIR/nowhere --data" \
+            "top --count many" "top --interval soon"; do
   rc=0; "$LTHUB" $args $A 2>"$HUB_DIR/usage.txt" >/dev/null || rc=$?
   bad=${args##* }
   [ "$rc" = 2 ] && grep -q -- "$bad" "$HUB_DIR/usage.txt" \
