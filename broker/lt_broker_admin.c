@@ -195,8 +195,14 @@ static json_t *s_committed(broker_t *self, json_t *answer)
 static json_t *s_replay_reject(broker_t *self, json_int_t id)
 {
     lt_store_reject_t *reject = lt_store_get_reject(self->store, (uint64_t) id, true);
-    if (!reject)
-        return json_pack("{s:s}", "error", "no such rejected input");
+    if (!reject) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "no such rejected input %lld (lthub rejects or GET /api/v1/rejects lists them"
+                 " with their ids)",
+                 (long long) id);
+        return json_pack("{s:s}", "error", why);
+    }
     json_t *answer = NULL;
     if (*reject->replayed)
         answer = json_pack("{s:s, s:s}", "error", "already replayed", "msgid", reject->replayed);

@@ -225,8 +225,14 @@ json_t *lt_broker_ops_alert_counts(broker_t *self, json_t *conns)
 static json_t *s_show(broker_t *self, uint64_t delivery)
 {
     lt_store_row_t *row = lt_store_get(self->store, delivery, true);
-    if (!row)
-        return json_pack("{s:s}", "error", "no such delivery");
+    if (!row) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "no such delivery %llu (lthub dead list or GET /api/v1/dead lists the dead"
+                 " letters with their ids)",
+                 (unsigned long long) delivery);
+        return json_pack("{s:s}", "error", why);
+    }
     const lt_envelope_t *env = row->envelope;
     json_t *to = json_array();
     for (size_t i = 0; i < lt_envelope_recipients(env); i++)

@@ -46,8 +46,9 @@ static void s_usage(FILE *out)
     fprintf(out, "\nCommands that ask lthubd take --admin ADDRESS:PORT (default 127.0.0.1:8470\n"
                  "or $LTHUB_ADMIN), --token-file FILE for changes (or $LTHUB_TOKEN_FILE) and\n"
                  "--json (a JSON document instead of a table).\n\n"
-                 "Exit codes: 0 done; 1 failed (lthubd unreachable, request refused, invalid\n"
-                 "config, I/O error); 2 wrong arguments; 3 alerts are active (lthub alerts).\n");
+                 "Exit codes: 0 done; 1 failed (lthubd unreachable, request refused, not found,\n"
+                 "invalid config, I/O error); 2 wrong arguments; 3 alerts are active (lthub\n"
+                 "alerts).\n");
 }
 
 int main(int argc, char *argv[])

@@ -286,9 +286,22 @@ static int s_parse(int argc, char **argv, s_opts_t *o, bool restore)
             o->force = true;
         else if (a[0] != '-' && !o->dir)
             o->dir = a;
-        else
+        else {
+            if (strcmp(a, "--help")) {
+                bool takes = strcmp(a, "--config") == 0 ||
+                             (restore && (strcmp(a, "--data") == 0 || strcmp(a, "--keys") == 0 ||
+                                          strcmp(a, "--config-dir") == 0));
+                if (takes)
+                    fprintf(stderr, "lthub %s: %s needs a value\n", argv[0], a);
+                else
+                    fprintf(stderr, "lthub %s: %s '%s'\n", argv[0],
+                            a[0] == '-' ? "unknown option" : "one DIR only, not also", a);
+            }
             return -1;
+        }
     }
+    if (!o->dir)
+        fprintf(stderr, "lthub %s: needs the backup directory DIR\n", argv[0]);
     return o->dir ? 0 : -1;
 }
 
@@ -304,7 +317,8 @@ int lthub_backup_main(int argc, char **argv)
                 "usage: lthub backup DIR [--config FILE] [--json]\n"
                 "  copy the store (online: lthubd may run), the other databases and files of\n"
                 "  the data directory, the keys and the config directory into DIR (new or\n"
-                "  empty); restore with lthub restore DIR\n");
+                "  empty); MANIFEST.json is written last, once every file is copied: a DIR\n"
+                "  without it is incomplete; restore with lthub restore DIR\n");
         return help ? LTHUB_EXIT_OK : LTHUB_EXIT_USAGE;
     }
     lt_err_t err;
@@ -326,17 +340,42 @@ int lthub_backup_main(int argc, char **argv)
     int code = LTHUB_EXIT_FAIL;
     json_t *manifest = NULL;
     char *self_dir = NULL;
+    //  DIR must be new or empty. What a backup writes there is data/, keys/,
+    //  config/ and, last, MANIFEST.json: without it, DIR is a backup that
+    //  failed or was interrupted, and nothing else uses it.
     DIR *existing = opendir(o.dir);
     struct dirent *entry;
-    bool empty = true;
-    while (existing && (entry = readdir(existing)))
-        empty = empty && (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0);
+    bool empty = true, manifest_seen = false, only_parts = true;
+    while (existing && (entry = readdir(existing))) {
+        const char *name = entry->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        empty = false;
+        if (strcmp(name, "MANIFEST.json") == 0)
+            manifest_seen = true;
+        else if (strcmp(name, "data") && strcmp(name, "keys") && strcmp(name, "config"))
+            only_parts = false;
+    }
     if (existing)
         closedir(existing);
-    if (!empty) {
-        fprintf(stderr, "lthub backup: %s is not empty; give a new directory\n", o.dir);
+    if (!empty && manifest_seen)
+        fprintf(stderr,
+                "lthub backup: %s already holds a backup (it has a MANIFEST.json); give a new"
+                " or empty directory\n",
+                o.dir);
+    else if (!empty && only_parts)
+        fprintf(stderr,
+                "lthub backup: %s holds an incomplete backup (no MANIFEST.json: an earlier"
+                " lthub backup failed or was interrupted); remove it (rm -r %s) and run"
+                " lthub backup again, or give a new directory\n",
+                o.dir, o.dir);
+    else if (!empty)
+        fprintf(stderr,
+                "lthub backup: %s is not empty and holds no backup; give a new or empty"
+                " directory\n",
+                o.dir);
+    if (!empty)
         goto done;
-    }
     if (!data) {
         fprintf(stderr, "lthub backup: data directory %s not found\n", st->data_dir);
         goto done;
@@ -398,7 +437,11 @@ int lthub_backup_main(int argc, char **argv)
     code = LTHUB_EXIT_OK;
     goto done;
 failed:
-    fprintf(stderr, "lthub backup: %s (the backup in %s is incomplete)\n", err.detail, o.dir);
+    fprintf(stderr,
+            "lthub backup: %s\n"
+            "  The backup in %s is incomplete (it has no MANIFEST.json, so lthub restore"
+            " refuses it): fix the cause, remove it (rm -r %s) and run lthub backup again.\n",
+            err.detail, o.dir, o.dir);
 done:
     json_decref(manifest);
     free(data);
@@ -459,9 +502,19 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/MANIFEST.json", o.dir);
     json_error_t jerr;
     json_t *manifest = json_load_file(path, 0, &jerr);
+    struct stat st;
+    if (!manifest && stat(path, &st) != 0)
+        fprintf(stderr,
+                "lthub restore: %s has no MANIFEST.json: it is not a backup, or an incomplete"
+                " one (lthub backup writes it last, once every file is copied); give the"
+                " directory of a complete backup. Nothing was changed.\n",
+                o.dir);
+    else if (!manifest || !json_is_array(json_object_get(manifest, "files")))
+        fprintf(stderr,
+                "lthub restore: %s is damaged (%s); give another backup. Nothing was"
+                " changed.\n",
+                path, manifest ? "no file list" : jerr.text);
     if (!manifest || !json_is_array(json_object_get(manifest, "files"))) {
-        fprintf(stderr, "lthub restore: %s: %s\n", path,
-                manifest ? "no file list" : jerr.text);
         json_decref(manifest);
         return LTHUB_EXIT_FAIL;
     }
@@ -478,7 +531,6 @@ int lthub_restore_main(int argc, char **argv)
         fprintf(stderr, "lthub restore: %s; nothing was changed\n", err.detail);
         goto done;
     }
-    struct stat st;
     snprintf(path, sizeof(path), "%s/lthub.db", data);
     if (stat(path, &st) == 0 && !o.force) {
         fprintf(stderr,
@@ -513,20 +565,52 @@ int lthub_restore_main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/data", o.dir);
     if (s_copy_tree(&walk, path, data, "data", 0, &err))
         goto failed;
+    //  Keys that lived outside the data directory have a folder of their
+    //  own in the backup; those inside came back with data/.
     snprintf(path, sizeof(path), "%s/keys", o.dir);
-    if (stat(path, &st) == 0 && keys && *keys && s_copy_tree(&walk, path, keys, "keys", 0, &err))
+    bool keys_restored = stat(path, &st) == 0 && keys && *keys;
+    if (keys_restored && s_copy_tree(&walk, path, keys, "keys", 0, &err))
         goto failed;
     snprintf(path, sizeof(path), "%s/config", o.dir);
-    if (!o.no_config && stat(path, &st) == 0 && cfg_dir && *cfg_dir &&
-        s_copy_tree(&walk, path, cfg_dir, "config", 0, &err))
+    bool config_restored = !o.no_config && stat(path, &st) == 0 && cfg_dir && *cfg_dir;
+    if (config_restored && s_copy_tree(&walk, path, cfg_dir, "config", 0, &err))
         goto failed;
-    if (o.json)
-        printf("{\"restored\":\"%s\",\"files\":%zu,\"bytes\":%llu}\n", data, walk.count,
-               (unsigned long long) walk.bytes);
-    else
-        printf("restored %zu files (%.1f MB) into %s%s%s\n", walk.count,
-               (double) walk.bytes / 1e6, data, o.no_config ? "" : " and ",
-               o.no_config ? "" : (cfg_dir ? cfg_dir : ""));
+    if (o.json) {
+        json_t *out = json_pack("{s:s, s:s?, s:s?, s:I, s:I}", "restored", data, "keys",
+                                keys_restored ? keys : NULL, "config",
+                                config_restored ? cfg_dir : NULL, "files",
+                                (json_int_t) walk.count, "bytes", (json_int_t) walk.bytes);
+        char *line = json_dumps(out, JSON_COMPACT);
+        printf("%s\n", line);
+        free(line);
+        json_decref(out);
+    }
+    else {
+        //  Say where each part went: the operator checks owners and paths.
+        char where_keys[4200], where_config[4200];
+        if (keys_restored)
+            snprintf(where_keys, sizeof(where_keys), "keys into %s", keys);
+        else {
+            //  Keys inside the data directory: the same place under the
+            //  restored data directory.
+            const char *was_data = json_string_value(json_object_get(manifest, "data"));
+            const char *was_keys = json_string_value(json_object_get(manifest, "keys"));
+            size_t n = was_data ? strlen(was_data) : 0;
+            if (n && was_keys && strncmp(was_keys, was_data, n) == 0 && was_keys[n] == '/')
+                snprintf(where_keys, sizeof(where_keys), "keys with the data (%s%s)", data,
+                         was_keys + n);
+            else
+                snprintf(where_keys, sizeof(where_keys), "no keys in the backup");
+        }
+        if (config_restored)
+            snprintf(where_config, sizeof(where_config), "config into %s", cfg_dir);
+        else
+            snprintf(where_config, sizeof(where_config), "%s",
+                     o.no_config ? "config left as it is (--no-config)"
+                                 : "no config in the backup");
+        printf("restored %zu files (%.1f MB): data into %s, %s, %s\n", walk.count,
+               (double) walk.bytes / 1e6, data, where_keys, where_config);
+    }
     code = LTHUB_EXIT_OK;
     goto done;
 failed:

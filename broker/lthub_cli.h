@@ -57,12 +57,11 @@ int lthub_restore_main(int argc, char **argv);
 //  lthub keygen --dir DIR [--broker] [NAME...]
 int lthub_keygen_main(int argc, char **argv);
 
-//  lthub status|dead|rejects|replay|trace ... (over the admin HTTP API)
+//  lthub status|dead|rejects|replay ... (over the admin HTTP API)
 int lthub_status_main(int argc, char **argv);
 int lthub_dead_main(int argc, char **argv);
 int lthub_rejects_main(int argc, char **argv);
 int lthub_replay_main(int argc, char **argv);
-int lthub_trace_main(int argc, char **argv);
 
 //  lthub_counting.c: the ledger, indicators and evidence (read the store file).
 int lthub_ledger_main(int argc, char **argv);

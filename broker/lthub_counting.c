@@ -9,8 +9,10 @@
 
     The store, the indicator definitions, the agency directory and the
     calendar come from lthubd's config (--config, default $LTHUB_CONFIG or
-    /etc/lthub/lthub.cfg); --store names another store file. Exit status:
-    0 ok, 1 the ledger does not verify, 2 usage or unreadable input.
+    /etc/lthub/lthub.cfg); --store names another store file. Exit status
+    as every lthub command (0 done, 1 failed, 2 wrong arguments), except
+    ledger verify: 1 the ledger does not verify, 2 usage or a store it
+    cannot read (docs/indicators.md).
 */
 #include "lt_config.h"
 #include "lt_counting.h"
@@ -226,7 +228,7 @@ int lthub_indicators_main(int argc, char **argv)
     char store[1024], current[16];
     lt_counting_t *counting = s_load(&o, store, sizeof(store));
     if (!counting)
-        return 2;
+        return LTHUB_EXIT_FAIL;
     if (!o.period) {
         s_current(lt_counting_calendar(counting), current, sizeof(current));
         o.period = current;
@@ -236,7 +238,8 @@ int lthub_indicators_main(int argc, char **argv)
     lt_counting_destroy(&counting);
     if (!out) {
         fprintf(stderr, "lthub indicators: %s\n", err.detail);
-        return 2;
+        //  EFIELD: a period, indicator or agency that does not exist.
+        return err.code == LT_EFIELD ? LTHUB_EXIT_USAGE : LTHUB_EXIT_FAIL;
     }
     if (strcmp(o.format, "json") == 0) {
         char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -279,13 +282,14 @@ int lthub_evidence_main(int argc, char **argv)
     char store[1024];
     lt_counting_t *counting = s_load(&o, store, sizeof(store));
     if (!counting)
-        return 2;
+        return LTHUB_EXIT_FAIL;
     lt_err_t err;
     int rc = lt_counting_evidence(counting, store, o.indicator, o.period, o.agency, o.out, &err);
     lt_counting_destroy(&counting);
     if (rc) {
         fprintf(stderr, "lthub evidence: %s\n", err.detail);
-        return 2;
+        //  EFIELD: a period, indicator or agency that does not exist.
+        return err.code == LT_EFIELD ? LTHUB_EXIT_USAGE : LTHUB_EXIT_FAIL;
     }
     printf("evidence for %s, %s written to %s (items.csv, manifest.json)\n", o.indicator,
            o.period, o.out);
@@ -347,7 +351,7 @@ int lthub_report_main(int argc, char **argv)
         fprintf(stderr, "lthub report: cannot read token file %s\n", token_file);
         if (file)
             fclose(file);
-        return 2;
+        return LTHUB_EXIT_FAIL;
     }
     if (file)
         fclose(file);
@@ -363,20 +367,36 @@ int lthub_report_main(int argc, char **argv)
     lt_http_client_t *client = lthub_admin_client(admin);
     if (!client) {
         fprintf(stderr, "lthub report: bad admin address '%s'\n", admin);
-        return 2;
+        return LTHUB_EXIT_USAGE;
     }
     lt_http_client_set_timeout(client, 30000);
     lt_http_header_t header = {"Authorization", auth};
     lt_http_reply_t reply = {0};
     lt_err_t err;
-    int rc = 2;
+    int rc = LTHUB_EXIT_FAIL;
     if (lt_http_client_request(client, "POST", path, *token ? &header : NULL, *token ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
-        fprintf(stderr, "lthub report: cannot reach lthubd at %s: %s\n", admin, err.detail);
+        fprintf(stderr,
+                "lthub report: cannot reach lthubd at %s: %s\n"
+                "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
+                "$LTHUB_ADMIN.\n",
+                admin, err.detail);
     else {
         json_t *json = json_loads(reply.body, 0, NULL);
-        if (!json || json_object_get(json, "error"))
-            fprintf(stderr, "lthub report: HTTP %ld: %s\n", reply.status, reply.body);
+        const char *why = json_string_value(json_object_get(json, "error"));
+        if (!json || why) {
+            fprintf(stderr, "lthub report: HTTP %ld: %s\n", reply.status,
+                    why ? why : reply.body);
+            //  Say which token was used and where the right one is.
+            if (reply.status == 401 && !*token_file)
+                fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
+                                "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
+            else if (reply.status == 401)
+                fprintf(stderr,
+                        "  lthubd refused the token in %s: give the file its admin/token_file "
+                        "names (read when lthubd started).\n",
+                        token_file);
+        }
         else {
             printf("report %s %s (message %s, for connector %s)\n",
                    json_string_value(json_object_get(json, "key")),

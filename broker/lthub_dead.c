@@ -8,7 +8,8 @@
                                           every message with that business key
                                           (DocumentId, MaHoSo), with its times
 
-    `lthub dead` alone and `lthub replay` behave as before (lthub_ops.c). */
+    `lthub dead` alone (the list) is lthub_dead_main (lthub_ops.c); `lthub
+    replay ID` is `lthub dead replay ID`. */
 #include "lthub_cli.h"
 
 #include <stdio.h>
@@ -86,12 +87,21 @@ int lthub_dead_cmd_main(int argc, char **argv)
             continue;
         if (argv[i][0] != '-' && !o.arg)
             o.arg = argv[i];
-        else
+        else {
+            fprintf(stderr, "lthub dead %s: unexpected argument '%s'\n", verb, argv[i]);
             return s_dead_usage(stderr, LTHUB_EXIT_USAGE);
+        }
     }
     unsigned long long id = s_delivery(o.arg);
-    if (strcmp(verb, "show") && strcmp(verb, "replay") && strcmp(verb, "discard"))
+    if (strcmp(verb, "show") && strcmp(verb, "replay") && strcmp(verb, "discard")) {
+        fprintf(stderr, "lthub dead: unknown command '%s'\n", verb);
         return s_dead_usage(stderr, LTHUB_EXIT_USAGE);
+    }
+    if (!id && o.arg) {
+        fprintf(stderr, "lthub dead %s: '%s' is not a delivery id: give a positive number (see"
+                        " lthub dead list)\n", verb, o.arg);
+        return LTHUB_EXIT_USAGE;
+    }
     if (!id) {
         fprintf(stderr, "lthub dead %s: needs a delivery id (a positive number, see lthub dead"
                         " list)\n", verb);
@@ -167,7 +177,8 @@ int lthub_trace_cmd_main(int argc, char **argv)
             fprintf(help ? stdout : stderr,
                     "usage: lthub trace MESSAGE-ID | [--key] KEY [--json] [--admin ADDRESS:PORT]\n"
                     "  every delivery of one message, or of every message whose business key\n"
-                    "  (DocumentId, MaHoSo) is KEY, with when it was queued and its state\n");
+                    "  (DocumentId, MaHoSo) is KEY, with when it was queued and its state;\n"
+                    "  exit 1 when the store knows no such message\n");
             return help ? LTHUB_EXIT_OK : LTHUB_EXIT_USAGE;
         }
     }
@@ -186,6 +197,9 @@ int lthub_trace_cmd_main(int argc, char **argv)
     if (!reply)
         return LTHUB_EXIT_FAIL;
     json_t *list = json_object_get(reply, "deliveries");
+    //  Not found is a failure (exit 1, as a refused request), so
+    //  that a script can tell it from a message that was found.
+    bool unknown = json_array_size(list) == 0 && s_int(reply, "pruned_at") <= 0;
     if (o.json)
         s_print_json(reply);
     else if (json_array_size(list) == 0 && s_int(reply, "pruned_at") > 0) {
@@ -195,8 +209,16 @@ int lthub_trace_cmd_main(int argc, char **argv)
                " a resend is a duplicate)\n",
                o.arg, when);
     }
-    else if (json_array_size(list) == 0)
-        printf("nothing known about %s\n", o.arg);
+    else if (unknown && !by_key && s_is_msgid(o.arg))
+        fprintf(stderr,
+                "lthub trace: no message %s in the store (check the id; to look it up by its"
+                " business key instead: lthub trace --key KEY)\n",
+                o.arg);
+    else if (unknown)
+        fprintf(stderr,
+                "lthub trace: no message has the business key '%s' (a DocumentId or MaHoSo,"
+                " exactly as sent; a message id is 36 characters)\n",
+                o.arg);
     else {
         printf("%-19s %-36s %-9s %-9s %-9s %8s  %s\n", "QUEUED", "MESSAGE", "KIND", "TO", "STATE",
                "ATTEMPTS", "KEY");
@@ -212,5 +234,5 @@ int lthub_trace_cmd_main(int argc, char **argv)
         }
     }
     json_decref(reply);
-    return LTHUB_EXIT_OK;
+    return unknown ? LTHUB_EXIT_FAIL : LTHUB_EXIT_OK;
 }

@@ -1,6 +1,6 @@
 /*  lthub_ops: the operator subcommands that talk to a running lthubd over
     its admin HTTP API: status, dead (and dead discard), replay, rejects
-    (and rejects replay), trace. Tables for people,
+    (and rejects replay). Tables for people,
     --json for machines. The admin address comes from --admin (default
     127.0.0.1:8470 or $LTHUB_ADMIN); the bearer token for replay from
     --token-file or $LTHUB_TOKEN_FILE. */
@@ -30,8 +30,15 @@ static int s_parse(int argc, char **argv, s_opts_t *o, const char *usage)
             snprintf(o->admin, sizeof(o->admin), "%s", argv[++i]);
         else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc)
             snprintf(o->token_file, sizeof(o->token_file), "%s", argv[++i]);
-        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
-            o->limit = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            o->limit = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || o->limit <= 0) {
+                fprintf(stderr, "lthub %s: --limit needs a positive number, not '%s'\n",
+                        argv[0], argv[i]);
+                return -1;
+            }
+        }
         else if (strcmp(argv[i], "--help") == 0) {
             printf("usage: %s\n  --admin ADDRESS:PORT   admin API (default 127.0.0.1:8470)\n"
                    "  --json                 print JSON\n",
@@ -393,7 +400,13 @@ static int s_action(int argc, char **argv, const char *usage, const char *collec
                     const char *action, const char *done)
 {
     s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, usage) || !o.arg || strspn(o.arg, "0123456789") != strlen(o.arg)) {
+    if (s_parse(argc, argv, &o, usage))
+        return 2;
+    if (!o.arg || !*o.arg || strspn(o.arg, "0123456789") != strlen(o.arg)) {
+        if (o.arg)
+            fprintf(stderr,
+                    "lthub %s %s: '%s' is not an id: give a positive number (see lthub %s)\n",
+                    collection, argv[0], o.arg, collection);
         fprintf(stderr, "usage: %s\n", usage);
         return 2;
     }
@@ -482,55 +495,19 @@ int lthub_rejects_main(int argc, char **argv)
                   "rejects", s_print_rejects);
 }
 
-//  A dead letter replayed: its delivery is queued again.
-static void s_print_replay(const s_opts_t *o, json_t *reply, const void *arg)
-{
-    (void) reply, (void) arg;
-    printf("delivery %s is queued again\n", o->arg);
-}
-
-//  Parse a subcommand on one item named by its first argument and show
-//  METHOD PREFIX ITEM SUFFIX (the item cut at 64 bytes). Returns the exit status.
-static int s_one(int argc, char **argv, const char *usage, const char *method,
-                 const char *prefix, const char *suffix, s_print_fn *print)
-{
-    s_opts_t o = {0};
-    if (s_parse(argc, argv, &o, usage) || !o.arg) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return 2;
-    }
-    char path[128];
-    snprintf(path, sizeof(path), "%s%.64s%s", prefix, o.arg, suffix);
-    return s_show(&o, method, path, print, NULL);
-}
-
 int lthub_replay_main(int argc, char **argv)
 {
-    return s_one(argc, argv, "lthub replay DELIVERY [--token-file FILE] [--json]", "POST",
-                 "/api/v1/dead/", "/replay", s_print_replay);
-}
-
-//  The deliveries of one message, one line each.
-static void s_print_trace(const s_opts_t *o, json_t *reply, const void *arg)
-{
-    (void) arg;
-    size_t i;
-    json_t *d;
-    json_t *list = json_object_get(reply, "deliveries");
-    if (json_array_size(list) == 0)
-        printf("no message %s\n", o->arg);
-    json_array_foreach(list, i, d)
-    printf("delivery %lld to %-8s %-8s attempts %lld  %s %s\n", s_int(d, "delivery"),
-           json_string_value(json_object_get(d, "dest")),
-           json_string_value(json_object_get(d, "state")), s_int(d, "attempts"),
-           json_string_value(json_object_get(d, "kind")),
-           json_string_value(json_object_get(d, "key")));
-}
-
-int lthub_trace_main(int argc, char **argv)
-{
-    return s_one(argc, argv, "lthub trace MESSAGE-ID [--json]", "GET", "/api/v1/trace/", "",
-                 s_print_trace);
+    //  The same as `lthub dead replay`: one place checks the id and answers.
+    char **args = calloc((size_t) argc + 2, sizeof(char *));
+    if (!args)
+        return LTHUB_EXIT_FAIL;
+    args[0] = "dead";
+    args[1] = "replay";
+    for (int i = 1; i < argc; i++)
+        args[i + 1] = argv[i];
+    int code = lthub_dead_cmd_main(argc + 1, args);
+    free(args);
+    return code;
 }
 
 //  The admin API client for the other subcommand files (lthub_cli.h).

@@ -142,10 +142,26 @@ int lthub_top_main(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--once") == 0)
             count = 1;
-        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
-            count = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc)
-            interval = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            count = strtol(argv[++i], &end, 10);
+            //  0 would mean "until interrupted": a typo must not.
+            if (!*argv[i] || *end || count <= 0) {
+                fprintf(stderr, "lthub top: --count needs a positive number, not '%s'\n",
+                        argv[i]);
+                return LTHUB_EXIT_USAGE;
+            }
+        }
+        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            interval = strtod(argv[++i], &end);
+            if (!*argv[i] || *end || !(interval > 0)) {
+                fprintf(stderr,
+                        "lthub top: --interval needs a positive number of seconds, not '%s'\n",
+                        argv[i]);
+                return LTHUB_EXIT_USAGE;
+            }
+        }
         else {
             bool help = strcmp(argv[i], "--help") == 0;
             fprintf(help ? stdout : stderr,

@@ -91,6 +91,8 @@ hub_wait 10 'grep -q " LOST-1 new" "$HUB_DIR/sink.rec"' || hub_fail "the replaye
 if "$BIN/broker/lthub" rejects replay "$lost" --admin "$HUB_ADMIN" --token-file "$HUB_DIR/admin.token" 2>/dev/null; then hub_fail "replayed twice"; fi
 if "$BIN/broker/lthub" rejects replay "$conflict" --admin "$HUB_ADMIN" --token-file "$HUB_DIR/admin.token" 2>"$HUB_DIR/replay.err"; then hub_fail "the conflict was accepted on replay"; fi
 grep -q conflict "$HUB_DIR/replay.err" || hub_fail "the refused replay does not say why: $(cat "$HUB_DIR/replay.err")"
+rc=0; "$BIN/broker/lthub" rejects replay 99999999 --admin "$HUB_ADMIN" --token-file "$HUB_DIR/admin.token" 2>"$HUB_DIR/replay.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no such rejected input 99999999" "$HUB_DIR/replay.err" || hub_fail "replay of no such input: exit $rc, $(cat "$HUB_DIR/replay.err")"
 "$BIN/broker/lthub" rejects --admin "$HUB_ADMIN" | grep -q "replayed as" || hub_fail "lthub rejects does not show the replay"
 sleep 0.3
 [ "$(grep -c ' LOST-1 ' "$HUB_DIR/sink.rec")" = 1 ] || hub_fail "LOST-1 delivered more than once"

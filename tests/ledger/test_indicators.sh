@@ -246,8 +246,17 @@ out=$("$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" --token-file "$HU
 grep -q " submitted" <<<"$out" || hub_fail "report for $CUR: $out"
 hub_wait 20 "grep -q 'PAR-7.1/000.00.00.H26/$CUR/1' '$HUB_DIR/sink.rec'" || hub_fail "report $CUR not delivered"
 [ "$(grep -c "PAR-7.1/000.00.00.H26/$CUR_PREV/1" "$HUB_DIR/sink.rec")" = 1 ] || hub_fail "report $CUR_PREV delivered twice"
-rc=0; "$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" >/dev/null 2>&1 || rc=$?
-[ $rc != 0 ] || hub_fail "report submit without the token was accepted"
+rc=0; "$LT" report submit --period "$CUR" --admin "$HUB_ADMIN" >/dev/null 2>"$HUB_DIR/notoken.txt" || rc=$?
+[ $rc = 1 ] && grep -q -- "--token-file" "$HUB_DIR/notoken.txt" \
+  || hub_fail "report submit without the token: exit $rc, $(cat "$HUB_DIR/notoken.txt")"
+# The documented exit codes: 1 failed (unreadable config, lthubd unreachable),
+# 2 wrong arguments (a period that does not exist among them).
+rc=0; "$LT" indicators --config "$HUB_DIR/no-such.cfg" >/dev/null 2>&1 || rc=$?
+[ $rc = 1 ] || hub_fail "indicators with a missing config: exit $rc (want 1)"
+rc=0; "$LT" indicators --config "$HUB_DIR/lthub.cfg" --period 2026-Q7 >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || hub_fail "indicators of period 2026-Q7: exit $rc (want 2)"
+rc=0; "$LT" report submit --period "$CUR" --admin 127.0.0.1:1 >/dev/null 2>&1 || rc=$?
+[ $rc = 1 ] || hub_fail "report submit to no lthubd: exit $rc (want 1)"
 python3 "$SRC/tests/lib/store_payload.py" "$HUB_DIR/data/lthub.db" "kind = 5 AND bkey LIKE ?" "%/$CUR/1" > "$HUB_DIR/report.json" \
   || hub_fail "report payload of $CUR not in the store"
 python3 - "$HUB_DIR/report.json" "$CUR" <<'PY' || hub_fail "report shape"

@@ -83,8 +83,18 @@ grep -q "refused the token in $HUB_DIR/wrong.token" "$HUB_DIR/badtoken.txt" \
 rc=0; "$LTHUB" status --admin 2>"$HUB_DIR/noadmin.txt" || rc=$?
 [ "$rc" = 2 ] && grep -q -- '--admin needs a value' "$HUB_DIR/noadmin.txt" \
   || hub_fail "lthub status --admin without a value: exit $rc, $(cat "$HUB_DIR/noadmin.txt")"
-rc=0; "$LTHUB" dead show nonsense $A 2>/dev/null || rc=$?
-[ "$rc" = 2 ] || hub_fail "dead show nonsense: exit $rc (want 2)"
+rc=0; "$LTHUB" dead show nonsense $A 2>"$HUB_DIR/nonsense.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q "'nonsense' is not a delivery id" "$HUB_DIR/nonsense.txt" \
+  || hub_fail "dead show nonsense: exit $rc (want 2), $(cat "$HUB_DIR/nonsense.txt")"
+# Every usage error names the bad input, exit 2; lthub replay is dead replay.
+for args in "replay nonsense" "dead shwo" "rejects replay nonsense" "dead list --limit many" \
+            "backup $HUB_DIR/nowhere --bogus" "restore $HUB_DIR/nowhere --data" \
+            "top --count many" "top --interval soon"; do
+  rc=0; "$LTHUB" $args $A 2>"$HUB_DIR/usage.txt" >/dev/null || rc=$?
+  bad=${args##* }
+  [ "$rc" = 2 ] && grep -q -- "$bad" "$HUB_DIR/usage.txt" \
+    || hub_fail "lthub $args: exit $rc (want 2) and '$bad' named: $(cat "$HUB_DIR/usage.txt")"
+done
 # The sink now accepts everything: the replayed letter goes through.
 kill -9 "$SINK_PID"
 start_sink
@@ -93,6 +103,17 @@ hub_wait 20 'grep -q POISON-1 "$HUB_DIR/sink.rec"' || hub_fail "replayed letter 
 hub_wait 10 '[ "$(sink_alerts dead_letter)" = 0 ]' || hub_fail "dead_letter did not clear after replay"
 msgid=$(awk '/POISON-1/ {print $1}' "$HUB_DIR/sink.rec")
 "$LTHUB" trace "$msgid" $A | grep -q 'done' || hub_fail "trace by id: $("$LTHUB" trace "$msgid" $A)"
+# Not found is exit 1 (as dead show of no such delivery), naming the input.
+unknown=00000000-0000-7000-8000-000000000000
+rc=0; "$LTHUB" trace "$unknown" $A >/dev/null 2>"$HUB_DIR/trace-unknown.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "no message $unknown" "$HUB_DIR/trace-unknown.txt" \
+  || hub_fail "trace of an unknown id: exit $rc, $(cat "$HUB_DIR/trace-unknown.txt")"
+rc=0; "$LTHUB" trace --key NO-SUCH-KEY $A --json > "$HUB_DIR/trace-unknown.json" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["deliveries"] == []' "$HUB_DIR/trace-unknown.json" \
+  || hub_fail "trace --key of an unknown key: exit $rc"
+rc=0; "$LTHUB" dead show 99999999 $A 2>"$HUB_DIR/show-unknown.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "no such delivery 99999999" "$HUB_DIR/show-unknown.txt" && grep -q "lthub dead list" "$HUB_DIR/show-unknown.txt" \
+  || hub_fail "dead show of no such delivery: exit $rc, $(cat "$HUB_DIR/show-unknown.txt")"
 echo "ok - dead_letter raised, shown, replayed, delivered, cleared"
 
 # --- dead letter, discard
@@ -142,6 +163,11 @@ rc=0; "$BIN/broker/lthubd" --check-config 2>"$HUB_DIR/nofile.txt" || rc=$?
   || hub_fail "lthubd --check-config without a file: exit $rc, $(cat "$HUB_DIR/nofile.txt")"
 { "$LTHUB" check-config "$HUB_DIR/bad.cfg" --json || true; } | python3 -c 'import json,sys; d=json.load(sys.stdin); assert not d["valid"] and d["problems"], d'
 "$LTHUB" --help | grep -q 'Exit codes' || hub_fail "--help has no exit codes"
+# Every command of --help has its row in docs/operations.md's command table.
+for cmd in $("$LTHUB" --help | awk '/^  [a-z]/ {print $1}'); do
+  grep -q "^| \`lthub .*\`lthub $cmd[\` ]\|^| \`lthub $cmd[\` ]" "$2/docs/operations.md" \
+    || hub_fail "lthub $cmd is in --help but not in docs/operations.md's command table"
+done
 "$LTHUB" keygen --dir "$HUB_KEYS" sink extra --json | python3 -c '
 import json, sys
 c = {x["name"]: x for x in json.load(sys.stdin)["certificates"]}

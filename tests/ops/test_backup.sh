@@ -61,6 +61,26 @@ cp -r "$BK" "$HUB_DIR/broken"
 echo tampered >> "$HUB_DIR/broken/config/lthub.cfg"
 rc=0; "$LTHUB" restore "$HUB_DIR/broken" --data "$HUB_DIR/nowhere" --no-config 2>"$HUB_DIR/broken.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q SHA-256 "$HUB_DIR/broken.txt" && [ ! -e "$HUB_DIR/nowhere" ] || hub_fail "a tampered backup was restored"
+# A backup that fails (here: a config directory nested too deep) says it is
+# incomplete and what to do; the next run into that directory says what it
+# holds; restore refuses it (MANIFEST.json is written last).
+mkdir -p "$HUB_DIR/etcdeep/1/2/3/4/5/6/7/8/9/10"
+touch "$HUB_DIR/etcdeep/1/2/3/4/5/6/7/8/9/10/deep"
+cp "$HUB_DIR/lthub.cfg" "$HUB_DIR/etcdeep/lthub.cfg"
+FB="$HUB_DIR/bk-failed"
+rc=0; "$LTHUB" backup "$FB" --config "$HUB_DIR/etcdeep/lthub.cfg" 2>"$HUB_DIR/bk-failed.txt" || rc=$?
+cat "$HUB_DIR/bk-failed.txt"
+[ "$rc" = 1 ] && grep -q "The backup in $FB is incomplete" "$HUB_DIR/bk-failed.txt" && grep -q "rm -r $FB" "$HUB_DIR/bk-failed.txt" \
+  && [ -d "$FB/data" ] && [ ! -e "$FB/MANIFEST.json" ] || hub_fail "failed backup: exit $rc, $(cat "$HUB_DIR/bk-failed.txt")"
+rc=0; "$LTHUB" backup "$FB" --config "$HUB_DIR/lthub.cfg" 2>"$HUB_DIR/bk-again.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$FB holds an incomplete backup" "$HUB_DIR/bk-again.txt" && grep -q "rm -r $FB" "$HUB_DIR/bk-again.txt" \
+  || hub_fail "backup into an incomplete one: exit $rc, $(cat "$HUB_DIR/bk-again.txt")"
+rc=0; "$LTHUB" backup "$BK" --config "$HUB_DIR/lthub.cfg" 2>"$HUB_DIR/bk-again.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$BK already holds a backup" "$HUB_DIR/bk-again.txt" || hub_fail "backup over a backup: exit $rc, $(cat "$HUB_DIR/bk-again.txt")"
+rc=0; "$LTHUB" restore "$FB" --data "$HUB_DIR/nowhere" --no-config 2>"$HUB_DIR/restore-failed.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "$FB has no MANIFEST.json" "$HUB_DIR/restore-failed.txt" && [ ! -e "$HUB_DIR/nowhere" ] \
+  || hub_fail "restore of an incomplete backup: exit $rc, $(cat "$HUB_DIR/restore-failed.txt")"
+rm -r "$FB" "$HUB_DIR/etcdeep"
 
 # A new hub on other ports and directories.
 HUB_PORT=$(hub_free_port); HUB_ADMIN_PORT=$(hub_free_port)
@@ -71,7 +91,11 @@ sed -e "s|$HUB_DIR/data|$HUB_DIR/data2|; s|$HUB_DIR/keys|$HUB_KEYS|" \
     "$HUB_DIR/lthub.cfg" > "$HUB_DIR/lthub2.cfg"
 # Run as root, restored files take the owner of the directory they go into.
 if [ "$(id -u)" = 0 ]; then mkdir -p "$HUB_DIR/data2" && chown 4242:4243 "$HUB_DIR/data2"; fi
-"$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --keys "$HUB_KEYS" --config-dir "$HUB_DIR/etc2" || hub_fail "restore"
+"$LTHUB" restore "$BK" --data "$HUB_DIR/data2" --keys "$HUB_KEYS" --config-dir "$HUB_DIR/etc2" > "$HUB_DIR/restore.txt" || hub_fail "restore"
+cat "$HUB_DIR/restore.txt"
+# Its last line says where each part went, the keys included.
+grep -q "data into $HUB_DIR/data2, keys into $HUB_KEYS, config into $HUB_DIR/etc2" "$HUB_DIR/restore.txt" \
+  || hub_fail "restore does not say where everything went: $(cat "$HUB_DIR/restore.txt")"
 if [ "$(id -u)" = 0 ]; then
   [ "$(stat -c %u:%g "$HUB_DIR/data2/lthub.db")" = 4242:4243 ] || hub_fail "restored store owned by $(stat -c %u:%g "$HUB_DIR/data2/lthub.db")"
   [ "$(stat -c %u "$HUB_DIR/etc2/lthub.cfg")" = 0 ] || hub_fail "restored config not owned by root"
