@@ -237,13 +237,21 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
         outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
     }
     else {
+        //  A UTF-8 byte order mark before the JSON (.NET's UTF-8 writers
+        //  put one by default) is no part of the answer.
+        const char *text = reply.body;
+        size_t text_size = reply.size;
+        if (text_size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+            text += 3;
+            text_size -= 3;
+        }
         json_error_t jerr;
-        json_t *answer = json_loadb(reply.body, reply.size, 0, &jerr);
+        json_t *answer = json_loadb(text, text_size, 0, &jerr);
         //  A number beyond 64 bits (an id a server writes as a number) must
         //  not make the whole answer unreadable: read every number as a
         //  real, and let each field say whether its value is usable.
         if (!answer && json_error_code(&jerr) == json_error_numeric_overflow)
-            answer = json_loadb(reply.body, reply.size, JSON_DECODE_INT_AS_REAL, &jerr);
+            answer = json_loadb(text, text_size, JSON_DECODE_INT_AS_REAL, &jerr);
         if (!json_is_object(answer)) {
             lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
                        answer ? "another JSON value" : jerr.text);

@@ -11,12 +11,20 @@
 #   -1) are cut: "b64" drops the last 3 base64 characters (no longer
 #   base64), "xml" keeps the first half, at a 4-character boundary (base64
 #   of a truncated document).
+#   "huge": true: every getEdoc answer of the item declares a body of
+#   200 MB and the connection closes (a package larger than a client takes).
+#   "mime": true: the base64 is wrapped at 76 characters with CRLF, as Java's
+#   MIME encoder writes it.
+#   A top-level "bom": true starts every answer with a UTF-8 byte order mark,
+#   as .NET's UTF-8 writers do by default.
 import base64, hashlib, hmac, json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT_FILE, SECRET_FILE, MAILBOX, LOG = sys.argv[1:5]
 SECRET = open(SECRET_FILE, "rb").read().rstrip(b"\r\n \t")
-mailbox = json.load(open(MAILBOX))["items"]
+config = json.load(open(MAILBOX))
+mailbox = config["items"]
+BOM = b"\xef\xbb\xbf" if config.get("bom") else b""
 done = set()
 served = {}
 lock = threading.Lock()
@@ -31,9 +39,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, obj):
-        body = json.dumps(obj).encode()
+        body = BOM + json.dumps(obj).encode()
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -74,7 +82,19 @@ class Handler(BaseHTTPRequestHandler):
         if op == "getEdoc":
             for m in mailbox:
                 if str(m["item"].get("docId")) == h.get(p + "docid") and m.get("file"):
+                    if m.get("huge"):
+                        with lock:
+                            served[h.get(p + "docid")] = served.get(h.get(p + "docid"), 0) + 1
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", "200000000")
+                        self.end_headers()
+                        self.wfile.write(b'{"status":"OK","ErrorCode":"0","data":"')
+                        self.close_connection = True
+                        return
                     data = base64.b64encode(open(m["file"], "rb").read()).decode()
+                    if m.get("mime"):
+                        data = "\r\n".join(data[i:i + 76] for i in range(0, len(data), 76))
                     with lock:
                         n = served.get(h.get(p + "docid"), 0)
                         served[h.get(p + "docid")] = n + 1
