@@ -18,10 +18,11 @@
     Refusals (updateStatus fail, the package kept in the quarantine): an
     item addressed to an agency the hub does not receive for; a package
     naming none of them; a package the broker refuses for good; and a
-    package that does not decode (base64) or read (edXML) --unreadable-fetches
-    times in a row. The last is not refused at its first fetch: servers and
-    proxies cut or garble answers now and then, and the next fetch, backed
-    off as any failure of one item, may be whole.
+    package that does not decode (base64) or read (edXML), or whose answer
+    is larger than the HTTP client takes, --unreadable-fetches times in a
+    row. The last is not refused at its first fetch: servers and proxies
+    cut or garble answers now and then, and the next fetch, backed off as
+    any failure of one item, may be whole.
 */
 #include "axis.h"
 #include "lt_pattern.h"
@@ -175,7 +176,8 @@ static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *d
     char text[1300];
     snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nkept: %s\nreason: %s\n",
              item->doc_id, item->from, item->to,
-             raw ? "the getEdoc data as received (not base64)" : "the package as received",
+             raw ? (size ? "the getEdoc data as received (not base64)" : "nothing")
+                 : "the package as received",
              reason);
     lt_err_t err;
     lt_err_clear(&err);
@@ -314,6 +316,17 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         s_take_t taken = s_unreadable(loop, item, memo, raw, raw_size, true, err.detail);
         free(raw);
         return taken;
+    }
+    if (outcome != LT_EDOC_OK && err.code == LT_ETOOBIG) {
+        //  An answer over the HTTP client's bound is this item's own
+        //  fault: ending the cycle on it would hold up every item listed
+        //  after it, cycle after cycle. It is counted as an unreadable
+        //  fetch, so it is refused after --unreadable-fetches of them.
+        char reason[600];
+        snprintf(reason, sizeof(reason),
+                 "the getEdoc answer is larger than the hub takes, nothing of it kept (%s)",
+                 err.detail);
+        return s_unreadable(loop, item, memo, NULL, 0, true, reason);
     }
     if (outcome != LT_EDOC_OK) {
         s_item_failed(loop, item, memo, "getEdoc", err.detail);
