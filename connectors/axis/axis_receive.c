@@ -160,6 +160,30 @@ static bool s_ours(axis_t *self, const char *code)
     return false;
 }
 
+//  Return the next code of a list joined by ',' (its length in *length),
+//  or NULL at the end.
+static const char *s_next_code(const char **list_p, size_t *length)
+{
+    const char *code = *list_p + strspn(*list_p, ",");
+    *length = strcspn(code, ",");
+    *list_p = code + *length;
+    return *length ? code : NULL;
+}
+
+//  Return true when one of the codes of an item's `to` (joined by ',') is
+//  an agency the hub receives for.
+static bool s_item_ours(axis_t *self, const char *item_to)
+{
+    size_t length;
+    char code[64];
+    for (const char *next; (next = s_next_code(&item_to, &length));) {
+        snprintf(code, sizeof(code), "%.*s", (int) length, next);
+        if (length < sizeof(code) && s_ours(self, code))
+            return true;
+    }
+    return false;
+}
+
 //  Keep a refused package (or, raw, the getEdoc data as received when it
 //  did not decode) and the reason in DATA/axis-rejected/; without --data,
 //  say that nothing is kept.
@@ -212,8 +236,8 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 }
 
 //  Narrow the envelope's recipients to the agencies the hub receives for,
-//  adding the item's own recipient when it is one of them. Returns how many
-//  remain; with none the envelope is left as it was and the package must
+//  adding the item's own recipients (`to`, codes joined by ',') that are.
+//  Returns how many remain; with none the envelope is left as it was and the package must
 //  not be published (its recipients would route it back to the axis).
 static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
 {
@@ -222,16 +246,11 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     if (!keep)
         return count;   //  out of memory: publish as listed, the broker routes it
     size_t kept = 0;
-    bool has_item_to = false;
     for (size_t i = 0; i < count; i++) {
         const char *code = lt_envelope_recipient(env, i);
-        if (s_ours(self, code) && (keep[kept] = strdup(code))) {
-            has_item_to |= strcmp(code, item_to) == 0;
+        if (s_ours(self, code) && (keep[kept] = strdup(code)))
             kept++;
-        }
     }
-    if (*item_to && !has_item_to && s_ours(self, item_to) && (keep[kept] = strdup(item_to)))
-        kept++;
     if (kept > 0) {
         lt_envelope_clear_recipients(env);
         for (size_t i = 0; i < kept; i++)
@@ -240,7 +259,20 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     for (size_t i = 0; i < kept; i++)
         free(keep[i]);
     free(keep);
-    return kept;
+    //  The item's own codes that are ours (a code named twice is one
+    //  recipient: lt_envelope_add_recipient).
+    size_t length;
+    char code[64];
+    for (const char *next; (next = s_next_code(&item_to, &length));) {
+        snprintf(code, sizeof(code), "%.*s", (int) length, next);
+        if (length < sizeof(code) && s_ours(self, code)) {
+            if (kept == 0)
+                lt_envelope_clear_recipients(env);
+            lt_envelope_add_recipient(env, code);
+            kept++;
+        }
+    }
+    return kept > 0 ? lt_envelope_recipients(env) : 0;
 }
 
 //  Build the envelope of a received package; NULL on no memory. *ours is
@@ -334,7 +366,7 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
                                                                     : S_ITEM_FAILED;
     }
-    if (*item->to && !s_ours(self, item->to)) {
+    if (*item->to && !s_item_ours(self, item->to)) {
         //  Published, it would be routed back to the axis; acknowledged
         //  done, the agency it is meant for would never see it.
         char reason[300];

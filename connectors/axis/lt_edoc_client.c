@@ -323,6 +323,56 @@ static void s_member(json_t *object, const char *key, char *out, size_t size)
     s_text(json_object_get(object, key), out, size);
 }
 
+//  Append the codes of text (separated by ',', ';' or blanks) to out,
+//  joined by ','. Returns false when out is too small.
+static bool s_codes_split(const char *text, char *out, size_t size)
+{
+    size_t used = strlen(out);
+    while (*text) {
+        text += strspn(text, ",; \t\r\n");
+        size_t length = strcspn(text, ",; \t\r\n");
+        if (length == 0)
+            break;
+        if (used + (used > 0) + length + 1 > size)
+            return false;
+        if (used > 0)
+            out[used++] = ',';
+        memcpy(out + used, text, length);
+        used += length;
+        out[used] = 0;
+        text += length;
+    }
+    return true;
+}
+
+//  Read an item's `to` as codes joined by ',' into out ("" when absent, of
+//  another type, or too long). The spec gives no shape for it: servers
+//  write one code, a JSON array of codes, the text of such an array (the
+//  sendEdoc header as received), or codes joined by ',' or ';'.
+static void s_codes(json_t *value, char *out, size_t size)
+{
+    out[0] = 0;
+    json_t *parsed = NULL;
+    if (json_is_string(value)) {
+        const char *text = json_string_value(value);
+        if (text[strspn(text, " \t")] == '[')
+            value = parsed = json_loads(text, 0, NULL);
+    }
+    bool ok = true;
+    if (json_is_string(value))
+        ok = s_codes_split(json_string_value(value), out, size);
+    else if (json_is_array(value)) {
+        size_t i;
+        json_t *code;
+        json_array_foreach (value, i, code)
+            if (ok && json_is_string(code))
+                ok = s_codes_split(json_string_value(code), out, size);
+    }
+    json_decref(parsed);
+    if (!ok)
+        out[0] = 0;
+}
+
 //  Return true when an id can travel as a header value exactly as the
 //  server wrote it: printable ASCII without spaces at its ends (HTTP drops
 //  those, and other bytes are read differently by different servers, so
@@ -427,7 +477,7 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         }
         s_member(item, "messageType", out->message_type, sizeof(out->message_type));
         s_member(item, "from", out->from, sizeof(out->from));
-        s_member(item, "to", out->to, sizeof(out->to));
+        s_codes(json_object_get(item, "to"), out->to, sizeof(out->to));
         s_member(item, "status", out->status, sizeof(out->status));
         s_member(item, "created_time", out->created, sizeof(out->created));
         kept++;
