@@ -449,8 +449,10 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
                                                     0, NULL, &answer, err);
     if (outcome != LT_EDOC_OK)
         return outcome;
+    //  An empty list may come as "data": null (a server serializing a null
+    //  list) or without data at all: both are no items.
     json_t *data = json_object_get(answer, "data");
-    if (data && !json_is_array(data)) {
+    if (data && !json_is_null(data) && !json_is_array(data)) {
         json_decref(answer);
         lt_err_set(err, LT_EPEER, "getReceivedEdocList: data is not a list");
         return LT_EDOC_TRANSIENT;

@@ -15,6 +15,8 @@
 #   200 MB and the connection closes (a package larger than a client takes).
 #   "mime": true: the base64 is wrapped at 76 characters with CRLF, as Java's
 #   MIME encoder writes it.
+#   A top-level "null_empty": true answers an empty list with "data": null
+#   (a Java server serializing a null list).
 #   A top-level "bom": true starts every answer with a UTF-8 byte order mark,
 #   as .NET's UTF-8 writers do by default.
 import base64, hashlib, hmac, json, sys, threading
@@ -78,6 +80,8 @@ class Handler(BaseHTTPRequestHandler):
                 data = [m["item"] for m in mailbox
                         if str(m["item"].get("docId")) not in done
                         and m["item"].get("messageType", "edoc") == h.get(p + "messagetype")]
+            if not data and config.get("null_empty"):
+                data = None
             return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "data": data})
         if op == "getEdoc":
             for m in mailbox:
