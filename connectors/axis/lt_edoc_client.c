@@ -494,9 +494,12 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
     return LT_EDOC_OK;
 }
 
-//  Return the value of a base64 digit (RFC 4648 alphabet), or -1.
+//  Return the value of a base64 digit, in the standard or the URL-safe
+//  alphabet of RFC 4648 ('-' and '_' for '+' and '/'), or -1.
 static int s_base64_digit(unsigned char c)
 {
+    if (c == '-' || c == '_')
+        return c == '-' ? 62 : 63;
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
     if (c >= 'a' && c <= 'z')
@@ -511,8 +514,11 @@ static int s_base64_digit(unsigned char c)
 //  (LF or CRLF, every 76 characters from a MIME encoder), blanks, and the
 //  '=' padding left out. Strict about the rest, since a garbled answer must
 //  not pass for a package: any other character (OpenSSL's decoder stopped
-//  silently at a '-'), text after the padding, padding that does not end a
-//  group, or a last group of one character (it holds no byte: cut text).
+//  silently at a '-'), both alphabets in one text, text after the padding,
+//  padding that does not end a group, or a last group of one character (it
+//  holds no byte: cut text). The URL-safe alphabet is taken (Java's
+//  Base64.getUrlEncoder() writes it): its '-' and '_' are no standard digit,
+//  so no standard text reads differently.
 static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
 {
     uint8_t *out = malloc(length / 4 * 3 + 3);
@@ -521,6 +527,8 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
     uint32_t group = 0;   //  bits of the group being read
     size_t held = 0;      //  digits in it
     size_t pad = 0;       //  '=' seen
+    bool standard = false;   //  a '+' or '/' seen
+    bool url_safe = false;   //  a '-' or '_' seen
     size_t total = 0;     //  bytes written
     bool ok = true;
     for (size_t i = 0; ok && i < length; i++) {
@@ -532,7 +540,9 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
             continue;
         }
         int digit = s_base64_digit(c);
-        ok = digit >= 0 && pad == 0;
+        standard |= c == '+' || c == '/';
+        url_safe |= c == '-' || c == '_';
+        ok = digit >= 0 && pad == 0 && !(standard && url_safe);
         if (!ok)
             break;
         group = group << 6 | (uint32_t) digit;

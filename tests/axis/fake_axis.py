@@ -15,6 +15,8 @@
 #   200 MB and the connection closes (a package larger than a client takes).
 #   "mime": true: the base64 is wrapped at 76 characters with CRLF, as Java's
 #   MIME encoder writes it.
+#   "urlsafe": true: the base64 uses the URL-safe alphabet ('-', '_'),
+#   without padding, as Java's Base64.getUrlEncoder().withoutPadding().
 #   A top-level "null_empty": true answers an empty list with "data": null
 #   (a Java server serializing a null list).
 #   A top-level "bom": true starts every answer with a UTF-8 byte order mark,
@@ -97,6 +99,8 @@ class Handler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         return
                     data = base64.b64encode(open(m["file"], "rb").read()).decode()
+                    if m.get("urlsafe"):
+                        data = data.replace("+", "-").replace("/", "_").rstrip("=")
                     if m.get("mime"):
                         data = "\r\n".join(data[i:i + 76] for i in range(0, len(data), 76))
                     with lock:
