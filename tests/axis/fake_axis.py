@@ -21,7 +21,8 @@
 #   (a Java server serializing a null list).
 #   A top-level "bom": true starts every answer with a UTF-8 byte order mark,
 #   as .NET's UTF-8 writers do by default.
-import base64, hashlib, hmac, json, sys, threading
+import base64, email, email.policy, hashlib, hmac, json, sys, threading
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT_FILE, SECRET_FILE, MAILBOX, LOG = sys.argv[1:5]
@@ -36,6 +37,44 @@ lock = threading.Lock()
 
 def unpadded(data):
     return "".join("%x" % b for b in hashlib.sha256(data).digest())
+
+
+NS = "{http://www.mic.gov.vn/TBT/QCVN_102_2016}"
+
+
+def send_problem(headers, body):
+    """What spec/peers.md A says a sendEdoc may not be, or None."""
+    ctype = headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        return "not multipart/form-data: " + ctype
+    form = email.message_from_bytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body,
+                                    policy=email.policy.HTTP)
+    files = [part.get_payload(decode=True) for part in form.iter_parts()
+             if part.get_param("name", header="content-disposition") == "file_doc"]
+    if len(files) != 1:
+        return "%d parts named file_doc" % len(files)
+    package = files[0]
+    if headers.get("xroadvnpt-hash-file") != unpadded(package):
+        return "hash-file is not the unpadded SHA-256 of the file"
+    root = ET.fromstring(package)
+    status = any(e.tag == NS + "Status" for e in root.iter())
+    if headers.get("xroadvnpt-messagetype") != ("status" if status else "edoc"):
+        return "messagetype %s for a %s" % (headers.get("xroadvnpt-messagetype"),
+                                            "status" if status else "document")
+    if headers.get("xroadvnpt-from") != headers.get("xroadvnpt-systemid"):
+        return "from is not the system id"
+    if headers.get("xroadvnpt-servicetype") != "eDoc":
+        return "servicetype is not eDoc"
+    if "xroadvnpt-to" in headers:
+        to = json.loads(headers["xroadvnpt-to"])
+        if not isinstance(to, list) or not to or not all(isinstance(c, str) for c in to):
+            return "to is not a JSON array of codes"
+        if not status:
+            listed = [(e.findtext(NS + "OrganId") or "").strip()
+                      for e in root.iter(NS + "To")]
+            if any(c not in listed for c in to):
+                return "to names a code outside the package's To list"
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,7 +109,10 @@ class Handler(BaseHTTPRequestHandler):
         keys = [k.strip() for k in h.get(p + "sign-header-key", "").split(";") if k.strip()]
         if (not hmac.compare_digest(mac, h.get(p + "hash-header", "")) or not isinstance(signed, dict)
                 or "systemid" not in keys or "timestamp" not in keys
-                or any(signed.get("XroadVnpt-" + k) != h.get(p + k.lower()) for k in keys)):
+                or any(signed.get("XroadVnpt-" + k) != h.get(p + k.lower()) for k in keys)
+                # every parameter sent is signed
+                or any(n not in [k.lower() for k in keys] for n in record["params"]
+                       if n != "sign-header-key")):
             record["refused"] = True
         with lock:
             with open(LOG, "a") as log:
@@ -120,6 +162,12 @@ class Handler(BaseHTTPRequestHandler):
                     done.add(h.get(p + "docid"))
             return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": ""})
         if op == "sendEdoc":
+            problem = send_problem(h, body)
+            if problem:
+                with lock:
+                    with open(LOG, "a") as log:
+                        log.write(json.dumps({"op": "sendEdoc-refused", "why": problem}) + "\n")
+                return self.fail("400", problem)
             return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "DocId": "S1"})
         return self.fail("404", "unknown operation")
 
