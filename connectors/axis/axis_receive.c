@@ -4,8 +4,10 @@
     so a status listed in the same cycle as its document follows it), and
     for each: getEdoc, read, fill the envelope, publish and wait for
     ACCEPTED, then updateStatus done. Nothing is acknowledged before the
-    broker has it on disk; anything not acknowledged is listed again and,
-    if it was published already, the broker answers it as a duplicate.
+    broker has it on disk; anything not acknowledged is listed again: if
+    this process published it, it is only acknowledged (s_acknowledge),
+    otherwise (after a restart) fetched again and, when the bytes are the
+    same, answered by the broker as a duplicate.
 
     Backoff: a cycle that cannot reach the axis stops and the next one
     waits twice as long, up to a minute when no answer came (down, hung),
@@ -50,6 +52,7 @@ typedef struct {
     uint32_t unreadable;   //  fetches in a row whose answer did not decode or read
     int64_t next_at;       //  monotonic ms before which it is not tried again
     bool gave_up;          //  acknowledged with fail: not taken again by this process
+    bool published;        //  the broker has it (ACCEPTED); only done is missing
     uint64_t seen;         //  last cycle that listed it
 } s_memo_t;
 
@@ -330,6 +333,29 @@ static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_
     return s_refuse(loop, item, memo, data, size, raw, why);
 }
 
+//  Acknowledge a published item with done. Until that succeeds the memo
+//  says it is published, and the item, listed again, is only acknowledged:
+//  fetched again it could come with other bytes (an axis stamping what it
+//  serves), which the broker's duplicate check, on content, would take for
+//  a new message. A restart forgets the memo: then it is fetched again.
+static s_take_t s_acknowledge(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                              const char *msgid)
+{
+    lt_err_t err;
+    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL,
+                                                      &err);
+    if (outcome != LT_EDOC_OK) {
+        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
+        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
+                                                                    : S_ITEM_FAILED;
+    }
+    if (!*msgid)
+        lt_log_info("event=acknowledged docid=%s (published before, done now)", item->doc_id);
+    if (memo)
+        zhashx_delete(loop->memo, item->doc_id);
+    return S_TAKEN;
+}
+
 //  Take one listed item: fetch, read, publish, acknowledge.
 static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
 {
@@ -338,6 +364,8 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
     if (memo && (memo->gave_up || (memo->next_at && zclock_mono() < memo->next_at)))
         return S_ITEM_FAILED;   //  backing off, or refused already
     lt_err_t err;
+    if (memo && memo->published)
+        return s_acknowledge(loop, item, memo, "");
     uint8_t *data = NULL;
     size_t size = 0;
     char *raw = NULL;
@@ -429,14 +457,6 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         s_item_failed(loop, item, memo, "publish", result.reason);
         return S_CYCLE_FAILED;   //  the broker is unreachable or stopping
     }
-    outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL, &err);
-    if (outcome != LT_EDOC_OK) {
-        //  Published but not acknowledged: listed again, published again,
-        //  answered as a duplicate, acknowledged then.
-        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
-        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
-                                                                    : S_ITEM_FAILED;
-    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.received++;
     self->stats.duplicates += result.duplicate;
@@ -447,8 +467,8 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
                 result.msgid, verdict, result.duplicate ? "yes" : "no",
                 memo && memo->failures ? " recovered=yes" : "");
     if (memo)
-        zhashx_delete(loop->memo, item->doc_id);
-    return S_TAKEN;
+        memo->published = true;
+    return s_acknowledge(loop, item, memo, result.msgid);
 }
 
 //  Drop the memo of items the axis no longer lists.

@@ -17,6 +17,10 @@
 #   MIME encoder writes it.
 #   "urlsafe": true: the base64 uses the URL-safe alphabet ('-', '_'),
 #   without padding, as Java's Base64.getUrlEncoder().withoutPadding().
+#   "retrace": true: each getEdoc answer differs from the last (a comment
+#   naming the fetch is appended), as from an axis stamping a package when
+#   it serves it. "fail_done": N: the first N updateStatus done of the item
+#   are answered FAIL 500.
 #   A top-level "null_empty": true answers an empty list with "data": null
 #   (a Java server serializing a null list).
 #   A top-level "bom": true starts every answer with a UTF-8 byte order mark,
@@ -140,7 +144,11 @@ class Handler(BaseHTTPRequestHandler):
                         self.wfile.write(b'{"status":"OK","ErrorCode":"0","data":"')
                         self.close_connection = True
                         return
-                    data = base64.b64encode(open(m["file"], "rb").read()).decode()
+                    package = open(m["file"], "rb").read()
+                    if m.get("retrace"):
+                        with lock:
+                            package += b"<!-- served %d -->\n" % served.get(h.get(p + "docid"), 0)
+                    data = base64.b64encode(package).decode()
                     if m.get("urlsafe"):
                         data = data.replace("+", "-").replace("/", "_").rstrip("=")
                     if m.get("mime"):
@@ -159,6 +167,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.fail("400", "bad status")
             if h.get(p + "status") == "done":
                 with lock:
+                    for m in mailbox:
+                        if str(m["item"].get("docId")) == h.get(p + "docid") and m.get("fail_done"):
+                            m["fail_done"] -= 1
+                            return self.fail("500", "try again later")
                     done.add(h.get(p + "docid"))
             return self.answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": ""})
         if op == "sendEdoc":
