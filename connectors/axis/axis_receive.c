@@ -27,6 +27,8 @@
     any failure of one item, may be whole.
 */
 #include "axis.h"
+#include "lt_digest.h"
+#include "lt_file.h"
 #include "lt_pattern.h"
 #include "lt_edxml.h"
 #include "lt_log.h"
@@ -333,11 +335,45 @@ static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_
     return s_refuse(loop, item, memo, data, size, raw, why);
 }
 
+//  Write the path of an item's published mark (DIR/axis-published/<sha256
+//  of the docId>: a docId may hold any printable character); false without
+//  --data.
+static bool s_mark_path(axis_t *self, const char *doc_id, char *path, size_t size)
+{
+    if (!*self->published)
+        return false;
+    char hex[LT_SHA256_HEX];
+    lt_digest_sha256_hex(doc_id, strlen(doc_id), hex);
+    snprintf(path, size, "%s/%s", self->published, hex);
+    return true;
+}
+
+//  Mark an item published (kept across a restart), or clear the mark.
+static void s_mark(axis_t *self, const char *doc_id, bool published)
+{
+    char path[1200];
+    if (!s_mark_path(self, doc_id, path, sizeof(path)))
+        return;
+    lt_err_t err;
+    if (published && lt_file_write(path, doc_id, strlen(doc_id), false, &err))
+        lt_log_warning("event=mark_failed docid=%s reason=\"%s\"", doc_id, err.detail);
+    else if (!published && unlink(path) && errno != ENOENT)
+        lt_log_warning("event=mark_failed docid=%s reason=\"%s\"", doc_id, strerror(errno));
+}
+
+//  Return true when a mark says this hub published the item before.
+static bool s_marked(axis_t *self, const char *doc_id)
+{
+    char path[1200];
+    return s_mark_path(self, doc_id, path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
 //  Acknowledge a published item with done. Until that succeeds the memo
 //  says it is published, and the item, listed again, is only acknowledged:
 //  fetched again it could come with other bytes (an axis stamping what it
 //  serves), which the broker's duplicate check, on content, would take for
-//  a new message. A restart forgets the memo: then it is fetched again.
+//  a new message. With --data a mark in DIR/axis-published keeps that
+//  across a restart.
 static s_take_t s_acknowledge(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
                               const char *msgid)
 {
@@ -351,6 +387,7 @@ static s_take_t s_acknowledge(s_loop_t *loop, const lt_edoc_item_t *item, s_memo
     }
     if (!*msgid)
         lt_log_info("event=acknowledged docid=%s (published before, done now)", item->doc_id);
+    s_mark(loop->axis, item->doc_id, false);
     if (memo)
         zhashx_delete(loop->memo, item->doc_id);
     return S_TAKEN;
@@ -364,7 +401,7 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
     if (memo && (memo->gave_up || (memo->next_at && zclock_mono() < memo->next_at)))
         return S_ITEM_FAILED;   //  backing off, or refused already
     lt_err_t err;
-    if (memo && memo->published)
+    if ((memo && memo->published) || s_marked(self, item->doc_id))
         return s_acknowledge(loop, item, memo, "");
     uint8_t *data = NULL;
     size_t size = 0;
@@ -468,6 +505,7 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
                 memo && memo->failures ? " recovered=yes" : "");
     if (memo)
         memo->published = true;
+    s_mark(self, item->doc_id, true);
     return s_acknowledge(loop, item, memo, result.msgid);
 }
 
