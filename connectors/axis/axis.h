@@ -49,6 +49,8 @@ typedef struct {
     X509_STORE *anchors;                   //  trust anchors for verdicts, or NULL
     char quarantine[1024];                 //  DIR/axis-rejected, "" when --data unset
     lt_quarantine_t *kept;                 //  its index, NULL when --data unset
+    char published[1024];                  //  DIR/axis-published: items published, done not
+                                           //  yet acknowledged; "" when --data unset
     lt_quarantine_bounds_t kept_bounds;    //  --quarantine-max-age, -items, -bytes
     pthread_mutex_t pool_lock;             //  guards pool
     lt_edoc_client_t *pool[AXIS_POOL_MAX]; //  idle clients for the workers

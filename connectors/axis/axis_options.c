@@ -22,7 +22,8 @@ const lt_option_t axis_options[] = {
     LT_OPT_NUM("connect-timeout-ms", "10000", 100, 600000,
                "longest wait for a connection to the axis, ms"),
     LT_OPT_STR("trust", "", "trust anchors (directory or PEM file) for signature verdicts"),
-    {"data", "", "data directory: unreadable packages are kept in DATA/axis-rejected/",
+    {"data", "", "data directory: refused packages are kept in DATA/axis-rejected/, items "
+              "published but not acknowledged marked in DATA/axis-published/",
      LT_OPT_STRING, 0, 0, false, false},
     LT_OPT_NUM("quarantine-max-age", "7776000", 0, 36500LL * 86400,
                "seconds a package in DATA/axis-rejected/ is kept; 0: no age bound"),

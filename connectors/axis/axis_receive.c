@@ -4,8 +4,10 @@
     so a status listed in the same cycle as its document follows it), and
     for each: getEdoc, read, fill the envelope, publish and wait for
     ACCEPTED, then updateStatus done. Nothing is acknowledged before the
-    broker has it on disk; anything not acknowledged is listed again and,
-    if it was published already, the broker answers it as a duplicate.
+    broker has it on disk; anything not acknowledged is listed again: if
+    this process published it, it is only acknowledged (s_acknowledge),
+    otherwise (after a restart) fetched again and, when the bytes are the
+    same, answered by the broker as a duplicate.
 
     Backoff: a cycle that cannot reach the axis stops and the next one
     waits twice as long, up to a minute when no answer came (down, hung),
@@ -18,12 +20,15 @@
     Refusals (updateStatus fail, the package kept in the quarantine): an
     item addressed to an agency the hub does not receive for; a package
     naming none of them; a package the broker refuses for good; and a
-    package that does not decode (base64) or read (edXML) --unreadable-fetches
-    times in a row. The last is not refused at its first fetch: servers and
-    proxies cut or garble answers now and then, and the next fetch, backed
-    off as any failure of one item, may be whole.
+    package that does not decode (base64) or read (edXML), or whose answer
+    is larger than the HTTP client takes, --unreadable-fetches times in a
+    row. The last is not refused at its first fetch: servers and proxies
+    cut or garble answers now and then, and the next fetch, backed off as
+    any failure of one item, may be whole.
 */
 #include "axis.h"
+#include "lt_digest.h"
+#include "lt_file.h"
 #include "lt_pattern.h"
 #include "lt_edxml.h"
 #include "lt_log.h"
@@ -49,6 +54,7 @@ typedef struct {
     uint32_t unreadable;   //  fetches in a row whose answer did not decode or read
     int64_t next_at;       //  monotonic ms before which it is not tried again
     bool gave_up;          //  acknowledged with fail: not taken again by this process
+    bool published;        //  the broker has it (ACCEPTED); only done is missing
     uint64_t seen;         //  last cycle that listed it
 } s_memo_t;
 
@@ -159,6 +165,30 @@ static bool s_ours(axis_t *self, const char *code)
     return false;
 }
 
+//  Return the next code of a list joined by ',' (its length in *length),
+//  or NULL at the end.
+static const char *s_next_code(const char **list_p, size_t *length)
+{
+    const char *code = *list_p + strspn(*list_p, ",");
+    *length = strcspn(code, ",");
+    *list_p = code + *length;
+    return *length ? code : NULL;
+}
+
+//  Return true when one of the codes of an item's `to` (joined by ',') is
+//  an agency the hub receives for.
+static bool s_item_ours(axis_t *self, const char *item_to)
+{
+    size_t length;
+    char code[64];
+    for (const char *next; (next = s_next_code(&item_to, &length));) {
+        snprintf(code, sizeof(code), "%.*s", (int) length, next);
+        if (length < sizeof(code) && s_ours(self, code))
+            return true;
+    }
+    return false;
+}
+
 //  Keep a refused package (or, raw, the getEdoc data as received when it
 //  did not decode) and the reason in DATA/axis-rejected/; without --data,
 //  say that nothing is kept.
@@ -175,7 +205,8 @@ static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *d
     char text[1300];
     snprintf(text, sizeof(text), "docId: %s\nfrom: %s\nto: %s\nkept: %s\nreason: %s\n",
              item->doc_id, item->from, item->to,
-             raw ? "the getEdoc data as received (not base64)" : "the package as received",
+             raw ? (size ? "the getEdoc data as received (not base64)" : "nothing")
+                 : "the package as received",
              reason);
     lt_err_t err;
     lt_err_clear(&err);
@@ -210,8 +241,8 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 }
 
 //  Narrow the envelope's recipients to the agencies the hub receives for,
-//  adding the item's own recipient when it is one of them. Returns how many
-//  remain; with none the envelope is left as it was and the package must
+//  adding the item's own recipients (`to`, codes joined by ',') that are.
+//  Returns how many remain; with none the envelope is left as it was and the package must
 //  not be published (its recipients would route it back to the axis).
 static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
 {
@@ -220,16 +251,11 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     if (!keep)
         return count;   //  out of memory: publish as listed, the broker routes it
     size_t kept = 0;
-    bool has_item_to = false;
     for (size_t i = 0; i < count; i++) {
         const char *code = lt_envelope_recipient(env, i);
-        if (s_ours(self, code) && (keep[kept] = strdup(code))) {
-            has_item_to |= strcmp(code, item_to) == 0;
+        if (s_ours(self, code) && (keep[kept] = strdup(code)))
             kept++;
-        }
     }
-    if (*item_to && !has_item_to && s_ours(self, item_to) && (keep[kept] = strdup(item_to)))
-        kept++;
     if (kept > 0) {
         lt_envelope_clear_recipients(env);
         for (size_t i = 0; i < kept; i++)
@@ -238,7 +264,20 @@ static size_t s_narrow(axis_t *self, lt_envelope_t *env, const char *item_to)
     for (size_t i = 0; i < kept; i++)
         free(keep[i]);
     free(keep);
-    return kept;
+    //  The item's own codes that are ours (a code named twice is one
+    //  recipient: lt_envelope_add_recipient).
+    size_t length;
+    char code[64];
+    for (const char *next; (next = s_next_code(&item_to, &length));) {
+        snprintf(code, sizeof(code), "%.*s", (int) length, next);
+        if (length < sizeof(code) && s_ours(self, code)) {
+            if (kept == 0)
+                lt_envelope_clear_recipients(env);
+            lt_envelope_add_recipient(env, code);
+            kept++;
+        }
+    }
+    return kept > 0 ? lt_envelope_recipients(env) : 0;
 }
 
 //  Build the envelope of a received package; NULL on no memory. *ours is
@@ -296,6 +335,64 @@ static s_take_t s_unreadable(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_
     return s_refuse(loop, item, memo, data, size, raw, why);
 }
 
+//  Write the path of an item's published mark (DIR/axis-published/<sha256
+//  of the docId>: a docId may hold any printable character); false without
+//  --data.
+static bool s_mark_path(axis_t *self, const char *doc_id, char *path, size_t size)
+{
+    if (!*self->published)
+        return false;
+    char hex[LT_SHA256_HEX];
+    lt_digest_sha256_hex(doc_id, strlen(doc_id), hex);
+    snprintf(path, size, "%s/%s", self->published, hex);
+    return true;
+}
+
+//  Mark an item published (kept across a restart), or clear the mark.
+static void s_mark(axis_t *self, const char *doc_id, bool published)
+{
+    char path[1200];
+    if (!s_mark_path(self, doc_id, path, sizeof(path)))
+        return;
+    lt_err_t err;
+    if (published && lt_file_write(path, doc_id, strlen(doc_id), false, &err))
+        lt_log_warning("event=mark_failed docid=%s reason=\"%s\"", doc_id, err.detail);
+    else if (!published && unlink(path) && errno != ENOENT)
+        lt_log_warning("event=mark_failed docid=%s reason=\"%s\"", doc_id, strerror(errno));
+}
+
+//  Return true when a mark says this hub published the item before.
+static bool s_marked(axis_t *self, const char *doc_id)
+{
+    char path[1200];
+    return s_mark_path(self, doc_id, path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
+//  Acknowledge a published item with done. Until that succeeds the memo
+//  says it is published, and the item, listed again, is only acknowledged:
+//  fetched again it could come with other bytes (an axis stamping what it
+//  serves), which the broker's duplicate check, on content, would take for
+//  a new message. With --data a mark in DIR/axis-published keeps that
+//  across a restart.
+static s_take_t s_acknowledge(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                              const char *msgid)
+{
+    lt_err_t err;
+    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL,
+                                                      &err);
+    if (outcome != LT_EDOC_OK) {
+        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
+        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
+                                                                    : S_ITEM_FAILED;
+    }
+    if (!*msgid)
+        lt_log_info("event=acknowledged docid=%s (published before, done now)", item->doc_id);
+    s_mark(loop->axis, item->doc_id, false);
+    if (memo)
+        zhashx_delete(loop->memo, item->doc_id);
+    return S_TAKEN;
+}
+
 //  Take one listed item: fetch, read, publish, acknowledge.
 static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
 {
@@ -304,6 +401,8 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
     if (memo && (memo->gave_up || (memo->next_at && zclock_mono() < memo->next_at)))
         return S_ITEM_FAILED;   //  backing off, or refused already
     lt_err_t err;
+    if ((memo && memo->published) || s_marked(self, item->doc_id))
+        return s_acknowledge(loop, item, memo, "");
     uint8_t *data = NULL;
     size_t size = 0;
     char *raw = NULL;
@@ -315,13 +414,24 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         free(raw);
         return taken;
     }
+    if (outcome != LT_EDOC_OK && err.code == LT_ETOOBIG) {
+        //  An answer over the HTTP client's bound is this item's own
+        //  fault: ending the cycle on it would hold up every item listed
+        //  after it, cycle after cycle. It is counted as an unreadable
+        //  fetch, so it is refused after --unreadable-fetches of them.
+        char reason[600];
+        snprintf(reason, sizeof(reason),
+                 "the getEdoc answer is larger than the hub takes, nothing of it kept (%s)",
+                 err.detail);
+        return s_unreadable(loop, item, memo, NULL, 0, true, reason);
+    }
     if (outcome != LT_EDOC_OK) {
         s_item_failed(loop, item, memo, "getEdoc", err.detail);
         //  No answer at all: the axis is down or hung, spare the other items.
         return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
                                                                     : S_ITEM_FAILED;
     }
-    if (*item->to && !s_ours(self, item->to)) {
+    if (*item->to && !s_item_ours(self, item->to)) {
         //  Published, it would be routed back to the axis; acknowledged
         //  done, the agency it is meant for would never see it.
         char reason[300];
@@ -384,14 +494,6 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
         s_item_failed(loop, item, memo, "publish", result.reason);
         return S_CYCLE_FAILED;   //  the broker is unreachable or stopping
     }
-    outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL, &err);
-    if (outcome != LT_EDOC_OK) {
-        //  Published but not acknowledged: listed again, published again,
-        //  answered as a duplicate, acknowledged then.
-        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
-        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
-                                                                    : S_ITEM_FAILED;
-    }
     pthread_mutex_lock(&self->stats_lock);
     self->stats.received++;
     self->stats.duplicates += result.duplicate;
@@ -402,8 +504,9 @@ static s_take_t s_take(s_loop_t *loop, const lt_edoc_item_t *item)
                 result.msgid, verdict, result.duplicate ? "yes" : "no",
                 memo && memo->failures ? " recovered=yes" : "");
     if (memo)
-        zhashx_delete(loop->memo, item->doc_id);
-    return S_TAKEN;
+        memo->published = true;
+    s_mark(self, item->doc_id, true);
+    return s_acknowledge(loop, item, memo, result.msgid);
 }
 
 //  Drop the memo of items the axis no longer lists.

@@ -237,13 +237,21 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
         outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
     }
     else {
+        //  A UTF-8 byte order mark before the JSON (.NET's UTF-8 writers
+        //  put one by default) is no part of the answer.
+        const char *text = reply.body;
+        size_t text_size = reply.size;
+        if (text_size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+            text += 3;
+            text_size -= 3;
+        }
         json_error_t jerr;
-        json_t *answer = json_loadb(reply.body, reply.size, 0, &jerr);
+        json_t *answer = json_loadb(text, text_size, 0, &jerr);
         //  A number beyond 64 bits (an id a server writes as a number) must
         //  not make the whole answer unreadable: read every number as a
         //  real, and let each field say whether its value is usable.
         if (!answer && json_error_code(&jerr) == json_error_numeric_overflow)
-            answer = json_loadb(reply.body, reply.size, JSON_DECODE_INT_AS_REAL, &jerr);
+            answer = json_loadb(text, text_size, JSON_DECODE_INT_AS_REAL, &jerr);
         if (!json_is_object(answer)) {
             lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
                        answer ? "another JSON value" : jerr.text);
@@ -313,6 +321,56 @@ lt_edoc_outcome_t lt_edoc_client_send(lt_edoc_client_t *self, const void *packag
 static void s_member(json_t *object, const char *key, char *out, size_t size)
 {
     s_text(json_object_get(object, key), out, size);
+}
+
+//  Append the codes of text (separated by ',', ';' or blanks) to out,
+//  joined by ','. Returns false when out is too small.
+static bool s_codes_split(const char *text, char *out, size_t size)
+{
+    size_t used = strlen(out);
+    while (*text) {
+        text += strspn(text, ",; \t\r\n");
+        size_t length = strcspn(text, ",; \t\r\n");
+        if (length == 0)
+            break;
+        if (used + (used > 0) + length + 1 > size)
+            return false;
+        if (used > 0)
+            out[used++] = ',';
+        memcpy(out + used, text, length);
+        used += length;
+        out[used] = 0;
+        text += length;
+    }
+    return true;
+}
+
+//  Read an item's `to` as codes joined by ',' into out ("" when absent, of
+//  another type, or too long). The spec gives no shape for it: servers
+//  write one code, a JSON array of codes, the text of such an array (the
+//  sendEdoc header as received), or codes joined by ',' or ';'.
+static void s_codes(json_t *value, char *out, size_t size)
+{
+    out[0] = 0;
+    json_t *parsed = NULL;
+    if (json_is_string(value)) {
+        const char *text = json_string_value(value);
+        if (text[strspn(text, " \t")] == '[')
+            value = parsed = json_loads(text, 0, NULL);
+    }
+    bool ok = true;
+    if (json_is_string(value))
+        ok = s_codes_split(json_string_value(value), out, size);
+    else if (json_is_array(value)) {
+        size_t i;
+        json_t *code;
+        json_array_foreach (value, i, code)
+            if (ok && json_is_string(code))
+                ok = s_codes_split(json_string_value(code), out, size);
+    }
+    json_decref(parsed);
+    if (!ok)
+        out[0] = 0;
 }
 
 //  Return true when an id can travel as a header value exactly as the
@@ -391,8 +449,10 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
                                                     0, NULL, &answer, err);
     if (outcome != LT_EDOC_OK)
         return outcome;
+    //  An empty list may come as "data": null (a server serializing a null
+    //  list) or without data at all: both are no items.
     json_t *data = json_object_get(answer, "data");
-    if (data && !json_is_array(data)) {
+    if (data && !json_is_null(data) && !json_is_array(data)) {
         json_decref(answer);
         lt_err_set(err, LT_EPEER, "getReceivedEdocList: data is not a list");
         return LT_EDOC_TRANSIENT;
@@ -419,7 +479,7 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         }
         s_member(item, "messageType", out->message_type, sizeof(out->message_type));
         s_member(item, "from", out->from, sizeof(out->from));
-        s_member(item, "to", out->to, sizeof(out->to));
+        s_codes(json_object_get(item, "to"), out->to, sizeof(out->to));
         s_member(item, "status", out->status, sizeof(out->status));
         s_member(item, "created_time", out->created, sizeof(out->created));
         kept++;
@@ -434,9 +494,12 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
     return LT_EDOC_OK;
 }
 
-//  Return the value of a base64 digit (RFC 4648 alphabet), or -1.
+//  Return the value of a base64 digit, in the standard or the URL-safe
+//  alphabet of RFC 4648 ('-' and '_' for '+' and '/'), or -1.
 static int s_base64_digit(unsigned char c)
 {
+    if (c == '-' || c == '_')
+        return c == '-' ? 62 : 63;
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
     if (c >= 'a' && c <= 'z')
@@ -451,8 +514,11 @@ static int s_base64_digit(unsigned char c)
 //  (LF or CRLF, every 76 characters from a MIME encoder), blanks, and the
 //  '=' padding left out. Strict about the rest, since a garbled answer must
 //  not pass for a package: any other character (OpenSSL's decoder stopped
-//  silently at a '-'), text after the padding, padding that does not end a
-//  group, or a last group of one character (it holds no byte: cut text).
+//  silently at a '-'), both alphabets in one text, text after the padding,
+//  padding that does not end a group, or a last group of one character (it
+//  holds no byte: cut text). The URL-safe alphabet is taken (Java's
+//  Base64.getUrlEncoder() writes it): its '-' and '_' are no standard digit,
+//  so no standard text reads differently.
 static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
 {
     uint8_t *out = malloc(length / 4 * 3 + 3);
@@ -461,6 +527,8 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
     uint32_t group = 0;   //  bits of the group being read
     size_t held = 0;      //  digits in it
     size_t pad = 0;       //  '=' seen
+    bool standard = false;   //  a '+' or '/' seen
+    bool url_safe = false;   //  a '-' or '_' seen
     size_t total = 0;     //  bytes written
     bool ok = true;
     for (size_t i = 0; ok && i < length; i++) {
@@ -472,7 +540,9 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
             continue;
         }
         int digit = s_base64_digit(c);
-        ok = digit >= 0 && pad == 0;
+        standard |= c == '+' || c == '/';
+        url_safe |= c == '-' || c == '_';
+        ok = digit >= 0 && pad == 0 && !(standard && url_safe);
         if (!ok)
             break;
         group = group << 6 | (uint32_t) digit;

@@ -62,7 +62,7 @@ typedef struct {
     char doc_id[128];          //  docId: the transport id of this item
     char message_type[16];     //  messageType: edoc or status
     char from[64];             //  from: the sender agency code
-    char to[64];               //  to: the recipient agency code of this item
+    char to[256];              //  to: its recipient codes joined by ',' ("" when absent or too long)
     char status[16];           //  status: initial, processing, done or fail
     char created[32];          //  created_time as the server wrote it
 } lt_edoc_item_t;

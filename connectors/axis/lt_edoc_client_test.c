@@ -30,6 +30,7 @@ typedef enum {
     S_TRUNCATED,      //  200 with JSON cut short
     S_HANG,           //  never answer
     S_BAD_BASE64,     //  getEdoc data that is not base64
+    S_BASE64_URL,     //  getEdoc data in the URL-safe base64 alphabet
     S_BIG_NUMBERS,    //  lists with numbers beyond 64 bits, odd docIds
     S_HTTP_302,       //  HTTP 302 to another place
     S_STATUS_CASE,    //  status "ok" / "Ok" / " OK " instead of "OK"
@@ -160,7 +161,13 @@ static lt_http_action_t s_handle(const lt_http_request_t *req, lt_http_response_
             return LT_HTTP_ANSWER;
         }
         if (mode == S_BASE64_DASH) {
-            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"YWJj-ZGU=\"}");
+            //  A '-' among standard digits: the alphabets mixed, garbled.
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"YW+j-ZGU\"}");
+            return LT_HTTP_ANSWER;
+        }
+        if (mode == S_BASE64_URL) {
+            //  The URL-safe alphabet (Java's Base64.getUrlEncoder()).
+            s_json(resp, "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"data\":\"-_-_YWJj\"}");
             return LT_HTTP_ANSWER;
         }
         if (mode == S_BASE64_LOOSE || mode == S_BASE64_CUT) {
@@ -290,6 +297,10 @@ void lt_edoc_client_test(bool verbose)
     s_mode(&server, S_BASE64_CUT);
     assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
     assert(data == NULL && err.code == LT_EINVAL);
+    s_mode(&server, S_BASE64_URL);
+    assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_OK);
+    assert(size == 6 && memcmp(data, "\xfb\xff\xbf" "abc", 6) == 0);
+    free(data);
     s_mode(&server, S_BASE64_DASH);
     assert(lt_edoc_client_get(client, "A1", &data, &size, NULL, NULL, &err) == LT_EDOC_TRANSIENT);
     assert(data == NULL && err.code == LT_EINVAL);

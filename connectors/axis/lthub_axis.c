@@ -124,7 +124,8 @@ static int s_agencies(axis_t *self, const char *list, lt_err_t *err)
     return 0;
 }
 
-//  Create DIR/axis-rejected when --data is given; -1 with err filled.
+//  Create DIR/axis-rejected and DIR/axis-published when --data is given;
+//  -1 with err filled.
 static int s_quarantine(axis_t *self, const char *data, lt_err_t *err)
 {
     if (!*data)
@@ -135,6 +136,11 @@ static int s_quarantine(axis_t *self, const char *data, lt_err_t *err)
     snprintf(self->quarantine, sizeof(self->quarantine), "%s/axis-rejected", data);
     if (mkdir(self->quarantine, 0750) && errno != EEXIST)
         return lt_err_set(err, LT_ECONFIG, "cannot create %s: %s", self->quarantine,
+                          strerror(errno)),
+               -1;
+    snprintf(self->published, sizeof(self->published), "%s/axis-published", data);
+    if (mkdir(self->published, 0750) && errno != EEXIST)
+        return lt_err_set(err, LT_ECONFIG, "cannot create %s: %s", self->published,
                           strerror(errno)),
                -1;
     self->kept = lt_quarantine_new(self->quarantine, err);
