@@ -33,6 +33,11 @@ lt_http_client_t *lthub_admin_client(const char *admin);
 //  set); the parsed JSON reply the caller frees, or NULL (message printed).
 json_t *lthub_api_call(const lthub_opts_t *opts, const char *method, const char *path);
 
+//  Print on stderr, under the message of a failed admin API call, what to
+//  do: unreached (no answer), say how to name lthubd; a 401, say which token
+//  file to give (token_file the one used, "" for none).
+void lthub_api_advice(bool unreached, long status, const char *token_file);
+
 //  Fill the admin address and token file from the environment
 //  ($LTHUB_ADMIN, $LTHUB_TOKEN_FILE) or their defaults.
 void lthub_opts_defaults(lthub_opts_t *opts);

@@ -376,26 +376,17 @@ int lthub_report_main(int argc, char **argv)
     int rc = LTHUB_EXIT_FAIL;
     if (lt_http_client_request(client, "POST", path, *token ? &header : NULL, *token ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
-        fprintf(stderr,
-                "lthub report: cannot reach lthubd at %s: %s\n"
-                "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
-                "$LTHUB_ADMIN.\n",
-                admin, err.detail);
+    {
+        fprintf(stderr, "lthub report: cannot reach lthubd at %s: %s\n", admin, err.detail);
+        lthub_api_advice(true, 0, token_file);
+    }
     else {
         json_t *json = json_loads(reply.body, 0, NULL);
         const char *why = json_string_value(json_object_get(json, "error"));
         if (!json || why) {
             fprintf(stderr, "lthub report: HTTP %ld: %s\n", reply.status,
                     why ? why : reply.body);
-            //  Say which token was used and where the right one is.
-            if (reply.status == 401 && !*token_file)
-                fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
-                                "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
-            else if (reply.status == 401)
-                fprintf(stderr,
-                        "  lthubd refused the token in %s: give the file its admin/token_file "
-                        "names (read when lthubd started).\n",
-                        token_file);
+            lthub_api_advice(false, reply.status, token_file);
         }
         else {
             printf("report %s %s (message %s, for connector %s)\n",

@@ -110,26 +110,17 @@ static json_t *s_call(const s_opts_t *o, const char *method, const char *path)
     json_t *json = NULL;
     if (lt_http_client_request(client, method, path, *auth ? &header : NULL, *auth ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
-        fprintf(stderr,
-                "lthub: cannot reach lthubd at %s: %s\n"
-                "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
-                "$LTHUB_ADMIN.\n",
-                o->admin, err.detail);
+    {
+        fprintf(stderr, "lthub: cannot reach lthubd at %s: %s\n", o->admin, err.detail);
+        lthub_api_advice(true, 0, o->token_file);
+    }
     else {
         json = json_loads(reply.body, 0, NULL);
         if (!json)
             fprintf(stderr, "lthub: HTTP %ld: %s\n", reply.status, reply.body);
         else if (json_object_get(json, "error")) {
             fprintf(stderr, "lthub: %s\n", json_string_value(json_object_get(json, "error")));
-            //  Say which token was used and where the right one is.
-            if (reply.status == 401 && !*o->token_file)
-                fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
-                                "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
-            else if (reply.status == 401)
-                fprintf(stderr,
-                        "  lthubd refused the token in %s: give the file its admin/token_file "
-                        "names (read when lthubd started).\n",
-                        o->token_file);
+            lthub_api_advice(false, reply.status, o->token_file);
             json_decref(json);
             json = NULL;
         }
@@ -508,6 +499,21 @@ int lthub_replay_main(int argc, char **argv)
     int code = lthub_dead_cmd_main(argc + 1, args);
     free(args);
     return code;
+}
+
+void lthub_api_advice(bool unreached, long status, const char *token_file)
+{
+    if (unreached)
+        fprintf(stderr, "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
+                        "$LTHUB_ADMIN.\n");
+    else if (status == 401 && !*token_file)
+        fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
+                        "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
+    else if (status == 401)
+        fprintf(stderr,
+                "  lthubd refused the token in %s: give the file its admin/token_file "
+                "names (read when lthubd started).\n",
+                token_file);
 }
 
 //  The admin API client for the other subcommand files (lthub_cli.h).
