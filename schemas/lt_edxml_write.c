@@ -254,10 +254,17 @@ static int s_write(s_writer_t *w, const lt_edxml_t *self, lt_err_t *err)
         s_check(w, xmlTextWriterWriteAttribute(w->w, BAD_CAST "version", BAD_CAST "1.0"));
         for (size_t i = 0; i < self->attachments_size; i++) {
             const lt_edxml_attachment_t *a = &self->attachments[i];
-            char cid[300];
-            snprintf(cid, sizeof(cid), "cid:%s", a->content_id);
+            //  The whole id, however long: cut, it would name no attachment.
+            size_t cid_size = strlen(a->content_id) + 5;
+            char *cid = malloc(cid_size);
+            if (!cid) {
+                w->failed = true;
+                break;
+            }
+            snprintf(cid, cid_size, "cid:%s", a->content_id);
             s_start(w, "Reference", false);
             s_elem(w, "ContentId", cid, false);
+            free(cid);
             s_elem(w, "ContentType", s_wire_type(a), false);
             s_elem(w, "Description", a->description, false);
             s_elem(w, "AttachmentName", a->name, false);
