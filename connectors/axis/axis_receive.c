@@ -214,6 +214,23 @@ static void s_quarantine(axis_t *self, const lt_edoc_item_t *item, const void *d
         lt_log_error("event=quarantine_failed docid=%s reason=\"%s\"", item->doc_id, err.detail);
 }
 
+//  updateStatus of an item (done or fail, with its reason). S_TAKEN when the
+//  axis took it; else the item's failure is noted and the answer says whether
+//  the cycle ends (no answer from the axis) or only this item waits.
+static s_take_t s_update(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
+                         const char *status, const char *reason)
+{
+    lt_err_t err;
+    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, status, reason,
+                                                      &err);
+    if (outcome == LT_EDOC_OK)
+        return S_TAKEN;
+    char what[32];
+    snprintf(what, sizeof(what), "updateStatus %s", status);
+    s_item_failed(loop, item, memo, what, err.detail);
+    return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED : S_ITEM_FAILED;
+}
+
 //  Refuse a package: keep it, tell the axis with updateStatus fail and the
 //  reason, and give the item up for this process's life.
 static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
@@ -221,14 +238,9 @@ static s_take_t s_refuse(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *m
 {
     axis_t *self = loop->axis;
     s_quarantine(self, item, data, size, raw, reason);
-    lt_err_t err;
-    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "fail", reason,
-                                                      &err);
-    if (outcome != LT_EDOC_OK) {
-        s_item_failed(loop, item, memo, "updateStatus fail", err.detail);
-        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
-                                                                    : S_ITEM_FAILED;
-    }
+    s_take_t updated = s_update(loop, item, memo, "fail", reason);
+    if (updated != S_TAKEN)
+        return updated;
     if (memo)
         memo->gave_up = true;
     pthread_mutex_lock(&self->stats_lock);
@@ -377,14 +389,9 @@ static bool s_marked(axis_t *self, const char *doc_id)
 static s_take_t s_acknowledge(s_loop_t *loop, const lt_edoc_item_t *item, s_memo_t *memo,
                               const char *msgid)
 {
-    lt_err_t err;
-    lt_edoc_outcome_t outcome = lt_edoc_client_update(loop->client, item->doc_id, "done", NULL,
-                                                      &err);
-    if (outcome != LT_EDOC_OK) {
-        s_item_failed(loop, item, memo, "updateStatus done", err.detail);
-        return outcome == LT_EDOC_TRANSIENT && err.code != LT_EPEER ? S_CYCLE_FAILED
-                                                                    : S_ITEM_FAILED;
-    }
+    s_take_t updated = s_update(loop, item, memo, "done", NULL);
+    if (updated != S_TAKEN)
+        return updated;
     if (!*msgid)
         lt_log_info("event=acknowledged docid=%s (published before, done now)", item->doc_id);
     s_mark(loop->axis, item->doc_id, false);
