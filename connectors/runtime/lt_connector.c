@@ -343,6 +343,7 @@ typedef struct {
     int64_t hello_backoff;    //  ms to wait before another HELLO
     int heartbeat;            //  ms, from WELCOME
     int64_t stats_at;         //  monotonic ms of the last counters sent
+    int64_t resend_next;      //  earliest resend_at of a pending entry, 0: none
     bool stats_too_long;      //  the counters did not fit a PING (logged once)
     lt_seen_t *seen;          //  message keys of the last S_SEEN_MAX delivered messages
     zlistx_t *arrived;        //  work_t read in this round, for the workers (s_hand_over)
@@ -726,9 +727,11 @@ static void s_on_message(session_t *s, lt_ltp_t *msg)
             break;   //  answer to a resend already answered
         lt_publish_result_t result = {.code = (lt_error_t) lt_ltp_code(msg)};
         snprintf(result.reason, sizeof(result.reason), "%s", lt_ltp_reason(msg));
-        if (lt_error_transient(result.code))
+        if (lt_error_transient(result.code)) {
             p->resend_at = zclock_mono() + 1000;
-        else
+            if (!s->resend_next || p->resend_at < s->resend_next)
+                s->resend_next = p->resend_at;
+        } else
             s_complete(s, p, &result);
         break;
     }
@@ -852,11 +855,18 @@ static void s_on_tick(session_t *s)
         s_attach_stats(s, ping);
         s_send(s, &ping);
     }
-    for (pending_t *p = zlistx_first(s->pending); p; p = zlistx_next(s->pending))
+    //  The pending list holds the whole window (thousands at full speed) and
+    //  this runs at every wake: walk it only when a resend is due.
+    if (!s->resend_next || s->resend_next > now)
+        return;
+    s->resend_next = 0;
+    for (pending_t *p = zlistx_first(s->pending); p; p = zlistx_next(s->pending)) {
         if (p->resend_at && p->resend_at <= now) {
             s_publish(s, p);
             s->conn->stats.resent++;
-        }
+        } else if (p->resend_at && (!s->resend_next || p->resend_at < s->resend_next))
+            s->resend_next = p->resend_at;
+    }
 }
 
 static void s_inprog_free(void **item)
