@@ -162,6 +162,41 @@ static lt_edoc_outcome_t s_verdict(const char *operation, json_t *answer, lt_err
     return transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
 }
 
+lt_edoc_outcome_t lt_edoc_answer_read(const char *operation, const void *body, size_t size,
+                                      json_t **answer_p, lt_err_t *err)
+{
+    assert(operation && (body || size == 0));
+    if (answer_p)
+        *answer_p = NULL;
+    //  A UTF-8 byte order mark before the JSON (.NET's UTF-8 writers put
+    //  one by default) is no part of the answer.
+    const char *text = body ? body : "";
+    if (size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        size -= 3;
+    }
+    json_error_t jerr;
+    json_t *answer = json_loadb(text, size, 0, &jerr);
+    //  A number beyond 64 bits (an id a server writes as a number) must
+    //  not make the whole answer unreadable: read every number as a real,
+    //  and let each field say whether its value is usable.
+    if (!answer && json_error_code(&jerr) == json_error_numeric_overflow)
+        answer = json_loadb(text, size, JSON_DECODE_INT_AS_REAL, &jerr);
+    lt_edoc_outcome_t outcome;
+    if (!json_is_object(answer)) {
+        lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
+                   answer ? "another JSON value" : jerr.text);
+        outcome = LT_EDOC_TRANSIENT;
+    }
+    else
+        outcome = s_verdict(operation, answer, err);
+    if (outcome == LT_EDOC_OK && answer_p)
+        *answer_p = answer;
+    else
+        json_decref(answer);
+    return outcome;
+}
+
 //  Return true when an HTTP status other than 200 is worth trying again.
 //  The edoc API answers 200 whatever happened and says its verdict in the
 //  body, so another status comes from what stands in front of it (a
@@ -236,34 +271,8 @@ static lt_edoc_outcome_t s_request(lt_edoc_client_t *self, const char *operation
                    reply.body ? reply.body : "");
         outcome = transient ? LT_EDOC_TRANSIENT : LT_EDOC_PERMANENT;
     }
-    else {
-        //  A UTF-8 byte order mark before the JSON (.NET's UTF-8 writers
-        //  put one by default) is no part of the answer.
-        const char *text = reply.body;
-        size_t text_size = reply.size;
-        if (text_size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-            text += 3;
-            text_size -= 3;
-        }
-        json_error_t jerr;
-        json_t *answer = json_loadb(text, text_size, 0, &jerr);
-        //  A number beyond 64 bits (an id a server writes as a number) must
-        //  not make the whole answer unreadable: read every number as a
-        //  real, and let each field say whether its value is usable.
-        if (!answer && json_error_code(&jerr) == json_error_numeric_overflow)
-            answer = json_loadb(text, text_size, JSON_DECODE_INT_AS_REAL, &jerr);
-        if (!json_is_object(answer)) {
-            lt_err_set(err, LT_EPEER, "%s: the answer is not a JSON object (%s)", operation,
-                       answer ? "another JSON value" : jerr.text);
-            outcome = LT_EDOC_TRANSIENT;
-        }
-        else
-            outcome = s_verdict(operation, answer, err);
-        if (outcome == LT_EDOC_OK && answer_p)
-            *answer_p = answer;
-        else
-            json_decref(answer);
-    }
+    else
+        outcome = lt_edoc_answer_read(operation, reply.body, reply.size, answer_p, err);
     lt_http_reply_free(&reply);
     return outcome;
 }
@@ -396,18 +405,21 @@ static uint64_t s_fnv(uint64_t hash, const char *text)
     return (hash ^ 0xff) * 1099511628211ull;   //  a separator, so "ab"+"c" differs from "a"+"bc"
 }
 
-//  Log a list item that cannot be taken, once per client for the same item.
+//  Log a list item that cannot be taken, once per client for the same item
+//  (every time when self is NULL: no memory of what was logged).
 static void s_skip_log(lt_edoc_client_t *self, const char *messagetype, size_t index,
                        json_t *item, const char *why)
 {
     char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
     uint64_t hash = s_fnv(s_fnv(14695981039346656037ull, messagetype), text ? text : "");
     bool logged = false;
-    for (size_t i = 0; i < S_SKIP_MEMO && !logged; i++)
+    for (size_t i = 0; self && i < S_SKIP_MEMO && !logged; i++)
         logged = self->skipped[i] == hash;
     if (!logged) {
-        self->skipped[self->skipped_next] = hash;
-        self->skipped_next = (self->skipped_next + 1) % S_SKIP_MEMO;
+        if (self) {
+            self->skipped[self->skipped_next] = hash;
+            self->skipped_next = (self->skipped_next + 1) % S_SKIP_MEMO;
+        }
         lt_log_warning("event=list_item_skipped messagetype=%s index=%zu reason=\"%s\" "
                        "item=%.300s (it can be neither fetched nor acknowledged; logged once)",
                        messagetype, index, why, text ? text : "?");
@@ -437,30 +449,23 @@ static const char *s_item_unusable(json_t *item, char *doc_id, size_t size)
     return NULL;
 }
 
-lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
-                                      lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err)
+lt_edoc_outcome_t lt_edoc_answer_items(json_t *answer, lt_edoc_client_t *memo,
+                                       const char *messagetype, lt_edoc_item_t **items_p,
+                                       size_t *count_p, lt_err_t *err)
 {
-    assert(self && messagetype && items_p && count_p);
+    assert(answer && messagetype && items_p && count_p);
     *items_p = NULL;
     *count_p = 0;
-    lt_edoc_param_t params[] = {{"servicetype", "eDoc"}, {"messagetype", messagetype}};
-    json_t *answer = NULL;
-    lt_edoc_outcome_t outcome = lt_edoc_client_call(self, "getReceivedEdocList", params, 2, NULL,
-                                                    0, NULL, &answer, err);
-    if (outcome != LT_EDOC_OK)
-        return outcome;
     //  An empty list may come as "data": null (a server serializing a null
     //  list) or without data at all: both are no items.
     json_t *data = json_object_get(answer, "data");
     if (data && !json_is_null(data) && !json_is_array(data)) {
-        json_decref(answer);
         lt_err_set(err, LT_EPEER, "getReceivedEdocList: data is not a list");
         return LT_EDOC_TRANSIENT;
     }
     size_t count = json_array_size(data);
     lt_edoc_item_t *items = count ? calloc(count, sizeof(*items)) : NULL;
     if (count && !items) {
-        json_decref(answer);
         lt_err_set(err, LT_ENOMEM, "getReceivedEdocList: out of memory for %zu items", count);
         return LT_EDOC_TRANSIENT;
     }
@@ -474,7 +479,7 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         memset(out, 0, sizeof(*out));
         const char *why = s_item_unusable(item, out->doc_id, sizeof(out->doc_id));
         if (why) {
-            s_skip_log(self, messagetype, i, item, why);
+            s_skip_log(memo, messagetype, i, item, why);
             continue;
         }
         s_member(item, "messageType", out->message_type, sizeof(out->message_type));
@@ -484,7 +489,6 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
         s_member(item, "created_time", out->created, sizeof(out->created));
         kept++;
     }
-    json_decref(answer);
     if (kept == 0) {
         free(items);
         items = NULL;
@@ -492,6 +496,23 @@ lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messag
     *items_p = items;
     *count_p = kept;
     return LT_EDOC_OK;
+}
+
+lt_edoc_outcome_t lt_edoc_client_list(lt_edoc_client_t *self, const char *messagetype,
+                                      lt_edoc_item_t **items_p, size_t *count_p, lt_err_t *err)
+{
+    assert(self && messagetype && items_p && count_p);
+    *items_p = NULL;
+    *count_p = 0;
+    lt_edoc_param_t params[] = {{"servicetype", "eDoc"}, {"messagetype", messagetype}};
+    json_t *answer = NULL;
+    lt_edoc_outcome_t outcome = lt_edoc_client_call(self, "getReceivedEdocList", params, 2, NULL,
+                                                    0, NULL, &answer, err);
+    if (outcome != LT_EDOC_OK)
+        return outcome;
+    outcome = lt_edoc_answer_items(answer, self, messagetype, items_p, count_p, err);
+    json_decref(answer);
+    return outcome;
 }
 
 //  Return the value of a base64 digit, in the standard or the URL-safe
@@ -569,6 +590,40 @@ static uint8_t *s_base64_decode(const char *text, size_t length, size_t *size_p)
     return out;
 }
 
+lt_edoc_outcome_t lt_edoc_answer_data(json_t *answer, const char *doc_id, uint8_t **data_p,
+                                      size_t *size_p, char **raw_p, size_t *raw_size_p,
+                                      lt_err_t *err)
+{
+    assert(answer && doc_id && data_p && size_p);
+    *data_p = NULL;
+    *size_p = 0;
+    if (raw_p)
+        *raw_p = NULL;
+    if (raw_size_p)
+        *raw_size_p = 0;
+    json_t *data = json_object_get(answer, "data");
+    if (!json_is_string(data)) {
+        lt_err_set(err, LT_EPEER, "getEdoc %s: the answer has no data", doc_id);
+        return LT_EDOC_TRANSIENT;
+    }
+    const char *text = json_string_value(data);
+    size_t length = json_string_length(data);
+    *data_p = s_base64_decode(text, length, size_p);
+    if (*data_p)
+        return LT_EDOC_OK;
+    //  Servers and proxies have been seen cutting or garbling answers: the
+    //  next fetch may be whole, so the caller decides how often to try, and
+    //  may keep what came.
+    lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64 (%zu characters)", doc_id, length);
+    size_t keep = length < LT_EDOC_RAW_MAX ? length : LT_EDOC_RAW_MAX;
+    if (raw_p && raw_size_p && (*raw_p = malloc(keep + 1))) {
+        memcpy(*raw_p, text, keep);
+        (*raw_p)[keep] = 0;
+        *raw_size_p = keep;
+    }
+    return LT_EDOC_TRANSIENT;
+}
+
 lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
                                      uint8_t **data_p, size_t *size_p, char **raw_p,
                                      size_t *raw_size_p, lt_err_t *err)
@@ -590,29 +645,7 @@ lt_edoc_outcome_t lt_edoc_client_get(lt_edoc_client_t *self, const char *doc_id,
         = lt_edoc_client_call(self, "getEdoc", params, 1, NULL, 0, NULL, &answer, err);
     if (outcome != LT_EDOC_OK)
         return outcome;
-    json_t *data = json_object_get(answer, "data");
-    if (!json_is_string(data)) {
-        json_decref(answer);
-        lt_err_set(err, LT_EPEER, "getEdoc %s: the answer has no data", doc_id);
-        return LT_EDOC_TRANSIENT;
-    }
-    const char *text = json_string_value(data);
-    size_t length = json_string_length(data);
-    *data_p = s_base64_decode(text, length, size_p);
-    if (!*data_p) {
-        //  Servers and proxies have been seen cutting or garbling answers:
-        //  the next fetch may be whole, so the caller decides how often to
-        //  try, and may keep what came.
-        lt_err_set(err, LT_EINVAL, "getEdoc %s: data is not base64 (%zu characters)", doc_id,
-                   length);
-        size_t keep = length < LT_EDOC_RAW_MAX ? length : LT_EDOC_RAW_MAX;
-        if (raw_p && raw_size_p && (*raw_p = malloc(keep + 1))) {
-            memcpy(*raw_p, text, keep);
-            (*raw_p)[keep] = 0;
-            *raw_size_p = keep;
-        }
-        outcome = LT_EDOC_TRANSIENT;
-    }
+    outcome = lt_edoc_answer_data(answer, doc_id, data_p, size_p, raw_p, raw_size_p, err);
     json_decref(answer);
     return outcome;
 }

@@ -130,6 +130,35 @@ lt_edoc_outcome_t lt_edoc_client_update(lt_edoc_client_t *self, const char *doc_
 lt_edoc_outcome_t lt_edoc_client_post_json(lt_edoc_client_t *self, const char *operation,
                                            const char *body, json_t **answer_p, lt_err_t *err);
 
+//  The reading of an answer, apart from the HTTP call that brought it, so
+//  that it can be tested and fuzzed on bytes alone; the calls above use
+//  these. An answer comes from another system and is untrusted input.
+
+//  Read the body of an HTTP 200 answer to operation (size bytes, body NULL
+//  when size is 0): a UTF-8 byte order mark before the JSON is skipped, a
+//  number beyond 64 bits does not make it unreadable (every number is then
+//  read as a real), and the verdict is sorted as above (a body that is not
+//  a JSON object is TRANSIENT). On OK, *answer_p holds the JSON object
+//  (caller decrefs; answer_p may be NULL); otherwise err says why, with
+//  code LT_EPEER, and *answer_p is NULL.
+lt_edoc_outcome_t lt_edoc_answer_read(const char *operation, const void *body, size_t size,
+                                      json_t **answer_p, lt_err_t *err);
+
+//  Read the items of an OK getReceivedEdocList answer (borrowed), as
+//  lt_edoc_client_list returns them. memo is the client whose memory of
+//  skipped items makes each logged once; NULL logs every skip.
+lt_edoc_outcome_t lt_edoc_answer_items(json_t *answer, lt_edoc_client_t *memo,
+                                       const char *messagetype, lt_edoc_item_t **items_p,
+                                       size_t *count_p, lt_err_t *err);
+
+//  Read the base64 data of an OK getEdoc answer (borrowed) for doc_id (the
+//  name err gives it), as lt_edoc_client_get returns it: OK with the
+//  decoded bytes, or TRANSIENT when there is no data (LT_EPEER) or it is
+//  not base64 (LT_EINVAL, *raw_p as there).
+lt_edoc_outcome_t lt_edoc_answer_data(json_t *answer, const char *doc_id, uint8_t **data_p,
+                                      size_t *size_p, char **raw_p, size_t *raw_size_p,
+                                      lt_err_t *err);
+
 //  Return the outcome's name ("ok", "transient", "permanent").
 const char *lt_edoc_outcome_name(lt_edoc_outcome_t outcome);
 
