@@ -46,9 +46,12 @@
 #define S_STATS_EVERY_MS 5000   //  the connector's own counters go to the broker this often
 //  Entries of answered publishes kept for the next ones (their payload room
 //  up to S_SPARE_ROOM): a 1 KiB payload's entry is a "large" request to
-//  malloc, which merged all its small free blocks at every publish.
-#define S_SPARE_MAX  256
-#define S_SPARE_ROOM (64 * 1024)
+//  malloc, which merged all its small free blocks at every publish. As many
+//  as a full window can hold, answers coming back in batches; their room
+//  together at most S_SPARE_BYTES.
+#define S_SPARE_MAX   4096
+#define S_SPARE_ROOM  (64 * 1024)
+#define S_SPARE_BYTES (8 * 1024 * 1024)
 
 //  One message waiting for its ACCEPTED.
 typedef struct {
@@ -127,6 +130,7 @@ struct _lt_conn_t {
     bool started;                    //  lt_conn_start succeeded
     void *spare[S_SPARE_MAX];        //  pending_t of answered publishes, for reuse
     size_t spare_count;              //  how many
+    size_t spare_bytes;              //  their payload room together
     s_stats_t stats;                 //  counters
 };
 
@@ -477,8 +481,10 @@ static void s_complete(session_t *s, pending_t *p, const lt_publish_result_t *re
     p->owners = NULL;
     bool kept = false;
     pthread_mutex_lock(&conn->lock);
-    if (p->room <= S_SPARE_ROOM && conn->spare_count < S_SPARE_MAX) {
+    if (p->room <= S_SPARE_ROOM && conn->spare_count < S_SPARE_MAX &&
+        conn->spare_bytes + p->room <= S_SPARE_BYTES) {
         conn->spare[conn->spare_count++] = p;
+        conn->spare_bytes += p->room;
         kept = true;
     }
     conn->outstanding--;
@@ -1227,6 +1233,7 @@ static pending_t *s_pending_new(lt_conn_t *conn, lt_envelope_t **envelope_p,
             pending_t *spare = conn->spare[i - 1];
             if (spare->room >= size) {
                 p = spare;
+                conn->spare_bytes -= spare->room;
                 conn->spare[i - 1] = conn->spare[--conn->spare_count];
                 break;
             }
