@@ -67,7 +67,7 @@ struct _lt_envelope_t {
     bool secret;              //  state secret, excluded from counting
     lt_sig_t signature;       //  main file signature verdict
     lt_channel_t channel;     //  dossier channel
-    char *block;              //  a decoded envelope's strings, allocated with it
+    char *block;              //  room for strings, allocated with the envelope
     size_t block_size;        //  bytes of block
     size_t block_used;        //  bytes of block handed out
 };
@@ -120,15 +120,37 @@ int lt_sig_from_name(const char *name)
     return -1;
 }
 
+//  Room for the strings of an envelope built field by field, allocated with
+//  it: a connector's envelope (ids, key, digest, a few agency codes) fits,
+//  so building and destroying one costs one allocation, not one a field.
+#define S_ROOM 384
+
 lt_envelope_t *lt_envelope_new(void)
 {
-    lt_envelope_t *self = calloc(1, sizeof(*self));
-    if (self)
+    lt_envelope_t *self = calloc(1, sizeof(*self) + S_ROOM);
+    if (self) {
         self->electronic = true;
+        self->block = (char *) (self + 1);
+        self->block_size = S_ROOM;
+    }
     return self;
 }
 
-//  Free a string of self unless it lives in the decoded block.
+//  A copy of length bytes of value as a string of self: in its block while
+//  there is room, else on the heap; NULL on no memory.
+static char *s_dup(lt_envelope_t *self, const char *value, size_t length)
+{
+    if (self->block_size - self->block_used > length) {
+        char *copy = self->block + self->block_used;
+        memcpy(copy, value, length);
+        copy[length] = 0;
+        self->block_used += length + 1;
+        return copy;
+    }
+    return strndup(value, length);
+}
+
+//  Free a string of self unless it lives in its block.
 static void s_free_str(lt_envelope_t *self, char *str)
 {
     uintptr_t at = (uintptr_t) str, block = (uintptr_t) self->block;
@@ -156,7 +178,7 @@ static int s_set(lt_envelope_t *self, s_str_t f, const char *value)
 {
     assert(self);
     char *copy = NULL;
-    if (value && !(copy = strdup(value)))
+    if (value && !(copy = s_dup(self, value, strlen(value))))
         return -1;
     s_free_str(self, self->str[f]);
     self->str[f] = copy;
@@ -280,7 +302,7 @@ int lt_envelope_add_recipient(lt_envelope_t *self, const char *code)
 {
     assert(self);
     assert(code);
-    return s_add_owned(self, strdup(code));
+    return s_add_owned(self, s_dup(self, code, strlen(code)));
 }
 
 void lt_envelope_clear_recipients(lt_envelope_t *self)
@@ -424,15 +446,7 @@ static char *s_copy_str(lt_envelope_t *self, const msgpack_object *v, const char
 {
     if (s_check_str(v, field, max, err))
         return NULL;
-    size_t len = v->via.str.size;
-    if (self->block_size - self->block_used > len) {
-        char *copy = self->block + self->block_used;
-        memcpy(copy, v->via.str.ptr, len);
-        copy[len] = 0;
-        self->block_used += len + 1;
-        return copy;
-    }
-    char *copy = strndup(v->via.str.ptr, len);
+    char *copy = s_dup(self, v->via.str.ptr, v->via.str.size);
     if (!copy)
         lt_err_set(err, LT_ENOMEM, "envelope: out of memory copying '%s'", field);
     return copy;
