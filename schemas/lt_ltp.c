@@ -515,13 +515,14 @@ static int s_grow(void **array, size_t width, size_t size, size_t *alloc)
 int lt_ltp_add_ack(lt_ltp_t *self, uint64_t seq, const char *msgid, bool duplicate)
 {
     assert(self && msgid);
-    if (strlen(msgid) > LT_LTP_MAX_NAME ||
+    size_t length = strlen(msgid);
+    if (length > LT_LTP_MAX_NAME ||
         s_grow((void **) &self->acks, sizeof(lt_ltp_ack_t), self->ack_count, &self->ack_alloc))
         return -1;
     lt_ltp_ack_t *ack = &self->acks[self->ack_count++];
     ack->seq = seq;
     ack->duplicate = duplicate;
-    snprintf(ack->msgid, sizeof(ack->msgid), "%s", msgid);
+    memcpy(ack->msgid, msgid, length + 1);
     return 0;
 }
 

@@ -537,9 +537,25 @@ static void s_remember(session_t *s, const char *msgid)
 //  The key a delivered message is remembered by: its id and its payload
 //  digest, so that two different messages under one id (an id the broker
 //  did not assign) are never merged into one.
+//  Copy text into out (size bytes, at least 1), cut to fit: what
+//  snprintf(out, size, "%s", text) gives, without its formatting work on a
+//  path that runs several times a message.
+static void s_copy(char *out, size_t size, const char *text)
+{
+    size_t length = strnlen(text, size - 1);
+    memcpy(out, text, length);
+    out[length] = 0;
+}
+
 static void s_message_key(const lt_envelope_t *env, char key[112])
 {
-    snprintf(key, 112, "%.40s/%.64s", lt_envelope_id(env), lt_envelope_sha256(env));
+    //  "%.40s/%.64s" of the id and the digest
+    const char *id = lt_envelope_id(env), *sha = lt_envelope_sha256(env);
+    size_t id_length = strnlen(id, 40), sha_length = strnlen(sha, 64);
+    memcpy(key, id, id_length);
+    key[id_length] = '/';
+    memcpy(key + id_length + 1, sha, sha_length);
+    key[id_length + 1 + sha_length] = 0;
 }
 
 //  DELIVER: hand to workers unless seen or already in progress; a message
@@ -666,7 +682,7 @@ static void s_on_accepted(session_t *s, uint64_t seq, const char *msgid, bool du
     if (!p)
         return;   //  answer to a resend already answered
     lt_publish_result_t result = {.code = LT_OK, .duplicate = duplicate};
-    snprintf(result.msgid, sizeof(result.msgid), "%s", msgid);
+    s_copy(result.msgid, sizeof(result.msgid), msgid);
     s_complete(s, p, &result);
 }
 
@@ -732,7 +748,7 @@ static void s_on_message(session_t *s, lt_ltp_t *msg)
         if (!p)
             break;   //  answer to a resend already answered
         lt_publish_result_t result = {.code = (lt_error_t) lt_ltp_code(msg)};
-        snprintf(result.reason, sizeof(result.reason), "%s", lt_ltp_reason(msg));
+        s_copy(result.reason, sizeof(result.reason), lt_ltp_reason(msg));
         if (lt_error_transient(result.code)) {
             p->resend_at = zclock_mono() + 1000;
             if (!s->resend_next || p->resend_at < s->resend_next)
@@ -812,7 +828,7 @@ static void s_on_wake(session_t *s)
             in->parked = true;
             in->result = r->result;
             if (!in->attach_failed)
-                snprintf(in->reason, sizeof(in->reason), "%s", r->reason);
+                s_copy(in->reason, sizeof(in->reason), r->reason);
             if (in->attached == 0)
                 s_settle(s, r->msgid, in);
         }
@@ -831,7 +847,7 @@ static void s_settle(session_t *s, const char *msgid, inprog_t *in)
     for (size_t i = 0; i < in->count; i++)
         s_answer(s, in->deliveries[i], result, in->reason);
     char key[112];
-    snprintf(key, sizeof(key), "%s", msgid);   //  msgid may be the entry's own key
+    s_copy(key, sizeof(key), msgid);   //  msgid may be the entry's own key
     if (result == LT_DELIVERY_OK)
         s_remember(s, key);
     zhashx_delete(s->inprog, key);
@@ -1058,7 +1074,7 @@ static void *s_worker(void *arg)
             assert(results[i]);
             s_message_key(works[i]->envelope, results[i]->msgid);
             results[i]->result = outcomes[i];
-            snprintf(results[i]->reason, sizeof(results[i]->reason), "%s", errs[i].detail);
+            s_copy(results[i]->reason, sizeof(results[i]->reason), errs[i].detail);
         }
         pthread_mutex_lock(&self->lock);
         bool wake = s_queues_empty(self);
