@@ -534,9 +534,6 @@ static void s_remember(session_t *s, const char *msgid)
     lt_seen_add(s->seen, msgid);
 }
 
-//  The key a delivered message is remembered by: its id and its payload
-//  digest, so that two different messages under one id (an id the broker
-//  did not assign) are never merged into one.
 //  Copy text into out (size bytes, at least 1), cut to fit: what
 //  snprintf(out, size, "%s", text) gives, without its formatting work on a
 //  path that runs several times a message.
@@ -547,6 +544,9 @@ static void s_copy(char *out, size_t size, const char *text)
     out[length] = 0;
 }
 
+//  The key a delivered message is remembered by: its id and its payload
+//  digest, so that two different messages under one id (an id the broker
+//  did not assign) are never merged into one.
 static void s_message_key(const lt_envelope_t *env, char key[112])
 {
     //  "%.40s/%.64s" of the id and the digest
