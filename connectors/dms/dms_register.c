@@ -27,16 +27,17 @@
 #include <string.h>
 #include <time.h>
 
-//  Return the time of text, "yyyy/MM/dd HH:mm:ss" in Vietnam time, as Unix
-//  ms, or -1 when it is not that shape or not a real date and time.
-static int64_t s_datetime(const char *text)
+//  Read text, "yyyy/MM/dd HH:mm:ss" in Vietnam time, into *at_ms (Unix ms,
+//  negative before 1970): false when it is not that shape or not a real
+//  date and time.
+static bool s_datetime(const char *text, int64_t *at_ms)
 {
     if (strlen(text) != 19)
-        return -1;
+        return false;
     static const char shape[] = "dddd/dd/dd dd:dd:dd";
     for (size_t i = 0; i < 19; i++)
         if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
-            return -1;
+            return false;
     int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
     int month = (text[5] - '0') * 10 + text[6] - '0';
     int day = (text[8] - '0') * 10 + text[9] - '0';
@@ -46,11 +47,12 @@ static int64_t s_datetime(const char *text)
     static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (year < 1945 || year > 2999 || month < 1 || month > 12 || day < 1
         || day > days[month - 1] || hour > 23 || minute > 59 || second > 59)
-        return -1;
+        return false;
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     if (month == 2 && day == 29 && !leap)
-        return -1;
-    return lt_period_local_ms(year, month, day, hour, minute, second);
+        return false;
+    *at_ms = lt_period_local_ms(year, month, day, hour, minute, second);
+    return true;
 }
 
 //  A register line may be dated at most this far after the hub's clock (a
@@ -120,8 +122,8 @@ static json_t *s_check_entry(dms_t *self, size_t caller, json_t *entry, size_t i
     if (secret && !json_is_boolean(secret))
         return s_entry_fail("400", index, "secret", "must be true or false");
     const char *at = s_string(entry, "registeredAt");
-    int64_t at_ms = at ? s_datetime(at) : -1;
-    if (at_ms < 0)
+    int64_t at_ms = 0;
+    if (!at || !s_datetime(at, &at_ms))
         return s_entry_fail("400", index, "registeredAt",
                             "must be a valid time \"yyyy/MM/dd HH:mm:ss\"");
     if (at_ms > lt_time_ms() + S_FUTURE_SLACK_MS)

@@ -95,6 +95,20 @@ bad subject 42 0
 bad organId '"000.00.13.H26"' 2 403
 bad registeredAt '"2999/01/01 00:00:00"' 2
 bad documentId '"215/STTTT\nVP"' 0
+bad registeredAt '"1944/12/31 23:59:59"' 1
+
+# An archive's line from before 1970 (a negative Unix time) is a real date.
+python3 - "$body" "$HUB_DIR/archive.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+json.dump({"entries": [dict(d["entries"][0], documentId="archive-1", registeredAt="1969/12/31 23:59:59"),
+                       dict(d["entries"][0], documentId="archive-2", registeredAt="1945/09/02 09:00:00")]},
+          open(sys.argv[2], "w"), ensure_ascii=False)
+PY
+answer=$(register sys-a "$HUB_DIR/archive.json")
+[ "$(jget 'j["accepted"]' <<< "$answer")" = 2 ] || hub_fail "register lines dated before 1970 refused: $answer"
+count=$((count + 2))
+[ "$(store_messages)" = "$count" ] || hub_fail "the lines dated before 1970 were not stored"
 
 # One entry (documentId, organId, direction) twice with another channel: the
 # broker would keep the first and answer OK for both, so the call is refused.
@@ -137,7 +151,7 @@ count=$((count + 1))
 
 # Every refused body (not the one with a wrong secret) is kept with its reason.
 kept=$(ls "$HUB_DIR/dms/rejected/"*.json 2>/dev/null | wc -l)
-[ "$kept" = 14 ] || hub_fail "$kept refused registers kept in DATA/rejected, expected 14"
+[ "$kept" = 15 ] || hub_fail "$kept refused registers kept in DATA/rejected, expected 15"
 grep -l -q 'reason=entries\[2\].registeredAt' "$HUB_DIR/dms/rejected/"*.txt || hub_fail "no note naming the refused line"
 
 # The broker holds them as register messages, delivered nowhere.
@@ -149,9 +163,9 @@ python3 - "$stats" "$entries" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])["dms"]
 n = int(sys.argv[2])
-assert s["register_ok"] == 5, s
-assert s["register_entries"] == 3 * n + 2, s
-assert s["register_fail"] == 14, s
+assert s["register_ok"] == 6, s
+assert s["register_entries"] == 3 * n + 4, s
+assert s["register_fail"] == 15, s
 PY
 dms_stop
 echo "PASS: register of $entries entries accepted, resend and changed channel not doubled, bad entries named by index and field"
