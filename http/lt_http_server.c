@@ -176,6 +176,7 @@ struct _lt_http_request_t {
     s_form_t *form;                     //  multipart parser and its parts, owned, or NULL
     bool streamed;                      //  multipart: parts kept, the raw body not
     size_t received;                    //  body bytes received when streamed
+    bool close;                         //  the answer closes the connection
 };
 
 struct _lt_http_response_t {
@@ -349,9 +350,10 @@ static void *s_sweep(void *arg)
 }
 
 //  Queue a plain-text answer without involving the handler, with a
-//  Retry-After header when retry_after is not NULL.
+//  Retry-After header when retry_after is not NULL, closing the connection
+//  after it when close is true.
 static enum MHD_Result s_queue_text(struct MHD_Connection *connection, unsigned status,
-                                    const char *text, const char *retry_after)
+                                    const char *text, const char *retry_after, bool close)
 {
     struct MHD_Response *response
         = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
@@ -360,6 +362,8 @@ static enum MHD_Result s_queue_text(struct MHD_Connection *connection, unsigned 
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
     if (retry_after)
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    if (close)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
     return rc;
@@ -381,11 +385,13 @@ static enum MHD_Result s_queue_refusal(lt_http_request_t *req, unsigned status,
         s_response_clear(&resp);
         char text[256];
         snprintf(text, sizeof(text), "%s\n", reason);
-        return s_queue_text(req->connection, status, text, retry_after);
+        return s_queue_text(req->connection, status, text, retry_after, req->close);
     }
     resp.status = status;
     if (retry_after)
         lt_http_response_add_header(&resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    if (req->close)
+        lt_http_response_add_header(&resp, MHD_HTTP_HEADER_CONNECTION, "close");
     return s_queue_response(req, &resp);
 }
 
@@ -867,6 +873,51 @@ static enum MHD_Result s_header_scan(void *cls, enum MHD_ValueKind kind, const c
     return MHD_NO;   //  one is enough
 }
 
+//  MHD header iterator for s_framing_error: Content-Length values that
+//  differ from the first, and whether Transfer-Encoding is present.
+typedef struct {
+    struct MHD_Connection *connection;
+    bool lengths_differ;
+    bool chunked;
+} s_framing_t;
+
+static enum MHD_Result s_framing_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    (void) kind;
+    (void) value_size;
+    s_framing_t *scan = cls;
+    if (!key)
+        return MHD_YES;
+    if (key_size == 17 && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        scan->chunked = true;
+    else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        const char *first
+            = MHD_lookup_connection_value(scan->connection, MHD_HEADER_KIND, key);
+        if (strcmp(first ? first : "", value ? value : "") != 0)
+            scan->lengths_differ = true;
+    }
+    return MHD_YES;
+}
+
+//  Why the request's body cannot be framed without doubt, or NULL. Two
+//  different Content-Length values, or a Content-Length beside
+//  Transfer-Encoding, would let a proxy in front of the server and the
+//  server itself cut the stream at different places, so that bytes one
+//  takes for a body the other reads as the next request (RFC 9112 6.1
+//  and 6.3). Such a request is refused and its connection closed.
+static const char *s_framing_error(struct MHD_Connection *connection)
+{
+    s_framing_t scan = {.connection = connection};
+    MHD_get_connection_values_n(connection, MHD_HEADER_KIND, s_framing_scan, &scan);
+    if (scan.lengths_differ)
+        return "bad request: Content-Length given twice with different values";
+    if (scan.chunked
+        && MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        return "bad request: Content-Length and Transfer-Encoding together";
+    return NULL;
+}
+
 //  MHD access handler: gather the body, then dispatch once.
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version,
@@ -906,6 +957,12 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         req->conn = info ? info->socket_context : NULL;
         req->max_body = self->limits.max_body;
+        const char *framing = s_framing_error(connection);
+        if (framing) {
+            req->refused = true;
+            req->close = true;
+            return s_queue_refusal(req, 400, framing);
+        }
         //  The declared length, when there is one; a client that waits for
         //  "100 Continue" sends no body once answered, so nothing is drained.
         const char *length
@@ -1730,6 +1787,38 @@ static const char *s_test_form_post(uint16_t port, const char *boundary, const c
     return status == 200 && text ? text + 4 : "";
 }
 
+//  Self-test of bodies whose length is in doubt: two Content-Length values,
+//  or one beside Transfer-Encoding, are answered 400 and the connection is
+//  closed, so what follows is never read as another request; the same
+//  value twice is harmless.
+static void s_test_framing(uint16_t port)
+{
+    char answer[1024];
+    //  No "Connection: close": the server closes, or the read waits 5 s.
+    const char *smuggled = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                           "Content-Length: 40\r\n\r\n"
+                           "GET /echo?q=smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    int64_t start = lt_clock_ms();
+    assert(s_test_raw_request(port, smuggled, strlen(smuggled), strlen(smuggled), 0, answer,
+                              sizeof(answer))
+           == 400);
+    assert(lt_clock_ms() - start < 4000);
+    assert(strstr(answer, "Content-Length given twice with different values"));
+    assert(!strstr(answer, "smuggled") && !strstr(answer, "200 OK"));
+    const char *both = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    start = lt_clock_ms();
+    assert(s_test_raw_request(port, both, strlen(both), strlen(both), 0, answer, sizeof(answer))
+           == 400);
+    assert(lt_clock_ms() - start < 4000);
+    assert(strstr(answer, "Content-Length and Transfer-Encoding together"));
+    const char *same = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                       "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
+    assert(s_test_raw_request(port, same, strlen(same), strlen(same), 0, answer, sizeof(answer))
+           == 200);
+    assert(strstr(answer, "POST /echo q=- x=- size=5"));
+}
+
 //  Self-test of multipart bodies as clients send them, through the server
 //  (whose parts bound is the default, 16).
 static void s_test_form_server(uint16_t port)
@@ -2208,6 +2297,7 @@ void lt_http_server_test(bool verbose)
     assert(reply.status == 201 && strstr(reply.body, " twice=X-Other"));
     s_test_form_parser();
     s_test_form_server(port);
+    s_test_framing(port);
     //  A part under another name is not file_doc.
     assert(lt_http_client_post_file(client, "/upload", NULL, 0, "other", "x", data, 10, &reply,
                                     &err)
