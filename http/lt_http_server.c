@@ -64,6 +64,12 @@
 #define S_DRAIN_MIN (1024u * 1024)
 //  How often connections are checked against max_request_s.
 #define S_SWEEP_MS 200
+
+//  Connections libmicrohttpd accepts beyond the limits (in all, and per
+//  client address), so that a new one is seen, not left in the listen
+//  queue: the limits are then kept by closing the connection that has
+//  waited longest without a request in the handler (s_evict).
+#define S_EVICT_SPARE 8
 //  Default budget of body bytes held at once: S_BUDGET_FACTOR bodies of
 //  the largest size, and never less than S_BUDGET_MIN.
 #define S_BUDGET_FACTOR 4
@@ -128,7 +134,8 @@ typedef struct _s_conn_t {
     int fd;                   //  its socket, valid until MHD's close notice
     int64_t started;          //  lt_clock_ms of the accept or of the last answer
     bool busy;                //  the handler has the request: no deadline
-    bool cut;                 //  shut down by the sweep
+    bool cut;                 //  shut down by the sweep or by s_evict
+    char host[48];            //  the client's address, without its port
 } s_conn_t;
 
 struct _lt_http_server_t {
@@ -146,6 +153,7 @@ struct _lt_http_server_t {
     pthread_cond_t cond;             //  signalled when stopping
     bool stopping;                   //  destroy has begun: hung requests go
     s_conn_t *conns;                 //  open connections (guarded by mutex)
+    uint64_t evicted;                //  connections closed by s_evict (guarded by mutex)
     size_t held;                     //  body bytes counted by requests (guarded by mutex)
     uint64_t busy_refused;           //  requests answered 503 for the budget (guarded by mutex)
     pthread_t sweeper;               //  closes connections past max_request_s
@@ -271,6 +279,60 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
     *con_cls = NULL;
 }
 
+//  Write a client address's host part (no port) into host; port may be NULL.
+static void s_host_of(const struct sockaddr *addr, char *host, size_t size, unsigned *port)
+{
+    snprintf(host, size, "?");
+    if (port)
+        *port = 0;
+    if (addr && addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *) addr;
+        inet_ntop(AF_INET, &in->sin_addr, host, (socklen_t) size);
+        if (port)
+            *port = ntohs(in->sin_port);
+    }
+    else if (addr && addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *) addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t) size);
+        if (port)
+            *port = ntohs(in6->sin6_port);
+    }
+}
+
+//  Keep the connection limits once conn has joined the list (mutex held):
+//  over the limit in all, or for conn's client address, the connection of
+//  that scope which has waited longest without its request in the handler
+//  (idle between two requests, or still sending one) is shut down; conn
+//  itself, the newest, goes only when every other one is being served.
+//  Refusing the newcomer instead, as libmicrohttpd does at its limit, let
+//  a few clients that keep their connections open (a request every few
+//  seconds restarts each deadline) lock operators out for as long as they
+//  liked; an idle persistent connection may be closed at any time (RFC
+//  9112, 9.5), and its client opens another.
+static void s_evict(lt_http_server_t *self, s_conn_t *conn)
+{
+    size_t all = 0, same = 0;
+    for (s_conn_t *c = self->conns; c; c = c->next)
+        if (!c->cut) {
+            all++;
+            same += strcmp(c->host, conn->host) == 0;
+        }
+    bool per_ip = self->limits.max_per_ip && same > self->limits.max_per_ip;
+    if (!per_ip && all <= self->limits.max_connections)
+        return;
+    s_conn_t *victim = NULL;
+    for (s_conn_t *c = self->conns; c; c = c->next)
+        if (!c->cut && !c->busy && (!per_ip || strcmp(c->host, conn->host) == 0)
+            && (!victim || c->started < victim->started || victim == conn))
+            victim = c;
+    if (!victim)
+        victim = conn;
+    //  MHD's thread sees the end of the stream and closes it.
+    shutdown(victim->fd, SHUT_RDWR);
+    victim->cut = true;
+    self->evicted++;
+}
+
 //  MHD connection notice: keep every open connection in the server's list
 //  from its accept (the start of its first request's deadline) to its
 //  close. MHD sends the close notice before it closes the socket, so the
@@ -294,11 +356,15 @@ static void s_connection(void *cls, struct MHD_Connection *connection, void **so
         }
         conn->fd = info->connect_fd;
         conn->started = lt_clock_ms();
+        const union MHD_ConnectionInfo *peer
+            = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        s_host_of(peer ? peer->client_addr : NULL, conn->host, sizeof(conn->host), NULL);
         pthread_mutex_lock(&self->mutex);
         conn->next = self->conns;
         if (self->conns)
             self->conns->prev = conn;
         self->conns = conn;
+        s_evict(self, conn);
         pthread_mutex_unlock(&self->mutex);
         *socket_context = conn;
         return;
@@ -939,18 +1005,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         const union MHD_ConnectionInfo *info
             = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (info && info->client_addr) {
-            char host[INET6_ADDRSTRLEN] = "?";
-            unsigned port = 0;
-            if (info->client_addr->sa_family == AF_INET) {
-                const struct sockaddr_in *in = (const void *) info->client_addr;
-                inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-                port = ntohs(in->sin_port);
-            }
-            else if (info->client_addr->sa_family == AF_INET6) {
-                const struct sockaddr_in6 *in6 = (const void *) info->client_addr;
-                inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-                port = ntohs(in6->sin6_port);
-            }
+            char host[INET6_ADDRSTRLEN];
+            unsigned port;
+            s_host_of(info->client_addr, host, sizeof(host), &port);
             snprintf(req->peer, sizeof(req->peer), "%s:%u", host, port);
         }
         req->started = lt_clock_ms();
@@ -1219,8 +1276,9 @@ lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
     struct MHD_OptionItem items[4];
     size_t n = 0;
     if (self->limits.max_per_ip)
-        items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                             (intptr_t) self->limits.max_per_ip, NULL};
+        items[n++] = (struct MHD_OptionItem){
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (intptr_t) (self->limits.max_per_ip + S_EVICT_SPARE), NULL};
     if (self->tls_cert) {
         items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_cert};
         items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key};
@@ -1229,7 +1287,7 @@ lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
     self->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, s_access, self, MHD_OPTION_SOCK_ADDR, &storage,
         MHD_OPTION_CONNECTION_LIMIT,
-        self->limits.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        self->limits.max_connections + S_EVICT_SPARE, MHD_OPTION_CONNECTION_TIMEOUT,
         self->limits.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_NOTIFY_CONNECTION, s_connection, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
@@ -1292,6 +1350,15 @@ uint16_t lt_http_server_port(const lt_http_server_t *self)
 {
     assert(self);
     return self->port;
+}
+
+uint64_t lt_http_server_evicted(lt_http_server_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->mutex);
+    uint64_t evicted = self->evicted;
+    pthread_mutex_unlock(&self->mutex);
+    return evicted;
 }
 
 size_t lt_http_server_body_held(lt_http_server_t *self, uint64_t *refused)
@@ -1911,6 +1978,122 @@ static bool s_test_held(lt_http_server_t *server, size_t want)
     return false;
 }
 
+//  Test helper: a connection from source (a loopback address) to port that
+//  sent a keep-alive GET and read its answer, so that it now waits idle
+//  for its next request; the descriptor.
+static int s_test_idle_conn(const char *source, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert(fd >= 0);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    assert(inet_pton(AF_INET, source, &from.sin_addr) == 1);
+    assert(bind(fd, (struct sockaddr *) &from, sizeof(from)) == 0);
+    struct timeval wait = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+    const char *get = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert(send(fd, get, strlen(get), MSG_NOSIGNAL) == (ssize_t) strlen(get));
+    char answer[512];
+    ssize_t got = recv(fd, answer, sizeof(answer), 0);
+    assert(got > 12 && strncmp(answer, "HTTP/1.1 200", 12) == 0);
+    return fd;
+}
+
+//  True when the peer closed fd within 2 s.
+static bool s_test_closed(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char byte;
+    return poll(&pfd, 1, 2000) == 1 && recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
+}
+
+//  Self-test of the connection limits kept by eviction (4 in all, 3 per
+//  address here): clients that hold their connections open, idle between
+//  requests, never lock another client out, from their own address or
+//  another; the connection that waited longest is the one closed; a
+//  request with the handler is never cut for a newcomer.
+static void s_test_evict(void)
+{
+    int calls = 0;
+    lt_err_t err;
+    lt_http_limits_t limits = {.max_connections = 4, .max_per_ip = 3, .idle_timeout_s = 30};
+    lt_http_server_t *server
+        = lt_http_server_new("127.0.0.1", 0, s_test_handler, &calls, &limits, &err);
+    assert(server);
+    uint16_t port = lt_http_server_port(server);
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) port);
+    lt_http_client_t *client = lt_http_client_new(base);
+    assert(client);
+    lt_http_client_set_timeout(client, 3000);
+    lt_http_reply_t reply = {0};
+    //  Three idle connections from 127.0.0.1 fill its share; a fourth
+    //  client from there is served, and the oldest of the three is closed.
+    int held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = s_test_idle_conn("127.0.0.1", port);
+        usleep(20000);   //  distinct ages
+    }
+    assert(lt_http_client_get(client, "/echo", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 200);
+    assert(s_test_closed(held[0]));
+    assert(lt_http_server_evicted(server) == 1);
+    lt_http_client_destroy(&client);   //  its connection goes too
+    for (int i = 0; i < 3; i++)
+        close(held[i]);
+    usleep(100000);
+    //  Four idle connections from two other addresses fill the server; a
+    //  client from a third is served, the oldest of the four closed.
+    int others[4];
+    for (int i = 0; i < 4; i++) {
+        others[i] = s_test_idle_conn(i % 2 ? "127.0.0.2" : "127.0.0.3", port);
+        usleep(20000);
+    }
+    client = lt_http_client_new(base);
+    assert(client);
+    lt_http_client_set_timeout(client, 3000);
+    assert(lt_http_client_get(client, "/echo", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 200);
+    assert(s_test_closed(others[0]));
+    for (int i = 1; i < 4; i++) {
+        struct pollfd pfd = {.fd = others[i], .events = POLLIN};
+        assert(poll(&pfd, 1, 0) == 0);   //  still open
+    }
+    assert(lt_http_server_evicted(server) == 2);
+    //  A request with the handler is not cut: the slow one ends with its
+    //  answer although the newcomers are many.
+    lt_http_reply_free(&reply);
+    lt_http_client_destroy(&client);
+    for (int i = 0; i < 4; i++)
+        close(others[i]);
+    usleep(100000);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval wait = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+    const char *sleepy = "GET /slow?ms=800 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert(send(fd, sleepy, strlen(sleepy), MSG_NOSIGNAL) == (ssize_t) strlen(sleepy));
+    usleep(200000);   //  with the handler now
+    for (int i = 0; i < 4; i++)
+        others[i] = s_test_idle_conn("127.0.0.2", port);
+    char answer[512];
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < sizeof(answer) && (n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
+        got += (size_t) n;
+    answer[got] = 0;
+    assert(strncmp(answer, "HTTP/1.1 200", 12) == 0 && strstr(answer, "slept"));
+    close(fd);
+    for (int i = 0; i < 4; i++)
+        close(others[i]);
+    lt_http_server_destroy(&server);
+}
+
 //  Self-test of the whole-request deadline (max_request_s, 1 s here): a
 //  client sending its headers a byte at a time is cut off at the deadline
 //  although it is never idle, others are served meanwhile, a slow upload
@@ -2373,6 +2556,7 @@ void lt_http_server_test(bool verbose)
     free(data);
     s_test_gate_server();
     s_test_deadline();
+    s_test_evict();
     s_test_budget();
     if (verbose)
         printf("OK\n");

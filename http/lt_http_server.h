@@ -21,7 +21,9 @@
     broker round-trip, an injected latency) without holding up other
     connections; several handlers run at once, so the handler and its
     argument must be thread-safe. The number of connections is bounded by
-    limits.max_connections (and per client address by limits.max_per_ip).
+    limits.max_connections (and per client address by limits.max_per_ip):
+    over a bound, a new connection is served and the one that waited
+    longest without its request in the handler is closed.
     lt_http_server_destroy releases hung handlers and interrupts waits
     first, then stops MHD, which joins every thread.
 
@@ -133,6 +135,11 @@ void lt_http_server_destroy(lt_http_server_t **self_p);
 
 //  Return the port the server listens on.
 uint16_t lt_http_server_port(const lt_http_server_t *self);
+
+//  Return how many connections were closed to keep the connection limits
+//  (the one waiting longest without its request in the handler, when a
+//  new one came over max_connections or max_per_ip).
+uint64_t lt_http_server_evicted(lt_http_server_t *self);
 
 //  Return the request body bytes counted against max_inflight_body now,
 //  and (when refused is not NULL) how many requests got 503 for it so far.
