@@ -10,7 +10,9 @@
 #include "lt_metrics.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <time.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -76,6 +78,44 @@ bool lt_admin_http_loopback(const char *listen)
     return s_loopback(host);
 }
 
+//  Answer status with {"error": the formatted text}, escaped as JSON.
+__attribute__((format(printf, 3, 4))) static void s_error(lt_http_response_t *resp,
+                                                         unsigned status, const char *format,
+                                                         ...)
+{
+    char why[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, sizeof(why), format, args);
+    va_end(args);
+    json_t *e = json_pack("{s:s}", "error", why);
+    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    lt_http_response_set(resp, status, "application/json",
+                         text ? text : "{\"error\":\"bad request\"}");
+    free(text);
+    json_decref(e);
+}
+
+//  The limit argument of a list (absent: fallback) in 1 .. S_LIMIT_MAX, or
+//  -1 after answering 400: a limit that cannot be read is refused rather
+//  than replaced, so that the caller knows the list is not what it asked.
+#define S_LIMIT_MAX 10000
+static long s_limit(const lt_http_request_t *req, long fallback, lt_http_response_t *resp)
+{
+    const char *limit = lt_http_request_query(req, "limit");
+    if (!limit)
+        return fallback;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(limit, &end, 10);
+    if (!*limit || *end || errno == ERANGE || n < 1 || n > S_LIMIT_MAX) {
+        s_error(resp, 400, "limit '%.32s' is not a whole number from 1 to %d", limit,
+                S_LIMIT_MAX);
+        return -1;
+    }
+    return n;
+}
+
 //  GET /api/v1/indicators?period=P&agency=CODE: computed on a read-only
 //  connection of this thread, so the broker's thread goes on relaying.
 static void s_indicators(lt_admin_http_t *self, const lt_http_request_t *req,
@@ -119,20 +159,41 @@ static void s_indicators(lt_admin_http_t *self, const lt_http_request_t *req,
 static void s_report(lt_admin_http_t *self, const lt_http_request_t *req,
                      lt_http_response_t *resp)
 {
+    //  A report goes to an outside system and cannot be taken back: an
+    //  argument given twice with different values is refused, not guessed.
+    const char *twice = lt_http_request_repeated_query(req);
+    if (twice) {
+        s_error(resp, 400, "'%.32s' is given twice with different values: give it once",
+                twice);
+        return;
+    }
     const char *period = lt_http_request_query(req, "period");
     const char *code = lt_http_request_query(req, "code");
     const char *agency = lt_http_request_query(req, "agency");
+    if (!code || !*code)
+        code = "PAR-7.1";
     json_t *out = NULL;
     lt_err_t err;
+    char known[256];
     pthread_mutex_lock(&self->lock);
     lt_period_t p;
     if (!self->counting)
         out = json_pack("{s:s}", "error", self->counting_error);
+    //  Only the hub's own report codes: the code becomes the report's
+    //  reportCode and the first part of its idempotency key (CODE/ORGAN/
+    //  PERIOD/1) at the reporting system.
+    else if (!lt_counting_knows_code(self->counting, code, known, sizeof(known))) {
+        char why[400];
+        snprintf(why, sizeof(why), "code '%.64s' is not a report code of this hub (%s)", code,
+                 known);
+        out = json_pack("{s:s}", "error", why);
+        if (!out)   //  not UTF-8: not named
+            out = json_pack("{s:s}", "error", "code is not a report code of this hub");
+    }
     else if (!period || lt_period_parse(period, lt_counting_calendar(self->counting), &p, &err))
         out = json_pack("{s:s}", "error", period ? err.detail : "period is missing");
-    else if (!(out = lt_counting_submit(self->counting, self->store, code && *code ? code
-                                                                                   : "PAR-7.1",
-                                        &p, agency ? agency : "", &err)))
+    else if (!(out = lt_counting_submit(self->counting, self->store, code, &p,
+                                        agency ? agency : "", &err)))
         out = json_pack("{s:s}", "error", err.detail);
     pthread_mutex_unlock(&self->lock);
     char *text = json_dumps(out, JSON_COMPACT);
@@ -170,7 +231,11 @@ static void s_relay(lt_http_response_t *resp, const char *request)
                              "{\"error\":\"broker did not answer within 5 s\"}");
         return;
     }
-    unsigned status = strstr(reply, "\"error\"") == reply + 1 ? 400 : 200;
+    //  The broker marks an error about a thing it does not have (a
+    //  delivery, a message) as not_found: 404, the request itself was fine.
+    unsigned status = strstr(reply, "\"error\"") != reply + 1 ? 200
+                      : strstr(reply, "\"not_found\":true")   ? 404
+                                                               : 400;
     lt_http_response_set(resp, status, "application/json", reply);
     free(reply);
 }
@@ -208,6 +273,9 @@ static unsigned long long s_parse_id(const char *text, const char **end)
     return at == text || id > (unsigned long long) INT64_MAX ? 0 : id;
 }
 
+//  A business key's bound: DocumentIds and MaHoSo are far shorter.
+#define S_KEY_MAX 256
+
 //  The operators' read endpoints: alerts, one delivery, trace by business
 //  key. Returns false when path is none of them.
 static bool s_ops_handle(const char *method, const char *path, const lt_http_request_t *req,
@@ -225,8 +293,10 @@ static bool s_ops_handle(const char *method, const char *path, const lt_http_req
         const char *end = NULL;
         unsigned long long id = s_parse_id(digits, &end);
         if (*end || id == 0) {
-            lt_http_response_set(resp, 404, "application/json",
-                                 "{\"error\":\"use GET /api/v1/dead/ID\"}");
+            s_error(resp, 400,
+                    "'%.32s' is not a delivery id: use GET /api/v1/%s/ID, ID a whole number"
+                    " from 1 (GET /api/v1/dead lists the dead letters with their ids)",
+                    digits, dead ? "dead" : "delivery");
             return true;
         }
         char request[96];
@@ -236,15 +306,20 @@ static bool s_ops_handle(const char *method, const char *path, const lt_http_req
     }
     if (strcmp(path, "/api/v1/trace") == 0) {
         const char *key = lt_http_request_query(req, "key");
-        const char *limit = lt_http_request_query(req, "limit");
-        long n = limit ? strtol(limit, NULL, 10) : 1000;
-        if (!key || !*key || strlen(key) > 256) {
+        long n = s_limit(req, 1000, resp);
+        if (n < 0)
+            return true;
+        if (!key || !*key) {
             lt_http_response_set(resp, 400, "application/json",
                                  "{\"error\":\"use GET /api/v1/trace?key=BUSINESS-KEY\"}");
             return true;
         }
-        json_t *request = json_pack("{s:s, s:s, s:I}", "op", "trace_key", "key", key, "limit",
-                                    (json_int_t) (n > 0 && n <= 10000 ? n : 1000));
+        if (strlen(key) > S_KEY_MAX) {
+            s_error(resp, 400, "key is too long: %zu bytes, at most %d", strlen(key), S_KEY_MAX);
+            return true;
+        }
+        json_t *request
+            = json_pack("{s:s, s:s, s:I}", "op", "trace_key", "key", key, "limit", (json_int_t) n);
         char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
         if (text)
             s_relay(resp, text);
@@ -316,18 +391,16 @@ static void s_route(lt_admin_http_t *self, const lt_http_request_t *req, const c
     else if (strcmp(path, "/api/v1/stats") == 0)
         s_relay(resp, "{\"op\":\"stats\"}");
     else if (strcmp(path, "/api/v1/dead") == 0 && strcmp(method, "GET") == 0) {
-        const char *limit = lt_http_request_query(req, "limit");
-        long n = limit ? strtol(limit, NULL, 10) : 100;
-        snprintf(request, sizeof(request), "{\"op\":\"dead\",\"limit\":%ld}",
-                 n > 0 && n <= 10000 ? n : 100);
-        s_relay(resp, request);
+        long n = s_limit(req, 100, resp);
+        snprintf(request, sizeof(request), "{\"op\":\"dead\",\"limit\":%ld}", n);
+        if (n > 0)
+            s_relay(resp, request);
     }
     else if (strcmp(path, "/api/v1/rejects") == 0 && strcmp(method, "GET") == 0) {
-        const char *limit = lt_http_request_query(req, "limit");
-        long n = limit ? strtol(limit, NULL, 10) : 100;
-        snprintf(request, sizeof(request), "{\"op\":\"rejects\",\"limit\":%ld}",
-                 n > 0 && n <= 10000 ? n : 100);
-        s_relay(resp, request);
+        long n = s_limit(req, 100, resp);
+        snprintf(request, sizeof(request), "{\"op\":\"rejects\",\"limit\":%ld}", n);
+        if (n > 0)
+            s_relay(resp, request);
     }
     else if ((strncmp(path, "/api/v1/dead/", 13) == 0 ||
               strncmp(path, "/api/v1/rejects/", 16) == 0) &&

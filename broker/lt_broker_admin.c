@@ -301,8 +301,10 @@ static json_t *s_publish(broker_t *self, json_t *request)
         self->batch_writes++;
         if (!duplicate)
             lt_broker_dest(self, dest)->scan_ready = true;
-        lt_log_info("event=report_published key=\"%s\" msgid=%s duplicate=%s dest=%s", key,
-                    msgid, duplicate ? "yes" : "no", dest);
+        char quoted[512];
+        lt_log_info("event=report_published key=\"%s\" msgid=%s duplicate=%s dest=%s",
+                    lt_log_quoted(key, quoted, sizeof(quoted)), msgid, duplicate ? "yes" : "no",
+                    dest);
         reply = s_committed(self, json_pack("{s:s, s:s, s:b, s:s}", "key", key, "msgid", msgid,
                                             "duplicate", duplicate, "dest", dest));
     }
@@ -350,6 +352,16 @@ static json_t *s_answer(broker_t *self, json_t *request)
         int64_t pruned = json_array_size(list) ? 0 : lt_store_pruned_at(self->store, msgid);
         if (pruned > 0)   //  delivered, then pruned by retention (docs/operations.md)
             json_object_set_new(answer, "pruned_at", json_integer(pruned));
+        else if (!json_array_size(list)) {
+            //  Never stored (or a typo): not found, not an empty trace.
+            json_decref(answer);
+            char why[200];
+            snprintf(why, sizeof(why),
+                     "no message %.64s in the store (check the id; GET /api/v1/trace?key=KEY"
+                     " or lthub trace --key KEY looks a message up by its business key)",
+                     msgid);
+            return json_pack("{s:s, s:b}", "error", why, "not_found", true);
+        }
         return answer;
     }
     if (streq(op, "replay") || streq(op, "discard"))

@@ -231,7 +231,7 @@ static json_t *s_show(broker_t *self, uint64_t delivery)
                  "no such delivery %llu (lthub dead list or GET /api/v1/dead lists the dead"
                  " letters with their ids)",
                  (unsigned long long) delivery);
-        return json_pack("{s:s}", "error", why);
+        return json_pack("{s:s, s:b}", "error", why, "not_found", true);
     }
     const lt_envelope_t *env = row->envelope;
     json_t *to = json_array();

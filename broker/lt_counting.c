@@ -26,6 +26,7 @@ struct _lt_counting_t {
     lt_agencies_t *dir;      //  agency directory (may be empty)
     bool calendar;           //  calendar boundaries instead of Nghị định 09
     char province[16];       //  level-1 code
+    char reports[512];       //  ledger/reports, for the report codes it names
 };
 
 //  The default indicator definitions: share/lthub/indicators/default.ind
@@ -60,6 +61,7 @@ lt_counting_t *lt_counting_load(const lt_settings_t *st, lt_err_t *err)
     if (!self)
         return lt_err_set(err, LT_ENOMEM, "counting: out of memory"), NULL;
     snprintf(self->province, sizeof(self->province), "%s", st->province);
+    snprintf(self->reports, sizeof(self->reports), "%s", st->reports);
     if (strcmp(st->calendar, "calendar") == 0)
         self->calendar = true;
     else if (strcmp(st->calendar, "nd09") != 0) {
@@ -714,6 +716,42 @@ json_t *lt_counting_report(lt_counting_t *self, const char *store, const char *c
     return report;
 }
 
+bool lt_counting_knows_code(const lt_counting_t *self, const char *code, char *known,
+                            size_t size)
+{
+    assert(self && code && known && size);
+    bool found = false;
+    *known = 0;
+    size_t len = 0;
+    for (size_t i = 0; i < lt_indicators_regimes(self->defs); i++) {
+        const char *regime = lt_indicators_regime(self->defs, i);
+        found |= strcmp(regime, code) == 0;
+        len += (size_t) snprintf(known + len, len < size ? size - len : 0, "%s%s",
+                                 len ? ", " : "", regime);
+        len = len < size ? len : size - 1;
+    }
+    //  ledger/reports: CODE:KIND[:AGENCY], comma- or space-separated.
+    for (const char *at = self->reports; *at;) {
+        at += strspn(at, ", ");
+        size_t entry = strcspn(at, ", ");
+        size_t name = strcspn(at, ":, ");
+        if (name && name < 64) {
+            char one[64];
+            snprintf(one, sizeof(one), "%.*s", (int) name, at);
+            found |= strcmp(one, code) == 0;
+            if (!strstr(known, one)) {
+                len += (size_t) snprintf(known + len, len < size ? size - len : 0, "%s%s",
+                                         len ? ", " : "", one);
+                len = len < size ? len : size - 1;
+            }
+        }
+        at += entry;
+    }
+    if (!*known)
+        snprintf(known, size, "none: the definitions have no regimes line");
+    return found;
+}
+
 json_t *lt_counting_submit(lt_counting_t *self, const char *store, const char *code,
                            const lt_period_t *period, const char *agency, lt_err_t *err)
 {
@@ -836,6 +874,22 @@ static void s_test_empty_report(void)
                == 0);
         json_decref(report);
     }
+    //  Report codes: the definitions' regimes and ledger/reports' codes,
+    //  nothing else (a code is the first part of the idempotency key).
+    char known[256];
+    snprintf(counting->reports, sizeof(counting->reports), "BC-9:month:000.00.12.H26, X:year");
+    assert(lt_counting_knows_code(counting, "PAR-7.1", known, sizeof(known)));
+    assert(lt_counting_knows_code(counting, "BC-9", known, sizeof(known)));
+    assert(lt_counting_knows_code(counting, "X", known, sizeof(known)));
+    assert(strstr(known, "PAR-7.1") && strstr(known, "BC-9"));
+    const char *bad_codes[] = {"", "PAR-7", "A/B", "<script>", "\nevent=fake", "BC-9:month"};
+    for (size_t i = 0; i < sizeof(bad_codes) / sizeof(bad_codes[0]); i++)
+        assert(!lt_counting_knows_code(counting, bad_codes[i], known, sizeof(known)));
+    //  The log's quoting: a key's quote cannot end its field.
+    char quoted[32];
+    assert(strcmp(lt_log_quoted("a\"b\\c", quoted, sizeof(quoted)), "a\\\"b\\\\c") == 0);
+    assert(strlen(lt_log_quoted("\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"", quoted, sizeof(quoted))) < 32);
+    counting->reports[0] = 0;
     //  A name that is no agency code is refused, not reported as the province.
     assert(!lt_counting_report(counting, path, "PAR-7.1", &period, "H27", &err)
            && err.code == LT_EFIELD);

@@ -40,6 +40,12 @@ const lt_indicators_t *lt_counting_indicators_defs(const lt_counting_t *self);
 const lt_agencies_t *lt_counting_agencies(const lt_counting_t *self);
 bool lt_counting_calendar(const lt_counting_t *self);
 
+//  True when code is a report code of this hub: a regime of the indicator
+//  definitions (their "regimes" line) or a CODE of ledger/reports. known
+//  gets the list of them, comma-separated, for a refusal to name.
+bool lt_counting_knows_code(const lt_counting_t *self, const char *code, char *known,
+                            size_t size);
+
 //  Write one CSV field to out, then a comma, or a line end when last: quoted
 //  (RFC 4180) when it holds a comma, a quote or a line break, and with one '
 //  in front when it begins with = + - @ TAB CR or ' (a spreadsheet would run

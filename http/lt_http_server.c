@@ -185,6 +185,7 @@ struct _lt_http_request_t {
     bool streamed;                      //  multipart: parts kept, the raw body not
     size_t received;                    //  body bytes received when streamed
     bool close;                         //  the answer closes the connection
+    bool path_nul;                      //  the raw path held %00 (lost once decoded)
 };
 
 struct _lt_http_response_t {
@@ -984,6 +985,55 @@ static const char *s_framing_error(struct MHD_Connection *connection)
     return NULL;
 }
 
+//  MHD URI notice, before MHD decodes the path: the request's state is
+//  made here so that a %00 in the path can be noted, since the decoded
+//  path reaches s_access as a C string that the NUL would cut short
+//  ("/dead/1%00x" read as "/dead/1").
+static void *s_uri_seen(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void) cls;
+    (void) connection;
+    lt_http_request_t *req = calloc(1, sizeof(*req));
+    if (req && uri) {
+        size_t path_len = strcspn(uri, "?");
+        for (const char *at = uri; (at = strchr(at, '%')) && (size_t) (at - uri) + 2 < path_len;
+             at++)
+            if (at[1] == '0' && at[2] == '0')
+                req->path_nul = true;
+    }
+    return req;
+}
+
+//  MHD argument iterator for s_nul_error: the first query name or value
+//  whose decoded bytes hold a NUL.
+static enum MHD_Result s_nul_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    (void) kind;
+    const char **found = cls;
+    if ((key && strlen(key) != key_size) || (value && strlen(value) != value_size)) {
+        *found = key ? key : "";
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+//  Why the request's path or query cannot be read as text, or NULL: a
+//  decoded NUL would cut a value short, so that "id=1%00x" reads as "1"
+//  and "key=a%00b" as "a". No caller takes binary values in a URL (a body
+//  carries those), so every one is refused here, whatever the endpoint.
+static const char *s_nul_error(lt_http_request_t *req, char *why, size_t size)
+{
+    if (req->path_nul)
+        return "bad request: the path contains a NUL byte (%00)";
+    const char *name = NULL;
+    MHD_get_connection_values_n(req->connection, MHD_GET_ARGUMENT_KIND, s_nul_scan, &name);
+    if (!name)
+        return NULL;
+    snprintf(why, size, "bad request: query parameter '%.64s' contains a NUL byte (%%00)", name);
+    return why;
+}
+
 //  MHD access handler: gather the body, then dispatch once.
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version,
@@ -992,9 +1042,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
 {
     lt_http_server_t *self = cls;
     lt_http_request_t *req = *con_cls;
-    if (!req) {
-        //  First call: headers only.
-        req = calloc(1, sizeof(*req));
+    if (!req || !req->connection) {
+        //  First call: headers only (the state made by s_uri_seen, or now).
+        req = req ? req : calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
         *con_cls = req;
@@ -1019,6 +1069,12 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
             req->refused = true;
             req->close = true;
             return s_queue_refusal(req, 400, framing);
+        }
+        char nul_why[160];
+        const char *nul = s_nul_error(req, nul_why, sizeof(nul_why));
+        if (nul) {
+            req->refused = true;
+            return s_queue_refusal(req, 400, nul);
         }
         //  The declared length, when there is one; a client that waits for
         //  "100 Continue" sends no body once answered, so nothing is drained.
@@ -1289,7 +1345,8 @@ lt_http_server_t *lt_http_server_start(const char *address, uint16_t port,
         MHD_OPTION_CONNECTION_LIMIT,
         self->limits.max_connections + S_EVICT_SPARE, MHD_OPTION_CONNECTION_TIMEOUT,
         self->limits.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-        MHD_OPTION_NOTIFY_CONNECTION, s_connection, self,
+        MHD_OPTION_NOTIFY_CONNECTION, s_connection, self, MHD_OPTION_URI_LOG_CALLBACK,
+        s_uri_seen, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (!self->daemon) {
         lt_err_set(err, LT_EIO, "HTTP server: cannot listen on %s port %u: %s", address,
@@ -1435,6 +1492,32 @@ const char *lt_http_request_repeated_header(const lt_http_request_t *req, const 
     s_header_scan_t scan
         = {.connection = req->connection, .prefix = prefix, .prefix_len = strlen(prefix)};
     MHD_get_connection_values_n(req->connection, MHD_HEADER_KIND, s_header_scan, &scan);
+    return scan.twice;
+}
+
+//  MHD argument iterator for lt_http_request_repeated_query: the first name
+//  given again with a value that differs from its first.
+static enum MHD_Result s_query_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void) kind;
+    (void) key_size;
+    (void) value_size;
+    s_header_scan_t *scan = cls;
+    if (!key)
+        return MHD_YES;
+    const char *first = MHD_lookup_connection_value(scan->connection, MHD_GET_ARGUMENT_KIND, key);
+    if (strcmp(first ? first : "", value ? value : "") == 0)
+        return MHD_YES;
+    scan->twice = key;
+    return MHD_NO;
+}
+
+const char *lt_http_request_repeated_query(const lt_http_request_t *req)
+{
+    assert(req);
+    s_header_scan_t scan = {.connection = req->connection};
+    MHD_get_connection_values_n(req->connection, MHD_GET_ARGUMENT_KIND, s_query_scan, &scan);
     return scan.twice;
 }
 
@@ -1590,6 +1673,12 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
         const char *ms = lt_http_request_query(req, "ms");
         bool full = lt_http_request_wait(req, ms ? strtol(ms, NULL, 10) : 100);
         lt_http_response_set(resp, 200, "text/plain", full ? "slept" : "woken");
+        return LT_HTTP_ANSWER;
+    }
+    if (strcmp(path, "/query") == 0) {
+        const char *twice = lt_http_request_repeated_query(req);
+        snprintf(text, sizeof(text), "twice=%s", twice ? twice : "-");
+        lt_http_response_set(resp, 200, "text/plain", text);
         return LT_HTTP_ANSWER;
     }
     const char *q = lt_http_request_query(req, "q");
@@ -2417,6 +2506,25 @@ void lt_http_server_test(bool verbose)
     snprintf(first_peer, sizeof(first_peer), "%s", strstr(reply.body, "peer="));
     assert(lt_http_client_get(client, "echo", NULL, 0, &reply, &err) == LT_OK);
     assert(strcmp(strstr(reply.body, "peer="), first_peer) == 0);
+    //  A decoded NUL in the path, a query value or a query name is refused
+    //  before the handler, naming where it is; other escapes decode.
+    int before_nul = __atomic_load_n(&calls, __ATOMIC_SEQ_CST);
+    assert(lt_http_client_get(client, "/echo%00x", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 400 && strstr(reply.body, "path contains a NUL byte"));
+    assert(lt_http_client_get(client, "/echo?q=a%00b", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 400 && strstr(reply.body, "'q' contains a NUL byte"));
+    assert(lt_http_client_get(client, "/echo?x%00y=1", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 400 && strstr(reply.body, "contains a NUL byte"));
+    assert(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == before_nul);
+    assert(lt_http_client_get(client, "/echo?q=%30%2500", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 200 && strncmp(reply.body, "GET /echo q=0%00 ", 17) == 0);
+    //  A name given twice with different values is found; the same value
+    //  twice, or different names, are not.
+    assert(lt_http_client_get(client, "/query?a=1&b=2&b=%32&a=3", NULL, 0, &reply, &err)
+           == LT_OK);
+    assert(reply.status == 200 && strcmp(reply.body, "twice=a") == 0);
+    assert(lt_http_client_get(client, "/query?a=1&b=2&a=1", NULL, 0, &reply, &err) == LT_OK);
+    assert(reply.status == 200 && strcmp(reply.body, "twice=-") == 0);
 
     //  POST of binary bytes comes back byte for byte.
     unsigned char blob[5000];

@@ -156,6 +156,13 @@ const char *lt_http_request_header(const lt_http_request_t *req, const char *nam
 
 //  Return a query-string argument by name, or NULL.
 const char *lt_http_request_query(const lt_http_request_t *req, const char *name);
+//  (A name or value with a decoded NUL byte never gets here: the server
+//  answers such a request 400 itself, as it does a path with %00.)
+
+//  The name of a query argument given twice with different values, or
+//  NULL; lt_http_request_query answers the first, so an endpoint that
+//  acts on its arguments refuses such a request rather than guess.
+const char *lt_http_request_repeated_query(const lt_http_request_t *req);
 
 //  Return the raw request body (NUL-terminated for convenience) and its size.
 //  A multipart/form-data body is parsed as it arrives and not kept: its

@@ -82,3 +82,16 @@ void lt_log(lt_log_level_t level, const char *format, ...)
     ssize_t rc = write(STDERR_FILENO, line, len);
     (void) rc;
 }
+
+const char *lt_log_quoted(const char *value, char *out, size_t size)
+{
+    size_t len = 0;
+    for (const char *at = value ? value : ""; *at && len + 2 < size; at++) {
+        if (*at == '"' || *at == '\\')
+            out[len++] = '\\';
+        out[len++] = *at;
+    }
+    if (size)
+        out[len < size ? len : size - 1] = 0;
+    return out;
+}

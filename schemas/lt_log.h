@@ -9,6 +9,7 @@
 #define LT_LOG_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,12 @@ bool lt_log_enabled(lt_log_level_t level);
 
 //  Write one line at level; format is printf-style key=value pairs.
 void lt_log(lt_log_level_t level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+//  Copy value into out (size bytes, cut short if need be) with each " and
+//  \ escaped as \" and \\, for a key="%s" field: text from outside then
+//  cannot close the quotes and write fields of its own (key="x" event=y).
+//  Returns out.
+const char *lt_log_quoted(const char *value, char *out, size_t size);
 
 #define lt_log_error(...) lt_log(LT_LOG_ERROR, __VA_ARGS__)
 #define lt_log_warning(...) lt_log(LT_LOG_WARNING, __VA_ARGS__)
