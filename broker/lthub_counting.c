@@ -377,7 +377,7 @@ int lthub_report_main(int argc, char **argv)
     if (lt_http_client_request(client, "POST", path, *token ? &header : NULL, *token ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
     {
-        fprintf(stderr, "lthub report: cannot reach lthubd at %s: %s\n", admin, err.detail);
+        fprintf(stderr, "lthub report: no answer from lthubd at %s: %s\n", admin, err.detail);
         lthub_api_advice(true, 0, token_file);
     }
     else {

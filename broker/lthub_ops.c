@@ -111,7 +111,7 @@ static json_t *s_call(const s_opts_t *o, const char *method, const char *path)
     if (lt_http_client_request(client, method, path, *auth ? &header : NULL, *auth ? 1 : 0,
                                NULL, 0, NULL, &reply, &err) != LT_OK)
     {
-        fprintf(stderr, "lthub: cannot reach lthubd at %s: %s\n", o->admin, err.detail);
+        fprintf(stderr, "lthub: no answer from lthubd at %s: %s\n", o->admin, err.detail);
         lthub_api_advice(true, 0, o->token_file);
     }
     else {
@@ -504,8 +504,9 @@ int lthub_replay_main(int argc, char **argv)
 void lthub_api_advice(bool unreached, long status, const char *token_file)
 {
     if (unreached)
-        fprintf(stderr, "  Is lthubd running? Give its admin/listen with --admin ADDRESS:PORT or "
-                        "$LTHUB_ADMIN.\n");
+        fprintf(stderr, "  Is lthubd running, with its admin/listen at this address (--admin "
+                        "ADDRESS:PORT or $LTHUB_ADMIN)? If it is, a timeout means its admin API "
+                        "is busy with other clients: try again, and see its log.\n");
     else if (status == 401 && !*token_file)
         fprintf(stderr, "  This needs the admin token: --token-file FILE (or "
                         "$LTHUB_TOKEN_FILE), FILE being lthubd's admin/token_file.\n");
