@@ -329,6 +329,13 @@ static lt_error_t s_perform(lt_http_client_t *self, const char *method, const ch
     if (rc != CURLE_OK) {
         free(sink.data);
         lt_error_t code = s_map_curl(rc, &sink);
+        long status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        //  The status line came before the body outgrew the limit; it
+        //  tells the operator whether the peer accepted or refused.
+        if (code == LT_ETOOBIG && status > 0)
+            return lt_err_set(err, code, "%s %s: reply (HTTP %ld) larger than %zu bytes", method,
+                              shown, status, self->max_reply);
         if (code == LT_ETOOBIG)
             return lt_err_set(err, code, "%s %s: reply larger than %zu bytes", method, shown,
                               self->max_reply);
@@ -342,6 +349,11 @@ static lt_error_t s_perform(lt_http_client_t *self, const char *method, const ch
     }
     sink.data[sink.size] = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+    //  A redirect is not followed (a POST must not silently go elsewhere),
+    //  so where the peer moved is only said, for the caller's reason.
+    struct curl_header *location = NULL;
+    if (curl_easy_header(curl, "Location", 0, CURLH_HEADER, -1, &location) == CURLHE_OK)
+        snprintf(reply->location, sizeof(reply->location), "%s", location->value);
     reply->body = sink.data;
     reply->size = sink.size;
     lt_err_clear(err);
@@ -402,6 +414,7 @@ void lt_http_reply_free(lt_http_reply_t *reply)
     reply->body = NULL;
     reply->size = 0;
     reply->status = 0;
+    reply->location[0] = 0;
 }
 
 bool lt_http_status_transient(long status)
@@ -438,6 +451,11 @@ static lt_http_action_t s_test_handler(const lt_http_request_t *req, lt_http_res
     }
     if (strcmp(path, "/unavailable") == 0) {
         lt_http_response_set(resp, 503, "text/plain", "later");
+        return LT_HTTP_ANSWER;
+    }
+    if (strcmp(path, "/moved") == 0) {
+        lt_http_response_set(resp, 302, "text/plain", "");
+        lt_http_response_add_header(resp, "Location", "https://elsewhere.example/moved");
         return LT_HTTP_ANSWER;
     }
     lt_http_response_set(resp, 200, "text/plain", path);
@@ -481,11 +499,18 @@ void lt_http_client_test(bool verbose)
     assert(reply.status == 503 && lt_http_status_transient(reply.status));
     assert(!lt_http_status_transient(200) && !lt_http_status_transient(400));
     assert(lt_http_status_transient(429) && lt_http_status_transient(504));
+    assert(!*reply.location);
+
+    //  A redirect is a reply, not followed, with where it points.
+    assert(lt_http_client_post(client, "/moved", NULL, 0, "x", 1, "text/plain", &reply, &err)
+           == LT_OK);
+    assert(reply.status == 302 && strcmp(reply.location, "https://elsewhere.example/moved") == 0);
+    assert(lt_http_client_get(client, "/", NULL, 0, &reply, &err) == LT_OK && !*reply.location);
 
     //  A reply over the limit: LT_ETOOBIG, and the next call works.
     lt_http_client_set_max_reply(client, 1000);
     assert(lt_http_client_get(client, "/large", NULL, 0, &reply, &err) == LT_ETOOBIG);
-    assert(strstr(err.detail, "larger than 1000 bytes"));
+    assert(strstr(err.detail, "(HTTP 200) larger than 1000 bytes"));
     lt_http_client_set_max_reply(client, 0);
     assert(lt_http_client_get(client, "/large", NULL, 0, &reply, &err) == LT_OK);
     assert(reply.size == 8192);

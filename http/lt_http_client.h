@@ -7,8 +7,11 @@
     naming the URL and curl's reason (timeouts LT_ETIMEOUT, refused or
     unresolvable or dropped LT_EUNAVAIL, TLS handshake or verification
     LT_EPEER, an unreadable CA file or bad URL LT_ECONFIG, reply too large
-    LT_ETOOBIG); an HTTP status, whatever it is, is a reply and not an
-    error: the caller decides, helped by lt_http_status_transient(). Request headers are never
+    LT_ETOOBIG, naming the limit and the status when one came); an HTTP
+    status, whatever it is, is a reply and not an error: the caller
+    decides, helped by lt_http_status_transient(). Redirects are never
+    followed: a 3xx is a reply, with its Location kept for the caller to
+    report. Request headers are never
     logged or put into details, so secrets sent in them stay private.
 
     A client object is used by one thread at a time.
@@ -42,6 +45,7 @@ typedef struct {
     long status;   //  HTTP status, 0 when no answer came
     char *body;    //  reply body, malloc'd and NUL-terminated (never NULL after a reply)
     size_t size;   //  body bytes, without the terminating NUL
+    char location[512];   //  the Location header as sent, truncated ("" when none)
 } lt_http_reply_t;
 
 //  Create a client for a base URL ("https://axis.example/api/"); NULL when

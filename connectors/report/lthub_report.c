@@ -26,8 +26,14 @@
                               and the delivery replayed
       408, 425, 429, 5xx,     RETRY, and the broker backs off; a resend is
       no answer, a timeout,   safe because the system honours the
-      an answer without id    idempotency key
+      an answer too large,    idempotency key. A 2xx is only an acceptance
+      a 2xx without a usable  when its JSON has no key twice, its id is
+      id, or naming another   printable ASCII of at most 255 bytes, and
+      idempotencyKey or a     the idempotencyKey and status it may name
+      status not "received"   are ours and "received"; the reason says
+                              which of these failed
       anything else           FAIL with the status and the body's start
+                              (a 3xx with its Location; never followed)
     The token never appears in a log line, an error or the stats.
 */
 #include "lt_file.h"

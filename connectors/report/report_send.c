@@ -43,8 +43,10 @@ static void s_count(report_t *self, lt_delivery_result_t result, s_why_t why, co
 }
 
 //  Parse an answer's body as JSON (after a UTF-8 byte order mark, which
-//  some servers write); NULL when it is not JSON.
-static json_t *s_reply_json(const lt_http_reply_t *reply)
+//  some servers write); NULL when it is not JSON, with error filled when
+//  given. A key given twice is refused: jansson would keep the last, and
+//  an answer saying {"id": "A", "id": "B"} says nothing we can trust.
+static json_t *s_reply_json(const lt_http_reply_t *reply, json_error_t *error)
 {
     const char *body = reply->body;
     size_t size = reply->size;
@@ -52,42 +54,108 @@ static json_t *s_reply_json(const lt_http_reply_t *reply)
         body += 3;
         size -= 3;
     }
-    return body && size ? json_loadb(body, size, 0, NULL) : NULL;
+    if (error)
+        snprintf(error->text, sizeof(error->text), "empty body");
+    return body && size ? json_loadb(body, size, JSON_REJECT_DUPLICATES, error) : NULL;
 }
 
-//  Write a readable version of the system's answer into out: the "error"
-//  field of a JSON body, else the body's first bytes with control
-//  characters replaced.
-static void s_server_error(const lt_http_reply_t *reply, char *out, size_t size)
+//  Copy peer text into out for a reason: at most max bytes, control
+//  characters as blanks and '"' as '\'', so it cannot break a log line.
+static void s_clean(const char *text, size_t max, char *out, size_t size)
 {
-    json_t *body = s_reply_json(reply);
-    const char *error = json_string_value(json_object_get(body, "error"));
-    if (error)
-        snprintf(out, size, "%s", error);
-    else
-        snprintf(out, size, "%.160s", reply->body && reply->size ? reply->body : "(empty body)");
-    json_decref(body);
+    snprintf(out, size, "%.*s", (int) max, text);
     for (char *p = out; *p; p++)
         if ((unsigned char) *p < 0x20 || *p == '"')
             *p = *p == '"' ? '\'' : ' ';
 }
 
-//  Read the id from an acceptance answer into id; false when the body is
-//  not a JSON object with a non-empty printable string id, or an integer id
-//  (a system that numbers its reports), kept in decimal.
-static bool s_answer_id(const lt_http_reply_t *reply, char *id, size_t size)
+//  Write a readable version of the system's answer into out: the "error"
+//  field of a JSON body, else the body's first bytes with control
+//  characters replaced; a redirect's Location comes first, since the
+//  body of a 3xx rarely says where the system moved.
+static void s_server_error(const lt_http_reply_t *reply, char *out, size_t size)
 {
-    json_t *body = s_reply_json(reply);
+    json_t *body = s_reply_json(reply, NULL);
+    const char *error = json_string_value(json_object_get(body, "error"));
+    const char *text = error ? error : reply->body && reply->size ? reply->body : "(empty body)";
+    char location[200] = "", said[200];
+    if (*reply->location) {
+        s_clean(reply->location, 160, said, sizeof(said));
+        snprintf(location, sizeof(location), "Location '%.160s', ", said);
+    }
+    s_clean(text, 160, said, sizeof(said));
+    snprintf(out, size, "%s%s", location, said);
+    json_decref(body);
+}
+
+//  Read the id from an acceptance answer into id: the body must be a
+//  JSON object (no key twice) with a non-empty printable string id, or an
+//  integer id (a system that numbers its reports, kept in decimal), and
+//  whatever it says of "idempotencyKey" and "status" must be our key and
+//  "received". False otherwise, with what was wrong in why.
+static bool s_answer_id(const lt_http_reply_t *reply, const char *key, char *id, size_t size,
+                        char *why, size_t why_size)
+{
+    json_error_t error = {0};
+    json_t *body = s_reply_json(reply, &error);
     json_t *value = json_object_get(body, "id");
-    char number[32];
+    json_t *named = json_object_get(body, "idempotencyKey");
+    json_t *status = json_object_get(body, "status");
+    char number[32], said[200], ours[200];
     if (json_is_integer(value))
         snprintf(number, sizeof(number), "%lld", (long long) json_integer_value(value));
     const char *text = json_is_integer(value) ? number : json_string_value(value);
-    bool ok = text && *text && strlen(text) < size;
-    for (const char *p = text; ok && *p; p++)
-        ok = (unsigned char) *p > 0x20 && (unsigned char) *p < 0x7f && *p != '"';
-    if (ok)
+    size_t bad = 0;   //  1 + the offset of a character an id may not hold
+    for (size_t i = 0; text && text[i] && !bad; i++)
+        if ((unsigned char) text[i] <= 0x20 || (unsigned char) text[i] >= 0x7f || text[i] == '"')
+            bad = i + 1;
+    bool ok = false;
+    if (!body) {
+        s_clean(reply->body, 160, said, sizeof(said));
+        if (json_error_code(&error) == json_error_numeric_overflow)
+            snprintf(why, why_size, "a number beyond 64 bits (%.80s), not an id the hub keeps: %.160s",
+                     error.text, said);
+        else
+            snprintf(why, why_size, "an answer that is not JSON (%.80s): %.160s", error.text, said);
+    }
+    else if (!json_is_object(body))
+        snprintf(why, why_size, "an answer that is a JSON %s, not an object",
+                 json_is_array(body) ? "array" : "scalar");
+    else if (!value) {
+        s_server_error(reply, said, sizeof(said));
+        snprintf(why, why_size, "no id: %s", said);
+    }
+    else if (!text)
+        snprintf(why, why_size, "an id that is not a string or an integer");
+    else if (!*text)
+        snprintf(why, why_size, "an empty id");
+    else if (strlen(text) >= size)
+        snprintf(why, why_size, "an id of %zu bytes, longer than the %zu the hub keeps",
+                 strlen(text), size - 1);
+    else if (bad) {
+        s_clean(text, 60, said, sizeof(said));
+        snprintf(why, why_size,
+                 "an id holding a blank, a quote or a byte outside printable ASCII (byte "
+                 "%zu of '%s')",
+                 bad, said);
+    }
+    else if (named && (!json_is_string(named) || strcmp(json_string_value(named), key) != 0)) {
+        s_clean(json_is_string(named) ? json_string_value(named) : "(not a string)", 160, said,
+                sizeof(said));
+        s_clean(key, 160, ours, sizeof(ours));
+        snprintf(why, why_size, "id %.60s, but the reply names idempotencyKey '%.120s', not '%.120s'",
+                 text, said, ours);
+    }
+    else if (status && (!json_is_string(status)
+                        || strcmp(json_string_value(status), "received") != 0)) {
+        s_clean(json_is_string(status) ? json_string_value(status) : "(not a string)", 60, said,
+                sizeof(said));
+        snprintf(why, why_size, "id %.60s, but status '%s', not 'received'", text, said);
+    }
+    else {
         snprintf(id, size, "%s", text);
+        ok = true;
+    }
     json_decref(body);
     return ok;
 }
@@ -175,6 +243,13 @@ static lt_delivery_result_t s_post(report_t *self, const lt_delivery_t *d,
     OPENSSL_cleanse(bearer, bearer_size);
     free(bearer);
     report_client_give(self, &client);
+    if (rc == LT_ETOOBIG) {
+        //  An answer came, but past what the client reads (--max-reply is
+        //  not an option: REPORT_REPLY_MAX); retried like an answer
+        //  without an id, the resend being answered with the id.
+        lt_err_set(err, rc, "the reporting system's answer is too large: %s", http_err.detail);
+        return LT_DELIVERY_RETRY;
+    }
     if (rc != LT_OK) {
         lt_err_set(err, rc, "no answer from the reporting system: %s", http_err.detail);
         return LT_DELIVERY_RETRY;
@@ -183,12 +258,15 @@ static lt_delivery_result_t s_post(report_t *self, const lt_delivery_t *d,
     char said[400];
     lt_delivery_result_t result;
     if (reply.status == 200 || reply.status == 201) {
-        if (s_answer_id(&reply, id, 256))
+        if (s_answer_id(&reply, key, id, 256, said, sizeof(said)))
             result = LT_DELIVERY_OK;
         else {
-            //  The report may be stored; the resend is answered with its id.
-            s_server_error(&reply, said, sizeof(said));
-            lt_err_set(err, LT_EPEER, "HTTP %ld from the reporting system without an id: %s",
+            //  Not an acceptance we can record (no usable id, another
+            //  report's key, a status other than received), yet the
+            //  report may be stored: RETRY, as the resend is answered with
+            //  its id, and a system that keeps answering so ends in dead
+            //  letters after the broker's max_attempts, never in a fact.
+            lt_err_set(err, LT_EPEER, "HTTP %ld from the reporting system with %s",
                        reply.status, said);
             result = LT_DELIVERY_RETRY;
         }
@@ -216,8 +294,10 @@ static lt_delivery_result_t s_post(report_t *self, const lt_delivery_t *d,
             result = LT_DELIVERY_RETRY;
         }
         else {
-            lt_err_set(err, LT_EPEER, "HTTP %ld from the reporting system: %s", reply.status,
-                       said);
+            //  A redirect is not followed: the operator who reads where
+            //  the system moved corrects --url, then replays.
+            lt_err_set(err, LT_EPEER, "HTTP %ld from the reporting system%s: %s", reply.status,
+                       reply.status / 100 == 3 ? " (a redirect, not followed)" : "", said);
             result = LT_DELIVERY_FAIL;
         }
     }

@@ -11,8 +11,13 @@ written from spec/peers.md C alone, answering in ways the spec leaves open.
                          chunked with "application/json; charset=utf-8"
   POST /_ctl             {"script": [step...]}: answers for the next
                          submissions: {"status": N, "body": OBJ or "text",
-                         "sleep": seconds, "bom": bool} (sleep: answer late;
-                         bom: a UTF-8 byte order mark before the body)
+                         "sleep": seconds, "bom": bool, "headers": {...},
+                         "pad": N}
+                         (sleep: answer late; bom: a UTF-8 byte order mark
+                         before the body; headers: added to the answer, as
+                         a Location; a "text" body is sent as it is, so it
+                         may repeat a key or hold a number beyond 64 bits;
+                         pad: N bytes added to an object body as "pad")
   GET /_log              every submission: idempotencyKey (body), the
                          Idempotency-Key header, the status answered
 Prints "listening on PORT" once it serves.
@@ -37,16 +42,21 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def chunked(self, status, body, bom=False):
+    def chunked(self, status, body, bom=False, headers=None):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         if bom:
             data = b"\xef\xbb\xbf" + data
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        for i in range(0, len(data), 7):
-            piece = data[i:i + 7]
+        # Small pieces test the client's reassembly; a large body goes in
+        # large ones, or sending it would take the whole timeout.
+        step = 7 if len(data) < 65536 else 65536
+        for i in range(0, len(data), step):
+            piece = data[i:i + step]
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self.wfile.write(b"0\r\n\r\n")
 
@@ -76,6 +86,8 @@ class Handler(BaseHTTPRequestHandler):
             status, body = step["status"], step.get("body", {})
             if isinstance(body, str):
                 body = body.encode()
+            elif step.get("pad"):
+                body = dict(body, pad="x" * step["pad"])
         else:
             with lock:
                 known = key in ids
@@ -87,7 +99,8 @@ class Handler(BaseHTTPRequestHandler):
             log.append(entry)
         if step and step.get("sleep"):
             time.sleep(step["sleep"])
-        self.chunked(status, body, bool(step and step.get("bom")))
+        self.chunked(status, body, bool(step and step.get("bom")),
+                     step.get("headers") if step else None)
 
 
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)

@@ -6,7 +6,12 @@
 # cut short, then accepted, went out every time with the same
 # idempotencyKey (body and header) and is DONE with one fact carrying the
 # system's id; a 400 whose error is an object reaches the dead letter; an
-# answer that starts with a UTF-8 byte order mark is read.
+# answer that starts with a UTF-8 byte order mark is read. A 2xx naming
+# another idempotencyKey, a status not "received" or a key twice is no
+# acceptance, nor an id too long, with a blank or beyond 64 bits, nor an
+# answer past the size cap: each is retried with a reason saying what was
+# wrong, and only the right answer makes the fact. A 302 is not followed
+# and its dead letter names the Location.
 # Usage: test_report_peers.sh BUILD_DIR SOURCE_DIR
 set -u
 BIN=${1:?usage: test_report_peers.sh BUILD_DIR SOURCE_DIR}
@@ -58,6 +63,47 @@ hub_wait 20 '[ "$(conn_stat report done)" = 2 ]' || fail "the report answered wi
 fact_payload "$key" >"$HUB_DIR/fact.json"
 [ "$(jget "$HUB_DIR/fact.json" 'd["id"]')" = r-77 ] || fail "the fact's id: $(cat "$HUB_DIR/fact.json")"
 ok "an acceptance after a byte order mark: DONE with the system's id"
+
+# reasons: every retry and failure reason logged so far (broker and connector).
+reasons() { cat "$HUB_DIR/lthubd.log" "$HUB_DIR"/report-*.err 2>/dev/null; }
+
+# 4. 2xx answers that are not the acceptance of this report, then the right one.
+ctl '{"script": [{"status": 201, "body": {"id": "OTHER-ID", "idempotencyKey": "someone/else"}}, {"status": 201, "body": {"id": "X", "status": "rejected"}}, {"status": 201, "body": "{\"id\": \"GOOD\", \"id\": \"EVIL\", \"status\": \"received\"}"}]}'
+report_publish 1 --codes PAR-7.1 --kinds half
+key=$(tail -1 "$HUB_DIR/published.keys")
+hub_wait 30 '[ "$(conn_stat report done)" = 3 ]' || fail "the report answered with foreign acceptances was not DONE"
+[ "$(peer 'len(d["log"])')" = 10 ] || fail "expected 4 submissions of the report: $(peer 'd["log"][6:]')"
+fact_payload "$key" >"$HUB_DIR/fact.json"
+[ "$(jget "$HUB_DIR/fact.json" 'd["id"]')" = 4712 ] || fail "the fact took a foreign id: $(cat "$HUB_DIR/fact.json")"
+[ "$(fact_count "$key")" = 1 ] || fail "$key: $(fact_count "$key") facts, not 1"
+reasons | grep -qF "reply names idempotencyKey 'someone/else', not '$key'" || fail "no reason naming the other idempotencyKey"
+reasons | grep -qF "but status 'rejected', not 'received'" || fail "no reason naming the status"
+reasons | grep -q "not JSON (duplicate object key" || fail "no reason naming the repeated key"
+ok "another key, status rejected, a key twice: retried with the reason, the fact has the real id"
+
+# 5. Unusable ids, a number beyond 64 bits and an answer past the cap, then the right one.
+long=$(printf 'L%.0s' $(seq 1 300))
+ctl '{"script": [{"status": 201, "body": {"id": "'"$long"'", "status": "received"}}, {"status": 201, "body": {"id": "A B", "status": "received"}}, {"status": 201, "body": "{\"id\": 123456789012345678901234567890, \"status\": \"received\"}"}, {"status": 201, "body": {"id": "big", "status": "received"}, "pad": 1100000}]}'
+report_publish 1 --codes PAR-7.1 --kinds nine_months
+key=$(tail -1 "$HUB_DIR/published.keys")
+hub_wait 40 '[ "$(conn_stat report done)" = 4 ]' || fail "the report answered with unusable ids was not DONE"
+fact_payload "$key" >"$HUB_DIR/fact.json"
+[ "$(jget "$HUB_DIR/fact.json" 'd["id"]')" = 4713 ] || fail "the fact's id: $(cat "$HUB_DIR/fact.json")"
+reasons | grep -q "an id of 300 bytes, longer than the 255 the hub keeps" || fail "no reason giving the id's length and bound"
+reasons | grep -qF "byte 2 of 'A B'" || fail "no reason naming the blank in the id"
+reasons | grep -q "a number beyond 64 bits" || fail "no reason naming the number beyond 64 bits"
+reasons | grep -q "answer is too large: .*(HTTP 201) larger than 1048576 bytes" || fail "no reason naming the size cap and the status"
+! reasons | grep -q "without an id" || fail "an unusable id was called missing"
+ok "id too long, with a blank, beyond 64 bits, answer past the cap: each reason says which"
+
+# 6. A redirect: not followed, dead letter naming where the system moved.
+ctl '{"script": [{"status": 302, "body": "", "headers": {"Location": "https://reports.example/api/v1/reports"}}]}'
+report_publish 1 --codes PAR-7.1 --kinds month
+hub_wait 20 '[ "$(dead_count)" = 2 ]' || fail "no dead letter for the redirect"
+grep -qF "Location 'https://reports.example/api/v1/reports'" "$HUB_DIR/dead.json" \
+    || fail "the dead letter does not name the Location: $(cat "$HUB_DIR/dead.json")"
+[ "$(peer 'len(d["log"])')" = 16 ] || fail "the redirect was followed or retried: $(peer 'd["log"][15:]')"
+ok "a 302: not followed, dead letter naming the Location"
 
 kill -TERM "$REPORT_PID"
 wait "$REPORT_PID" || fail "lthub-report exited with $? after SIGTERM"
