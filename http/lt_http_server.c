@@ -328,10 +328,12 @@ static void s_evict(lt_http_server_t *self, s_conn_t *conn)
             victim = c;
     if (!victim)
         victim = conn;
-    //  MHD's thread sees the end of the stream and closes it.
+    //  MHD's thread sees the end of the stream and closes it; a handler
+    //  waiting in lt_http_request_wait on it returns at once.
     shutdown(victim->fd, SHUT_RDWR);
     victim->cut = true;
     self->evicted++;
+    pthread_cond_broadcast(&self->cond);
 }
 
 //  MHD connection notice: keep every open connection in the server's list
@@ -402,6 +404,7 @@ static void *s_sweep(void *arg)
                 //  MHD's thread sees the end of the stream and closes it.
                 shutdown(conn->fd, SHUT_RDWR);
                 conn->cut = true;
+                pthread_cond_broadcast(&self->cond);   //  lt_http_request_wait
             }
         struct timespec wake;
         clock_gettime(CLOCK_MONOTONIC, &wake);
@@ -1543,12 +1546,24 @@ bool lt_http_request_wait(const lt_http_request_t *req, int64_t ms)
     }
     bool full = true;
     pthread_mutex_lock(&self->mutex);
-    while (!self->stopping)
+    while (!self->stopping && !(req->conn && req->conn->cut))
         if (pthread_cond_timedwait(&self->cond, &self->mutex, &deadline) == ETIMEDOUT)
             break;
-    full = !self->stopping;
+    full = !self->stopping && !(req->conn && req->conn->cut);
     pthread_mutex_unlock(&self->mutex);
     return full;
+}
+
+void lt_http_request_evictable(const lt_http_request_t *req)
+{
+    assert(req);
+    if (!req->conn)
+        return;
+    lt_http_server_t *self = req->server;
+    pthread_mutex_lock(&self->mutex);
+    req->conn->busy = false;
+    req->conn->started = lt_clock_ms();   //  the deadline runs again from now
+    pthread_mutex_unlock(&self->mutex);
 }
 
 void lt_http_response_set_status(lt_http_response_t *resp, unsigned status)

@@ -203,8 +203,17 @@ const char *lt_http_request_peer(const lt_http_request_t *req);
 int64_t lt_http_request_started(const lt_http_request_t *req);
 
 //  Sleep up to ms milliseconds on the handler's thread; return early (false)
-//  when the server is being destroyed, true when the full time passed.
+//  when the server is being destroyed or the request's connection was
+//  closed (see lt_http_request_evictable), true when the full time passed.
 bool lt_http_request_wait(const lt_http_request_t *req, int64_t ms);
+
+//  Let the request's connection be closed, from now on, as if its request
+//  were not with the handler: for a newcomer at the connection limits, or
+//  by the request deadline (max_request_s, counted again from now). For a
+//  handler that only makes its client wait (a refused login's pause): such
+//  waits must not hold the server's connections against other clients.
+//  The answer of a closed connection is dropped.
+void lt_http_request_evictable(const lt_http_request_t *req);
 
 //  Set the response status (100..599).
 void lt_http_response_set_status(lt_http_response_t *resp, unsigned status);

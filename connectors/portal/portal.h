@@ -81,7 +81,8 @@ typedef struct {
     size_t max_sessions;                  //  --max-sessions
     portal_session_t *sessions;           //  open sessions
     pthread_mutex_t session_lock;         //  guards sessions
-    pthread_mutex_t login_pause_lock;     //  refused logins pause one at a time
+    pthread_mutex_t login_pause_lock;     //  guards login_next_ms
+    int64_t login_next_ms;                //  when the last refused login in line is answered
     size_t max_body;                      //  --max-body
     size_t max_records;                   //  --max-records per call
     int publish_timeout_ms;               //  --publish-timeout

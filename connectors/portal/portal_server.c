@@ -563,8 +563,9 @@ static bool s_agency_code_ok(const char *code)
     if (len == 0 || len > 63)
         return false;
     for (const unsigned char *c = (const unsigned char *) code; *c; c++)
-        if (*c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' || *c == '|')
-            return false;
+        if (*c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' || *c == '|' || *c == '*'
+            || *c == '?')
+            return false;   //  '*' and '?' make patterns in --agencies and routes, not codes
     return true;
 }
 
@@ -580,7 +581,7 @@ static json_t *s_service(portal_t *self, const lt_http_request_t *req, lt_http_r
         answer = s_answer("-1", "service is missing");
     else if (!s_agency_code_ok(call.agency))
         answer = s_answer("-1", "madonvi must be an agency code of 1 to 63 bytes, without "
-                          "blanks, control characters, quotes, '\\' or '|'");
+                          "blanks, control characters, quotes, '\\', '|', '*' or '?'");
     else if (!portal_agency_ok(self, call.agency))
         answer = s_answer("-1", "madonvi %s is not an agency this hub serves", call.agency);
     else if (strcmp(service, "DongBoHoSoMC") == 0)
@@ -646,10 +647,22 @@ static json_t *s_login(portal_t *self, const lt_http_request_t *req, lt_http_res
     if (!user_ok || !pass_ok) {
         portal_count(self, &self->stats.login_refused);
         lt_log_warning("event=login_refused peer=%s", lt_http_request_peer(req));
-        //  One refusal at a time: guesses sent in parallel wait in line.
+        //  One refusal answered every S_LOGIN_PAUSE_MS: guesses sent in
+        //  parallel each take the next time in line and wait for it. The
+        //  wait holds only its own client: its connection may be closed
+        //  for another client at the server's limits, the answer dropped,
+        //  so that a flood of guesses cannot fill the connections and lock
+        //  the one-stop system's own login out (it was a mutex held
+        //  through the pause, each guess a connection busy in line).
         pthread_mutex_lock(&self->login_pause_lock);
-        lt_http_request_wait(req, S_LOGIN_PAUSE_MS);
+        int64_t now = lt_clock_ms();
+        if (self->login_next_ms < now)
+            self->login_next_ms = now;
+        self->login_next_ms += S_LOGIN_PAUSE_MS;
+        int64_t turn = self->login_next_ms;
         pthread_mutex_unlock(&self->login_pause_lock);
+        lt_http_request_evictable(req);
+        lt_http_request_wait(req, turn - now);
         lt_http_response_set_status(resp, 401);
         return s_answer("401", "login refused: wrong username or password");
     }

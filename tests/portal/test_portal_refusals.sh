@@ -13,7 +13,7 @@ SRC=$2
 . "$SRC/tests/portal/portal_lib.sh"
 
 portal_up -- --max-records 50 --max-body 200000 --max-request-time 3 \
-    --agencies "000.00.12.H26,000.00.13.*" --session-idle 30
+    --agencies "000.00.12.H26,000.00.13.*" --session-idle 30 --max-connections 24
 messages0=$(hub_stat 's["store"]["messages"]')
 
 # expect NAME HTTP_STATUS ERROR_CODE TEXT ANSWER: check one answer.
@@ -61,6 +61,44 @@ PY
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.8 else 1)" "$took" \
     || fail "10 parallel wrong logins were answered in $took s"
 ok "10 parallel wrong logins answered one after the other ($took s)"
+# A flood of guesses from two other addresses, more connections than
+# --max-connections each waiting in line for its refusal, does not lock
+# the one-stop system's own login out: each of its logins is answered at
+# once (a guess's wait gives its connection up to a newcomer).
+flood=$(python3 - "$PORTAL_PORT" "$pass" <<'PY'
+import http.client, json, sys, threading, time
+port, password = int(sys.argv[1]), sys.argv[2]
+stop = time.time() + 5
+def guesser(src):
+    while time.time() < stop:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(src, 0))
+            while time.time() < stop:
+                c.request("POST", "/login", json.dumps({"username": "onestop", "password": "guess"}),
+                          {"Content-Type": "application/json"})
+                c.getresponse().read()
+        except Exception:
+            time.sleep(0.05)
+threads = [threading.Thread(target=guesser, args=(src,), daemon=True)
+           for src in ("127.0.0.2", "127.0.0.3") for _ in range(15)]
+for t in threads: t.start()
+time.sleep(1.5)   # the line of refusals is several seconds long by now
+took = []
+for _ in range(3):
+    t0 = time.time()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/login", json.dumps({"username": "onestop", "password": password}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read()).get("session"), r.status
+    took.append(time.time() - t0)
+    c.close()
+    time.sleep(0.5)
+print(" ".join("%.2f" % t for t in took))
+assert max(took) < 1.5, took
+PY
+) || fail "the right login during a flood of guesses: $flood"
+ok "the right login during a flood of guesses answered in $flood s"
 answer=$(http_post "$PORTAL_URL/login" "{\"username\":\"onestop\",\"password\":\"$pass\"}")
 expect "login" 200 0 "" "$answer"
 S=$(echo "$answer" | sed 's/^200 //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
@@ -126,6 +164,9 @@ expect "no madonvi" 200 -1 "madonvi" \
 fresh
 expect "madonvi not served" 200 -1 "not an agency this hub serves" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"000.00.12.H26","service"/"000.00.99.H26","service"/')")"
+fresh
+expect "madonvi a pattern, not a code" 200 -1 "madonvi must be an agency code" \
+    "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"000.00.12.H26","service"/"000.00.13.*","service"/')")"
 fresh
 expect "madonvi as a number" 200 -1 "madonvi" \
     "$(http_post "$PORTAL_URL/service" "$(call "$(record 1)" | sed 's/"madonvi":"000.00.12.H26"/"madonvi":12/')")"
