@@ -50,6 +50,7 @@ typedef enum {
     S_EXISTS,        //  "-3": resend as an update
     S_TRANSIENT,     //  "-9", 5xx, timeouts, garbled answers
     S_REFUSED,       //  anything else final (other codes, 4xx)
+    S_FOREIGN,       //  not the adapter's answer: a redirect, a 4xx without error_code
 } s_outcome_t;
 
 //  Take an idle client or make one; NULL with err.
@@ -141,21 +142,33 @@ static s_outcome_t s_call(portal_t *self, lt_http_client_t *client, const char *
                          ? json_loadb(reply.body + bom, reply.size - bom, 0, &jerr)
                          : NULL;
     long status = reply.status;
+    //  Where a redirect points (not followed: a POST must not go elsewhere
+    //  unseen), blanks for control characters, for the operator's reason.
+    char moved[200] = "";
+    if (*reply.location) {
+        snprintf(moved, sizeof(moved), " (a redirect to %.160s, not followed)", reply.location);
+        for (char *p = moved; *p; p++)
+            if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                *p = ' ';
+    }
     lt_http_reply_free(&reply);
     char code[32];
     bool has_code = s_error_code(answer, code, sizeof(code));
     const char *message = json_string_value(json_object_get(answer, "message"));
-    if (!has_code || lt_http_status_transient(status)) {
+    if (!has_code || lt_http_status_transient(status) || status / 100 == 3) {
+        //  A redirect (http to https, a maintenance page) or a 4xx without
+        //  the adapter's error_code is not the adapter's answer but a proxy's
+        //  or a gateway's, or a wrong --dvcqg-service-path: S_FOREIGN, of
+        //  which each caller decides (a dossier waits; a lookup counts it
+        //  as none offered; a login pauses as after a refusal).
         bool relogin = status == 401 && !has_code;
         bool transient = !relogin && (status == 200 || lt_http_status_transient(status));
-        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER, "DVCQG %s answered HTTP %ld%s%s%.300s",
-                   path, status,
-                   !has_code && status >= 200 && status < 300
-                       ? " with a body that is not an adapter answer"
-                       : "",
+        lt_err_set(err, transient ? LT_EUNAVAIL : LT_EPEER,
+                   "DVCQG %s answered HTTP %ld%s%s%s%.300s", path, status, moved,
+                   !has_code ? " with a body that is not an adapter answer" : "",
                    message ? ": " : "", message ? message : "");
         json_decref(answer);
-        return relogin ? S_SESSION : transient ? S_TRANSIENT : S_REFUSED;
+        return relogin ? S_SESSION : transient ? S_TRANSIENT : S_FOREIGN;
     }
     s_outcome_t outcome = strcmp(code, "0") == 0    ? S_OK
                           : strcmp(code, "-1") == 0 ? S_INVALID
@@ -322,7 +335,8 @@ static int s_already_there(portal_t *self, lt_http_client_t *client, const lt_de
             data = json_array_get(data, 0);   //  a peer that answers a list of one
         if (outcome == S_OK)
             there = json_equal(data, record) ? 1 : 0;
-        else if (outcome == S_INVALID || outcome == S_EXISTS || outcome == S_REFUSED)
+        else if (outcome == S_INVALID || outcome == S_EXISTS || outcome == S_REFUSED
+                 || outcome == S_FOREIGN)
             there = 0;   //  DVCQG does not know the dossier, or offers no lookup
         else if (outcome == S_SESSION) {
             portal_count(self, &self->stats.relogins);
@@ -424,6 +438,10 @@ static s_outcome_t s_send_one(portal_t *self, lt_http_client_t *client, const lt
                          err);
         free(body);
         json_decref(answer);
+        //  Nothing was said of the record: it waits and is tried again, as
+        //  after a refused login, rather than going to dead letters.
+        if (outcome == S_FOREIGN)
+            outcome = S_TRANSIENT;
         if (outcome == S_SESSION) {
             portal_count(self, &self->stats.relogins);
             refused = generation;   //  s_login logs in again unless another worker did
@@ -520,6 +538,8 @@ static void s_send_batch(portal_t *self, lt_http_client_t *client, s_item_t **ba
                            : (lt_err_set(&err, LT_ENOMEM, "out of memory"), S_TRANSIENT);
             free(body);
             json_decref(answer);
+            if (outcome == S_FOREIGN)
+                outcome = S_TRANSIENT;   //  the records wait, as in s_send_one
             if (outcome != S_SESSION)
                 break;
             portal_count(self, &self->stats.relogins);

@@ -21,7 +21,8 @@ a script of answers for the next service calls.
                   "store": bool, "sleep": seconds, "expire": bool}
                  ("expire": the session is forgotten first, so the call
                  gets -2; "store": the records are kept before answering;
-                 {"raw": OBJ, "status": N} answers OBJ as it is;
+                 {"raw": OBJ, "status": N} answers OBJ as it is, with
+                 "headers": {NAME: VALUE} added to the answer;
                  "pad": N makes the message N bytes longer)
   GET /_log                    every login ("service": "login") and service call: service, isUpdating,
                                MaHoSo list, the code answered, the body
@@ -56,13 +57,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status, obj, control=False):
+    def reply(self, status, obj, control=False, headers=None):
         body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
         with lock:
             if behaviour.get("bom") and not control:
                 body = b"\xef\xbb\xbf" + body
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -160,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(step["sleep"])
         status = step.get("status") if step else None
         if step and "raw" in step:
-            self.reply(status or 200, step["raw"])
+            self.reply(status or 200, step["raw"], headers=step.get("headers"))
         elif status:
             obj = {"error_code": code_value(code), "message": message}
             self.reply(status, obj)

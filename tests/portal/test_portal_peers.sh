@@ -86,6 +86,20 @@ within 20 '[ "$(held 4 TrangThaiHoSo)" = 2 ] && [ "$(pqueued)" = 0 ]' \
 [ "$(cstat portal dead)" = 1 ] || fail "HTTP 401 sent a dossier to dead letters"
 ok "HTTP 401 on a service call: the hub logs in again, nothing dead"
 
+# 3b. A redirect (a proxy moving DVCQG to https), then a 404 without the
+#     adapter's answer: not DVCQG's word on the dossier, which waits and
+#     goes on the next call; the reason names where the redirect pointed.
+ctl '{"script": [{"service": "DongBoHoSoMC", "status": 302, "raw": {"error_code": "0"}, "headers": {"Location": "https://dvcqg.example/service"}}, {"service": "DongBoHoSoMC", "status": 404, "raw": {"error": "Not Found"}}]}'
+sync 30 False
+within 30 '[ "$(held 30 TrangThaiHoSo)" = 2 ] && [ "$(pqueued)" = 0 ]' \
+    || fail "a redirect, then a 404: dossier 30 did not reach DVCQG ($(pstat last_error))"
+[ "$(cstat portal dead)" = 1 ] || fail "a redirect or a 404 sent a dossier to dead letters"
+[ "$(calls 000.00.12.H26-PEER-30 DongBoHoSoMC)" -ge 3 ] \
+    || fail "dossier 30 was not tried again after the redirect and the 404"
+grep -q 'a redirect to https://dvcqg.example/service, not followed' "$HUB_DIR"/portal-*.err \
+    || fail "no reason names the redirect's Location"
+ok "a redirect and a 404 from a proxy: the dossier waited and went, the Location named"
+
 # 4. A call that failed (-9), then a TraCuuHoSo DVCQG does not offer.
 for mode in unsupported http404; do
     n=$([ $mode = unsupported ] && echo 5 || echo 6)
