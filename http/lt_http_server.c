@@ -2188,7 +2188,8 @@ static void s_test_evict(void)
     char answer[512];
     size_t got = 0;
     ssize_t n;
-    while (got + 1 < sizeof(answer) && (n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
+    while (got + 1 < sizeof(answer)
+           && (n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
         got += (size_t) n;
     answer[got] = 0;
     assert(strncmp(answer, "HTTP/1.1 200", 12) == 0 && strstr(answer, "slept"));

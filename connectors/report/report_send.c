@@ -113,7 +113,8 @@ static bool s_answer_id(const lt_http_reply_t *reply, const char *key, char *id,
     if (!body) {
         s_clean(reply->body, 160, said, sizeof(said));
         if (json_error_code(&error) == json_error_numeric_overflow)
-            snprintf(why, why_size, "a number beyond 64 bits (%.80s), not an id the hub keeps: %.160s",
+            snprintf(why, why_size,
+                     "a number beyond 64 bits (%.80s), not an id the hub keeps: %.160s",
                      error.text, said);
         else
             snprintf(why, why_size, "an answer that is not JSON (%.80s): %.160s", error.text, said);
@@ -143,8 +144,9 @@ static bool s_answer_id(const lt_http_reply_t *reply, const char *key, char *id,
         s_clean(json_is_string(named) ? json_string_value(named) : "(not a string)", 160, said,
                 sizeof(said));
         s_clean(key, 160, ours, sizeof(ours));
-        snprintf(why, why_size, "id %.60s, but the reply names idempotencyKey '%.120s', not '%.120s'",
-                 text, said, ours);
+        snprintf(why, why_size,
+                 "id %.60s, but the reply names idempotencyKey '%.120s', not '%.120s'", text,
+                 said, ours);
     }
     else if (status && (!json_is_string(status)
                         || strcmp(json_string_value(status), "received") != 0)) {
