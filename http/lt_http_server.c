@@ -1726,6 +1726,18 @@ static int s_test_raw_open(uint16_t port, const char *head, size_t sent)
     return fd;
 }
 
+//  Test helper: a client of the server on port (loopback), its calls bounded
+//  by timeout_ms.
+static lt_http_client_t *s_test_client(uint16_t port, int timeout_ms)
+{
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) port);
+    lt_http_client_t *client = lt_http_client_new(base);
+    assert(client);
+    lt_http_client_set_timeout(client, timeout_ms);
+    return client;
+}
+
 //  Test helper: send a request's head over a plain socket, without a body,
 //  and return the status of the answer (0 when none came in 5 s).
 static unsigned s_test_raw_status(uint16_t port, const char *head)
@@ -2127,11 +2139,7 @@ static void s_test_evict(void)
         = lt_http_server_new("127.0.0.1", 0, s_test_handler, &calls, &limits, &err);
     assert(server);
     uint16_t port = lt_http_server_port(server);
-    char base[64];
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) port);
-    lt_http_client_t *client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 3000);
+    lt_http_client_t *client = s_test_client(port, 3000);
     lt_http_reply_t reply = {0};
     //  Three idle connections from 127.0.0.1 fill its share; a fourth
     //  client from there is served, and the oldest of the three is closed.
@@ -2155,9 +2163,7 @@ static void s_test_evict(void)
         others[i] = s_test_idle_conn(i % 2 ? "127.0.0.2" : "127.0.0.3", port);
         usleep(20000);
     }
-    client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 3000);
+    client = s_test_client(port, 3000);
     assert(lt_http_client_get(client, "/echo", NULL, 0, &reply, &err) == LT_OK);
     assert(reply.status == 200);
     assert(s_test_closed(others[0]));
@@ -2173,15 +2179,8 @@ static void s_test_evict(void)
     for (int i = 0; i < 4; i++)
         close(others[i]);
     usleep(100000);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval wait = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
-    assert(connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
-    const char *sleepy = "GET /slow?ms=800 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    assert(send(fd, sleepy, strlen(sleepy), MSG_NOSIGNAL) == (ssize_t) strlen(sleepy));
+    int fd = s_test_raw_open(
+        port, "GET /slow?ms=800 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0);
     usleep(200000);   //  with the handler now
     for (int i = 0; i < 4; i++)
         others[i] = s_test_idle_conn("127.0.0.2", port);
@@ -2214,11 +2213,7 @@ static void s_test_deadline(void)
         = lt_http_server_new("127.0.0.1", 0, s_test_handler, &calls, &limits, &err);
     assert(server);
     uint16_t port = lt_http_server_port(server);
-    char base[64];
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) port);
-    lt_http_client_t *client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 5000);
+    lt_http_client_t *client = s_test_client(port, 5000);
     lt_http_reply_t reply = {0};
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -2417,11 +2412,7 @@ static void s_test_gate_server(void)
     lt_http_server_t *server
         = lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &options, &err);
     assert(server && !lt_http_server_tls(server));
-    char base[64];
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) lt_http_server_port(server));
-    lt_http_client_t *client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 5000);
+    lt_http_client_t *client = s_test_client(lt_http_server_port(server), 5000);
     lt_http_reply_t reply = {0};
     size_t big = 3u * 1024 * 1024;
     char *blob = calloc(1, big);
@@ -2465,10 +2456,7 @@ static void s_test_gate_server(void)
     options.refusal = s_test_refusal;
     server = lt_http_server_start("127.0.0.1", 0, s_test_handler, &calls, &options, &err);
     assert(server);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) lt_http_server_port(server));
-    client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 5000);
+    client = s_test_client(lt_http_server_port(server), 5000);
     rc = lt_http_client_post(client, "/small", NULL, 0, blob, 2000, "application/octet-stream",
                              &reply, &err);
     assert(rc == LT_OK && reply.status == 413);
@@ -2506,11 +2494,7 @@ void lt_http_server_test(bool verbose)
         = lt_http_server_new("127.0.0.1", port, s_test_handler, &calls, &limits, &err);
     assert(!twin && err.code == LT_EIO);
 
-    char base[64];
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u/", (unsigned) port);
-    lt_http_client_t *client = lt_http_client_new(base);
-    assert(client);
-    lt_http_client_set_timeout(client, 5000);
+    lt_http_client_t *client = s_test_client(port, 5000);
     lt_http_reply_t reply = {0};
 
     //  GET with a query and a header; two calls share one connection.
