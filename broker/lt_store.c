@@ -299,7 +299,7 @@ struct _lt_store_t {
     pthread_t checkpointer;      //  copies the WAL into the database file
     bool checkpointing;          //  the checkpointer thread runs
     pthread_mutex_t stop_lock;   //  guards stopping and the restart figures
-    uint64_t restarts;           //  RESTART checkpoints
+    uint64_t restarts;           //  restarts of the log: RESTART checkpoints, or by the writer
     uint64_t restart_us_max;     //  the longest, its wait for the writer included
     uint64_t begin_wait_us_max;  //  the writer's longest BEGIN (the writer's thread only)
     pthread_cond_t stop_cond;    //  wakes the checkpointer to stop
@@ -419,7 +419,8 @@ static void *s_checkpointer(void *arg)
     //  database; until then sqlite3_wal_checkpoint_v2 does nothing and the
     //  WAL grows with everything ever written.
     sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
-    int synced = 0;   //  frames of the log copied and synced so far
+    int synced = 0;        //  frames of the log copied and synced so far
+    int last_frames = 0;   //  the log's frames at the last pass
     pthread_mutex_lock(&self->stop_lock);
     while (!self->stopping) {
         struct timespec until;
@@ -459,11 +460,23 @@ static void *s_checkpointer(void *arg)
         if (copied > 0 && copied != synced)
             s_sync_db(db);
         synced = copied;
+        //  A log shorter than at the last pass was started over by the
+        //  writer itself, which SQLite does when a pass had copied every
+        //  frame (a slower relay, whose passes keep up): a restart too,
+        //  with no wait.
+        if (frames >= 0 && frames < last_frames) {   //  -1: the pass could not run
+            pthread_mutex_lock(&self->stop_lock);
+            self->restarts++;
+            pthread_mutex_unlock(&self->stop_lock);
+        }
+        if (frames >= 0)
+            last_frames = frames;
         if (frames > S_WAL_LIMIT) {
             int64_t t0 = s_mono_us();
             sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
             uint64_t took = (uint64_t) (s_mono_us() - t0);
             synced = 0;
+            last_frames = 0;   //  counted here, not again at the next pass
             pthread_mutex_lock(&self->stop_lock);
             self->restarts++;
             if (took > self->restart_us_max)

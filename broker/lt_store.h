@@ -143,8 +143,9 @@ int lt_store_commit(lt_store_t *self, lt_err_t *err);
 int lt_store_set_pipelined(lt_store_t *self, lt_err_t *err);
 
 //  Syncs of the log the pipelined store ran, their total and longest time;
-//  the log's restarts (RESTART checkpoints, the writer waits for each) and
-//  the longest one, its wait for a moment between two commits included;
+//  the log's restarts (RESTART checkpoints, the writer waits for each; and
+//  those the writer made itself once a pass had copied every frame) and
+//  the longest RESTART, its wait for a moment between two commits included;
 //  the longest the writer waited to begin a group (for a restart).
 //  Called from the writer's thread.
 typedef struct {
